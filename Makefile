@@ -1,0 +1,106 @@
+# fulcrum: a TLS-terminating L4/L7 load balancer. Plain GNU make; see README.md.
+#   make demo    install missing Debian packages, build, run on the embedded config
+#   make test    install missing packages, build, run unit tests (plain and sanitized) and e2e
+#   make check   the whole suite (unit + e2e) under AddressSanitizer + UBSan
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SANITIZE ?= 0
+
+CC      ?= cc
+VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# Debian packages the build, the tests and the demo need.
+DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps
+DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+
+PKG_LIBS := openssl libconfig libcurl
+# Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
+EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
+EV_LIBS   := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP
+CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
+LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl) $(EV_LIBS) -pthread -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(filter-out lb/main.c,$(wildcard lb/*.c)) $(wildcard health/*.c) \
+             $(filter-out control/fulcrumctl.c,$(wildcard control/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all demo test check unit e2e deps install clean bench
+all: $(BUILD)/fulcrum
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libfulcrum.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Installs the Debian packages that are missing (apt-get update first). Needs root
+# only when something is missing.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: run as root (or install:$$missing)" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./tests/e2e/demo.sh $(BUILD)/fulcrum
+
+unit: $(TEST_BINS)
+	@pass=0; fail=0; for t in $(TEST_BINS); do \
+	  echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+e2e: $(BUILD)/fulcrum
+	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit
+	@$(MAKE) --no-print-directory e2e
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit e2e
+
+bench: all
+	./bench/run.sh $(BUILD)/fulcrum
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum $(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BUILD)/fulcrum $(DESTDIR)$(PREFIX)/bin/fulcrum
+	install -m 0644 deploy/systemd/fulcrum.service $(DESTDIR)/lib/systemd/system/fulcrum.service
+	install -m 0644 docs/fulcrum.example.cfg $(DESTDIR)$(PREFIX)/share/fulcrum/fulcrum.example.cfg
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

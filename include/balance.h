@@ -1,0 +1,107 @@
+/* balance.h: backends with their live counters, pools, and the choice of a backend
+ * for a request: weighted least-connections (ties by smooth weighted round-robin)
+ * and round-robin, bounded by max_conns, plus the per-worker FIFO wait queue. */
+#ifndef FULCRUM_BALANCE_H
+#define FULCRUM_BALANCE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "addr.h"
+#include "config-t.h"
+
+enum health_state { HEALTH_UP = 0, HEALTH_DOWN };
+
+/* A backend outlives config generations: a reload that keeps a backend (same pool,
+ * name and address) reuses the object, so its live counters stay exact. Settings
+ * that the control API changes at run time are atomics; everything else is fixed. */
+struct backend {
+	atomic_int refs;                 /* generations and connections holding it */
+	char *name;
+	char *pool_name;
+	struct addr addr;
+	atomic_uint weight;              /* configured weight, 0..1000 */
+	atomic_uint max_conns;           /* 0 = unlimited */
+	atomic_int admin;                /* enum admin_state */
+	atomic_int health;               /* enum health_state */
+	atomic_uint active;              /* requests (http) or connections (tcp) in flight */
+	atomic_ullong picks;             /* times chosen, for statistics */
+	atomic_ullong failures;          /* connect failures and resets seen */
+};
+
+/* A pool within one generation: an immutable array of backends plus shared counters. */
+struct pool {
+	char *name;
+	const struct cfg_pool *cfg;      /* owned by the generation's config */
+	enum balance_algo algo;
+	struct backend **backends;       /* each holds a reference */
+	size_t nbackends;
+	atomic_uint rr_next;             /* cursor for rr */
+	atomic_uint waiting;             /* requests queued for this pool on all workers */
+};
+
+/* Creates a backend from its config (refs = 1, health UP, active 0). NULL on ENOMEM. */
+struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name);
+void backend_ref(struct backend *b);
+void backend_unref(struct backend *b);
+/* Copies weight, max_conns and admin state from cb into a live backend. */
+void backend_apply_config(struct backend *b, const struct cfg_backend *cb);
+
+/* 1 when new requests may go to b: admin active, health up, weight > 0. */
+int backend_eligible(const struct backend *b);
+/* Weight used for selection now (the slow-start ramp hooks in here). */
+unsigned backend_effective_weight(const struct backend *b);
+
+/* Tries to take one slot of b: increments active unless that would exceed max_conns.
+ * Returns 1 when taken, 0 when b is full. Lock-free (compare-and-swap). */
+int backend_try_acquire(struct backend *b);
+/* Gives back a slot taken by backend_try_acquire or pool_pick. */
+void backend_release(struct backend *b);
+
+/* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */
+struct pool_pick_state {
+	size_t n;
+	int64_t *current;                /* SWRR current weight per backend index */
+};
+
+int pool_pick_state_init(struct pool_pick_state *st, const struct pool *p);
+void pool_pick_state_free(struct pool_pick_state *st);
+
+enum pick_result {
+	PICK_OK = 0,    /* *out is set and one slot of it is held */
+	PICK_FULL,      /* eligible backends exist but all are at max_conns: queue */
+	PICK_NONE       /* no eligible backend at all: 503 */
+};
+
+/* Chooses a backend and acquires a slot on it. wlc: lowest active/effective weight;
+ * among equals, smooth weighted round-robin (using st) so an idle pool still splits
+ * by weight. rr: smooth weighted round-robin alone. avoid (may be NULL) is skipped
+ * unless it is the only eligible backend (used for retries). Returns enum pick_result. */
+int pool_pick(struct pool *p, struct pool_pick_state *st, const struct backend *avoid,
+	      struct backend **out);
+
+/* Per-worker FIFO of requests waiting for a slot in one pool. Waiters are embedded
+ * in the caller's objects (intrusive list); the queue never allocates. */
+struct pool_waiter {
+	struct pool_waiter *next, *prev;
+	double enqueued_at;              /* ev_now() when queued, for queue_timeout_ms */
+};
+
+struct pool_queue {
+	struct pool_waiter head;         /* sentinel */
+	uint32_t len;
+	uint32_t max;
+};
+
+void pool_queue_init(struct pool_queue *q, uint32_t max);
+/* Appends w; returns 0, or -1 when the queue is at max. Counts it in p->waiting. */
+int pool_queue_push(struct pool_queue *q, struct pool *p, struct pool_waiter *w);
+/* Removes and returns the oldest waiter, or NULL. */
+struct pool_waiter *pool_queue_pop(struct pool_queue *q, struct pool *p);
+/* The oldest waiter without removing it, or NULL. */
+struct pool_waiter *pool_queue_peek(const struct pool_queue *q);
+/* Removes w wherever it is (timeout, client gone). No-op when w is not queued. */
+void pool_queue_remove(struct pool_queue *q, struct pool *p, struct pool_waiter *w);
+int pool_waiter_queued(const struct pool_waiter *w);
+
+#endif

@@ -1,0 +1,128 @@
+/* config-t.h: the types of one parsed, validated configuration. A struct config is
+ * built fresh from a file (or the embedded default) and never modified once loaded. */
+#ifndef FULCRUM_CONFIG_T_H
+#define FULCRUM_CONFIG_T_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "addr.h"
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_FORMAT_JSON = 0, LOG_FORMAT_COMBINED };
+enum listener_mode { LISTENER_HTTP = 0, LISTENER_TCP };
+enum balance_algo { BALANCE_WLC = 0, BALANCE_RR };
+enum health_type { HEALTH_HTTP = 0, HEALTH_TCP, HEALTH_NONE };
+enum proxy_send { PROXY_SEND_NONE = 0, PROXY_SEND_V1, PROXY_SEND_V2 };
+enum admin_state { ADMIN_ACTIVE = 0, ADMIN_DRAINING, ADMIN_MAINT };
+
+struct cfg_log {
+	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
+	char *access;                /* log.access: "stdout" | "stderr" | "off" | a file path */
+	enum log_format format;      /* log.format: "json" | "combined" */
+};
+
+struct cfg_control {
+	char *listen;                /* control.listen: "127.0.0.1:9000" or "unix:/path"; NULL = none */
+	char *token_file;            /* control.token_file; NULL = none */
+};
+
+struct cfg_tls_cert {
+	char *cert;                  /* PEM certificate chain file */
+	char *key;                   /* PEM private key file */
+	int line;                    /* line in the config file, for errors */
+};
+
+struct cfg_tls {
+	struct cfg_tls_cert *certs;  /* tls.certificates, at least one */
+	size_t ncerts;
+	char *min_version;           /* "TLSv1.2" (default) | "TLSv1.3" */
+	char *ciphers;               /* TLS <= 1.2 cipher list, NULL = built-in default */
+	char *ciphersuites;          /* TLS 1.3 suites, NULL = OpenSSL default */
+	char *alpn;                  /* comma-separated, NULL = "http/1.1" on http listeners */
+};
+
+struct cfg_listener {
+	char *name;
+	struct addr bind;
+	enum listener_mode mode;     /* "http" | "tcp" */
+	char *pool;                  /* name of a pool in the same config */
+	uint32_t max_connections;    /* concurrent client connections, default 10000 */
+	int accept_proxy;            /* expect a PROXY v1/v2 header from trusted sources */
+	struct addr_prefix *proxy_trusted;  /* proxy_trusted = ("127.0.0.1/8", ...) */
+	size_t nproxy_trusted;
+	uint32_t head_timeout_ms;    /* whole request head must arrive within (default 10000) */
+	uint32_t idle_timeout_ms;    /* keep-alive idle (http) / inactivity (tcp), default 60000 */
+	uint32_t head_max_bytes;     /* default 32768, 431 above */
+	uint32_t header_max_count;   /* default 100, 431 above */
+	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
+	struct cfg_tls *tls;         /* NULL = plain */
+	int line;
+};
+
+struct cfg_health {
+	enum health_type type;       /* "http" | "tcp" | "none" */
+	char *path;                  /* default "/healthz" */
+	uint32_t interval_ms;        /* default 2000 */
+	uint32_t timeout_ms;         /* default 1000 */
+	uint32_t rise;               /* default 2 */
+	uint32_t fall;               /* default 3 */
+};
+
+struct cfg_backend {
+	char *name;                  /* [A-Za-z0-9._-]{1,63} */
+	struct addr address;
+	uint32_t weight;             /* 1..1000, default 1 */
+	uint32_t max_conns;          /* 0 = unlimited */
+	enum admin_state state;      /* "active" (default) | "draining" | "maint" */
+	int line;
+};
+
+struct cfg_pool {
+	char *name;
+	enum balance_algo balance;   /* "wlc" (default) | "rr" */
+	struct cfg_health health;
+	uint32_t slow_start_s;       /* default 0 */
+	uint32_t drain_timeout_s;    /* default 30 */
+	uint32_t connect_timeout_ms; /* default 3000 */
+	uint32_t response_timeout_ms;/* time to the first response byte, default 60000 */
+	uint32_t queue_timeout_ms;   /* default 5000; queued longer -> 503 */
+	uint32_t queue_max;          /* queued requests per pool and worker, default 1024 */
+	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 32 */
+	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
+	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
+	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
+	struct cfg_backend *backends;
+	size_t nbackends;
+	int line;
+};
+
+struct config {
+	char *source;                /* file path, or "(embedded default)" */
+	uint32_t workers;            /* 0 = one per CPU */
+	char *state_dir;             /* default "/var/lib/fulcrum" */
+	char *user;                  /* drop privileges to this user after binding; NULL = stay */
+	char *group;
+	uint32_t max_connections;    /* all listeners together, default 100000 */
+	uint32_t shutdown_timeout_s; /* graceful stop deadline, default 30 */
+	struct cfg_log log;
+	struct cfg_control control;
+	struct cfg_listener *listeners;
+	size_t nlisteners;
+	struct cfg_pool *pools;
+	size_t npools;
+};
+
+/* One error found while loading; a load reports all it finds. */
+struct config_error {
+	char *file;
+	int line;                    /* 0 when not tied to a line */
+	char *key;                   /* dotted path, e.g. "pools.[0].backends.[1].address" or "pools.flask.backends.web-1.address" */
+	char *message;
+};
+
+struct config_errors {
+	struct config_error *items;
+	size_t count;
+};
+
+#endif
