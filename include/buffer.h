@@ -1,0 +1,50 @@
+/* buffer.h: byte buffers taken from a per-worker free list when a connection needs
+ * one and given back as soon as it is empty, so idle connections hold none. */
+#ifndef FULCRUM_BUFFER_H
+#define FULCRUM_BUFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BUF_SIZE (16 * 1024)
+
+struct buf {
+	struct buf *next_free;  /* free-list link while unused */
+	uint32_t cap;           /* bytes in data[] */
+	uint32_t start;         /* first unread byte */
+	uint32_t end;           /* one past the last written byte */
+	char data[];
+};
+
+/* One per worker thread; not shared. */
+struct buf_pool {
+	struct buf *free;
+	uint32_t nfree;
+	uint32_t max_free;      /* keep at most this many cached */
+	uint64_t allocated;     /* buffers alive (in use + cached), for memory accounting */
+};
+
+void buf_pool_init(struct buf_pool *bp, uint32_t max_free);
+void buf_pool_destroy(struct buf_pool *bp);
+/* A standard BUF_SIZE buffer, empty. NULL on ENOMEM. */
+struct buf *buf_get(struct buf_pool *bp);
+/* A buffer of at least cap bytes (for heads larger than BUF_SIZE), holding a copy of
+ * old's unread bytes; old is released. NULL on ENOMEM (old untouched). */
+struct buf *buf_grow(struct buf_pool *bp, struct buf *old, uint32_t cap);
+void buf_put(struct buf_pool *bp, struct buf *b);
+
+static inline uint32_t buf_len(const struct buf *b) { return b->end - b->start; }
+static inline uint32_t buf_room(const struct buf *b) { return b->cap - b->end; }
+static inline char *buf_head(struct buf *b) { return b->data + b->start; }
+static inline char *buf_tail(struct buf *b) { return b->data + b->end; }
+/* Consumes n bytes from the front; resets to empty when nothing is left. */
+static inline void buf_consume(struct buf *b, uint32_t n)
+{
+	b->start += n;
+	if (b->start == b->end)
+		b->start = b->end = 0;
+}
+/* Moves unread bytes to the front so that room is maximal. */
+void buf_compact(struct buf *b);
+
+#endif

@@ -1,0 +1,185 @@
+/* conn.h: a client connection and its backend (upstream) connection, the explicit
+ * state machine that drives both, and why a connection or request ended. */
+#ifndef FULCRUM_CONN_H
+#define FULCRUM_CONN_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "balance.h"
+#include "buffer.h"
+#include "generation.h"
+#include "http.h"
+
+struct worker;
+
+enum client_state {
+	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
+	CS_READING_HEAD,      /* waiting for / reading a request head (keep-alive idle too) */
+	CS_QUEUED,            /* every eligible backend is at max_conns: waiting in the pool queue */
+	CS_CONNECTING,        /* backend chosen, connection being established */
+	CS_STREAMING,         /* request and response flowing (http) */
+	CS_TUNNEL,            /* opaque bytes both ways: tcp mode, or after 101 Switching Protocols */
+	CS_CLOSING,           /* flushing a last response, then close */
+	CS_CLOSED             /* closed; freed once the current callback returns */
+};
+
+/* Why a request or connection ended: printed in its access-log line. */
+enum termination {
+	TERM_NONE = 0,
+	TERM_DONE,             /* completed normally */
+	TERM_CLIENT_CLOSED,    /* client closed or reset */
+	TERM_CLIENT_IDLE,      /* keep-alive / tcp idle timeout */
+	TERM_HEAD_TIMEOUT,     /* request head too slow (408) */
+	TERM_BAD_REQUEST,      /* malformed request (400, 431, 413, 501, 505) */
+	TERM_NO_BACKEND,       /* no eligible backend (503) */
+	TERM_QUEUE_FULL,       /* wait queue full (503) */
+	TERM_QUEUE_TIMEOUT,    /* waited queue_timeout_ms (503) */
+	TERM_CONNECT_FAILED,   /* backend refused / unreachable (502) */
+	TERM_CONNECT_TIMEOUT,  /* (504) */
+	TERM_RESPONSE_TIMEOUT, /* no response within response_timeout_ms (504) */
+	TERM_BACKEND_CLOSED,   /* backend closed or reset before/during the response */
+	TERM_BAD_RESPONSE,     /* malformed response head (502) */
+	TERM_STREAM_IDLE,      /* no bytes either way during a body for idle_timeout_ms */
+	TERM_SHUTDOWN,         /* fulcrum stopping */
+	TERM_LIMIT,            /* connection limits reached */
+	TERM_INTERNAL,         /* out of memory or similar */
+	TERM__COUNT
+};
+
+const char *termination_name(enum termination t);
+
+/* A connection to a backend; attached to one client at a time, idle in between. */
+struct upstream {
+	struct worker *w;
+	struct backend *backend;         /* reference held */
+	int fd;
+	ev_io io;
+	int events;                      /* EV_READ|EV_WRITE currently armed */
+	struct buf *in;                  /* bytes from the backend */
+	struct buf *out;                 /* request head (and PROXY header) to the backend */
+	struct client *client;           /* NULL while idle */
+	struct upstream *idle_next, *idle_prev;  /* worker idle list links */
+	struct upstream *dead_next;
+	double idle_since;
+	unsigned requests;               /* requests carried, >1 means reused */
+	unsigned connected:1;
+	unsigned eof:1;
+	unsigned closed:1;
+	unsigned idle:1;
+};
+
+struct client {
+	struct worker *w;
+	struct client *next, *prev;      /* worker's list of live clients */
+	struct client *dead_next;
+	struct generation *gen;          /* reference held; refreshed between requests */
+	const struct gen_listener *gl;   /* inside gen */
+	int listener_index;
+	int fd;
+	ev_io io;
+	int events;
+	ev_timer timer;
+	double timer_at;                 /* when the armed timer fires */
+	enum client_state state;
+	struct sockaddr_storage peer;    /* client address (or from the PROXY header) */
+	struct sockaddr_storage local;
+	struct buf *in;                  /* bytes from the client */
+	struct buf *out;                 /* heads and error responses to the client */
+	struct upstream *up;
+	struct pool *pool;               /* of the current request, inside gen */
+	struct backend *backend;         /* chosen; a slot is held while non-NULL */
+	struct backend *failed_backend;  /* the one a retry should avoid */
+	struct pool_waiter waiter;
+	unsigned retries_left;
+
+	/* the current request (http) */
+	enum http_method method;
+	int version_minor;
+	enum http_body req_body;
+	uint64_t req_left;               /* body bytes not yet framed (length bodies) */
+	struct http_chunked req_chunk;
+	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
+	uint64_t req_body_sent;
+	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
+	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
+	/* the current response */
+	int status;
+	enum http_body resp_body;
+	uint64_t resp_left;
+	struct http_chunked resp_chunk;
+	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */
+
+	unsigned keep_alive:1;           /* client connection persists after this response */
+	unsigned req_head_sent:1;
+	unsigned req_framed:1;           /* the end of the request body has been found */
+	unsigned req_done:1;             /* whole request (head+body) sent to the backend */
+	unsigned resp_keep_alive:1;      /* the backend connection may carry another request */
+	unsigned resp_head_done:1;       /* final response head parsed and queued */
+	unsigned resp_done:1;            /* whole response framed */
+	unsigned upgrade:1;              /* request asked for an Upgrade */
+	unsigned in_eof:1;               /* client sent FIN */
+	unsigned out_shut:1;             /* we sent FIN to the client (tunnel) */
+	unsigned up_shut:1;              /* we sent FIN to the backend (tunnel) */
+	unsigned counted_in_listener:1;
+	unsigned in_request:1;           /* a request is being handled (for logging) */
+
+	/* for the access log */
+	enum termination term;
+	char request_id[33];
+	char target[160];                /* method and start of the target, for the log */
+	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
+	double t_start;                  /* head complete (http) or accept (tcp) */
+	double t_queued, t_connect_start, t_connected, t_first_byte;
+	double last_activity;
+	double head_started;             /* first byte of the current head */
+};
+
+/* Creates a client for an accepted socket and starts reading. */
+void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
+		   int listener_index);
+/* Closes idempotently; the memory goes once the current callback returns. */
+void client_close(struct client *c, enum termination why);
+/* Re-arms the client and upstream watchers and the timer from the state. */
+void client_update(struct client *c);
+void client_free(struct client *c);
+
+/* Writes as much of c->out as the socket takes. Returns -1 on a fatal error. */
+int client_flush_out(struct client *c);
+/* Sends a small JSON error response and closes after it. */
+void client_error(struct client *c, int status, enum termination why, const char *detail);
+/* Writes the access-log line of the current request / connection. */
+void client_log(struct client *c);
+/* Continues a request that got a backend slot (after pick or the queue). */
+void client_dispatch(struct client *c);
+/* Starts selection for the current request (http) or connection (tcp). */
+void client_pick_backend(struct client *c);
+/* Called when the backend connection failed before any response byte. */
+void client_backend_failed(struct client *c, enum termination why);
+
+/* http_proxy.c */
+void http_on_client_data(struct client *c);
+void http_on_upstream_data(struct client *c);
+void http_on_upstream_writable(struct client *c);
+void http_on_client_writable(struct client *c);
+void http_start_exchange(struct client *c);
+void http_begin_wait_head(struct client *c);
+
+/* tunnel.c: tcp mode and upgraded connections */
+void tunnel_start(struct client *c);
+void tunnel_on_event(struct client *c);
+
+/* upstream.c */
+/* Connects (or reuses an idle connection) to c->backend; sets c->up. 0 or -1. */
+int upstream_attach(struct client *c);
+/* Detaches from c: back to the idle pool when reusable, else closed. */
+void upstream_release(struct upstream *u, int reusable);
+void upstream_close(struct upstream *u);
+void upstream_free(struct upstream *u);
+/* Re-arms the watcher from the client's state and the buffers, only when it changes. */
+void upstream_update(struct upstream *u);
+
+double worker_now(struct worker *w);
+
+#endif

@@ -1,0 +1,58 @@
+/* generation.h: one applied configuration with everything built from it (pools with
+ * their backends, listening sockets), published to workers as an immutable,
+ * reference-counted snapshot. Backends and listening sockets outlive generations. */
+#ifndef FULCRUM_GENERATION_H
+#define FULCRUM_GENERATION_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "balance.h"
+#include "config-t.h"
+
+/* The listening sockets of one bind address: one SO_REUSEPORT socket per worker.
+ * Opened by the control thread; each worker closes its own socket when a generation
+ * without this listener reaches it. Kept across reloads when the bind stays. */
+struct listen_group {
+	atomic_int refs;         /* generations holding it */
+	struct addr bind;
+	int nfds;
+	int *fds;                /* fds[w] belongs to worker w; -1 once that worker closed it */
+	atomic_uint active;      /* client connections accepted through it, all workers */
+};
+
+struct gen_listener {
+	const struct cfg_listener *cfg;  /* inside the generation's config */
+	struct pool *pool;               /* inside the same generation */
+	struct listen_group *group;      /* holds a reference */
+};
+
+struct generation {
+	atomic_int refs;
+	uint64_t id;                     /* 1, 2, 3 ... in order of application */
+	double applied_at;               /* wall clock seconds */
+	struct config *cfg;              /* owned */
+	struct pool *pools;              /* npools, parallel to cfg->pools */
+	size_t npools;
+	struct gen_listener *listeners;  /* nlisteners, parallel to cfg->listeners */
+	size_t nlisteners;
+};
+
+/* Builds a generation from cfg (taking ownership of it on success). Backends that
+ * prev has under the same pool, name and address are reused with their live
+ * counters (their weight, max_conns and admin state updated from cfg); listening
+ * groups for binds that prev has are reused, others are opened now for nworkers.
+ * Returns NULL with a message in err on failure (cfg is then still the caller's,
+ * and nothing of prev changed). */
+struct generation *generation_build(struct config *cfg, const struct generation *prev,
+				    int nworkers, uint64_t id, char *err, size_t errlen);
+
+void generation_ref(struct generation *g);
+void generation_unref(struct generation *g);
+
+struct pool *generation_find_pool(struct generation *g, const char *name);
+
+/* Opens one listening socket (SO_REUSEPORT, non-blocking, close-on-exec, IPV6_V6ONLY
+ * for IPv6) on a. Returns the fd or -1 with errno set. */
+int listen_socket_open(const struct addr *a, int backlog);
+
+#endif

@@ -1,0 +1,109 @@
+/* worker.h: worker threads (one libev loop, one SO_REUSEPORT socket per listener,
+ * the connections accepted there) and the process-wide state they share. */
+#ifndef FULCRUM_WORKER_H
+#define FULCRUM_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "balance.h"
+#include "buffer.h"
+#include "generation.h"
+#include "http.h"
+
+struct client;
+struct upstream;
+
+/* A listening socket this worker watches. */
+struct listen_watch {
+	ev_io io;
+	struct listen_group *group;      /* identity across generations */
+	int fd;
+	int index;                       /* position in the worker's generation */
+};
+
+/* Per worker and pool of the current generation: balancing state and wait queue. */
+struct worker_pool {
+	struct pool_pick_state pick;
+	struct pool_queue queue;
+};
+
+#define IDLE_BUCKETS 256
+
+struct worker {
+	int id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	ev_async wake;                   /* new generation, queue kick, stop */
+	atomic_int want_gen;             /* a new generation was published */
+	atomic_int want_kick;            /* a slot freed somewhere: retry the queues */
+	atomic_int want_stop;            /* 1 graceful, 2 immediate */
+	struct generation *gen;          /* current, reference held */
+	struct listen_watch *watches;
+	size_t nwatches;
+	int accept_paused;
+	ev_timer resume_timer;           /* resumes accepting after EMFILE / limits */
+	struct worker_pool *pools;       /* parallel to gen->pools */
+	ev_idle dispatch;                /* runs the queues outside of callbacks */
+	atomic_uint queued;              /* requests waiting in this worker's queues */
+	struct buf_pool bufs;
+	struct client *clients;          /* every live client connection (list) */
+	unsigned nclients;
+	struct client *dead_clients;     /* closed, freed after the callbacks (ev_check) */
+	struct upstream *dead_upstreams;
+	ev_check reaper;
+	struct upstream *idle[IDLE_BUCKETS];  /* idle backend connections by backend */
+	unsigned nidle;
+	ev_timer sweep;                  /* closes backend connections idle too long */
+	int stopping;
+	struct http_head scratch;        /* parse results; used synchronously only */
+	uint64_t rng;                    /* xorshift state for request ids */
+	char *alog;                      /* access-log lines waiting for one write */
+	size_t alog_len;
+	ev_prepare alog_flush;
+};
+
+/* The process: workers, the published generation. */
+struct proc {
+	struct worker *workers;
+	int nworkers;
+	pthread_mutex_t gen_lock;        /* guards current (pointer swap and ref only) */
+	struct generation *current;
+	atomic_uint queued_total;        /* requests queued on all workers */
+	atomic_uint connections;         /* client connections, all listeners */
+	uint32_t max_connections;
+};
+
+extern struct proc proc;
+
+/* Takes a reference to the published generation. */
+struct generation *proc_current_generation(void);
+/* Publishes g (the caller's reference moves to proc) and wakes every worker. */
+void proc_publish(struct generation *g);
+
+int worker_start_all(int nworkers);
+/* how: 1 graceful (finish in-flight work), 2 immediate. */
+void worker_stop_all(int how);
+void worker_join_all(void);
+unsigned worker_total_clients(void);
+
+/* Gives back a backend slot and wakes whoever queues for one. */
+void worker_release_slot(struct worker *w, struct backend *b);
+/* Queue c on its pool; returns 0, or -1 when the queue is full. */
+int worker_enqueue(struct worker *w, struct client *c);
+void worker_dequeue(struct worker *w, struct client *c);
+struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p);
+
+/* Random 128-bit request id as 32 hex characters plus NUL. */
+void worker_request_id(struct worker *w, char out[33]);
+/* Buffers one access-log line; flushed before the loop sleeps. */
+void worker_access_log(struct worker *w, const char *line, size_t len);
+
+/* Idle backend connections of this worker. */
+struct upstream *worker_idle_take(struct worker *w, struct backend *b);
+void worker_idle_put(struct worker *w, struct upstream *u);
+void worker_idle_remove(struct worker *w, struct upstream *u);
+
+#endif

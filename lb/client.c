@@ -1,0 +1,667 @@
+/* client.c: the life of a client connection: accept, one timer driven by deadlines
+ * derived from the state, event masks derived from state and buffers, backend
+ * selection and queueing, error responses, the access-log line, deferred close. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "proxy_proto.h"
+#include "worker.h"
+
+static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
+static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static double client_deadline(const struct client *c, enum termination *why);
+static void client_set_events(struct client *c, int events);
+static int client_wanted_events(const struct client *c);
+static void on_proxy_header(struct client *c);
+static size_t json_escape(char *out, size_t cap, const char *s);
+static const char *status_reason(int status);
+static void linger_close(int fd);
+
+static const char *const termination_names[TERM__COUNT] = {
+	[TERM_NONE] = "none", [TERM_DONE] = "done", [TERM_CLIENT_CLOSED] = "client_closed",
+	[TERM_CLIENT_IDLE] = "client_idle", [TERM_HEAD_TIMEOUT] = "head_timeout",
+	[TERM_BAD_REQUEST] = "bad_request", [TERM_NO_BACKEND] = "no_backend",
+	[TERM_QUEUE_FULL] = "queue_full", [TERM_QUEUE_TIMEOUT] = "queue_timeout",
+	[TERM_CONNECT_FAILED] = "connect_failed", [TERM_CONNECT_TIMEOUT] = "connect_timeout",
+	[TERM_RESPONSE_TIMEOUT] = "response_timeout", [TERM_BACKEND_CLOSED] = "backend_closed",
+	[TERM_BAD_RESPONSE] = "bad_response", [TERM_STREAM_IDLE] = "stream_idle",
+	[TERM_SHUTDOWN] = "shutdown", [TERM_LIMIT] = "limit", [TERM_INTERNAL] = "internal",
+};
+
+const char *termination_name(enum termination t)
+{
+	return t < TERM__COUNT && termination_names[t] ? termination_names[t] : "unknown";
+}
+
+void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
+		   int listener_index)
+{
+	const struct gen_listener *gl = &w->gen->listeners[listener_index];
+	struct client *c;
+	socklen_t len = sizeof(c->local);
+
+	if (gl->cfg->accept_proxy) {
+		size_t i;
+		int trusted = 0;
+		for (i = 0; i < gl->cfg->nproxy_trusted && !trusted; i++)
+			trusted = addr_prefix_match(&gl->cfg->proxy_trusted[i], (const struct sockaddr *)peer);
+		if (!trusted) {
+			char a[ADDR_TEXT_MAX];
+			log_warn("listener %s: PROXY header from untrusted %s refused", gl->cfg->name,
+				 addr_format((const struct sockaddr *)peer, a, sizeof(a)));
+			close(fd);
+			return;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->gen = w->gen;
+	generation_ref(c->gen);
+	c->gl = gl;
+	c->listener_index = listener_index;
+	c->peer = *peer;
+	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
+		memset(&c->local, 0, sizeof(c->local));
+	c->last_activity = c->head_started = c->t_start = ev_now(w->loop);
+	c->next = w->clients;
+	if (c->next)
+		c->next->prev = c;
+	w->clients = c;
+	w->nclients++;
+	atomic_fetch_add(&proc.connections, 1);
+	atomic_fetch_add(&gl->group->active, 1);
+	c->counted_in_listener = 1;
+	ev_io_init(&c->io, on_client_io, fd, 0);
+	c->io.data = c;
+	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
+	c->timer.data = c;
+	if (gl->cfg->accept_proxy)
+		c->state = CS_PROXY_HEADER;
+	else if (gl->cfg->mode == LISTENER_TCP)
+		c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
+	else
+		c->state = CS_READING_HEAD;
+	if (c->state == CS_QUEUED) {
+		c->retries_left = gl->pool ? gl->pool->cfg->retries : 0;
+		client_pick_backend(c);
+		return;
+	}
+	client_update(c);
+}
+
+void client_close(struct client *c, enum termination why)
+{
+	struct worker *w = c->w;
+
+	if (c->state == CS_CLOSED)
+		return;
+	if (c->term == TERM_NONE)
+		c->term = why;
+	/* a request or tcp connection in progress still gets its log line */
+	if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
+		client_log(c);
+	worker_dequeue(w, c);
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (c->backend) {
+		worker_release_slot(w, c->backend);
+		c->backend = NULL;
+	}
+	ev_io_stop(w->loop, &c->io);
+	ev_timer_stop(w->loop, &c->timer);
+	if (c->state == CS_CLOSING)
+		linger_close(c->fd);
+	close(c->fd);
+	c->fd = -1;
+	c->state = CS_CLOSED;
+	buf_put(&w->bufs, c->in);
+	buf_put(&w->bufs, c->out);
+	buf_put(&w->bufs, c->req_head);
+	c->in = c->out = c->req_head = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nclients--;
+	atomic_fetch_sub(&proc.connections, 1);
+	if (c->counted_in_listener)
+		atomic_fetch_sub(&c->gl->group->active, 1);
+	c->dead_next = w->dead_clients;
+	w->dead_clients = c;
+}
+
+/* After an error response the client may still be sending (a body we refused):
+ * closing with unread bytes makes the kernel send RST, which can destroy the
+ * response before the client reads it. Send FIN first and drain what is there. */
+static void linger_close(int fd)
+{
+	char sink[4096];
+	int i;
+
+	shutdown(fd, SHUT_WR);
+	for (i = 0; i < 16; i++)
+		if (read(fd, sink, sizeof(sink)) <= 0)
+			break;
+}
+
+void client_free(struct client *c)
+{
+	generation_unref(c->gen);
+	free(c);
+}
+
+/* ---- events and timers ---- */
+
+static int client_wanted_events(const struct client *c)
+{
+	int ev = 0;
+
+	switch (c->state) {
+	case CS_PROXY_HEADER:
+	case CS_READING_HEAD:
+		ev = EV_READ;
+		break;
+	case CS_CONNECTING:
+	case CS_STREAMING:
+		/* read body bytes only while the request is unfinished and there is room */
+		if (!c->req_framed && !c->in_eof && c->req_body != HTTP_BODY_NONE &&
+		    (!c->in || buf_room(c->in) > 0))
+			ev = EV_READ;
+		break;
+	case CS_TUNNEL:
+		if (!c->in_eof && (!c->in || buf_room(c->in) > 0))
+			ev = EV_READ;
+		if (c->up && c->up->in && buf_len(c->up->in) > 0)
+			ev |= EV_WRITE;
+		break;
+	default:
+		break;
+	}
+	if (c->out && buf_len(c->out) > 0)
+		ev |= EV_WRITE;
+	if (c->state == CS_STREAMING && c->resp_ready > 0)
+		ev |= EV_WRITE;
+	return ev;
+}
+
+static void client_set_events(struct client *c, int events)
+{
+	if (events == c->events)
+		return;
+	ev_io_stop(c->w->loop, &c->io);
+	if (events) {
+		ev_io_set(&c->io, c->fd, events);
+		ev_io_start(c->w->loop, &c->io);
+	}
+	c->events = events;
+}
+
+/* The moment the current state times out, and how that ending is named. */
+static double client_deadline(const struct client *c, enum termination *why)
+{
+	const struct cfg_listener *l = c->gl->cfg;
+	const struct cfg_pool *p = c->pool ? c->pool->cfg : NULL;
+
+	switch (c->state) {
+	case CS_PROXY_HEADER:
+		*why = TERM_HEAD_TIMEOUT;
+		return c->head_started + l->head_timeout_ms / 1e3;
+	case CS_READING_HEAD:
+		if (!c->in_request && (!c->in || buf_len(c->in) == 0)) {
+			*why = TERM_CLIENT_IDLE;
+			return c->last_activity + l->idle_timeout_ms / 1e3;
+		}
+		*why = TERM_HEAD_TIMEOUT;
+		return c->head_started + l->head_timeout_ms / 1e3;
+	case CS_QUEUED:
+		*why = TERM_QUEUE_TIMEOUT;
+		return c->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
+	case CS_CONNECTING:
+		*why = TERM_CONNECT_TIMEOUT;
+		return c->t_connect_start + (p ? p->connect_timeout_ms : 3000) / 1e3;
+	case CS_STREAMING:
+		if (!c->resp_head_done && c->t_first_byte == 0) {
+			*why = TERM_RESPONSE_TIMEOUT;
+			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
+		}
+		*why = TERM_STREAM_IDLE;
+		return c->last_activity + l->idle_timeout_ms / 1e3;
+	case CS_TUNNEL:
+		*why = TERM_CLIENT_IDLE;
+		return c->last_activity + l->idle_timeout_ms / 1e3;
+	case CS_CLOSING:
+		*why = TERM_CLIENT_CLOSED;
+		return c->last_activity + 5.0;
+	default:
+		*why = TERM_NONE;
+		return 0;
+	}
+}
+
+void client_update(struct client *c)
+{
+	enum termination why;
+	double at, now;
+
+	if (c->state == CS_CLOSED)
+		return;
+	client_set_events(c, client_wanted_events(c));
+	if (c->up && !c->up->closed)
+		upstream_update(c->up);
+	at = client_deadline(c, &why);
+	/* re-arm only when the deadline moved earlier; later moves are caught on expiry */
+	if (!ev_is_active(&c->timer) || at < c->timer_at - 0.001) {
+		now = ev_now(c->w->loop);
+		ev_timer_stop(c->w->loop, &c->timer);
+		ev_timer_set(&c->timer, at > now ? at - now : 0.0001, 0.);
+		ev_timer_start(c->w->loop, &c->timer);
+		c->timer_at = at;
+	}
+}
+
+static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct client *c = t->data;
+	enum termination why;
+	double at = client_deadline(c, &why), now = ev_now(loop);
+
+	if (at > now + 0.0005) {
+		ev_timer_set(t, at - now, 0.);
+		ev_timer_start(loop, t);
+		c->timer_at = at;
+		return;
+	}
+	switch (why) {
+	case TERM_HEAD_TIMEOUT:
+		if (c->state == CS_READING_HEAD) {
+			client_error(c, 408, why, "request head not received in time");
+			break;
+		}
+		client_close(c, why);
+		break;
+	case TERM_QUEUE_TIMEOUT:
+		worker_dequeue(c->w, c);
+		client_error(c, 503, why, "waited too long for a free backend");
+		break;
+	case TERM_CONNECT_TIMEOUT:
+		client_backend_failed(c, why);
+		break;
+	case TERM_RESPONSE_TIMEOUT:
+		if (c->up)
+			atomic_fetch_add(&c->up->backend->failures, 1);
+		if (c->up) {
+			upstream_release(c->up, 0);
+			c->up = NULL;
+		}
+		client_error(c, 504, why, "backend did not answer in time");
+		break;
+	default:
+		client_close(c, why);
+		break;
+	}
+}
+
+static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct client *c = io->data;
+
+	if (c->state == CS_PROXY_HEADER) {
+		on_proxy_header(c);
+	} else if (c->state == CS_TUNNEL) {
+		tunnel_on_event(c);
+	} else {
+		if ((revents & EV_WRITE) && c->state != CS_CLOSED)
+			http_on_client_writable(c);
+		if ((revents & EV_READ) && c->state != CS_CLOSED)
+			http_on_client_data(c);
+	}
+	client_update(c);
+}
+
+/* Reads and strips a PROXY v1/v2 header, then continues as the listener's mode. */
+static void on_proxy_header(struct client *c)
+{
+	struct proxy_info pi;
+	const char *err = NULL;
+	ssize_t n;
+	int r;
+
+	if (!c->in && !(c->in = buf_get(&c->w->bufs))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	n = read(c->fd, buf_tail(c->in), buf_room(c->in));
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c, TERM_CLIENT_CLOSED);
+		return;
+	}
+	if (n > 0)
+		c->in->end += (uint32_t)n;
+	r = proxy_parse(buf_head(c->in), buf_len(c->in), &pi, &err);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		log_warn("listener %s: bad PROXY header: %s", c->gl->cfg->name, err ? err : "invalid");
+		client_close(c, TERM_BAD_REQUEST);
+		return;
+	}
+	if (!pi.local) {
+		c->peer = pi.src;
+		c->local = pi.dst;
+	}
+	buf_consume(c->in, (uint32_t)r);
+	c->last_activity = c->head_started = ev_now(c->w->loop);
+	if (c->gl->cfg->mode == LISTENER_TCP) {
+		c->state = CS_QUEUED;
+		c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+		client_pick_backend(c);
+		return;
+	}
+	c->state = CS_READING_HEAD;
+	if (buf_len(c->in))
+		http_on_client_data(c);
+}
+
+/* ---- backend selection ---- */
+
+void client_pick_backend(struct client *c)
+{
+	struct worker *w = c->w;
+	struct worker_pool *wp;
+	struct backend *b = NULL;
+	int r;
+
+	if (c->gen != w->gen) {
+		/* a request that waited across a reload uses the new pools */
+		size_t i;
+		const char *lname = c->gl->cfg->name;
+		for (i = 0; i < w->gen->nlisteners; i++)
+			if (!strcmp(w->gen->listeners[i].cfg->name, lname))
+				break;
+		if (i == w->gen->nlisteners) {
+			client_error(c, 503, TERM_NO_BACKEND, "listener removed by reload");
+			return;
+		}
+		if (c->counted_in_listener && c->gl->group != w->gen->listeners[i].group) {
+			atomic_fetch_sub(&c->gl->group->active, 1);
+			atomic_fetch_add(&w->gen->listeners[i].group->active, 1);
+		}
+		generation_ref(w->gen);
+		generation_unref(c->gen);
+		c->gen = w->gen;
+		c->gl = &w->gen->listeners[i];
+		c->listener_index = (int)i;
+	}
+	c->pool = c->gl->pool;
+	wp = worker_pool_of(w, c->pool);
+	if (!c->pool || !wp) {
+		client_error(c, 503, TERM_NO_BACKEND, "no pool");
+		return;
+	}
+	r = pool_pick(c->pool, &wp->pick, c->failed_backend, &b);
+	if (r == PICK_OK) {
+		c->backend = b;
+		client_dispatch(c);
+		return;
+	}
+	if (r == PICK_NONE) {
+		client_error(c, 503, TERM_NO_BACKEND, "no backend available");
+		return;
+	}
+	if (worker_enqueue(w, c) == -1) {
+		client_error(c, 503, TERM_QUEUE_FULL, "wait queue full");
+		return;
+	}
+	c->state = CS_QUEUED;
+	if (c->t_queued == 0)
+		c->t_queued = ev_now(w->loop);
+	client_update(c);
+}
+
+void client_dispatch(struct client *c)
+{
+	c->t_connect_start = ev_now(c->w->loop);
+	if (upstream_attach(c) == -1) {
+		client_backend_failed(c, TERM_CONNECT_FAILED);
+		return;
+	}
+	if (c->gl->cfg->mode == LISTENER_TCP && c->state != CS_CLOSED) {
+		c->state = CS_CONNECTING;
+		client_update(c);
+		return;
+	}
+	if (c->state != CS_CLOSED)
+		http_start_exchange(c);
+}
+
+/* The backend connection failed before any response byte: retry on another backend
+ * when the request can be sent again (idempotent, body still held), else 502/504. */
+void client_backend_failed(struct client *c, enum termination why)
+{
+	struct backend *b = c->backend;
+	int tcp = c->gl->cfg->mode == LISTENER_TCP;
+	int idempotent = c->method == HTTP_M_GET || c->method == HTTP_M_HEAD ||
+			 c->method == HTTP_M_OPTIONS || c->method == HTTP_M_PUT ||
+			 c->method == HTTP_M_DELETE || c->method == HTTP_M_TRACE;
+	char a[ADDR_TEXT_MAX];
+
+	if (b) {
+		atomic_fetch_add(&b->failures, 1);
+		log_warn("backend %s/%s (%s): %s", b->pool_name, b->name,
+			 b->addr.text, termination_name(why));
+	}
+	(void)a;
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (b) {
+		c->failed_backend = b;  /* compared by address only, never dereferenced later */
+		worker_release_slot(c->w, b);
+		c->backend = NULL;
+	}
+	if (c->retries_left > 0 && (tcp || (idempotent && c->req_body_sent == 0))) {
+		c->retries_left--;
+		c->req_head_sent = 0;
+		c->req_head_off = 0;
+		c->state = CS_QUEUED;
+		client_pick_backend(c);
+		return;
+	}
+	if (tcp) {
+		client_close(c, why);
+		return;
+	}
+	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504 : 502,
+		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
+						     : "backend unreachable");
+}
+
+/* ---- output ---- */
+
+int client_flush_out(struct client *c)
+{
+	ssize_t n;
+
+	while (c->out && buf_len(c->out) > 0) {
+		n = write(c->fd, buf_head(c->out), buf_len(c->out));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		c->bytes_out += (uint64_t)n;
+		c->last_activity = ev_now(c->w->loop);
+		buf_consume(c->out, (uint32_t)n);
+	}
+	if (c->out && buf_len(c->out) == 0 && c->state != CS_STREAMING) {
+		buf_put(&c->w->bufs, c->out);
+		c->out = NULL;
+	}
+	return 0;
+}
+
+void client_error(struct client *c, int status, enum termination why, const char *detail)
+{
+	char body[256];
+	int blen, n;
+
+	if (c->state == CS_CLOSED)
+		return;
+	if (c->gl->cfg->mode == LISTENER_TCP || c->resp_head_done) {
+		/* nothing can be said in-band any more */
+		client_close(c, why);
+		return;
+	}
+	c->term = why;
+	c->status = status;
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (c->backend) {
+		worker_release_slot(c->w, c->backend);
+		c->backend = NULL;
+	}
+	worker_dequeue(c->w, c);
+	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
+			termination_name(why), detail);
+	n = snprintf(buf_tail(c->out), buf_room(c->out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+		     "Connection: close\r\n%s%s%s\r\n%s",
+		     status, status_reason(status), blen,
+		     c->request_id[0] ? "X-Request-ID: " : "", c->request_id,
+		     c->request_id[0] ? "\r\n" : "", c->method == HTTP_M_HEAD ? "" : body);
+	if (n > 0 && (uint32_t)n < buf_room(c->out))
+		c->out->end += (uint32_t)n;
+	c->state = CS_CLOSING;
+	c->keep_alive = 0;
+	c->last_activity = ev_now(c->w->loop);
+	if (client_flush_out(c) == -1 || !c->out || buf_len(c->out) == 0) {
+		client_close(c, why);
+		return;
+	}
+	client_update(c);
+}
+
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* ---- access log ---- */
+
+static size_t json_escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			out[n++] = '\\'; out[n++] = 'u'; out[n++] = '0'; out[n++] = '0';
+			out[n++] = hex[ch >> 4]; out[n++] = hex[ch & 15];
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static double ms_between(double from, double to)
+{
+	return from > 0 && to >= from ? (to - from) * 1e3 : -1;
+}
+
+void client_log(struct client *c)
+{
+	char line[1024], target[400], peer[ADDR_TEXT_MAX], ts[32];
+	double now = ev_now(c->w->loop);
+	time_t secs = (time_t)now;
+	struct tm tm;
+	const char *sp, *method = "", *path = "";
+	char mbuf[24];
+	int n;
+
+	if (!access_log_enabled())
+		goto done;
+	gmtime_r(&secs, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	addr_format_host((const struct sockaddr *)&c->peer, peer, sizeof(peer));
+	sp = strchr(c->target, ' ');
+	if (sp && sp - c->target < (int)sizeof(mbuf)) {
+		memcpy(mbuf, c->target, sp - c->target);
+		mbuf[sp - c->target] = '\0';
+		method = mbuf;
+		path = sp + 1;
+	}
+	json_escape(target, sizeof(target), path);
+	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
+		n = snprintf(line, sizeof(line),
+			     "%s - - [%02d/%02d/%04d:%02d:%02d:%02d +0000] \"%s %s\" %d %llu \"-\" \"-\" "
+			     "backend=%s term=%s total_ms=%.1f\n",
+			     peer, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, method, target, c->status, (unsigned long long)c->bytes_out,
+			     c->up && c->up->backend ? c->up->backend->name :
+			     c->backend ? c->backend->name : "-",
+			     termination_name(c->term), ms_between(c->t_start, now));
+	} else {
+		n = snprintf(line, sizeof(line),
+			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
+			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
+			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
+			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\"}\n",
+			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
+			     addr_port((const struct sockaddr *)&c->peer), method, target, c->status,
+			     c->pool ? c->pool->name : "",
+			     c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""),
+			     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
+			     ms_between(c->t_connect_start, c->t_connected),
+			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
+			     termination_name(c->term), c->request_id);
+	}
+	if (n > 0)
+		worker_access_log(c->w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+done:
+	c->in_request = 0;
+}

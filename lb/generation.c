@@ -1,0 +1,266 @@
+/* generation.c: building a generation from a validated config: pools, backends that
+ * carry over from the previous generation, and the listening sockets per worker. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+
+static struct backend *find_backend(const struct generation *g, const char *pool,
+				    const struct cfg_backend *cb);
+static struct listen_group *find_group(const struct generation *g, const struct addr *bind);
+static struct listen_group *listen_group_open(const struct addr *bind, int nworkers,
+					      char *err, size_t errlen);
+static void listen_group_unref(struct listen_group *lg);
+static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct generation *prev);
+static void free_pools(struct pool *pools, size_t n);
+
+int listen_socket_open(const struct addr *a, int backlog)
+{
+	int fd, one = 1;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+		goto fail;
+	/* a "[::]:80" listener should not silently take IPv4 too: say so in config */
+	if (a->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1)
+		goto fail;
+	if (listen(fd, backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	{
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return -1;
+}
+
+static struct listen_group *listen_group_open(const struct addr *bind, int nworkers,
+					      char *err, size_t errlen)
+{
+	struct listen_group *lg;
+	int w;
+
+	lg = calloc(1, sizeof(*lg));
+	if (!lg)
+		goto nomem;
+	lg->fds = malloc(sizeof(int) * nworkers);
+	if (!lg->fds)
+		goto nomem;
+	lg->bind = *bind;
+	lg->nfds = nworkers;
+	atomic_init(&lg->refs, 1);
+	for (w = 0; w < nworkers; w++)
+		lg->fds[w] = -1;
+	for (w = 0; w < nworkers; w++) {
+		lg->fds[w] = listen_socket_open(bind, 4096);
+		if (lg->fds[w] == -1) {
+			snprintf(err, errlen, "cannot listen on %s: %s", bind->text, strerror(errno));
+			listen_group_unref(lg);
+			return NULL;
+		}
+	}
+	return lg;
+nomem:
+	if (lg)
+		free(lg->fds);
+	free(lg);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+static void listen_group_unref(struct listen_group *lg)
+{
+	int w;
+
+	if (!lg || atomic_fetch_sub(&lg->refs, 1) != 1)
+		return;
+	/* sockets a worker never took over (refused reload, shutdown) close here */
+	for (w = 0; w < lg->nfds; w++)
+		if (lg->fds[w] != -1)
+			close(lg->fds[w]);
+	free(lg->fds);
+	free(lg);
+}
+
+static struct listen_group *find_group(const struct generation *g, const struct addr *bind)
+{
+	size_t i;
+
+	if (!g)
+		return NULL;
+	for (i = 0; i < g->nlisteners; i++)
+		if (addr_equal(&g->listeners[i].group->bind, bind))
+			return g->listeners[i].group;
+	return NULL;
+}
+
+static struct backend *find_backend(const struct generation *g, const char *pool,
+				    const struct cfg_backend *cb)
+{
+	size_t i, j;
+
+	if (!g)
+		return NULL;
+	for (i = 0; i < g->npools; i++) {
+		const struct pool *p = &g->pools[i];
+		if (strcmp(p->name, pool))
+			continue;
+		for (j = 0; j < p->nbackends; j++) {
+			struct backend *b = p->backends[j];
+			if (!strcmp(b->name, cb->name) && addr_equal(&b->addr, &cb->address))
+				return b;
+		}
+	}
+	return NULL;
+}
+
+static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct generation *prev)
+{
+	size_t i;
+
+	p->name = cp->name;
+	p->cfg = cp;
+	p->algo = cp->balance;
+	atomic_init(&p->rr_next, 0);
+	atomic_init(&p->waiting, 0);
+	p->nbackends = 0;
+	p->backends = calloc(cp->nbackends ? cp->nbackends : 1, sizeof(*p->backends));
+	if (!p->backends)
+		return -1;
+	for (i = 0; i < cp->nbackends; i++) {
+		struct backend *b = find_backend(prev, cp->name, &cp->backends[i]);
+		if (b) {
+			backend_ref(b);
+			/* applied at commit time, see generation_commit_backends() */
+		} else {
+			b = backend_new(&cp->backends[i], cp->name);
+			if (!b)
+				return -1;
+		}
+		p->backends[p->nbackends++] = b;
+	}
+	return 0;
+}
+
+static void free_pools(struct pool *pools, size_t n)
+{
+	size_t i, j;
+
+	if (!pools)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < pools[i].nbackends; j++)
+			backend_unref(pools[i].backends[j]);
+		free(pools[i].backends);
+	}
+	free(pools);
+}
+
+struct generation *generation_build(struct config *cfg, const struct generation *prev,
+				    int nworkers, uint64_t id, char *err, size_t errlen)
+{
+	struct generation *g;
+	struct timeval tv;
+	size_t i, j;
+
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&g->refs, 1);
+	g->id = id;
+	gettimeofday(&tv, NULL);
+	g->applied_at = tv.tv_sec + tv.tv_usec / 1e6;
+	g->pools = calloc(cfg->npools ? cfg->npools : 1, sizeof(*g->pools));
+	g->listeners = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->listeners));
+	if (!g->pools || !g->listeners) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->npools; i++) {
+		g->npools++;
+		if (build_pool(&g->pools[i], &cfg->pools[i], prev) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	for (i = 0; i < cfg->nlisteners; i++) {
+		struct gen_listener *gl = &g->listeners[i];
+		struct listen_group *lg = find_group(prev, &cfg->listeners[i].bind);
+
+		gl->cfg = &cfg->listeners[i];
+		if (lg && lg->nfds == nworkers) {
+			atomic_fetch_add(&lg->refs, 1);
+		} else {
+			lg = listen_group_open(&cfg->listeners[i].bind, nworkers, err, errlen);
+			if (!lg)
+				goto fail;
+		}
+		gl->group = lg;
+		g->nlisteners++;
+		for (j = 0; j < g->npools; j++)
+			if (!strcmp(g->pools[j].name, gl->cfg->pool))
+				gl->pool = &g->pools[j];
+	}
+	/* Only now that nothing can fail: carry the new settings into reused backends. */
+	for (i = 0; i < g->npools; i++)
+		for (j = 0; j < g->pools[i].nbackends; j++)
+			backend_apply_config(g->pools[i].backends[j], &cfg->pools[i].backends[j]);
+	g->cfg = cfg;
+	return g;
+fail:
+	for (i = 0; i < g->nlisteners; i++)
+		listen_group_unref(g->listeners[i].group);
+	free(g->listeners);
+	free_pools(g->pools, g->npools);
+	free(g);
+	return NULL;
+}
+
+void generation_ref(struct generation *g)
+{
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void generation_unref(struct generation *g)
+{
+	size_t i;
+
+	if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < g->nlisteners; i++)
+		listen_group_unref(g->listeners[i].group);
+	free(g->listeners);
+	free_pools(g->pools, g->npools);
+	config_free(g->cfg);
+	free(g);
+}
+
+struct pool *generation_find_pool(struct generation *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->npools; i++)
+		if (!strcmp(g->pools[i].name, name))
+			return &g->pools[i];
+	return NULL;
+}

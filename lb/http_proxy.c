@@ -1,0 +1,776 @@
+/* http_proxy.c: one HTTP/1.1 exchange on a client connection: parse and rewrite the
+ * request head, frame and stream the body, parse and rewrite the response head,
+ * stream the response, then keep-alive (pipelined requests next) or close. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "worker.h"
+
+#define RESPONSE_HEAD_MAX (64 * 1024)
+#define CONN_TOKENS_MAX 16
+
+static void parse_request_head(struct client *c);
+static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
+static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
+static int frame_request_body(struct client *c);
+static int frame_response_body(struct client *c);
+static void finish_exchange(struct client *c);
+static ssize_t read_into(struct client *c, int fd, struct buf **bp);
+static int is_hop_by_hop(const char *base, struct http_slice name, const char *hbase,
+			 const struct http_slice *conn_tokens, int ntokens);
+static int collect_connection_tokens(const char *base, const struct http_head *h,
+				     struct http_slice *tokens, int max);
+static int append(struct buf *b, const char *s, size_t n);
+static int appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resets the per-request fields and waits for (or parses an already buffered) head. */
+void http_begin_wait_head(struct client *c)
+{
+	struct worker *w = c->w;
+
+	c->state = CS_READING_HEAD;
+	c->pool = NULL;
+	c->failed_backend = NULL;
+	c->method = HTTP_M_OTHER;
+	c->req_body = HTTP_BODY_NONE;
+	c->req_left = c->req_ready = 0;
+	c->req_body_sent = 0;
+	c->req_head_off = 0;
+	c->status = 0;
+	c->resp_body = HTTP_BODY_NONE;
+	c->resp_left = c->resp_ready = 0;
+	c->req_head_sent = c->req_framed = c->req_done = c->resp_keep_alive = 0;
+	c->resp_head_done = c->resp_done = c->upgrade = 0;
+	c->term = TERM_NONE;
+	c->request_id[0] = '\0';
+	c->target[0] = '\0';
+	c->bytes_in = c->bytes_out = 0;
+	c->t_queued = c->t_connect_start = c->t_connected = c->t_first_byte = 0;
+	c->last_activity = c->head_started = ev_now(w->loop);
+	buf_put(&w->bufs, c->req_head);
+	c->req_head = NULL;
+	if (c->out && buf_len(c->out) == 0) {
+		buf_put(&w->bufs, c->out);
+		c->out = NULL;
+	}
+	if (c->in && buf_len(c->in) == 0) {
+		/* an idle keep-alive connection holds no buffer */
+		buf_put(&w->bufs, c->in);
+		c->in = NULL;
+	} else if (c->in) {
+		parse_request_head(c);
+	}
+}
+
+static ssize_t read_into(struct client *c, int fd, struct buf **bp)
+{
+	struct buf *b = *bp;
+	ssize_t n;
+
+	if (!b && !(b = *bp = buf_get(&c->w->bufs)))
+		return -1;
+	if (buf_room(b) == 0 && b->start > 0)
+		buf_compact(b);
+	if (buf_room(b) == 0)
+		return -2;  /* caller decides: grow, wait, or fail */
+	do
+		n = read(fd, buf_tail(b), buf_room(b));
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		b->end += (uint32_t)n;
+		c->last_activity = ev_now(c->w->loop);
+	}
+	return n;
+}
+
+void http_on_client_data(struct client *c)
+{
+	ssize_t n;
+	int r;
+
+	if (c->state == CS_READING_HEAD) {
+		n = read_into(c, c->fd, &c->in);
+		if (n == -2) {
+			parse_request_head(c);  /* full buffer: the parser decides 431 or grow */
+			return;
+		}
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			if (n == -1 && errno == ENOMEM) {
+				client_close(c, TERM_INTERNAL);
+				return;
+			}
+			/* a closed idle keep-alive connection is not a request */
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+		if (n > 0) {
+			if (!c->in_request && buf_len(c->in) == (uint32_t)n)
+				c->head_started = ev_now(c->w->loop);
+			parse_request_head(c);
+		}
+		return;
+	}
+	if (c->state != CS_CONNECTING && c->state != CS_STREAMING)
+		return;
+	/* request body */
+	n = read_into(c, c->fd, &c->in);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		c->in_eof = 1;
+		if (!c->req_framed) {
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+	}
+	if (n > 0)
+		c->bytes_in += (uint64_t)n;
+	r = frame_request_body(c);
+	if (r == -1) {
+		client_error(c, 400, TERM_BAD_REQUEST, "invalid chunked body");
+		return;
+	}
+	if (r == -2) {
+		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
+		return;
+	}
+	if (c->state == CS_STREAMING && c->up && c->up->connected)
+		http_on_upstream_writable(c);
+}
+
+static void parse_request_head(struct client *c)
+{
+	struct worker *w = c->w;
+	const struct cfg_listener *l = c->gl->cfg;
+	struct http_limits lim = { l->head_max_bytes, l->header_max_count };
+	struct http_head *h = &w->scratch;
+	const char *base;
+	int r, n;
+
+	/* a generation published since the last request applies from this one on */
+	if (c->gen != w->gen && !c->in_request) {
+		size_t i;
+		for (i = 0; i < w->gen->nlisteners; i++)
+			if (w->gen->listeners[i].group == c->gl->group)
+				break;
+		if (i < w->gen->nlisteners) {
+			generation_ref(w->gen);
+			generation_unref(c->gen);
+			c->gen = w->gen;
+			c->gl = &w->gen->listeners[i];
+			c->listener_index = (int)i;
+			l = c->gl->cfg;
+			lim.head_max_bytes = l->head_max_bytes;
+			lim.header_max_count = l->header_max_count;
+		}
+	}
+	base = buf_head(c->in);
+	r = http_parse_request(base, buf_len(c->in), &lim, h);
+	if (r == HTTP_PARSE_INCOMPLETE) {
+		if (!c->in_request)
+			c->in_request = 1;  /* bytes of a request arrived: it gets a log line */
+		if (buf_room(c->in) == 0 && c->in->start > 0)
+			buf_compact(c->in);
+		if (buf_room(c->in) == 0) {
+			/* a head larger than a standard buffer: grow once up to the limit */
+			if (c->in->cap >= l->head_max_bytes + 1) {
+				client_error(c, 431, TERM_BAD_REQUEST, "request head too large");
+				return;
+			}
+			struct buf *nb = buf_grow(&w->bufs, c->in, l->head_max_bytes + 1);
+			if (!nb) {
+				client_close(c, TERM_INTERNAL);
+				return;
+			}
+			c->in = nb;
+		}
+		return;
+	}
+	c->in_request = 1;
+	c->t_start = ev_now(w->loop);
+	if (r == HTTP_PARSE_ERROR) {
+		n = snprintf(c->target, sizeof(c->target), "- -");
+		(void)n;
+		client_error(c, h->error_status ? h->error_status : 400, TERM_BAD_REQUEST,
+			     h->error ? h->error : "malformed request");
+		return;
+	}
+	n = snprintf(c->target, sizeof(c->target), "%.*s %.*s", (int)h->method.len,
+		     base + h->method.off, (int)h->target.len, base + h->target.off);
+	(void)n;
+	c->method = h->method_id;
+	c->version_minor = h->version_minor;
+	c->req_body = h->body;
+	c->req_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
+	http_chunked_init(&c->req_chunk);
+	c->keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) && !w->stopping;
+	c->upgrade = (h->flags & HTTP_F_UPGRADE) && (h->flags & HTTP_F_CONN_UPGRADE);
+	c->bytes_in = h->head_len;
+	if (h->method_id == HTTP_M_CONNECT) {
+		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
+		return;
+	}
+	if (l->body_max_bytes && h->body == HTTP_BODY_LENGTH &&
+	    h->content_length > l->body_max_bytes) {
+		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
+		return;
+	}
+	if (rewrite_request_head(c, base, h) == -1) {
+		client_error(c, 431, TERM_BAD_REQUEST, "request head too large after rewriting");
+		return;
+	}
+	buf_consume(c->in, h->head_len);
+	if (c->req_body == HTTP_BODY_NONE)
+		c->req_framed = 1;
+	else if ((r = frame_request_body(c)) < 0) {
+		client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST,
+			     r == -2 ? "request body too large" : "invalid chunked body");
+		return;
+	}
+	c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+	c->state = CS_QUEUED;
+	client_pick_backend(c);
+}
+
+/* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
+static int frame_request_body(struct client *c)
+{
+	uint32_t avail;
+	uint64_t max = c->gl->cfg->body_max_bytes;
+
+	if (c->req_framed || !c->in)
+		return 0;
+	avail = buf_len(c->in) - c->req_ready;
+	if (c->req_body == HTTP_BODY_LENGTH) {
+		uint32_t n = avail < c->req_left ? avail : (uint32_t)c->req_left;
+		c->req_ready += n;
+		c->req_left -= n;
+		if (c->req_left == 0)
+			c->req_framed = 1;
+	} else if (c->req_body == HTTP_BODY_CHUNKED && avail) {
+		size_t used = 0;
+		int r = http_chunked_scan(&c->req_chunk, buf_head(c->in) + c->req_ready, avail, &used);
+		if (r == HTTP_CHUNKED_ERROR)
+			return -1;
+		c->req_ready += (uint32_t)used;
+		if (r == HTTP_CHUNKED_DONE)
+			c->req_framed = 1;
+		/* framing bytes count towards the limit: close enough, and never lets more through */
+		if (max && c->req_body_sent + c->req_ready > max + 64)
+			return -2;
+	} else if (c->req_body == HTTP_BODY_NONE) {
+		c->req_framed = 1;
+	}
+	return 0;
+}
+
+static int append(struct buf *b, const char *s, size_t n)
+{
+	if (n > buf_room(b))
+		return -1;
+	memcpy(buf_tail(b), s, n);
+	b->end += (uint32_t)n;
+	return 0;
+}
+
+static int appendf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf_tail(b), buf_room(b), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (uint32_t)n >= buf_room(b))
+		return -1;
+	b->end += (uint32_t)n;
+	return 0;
+}
+
+static int collect_connection_tokens(const char *base, const struct http_head *h,
+				     struct http_slice *tokens, int max)
+{
+	uint32_t i;
+	int n = 0;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		uint32_t p, end, s;
+		if (!http_slice_eq(base, f->name, "connection"))
+			continue;
+		p = f->value.off;
+		end = f->value.off + f->value.len;
+		while (p < end && n < max) {
+			while (p < end && (base[p] == ' ' || base[p] == '\t' || base[p] == ','))
+				p++;
+			s = p;
+			while (p < end && base[p] != ',' && base[p] != ' ' && base[p] != '\t')
+				p++;
+			if (p > s)
+				tokens[n++] = (struct http_slice){ s, p - s };
+		}
+	}
+	return n;
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) and those the Connection header names. */
+static int is_hop_by_hop(const char *base, struct http_slice name, const char *hbase,
+			 const struct http_slice *conn_tokens, int ntokens)
+{
+	static const char *const fixed[] = { "connection", "keep-alive", "proxy-connection",
+					     "te", "upgrade", "proxy-authenticate", NULL };
+	int i;
+
+	(void)hbase;
+	for (i = 0; fixed[i]; i++)
+		if (http_slice_eq(base, name, fixed[i]))
+			return 1;
+	for (i = 0; i < ntokens; i++)
+		if (name.len == conn_tokens[i].len &&
+		    !strncasecmp(base + name.off, base + conn_tokens[i].off, name.len))
+			return 1;
+	return 0;
+}
+
+/* Writes the request head the backend gets: same line and fields minus hop-by-hop
+ * ones, plus X-Forwarded-*, Forwarded and X-Request-ID. -1 if it does not fit. */
+static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h)
+{
+	struct worker *w = c->w;
+	struct http_slice tokens[CONN_TOKENS_MAX];
+	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
+	char ip[ADDR_TEXT_MAX], fwd_for[ADDR_TEXT_MAX + 4];
+	const char *proto = c->gl->cfg->tls ? "https" : "http";
+	struct buf *b;
+	int has_xff = 0, has_fwd = 0, has_rid = 0;
+	uint32_t i;
+	int rc = 0;
+
+	b = h->head_len + 1024 > BUF_SIZE ? buf_grow(&w->bufs, NULL, h->head_len + 1024)
+					  : buf_get(&w->bufs);
+	if (!b)
+		return -1;
+	addr_format_host((const struct sockaddr *)&c->peer, ip, sizeof(ip));
+	if (c->peer.ss_family == AF_INET6)
+		snprintf(fwd_for, sizeof(fwd_for), "\"[%s]\"", ip);
+	else
+		snprintf(fwd_for, sizeof(fwd_for), "%s", ip);
+	rc |= appendf(b, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len, base + h->method.off,
+		      (int)h->target.len, base + h->target.off, h->version_minor);
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		const char *v = base + f->value.off;
+
+		if (is_hop_by_hop(base, f->name, base, tokens, ntokens)) {
+			if (!(c->upgrade && http_slice_eq(base, f->name, "upgrade")))
+				continue;
+		}
+		if (http_slice_eq(base, f->name, "x-forwarded-proto") ||
+		    http_slice_eq(base, f->name, "x-forwarded-host"))
+			continue;  /* ours replace whatever the client claimed */
+		if (http_slice_eq(base, f->name, "x-forwarded-for")) {
+			/* append the peer to the chain, as the last hop */
+			rc |= appendf(b, "X-Forwarded-For: %.*s, %s\r\n", (int)f->value.len, v, ip);
+			has_xff = 1;
+			continue;
+		}
+		if (http_slice_eq(base, f->name, "forwarded")) {
+			rc |= appendf(b, "Forwarded: %.*s, for=%s;proto=%s\r\n", (int)f->value.len, v,
+				      fwd_for, proto);
+			has_fwd = 1;
+			continue;
+		}
+		if (http_slice_eq(base, f->name, "x-request-id") && !has_rid) {
+			uint32_t n = f->value.len < 32 ? f->value.len : 32;
+			memcpy(c->request_id, v, n);
+			c->request_id[n] = '\0';
+			has_rid = 1;
+		}
+		rc |= append(b, base + f->name.off, f->name.len);
+		rc |= append(b, ": ", 2);
+		rc |= append(b, v, f->value.len);
+		rc |= append(b, "\r\n", 2);
+	}
+	if (!has_xff)
+		rc |= appendf(b, "X-Forwarded-For: %s\r\n", ip);
+	rc |= appendf(b, "X-Forwarded-Proto: %s\r\n", proto);
+	if (h->flags & HTTP_F_HAS_HOST)
+		rc |= appendf(b, "X-Forwarded-Host: %.*s\r\n", (int)h->host.len, base + h->host.off);
+	if (!has_fwd) {
+		if (h->flags & HTTP_F_HAS_HOST)
+			rc |= appendf(b, "Forwarded: for=%s;proto=%s;host=\"%.*s\"\r\n", fwd_for, proto,
+				      (int)h->host.len, base + h->host.off);
+		else
+			rc |= appendf(b, "Forwarded: for=%s;proto=%s\r\n", fwd_for, proto);
+	}
+	if (!has_rid) {
+		worker_request_id(w, c->request_id);
+		rc |= appendf(b, "X-Request-ID: %s\r\n", c->request_id);
+	}
+	if (c->upgrade)
+		rc |= append(b, "Connection: upgrade\r\n", 21);
+	else if (h->version_minor == 0)
+		rc |= append(b, "Connection: keep-alive\r\n", 24);
+	rc |= append(b, "\r\n", 2);
+	if (rc) {
+		buf_put(&w->bufs, b);
+		return -1;
+	}
+	buf_put(&w->bufs, c->req_head);
+	c->req_head = b;
+	return 0;
+}
+
+/* Called once the backend connection is attached; connected or not yet. */
+void http_start_exchange(struct client *c)
+{
+	if (!c->up->connected) {
+		c->state = CS_CONNECTING;
+		client_update(c);
+		return;
+	}
+	c->state = CS_STREAMING;
+	c->req_head_off = 0;
+	c->req_head_sent = 0;
+	c->last_activity = ev_now(c->w->loop);
+	http_on_upstream_writable(c);
+}
+
+/* Sends PROXY header, request head and framed body bytes in one writev. */
+void http_on_upstream_writable(struct client *c)
+{
+	struct upstream *u = c->up;
+	struct iovec iov[3];
+	int n = 0;
+	ssize_t w;
+	uint32_t a, hlen;
+
+	if (!u || !u->connected || c->req_done)
+		return;
+	if (u->out && buf_len(u->out))
+		iov[n++] = (struct iovec){ buf_head(u->out), buf_len(u->out) };
+	hlen = c->req_head && !c->req_head_sent ? buf_len(c->req_head) - c->req_head_off : 0;
+	if (hlen)
+		iov[n++] = (struct iovec){ buf_head(c->req_head) + c->req_head_off, hlen };
+	if (c->req_ready)
+		iov[n++] = (struct iovec){ buf_head(c->in), c->req_ready };
+	if (n == 0)
+		goto check_done;
+	do
+		w = writev(u->fd, iov, n);
+	while (w == -1 && errno == EINTR);
+	if (w == -1) {
+		if (errno == EAGAIN)
+			return;
+		if (c->t_first_byte == 0 && !c->resp_head_done) {
+			client_backend_failed(c, TERM_BACKEND_CLOSED);
+			return;
+		}
+		client_close(c, TERM_BACKEND_CLOSED);
+		return;
+	}
+	c->last_activity = ev_now(c->w->loop);
+	if (u->out && buf_len(u->out)) {
+		a = (uint32_t)w < buf_len(u->out) ? (uint32_t)w : buf_len(u->out);
+		buf_consume(u->out, a);
+		w -= a;
+	}
+	if (hlen) {
+		a = (uint32_t)w < hlen ? (uint32_t)w : hlen;
+		c->req_head_off += a;
+		w -= a;
+		if (c->req_head_off == buf_len(c->req_head))
+			c->req_head_sent = 1;
+	}
+	if (w > 0) {
+		buf_consume(c->in, (uint32_t)w);
+		c->req_ready -= (uint32_t)w;
+		c->req_body_sent += (uint64_t)w;
+	}
+check_done:
+	if ((!c->req_head || c->req_head_sent) && c->req_framed && c->req_ready == 0 &&
+	    (!u->out || !buf_len(u->out))) {
+		c->req_done = 1;
+		if (c->upgrade)
+			return;  /* the tunnel, if any, starts with the 101 */
+	}
+	/* more body may be waiting in the client buffer now that there is room */
+	if (!c->req_framed && c->in && buf_len(c->in) > c->req_ready) {
+		int r = frame_request_body(c);
+		if (r < 0)
+			client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST, "invalid request body");
+	}
+}
+
+void http_on_upstream_data(struct client *c)
+{
+	struct worker *w = c->w;
+	struct upstream *u = c->up;
+	struct http_head *h = &w->scratch;
+	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
+	ssize_t n;
+	int r;
+
+	n = read_into(c, u->fd, &u->in);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR && errno != ENOMEM))
+		u->eof = 1;
+	if (n == -2 && c->resp_head_done)
+		return;  /* client is slow: the buffer is full of body bytes */
+	if (n > 0 && c->t_first_byte == 0)
+		c->t_first_byte = ev_now(w->loop);
+	while (!c->resp_head_done) {
+		if (!u->in || buf_len(u->in) == 0) {
+			if (u->eof) {
+				/* closed before answering: a reused connection may have raced its
+				 * keep-alive timeout, which is safe to retry for idempotent requests */
+				if (c->t_first_byte == 0 && c->req_body_sent == 0)
+					client_backend_failed(c, TERM_BACKEND_CLOSED);
+				else
+					client_error(c, 502, TERM_BACKEND_CLOSED, "backend closed the connection");
+			}
+			return;
+		}
+		r = http_parse_response(buf_head(u->in), buf_len(u->in), &lim, c->method, h);
+		if (r == HTTP_PARSE_INCOMPLETE) {
+			if (u->eof) {
+				client_error(c, 502, TERM_BAD_RESPONSE, "truncated response head");
+				return;
+			}
+			if (buf_room(u->in) == 0) {
+				if (u->in->cap > RESPONSE_HEAD_MAX) {
+					client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
+					return;
+				}
+				struct buf *nb = buf_grow(&w->bufs, u->in, RESPONSE_HEAD_MAX + 1);
+				if (!nb) {
+					client_close(c, TERM_INTERNAL);
+					return;
+				}
+				u->in = nb;
+			}
+			return;
+		}
+		if (r == HTTP_PARSE_ERROR) {
+			atomic_fetch_add(&u->backend->failures, 1);
+			client_error(c, 502, TERM_BAD_RESPONSE, h->error ? h->error : "malformed response");
+			return;
+		}
+		if (h->status >= 100 && h->status < 200 && h->status != 101) {
+			/* interim responses go through as they are (HTTP/1.1 clients only) */
+			if (c->version_minor >= 1) {
+				if (!c->out && !(c->out = buf_get(&w->bufs))) {
+					client_close(c, TERM_INTERNAL);
+					return;
+				}
+				if (append(c->out, buf_head(u->in), h->head_len) == -1) {
+					client_error(c, 502, TERM_BAD_RESPONSE, "interim response too large");
+					return;
+				}
+			}
+			buf_consume(u->in, h->head_len);
+			continue;
+		}
+		if (h->status == 101 && !c->upgrade) {
+			client_error(c, 502, TERM_BAD_RESPONSE, "101 without an Upgrade request");
+			return;
+		}
+		c->status = h->status;
+		c->resp_body = h->body;
+		c->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
+		http_chunked_init(&c->resp_chunk);
+		c->resp_keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
+		if (h->body == HTTP_BODY_UNTIL_CLOSE)
+			c->keep_alive = 0;
+		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
+			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
+			return;
+		}
+		buf_consume(u->in, h->head_len);
+		c->resp_head_done = 1;
+		/* the rewritten head is ours now; retries are over */
+		buf_put(&w->bufs, c->req_head);
+		c->req_head = NULL;
+		c->req_head_sent = 1;
+		if (h->status == 101) {
+			c->resp_done = 1;
+			tunnel_start(c);
+			return;
+		}
+	}
+	if (frame_response_body(c) == -1) {
+		atomic_fetch_add(&u->backend->failures, 1);
+		client_close(c, TERM_BAD_RESPONSE);
+		return;
+	}
+	if (u->eof && !c->resp_done && c->resp_ready == 0) {
+		/* the response was cut short; nothing can be said in-band now */
+		client_close(c, TERM_BACKEND_CLOSED);
+		return;
+	}
+	http_on_client_writable(c);
+}
+
+/* Marks how much of up->in belongs to the response body. 0 or -1 (bad chunking). */
+static int frame_response_body(struct client *c)
+{
+	struct upstream *u = c->up;
+	uint32_t avail;
+
+	if (c->resp_done)
+		return 0;
+	avail = u->in ? buf_len(u->in) - c->resp_ready : 0;
+	switch (c->resp_body) {
+	case HTTP_BODY_NONE:
+		c->resp_done = 1;
+		break;
+	case HTTP_BODY_LENGTH: {
+		uint32_t n = avail < c->resp_left ? avail : (uint32_t)c->resp_left;
+		c->resp_ready += n;
+		c->resp_left -= n;
+		if (c->resp_left == 0)
+			c->resp_done = 1;
+		break;
+	}
+	case HTTP_BODY_CHUNKED:
+		if (avail) {
+			size_t used = 0;
+			int r = http_chunked_scan(&c->resp_chunk, buf_head(u->in) + c->resp_ready,
+						  avail, &used);
+			if (r == HTTP_CHUNKED_ERROR)
+				return -1;
+			c->resp_ready += (uint32_t)used;
+			if (r == HTTP_CHUNKED_DONE)
+				c->resp_done = 1;
+		}
+		break;
+	case HTTP_BODY_UNTIL_CLOSE:
+		c->resp_ready += avail;
+		if (u->eof)
+			c->resp_done = 1;
+		break;
+	}
+	return 0;
+}
+
+/* The response head the client gets: our status line, the backend's fields minus
+ * hop-by-hop ones, and our own Connection. */
+static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h)
+{
+	struct worker *w = c->w;
+	struct http_slice tokens[CONN_TOKENS_MAX];
+	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
+	uint32_t i;
+	int rc = 0;
+
+	if (!c->out && !(c->out = buf_get(&w->bufs)))
+		return -1;
+	if (h->head_len + 256 > buf_room(c->out)) {
+		buf_compact(c->out);
+		if (h->head_len + 256 > buf_room(c->out)) {
+			struct buf *nb = buf_grow(&w->bufs, c->out, buf_len(c->out) + h->head_len + 256);
+			if (!nb)
+				return -1;
+			c->out = nb;
+		}
+	}
+	rc |= appendf(c->out, "HTTP/1.1 %d %.*s\r\n", h->status, (int)h->reason.len,
+		      base + h->reason.off);
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		if (is_hop_by_hop(base, f->name, base, tokens, ntokens) &&
+		    !(h->status == 101 && http_slice_eq(base, f->name, "upgrade")))
+			continue;
+		rc |= append(c->out, base + f->name.off, f->name.len);
+		rc |= append(c->out, ": ", 2);
+		rc |= append(c->out, base + f->value.off, f->value.len);
+		rc |= append(c->out, "\r\n", 2);
+	}
+	if (h->status == 101)
+		rc |= append(c->out, "Connection: upgrade\r\n", 21);
+	else if (!c->keep_alive)
+		rc |= append(c->out, "Connection: close\r\n", 19);
+	else if (c->version_minor == 0)
+		rc |= append(c->out, "Connection: keep-alive\r\n", 24);
+	rc |= append(c->out, "\r\n", 2);
+	return rc;
+}
+
+/* Writes queued heads and framed response bytes to the client, zero-copy from the
+ * backend's buffer; finishes the exchange when everything is out. */
+void http_on_client_writable(struct client *c)
+{
+	struct upstream *u = c->up;
+	struct iovec iov[2];
+	int n = 0;
+	ssize_t w;
+	uint32_t a;
+
+	if (c->state == CS_CLOSING) {
+		if (client_flush_out(c) == -1 || !c->out || buf_len(c->out) == 0)
+			client_close(c, c->term ? c->term : TERM_DONE);
+		return;
+	}
+	if (c->state != CS_STREAMING)
+		return;
+	if (c->out && buf_len(c->out))
+		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
+	if (u && c->resp_ready)
+		iov[n++] = (struct iovec){ buf_head(u->in), c->resp_ready };
+	if (n) {
+		do
+			w = writev(c->fd, iov, n);
+		while (w == -1 && errno == EINTR);
+		if (w == -1) {
+			if (errno == EAGAIN)
+				return;
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+		c->bytes_out += (uint64_t)w;
+		c->last_activity = ev_now(c->w->loop);
+		if (c->out && buf_len(c->out)) {
+			a = (uint32_t)w < buf_len(c->out) ? (uint32_t)w : buf_len(c->out);
+			buf_consume(c->out, a);
+			w -= a;
+		}
+		if (w > 0) {
+			buf_consume(u->in, (uint32_t)w);
+			c->resp_ready -= (uint32_t)w;
+		}
+		/* the backend buffer has room again: frame what is left in it */
+		if (u && !c->resp_done && frame_response_body(c) == -1) {
+			client_close(c, TERM_BAD_RESPONSE);
+			return;
+		}
+	}
+	if (c->resp_done && c->resp_ready == 0 && (!c->out || !buf_len(c->out)))
+		finish_exchange(c);
+}
+
+/* The response is fully delivered: log, give back the slot and the backend
+ * connection, then wait for the next request or close. */
+static void finish_exchange(struct client *c)
+{
+	struct worker *w = c->w;
+	int reusable = c->resp_keep_alive && c->req_done;
+
+	c->term = TERM_DONE;
+	client_log(c);
+	if (c->up) {
+		upstream_release(c->up, reusable);
+		c->up = NULL;
+	}
+	if (c->backend) {
+		worker_release_slot(w, c->backend);
+		c->backend = NULL;
+	}
+	if (!c->keep_alive || !c->req_done || w->stopping || c->in_eof) {
+		client_close(c, TERM_DONE);
+		return;
+	}
+	http_begin_wait_head(c);
+}

@@ -1,0 +1,338 @@
+/* main.c: the fulcrum process: command line, the control thread's loop (signals,
+ * reloads, shutdown deadline), privileges and limits, starting the workers. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <openssl/opensslv.h>
+
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+#include "worker.h"
+
+static void usage(FILE *out);
+static int resolve_workers(const struct config *cfg);
+static void raise_fd_limit(const struct config *cfg);
+static int drop_privileges(const struct config *cfg);
+static struct config *load(const char *path, int quiet_ok);
+static void reload(void);
+static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents);
+static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents);
+static void on_sigusr1(struct ev_loop *loop, ev_signal *s, int revents);
+static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents);
+
+static const char *config_path;      /* NULL = embedded default */
+static uint64_t next_generation = 1;
+static double stop_deadline;
+static ev_timer shutdown_tick;
+static int stopping;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fulcrum [-c FILE] [-t] [--version]\n"
+		"  -c FILE     run with this configuration (default: the embedded demo config)\n"
+		"  -t          check the configuration, print every error as file:line, exit 0/1\n"
+		"  --version   print version and build information\n"
+		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log\n");
+}
+
+static struct config *load(const char *path, int quiet_ok)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+
+	cfg = path ? config_load_file(path, &errs)
+		   : config_load_string(config_default_text, "(embedded default)", &errs);
+	if (!cfg) {
+		config_errors_print(&errs, stderr);
+		config_errors_clear(&errs);
+		return NULL;
+	}
+	(void)quiet_ok;
+	config_errors_clear(&errs);
+	return cfg;
+}
+
+static int resolve_workers(const struct config *cfg)
+{
+	long n = cfg->workers;
+
+	if (n == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+	}
+	return (int)n;
+}
+
+/* Every connection costs up to two descriptors (client + backend). */
+static void raise_fd_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections * 2 + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		/* only root may raise the hard limit */
+		struct rlimit hard = { want, want };
+		if (setrlimit(RLIMIT_NOFILE, &hard) == 0)
+			return;
+		rl.rlim_cur = rl.rlim_max;
+		log_warn("RLIMIT_NOFILE hard limit %llu is below the %llu descriptors max_connections needs",
+			 (unsigned long long)rl.rlim_max, (unsigned long long)want);
+	}
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise RLIMIT_NOFILE: %s", strerror(errno));
+}
+
+static int drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	gid_t gid;
+
+	if (!cfg->user && !cfg->group)
+		return 0;
+	if (cfg->user && !(pw = getpwnam(cfg->user))) {
+		log_error("user %s does not exist", cfg->user);
+		return -1;
+	}
+	if (cfg->group && !(gr = getgrnam(cfg->group))) {
+		log_error("group %s does not exist", cfg->group);
+		return -1;
+	}
+	gid = gr ? gr->gr_gid : pw->pw_gid;
+	if (setgid(gid) == -1 ||
+	    (pw && initgroups(pw->pw_name, gid) == -1) ||
+	    (!pw && setgroups(1, &gid) == -1)) {
+		log_error("cannot switch to group %u: %s", (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	if (pw && setuid(pw->pw_uid) == -1) {
+		log_error("cannot switch to user %s: %s", cfg->user, strerror(errno));
+		return -1;
+	}
+	log_info("running as user %s group %u", pw ? pw->pw_name : "(unchanged)", (unsigned)gid);
+	return 0;
+}
+
+/* Re-reads the file and applies it as a whole, or changes nothing. */
+static void reload(void)
+{
+	struct generation *cur = proc_current_generation(), *g;
+	struct config *cfg;
+	char err[512];
+
+	if (!config_path) {
+		log_warn("reload: running on the embedded default config; nothing to re-read");
+		generation_unref(cur);
+		return;
+	}
+	log_info("reload: reading %s", config_path);
+	cfg = load(config_path, 0);
+	if (!cfg) {
+		log_error("reload refused: %s has errors (listed above); generation %llu stays",
+			  config_path, (unsigned long long)cur->id);
+		generation_unref(cur);
+		return;
+	}
+	if (resolve_workers(cfg) != proc.nworkers)
+		log_warn("reload: workers cannot change without a restart; keeping %d", proc.nworkers);
+	if ((cfg->user && (!cur->cfg->user || strcmp(cfg->user, cur->cfg->user))) ||
+	    (cfg->group && (!cur->cfg->group || strcmp(cfg->group, cur->cfg->group))))
+		log_warn("reload: user/group changes need a restart");
+	g = generation_build(cfg, cur, proc.nworkers, next_generation, err, sizeof(err));
+	if (!g) {
+		log_error("reload refused: %s; generation %llu stays", err, (unsigned long long)cur->id);
+		config_free(cfg);
+		generation_unref(cur);
+		return;
+	}
+	if (access_log_open(cfg->log.access) == -1)
+		log_warn("reload: cannot open access log %s: %s (keeping the old one)",
+			 cfg->log.access, strerror(errno));
+	next_generation++;
+	log_set_level(cfg->log.level);
+	log_set_generation(g->id);
+	proc_publish(g);
+	log_info("reload: generation %llu applied from %s (%zu listeners, %zu pools)",
+		 (unsigned long long)g->id, config_path, cfg->nlisteners, cfg->npools);
+	generation_unref(cur);
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	if (!stopping)
+		reload();
+}
+
+static void on_sigusr1(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	if (access_log_reopen() == -1)
+		log_error("cannot reopen the access log: %s", strerror(errno));
+	else
+		log_info("access log reopened");
+}
+
+static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct generation *g;
+
+	if (stopping) {
+		log_warn("second stop signal: closing every connection now");
+		worker_stop_all(2);
+		return;
+	}
+	stopping = 1;
+	g = proc_current_generation();
+	stop_deadline = ev_now(loop) + (g ? g->cfg->shutdown_timeout_s : 30);
+	log_info("stopping: no new connections; finishing in-flight requests for up to %u s",
+		 g ? g->cfg->shutdown_timeout_s : 30);
+	generation_unref(g);
+	worker_stop_all(1);
+	ev_timer_init(&shutdown_tick, on_shutdown_tick, 0.1, 0.1);
+	ev_timer_start(loop, &shutdown_tick);
+}
+
+static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	int i, running = 0;
+
+	for (i = 0; i < proc.nworkers; i++)
+		if (pthread_tryjoin_np(proc.workers[i].thread, NULL) == EBUSY)
+			running = 1;
+		else
+			proc.workers[i].thread = 0;
+	if (!running) {
+		ev_timer_stop(loop, t);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (ev_now(loop) >= stop_deadline) {
+		log_warn("shutdown deadline reached with %u connections left; closing them",
+			 worker_total_clients());
+		worker_stop_all(2);
+		stop_deadline = ev_now(loop) + 3600;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ev_loop *loop;
+	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+	struct config *cfg;
+	struct generation *g;
+	char err[512];
+	int opt, check_only = 0, nworkers, i;
+	sigset_t set;
+
+	while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 't': check_only = 1; break;
+		case 'V':
+			printf("fulcrum %s (git %s, built %s %s, %s, libev %d.%d)\n", FULCRUM_VERSION,
+			       FULCRUM_GIT_REV, __DATE__, __TIME__, OPENSSL_VERSION_TEXT,
+			       ev_version_major(), ev_version_minor());
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	cfg = load(config_path, 0);
+	if (!cfg) {
+		fprintf(stderr, "fulcrum: configuration %s is invalid\n",
+			config_path ? config_path : "(embedded default)");
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration %s is valid (%zu listeners, %zu pools)\n",
+		       config_path ? config_path : "(embedded default)", cfg->nlisteners, cfg->npools);
+		config_free(cfg);
+		return 0;
+	}
+	log_set_level(cfg->log.level);
+	signal(SIGPIPE, SIG_IGN);  /* a peer closing mid-write is an EPIPE, not a death */
+	if (access_log_open(cfg->log.access) == -1) {
+		log_error("cannot open access log %s: %s", cfg->log.access, strerror(errno));
+		config_free(cfg);
+		return 1;
+	}
+	raise_fd_limit(cfg);
+	nworkers = resolve_workers(cfg);
+	g = generation_build(cfg, NULL, nworkers, next_generation, err, sizeof(err));
+	if (!g) {
+		log_error("%s", err);
+		config_free(cfg);
+		return 1;
+	}
+	next_generation++;
+	log_set_generation(g->id);
+	if (drop_privileges(cfg) == -1) {
+		generation_unref(g);
+		return 1;
+	}
+	proc.current = g;
+	proc.max_connections = cfg->max_connections;
+
+	/* block the handled signals before the workers exist so they inherit the mask;
+	 * the control loop takes them through ev_signal */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (worker_start_all(nworkers) == -1) {
+		log_error("cannot start %d workers", nworkers);
+		return 1;
+	}
+	ev_signal_init(&sig_hup, on_sighup, SIGHUP);
+	ev_signal_init(&sig_term, on_sigterm, SIGTERM);
+	ev_signal_init(&sig_int, on_sigterm, SIGINT);
+	ev_signal_init(&sig_usr1, on_sigusr1, SIGUSR1);
+	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_usr1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	for (i = 0; i < (int)cfg->nlisteners; i++)
+		log_info("listener %s: %s on %s -> pool %s", cfg->listeners[i].name,
+			 cfg->listeners[i].mode == LISTENER_TCP ? "tcp" : "http",
+			 cfg->listeners[i].bind.text, cfg->listeners[i].pool);
+	log_info("fulcrum %s started: %d workers, config %s", FULCRUM_VERSION, nworkers,
+		 config_path ? config_path : "(embedded default)");
+
+	ev_run(loop, 0);
+
+	worker_join_all();
+	generation_unref(proc.current);
+	proc.current = NULL;
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,148 @@
+/* tunnel.c: opaque byte streams both ways between a client and a backend (tcp mode,
+ * or after 101 Switching Protocols), with half-close carried across in each direction. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "worker.h"
+
+static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
+		uint64_t *counter, int to_client);
+static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter);
+
+void tunnel_start(struct client *c)
+{
+	c->state = CS_TUNNEL;
+	c->last_activity = ev_now(c->w->loop);
+	if (c->gl->cfg->mode == LISTENER_TCP) {
+		/* for tcp the connection's "request" is the whole stream */
+		c->in_request = 0;
+	}
+	tunnel_on_event(c);
+}
+
+/* Writes b to fd; 0 ok (maybe partial), -1 fatal. */
+static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
+{
+	ssize_t n;
+
+	while (b && buf_len(b)) {
+		n = write(fd, buf_head(b), buf_len(b));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -1;
+		}
+		buf_consume(b, (uint32_t)n);
+		if (counter)
+			*counter += (uint64_t)n;
+		c->last_activity = ev_now(c->w->loop);
+	}
+	return 0;
+}
+
+/* Moves bytes from_fd -> buffer -> to_fd while both sides take them.
+ * Returns 1 if anything moved, 0 if not, -1 on a fatal error on either side. */
+static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
+		uint64_t *counter, int to_client)
+{
+	int moved = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (*from && buf_len(*from)) {
+			uint32_t before = buf_len(*from);
+			if (flush_buf(c, to_fd, *from, to_client ? counter : NULL) == -1)
+				return -1;
+			if (buf_len(*from) != before)
+				moved = 1;
+			if (buf_len(*from))
+				return moved;  /* the receiver is full: wait for EV_WRITE */
+		}
+		if (*eof)
+			return moved;
+		if (!*from && !(*from = buf_get(&c->w->bufs)))
+			return -1;
+		n = read(from_fd, buf_tail(*from), buf_room(*from));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return moved;
+			return -1;
+		}
+		if (n == 0) {
+			*eof = 1;
+			return 1;
+		}
+		(*from)->end += (uint32_t)n;
+		if (!to_client)
+			*counter += (uint64_t)n;
+		c->last_activity = ev_now(c->w->loop);
+		moved = 1;
+	}
+}
+
+void tunnel_on_event(struct client *c)
+{
+	struct upstream *u = c->up;
+	int in_eof, up_eof, r;
+
+	if (c->state != CS_TUNNEL || !u)
+		return;
+	/* what the proxy itself owes each side goes first: the 101 head, the PROXY header */
+	if (c->out && buf_len(c->out)) {
+		if (client_flush_out(c) == -1) {
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+		if (c->out && buf_len(c->out))
+			return;
+	}
+	if (u->out && buf_len(u->out)) {
+		if (flush_buf(c, u->fd, u->out, NULL) == -1) {
+			client_close(c, TERM_BACKEND_CLOSED);
+			return;
+		}
+		if (buf_len(u->out))
+			return;
+	}
+	in_eof = c->in_eof;
+	up_eof = u->eof;
+	r = pump(c, c->fd, &c->in, u->fd, &in_eof, &c->bytes_in, 0);
+	c->in_eof = in_eof;
+	if (r == -1) {
+		client_close(c, TERM_CLIENT_CLOSED);
+		return;
+	}
+	r = pump(c, u->fd, &u->in, c->fd, &up_eof, &c->bytes_out, 1);
+	u->eof = up_eof;
+	if (r == -1) {
+		client_close(c, TERM_BACKEND_CLOSED);
+		return;
+	}
+	/* carry each FIN across once everything before it is delivered */
+	if (c->in_eof && (!c->in || !buf_len(c->in)) && !c->up_shut) {
+		shutdown(u->fd, SHUT_WR);
+		c->up_shut = 1;
+	}
+	if (u->eof && (!u->in || !buf_len(u->in)) && !c->out_shut) {
+		shutdown(c->fd, SHUT_WR);
+		c->out_shut = 1;
+	}
+	if (c->up_shut && c->out_shut) {
+		client_close(c, TERM_DONE);
+		return;
+	}
+	/* an idle tunnel holds no buffers */
+	if (c->in && !buf_len(c->in)) {
+		buf_put(&c->w->bufs, c->in);
+		c->in = NULL;
+	}
+	if (u->in && !buf_len(u->in)) {
+		buf_put(&c->w->bufs, u->in);
+		u->in = NULL;
+	}
+}

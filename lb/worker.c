@@ -1,0 +1,600 @@
+/* worker.c: a worker thread's loop: accepting on its own listening sockets, picking up
+ * new generations at a safe point, the wait-queue kicks, idle backend connections. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "worker.h"
+
+#define ACCEPT_BATCH 64
+#define ALOG_CAP (64 * 1024)
+#define IDLE_UPSTREAM_TIMEOUT 30.0   /* seconds a backend connection may idle in the pool */
+
+struct proc proc = { .gen_lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *worker_main(void *arg);
+static void on_wake(struct ev_loop *loop, ev_async *a, int revents);
+static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
+static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_dispatch(struct ev_loop *loop, ev_idle *idle, int revents);
+static void on_reap(struct ev_loop *loop, ev_check *chk, int revents);
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents);
+static void switch_generation(struct worker *w);
+static void pause_accepting(struct worker *w, double seconds);
+static void stop_listening(struct worker *w);
+static void begin_stop(struct worker *w, int how);
+static void run_queues(struct worker *w);
+static unsigned idle_bucket(const struct backend *b);
+
+double worker_now(struct worker *w) { return ev_now(w->loop); }
+
+struct generation *proc_current_generation(void)
+{
+	struct generation *g;
+
+	pthread_mutex_lock(&proc.gen_lock);
+	g = proc.current;
+	if (g)
+		generation_ref(g);
+	pthread_mutex_unlock(&proc.gen_lock);
+	return g;
+}
+
+void proc_publish(struct generation *g)
+{
+	struct generation *old;
+	int i;
+
+	pthread_mutex_lock(&proc.gen_lock);
+	old = proc.current;
+	proc.current = g;
+	pthread_mutex_unlock(&proc.gen_lock);
+	proc.max_connections = g->cfg->max_connections;
+	for (i = 0; i < proc.nworkers; i++) {
+		atomic_store(&proc.workers[i].want_gen, 1);
+		ev_async_send(proc.workers[i].loop, &proc.workers[i].wake);
+	}
+	generation_unref(old);
+}
+
+int worker_start_all(int nworkers)
+{
+	int i;
+
+	proc.workers = calloc(nworkers, sizeof(*proc.workers));
+	if (!proc.workers)
+		return -1;
+	proc.nworkers = nworkers;
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &proc.workers[i];
+		w->id = i;
+		w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+		if (!w->loop)
+			w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+		if (!w->loop)
+			return -1;
+		ev_set_userdata(w->loop, w);
+		ev_async_init(&w->wake, on_wake);
+		ev_async_start(w->loop, &w->wake);
+		ev_timer_init(&w->resume_timer, on_resume, 0., 0.);
+		ev_idle_init(&w->dispatch, on_dispatch);
+		ev_check_init(&w->reaper, on_reap);
+		ev_check_start(w->loop, &w->reaper);
+		ev_timer_init(&w->sweep, on_sweep, 1., 1.);
+		ev_timer_start(w->loop, &w->sweep);
+		ev_prepare_init(&w->alog_flush, on_alog_flush);
+		ev_prepare_start(w->loop, &w->alog_flush);
+		buf_pool_init(&w->bufs, 1024);
+		w->alog = malloc(ALOG_CAP);
+		if (!w->alog)
+			return -1;
+		if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || !w->rng)
+			w->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)w;
+		atomic_store(&w->want_gen, 1);
+	}
+	for (i = 0; i < nworkers; i++)
+		if (pthread_create(&proc.workers[i].thread, NULL, worker_main, &proc.workers[i]))
+			return -1;
+	return 0;
+}
+
+void worker_stop_all(int how)
+{
+	int i;
+
+	for (i = 0; i < proc.nworkers; i++) {
+		atomic_store(&proc.workers[i].want_stop, how);
+		ev_async_send(proc.workers[i].loop, &proc.workers[i].wake);
+	}
+}
+
+void worker_join_all(void)
+{
+	int i;
+
+	for (i = 0; i < proc.nworkers; i++)
+		if (proc.workers[i].thread)
+			pthread_join(proc.workers[i].thread, NULL);
+	for (i = 0; i < proc.nworkers; i++) {
+		ev_loop_destroy(proc.workers[i].loop);
+		free(proc.workers[i].alog);
+	}
+	free(proc.workers);
+	proc.workers = NULL;
+	proc.nworkers = 0;
+}
+
+unsigned worker_total_clients(void)
+{
+	return atomic_load(&proc.connections);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	sigset_t all;
+
+	/* signals belong to the control thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	switch_generation(w);
+	ev_run(w->loop, 0);
+	/* leftovers after the loop ends: free what the reaper did not get to */
+	on_reap(w->loop, &w->reaper, 0);
+	size_t i;
+	for (i = 0; w->gen && i < w->gen->npools; i++)
+		pool_pick_state_free(&w->pools[i].pick);
+	free(w->pools);
+	free(w->watches);
+	generation_unref(w->gen);
+	w->gen = NULL;
+	on_alog_flush(w->loop, &w->alog_flush, 0);
+	buf_pool_destroy(&w->bufs);
+	return NULL;
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	int stop;
+
+	if (atomic_exchange(&w->want_gen, 0))
+		switch_generation(w);
+	if (atomic_exchange(&w->want_kick, 0))
+		run_queues(w);
+	stop = atomic_exchange(&w->want_stop, 0);
+	if (stop)
+		begin_stop(w, stop);
+}
+
+/* Moves this worker to the published generation: listening sockets that stay keep
+ * their watcher, new ones start, removed ones close; queued requests move over to the
+ * new pools (by name) and are tried again. Runs between callbacks: a safe point. */
+static void switch_generation(struct worker *w)
+{
+	struct generation *g = proc_current_generation();
+	struct listen_watch *watches;
+	struct worker_pool *pools;
+	struct pool_waiter moved = { .next = &moved, .prev = &moved };
+	size_t i, j;
+
+	if (!g || g == w->gen) {
+		generation_unref(g);
+		return;
+	}
+	watches = calloc(g->nlisteners ? g->nlisteners : 1, sizeof(*watches));
+	pools = calloc(g->npools ? g->npools : 1, sizeof(*pools));
+	if (!watches || !pools) {
+		log_error("worker %d: out of memory switching to generation %llu", w->id,
+			  (unsigned long long)g->id);
+		free(watches);
+		free(pools);
+		generation_unref(g);
+		return;
+	}
+	for (i = 0; i < g->npools; i++) {
+		pool_queue_init(&pools[i].queue, g->pools[i].cfg->queue_max);
+		if (pool_pick_state_init(&pools[i].pick, &g->pools[i]) == -1)
+			log_error("worker %d: out of memory for pool %s", w->id, g->pools[i].name);
+	}
+	/* listeners: keep, start, close */
+	for (i = 0; i < g->nlisteners; i++) {
+		struct listen_group *lg = g->listeners[i].group;
+		watches[i].group = lg;
+		watches[i].fd = lg->fds[w->id];
+		watches[i].index = (int)i;
+		for (j = 0; j < w->nwatches; j++)
+			if (w->watches[j].group == lg) {
+				ev_io_stop(w->loop, &w->watches[j].io);
+				w->watches[j].group = NULL;  /* taken over */
+			}
+		ev_io_init(&watches[i].io, on_accept, watches[i].fd, EV_READ);
+		watches[i].io.data = &watches[i];
+		if (!w->stopping && !w->accept_paused)
+			ev_io_start(w->loop, &watches[i].io);
+	}
+	for (j = 0; j < w->nwatches; j++) {
+		if (!w->watches[j].group)
+			continue;
+		ev_io_stop(w->loop, &w->watches[j].io);
+		close(w->watches[j].fd);
+		w->watches[j].group->fds[w->id] = -1;
+	}
+	/* queued requests: take them out of the old queues */
+	for (i = 0; w->gen && i < w->gen->npools; i++) {
+		struct pool_waiter *pw;
+		while ((pw = pool_queue_pop(&w->pools[i].queue, &w->gen->pools[i]))) {
+			pw->next = &moved;
+			pw->prev = moved.prev;
+			moved.prev->next = pw;
+			moved.prev = pw;
+			atomic_fetch_sub(&w->queued, 1);
+			atomic_fetch_sub(&proc.queued_total, 1);
+		}
+		pool_pick_state_free(&w->pools[i].pick);
+	}
+	free(w->watches);
+	free(w->pools);
+	w->watches = watches;
+	w->nwatches = g->nlisteners;
+	w->pools = pools;
+	struct generation *old = w->gen;
+	w->gen = g;
+	/* requests that were waiting are tried again against the new pools */
+	while (moved.next != &moved) {
+		struct pool_waiter *pw = moved.next;
+		struct client *c = (struct client *)((char *)pw - offsetof(struct client, waiter));
+		moved.next = pw->next;
+		pw->next->prev = &moved;
+		pw->next = pw->prev = NULL;
+		client_pick_backend(c);
+	}
+	generation_unref(old);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	struct listen_watch *lw = io->data;
+	const struct gen_listener *gl = &w->gen->listeners[lw->index];
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	int i, fd, one = 1;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (atomic_load(&proc.connections) >= proc.max_connections ||
+		    atomic_load(&lw->group->active) >= gl->cfg->max_connections) {
+			log_warn("listener %s: connection limit reached (max_connections); pausing accept",
+				 gl->cfg->name);
+			pause_accepting(w, 0.1);
+			return;
+		}
+		plen = sizeof(peer);
+		fd = accept4(lw->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* leave the backlog to the kernel instead of spinning on the error */
+				log_warn("listener %s: accept: %s; pausing accept for 100 ms",
+					 gl->cfg->name, strerror(errno));
+				pause_accepting(w, 0.1);
+			}
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		client_accept(w, fd, &peer, lw->index);
+	}
+}
+
+static void pause_accepting(struct worker *w, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwatches; i++)
+		ev_io_stop(w->loop, &w->watches[i].io);
+	w->accept_paused = 1;
+	ev_timer_stop(w->loop, &w->resume_timer);
+	ev_timer_set(&w->resume_timer, seconds, 0.);
+	ev_timer_start(w->loop, &w->resume_timer);
+}
+
+static void on_resume(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	size_t i;
+
+	w->accept_paused = 0;
+	if (w->stopping)
+		return;
+	for (i = 0; i < w->nwatches; i++)
+		ev_io_start(w->loop, &w->watches[i].io);
+}
+
+static void stop_listening(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nwatches; i++) {
+		if (!w->watches[i].group)
+			continue;
+		ev_io_stop(w->loop, &w->watches[i].io);
+		close(w->watches[i].fd);
+		w->watches[i].group->fds[w->id] = -1;
+		w->watches[i].group = NULL;
+	}
+	ev_timer_stop(w->loop, &w->resume_timer);
+}
+
+/* Graceful: stop accepting, close connections that wait for a request, let the
+ * others finish their current request (keep-alive off), end the loop when none is
+ * left. Immediate: close everything now. */
+static void begin_stop(struct worker *w, int how)
+{
+	struct client *c, *next;
+	size_t b;
+
+	w->stopping = how;
+	stop_listening(w);
+	for (c = w->clients; c; c = next) {
+		next = c->next;
+		if (how == 2 || (c->state == CS_READING_HEAD && !c->in_request) ||
+		    c->state == CS_PROXY_HEADER)
+			client_close(c, TERM_SHUTDOWN);
+		else
+			c->keep_alive = 0;
+	}
+	for (b = 0; b < IDLE_BUCKETS; b++)
+		while (w->idle[b])
+			upstream_close(w->idle[b]);
+	if (!w->clients) {
+		ev_timer_stop(w->loop, &w->sweep);
+		ev_async_stop(w->loop, &w->wake);
+		ev_break(w->loop, EVBREAK_ALL);
+	}
+}
+
+static void on_reap(struct ev_loop *loop, ev_check *chk, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+
+	while (w->dead_clients) {
+		struct client *c = w->dead_clients;
+		w->dead_clients = c->dead_next;
+		client_free(c);
+	}
+	while (w->dead_upstreams) {
+		struct upstream *u = w->dead_upstreams;
+		w->dead_upstreams = u->dead_next;
+		upstream_free(u);
+	}
+	if (w->stopping && !w->clients) {
+		ev_timer_stop(w->loop, &w->sweep);
+		ev_async_stop(w->loop, &w->wake);
+		ev_break(w->loop, EVBREAK_ALL);
+	}
+}
+
+/* ---- wait queue ---- */
+
+struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p)
+{
+	if (!w->gen || p < w->gen->pools || p >= w->gen->pools + w->gen->npools)
+		return NULL;
+	return &w->pools[p - w->gen->pools];
+}
+
+int worker_enqueue(struct worker *w, struct client *c)
+{
+	struct worker_pool *wp = worker_pool_of(w, c->pool);
+
+	if (!wp || pool_queue_push(&wp->queue, c->pool, &c->waiter) == -1)
+		return -1;
+	c->waiter.enqueued_at = ev_now(w->loop);
+	atomic_fetch_add(&w->queued, 1);
+	atomic_fetch_add(&proc.queued_total, 1);
+	return 0;
+}
+
+void worker_dequeue(struct worker *w, struct client *c)
+{
+	struct worker_pool *wp;
+
+	if (!pool_waiter_queued(&c->waiter))
+		return;
+	wp = worker_pool_of(w, c->pool);
+	if (wp)
+		pool_queue_remove(&wp->queue, c->pool, &c->waiter);
+	atomic_fetch_sub(&w->queued, 1);
+	atomic_fetch_sub(&proc.queued_total, 1);
+}
+
+void worker_release_slot(struct worker *w, struct backend *b)
+{
+	int i;
+
+	backend_release(b);
+	if (!atomic_load_explicit(&proc.queued_total, memory_order_relaxed))
+		return;
+	for (i = 0; i < proc.nworkers; i++) {
+		struct worker *o = &proc.workers[i];
+		if (!atomic_load_explicit(&o->queued, memory_order_relaxed))
+			continue;
+		if (o == w) {
+			ev_idle_start(w->loop, &w->dispatch);
+		} else {
+			atomic_store(&o->want_kick, 1);
+			ev_async_send(o->loop, &o->wake);
+		}
+	}
+}
+
+static void on_dispatch(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+
+	ev_idle_stop(loop, idle);
+	run_queues(w);
+}
+
+/* Hands freed slots to the oldest waiters, pool by pool. */
+static void run_queues(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; w->gen && i < w->gen->npools; i++) {
+		struct pool *p = &w->gen->pools[i];
+		struct pool_queue *q = &w->pools[i].queue;
+		struct pool_waiter *pw;
+
+		while ((pw = pool_queue_peek(q))) {
+			struct client *c = (struct client *)((char *)pw - offsetof(struct client, waiter));
+			struct backend *b;
+			int r = pool_pick(p, &w->pools[i].pick, c->failed_backend, &b);
+
+			if (r == PICK_FULL)
+				break;
+			worker_dequeue(w, c);
+			if (r == PICK_NONE) {
+				client_error(c, 503, TERM_NO_BACKEND, "no backend available");
+				continue;
+			}
+			c->backend = b;
+			client_dispatch(c);
+		}
+	}
+}
+
+/* ---- idle backend connections ---- */
+
+static unsigned idle_bucket(const struct backend *b)
+{
+	uintptr_t x = (uintptr_t)b;
+	return (unsigned)((x >> 4) ^ (x >> 12)) & (IDLE_BUCKETS - 1);
+}
+
+struct upstream *worker_idle_take(struct worker *w, struct backend *b)
+{
+	struct upstream *u;
+
+	for (u = w->idle[idle_bucket(b)]; u; u = u->idle_next)
+		if (u->backend == b) {
+			worker_idle_remove(w, u);
+			return u;
+		}
+	return NULL;
+}
+
+void worker_idle_put(struct worker *w, struct upstream *u)
+{
+	unsigned k = idle_bucket(u->backend), n = 0;
+	struct upstream *x;
+	const struct pool *p = NULL;
+
+	(void)p;
+	for (x = w->idle[k]; x; x = x->idle_next)
+		if (x->backend == u->backend)
+			n++;
+	if (w->stopping || n >= 64) {
+		upstream_close(u);
+		return;
+	}
+	u->idle = 1;
+	u->idle_since = ev_now(w->loop);
+	u->idle_prev = NULL;
+	u->idle_next = w->idle[k];
+	if (u->idle_next)
+		u->idle_next->idle_prev = u;
+	w->idle[k] = u;
+	w->nidle++;
+}
+
+void worker_idle_remove(struct worker *w, struct upstream *u)
+{
+	if (!u->idle)
+		return;
+	if (u->idle_prev)
+		u->idle_prev->idle_next = u->idle_next;
+	else
+		w->idle[idle_bucket(u->backend)] = u->idle_next;
+	if (u->idle_next)
+		u->idle_next->idle_prev = u->idle_prev;
+	u->idle_next = u->idle_prev = NULL;
+	u->idle = 0;
+	w->nidle--;
+}
+
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+	double now = ev_now(loop);
+	size_t b;
+
+	if (!w->nidle)
+		return;
+	for (b = 0; b < IDLE_BUCKETS; b++) {
+		struct upstream *u = w->idle[b], *next;
+		for (; u; u = next) {
+			next = u->idle_next;
+			/* also drop connections to backends taken out of rotation */
+			if (now - u->idle_since > IDLE_UPSTREAM_TIMEOUT ||
+			    atomic_load(&u->backend->admin) != ADMIN_ACTIVE)
+				upstream_close(u);
+		}
+	}
+}
+
+/* ---- request ids and the access log ---- */
+
+void worker_request_id(struct worker *w, char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		/* xorshift64*: fast and good enough for unique ids, not for secrets */
+		uint64_t x = w->rng;
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		w->rng = x;
+		x *= 0x2545F4914F6CDD1DULL;
+		for (i = 0; i < 16; i++)
+			out[k * 16 + i] = hex[(x >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
+}
+
+void worker_access_log(struct worker *w, const char *line, size_t len)
+{
+	if (len > ALOG_CAP - w->alog_len) {
+		on_alog_flush(w->loop, &w->alog_flush, 0);
+		if (len > ALOG_CAP) {
+			access_log_write(line, len);
+			return;
+		}
+	}
+	memcpy(w->alog + w->alog_len, line, len);
+	w->alog_len += len;
+}
+
+static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	struct worker *w = ev_userdata(loop);
+
+	if (!w->alog_len)
+		return;
+	access_log_write(w->alog, w->alog_len);
+	w->alog_len = 0;
+}
