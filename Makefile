@@ -26,6 +26,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -pthread -MMD -MP
 CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
+CFLAGS  += $(EXTRA_CFLAGS)
 LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl) $(EV_LIBS) -pthread -lm
 
 ifeq ($(SANITIZE),1)

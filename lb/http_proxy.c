@@ -127,8 +127,6 @@ void http_on_client_data(struct client *c)
 			return;
 		}
 	}
-	if (n > 0)
-		c->bytes_in += (uint64_t)n;
 	r = frame_request_body(c);
 	if (r == -1) {
 		client_error(c, 400, TERM_BAD_REQUEST, "invalid chunked body");
@@ -490,6 +488,7 @@ void http_on_upstream_writable(struct client *c)
 		buf_consume(c->in, (uint32_t)w);
 		c->req_ready -= (uint32_t)w;
 		c->req_body_sent += (uint64_t)w;
+		c->bytes_in += (uint64_t)w;
 	}
 check_done:
 	if ((!c->req_head || c->req_head_sent) && c->req_framed && c->req_ready == 0 &&
@@ -620,8 +619,8 @@ static int frame_response_body(struct client *c)
 	struct upstream *u = c->up;
 	uint32_t avail;
 
-	if (c->resp_done)
-		return 0;
+	if (c->resp_done || !c->resp_head_done)
+		return 0;  /* interim responses may have gone out; the final head has not come */
 	avail = u->in ? buf_len(u->in) - c->resp_ready : 0;
 	switch (c->resp_body) {
 	case HTTP_BODY_NONE:
@@ -747,7 +746,8 @@ void http_on_client_writable(struct client *c)
 			return;
 		}
 	}
-	if (c->resp_done && c->resp_ready == 0 && (!c->out || !buf_len(c->out)))
+	if (c->resp_head_done && c->resp_done && c->resp_ready == 0 &&
+	    (!c->out || !buf_len(c->out)))
 		finish_exchange(c);
 }
 

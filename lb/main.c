@@ -213,11 +213,14 @@ static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	int i, running = 0;
 
-	for (i = 0; i < proc.nworkers; i++)
+	for (i = 0; i < proc.nworkers; i++) {
+		if (!proc.workers[i].thread)
+			continue;  /* joined on an earlier tick */
 		if (pthread_tryjoin_np(proc.workers[i].thread, NULL) == EBUSY)
 			running = 1;
 		else
 			proc.workers[i].thread = 0;
+	}
 	if (!running) {
 		ev_timer_stop(loop, t);
 		ev_break(loop, EVBREAK_ALL);
