@@ -71,7 +71,7 @@ struct cfg_health {
 struct cfg_backend {
 	char *name;                  /* [A-Za-z0-9._-]{1,63} */
 	struct addr address;
-	uint32_t weight;             /* 1..1000, default 1 */
+	uint32_t weight;             /* 0..1000, default 1; 0 = takes no new traffic */
 	uint32_t max_conns;          /* 0 = unlimited */
 	enum admin_state state;      /* "active" (default) | "draining" | "maint" */
 	int line;

@@ -1,0 +1,1417 @@
+/* config.c: owns the configuration file: one declarative table of every key (type, bounds,
+ * default, reloadable, doc) and the generic loader that fills a fresh struct config from it. */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "config.h"
+#include "http.h"
+
+/* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types. */
+enum key_type {
+	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
+	KEY_STRING,     /* char *, malloc'd; optional check() */
+	KEY_BOOL,       /* int 0/1 */
+	KEY_ENUM,       /* string from names[] stored as its index in an enum field */
+	KEY_ADDR,       /* "host:port" into a struct addr, names resolved */
+	KEY_PREFIXES,   /* list of "net/bits" into an addr_prefix array + count */
+	KEY_GROUP,      /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
+	KEY_LIST,       /* ( {..}, {..} ) of sub into an array + count; min..max elements */
+};
+
+#define KEY_REQUIRED 0x1u  /* an error when absent */
+#define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
+#define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
+
+struct key_table;
+
+struct key {
+	const char *name;            /* setting name; NULL ends a table */
+	enum key_type type;
+	unsigned flags;              /* KEY_REQUIRED | KEY_RELOAD | KEY_POINTER */
+	size_t off;                  /* offset of the field in the struct the table fills */
+	size_t size;                 /* KEY_INT: width of the field (4 or 8) */
+	long long min, max;          /* KEY_INT: value bounds; KEY_LIST/PREFIXES: element count */
+	long long def;               /* KEY_INT, KEY_BOOL, KEY_ENUM default */
+	const char *def_str;         /* KEY_STRING default, NULL = unset */
+	const char *const *names;    /* KEY_ENUM values in enum order, NULL-terminated */
+	int (*check)(const char *s, char *err, size_t errlen);  /* KEY_STRING extra rule */
+	const struct key_table *sub; /* KEY_GROUP, KEY_LIST: what the elements hold */
+	size_t count_off;            /* KEY_LIST, KEY_PREFIXES: offset of the size_t count */
+	const char *doc;             /* one line for the reference (docs/configuration.md) */
+};
+
+struct key_table {
+	const char *what;            /* noun for messages: "listener" */
+	const struct key *keys;
+	size_t size;                 /* sizeof the struct the keys fill */
+	long line_off;               /* offset of its "int line" field, -1 when none */
+	long name_off;               /* offset of a "char *name" unique in its list, -1 when none */
+};
+
+/* State of one load: where errors go and whether any was found. */
+struct loader {
+	const char *file;            /* path, or the name given to config_load_string */
+	struct config_errors *errs;
+	int failed;                  /* an error (or an allocation failure) was seen */
+};
+
+#define KEY_PATH_MAX 512
+#define ERR_MAX 512
+
+/* Table of contents. */
+static void add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add_error_raw(struct config_errors *errs, const char *file, int line,
+			  const char *key, const char *msg);
+static void sort_errors(struct config_errors *errs);
+static void path_join(char *dst, const char *prefix, const char *seg);
+static const char *elem_segment(const struct key_table *t, const config_setting_t *elem,
+				int index, char *buf, size_t len);
+static const char *setting_type_name(const config_setting_t *s);
+static const struct key *find_key(const struct key_table *t, const char *name);
+static const char *suggest_key(const struct key_table *t, const char *name);
+static unsigned edit_distance(const char *a, const char *b);
+static int set_defaults(const struct key_table *t, void *obj);
+static void free_fields(const struct key_table *t, void *obj);
+static void parse_group(struct loader *ld, const config_setting_t *grp,
+			const struct key_table *t, void *obj, const char *path);
+static void parse_key(struct loader *ld, const config_setting_t *s, const struct key *k,
+		      void *obj, const char *path);
+static void parse_list(struct loader *ld, const config_setting_t *s, const struct key *k,
+		       void *obj, const char *path);
+static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
+			   void *obj, const char *path);
+static void check_unique_name(struct loader *ld, const config_setting_t *elem,
+			      const struct key_table *t, char *items, size_t index,
+			      const char *path);
+static void check_listeners(struct loader *ld, const struct config *cfg,
+			    const config_setting_t *root);
+static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
+				  struct config_errors *errs);
+static int reload_diff(const struct key_table *t, const void *a, const void *b,
+		       const char *path, const char *file, struct config_errors *errs);
+static void print_keys(const struct key_table *t, const char *path, FILE *out);
+static void describe_bounds(const struct key *k, char *buf, size_t len);
+static void describe_default(const struct key *k, char *buf, size_t len);
+static int check_name(const char *s, char *err, size_t errlen);
+static int check_nonempty(const char *s, char *err, size_t errlen);
+static int check_control_listen(const char *s, char *err, size_t errlen);
+static int check_tls_version(const char *s, char *err, size_t errlen);
+static int check_alpn(const char *s, char *err, size_t errlen);
+static int check_http_path(const char *s, char *err, size_t errlen);
+
+/* ---- The key table --------------------------------------------------------------
+ * The _Generic terms compile to nothing; they make the build fail when a field's type
+ * in config-t.h stops matching the kind of key that fills it. */
+
+#define FIELD(st, f) (((st *)0)->f)
+#define K_INT(st, f, lo, hi, d, fl, text)                                                  \
+	{ .name = #f, .type = KEY_INT, .flags = (fl), .size = sizeof(FIELD(st, f)),          \
+	  .off = offsetof(st, f) +                                                           \
+		 0 * sizeof(_Generic(FIELD(st, f), uint32_t: 1, uint64_t: 1)),               \
+	  .min = (lo), .max = (hi), .def = (d), .doc = (text) }
+#define K_STR(st, f, d, chk, fl, text)                                                     \
+	{ .name = #f, .type = KEY_STRING, .flags = (fl),                                     \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), char *: 1)),            \
+	  .def_str = (d), .check = (chk), .doc = (text) }
+#define K_BOOL(st, f, d, fl, text)                                                         \
+	{ .name = #f, .type = KEY_BOOL, .flags = (fl),                                       \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), int: 1)),               \
+	  .def = (d), .doc = (text) }
+#define K_ENUM(st, f, nm, d, fl, text)                                                     \
+	{ .name = #f, .type = KEY_ENUM, .flags = (fl), .off = offsetof(st, f),               \
+	  .size = sizeof(FIELD(st, f)) +                                                     \
+		  0 * sizeof(char[sizeof(FIELD(st, f)) == sizeof(int) ? 1 : -1]),            \
+	  .names = (nm), .def = (d), .doc = (text) }
+#define K_ADDR(st, f, fl, text)                                                            \
+	{ .name = #f, .type = KEY_ADDR, .flags = (fl),                                       \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr: 1)),       \
+	  .doc = (text) }
+#define K_PREFIXES(st, f, n, hi, fl, text)                                                 \
+	{ .name = #f, .type = KEY_PREFIXES, .flags = (fl),                                   \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr_prefix *: 1)), \
+	  .count_off = offsetof(st, n), .min = 0, .max = (hi), .doc = (text) }
+#define K_GROUP(st, f, tbl, fl, text)                                                      \
+	{ .name = #f, .type = KEY_GROUP, .flags = (fl), .off = offsetof(st, f),              \
+	  .sub = (tbl), .doc = (text) }
+#define K_LIST(st, nm, f, n, tbl, lo, hi, fl, text)                                        \
+	{ .name = (nm), .type = KEY_LIST, .flags = (fl), .off = offsetof(st, f),             \
+	  .count_off = offsetof(st, n), .sub = (tbl), .min = (lo), .max = (hi), .doc = (text) }
+
+#define R KEY_RELOAD
+#define MS_MAX 3600000       /* one hour: longer than any sane timeout, short of overflow */
+
+static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_format_names[] = { "json", "combined", NULL };
+static const char *const mode_names[] = { "http", "tcp", NULL };
+static const char *const balance_names[] = { "wlc", "rr", NULL };
+static const char *const health_names[] = { "http", "tcp", "none", NULL };
+static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
+static const char *const state_names[] = { "active", "draining", "maint", NULL };
+
+static const struct key log_keys[] = {
+	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
+	       "least severity written to the error log (stderr)"),
+	K_STR(struct cfg_log, access, "stdout", check_nonempty, R,
+	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
+	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
+	       "access log line format"),
+	{ .name = NULL },
+};
+static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
+
+static const struct key control_keys[] = {
+	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
+	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
+	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
+	      "file holding the bearer token the API requires; unset = no token"),
+	{ .name = NULL },
+};
+static const struct key_table control_table = {
+	"control", control_keys, sizeof(struct cfg_control), -1, -1
+};
+
+static const struct key cert_keys[] = {
+	K_STR(struct cfg_tls_cert, cert, NULL, check_nonempty, KEY_REQUIRED | R,
+	      "PEM certificate chain file"),
+	K_STR(struct cfg_tls_cert, key, NULL, check_nonempty, KEY_REQUIRED | R,
+	      "PEM private key file"),
+	{ .name = NULL },
+};
+static const struct key_table cert_table = {
+	"certificate", cert_keys, sizeof(struct cfg_tls_cert),
+	offsetof(struct cfg_tls_cert, line), -1
+};
+
+static const struct key tls_keys[] = {
+	K_LIST(struct cfg_tls, "certificates", certs, ncerts, &cert_table, 1, 256,
+	       KEY_REQUIRED | R, "certificate/key pairs, at least one"),
+	K_STR(struct cfg_tls, min_version, "TLSv1.2", check_tls_version, R,
+	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
+	K_STR(struct cfg_tls, ciphers, NULL, check_nonempty, R,
+	      "OpenSSL cipher list for TLS 1.2; unset = built-in default"),
+	K_STR(struct cfg_tls, ciphersuites, NULL, check_nonempty, R,
+	      "OpenSSL TLS 1.3 ciphersuites; unset = OpenSSL default"),
+	K_STR(struct cfg_tls, alpn, NULL, check_alpn, R,
+	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
+	{ .name = NULL },
+};
+static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
+
+static const struct key listener_keys[] = {
+	K_STR(struct cfg_listener, name, NULL, check_name, KEY_REQUIRED | R,
+	      "unique listener name, [A-Za-z0-9._-]{1,63}"),
+	K_ADDR(struct cfg_listener, bind, KEY_REQUIRED | R,
+	       "address to listen on: \"1.2.3.4:443\", \"[::]:443\" or \"name:443\"; unique"),
+	K_ENUM(struct cfg_listener, mode, mode_names, LISTENER_HTTP, R,
+	       "\"http\" (L7, per request) or \"tcp\" (L4, per connection)"),
+	K_STR(struct cfg_listener, pool, NULL, check_name, KEY_REQUIRED | R,
+	      "name of the pool that serves this listener"),
+	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
+	      "concurrent client connections on this listener"),
+	K_BOOL(struct cfg_listener, accept_proxy, 0, R,
+	       "expect a PROXY protocol v1/v2 header from proxy_trusted sources"),
+	K_PREFIXES(struct cfg_listener, proxy_trusted, nproxy_trusted, 1024, R,
+		   "sources allowed to send PROXY headers, e.g. (\"10.0.0.0/8\", \"::1\")"),
+	K_INT(struct cfg_listener, head_timeout_ms, 1, MS_MAX, 10000, R,
+	      "the whole request head must arrive within this time"),
+	K_INT(struct cfg_listener, idle_timeout_ms, 1, MS_MAX, 60000, R,
+	      "keep-alive idle time (http) or inactivity time (tcp)"),
+	K_INT(struct cfg_listener, head_max_bytes, 1024, 1048576, 32768, R,
+	      "largest request head; larger gets 431"),
+	K_INT(struct cfg_listener, header_max_count, 1, HTTP_HEADERS_MAX, 100, R,
+	      "most header fields in a request head; more gets 431"),
+	K_INT(struct cfg_listener, body_max_bytes, 0, INT64_MAX, 0, R,
+	      "largest request body; larger gets 413; 0 = unlimited (above 2^31-1 add an L suffix)"),
+	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
+		"terminate TLS on this listener; absent = plain"),
+	{ .name = NULL },
+};
+static const struct key_table listener_table = {
+	"listener", listener_keys, sizeof(struct cfg_listener),
+	offsetof(struct cfg_listener, line), offsetof(struct cfg_listener, name)
+};
+
+static const struct key health_keys[] = {
+	K_ENUM(struct cfg_health, type, health_names, HEALTH_HTTP, R,
+	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
+	K_STR(struct cfg_health, path, "/healthz", check_http_path, R,
+	      "request path of http checks"),
+	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
+	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R, "a check slower than this fails"),
+	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
+	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
+	{ .name = NULL },
+};
+static const struct key_table health_table = {
+	"health", health_keys, sizeof(struct cfg_health), -1, -1
+};
+
+static const struct key backend_keys[] = {
+	K_STR(struct cfg_backend, name, NULL, check_name, KEY_REQUIRED | R,
+	      "backend name, unique in its pool, [A-Za-z0-9._-]{1,63}"),
+	K_ADDR(struct cfg_backend, address, KEY_REQUIRED | R,
+	       "\"1.2.3.4:8000\", \"[::1]:8000\" or \"name:8000\" (re-resolved periodically)"),
+	K_INT(struct cfg_backend, weight, 0, 1000, 1, R,
+	      "share of traffic relative to the others; 0 = takes no new traffic"),
+	K_INT(struct cfg_backend, max_conns, 0, 1000000, 0, R,
+	      "most connections in flight to this backend; more wait in the pool queue; 0 = unlimited"),
+	K_ENUM(struct cfg_backend, state, state_names, ADMIN_ACTIVE, R,
+	       "admin state: \"active\", \"draining\" (no new traffic) or \"maint\" (out)"),
+	{ .name = NULL },
+};
+static const struct key_table backend_table = {
+	"backend", backend_keys, sizeof(struct cfg_backend),
+	offsetof(struct cfg_backend, line), offsetof(struct cfg_backend, name)
+};
+
+static const struct key pool_keys[] = {
+	K_STR(struct cfg_pool, name, NULL, check_name, KEY_REQUIRED | R,
+	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
+	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
+	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
+	K_GROUP(struct cfg_pool, health, &health_table, R, "active health checks"),
+	K_INT(struct cfg_pool, slow_start_s, 0, 3600, 0, R,
+	      "ramp a joining or recovering backend's weight up over this time; 0 = off"),
+	K_INT(struct cfg_pool, drain_timeout_s, 0, 86400, 30, R,
+	      "a draining backend's connections are cut after this time"),
+	K_INT(struct cfg_pool, connect_timeout_ms, 1, MS_MAX, 3000, R,
+	      "time allowed to connect to a backend"),
+	K_INT(struct cfg_pool, response_timeout_ms, 1, MS_MAX, 60000, R,
+	      "time from the request sent to the first response byte"),
+	K_INT(struct cfg_pool, queue_timeout_ms, 1, MS_MAX, 5000, R,
+	      "a request queued (all backends full) longer than this gets 503"),
+	K_INT(struct cfg_pool, queue_max, 0, 1000000, 1024, R,
+	      "queued requests per pool and worker; beyond, 503; 0 = no queue"),
+	K_INT(struct cfg_pool, keepalive_max_idle, 0, 10000, 32, R,
+	      "idle backend connections kept per backend and worker; 0 = no reuse"),
+	K_INT(struct cfg_pool, retries, 0, 10, 1, R,
+	      "retries on another backend for idempotent requests"),
+	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,
+	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
+	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
+	      "re-resolve backends given by host name this often"),
+	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
+	       "the pool's backends; may be empty (added later through the API)"),
+	{ .name = NULL },
+};
+static const struct key_table pool_table = {
+	"pool", pool_keys, sizeof(struct cfg_pool),
+	offsetof(struct cfg_pool, line), offsetof(struct cfg_pool, name)
+};
+
+static const struct key root_keys[] = {
+	K_INT(struct config, workers, 0, 256, 0, 0, "event-loop threads; 0 = one per CPU"),
+	K_STR(struct config, state_dir, "/var/lib/fulcrum", check_nonempty, 0,
+	      "directory for config generations and the runtime journal"),
+	K_STR(struct config, user, NULL, check_nonempty, 0,
+	      "drop privileges to this user after binding; unset = stay"),
+	K_STR(struct config, group, NULL, check_nonempty, 0,
+	      "drop privileges to this group after binding; unset = the user's group"),
+	K_INT(struct config, max_connections, 1, 10000000, 100000, R,
+	      "concurrent client connections over all listeners"),
+	K_INT(struct config, shutdown_timeout_s, 0, 3600, 30, R,
+	      "on SIGTERM, in-flight work is cut after this time"),
+	K_GROUP(struct config, log, &log_table, R, "logging"),
+	K_GROUP(struct config, control, &control_table, R, "control API"),
+	K_LIST(struct config, "listeners", listeners, nlisteners, &listener_table, 1, 1024,
+	       KEY_REQUIRED | R, "where clients connect; at least one"),
+	K_LIST(struct config, "pools", pools, npools, &pool_table, 0, 1024, R,
+	       "groups of backends that listeners send traffic to"),
+	{ .name = NULL },
+};
+static const struct key_table root_table = { "config", root_keys, sizeof(struct config), -1, -1 };
+
+#undef R
+
+const char config_default_text[] =
+	"# fulcrum embedded default: a demo listener in front of three local Flask instances.\n"
+	"workers = 1;\n"
+	"state_dir = \"/tmp/fulcrum-state\";\n"
+	"log = { level = \"info\"; format = \"json\"; access = \"stdout\"; };\n"
+	"control = { listen = \"127.0.0.1:9000\"; };\n"
+	"listeners = (\n"
+	"  { name = \"demo\"; bind = \"127.0.0.1:8080\"; mode = \"http\"; pool = \"flask\"; }\n"
+	");\n"
+	"pools = (\n"
+	"  { name = \"flask\"; balance = \"wlc\";\n"
+	"    health = { type = \"http\"; path = \"/healthz\"; interval_ms = 2000;\n"
+	"               timeout_ms = 1000; rise = 2; fall = 3; };\n"
+	"    backends = (\n"
+	"      { name = \"web-1\"; address = \"127.0.0.1:8001\"; weight = 4; max_conns = 4; },\n"
+	"      { name = \"web-2\"; address = \"127.0.0.1:8002\"; weight = 2; max_conns = 2; },\n"
+	"      { name = \"web-3\"; address = \"127.0.0.1:8003\"; weight = 1; max_conns = 1; }\n"
+	"    );\n"
+	"  }\n"
+	");\n";
+
+/* ---- Public API -------------------------------------------------------------------- */
+
+struct config *config_load_file(const char *path, struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	struct config *cfg = NULL;
+	struct stat st;
+	config_t lc;
+	FILE *fp;
+	char *dir = NULL, *slash;
+	int ok;
+
+	if (errs == NULL)
+		errs = &local;
+	config_errors_clear(errs);
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		add_error_raw(errs, path, 0, "", strerror(errno));
+		goto out;
+	}
+	/* libconfig's scanner calls exit() when reading a directory fails; refuse it here. */
+	if (fstat(fileno(fp), &st) == -1) {
+		add_error_raw(errs, path, 0, "", strerror(errno));
+		goto close_fp;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		add_error_raw(errs, path, 0, "", "is a directory, not a config file");
+		goto close_fp;
+	}
+	config_init(&lc);
+	/* @include paths are relative to the including file, not to the cwd. */
+	dir = strdup(path);
+	if (dir != NULL && (slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+		config_set_include_dir(&lc, dir);
+	}
+	ok = config_read(&lc, fp);
+	cfg = load_parsed(&lc, ok, path, errs);
+	config_destroy(&lc);
+	free(dir);
+close_fp:
+	fclose(fp);
+out:
+	config_errors_clear(&local);
+	return cfg;
+}
+
+struct config *config_load_string(const char *text, const char *name, struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	struct config *cfg;
+	config_t lc;
+	int ok;
+
+	if (errs == NULL)
+		errs = &local;
+	config_errors_clear(errs);
+	if (name == NULL)
+		name = "(string)";
+	config_init(&lc);
+	ok = config_read_string(&lc, text);
+	cfg = load_parsed(&lc, ok, name, errs);
+	config_destroy(&lc);
+	config_errors_clear(&local);
+	return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free_fields(&root_table, cfg);
+	free(cfg->source);
+	free(cfg);
+}
+
+void config_errors_clear(struct config_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->count; i++) {
+		free(errs->items[i].file);
+		free(errs->items[i].key);
+		free(errs->items[i].message);
+	}
+	free(errs->items);
+	errs->items = NULL;
+	errs->count = 0;
+}
+
+void config_errors_print(const struct config_errors *errs, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < errs->count; i++) {
+		const struct config_error *e = &errs->items[i];
+
+		fputs(e->file ? e->file : "?", out);
+		if (e->line > 0)
+			fprintf(out, ":%d", e->line);
+		fputs(": ", out);
+		if (e->key != NULL && e->key[0] != '\0')
+			fprintf(out, "%s: ", e->key);
+		fprintf(out, "%s\n", e->message ? e->message : "");
+	}
+}
+
+const struct cfg_pool *config_find_pool(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->npools; i++)
+		if (cfg->pools[i].name != NULL && strcmp(cfg->pools[i].name, name) == 0)
+			return &cfg->pools[i];
+	return NULL;
+}
+
+int config_reload_check(const struct config *old, const struct config *next,
+			struct config_errors *errs)
+{
+	struct config_errors local = { 0 };
+	int n;
+
+	if (errs == NULL)
+		errs = &local;
+	config_errors_clear(errs);
+	n = reload_diff(&root_table, old, next, "", next->source, errs);
+	config_errors_clear(&local);
+	return n;
+}
+
+void config_keys_print(FILE *out)
+{
+	fputs("| key | type | values | default | reload | meaning |\n", out);
+	fputs("|---|---|---|---|---|---|\n", out);
+	print_keys(&root_table, "", out);
+}
+
+/* ---- Loading ----------------------------------------------------------------------- */
+
+/* Turns a libconfig parse into a config: reports the syntax error, or parses the tree
+ * against the key table and cross-checks it. Returns the config, or NULL with errs
+ * filled and everything freed. */
+static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
+				  struct config_errors *errs)
+{
+	struct loader ld = { .file = name, .errs = errs, .failed = 0 };
+	struct config *cfg;
+
+	if (!read_ok) {
+		const char *efile = config_error_file(lc);
+		const char *etext = config_error_text(lc);
+
+		add_error_raw(errs, efile ? efile : name, config_error_line(lc), "",
+			      etext ? etext : "cannot read");
+		return NULL;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL)
+		goto nomem;
+	cfg->source = strdup(name);
+	if (cfg->source == NULL || set_defaults(&root_table, cfg) == -1)
+		goto nomem;
+	parse_group(&ld, config_root_setting(lc), &root_table, cfg, "");
+	check_listeners(&ld, cfg, config_root_setting(lc));
+	if (ld.failed) {
+		sort_errors(errs);
+		goto fail;
+	}
+	return cfg;
+
+nomem:
+	add_error_raw(errs, name, 0, "", "out of memory");
+fail:
+	config_free(cfg);
+	return NULL;
+}
+
+/* Reads every member of grp (a libconfig group) into obj as described by t; unknown
+ * keys, wrong types, bounds and missing required keys are reported, never fatal, so
+ * one load reports everything. obj already holds the defaults. */
+static void parse_group(struct loader *ld, const config_setting_t *grp,
+			const struct key_table *t, void *obj, const char *path)
+{
+	char child[KEY_PATH_MAX];
+	unsigned long long seen = 0;  /* bit i: key i was present; tables stay under 64 keys */
+	int i, n = config_setting_length(grp);
+	size_t ki;
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(m);
+		const struct key *k = find_key(t, name);
+
+		path_join(child, path, name);
+		if (k == NULL) {
+			const char *near = suggest_key(t, name);
+
+			if (near != NULL)
+				add_error(ld, m, 0, child, "unknown key '%s' (did you mean '%s'?)",
+					  name, near);
+			else
+				add_error(ld, m, 0, child, "unknown key '%s' in %s", name, t->what);
+			continue;
+		}
+		seen |= 1ull << (k - t->keys);
+		parse_key(ld, m, k, obj, child);
+	}
+	for (ki = 0; t->keys[ki].name != NULL; ki++) {
+		const struct key *k = &t->keys[ki];
+
+		if (!(k->flags & KEY_REQUIRED) || (seen & (1ull << ki)))
+			continue;
+		path_join(child, path, k->name);
+		if (k->type == KEY_LIST)
+			add_error(ld, grp, 0, child, "at least %lld %s%s required", k->min,
+				  k->sub->what, k->min == 1 ? " is" : "s are");
+		else
+			add_error(ld, grp, 0, child, "missing required key '%s' in %s", k->name,
+				  t->what);
+	}
+}
+
+/* Reads one setting s into the field k describes in obj; reports what is wrong. */
+static void parse_key(struct loader *ld, const config_setting_t *s, const struct key *k,
+		      void *obj, const char *path)
+{
+	char *field = (char *)obj + k->off;
+	char err[ERR_MAX];
+	int type = config_setting_type(s);
+
+	switch (k->type) {
+	case KEY_INT: {
+		long long v;
+
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+			add_error(ld, s, 0, path, "expected an integer, got %s", setting_type_name(s));
+			return;
+		}
+		v = config_setting_get_int64(s);
+		if (v < k->min || v > k->max) {
+			add_error(ld, s, 0, path, "%lld is out of range %lld..%lld", v, k->min, k->max);
+			return;
+		}
+		if (k->size == sizeof(uint64_t)) {
+			uint64_t u = (uint64_t)v;
+
+			memcpy(field, &u, sizeof(u));
+		} else {
+			uint32_t u = (uint32_t)v;
+
+			memcpy(field, &u, sizeof(u));
+		}
+		return;
+	}
+	case KEY_BOOL: {
+		int b;
+
+		if (type != CONFIG_TYPE_BOOL) {
+			add_error(ld, s, 0, path, "expected true or false, got %s",
+				  setting_type_name(s));
+			return;
+		}
+		b = config_setting_get_bool(s) ? 1 : 0;
+		memcpy(field, &b, sizeof(b));
+		return;
+	}
+	case KEY_STRING: {
+		const char *v;
+		char *copy, *old;
+
+		if (type != CONFIG_TYPE_STRING) {
+			add_error(ld, s, 0, path, "expected a string, got %s", setting_type_name(s));
+			return;
+		}
+		v = config_setting_get_string(s);
+		if (k->check != NULL && k->check(v, err, sizeof(err)) == -1) {
+			add_error(ld, s, 0, path, "%s", err);
+			return;
+		}
+		copy = strdup(v);
+		if (copy == NULL) {
+			add_error(ld, s, 0, path, "out of memory");
+			return;
+		}
+		memcpy(&old, field, sizeof(old));
+		free(old);
+		memcpy(field, &copy, sizeof(copy));
+		return;
+	}
+	case KEY_ENUM: {
+		const char *v;
+		char list[256] = "";
+		int idx;
+
+		if (type == CONFIG_TYPE_STRING) {
+			v = config_setting_get_string(s);
+			for (idx = 0; k->names[idx] != NULL; idx++) {
+				if (strcmp(v, k->names[idx]) == 0) {
+					memcpy(field, &idx, sizeof(idx));
+					return;
+				}
+			}
+		}
+		for (idx = 0; k->names[idx] != NULL; idx++) {
+			size_t used = strlen(list);
+
+			snprintf(list + used, sizeof(list) - used, "%s\"%s\"", idx ? ", " : "",
+				 k->names[idx]);
+		}
+		if (type == CONFIG_TYPE_STRING)
+			add_error(ld, s, 0, path, "\"%s\" is not one of %s",
+				  config_setting_get_string(s), list);
+		else
+			add_error(ld, s, 0, path, "expected one of %s, got %s", list,
+				  setting_type_name(s));
+		return;
+	}
+	case KEY_ADDR:
+		if (type != CONFIG_TYPE_STRING) {
+			add_error(ld, s, 0, path, "expected an address string, got %s",
+				  setting_type_name(s));
+			return;
+		}
+		if (addr_parse(config_setting_get_string(s), (struct addr *)field, 1, err,
+			       sizeof(err)) == -1)
+			add_error(ld, s, 0, path, "%s", err);
+		return;
+	case KEY_PREFIXES:
+		parse_prefixes(ld, s, k, obj, path);
+		return;
+	case KEY_GROUP: {
+		void *sub = field;
+
+		if (type != CONFIG_TYPE_GROUP) {
+			add_error(ld, s, 0, path, "expected a group { ... }, got %s",
+				  setting_type_name(s));
+			return;
+		}
+		if (k->flags & KEY_POINTER) {
+			sub = calloc(1, k->sub->size);
+			if (sub == NULL || set_defaults(k->sub, sub) == -1) {
+				if (sub != NULL)
+					free_fields(k->sub, sub);
+				free(sub);
+				add_error(ld, s, 0, path, "out of memory");
+				return;
+			}
+			memcpy(field, &sub, sizeof(sub));
+		}
+		parse_group(ld, s, k->sub, sub, path);
+		return;
+	}
+	case KEY_LIST:
+		parse_list(ld, s, k, obj, path);
+		return;
+	}
+}
+
+/* Reads a list of groups into a new array of k->sub structs (count set before the
+ * elements are filled so config_free can always walk it). */
+static void parse_list(struct loader *ld, const config_setting_t *s, const struct key *k,
+		       void *obj, const char *path)
+{
+	char child[KEY_PATH_MAX], seg[32];
+	const struct key_table *t = k->sub;
+	int type = config_setting_type(s);
+	size_t n, i;
+	char *items;
+
+	/* An empty array "[]" is what many people write for an empty list. */
+	if (type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)
+		type = CONFIG_TYPE_LIST;
+	if (type != CONFIG_TYPE_LIST) {
+		add_error(ld, s, 0, path, "expected a list ( { ... }, ... ), got %s",
+			  setting_type_name(s));
+		return;
+	}
+	n = (size_t)config_setting_length(s);
+	if ((long long)n < k->min) {
+		add_error(ld, s, 0, path, "at least %lld %s%s required", k->min, t->what,
+			  k->min == 1 ? " is" : "s are");
+		return;
+	}
+	if ((long long)n > k->max) {
+		add_error(ld, s, 0, path, "%zu %ss is more than the limit of %lld", n, t->what,
+			  k->max);
+		return;
+	}
+	if (n == 0)
+		return;
+	items = calloc(n, t->size);
+	if (items == NULL) {
+		add_error(ld, s, 0, path, "out of memory");
+		return;
+	}
+	memcpy((char *)obj + k->off, &items, sizeof(items));
+	memcpy((char *)obj + k->count_off, &n, sizeof(n));
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		void *item = items + i * t->size;
+		int line = config_setting_source_line(e);
+
+		path_join(child, path, elem_segment(t, e, (int)i, seg, sizeof(seg)));
+		if (t->line_off >= 0)
+			memcpy((char *)item + t->line_off, &line, sizeof(line));
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			add_error(ld, e, 0, child, "expected a %s group { ... }, got %s", t->what,
+				  setting_type_name(e));
+			continue;
+		}
+		if (set_defaults(t, item) == -1) {
+			add_error(ld, e, 0, child, "out of memory");
+			continue;
+		}
+		parse_group(ld, e, t, item, child);
+		check_unique_name(ld, e, t, items, i, child);
+	}
+}
+
+/* Reads a list or array of prefix strings ("10.0.0.0/8") into an addr_prefix array. */
+static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
+			   void *obj, const char *path)
+{
+	char child[KEY_PATH_MAX], seg[32], err[ERR_MAX];
+	struct addr_prefix *arr;
+	int type = config_setting_type(s);
+	size_t n, i;
+
+	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
+		add_error(ld, s, 0, path, "expected a list of prefixes (\"10.0.0.0/8\", ...), got %s",
+			  setting_type_name(s));
+		return;
+	}
+	n = (size_t)config_setting_length(s);
+	if ((long long)n > k->max) {
+		add_error(ld, s, 0, path, "%zu prefixes is more than the limit of %lld", n, k->max);
+		return;
+	}
+	if (n == 0)
+		return;
+	arr = calloc(n, sizeof(*arr));
+	if (arr == NULL) {
+		add_error(ld, s, 0, path, "out of memory");
+		return;
+	}
+	memcpy((char *)obj + k->off, &arr, sizeof(arr));
+	memcpy((char *)obj + k->count_off, &n, sizeof(n));
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		snprintf(seg, sizeof(seg), "[%zu]", i);
+		path_join(child, path, seg);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			add_error(ld, e, 0, child, "expected a prefix string, got %s",
+				  setting_type_name(e));
+			continue;
+		}
+		if (addr_prefix_parse(config_setting_get_string(e), &arr[i], err, sizeof(err)) == -1)
+			add_error(ld, e, 0, child, "%s", err);
+	}
+}
+
+/* Reports element index of items when its name was already used by an earlier one. */
+static void check_unique_name(struct loader *ld, const config_setting_t *elem,
+			      const struct key_table *t, char *items, size_t index,
+			      const char *path)
+{
+	char key[KEY_PATH_MAX];
+	const char *name, *other;
+	size_t j;
+	int line;
+
+	if (t->name_off < 0)
+		return;
+	memcpy(&name, items + index * t->size + t->name_off, sizeof(name));
+	if (name == NULL)
+		return;
+	for (j = 0; j < index; j++) {
+		memcpy(&other, items + j * t->size + t->name_off, sizeof(other));
+		if (other == NULL || strcmp(name, other) != 0)
+			continue;
+		line = 0;
+		if (t->line_off >= 0)
+			memcpy(&line, items + j * t->size + t->line_off, sizeof(line));
+		path_join(key, path, "name");
+		add_error(ld, config_setting_get_member(elem, "name"), 0, key,
+			  "duplicate %s name '%s' (first defined at line %d)", t->what, name, line);
+		return;
+	}
+}
+
+/* Cross-checks that need the whole file: a listener's pool exists, PROXY headers are
+ * only accepted from somewhere, and no two listeners bind the same address. Lines come
+ * from the settings, which are still alive. */
+static void check_listeners(struct loader *ld, const struct config *cfg,
+			    const config_setting_t *root)
+{
+	const config_setting_t *list = config_setting_get_member(root, "listeners");
+	char path[KEY_PATH_MAX], base[KEY_PATH_MAX], seg[32];
+	int pools_named = 1;
+	size_t i, j;
+
+	if (list == NULL || cfg->nlisteners != (size_t)config_setting_length(list))
+		return;
+	/* A pool whose name is missing or invalid was already reported; the listener that
+	 * means it would only add a second, misleading error. */
+	for (i = 0; i < cfg->npools; i++)
+		if (cfg->pools[i].name == NULL)
+			pools_named = 0;
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct cfg_listener *l = &cfg->listeners[i];
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			continue;
+		path_join(base, "listeners", elem_segment(&listener_table, e, (int)i, seg, sizeof(seg)));
+		if (l->pool != NULL && pools_named && config_find_pool(cfg, l->pool) == NULL) {
+			path_join(path, base, "pool");
+			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
+				  "no pool named '%s' is defined", l->pool);
+		}
+		if (l->accept_proxy && l->nproxy_trusted == 0) {
+			path_join(path, base, "proxy_trusted");
+			add_error(ld, config_setting_get_member(e, "accept_proxy"), 0, path,
+				  "accept_proxy = true needs a non-empty proxy_trusted list "
+				  "(the sources allowed to send PROXY headers)");
+		}
+		if (l->bind.len == 0)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct cfg_listener *o = &cfg->listeners[j];
+
+			if (o->bind.len == 0 || !addr_equal(&l->bind, &o->bind))
+				continue;
+			path_join(path, base, "bind");
+			add_error(ld, config_setting_get_member(e, "bind"), 0, path,
+				  "address '%s' is already bound by listener '%s' (line %d)",
+				  l->bind.text, o->name ? o->name : "?", o->line);
+			break;
+		}
+	}
+}
+
+/* ---- Table walkers ----------------------------------------------------------------- */
+
+/* Stores every default of t into obj (zeroed), recursing into embedded groups.
+ * Returns 0, or -1 when a default string could not be copied. */
+static int set_defaults(const struct key_table *t, void *obj)
+{
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		char *field = (char *)obj + k->off;
+
+		switch (k->type) {
+		case KEY_INT:
+			if (k->size == sizeof(uint64_t)) {
+				uint64_t u = (uint64_t)k->def;
+
+				memcpy(field, &u, sizeof(u));
+			} else {
+				uint32_t u = (uint32_t)k->def;
+
+				memcpy(field, &u, sizeof(u));
+			}
+			break;
+		case KEY_BOOL:
+		case KEY_ENUM: {
+			int v = (int)k->def;
+
+			memcpy(field, &v, sizeof(v));
+			break;
+		}
+		case KEY_STRING:
+			if (k->def_str != NULL) {
+				char *copy = strdup(k->def_str);
+
+				if (copy == NULL)
+					return -1;
+				memcpy(field, &copy, sizeof(copy));
+			}
+			break;
+		case KEY_GROUP:
+			if (!(k->flags & KEY_POINTER) && set_defaults(k->sub, field) == -1)
+				return -1;
+			break;
+		case KEY_ADDR:
+		case KEY_PREFIXES:
+		case KEY_LIST:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Frees everything obj owns as described by t (not obj itself). */
+static void free_fields(const struct key_table *t, void *obj)
+{
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		char *field = (char *)obj + k->off;
+		void *p;
+
+		switch (k->type) {
+		case KEY_STRING:
+		case KEY_PREFIXES:
+			memcpy(&p, field, sizeof(p));
+			free(p);
+			break;
+		case KEY_GROUP:
+			if (k->flags & KEY_POINTER) {
+				memcpy(&p, field, sizeof(p));
+				if (p != NULL)
+					free_fields(k->sub, p);
+				free(p);
+			} else {
+				free_fields(k->sub, field);
+			}
+			break;
+		case KEY_LIST: {
+			size_t n, i;
+
+			memcpy(&p, field, sizeof(p));
+			memcpy(&n, (char *)obj + k->count_off, sizeof(n));
+			for (i = 0; p != NULL && i < n; i++)
+				free_fields(k->sub, (char *)p + i * k->sub->size);
+			free(p);
+			break;
+		}
+		case KEY_INT:
+		case KEY_BOOL:
+		case KEY_ENUM:
+		case KEY_ADDR:
+			break;
+		}
+	}
+}
+
+/* Adds an error for each key of t that differs between a and b but that a reload
+ * cannot change. Lists are replaced as a whole by a reload, so only scalars and
+ * embedded groups are compared. Returns how many were added. */
+static int reload_diff(const struct key_table *t, const void *a, const void *b,
+		       const char *path, const char *file, struct config_errors *errs)
+{
+	char child[KEY_PATH_MAX], msg[ERR_MAX];
+	const struct key *k;
+	int n = 0;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+		int differ = 0;
+
+		path_join(child, path, k->name);
+		if (k->type == KEY_GROUP && !(k->flags & KEY_POINTER)) {
+			n += reload_diff(k->sub, fa, fb, child, file, errs);
+			continue;
+		}
+		if (k->flags & KEY_RELOAD)
+			continue;
+		switch (k->type) {
+		case KEY_INT:
+		case KEY_BOOL:
+		case KEY_ENUM:
+			differ = memcmp(fa, fb, k->type == KEY_INT ? k->size : sizeof(int)) != 0;
+			break;
+		case KEY_STRING: {
+			const char *sa, *sb;
+
+			memcpy(&sa, fa, sizeof(sa));
+			memcpy(&sb, fb, sizeof(sb));
+			differ = (sa == NULL) != (sb == NULL) || (sa && sb && strcmp(sa, sb) != 0);
+			break;
+		}
+		case KEY_ADDR:
+			differ = !addr_equal((const struct addr *)fa, (const struct addr *)fb);
+			break;
+		case KEY_PREFIXES:
+		case KEY_GROUP:
+		case KEY_LIST:
+			break;
+		}
+		if (!differ)
+			continue;
+		snprintf(msg, sizeof(msg), "changed, but a reload cannot change %s; restart fulcrum",
+			 k->name);
+		add_error_raw(errs, file, 0, child, msg);
+		n++;
+	}
+	return n;
+}
+
+/* Prints one markdown row per key of t, depth first; list elements show as "[]". */
+static void print_keys(const struct key_table *t, const char *path, FILE *out)
+{
+	static const char *const type_names[] = {
+		[KEY_INT] = "integer", [KEY_STRING] = "string", [KEY_BOOL] = "boolean",
+		[KEY_ENUM] = "enum", [KEY_ADDR] = "address", [KEY_PREFIXES] = "list of prefixes",
+		[KEY_GROUP] = "group", [KEY_LIST] = "list of groups",
+	};
+	char child[KEY_PATH_MAX], bounds[256], def[128];
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		path_join(child, path, k->name);
+		describe_bounds(k, bounds, sizeof(bounds));
+		describe_default(k, def, sizeof(def));
+		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", child, type_names[k->type],
+			bounds, def, (k->flags & KEY_RELOAD) ? "yes" : "no", k->doc);
+		if (k->type == KEY_GROUP) {
+			print_keys(k->sub, child, out);
+		} else if (k->type == KEY_LIST) {
+			strncat(child, "[]", sizeof(child) - strlen(child) - 1);
+			print_keys(k->sub, child, out);
+		}
+	}
+}
+
+/* The "values" column of the reference: range, choices or count of elements. */
+static void describe_bounds(const struct key *k, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	switch (k->type) {
+	case KEY_INT:
+		snprintf(buf, len, "%lld..%lld", k->min, k->max);
+		break;
+	case KEY_ENUM:
+		for (i = 0; k->names[i] != NULL && used < len; i++) {
+			snprintf(buf + used, len - used, "%s`\"%s\"`", i ? ", " : "", k->names[i]);
+			used = strlen(buf);
+		}
+		break;
+	case KEY_LIST:
+	case KEY_PREFIXES:
+		snprintf(buf, len, "%lld..%lld entries", k->min, k->max);
+		break;
+	case KEY_STRING:
+		if (k->check == check_name)
+			snprintf(buf, len, "`[A-Za-z0-9._-]{1,63}`");
+		else if (k->check == check_tls_version)
+			snprintf(buf, len, "`\"TLSv1.2\"`, `\"TLSv1.3\"`");
+		else if (k->check == check_http_path)
+			snprintf(buf, len, "starts with `/`");
+		else if (k->check == check_control_listen)
+			snprintf(buf, len, "`host:port`, `unix:/path`");
+		else if (k->check == check_alpn)
+			snprintf(buf, len, "comma-separated");
+		else
+			snprintf(buf, len, "non-empty");
+		break;
+	case KEY_ADDR:
+		snprintf(buf, len, "`host:port`");
+		break;
+	case KEY_BOOL:
+		snprintf(buf, len, "`true`, `false`");
+		break;
+	case KEY_GROUP:
+		snprintf(buf, len, "`{ ... }`");
+		break;
+	}
+}
+
+/* The "default" column of the reference. */
+static void describe_default(const struct key *k, char *buf, size_t len)
+{
+	if (k->flags & KEY_REQUIRED) {
+		snprintf(buf, len, "required");
+		return;
+	}
+	switch (k->type) {
+	case KEY_INT:
+		snprintf(buf, len, "%lld", k->def);
+		break;
+	case KEY_BOOL:
+		snprintf(buf, len, "`%s`", k->def ? "true" : "false");
+		break;
+	case KEY_ENUM:
+		snprintf(buf, len, "`\"%s\"`", k->names[k->def]);
+		break;
+	case KEY_STRING:
+		if (k->def_str != NULL)
+			snprintf(buf, len, "`\"%s\"`", k->def_str);
+		else
+			snprintf(buf, len, "unset");
+		break;
+	case KEY_GROUP:
+		snprintf(buf, len, (k->flags & KEY_POINTER) ? "absent" : "defaults below");
+		break;
+	case KEY_LIST:
+	case KEY_PREFIXES:
+		snprintf(buf, len, "empty");
+		break;
+	case KEY_ADDR:
+		snprintf(buf, len, "unset");
+		break;
+	}
+}
+
+/* ---- Errors and paths -------------------------------------------------------------- */
+
+/* Records an error at setting s (its file and line), or at line when s is NULL. */
+static void add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
+		      const char *fmt, ...)
+{
+	char msg[ERR_MAX];
+	const char *file = ld->file;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s != NULL) {
+		line = config_setting_source_line(s);
+		if (config_setting_source_file(s) != NULL)
+			file = config_setting_source_file(s);
+	}
+	ld->failed = 1;
+	add_error_raw(ld->errs, file, line, key, msg);
+}
+
+/* Appends a copy of one error to errs. When memory runs out the error is dropped; the
+ * caller's load fails anyway because the error was counted by its loader. */
+static void add_error_raw(struct config_errors *errs, const char *file, int line,
+			  const char *key, const char *msg)
+{
+	struct config_error *items, *e;
+
+	items = realloc(errs->items, (errs->count + 1) * sizeof(*items));
+	if (items == NULL)
+		return;
+	errs->items = items;
+	e = &items[errs->count];
+	e->file = strdup(file ? file : "?");
+	e->line = line;
+	e->key = strdup(key ? key : "");
+	e->message = strdup(msg);
+	if (e->file == NULL || e->key == NULL || e->message == NULL) {
+		free(e->file);
+		free(e->key);
+		free(e->message);
+		return;
+	}
+	errs->count++;
+}
+
+/* Orders errors by line, stably, so they read top to bottom like the file even though
+ * cross-checks run after the whole tree was read. Errors from an @include'd file keep
+ * their place relative to each other. */
+static void sort_errors(struct config_errors *errs)
+{
+	size_t i, j;
+
+	for (i = 1; i < errs->count; i++) {
+		struct config_error e = errs->items[i];
+
+		for (j = i; j > 0; j--) {
+			const struct config_error *p = &errs->items[j - 1];
+
+			if (strcmp(p->file, e.file) != 0 || p->line <= e.line)
+				break;
+			errs->items[j] = *p;
+		}
+		errs->items[j] = e;
+	}
+}
+
+/* dst = prefix "." seg, or seg alone at the top; truncated to KEY_PATH_MAX. */
+static void path_join(char *dst, const char *prefix, const char *seg)
+{
+	size_t used = 0, n;
+
+	if (prefix != NULL && prefix[0] != '\0') {
+		n = strnlen(prefix, KEY_PATH_MAX - 2);
+		memcpy(dst, prefix, n);
+		dst[n] = '.';
+		used = n + 1;
+	}
+	n = strnlen(seg, KEY_PATH_MAX - 1 - used);
+	memcpy(dst + used, seg, n);
+	dst[used + n] = '\0';
+}
+
+/* The path segment naming a list element: its "name" when it has a valid one (the
+ * operator searches for that), else "[index]". */
+static const char *elem_segment(const struct key_table *t, const config_setting_t *elem,
+				int index, char *buf, size_t len)
+{
+	const char *name = NULL;
+
+	if (t->name_off >= 0 && config_setting_type(elem) == CONFIG_TYPE_GROUP &&
+	    config_setting_lookup_string(elem, "name", &name) == CONFIG_TRUE &&
+	    check_name(name, NULL, 0) == 0)
+		return name;
+	snprintf(buf, len, "[%d]", index);
+	return buf;
+}
+
+static const char *setting_type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP: return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a float";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array";
+	case CONFIG_TYPE_LIST: return "a list";
+	default: return "nothing";
+	}
+}
+
+static const struct key *find_key(const struct key_table *t, const char *name)
+{
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* The key of t closest to a misspelt name (at most 2 edits), or NULL. */
+static const char *suggest_key(const struct key_table *t, const char *name)
+{
+	const struct key *k, *best = NULL;
+	unsigned d, best_d = 3;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		d = edit_distance(name, k->name);
+		if (d < best_d) {
+			best_d = d;
+			best = k;
+		}
+	}
+	return best ? best->name : NULL;
+}
+
+/* Levenshtein distance with adjacent swaps counted as one edit; names longer than 63
+ * characters are never close to a key. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned d[64][64];
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (la >= 64 || lb >= 64)
+		return 1000;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			unsigned cost = a[i - 1] != b[j - 1];
+			unsigned v = d[i - 1][j] + 1;
+
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* ---- String rules -------------------------------------------------------------------- */
+
+#define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
+
+/* Names appear in key paths, metrics labels and API URLs: keep them to a safe set. */
+static int check_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return ERR("name must be 1..63 characters, got %zu", n);
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return ERR("invalid name '%s' (allowed: letters, digits, '.', '_', '-')", s);
+	return 0;
+}
+
+static int check_nonempty(const char *s, char *err, size_t errlen)
+{
+	if (s[0] == '\0')
+		return ERR("must not be empty");
+	return 0;
+}
+
+/* The control server parses this itself; here only the syntax is checked (and names
+ * resolved), so that -t catches it. */
+static int check_control_listen(const char *s, char *err, size_t errlen)
+{
+	struct addr a;
+	char why[256];
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		size_t n = strlen(s + 5);
+
+		if (n == 0)
+			return ERR("missing path after \"unix:\"");
+		if (n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return ERR("unix socket path longer than %zu characters",
+				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return 0;
+	}
+	if (addr_parse(s, &a, 1, why, sizeof(why)) == -1)
+		return ERR("%s (expected \"host:port\" or \"unix:/path\")", why);
+	return 0;
+}
+
+static int check_tls_version(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "TLSv1.2") != 0 && strcmp(s, "TLSv1.3") != 0)
+		return ERR("\"%s\" is not one of \"TLSv1.2\", \"TLSv1.3\"", s);
+	return 0;
+}
+
+/* "h2,http/1.1": each protocol 1..255 visible characters (the ALPN wire limit). */
+static int check_alpn(const char *s, char *err, size_t errlen)
+{
+	const char *p = s;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		if (n == 0 || n > 255)
+			return ERR("each ALPN protocol must be 1..255 characters, in \"%s\"", s);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127)
+				return ERR("ALPN protocol with a space or control character in \"%s\"", s);
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+static int check_http_path(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (s[0] != '/')
+		return ERR("path must start with '/'");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
+			return ERR("path must not contain spaces or control characters");
+	return 0;
+}
+
+#undef ERR
