@@ -61,6 +61,16 @@ static struct config *load(const char *path, int quiet_ok)
 	}
 	(void)quiet_ok;
 	config_errors_clear(&errs);
+	/* TLS termination is its own piece of work (issue 3); until it lands a listener
+	 * asking for it must not silently serve plain text */
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].tls) {
+			fprintf(stderr, "%s:%d: listeners.%s.tls: TLS termination is not available in this build yet\n",
+				cfg->source ? cfg->source : "(config)", cfg->listeners[i].line,
+				cfg->listeners[i].name);
+			config_free(cfg);
+			return NULL;
+		}
 	return cfg;
 }
 
@@ -151,11 +161,16 @@ static void reload(void)
 		generation_unref(cur);
 		return;
 	}
-	if (resolve_workers(cfg) != proc.nworkers)
-		log_warn("reload: workers cannot change without a restart; keeping %d", proc.nworkers);
-	if ((cfg->user && (!cur->cfg->user || strcmp(cfg->user, cur->cfg->user))) ||
-	    (cfg->group && (!cur->cfg->group || strcmp(cfg->group, cur->cfg->group))))
-		log_warn("reload: user/group changes need a restart");
+	{
+		/* restart-only keys keep their running values; the rest still applies */
+		struct config_errors restart = { 0 };
+		size_t i;
+		if (config_reload_check(cur->cfg, cfg, &restart) > 0)
+			for (i = 0; i < restart.count; i++)
+				log_warn("reload: %s: %s (needs a restart; the running value stays)",
+					 restart.items[i].key, restart.items[i].message);
+		config_errors_clear(&restart);
+	}
 	g = generation_build(cfg, cur, proc.nworkers, next_generation, err, sizeof(err));
 	if (!g) {
 		log_error("reload refused: %s; generation %llu stays", err, (unsigned long long)cur->id);
