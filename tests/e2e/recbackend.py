@@ -1,0 +1,106 @@
+"""recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
+so a test can prove what reached (or never reached) the backend.
+  recbackend.py --port P --record FILE [--mode ok|silent]
+ok: answers each request it can frame (Content-Length or chunked body) with
+    200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection.
+silent: accepts and records, never answers (for response timeouts)."""
+import argparse
+import socket
+import socketserver
+import threading
+
+LOCK = threading.Lock()
+COUNT = [0]
+
+
+def frame_one(buf):
+    """Returns the length of the first complete request in buf, or 0 if incomplete,
+    or -1 if it cannot be framed."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return 0
+    head = buf[:end].decode("latin-1").split("\r\n")
+    cl, chunked = 0, False
+    for line in head[1:]:
+        if ":" not in line:
+            continue
+        k, v = line.split(":", 1)
+        k = k.strip().lower()
+        if k == "content-length":
+            try:
+                cl = int(v.strip())
+            except ValueError:
+                return -1
+        elif k == "transfer-encoding" and "chunked" in v.lower():
+            chunked = True
+    pos = end + 4
+    if not chunked:
+        return pos + cl if len(buf) >= pos + cl else 0
+    while True:
+        le = buf.find(b"\r\n", pos)
+        if le < 0:
+            return 0
+        try:
+            size = int(buf[pos:le].split(b";")[0], 16)
+        except ValueError:
+            return -1
+        if size == 0:
+            te = buf.find(b"\r\n\r\n", le)
+            return te + 4 if te >= 0 else 0
+        pos = le + 2 + size + 2
+        if len(buf) < pos:
+            return 0
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        s = self.request
+        buf = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with LOCK:
+                with open(self.server.record, "ab") as f:
+                    f.write(chunk)
+            if self.server.mode == "silent":
+                continue
+            buf += chunk
+            while True:
+                n = frame_one(buf)
+                if n == 0:
+                    break
+                if n < 0:
+                    s.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    return
+                buf = buf[n:]
+                with LOCK:
+                    COUNT[0] += 1
+                    body = b"ok %d\n" % COUNT[0]
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+                          % (len(body), body))
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--record", required=True)
+    ap.add_argument("--mode", choices=["ok", "silent"], default="ok")
+    a = ap.parse_args()
+    open(a.record, "ab").close()
+    srv = Server((a.host, a.port), Handler)
+    srv.record, srv.mode = a.record, a.mode
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
