@@ -22,7 +22,8 @@ names=()
 
 stop_all() {
 	local rc=$? i pid
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
+	trap '' PIPE
 	set +e
 	echo
 	echo "demo: stopping"
@@ -52,6 +53,8 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 # port_busy PORT: 0 when something listens on 127.0.0.1:PORT.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -43,7 +43,8 @@ e2e_dump_logs() {
 
 e2e_cleanup() {
 	local rc=$? i pid deadline
-	trap - EXIT INT TERM ERR
+	trap - EXIT INT TERM HUP ERR
+	trap '' PIPE # stdout may be a closed pipe (| head): keep cleaning up regardless
 	set +e
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		e2e_dump_logs
@@ -76,6 +77,8 @@ trap e2e_cleanup EXIT
 trap 'echo "error: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 trap 'exit 143' TERM
 trap 'exit 130' INT
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 e2e_is_zombie() {
 	local st
@@ -314,8 +317,9 @@ alog_wait() {
 }
 
 # json_get JSON EXPR: evaluates a Python expression over d = the parsed JSON.
+# Further arguments are there as sys.argv[3:].
 json_get() {
-	"$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" "$2"
+	"$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) else v)' "$@"
 }
 
 sha256_file() { sha256sum "$1" | cut -d' ' -f1; }
