@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: the end-to-end harness, sourced by every tests/e2e/t_*.sh. It owns the test's
 # temp dir, free loopback ports, the background processes (recorded by pid, stopped by
 # the EXIT trap), readiness waits, the fulcrum and gunicorn launchers and assertions.
@@ -171,7 +172,7 @@ EOF
 # ports VAR...: sets each named variable to a distinct free port.
 ports() {
 	local list v i=0
-	list=($(free_ports $#))
+	mapfile -t list < <(free_ports $#)
 	for v in "$@"; do
 		printf -v "$v" '%s' "${list[$i]}"
 		i=$((i + 1))

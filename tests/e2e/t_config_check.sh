@@ -93,7 +93,9 @@ assert_contains "$(cat "$T/out")" "does-not-exist.cfg" "-t on a missing file: me
 step "starting on a bad file fails at once with the same errors"
 rc=0
 timeout 10 "$FULCRUM" -c "$T/missing-pool.cfg" >"$T/out" 2>&1 || rc=$?
-[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "fulcrum -c on a bad file: exit $rc, expected a failure status"
+if [ "$rc" = 0 ] || [ "$rc" = 124 ]; then
+	fail "fulcrum -c on a bad file: exit $rc, expected a failure status"
+fi
 assert_contains "$(cat "$T/out")" "$T/missing-pool.cfg:5:" "fulcrum -c on a bad file: output"
 
 step "the good file still passes"

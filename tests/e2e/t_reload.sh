@@ -14,11 +14,11 @@ cfg=$T/fulcrum.cfg
 # write_cfg BACKENDS...: writes the config (atomically, by rename) with a pool of the
 # named backends (web-1, web-2).
 write_cfg() {
-	local b list=""
+	local b blist=""
 	for b in "$@"; do
 		case $b in
-		web-1) list+="${list:+, }{ name = \"web-1\"; address = \"127.0.0.1:$P_A\"; weight = 1; max_conns = 2; }" ;;
-		web-2) list+="${list:+, }{ name = \"web-2\"; address = \"127.0.0.1:$P_B\"; weight = 1; max_conns = 2; }" ;;
+		web-1) blist+="${blist:+, }{ name = \"web-1\"; address = \"127.0.0.1:$P_A\"; weight = 1; max_conns = 2; }" ;;
+		web-2) blist+="${blist:+, }{ name = \"web-2\"; address = \"127.0.0.1:$P_B\"; weight = 1; max_conns = 2; }" ;;
 		esac
 	done
 	{
@@ -29,7 +29,7 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "
 pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; };
             connect_timeout_ms = 1000; response_timeout_ms = 5000; queue_timeout_ms = 2000; retries = 1;
             drain_timeout_s = 5;
-            backends = ( $list ); } );
+            backends = ( $blist ); } );
 EOF
 	} >"$cfg.new"
 	mv -f "$cfg.new" "$cfg"
