@@ -93,7 +93,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit e2e
 
 bench: all
-	./bench/run.sh $(BUILD)/fulcrum
+	./bench/flask_scenario.sh $(BUILD)/fulcrum
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum $(DESTDIR)/lib/systemd/system

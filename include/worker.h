@@ -46,7 +46,7 @@ struct worker {
 	int accept_paused;
 	ev_timer resume_timer;           /* resumes accepting after EMFILE / limits */
 	struct worker_pool *pools;       /* parallel to gen->pools */
-	ev_idle dispatch;                /* runs the queues outside of callbacks */
+	int kick_pending;                /* a local slot freed: run the queues after the callbacks */
 	atomic_uint queued;              /* requests waiting in this worker's queues */
 	struct buf_pool bufs;
 	struct client *clients;          /* every live client connection (list) */

@@ -367,6 +367,10 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 			if (!(c->upgrade && http_slice_eq(base, f->name, "upgrade")))
 				continue;
 		}
+		/* names with '_' are dropped (as nginx does): WSGI servers map '_' and '-' to
+		 * the same variable, which would let a client spoof a header set by us */
+		if (memchr(base + f->name.off, '_', f->name.len))
+			continue;
 		if (http_slice_eq(base, f->name, "x-forwarded-proto") ||
 		    http_slice_eq(base, f->name, "x-forwarded-host"))
 			continue;  /* ours replace whatever the client claimed */

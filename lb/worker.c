@@ -26,7 +26,6 @@ static void *worker_main(void *arg);
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents);
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
-static void on_dispatch(struct ev_loop *loop, ev_idle *idle, int revents);
 static void on_reap(struct ev_loop *loop, ev_check *chk, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents);
@@ -88,7 +87,6 @@ int worker_start_all(int nworkers)
 		ev_async_init(&w->wake, on_wake);
 		ev_async_start(w->loop, &w->wake);
 		ev_timer_init(&w->resume_timer, on_resume, 0., 0.);
-		ev_idle_init(&w->dispatch, on_dispatch);
 		ev_check_init(&w->reaper, on_reap);
 		ev_check_start(w->loop, &w->reaper);
 		ev_timer_init(&w->sweep, on_sweep, 1., 1.);
@@ -365,9 +363,17 @@ static void begin_stop(struct worker *w, int how)
 	}
 }
 
+/* Runs after every batch of callbacks: hands freed slots to queued requests (an
+ * ev_idle would starve under load, when there are always events pending), then frees
+ * what was closed. */
 static void on_reap(struct ev_loop *loop, ev_check *chk, int revents)
 {
 	struct worker *w = ev_userdata(loop);
+
+	if (w->kick_pending) {
+		w->kick_pending = 0;
+		run_queues(w);
+	}
 
 	while (w->dead_clients) {
 		struct client *c = w->dead_clients;
@@ -432,20 +438,13 @@ void worker_release_slot(struct worker *w, struct backend *b)
 		if (!atomic_load_explicit(&o->queued, memory_order_relaxed))
 			continue;
 		if (o == w) {
-			ev_idle_start(w->loop, &w->dispatch);
+			/* not now: we may be deep inside the releasing connection's callback */
+			w->kick_pending = 1;
 		} else {
 			atomic_store(&o->want_kick, 1);
 			ev_async_send(o->loop, &o->wake);
 		}
 	}
-}
-
-static void on_dispatch(struct ev_loop *loop, ev_idle *idle, int revents)
-{
-	struct worker *w = ev_userdata(loop);
-
-	ev_idle_stop(loop, idle);
-	run_queues(w);
 }
 
 /* Hands freed slots to the oldest waiters, pool by pool. */
