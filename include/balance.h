@@ -103,5 +103,7 @@ struct pool_waiter *pool_queue_peek(const struct pool_queue *q);
 /* Removes w wherever it is (timeout, client gone). No-op when w is not queued. */
 void pool_queue_remove(struct pool_queue *q, struct pool *p, struct pool_waiter *w);
 int pool_waiter_queued(const struct pool_waiter *w);
+/* Marks w as not queued (a zeroed waiter is also not queued). */
+void pool_waiter_init(struct pool_waiter *w);
 
 #endif

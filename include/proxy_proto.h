@@ -8,6 +8,9 @@
 
 #define PROXY_V1_MAX 107   /* longest v1 line, CRLF included (spec section 2.1) */
 #define PROXY_V2_MAX 232   /* the largest v2 header we write or accept, TLVs included is 16 + 216 */
+/* The longest v2 header proxy_parse accepts, TLVs included (longer ones fail). A buffer
+ * that collects a header before parsing must be able to hold this many bytes. */
+#define PROXY_V2_ACCEPT_MAX (16 + 2048)
 
 /* Writes a v1 line "PROXY TCP4 src dst sport dport\r\n" (TCP6 for IPv6; "PROXY UNKNOWN\r\n"
  * for other families or mismatched families). Returns its length, or -1 if cap is too small. */
