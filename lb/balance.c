@@ -201,28 +201,41 @@ static int pool_pick_wlc_once(struct pool *p, struct pool_pick_state *st,
 	if (best == SIZE_MAX)
 		return PICK_FULL;
 
-	/* Second pass: smooth weighted round-robin among those at the minimum, so an idle
-	 * pool (all at 0) still splits by weight instead of always taking the first.
-	 * Counters may have moved since the first pass; "at or below" keeps a backend
-	 * that got lighter meanwhile in the running. */
+	/* Second pass: smooth weighted round-robin decides among those at the minimum, so
+	 * an idle pool (all at 0) still splits by weight instead of always taking the
+	 * first. Every eligible backend earns its credit on every pick, not only the tied
+	 * ones: a backend passed over because it was busy at that instant (another worker's
+	 * request in flight) wins the next ties, so with several workers picking at once
+	 * the split still follows the weights. Credit is clamped so a backend that was
+	 * busy for a long time cannot then take a burst of picks in a row. Counters may
+	 * have moved since the first pass; "at or below" keeps a backend that got lighter
+	 * meanwhile in the running. */
 	best = SIZE_MAX;
 	for (i = 0; i < p->nbackends; i++) {
 		struct backend *b = p->backends[i];
 		uint64_t a, w = backend_pick_weight(b);
 
-		if (w == 0 || b == avoid || backend_full(b))
+		if (w == 0 || b == avoid)
+			continue;
+		st->current[i] += (int64_t)w;
+		total += (int64_t)w;
+		if (backend_full(b))
 			continue;
 		a = atomic_load_explicit(&b->active, memory_order_relaxed);
 		if (a * min_weight > min_active * w)
 			continue;
-		st->current[i] += (int64_t)w;
-		total += (int64_t)w;
 		if (best == SIZE_MAX || st->current[i] > st->current[best])
 			best = i;
 	}
 	if (best == SIZE_MAX)
 		return -1;
 	st->current[best] -= total;
+	for (i = 0; i < p->nbackends; i++) {
+		if (st->current[i] > total)
+			st->current[i] = total;
+		else if (st->current[i] < -total)
+			st->current[i] = -total;
+	}
 
 	chosen = p->backends[best];
 	if (!backend_try_acquire(chosen))
