@@ -27,6 +27,7 @@ struct backend {
 	atomic_uint active;              /* requests (http) or connections (tcp) in flight */
 	atomic_ullong picks;             /* times chosen, for statistics */
 	atomic_ullong failures;          /* connect failures and resets seen */
+	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
 };
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
@@ -57,6 +58,16 @@ unsigned backend_effective_weight(const struct backend *b);
 int backend_try_acquire(struct backend *b);
 /* Gives back a slot taken by backend_try_acquire or pool_pick. */
 void backend_release(struct backend *b);
+
+/* Passive failure detection: a connect to b failed (refused, timed out, reset before
+ * answering). Marks it DOWN for hold_ms, after which it is tried again (and ejected
+ * again if it still fails). Returns 1 when this call took it out of rotation. */
+int backend_mark_failed(struct backend *b, unsigned hold_ms);
+/* A connect to b succeeded: a passively ejected backend is back. Returns 1 when this
+ * call brought it back. */
+int backend_mark_ok(struct backend *b);
+/* CLOCK_MONOTONIC in milliseconds (coarse clock: cheap). */
+long long balance_now_ms(void);
 
 /* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */
 struct pool_pick_state {

@@ -92,7 +92,8 @@ struct client {
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
 	struct pool_waiter waiter;
-	unsigned retries_left;
+	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
+	unsigned connect_attempts;       /* backends tried for this request; bounded by the pool size */
 
 	/* the current request (http) */
 	enum http_method method;

@@ -2,6 +2,7 @@
  * pool (wlc with smooth weighted round-robin tie-break, rr) and the per-worker wait queue. */
 #include <assert.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "balance.h"
@@ -33,6 +34,7 @@ struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 	atomic_init(&b->max_conns, cb->max_conns);
 	atomic_init(&b->admin, (int)cb->state);
 	atomic_init(&b->health, HEALTH_UP);
+	atomic_init(&b->retry_at_ms, 0);
 	atomic_init(&b->active, 0);
 	atomic_init(&b->picks, 0);
 	atomic_init(&b->failures, 0);
@@ -144,10 +146,39 @@ void pool_pick_state_free(struct pool_pick_state *st)
  * once, so a concurrent change to 0 cannot slip in between the check and the use. */
 static unsigned backend_pick_weight(const struct backend *b)
 {
-	if (atomic_load_explicit(&b->admin, memory_order_relaxed) != ADMIN_ACTIVE ||
-	    atomic_load_explicit(&b->health, memory_order_relaxed) != HEALTH_UP)
+	if (atomic_load_explicit(&b->admin, memory_order_relaxed) != ADMIN_ACTIVE)
 		return 0;
+	if (atomic_load_explicit(&b->health, memory_order_relaxed) != HEALTH_UP) {
+		/* a passively ejected backend gets a trial once its hold has passed */
+		long long at = atomic_load_explicit(&b->retry_at_ms, memory_order_relaxed);
+		if (at == 0 || balance_now_ms() < at)
+			return 0;
+	}
 	return backend_effective_weight(b);
+}
+
+long long balance_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int backend_mark_failed(struct backend *b, unsigned hold_ms)
+{
+	int was = atomic_exchange(&b->health, HEALTH_DOWN);
+
+	atomic_store(&b->retry_at_ms, balance_now_ms() + (long long)hold_ms);
+	return was == HEALTH_UP;
+}
+
+int backend_mark_ok(struct backend *b)
+{
+	if (atomic_load_explicit(&b->retry_at_ms, memory_order_relaxed) == 0)
+		return 0;  /* never passively ejected: nothing to undo */
+	atomic_store(&b->retry_at_ms, 0);
+	return atomic_exchange(&b->health, HEALTH_UP) == HEALTH_DOWN;
 }
 
 /* The end of an attempt where avoid turned out to be the only eligible backend: a retry

@@ -15,6 +15,10 @@
 #include "proxy_proto.h"
 #include "worker.h"
 
+/* How long a backend that refused a connection stays out of rotation (nginx's
+ * fail_timeout default); active health checks replace this when configured. */
+#define PASSIVE_HOLD_MS 10000
+
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static double client_deadline(const struct client *c, enum termination *why);
@@ -374,9 +378,8 @@ static void on_proxy_header(struct client *c)
 		client_pick_backend(c);
 		return;
 	}
-	c->state = CS_READING_HEAD;
-	if (buf_len(c->in))
-		http_on_client_data(c);
+	/* the request often arrives in the same read as the header: parse what is buffered */
+	http_begin_wait_head(c);
 }
 
 /* ---- backend selection ---- */
@@ -451,23 +454,30 @@ void client_dispatch(struct client *c)
 		http_start_exchange(c);
 }
 
-/* The backend connection failed before any response byte: retry on another backend
- * when the request can be sent again (idempotent, body still held), else 502/504. */
+/* The backend connection failed before any response byte. A failed connect means the
+ * request never reached the backend: the backend is ejected for a while (passive
+ * detection) and the request goes to another one, whatever its method, until no
+ * eligible backend is left (503). A failure after the request was sent is replayed
+ * once on another backend only for idempotent requests whose body we still hold;
+ * otherwise 502 (504 for timeouts). */
 void client_backend_failed(struct client *c, enum termination why)
 {
 	struct backend *b = c->backend;
 	int tcp = c->gl->cfg->mode == LISTENER_TCP;
+	int never_sent = why == TERM_CONNECT_FAILED || why == TERM_CONNECT_TIMEOUT;
 	int idempotent = c->method == HTTP_M_GET || c->method == HTTP_M_HEAD ||
 			 c->method == HTTP_M_OPTIONS || c->method == HTTP_M_PUT ||
 			 c->method == HTTP_M_DELETE || c->method == HTTP_M_TRACE;
-	char a[ADDR_TEXT_MAX];
+	int reused = c->up && c->up->requests > 1;
+	int retry;
 
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);
-		log_warn("backend %s/%s (%s): %s", b->pool_name, b->name,
-			 b->addr.text, termination_name(why));
+		/* a reused connection closing under us is the keep-alive race, not a dead backend */
+		if ((never_sent || !reused) && backend_mark_failed(b, PASSIVE_HOLD_MS))
+			log_warn("backend %s/%s (%s) out of rotation for %d s: %s", b->pool_name,
+				 b->name, b->addr.text, PASSIVE_HOLD_MS / 1000, termination_name(why));
 	}
-	(void)a;
 	if (c->up) {
 		upstream_release(c->up, 0);
 		c->up = NULL;
@@ -477,8 +487,11 @@ void client_backend_failed(struct client *c, enum termination why)
 		worker_release_slot(c->w, b);
 		c->backend = NULL;
 	}
-	if (c->retries_left > 0 && (tcp || (idempotent && c->req_body_sent == 0))) {
+	if (never_sent || tcp)
+		retry = ++c->connect_attempts <= (c->pool ? c->pool->nbackends : 0);
+	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0))
 		c->retries_left--;
+	if (retry) {
 		c->req_head_sent = 0;
 		c->req_head_off = 0;
 		c->state = CS_QUEUED;
@@ -491,7 +504,8 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504 : 502,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
-						     : "backend unreachable");
+		     : why == TERM_CONNECT_FAILED ? "backend unreachable"
+						  : "backend closed the connection before answering");
 }
 
 /* ---- output ---- */

@@ -230,6 +230,7 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+	c->connect_attempts = 0;
 	c->state = CS_QUEUED;
 	client_pick_backend(c);
 }

@@ -134,6 +134,9 @@ void upstream_update(struct upstream *u)
 static void on_connected(struct client *c, struct upstream *u)
 {
 	u->connected = 1;
+	if (backend_mark_ok(u->backend))
+		log_info("backend %s/%s (%s) back in rotation: connect succeeded",
+			 u->backend->pool_name, u->backend->name, u->backend->addr.text);
 	c->t_connected = ev_now(u->w->loop);
 	c->last_activity = c->t_connected;
 	if (c->gl->cfg->mode == LISTENER_TCP)
