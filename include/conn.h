@@ -64,6 +64,7 @@ struct upstream {
 	struct upstream *dead_next;
 	double idle_since;
 	unsigned requests;               /* requests carried, >1 means reused */
+	unsigned max_idle;               /* pool's keepalive_max_idle when it was attached */
 	unsigned connected:1;
 	unsigned eof:1;
 	unsigned closed:1;

@@ -30,6 +30,7 @@ int upstream_attach(struct client *c)
 	if (u) {
 		u->client = c;
 		u->requests++;
+		u->max_idle = c->pool->cfg->keepalive_max_idle;
 		c->up = u;
 		c->t_connected = ev_now(w->loop);
 		return 0;
@@ -69,6 +70,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	backend_ref(b);
 	u->client = c;
 	u->requests = 1;
+	u->max_idle = c->pool->cfg->keepalive_max_idle;
 	ev_io_init(&u->io, on_upstream_io, fd, 0);
 	u->io.data = u;
 	if (ps != PROXY_SEND_NONE) {

@@ -499,13 +499,11 @@ void worker_idle_put(struct worker *w, struct upstream *u)
 {
 	unsigned k = idle_bucket(u->backend), n = 0;
 	struct upstream *x;
-	const struct pool *p = NULL;
 
-	(void)p;
 	for (x = w->idle[k]; x; x = x->idle_next)
 		if (x->backend == u->backend)
 			n++;
-	if (w->stopping || n >= 64) {
+	if (w->stopping || n >= u->max_idle) {
 		upstream_close(u);
 		return;
 	}
