@@ -30,17 +30,21 @@ EOF
 start_fulcrum "$cfg" "$P_DOWN" "$P_HALF"
 
 step "all backends down -> 503 with a JSON body"
+codes=()
 for i in 1 2 3 4 5; do
 	t0=$(now_ms)
-	rm -f "$T/body"
-	code=$(http_status_body "$T/body" "http://127.0.0.1:$P_DOWN/p/x$i" -D "$T/hdrs")
+	rm -f "$T/body$i"
+	codes+=("$(http_status_body "$T/body$i" "http://127.0.0.1:$P_DOWN/p/x$i" -D "$T/hdrs$i")")
 	ms=$(($(now_ms) - t0))
-	assert_eq "$code" 503 "GET #$i with every backend down"
-	err=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("error" in d and bool(d["error"]))' "$T/body" 2>&1) ||
-		fail "503 body is not JSON: $(head -c 300 "$T/body")"
-	assert_eq "$err" True "503 body has a non-empty \"error\" member: $(head -c 300 "$T/body")"
-	grep -qi '^content-type: *application/json' "$T/hdrs" || fail "503 without Content-Type application/json: $(cat "$T/hdrs")"
-	assert_cmp "$ms" "<" 4000 "milliseconds to the 503 (connection refused is immediate)"
+	assert_cmp "$ms" "<" 4000 "milliseconds to the answer of GET #$i (connection refused is immediate)"
+done
+echo "   statuses of 5 GETs: ${codes[*]}"
+assert_eq "${codes[*]}" "503 503 503 503 503" "statuses of 5 GETs with every backend down (body of #1: $(head -c 200 "$T/body1"))"
+for i in 1 2 3 4 5; do
+	err=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("error" in d and bool(d["error"]))' "$T/body$i" 2>&1) ||
+		fail "503 body is not JSON: $(head -c 300 "$T/body$i")"
+	assert_eq "$err" True "503 body has a non-empty \"error\" member: $(head -c 300 "$T/body$i")"
+	grep -qi '^content-type: *application/json' "$T/hdrs$i" || fail "503 without Content-Type application/json: $(cat "$T/hdrs$i")"
 done
 code=$(http_status "http://127.0.0.1:$P_DOWN/echo" --data-binary 'x=1')
 assert_eq "$code" 503 "POST with every backend down"
