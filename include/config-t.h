@@ -87,7 +87,7 @@ struct cfg_pool {
 	uint32_t response_timeout_ms;/* time to the first response byte, default 60000 */
 	uint32_t queue_timeout_ms;   /* default 5000; queued longer -> 503 */
 	uint32_t queue_max;          /* queued requests per pool and worker, default 1024 */
-	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 32 */
+	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 256 */
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */

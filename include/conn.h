@@ -56,7 +56,8 @@ struct upstream {
 	struct backend *backend;         /* reference held */
 	int fd;
 	ev_io io;
-	int events;                      /* EV_READ|EV_WRITE currently armed */
+	int events;                      /* EV_READ|EV_WRITE currently armed in libev */
+	int want;                        /* what the state wants; events may keep READ beyond it */
 	struct buf *in;                  /* bytes from the backend */
 	struct buf *out;                 /* request head (and PROXY header) to the backend */
 	struct client *client;           /* NULL while idle */
@@ -80,7 +81,8 @@ struct client {
 	int listener_index;
 	int fd;
 	ev_io io;
-	int events;
+	int events;                      /* armed in libev */
+	int want;                        /* what the state wants; events may keep READ beyond it */
 	ev_timer timer;
 	double timer_at;                 /* when the armed timer fires */
 	enum client_state state;
@@ -181,6 +183,14 @@ void upstream_close(struct upstream *u);
 void upstream_free(struct upstream *u);
 /* Re-arms the watcher from the client's state and the buffers, only when it changes. */
 void upstream_update(struct upstream *u);
+
+/* Arms io for want. Dropping from READ to nothing leaves READ armed ("lazy"): a
+ * stop/start pair costs libev a failing epoll_ctl each time, and the common cycle is
+ * READ -> nothing -> READ. An unwanted event then disarms it for real
+ * (io_filter_revents). Returns the new armed mask. */
+int io_arm(struct ev_loop *loop, ev_io *io, int fd, int armed, int want);
+/* Drops events nobody wants; disarms the lazily kept READ when it fired unwanted. */
+int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int want, int revents);
 
 double worker_now(struct worker *w);
 

@@ -205,16 +205,36 @@ static int client_wanted_events(const struct client *c)
 	return ev;
 }
 
+int io_arm(struct ev_loop *loop, ev_io *io, int fd, int armed, int want)
+{
+	if (want == armed || (want == 0 && armed == EV_READ))
+		return armed;
+	ev_io_stop(loop, io);
+	if (want) {
+		ev_io_set(io, fd, want);
+		ev_io_start(loop, io);
+	}
+	return want;
+}
+
+int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int want, int revents)
+{
+	if (revents & ~want & (EV_READ | EV_WRITE)) {
+		/* level-triggered: an unwanted event would fire again at once */
+		ev_io_stop(loop, io);
+		if (want) {
+			ev_io_set(io, fd, want);
+			ev_io_start(loop, io);
+		}
+		*armed = want;
+	}
+	return revents & want;
+}
+
 static void client_set_events(struct client *c, int events)
 {
-	if (events == c->events)
-		return;
-	ev_io_stop(c->w->loop, &c->io);
-	if (events) {
-		ev_io_set(&c->io, c->fd, events);
-		ev_io_start(c->w->loop, &c->io);
-	}
-	c->events = events;
+	c->want = events;
+	c->events = io_arm(c->w->loop, &c->io, c->fd, c->events, events);
 }
 
 /* The moment the current state times out, and how that ending is named. */
@@ -325,6 +345,10 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct client *c = io->data;
+
+	revents = io_filter_revents(loop, io, c->fd, &c->events, c->want, revents);
+	if (!revents)
+		return;
 
 	if (c->state == CS_PROXY_HEADER) {
 		on_proxy_header(c);

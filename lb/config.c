@@ -291,7 +291,7 @@ static const struct key pool_keys[] = {
 	      "a request queued (all backends full) longer than this gets 503"),
 	K_INT(struct cfg_pool, queue_max, 0, 1000000, 1024, R,
 	      "queued requests per pool and worker; beyond, 503; 0 = no queue"),
-	K_INT(struct cfg_pool, keepalive_max_idle, 0, 10000, 32, R,
+	K_INT(struct cfg_pool, keepalive_max_idle, 0, 10000, 256, R,
 	      "idle backend connections kept per backend and worker; 0 = no reuse"),
 	K_INT(struct cfg_pool, retries, 0, 10, 1, R,
 	      "retries on another backend for idempotent requests"),

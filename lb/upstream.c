@@ -94,14 +94,10 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 
 static void upstream_set_events(struct upstream *u, int events)
 {
-	if (u->closed || events == u->events)
+	if (u->closed)
 		return;
-	ev_io_stop(u->w->loop, &u->io);
-	if (events) {
-		ev_io_set(&u->io, u->fd, events);
-		ev_io_start(u->w->loop, &u->io);
-	}
-	u->events = events;
+	u->want = events;
+	u->events = io_arm(u->w->loop, &u->io, u->fd, u->events, events);
 }
 
 void upstream_update(struct upstream *u)
@@ -152,6 +148,9 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents)
 	struct upstream *u = io->data;
 	struct client *c = u->client;
 
+	revents = io_filter_revents(loop, io, u->fd, &u->events, u->want, revents);
+	if (!revents)
+		return;
 	if (!c) {
 		/* idle connection: any readable event means the backend closed or misbehaved */
 		upstream_close(u);

@@ -43,6 +43,7 @@ stop_all() {
 	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 143 ]; then
 		for f in "$logs"/*.log; do
+			[ -e "$f" ] || continue
 			echo "----- $(basename "$f") -----" >&2
 			tail -n 40 "$f" >&2
 		done

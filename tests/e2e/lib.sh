@@ -43,18 +43,15 @@ e2e_dump_logs() {
 }
 
 e2e_cleanup() {
-	local rc=$? i pid deadline
+	local rc=$? i pid deadline st f
 	trap - EXIT INT TERM HUP ERR
 	trap '' PIPE # stdout may be a closed pipe (| head): keep cleaning up regardless
 	set +e
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		e2e_dump_logs
-	fi
 	for ((i = ${#E2E_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${E2E_PIDS[$i]}
 		[ -n "$pid" ] && kill "-${E2E_SIGS[$i]}" "$pid" 2>/dev/null
 	done
-	deadline=$((SECONDS + 6))
+	deadline=$((SECONDS + 10))
 	for ((i = 0; i < ${#E2E_PIDS[@]}; i++)); do
 		pid=${E2E_PIDS[$i]}
 		[ -n "$pid" ] || continue
@@ -62,11 +59,31 @@ e2e_cleanup() {
 			sleep 0.1
 		done
 		if kill -0 "$pid" 2>/dev/null && ! e2e_is_zombie "$pid"; then
-			echo "cleanup: ${E2E_NAMES[$i]} (pid $pid) did not stop, killing" >&2
+			echo "cleanup: ${E2E_NAMES[$i]} (pid $pid) did not stop within 10 s, killing" >&2
 			kill -KILL "$pid" 2>/dev/null
 		fi
 		wait "$pid" 2>/dev/null
+		st=$?
+		# fulcrum must exit 0 on SIGTERM; anything else (a crash, a sanitizer abort) fails.
+		case ${E2E_NAMES[$i]} in
+		fulcrum*)
+			if [ "$st" -ne 0 ]; then
+				echo "FAIL: $TEST_NAME: ${E2E_NAMES[$i]} exited with status $st on SIGTERM at the end of the test" >&2
+				[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] && rc=1
+			fi
+			;;
+		esac
 	done
+	for f in "$T"/fulcrum*.log; do
+		[ -e "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$f"; then
+			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$f")" >&2
+			rc=1
+		fi
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		e2e_dump_logs
+	fi
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "kept $T" >&2
 	else

@@ -183,7 +183,7 @@ static void test_defaults_applied(void **state)
 	assert_int_equal(p->response_timeout_ms, 60000);
 	assert_int_equal(p->queue_timeout_ms, 5000);
 	assert_int_equal(p->queue_max, 1024);
-	assert_int_equal(p->keepalive_max_idle, 32);
+	assert_int_equal(p->keepalive_max_idle, 256);
 	assert_int_equal(p->retries, 1);
 	assert_int_equal(p->send_proxy, PROXY_SEND_NONE);
 	assert_int_equal(p->resolve_interval_s, 30);
