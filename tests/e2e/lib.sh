@@ -69,7 +69,7 @@ e2e_cleanup() {
 		fulcrum*)
 			if [ "$st" -ne 0 ]; then
 				echo "FAIL: $TEST_NAME: ${E2E_NAMES[$i]} exited with status $st on SIGTERM at the end of the test" >&2
-				[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] && rc=1
+				if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then rc=1; fi
 			fi
 			;;
 		esac

@@ -2,7 +2,7 @@
 # t_reload.sh: SIGHUP reloads under traffic. While a client sends 300 requests over
 # ~15 s: two bad files are refused (logged, nothing changes), a good file adding web-2
 # brings web-2 into rotation, and a file removing web-1 takes it out; not one request
-# fails.
+# fails, and no keep-alive client connection is closed under the client.
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 
@@ -89,6 +89,8 @@ res=$(cat "$T/loop.log")
 echo "   $res"
 assert_eq "$(json_get "$res" 'd["fail"]')" 0 "failed requests (errors: $(json_get "$res" 'd["errors"]'))"
 assert_eq "$(json_get "$res" 'd["ok"]')" 300 "successful requests"
+# A reload keeps open client connections, so no request met a connection closed under it.
+assert_eq "$(json_get "$res" 'd["retried"]')" 0 "requests the client had to retry on a new connection"
 kill -0 "$FULCRUM_PID" 2>/dev/null || fail "fulcrum is not running any more"
 
 # Shares per period, from the client's own log: "start-time index status instance".
