@@ -44,6 +44,7 @@ struct worker {
 	struct listen_watch *watches;
 	size_t nwatches;
 	int accept_paused;
+	int limit_logged;                /* the connection-limit warning was given for this episode */
 	ev_timer resume_timer;           /* resumes accepting after EMFILE / limits */
 	struct worker_pool *pools;       /* parallel to gen->pools */
 	int kick_pending;                /* a local slot freed: run the queues after the callbacks */

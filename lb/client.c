@@ -652,6 +652,8 @@ static double ms_between(double from, double to)
 
 void client_log(struct client *c)
 {
+	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	char line[1024], target[400], peer[ADDR_TEXT_MAX], ts[32];
 	double now = ev_now(c->w->loop);
 	time_t secs = (time_t)now;
@@ -675,10 +677,11 @@ void client_log(struct client *c)
 	json_escape(target, sizeof(target), path);
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
 		n = snprintf(line, sizeof(line),
-			     "%s - - [%02d/%02d/%04d:%02d:%02d:%02d +0000] \"%s %s\" %d %llu \"-\" \"-\" "
+			     "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
 			     "backend=%s term=%s total_ms=%.1f\n",
-			     peer, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-			     tm.tm_sec, method, target, c->status, (unsigned long long)c->bytes_out,
+			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, method, target, c->version_minor, c->status,
+			     (unsigned long long)c->bytes_out,
 			     c->up && c->up->backend ? c->up->backend->name :
 			     c->backend ? c->backend->name : "-",
 			     termination_name(c->term), ms_between(c->t_start, now));

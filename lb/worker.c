@@ -273,8 +273,11 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (atomic_load(&proc.connections) >= proc.max_connections ||
 		    atomic_load(&lw->group->active) >= gl->cfg->max_connections) {
-			log_warn("listener %s: connection limit reached (max_connections); pausing accept",
-				 gl->cfg->name);
+			/* once per episode: the pause re-checks every 100 ms */
+			if (!w->limit_logged)
+				log_warn("listener %s: connection limit reached (max_connections); "
+					 "pausing accept until connections close", gl->cfg->name);
+			w->limit_logged = 1;
 			pause_accepting(w, 0.1);
 			return;
 		}
@@ -285,11 +288,17 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* leave the backlog to the kernel instead of spinning on the error */
-				log_warn("listener %s: accept: %s; pausing accept for 100 ms",
-					 gl->cfg->name, strerror(errno));
+				if (!w->limit_logged)
+					log_warn("listener %s: accept: %s; pausing accept until descriptors free up",
+						 gl->cfg->name, strerror(errno));
+				w->limit_logged = 1;
 				pause_accepting(w, 0.1);
 			}
 			return;
+		}
+		if (w->limit_logged) {
+			log_info("listener %s: accepting again", gl->cfg->name);
+			w->limit_logged = 0;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		client_accept(w, fd, &peer, lw->index);
