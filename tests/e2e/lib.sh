@@ -292,6 +292,11 @@ start_flask() {
 	wait_http "http://127.0.0.1:$port/healthz" 20
 }
 
+# have_ipv6: 0 when ::1 can be bound (CI containers often have no IPv6 loopback).
+have_ipv6() {
+	"$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null
+}
+
 need_fulcrum() {
 	[ -x "$FULCRUM" ] || fail "no fulcrum binary at $FULCRUM (run make, or set FULCRUM)"
 }

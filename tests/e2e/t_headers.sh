@@ -9,18 +9,23 @@ need_fulcrum
 ports P_WEB P_WEB6 P_APP
 start_flask web-1 "$P_APP" 2
 
+L6=""
+v6_ports=()
+if have_ipv6; then
+	L6=", { name = \"web6\"; bind = \"[::1]:$P_WEB6\"; mode = \"http\"; pool = \"flask\"; }"
+	v6_ports=("$P_WEB6")
+fi
 cfg=$T/fulcrum.cfg
 {
 	cfg_common
 	cat <<EOF
 listeners = (
-  { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; },
-  { name = "web6"; bind = "[::1]:$P_WEB6"; mode = "http"; pool = "flask"; } );
+  { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; } $L6 );
 pools = ( { name = "flask"; health = { type = "none"; };
             backends = ( { name = "web-1"; address = "127.0.0.1:$P_APP"; weight = 1; max_conns = 4; } ); } );
 EOF
 } >"$cfg"
-start_fulcrum "$cfg" "$P_WEB" "$P_WEB6"
+start_fulcrum "$cfg" "$P_WEB" "${v6_ports[@]}"
 
 # hdr JSON NAME: the value of header NAME (case-insensitive) in a /headers answer, or
 # "None"; several fields of one name are joined with " | ".
@@ -61,6 +66,11 @@ assert_eq "$(hdr "$out" Keep-Alive)" "None" "Keep-Alive at the backend"
 assert_eq "$(hdr "$out" Proxy-Connection)" "None" "Proxy-Connection at the backend"
 assert_eq "$(hdr "$out" X-End-To-End)" "yes" "an end-to-end header at the backend"
 
+if [ -z "$L6" ]; then
+	echo "   no IPv6 loopback here: the IPv6 step is left out"
+	echo "ok"
+	exit 0
+fi
 step "IPv6 client"
 out=$(hcurl -f -g "http://[::1]:$P_WEB6/headers") || fail "GET /headers over IPv6 failed"
 assert_eq "$(hdr "$out" X-Forwarded-For)" "::1" "X-Forwarded-For of an IPv6 client"
