@@ -97,6 +97,7 @@ struct client {
 	struct pool_waiter waiter;
 	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
 	unsigned connect_attempts;       /* backends tried for this request; bounded by the pool size */
+	unsigned requests_done;          /* requests answered on this connection */
 
 	/* the current request (http) */
 	enum http_method method;

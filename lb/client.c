@@ -248,9 +248,15 @@ static double client_deadline(const struct client *c, enum termination *why)
 		*why = TERM_HEAD_TIMEOUT;
 		return c->head_started + l->head_timeout_ms / 1e3;
 	case CS_READING_HEAD:
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0)) {
+		/* between requests the idle timeout applies; a new connection that has sent
+		 * nothing yet gets only the head timeout, or empty connections are cheap to hoard */
+		if (!c->in_request && (!c->in || buf_len(c->in) == 0) && c->requests_done > 0) {
 			*why = TERM_CLIENT_IDLE;
 			return c->last_activity + l->idle_timeout_ms / 1e3;
+		}
+		if (!c->in_request && (!c->in || buf_len(c->in) == 0)) {
+			*why = TERM_CLIENT_IDLE;  /* closed without a 408: nothing was asked */
+			return c->head_started + l->head_timeout_ms / 1e3;
 		}
 		*why = TERM_HEAD_TIMEOUT;
 		return c->head_started + l->head_timeout_ms / 1e3;

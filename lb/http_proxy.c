@@ -765,6 +765,7 @@ static void finish_exchange(struct client *c)
 
 	c->term = TERM_DONE;
 	client_log(c);
+	c->requests_done++;
 	if (c->up) {
 		upstream_release(c->up, reusable);
 		c->up = NULL;

@@ -86,28 +86,37 @@ static int resolve_workers(const struct config *cfg)
 	return (int)n;
 }
 
-/* Every connection costs up to two descriptors (client + backend). */
+/* Every connection costs up to two descriptors (client + backend). Raises the limit to
+ * what max_connections needs; where the hard limit does not allow that, the effective
+ * global limit is lowered to fit (as HAProxy derives maxconn) and said once. */
 static void raise_fd_limit(const struct config *cfg)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)cfg->max_connections * 2 + 1024;
 
+	proc.max_connections = cfg->max_connections;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
 	if (rl.rlim_cur >= want)
 		return;
-	rl.rlim_cur = want;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want) {
+		rl.rlim_cur = want;
+	} else {
 		/* only root may raise the hard limit */
 		struct rlimit hard = { want, want };
 		if (setrlimit(RLIMIT_NOFILE, &hard) == 0)
 			return;
 		rl.rlim_cur = rl.rlim_max;
-		log_warn("RLIMIT_NOFILE hard limit %llu is below the %llu descriptors max_connections needs",
-			 (unsigned long long)rl.rlim_max, (unsigned long long)want);
 	}
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("cannot raise RLIMIT_NOFILE: %s", strerror(errno));
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 && getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < want) {
+		uint32_t fit = rl.rlim_cur > 1024 + 2 ? (uint32_t)((rl.rlim_cur - 1024) / 2) : 1;
+		proc.max_connections = fit;
+		log_info("max_connections %u needs %llu descriptors but RLIMIT_NOFILE allows %llu; "
+			 "using %u (raise LimitNOFILE / ulimit -n for more)", cfg->max_connections,
+			 (unsigned long long)want, (unsigned long long)rl.rlim_cur, fit);
+	}
 }
 
 static int drop_privileges(const struct config *cfg)
@@ -315,7 +324,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	proc.current = g;
-	proc.max_connections = cfg->max_connections;
 
 	/* block the handled signals before the workers exist so they inherit the mask;
 	 * the control loop takes them through ev_signal */

@@ -59,7 +59,9 @@ void proc_publish(struct generation *g)
 	old = proc.current;
 	proc.current = g;
 	pthread_mutex_unlock(&proc.gen_lock);
-	proc.max_connections = g->cfg->max_connections;
+	/* the descriptor limit does not change on reload: keep the fitted value below it */
+	if (g->cfg->max_connections < proc.max_connections)
+		proc.max_connections = g->cfg->max_connections;
 	for (i = 0; i < proc.nworkers; i++) {
 		atomic_store(&proc.workers[i].want_gen, 1);
 		ev_async_send(proc.workers[i].loop, &proc.workers[i].wake);
