@@ -35,6 +35,31 @@ const struct cfg_pool *config_find_pool(const struct config *cfg, const char *na
 int config_reload_check(const struct config *old, const struct config *next,
 			struct config_errors *errs);
 
+/* Deep copy of cfg: every string, group and list is duplicated, so the copy can be
+ * edited (the control API's next generation) and freed on its own. NULL on ENOMEM. */
+struct config *config_dup(const struct config *cfg);
+
+enum config_render_style {
+	CONFIG_RENDER_LIBCONFIG = 0,  /* a complete file that loads back into an equal config */
+	CONFIG_RENDER_FLAT            /* "path = value" per line (paths as in errors), for diffs */
+};
+
+/* Writes cfg as text in the given style: every key with its value, defaults included,
+ * unset strings and absent groups left out. Generations kept for rollback are written
+ * this way. Returns 0, or -1 on a write error. */
+int config_render(const struct config *cfg, FILE *out, enum config_render_style style);
+
+/* Appends one error (copies of the strings), for checks made outside the loader. */
+void config_errors_add(struct config_errors *errs, const char *file, int line, const char *key,
+		       const char *message);
+
+/* The rule for listener, pool and backend names ([A-Za-z0-9._-]{1,63}), for names that
+ * arrive through the control API. 0, or -1 with a reason in err. */
+int config_check_name(const char *s, char *err, size_t errlen);
+
+/* 1 when a is 127.0.0.0/8 or ::1. */
+int config_addr_is_loopback(const struct addr *a);
+
 /* Prints the reference table of every key (markdown: key, type, values, default,
  * reload, meaning), generated from the loader's own key table; docs/configuration.md
  * embeds it and test_config checks that they agree. */

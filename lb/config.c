@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "addr.h"
 #include "config.h"
@@ -94,6 +96,12 @@ static void check_unique_name(struct loader *ld, const config_setting_t *elem,
 			      const char *path);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
+static void check_control(struct loader *ld, const struct config *cfg,
+			  const config_setting_t *root);
+static int dup_fields(const struct key_table *t, void *dst, const void *src);
+static int write_group(const struct key_table *t, const void *obj, const char *path,
+		       int depth, enum config_render_style style, FILE *out);
+static void write_string(FILE *out, const char *s);
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static int reload_diff(const struct key_table *t, const void *a, const void *b,
@@ -173,6 +181,8 @@ static const struct key control_keys[] = {
 	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
 	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
 	      "file holding the bearer token the API requires; unset = no token"),
+	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
+	      "applied configurations kept in state_dir for rollback (oldest removed first)"),
 	{ .name = NULL },
 };
 static const struct key_table control_table = {
@@ -495,6 +505,53 @@ void config_keys_print(FILE *out)
 	print_keys(&root_table, "", out);
 }
 
+int config_check_name(const char *s, char *err, size_t errlen)
+{
+	return check_name(s, err, errlen);
+}
+
+int config_addr_is_loopback(const struct addr *a)
+{
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return 0;
+}
+
+void config_errors_add(struct config_errors *errs, const char *file, int line, const char *key,
+		       const char *message)
+{
+	add_error_raw(errs, file, line, key, message);
+}
+
+struct config *config_dup(const struct config *cfg)
+{
+	struct config *copy = calloc(1, sizeof(*copy));
+
+	if (copy == NULL)
+		return NULL;
+	if ((cfg->source != NULL && (copy->source = strdup(cfg->source)) == NULL) ||
+	    dup_fields(&root_table, copy, cfg) == -1) {
+		config_free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+int config_render(const struct config *cfg, FILE *out, enum config_render_style style)
+{
+	if (write_group(&root_table, cfg, "", 0, style, out) == -1)
+		return -1;
+	return ferror(out) ? -1 : 0;
+}
+
 /* ---- Loading ----------------------------------------------------------------------- */
 
 /* Turns a libconfig parse into a config: reports the syntax error, or parses the tree
@@ -522,6 +579,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 		goto nomem;
 	parse_group(&ld, config_root_setting(lc), &root_table, cfg, "");
 	check_listeners(&ld, cfg, config_root_setting(lc));
+	check_control(&ld, cfg, config_root_setting(lc));
 	if (ld.failed) {
 		sort_errors(errs);
 		goto fail;
@@ -901,6 +959,27 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 	}
 }
 
+/* A control API that anyone on the network can reach must at least ask for a token
+ * (control TLS is not available): refuse a non-loopback listen without token_file. */
+static void check_control(struct loader *ld, const struct config *cfg,
+			  const config_setting_t *root)
+{
+	const config_setting_t *grp = config_setting_get_member(root, "control");
+	struct addr a;
+	char why[256];
+
+	if (cfg->control.listen == NULL || cfg->control.token_file != NULL ||
+	    strncmp(cfg->control.listen, "unix:", 5) == 0)
+		return;
+	if (addr_parse(cfg->control.listen, &a, 1, why, sizeof(why)) == -1)
+		return;  /* already reported by check_control_listen */
+	if (config_addr_is_loopback(&a))
+		return;
+	add_error(ld, grp ? config_setting_get_member(grp, "listen") : NULL, 0, "control.listen",
+		  "the control API on non-loopback address %s needs control.token_file "
+		  "(anyone who can connect could change the pools)", cfg->control.listen);
+}
+
 /* ---- Table walkers ----------------------------------------------------------------- */
 
 /* Stores every default of t into obj (zeroed), recursing into embedded groups.
@@ -1157,6 +1236,238 @@ static void describe_default(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "unset");
 		break;
 	}
+}
+
+/* ---- Copying and writing back ------------------------------------------------------ */
+
+/* Fills dst (zeroed) with a deep copy of src as described by t. Fields are filled one
+ * by one, so on failure dst holds only what it owns and free_fields can release it.
+ * Returns 0, or -1 when memory ran out. */
+static int dup_fields(const struct key_table *t, void *dst, const void *src)
+{
+	const struct key *k;
+
+	if (t->line_off >= 0)
+		memcpy((char *)dst + t->line_off, (const char *)src + t->line_off, sizeof(int));
+	for (k = t->keys; k->name != NULL; k++) {
+		char *df = (char *)dst + k->off;
+		const char *sf = (const char *)src + k->off;
+		const void *sp;
+		void *dp;
+		size_t n, i;
+
+		switch (k->type) {
+		case KEY_INT:
+			memcpy(df, sf, k->size);
+			break;
+		case KEY_BOOL:
+		case KEY_ENUM:
+			memcpy(df, sf, sizeof(int));
+			break;
+		case KEY_ADDR:
+			memcpy(df, sf, sizeof(struct addr));
+			break;
+		case KEY_STRING:
+			memcpy(&sp, sf, sizeof(sp));
+			if (sp == NULL)
+				break;
+			if ((dp = strdup(sp)) == NULL)
+				return -1;
+			memcpy(df, &dp, sizeof(dp));
+			break;
+		case KEY_PREFIXES:
+			memcpy(&sp, sf, sizeof(sp));
+			memcpy(&n, (const char *)src + k->count_off, sizeof(n));
+			if (sp == NULL || n == 0)
+				break;
+			if ((dp = malloc(n * sizeof(struct addr_prefix))) == NULL)
+				return -1;
+			memcpy(dp, sp, n * sizeof(struct addr_prefix));
+			memcpy(df, &dp, sizeof(dp));
+			memcpy((char *)dst + k->count_off, &n, sizeof(n));
+			break;
+		case KEY_GROUP:
+			if (!(k->flags & KEY_POINTER)) {
+				if (dup_fields(k->sub, df, sf) == -1)
+					return -1;
+				break;
+			}
+			memcpy(&sp, sf, sizeof(sp));
+			if (sp == NULL)
+				break;
+			if ((dp = calloc(1, k->sub->size)) == NULL)
+				return -1;
+			memcpy(df, &dp, sizeof(dp));
+			if (dup_fields(k->sub, dp, sp) == -1)
+				return -1;
+			break;
+		case KEY_LIST:
+			memcpy(&sp, sf, sizeof(sp));
+			memcpy(&n, (const char *)src + k->count_off, sizeof(n));
+			if (sp == NULL || n == 0)
+				break;
+			if ((dp = calloc(n, k->sub->size)) == NULL)
+				return -1;
+			memcpy(df, &dp, sizeof(dp));
+			memcpy((char *)dst + k->count_off, &n, sizeof(n));
+			for (i = 0; i < n; i++)
+				if (dup_fields(k->sub, (char *)dp + i * k->sub->size,
+					       (const char *)sp + i * k->sub->size) == -1)
+					return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* A libconfig string literal: quotes, backslashes and control bytes escaped. */
+static void write_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* Writes the keys of obj (described by t). LIBCONFIG style: "name = value;" lines
+ * indented by depth, groups and lists nested, so the result loads back; unset strings
+ * and absent groups are left out, which is how they load. FLAT style: "path = value"
+ * lines, list elements named as in error paths, for diffs. Returns 0 or -1. */
+static int write_group(const struct key_table *t, const void *obj, const char *path,
+		       int depth, enum config_render_style style, FILE *out)
+{
+	int flat = style == CONFIG_RENDER_FLAT;
+	char child[KEY_PATH_MAX], seg[32];
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		const char *f = (const char *)obj + k->off;
+		const void *p;
+		size_t n, i;
+
+		path_join(child, path, k->name);
+		memcpy(&p, f, sizeof(p));
+		/* Nothing to write for unset values: they load back as unset. */
+		if ((k->type == KEY_STRING || (k->type == KEY_GROUP && (k->flags & KEY_POINTER))) &&
+		    p == NULL)
+			continue;
+		/* a list element's name is already in its path */
+		if (flat && k->type == KEY_STRING && t->name_off == (long)k->off)
+			continue;
+		if (k->type == KEY_GROUP && flat) {
+			if (write_group(k->sub, (k->flags & KEY_POINTER) ? p : (const void *)f, child,
+					0, style, out) == -1)
+				return -1;
+			continue;
+		}
+		if (flat)
+			fprintf(out, "%s = ", child);
+		else
+			fprintf(out, "%*s%s = ", depth * 2, "", k->name);
+		switch (k->type) {
+		case KEY_INT: {
+			uint64_t v = 0;
+
+			if (k->size == sizeof(uint64_t)) {
+				memcpy(&v, f, sizeof(v));
+			} else {
+				uint32_t u;
+
+				memcpy(&u, f, sizeof(u));
+				v = u;
+			}
+			/* libconfig truncates plain integers above 2^31-1 */
+			fprintf(out, "%llu%s", (unsigned long long)v, v > INT32_MAX ? "L" : "");
+			break;
+		}
+		case KEY_BOOL: {
+			int b;
+
+			memcpy(&b, f, sizeof(b));
+			fputs(b ? "true" : "false", out);
+			break;
+		}
+		case KEY_ENUM: {
+			int idx;
+
+			memcpy(&idx, f, sizeof(idx));
+			write_string(out, k->names[idx]);
+			break;
+		}
+		case KEY_STRING:
+			write_string(out, p);
+			break;
+		case KEY_ADDR:
+			write_string(out, ((const struct addr *)f)->text);
+			break;
+		case KEY_PREFIXES: {
+			const struct addr_prefix *ap = p;
+			char host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+
+			memcpy(&n, (const char *)obj + k->count_off, sizeof(n));
+			fputs("[ ", out);
+			for (i = 0; i < n; i++) {
+				if (inet_ntop(ap[i].family, ap[i].net, host, sizeof(host)) == NULL)
+					return -1;
+				snprintf(text, sizeof(text), "%s/%u", host, ap[i].bits);
+				if (i)
+					fputs(", ", out);
+				write_string(out, text);
+			}
+			fputs(n ? " ]" : "]", out);
+			break;
+		}
+		case KEY_GROUP:
+			fputs("{\n", out);
+			if (write_group(k->sub, (k->flags & KEY_POINTER) ? p : (const void *)f, child,
+					depth + 1, style, out) == -1)
+				return -1;
+			fprintf(out, "%*s}", depth * 2, "");
+			break;
+		case KEY_LIST:
+			memcpy(&n, (const char *)obj + k->count_off, sizeof(n));
+			if (flat) {
+				/* the count, so that an emptied list still shows in a diff */
+				fprintf(out, "%zu %s%s\n", n, k->sub->what, n == 1 ? "" : "s");
+				for (i = 0; i < n; i++) {
+					const char *e = (const char *)p + i * k->sub->size;
+					const char *name = NULL;
+					char epath[KEY_PATH_MAX];
+
+					if (k->sub->name_off >= 0)
+						memcpy(&name, e + k->sub->name_off, sizeof(name));
+					if (name == NULL) {
+						snprintf(seg, sizeof(seg), "[%zu]", i);
+						name = seg;
+					}
+					path_join(epath, child, name);
+					if (write_group(k->sub, e, epath, 0, style, out) == -1)
+						return -1;
+				}
+				continue;
+			}
+			fputs("(", out);
+			for (i = 0; i < n; i++) {
+				fprintf(out, "%s\n%*s{\n", i ? "," : "", (depth + 1) * 2, "");
+				if (write_group(k->sub, (const char *)p + i * k->sub->size, child,
+						depth + 2, style, out) == -1)
+					return -1;
+				fprintf(out, "%*s}", (depth + 1) * 2, "");
+			}
+			fprintf(out, n ? "\n%*s)" : "%*s)", n ? depth * 2 : 0, "");
+			break;
+		}
+		fputs(flat ? "\n" : ";\n", out);
+	}
+	return 0;
 }
 
 /* ---- Errors and paths -------------------------------------------------------------- */

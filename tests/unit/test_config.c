@@ -828,6 +828,24 @@ static void test_control_listen(void **state)
 			 "control.listen", 1, "host:port");
 	expect_one_error("control = {\n  token = \"x\"; };\n" BASE_LISTENERS BASE_POOLS,
 			 "control.token", 2, "unknown key");
+
+	/* anyone who can reach a non-loopback control API could change the pools */
+	expect_one_error("control = {\n  listen = \"0.0.0.0:9000\"; };\n" BASE_LISTENERS BASE_POOLS,
+			 "control.listen", 2, "needs control.token_file");
+	expect_one_error("control = { listen = \"[::]:9000\"; };\n" BASE_LISTENERS BASE_POOLS,
+			 "control.listen", 1, "needs control.token_file");
+	cfg = load("control = { listen = \"0.0.0.0:9000\"; token_file = \"/t\"; };\n"
+		   BASE_LISTENERS BASE_POOLS, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->control.generations_keep, 100);
+	config_free(cfg);
+	cfg = load("control = { listen = \"127.0.0.2:9000\"; generations_keep = 5; };\n"
+		   BASE_LISTENERS BASE_POOLS, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->control.generations_keep, 5);
+	config_free(cfg);
+	expect_one_error("control = { generations_keep = 0; };\n" BASE_LISTENERS BASE_POOLS,
+			 "control.generations_keep", 1, "out of range");
 }
 
 static void test_int64(void **state)
