@@ -13,11 +13,11 @@ VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
-DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev
+DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
 DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
 
-PKG_LIBS := openssl libconfig libcurl
+PKG_LIBS := openssl libconfig libcurl libcjson
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
 EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
 EV_LIBS   := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
@@ -27,7 +27,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-p
 CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
 CFLAGS  += $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl) $(EV_LIBS) -pthread -lm
+LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson) $(EV_LIBS) -pthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -41,7 +41,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo test check unit e2e deps install clean bench
-all: $(BUILD)/fulcrum
+all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +52,10 @@ $(BUILD)/libfulcrum.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The control API's client: libcurl and cJSON only, none of the load balancer.
+$(BUILD)/fulcrumctl: $(BUILD)/control/fulcrumctl.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
@@ -81,7 +85,7 @@ unit: $(TEST_BINS)
 	  echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-e2e: $(BUILD)/fulcrum
+e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
 
 test: deps
@@ -98,6 +102,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(BUILD)/fulcrum $(DESTDIR)$(PREFIX)/bin/fulcrum
+	install -m 0755 $(BUILD)/fulcrumctl $(DESTDIR)$(PREFIX)/bin/fulcrumctl
 	install -m 0644 deploy/systemd/fulcrum.service $(DESTDIR)/lib/systemd/system/fulcrum.service
 	install -m 0644 docs/fulcrum.example.cfg $(DESTDIR)$(PREFIX)/share/fulcrum/fulcrum.example.cfg
 

@@ -16,6 +16,7 @@
 #include <openssl/opensslv.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "generation.h"
 #include "log.h"
 #include "worker.h"
@@ -24,7 +25,7 @@ static void usage(FILE *out);
 static int resolve_workers(const struct config *cfg);
 static void raise_fd_limit(const struct config *cfg);
 static int drop_privileges(const struct config *cfg);
-static struct config *load(const char *path, int quiet_ok);
+static struct config *load(const char *path, struct config_errors *errs);
 static void reload(void);
 static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents);
@@ -32,7 +33,6 @@ static void on_sigusr1(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents);
 
 static const char *config_path;      /* NULL = embedded default */
-static uint64_t next_generation = 1;
 static double stop_deadline;
 static ev_timer shutdown_tick;
 static int stopping;
@@ -47,27 +47,26 @@ static void usage(FILE *out)
 		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log\n");
 }
 
-static struct config *load(const char *path, int quiet_ok)
+/* Loads a config with every error collected in errs (printed by the caller, or sent back
+ * by the control API's reload). */
+static struct config *load(const char *path, struct config_errors *errs)
 {
-	struct config_errors errs = { 0 };
 	struct config *cfg;
 
-	cfg = path ? config_load_file(path, &errs)
-		   : config_load_string(config_default_text, "(embedded default)", &errs);
-	if (!cfg) {
-		config_errors_print(&errs, stderr);
-		config_errors_clear(&errs);
+	cfg = path ? config_load_file(path, errs)
+		   : config_load_string(config_default_text, "(embedded default)", errs);
+	if (!cfg)
 		return NULL;
-	}
-	(void)quiet_ok;
-	config_errors_clear(&errs);
 	/* TLS termination is its own piece of work (issue 3); until it lands a listener
 	 * asking for it must not silently serve plain text */
 	for (size_t i = 0; i < cfg->nlisteners; i++)
 		if (cfg->listeners[i].tls) {
-			fprintf(stderr, "%s:%d: listeners.%s.tls: TLS termination is not available in this build yet\n",
-				cfg->source ? cfg->source : "(config)", cfg->listeners[i].line,
-				cfg->listeners[i].name);
+			char key[128];
+
+			snprintf(key, sizeof(key), "listeners.%s.tls", cfg->listeners[i].name);
+			config_errors_add(errs, cfg->source ? cfg->source : "(config)",
+					  cfg->listeners[i].line, key,
+					  "TLS termination is not available in this build yet");
 			config_free(cfg);
 			return NULL;
 		}
@@ -150,53 +149,11 @@ static int drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-/* Re-reads the file and applies it as a whole, or changes nothing. */
+/* Re-reads the file and applies it as a whole, or changes nothing; the control plane
+ * lays the runtime journal over it (control/state.c). */
 static void reload(void)
 {
-	struct generation *cur = proc_current_generation(), *g;
-	struct config *cfg;
-	char err[512];
-
-	if (!config_path) {
-		log_warn("reload: running on the embedded default config; nothing to re-read");
-		generation_unref(cur);
-		return;
-	}
-	log_info("reload: reading %s", config_path);
-	cfg = load(config_path, 0);
-	if (!cfg) {
-		log_error("reload refused: %s has errors (listed above); generation %llu stays",
-			  config_path, (unsigned long long)cur->id);
-		generation_unref(cur);
-		return;
-	}
-	{
-		/* restart-only keys keep their running values; the rest still applies */
-		struct config_errors restart = { 0 };
-		size_t i;
-		if (config_reload_check(cur->cfg, cfg, &restart) > 0)
-			for (i = 0; i < restart.count; i++)
-				log_warn("reload: %s: %s (needs a restart; the running value stays)",
-					 restart.items[i].key, restart.items[i].message);
-		config_errors_clear(&restart);
-	}
-	g = generation_build(cfg, cur, proc.nworkers, next_generation, err, sizeof(err));
-	if (!g) {
-		log_error("reload refused: %s; generation %llu stays", err, (unsigned long long)cur->id);
-		config_free(cfg);
-		generation_unref(cur);
-		return;
-	}
-	if (access_log_open(cfg->log.access) == -1)
-		log_warn("reload: cannot open access log %s: %s (keeping the old one)",
-			 cfg->log.access, strerror(errno));
-	next_generation++;
-	log_set_level(cfg->log.level);
-	log_set_generation(g->id);
-	proc_publish(g);
-	log_info("reload: generation %llu applied from %s (%zu listeners, %zu pools)",
-		 (unsigned long long)g->id, config_path, cfg->nlisteners, cfg->npools);
-	generation_unref(cur);
+	ctl_reload_signal();
 }
 
 static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents)
@@ -223,6 +180,7 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents)
 		return;
 	}
 	stopping = 1;
+	ctl_set_stopping();
 	g = proc_current_generation();
 	stop_deadline = ev_now(loop) + (g ? g->cfg->shutdown_timeout_s : 30);
 	log_info("stopping: no new connections; finishing in-flight requests for up to %u s",
@@ -267,6 +225,7 @@ int main(int argc, char **argv)
 	};
 	struct ev_loop *loop;
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
+	struct config_errors errs = { 0 };
 	struct config *cfg;
 	struct generation *g;
 	char err[512];
@@ -290,7 +249,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cfg = load(config_path, 0);
+	cfg = load(config_path, &errs);
+	config_errors_print(&errs, stderr);
+	config_errors_clear(&errs);
 	if (!cfg) {
 		fprintf(stderr, "fulcrum: configuration %s is invalid\n",
 			config_path ? config_path : "(embedded default)");
@@ -311,13 +272,16 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit(cfg);
 	nworkers = resolve_workers(cfg);
-	g = generation_build(cfg, NULL, nworkers, next_generation, err, sizeof(err));
+	if (ctl_init(&cfg, config_path, load) == -1) {
+		config_free(cfg);
+		return 1;
+	}
+	g = generation_build(cfg, NULL, nworkers, ctl_next_generation_id(), err, sizeof(err));
 	if (!g) {
 		log_error("%s", err);
 		config_free(cfg);
 		return 1;
 	}
-	next_generation++;
 	log_set_generation(g->id);
 	if (drop_privileges(cfg) == -1) {
 		generation_unref(g);
@@ -347,6 +311,8 @@ int main(int argc, char **argv)
 	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_usr1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (ctl_start(loop, g) == -1)
+		return 1;
 	for (i = 0; i < (int)cfg->nlisteners; i++)
 		log_info("listener %s: %s on %s -> pool %s", cfg->listeners[i].name,
 			 cfg->listeners[i].mode == LISTENER_TCP ? "tcp" : "http",
@@ -356,6 +322,7 @@ int main(int argc, char **argv)
 
 	ev_run(loop, 0);
 
+	ctl_shutdown();
 	worker_join_all();
 	generation_unref(proc.current);
 	proc.current = NULL;

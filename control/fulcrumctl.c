@@ -1,0 +1,799 @@
+/* fulcrumctl.c: the command-line client of fulcrum's control API (libcurl, cJSON): one
+ * command per endpoint, human output or --json, exit codes that scripts can rely on. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+/* Exit codes (README "fulcrumctl"): stable, for scripts and Kubernetes hooks. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,          /* fulcrum refused for another reason (409, 5xx but 503) */
+	EXIT_USAGE = 2,           /* bad command line */
+	EXIT_UNREACHABLE = 3,     /* no answer: connection refused, timeout, bad URL */
+	EXIT_UNAUTHORIZED = 4,    /* 401: missing or wrong token */
+	EXIT_NOT_FOUND = 5,       /* 404: no such pool, backend or generation */
+	EXIT_INVALID = 6,         /* 400, 411, 413, 422, 431: the request or the config is invalid */
+	EXIT_TIMEOUT = 7,         /* 408 drain deadline, 504 not in rotation in time */
+	EXIT_UNAVAILABLE = 8      /* 503: stopping, not ready, state not writable */
+};
+
+#define DEFAULT_SERVER "http://127.0.0.1:9000"
+
+struct opts {
+	const char *server;
+	const char *token_file;
+	int json;
+	double timeout;           /* seconds for the whole call; 0 = derived */
+	const char *address;
+	long weight, max_conns;   /* -1 = not given */
+	const char *state;
+	int wait, wait_healthy, force;
+	long wait_timeout;        /* --timeout of a wait or drain; -1 = not given */
+};
+
+/* The answer being received. */
+struct reply {
+	char *buf;
+	size_t len, cap;
+	int stream;               /* NDJSON progress lines are shown as they come */
+	int tty;                  /* a live progress line on stderr */
+	int json;
+	size_t shown;             /* bytes of buf already handled as lines */
+	char progress[160];
+	cJSON *last;              /* the last complete line of a stream */
+};
+
+static struct opts o = { .weight = -1, .max_conns = -1, .wait_timeout = -1 };
+static char *token;
+
+static void usage(FILE *out);
+static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int read_token(const char *path);
+static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
+		cJSON **answer);
+static size_t on_data(char *p, size_t size, size_t n, void *arg);
+static void stream_lines(struct reply *r);
+static int exit_for(long status);
+static int report(long status, cJSON *answer, const char *what);
+static const char *str(const cJSON *o, const char *name);
+static double num(const cJSON *o, const char *name);
+static char *seg(const char *s);
+static void print_backends(const cJSON *list);
+static void print_duration(double s, char *out, size_t len);
+static int cmd_status(void);
+static int cmd_backends(const char *pool);
+static int cmd_get(const char *pool, const char *name);
+static int cmd_set(const char *pool, const char *name);
+static int cmd_drain(const char *pool, const char *name);
+static int cmd_remove(const char *pool, const char *name);
+static int cmd_reload(void);
+static int cmd_generations(void);
+static int cmd_show(const char *gen);
+static int cmd_diff(const char *from, const char *to);
+static int cmd_rollback(const char *gen);
+static int cmd_probe(const char *path);
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S] COMMAND ...\n"
+		"  status                          generation, uptime, listeners, pools\n"
+		"  backends POOL                   every backend of POOL with its state\n"
+		"  get POOL NAME                   one backend\n"
+		"  set POOL NAME [--address A] [--weight N] [--max-conns N] [--state S]\n"
+		"                [--wait-healthy [--wait-timeout S]]\n"
+		"                                  add or update a backend (alias: add)\n"
+		"  drain POOL NAME [--wait] [--wait-timeout S]\n"
+		"                                  stop new traffic; --wait until no request is left\n"
+		"  remove POOL NAME [--force] [--wait-timeout S]\n"
+		"                                  drain, then remove (alias: delete); --force at once\n"
+		"  reload                          re-read the config file\n"
+		"  generations                     kept config generations\n"
+		"  show GEN                        the config of generation GEN\n"
+		"  diff FROM [TO]                  what changed from generation FROM to TO (default current)\n"
+		"  rollback GEN                    apply generation GEN again, as a new generation\n"
+		"  health | ready                  liveness and readiness probes\n"
+		"server: -s, $FULCRUM_CONTROL, else " DEFAULT_SERVER "; token: --token-file,\n"
+		"$FULCRUM_TOKEN_FILE or $FULCRUM_TOKEN.\n"
+		"exit: 0 ok, 1 refused, 2 usage, 3 unreachable, 4 unauthorized, 5 not found,\n"
+		"      6 invalid request or config, 7 timed out waiting, 8 unavailable/stopping\n");
+}
+
+static int die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("fulcrumctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see fulcrumctl --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+static int read_token(const char *path)
+{
+	char buf[4097];
+	size_t len, start = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		fprintf(stderr, "fulcrumctl: cannot read token file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	while (start < len && isspace((unsigned char)buf[start]))
+		start++;
+	token = strdup(buf + start);
+	return token ? 0 : -1;
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8192;
+		char *nb;
+
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		nb = realloc(r->buf, cap);
+		if (!nb)
+			return 0;
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, p, len);
+	r->len += len;
+	r->buf[r->len] = '\0';
+	if (r->stream)
+		stream_lines(r);
+	return len;
+}
+
+/* Each complete NDJSON line: printed as is with --json, else turned into the live
+ * progress line on a terminal. The last one carries the outcome. */
+static void stream_lines(struct reply *r)
+{
+	char *nl;
+
+	while ((nl = memchr(r->buf + r->shown, '\n', r->len - r->shown)) != NULL) {
+		cJSON *line = cJSON_ParseWithLength(r->buf + r->shown, (size_t)(nl - r->buf) - r->shown);
+
+		if (r->json) {
+			printf("%.*s\n", (int)((size_t)(nl - r->buf) - r->shown), r->buf + r->shown);
+			fflush(stdout);
+		}
+		r->shown = (size_t)(nl - r->buf) + 1;
+		if (!line)
+			continue;
+		if (r->tty && !r->json && !cJSON_GetObjectItem(line, "done")) {
+			snprintf(r->progress, sizeof(r->progress),
+				 "draining %s/%s: %.0f in flight, %.0f s left", str(line, "pool"),
+				 str(line, "name"), num(line, "active"), num(line, "left_s"));
+			fprintf(stderr, "\r%s\033[K", r->progress);
+		}
+		cJSON_Delete(r->last);
+		r->last = line;
+	}
+}
+
+/* Makes one call. body (taken, may be NULL) is sent as JSON. On an answer returns 0
+ * with *status and *answer (the parsed body, or for a stream its last line; NULL when
+ * not JSON); -1 when fulcrum could not be reached (message printed). */
+static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
+		cJSON **answer)
+{
+	struct reply r = { 0 };
+	struct curl_slist *hdrs = NULL;
+	char url[2048], auth[4200], *text = NULL;
+	const char *base = o.server;
+	CURL *h = curl_easy_init();
+	CURLcode rc;
+
+	*answer = NULL;
+	if (!h) {
+		fprintf(stderr, "fulcrumctl: cannot initialise libcurl\n");
+		return -1;
+	}
+	if (!strncmp(base, "unix:", 5)) {
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, base + 5);
+		base = "http://localhost";
+	}
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.timeout * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "fulcrumctl/" FULCRUM_VERSION);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	hdrs = curl_slist_append(hdrs, stream ? "Accept: application/x-ndjson" : "Accept: application/json");
+	/* the bodies are small: no 100-continue round trip */
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (body) {
+		text = cJSON_PrintUnformatted(body);
+		cJSON_Delete(body);
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "{}");
+	} else if (strcmp(method, "GET")) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	r.stream = stream;
+	r.json = o.json;
+	r.tty = stream && isatty(STDERR_FILENO);
+	rc = curl_easy_perform(h);
+	if (r.tty && r.progress[0])
+		fputs("\r\033[K", stderr);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	free(text);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "fulcrumctl: %s %s: %s\n", method, url, curl_easy_strerror(rc));
+		cJSON_Delete(r.last);
+		free(r.buf);
+		return -1;
+	}
+	if (stream && r.last)
+		*answer = r.last;
+	else {
+		cJSON_Delete(r.last);
+		*answer = r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
+		if (o.json && r.len && !(stream && r.shown))
+			fwrite(r.buf, 1, r.len, stdout);
+	}
+	free(r.buf);
+	return 0;
+}
+
+static int exit_for(long status)
+{
+	if (status >= 200 && status < 300)
+		return EXIT_OK;
+	switch (status) {
+	case 401: case 403: return EXIT_UNAUTHORIZED;
+	case 404: return EXIT_NOT_FOUND;
+	case 400: case 411: case 413: case 422: case 431: return EXIT_INVALID;
+	case 408: case 504: return EXIT_TIMEOUT;
+	case 503: return EXIT_UNAVAILABLE;
+	default: return EXIT_FAILED;
+	}
+}
+
+/* Prints what went wrong (unless --json printed the answer) and returns the exit code. */
+static int report(long status, cJSON *answer, const char *what)
+{
+	const cJSON *errs = cJSON_GetObjectItem(answer, "errors"), *e;
+	int code = exit_for(status);
+
+	if (code == EXIT_OK || o.json)
+		return code;
+	fprintf(stderr, "fulcrumctl: %s: %ld %s: %s\n", what, status,
+		str(answer, "error")[0] ? str(answer, "error") : "error",
+		str(answer, "detail")[0] ? str(answer, "detail") : "(no detail)");
+	cJSON_ArrayForEach(e, errs) {
+		double line = num(e, "line");
+
+		if (line > 0)
+			fprintf(stderr, "  %s:%.0f: %s%s%s\n", str(e, "file"), line, str(e, "key"),
+				str(e, "key")[0] ? ": " : "", str(e, "message"));
+		else
+			fprintf(stderr, "  %s: %s%s%s\n", str(e, "file"), str(e, "key"),
+				str(e, "key")[0] ? ": " : "", str(e, "message"));
+	}
+	return code;
+}
+
+static const char *str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItem(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItem(obj, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* A path segment, percent-encoded so that a name cannot change the path. */
+static char *seg(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	char *copy = e ? strdup(e) : NULL;
+
+	curl_free(e);
+	if (!copy) {
+		fprintf(stderr, "fulcrumctl: out of memory\n");
+		exit(EXIT_FAILED);
+	}
+	return copy;
+}
+
+static void print_duration(double s, char *out, size_t len)
+{
+	long t = (long)s;
+
+	if (t >= 86400)
+		snprintf(out, len, "%ldd%ldh", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		snprintf(out, len, "%ldh%ldm", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(out, len, "%ldm%lds", t / 60, t % 60);
+	else
+		snprintf(out, len, "%.1fs", s);
+}
+
+/* ---- Commands ---- */
+
+static int cmd_probe(const char *path)
+{
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	if (call("GET", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = exit_for(st);
+	if (!o.json)
+		printf("%s\n", str(a, "status")[0] ? str(a, "status") : "error");
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_status(void)
+{
+	const cJSON *g, *e;
+	char up[32];
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	if (call("GET", "/v1/status", NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "status");
+	if (code == EXIT_OK && !o.json) {
+		g = cJSON_GetObjectItem(a, "generation");
+		print_duration(num(a, "uptime_s"), up, sizeof(up));
+		printf("fulcrum %s, generation %.0f (%s), up %s, %.0f worker(s), %.0f connection(s)%s\n",
+		       str(a, "version"), num(g, "id"), str(g, "source"), up, num(a, "workers"),
+		       num(a, "connections"), cJSON_IsTrue(cJSON_GetObjectItem(a, "stopping")) ?
+		       ", STOPPING" : "");
+		printf("config %s, state_dir %s, %.0f journal entr%s%s\n", str(a, "config"),
+		       str(a, "state_dir"), num(a, "journal_entries"),
+		       num(a, "journal_entries") == 1 ? "y" : "ies",
+		       cJSON_IsTrue(cJSON_GetObjectItem(a, "journal_writable")) ? "" :
+		       " (journal NOT writable: changes refused)");
+		printf("listeners:\n");
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "listeners"))
+			printf("  %-16s %-4s %-24s -> %-16s %.0f connection(s)\n", str(e, "name"),
+			       str(e, "mode"), str(e, "bind"), str(e, "pool"), num(e, "connections"));
+		printf("pools:\n");
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "pools"))
+			printf("  %-16s %-4s %.0f backend(s), %.0f in rotation, %.0f active, %.0f waiting\n",
+			       str(e, "name"), str(e, "balance"), num(e, "backends"), num(e, "in_rotation"),
+			       num(e, "active"), num(e, "waiting"));
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static void print_backends(const cJSON *list)
+{
+	const cJSON *b;
+
+	printf("%-20s %-24s %6s %9s %-8s %-6s %-8s %6s %s\n", "NAME", "ADDRESS", "WEIGHT",
+	       "MAX_CONNS", "ADMIN", "HEALTH", "ROTATION", "ACTIVE", "SOURCE");
+	cJSON_ArrayForEach(b, list)
+		printf("%-20s %-24s %6.0f %9.0f %-8s %-6s %-8s %6.0f %s\n", str(b, "name"),
+		       str(b, "address"), num(b, "weight"), num(b, "max_conns"), str(b, "admin"),
+		       str(b, "health"), cJSON_IsTrue(cJSON_GetObjectItem(b, "in_rotation")) ? "yes" : "no",
+		       num(b, "active"), str(b, "source"));
+}
+
+static int cmd_backends(const char *pool)
+{
+	char path[512], *p = seg(pool);
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	snprintf(path, sizeof(path), "/v1/pools/%s/backends", p);
+	free(p);
+	if (call("GET", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "backends");
+	if (code == EXIT_OK && !o.json)
+		print_backends(cJSON_GetObjectItem(a, "backends"));
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_get(const char *pool, const char *name)
+{
+	char path[512], *p = seg(pool), *n = seg(name);
+	cJSON *a, *list;
+	long st = 0;
+	int code;
+
+	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s", p, n);
+	free(p);
+	free(n);
+	if (call("GET", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "get");
+	if (code == EXIT_OK && !o.json) {
+		list = cJSON_CreateArray();
+		cJSON_AddItemReferenceToArray(list, a);
+		print_backends(list);
+		cJSON_Delete(list);
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_set(const char *pool, const char *name)
+{
+	char path[600], *p = seg(pool), *n = seg(name), q[64] = "";
+	cJSON *body = cJSON_CreateObject(), *a;
+	long st = 0;
+	int code;
+
+	if (o.address)
+		cJSON_AddStringToObject(body, "address", o.address);
+	if (o.weight >= 0)
+		cJSON_AddNumberToObject(body, "weight", (double)o.weight);
+	if (o.max_conns >= 0)
+		cJSON_AddNumberToObject(body, "max_conns", (double)o.max_conns);
+	if (o.state)
+		cJSON_AddStringToObject(body, "state", o.state);
+	if (o.wait_healthy)
+		snprintf(q, sizeof(q), "?wait=healthy&timeout=%ld", o.wait_timeout >= 0 ? o.wait_timeout : 30);
+	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s%s", p, n, q);
+	free(p);
+	free(n);
+	if (call("PUT", path, body, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "set");
+	if (code == EXIT_OK && !o.json) {
+		if (o.wait_healthy)
+			printf("%s/%s: %s and in rotation after %.1f s (generation %.0f)\n", pool, name,
+			       st == 201 ? "added" : "set", num(a, "waited_s"), num(a, "generation"));
+		else
+			printf("%s/%s: %s (generation %.0f)\n", pool, name,
+			       st == 201 ? "added" : cJSON_IsTrue(cJSON_GetObjectItem(a, "changed")) ?
+			       "updated" : "unchanged", num(a, "generation"));
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_drain(const char *pool, const char *name)
+{
+	char path[600], *p = seg(pool), *n = seg(name);
+	cJSON *body = NULL, *a;
+	long st = 0;
+	int code;
+
+	if (o.wait_timeout >= 0) {
+		body = cJSON_CreateObject();
+		cJSON_AddNumberToObject(body, "timeout_s", (double)o.wait_timeout);
+	}
+	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s/drain%s", p, n, o.wait ? "?wait=1" : "");
+	free(p);
+	free(n);
+	if (call("POST", path, body, o.wait, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	/* a stream's HTTP status is 200; its outcome is in its last line */
+	if (o.wait && st == 200 && cJSON_GetObjectItem(a, "done"))
+		st = (long)num(a, "status");
+	code = report(st, a, "drain");
+	if (!o.json && (code == EXIT_OK || code == EXIT_TIMEOUT)) {
+		if (!o.wait)
+			printf("%s/%s: draining, %.0f in flight\n", pool, name, num(a, "active"));
+		else if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
+			printf("%s/%s: drained in %.1f s\n", pool, name, num(a, "waited_s"));
+		else
+			printf("%s/%s: deadline of %.0f s passed with %.0f in flight\n", pool, name,
+			       num(a, "timeout_s"), num(a, "active"));
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_remove(const char *pool, const char *name)
+{
+	char path[600], *p = seg(pool), *n = seg(name), q[64] = "";
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	if (o.force)
+		snprintf(q, sizeof(q), "?force=1");
+	else if (o.wait_timeout >= 0)
+		snprintf(q, sizeof(q), "?timeout=%ld", o.wait_timeout);
+	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s%s", p, n, q);
+	free(p);
+	free(n);
+	if (call("DELETE", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "remove");
+	if (code == EXIT_OK && !o.json) {
+		if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
+			printf("%s/%s: removed (generation %.0f)\n", pool, name, num(a, "generation"));
+		else
+			printf("%s/%s: removed with %.0f request(s) still in flight (generation %.0f)\n",
+			       pool, name, num(a, "active"), num(a, "generation"));
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_reload(void)
+{
+	const cJSON *e;
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	if (call("POST", "/v1/config/reload", NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "reload");
+	if (code == EXIT_OK && !o.json) {
+		printf("generation %.0f applied from %s\n", num(a, "generation"), str(a, "file"));
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "restart_needed"))
+			printf("  %s: %s\n", str(e, "key"), str(e, "message"));
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_generations(void)
+{
+	const cJSON *e;
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	if (call("GET", "/v1/config/generations", NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "generations");
+	if (code == EXIT_OK && !o.json) {
+		printf("  %8s  %-20s  %-12s  %s\n", "ID", "APPLIED (UTC)", "SHA256", "SOURCE");
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "generations")) {
+			time_t t = (time_t)num(e, "time");
+			struct tm tm;
+			char when[32];
+
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			printf("%c %8.0f  %-20s  %.12s  %s\n",
+			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' : ' ', num(e, "id"),
+			       when, str(e, "sha256"), str(e, "source"));
+		}
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_show(const char *gen)
+{
+	char path[128], *g = seg(gen);
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	snprintf(path, sizeof(path), "/v1/config/generations/%s", g);
+	free(g);
+	if (call("GET", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "show");
+	if (code == EXIT_OK && !o.json)
+		fputs(str(a, "config"), stdout);
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_diff(const char *from, const char *to)
+{
+	char path[160], *f = seg(from), *t = to ? seg(to) : NULL;
+	const cJSON *e;
+	cJSON *a;
+	long st = 0;
+	int code;
+
+	snprintf(path, sizeof(path), "/v1/config/diff?from=%s%s%s", f, t ? "&to=" : "", t ? t : "");
+	free(f);
+	free(t);
+	if (call("GET", path, NULL, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "diff");
+	if (code == EXIT_OK && !o.json) {
+		printf("generation %.0f -> %.0f\n", num(a, "from"), num(a, "to"));
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "changes")) {
+			if (cJSON_IsNull(cJSON_GetObjectItem(e, "from")))
+				printf("+ %s = %s\n", str(e, "key"), str(e, "to"));
+			else if (cJSON_IsNull(cJSON_GetObjectItem(e, "to")))
+				printf("- %s = %s\n", str(e, "key"), str(e, "from"));
+			else
+				printf("~ %s: %s -> %s\n", str(e, "key"), str(e, "from"), str(e, "to"));
+		}
+	}
+	cJSON_Delete(a);
+	return code;
+}
+
+static int cmd_rollback(const char *gen)
+{
+	cJSON *body = cJSON_CreateObject(), *a;
+	char *end;
+	long st = 0;
+	double id;
+	int code;
+
+	errno = 0;
+	id = strtod(gen, &end);
+	if (errno || *end || id < 1 || id != (double)(long long)id) {
+		cJSON_Delete(body);
+		return die_usage("rollback: '%s' is not a generation number", gen);
+	}
+	cJSON_AddNumberToObject(body, "generation", id);
+	if (call("POST", "/v1/config/rollback", body, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "rollback");
+	if (code == EXIT_OK && !o.json)
+		printf("generation %.0f applied (rollback to generation %.0f)\n", num(a, "generation"),
+		       num(a, "rolled_back_to"));
+	cJSON_Delete(a);
+	return code;
+}
+
+static long parse_num(const char *s, const char *what, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > max || !*s) {
+		die_usage("%s takes a whole number 0..%ld, not '%s'", what, max, s);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
+	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE };
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "token-file", required_argument, NULL, O_TOKEN },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "address", required_argument, NULL, O_ADDRESS },
+		{ "weight", required_argument, NULL, O_WEIGHT },
+		{ "max-conns", required_argument, NULL, O_MAXCONNS },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "wait-healthy", no_argument, NULL, O_WAIT_HEALTHY },
+		{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd, *a1, *a2, *env;
+	int opt, nargs, code, set_opts = 0;
+
+	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': o.server = optarg; break;
+		case O_TOKEN: o.token_file = optarg; break;
+		case O_JSON: o.json = 1; break;
+		case O_TIMEOUT: o.timeout = (double)parse_num(optarg, "--timeout", 86400); break;
+		case O_ADDRESS: o.address = optarg; set_opts++; break;
+		case O_WEIGHT: o.weight = parse_num(optarg, "--weight", 1000); set_opts++; break;
+		case O_MAXCONNS: o.max_conns = parse_num(optarg, "--max-conns", 1000000); set_opts++; break;
+		case O_STATE: o.state = optarg; set_opts++; break;
+		case O_WAIT: o.wait = 1; break;
+		case O_WAIT_HEALTHY: o.wait_healthy = 1; break;
+		case O_WAIT_TIMEOUT: o.wait_timeout = parse_num(optarg, "--wait-timeout", 86400); break;
+		case O_FORCE: o.force = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	nargs = argc - optind - 1;
+	a1 = nargs > 0 ? argv[optind + 1] : NULL;
+	a2 = nargs > 1 ? argv[optind + 2] : NULL;
+	if (!o.server)
+		o.server = (env = getenv("FULCRUM_CONTROL")) && *env ? env : DEFAULT_SERVER;
+	if (!o.token_file && (env = getenv("FULCRUM_TOKEN_FILE")) && *env)
+		o.token_file = env;
+	if (o.token_file) {
+		if (read_token(o.token_file) == -1)
+			return EXIT_USAGE;
+	} else if ((env = getenv("FULCRUM_TOKEN")) && *env) {
+		token = strdup(env);
+	}
+	/* options that belong to one command only are refused elsewhere */
+	if (set_opts && strcmp(cmd, "set") && strcmp(cmd, "add"))
+		return die_usage("--address, --weight, --max-conns and --state go with set");
+	if (o.wait_healthy && strcmp(cmd, "set") && strcmp(cmd, "add"))
+		return die_usage("--wait-healthy goes with set");
+	if (o.wait && strcmp(cmd, "drain"))
+		return die_usage("--wait goes with drain (set takes --wait-healthy)");
+	if (o.force && strcmp(cmd, "remove") && strcmp(cmd, "delete"))
+		return die_usage("--force goes with remove");
+	if (o.state && strcmp(o.state, "active") && strcmp(o.state, "draining") && strcmp(o.state, "maint"))
+		return die_usage("--state takes active, draining or maint");
+	/* a wait may last its whole timeout: the call's own limit comes on top */
+	if (o.timeout <= 0)
+		o.timeout = 30 + ((o.wait || o.wait_healthy || !strcmp(cmd, "remove") ||
+				   !strcmp(cmd, "delete")) ? (o.wait_timeout >= 0 ? o.wait_timeout : 3600) : 0);
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!strcmp(cmd, "status") && nargs == 0)
+		code = cmd_status();
+	else if (!strcmp(cmd, "backends") && nargs == 1)
+		code = cmd_backends(a1);
+	else if (!strcmp(cmd, "get") && nargs == 2)
+		code = cmd_get(a1, a2);
+	else if ((!strcmp(cmd, "set") || !strcmp(cmd, "add")) && nargs == 2)
+		code = cmd_set(a1, a2);
+	else if (!strcmp(cmd, "drain") && nargs == 2)
+		code = cmd_drain(a1, a2);
+	else if ((!strcmp(cmd, "remove") || !strcmp(cmd, "delete")) && nargs == 2)
+		code = cmd_remove(a1, a2);
+	else if (!strcmp(cmd, "reload") && nargs == 0)
+		code = cmd_reload();
+	else if (!strcmp(cmd, "generations") && nargs == 0)
+		code = cmd_generations();
+	else if (!strcmp(cmd, "show") && nargs == 1)
+		code = cmd_show(a1);
+	else if (!strcmp(cmd, "diff") && (nargs == 1 || nargs == 2))
+		code = cmd_diff(a1, a2);
+	else if (!strcmp(cmd, "rollback") && nargs == 1)
+		code = cmd_rollback(a1);
+	else if (!strcmp(cmd, "health") && nargs == 0)
+		code = cmd_probe("/healthz");
+	else if (!strcmp(cmd, "ready") && nargs == 0)
+		code = cmd_probe("/readyz");
+	else
+		code = die_usage("unknown command or wrong number of arguments: %s", cmd);
+	curl_global_cleanup();
+	free(token);
+	return code;
+}

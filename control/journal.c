@@ -1,0 +1,596 @@
+/* journal.c: the runtime journal file: length- and checksum-framed JSON records, fsync'd
+ * before the API acknowledges a change, replayed at start (a record cut short is detected). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "ctl_journal.h"
+#include "log.h"
+
+#define HEADER_LEN 18                /* "%08x %08x " */
+
+static const char *const state_names[] = { "active", "draining", "maint" };
+
+static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, char *why,
+			 size_t whylen);
+static void apply_entry(struct ctl_journal *j, const struct ctl_jentry *e);
+static int reserve(struct ctl_journal *j, size_t n);
+static int parse_hex8(const char *p, uint32_t *out);
+static int write_all(int fd, const char *buf, size_t len);
+static int fsync_dir_of(const char *path);
+static double wall_now(void);
+
+uint32_t ctl_crc32(const void *buf, size_t len)
+{
+	static uint32_t table[256];
+	static int ready;
+	const unsigned char *p = buf;
+	uint32_t crc = 0xffffffffu;
+	size_t i;
+
+	if (!ready) {
+		for (i = 0; i < 256; i++) {
+			uint32_t c = (uint32_t)i;
+			int k;
+
+			for (k = 0; k < 8; k++)
+				c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+		ready = 1;
+	}
+	for (i = 0; i < len; i++)
+		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffffu;
+}
+
+static double wall_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json = NULL;
+	size_t plen, total = 0;
+
+	if (!o)
+		return 0;
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddNumberToObject(o, "time", e->time);
+	cJSON_AddStringToObject(o, "op", e->op == CTL_JOP_DELETE ? "delete" : "set");
+	cJSON_AddStringToObject(o, "pool", e->pool);
+	cJSON_AddStringToObject(o, "name", e->name);
+	if (e->op == CTL_JOP_SET) {
+		cJSON_AddStringToObject(o, "address", e->address);
+		cJSON_AddNumberToObject(o, "weight", e->weight);
+		cJSON_AddNumberToObject(o, "max_conns", e->max_conns);
+		cJSON_AddStringToObject(o, "state", state_names[e->state]);
+	}
+	json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!json)
+		return 0;
+	plen = strlen(json);
+	if (plen <= CTL_RECORD_MAX && HEADER_LEN + plen + 1 <= len) {
+		snprintf(buf, len, "%08zx %08" PRIx32 " ", plen, ctl_crc32(json, plen));
+		memcpy(buf + HEADER_LEN, json, plen);
+		buf[HEADER_LEN + plen] = '\n';
+		total = HEADER_LEN + plen + 1;
+	}
+	free(json);
+	return total;
+}
+
+static int parse_hex8(const char *p, uint32_t *out)
+{
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		char c = p[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Reads one payload into e. A checksummed record can still hold something we refuse
+ * (written by a newer version, edited by hand): then -1 with the reason, and the
+ * caller skips it whole. */
+static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, char *why,
+			 size_t whylen)
+{
+	cJSON *o = cJSON_ParseWithLength(payload, len);
+	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st;
+	char err[256];
+	int rc = -1;
+	size_t i;
+
+	memset(e, 0, sizeof(*e));
+	if (!o || !cJSON_IsObject(o)) {
+		snprintf(why, whylen, "not a JSON object");
+		goto out;
+	}
+	op = cJSON_GetObjectItemCaseSensitive(o, "op");
+	pool = cJSON_GetObjectItemCaseSensitive(o, "pool");
+	name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	tm = cJSON_GetObjectItemCaseSensitive(o, "time");
+	if (!cJSON_IsString(op) || !cJSON_IsString(pool) || !cJSON_IsString(name) ||
+	    !cJSON_IsNumber(seq)) {
+		snprintf(why, whylen, "missing op, pool, name or seq");
+		goto out;
+	}
+	if (config_check_name(pool->valuestring, err, sizeof(err)) == -1 ||
+	    config_check_name(name->valuestring, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "%.150s", err);
+		goto out;
+	}
+	snprintf(e->pool, sizeof(e->pool), "%s", pool->valuestring);
+	snprintf(e->name, sizeof(e->name), "%s", name->valuestring);
+	e->seq = seq->valuedouble > 0 ? (uint64_t)seq->valuedouble : 0;
+	e->time = cJSON_IsNumber(tm) ? tm->valuedouble : 0;
+	if (!strcmp(op->valuestring, "delete")) {
+		e->op = CTL_JOP_DELETE;
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(op->valuestring, "set")) {
+		snprintf(why, whylen, "unknown op '%.32s'", op->valuestring);
+		goto out;
+	}
+	e->op = CTL_JOP_SET;
+	addr = cJSON_GetObjectItemCaseSensitive(o, "address");
+	w = cJSON_GetObjectItemCaseSensitive(o, "weight");
+	mc = cJSON_GetObjectItemCaseSensitive(o, "max_conns");
+	st = cJSON_GetObjectItemCaseSensitive(o, "state");
+	if (!cJSON_IsString(addr) || !cJSON_IsNumber(w) || !cJSON_IsNumber(mc) ||
+	    !cJSON_IsString(st)) {
+		snprintf(why, whylen, "set without address, weight, max_conns or state");
+		goto out;
+	}
+	if (strlen(addr->valuestring) >= sizeof(e->address) || w->valuedouble < 0 ||
+	    w->valuedouble > 1000 || mc->valuedouble < 0 || mc->valuedouble > 1000000) {
+		snprintf(why, whylen, "address, weight or max_conns out of range");
+		goto out;
+	}
+	snprintf(e->address, sizeof(e->address), "%s", addr->valuestring);
+	e->weight = (uint32_t)w->valuedouble;
+	e->max_conns = (uint32_t)mc->valuedouble;
+	for (i = 0; i < 3; i++)
+		if (!strcmp(st->valuestring, state_names[i]))
+			break;
+	if (i == 3) {
+		snprintf(why, whylen, "unknown state '%.32s'", st->valuestring);
+		goto out;
+	}
+	e->state = (enum admin_state)i;
+	if (addr_parse(e->address, &e->addr, 0, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "address: %.150s", err);
+		goto out;
+	}
+	/* a name that does not resolve now keeps its entry, unapplied (ctl_merge) */
+	if (e->addr.is_name && ctl_jentry_resolve(e, err, sizeof(err)) == -1)
+		log_warn("journal: backend %s/%s: %s", e->pool, e->name, err);
+	rc = 0;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int reserve(struct ctl_journal *j, size_t n)
+{
+	struct ctl_jentry *p;
+	size_t cap;
+
+	if (n <= j->cap)
+		return 0;
+	cap = j->cap ? j->cap * 2 : 16;
+	while (cap < n)
+		cap *= 2;
+	p = realloc(j->entries, cap * sizeof(*p));
+	if (!p)
+		return -1;
+	j->entries = p;
+	j->cap = cap;
+	return 0;
+}
+
+/* The entry replaces the one of its key where it stands, or is added at the end: the
+ * order of first appearance is the order in which the merge appends new backends. */
+static void apply_entry(struct ctl_journal *j, const struct ctl_jentry *e)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (!strcmp(j->entries[i].pool, e->pool) && !strcmp(j->entries[i].name, e->name)) {
+			j->entries[i] = *e;
+			return;
+		}
+	if (reserve(j, j->n + 1) == -1)
+		return;
+	j->entries[j->n++] = *e;
+}
+
+const struct ctl_jentry *ctl_journal_find(const struct ctl_journal *j, const char *pool,
+					  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		if (!strcmp(j->entries[i].pool, pool) && !strcmp(j->entries[i].name, name))
+			return &j->entries[i];
+	return NULL;
+}
+
+struct ctl_jentry *ctl_journal_entries_with(const struct ctl_journal *j, const struct ctl_jentry *e,
+					    size_t *n)
+{
+	struct ctl_jentry *copy = malloc((j->n + 1) * sizeof(*copy));
+	size_t i;
+
+	if (!copy)
+		return NULL;
+	if (j->n)
+		memcpy(copy, j->entries, j->n * sizeof(*copy));
+	*n = j->n;
+	for (i = 0; i < j->n; i++)
+		if (!strcmp(copy[i].pool, e->pool) && !strcmp(copy[i].name, e->name)) {
+			copy[i] = *e;
+			return copy;
+		}
+	copy[(*n)++] = *e;
+	return copy;
+}
+
+size_t ctl_journal_parse(struct ctl_journal *j, const char *buf, size_t len,
+			 struct ctl_journal_replay *rep)
+{
+	size_t pos = 0, good_end = 0;
+	int clean = 1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->bad_offset = -1;
+	while (pos < len) {
+		const char *reason = NULL;
+		uint32_t plen = 0, crc = 0;
+		struct ctl_jentry e;
+		char why[192];
+
+		if (len - pos < HEADER_LEN)
+			reason = "record header cut short";
+		else if (parse_hex8(buf + pos, &plen) == -1 || buf[pos + 8] != ' ' ||
+			 parse_hex8(buf + pos + 9, &crc) == -1 || buf[pos + 17] != ' ')
+			reason = "malformed record header";
+		else if (plen == 0 || plen > CTL_RECORD_MAX)
+			reason = "record length out of range";
+		else if (len - pos - HEADER_LEN < (size_t)plen + 1)
+			reason = "record cut short";
+		else if (buf[pos + HEADER_LEN + plen] != '\n')
+			reason = "record not terminated by a newline";
+		else if (ctl_crc32(buf + pos + HEADER_LEN, plen) != crc)
+			reason = "checksum mismatch";
+		if (reason) {
+			const char *nl;
+
+			rep->bad++;
+			if (rep->bad_offset < 0) {
+				rep->bad_offset = (off_t)pos;
+				snprintf(rep->bad_reason, sizeof(rep->bad_reason), "%s", reason);
+			}
+			clean = 0;
+			/* payloads hold no newline: the next record, if any, starts after one */
+			nl = memchr(buf + pos, '\n', len - pos);
+			if (!nl)
+				break;
+			pos = (size_t)(nl - buf) + 1;
+			continue;
+		}
+		if (decode_record(buf + pos + HEADER_LEN, plen, &e, why, sizeof(why)) == -1) {
+			rep->skipped++;
+			log_error("journal %s: record at offset %zu skipped: %s",
+				  j->path ? j->path : "(memory)", pos, why);
+		} else {
+			apply_entry(j, &e);
+			rep->records++;
+			if (e.seq > j->seq)
+				j->seq = e.seq;
+		}
+		pos += HEADER_LEN + plen + 1;
+		if (clean)
+			good_end = pos;
+	}
+	j->records = rep->records + rep->skipped;
+	return good_end;
+}
+
+int ctl_journal_open(struct ctl_journal *j, const char *path, struct ctl_journal_replay *rep,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int rfd;
+
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+	j->path = strdup(path);
+	if (!j->path) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	rfd = j->fd != -1 ? j->fd : open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd == -1) {
+		if (errno == ENOENT) {
+			memset(rep, 0, sizeof(*rep));
+			rep->bad_offset = -1;
+			return 0;  /* nothing recorded and nowhere to record: appends fail */
+		}
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(rfd, &st) == -1) {
+		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > 0) {
+		buf = malloc((size_t)st.st_size);
+		if (!buf) {
+			snprintf(err, errlen, "out of memory reading %s", path);
+			goto fail;
+		}
+		while (got < (size_t)st.st_size) {
+			ssize_t r = pread(rfd, buf + got, (size_t)st.st_size - got, (off_t)got);
+
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1) {
+				snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+				goto fail;
+			}
+			if (r == 0)
+				break;
+			got += (size_t)r;
+		}
+	}
+	ctl_journal_parse(j, buf, got, rep);
+	free(buf);
+	buf = NULL;
+	j->size = (off_t)got;
+	if (rfd != j->fd)
+		close(rfd);
+	if (rep->bad) {
+		log_error("journal %s: %zu bad record(s), the first at offset %lld (%s): not applied; "
+			  "%zu good record(s) applied", path, rep->bad, (long long)rep->bad_offset,
+			  rep->bad_reason, rep->records);
+	}
+	/* Rewrite after a bad record (so appends never follow garbage) and when the file
+	 * holds far more records than entries. */
+	if (j->fd != -1 && (rep->bad || j->records > 4 * j->n + 64)) {
+		char why[256];
+
+		if (ctl_journal_replace(j, j->entries, j->n, why, sizeof(why)) == -1)
+			log_error("journal %s: cannot rewrite: %s", path, why);
+	}
+	return 0;
+fail:
+	free(buf);
+	if (rfd != j->fd)
+		close(rfd);
+	ctl_journal_close(j);
+	return -1;
+}
+
+void ctl_journal_close(struct ctl_journal *j)
+{
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	free(j->path);
+	free(j->entries);
+	j->path = NULL;
+	j->entries = NULL;
+	j->n = j->cap = 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int ctl_journal_append(struct ctl_journal *j, struct ctl_jentry *e, struct ctl_journal_undo *undo,
+		       char *err, size_t errlen)
+{
+	char rec[HEADER_LEN + CTL_RECORD_MAX + 1];
+	const struct ctl_jentry *old;
+	size_t len;
+
+	if (j->fd == -1) {
+		snprintf(err, errlen, "the journal %s cannot be written", j->path ? j->path : "");
+		return -1;
+	}
+	if (reserve(j, j->n + 1) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	e->seq = j->seq + 1;
+	e->time = wall_now();
+	len = ctl_journal_encode(e, rec, sizeof(rec));
+	if (len == 0) {
+		snprintf(err, errlen, "journal record too large");
+		return -1;
+	}
+	if (write_all(j->fd, rec, len) == -1 || fdatasync(j->fd) == -1) {
+		snprintf(err, errlen, "cannot write the journal %s: %s", j->path, strerror(errno));
+		/* a partial record must not stay in front of the next one */
+		if (ftruncate(j->fd, j->size) == -1)
+			log_error("journal %s: cannot cut off a failed write: %s", j->path,
+				  strerror(errno));
+		return -1;
+	}
+	if (undo) {
+		old = ctl_journal_find(j, e->pool, e->name);
+		undo->size = j->size;
+		undo->records = j->records;
+		undo->had = old != NULL;
+		undo->index = old ? (size_t)(old - j->entries) : j->n;
+		if (old)
+			undo->old = *old;
+	}
+	j->seq = e->seq;
+	j->size += (off_t)len;
+	j->records++;
+	apply_entry(j, e);
+	if (j->records > 4 * j->n + 64 && ctl_journal_replace(j, j->entries, j->n, err, errlen) == 0 &&
+	    undo)
+		undo->size = -1;  /* compacted: undo rewrites instead of cutting */
+	return 0;
+}
+
+void ctl_journal_revert(struct ctl_journal *j, const struct ctl_journal_undo *undo)
+{
+	char err[256];
+
+	if (undo->had) {
+		j->entries[undo->index] = undo->old;
+	} else if (undo->index < j->n) {
+		memmove(&j->entries[undo->index], &j->entries[undo->index + 1],
+			(j->n - undo->index - 1) * sizeof(*j->entries));
+		j->n--;
+	}
+	if (undo->size >= 0 && j->fd != -1 && ftruncate(j->fd, undo->size) == 0 &&
+	    fdatasync(j->fd) == 0) {
+		j->size = undo->size;
+		j->records = undo->records;
+		return;
+	}
+	if (ctl_journal_replace(j, j->entries, j->n, err, sizeof(err)) == -1)
+		log_error("journal %s: cannot take back a change: %s", j->path, err);
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd != -1) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+int ctl_journal_replace(struct ctl_journal *j, const struct ctl_jentry *entries, size_t n,
+			char *err, size_t errlen)
+{
+	char rec[HEADER_LEN + CTL_RECORD_MAX + 1], *tmp = NULL;
+	struct ctl_jentry *copy = NULL;
+	uint64_t seq = j->seq;
+	double now = wall_now();
+	off_t size = 0;
+	size_t i;
+	int fd = -1, nfd;
+
+	if (!j->path) {
+		snprintf(err, errlen, "no journal path");
+		return -1;
+	}
+	if (asprintf(&tmp, "%s.tmp", j->path) == -1) {
+		tmp = NULL;
+		goto nomem;
+	}
+	if (n && !(copy = malloc(n * sizeof(*copy))))
+		goto nomem;
+	if (n)
+		memcpy(copy, entries, n * sizeof(*copy));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto ioerr;
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		/* entries made for a rollback are new records */
+		if (copy[i].seq == 0) {
+			copy[i].seq = ++seq;
+			copy[i].time = now;
+		}
+		len = ctl_journal_encode(&copy[i], rec, sizeof(rec));
+
+		if (len == 0 || write_all(fd, rec, len) == -1)
+			goto ioerr;
+		size += (off_t)len;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto ioerr;
+	}
+	fd = -1;
+	if (rename(tmp, j->path) == -1)
+		goto ioerr;
+	fsync_dir_of(j->path);
+	nfd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (nfd == -1)
+		log_error("journal %s: reopened for appending failed: %s", j->path, strerror(errno));
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = nfd;
+	free(j->entries);
+	j->entries = copy;
+	j->n = j->cap = n;
+	j->size = size;
+	j->records = n;
+	j->seq = seq;
+	free(tmp);
+	return 0;
+ioerr:
+	snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	free(copy);
+	return -1;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	free(tmp);
+	free(copy);
+	return -1;
+}

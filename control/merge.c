@@ -1,0 +1,214 @@
+/* merge.c: the merge rule of a config and the journal (journal entries laid over the
+ * pools' backends), the entries a rollback needs, and edits of backends in a config copy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctl_journal.h"
+
+static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b);
+static int push_entry(struct ctl_jentry **list, size_t *n, size_t *cap,
+		      const struct ctl_jentry *e);
+
+struct cfg_pool *ctl_config_pool(struct config *cfg, const char *pool)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npools; i++)
+		if (cfg->pools[i].name && !strcmp(cfg->pools[i].name, pool))
+			return &cfg->pools[i];
+	return NULL;
+}
+
+struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, const char *name)
+{
+	struct cfg_pool *p = ctl_config_pool(cfg, pool);
+	size_t i;
+
+	for (i = 0; p && i < p->nbackends; i++)
+		if (p->backends[i].name && !strcmp(p->backends[i].name, name))
+			return &p->backends[i];
+	return NULL;
+}
+
+/* The config loader allocates the backends array and each name on its own; edits keep
+ * that shape so config_free releases an edited copy like a loaded one. */
+int ctl_config_set_backend(struct config *cfg, const char *pool, const struct cfg_backend *b)
+{
+	struct cfg_pool *p = ctl_config_pool(cfg, pool);
+	struct cfg_backend *slot, *arr;
+	char *name;
+
+	if (!p)
+		return -1;
+	name = strdup(b->name);
+	if (!name)
+		return -1;
+	slot = ctl_config_backend(cfg, pool, b->name);
+	if (!slot) {
+		arr = realloc(p->backends, (p->nbackends + 1) * sizeof(*arr));
+		if (!arr) {
+			free(name);
+			return -1;
+		}
+		p->backends = arr;
+		slot = &arr[p->nbackends++];
+		memset(slot, 0, sizeof(*slot));
+	}
+	free(slot->name);
+	*slot = *b;
+	slot->name = name;
+	return 0;
+}
+
+int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *name)
+{
+	struct cfg_pool *p = ctl_config_pool(cfg, pool);
+	struct cfg_backend *b = ctl_config_backend(cfg, pool, name);
+	size_t i;
+
+	if (!p || !b)
+		return -1;
+	i = (size_t)(b - p->backends);
+	free(b->name);
+	memmove(&p->backends[i], &p->backends[i + 1], (p->nbackends - i - 1) * sizeof(*b));
+	p->nbackends--;
+	return 0;
+}
+
+int ctl_jentry_resolve(struct ctl_jentry *e, char *err, size_t errlen)
+{
+	if (addr_parse(e->address, &e->addr, 1, err, errlen) == -1) {
+		e->addr.len = 0;
+		return -1;
+	}
+	return 0;
+}
+
+struct config *ctl_merge(const struct config *base, const struct ctl_jentry *entries, size_t n,
+			 size_t *unresolved, size_t *orphans)
+{
+	struct config *cfg = config_dup(base);
+	size_t i, nu = 0, no = 0;
+
+	if (!cfg)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const struct ctl_jentry *e = &entries[i];
+		struct cfg_backend b;
+
+		if (!ctl_config_pool(cfg, e->pool)) {
+			no++;
+			continue;
+		}
+		if (e->op == CTL_JOP_DELETE) {
+			ctl_config_remove_backend(cfg, e->pool, e->name);
+			continue;
+		}
+		if (e->addr.len == 0) {
+			nu++;
+			continue;
+		}
+		memset(&b, 0, sizeof(b));
+		b.name = (char *)e->name;
+		b.address = e->addr;
+		b.weight = e->weight;
+		b.max_conns = e->max_conns;
+		b.state = e->state;
+		if (ctl_config_set_backend(cfg, e->pool, &b) == -1) {
+			config_free(cfg);
+			return NULL;
+		}
+	}
+	if (unresolved)
+		*unresolved = nu;
+	if (orphans)
+		*orphans = no;
+	return cfg;
+}
+
+static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b)
+{
+	return !strcmp(a->address.text, b->address.text) && a->weight == b->weight &&
+	       a->max_conns == b->max_conns && a->state == b->state;
+}
+
+static int push_entry(struct ctl_jentry **list, size_t *n, size_t *cap,
+		      const struct ctl_jentry *e)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct ctl_jentry *p = realloc(*list, ncap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		*list = p;
+		*cap = ncap;
+	}
+	(*list)[(*n)++] = *e;
+	return 0;
+}
+
+ssize_t ctl_journal_entries_for(const struct config *file, const struct config *target,
+				const struct ctl_journal *current, struct ctl_jentry **out)
+{
+	struct ctl_jentry *list = NULL, e;
+	size_t n = 0, cap = 0, i, k;
+
+	/* pools the target does not have: what the journal said about them stays */
+	for (i = 0; current && i < current->n; i++)
+		if (!config_find_pool(target, current->entries[i].pool) &&
+		    push_entry(&list, &n, &cap, &current->entries[i]) == -1)
+			goto nomem;
+	for (i = 0; i < target->npools; i++) {
+		const struct cfg_pool *tp = &target->pools[i];
+		const struct cfg_pool *fp = config_find_pool(file, tp->name);
+
+		/* a pool the file lacks cannot be carried by the journal */
+		if (!fp)
+			continue;
+		for (k = 0; k < tp->nbackends; k++) {
+			const struct cfg_backend *tb = &tp->backends[k], *fb = NULL;
+			size_t m;
+
+			for (m = 0; m < fp->nbackends; m++)
+				if (!strcmp(fp->backends[m].name, tb->name))
+					fb = &fp->backends[m];
+			if (fb && same_backend(fb, tb))
+				continue;
+			memset(&e, 0, sizeof(e));
+			e.op = CTL_JOP_SET;
+			snprintf(e.pool, sizeof(e.pool), "%s", tp->name);
+			snprintf(e.name, sizeof(e.name), "%s", tb->name);
+			snprintf(e.address, sizeof(e.address), "%s", tb->address.text);
+			e.addr = tb->address;
+			e.weight = tb->weight;
+			e.max_conns = tb->max_conns;
+			e.state = tb->state;
+			if (push_entry(&list, &n, &cap, &e) == -1)
+				goto nomem;
+		}
+		for (k = 0; k < fp->nbackends; k++) {
+			const struct cfg_backend *fb = &fp->backends[k];
+			size_t m;
+			int kept = 0;
+
+			for (m = 0; m < tp->nbackends; m++)
+				if (!strcmp(tp->backends[m].name, fb->name))
+					kept = 1;
+			if (kept)
+				continue;
+			memset(&e, 0, sizeof(e));
+			e.op = CTL_JOP_DELETE;
+			snprintf(e.pool, sizeof(e.pool), "%s", tp->name);
+			snprintf(e.name, sizeof(e.name), "%s", fb->name);
+			if (push_entry(&list, &n, &cap, &e) == -1)
+				goto nomem;
+		}
+	}
+	*out = list;
+	return (ssize_t)n;
+nomem:
+	free(list);
+	return -1;
+}

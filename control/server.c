@@ -1,0 +1,707 @@
+/* server.c: the control API's small HTTP/1.1 server on the control thread's loop:
+ * listener (TCP or unix socket), connections, request framing, token check, replies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "ctl_http.h"
+#include "log.h"
+
+#define IDLE_TIMEOUT 60.0            /* keep-alive connection without a request */
+#define REQUEST_TIMEOUT 10.0         /* a started request must be complete within */
+#define STALL_TIMEOUT 30.0           /* answer bytes not taken by the client */
+#define CLOSING_TIMEOUT 10.0
+
+enum conn_state {
+	CC_READ = 0,                     /* waiting for (the rest of) a request */
+	CC_BUSY,                         /* a handler owes the answer (a wait) */
+	CC_STREAM,                       /* a chunked answer is being fed */
+	CC_CLOSING                       /* the last answer is written, then close */
+};
+
+struct ctl_conn {
+	struct ctl_conn *next, *prev;
+	int fd;
+	ev_io io;
+	int events;                      /* mask the watcher is armed with */
+	enum conn_state state;
+	char *in;                        /* request bytes not consumed yet */
+	size_t in_len, in_cap;
+	char *out;                       /* answer bytes not written yet: out[out_off..out_len) */
+	size_t out_len, out_off, out_cap;
+	int keep_alive;                  /* the current request allows another after it */
+	int continue_sent;               /* 100 Continue sent for the current request */
+	int out_failed;                  /* out of memory for the answer: close */
+	double request_started;          /* first byte of the current request, 0 = none */
+	double last_io;
+	struct ctl_request req;          /* the request being answered */
+	void (*cancel)(void *);          /* a deferred answer's owner */
+	void *cancel_arg;
+	char peer[128];
+};
+
+static struct {
+	int fd;
+	char *address;                   /* as configured */
+	char *unix_path;                 /* to unlink at close */
+	struct ev_loop *loop;
+	ev_io io;
+	ev_timer sweep;
+	struct ctl_conn *conns;
+	unsigned nconns;
+	int full_logged;
+	struct http_head head;           /* parse results, used synchronously */
+} srv = { .fd = -1 };
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
+static void on_io(struct ev_loop *loop, ev_io *w, int revents);
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
+static int read_some(struct ctl_conn *c);
+static int flush_out(struct ctl_conn *c);
+static void process_input(struct ctl_conn *c);
+static void handle(struct ctl_conn *c, int authorized);
+static void conn_update(struct ctl_conn *c);
+static void conn_close(struct ctl_conn *c);
+static void out_append(struct ctl_conn *c, const char *buf, size_t len);
+static void out_printf(struct ctl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+		       long long length);
+static void finish(struct ctl_conn *c, int status);
+static void reject(struct ctl_conn *c, int status, const char *error, const char *detail);
+static const char *reason_of(int status);
+static int open_unix(const char *path, char *err, size_t errlen);
+static int open_tcp(const char *listen, char *err, size_t errlen);
+
+/* ---- Listener ---- */
+
+static int open_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket file left by a previous run is removed, but only when nobody answers
+	 * on it: a running fulcrum keeps its socket. */
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control.listen %s exists and is not a socket", path);
+			goto fail;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control.listen %s is in use by another process", path);
+			goto fail;
+		}
+		if (probe != -1)
+			close(probe);
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "cannot bind control socket %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* the socket's mode is its first access control: the owner only */
+	if (chmod(path, 0600) == -1 || listen(fd, 64) == -1) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* No SO_REUSEPORT here (unlike data listeners): a second fulcrum must not silently
+ * share the control port. */
+static int open_tcp(const char *listen_addr, char *err, size_t errlen)
+{
+	struct addr a;
+	char why[256];
+	int fd, one = 1;
+
+	if (addr_parse(listen_addr, &a, 1, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "control.listen %s: %s", listen_addr, why);
+		return -1;
+	}
+	fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) == -1 || listen(fd, 64) == -1) {
+		snprintf(err, errlen, "cannot listen on control.listen %s: %s", listen_addr,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int ctl_server_open(const char *listen_addr, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!strncmp(listen_addr, "unix:", 5))
+		fd = open_unix(listen_addr + 5, err, errlen);
+	else
+		fd = open_tcp(listen_addr, err, errlen);
+	if (fd == -1)
+		return -1;
+	srv.fd = fd;
+	srv.address = strdup(listen_addr);
+	if (!strncmp(listen_addr, "unix:", 5))
+		srv.unix_path = strdup(listen_addr + 5);
+	return 0;
+}
+
+const char *ctl_server_address(void)
+{
+	return srv.address;
+}
+
+void ctl_server_start(struct ev_loop *loop)
+{
+	if (srv.fd == -1)
+		return;
+	srv.loop = loop;
+	ev_io_init(&srv.io, on_accept, srv.fd, EV_READ);
+	ev_io_start(loop, &srv.io);
+	ev_timer_init(&srv.sweep, on_sweep, 1.0, 1.0);
+	ev_timer_start(loop, &srv.sweep);
+}
+
+void ctl_server_close(void)
+{
+	while (srv.conns)
+		conn_close(srv.conns);
+	if (srv.loop && srv.fd != -1) {
+		ev_io_stop(srv.loop, &srv.io);
+		ev_timer_stop(srv.loop, &srv.sweep);
+	}
+	if (srv.fd != -1)
+		close(srv.fd);
+	srv.fd = -1;
+	if (srv.unix_path)
+		unlink(srv.unix_path);
+	free(srv.unix_path);
+	free(srv.address);
+	srv.unix_path = srv.address = NULL;
+	srv.loop = NULL;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct ctl_conn *c;
+		int fd = accept4(srv.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd == -1)
+			return;  /* EAGAIN, or a transient error: the next readiness retries */
+		if (srv.nconns >= CTL_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+			if (!srv.full_logged)
+				log_warn("control: %u connections open; refusing more until some close",
+					 srv.nconns);
+			srv.full_logged = 1;
+			close(fd);
+			continue;
+		}
+		srv.full_logged = 0;
+		c->fd = fd;
+		c->last_io = ev_now(loop);
+		if (ss.ss_family == AF_UNIX)
+			snprintf(c->peer, sizeof(c->peer), "unix");
+		else
+			addr_format((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+		ev_io_init(&c->io, on_io, fd, EV_READ);
+		c->io.data = c;
+		c->events = EV_READ;
+		ev_io_start(loop, &c->io);
+		c->next = srv.conns;
+		if (srv.conns)
+			srv.conns->prev = c;
+		srv.conns = c;
+		srv.nconns++;
+	}
+}
+
+/* ---- Connections ---- */
+
+static void conn_close(struct ctl_conn *c)
+{
+	/* the owner of a pending answer lets go of c first */
+	if (c->cancel) {
+		void (*cancel)(void *) = c->cancel;
+
+		c->cancel = NULL;
+		cancel(c->cancel_arg);
+	}
+	if (srv.loop)
+		ev_io_stop(srv.loop, &c->io);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv.nconns--;
+	free(c->in);
+	free(c->out);
+	free(c->req.body);
+	free(c);
+}
+
+static void conn_update(struct ctl_conn *c)
+{
+	int want = 0;
+
+	if (c->state != CC_CLOSING && c->in_len < CTL_HEAD_MAX + CTL_BODY_MAX)
+		want |= EV_READ;
+	if (c->out_off < c->out_len)
+		want |= EV_WRITE;
+	if (want == c->events)
+		return;
+	ev_io_stop(srv.loop, &c->io);
+	ev_io_set(&c->io, c->fd, want);
+	if (want)
+		ev_io_start(srv.loop, &c->io);
+	c->events = want;
+}
+
+/* Reads what is there. -1 when the client closed or the socket failed (the caller
+ * closes: a client that goes away cancels what it waited for). */
+static int read_some(struct ctl_conn *c)
+{
+	const size_t max = CTL_HEAD_MAX + CTL_BODY_MAX;
+
+	for (;;) {
+		ssize_t r;
+
+		if (c->in_len == c->in_cap) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
+			char *p;
+
+			if (c->in_cap >= max)
+				return 0;  /* full: the request in front must be answered first */
+			if (cap > max)
+				cap = max;
+			p = realloc(c->in, cap + 1);
+			if (!p)
+				return -1;
+			c->in = p;
+			c->in_cap = cap;
+		}
+		r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return errno == EAGAIN ? 0 : -1;
+		if (r == 0)
+			return -1;
+		if (c->in_len == 0 && c->state == CC_READ)
+			c->request_started = ev_now(srv.loop);
+		c->in_len += (size_t)r;
+		c->last_io = ev_now(srv.loop);
+	}
+}
+
+static int flush_out(struct ctl_conn *c)
+{
+	if (c->out_failed)
+		return -1;
+	while (c->out_off < c->out_len) {
+		ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return errno == EAGAIN ? 0 : -1;
+		c->out_off += (size_t)w;
+		c->last_io = ev_now(srv.loop);
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_conn *c = w->data;
+
+	if ((revents & EV_READ) && c->state != CC_CLOSING && read_some(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (flush_out(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (c->state == CC_READ)
+		process_input(c);
+	if (flush_out(c) == -1 || (c->state == CC_CLOSING && c->out_off == c->out_len)) {
+		conn_close(c);
+		return;
+	}
+	conn_update(c);
+}
+
+/* Deadlines of every connection, once a second: few connections, no timer each. */
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct ctl_conn *c, *next;
+	double now = ev_now(loop);
+
+	for (c = srv.conns; c; c = next) {
+		next = c->next;
+		if (c->out_off < c->out_len && now - c->last_io > STALL_TIMEOUT)
+			conn_close(c);
+		else if (c->state == CC_CLOSING && now - c->last_io > CLOSING_TIMEOUT)
+			conn_close(c);
+		else if (c->state == CC_READ && c->in_len == 0 && now - c->last_io > IDLE_TIMEOUT)
+			conn_close(c);
+		else if (c->state == CC_READ && c->in_len > 0 &&
+			 now - c->request_started > REQUEST_TIMEOUT) {
+			reject(c, 408, "request_timeout", "the request did not arrive in time");
+			if (flush_out(c) == -1 || c->out_off == c->out_len)
+				conn_close(c);
+			else
+				conn_update(c);
+		}
+	}
+}
+
+/* Frames requests out of the input buffer and answers them in order. */
+static void process_input(struct ctl_conn *c)
+{
+	static const struct http_limits limits = { CTL_HEAD_MAX, CTL_HEADERS_MAX };
+
+	while (c->state == CC_READ && c->in_len > 0) {
+		struct http_head *h = &srv.head;
+		struct ctl_request *req = &c->req;
+		size_t blen, tlen, i, qpos;
+		int r = http_parse_request(c->in, c->in_len, &limits, h), authorized = 0;
+		const char *target;
+
+		if (r == HTTP_PARSE_INCOMPLETE) {
+			if (c->in_len >= CTL_HEAD_MAX)
+				reject(c, 431, "head_too_large", "request head over 16384 bytes");
+			return;
+		}
+		if (r == HTTP_PARSE_ERROR) {
+			reject(c, h->error_status, "bad_request", h->error ? h->error : "malformed request");
+			return;
+		}
+		if (h->body == HTTP_BODY_CHUNKED) {
+			reject(c, 411, "length_required",
+			       "send the body with Content-Length (chunked request bodies are not accepted)");
+			return;
+		}
+		blen = h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0;
+		if (h->body == HTTP_BODY_LENGTH && h->content_length > CTL_BODY_MAX) {
+			char d[128];
+
+			snprintf(d, sizeof(d), "request body of %llu bytes is over the limit of %d bytes",
+				 (unsigned long long)h->content_length, CTL_BODY_MAX);
+			reject(c, 413, "body_too_large", d);
+			return;
+		}
+		if (c->in_len < h->head_len + blen) {
+			if ((h->flags & HTTP_F_EXPECT_CONTINUE) && !c->continue_sent) {
+				out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
+				c->continue_sent = 1;
+			}
+			return;
+		}
+		/* the whole request is here: copy what the handler needs */
+		memset(req, 0, sizeof(*req));
+		req->method = h->method_id;
+		snprintf(req->method_text, sizeof(req->method_text), "%.*s", (int)h->method.len,
+			 c->in + h->method.off);
+		target = c->in + h->target.off;
+		tlen = h->target.len;
+		qpos = tlen;
+		for (i = 0; i < tlen; i++)
+			if (target[i] == '?') {
+				qpos = i;
+				break;
+			}
+		snprintf(req->path, sizeof(req->path), "%.*s", (int)qpos, target);
+		if (qpos < tlen)
+			snprintf(req->query, sizeof(req->query), "%.*s", (int)(tlen - qpos - 1),
+				 target + qpos + 1);
+		snprintf(req->peer, sizeof(req->peer), "%s", c->peer);
+		req->body = malloc(blen + 1);
+		if (!req->body) {
+			reject(c, 500, "internal", "out of memory");
+			return;
+		}
+		memcpy(req->body, c->in + h->head_len, blen);
+		req->body[blen] = '\0';
+		req->body_len = blen;
+		c->keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
+		for (i = 0; i < h->nheaders; i++) {
+			const struct http_header *hd = &h->headers[i];
+
+			if (http_slice_eq(c->in, hd->name, "authorization"))
+				authorized = ctl_auth_check(c->in + hd->value.off, hd->value.len);
+			else if (http_slice_eq(c->in, hd->name, "accept") && h->version_minor == 1 &&
+				 memmem(c->in + hd->value.off, hd->value.len, "application/x-ndjson", 20))
+				req->stream_ok = 1;
+		}
+		if (!ctl_auth_required())
+			authorized = 1;
+		/* consume before dispatching: the next pipelined request stays in front */
+		memmove(c->in, c->in + h->head_len + blen, c->in_len - h->head_len - blen);
+		c->in_len -= h->head_len + blen;
+		c->continue_sent = 0;
+		c->request_started = c->in_len ? ev_now(srv.loop) : 0;
+		handle(c, authorized);
+	}
+}
+
+static void handle(struct ctl_conn *c, int authorized)
+{
+	struct ctl_route_match m;
+
+	ctl_route(c->req.method_text, c->req.path, &m);
+	c->state = CC_BUSY;
+	if (!m.public && !authorized) {
+		log_warn("control: %s %s %s without a valid token: 401", c->peer, c->req.method_text,
+			 c->req.path);
+		reply_head(c, 401, "WWW-Authenticate: Bearer realm=\"fulcrum\"\r\n", NULL, -2);
+		return;
+	}
+	if (m.status == 404) {
+		ctl_reply_error(c, 404, "not_found", "no endpoint %s", c->req.path);
+		return;
+	}
+	if (m.status == 405) {
+		char hdr[96];
+		cJSON *o = cJSON_CreateObject();
+
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", m.allow);
+		cJSON_AddStringToObject(o, "error", "method_not_allowed");
+		cJSON_AddStringToObject(o, "detail", m.allow);
+		ctl_reply_json_hdr(c, 405, hdr, o);
+		return;
+	}
+	ctl_dispatch(c, &c->req, &m);
+	if (c->state == CC_BUSY && !c->cancel)
+		ctl_reply_error(c, 500, "internal", "the handler gave no answer");
+}
+
+/* ---- Answers ---- */
+
+static void out_append(struct ctl_conn *c, const char *buf, size_t len)
+{
+	if (c->out_failed)
+		return;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *p;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		p = realloc(c->out, cap);
+		if (!p) {
+			c->out_failed = 1;
+			return;
+		}
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, buf, len);
+	c->out_len += len;
+}
+
+static void out_printf(struct ctl_conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_append(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static const char *reason_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Status";
+	}
+}
+
+/* The status line and headers. length -1 = chunked; -2 = the 401 body (fixed). */
+static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+		       long long length)
+{
+	static const char unauthorized[] =
+		"{\"error\":\"unauthorized\",\"detail\":\"this call needs Authorization: Bearer <token>\"}\n";
+	int close_after = !c->keep_alive;
+
+	out_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s%s",
+		   status, reason_of(status), ctype ? ctype : "application/json",
+		   headers ? headers : "", close_after ? "Connection: close\r\n" : "");
+	if (length == -1) {
+		out_printf(c, "Transfer-Encoding: chunked\r\n\r\n");
+		return;
+	}
+	if (length == -2) {
+		out_printf(c, "Content-Length: %zu\r\n\r\n", sizeof(unauthorized) - 1);
+		out_append(c, unauthorized, sizeof(unauthorized) - 1);
+		finish(c, status);
+		return;
+	}
+	out_printf(c, "Content-Length: %lld\r\n\r\n", length);
+}
+
+/* The answer is complete: log it, forget the request, and read the next one (or close). */
+static void finish(struct ctl_conn *c, int status)
+{
+	int quiet = c->req.method == HTTP_M_GET && status < 400;
+
+	if (quiet)
+		log_debug("control: %s %s %s -> %d", c->peer, c->req.method_text, c->req.path, status);
+	else if (status != 401)
+		log_info("control: %s %s %s%s%s -> %d", c->peer, c->req.method_text, c->req.path,
+			 c->req.query[0] ? "?" : "", c->req.query, status);
+	free(c->req.body);
+	c->req.body = NULL;
+	c->cancel = NULL;
+	c->cancel_arg = NULL;
+	c->state = c->keep_alive && !c->out_failed ? CC_READ : CC_CLOSING;
+	/* a deferred answer comes from a timer: wake the connection to write it */
+	if (srv.loop)
+		ev_feed_event(srv.loop, &c->io, EV_WRITE);
+}
+
+/* An answer the server gives on its own (malformed request, limits): then close. */
+static void reject(struct ctl_conn *c, int status, const char *error, const char *detail)
+{
+	free(c->req.body);
+	memset(&c->req, 0, sizeof(c->req));
+	snprintf(c->req.method_text, sizeof(c->req.method_text), "-");
+	c->keep_alive = 0;
+	c->state = CC_BUSY;
+	ctl_reply_error(c, status, error, "%s", detail);
+}
+
+void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJSON *body)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	size_t len;
+
+	cJSON_Delete(body);
+	len = text ? strlen(text) : 2;
+	reply_head(c, status, headers, NULL, (long long)len + 1);
+	out_append(c, text ? text : "{}", len);
+	out_append(c, "\n", 1);
+	free(text);
+	finish(c, status);
+}
+
+void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body)
+{
+	ctl_reply_json_hdr(c, status, NULL, body);
+}
+
+void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "error", error);
+	cJSON_AddStringToObject(o, "detail", detail);
+	ctl_reply_json(c, status, o);
+}
+
+void ctl_stream_start(struct ctl_conn *c, int status)
+{
+	reply_head(c, status, NULL, "application/x-ndjson", -1);
+	c->state = CC_STREAM;
+	ev_feed_event(srv.loop, &c->io, EV_WRITE);
+}
+
+void ctl_stream_json(struct ctl_conn *c, cJSON *line)
+{
+	char *text = cJSON_PrintUnformatted(line);
+
+	cJSON_Delete(line);
+	if (!text) {
+		c->out_failed = 1;
+		return;
+	}
+	out_printf(c, "%zx\r\n", strlen(text) + 1);
+	out_append(c, text, strlen(text));
+	out_append(c, "\n\r\n", 3);
+	free(text);
+	ev_feed_event(srv.loop, &c->io, EV_WRITE);
+}
+
+void ctl_stream_end(struct ctl_conn *c)
+{
+	out_append(c, "0\r\n\r\n", 5);
+	finish(c, 200);
+}
+
+void ctl_conn_defer(struct ctl_conn *c, void (*cancel)(void *arg), void *arg)
+{
+	c->cancel = cancel;
+	c->cancel_arg = arg;
+}
+
+const struct ctl_request *ctl_conn_request(const struct ctl_conn *c)
+{
+	return &c->req;
+}

@@ -1,0 +1,484 @@
+/* state.c: the control plane's state and the one path by which it changes what runs
+ * (journal first, then a generation built, stored and published); start, reload, rollback. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "ctl_api.h"
+#include "log.h"
+#include "worker.h"
+
+struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
+
+static int publish(struct config *cfg, const char *source, int reopen_log, uint64_t *gen,
+		   char *err, size_t errlen);
+static void save_generation(const struct generation *g, const char *source);
+static int open_state_dir(const char *dir);
+static int mkdir_p(const char *path);
+static double wall_now(void);
+static uint64_t current_id(void);
+
+static double wall_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static uint64_t current_id(void)
+{
+	struct generation *g = proc_current_generation();
+	uint64_t id = g ? g->id : 0;
+
+	generation_unref(g);
+	return id;
+}
+
+const struct config *ctl_base(void)
+{
+	return ctl_plane.rollback_base ? ctl_plane.rollback_base : ctl_plane.file;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Creates state_dir and takes its lock: two processes appending to one journal would
+ * interleave records. Returns 0, 1 when the directory cannot be used (fulcrum then runs
+ * without persistence, and the API refuses changes), -1 when another process holds it. */
+static int open_state_dir(const char *dir)
+{
+	char path[4200];
+	int fd;
+
+	if (mkdir_p(dir) == -1) {
+		log_error("state_dir %s cannot be created: %s; config generations and API changes "
+			  "will not be kept", dir, strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_error("state_dir %s is not writable (%s); config generations and API changes "
+			  "will not be kept", dir, strerror(errno));
+		return 1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		log_error("state_dir %s is in use by another fulcrum process (%s is locked)", dir, path);
+		close(fd);
+		return -1;
+	}
+	ctl_plane.lock_fd = fd;
+	return 0;
+}
+
+int ctl_init(struct config **cfgp, const char *config_path,
+	     struct config *(*load)(const char *path, struct config_errors *errs))
+{
+	struct config *file = *cfgp, *merged;
+	struct ctl_journal_replay rep;
+	char err[512], path[4200];
+	size_t unresolved = 0, orphans = 0;
+	int st;
+
+	ctl_plane.config_path = config_path;
+	ctl_plane.load = load;
+	ctl_plane.started = wall_now();
+	ctl_plane.journal.fd = -1;
+	ctl_plane.state_dir = strdup(file->state_dir);
+	if (!ctl_plane.state_dir)
+		return -1;
+	st = open_state_dir(file->state_dir);
+	if (st == -1)
+		return -1;
+	if (st == 0) {
+		snprintf(path, sizeof(path), "%s/journal", file->state_dir);
+		if (ctl_journal_open(&ctl_plane.journal, path, &rep, err, sizeof(err)) == -1) {
+			/* unreadable, not merely damaged: starting without it would silently
+			 * bring back backends the API removed */
+			log_error("%s", err);
+			return -1;
+		}
+		if (rep.records || rep.bad)
+			log_info("journal %s: %zu record(s) replayed into %zu backend entries%s", path,
+				 rep.records, ctl_plane.journal.n,
+				 rep.bad ? " (bad records were not applied; see above)" : "");
+		if (ctl_store_open(&ctl_plane.store, file->state_dir, file->control.generations_keep,
+				   err, sizeof(err)) == -1)
+			log_error("%s; config generations will not be kept", err);
+		ctl_plane.next_id = ctl_plane.store.max_id + 1;
+	}
+	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
+			   &orphans);
+	if (!merged) {
+		log_error("out of memory applying the journal");
+		return -1;
+	}
+	if (unresolved)
+		log_warn("journal: %zu backend(s) whose address does not resolve now are left out",
+			 unresolved);
+	if (orphans)
+		log_warn("journal: %zu entr%s name pools the config does not have; kept, not applied",
+			 orphans, orphans == 1 ? "y" : "ies");
+	if (ctl_auth_load(file->control.token_file, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		config_free(merged);
+		return -1;
+	}
+	if (file->control.listen) {
+		if (ctl_server_open(file->control.listen, err, sizeof(err)) == -1) {
+			log_error("%s", err);
+			config_free(merged);
+			return -1;
+		}
+		ctl_plane.api = 1;
+	}
+	ctl_plane.file = file;
+	*cfgp = merged;
+	return 0;
+}
+
+uint64_t ctl_next_generation_id(void)
+{
+	return ctl_plane.next_id;
+}
+
+int ctl_start(struct ev_loop *loop, struct generation *g)
+{
+	char src[CTL_SOURCE_MAX];
+
+	ctl_plane.loop = loop;
+	ctl_plane.next_id = g->id + 1;
+	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
+								    : "(embedded default)");
+	save_generation(g, src);
+	if (ctl_plane.api) {
+		ctl_server_start(loop);
+		log_info("control API on %s%s", ctl_server_address(),
+			 ctl_auth_required() ? " (bearer token required)" : " (no token)");
+	}
+	return 0;
+}
+
+void ctl_set_stopping(void)
+{
+	ctl_plane.stopping = 1;
+}
+
+void ctl_shutdown(void)
+{
+	ctl_server_close();
+	ctl_journal_close(&ctl_plane.journal);
+	ctl_store_close(&ctl_plane.store);
+	config_free(ctl_plane.file);
+	config_free(ctl_plane.rollback_base);
+	ctl_plane.file = ctl_plane.rollback_base = NULL;
+	ctl_auth_clear();
+	free(ctl_plane.state_dir);
+	ctl_plane.state_dir = NULL;
+	if (ctl_plane.lock_fd != -1)
+		close(ctl_plane.lock_fd);
+	ctl_plane.lock_fd = -1;
+}
+
+static void save_generation(const struct generation *g, const char *source)
+{
+	struct ctl_gen_meta meta;
+	char err[512];
+
+	snprintf(ctl_plane.source, sizeof(ctl_plane.source), "%s", source);
+	if (!ctl_plane.store.dir)
+		return;
+	memset(&meta, 0, sizeof(meta));
+	meta.id = g->id;
+	meta.time = g->applied_at;
+	snprintf(meta.source, sizeof(meta.source), "%s", source);
+	if (ctl_store_save(&ctl_plane.store, g->cfg, &meta, err, sizeof(err)) == -1)
+		log_error("generation %" PRIu64 " not kept for rollback: %s", g->id, err);
+}
+
+/* Builds a generation from cfg (taken over), publishes it and keeps it. The journal
+ * change behind it is already written. reopen_log: open the access log again even when
+ * its setting did not change (a reload always did; a backend change need not). 0 with
+ * *gen, or -1 with err (cfg freed). */
+static int publish(struct config *cfg, const char *source, int reopen_log, uint64_t *gen,
+		   char *err, size_t errlen)
+{
+	struct generation *cur = proc_current_generation(), *g;
+
+	g = generation_build(cfg, cur, proc.nworkers, ctl_plane.next_id, err, errlen);
+	if (!g) {
+		config_free(cfg);
+		generation_unref(cur);
+		return -1;
+	}
+	if ((reopen_log || !cur || strcmp(cur->cfg->log.access, cfg->log.access)) &&
+	    access_log_open(cfg->log.access) == -1)
+		log_warn("cannot open access log %s: %s (keeping the old one)", cfg->log.access,
+			 strerror(errno));
+	ctl_plane.next_id++;
+	log_set_level(cfg->log.level);
+	log_set_generation(g->id);
+	if (cfg->control.generations_keep)
+		ctl_plane.store.keep = cfg->control.generations_keep;
+	/* stored before it is published: the list never misses the running generation */
+	save_generation(g, source);
+	*gen = g->id;
+	proc_publish(g);
+	log_info("generation %" PRIu64 " applied from %s (%zu listeners, %zu pools)", *gen, source,
+		 cfg->nlisteners, cfg->npools);
+	generation_unref(cur);
+	return 0;
+}
+
+int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, char *err,
+		       size_t errlen)
+{
+	struct ctl_journal_undo undo;
+	struct ctl_jentry *entries;
+	struct config *cfg;
+	size_t n;
+
+	if (ctl_plane.stopping) {
+		snprintf(err, errlen, "fulcrum is stopping");
+		return 503;
+	}
+	if (ctl_plane.journal.fd == -1) {
+		snprintf(err, errlen, "the journal in state_dir %s cannot be written, so a change "
+			 "could not survive a restart", ctl_plane.state_dir ? ctl_plane.state_dir : "");
+		return 503;
+	}
+	/* the config it will be, before anything is written */
+	entries = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
+	cfg = entries ? ctl_merge(ctl_base(), entries, n, NULL, NULL) : NULL;
+	free(entries);
+	if (!cfg) {
+		snprintf(err, errlen, "out of memory");
+		return 500;
+	}
+	if (ctl_journal_append(&ctl_plane.journal, e, &undo, err, errlen) == -1) {
+		config_free(cfg);
+		return 503;
+	}
+	if (publish(cfg, source, 0, gen, err, errlen) == -1) {
+		ctl_journal_revert(&ctl_plane.journal, &undo);
+		return 500;
+	}
+	return 0;
+}
+
+int ctl_delete_backend(const char *pool, const char *name, const char *source, uint64_t *gen,
+		       char *err, size_t errlen)
+{
+	struct ctl_jentry e;
+
+	memset(&e, 0, sizeof(e));
+	e.op = CTL_JOP_DELETE;
+	snprintf(e.pool, sizeof(e.pool), "%s", pool);
+	snprintf(e.name, sizeof(e.name), "%s", name);
+	return ctl_change_backend(&e, source, gen, err, errlen);
+}
+
+int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
+	       struct config_errors *warnings, char *err, size_t errlen)
+{
+	struct generation *cur;
+	struct config *file, *cfg;
+	size_t i;
+
+	if (ctl_plane.stopping) {
+		snprintf(err, errlen, "fulcrum is stopping");
+		return 503;
+	}
+	if (!ctl_plane.config_path) {
+		snprintf(err, errlen, "running on the embedded default config: there is no file to re-read");
+		return 409;
+	}
+	file = ctl_plane.load(ctl_plane.config_path, errs);
+	if (!file)
+		return 422;
+	cfg = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
+	if (!cfg) {
+		config_free(file);
+		snprintf(err, errlen, "out of memory");
+		return 500;
+	}
+	cur = proc_current_generation();
+	/* restart-only keys keep their running values; the rest still applies */
+	config_reload_check(cur->cfg, cfg, warnings);
+	generation_unref(cur);
+	for (i = 0; warnings && i < warnings->count; i++)
+		log_warn("reload: %s: %s (needs a restart; the running value stays)",
+			 warnings->items[i].key, warnings->items[i].message);
+	if (publish(cfg, source, 1, gen, err, errlen) == -1) {
+		config_free(file);
+		return 500;
+	}
+	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
+		log_error("reload: %s (the previous token stays)", err);
+	config_free(ctl_plane.file);
+	config_free(ctl_plane.rollback_base);
+	ctl_plane.file = file;
+	ctl_plane.rollback_base = NULL;
+	return 0;
+}
+
+int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
+		 size_t errlen)
+{
+	struct ctl_jentry *entries = NULL, *old = NULL;
+	struct ctl_gen_meta meta;
+	struct config *target, *cfg, *keep;
+	char name[64], *text;
+	size_t nold;
+	ssize_t n;
+
+	if (ctl_plane.stopping) {
+		snprintf(err, errlen, "fulcrum is stopping");
+		return 503;
+	}
+	text = ctl_store_read(&ctl_plane.store, id, &meta);
+	if (!text) {
+		snprintf(err, errlen, "generation %" PRIu64 " is not kept in %s", id,
+			 ctl_plane.store.dir ? ctl_plane.store.dir : "(no state_dir)");
+		return 404;
+	}
+	snprintf(name, sizeof(name), "generation %" PRIu64, id);
+	target = config_load_string(text, name, errs);
+	free(text);
+	if (!target)
+		return 422;
+	if (ctl_plane.journal.fd == -1) {
+		config_free(target);
+		snprintf(err, errlen, "the journal in state_dir cannot be written");
+		return 503;
+	}
+	n = ctl_journal_entries_for(ctl_plane.file, target, &ctl_plane.journal, &entries);
+	keep = config_dup(target);
+	cfg = n >= 0 ? ctl_merge(target, entries, (size_t)n, NULL, NULL) : NULL;
+	nold = ctl_plane.journal.n;
+	old = nold ? malloc(nold * sizeof(*old)) : NULL;
+	if (n < 0 || !cfg || !keep || (nold && !old)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (nold)
+		memcpy(old, ctl_plane.journal.entries, nold * sizeof(*old));
+	{
+		struct generation *cur = proc_current_generation();
+		struct config_errors restart = { 0 };
+		size_t i;
+
+		if (cur && config_reload_check(cur->cfg, cfg, &restart) > 0)
+			for (i = 0; i < restart.count; i++)
+				log_warn("rollback: %s: %s (needs a restart; the running value stays)",
+					 restart.items[i].key, restart.items[i].message);
+		config_errors_clear(&restart);
+		generation_unref(cur);
+	}
+	if (ctl_journal_replace(&ctl_plane.journal, entries, (size_t)n, err, errlen) == -1) {
+		config_free(cfg);
+		cfg = NULL;
+		goto fail_503;
+	}
+	{
+		char src[CTL_SOURCE_MAX];
+
+		snprintf(src, sizeof(src), "rollback to generation %" PRIu64, id);
+		if (publish(cfg, src, 1, gen, err, errlen) == -1) {
+			char why[256];
+
+			cfg = NULL;
+			if (ctl_journal_replace(&ctl_plane.journal, old, nold, why, sizeof(why)) == -1)
+				log_error("rollback: cannot restore the journal: %s", why);
+			goto fail;
+		}
+	}
+	config_free(ctl_plane.rollback_base);
+	ctl_plane.rollback_base = keep;
+	config_free(target);
+	free(entries);
+	free(old);
+	return 0;
+fail_503:
+	config_free(keep);
+	config_free(target);
+	free(entries);
+	free(old);
+	return 503;
+fail:
+	config_free(cfg);
+	config_free(keep);
+	config_free(target);
+	free(entries);
+	free(old);
+	return 500;
+}
+
+void ctl_reload_signal(void)
+{
+	struct config_errors errs = { 0 }, warnings = { 0 };
+	char err[512], src[CTL_SOURCE_MAX];
+	uint64_t gen = 0;
+	int rc;
+
+	if (!ctl_plane.config_path) {
+		log_warn("reload: running on the embedded default config; nothing to re-read");
+		return;
+	}
+	log_info("reload: reading %s", ctl_plane.config_path);
+	snprintf(src, sizeof(src), "SIGHUP: reload of %s", ctl_plane.config_path);
+	rc = ctl_reload(src, &gen, &errs, &warnings, err, sizeof(err));
+	if (rc == 422) {
+		config_errors_print(&errs, stderr);
+		log_error("reload refused: %s has errors (listed above); generation %" PRIu64 " stays",
+			  ctl_plane.config_path, current_id());
+	} else if (rc != 0) {
+		log_error("reload refused: %s; generation %" PRIu64 " stays", err, current_id());
+	}
+	config_errors_clear(&errs);
+	config_errors_clear(&warnings);
+}
+
+struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name)
+{
+	struct pool *p = g ? generation_find_pool(g, pool) : NULL;
+	size_t i;
+
+	for (i = 0; p && i < p->nbackends; i++)
+		if (!strcmp(p->backends[i]->name, name))
+			return p->backends[i];
+	return NULL;
+}
+
+int ctl_in_rotation(const struct backend *b)
+{
+	return backend_eligible(b);
+}

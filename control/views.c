@@ -1,0 +1,101 @@
+/* views.c: the JSON the API shows of live state: one backend (settings, admin and health
+ * state, counters) and the process status (generation, uptime, listeners, pools). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "ctl_api.h"
+#include "worker.h"
+
+static const char *const admin_names[] = { "active", "draining", "maint" };
+
+cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool)
+{
+	cJSON *o = cJSON_CreateObject();
+	int admin;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", b ? b->name : cb->name);
+	cJSON_AddStringToObject(o, "pool", pool);
+	cJSON_AddStringToObject(o, "address", b ? b->addr.text : cb->address.text);
+	if (!b) {
+		cJSON_AddNumberToObject(o, "weight", cb->weight);
+		cJSON_AddNumberToObject(o, "max_conns", cb->max_conns);
+		cJSON_AddStringToObject(o, "admin", admin_names[cb->state]);
+		return o;
+	}
+	admin = atomic_load(&b->admin);
+	cJSON_AddNumberToObject(o, "weight", atomic_load(&b->weight));
+	cJSON_AddNumberToObject(o, "max_conns", atomic_load(&b->max_conns));
+	cJSON_AddStringToObject(o, "admin", admin >= 0 && admin <= 2 ? admin_names[admin] : "?");
+	cJSON_AddStringToObject(o, "health", atomic_load(&b->health) == HEALTH_UP ? "up" : "down");
+	cJSON_AddBoolToObject(o, "in_rotation", ctl_in_rotation(b));
+	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
+	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
+	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
+	cJSON_AddStringToObject(o, "source",
+				ctl_journal_find(&ctl_plane.journal, pool, b->name) ? "api" : "file");
+	return o;
+}
+
+cJSON *ctl_status_json(void)
+{
+	struct generation *g = proc_current_generation();
+	cJSON *o = cJSON_CreateObject(), *gen, *ls, *ps;
+	struct timeval tv;
+	size_t i, k;
+
+	if (!o || !g) {
+		generation_unref(g);
+		return o;
+	}
+	gettimeofday(&tv, NULL);
+	cJSON_AddStringToObject(o, "version", FULCRUM_VERSION);
+	gen = cJSON_AddObjectToObject(o, "generation");
+	cJSON_AddNumberToObject(gen, "id", (double)g->id);
+	cJSON_AddNumberToObject(gen, "applied_at", g->applied_at);
+	cJSON_AddStringToObject(gen, "source", ctl_plane.source);
+	cJSON_AddNumberToObject(o, "uptime_s", (tv.tv_sec + tv.tv_usec / 1e6) - ctl_plane.started);
+	cJSON_AddBoolToObject(o, "stopping", ctl_plane.stopping);
+	cJSON_AddNumberToObject(o, "workers", proc.nworkers);
+	cJSON_AddNumberToObject(o, "connections", atomic_load(&proc.connections));
+	cJSON_AddNumberToObject(o, "queued", atomic_load(&proc.queued_total));
+	cJSON_AddStringToObject(o, "config", ctl_plane.config_path ? ctl_plane.config_path
+								   : "(embedded default)");
+	cJSON_AddStringToObject(o, "state_dir", ctl_plane.state_dir ? ctl_plane.state_dir : "");
+	cJSON_AddNumberToObject(o, "journal_entries", (double)ctl_plane.journal.n);
+	cJSON_AddBoolToObject(o, "journal_writable", ctl_plane.journal.fd != -1);
+	ls = cJSON_AddArrayToObject(o, "listeners");
+	for (i = 0; i < g->nlisteners; i++) {
+		const struct gen_listener *gl = &g->listeners[i];
+		cJSON *l = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(l, "name", gl->cfg->name);
+		cJSON_AddStringToObject(l, "bind", gl->cfg->bind.text);
+		cJSON_AddStringToObject(l, "mode", gl->cfg->mode == LISTENER_TCP ? "tcp" : "http");
+		cJSON_AddStringToObject(l, "pool", gl->cfg->pool);
+		cJSON_AddNumberToObject(l, "connections", atomic_load(&gl->group->active));
+		cJSON_AddItemToArray(ls, l);
+	}
+	ps = cJSON_AddArrayToObject(o, "pools");
+	for (i = 0; i < g->npools; i++) {
+		struct pool *p = &g->pools[i];
+		cJSON *po = cJSON_CreateObject();
+		unsigned active = 0, rot = 0;
+
+		for (k = 0; k < p->nbackends; k++) {
+			active += atomic_load(&p->backends[k]->active);
+			rot += ctl_in_rotation(p->backends[k]) ? 1 : 0;
+		}
+		cJSON_AddStringToObject(po, "name", p->name);
+		cJSON_AddStringToObject(po, "balance", p->algo == BALANCE_RR ? "rr" : "wlc");
+		cJSON_AddNumberToObject(po, "backends", (double)p->nbackends);
+		cJSON_AddNumberToObject(po, "in_rotation", rot);
+		cJSON_AddNumberToObject(po, "active", active);
+		cJSON_AddNumberToObject(po, "waiting", atomic_load(&p->waiting));
+		cJSON_AddItemToArray(ps, po);
+	}
+	generation_unref(g);
+	return o;
+}

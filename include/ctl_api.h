@@ -1,0 +1,119 @@
+/* ctl_api.h: the control plane behind the API: its state (the config the journal is laid
+ * over, the journal, the generations), the changes it makes, body validation and waits. */
+#ifndef FULCRUM_CTL_API_H
+#define FULCRUM_CTL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "balance.h"
+#include "config-t.h"
+#include "ctl_http.h"
+#include "ctl_journal.h"
+#include "ctl_store.h"
+#include "generation.h"
+
+/* The control plane (control/state.c); lives on the control thread only. */
+struct ctl_plane {
+	const char *config_path;         /* NULL = the embedded default */
+	struct config *(*load)(const char *path, struct config_errors *errs);
+	struct config *file;             /* the file as last loaded (start, reload) */
+	struct config *rollback_base;    /* after a rollback: its config, until the next reload */
+	struct ctl_journal journal;
+	struct ctl_store store;
+	uint64_t next_id;                /* id of the next generation */
+	char source[CTL_SOURCE_MAX];     /* what made the current generation */
+	int stopping;                    /* SIGTERM seen: not ready, no more changes */
+	double started;                  /* wall clock at start */
+	struct ev_loop *loop;
+	char *state_dir;
+	int lock_fd;
+	int api;                         /* the control API listens */
+};
+
+extern struct ctl_plane ctl_plane;
+
+/* The config the journal is laid over now (the file's, or a rollback's). */
+const struct config *ctl_base(void);
+
+/* Writes e to the journal (fsync'd), then builds and publishes the generation with it.
+ * source names the change for the generation list. On success returns 0 and *gen the
+ * new generation id; otherwise nothing changed, err says why and the return value is
+ * the HTTP status to answer (503: journal or state not writable / stopping; 500). */
+int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, char *err,
+		       size_t errlen);
+
+/* Re-reads the config file, lays the journal over it and applies it. Returns 0 (*gen
+ * set, restart-only keys that changed listed in warnings), 422 with every error in
+ * errs, 409 when there is no file, 500/503 with err. */
+int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
+	       struct config_errors *warnings, char *err, size_t errlen);
+
+/* Applies kept generation id again as a new generation; the journal is rewritten so
+ * the backends it had survive a reload and a restart. Returns 0 (*gen set), 404 when
+ * id is not kept, 422 with errs when it does not validate, 500/503 with err. */
+int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
+		 size_t errlen);
+
+/* The live backend named name in pool of generation g, or NULL. */
+struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name);
+/* 1 when b takes new requests (admin active, health up, weight above 0). */
+int ctl_in_rotation(const struct backend *b);
+
+/* JSON views (control/views.c). */
+cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool);
+cJSON *ctl_status_json(void);
+
+/* ---- Request bodies (control/validate.c) ----
+ * Bodies are JSON objects; unknown and repeated fields, wrong types and values out of
+ * range are refused with a reason naming the field. An empty body is an empty object. */
+
+/* Parses body into a JSON object whose fields are all in allowed (NULL-terminated). */
+cJSON *ctl_json_object(const char *body, size_t len, const char *const *allowed, char *err,
+		       size_t errlen);
+/* Reads an optional integer field; 1 present, 0 absent, -1 wrong (err says why). */
+int ctl_json_uint(const cJSON *o, const char *name, uint64_t min, uint64_t max, uint64_t *out,
+		  char *err, size_t errlen);
+/* Reads an optional string field into out; 1, 0 or -1 as above. */
+int ctl_json_string(const cJSON *o, const char *name, char *out, size_t outlen, char *err,
+		    size_t errlen);
+
+/* PUT /v1/pools/{pool}/backends/{name}: {address, weight, max_conns, state}. */
+struct ctl_backend_put {
+	int has_address, has_weight, has_max_conns, has_state;
+	char address[ADDR_TEXT_MAX];
+	struct addr addr;                /* resolved */
+	uint32_t weight, max_conns;
+	enum admin_state state;
+};
+int ctl_parse_backend_put(const char *body, size_t len, struct ctl_backend_put *p, char *err,
+			  size_t errlen);
+/* POST .../drain: {timeout_s}; *timeout_s untouched when absent. */
+int ctl_parse_drain(const char *body, size_t len, uint32_t *timeout_s, char *err, size_t errlen);
+/* POST /v1/config/rollback: {generation}, required. */
+int ctl_parse_rollback(const char *body, size_t len, uint64_t *generation, char *err,
+		       size_t errlen);
+/* A pool or backend name from the path: the config's name rule. */
+int ctl_check_name(const char *what, const char *name, char *err, size_t errlen);
+
+/* ---- Waits (control/wait.c): answers given later, without blocking the loop ---- */
+
+enum ctl_wait_kind {
+	CTL_WAIT_HEALTHY,                /* PUT ?wait=healthy: until in rotation, else 504 */
+	CTL_WAIT_DRAIN,                  /* drain ?wait=1: until no request left, else 408 */
+	CTL_WAIT_DELETE                  /* DELETE: drain, then remove */
+};
+
+/* Defers c's answer until the condition holds or timeout_s passes. status_ok is the
+ * status of a success (200 or 201 for PUT). stream: chunked progress lines. */
+void ctl_wait_start(struct ctl_conn *c, enum ctl_wait_kind kind, const char *pool,
+		    const char *name, double timeout_s, int stream, int status_ok);
+
+/* Removes pool/name (journal, then a new generation). 0 or an HTTP status with err. */
+int ctl_delete_backend(const char *pool, const char *name, const char *source, uint64_t *gen,
+		       char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,118 @@
+/* ctl_http.h: the control API's HTTP/1.1 side: requests as handlers see them, replies
+ * (whole or streamed), pending answers, the route table and the bearer token check. */
+#ifndef FULCRUM_CTL_HTTP_H
+#define FULCRUM_CTL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#include "http.h"
+
+#define CTL_HEAD_MAX 16384           /* request head; larger gets 431 */
+#define CTL_HEADERS_MAX 64
+#define CTL_BODY_MAX 65536           /* request body; larger gets 413 */
+#define CTL_CONN_MAX 128             /* concurrent control connections */
+#define CTL_SEGMENT_MAX 256          /* a path segment handed to a handler */
+
+struct ctl_conn;                     /* one client connection (control/server.c) */
+
+/* One request, copied out of the connection's buffer. */
+struct ctl_request {
+	enum http_method method;
+	char method_text[16];
+	char path[1024];                 /* target up to '?' */
+	char query[1024];                /* after '?', "" when none */
+	char *body;                      /* NUL-terminated copy, body_len bytes */
+	size_t body_len;
+	int stream_ok;                   /* Accept: application/x-ndjson over HTTP/1.1 */
+	char peer[128];                  /* "127.0.0.1:5555" or "unix", for logs */
+};
+
+enum ctl_route_id {
+	CTL_R_NONE = 0,
+	CTL_R_HEALTHZ,
+	CTL_R_READYZ,
+	CTL_R_METRICS,
+	CTL_R_STATUS,
+	CTL_R_BACKENDS,                  /* GET /v1/pools/{pool}/backends */
+	CTL_R_BACKEND,                   /* GET PUT DELETE /v1/pools/{pool}/backends/{name} */
+	CTL_R_DRAIN,                     /* POST .../{name}/drain */
+	CTL_R_RELOAD,
+	CTL_R_GENERATIONS,
+	CTL_R_GENERATION,                /* GET /v1/config/generations/{gen} */
+	CTL_R_DIFF,                      /* GET /v1/config/diff?from=&to= */
+	CTL_R_ROLLBACK,
+	CTL_R_COUNT
+};
+
+struct ctl_route_match {
+	enum ctl_route_id id;
+	int status;                      /* 0 matched, 404 no such path, 405 wrong method */
+	char allow[48];                  /* methods of the path, for 405's Allow */
+	int public;                      /* answered without a token */
+	char pool[CTL_SEGMENT_MAX];      /* raw path segments; handlers validate them */
+	char name[CTL_SEGMENT_MAX];
+	char gen[CTL_SEGMENT_MAX];
+};
+
+/* Matches method and path (without query) against the route table (control/routes.c). */
+void ctl_route(const char *method, const char *path, struct ctl_route_match *m);
+
+/* Looks key up in a query string ("a=1&b=x"), percent-decoding the value into out.
+ * Returns 1 found, 0 absent, -1 when the value is malformed or does not fit. */
+int ctl_query_get(const char *query, const char *key, char *out, size_t outlen);
+
+/* ---- Replies (control/server.c). Each request gets exactly one reply: a whole one,
+ * or a stream started, fed and ended. ---- */
+
+/* Sends status with body (taken over; NULL sends {}), adding headers (may be NULL:
+ * "Name: value\r\n" lines). */
+void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body);
+void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJSON *body);
+/* {"error": error, "detail": formatted} with status. */
+void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A chunked application/x-ndjson answer: one JSON object per line as it happens. */
+void ctl_stream_start(struct ctl_conn *c, int status);
+void ctl_stream_json(struct ctl_conn *c, cJSON *line);   /* takes line */
+void ctl_stream_end(struct ctl_conn *c);
+
+/* The handler answers later (a wait). cancel(arg) runs if the connection ends first
+ * (client gone, server stopping); after it, c must not be used. A reply ends the wait. */
+void ctl_conn_defer(struct ctl_conn *c, void (*cancel)(void *arg), void *arg);
+
+/* The request being answered on c. */
+const struct ctl_request *ctl_conn_request(const struct ctl_conn *c);
+
+/* ---- The listener (control/server.c) ---- */
+
+/* Opens the listening socket for control.listen ("host:port" or "unix:/path"), before
+ * privileges are dropped. 0, or -1 with err. */
+int ctl_server_open(const char *listen, char *err, size_t errlen);
+/* Starts accepting on loop. */
+void ctl_server_start(struct ev_loop *loop);
+/* Closes the listener and every connection (pending waits are cancelled). */
+void ctl_server_close(void);
+/* Where it listens ("127.0.0.1:9000", "unix:/run/x.sock"), or NULL. */
+const char *ctl_server_address(void);
+
+/* Implemented by the API (control/api.c): answers one authorised, routed request. */
+void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,
+		  const struct ctl_route_match *m);
+
+/* ---- The bearer token (control/auth.c) ---- */
+
+/* Reads the token from path (surrounding whitespace stripped; must not be empty) and
+ * makes it the one required from now on; path NULL requires none. 0, or -1 with err
+ * (the previous token stays). */
+int ctl_auth_load(const char *path, char *err, size_t errlen);
+int ctl_auth_required(void);
+/* 1 when the value of an Authorization header ("Bearer <token>") carries the token;
+ * the comparison takes the same time whatever the value. */
+int ctl_auth_check(const char *value, size_t len);
+void ctl_auth_clear(void);
+
+#endif

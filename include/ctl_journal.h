@@ -1,0 +1,140 @@
+/* ctl_journal.h: the runtime journal (what the control API last said about each backend,
+ * kept in state_dir, fsync'd before a change is acknowledged) and its merge into configs. */
+#ifndef FULCRUM_CTL_JOURNAL_H
+#define FULCRUM_CTL_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "config-t.h"
+
+#define CTL_NAME_MAX 64              /* names are [A-Za-z0-9._-]{1,63} */
+#define CTL_RECORD_MAX 4096          /* a record's payload is one small JSON object */
+
+enum ctl_jop {
+	CTL_JOP_SET = 1,             /* the backend exists with these settings */
+	CTL_JOP_DELETE               /* the backend does not exist, whatever the file says */
+};
+
+/* The API's last word on one backend of one pool. */
+struct ctl_jentry {
+	char pool[CTL_NAME_MAX];
+	char name[CTL_NAME_MAX];
+	enum ctl_jop op;
+	char address[ADDR_TEXT_MAX]; /* as the API received it; CTL_JOP_SET only */
+	struct addr addr;            /* address resolved when written or replayed; len 0 = unresolved */
+	uint32_t weight;
+	uint32_t max_conns;
+	enum admin_state state;
+	double time;                 /* wall clock when it was written */
+	uint64_t seq;                /* record number, increasing */
+};
+
+/* What ctl_journal_open found in the file. */
+struct ctl_journal_replay {
+	size_t records;              /* good records applied */
+	size_t skipped;              /* checksummed records with content we refuse (logged) */
+	size_t bad;                  /* records cut short or failing their checksum */
+	off_t bad_offset;            /* where the first bad record starts, -1 when none */
+	char bad_reason[128];
+};
+
+/* The journal file and the entries it holds, one per (pool, name), in the order they
+ * first appeared. The file is a sequence of records, each one line:
+ *     "%08x %08x " length crc32 of the payload, the JSON payload, "\n"
+ * A record is applied only when its length, checksum, newline and JSON are all good. */
+struct ctl_journal {
+	int fd;                      /* O_APPEND; -1 when the journal cannot be written */
+	char *path;
+	off_t size;                  /* bytes of good records in the file */
+	uint64_t seq;                /* last sequence number written or read */
+	size_t records;              /* records in the file (compaction when far above n) */
+	struct ctl_jentry *entries;
+	size_t n, cap;
+};
+
+/* Previous state of one key, to undo an append whose generation could not be built. */
+struct ctl_journal_undo {
+	off_t size;                  /* file size before the append */
+	size_t records;
+	int had;                     /* an entry for the key existed */
+	struct ctl_jentry old;
+	size_t index;                /* its position */
+};
+
+/* Opens (creating it) and replays the journal at path. Records cut short or failing
+ * their checksum are counted in rep and never applied; the file is then rewritten
+ * from the good entries so that later appends follow a clean record. fd stays -1
+ * (read only) when the file cannot be opened for writing: appends then fail.
+ * Returns 0, or -1 with err when the file exists but cannot be read at all. */
+int ctl_journal_open(struct ctl_journal *j, const char *path, struct ctl_journal_replay *rep,
+		     char *err, size_t errlen);
+void ctl_journal_close(struct ctl_journal *j);
+
+/* Parses a whole journal image (the file's bytes) into j's entries without touching any
+ * file; the replay rules of ctl_journal_open. Returns the length of the good prefix. */
+size_t ctl_journal_parse(struct ctl_journal *j, const char *buf, size_t len,
+			 struct ctl_journal_replay *rep);
+
+/* Writes one record for e (seq and time are set here), fsyncs, and only then updates
+ * the entries. On failure nothing changed (a partial write is cut off again) and err
+ * says why. undo (may be NULL) receives what ctl_journal_revert needs. 0 or -1. */
+int ctl_journal_append(struct ctl_journal *j, struct ctl_jentry *e, struct ctl_journal_undo *undo,
+		       char *err, size_t errlen);
+/* Takes back the append that filled undo (the file is cut back and fsync'd). */
+void ctl_journal_revert(struct ctl_journal *j, const struct ctl_journal_undo *undo);
+
+/* Replaces the whole journal by these entries: a new file written, fsync'd and renamed
+ * over the old one (rollback, compaction). On failure nothing changed. 0 or -1. */
+int ctl_journal_replace(struct ctl_journal *j, const struct ctl_jentry *entries, size_t n,
+			char *err, size_t errlen);
+
+/* The entry for (pool, name), or NULL. */
+const struct ctl_jentry *ctl_journal_find(const struct ctl_journal *j, const char *pool,
+					  const char *name);
+
+/* Encodes one record (header + JSON + newline) into buf; returns its length, or 0 when it
+ * does not fit. */
+size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len);
+
+/* CRC-32 (IEEE 802.3, as zlib) of buf. */
+uint32_t ctl_crc32(const void *buf, size_t len);
+
+/* ---- The merge rule (control/merge.c) ----
+ * The applied configuration is the file's, with the journal laid over its pools: for
+ * each journal entry whose pool the file has, a SET replaces the file's backend of that
+ * name (or adds it after the file's backends, in journal order) and a DELETE removes
+ * it. Entries for pools the file does not have are kept but not applied. Everything
+ * that is not a backend (listeners, pools' settings, ...) comes from the file alone. */
+
+/* Returns a new config: base with entries[0..n) applied; NULL on ENOMEM. An entry whose
+ * address did not resolve is not applied (base's backend of that name stays) and is
+ * counted in *unresolved (may be NULL); one naming a pool base lacks in *orphans. */
+struct config *ctl_merge(const struct config *base, const struct ctl_jentry *entries, size_t n,
+			 size_t *unresolved, size_t *orphans);
+
+/* A malloc'd copy of j's entries with e applied as ctl_journal_append would (replacing
+ * the entry of its key, or appended). Sets *n. NULL on ENOMEM. */
+struct ctl_jentry *ctl_journal_entries_with(const struct ctl_journal *j, const struct ctl_jentry *e,
+					    size_t *n);
+
+/* The entries that make ctl_merge(file, result) have exactly the backends of target
+ * in every pool that both have. Pools that target lacks keep the entries of current
+ * (may be NULL). *out is malloc'd; returns its count, or -1 on ENOMEM. */
+ssize_t ctl_journal_entries_for(const struct config *file, const struct config *target,
+				const struct ctl_journal *current, struct ctl_jentry **out);
+
+/* Edits of a config copy (from config_dup). Set replaces the backend named b->name in
+ * pool (or appends it); copies b's strings. Remove drops it. 0, or -1 (ENOMEM, or no
+ * such pool / backend for remove). */
+int ctl_config_set_backend(struct config *cfg, const char *pool, const struct cfg_backend *b);
+int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *name);
+struct cfg_pool *ctl_config_pool(struct config *cfg, const char *pool);
+struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, const char *name);
+
+/* Parses and resolves e->address into e->addr. 0, or -1 with the reason in err. */
+int ctl_jentry_resolve(struct ctl_jentry *e, char *err, size_t errlen);
+
+#endif
