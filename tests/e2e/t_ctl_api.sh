@@ -191,4 +191,20 @@ assert_contains "$(cat "$T/open.out")" "token_file" "fulcrum's complaint"
 rc=0
 "$FULCRUM" -t -c "$T/open.cfg" >"$T/open.out" 2>&1 || rc=$?
 assert_eq "$rc" 1 "fulcrum -t with an open control API"
+
+step "control API on a unix socket"
+sock=$T/control.sock
+sed "s|listen = \"127.0.0.1:$P_CTL\"|listen = \"unix:$sock\"|" "$cfg" >"$T/unix.cfg"
+mv "$T/fulcrum.log" "$T/fulcrum-tcp.log"
+start_fulcrum "$T/unix.cfg" "$P_WEB"
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || fail "no control socket at $sock"
+assert_eq "$(stat -c %a "$sock")" 600 "mode of the control socket"
+assert_eq "$(rc_of "$FULCRUMCTL" -s "unix:$sock" --token-file "$T/token" backends flask)" 0 "fulcrumctl over the unix socket"
+assert_contains "$(cat "$T/rc.out")" "web-1" "fulcrumctl backends over the unix socket"
+assert_eq "$(rc_of "$FULCRUMCTL" -s "unix:$sock" status)" 4 "fulcrumctl over the unix socket without the token"
+rc=0
+stop_pid "$FULCRUM_PID" TERM 15 || rc=$?
+assert_eq "$rc" 0 "fulcrum's exit status"
+[ ! -e "$sock" ] || fail "the control socket is left behind after a stop"
 echo "ok"
