@@ -75,6 +75,7 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 	cJSON_AddStringToObject(o, "op", e->op == CTL_JOP_DELETE ? "delete" : "set");
 	cJSON_AddStringToObject(o, "pool", e->pool);
 	cJSON_AddStringToObject(o, "name", e->name);
+	cJSON_AddStringToObject(o, "file", e->file_fp);
 	if (e->op == CTL_JOP_SET) {
 		cJSON_AddStringToObject(o, "address", e->address);
 		cJSON_AddNumberToObject(o, "weight", e->weight);
@@ -124,7 +125,7 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 			 size_t whylen)
 {
 	cJSON *o = cJSON_ParseWithLength(payload, len);
-	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st;
+	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st, *fp;
 	char err[256];
 	int rc = -1;
 	size_t i;
@@ -153,6 +154,9 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 	snprintf(e->name, sizeof(e->name), "%s", name->valuestring);
 	e->seq = seq->valuedouble > 0 ? (uint64_t)seq->valuedouble : 0;
 	e->time = cJSON_IsNumber(tm) ? tm->valuedouble : 0;
+	fp = cJSON_GetObjectItemCaseSensitive(o, "file");
+	if (cJSON_IsString(fp) && strlen(fp->valuestring) < sizeof(e->file_fp))
+		snprintf(e->file_fp, sizeof(e->file_fp), "%s", fp->valuestring);
 	if (!strcmp(op->valuestring, "delete")) {
 		e->op = CTL_JOP_DELETE;
 		rc = 0;
@@ -244,6 +248,25 @@ const struct ctl_jentry *ctl_journal_find(const struct ctl_journal *j, const cha
 		if (!strcmp(j->entries[i].pool, pool) && !strcmp(j->entries[i].name, name))
 			return &j->entries[i];
 	return NULL;
+}
+
+void ctl_journal_adopt(struct ctl_journal *j, struct ctl_jentry *entries, size_t n)
+{
+	free(j->entries);
+	j->entries = entries;
+	j->n = j->cap = n;
+}
+
+void ctl_journal_forget(struct ctl_journal *j, const char *pool, const char *name)
+{
+	const struct ctl_jentry *e = ctl_journal_find(j, pool, name);
+	size_t i;
+
+	if (!e)
+		return;
+	i = (size_t)(e - j->entries);
+	memmove(&j->entries[i], &j->entries[i + 1], (j->n - i - 1) * sizeof(*j->entries));
+	j->n--;
 }
 
 struct ctl_jentry *ctl_journal_entries_with(const struct ctl_journal *j, const struct ctl_jentry *e,

@@ -1,7 +1,10 @@
 /* merge.c: the merge rule of a config and the journal (journal entries laid over the
  * pools' backends), the entries a rollback needs, and edits of backends in a config copy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "ctl_journal.h"
@@ -74,6 +77,54 @@ int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *
 	memmove(&p->backends[i], &p->backends[i + 1], (p->nbackends - i - 1) * sizeof(*b));
 	p->nbackends--;
 	return 0;
+}
+
+void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const char *name,
+			     char out[17])
+{
+	const struct cfg_backend *b = ctl_config_backend((struct config *)cfg, pool, name);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char text[ADDR_TEXT_MAX + 64];
+	int n;
+
+	out[0] = '\0';
+	if (!b)
+		return;
+	n = snprintf(text, sizeof(text), "%s|%u|%u|%d", b->address.text, b->weight, b->max_conns,
+		     (int)b->state);
+	EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+ssize_t ctl_journal_current(const struct ctl_journal *j, const struct config *file,
+			    struct ctl_jentry **out, size_t *dropped)
+{
+	struct ctl_jentry *list = NULL;
+	size_t n = 0, cap = 0, i, gone = 0;
+	char fp[17];
+
+	for (i = 0; i < j->n; i++) {
+		const struct ctl_jentry *e = &j->entries[i];
+
+		/* a pool the file lacks has nothing to compare: the entry waits */
+		if (config_find_pool(file, e->pool)) {
+			ctl_backend_fingerprint(file, e->pool, e->name, fp);
+			if (strcmp(fp, e->file_fp)) {
+				gone++;
+				continue;
+			}
+		}
+		if (push_entry(&list, &n, &cap, e) == -1) {
+			free(list);
+			return -1;
+		}
+	}
+	if (dropped)
+		*dropped = gone;
+	*out = list;
+	return (ssize_t)n;
 }
 
 int ctl_jentry_resolve(struct ctl_jentry *e, char *err, size_t errlen)
@@ -178,6 +229,7 @@ ssize_t ctl_journal_entries_for(const struct config *file, const struct config *
 				continue;
 			memset(&e, 0, sizeof(e));
 			e.op = CTL_JOP_SET;
+			ctl_backend_fingerprint(file, tp->name, tb->name, e.file_fp);
 			snprintf(e.pool, sizeof(e.pool), "%s", tp->name);
 			snprintf(e.name, sizeof(e.name), "%s", tb->name);
 			snprintf(e.address, sizeof(e.address), "%s", tb->address.text);
@@ -200,6 +252,7 @@ ssize_t ctl_journal_entries_for(const struct config *file, const struct config *
 				continue;
 			memset(&e, 0, sizeof(e));
 			e.op = CTL_JOP_DELETE;
+			ctl_backend_fingerprint(file, tp->name, fb->name, e.file_fp);
 			snprintf(e.pool, sizeof(e.pool), "%s", tp->name);
 			snprintf(e.name, sizeof(e.name), "%s", fb->name);
 			if (push_entry(&list, &n, &cap, &e) == -1)

@@ -26,6 +26,8 @@ static int open_state_dir(const char *dir);
 static int mkdir_p(const char *path);
 static double wall_now(void);
 static uint64_t current_id(void);
+static ssize_t current_entries(const struct config *file, struct ctl_jentry **out);
+static void settle_journal(struct ctl_jentry *entries, size_t n);
 
 static double wall_now(void)
 {
@@ -42,6 +44,45 @@ static uint64_t current_id(void)
 
 	generation_unref(g);
 	return id;
+}
+
+/* The journal's entries that still hold against file (the file's own edits of a
+ * backend overtake what the API said of it earlier). Logs what is dropped. */
+static ssize_t current_entries(const struct config *file, struct ctl_jentry **out)
+{
+	size_t dropped = 0, i;
+	ssize_t n = ctl_journal_current(&ctl_plane.journal, file, out, &dropped);
+
+	for (i = 0; n >= 0 && dropped && i < ctl_plane.journal.n; i++) {
+		const struct ctl_jentry *e = &ctl_plane.journal.entries[i];
+		ssize_t k;
+		int kept = 0;
+
+		for (k = 0; k < n; k++)
+			kept |= !strcmp((*out)[k].pool, e->pool) && !strcmp((*out)[k].name, e->name);
+		if (!kept)
+			log_info("journal: %s/%s was changed in the file since the API set it; "
+				 "the file's definition applies now", e->pool, e->name);
+	}
+	return n;
+}
+
+/* Makes entries (taken over) the journal, on disk when possible. */
+static void settle_journal(struct ctl_jentry *entries, size_t n)
+{
+	char err[512];
+
+	if (n == ctl_plane.journal.n) {
+		free(entries);
+		return;
+	}
+	if (ctl_plane.journal.fd != -1 &&
+	    ctl_journal_replace(&ctl_plane.journal, entries, n, err, sizeof(err)) == 0) {
+		free(entries);
+		return;
+	}
+	/* a restart would drop the same entries again: memory alone is consistent */
+	ctl_journal_adopt(&ctl_plane.journal, entries, n);
 }
 
 const struct config *ctl_base(void)
@@ -134,6 +175,16 @@ int ctl_init(struct config **cfgp, const char *config_path,
 				   err, sizeof(err)) == -1)
 			log_error("%s; config generations will not be kept", err);
 		ctl_plane.next_id = ctl_plane.store.max_id + 1;
+	}
+	{
+		struct ctl_jentry *cur = NULL;
+		ssize_t n = current_entries(file, &cur);
+
+		if (n < 0) {
+			log_error("out of memory reading the journal");
+			return -1;
+		}
+		settle_journal(cur, (size_t)n);
 	}
 	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
 			   &orphans);
@@ -266,6 +317,9 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 	struct config *cfg;
 	size_t n;
 
+	/* remembered so that a later edit of this backend in the file can overtake it */
+	ctl_backend_fingerprint(ctl_plane.file, e->pool, e->name, e->file_fp);
+
 	if (ctl_plane.stopping) {
 		snprintf(err, errlen, "fulcrum is stopping");
 		return 503;
@@ -291,6 +345,12 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 		ctl_journal_revert(&ctl_plane.journal, &undo);
 		return 500;
 	}
+	/* Kubernetes names every pod anew: tombstones of API-only backends would pile up.
+	 * Neither config the journal is laid over has it, so forgetting it changes nothing. */
+	if (e->op == CTL_JOP_DELETE && !ctl_config_backend(ctl_plane.file, e->pool, e->name) &&
+	    !(ctl_plane.rollback_base &&
+	      ctl_config_backend(ctl_plane.rollback_base, e->pool, e->name)))
+		ctl_journal_forget(&ctl_plane.journal, e->pool, e->name);
 	return 0;
 }
 
@@ -309,8 +369,10 @@ int ctl_delete_backend(const char *pool, const char *name, const char *source, u
 int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	       struct config_errors *warnings, char *err, size_t errlen)
 {
+	struct ctl_jentry *entries = NULL;
 	struct generation *cur;
 	struct config *file, *cfg;
+	ssize_t n;
 	size_t i;
 
 	if (ctl_plane.stopping) {
@@ -324,8 +386,10 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	file = ctl_plane.load(ctl_plane.config_path, errs);
 	if (!file)
 		return 422;
-	cfg = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
+	n = current_entries(file, &entries);
+	cfg = n >= 0 ? ctl_merge(file, entries, (size_t)n, NULL, NULL) : NULL;
 	if (!cfg) {
+		free(entries);
 		config_free(file);
 		snprintf(err, errlen, "out of memory");
 		return 500;
@@ -338,9 +402,11 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 		log_warn("reload: %s: %s (needs a restart; the running value stays)",
 			 warnings->items[i].key, warnings->items[i].message);
 	if (publish(cfg, source, 1, gen, err, errlen) == -1) {
+		free(entries);
 		config_free(file);
 		return 500;
 	}
+	settle_journal(entries, (size_t)n);
 	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
 		log_error("reload: %s (the previous token stays)", err);
 	config_free(ctl_plane.file);

@@ -28,6 +28,8 @@ struct ctl_jentry {
 	uint32_t weight;
 	uint32_t max_conns;
 	enum admin_state state;
+	char file_fp[17];            /* the file's definition of this backend when the entry was
+	                              * written (ctl_backend_fingerprint); "" = it had none */
 	double time;                 /* wall clock when it was written */
 	uint64_t seq;                /* record number, increasing */
 };
@@ -91,6 +93,15 @@ void ctl_journal_revert(struct ctl_journal *j, const struct ctl_journal_undo *un
 int ctl_journal_replace(struct ctl_journal *j, const struct ctl_jentry *entries, size_t n,
 			char *err, size_t errlen);
 
+/* Takes entries (malloc'd, n of them) as the journal's entries in memory only, for when
+ * the file cannot be rewritten. */
+void ctl_journal_adopt(struct ctl_journal *j, struct ctl_jentry *entries, size_t n);
+
+/* Drops the entry for (pool, name) from memory only: the file keeps its records until
+ * the next rewrite leaves it out. For a delete of a backend that no config the journal
+ * is laid over has, whose entry would change nothing and only pile up. */
+void ctl_journal_forget(struct ctl_journal *j, const char *pool, const char *name);
+
 /* The entry for (pool, name), or NULL. */
 const struct ctl_jentry *ctl_journal_find(const struct ctl_journal *j, const char *pool,
 					  const char *name);
@@ -107,7 +118,20 @@ uint32_t ctl_crc32(const void *buf, size_t len);
  * each journal entry whose pool the file has, a SET replaces the file's backend of that
  * name (or adds it after the file's backends, in journal order) and a DELETE removes
  * it. Entries for pools the file does not have are kept but not applied. Everything
- * that is not a backend (listeners, pools' settings, ...) comes from the file alone. */
+ * that is not a backend (listeners, pools' settings, ...) comes from the file alone.
+ * Per backend the last word wins: an entry remembers the file's definition of its
+ * backend when it was written, and once the file defines that backend differently (an
+ * edit seen at reload or start) the file's is newer and the entry is dropped. */
+
+/* A short digest of how cfg defines pool/name (address, weight, max_conns, state) into
+ * out; "" when cfg has no such backend. */
+void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const char *name,
+			     char out[17]);
+
+/* The entries of j that the file has not overtaken (see above); *out malloc'd. Returns
+ * the count, or -1 on ENOMEM; *dropped (may be NULL) counts the others. */
+ssize_t ctl_journal_current(const struct ctl_journal *j, const struct config *file,
+			    struct ctl_jentry **out, size_t *dropped);
 
 /* Returns a new config: base with entries[0..n) applied; NULL on ENOMEM. An entry whose
  * address did not resolve is not applied (base's backend of that name stays) and is

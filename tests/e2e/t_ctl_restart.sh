@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # t_ctl_restart.sh: the journal loses nothing. After API changes (add, re-weight, drain,
 # delete) fulcrum is killed with SIGKILL and started again: the pools are what the API
-# last acknowledged. A reload of a changed file keeps them too (the journal wins for the
-# backends it names, the file for the rest). A journal record cut short mid-write, as
-# kill -9 can leave it, is detected at start and not applied, and the journal goes on.
+# last acknowledged. A reload of a changed file keeps them too, except for a backend the
+# file itself edits afterwards (per backend the newer word wins). A journal record cut
+# short mid-write, as kill -9 can leave it, is detected at start and not applied.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum
@@ -71,11 +71,17 @@ assert_eq "$(pool_summary flask)" "$acked" "backends after kill -9 and restart"
 assert_cmp "$(current_generation)" ">" "$gen" "generation id after the restart"
 assert_eq "$(served 30)" "web-1 web-3 " "instances serving after the restart (web-4 drains, web-2 is gone)"
 
-step "a reload of a changed file keeps what the API set (the journal wins for its backends)"
-write_cfg 9 "{ name = \"web-5\"; address = \"127.0.0.1:$P_4\"; weight = 1; }"
+step "a reload keeps what the API set, except where the file was edited since"
+write_cfg 1 "{ name = \"web-5\"; address = \"127.0.0.1:$P_4\"; weight = 1; }"
 assert_eq "$(ctl_rc reload)" 0 "fulcrumctl reload"
 want=$(printf '%s\nweb-5 127.0.0.1:%s 1 0 active' "$acked" "$P_4" | sort)
 assert_eq "$(pool_summary flask)" "$want" "backends after the reload: the journal's, plus the file's new web-5"
+# web-1 is edited in the file after the API re-weighted it: the newer word wins
+write_cfg 9 "{ name = \"web-5\"; address = \"127.0.0.1:$P_4\"; weight = 1; }"
+assert_eq "$(ctl_rc reload)" 0 "fulcrumctl reload after editing web-1 in the file"
+want=$(printf '%s\n' "$want" | sed "s/^web-1 127.0.0.1:$P_1 4 /web-1 127.0.0.1:$P_1 9 /")
+assert_eq "$(pool_summary flask)" "$want" "backends after the file's edit of web-1"
+assert_contains "$(cat "$T/fulcrum.log")" "flask/web-1 was changed in the file since the API set it" "fulcrum's log"
 acked=$(pool_summary flask)
 
 step "a record cut short by kill -9 mid-write is detected and not applied"

@@ -40,6 +40,7 @@ static void test_open_rewrites_torn_tail(void **state);
 static void test_append_revert_replace(void **state);
 static void test_merge_rule(void **state);
 static void test_entries_for_rollback(void **state);
+static void test_file_edits_overtake(void **state);
 
 #define BASE                                                                                  \
 	"listeners = ( { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"flask\"; } );\n"  \
@@ -384,6 +385,13 @@ static void test_append_revert_replace(void **state)
 	assert_null(ctl_journal_find(&j, "flask", "b"));
 	assert_int_equal(j.n, 1);
 
+	/* forget: gone from memory at once, from the file at the next rewrite */
+	assert_int_equal(ctl_journal_append(&j, &b, NULL, err, sizeof(err)), 0);
+	ctl_journal_forget(&j, "flask", "b");
+	ctl_journal_forget(&j, "flask", "never-there");
+	assert_null(ctl_journal_find(&j, "flask", "b"));
+	assert_int_equal(j.n, 1);
+
 	/* replace: the file holds exactly the new entries */
 	{
 		struct ctl_jentry list[2] = { b, del_entry("other", "o-1", 0) };
@@ -525,6 +533,61 @@ static void test_entries_for_rollback(void **state)
 	config_free(target);
 }
 
+/* Per backend the newer word wins: an entry holds until the file edits its backend. */
+static void test_file_edits_overtake(void **state)
+{
+	struct config *file = load(BASE), *edited;
+	struct ctl_jentry e[4] = {
+		set_entry("flask", "web-1", "127.0.0.1:8001", 9, ADMIN_ACTIVE, 1),  /* re-weight */
+		del_entry("flask", "web-2", 2),                                     /* delete */
+		set_entry("flask", "web-3", "127.0.0.1:8003", 1, ADMIN_ACTIVE, 3),  /* add */
+		set_entry("gone", "x", "127.0.0.1:1", 1, ADMIN_ACTIVE, 4),          /* no pool */
+	};
+	struct ctl_journal j = { .fd = -1, .entries = e, .n = 4, .cap = 4 };
+	struct ctl_jentry *out = NULL;
+	struct ctl_journal_replay rep;
+	char buf[4096], fp[17];
+	size_t dropped = 9, len, i;
+	ssize_t n;
+
+	for (i = 0; i < 4; i++)
+		ctl_backend_fingerprint(file, e[i].pool, e[i].name, e[i].file_fp);
+	assert_int_equal(strlen(e[0].file_fp), 16);
+	assert_string_equal(e[2].file_fp, "");
+	/* the file as it was: every entry holds */
+	n = ctl_journal_current(&j, file, &out, &dropped);
+	assert_int_equal(n, 4);
+	assert_int_equal(dropped, 0);
+	free(out);
+	/* the fingerprint goes through the journal file */
+	len = ctl_journal_encode(&e[0], buf, sizeof(buf));
+	{
+		struct ctl_journal r = { .fd = -1 };
+
+		ctl_journal_parse(&r, buf, len, &rep);
+		assert_string_equal(r.entries[0].file_fp, e[0].file_fp);
+		ctl_journal_close(&r);
+	}
+	/* the file re-weights web-1 and defines web-3: those entries are overtaken; web-2's
+	 * definition is unchanged (only reformatted), so its delete holds */
+	edited = load(
+		"listeners = ( { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"flask\"; } );\n"
+		"pools = ( { name = \"flask\"; backends = (\n"
+		"  { name = \"web-1\"; address = \"127.0.0.1:8001\"; weight = 5; },\n"
+		"  { weight = 2; address = \"127.0.0.1:8002\"; name = \"web-2\"; },\n"
+		"  { name = \"web-3\"; address = \"127.0.0.1:8003\"; } ); } );\n");
+	ctl_backend_fingerprint(edited, "flask", "web-2", fp);
+	assert_string_equal(fp, e[1].file_fp);
+	n = ctl_journal_current(&j, edited, &out, &dropped);
+	assert_int_equal(n, 2);
+	assert_int_equal(dropped, 2);
+	assert_string_equal(out[0].name, "web-2");
+	assert_string_equal(out[1].name, "x");
+	free(out);
+	config_free(edited);
+	config_free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_append_revert_replace),
 		cmocka_unit_test(test_merge_rule),
 		cmocka_unit_test(test_entries_for_rollback),
+		cmocka_unit_test(test_file_edits_overtake),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
