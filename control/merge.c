@@ -34,33 +34,30 @@ struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, con
 	return NULL;
 }
 
-/* The config loader allocates the backends array and each name on its own; edits keep
- * that shape so config_free releases an edited copy like a loaded one. */
-int ctl_config_set_backend(struct config *cfg, const char *pool, const struct cfg_backend *b)
+/* Adds b (taken over: the caller no longer owns its fields) at the end of pool, or
+ * replaces the backend of b's name, whose fields are released. The loader allocates
+ * the backends array and each field on its own; edits keep that shape so config_free
+ * releases an edited copy like a loaded one. 0, or -1 (no such pool, ENOMEM: b is then
+ * still the caller's). */
+int ctl_config_set_backend(struct config *cfg, const char *pool, struct cfg_backend *b)
 {
 	struct cfg_pool *p = ctl_config_pool(cfg, pool);
 	struct cfg_backend *slot, *arr;
-	char *name;
 
 	if (!p)
-		return -1;
-	name = strdup(b->name);
-	if (!name)
 		return -1;
 	slot = ctl_config_backend(cfg, pool, b->name);
 	if (!slot) {
 		arr = realloc(p->backends, (p->nbackends + 1) * sizeof(*arr));
-		if (!arr) {
-			free(name);
+		if (!arr)
 			return -1;
-		}
 		p->backends = arr;
 		slot = &arr[p->nbackends++];
 		memset(slot, 0, sizeof(*slot));
 	}
-	free(slot->name);
+	config_backend_clear(slot);
 	*slot = *b;
-	slot->name = name;
+	memset(b, 0, sizeof(*b));
 	return 0;
 }
 
@@ -140,13 +137,15 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 			 size_t *unresolved, size_t *orphans)
 {
 	struct config *cfg = config_dup(base);
+	struct cfg_backend b;
 	size_t i, nu = 0, no = 0;
 
+	memset(&b, 0, sizeof(b));
 	if (!cfg)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		const struct ctl_jentry *e = &entries[i];
-		struct cfg_backend b;
+		struct cfg_backend *cur;
 
 		if (!ctl_config_pool(cfg, e->pool)) {
 			no++;
@@ -160,22 +159,34 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 			nu++;
 			continue;
 		}
-		memset(&b, 0, sizeof(b));
-		b.name = (char *)e->name;
+		/* the journal says only these four things: a backend the base has keeps its
+		 * other settings, a new one gets the defaults of a config file's backend */
+		cur = ctl_config_backend(cfg, e->pool, e->name);
+		if (cur) {
+			cur->address = e->addr;
+			cur->weight = e->weight;
+			cur->max_conns = e->max_conns;
+			cur->state = e->state;
+			continue;
+		}
+		if (config_backend_init(&b) == -1 || !(b.name = strdup(e->name)))
+			goto nomem;
 		b.address = e->addr;
 		b.weight = e->weight;
 		b.max_conns = e->max_conns;
 		b.state = e->state;
-		if (ctl_config_set_backend(cfg, e->pool, &b) == -1) {
-			config_free(cfg);
-			return NULL;
-		}
+		if (ctl_config_set_backend(cfg, e->pool, &b) == -1)
+			goto nomem;
 	}
 	if (unresolved)
 		*unresolved = nu;
 	if (orphans)
 		*orphans = no;
 	return cfg;
+nomem:
+	config_backend_clear(&b);
+	config_free(cfg);
+	return NULL;
 }
 
 static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b)

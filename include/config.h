@@ -53,6 +53,12 @@ int config_render(const struct config *cfg, FILE *out, enum config_render_style 
 void config_errors_add(struct config_errors *errs, const char *file, int line, const char *key,
 		       const char *message);
 
+/* A backend with every key at its default (what a config file's backend without those
+ * keys would hold), for backends that arrive through the control API; and the release
+ * of what one owns. init returns 0, or -1 on ENOMEM. */
+int config_backend_init(struct cfg_backend *b);
+void config_backend_clear(struct cfg_backend *b);
+
 /* The rule for listener, pool and backend names ([A-Za-z0-9._-]{1,63}), for names that
  * arrive through the control API. 0, or -1 with a reason in err. */
 int config_check_name(const char *s, char *err, size_t errlen);

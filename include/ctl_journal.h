@@ -151,9 +151,9 @@ ssize_t ctl_journal_entries_for(const struct config *file, const struct config *
 				const struct ctl_journal *current, struct ctl_jentry **out);
 
 /* Edits of a config copy (from config_dup). Set replaces the backend named b->name in
- * pool (or appends it); copies b's strings. Remove drops it. 0, or -1 (ENOMEM, or no
- * such pool / backend for remove). */
-int ctl_config_set_backend(struct config *cfg, const char *pool, const struct cfg_backend *b);
+ * pool (or appends it), taking over b's fields (b is zeroed). Remove drops it. 0, or
+ * -1 (ENOMEM, or no such pool / backend for remove). */
+int ctl_config_set_backend(struct config *cfg, const char *pool, struct cfg_backend *b);
 int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *name);
 struct cfg_pool *ctl_config_pool(struct config *cfg, const char *pool);
 struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, const char *name);

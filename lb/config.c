@@ -505,6 +505,22 @@ void config_keys_print(FILE *out)
 	print_keys(&root_table, "", out);
 }
 
+int config_backend_init(struct cfg_backend *b)
+{
+	memset(b, 0, sizeof(*b));
+	if (set_defaults(&backend_table, b) == -1) {
+		config_backend_clear(b);
+		return -1;
+	}
+	return 0;
+}
+
+void config_backend_clear(struct cfg_backend *b)
+{
+	free_fields(&backend_table, b);
+	memset(b, 0, sizeof(*b));
+}
+
 int config_check_name(const char *s, char *err, size_t errlen)
 {
 	return check_name(s, err, errlen);

@@ -447,7 +447,10 @@ static void test_merge_rule(void **state)
 	assert_string_equal(backend_at(m, "flask", 0)->address.text, "127.0.0.1:8022");
 	assert_int_equal(backend_at(m, "flask", 0)->weight, 9);
 	assert_int_equal(backend_at(m, "flask", 0)->state, ADMIN_DRAINING);
+	/* a backend the file has keeps what the journal does not say (here its line) */
+	assert_int_equal(backend_at(m, "flask", 0)->line, backend_at(file, "flask", 1)->line);
 	assert_string_equal(backend_at(m, "flask", 1)->name, "web-3");
+	assert_int_equal(backend_at(m, "flask", 1)->line, 0);
 	assert_int_equal(config_find_pool(m, "other")->nbackends, 1);
 	assert_null(config_find_pool(m, "gone"));
 	/* everything that is not a backend is the file's; the file itself is untouched */

@@ -154,14 +154,19 @@ static void test_dup_is_deep(void **state)
 	assert_ptr_not_equal(c->pools[0].backends[0].name, d->pools[0].backends[0].name);
 	assert_int_equal(d->listeners[0].line, c->listeners[0].line);
 	/* edits of the copy leave the original alone, and both free cleanly (ASan) */
-	memset(&nb, 0, sizeof(nb));
-	nb.name = "web-9";
+	assert_int_equal(config_backend_init(&nb), 0);
+	assert_int_equal(nb.weight, 1);  /* the defaults of a file's backend */
+	nb.name = strdup("web-9");
 	nb.address = c->pools[0].backends[0].address;
 	nb.weight = 3;
 	assert_int_equal(ctl_config_set_backend(d, c->pools[0].name, &nb), 0);
+	assert_null(nb.name);  /* taken over */
 	assert_int_equal(ctl_config_remove_backend(d, c->pools[0].name, c->pools[0].backends[0].name), 0);
 	assert_int_equal(ctl_config_remove_backend(d, c->pools[0].name, "nope"), -1);
+	assert_int_equal(config_backend_init(&nb), 0);
+	nb.name = strdup("web-10");
 	assert_int_equal(ctl_config_set_backend(d, "no-such-pool", &nb), -1);
+	config_backend_clear(&nb);
 	free(b);
 	b = ctl_render(c, CONFIG_RENDER_FLAT);
 	assert_string_equal(a, b);
