@@ -4,8 +4,9 @@
 # ECDSA for the same names side by side (ECDSA for clients that support it); ALPN
 # negotiates http/1.1; TLS 1.0 and 1.1 are refused; bodies of 0 B..64 MiB go both ways
 # intact over TLS with keep-alive; backends see X-Forwarded-Proto https and Forwarded
-# proto=https; WebSocket upgrades tunnel over TLS; tcp mode relays over TLS; a PROXY v1
-# header in the same segment as the ClientHello is honoured.
+# proto=https; WebSocket upgrades tunnel over TLS; tcp mode relays over TLS with
+# half-close carried both ways; a PROXY v1 header in the same segment as the
+# ClientHello is honoured.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum
@@ -152,6 +153,14 @@ for n in 1 4194304; do
 		fail "tcp over TLS, $n bytes: $out"
 	echo "   $out"
 	assert_match "$out" "^sent=$n recv=$n match=1 version=TLSv1.3$" "tcp over TLS, $n bytes"
+done
+
+step "tcp mode over TLS: half-close (close_notify + FIN), the echo still arrives whole"
+for n in 0 1048576; do
+	out=$("$PY" "$E2E_DIR/tlsclient.py" halfclose --port "$P_L4" --bytes "$n" --ca "$T/ca.crt" --sni b.test) ||
+		fail "half-close over TLS, $n bytes: $out"
+	echo "   $out"
+	assert_eq "$out" "sent=$n recv=$n match=1 clean=1" "half-close over TLS, $n bytes (clean = the server's close_notify came)"
 done
 
 step "WebSocket over TLS: upgrade, then ~200 KB each way through the tunnel"

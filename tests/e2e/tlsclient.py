@@ -2,6 +2,9 @@
   tlsclient.py echo --port P --bytes N [--ca F] [--sni NAME] [--proxy-v1 SRC_IP]
       TLS to a tcp-mode listener in front of tcpecho.py: sends N random bytes while
       reading the echo; prints "sent=N recv=M match=1|0 version=V".
+  tlsclient.py halfclose --port P --bytes N [--ca F] [--sni NAME]
+      sends N random bytes, then close_notify + FIN (half-close), then reads the echo to
+      its end (the server's close_notify); prints "sent=N recv=M match=1|0 clean=1|0".
   tlsclient.py get --port P --path PATH [--ca F] [--sni NAME] [--proxy-v1 SRC_IP]
       one HTTP/1.1 GET; prints the status line's code and the body. With --proxy-v1 a
       PROXY v1 header claiming SRC_IP goes out in the same segment as the ClientHello.
@@ -90,6 +93,60 @@ def bio_recv_all(sock, obj, inc, out):
             break
         inc.write(chunk)
     return bytes(buf)
+
+
+def cmd_halfclose(a):
+    sock, obj, inc, out = handshake(a)
+    data = os.urandom(a.bytes)
+    got = bytearray()
+    sock.settimeout(a.timeout)
+    # while sending, drain what comes back so neither side's buffers fill up
+    for off in range(0, len(data), 16384):
+        obj.write(data[off:off + 16384])
+        sock.sendall(out.read())
+        sock.setblocking(False)
+        try:
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                inc.write(chunk)
+        except BlockingIOError:
+            pass
+        sock.settimeout(a.timeout)
+        try:
+            while True:
+                got += obj.read(65536)
+        except ssl.SSLWantReadError:
+            pass
+    try:
+        obj.unwrap()  # sends our close_notify; the peer's has not come yet
+    except ssl.SSLWantReadError:
+        pass
+    sock.sendall(out.read())
+    sock.shutdown(socket.SHUT_WR)
+    clean = 0
+    while True:
+        try:
+            piece = obj.read(65536)
+            if not piece:
+                clean = 1
+                break
+            got += piece
+            continue
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLZeroReturnError:
+            clean = 1
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        inc.write(chunk)
+    sock.close()
+    match = int(hashlib.sha256(data).digest() == hashlib.sha256(bytes(got)).digest())
+    print("sent=%d recv=%d match=%d clean=%d" % (len(data), len(got), match, clean))
+    return 0 if match else 1
 
 
 def cmd_get(a):
@@ -195,6 +252,10 @@ def main():
     common(p)
     p.add_argument("--bytes", type=int, required=True)
     p.add_argument("--proxy-v1")
+    p = sub.add_parser("halfclose")
+    common(p)
+    p.add_argument("--bytes", type=int, required=True)
+    p.add_argument("--proxy-v1")
     p = sub.add_parser("get")
     common(p)
     p.add_argument("--path", default="/")
@@ -209,7 +270,8 @@ def main():
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--tls12", action="store_true")
     a = ap.parse_args()
-    return {"echo": cmd_echo, "get": cmd_get, "hold": cmd_hold, "chain": cmd_chain}[a.cmd](a)
+    return {"echo": cmd_echo, "get": cmd_get, "hold": cmd_hold, "chain": cmd_chain,
+            "halfclose": cmd_halfclose}[a.cmd](a)
 
 
 if __name__ == "__main__":
