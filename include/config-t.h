@@ -14,6 +14,7 @@ enum balance_algo { BALANCE_WLC = 0, BALANCE_RR };
 enum health_type { HEALTH_HTTP = 0, HEALTH_TCP, HEALTH_NONE };
 enum proxy_send { PROXY_SEND_NONE = 0, PROXY_SEND_V1, PROXY_SEND_V2 };
 enum admin_state { ADMIN_ACTIVE = 0, ADMIN_DRAINING, ADMIN_MAINT };
+enum tls_verify { TLS_VERIFY_NONE = 0, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 
 struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
@@ -36,9 +37,15 @@ struct cfg_tls {
 	struct cfg_tls_cert *certs;  /* tls.certificates, at least one */
 	size_t ncerts;
 	char *min_version;           /* "TLSv1.2" (default) | "TLSv1.3" */
-	char *ciphers;               /* TLS <= 1.2 cipher list, NULL = built-in default */
-	char *ciphersuites;          /* TLS 1.3 suites, NULL = OpenSSL default */
+	char *ciphers;               /* TLS 1.2 cipher list, NULL = ECDHE + AEAD only (lb/tls_ctx.c) */
+	char *ciphersuites;          /* TLS 1.3 suites, NULL = AES-128-GCM, AES-256-GCM, ChaCha20 */
 	char *alpn;                  /* comma-separated, NULL = "http/1.1" on http listeners */
+	char *client_ca;             /* PEM CA bundle that client certificates must chain to */
+	enum tls_verify verify_client; /* "none" (default) | "optional" | "required" */
+	uint32_t handshake_timeout_ms; /* the handshake must complete within (default 10000) */
+	uint32_t session_timeout_s;  /* session cache and ticket lifetime; ticket keys rotate this often */
+	int session_tickets;         /* issue RFC 5077 / TLS 1.3 tickets (default true) */
+	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 
 struct cfg_listener {

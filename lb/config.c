@@ -156,6 +156,7 @@ static const char *const balance_names[] = { "wlc", "rr", NULL };
 static const char *const health_names[] = { "http", "tcp", "none", NULL };
 static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
 static const char *const state_names[] = { "active", "draining", "maint", NULL };
+static const char *const verify_names[] = { "none", "optional", "required", NULL };
 
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
@@ -197,11 +198,23 @@ static const struct key tls_keys[] = {
 	K_STR(struct cfg_tls, min_version, "TLSv1.2", check_tls_version, R,
 	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
 	K_STR(struct cfg_tls, ciphers, NULL, check_nonempty, R,
-	      "OpenSSL cipher list for TLS 1.2; unset = built-in default"),
+	      "OpenSSL cipher list for TLS 1.2; unset = ECDHE with AES-GCM or ChaCha20 only"),
 	K_STR(struct cfg_tls, ciphersuites, NULL, check_nonempty, R,
-	      "OpenSSL TLS 1.3 ciphersuites; unset = OpenSSL default"),
+	      "OpenSSL TLS 1.3 ciphersuites; unset = AES-128-GCM, AES-256-GCM, ChaCha20"),
 	K_STR(struct cfg_tls, alpn, NULL, check_alpn, R,
 	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
+	K_STR(struct cfg_tls, client_ca, NULL, check_nonempty, R,
+	      "PEM file of the CAs client certificates must chain to (mutual TLS)"),
+	K_ENUM(struct cfg_tls, verify_client, verify_names, TLS_VERIFY_NONE, R,
+	       "ask for a client certificate: \"none\", \"optional\" or \"required\" (needs client_ca)"),
+	K_INT(struct cfg_tls, handshake_timeout_ms, 1, MS_MAX, 10000, R,
+	      "the TLS handshake must complete within this time"),
+	K_INT(struct cfg_tls, session_timeout_s, 1, 86400, 300, R,
+	      "lifetime of a resumable session; generated ticket keys rotate this often"),
+	K_BOOL(struct cfg_tls, session_tickets, 1, R,
+	       "issue session tickets (stateless resumption); the session cache works either way"),
+	K_STR(struct cfg_tls, ticket_key_file, NULL, check_nonempty, R,
+	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
 	{ .name = NULL },
 };
 static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };

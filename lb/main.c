@@ -18,6 +18,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "tls.h"
 #include "worker.h"
 
 static void usage(FILE *out);
@@ -61,16 +62,6 @@ static struct config *load(const char *path, int quiet_ok)
 	}
 	(void)quiet_ok;
 	config_errors_clear(&errs);
-	/* TLS termination is its own piece of work (issue 3); until it lands a listener
-	 * asking for it must not silently serve plain text */
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].tls) {
-			fprintf(stderr, "%s:%d: listeners.%s.tls: TLS termination is not available in this build yet\n",
-				cfg->source ? cfg->source : "(config)", cfg->listeners[i].line,
-				cfg->listeners[i].name);
-			config_free(cfg);
-			return NULL;
-		}
 	return cfg;
 }
 
@@ -297,6 +288,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
+		/* the files a generation would read: certificates, keys, CAs, ticket keys */
+		if (tls_config_check(cfg, stderr) > 0) {
+			fprintf(stderr, "fulcrum: configuration %s is invalid\n",
+				config_path ? config_path : "(embedded default)");
+			config_free(cfg);
+			return 1;
+		}
 		printf("configuration %s is valid (%zu listeners, %zu pools)\n",
 		       config_path ? config_path : "(embedded default)", cfg->nlisteners, cfg->npools);
 		config_free(cfg);
