@@ -523,8 +523,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0))
 		c->retries_left--;
 	if (retry) {
+		/* the head goes again; req_done from the failed attempt would stop it */
 		c->req_head_sent = 0;
 		c->req_head_off = 0;
+		c->req_done = 0;
 		c->state = CS_QUEUED;
 		client_pick_backend(c);
 		return;

@@ -5,7 +5,8 @@ set, makes /work record in-flight and peak concurrency of this instance (all wor
 FULCRUM_TEST_CTL_DIR, when set, holds switches a test writes while the instance runs:
   health.<instance>  "hang" (/healthz never answers while the file says so), "fail"
                      (500), "drain" (503 with X-Drain: 1), "503" (503 alone); else 200
-  slow.<instance>    a factor by which /work sleeps longer (e.g. "10")"""
+  slow.<instance>    a factor by which /work sleeps longer (e.g. "10")
+  status.<instance>  a status /work answers with instead of 200 (e.g. "500")"""
 import fcntl
 import hashlib
 import os
@@ -120,7 +121,8 @@ def work():
         time.sleep(ms / 1000.0)
     finally:
         _conc_update(-1)
-    return "work %s\n" % INSTANCE, 200, {"Content-Type": "text/plain"}
+    status = int(_switch("status") or "200")
+    return "work %s\n" % INSTANCE, status, {"Content-Type": "text/plain"}
 
 
 @app.route("/headers", methods=["GET", "POST"])
