@@ -335,8 +335,6 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 			atomic_fetch_add(&c->up->backend->failures, 1);
 			health_passive_failure(c->up->backend, c->pool, HEALTH_FAIL_EXCHANGE,
 					       termination_name(why));
-		}
-		if (c->up) {
 			upstream_release(c->up, 0);
 			c->up = NULL;
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "balance.h"
+#include "config.h"
 #include "health.h"
 
 #define NB 4
@@ -430,6 +431,88 @@ static void test_passive_thresholds(void **state)
 	fixture_free(f);
 }
 
+/* ---- the health and passive keys as the loader reads them ---- */
+
+#define CFG_HEAD "listeners = ( { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"p\"; } );\n"
+#define CFG_POOL(health, passive) \
+	"pools = ( { name = \"p\"; health = { " health " }; passive = { " passive " };\n" \
+	"  backends = ( { name = \"b\"; address = \"127.0.0.1:18001\"; } ); } );\n"
+
+/* Loads text expecting exactly one error at key whose message contains words. */
+static void expect_config_error(const char *text, const char *key, const char *words)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load_string(text, "t.cfg", &errs);
+
+	assert_null(cfg);
+	if (errs.count != 1 || strcmp(errs.items[0].key, key) != 0 ||
+	    !strstr(errs.items[0].message, words)) {
+		config_errors_print(&errs, stderr);
+		fail_msg("expected one error at %s containing \"%s\"", key, words);
+	}
+	assert_int_equal(errs.items[0].line, 2);
+	config_errors_clear(&errs);
+}
+
+static void test_config_keys(void **state)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	const struct cfg_pool *p;
+
+	/* defaults, and the status sets derived from the strings */
+	cfg = config_load_string(CFG_HEAD CFG_POOL("", ""), "t.cfg", &errs);
+	assert_non_null(cfg);
+	p = &cfg->pools[0];
+	assert_string_equal(p->health.expect, "200-399");
+	assert_true(health_status_match(&p->health.expect_set, 204));
+	assert_false(health_status_match(&p->health.expect_set, 404));
+	assert_null(p->health.drain_status);
+	assert_true(health_status_empty(&p->health.drain_set));
+	assert_null(p->health.host);
+	assert_int_equal(p->health.https, 0);
+	assert_int_equal(p->health.jitter_percent, 10);
+	assert_int_equal(p->health.max_down_percent, 50);
+	assert_int_equal(p->passive.connect_failures, 1);
+	assert_int_equal(p->passive.errors, 5);
+	assert_int_equal(p->passive.eject_ms, 10000);
+	assert_int_equal(p->passive.eject_max_ms, 300000);
+	assert_true(health_status_match(&p->passive.error_set, 503));
+	assert_false(health_status_match(&p->passive.error_set, 404));
+	config_free(cfg);
+
+	cfg = config_load_string(CFG_HEAD CFG_POOL(
+		"expect = \"200,204\"; drain_status = \"503\"; drain_header = \"X-Drain\"; "
+		"host = \"app.internal\"; https = true; jitter_percent = 0; max_down_percent = 100;",
+		"error_status = \"\"; errors = 0; connect_failures = 3;"), "t.cfg", &errs);
+	assert_non_null(cfg);
+	p = &cfg->pools[0];
+	assert_true(health_status_match(&p->health.expect_set, 204));
+	assert_false(health_status_match(&p->health.expect_set, 201));
+	assert_true(health_status_match(&p->health.drain_set, 503));
+	assert_string_equal(p->health.drain_header, "X-Drain");
+	assert_string_equal(p->health.host, "app.internal");
+	assert_true(health_status_empty(&p->passive.error_set));
+	config_free(cfg);
+
+	expect_config_error(CFG_HEAD CFG_POOL("expect = \"2xx\";", ""), "pools.p.health.expect",
+			    "expected a status");
+	expect_config_error(CFG_HEAD CFG_POOL("expect = \"\";", ""), "pools.p.health.expect",
+			    "at least one status");
+	expect_config_error(CFG_HEAD CFG_POOL("drain_header = \"X-Drain\";", ""),
+			    "pools.p.health.drain_header", "needs drain_status");
+	expect_config_error(CFG_HEAD CFG_POOL("drain_header = \"X Drain\";", ""),
+			    "pools.p.health.drain_header", "invalid header name");
+	expect_config_error(CFG_HEAD CFG_POOL("host = \"a b\";", ""), "pools.p.health.host",
+			    "without spaces");
+	expect_config_error(CFG_HEAD CFG_POOL("max_down_percent = 101;", ""),
+			    "pools.p.health.max_down_percent", "out of range");
+	expect_config_error(CFG_HEAD CFG_POOL("", "error_status = \"500-700\";"),
+			    "pools.p.passive.error_status", "within 100..599");
+	expect_config_error(CFG_HEAD CFG_POOL("", "eject_ms = 0;"), "pools.p.passive.eject_ms",
+			    "out of range");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_passive_connect_no_checks),
 		cmocka_unit_test(test_passive_with_checks),
 		cmocka_unit_test(test_passive_thresholds),
+		cmocka_unit_test(test_config_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
