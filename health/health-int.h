@@ -50,9 +50,6 @@ void health_tcp_cancel(struct ev_loop *loop, struct health_check *c);
 /* loop_stall.c: the longest time the control loop spent between waking and sleeping. */
 void health_stall_start(struct ev_loop *loop);
 void health_stall_stop(struct ev_loop *loop);
-/* Longest stall since start; *window_ms (may be NULL) gets the longest since the last
- * call with reset, which then starts a new window. */
-double health_stall_max_ms(double *window_ms, int reset);
 
 /* state.c: every change of b->health goes through these, under one lock so the count
  * behind max_down_percent cannot be raced past, and each change is logged once. */

@@ -142,5 +142,9 @@ void health_sync(struct generation *g);
 void health_stop(void);
 /* Logs one line: longest control-loop stall, checks run and failed, backends down. */
 void health_report(void);
+/* Longest stall of the control loop in ms (from waking up to sleeping again) since
+ * start; *window_ms (may be NULL) gets the longest since the last call with reset,
+ * which then starts a new window (health_report resets it). For metrics. */
+double health_stall_max_ms(double *window_ms, int reset);
 
 #endif
