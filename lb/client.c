@@ -12,14 +12,11 @@
 
 #include "conn.h"
 #include "conn_io.h"
+#include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
 #include "tls.h"
 #include "worker.h"
-
-/* How long a backend that refused a connection stays out of rotation (nginx's
- * fail_timeout default); active health checks replace this when configured. */
-#define PASSIVE_HOLD_MS 10000
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
@@ -372,9 +369,10 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		client_close(c, why);
 		break;
 	case TERM_RESPONSE_TIMEOUT:
-		if (c->up)
-			atomic_fetch_add(&c->up->backend->failures, 1);
 		if (c->up) {
+			atomic_fetch_add(&c->up->backend->failures, 1);
+			health_passive_failure(c->up->backend, c->pool, HEALTH_FAIL_EXCHANGE,
+					       termination_name(why));
 			upstream_release(c->up, 0);
 			c->up = NULL;
 		}
@@ -534,12 +532,12 @@ void client_dispatch(struct client *c)
 		http_start_exchange(c);
 }
 
-/* The backend connection failed before any response byte. A failed connect means the
- * request never reached the backend: the backend is ejected for a while (passive
- * detection) and the request goes to another one, whatever its method, until no
- * eligible backend is left (503). A failure after the request was sent is replayed
- * once on another backend only for idempotent requests whose body we still hold;
- * otherwise 502 (504 for timeouts). */
+/* The backend connection failed before any response byte. It counts for passive
+ * detection (health/passive.c), which may eject the backend. A failed connect means the
+ * request never reached the backend: it goes to another one, whatever its method,
+ * until every backend was tried (503: none could be reached). A failure after the
+ * request was sent is replayed once on another backend only for idempotent requests
+ * whose body we still hold; otherwise 502 (504 for timeouts). */
 void client_backend_failed(struct client *c, enum termination why)
 {
 	struct backend *b = c->backend;
@@ -554,9 +552,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);
 		/* a reused connection closing under us is the keep-alive race, not a dead backend */
-		if ((never_sent || !reused) && backend_mark_failed(b, PASSIVE_HOLD_MS))
-			log_warn("backend %s/%s (%s) out of rotation for %d s: %s", b->pool_name,
-				 b->name, b->addr.text, PASSIVE_HOLD_MS / 1000, termination_name(why));
+		if (never_sent || !reused)
+			health_passive_failure(b, c->pool, never_sent ? HEALTH_FAIL_CONNECT
+								      : HEALTH_FAIL_EXCHANGE,
+					       termination_name(why));
 	}
 	if (c->up) {
 		upstream_release(c->up, 0);
@@ -572,8 +571,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0))
 		c->retries_left--;
 	if (retry) {
+		/* the head goes again; req_done from the failed attempt would stop it */
 		c->req_head_sent = 0;
 		c->req_head_off = 0;
+		c->req_done = 0;
 		c->state = CS_QUEUED;
 		client_pick_backend(c);
 		return;
@@ -582,9 +583,12 @@ void client_backend_failed(struct client *c, enum termination why)
 		client_close(c, why);
 		return;
 	}
-	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504 : 502,
+	/* every backend refused: the same 503 as when none is eligible (passive detection
+	 * leaves some in rotation when max_down_percent forbids ejecting them all) */
+	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504
+		     : why == TERM_CONNECT_FAILED ? 503 : 502,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
-		     : why == TERM_CONNECT_FAILED ? "backend unreachable"
+		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 						  : "backend closed the connection before answering");
 }
 

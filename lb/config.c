@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "health.h"
 #include "http.h"
 
 /* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types. */
@@ -94,6 +95,7 @@ static void check_unique_name(struct loader *ld, const config_setting_t *elem,
 			      const char *path);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
+static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root);
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static int reload_diff(const struct key_table *t, const void *a, const void *b,
@@ -107,6 +109,9 @@ static int check_control_listen(const char *s, char *err, size_t errlen);
 static int check_tls_version(const char *s, char *err, size_t errlen);
 static int check_alpn(const char *s, char *err, size_t errlen);
 static int check_http_path(const char *s, char *err, size_t errlen);
+static int check_status_list(const char *s, char *err, size_t errlen);
+static int check_host_header(const char *s, char *err, size_t errlen);
+static int check_header_name(const char *s, char *err, size_t errlen);
 
 /* ---- The key table --------------------------------------------------------------
  * The _Generic terms compile to nothing; they make the build fail when a field's type
@@ -258,14 +263,45 @@ static const struct key health_keys[] = {
 	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
 	K_STR(struct cfg_health, path, "/healthz", check_http_path, R,
 	      "request path of http checks"),
+	K_STR(struct cfg_health, host, NULL, check_host_header, R,
+	      "Host header of http checks; unset = the backend's address as written"),
+	K_BOOL(struct cfg_health, https, 0, R,
+	       "http checks over TLS (the backend's certificate is not verified)"),
+	K_STR(struct cfg_health, expect, "200-399", check_status_list, R,
+	      "statuses that pass an http check, e.g. \"200,204\" or \"200-299\""),
+	K_STR(struct cfg_health, drain_status, NULL, check_status_list, R,
+	      "statuses by which a backend asks for no new traffic (draining, not a failure); unset = none"),
+	K_STR(struct cfg_health, drain_header, NULL, check_header_name, R,
+	      "header that must come with drain_status for it to mean draining; unset = the status alone"),
 	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
 	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R, "a check slower than this fails"),
 	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
 	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
+	K_INT(struct cfg_health, jitter_percent, 0, 50, 10, R,
+	      "each interval is drawn within +-this percent so checks do not align"),
+	K_INT(struct cfg_health, max_down_percent, 0, 100, 50, R,
+	      "most backends of the pool (percent, rounded down) that checks and passive detection may hold down"),
 	{ .name = NULL },
 };
 static const struct key_table health_table = {
 	"health", health_keys, sizeof(struct cfg_health), -1, -1
+};
+
+static const struct key passive_keys[] = {
+	K_INT(struct cfg_passive, connect_failures, 0, 1000, 1, R,
+	      "failed connects in a row (refused, unreachable, timed out) that eject a backend; 0 = never"),
+	K_INT(struct cfg_passive, errors, 0, 1000, 5, R,
+	      "failed exchanges in a row (connect, reset or timeout before the response, error_status) that eject; 0 = never"),
+	K_STR(struct cfg_passive, error_status, "500-599", check_status_list, R,
+	      "response statuses counted as failed exchanges; \"\" = none"),
+	K_INT(struct cfg_passive, eject_ms, 1, MS_MAX, 10000, R,
+	      "how long a first ejection lasts; each repeat doubles it"),
+	K_INT(struct cfg_passive, eject_max_ms, 1, MS_MAX, 300000, R,
+	      "longest ejection; a backend up this long after its last ejection starts over at eject_ms"),
+	{ .name = NULL },
+};
+static const struct key_table passive_table = {
+	"passive", passive_keys, sizeof(struct cfg_passive), -1, -1
 };
 
 static const struct key backend_keys[] = {
@@ -292,6 +328,8 @@ static const struct key pool_keys[] = {
 	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
 	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
 	K_GROUP(struct cfg_pool, health, &health_table, R, "active health checks"),
+	K_GROUP(struct cfg_pool, passive, &passive_table, R,
+		"passive failure detection on live traffic"),
 	K_INT(struct cfg_pool, slow_start_s, 0, 3600, 0, R,
 	      "ramp a joining or recovering backend's weight up over this time; 0 = off"),
 	K_INT(struct cfg_pool, drain_timeout_s, 0, 86400, 30, R,
@@ -535,6 +573,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 		goto nomem;
 	parse_group(&ld, config_root_setting(lc), &root_table, cfg, "");
 	check_listeners(&ld, cfg, config_root_setting(lc));
+	check_pools(&ld, cfg, config_root_setting(lc));
 	if (ld.failed) {
 		sort_errors(errs);
 		goto fail;
@@ -914,6 +953,41 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 	}
 }
 
+/* Derives what the data path and the checks use from the pools' strings (status sets,
+ * parsed once here so no request parses text), and cross-checks health keys. The
+ * strings were validated by their key's check, so parsing cannot fail here. */
+static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *list = config_setting_get_member(root, "pools");
+	char path[KEY_PATH_MAX], base[KEY_PATH_MAX], seg[32];
+	size_t i;
+
+	for (i = 0; i < cfg->npools; i++) {
+		struct cfg_pool *p = &cfg->pools[i];
+		const config_setting_t *e = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+		const config_setting_t *h = e ? config_setting_get_member(e, "health") : NULL;
+
+		if (p->health.expect)
+			health_status_parse(p->health.expect, &p->health.expect_set, NULL, 0);
+		if (p->health.drain_status)
+			health_status_parse(p->health.drain_status, &p->health.drain_set, NULL, 0);
+		if (p->passive.error_status)
+			health_status_parse(p->passive.error_status, &p->passive.error_set, NULL, 0);
+		if (health_status_empty(&p->health.expect_set) && e) {
+			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
+			path_join(path, base, "health.expect");
+			add_error(ld, h ? config_setting_get_member(h, "expect") : e, 0, path,
+				  "expect must name at least one status");
+		}
+		if (p->health.drain_header && !p->health.drain_status && e) {
+			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
+			path_join(path, base, "health.drain_header");
+			add_error(ld, h ? config_setting_get_member(h, "drain_header") : e, 0, path,
+				  "drain_header needs drain_status (the statuses it qualifies)");
+		}
+	}
+}
+
 /* ---- Table walkers ----------------------------------------------------------------- */
 
 /* Stores every default of t into obj (zeroed), recursing into embedded groups.
@@ -1121,6 +1195,12 @@ static void describe_bounds(const struct key *k, char *buf, size_t len)
 			snprintf(buf, len, "`host:port`, `unix:/path`");
 		else if (k->check == check_alpn)
 			snprintf(buf, len, "comma-separated");
+		else if (k->check == check_status_list)
+			snprintf(buf, len, "statuses `100-599` and `a-b` ranges, comma-separated; `\"\"` = none");
+		else if (k->check == check_host_header)
+			snprintf(buf, len, "visible ASCII, no spaces");
+		else if (k->check == check_header_name)
+			snprintf(buf, len, "header field name");
 		else
 			snprintf(buf, len, "non-empty");
 		break;
@@ -1424,6 +1504,40 @@ static int check_http_path(const char *s, char *err, size_t errlen)
 	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
 			return ERR("path must not contain spaces or control characters");
+	return 0;
+}
+
+/* "200-399,404": statuses 100..599, single or as inclusive ranges. */
+static int check_status_list(const char *s, char *err, size_t errlen)
+{
+	struct status_set set;
+
+	return health_status_parse(s, &set, err, errlen);
+}
+
+/* A Host value goes into a request head as is: no spaces, controls or line breaks. */
+static int check_host_header(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return ERR("must not be empty");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
+			return ERR("must be visible ASCII without spaces");
+	return 0;
+}
+
+/* An RFC 9110 field name (token characters). */
+static int check_header_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return ERR("header name must be 1..128 characters");
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		      "!#$%&'*+-.^_`|~") != n)
+		return ERR("invalid header name '%s'", s);
 	return 0;
 }
 

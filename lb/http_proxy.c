@@ -10,6 +10,7 @@
 
 #include "conn.h"
 #include "conn_io.h"
+#include "health.h"
 #include "log.h"
 #include "worker.h"
 
@@ -565,6 +566,7 @@ void http_on_upstream_data(struct client *c)
 		}
 		if (r == HTTP_PARSE_ERROR) {
 			atomic_fetch_add(&u->backend->failures, 1);
+			health_passive_failure(u->backend, c->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
 			client_error(c, 502, TERM_BAD_RESPONSE, h->error ? h->error : "malformed response");
 			return;
 		}
@@ -588,6 +590,7 @@ void http_on_upstream_data(struct client *c)
 			return;
 		}
 		c->status = h->status;
+		health_passive_response(u->backend, c->pool, h->status);
 		c->resp_body = h->body;
 		c->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
 		http_chunked_init(&c->resp_chunk);

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "generation.h"
+#include "health.h"
 #include "log.h"
 #include "tls.h"
 #include "worker.h"
@@ -45,7 +46,8 @@ static void usage(FILE *out)
 		"  -c FILE     run with this configuration (default: the embedded demo config)\n"
 		"  -t          check the configuration, print every error as file:line, exit 0/1\n"
 		"  --version   print version and build information\n"
-		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log\n");
+		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log,\n"
+		"         USR2 log the health summary (longest control-loop stall, checks)\n");
 }
 
 static struct config *load(const char *path, int quiet_ok)
@@ -184,6 +186,7 @@ static void reload(void)
 	next_generation++;
 	log_set_level(cfg->log.level);
 	log_set_generation(g->id);
+	health_sync(g);  /* new backends wait for their first check before workers see them */
 	proc_publish(g);
 	log_info("reload: generation %llu applied from %s (%zu listeners, %zu pools)",
 		 (unsigned long long)g->id, config_path, cfg->nlisteners, cfg->npools);
@@ -330,8 +333,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	loop = ev_default_loop(EVFLAG_AUTO);
+	/* before the workers: libcurl's global init must not race other threads */
+	if (health_start(loop, g) == -1)
+		return 1;
 	if (worker_start_all(nworkers) == -1) {
 		log_error("cannot start %d workers", nworkers);
 		return 1;
@@ -354,6 +361,7 @@ int main(int argc, char **argv)
 
 	ev_run(loop, 0);
 
+	health_stop();
 	worker_join_all();
 	generation_unref(proc.current);
 	proc.current = NULL;
