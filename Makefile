@@ -14,7 +14,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
 
 PKG_LIBS := openssl libconfig libcurl libcjson
@@ -40,7 +40,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench
+.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-replay
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -90,14 +90,47 @@ e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 test: deps
 	@$(MAKE) --no-print-directory all unit
-	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay
 	@$(MAKE) --no-print-directory e2e
 
 check: deps
-	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit e2e
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay e2e
 
 bench: all
 	./bench/flask_scenario.sh $(BUILD)/fulcrum
+
+# Fuzz targets (tests/fuzz/fuzz_<name>.c). `make fuzz` runs each under libFuzzer (clang,
+# -fsanitize=fuzzer,address,undefined) for FUZZ_SECONDS, growing tests/fuzz/corpus/<name>;
+# `fuzz-replay` (part of make test) feeds every corpus file to each target built with
+# gcc and the sanitizers, so each input ever found stays a regression case.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libfulcrum.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-replay: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+	@pass=0; fail=0; for t in $(FUZZ_TARGETS); do \
+	  if LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t/*; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: fuzz corpus $$t"; fi; \
+	done; echo "fuzz-replay: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" $(FUZZ_BUILD)/libfulcrum.a
+	@for t in $(FUZZ_TARGETS); do \
+	  clang $(filter-out -MMD -MP,$(CFLAGS)) -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/fuzz_$$t \
+	    tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libfulcrum.a $(LDLIBS) || exit 1; \
+	  mkdir -p $(FUZZ_BUILD)/new/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/corpus/$$t/crash- $(FUZZ_BUILD)/new/$$t tests/fuzz/corpus/$$t \
+	    >$(FUZZ_BUILD)/fuzz_$$t.log 2>&1; rc=$$?; \
+	  grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	  if [ $$rc -ne 0 ]; then tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; fi; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum $(DESTDIR)/lib/systemd/system

@@ -350,8 +350,8 @@ size_t ctl_journal_parse(struct ctl_journal *j, const char *buf, size_t len,
 	return good_end;
 }
 
-int ctl_journal_open(struct ctl_journal *j, const char *path, struct ctl_journal_replay *rep,
-		     char *err, size_t errlen)
+int ctl_journal_open(struct ctl_journal *j, const char *path, int writable,
+		     struct ctl_journal_replay *rep, char *err, size_t errlen)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -365,7 +365,8 @@ int ctl_journal_open(struct ctl_journal *j, const char *path, struct ctl_journal
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (writable)
+		j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	rfd = j->fd != -1 ? j->fd : open(path, O_RDONLY | O_CLOEXEC);
 	if (rfd == -1) {
 		if (errno == ENOENT) {

@@ -14,15 +14,19 @@
 #include "config.h"
 #include "ctl.h"
 #include "ctl_api.h"
+#include "health.h"
 #include "log.h"
 #include "worker.h"
 
 struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
 
-static int publish(struct config *cfg, const char *source, int reopen_log, uint64_t *gen,
-		   char *err, size_t errlen);
+static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
+		   uint64_t *gen, char *err, size_t errlen);
 static void save_generation(const struct generation *g, const char *source);
 static int open_state_dir(const char *dir);
+static int open_journal_and_store(const struct config *file);
+static int journal_unwritable(char *err, size_t errlen);
+static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents);
 static int mkdir_p(const char *path);
 static double wall_now(void);
 static uint64_t current_id(void);
@@ -112,8 +116,10 @@ static int mkdir_p(const char *path)
 }
 
 /* Creates state_dir and takes its lock: two processes appending to one journal would
- * interleave records. Returns 0, 1 when the directory cannot be used (fulcrum then runs
- * without persistence, and the API refuses changes), -1 when another process holds it. */
+ * interleave records. Returns 0 (ours), 1 when the directory cannot be used (fulcrum
+ * then runs without persistence, and the API refuses changes), 2 when another process
+ * holds it (a restart overlapping the old process: we read its journal, write nothing,
+ * and take over when it is gone). */
 static int open_state_dir(const char *dir)
 {
 	char path[4200];
@@ -131,21 +137,97 @@ static int open_state_dir(const char *dir)
 			  "will not be kept", dir, strerror(errno));
 		return 1;
 	}
+	ctl_plane.lock_fd = fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		log_error("state_dir %s is in use by another fulcrum process (%s is locked)", dir, path);
-		close(fd);
+		log_warn("state_dir %s is in use by another fulcrum process (%s is locked): its "
+			 "journal applies, but this process writes nothing and the API refuses "
+			 "changes until the other one exits", dir, path);
+		ctl_plane.locked_out = 1;
+		return 2;
+	}
+	return 0;
+}
+
+/* Replays the journal (read only while locked out) and finds where generation ids go
+ * on. 0, or -1 when the journal exists but cannot be read. */
+static int open_journal_and_store(const struct config *file)
+{
+	struct ctl_journal_replay rep;
+	char err[512], path[4200];
+	int writable = !ctl_plane.locked_out;
+
+	snprintf(path, sizeof(path), "%s/journal", ctl_plane.state_dir);
+	if (ctl_journal_open(&ctl_plane.journal, path, writable, &rep, err, sizeof(err)) == -1) {
+		/* unreadable, not merely damaged: starting without it would silently bring back
+		 * backends the API removed */
+		log_error("%s", err);
 		return -1;
 	}
-	ctl_plane.lock_fd = fd;
+	if (rep.records || rep.bad)
+		log_info("journal %s: %zu record(s) replayed into %zu backend entries%s", path,
+			 rep.records, ctl_plane.journal.n,
+			 rep.bad ? " (bad records were not applied; see above)" : "");
+	if (ctl_store_open(&ctl_plane.store, ctl_plane.state_dir, file->control.generations_keep,
+			   err, sizeof(err)) == -1)
+		log_error("%s; config generations will not be kept", err);
+	if (ctl_plane.store.max_id + 1 > ctl_plane.next_id)
+		ctl_plane.next_id = ctl_plane.store.max_id + 1;
+	/* the owner numbers and keeps generations; we only learn where it is */
+	if (!writable)
+		ctl_store_close(&ctl_plane.store);
 	return 0;
+}
+
+static int journal_unwritable(char *err, size_t errlen)
+{
+	if (ctl_plane.locked_out)
+		snprintf(err, errlen, "state_dir %s is in use by another fulcrum process; changes are "
+			 "refused until it exits", ctl_plane.state_dir);
+	else
+		snprintf(err, errlen, "the journal in state_dir %s cannot be written, so a change "
+			 "could not survive a restart", ctl_plane.state_dir ? ctl_plane.state_dir : "");
+	return 503;
+}
+
+/* Once a second while locked out: when the other process is gone, state_dir is ours.
+ * Its journal may have changed since we read it, so it is read again and applied. */
+static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct ctl_jentry *cur = NULL;
+	struct config *cfg;
+	char err[512];
+	uint64_t gen;
+	ssize_t n;
+
+	if (flock(ctl_plane.lock_fd, LOCK_EX | LOCK_NB) == -1)
+		return;
+	ev_timer_stop(loop, t);
+	ctl_plane.locked_out = 0;
+	ctl_journal_close(&ctl_plane.journal);
+	if (open_journal_and_store(ctl_plane.file) == -1) {
+		log_error("state_dir %s: taken over, but its journal cannot be read; API changes "
+			  "stay refused", ctl_plane.state_dir);
+		return;
+	}
+	n = current_entries(ctl_plane.file, &cur);
+	if (n < 0)
+		return;
+	settle_journal(cur, (size_t)n);
+	cfg = ctl_merge(ctl_base(), ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
+	if (!cfg || publish(cfg, "state_dir taken over", "journal", ctl_plane.state_dir, &gen, err,
+			    sizeof(err)) == -1)
+		log_error("state_dir %s: taken over, but its journal could not be applied: %s",
+			  ctl_plane.state_dir, cfg ? err : "out of memory");
+	else
+		log_info("state_dir %s is ours now: journal read again (%zu entries)",
+			 ctl_plane.state_dir, ctl_plane.journal.n);
 }
 
 int ctl_init(struct config **cfgp, const char *config_path,
 	     struct config *(*load)(const char *path, struct config_errors *errs))
 {
 	struct config *file = *cfgp, *merged;
-	struct ctl_journal_replay rep;
-	char err[512], path[4200];
+	char err[512];
 	size_t unresolved = 0, orphans = 0;
 	int st;
 
@@ -157,25 +239,8 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	if (!ctl_plane.state_dir)
 		return -1;
 	st = open_state_dir(file->state_dir);
-	if (st == -1)
+	if (st != 1 && open_journal_and_store(file) == -1)
 		return -1;
-	if (st == 0) {
-		snprintf(path, sizeof(path), "%s/journal", file->state_dir);
-		if (ctl_journal_open(&ctl_plane.journal, path, &rep, err, sizeof(err)) == -1) {
-			/* unreadable, not merely damaged: starting without it would silently
-			 * bring back backends the API removed */
-			log_error("%s", err);
-			return -1;
-		}
-		if (rep.records || rep.bad)
-			log_info("journal %s: %zu record(s) replayed into %zu backend entries%s", path,
-				 rep.records, ctl_plane.journal.n,
-				 rep.bad ? " (bad records were not applied; see above)" : "");
-		if (ctl_store_open(&ctl_plane.store, file->state_dir, file->control.generations_keep,
-				   err, sizeof(err)) == -1)
-			log_error("%s; config generations will not be kept", err);
-		ctl_plane.next_id = ctl_plane.store.max_id + 1;
-	}
 	{
 		struct ctl_jentry *cur = NULL;
 		ssize_t n = current_entries(file, &cur);
@@ -227,6 +292,10 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 
 	ctl_plane.loop = loop;
 	ctl_plane.next_id = g->id + 1;
+	if (ctl_plane.locked_out) {
+		ev_timer_init(&ctl_plane.lock_retry, on_lock_retry, 1.0, 1.0);
+		ev_timer_start(loop, &ctl_plane.lock_retry);
+	}
 	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
 								    : "(embedded default)");
 	save_generation(g, src);
@@ -245,6 +314,8 @@ void ctl_set_stopping(void)
 
 void ctl_shutdown(void)
 {
+	if (ctl_plane.loop)
+		ev_timer_stop(ctl_plane.loop, &ctl_plane.lock_retry);
 	ctl_server_close();
 	ctl_journal_close(&ctl_plane.journal);
 	ctl_store_close(&ctl_plane.store);
@@ -276,13 +347,16 @@ static void save_generation(const struct generation *g, const char *source)
 }
 
 /* Builds a generation from cfg (taken over), publishes it and keeps it. The journal
- * change behind it is already written. reopen_log: open the access log again even when
- * its setting did not change (a reload always did; a backend change need not). 0 with
- * *gen, or -1 with err (cfg freed). */
-static int publish(struct config *cfg, const char *source, int reopen_log, uint64_t *gen,
-		   char *err, size_t errlen)
+ * change behind it is already written. source is kept with the generation; the log says
+ * "<kind>: generation N applied from <from>" (kind "reload" as before the control API,
+ * so scripts that wait for that line keep working). A reload or rollback opens the
+ * access log again even when its setting did not change, as a reload always did; a
+ * backend change need not. 0 with *gen, or -1 with err (cfg freed). */
+static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
+		   uint64_t *gen, char *err, size_t errlen)
 {
 	struct generation *cur = proc_current_generation(), *g;
+	int reopen_log = strcmp(kind, "api") != 0;
 
 	g = generation_build(cfg, cur, proc.nworkers, ctl_plane.next_id, err, errlen);
 	if (!g) {
@@ -302,9 +376,10 @@ static int publish(struct config *cfg, const char *source, int reopen_log, uint6
 	/* stored before it is published: the list never misses the running generation */
 	save_generation(g, source);
 	*gen = g->id;
+	health_sync(g);  /* new backends wait for their first check before workers see them */
 	proc_publish(g);
-	log_info("generation %" PRIu64 " applied from %s (%zu listeners, %zu pools)", *gen, source,
-		 cfg->nlisteners, cfg->npools);
+	log_info("%s: generation %" PRIu64 " applied from %s (%zu listeners, %zu pools)", kind, *gen,
+		 from, cfg->nlisteners, cfg->npools);
 	generation_unref(cur);
 	return 0;
 }
@@ -324,11 +399,8 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 		snprintf(err, errlen, "fulcrum is stopping");
 		return 503;
 	}
-	if (ctl_plane.journal.fd == -1) {
-		snprintf(err, errlen, "the journal in state_dir %s cannot be written, so a change "
-			 "could not survive a restart", ctl_plane.state_dir ? ctl_plane.state_dir : "");
-		return 503;
-	}
+	if (ctl_plane.journal.fd == -1)
+		return journal_unwritable(err, errlen);
 	/* the config it will be, before anything is written */
 	entries = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
 	cfg = entries ? ctl_merge(ctl_base(), entries, n, NULL, NULL) : NULL;
@@ -341,7 +413,8 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 		config_free(cfg);
 		return 503;
 	}
-	if (publish(cfg, source, 0, gen, err, errlen) == -1) {
+	if (publish(cfg, source, "api", source + (strncmp(source, "api: ", 5) ? 0 : 5), gen, err,
+		    errlen) == -1) {
 		ctl_journal_revert(&ctl_plane.journal, &undo);
 		return 500;
 	}
@@ -401,7 +474,7 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	for (i = 0; warnings && i < warnings->count; i++)
 		log_warn("reload: %s: %s (needs a restart; the running value stays)",
 			 warnings->items[i].key, warnings->items[i].message);
-	if (publish(cfg, source, 1, gen, err, errlen) == -1) {
+	if (publish(cfg, source, "reload", ctl_plane.config_path, gen, err, errlen) == -1) {
 		free(entries);
 		config_free(file);
 		return 500;
@@ -422,7 +495,7 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 	struct ctl_jentry *entries = NULL, *old = NULL;
 	struct ctl_gen_meta meta;
 	struct config *target, *cfg, *keep;
-	char name[64], *text;
+	char name[4200], *text;
 	size_t nold;
 	ssize_t n;
 
@@ -436,15 +509,28 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 			 ctl_plane.store.dir ? ctl_plane.store.dir : "(no state_dir)");
 		return 404;
 	}
-	snprintf(name, sizeof(name), "generation %" PRIu64, id);
+	/* errors name the kept file, which the operator can open */
+	snprintf(name, sizeof(name), "%s/%08" PRIu64 ".cfg", ctl_plane.store.dir, id);
 	target = config_load_string(text, name, errs);
 	free(text);
 	if (!target)
 		return 422;
+	/* files the config names (certificates) are relative to the config file's
+	 * directory, as when the file itself is loaded */
+	if (ctl_plane.file->source) {
+		char *src = strdup(ctl_plane.file->source);
+
+		if (!src) {
+			config_free(target);
+			snprintf(err, errlen, "out of memory");
+			return 500;
+		}
+		free(target->source);
+		target->source = src;
+	}
 	if (ctl_plane.journal.fd == -1) {
 		config_free(target);
-		snprintf(err, errlen, "the journal in state_dir cannot be written");
-		return 503;
+		return journal_unwritable(err, errlen);
 	}
 	n = ctl_journal_entries_for(ctl_plane.file, target, &ctl_plane.journal, &entries);
 	keep = config_dup(target);
@@ -478,7 +564,7 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 		char src[CTL_SOURCE_MAX];
 
 		snprintf(src, sizeof(src), "rollback to generation %" PRIu64, id);
-		if (publish(cfg, src, 1, gen, err, errlen) == -1) {
+		if (publish(cfg, src, "rollback", name, gen, err, errlen) == -1) {
 			char why[256];
 
 			cfg = NULL;

@@ -12,7 +12,7 @@ static const char *const admin_names[] = { "active", "draining", "maint" };
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool)
 {
 	cJSON *o = cJSON_CreateObject();
-	int admin;
+	int admin, health;
 
 	if (!o)
 		return NULL;
@@ -29,7 +29,9 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddNumberToObject(o, "weight", atomic_load(&b->weight));
 	cJSON_AddNumberToObject(o, "max_conns", atomic_load(&b->max_conns));
 	cJSON_AddStringToObject(o, "admin", admin >= 0 && admin <= 2 ? admin_names[admin] : "?");
-	cJSON_AddStringToObject(o, "health", atomic_load(&b->health) == HEALTH_UP ? "up" : "down");
+	health = atomic_load(&b->health);
+	cJSON_AddStringToObject(o, "health", health == HEALTH_UP ? "up" :
+				health == HEALTH_DRAINING ? "draining" : "down");
 	cJSON_AddBoolToObject(o, "in_rotation", ctl_in_rotation(b));
 	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));

@@ -9,8 +9,10 @@
 #include <stddef.h>
 #include "addr.h"
 #include "config-t.h"
+#include "health-t.h"
 
-enum health_state { HEALTH_UP = 0, HEALTH_DOWN };
+/* HEALTH_DRAINING: up, but the backend's own check asked for no new traffic. */
+enum health_state { HEALTH_UP = 0, HEALTH_DOWN, HEALTH_DRAINING };
 
 /* A backend outlives config generations: a reload that keeps a backend (same pool,
  * name and address) reuses the object, so its live counters stay exact. Settings
@@ -28,6 +30,7 @@ struct backend {
 	atomic_ullong picks;             /* times chosen, for statistics */
 	atomic_ullong failures;          /* connect failures and resets seen */
 	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
+	struct backend_health hs;        /* why health is what it is, checks, slow start (health-t.h) */
 };
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
@@ -50,8 +53,11 @@ void backend_apply_config(struct backend *b, const struct cfg_backend *cb);
 
 /* 1 when new requests may go to b: admin active, health up, weight > 0. */
 int backend_eligible(const struct backend *b);
-/* Weight used for selection now (the slow-start ramp hooks in here). */
+/* Weight used for selection now: the configured weight, scaled down while the backend
+ * warms up (slow start, rounded up so it stays at least 1). */
 unsigned backend_effective_weight(const struct backend *b);
+/* max_conns in force now: scaled like the weight while warming; 0 = unlimited. */
+unsigned backend_effective_max_conns(const struct backend *b);
 
 /* Tries to take one slot of b: increments active unless that would exceed max_conns.
  * Returns 1 when taken, 0 when b is full. Lock-free (compare-and-swap). */
@@ -59,13 +65,6 @@ int backend_try_acquire(struct backend *b);
 /* Gives back a slot taken by backend_try_acquire or pool_pick. */
 void backend_release(struct backend *b);
 
-/* Passive failure detection: a connect to b failed (refused, timed out, reset before
- * answering). Marks it DOWN for hold_ms, after which it is tried again (and ejected
- * again if it still fails). Returns 1 when this call took it out of rotation. */
-int backend_mark_failed(struct backend *b, unsigned hold_ms);
-/* A connect to b succeeded: a passively ejected backend is back. Returns 1 when this
- * call brought it back. */
-int backend_mark_ok(struct backend *b);
 /* CLOCK_MONOTONIC in milliseconds (coarse clock: cheap). */
 long long balance_now_ms(void);
 

@@ -14,6 +14,7 @@ enum balance_algo { BALANCE_WLC = 0, BALANCE_RR };
 enum health_type { HEALTH_HTTP = 0, HEALTH_TCP, HEALTH_NONE };
 enum proxy_send { PROXY_SEND_NONE = 0, PROXY_SEND_V1, PROXY_SEND_V2 };
 enum admin_state { ADMIN_ACTIVE = 0, ADMIN_DRAINING, ADMIN_MAINT };
+enum tls_verify { TLS_VERIFY_NONE = 0, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 
 struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
@@ -37,9 +38,15 @@ struct cfg_tls {
 	struct cfg_tls_cert *certs;  /* tls.certificates, at least one */
 	size_t ncerts;
 	char *min_version;           /* "TLSv1.2" (default) | "TLSv1.3" */
-	char *ciphers;               /* TLS <= 1.2 cipher list, NULL = built-in default */
-	char *ciphersuites;          /* TLS 1.3 suites, NULL = OpenSSL default */
+	char *ciphers;               /* TLS 1.2 cipher list, NULL = ECDHE + AEAD only (lb/tls_ctx.c) */
+	char *ciphersuites;          /* TLS 1.3 suites, NULL = AES-128-GCM, AES-256-GCM, ChaCha20 */
 	char *alpn;                  /* comma-separated, NULL = "http/1.1" on http listeners */
+	char *client_ca;             /* PEM CA bundle that client certificates must chain to */
+	enum tls_verify verify_client; /* "none" (default) | "optional" | "required" */
+	uint32_t handshake_timeout_ms; /* the handshake must complete within (default 10000) */
+	uint32_t session_timeout_s;  /* session cache and ticket lifetime; ticket keys rotate this often */
+	int session_tickets;         /* issue RFC 5077 / TLS 1.3 tickets (default true) */
+	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 
 struct cfg_listener {
@@ -60,13 +67,38 @@ struct cfg_listener {
 	int line;
 };
 
+/* A set of HTTP status codes ("200-399,404"), parsed once at load so the data path
+ * tests membership with one bit lookup. Bit s is status s (0..639). */
+struct status_set {
+	uint64_t bits[10];
+};
+
 struct cfg_health {
 	enum health_type type;       /* "http" | "tcp" | "none" */
 	char *path;                  /* default "/healthz" */
+	char *host;                  /* Host header of http checks; NULL = the backend's address as written */
+	int https;                   /* http checks over TLS (certificate not verified) */
+	char *expect;                /* statuses that pass, default "200-399" */
+	char *drain_status;          /* statuses that mean "draining"; NULL = none */
+	char *drain_header;          /* header that must come with drain_status; NULL = status alone */
 	uint32_t interval_ms;        /* default 2000 */
 	uint32_t timeout_ms;         /* default 1000 */
 	uint32_t rise;               /* default 2 */
 	uint32_t fall;               /* default 3 */
+	uint32_t jitter_percent;     /* each interval drawn within +-this share, default 10 */
+	uint32_t max_down_percent;   /* most of the pool health may hold out of rotation, default 50 */
+	struct status_set expect_set;  /* parsed expect (derived at load, not a key) */
+	struct status_set drain_set;   /* parsed drain_status, empty when unset */
+};
+
+/* Passive failure detection in the data path (pools[].passive). */
+struct cfg_passive {
+	uint32_t connect_failures;   /* connect failures in a row that eject, default 1; 0 = off */
+	uint32_t errors;             /* failed exchanges in a row (any kind) that eject, default 5; 0 = off */
+	char *error_status;          /* response statuses counted as failed exchanges, default "500-599" */
+	uint32_t eject_ms;           /* hold of a first ejection, default 10000; doubles on repeats */
+	uint32_t eject_max_ms;       /* longest hold, default 300000 */
+	struct status_set error_set;   /* parsed error_status (derived at load, not a key) */
 };
 
 struct cfg_backend {
@@ -82,6 +114,7 @@ struct cfg_pool {
 	char *name;
 	enum balance_algo balance;   /* "wlc" (default) | "rr" */
 	struct cfg_health health;
+	struct cfg_passive passive;
 	uint32_t slow_start_s;       /* default 0 */
 	uint32_t drain_timeout_s;    /* default 30 */
 	uint32_t connect_timeout_ms; /* default 3000 */

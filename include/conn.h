@@ -11,11 +11,13 @@
 #include "buffer.h"
 #include "generation.h"
 #include "http.h"
+#include "tls-t.h"
 
 struct worker;
 
 enum client_state {
 	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
+	CS_TLS_HANDSHAKE,     /* TLS listener: handshake in progress (handshake_timeout_ms) */
 	CS_READING_HEAD,      /* waiting for / reading a request head (keep-alive idle too) */
 	CS_QUEUED,            /* every eligible backend is at max_conns: waiting in the pool queue */
 	CS_CONNECTING,        /* backend chosen, connection being established */
@@ -45,6 +47,8 @@ enum termination {
 	TERM_SHUTDOWN,         /* fulcrum stopping */
 	TERM_LIMIT,            /* connection limits reached */
 	TERM_INTERNAL,         /* out of memory or similar */
+	TERM_TLS_TIMEOUT,      /* TLS handshake not complete within handshake_timeout_ms */
+	TERM_TLS_FAILED,       /* TLS handshake failed (the error log says why) */
 	TERM__COUNT
 };
 
@@ -88,6 +92,7 @@ struct client {
 	enum client_state state;
 	struct sockaddr_storage peer;    /* client address (or from the PROXY header) */
 	struct sockaddr_storage local;
+	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
 	struct buf *in;                  /* bytes from the client */
 	struct buf *out;                 /* heads and error responses to the client */
 	struct upstream *up;

@@ -30,7 +30,9 @@ struct ctl_plane {
 	double started;                  /* wall clock at start */
 	struct ev_loop *loop;
 	char *state_dir;
-	int lock_fd;
+	int lock_fd;                     /* state_dir/lock, flock'd while we own state_dir */
+	int locked_out;                  /* another process owns state_dir: read only, retried */
+	ev_timer lock_retry;
 	int api;                         /* the control API listens */
 };
 

@@ -66,13 +66,13 @@ struct ctl_journal_undo {
 	size_t index;                /* its position */
 };
 
-/* Opens (creating it) and replays the journal at path. Records cut short or failing
- * their checksum are counted in rep and never applied; the file is then rewritten
- * from the good entries so that later appends follow a clean record. fd stays -1
- * (read only) when the file cannot be opened for writing: appends then fail.
- * Returns 0, or -1 with err when the file exists but cannot be read at all. */
-int ctl_journal_open(struct ctl_journal *j, const char *path, struct ctl_journal_replay *rep,
-		     char *err, size_t errlen);
+/* Opens (creating it when writable) and replays the journal at path. Records cut short
+ * or failing their checksum are counted in rep and never applied; when writable the
+ * file is then rewritten from the good entries so that later appends follow a clean
+ * record. fd stays -1 when not writable or when the file cannot be opened for writing:
+ * appends then fail. Returns 0, or -1 with err when the file exists but cannot be read. */
+int ctl_journal_open(struct ctl_journal *j, const char *path, int writable,
+		     struct ctl_journal_replay *rep, char *err, size_t errlen);
 void ctl_journal_close(struct ctl_journal *j);
 
 /* Parses a whole journal image (the file's bytes) into j's entries without touching any

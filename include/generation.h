@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "balance.h"
 #include "config-t.h"
+#include "tls-t.h"
 
 /* The listening sockets of one bind address: one SO_REUSEPORT socket per worker.
  * Opened by the control thread; each worker closes its own socket when a generation
@@ -24,6 +25,7 @@ struct gen_listener {
 	const struct cfg_listener *cfg;  /* inside the generation's config */
 	struct pool *pool;               /* inside the same generation */
 	struct listen_group *group;      /* holds a reference */
+	struct tls_ctx *tls;             /* TLS setup (lb/tls_ctx.c), NULL = plain; reference held */
 };
 
 struct generation {

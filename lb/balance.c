@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "balance.h"
+#include "health.h"
 
 static int backend_full(const struct backend *b);
+static unsigned backend_permille(const struct backend *b);
 static int pool_pick_wlc_once(struct pool *p, struct pool_pick_state *st,
 			      const struct backend *avoid, struct backend **out);
 static int pool_pick_rr_once(struct pool *p, struct pool_pick_state *st,
@@ -38,6 +40,7 @@ struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 	atomic_init(&b->active, 0);
 	atomic_init(&b->picks, 0);
 	atomic_init(&b->failures, 0);
+	health_backend_init(&b->hs);
 	return b;
 
 fail_pool:
@@ -81,16 +84,29 @@ int backend_eligible(const struct backend *b)
 	return backend_pick_weight(b) > 0;
 }
 
-/* The one place that turns the configured weight into the weight used for picking,
- * so the slow-start ramp can be added here without touching the selection. */
+/* Slow-start share of b in permille (health/slow_start.c); no clock read unless b warms. */
+static unsigned backend_permille(const struct backend *b)
+{
+	if (atomic_load_explicit(&b->hs.warm_end_ms, memory_order_relaxed) == 0)
+		return 1000;
+	return health_backend_permille(b, balance_now_ms());
+}
+
 unsigned backend_effective_weight(const struct backend *b)
 {
-	return atomic_load_explicit(&b->weight, memory_order_relaxed);
+	return health_ramp_scale(atomic_load_explicit(&b->weight, memory_order_relaxed),
+				 backend_permille(b));
+}
+
+unsigned backend_effective_max_conns(const struct backend *b)
+{
+	return health_ramp_scale(atomic_load_explicit(&b->max_conns, memory_order_relaxed),
+				 backend_permille(b));
 }
 
 int backend_try_acquire(struct backend *b)
 {
-	unsigned max = atomic_load_explicit(&b->max_conns, memory_order_relaxed);
+	unsigned max = backend_effective_max_conns(b);
 	unsigned cur = atomic_load_explicit(&b->active, memory_order_relaxed);
 
 	/* A failed CAS reloads cur, so the bound is checked against the value we replace:
@@ -116,7 +132,7 @@ void backend_release(struct backend *b)
 /* 1 when b has no free slot right now (a racy view; backend_try_acquire decides). */
 static int backend_full(const struct backend *b)
 {
-	unsigned max = atomic_load_explicit(&b->max_conns, memory_order_relaxed);
+	unsigned max = backend_effective_max_conns(b);
 
 	return max != 0 && atomic_load_explicit(&b->active, memory_order_relaxed) >= max;
 }
@@ -143,9 +159,14 @@ void pool_pick_state_free(struct pool_pick_state *st)
 }
 
 /* The weight to pick b with now, or 0 when b must not get new work. The weight is read
- * once, so a concurrent change to 0 cannot slip in between the check and the use. */
+ * once, so a concurrent change to 0 cannot slip in between the check and the use. It is
+ * in thousandths of the configured weight so that a slow-start ramp moves in fine steps
+ * even for weight 1; scaling every backend alike leaves wlc and SWRR choices unchanged
+ * (1000 * 1000 times any active count still fits the 64-bit products). */
 static unsigned backend_pick_weight(const struct backend *b)
 {
+	unsigned w;
+
 	if (atomic_load_explicit(&b->admin, memory_order_relaxed) != ADMIN_ACTIVE)
 		return 0;
 	if (atomic_load_explicit(&b->health, memory_order_relaxed) != HEALTH_UP) {
@@ -154,7 +175,8 @@ static unsigned backend_pick_weight(const struct backend *b)
 		if (at == 0 || balance_now_ms() < at)
 			return 0;
 	}
-	return backend_effective_weight(b);
+	w = atomic_load_explicit(&b->weight, memory_order_relaxed);
+	return w * backend_permille(b);
 }
 
 long long balance_now_ms(void)
@@ -163,22 +185,6 @@ long long balance_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int backend_mark_failed(struct backend *b, unsigned hold_ms)
-{
-	int was = atomic_exchange(&b->health, HEALTH_DOWN);
-
-	atomic_store(&b->retry_at_ms, balance_now_ms() + (long long)hold_ms);
-	return was == HEALTH_UP;
-}
-
-int backend_mark_ok(struct backend *b)
-{
-	if (atomic_load_explicit(&b->retry_at_ms, memory_order_relaxed) == 0)
-		return 0;  /* never passively ejected: nothing to undo */
-	atomic_store(&b->retry_at_ms, 0);
-	return atomic_exchange(&b->health, HEALTH_UP) == HEALTH_DOWN;
 }
 
 /* The end of an attempt where avoid turned out to be the only eligible backend: a retry

@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_io.h"
+#include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "tls.h"
 #include "worker.h"
-
-/* How long a backend that refused a connection stays out of rotation (nginx's
- * fail_timeout default); active health checks replace this when configured. */
-#define PASSIVE_HOLD_MS 10000
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
@@ -25,9 +24,10 @@ static double client_deadline(const struct client *c, enum termination *why);
 static void client_set_events(struct client *c, int events);
 static int client_wanted_events(const struct client *c);
 static void on_proxy_header(struct client *c);
+static void client_start(struct client *c);
+static void on_tls_handshake(struct client *c);
 static size_t json_escape(char *out, size_t cap, const char *s);
 static const char *status_reason(int status);
-static void linger_close(int fd);
 
 static const char *const termination_names[TERM__COUNT] = {
 	[TERM_NONE] = "none", [TERM_DONE] = "done", [TERM_CLIENT_CLOSED] = "client_closed",
@@ -38,6 +38,7 @@ static const char *const termination_names[TERM__COUNT] = {
 	[TERM_RESPONSE_TIMEOUT] = "response_timeout", [TERM_BACKEND_CLOSED] = "backend_closed",
 	[TERM_BAD_RESPONSE] = "bad_response", [TERM_STREAM_IDLE] = "stream_idle",
 	[TERM_SHUTDOWN] = "shutdown", [TERM_LIMIT] = "limit", [TERM_INTERNAL] = "internal",
+	[TERM_TLS_TIMEOUT] = "tls_handshake_timeout", [TERM_TLS_FAILED] = "tls_handshake_failed",
 };
 
 const char *termination_name(enum termination t)
@@ -70,6 +71,11 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 		close(fd);
 		return;
 	}
+	if (gl->tls && tls_conn_init(&c->tls, gl->tls, fd) == -1) {
+		free(c);
+		close(fd);
+		return;
+	}
 	c->w = w;
 	c->fd = fd;
 	c->gen = w->gen;
@@ -92,18 +98,44 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	c->io.data = c;
 	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
 	c->timer.data = c;
-	if (gl->cfg->accept_proxy)
+	if (gl->cfg->accept_proxy) {
 		c->state = CS_PROXY_HEADER;
-	else if (gl->cfg->mode == LISTENER_TCP)
+		client_update(c);
+		return;
+	}
+	client_start(c);
+	client_update(c);
+}
+
+/* After accept (and the PROXY header): the TLS handshake when the listener has TLS,
+ * then the connection (tcp) or the first request (http). */
+static void client_start(struct client *c)
+{
+	if (c->tls.ssl && !c->tls.done) {
+		/* nothing before the ClientHello belongs to the client stream */
+		buf_put(&c->w->bufs, c->in);
+		c->in = NULL;
+		c->state = CS_TLS_HANDSHAKE;
+		/* the ClientHello has usually arrived with the accept: try at once */
+		on_tls_handshake(c);
+		return;
+	}
+	if (c->gl->cfg->mode == LISTENER_TCP) {
 		c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
-	else
-		c->state = CS_READING_HEAD;
-	if (c->state == CS_QUEUED) {
-		c->retries_left = gl->pool ? gl->pool->cfg->retries : 0;
+		c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
 		client_pick_backend(c);
 		return;
 	}
-	client_update(c);
+	/* the request often arrives in the same read as a PROXY header: parse what is buffered */
+	http_begin_wait_head(c);
+}
+
+static void on_tls_handshake(struct client *c)
+{
+	if (conn_tls_handshake(c) != 1)
+		return;
+	c->head_started = ev_now(c->w->loop);
+	client_start(c);
 }
 
 void client_close(struct client *c, enum termination why)
@@ -128,8 +160,12 @@ void client_close(struct client *c, enum termination why)
 	}
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
+	/* a peer that is gone or broke the protocol gets no close_notify */
+	if (why == TERM_CLIENT_CLOSED || why == TERM_TLS_FAILED || why == TERM_TLS_TIMEOUT)
+		c->tls.shut = 1;
 	if (c->state == CS_CLOSING)
-		linger_close(c->fd);
+		conn_linger_close(c);
+	tls_conn_close(&c->tls);
 	close(c->fd);
 	c->fd = -1;
 	c->state = CS_CLOSED;
@@ -151,20 +187,6 @@ void client_close(struct client *c, enum termination why)
 	w->dead_clients = c;
 }
 
-/* After an error response the client may still be sending (a body we refused):
- * closing with unread bytes makes the kernel send RST, which can destroy the
- * response before the client reads it. Send FIN first and drain what is there. */
-static void linger_close(int fd)
-{
-	char sink[4096];
-	int i;
-
-	shutdown(fd, SHUT_WR);
-	for (i = 0; i < 16; i++)
-		if (read(fd, sink, sizeof(sink)) <= 0)
-			break;
-}
-
 void client_free(struct client *c)
 {
 	generation_unref(c->gen);
@@ -182,6 +204,8 @@ static int client_wanted_events(const struct client *c)
 	case CS_READING_HEAD:
 		ev = EV_READ;
 		break;
+	case CS_TLS_HANDSHAKE:
+		return c->tls.hsdir;  /* what OpenSSL waits on, used as is */
 	case CS_CONNECTING:
 	case CS_STREAMING:
 		/* read body bytes only while the request is unfinished and there is room */
@@ -247,6 +271,9 @@ static double client_deadline(const struct client *c, enum termination *why)
 	case CS_PROXY_HEADER:
 		*why = TERM_HEAD_TIMEOUT;
 		return c->head_started + l->head_timeout_ms / 1e3;
+	case CS_TLS_HANDSHAKE:
+		*why = TERM_TLS_TIMEOUT;
+		return c->head_started + (l->tls ? l->tls->handshake_timeout_ms : 10000) / 1e3;
 	case CS_READING_HEAD:
 		/* between requests the idle timeout applies; a new connection that has sent
 		 * nothing yet gets only the head timeout, or empty connections are cheap to hoard */
@@ -289,10 +316,14 @@ void client_update(struct client *c)
 {
 	enum termination why;
 	double at, now;
+	int wanted;
 
 	if (c->state == CS_CLOSED)
 		return;
-	client_set_events(c, client_wanted_events(c));
+	wanted = client_wanted_events(c);
+	client_set_events(c, conn_physical_events(c, wanted));
+	if (wanted & EV_READ)
+		conn_kick_pending(c);
 	if (c->up && !c->up->closed)
 		upstream_update(c->up);
 	at = client_deadline(c, &why);
@@ -333,10 +364,15 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	case TERM_CONNECT_TIMEOUT:
 		client_backend_failed(c, why);
 		break;
+	case TERM_TLS_TIMEOUT:
+		conn_tls_failed(c, TLS_FAIL_TIMEOUT, "handshake not complete within handshake_timeout_ms");
+		client_close(c, why);
+		break;
 	case TERM_RESPONSE_TIMEOUT:
-		if (c->up)
-			atomic_fetch_add(&c->up->backend->failures, 1);
 		if (c->up) {
+			atomic_fetch_add(&c->up->backend->failures, 1);
+			health_passive_failure(c->up->backend, c->pool, HEALTH_FAIL_EXCHANGE,
+					       termination_name(why));
 			upstream_release(c->up, 0);
 			c->up = NULL;
 		}
@@ -355,9 +391,12 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 	revents = io_filter_revents(loop, io, c->fd, &c->events, c->want, revents);
 	if (!revents)
 		return;
+	revents = conn_logical_events(c, revents);
 
 	if (c->state == CS_PROXY_HEADER) {
 		on_proxy_header(c);
+	} else if (c->state == CS_TLS_HANDSHAKE) {
+		on_tls_handshake(c);
 	} else if (c->state == CS_TUNNEL) {
 		tunnel_on_event(c);
 	} else {
@@ -369,11 +408,15 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 	client_update(c);
 }
 
-/* Reads and strips a PROXY v1/v2 header, then continues as the listener's mode. */
+/* Reads and strips a PROXY v1/v2 header, then continues as the listener's mode. On a
+ * TLS listener the bytes after the header are the ClientHello, which OpenSSL must read
+ * from the socket itself: there the header is peeked, and only its own bytes taken. */
 static void on_proxy_header(struct client *c)
 {
 	struct proxy_info pi;
 	const char *err = NULL;
+	int peek = c->tls.ssl != NULL;
+	uint32_t had;
 	ssize_t n;
 	int r;
 
@@ -381,7 +424,9 @@ static void on_proxy_header(struct client *c)
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
-	n = read(c->fd, buf_tail(c->in), buf_room(c->in));
+	had = buf_len(c->in);
+	n = peek ? recv(c->fd, buf_tail(c->in), buf_room(c->in), MSG_PEEK)
+		 : read(c->fd, buf_tail(c->in), buf_room(c->in));
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		client_close(c, TERM_CLIENT_CLOSED);
 		return;
@@ -389,6 +434,16 @@ static void on_proxy_header(struct client *c)
 	if (n > 0)
 		c->in->end += (uint32_t)n;
 	r = proxy_parse(buf_head(c->in), buf_len(c->in), &pi, &err);
+	if (peek && n > 0 && r >= 0) {
+		/* incomplete: every peeked byte is header; complete: up to its end */
+		size_t take = r == 0 ? (size_t)n : (size_t)r - had;
+
+		c->in->end = c->in->start + had + (uint32_t)take;
+		if (take && read(c->fd, buf_head(c->in) + had, take) != (ssize_t)take) {
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+	}
 	if (r == 0)
 		return;
 	if (r < 0) {
@@ -402,14 +457,7 @@ static void on_proxy_header(struct client *c)
 	}
 	buf_consume(c->in, (uint32_t)r);
 	c->last_activity = c->head_started = ev_now(c->w->loop);
-	if (c->gl->cfg->mode == LISTENER_TCP) {
-		c->state = CS_QUEUED;
-		c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
-		client_pick_backend(c);
-		return;
-	}
-	/* the request often arrives in the same read as the header: parse what is buffered */
-	http_begin_wait_head(c);
+	client_start(c);
 }
 
 /* ---- backend selection ---- */
@@ -484,12 +532,12 @@ void client_dispatch(struct client *c)
 		http_start_exchange(c);
 }
 
-/* The backend connection failed before any response byte. A failed connect means the
- * request never reached the backend: the backend is ejected for a while (passive
- * detection) and the request goes to another one, whatever its method, until no
- * eligible backend is left (503). A failure after the request was sent is replayed
- * once on another backend only for idempotent requests whose body we still hold;
- * otherwise 502 (504 for timeouts). */
+/* The backend connection failed before any response byte. It counts for passive
+ * detection (health/passive.c), which may eject the backend. A failed connect means the
+ * request never reached the backend: it goes to another one, whatever its method,
+ * until every backend was tried (503: none could be reached). A failure after the
+ * request was sent is replayed once on another backend only for idempotent requests
+ * whose body we still hold; otherwise 502 (504 for timeouts). */
 void client_backend_failed(struct client *c, enum termination why)
 {
 	struct backend *b = c->backend;
@@ -504,9 +552,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);
 		/* a reused connection closing under us is the keep-alive race, not a dead backend */
-		if ((never_sent || !reused) && backend_mark_failed(b, PASSIVE_HOLD_MS))
-			log_warn("backend %s/%s (%s) out of rotation for %d s: %s", b->pool_name,
-				 b->name, b->addr.text, PASSIVE_HOLD_MS / 1000, termination_name(why));
+		if (never_sent || !reused)
+			health_passive_failure(b, c->pool, never_sent ? HEALTH_FAIL_CONNECT
+								      : HEALTH_FAIL_EXCHANGE,
+					       termination_name(why));
 	}
 	if (c->up) {
 		upstream_release(c->up, 0);
@@ -522,8 +571,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0))
 		c->retries_left--;
 	if (retry) {
+		/* the head goes again; req_done from the failed attempt would stop it */
 		c->req_head_sent = 0;
 		c->req_head_off = 0;
+		c->req_done = 0;
 		c->state = CS_QUEUED;
 		client_pick_backend(c);
 		return;
@@ -532,9 +583,12 @@ void client_backend_failed(struct client *c, enum termination why)
 		client_close(c, why);
 		return;
 	}
-	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504 : 502,
+	/* every backend refused: the same 503 as when none is eligible (passive detection
+	 * leaves some in rotation when max_down_percent forbids ejecting them all) */
+	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504
+		     : why == TERM_CONNECT_FAILED ? 503 : 502,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
-		     : why == TERM_CONNECT_FAILED ? "backend unreachable"
+		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 						  : "backend closed the connection before answering");
 }
 
@@ -545,7 +599,7 @@ int client_flush_out(struct client *c)
 	ssize_t n;
 
 	while (c->out && buf_len(c->out) > 0) {
-		n = write(c->fd, buf_head(c->out), buf_len(c->out));
+		n = conn_write(c, buf_head(c->out), buf_len(c->out));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "health.h"
 #include "http.h"
 
 /* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types. */
@@ -98,10 +99,12 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
 static void check_control(struct loader *ld, const struct config *cfg,
 			  const config_setting_t *root);
+static void null_owned(const struct key_table *t, void *obj);
 static int dup_fields(const struct key_table *t, void *dst, const void *src);
 static int write_group(const struct key_table *t, const void *obj, const char *path,
 		       int depth, enum config_render_style style, FILE *out);
 static void write_string(FILE *out, const char *s);
+static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root);
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static int reload_diff(const struct key_table *t, const void *a, const void *b,
@@ -115,6 +118,9 @@ static int check_control_listen(const char *s, char *err, size_t errlen);
 static int check_tls_version(const char *s, char *err, size_t errlen);
 static int check_alpn(const char *s, char *err, size_t errlen);
 static int check_http_path(const char *s, char *err, size_t errlen);
+static int check_status_list(const char *s, char *err, size_t errlen);
+static int check_host_header(const char *s, char *err, size_t errlen);
+static int check_header_name(const char *s, char *err, size_t errlen);
 
 /* ---- The key table --------------------------------------------------------------
  * The _Generic terms compile to nothing; they make the build fail when a field's type
@@ -164,6 +170,7 @@ static const char *const balance_names[] = { "wlc", "rr", NULL };
 static const char *const health_names[] = { "http", "tcp", "none", NULL };
 static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
 static const char *const state_names[] = { "active", "draining", "maint", NULL };
+static const char *const verify_names[] = { "none", "optional", "required", NULL };
 
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
@@ -207,11 +214,23 @@ static const struct key tls_keys[] = {
 	K_STR(struct cfg_tls, min_version, "TLSv1.2", check_tls_version, R,
 	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
 	K_STR(struct cfg_tls, ciphers, NULL, check_nonempty, R,
-	      "OpenSSL cipher list for TLS 1.2; unset = built-in default"),
+	      "OpenSSL cipher list for TLS 1.2; unset = ECDHE with AES-GCM or ChaCha20 only"),
 	K_STR(struct cfg_tls, ciphersuites, NULL, check_nonempty, R,
-	      "OpenSSL TLS 1.3 ciphersuites; unset = OpenSSL default"),
+	      "OpenSSL TLS 1.3 ciphersuites; unset = AES-128-GCM, AES-256-GCM, ChaCha20"),
 	K_STR(struct cfg_tls, alpn, NULL, check_alpn, R,
 	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
+	K_STR(struct cfg_tls, client_ca, NULL, check_nonempty, R,
+	      "PEM file of the CAs client certificates must chain to (mutual TLS)"),
+	K_ENUM(struct cfg_tls, verify_client, verify_names, TLS_VERIFY_NONE, R,
+	       "ask for a client certificate: \"none\", \"optional\" or \"required\" (needs client_ca)"),
+	K_INT(struct cfg_tls, handshake_timeout_ms, 1, MS_MAX, 10000, R,
+	      "the TLS handshake must complete within this time"),
+	K_INT(struct cfg_tls, session_timeout_s, 1, 86400, 300, R,
+	      "lifetime of a resumable session; generated ticket keys rotate this often"),
+	K_BOOL(struct cfg_tls, session_tickets, 1, R,
+	       "issue session tickets (stateless resumption); the session cache works either way"),
+	K_STR(struct cfg_tls, ticket_key_file, NULL, check_nonempty, R,
+	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
 	{ .name = NULL },
 };
 static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
@@ -255,14 +274,45 @@ static const struct key health_keys[] = {
 	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
 	K_STR(struct cfg_health, path, "/healthz", check_http_path, R,
 	      "request path of http checks"),
+	K_STR(struct cfg_health, host, NULL, check_host_header, R,
+	      "Host header of http checks; unset = the backend's address as written"),
+	K_BOOL(struct cfg_health, https, 0, R,
+	       "http checks over TLS (the backend's certificate is not verified)"),
+	K_STR(struct cfg_health, expect, "200-399", check_status_list, R,
+	      "statuses that pass an http check, e.g. \"200,204\" or \"200-299\""),
+	K_STR(struct cfg_health, drain_status, NULL, check_status_list, R,
+	      "statuses by which a backend asks for no new traffic (draining, not a failure); unset = none"),
+	K_STR(struct cfg_health, drain_header, NULL, check_header_name, R,
+	      "header that must come with drain_status for it to mean draining; unset = the status alone"),
 	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
 	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R, "a check slower than this fails"),
 	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
 	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
+	K_INT(struct cfg_health, jitter_percent, 0, 50, 10, R,
+	      "each interval is drawn within +-this percent so checks do not align"),
+	K_INT(struct cfg_health, max_down_percent, 0, 100, 50, R,
+	      "most backends of the pool (percent, rounded down) that checks and passive detection may hold down"),
 	{ .name = NULL },
 };
 static const struct key_table health_table = {
 	"health", health_keys, sizeof(struct cfg_health), -1, -1
+};
+
+static const struct key passive_keys[] = {
+	K_INT(struct cfg_passive, connect_failures, 0, 1000, 1, R,
+	      "failed connects in a row (refused, unreachable, timed out) that eject a backend; 0 = never"),
+	K_INT(struct cfg_passive, errors, 0, 1000, 5, R,
+	      "failed exchanges in a row (connect, reset or timeout before the response, error_status) that eject; 0 = never"),
+	K_STR(struct cfg_passive, error_status, "500-599", check_status_list, R,
+	      "response statuses counted as failed exchanges; \"\" = none"),
+	K_INT(struct cfg_passive, eject_ms, 1, MS_MAX, 10000, R,
+	      "how long a first ejection lasts; each repeat doubles it"),
+	K_INT(struct cfg_passive, eject_max_ms, 1, MS_MAX, 300000, R,
+	      "longest ejection; a backend up this long after its last ejection starts over at eject_ms"),
+	{ .name = NULL },
+};
+static const struct key_table passive_table = {
+	"passive", passive_keys, sizeof(struct cfg_passive), -1, -1
 };
 
 static const struct key backend_keys[] = {
@@ -289,6 +339,8 @@ static const struct key pool_keys[] = {
 	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
 	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
 	K_GROUP(struct cfg_pool, health, &health_table, R, "active health checks"),
+	K_GROUP(struct cfg_pool, passive, &passive_table, R,
+		"passive failure detection on live traffic"),
 	K_INT(struct cfg_pool, slow_start_s, 0, 3600, 0, R,
 	      "ramp a joining or recovering backend's weight up over this time; 0 = off"),
 	K_INT(struct cfg_pool, drain_timeout_s, 0, 86400, 30, R,
@@ -549,10 +601,13 @@ void config_errors_add(struct config_errors *errs, const char *file, int line, c
 
 struct config *config_dup(const struct config *cfg)
 {
-	struct config *copy = calloc(1, sizeof(*copy));
+	struct config *copy = malloc(sizeof(*copy));
 
 	if (copy == NULL)
 		return NULL;
+	memcpy(copy, cfg, sizeof(*copy));
+	copy->source = NULL;
+	null_owned(&root_table, copy);
 	if ((cfg->source != NULL && (copy->source = strdup(cfg->source)) == NULL) ||
 	    dup_fields(&root_table, copy, cfg) == -1) {
 		config_free(copy);
@@ -596,6 +651,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 	parse_group(&ld, config_root_setting(lc), &root_table, cfg, "");
 	check_listeners(&ld, cfg, config_root_setting(lc));
 	check_control(&ld, cfg, config_root_setting(lc));
+	check_pools(&ld, cfg, config_root_setting(lc));
 	if (ld.failed) {
 		sort_errors(errs);
 		goto fail;
@@ -996,6 +1052,41 @@ static void check_control(struct loader *ld, const struct config *cfg,
 		  "(anyone who can connect could change the pools)", cfg->control.listen);
 }
 
+/* Derives what the data path and the checks use from the pools' strings (status sets,
+ * parsed once here so no request parses text), and cross-checks health keys. The
+ * strings were validated by their key's check, so parsing cannot fail here. */
+static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *list = config_setting_get_member(root, "pools");
+	char path[KEY_PATH_MAX], base[KEY_PATH_MAX], seg[32];
+	size_t i;
+
+	for (i = 0; i < cfg->npools; i++) {
+		struct cfg_pool *p = &cfg->pools[i];
+		const config_setting_t *e = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+		const config_setting_t *h = e ? config_setting_get_member(e, "health") : NULL;
+
+		if (p->health.expect)
+			health_status_parse(p->health.expect, &p->health.expect_set, NULL, 0);
+		if (p->health.drain_status)
+			health_status_parse(p->health.drain_status, &p->health.drain_set, NULL, 0);
+		if (p->passive.error_status)
+			health_status_parse(p->passive.error_status, &p->passive.error_set, NULL, 0);
+		if (health_status_empty(&p->health.expect_set) && e) {
+			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
+			path_join(path, base, "health.expect");
+			add_error(ld, h ? config_setting_get_member(h, "expect") : e, 0, path,
+				  "expect must name at least one status");
+		}
+		if (p->health.drain_header && !p->health.drain_status && e) {
+			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
+			path_join(path, base, "health.drain_header");
+			add_error(ld, h ? config_setting_get_member(h, "drain_header") : e, 0, path,
+				  "drain_header needs drain_status (the statuses it qualifies)");
+		}
+	}
+}
+
 /* ---- Table walkers ----------------------------------------------------------------- */
 
 /* Stores every default of t into obj (zeroed), recursing into embedded groups.
@@ -1203,6 +1294,12 @@ static void describe_bounds(const struct key *k, char *buf, size_t len)
 			snprintf(buf, len, "`host:port`, `unix:/path`");
 		else if (k->check == check_alpn)
 			snprintf(buf, len, "comma-separated");
+		else if (k->check == check_status_list)
+			snprintf(buf, len, "statuses `100-599` and `a-b` ranges, comma-separated; `\"\"` = none");
+		else if (k->check == check_host_header)
+			snprintf(buf, len, "visible ASCII, no spaces");
+		else if (k->check == check_header_name)
+			snprintf(buf, len, "header field name");
 		else
 			snprintf(buf, len, "non-empty");
 		break;
@@ -1256,15 +1353,49 @@ static void describe_default(const struct key *k, char *buf, size_t len)
 
 /* ---- Copying and writing back ------------------------------------------------------ */
 
-/* Fills dst (zeroed) with a deep copy of src as described by t. Fields are filled one
- * by one, so on failure dst holds only what it owns and free_fields can release it.
- * Returns 0, or -1 when memory ran out. */
+/* Clears every pointer obj owns as described by t (and the counts that go with them),
+ * recursing into embedded groups: obj is then a byte copy that owns nothing. */
+static void null_owned(const struct key_table *t, void *obj)
+{
+	static void *const none;
+	static const size_t zero;
+	const struct key *k;
+
+	for (k = t->keys; k->name != NULL; k++) {
+		char *f = (char *)obj + k->off;
+
+		switch (k->type) {
+		case KEY_STRING:
+			memcpy(f, &none, sizeof(none));
+			break;
+		case KEY_PREFIXES:
+		case KEY_LIST:
+			memcpy(f, &none, sizeof(none));
+			memcpy((char *)obj + k->count_off, &zero, sizeof(zero));
+			break;
+		case KEY_GROUP:
+			if (k->flags & KEY_POINTER)
+				memcpy(f, &none, sizeof(none));
+			else
+				null_owned(k->sub, f);
+			break;
+		case KEY_INT:
+		case KEY_BOOL:
+		case KEY_ENUM:
+		case KEY_ADDR:
+			break;
+		}
+	}
+}
+
+/* Deep-copies into dst what src owns as described by t. dst starts as a byte copy of
+ * src passed through null_owned, so values that are not keys (lines, sets derived at
+ * load such as health.expect_set) come along, and on failure dst owns only what was
+ * copied so far and free_fields can release it. Returns 0, or -1 when memory ran out. */
 static int dup_fields(const struct key_table *t, void *dst, const void *src)
 {
 	const struct key *k;
 
-	if (t->line_off >= 0)
-		memcpy((char *)dst + t->line_off, (const char *)src + t->line_off, sizeof(int));
 	for (k = t->keys; k->name != NULL; k++) {
 		char *df = (char *)dst + k->off;
 		const char *sf = (const char *)src + k->off;
@@ -1274,15 +1405,10 @@ static int dup_fields(const struct key_table *t, void *dst, const void *src)
 
 		switch (k->type) {
 		case KEY_INT:
-			memcpy(df, sf, k->size);
-			break;
 		case KEY_BOOL:
 		case KEY_ENUM:
-			memcpy(df, sf, sizeof(int));
-			break;
 		case KEY_ADDR:
-			memcpy(df, sf, sizeof(struct addr));
-			break;
+			break;  /* in the byte copy already */
 		case KEY_STRING:
 			memcpy(&sp, sf, sizeof(sp));
 			if (sp == NULL)
@@ -1311,8 +1437,10 @@ static int dup_fields(const struct key_table *t, void *dst, const void *src)
 			memcpy(&sp, sf, sizeof(sp));
 			if (sp == NULL)
 				break;
-			if ((dp = calloc(1, k->sub->size)) == NULL)
+			if ((dp = malloc(k->sub->size)) == NULL)
 				return -1;
+			memcpy(dp, sp, k->sub->size);
+			null_owned(k->sub, dp);
 			memcpy(df, &dp, sizeof(dp));
 			if (dup_fields(k->sub, dp, sp) == -1)
 				return -1;
@@ -1322,8 +1450,11 @@ static int dup_fields(const struct key_table *t, void *dst, const void *src)
 			memcpy(&n, (const char *)src + k->count_off, sizeof(n));
 			if (sp == NULL || n == 0)
 				break;
-			if ((dp = calloc(n, k->sub->size)) == NULL)
+			if ((dp = malloc(n * k->sub->size)) == NULL)
 				return -1;
+			memcpy(dp, sp, n * k->sub->size);
+			for (i = 0; i < n; i++)
+				null_owned(k->sub, (char *)dp + i * k->sub->size);
 			memcpy(df, &dp, sizeof(dp));
 			memcpy((char *)dst + k->count_off, &n, sizeof(n));
 			for (i = 0; i < n; i++)
@@ -1738,6 +1869,40 @@ static int check_http_path(const char *s, char *err, size_t errlen)
 	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
 			return ERR("path must not contain spaces or control characters");
+	return 0;
+}
+
+/* "200-399,404": statuses 100..599, single or as inclusive ranges. */
+static int check_status_list(const char *s, char *err, size_t errlen)
+{
+	struct status_set set;
+
+	return health_status_parse(s, &set, err, errlen);
+}
+
+/* A Host value goes into a request head as is: no spaces, controls or line breaks. */
+static int check_host_header(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return ERR("must not be empty");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
+			return ERR("must be visible ASCII without spaces");
+	return 0;
+}
+
+/* An RFC 9110 field name (token characters). */
+static int check_header_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return ERR("header name must be 1..128 characters");
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		      "!#$%&'*+-.^_`|~") != n)
+		return ERR("invalid header name '%s'", s);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "tls.h"
 
 static struct backend *find_backend(const struct generation *g, const char *pool,
 				    const struct cfg_backend *cb);
@@ -23,6 +24,7 @@ static struct listen_group *listen_group_open(const struct addr *bind, int nwork
 static void listen_group_unref(struct listen_group *lg);
 static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct generation *prev);
 static void free_pools(struct pool *pools, size_t n);
+static struct tls_ctx *find_tls(const struct generation *g, const char *listener);
 
 int listen_socket_open(const struct addr *a, int backlog)
 {
@@ -109,6 +111,17 @@ static struct listen_group *find_group(const struct generation *g, const struct 
 	for (i = 0; i < g->nlisteners; i++)
 		if (addr_equal(&g->listeners[i].group->bind, bind))
 			return g->listeners[i].group;
+	return NULL;
+}
+
+/* The TLS setup of the listener named name in g: what a reload carries over. */
+static struct tls_ctx *find_tls(const struct generation *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; g && i < g->nlisteners; i++)
+		if (g->listeners[i].tls && !strcmp(g->listeners[i].cfg->name, name))
+			return g->listeners[i].tls;
 	return NULL;
 }
 
@@ -220,6 +233,11 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		for (j = 0; j < g->npools; j++)
 			if (!strcmp(g->pools[j].name, gl->cfg->pool))
 				gl->pool = &g->pools[j];
+		/* certificates are read now: a missing or mismatched file refuses the whole
+		 * generation, and the running one keeps serving its certificates */
+		if (gl->cfg->tls &&
+		    !(gl->tls = tls_ctx_build(cfg, gl->cfg, find_tls(prev, gl->cfg->name), err, errlen)))
+			goto fail;
 	}
 	/* Only now that nothing can fail: carry the new settings into reused backends. */
 	for (i = 0; i < g->npools; i++)
@@ -228,8 +246,10 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 	g->cfg = cfg;
 	return g;
 fail:
-	for (i = 0; i < g->nlisteners; i++)
+	for (i = 0; i < g->nlisteners; i++) {
 		listen_group_unref(g->listeners[i].group);
+		tls_ctx_unref(g->listeners[i].tls);
+	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
 	free(g);
@@ -247,8 +267,10 @@ void generation_unref(struct generation *g)
 
 	if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	for (i = 0; i < g->nlisteners; i++)
+	for (i = 0; i < g->nlisteners; i++) {
 		listen_group_unref(g->listeners[i].group);
+		tls_ctx_unref(g->listeners[i].tls);
+	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
 	config_free(g->cfg);

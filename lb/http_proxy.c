@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_io.h"
+#include "health.h"
 #include "log.h"
 #include "worker.h"
 
@@ -80,7 +82,7 @@ static ssize_t read_into(struct client *c, int fd, struct buf **bp)
 	if (buf_room(b) == 0)
 		return -2;  /* caller decides: grow, wait, or fail */
 	do
-		n = read(fd, buf_tail(b), buf_room(b));
+		n = fd == c->fd ? conn_read(c, buf_tail(b), buf_room(b)) : read(fd, buf_tail(b), buf_room(b));
 	while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		b->end += (uint32_t)n;
@@ -343,7 +345,7 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 	struct http_slice tokens[CONN_TOKENS_MAX];
 	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
 	char ip[ADDR_TEXT_MAX], fwd_for[ADDR_TEXT_MAX + 4];
-	const char *proto = c->gl->cfg->tls ? "https" : "http";
+	const char *proto = c->tls.ssl ? "https" : "http";
 	struct buf *b;
 	int has_xff = 0, has_fwd = 0, has_rid = 0;
 	uint32_t i;
@@ -373,7 +375,8 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		if (memchr(base + f->name.off, '_', f->name.len))
 			continue;
 		if (http_slice_eq(base, f->name, "x-forwarded-proto") ||
-		    http_slice_eq(base, f->name, "x-forwarded-host"))
+		    http_slice_eq(base, f->name, "x-forwarded-host") ||
+		    http_slice_eq(base, f->name, "x-client-cert-subject"))
 			continue;  /* ours replace whatever the client claimed */
 		if (http_slice_eq(base, f->name, "x-forwarded-for")) {
 			/* append the peer to the chain, as the last hop */
@@ -410,6 +413,9 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		else
 			rc |= appendf(b, "Forwarded: for=%s;proto=%s\r\n", fwd_for, proto);
 	}
+	/* mutual TLS: who the verified client certificate says the client is */
+	if (c->tls.subject)
+		rc |= appendf(b, "X-Client-Cert-Subject: %s\r\n", c->tls.subject);
 	if (!has_rid) {
 		worker_request_id(w, c->request_id);
 		rc |= appendf(b, "X-Request-ID: %s\r\n", c->request_id);
@@ -560,6 +566,7 @@ void http_on_upstream_data(struct client *c)
 		}
 		if (r == HTTP_PARSE_ERROR) {
 			atomic_fetch_add(&u->backend->failures, 1);
+			health_passive_failure(u->backend, c->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
 			client_error(c, 502, TERM_BAD_RESPONSE, h->error ? h->error : "malformed response");
 			return;
 		}
@@ -583,6 +590,7 @@ void http_on_upstream_data(struct client *c)
 			return;
 		}
 		c->status = h->status;
+		health_passive_response(u->backend, c->pool, h->status);
 		c->resp_body = h->body;
 		c->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
 		http_chunked_init(&c->resp_chunk);
@@ -726,7 +734,7 @@ void http_on_client_writable(struct client *c)
 		iov[n++] = (struct iovec){ buf_head(u->in), c->resp_ready };
 	if (n) {
 		do
-			w = writev(c->fd, iov, n);
+			w = conn_writev(c, iov, n);
 		while (w == -1 && errno == EINTR);
 		if (w == -1) {
 			if (errno == EAGAIN)

@@ -18,7 +18,9 @@
 #include "config.h"
 #include "ctl.h"
 #include "generation.h"
+#include "health.h"
 #include "log.h"
+#include "tls.h"
 #include "worker.h"
 
 static void usage(FILE *out);
@@ -44,33 +46,16 @@ static void usage(FILE *out)
 		"  -c FILE     run with this configuration (default: the embedded demo config)\n"
 		"  -t          check the configuration, print every error as file:line, exit 0/1\n"
 		"  --version   print version and build information\n"
-		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log\n");
+		"signals: HUP reload, TERM/INT graceful stop, USR1 reopen the access log,\n"
+		"         USR2 log the health summary (longest control-loop stall, checks)\n");
 }
 
 /* Loads a config with every error collected in errs (printed by the caller, or sent back
  * by the control API's reload). */
 static struct config *load(const char *path, struct config_errors *errs)
 {
-	struct config *cfg;
-
-	cfg = path ? config_load_file(path, errs)
-		   : config_load_string(config_default_text, "(embedded default)", errs);
-	if (!cfg)
-		return NULL;
-	/* TLS termination is its own piece of work (issue 3); until it lands a listener
-	 * asking for it must not silently serve plain text */
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].tls) {
-			char key[128];
-
-			snprintf(key, sizeof(key), "listeners.%s.tls", cfg->listeners[i].name);
-			config_errors_add(errs, cfg->source ? cfg->source : "(config)",
-					  cfg->listeners[i].line, key,
-					  "TLS termination is not available in this build yet");
-			config_free(cfg);
-			return NULL;
-		}
-	return cfg;
+	return path ? config_load_file(path, errs)
+		    : config_load_string(config_default_text, "(embedded default)", errs);
 }
 
 static int resolve_workers(const struct config *cfg)
@@ -258,6 +243,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
+		/* the files a generation would read: certificates, keys, CAs, ticket keys */
+		if (tls_config_check(cfg, stderr) > 0) {
+			fprintf(stderr, "fulcrum: configuration %s is invalid\n",
+				config_path ? config_path : "(embedded default)");
+			config_free(cfg);
+			return 1;
+		}
 		printf("configuration %s is valid (%zu listeners, %zu pools)\n",
 		       config_path ? config_path : "(embedded default)", cfg->nlisteners, cfg->npools);
 		config_free(cfg);
@@ -296,8 +288,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	loop = ev_default_loop(EVFLAG_AUTO);
+	/* before the workers: libcurl's global init must not race other threads */
+	if (health_start(loop, g) == -1)
+		return 1;
 	if (worker_start_all(nworkers) == -1) {
 		log_error("cannot start %d workers", nworkers);
 		return 1;
@@ -323,6 +319,7 @@ int main(int argc, char **argv)
 	ev_run(loop, 0);
 
 	ctl_shutdown();
+	health_stop();
 	worker_join_all();
 	generation_unref(proc.current);
 	proc.current = NULL;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_io.h"
 #include "log.h"
 #include "worker.h"
 
@@ -29,7 +30,7 @@ static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
 	ssize_t n;
 
 	while (b && buf_len(b)) {
-		n = write(fd, buf_head(b), buf_len(b));
+		n = fd == c->fd ? conn_write(c, buf_head(b), buf_len(b)) : write(fd, buf_head(b), buf_len(b));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -65,7 +66,8 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			return moved;
 		if (!*from && !(*from = buf_get(&c->w->bufs)))
 			return -1;
-		n = read(from_fd, buf_tail(*from), buf_room(*from));
+		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), buf_room(*from))
+				     : read(from_fd, buf_tail(*from), buf_room(*from));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -129,7 +131,7 @@ void tunnel_on_event(struct client *c)
 		c->up_shut = 1;
 	}
 	if (u->eof && (!u->in || !buf_len(u->in)) && !c->out_shut) {
-		shutdown(c->fd, SHUT_WR);
+		conn_shutdown_write(c);
 		c->out_shut = 1;
 	}
 	if (c->up_shut && c->out_shut) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
 #include "worker.h"
@@ -132,9 +133,9 @@ void upstream_update(struct upstream *u)
 static void on_connected(struct client *c, struct upstream *u)
 {
 	u->connected = 1;
-	if (backend_mark_ok(u->backend))
-		log_info("backend %s/%s (%s) back in rotation: connect succeeded",
-			 u->backend->pool_name, u->backend->name, u->backend->addr.text);
+	health_passive_connected(u->backend, c->pool);
+	if (c->gl->cfg->mode == LISTENER_TCP)
+		health_passive_success(u->backend);  /* a tcp exchange has nothing else to judge */
 	c->t_connected = ev_now(u->w->loop);
 	c->last_activity = c->t_connected;
 	if (c->gl->cfg->mode == LISTENER_TCP)

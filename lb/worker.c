@@ -359,7 +359,7 @@ static void begin_stop(struct worker *w, int how)
 	for (c = w->clients; c; c = next) {
 		next = c->next;
 		if (how == 2 || (c->state == CS_READING_HEAD && !c->in_request) ||
-		    c->state == CS_PROXY_HEADER)
+		    c->state == CS_PROXY_HEADER || c->state == CS_TLS_HANDSHAKE)
 			client_close(c, TERM_SHUTDOWN);
 		else
 			c->keep_alive = 0;

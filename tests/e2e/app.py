@@ -1,7 +1,12 @@
 """app.py: the Flask application behind fulcrum in the end-to-end tests and the demo.
 Run as: gunicorn -b 127.0.0.1:PORT --chdir tests/e2e app:app
 Env: FULCRUM_TEST_INSTANCE names the instance in answers; FULCRUM_TEST_CONC_FILE, when
-set, makes /work record in-flight and peak concurrency of this instance (all workers)."""
+set, makes /work record in-flight and peak concurrency of this instance (all workers);
+FULCRUM_TEST_CTL_DIR, when set, holds switches a test writes while the instance runs:
+  health.<instance>  "hang" (/healthz never answers while the file says so), "fail"
+                     (500), "drain" (503 with X-Drain: 1), "503" (503 alone); else 200
+  slow.<instance>    a factor by which /work sleeps longer (e.g. "10")
+  status.<instance>  a status /work answers with instead of 200 (e.g. "500")"""
 import fcntl
 import hashlib
 import os
@@ -14,6 +19,18 @@ from blob import blob_chunks
 app = Flask(__name__)
 INSTANCE = os.environ.get("FULCRUM_TEST_INSTANCE", "unnamed")
 CONC_FILE = os.environ.get("FULCRUM_TEST_CONC_FILE")
+CTL_DIR = os.environ.get("FULCRUM_TEST_CTL_DIR")
+
+
+def _switch(name):
+    """The content of the test's switch file name.<instance>, stripped; "" when absent."""
+    if not CTL_DIR:
+        return ""
+    try:
+        with open(os.path.join(CTL_DIR, "%s.%s" % (name, INSTANCE))) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def _conc_update(delta):
@@ -44,6 +61,20 @@ def index():
 
 @app.route("/healthz")
 def healthz():
+    mode = _switch("health")
+    if mode == "hang":
+        # Never answer while the switch says so (bounded: a test that forgets to
+        # switch back does not keep a thread forever).
+        end = time.monotonic() + 60
+        while _switch("health") == "hang" and time.monotonic() < end:
+            time.sleep(0.1)
+        mode = _switch("health")
+    if mode == "fail":
+        return "failing\n", 500, {"Content-Type": "text/plain"}
+    if mode == "drain":
+        return "draining\n", 503, {"Content-Type": "text/plain", "X-Drain": "1"}
+    if mode == "503":
+        return "unavailable\n", 503, {"Content-Type": "text/plain"}
     return "ok\n", 200, {"Content-Type": "text/plain"}
 
 
@@ -80,12 +111,18 @@ def sleep():
 
 @app.route("/work")
 def work():
+    ms = int(request.args.get("ms", "20"))
+    try:
+        ms *= float(_switch("slow") or "1")
+    except ValueError:
+        pass
     _conc_update(+1)
     try:
-        time.sleep(0.020)
+        time.sleep(ms / 1000.0)
     finally:
         _conc_update(-1)
-    return "work %s\n" % INSTANCE, 200, {"Content-Type": "text/plain"}
+    status = int(_switch("status") or "200")
+    return "work %s\n" % INSTANCE, status, {"Content-Type": "text/plain"}
 
 
 @app.route("/headers", methods=["GET", "POST"])

@@ -283,7 +283,7 @@ wait_http() {
 start_flask() {
 	local name=$1 port=$2 workers=$3
 	shift 3
-	bg "$name" INT env FULCRUM_TEST_INSTANCE="$name" FULCRUM_TEST_CONC_FILE="$T/conc.$name" \
+	bg "$name" INT env FULCRUM_TEST_INSTANCE="$name" FULCRUM_TEST_CONC_FILE="$T/conc.$name" FULCRUM_TEST_CTL_DIR="$T" \
 		"$GUNICORN" -w "$workers" -k sync -b "127.0.0.1:$port" --chdir "$E2E_DIR" \
 		--graceful-timeout 2 --timeout 120 --access-logfile - --error-logfile - \
 		"$@" app:app

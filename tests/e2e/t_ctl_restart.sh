@@ -8,7 +8,7 @@
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum
 
-ports P_WEB P_CTL P_1 P_2 P_3 P_4
+ports P_WEB P_CTL P_1 P_2 P_3 P_4 P_WEB2 P_CTL2
 for i in 1 2 3 4; do
 	port_var=P_$i
 	start_flask "web-$i" "${!port_var}" 2
@@ -130,4 +130,32 @@ echo "   last acknowledged weight $last, weight after the restart $w"
 # was on disk before its answer could be sent), nothing older and nothing made up
 [ "$w" = "$last" ] || [ "$w" = $((last + 1)) ] ||
 	fail "web-3's weight after kill -9 is $w; the last acknowledged was $last"
+
+step "a second process on the same state_dir (an overlapping restart) takes over when the first exits"
+sed -e "s/127.0.0.1:$P_WEB\"/127.0.0.1:$P_WEB2\"/" -e "s/127.0.0.1:$P_CTL\"/127.0.0.1:$P_CTL2\"/" \
+	"$cfg" >"$T/second.cfg"
+bg fulcrum-second TERM "$FULCRUM" -c "$T/second.cfg"
+SECOND=$LAST_PID
+wait_listen "$P_CTL2" "$SECOND" 15
+second() { "$FULCRUMCTL" -s "http://127.0.0.1:$P_CTL2" --token-file "$T/token" "$@"; }
+assert_eq "$(rc_of second set flask web-3 --weight 11)" 8 "a change through the second process while the first runs"
+assert_contains "$(cat "$T/rc.out")" "in use by another fulcrum process" "its refusal"
+assert_contains "$(second backends flask)" " $w " "the second process runs on the first one's journal"
+assert_eq "$(ctl_rc set flask web-3 --weight 12)" 0 "a change through the first process"
+rc=0
+stop_pid "$FULCRUM_PID" TERM 15 || rc=$?
+assert_eq "$rc" 0 "the first process's exit status"
+for _ in $(seq 50); do
+	rc=$(rc_of second set flask web-3 --weight 13)
+	[ "$rc" = 0 ] && break
+	sleep 0.2
+done
+assert_eq "$rc" 0 "a change through the second process once the first is gone"
+assert_contains "$(cat "$T/fulcrum-second.log")" "is ours now" "the second process's log"
+rc=0
+stop_pid "$SECOND" TERM 15 || rc=$?
+assert_eq "$rc" 0 "the second process's exit status"
+mv "$T/fulcrum.log" "$T/fulcrum-last.log"
+start_fulcrum "$cfg" "$P_WEB" "$P_CTL"
+assert_contains "$(pool_summary flask)" "web-3 127.0.0.1:$P_3 13 7 active" "web-3 after both processes"
 echo "ok"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_ctl_rolling.sh: a rolling replacement through the control API under continuous load.
 # Three Flask instances (old-1..3) are replaced one by one, as Kubernetes hooks would do
-# it with fulcrumctl: start new-i, add it with --wait-healthy, drain old-i (and wait until
+# it with fulcrumctl: start new-i, add it with --wait-healthy (active http checks: it
+# answers once new-i passed them and is in rotation), drain old-i (and wait until
 # it has no request left), remove it, stop it. Three clients send requests the whole time
 # (one of them slow ones, so drains have something to wait for): not one fails, and no
 # request that started after a drain was acknowledged reaches the drained instance.
@@ -9,7 +10,7 @@
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum
 
-ports P_WEB P_CTL P_O1 P_O2 P_O3 P_N1 P_N2 P_N3
+ports P_WEB P_CTL P_O1 P_O2 P_O3 P_N1 P_N2 P_N3 P_GHOST
 declare -A PORT=([old-1]=$P_O1 [old-2]=$P_O2 [old-3]=$P_O3 [new-1]=$P_N1 [new-2]=$P_N2 [new-3]=$P_N3)
 declare -A PID
 for i in 1 2 3; do
@@ -23,7 +24,9 @@ cfg=$T/fulcrum.cfg
 	cfg_control "$P_CTL"
 	cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; };
+pools = ( { name = "flask"; balance = "wlc";
+            health = { type = "http"; path = "/healthz"; interval_ms = 300; timeout_ms = 1000;
+                       rise = 2; fall = 3; };
             connect_timeout_ms = 1000; response_timeout_ms = 10000; queue_timeout_ms = 10000;
             drain_timeout_s = 20;
             backends = (
@@ -57,6 +60,9 @@ for i in 1 2 3; do
 		--wait-healthy --wait-timeout 20)
 	assert_eq "$rc" 0 "fulcrumctl set new-$i --wait-healthy ($(cat "$T/ctl.out"))"
 	echo "   $(cat "$T/ctl.out")"
+	b=$(ctl --json get flask "new-$i")
+	assert_eq "$(json_get "$b" 'd["health"]')" up "new-$i's health when set --wait-healthy returned"
+	assert_eq "$(json_get "$b" 'd["in_rotation"]')" true "new-$i in rotation when set --wait-healthy returned"
 	sleep 1
 	# slow requests in every slot of the pool (4 backends, max_conns 2), so that old-$i
 	# has some in flight when its drain begins and the drain has something to wait for
@@ -133,4 +139,13 @@ for i in 1 2 3; do
 	assert_match "$(echo "$report" | head -1)" "new-$i=[1-9]" "requests served by new-$i"
 	assert_match "$(echo "$report" | head -1)" "old-$i=[1-9]" "requests served by old-$i before its drain"
 done
+
+step "a backend that never passes its checks: set --wait-healthy times out (504, exit 7)"
+t0=$(now_ms)
+rc=$(ctl_rc set flask ghost --address "127.0.0.1:$P_GHOST" --wait-healthy --wait-timeout 2)
+assert_eq "$rc" 7 "fulcrumctl set ghost --wait-healthy ($(cat "$T/ctl.out"))"
+assert_cmp "$(($(now_ms) - t0))" ">=" 1900 "milliseconds set --wait-healthy waited"
+assert_contains "$(cat "$T/ctl.out")" "not_in_rotation" "fulcrumctl's message"
+assert_eq "$(http_status "http://127.0.0.1:$P_WEB/")" 200 "traffic while ghost is in the pool, down"
+assert_eq "$(ctl_rc remove flask ghost)" 0 "remove ghost"
 echo "ok"

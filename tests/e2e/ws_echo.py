@@ -1,10 +1,12 @@
 """ws_echo.py: WebSocket echo server and client (python3-websockets).
   ws_echo.py server --port P          echoes every message back
-  ws_echo.py client --url ws://... --messages N
-      sends N messages (text and binary), checks each echo; prints "ok N" or exits 1."""
+  ws_echo.py client --url ws://... --messages N [--ca FILE --sni NAME]
+      sends N messages (text and binary), checks each echo; prints "ok N" or exits 1.
+      wss:// URLs verify the server against --ca, under the name --sni."""
 import argparse
 import asyncio
 import os
+import ssl
 import sys
 
 import websockets
@@ -20,9 +22,12 @@ async def serve(port):
         await asyncio.Future()
 
 
-async def client(url, n, timeout):
+async def client(url, n, timeout, ca=None, sni=None):
+    tls = {}
+    if url.startswith("wss:"):
+        tls = {"ssl": ssl.create_default_context(cafile=ca), "server_hostname": sni}
     async with websockets.connect(url, open_timeout=timeout, close_timeout=timeout,
-                                  max_size=None) as ws:
+                                  max_size=None, **tls) as ws:
         for i in range(n):
             msg = ("message %d through fulcrum" % i) if i % 2 == 0 else os.urandom(1000 + i * 70000)
             await ws.send(msg)
@@ -43,12 +48,14 @@ def main():
     p.add_argument("--url", required=True)
     p.add_argument("--messages", type=int, default=3)
     p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--ca")
+    p.add_argument("--sni")
     a = ap.parse_args()
     if a.cmd == "server":
         asyncio.run(serve(a.port))
         return 0
     try:
-        return asyncio.run(client(a.url, a.messages, a.timeout))
+        return asyncio.run(client(a.url, a.messages, a.timeout, a.ca, a.sni))
     except Exception as e:  # noqa: BLE001 - the test wants the reason
         print("error: %s: %s" % (type(e).__name__, e))
         return 1

@@ -329,7 +329,14 @@ static void test_open_rewrites_torn_tail(void **state)
 
 	assert_true(asprintf(&path, "%s/journal", dir) > 0);
 	write_file(path, buf, len - 10);
-	assert_int_equal(ctl_journal_open(&j, path, &rep, err, sizeof(err)), 0);
+	/* read only (another process holds state_dir): replayed, never rewritten */
+	assert_int_equal(ctl_journal_open(&j, path, 0, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.records, 1);
+	assert_int_equal(rep.bad, 1);
+	assert_int_equal(j.fd, -1);
+	assert_int_equal(file_size(path), (off_t)(len - 10));
+	ctl_journal_close(&j);
+	assert_int_equal(ctl_journal_open(&j, path, 1, &rep, err, sizeof(err)), 0);
 	assert_int_equal(rep.records, 1);
 	assert_int_equal(rep.bad, 1);
 	assert_int_equal(file_size(path), (off_t)ends[0]);
@@ -337,7 +344,7 @@ static void test_open_rewrites_torn_tail(void **state)
 	assert_int_equal(next.seq, 2);
 	ctl_journal_close(&j);
 
-	assert_int_equal(ctl_journal_open(&j, path, &rep, err, sizeof(err)), 0);
+	assert_int_equal(ctl_journal_open(&j, path, 1, &rep, err, sizeof(err)), 0);
 	assert_int_equal(rep.records, 2);
 	assert_int_equal(rep.bad, 0);
 	assert_non_null(ctl_journal_find(&j, "flask", "a"));
@@ -347,7 +354,7 @@ static void test_open_rewrites_torn_tail(void **state)
 
 	/* a journal that does not exist yet is created empty */
 	unlink(path);
-	assert_int_equal(ctl_journal_open(&j, path, &rep, err, sizeof(err)), 0);
+	assert_int_equal(ctl_journal_open(&j, path, 1, &rep, err, sizeof(err)), 0);
 	assert_int_equal(j.n, 0);
 	assert_true(j.fd != -1);
 	ctl_journal_close(&j);
@@ -369,7 +376,7 @@ static void test_append_revert_replace(void **state)
 	off_t size;
 
 	assert_true(asprintf(&path, "%s/journal", dir) > 0);
-	assert_int_equal(ctl_journal_open(&j, path, &rep, err, sizeof(err)), 0);
+	assert_int_equal(ctl_journal_open(&j, path, 1, &rep, err, sizeof(err)), 0);
 	assert_int_equal(ctl_journal_append(&j, &a, NULL, err, sizeof(err)), 0);
 	size = file_size(path);
 	assert_int_equal(size, j.size);
@@ -401,7 +408,7 @@ static void test_append_revert_replace(void **state)
 		assert_null(ctl_journal_find(&j, "flask", "a"));
 	}
 	ctl_journal_close(&j);
-	assert_int_equal(ctl_journal_open(&j, path, &rep, err, sizeof(err)), 0);
+	assert_int_equal(ctl_journal_open(&j, path, 1, &rep, err, sizeof(err)), 0);
 	assert_int_equal(rep.records, 2);
 	assert_null(ctl_journal_find(&j, "flask", "a"));
 	assert_non_null(ctl_journal_find(&j, "flask", "b"));
