@@ -31,6 +31,8 @@ enum exit_code {
 struct opts {
 	const char *server;
 	const char *token_file;
+	const char *cacert;       /* CA bundle that signs the server's certificate (https) */
+	const char *cert, *key;   /* client certificate and key, for verify_client */
 	int json;
 	double timeout;           /* seconds for the whole call; 0 = derived */
 	const char *address;
@@ -85,7 +87,8 @@ static int cmd_probe(const char *path);
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S] COMMAND ...\n"
+		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S]\n"
+		"                  [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"  status                          generation, uptime, listeners, pools\n"
 		"  backends POOL                   every backend of POOL with its state\n"
 		"  get POOL NAME                   one backend\n"
@@ -103,7 +106,8 @@ static void usage(FILE *out)
 		"  rollback GEN                    apply generation GEN again, as a new generation\n"
 		"  health | ready                  liveness and readiness probes\n"
 		"server: -s, $FULCRUM_CONTROL, else " DEFAULT_SERVER "; token: --token-file,\n"
-		"$FULCRUM_TOKEN_FILE or $FULCRUM_TOKEN.\n"
+		"$FULCRUM_TOKEN_FILE or $FULCRUM_TOKEN. TLS (-s https://...): --cacert verifies\n"
+		"the server, --cert and --key (PEM) present a client certificate.\n"
 		"exit: 0 ok, 1 refused, 2 usage, 3 unreachable, 4 unauthorized, 5 not found,\n"
 		"      6 invalid request or config, 7 timed out waiting, 8 unavailable/stopping\n");
 }
@@ -227,6 +231,12 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "fulcrumctl/" FULCRUM_VERSION);
+	if (o.cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
+	if (o.cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, o.cert);
+	if (o.key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, o.key);
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		hdrs = curl_slist_append(hdrs, auth);
@@ -692,7 +702,7 @@ static long parse_num(const char *s, const char *what, long max)
 int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
-	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE };
+	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -706,6 +716,9 @@ int main(int argc, char **argv)
 		{ "wait-healthy", no_argument, NULL, O_WAIT_HEALTHY },
 		{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "cacert", required_argument, NULL, O_CACERT },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -726,6 +739,9 @@ int main(int argc, char **argv)
 		case O_WAIT_HEALTHY: o.wait_healthy = 1; break;
 		case O_WAIT_TIMEOUT: o.wait_timeout = parse_num(optarg, "--wait-timeout", 86400); break;
 		case O_FORCE: o.force = 1; break;
+		case O_CACERT: o.cacert = optarg; break;
+		case O_CERT: o.cert = optarg; break;
+		case O_KEY: o.key = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -748,6 +764,8 @@ int main(int argc, char **argv)
 	} else if ((env = getenv("FULCRUM_TOKEN")) && *env) {
 		token = strdup(env);
 	}
+	if (o.key && !o.cert)
+		return die_usage("--key goes with --cert");
 	/* options that belong to one command only are refused elsewhere */
 	if (set_opts && strcmp(cmd, "set") && strcmp(cmd, "add"))
 		return die_usage("--address, --weight, --max-conns and --state go with set");

@@ -13,13 +13,16 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "config-t.h"
 #include "ctl_http.h"
 #include "log.h"
+#include "tls.h"
 
 #define IDLE_TIMEOUT 60.0            /* keep-alive connection without a request */
 #define REQUEST_TIMEOUT 10.0         /* a started request must be complete within */
 #define STALL_TIMEOUT 30.0           /* answer bytes not taken by the client */
 #define CLOSING_TIMEOUT 10.0
+#define TLS_FAIL_LOGS 10             /* handshake failure lines per second, the rest counted */
 
 enum conn_state {
 	CC_READ = 0,                     /* waiting for (the rest of) a request */
@@ -33,6 +36,9 @@ struct ctl_conn {
 	int fd;
 	ev_io io;
 	int events;                      /* mask the watcher is armed with */
+	struct tls_conn tls;             /* zeroed = plain */
+	int handshaking;                 /* TLS: no request bytes until the handshake is done */
+	double accepted;                 /* the handshake deadline counts from here */
 	enum conn_state state;
 	char *in;                        /* request bytes not consumed yet */
 	size_t in_len, in_cap;
@@ -60,12 +66,19 @@ static struct {
 	unsigned nconns;
 	int full_logged;
 	struct http_head head;           /* parse results, used synchronously */
+	struct tls_ctx *tls;             /* control.tls, NULL = plain */
+	double hs_timeout;               /* control.tls.handshake_timeout_ms, in seconds */
+	int verify;                      /* verify_client as configured */
+	double fail_window;              /* start of the current second of failure lines */
+	unsigned fail_lines, fail_suppressed;
 } srv = { .fd = -1 };
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static int read_some(struct ctl_conn *c);
+static int tls_step(struct ctl_conn *c);
+static void tls_failed(struct ctl_conn *c, enum tls_fail f, const char *detail);
 static int flush_out(struct ctl_conn *c);
 static void process_input(struct ctl_conn *c);
 static void handle(struct ctl_conn *c, int authorized);
@@ -181,6 +194,29 @@ const char *ctl_server_address(void)
 	return srv.address;
 }
 
+int ctl_server_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->control.tls)
+		return 0;
+	srv.tls = tls_ctx_build_control(cfg, err, errlen);
+	if (!srv.tls)
+		return -1;
+	srv.hs_timeout = cfg->control.tls->handshake_timeout_ms / 1000.0;
+	srv.verify = cfg->control.tls->verify_client;
+	return 0;
+}
+
+const char *ctl_server_tls_note(void)
+{
+	if (!srv.tls)
+		return "";
+	switch (srv.verify) {
+	case TLS_VERIFY_REQUIRED: return ", TLS, client certificate required";
+	case TLS_VERIFY_OPTIONAL: return ", TLS, client certificate optional";
+	default: return ", TLS";
+	}
+}
+
 void ctl_server_start(struct ev_loop *loop)
 {
 	if (srv.fd == -1)
@@ -209,6 +245,9 @@ void ctl_server_close(void)
 	free(srv.address);
 	srv.unix_path = srv.address = NULL;
 	srv.loop = NULL;
+	if (srv.tls)
+		tls_ctx_unref(srv.tls);
+	srv.tls = NULL;
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -233,7 +272,15 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		srv.full_logged = 0;
 		c->fd = fd;
-		c->last_io = ev_now(loop);
+		c->last_io = c->accepted = ev_now(loop);
+		if (srv.tls) {
+			if (tls_conn_init(&c->tls, srv.tls, fd) == -1) {
+				close(fd);
+				free(c);
+				continue;
+			}
+			c->handshaking = 1;
+		}
 		if (ss.ss_family == AF_UNIX)
 			snprintf(c->peer, sizeof(c->peer), "unix");
 		else
@@ -263,6 +310,7 @@ static void conn_close(struct ctl_conn *c)
 	}
 	if (srv.loop)
 		ev_io_stop(srv.loop, &c->io);
+	tls_conn_close(&c->tls);
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -277,14 +325,20 @@ static void conn_close(struct ctl_conn *c)
 	free(c);
 }
 
+/* With TLS a read may wait for the socket to be writable and a write for it to be
+ * readable (TLS_WANT_* are libev's EV_READ / EV_WRITE): arm what the adapter asks. */
 static void conn_update(struct ctl_conn *c)
 {
 	int want = 0;
 
-	if (c->state != CC_CLOSING && c->in_len < CTL_HEAD_MAX + CTL_BODY_MAX)
-		want |= EV_READ;
-	if (c->out_off < c->out_len)
-		want |= EV_WRITE;
+	if (c->handshaking) {
+		want = c->tls.hsdir ? c->tls.hsdir : EV_READ;
+	} else {
+		if (c->state != CC_CLOSING && c->in_len < CTL_HEAD_MAX + CTL_BODY_MAX)
+			want |= c->tls.ssl && c->tls.rdir ? c->tls.rdir : EV_READ;
+		if (c->out_off < c->out_len)
+			want |= c->tls.ssl && c->tls.wdir ? c->tls.wdir : EV_WRITE;
+	}
 	if (want == c->events)
 		return;
 	ev_io_stop(srv.loop, &c->io);
@@ -317,7 +371,10 @@ static int read_some(struct ctl_conn *c)
 			c->in = p;
 			c->in_cap = cap;
 		}
-		r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (c->tls.ssl)
+			r = tls_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len);
+		else
+			r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
@@ -336,7 +393,9 @@ static int flush_out(struct ctl_conn *c)
 	if (c->out_failed)
 		return -1;
 	while (c->out_off < c->out_len) {
-		ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		/* after EAGAIN tls_write gets the same bytes again: out only grows at its end */
+		ssize_t w = c->tls.ssl ? tls_write(&c->tls, c->out + c->out_off, c->out_len - c->out_off)
+				       : write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
 
 		if (w == -1 && errno == EINTR)
 			continue;
@@ -353,7 +412,23 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn *c = w->data;
 
-	if ((revents & EV_READ) && c->state != CC_CLOSING && read_some(c) == -1) {
+	if (c->handshaking) {
+		int r = tls_step(c);
+
+		if (r == -1) {
+			conn_close(c);
+			return;
+		}
+		if (r == 0) {
+			conn_update(c);
+			return;
+		}
+		/* done: the client may have sent its request with the last flight */
+		revents |= EV_READ;
+	}
+	/* TLS: decrypted bytes may wait inside OpenSSL with no socket readiness to
+	 * announce them, so a TLS connection tries to read whenever it wakes */
+	if ((revents & EV_READ || c->tls.ssl) && c->state != CC_CLOSING && read_some(c) == -1) {
 		conn_close(c);
 		return;
 	}
@@ -378,6 +453,14 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 
 	for (c = srv.conns; c; c = next) {
 		next = c->next;
+		/* checked once a second: the handshake timeout is kept to that precision */
+		if (c->handshaking) {
+			if (now - c->accepted > srv.hs_timeout) {
+				tls_failed(c, TLS_FAIL_TIMEOUT, "no complete handshake in time");
+				conn_close(c);
+			}
+			continue;
+		}
 		if (c->out_off < c->out_len && now - c->last_io > STALL_TIMEOUT)
 			conn_close(c);
 		else if (c->state == CC_CLOSING && now - c->last_io > CLOSING_TIMEOUT)
@@ -393,6 +476,64 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 				conn_update(c);
 		}
 	}
+}
+
+/* ---- TLS ---- */
+
+/* One handshake step: 1 done, 0 waiting (direction in c->tls.hsdir), -1 failed. */
+static int tls_step(struct ctl_conn *c)
+{
+	enum tls_result r = tls_handshake(&c->tls);
+	struct tls_stats *st = tls_ctx_stats(srv.tls);
+	char detail[256];
+
+	if (r == TLS_AGAIN)
+		return 0;
+	if (r != TLS_OK) {
+		enum tls_fail f = tls_conn_failure(&c->tls, r, detail, sizeof(detail));
+
+		tls_failed(c, f, detail);
+		return -1;
+	}
+	c->handshaking = 0;
+	c->last_io = ev_now(srv.loop);
+	atomic_fetch_add_explicit(&st->handshakes, 1, memory_order_relaxed);
+	if (log_get_level() <= LOG_DEBUG) {
+		tls_conn_describe(&c->tls, detail, sizeof(detail));
+		log_debug("control: TLS from %s: %s%s%s", c->peer, detail,
+			  c->tls.subject ? " client " : "", c->tls.subject ? c->tls.subject : "");
+	}
+	return 1;
+}
+
+/* Counts the failure and logs it, a few lines a second at most: whoever can reach the
+ * port can make handshakes fail as fast as they like. */
+static void tls_failed(struct ctl_conn *c, enum tls_fail f, const char *detail)
+{
+	double now = ev_now(srv.loop);
+	unsigned long n = atomic_fetch_add_explicit(&tls_ctx_stats(srv.tls)->failures[f], 1,
+						    memory_order_relaxed) + 1;
+	char more[64] = "";
+
+	if (f == TLS_FAIL_CLOSED) {
+		log_debug("control: TLS handshake with %s failed: %s: %s (%lu so far)", c->peer,
+			  tls_fail_name(f), detail, n);
+		return;
+	}
+	if (now - srv.fail_window >= 1.0) {
+		if (srv.fail_suppressed)
+			snprintf(more, sizeof(more), "; %u similar lines suppressed",
+				 srv.fail_suppressed);
+		srv.fail_window = now;
+		srv.fail_lines = srv.fail_suppressed = 0;
+	}
+	if (srv.fail_lines >= TLS_FAIL_LOGS) {
+		srv.fail_suppressed++;
+		return;
+	}
+	srv.fail_lines++;
+	log_warn("control: TLS handshake with %s failed: %s: %s (%lu so far)%s", c->peer,
+		 tls_fail_name(f), detail, n, more);
 }
 
 /* Frames requests out of the input buffer and answers them in order. */

@@ -269,7 +269,8 @@ int ctl_init(struct config **cfgp, const char *config_path,
 		return -1;
 	}
 	if (file->control.listen) {
-		if (ctl_server_open(file->control.listen, err, sizeof(err)) == -1) {
+		if (ctl_server_open(file->control.listen, err, sizeof(err)) == -1 ||
+		    ctl_server_tls(file, err, sizeof(err)) == -1) {
 			log_error("%s", err);
 			config_free(merged);
 			return -1;
@@ -301,8 +302,9 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	save_generation(g, src);
 	if (ctl_plane.api) {
 		ctl_server_start(loop);
-		log_info("control API on %s%s", ctl_server_address(),
-			 ctl_auth_required() ? " (bearer token required)" : " (no token)");
+		log_info("control API on %s (%s%s)", ctl_server_address(),
+			 ctl_auth_required() ? "bearer token required" : "no token",
+			 ctl_server_tls_note());
 	}
 	return 0;
 }

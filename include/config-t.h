@@ -22,10 +22,13 @@ struct cfg_log {
 	enum log_format format;      /* log.format: "json" | "combined" */
 };
 
+struct cfg_tls;
+
 struct cfg_control {
 	char *listen;                /* control.listen: "127.0.0.1:9000" or "unix:/path"; NULL = none */
 	char *token_file;            /* control.token_file; NULL = none */
 	uint32_t generations_keep;   /* applied configs kept in state_dir for rollback, default 100 */
+	struct cfg_tls *tls;         /* control.tls: TLS (and client certificates); NULL = plain */
 };
 
 struct cfg_tls_cert {

@@ -98,6 +98,13 @@ void ctl_server_start(struct ev_loop *loop);
 void ctl_server_close(void);
 /* Where it listens ("127.0.0.1:9000", "unix:/run/x.sock"), or NULL. */
 const char *ctl_server_address(void);
+/* Serves the control API over TLS with cfg's control.tls (call after ctl_server_open):
+ * every connection then starts with a handshake, refused without a valid client
+ * certificate when verify_client = "required". 0, or -1 with a message in err. */
+struct config;
+int ctl_server_tls(const struct config *cfg, char *err, size_t errlen);
+/* "TLS, client certificate required" and the like, for the start-up line; "" = plain. */
+const char *ctl_server_tls_note(void);
 
 /* Implemented by the API (control/api.c): answers one authorised, routed request. */
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,

@@ -22,6 +22,9 @@
  * cache. Returns a new reference, or NULL with "file:line: key: message" in err. */
 struct tls_ctx *tls_ctx_build(const struct config *cfg, const struct cfg_listener *l,
 			      struct tls_ctx *prev, char *err, size_t errlen);
+/* The same for control.tls (cfg->control.tls != NULL); errors name "control.tls.KEY".
+ * Built once at start: control settings are not reloaded. */
+struct tls_ctx *tls_ctx_build_control(const struct config *cfg, char *err, size_t errlen);
 void tls_ctx_ref(struct tls_ctx *t);
 void tls_ctx_unref(struct tls_ctx *t);
 /* The listener's counters (shared by every generation of that listener). */

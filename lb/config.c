@@ -108,8 +108,8 @@ static void check_pools(struct loader *ld, struct config *cfg, const config_sett
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static int reload_diff(const struct key_table *t, const void *a, const void *b,
-		       const char *path, const char *file, struct config_errors *errs);
-static void print_keys(const struct key_table *t, const char *path, FILE *out);
+		       const char *path, int all, const char *file, struct config_errors *errs);
+static void print_keys(const struct key_table *t, const char *path, int fixed, FILE *out);
 static void describe_bounds(const struct key *k, char *buf, size_t len);
 static void describe_default(const struct key *k, char *buf, size_t len);
 static int check_name(const char *s, char *err, size_t errlen);
@@ -183,19 +183,6 @@ static const struct key log_keys[] = {
 };
 static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
 
-static const struct key control_keys[] = {
-	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
-	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
-	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
-	      "file holding the bearer token the API requires; unset = no token"),
-	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
-	      "applied configurations kept in state_dir for rollback (oldest removed first)"),
-	{ .name = NULL },
-};
-static const struct key_table control_table = {
-	"control", control_keys, sizeof(struct cfg_control), -1, -1
-};
-
 static const struct key cert_keys[] = {
 	K_STR(struct cfg_tls_cert, cert, NULL, check_nonempty, KEY_REQUIRED | R,
 	      "PEM certificate chain file"),
@@ -234,6 +221,21 @@ static const struct key tls_keys[] = {
 	{ .name = NULL },
 };
 static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
+
+static const struct key control_keys[] = {
+	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
+	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
+	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
+	      "file holding the bearer token the API requires; unset = no token"),
+	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
+	      "applied configurations kept in state_dir for rollback (oldest removed first)"),
+	K_GROUP(struct cfg_control, tls, &tls_table, KEY_POINTER,
+		"serve the control API over TLS (same keys as a listener's tls); absent = plain"),
+	{ .name = NULL },
+};
+static const struct key_table control_table = {
+	"control", control_keys, sizeof(struct cfg_control), -1, -1
+};
 
 static const struct key listener_keys[] = {
 	K_STR(struct cfg_listener, name, NULL, check_name, KEY_REQUIRED | R,
@@ -545,7 +547,7 @@ int config_reload_check(const struct config *old, const struct config *next,
 	if (errs == NULL)
 		errs = &local;
 	config_errors_clear(errs);
-	n = reload_diff(&root_table, old, next, "", next->source, errs);
+	n = reload_diff(&root_table, old, next, "", 0, next->source, errs);
 	config_errors_clear(&local);
 	return n;
 }
@@ -554,7 +556,7 @@ void config_keys_print(FILE *out)
 {
 	fputs("| key | type | values | default | reload | meaning |\n", out);
 	fputs("|---|---|---|---|---|---|\n", out);
-	print_keys(&root_table, "", out);
+	print_keys(&root_table, "", 0, out);
 }
 
 int config_backend_init(struct cfg_backend *b)
@@ -1031,8 +1033,9 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 	}
 }
 
-/* A control API that anyone on the network can reach must at least ask for a token
- * (control TLS is not available): refuse a non-loopback listen without token_file. */
+/* A control API that anyone on the network can reach must authenticate its callers:
+ * refuse a non-loopback listen without token_file unless TLS requires a client
+ * certificate (then the CA in client_ca decides who gets in). */
 static void check_control(struct loader *ld, const struct config *cfg,
 			  const config_setting_t *root)
 {
@@ -1041,14 +1044,16 @@ static void check_control(struct loader *ld, const struct config *cfg,
 	char why[256];
 
 	if (cfg->control.listen == NULL || cfg->control.token_file != NULL ||
-	    strncmp(cfg->control.listen, "unix:", 5) == 0)
+	    strncmp(cfg->control.listen, "unix:", 5) == 0 ||
+	    (cfg->control.tls && cfg->control.tls->verify_client == TLS_VERIFY_REQUIRED))
 		return;
 	if (addr_parse(cfg->control.listen, &a, 1, why, sizeof(why)) == -1)
 		return;  /* already reported by check_control_listen */
 	if (config_addr_is_loopback(&a))
 		return;
 	add_error(ld, grp ? config_setting_get_member(grp, "listen") : NULL, 0, "control.listen",
-		  "the control API on non-loopback address %s needs control.token_file "
+		  "the control API on non-loopback address %s needs control.token_file or "
+		  "control.tls with verify_client = \"required\" "
 		  "(anyone who can connect could change the pools)", cfg->control.listen);
 }
 
@@ -1186,8 +1191,9 @@ static void free_fields(const struct key_table *t, void *obj)
 /* Adds an error for each key of t that differs between a and b but that a reload
  * cannot change. Lists are replaced as a whole by a reload, so only scalars and
  * embedded groups are compared. Returns how many were added. */
+/* all: t is (part of) a key a reload cannot change, so every key in it counts. */
 static int reload_diff(const struct key_table *t, const void *a, const void *b,
-		       const char *path, const char *file, struct config_errors *errs)
+		       const char *path, int all, const char *file, struct config_errors *errs)
 {
 	char child[KEY_PATH_MAX], msg[ERR_MAX];
 	const struct key *k;
@@ -1199,11 +1205,38 @@ static int reload_diff(const struct key_table *t, const void *a, const void *b,
 
 		path_join(child, path, k->name);
 		if (k->type == KEY_GROUP && !(k->flags & KEY_POINTER)) {
-			n += reload_diff(k->sub, fa, fb, child, file, errs);
+			n += reload_diff(k->sub, fa, fb, child, all || !(k->flags & KEY_RELOAD), file,
+					 errs);
 			continue;
 		}
-		if (k->flags & KEY_RELOAD)
+		if (!all && (k->flags & KEY_RELOAD))
 			continue;
+		/* an optional group the running process set up once (control.tls): added,
+		 * removed or changed inside needs a restart */
+		if (k->type == KEY_GROUP) {
+			const void *ga, *gb;
+
+			memcpy(&ga, fa, sizeof(ga));
+			memcpy(&gb, fb, sizeof(gb));
+			if ((ga == NULL) != (gb == NULL))
+				differ = 1;
+			else if (ga)
+				n += reload_diff(k->sub, ga, gb, child, 1, file, errs);
+		} else if (k->type == KEY_LIST && all) {
+			const char *la, *lb;
+			size_t ca, cb, i;
+
+			memcpy(&la, fa, sizeof(la));
+			memcpy(&lb, fb, sizeof(lb));
+			memcpy(&ca, (const char *)a + k->count_off, sizeof(ca));
+			memcpy(&cb, (const char *)b + k->count_off, sizeof(cb));
+			if (ca != cb)
+				differ = 1;
+			else
+				for (i = 0; i < ca; i++)
+					n += reload_diff(k->sub, la + i * k->sub->size,
+							 lb + i * k->sub->size, child, 1, file, errs);
+		}
 		switch (k->type) {
 		case KEY_INT:
 		case KEY_BOOL:
@@ -1236,8 +1269,9 @@ static int reload_diff(const struct key_table *t, const void *a, const void *b,
 	return n;
 }
 
-/* Prints one markdown row per key of t, depth first; list elements show as "[]". */
-static void print_keys(const struct key_table *t, const char *path, FILE *out)
+/* Prints one markdown row per key of t, depth first; list elements show as "[]".
+ * fixed: t sits under a key a reload cannot change, so none of its keys can either. */
+static void print_keys(const struct key_table *t, const char *path, int fixed, FILE *out)
 {
 	static const char *const type_names[] = {
 		[KEY_INT] = "integer", [KEY_STRING] = "string", [KEY_BOOL] = "boolean",
@@ -1248,16 +1282,19 @@ static void print_keys(const struct key_table *t, const char *path, FILE *out)
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
+		int sub_fixed = fixed || (k->type != KEY_LIST && !(k->flags & KEY_RELOAD));
+
 		path_join(child, path, k->name);
 		describe_bounds(k, bounds, sizeof(bounds));
 		describe_default(k, def, sizeof(def));
+
 		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", child, type_names[k->type],
-			bounds, def, (k->flags & KEY_RELOAD) ? "yes" : "no", k->doc);
+			bounds, def, !fixed && (k->flags & KEY_RELOAD) ? "yes" : "no", k->doc);
 		if (k->type == KEY_GROUP) {
-			print_keys(k->sub, child, out);
+			print_keys(k->sub, child, sub_fixed, out);
 		} else if (k->type == KEY_LIST) {
 			strncat(child, "[]", sizeof(child) - strlen(child) - 1);
-			print_keys(k->sub, child, out);
+			print_keys(k->sub, child, sub_fixed, out);
 		}
 	}
 }

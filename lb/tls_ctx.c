@@ -78,6 +78,7 @@ struct cert_item {
 struct build {
 	const struct config *cfg;
 	const struct cfg_listener *l;
+	const char *where;           /* key prefix in errors: "listeners.NAME" or "control" */
 	char dir[PATH_MAX];          /* directory of the config file, "" = cwd */
 	char *err;
 	size_t errlen;
@@ -122,9 +123,10 @@ static int fail(struct build *b, int line, const char *key, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(b->err, b->errlen, "%s:%d: listeners.%s.tls%s%s: %s",
-		 b->cfg->source ? b->cfg->source : "(config)", line, b->l->name, key[0] ? "." : "",
-		 key, msg);
+	snprintf(b->err, b->errlen, "%s:%d: %s%s.tls%s%s: %s",
+		 b->cfg->source ? b->cfg->source : "(config)", line,
+		 b->where ? "" : "listeners.", b->where ? b->where : b->l->name,
+		 key[0] ? "." : "", key, msg);
 	return -1;
 }
 
@@ -653,11 +655,30 @@ static int check_settings(struct build *b)
 	return 0;
 }
 
+static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_listener *l,
+				 const char *where, struct tls_ctx *prev, char *err, size_t errlen);
+
 struct tls_ctx *tls_ctx_build(const struct config *cfg, const struct cfg_listener *l,
 			      struct tls_ctx *prev, char *err, size_t errlen)
 {
+	return build_ctx(cfg, l, NULL, prev, err, errlen);
+}
+
+/* The control API is not a listener, but its TLS needs exactly what a tcp listener's
+ * does (no ALPN, no HTTP-specific checks): build it through a stand-in listener. */
+struct tls_ctx *tls_ctx_build_control(const struct config *cfg, char *err, size_t errlen)
+{
+	struct cfg_listener l = { .name = (char *)"control", .mode = LISTENER_TCP,
+				  .tls = cfg->control.tls };
+
+	return build_ctx(cfg, &l, "control", NULL, err, errlen);
+}
+
+static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_listener *l,
+				 const char *where, struct tls_ctx *prev, char *err, size_t errlen)
+{
 	const struct cfg_tls *t = l->tls;
-	struct build b = { .cfg = cfg, .l = l, .err = err, .errlen = errlen };
+	struct build b = { .cfg = cfg, .l = l, .where = where, .err = err, .errlen = errlen };
 	struct tls_ticket_key keys[TLS_TICKET_KEYS_MAX];
 	struct tls_ctx *tc = NULL;
 	unsigned char fp[32];
@@ -846,6 +867,16 @@ int tls_config_check(const struct config *cfg, FILE *out)
 			continue;
 		}
 		tls_ctx_unref(tc);
+	}
+	if (cfg->control.listen && cfg->control.tls) {
+		struct tls_ctx *tc = tls_ctx_build_control(cfg, err, sizeof(err));
+
+		if (!tc) {
+			fprintf(out, "%s\n", err);
+			n++;
+		} else {
+			tls_ctx_unref(tc);
+		}
 	}
 	return n;
 }
