@@ -200,4 +200,13 @@ int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int w
 
 double worker_now(struct worker *w);
 
+/* conn_stats.c: counting into the worker's own blocks (include/stats.h) */
+/* The current request of c ends with status (0 = no response) at backend b. */
+void conn_stats_backend_done(struct client *c, struct backend *b, int status);
+/* The current HTTP request of c ends (its access-log line is written): the listener's
+ * counters, and the backend's when one is still attached. */
+void conn_stats_request_done(struct client *c);
+/* A request of c's pool got a 503 of its own: queue timeout, queue full, no backend. */
+void conn_stats_pool(struct client *c, enum termination why);
+
 #endif
