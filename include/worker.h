@@ -62,6 +62,7 @@ struct worker {
 	struct http_head scratch;        /* parse results; used synchronously only */
 	uint64_t rng;                    /* xorshift state for request ids */
 	char *alog;                      /* access-log lines waiting for one write */
+	uint32_t alog_skipped;           /* lines left out by log.access_sample since the last one written */
 	size_t alog_len;
 	ev_prepare alog_flush;
 };
