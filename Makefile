@@ -14,7 +14,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh prometheus
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
 
 PKG_LIBS := openssl libconfig libcurl libcjson

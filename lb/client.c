@@ -79,6 +79,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 		return;
 	}
 	c->w = w;
+	c->id = ++w->next_conn_id;
 	c->fd = fd;
 	c->gen = w->gen;
 	generation_ref(c->gen);
@@ -451,7 +452,8 @@ static void on_proxy_header(struct client *c)
 	if (r == 0)
 		return;
 	if (r < 0) {
-		log_warn("listener %s: bad PROXY header: %s", c->gl->cfg->name, err ? err : "invalid");
+		conn_log(LOG_WARN, c, "listener %s: bad PROXY header: %s", c->gl->cfg->name,
+			 err ? err : "invalid");
 		client_close(c, TERM_BAD_REQUEST);
 		return;
 	}
@@ -768,19 +770,20 @@ void client_log(struct client *c)
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
 		n = snprintf(line, sizeof(line),
 			     "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
-			     "backend=%s term=%s total_ms=%.1f\n",
+			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
 			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 			     tm.tm_sec, method, target, c->version_minor, c->status,
 			     (unsigned long long)c->bytes_out,
 			     c->up && c->up->backend ? c->up->backend->name :
 			     c->backend ? c->backend->name : "-",
-			     termination_name(c->term), ms_between(c->t_start, now));
+			     termination_name(c->term), ms_between(c->t_start, now), c->w->id, c->id);
 	} else {
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
 			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
-			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\"}\n",
+			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
+			     "\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port((const struct sockaddr *)&c->peer), method, target, c->status,
 			     c->pool ? c->pool->name : "",
@@ -789,7 +792,7 @@ void client_log(struct client *c)
 			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
 			     ms_between(c->t_connect_start, c->t_connected),
 			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
-			     termination_name(c->term), c->request_id);
+			     termination_name(c->term), c->request_id, c->w->id, c->id);
 	}
 	if (n > 0)
 		worker_access_log(c->w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

@@ -52,7 +52,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		log_warn("backend %s/%s: socket: %s", b->pool_name, b->name, strerror(errno));
+		conn_log(LOG_WARN, c, "backend %s/%s: socket: %s", b->pool_name, b->name, strerror(errno));
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
