@@ -52,6 +52,7 @@ static void test_every_endpoint(void **state)
 	expect_route("GET", "/v1/config/generations/42", CTL_R_GENERATION, NULL, NULL, "42");
 	expect_route("GET", "/v1/config/diff", CTL_R_DIFF, NULL, NULL, NULL);
 	expect_route("POST", "/v1/config/rollback", CTL_R_ROLLBACK, NULL, NULL, NULL);
+	expect_route("GET", "/v1/stats", CTL_R_STATS, NULL, NULL, NULL);
 }
 
 static void test_public_probes(void **state)
