@@ -469,9 +469,9 @@ static void on_batch(struct ev_loop *loop, ev_timer *t, int revents)
 			continue;
 		dp->dirty = 0;
 		if (used < sizeof(what))
-			used += (size_t)snprintf(what + used, sizeof(what) - used, "%skubernetes %s/%s",
-						 used ? ", " : "", dp->k.namespace ? dp->k.namespace : "-",
-						 dp->k.service);
+			used += (size_t)snprintf(what + used, sizeof(what) - used,
+						 "%skubernetes service %s of pool %s", used ? ", " : "",
+						 dp->k.service, dp->pool);
 	}
 	if (!used)
 		return;

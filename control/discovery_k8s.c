@@ -2,6 +2,7 @@
  * resourceVersion over HTTPS (libcurl on the control loop), token rotation, 410 and
  * stream ends, backoff while the API server cannot be reached. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,7 +515,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
 /* A LIST or WATCH ended: decide what comes next. */
 static void on_done(struct curl_xfer *x, CURLcode rc)
 {
-	struct k8s_watch *w = (struct k8s_watch *)x;
+	struct k8s_watch *w = (struct k8s_watch *)((char *)x - offsetof(struct k8s_watch, xfer));
 	int was_list = w->phase == W_LISTING;
 	char why[512];
 	long status = 0;
