@@ -566,6 +566,10 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 			backoff(w, err);
 			return;
 		}
+		/* a big answer's buffer is not kept for the error bodies to come */
+		free(w->body);
+		w->body = NULL;
+		w->body_len = w->body_cap = 0;
 		k8s_slices_free(w->slices, w->nslices);
 		w->slices = slices;
 		w->nslices = n;

@@ -1591,7 +1591,12 @@ static int write_group(const struct key_table *t, const void *obj, const char *p
 		size_t n, i;
 
 		path_join(child, path, k->name);
-		memcpy(&p, f, sizeof(p));
+		/* only pointer fields are read as pointers: a 4-byte field at the end of its
+		 * struct has no 8 bytes to read */
+		p = NULL;
+		if (k->type == KEY_STRING || k->type == KEY_PREFIXES || k->type == KEY_LIST ||
+		    (k->type == KEY_GROUP && (k->flags & KEY_POINTER)))
+			memcpy(&p, f, sizeof(p));
 		/* Nothing to write for unset values: they load back as unset. */
 		if ((k->type == KEY_STRING || (k->type == KEY_GROUP && (k->flags & KEY_POINTER))) &&
 		    p == NULL)
