@@ -9,6 +9,7 @@
 # after the 401; with the API server killed the pool keeps serving, and when it comes
 # back the watch resumes. A reload keeps discovered backends; the API may drain one
 # (a preStop hook) but not edit or delete it, and nothing of it goes to the journal.
+# A DELETED slice removes its endpoints unless another slice still has them.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum
@@ -237,6 +238,13 @@ pool_wait 'b["web-f"]["admin"] == "draining" and b["web-f"]["active"] == 0 and b
 assert_eq "$(stat -c %s "$T/state/journal" 2>/dev/null || echo 0)" 0 "journal bytes after draining a discovered backend"
 slice flask-1 "$(ep web-c "${IP[web-c]}")"
 pool_wait '"web-f" not in b and len(b) == 2' 20 "web-f removed when its endpoint went"
+stop_pid "${PID[web-f]}" INT 15 || true
+
+step "a deleted slice takes its endpoints along, but not one another slice still has"
+kctl delete '{"name":"flask-2"}'
+pool_wait '"web-d" not in b and list(b) == ["web-c"] and b["web-c"]["in_rotation"]' 20 \
+	"web-d removed with slice flask-2; web-c (also in flask-1) kept"
+stop_pid "${PID[web-d]}" INT 15 || true
 
 step "every request under load succeeded"
 stop_pid "$LOAD_PID" TERM 60 || true
