@@ -227,10 +227,21 @@ slice flask-2 "$(ep web-d "${IP[web-d]}")" "$(ep web-c "${IP[web-c]}")"
 pool_wait '"web-e" not in b' 25 "web-e removed: the watch follows the server that came back"
 stop_pid "${PID[web-e]}" INT 15 || true
 
-step "a reload keeps the discovered backends; the API drains one without the journal"
+step "a reload and a rollback keep the discovered backends; the API drains one without the journal"
 st=$(api POST /v1/config/reload)
 assert_eq "$st" 200 "reload ($(cat "$T/api.body"))"
 pool_wait "$(up web-c) and $(up web-d) and $(up web-f) and len(b) == 3" 5 "discovered backends after a reload"
+st=$(api GET /v1/config/generations)
+assert_eq "$st" 200 "list of generations"
+kept=$(json_get "$(cat "$T/api.body")" 'len(d["generations"])')
+assert_cmp "$kept" "<=" 2 "generations kept (start, reload: none made by discovery)"
+assert_cmp "$(json_get "$(cat "$T/api.body")" 'd["current"]')" ">" 5 "generation id after the discovery changes"
+first=$(json_get "$(cat "$T/api.body")" 'd["generations"][0]["id"]')
+st=$(api GET "/v1/config/generations/$first")
+assert_not_contains "$(json_get "$(cat "$T/api.body")" 'd["config"]')" "web-" "the kept config of generation $first"
+st=$(api POST /v1/config/rollback -d "{\"generation\": $first}")
+assert_eq "$st" 200 "rollback to generation $first ($(cat "$T/api.body"))"
+pool_wait "$(up web-c) and $(up web-d) and $(up web-f) and len(b) == 3" 5 "discovered backends after a rollback"
 rc=$(ctl_rc drain flask web-f --wait --wait-timeout 20)
 assert_eq "$rc" 0 "fulcrumctl drain web-f --wait ($(cat "$T/ctl.out"))"
 pool_wait 'b["web-f"]["admin"] == "draining" and b["web-f"]["active"] == 0 and b["web-f"]["source"] == "kubernetes"' 5 \
