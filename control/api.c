@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
+#include "discovery.h"
 #include "log.h"
 #include "worker.h"
 
@@ -314,6 +315,12 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
 		return;
 	}
+	if (discovery_source(pool, name)) {
+		ctl_reply_error(c, 409, "discovered_backend",
+				"backend '%s' of pool '%s' comes from Kubernetes discovery; change "
+				"the Service's endpoints instead (drain is allowed)", name, pool);
+		return;
+	}
 	/* the applied config, not the live objects: it is what the journal builds on */
 	{
 		struct generation *g = proc_current_generation();
@@ -428,8 +435,15 @@ static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const str
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
 		return;
 	}
-	if (start_drain(c, m->pool, m->name, "drain") == -1)
+	/* a discovered backend drains in the discovery layer: nothing goes to the journal */
+	if (discovery_source(m->pool, m->name)) {
+		if (discovery_drain(m->pool, m->name) == -1) {
+			ctl_reply_error(c, 500, "internal", "the drain could not be applied");
+			return;
+		}
+	} else if (start_drain(c, m->pool, m->name, "drain") == -1) {
 		return;
+	}
 	if (wait) {
 		ctl_wait_start(c, CTL_WAIT_DRAIN, m->pool, m->name, timeout, req->stream_ok, 200);
 		return;
@@ -478,6 +492,12 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 	}
 	if (!exists) {
 		ctl_reply_error(c, 404, "unknown_backend", "pool '%s' has no backend '%s'", pool, name);
+		return;
+	}
+	if (discovery_source(pool, name)) {
+		ctl_reply_error(c, 409, "discovered_backend",
+				"backend '%s' of pool '%s' comes from Kubernetes discovery: it leaves "
+				"when its endpoint does (drain is allowed)", name, pool);
 		return;
 	}
 	if (!force && active > 0 && timeout > 0) {

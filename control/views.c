@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include "ctl_api.h"
+#include "discovery.h"
 #include "health.h"
 #include "worker.h"
 
@@ -83,6 +84,7 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
 	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
 	cJSON_AddStringToObject(o, "source",
+				discovery_source(pool, b->name) ? "kubernetes" :
 				ctl_journal_find(&ctl_plane.journal, pool, b->name) ? "api" : "file");
 	return o;
 }
