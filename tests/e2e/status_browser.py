@@ -1,0 +1,279 @@
+"""status_browser.py: drives the status page in headless chromium (webdriver.py) the way an
+operator would, and checks what it shows and does against the control API itself.
+
+  status_browser.py check --driver URL --profile DIR --page URL --token T --pool P
+        --expect N1,N2,.. --drain N [--errors N] [--listener URL] [--hostile NAME]
+        [--shot FILE]
+      Opens the page, answers the token prompt, waits until every expected backend is
+      rendered up and active with traffic figures (requests/s, p99; with --errors, an
+      error rate above 0 on that backend), clicks Drain on one and checks through
+      GET /v1/pools/P/backends/N that it is draining and out of rotation (with
+      --listener, also that no new request reaches it), clicks Enable and checks it is
+      back, re-weights it, checks that a refused token brings the prompt back, and that
+      the browser reported no CSP violation. --hostile: a backend whose name is HTML
+      must show as text. --shot: a screenshot at the end (also on failure).
+  status_browser.py screenshot --driver URL --profile DIR --page URL --token T
+        --out FILE [--settle S]
+      Opens the page, waits until traffic shows, lets S seconds of sparkline history
+      build up, and writes a PNG of the whole page.
+Exit status: 0 passed, 1 a check failed, 3 the browser could not be started."""
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webdriver import Browser, Timeout, WebDriverError, wait_for  # noqa: E402
+
+WAIT = 45          # seconds for anything that depends on a few polls (2 s each)
+
+ROWS_JS = """
+var out = {};
+document.querySelectorAll('tr[data-backend]').forEach(function (tr) {
+  var t = function (c) { var e = tr.querySelector('td.' + c); return e ? e.textContent : null; };
+  out[tr.getAttribute('data-pool') + '/' + tr.getAttribute('data-backend')] = {
+    admin: tr.getAttribute('data-admin'), health: tr.getAttribute('data-health'),
+    rotation: tr.getAttribute('data-in-rotation'), cls: tr.className,
+    rps: t('rps'), err: t('err'), p50: t('p50'), p99: t('p99'), name: t('name'),
+    imgs: tr.querySelectorAll('img, script, b').length,
+    spark: tr.querySelectorAll('td.spark polyline').length };
+});
+return out;
+"""
+
+
+class CheckFailed(Exception):
+    pass
+
+
+class BrowserUnavailable(Exception):
+    pass
+
+
+def open_browser(a, **kw):
+    """A session, or BrowserUnavailable when chromium cannot be started."""
+    try:
+        return Browser(a.driver, a.profile, **kw)
+    except (WebDriverError, OSError) as e:
+        raise BrowserUnavailable(str(e)) from None
+
+
+def log(msg):
+    print("-- " + msg, flush=True)
+
+
+def api(base, token, method, path, body=None):
+    """A control API call with the token: (status, parsed JSON body or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base.rstrip("/") + path, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            raw, status = r.read(), r.status
+    except urllib.error.HTTPError as e:
+        raw, status = e.read(), e.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
+
+
+def css_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def row_sel(pool, name):
+    return "tr[data-pool=%s][data-backend=%s]" % (css_str(pool), css_str(name))
+
+
+def login(b, page, token):
+    """Opens the page, which must ask for the token, and gives it."""
+    b.get(page)
+    wait_for("the token prompt", lambda: b.js("return document.getElementById('login').open"), WAIT)
+    b.type("#login-token", token)
+    b.click("#login-submit")
+    wait_for("the prompt to close", lambda: not b.js("return document.getElementById('login').open"), 10)
+    stored = b.js("return sessionStorage.getItem('fulcrum.token')")
+    if stored != token:
+        raise CheckFailed("the token is not kept in sessionStorage (got %r)" % stored)
+
+
+def rows(b):
+    return b.js(ROWS_JS)
+
+
+def backend(a, pool, name):
+    st, body = api(a.page, a.token, "GET", "/v1/pools/%s/backends/%s" % (pool, name))
+    if st != 200:
+        raise CheckFailed("GET backend %s/%s answered %s: %r" % (pool, name, st, body))
+    return body
+
+
+def instances_answering(listener, n):
+    """Which backends answer n fresh requests to the listener's / ("ok NAME")."""
+    seen = {}
+    for _ in range(n):
+        with urllib.request.urlopen(listener.rstrip("/") + "/", timeout=15) as r:
+            name = r.read().decode().split()[-1]
+        seen[name] = seen.get(name, 0) + 1
+    return seen
+
+
+def check(a):
+    pool, victim = a.pool, a.drain
+    expect = [n for n in a.expect.split(",") if n]
+    with open_browser(a) as b:
+        try:
+            log("open the page and give the token")
+            login(b, a.page, a.token)
+
+            log("wait for %s to be rendered up and active, with traffic figures" % ", ".join(expect))
+
+            def rendered():
+                r = rows(b)
+                for n in expect:
+                    x = r.get(pool + "/" + n)
+                    if not x or x["health"] != "up" or x["admin"] != "active" or x["rotation"] != "1":
+                        return None
+                    if x["rps"] in ("\u2013", "0.0") or x["p99"] == "\u2013" or not x["spark"]:
+                        return None
+                if a.errors and r[pool + "/" + a.errors]["err"] in ("\u2013", "0%"):
+                    return None
+                return r
+            r = wait_for("backends rendered with requests/s, p99 and history", rendered, WAIT * 2)
+            for n in expect:
+                log("  %s: %s" % (n, {k: r[pool + "/" + n][k] for k in ("health", "admin", "rps", "err", "p50", "p99")}))
+            total = b.text("#sum-rps")
+            if total in ("\u2013", "0.0"):
+                raise CheckFailed("the summary shows no requests/s: %r" % total)
+
+            if a.hostile:
+                log("a backend named with HTML shows as text")
+                x = r.get(pool + "/" + a.hostile) or wait_for(
+                    "the hostile row", lambda: rows(b).get(pool + "/" + a.hostile), WAIT)
+                if a.hostile not in x["name"] or x["imgs"]:
+                    raise CheckFailed("the hostile name was not rendered as text: %r" % x)
+                if b.js("return document.title") != "fulcrum status":
+                    raise CheckFailed("markup from the data ran in the page")
+
+            log("click Drain on %s" % victim)
+            b.click(row_sel(pool, victim) + " button.drain")
+            got = wait_for("%s draining through the API" % victim,
+                           lambda: (lambda x: x if x.get("admin") == "draining" else None)(backend(a, pool, victim)), WAIT)
+            if got.get("in_rotation") is not False:
+                raise CheckFailed("%s is draining but still in rotation: %r" % (victim, got))
+            wait_for("the page showing %s draining" % victim,
+                     lambda: rows(b)[pool + "/" + victim]["admin"] == "draining" and
+                     "s-draining" in rows(b)[pool + "/" + victim]["cls"], WAIT)
+            if a.listener:
+                seen = instances_answering(a.listener, 30)
+                log("  30 new requests went to %s" % seen)
+                if victim in seen:
+                    raise CheckFailed("%s still gets new requests after the drain: %r" % (victim, seen))
+
+            log("click Enable on %s" % victim)
+            b.click(row_sel(pool, victim) + " button.enable")
+            got = wait_for("%s active again through the API" % victim,
+                           lambda: (lambda x: x if x.get("admin") == "active" and x.get("in_rotation") else None)(backend(a, pool, victim)), WAIT)
+            wait_for("the page showing %s active" % victim,
+                     lambda: rows(b)[pool + "/" + victim]["admin"] == "active", WAIT)
+            if a.listener:
+                seen = wait_for("%s answering again" % victim,
+                                lambda: (lambda s: s if victim in s else None)(instances_answering(a.listener, 30)), WAIT)
+                log("  30 new requests went to %s" % seen)
+
+            log("re-weight %s to 7" % victim)
+            b.click(row_sel(pool, victim) + " button.weight")
+            wait_for("the weight dialog", lambda: b.js("return document.getElementById('weight').open"), 10)
+            b.clear("#weight-value")
+            b.type("#weight-value", "7")
+            b.click("#weight-apply")
+            wait_for("weight 7 through the API", lambda: backend(a, pool, victim).get("weight") == 7, WAIT)
+            wait_for("the dialog to close", lambda: not b.js("return document.getElementById('weight').open"), 10)
+
+            log("a refused token brings the prompt back")
+            b.js("sessionStorage.setItem('fulcrum.token', 'not-the-token')")
+            b.get(a.page)
+            wait_for("the prompt after a 401", lambda: b.js("return document.getElementById('login').open"), WAIT)
+            msg = b.text("#login-error")
+            if "refused" not in msg:
+                raise CheckFailed("the prompt does not say the token was refused: %r" % msg)
+            b.type("#login-token", a.token)
+            b.click("#login-submit")
+            wait_for("rows again with the right token",
+                     lambda: rows(b).get(pool + "/" + victim, {}).get("health") == "up", WAIT)
+
+            csp = [m for m in b.console() if "Content Security Policy" in str(m.get("message", ""))]
+            if csp:
+                raise CheckFailed("the browser reported CSP violations: %r" % csp[:3])
+        finally:
+            if a.shot:
+                try:
+                    with open(a.shot, "wb") as f:
+                        f.write(b.screenshot())
+                except (WebDriverError, OSError) as e:
+                    print("no screenshot: %s" % e, file=sys.stderr)
+    return 0
+
+
+def screenshot(a):
+    with open_browser(a, width=a.width, height=900) as b:
+        login(b, a.page, a.token)
+        log("wait for traffic on the page")
+        wait_for("requests/s in the summary",
+                 lambda: b.text("#sum-rps") not in ("\u2013", "0.0"), WAIT * 2)
+        log("let %d s of history build up" % a.settle)
+        time.sleep(a.settle)
+        height = b.js("return Math.ceil(document.documentElement.scrollHeight)")
+        b.set_size(a.width, min(max(int(height) + 40, 600), 4000))
+        time.sleep(2.5)  # one more poll at the new size
+        png = b.screenshot()
+        if png[:8] != b"\x89PNG\r\n\x1a\n":
+            raise CheckFailed("the screenshot is not a PNG")
+        with open(a.out, "wb") as f:
+            f.write(png)
+        log("wrote %s (%d bytes)" % (a.out, len(png)))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("check", "screenshot"):
+        p = sub.add_parser(name)
+        p.add_argument("--driver", required=True)
+        p.add_argument("--profile", required=True)
+        p.add_argument("--page", required=True)
+        p.add_argument("--token", required=True)
+    p = sub.choices["check"]
+    p.add_argument("--pool", required=True)
+    p.add_argument("--expect", required=True)
+    p.add_argument("--drain", required=True)
+    p.add_argument("--errors")
+    p.add_argument("--listener")
+    p.add_argument("--hostile")
+    p.add_argument("--shot")
+    p = sub.choices["screenshot"]
+    p.add_argument("--out", required=True)
+    p.add_argument("--settle", type=int, default=60)
+    p.add_argument("--width", type=int, default=1440)
+    a = ap.parse_args()
+    try:
+        return check(a) if a.cmd == "check" else screenshot(a)
+    except BrowserUnavailable as e:
+        print("BROWSER: chromium could not be started: %s" % e, file=sys.stderr)
+        return 3
+    except WebDriverError as e:
+        print("FAIL: webdriver: %s" % e, file=sys.stderr)
+        return 1
+    except (CheckFailed, Timeout) as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
