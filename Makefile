@@ -47,7 +47,7 @@ LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-replay
+.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-replay screenshot
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -119,6 +119,12 @@ test: deps
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay e2e
+
+# docs/status-page.png: the status page of a live fulcrum with traffic, in headless
+# chromium (about two minutes: the page gathers history first).
+screenshot: deps
+	@$(MAKE) --no-print-directory all
+	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/screenshot.sh docs/status-page.png
 
 bench: all
 	./bench/flask_scenario.sh $(BUILD)/fulcrum

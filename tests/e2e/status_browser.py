@@ -228,8 +228,10 @@ def screenshot(a):
                  lambda: b.text("#sum-rps") not in ("\u2013", "0.0"), WAIT * 2)
         log("let %d s of history build up" % a.settle)
         time.sleep(a.settle)
-        height = b.js("return Math.ceil(document.documentElement.scrollHeight)")
-        b.set_size(a.width, min(max(int(height) + 40, 600), 4000))
+        # the window's own frame counts in its height: add it to the page's height
+        height = b.js("return Math.ceil(document.documentElement.scrollHeight"
+                      " + window.outerHeight - window.innerHeight)")
+        b.set_size(a.width, min(max(int(height), 600), 4000))
         time.sleep(2.5)  # one more poll at the new size
         png = b.screenshot()
         if png[:8] != b"\x89PNG\r\n\x1a\n":
