@@ -102,6 +102,56 @@ def login(b, page, token):
         raise CheckFailed("the token is not kept in sessionStorage (got %r)" % stored)
 
 
+MATH_JS = """
+var m = window.fulcrumStatusMath, le = [0.001, 0.01, 0.1];
+var a = { t: 1000, req: 10, err: 1, buckets: [1, 5, 10, 10], le: le };
+var b = { t: 3000, req: 30, err: 2, buckets: [3, 15, 30, 30], le: le };
+var c = { t: 3000, req: 40, err: 2, buckets: [3, 15, 30, 40], le: le };
+var d = m.diff(a, b), f = m.figures(d);
+var two = m.figures(m.sumDiffs([d, m.diff(a, c)]));
+return {
+  median: m.quantile(0.5, le, [0, 10, 10, 10]),
+  p99: m.quantile(0.99, le, [50, 90, 100, 100]),
+  inf: m.quantile(0.99, le, [0, 0, 0, 10]),
+  none: m.quantile(0.5, le, [0, 0, 0, 0]),
+  step: d, rps: f.rps, err: f.err, p50: f.p50,
+  reset: m.diff(b, a),
+  sum_rps: two.rps, sum_p99: two.p99
+};
+"""
+
+
+def check_math(b):
+    """The page's rate and percentile arithmetic on counters worked out by hand."""
+    r = b.js(MATH_JS)
+
+    def near(x, want):
+        return x is not None and abs(x - want) < 1e-9
+    problems = []
+    if not near(r["median"]["seconds"], 0.0055) or r["median"]["over"]:
+        problems.append("median of 10 in (1 ms, 10 ms]: %r, want 5.5 ms" % r["median"])
+    if not near(r["p99"]["seconds"], 0.091):
+        problems.append("p99 with rank 99 in (10 ms, 100 ms] holding 90..100: %r, want 91 ms" % r["p99"])
+    if not (near(r["inf"]["seconds"], 0.1) and r["inf"]["over"]):
+        problems.append("p99 in the +Inf bucket: %r, want > 100 ms" % r["inf"])
+    if r["none"] is not None:
+        problems.append("a quantile of no requests: %r, want none" % r["none"])
+    if r["step"] != {"dt": 2, "req": 20, "err": 1, "buckets": [2, 10, 20, 20], "le": [0.001, 0.01, 0.1]}:
+        problems.append("difference of two polls: %r" % r["step"])
+    if not near(r["rps"], 10) or not near(r["err"], 0.05):
+        problems.append("rate and error ratio: %r %r, want 10/s and 5%%" % (r["rps"], r["err"]))
+    # 20 requests at 2 s: rank 10 is the 10th of 10 in (1 ms, 10 ms]: the bucket's top
+    if not near(r["p50"]["seconds"], 0.01):
+        problems.append("p50 of the difference: %r, want 10 ms" % r["p50"])
+    if r["reset"] is not None:
+        problems.append("a counter that went back gave %r, want no figure" % r["reset"])
+    # two backends: 20 + 30 requests in 2 s; 10 of the second's in +Inf: rank 49.5 of 50
+    if not near(r["sum_rps"], 25) or not r["sum_p99"]["over"]:
+        problems.append("summed backends: %r req/s p99 %r, want 25/s and > 100 ms" % (r["sum_rps"], r["sum_p99"]))
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
 def rows(b):
     return b.js(ROWS_JS)
 
@@ -130,6 +180,9 @@ def check(a):
         try:
             log("open the page and give the token")
             login(b, a.page, a.token)
+
+            log("the page's arithmetic on known counters")
+            check_math(b)
 
             log("wait for %s to be rendered up and active, with traffic figures" % ", ".join(expect))
 
