@@ -36,7 +36,7 @@ start_browser() {
 browser_run() {
 	local cmd=$1 rc=0
 	shift
-	"$PY" "$E2E_DIR/status_browser.py" "$cmd" --driver "$DRIVER" --profile "$PROFILE" "$@" \
+	"$PY" "$E2E_DIR/status_browser.py" "$cmd" --driver "$DRIVER" --profile "$PROFILE" --chromium "$CHROMIUM" "$@" \
 		>"$T/browser.log" 2>&1 || rc=$?
 	cat "$T/browser.log"
 	browser_reap

@@ -56,7 +56,7 @@ class BrowserUnavailable(Exception):
 def open_browser(a, **kw):
     """A session, or BrowserUnavailable when chromium cannot be started."""
     try:
-        return Browser(a.driver, a.profile, **kw)
+        return Browser(a.driver, a.profile, binary=a.chromium, **kw)
     except (WebDriverError, OSError) as e:
         raise BrowserUnavailable(str(e)) from None
 
@@ -304,6 +304,7 @@ def main():
         p.add_argument("--profile", required=True)
         p.add_argument("--page", required=True)
         p.add_argument("--token", required=True)
+        p.add_argument("--chromium", default="/usr/bin/chromium")
     p = sub.choices["check"]
     p.add_argument("--pool", required=True)
     p.add_argument("--expect", required=True)
