@@ -106,6 +106,7 @@ class World:
                       Backend("web-2", 8002, 4, 38, 14, 0.004),
                       Backend("web-3", 8003, 2, 18, 30, 0.03)],
             "api": [Backend("api-1", 9001, 1, 12, 4, 0.0),
+                    Backend("api-3", 9003, 4, 12, 4, 0.0, "warming", "check passed; slow start"),
                     Backend("api-2", 9002, 1, 0, 4, 0.0, "down", "connect: connection refused")],
         }
         if hostile:
@@ -117,6 +118,8 @@ class World:
         dt, self.last = now - self.last, now
         for backends in self.pools.values():
             for b in backends:
+                if b.health == "warming":  # slow start over 10 minutes, from 1
+                    b.effective_weight = max(1, min(b.weight, int(b.weight * (now - self.started) / 600)))
                 b.advance(dt, self.rnd)
 
     def find(self, pool, name):

@@ -213,6 +213,13 @@ def check(a):
                 if b.js("return document.title") != "fulcrum status":
                     raise CheckFailed("markup from the data ran in the page")
 
+            if a.states:
+                log("backends in other states: %s" % a.states)
+                want = dict(x.split("=", 1) for x in a.states.split(","))
+                wait_for("rows in states %s" % a.states, lambda: all(
+                    (rows(b).get(k) or {}).get("health") == v and "s-" + v in rows(b)[k]["cls"]
+                    for k, v in want.items()), WAIT)
+
             log("click Drain on %s" % victim)
             b.click(row_sel(pool, victim) + " button.drain")
             got = wait_for("%s draining through the API" % victim,
@@ -222,6 +229,18 @@ def check(a):
             wait_for("the page showing %s draining" % victim,
                      lambda: rows(b)[pool + "/" + victim]["admin"] == "draining" and
                      "s-draining" in rows(b)[pool + "/" + victim]["cls"], WAIT)
+            # each state is visibly different: the row's edge colour and background
+            looks = b.js("""
+var out = {};
+document.querySelectorAll('tr[data-backend]').forEach(function (tr) {
+  var cs = getComputedStyle(tr);
+  out[tr.className] = cs.boxShadow + ' / ' + cs.backgroundColor;
+});
+return out;""")
+            distinct = set(looks.values())
+            if len(distinct) != len(looks) or "s-draining" not in looks or "s-up" not in looks:
+                raise CheckFailed("row states do not look different: %r" % looks)
+            log("  %d states, each its own look: %s" % (len(looks), ", ".join(sorted(looks))))
             if a.listener:
                 seen = instances_answering(a.listener, 30)
                 log("  30 new requests went to %s" % seen)
@@ -312,6 +331,7 @@ def main():
     p.add_argument("--errors")
     p.add_argument("--listener")
     p.add_argument("--hostile")
+    p.add_argument("--states", help="pool/backend=health,...: rows expected in those states")
     p.add_argument("--shot")
     p = sub.choices["screenshot"]
     p.add_argument("--out", required=True)
