@@ -39,12 +39,21 @@ browser_run() {
 	"$PY" "$E2E_DIR/status_browser.py" "$cmd" --driver "$DRIVER" --profile "$PROFILE" --chromium "$CHROMIUM" "$@" \
 		>"$T/browser.log" 2>&1 || rc=$?
 	cat "$T/browser.log"
-	browser_reap
+	browser_stop
 	case $rc in
 	0) ;;
 	3) browser_unavailable "$(grep -m1 '^BROWSER:' "$T/browser.log" | head -c 400)" ;;
 	*) fail "status_browser.py $cmd: $(grep -m1 '^FAIL:' "$T/browser.log" | head -c 600)" ;;
 	esac
+}
+
+# browser_stop: after the session: chromedriver stopped by its pid (it sometimes sits
+# on SIGTERM; with no session left, SIGKILL loses nothing), and any chromium left over.
+browser_stop() {
+	browser_reap
+	[ -n "$CHROMEDRIVER_PID" ] || return 0
+	stop_pid "$CHROMEDRIVER_PID" TERM 3 >/dev/null 2>&1 || stop_pid "$CHROMEDRIVER_PID" KILL 5 >/dev/null 2>&1 || true
+	CHROMEDRIVER_PID=
 }
 
 # browser_reap: a chromium left behind by a session that did not quit (the script was
