@@ -93,6 +93,6 @@ void ctl_page_get(struct ctl_conn *c, const struct ctl_request *req,
 			 "X-Frame-Options: DENY\r\n"
 			 "Referrer-Policy: no-referrer\r\n", csp);
 	}
-	ctl_reply_body(c, 200, headers, "text/html; charset=utf-8", ctl_status_page_html,
-		       ctl_status_page_html_len);
+	ctl_reply_body_hdr(c, 200, headers, "text/html; charset=utf-8", ctl_status_page_html,
+			   ctl_status_page_html_len);
 }

@@ -794,8 +794,8 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 	finish(c, status);
 }
 
-void ctl_reply_body(struct ctl_conn *c, int status, const char *headers, const char *ctype,
-		    const void *body, size_t len)
+void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+			const void *body, size_t len)
 {
 	reply_head(c, status, headers, ctype, (long long)len);
 	out_append(c, body, len);

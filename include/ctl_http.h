@@ -75,8 +75,8 @@ void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body);
 void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJSON *body);
 /* Sends status with len bytes of body (copied) as ctype, adding headers (may be NULL);
  * a Cache-Control among them replaces the default no-store. */
-void ctl_reply_body(struct ctl_conn *c, int status, const char *headers, const char *ctype,
-		    const void *body, size_t len);
+void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+			const void *body, size_t len);
 /* {"error": error, "detail": formatted} with status. */
 void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
