@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "ctl_api.h"
+#include "ctl_metrics.h"
 #include "ctl_page.h"
 #include "log.h"
 #include "worker.h"
@@ -30,6 +31,7 @@ static void h_generations(struct ctl_conn *c, const struct ctl_request *req, con
 static void h_generation(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_diff(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_rollback(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void get_backend(struct ctl_conn *c, const char *pool, const char *name);
 static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const char *pool,
 			const char *name);
@@ -60,6 +62,7 @@ static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_GENERATION] = h_generation,
 	[CTL_R_DIFF] = h_diff,
 	[CTL_R_ROLLBACK] = h_rollback,
+	[CTL_R_STATS] = h_stats,
 };
 
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,
@@ -206,8 +209,30 @@ static void h_readyz(struct ctl_conn *c, const struct ctl_request *req, const st
 
 static void h_metrics(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
-	ctl_reply_error(c, 404, "not_found",
-			"/metrics is not part of this build (it comes with the observability work)");
+	struct generation *g = proc_current_generation();
+	size_t len = 0;
+	char *text = g ? ctl_metrics_render(g, &len) : NULL;
+
+	generation_unref(g);
+	if (!text) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
+static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
+{
+	struct generation *g = proc_current_generation();
+	cJSON *o = g ? ctl_stats_json(g) : NULL;
+
+	generation_unref(g);
+	if (!o) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_json(c, 200, o);
 }
 
 static void h_status(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)

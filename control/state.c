@@ -16,6 +16,7 @@
 #include "ctl_api.h"
 #include "health.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
@@ -459,14 +460,17 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 		return 409;
 	}
 	file = ctl_plane.load(ctl_plane.config_path, errs);
-	if (!file)
+	if (!file) {
+		stats_reload_done(0);
 		return 422;
+	}
 	n = current_entries(file, &entries);
 	cfg = n >= 0 ? ctl_merge(file, entries, (size_t)n, NULL, NULL) : NULL;
 	if (!cfg) {
 		free(entries);
 		config_free(file);
 		snprintf(err, errlen, "out of memory");
+		stats_reload_done(0);
 		return 500;
 	}
 	cur = proc_current_generation();
@@ -479,8 +483,10 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	if (publish(cfg, source, "reload", ctl_plane.config_path, gen, err, errlen) == -1) {
 		free(entries);
 		config_free(file);
+		stats_reload_done(0);
 		return 500;
 	}
+	stats_reload_done(1);
 	settle_journal(entries, (size_t)n);
 	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
 		log_error("reload: %s (the previous token stays)", err);

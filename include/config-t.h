@@ -20,6 +20,7 @@ struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
 	char *access;                /* log.access: "stdout" | "stderr" | "off" | a file path */
 	enum log_format format;      /* log.format: "json" | "combined" */
+	uint32_t access_sample;      /* log.access_sample: 1 line of every N (5xx and failures always) */
 };
 
 struct cfg_tls;
@@ -29,6 +30,7 @@ struct cfg_control {
 	char *token_file;            /* control.token_file; NULL = none */
 	uint32_t generations_keep;   /* applied configs kept in state_dir for rollback, default 100 */
 	struct cfg_tls *tls;         /* control.tls: TLS (and client certificates); NULL = plain */
+	int metrics_public;          /* control.metrics_public: GET /metrics without the token */
 };
 
 struct cfg_tls_cert {

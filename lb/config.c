@@ -179,6 +179,8 @@ static const struct key log_keys[] = {
 	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
 	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
 	       "access log line format"),
+	K_INT(struct cfg_log, access_sample, 1, 1000000, 1, R,
+	      "write 1 of every N access-log lines per worker; 5xx and failed requests always"),
 	{ .name = NULL },
 };
 static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
@@ -231,6 +233,8 @@ static const struct key control_keys[] = {
 	      "applied configurations kept in state_dir for rollback (oldest removed first)"),
 	K_GROUP(struct cfg_control, tls, &tls_table, KEY_POINTER,
 		"serve the control API over TLS (same keys as a listener's tls); absent = plain"),
+	K_BOOL(struct cfg_control, metrics_public, 0, R,
+	       "serve GET /metrics without the bearer token (for scrapers that send none)"),
 	{ .name = NULL },
 };
 static const struct key_table control_table = {
