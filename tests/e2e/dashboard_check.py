@@ -9,7 +9,8 @@ fulcrum exports, so that a renamed metric or label cannot leave a panel silently
       counters and histogram series, histogram_quantile only over _bucket; parentheses
       balance. With promtool on PATH, every expression is also parsed by promtool.
   dashboard_check.py live DASHBOARD METRICS_TEXT
-      Every metric the dashboard uses appears in a real scrape of GET /metrics.
+      Every metric the dashboard uses appears in a real scrape of GET /metrics, with the
+      labels its queries select on.
 Prints what is wrong and exits 1; 0 when all is well."""
 import json
 import os
@@ -185,15 +186,21 @@ def check_static(dash, docs):
 
 
 def check_live(dash, text):
-    have = set()
+    have = {}  # series name -> label names seen on it
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            have.add(re.split(r"[{ ]", line, 1)[0])
+            name = re.split(r"[{ ]", line, 1)[0]
+            labels = set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', line.split("}", 1)[0])) if "{" in line else set()
+            have.setdefault(name, set()).update(labels)
     errs = []
     for where, expr in queries(dash):
         for n in NAME.findall(expr):
             if n not in have:
                 errs.append("%s: %s is not in GET /metrics" % (where, n))
+        for n, body in SELECTOR.findall(expr):
+            for label, _op in re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)", body):
+                if n in have and label not in have[n] | TARGET_LABELS:
+                    errs.append("%s: %s has no label %s in GET /metrics" % (where, n, label))
     return errs
 
 
