@@ -3,7 +3,7 @@ the status page without the data plane: serves control/status_page.html at / wit
 same headers fulcrum sends (the CSP hashes computed here independently of control/page.c)
 and a GET /v1/stats that follows docs' contract, with counters that grow over time as
 if traffic flowed. The page's actions work on its in-memory state, as fulcrum's would:
-  POST /v1/pools/P/backends/N/drain     admin -> draining (out of rotation)
+  POST /v1/pools/P/backends/N/drain     admin -> draining (out of rotation); api-2: 409
   PUT  /v1/pools/P/backends/N           {"state": ..., "weight": ...}
   GET  /v1/pools/P/backends/N           the backend, with in_rotation
 Every /v1 call needs "Authorization: Bearer TOKEN" (401 otherwise), as fulcrum's do.
@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 LE = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+REFUSE_DRAIN = "api-2"   # its drain answers 409, for the page's error notice
 HOSTILE_NAME = '<img src=x onerror="document.title=1">web-x'
 
 
@@ -225,6 +226,10 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) == 6 and parts[:2] == ["v1", "pools"] and parts[5] == "drain":
                 b, pool = self.backend(parts)
                 if not b:
+                    return
+                if b.name == REFUSE_DRAIN:
+                    self.error(409, "conflict", "%s cannot be drained here (the stand-in refuses, "
+                               "so that the page's error path is seen)" % b.name)
                     return
                 if set(o) - {"timeout_s"}:
                     self.error(400, "invalid_body", "unknown field")

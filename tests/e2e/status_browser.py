@@ -9,7 +9,8 @@ operator would, and checks what it shows and does against the control API itself
       error rate above 0 on that backend), clicks Drain on one and checks through
       GET /v1/pools/P/backends/N that it is draining and out of rotation (with
       --listener, also that no new request reaches it), clicks Enable and checks it is
-      back, re-weights it, checks that a refused token brings the prompt back, and that
+      back, re-weights it (and a weight out of range is refused), with --refused checks
+      that fulcrum's error for a drain is shown, that a refused token asks again, and that
       the browser reported no CSP violation. --hostile: a backend whose name is HTML
       must show as text. --shot: a screenshot at the end (also on failure).
   status_browser.py screenshot --driver URL --profile DIR --page URL --token T
@@ -267,6 +268,28 @@ return out;""")
             wait_for("weight 7 through the API", lambda: backend(a, pool, victim).get("weight") == 7, WAIT)
             wait_for("the dialog to close", lambda: not b.js("return document.getElementById('weight').open"), 10)
 
+            log("a weight out of range is refused in the dialog")
+            b.click(row_sel(pool, victim) + " button.weight")
+            wait_for("the weight dialog", lambda: b.js("return document.getElementById('weight').open"), 10)
+            b.clear("#weight-value")
+            b.type("#weight-value", "5000")
+            b.click("#weight-apply")
+            wait_for("the range error", lambda: "0 to 1000" in b.text("#weight-error"), 10)
+            b.click("#weight-cancel")
+            if backend(a, pool, victim).get("weight") != 7:
+                raise CheckFailed("a refused weight changed the backend")
+
+            if a.refused:
+                log("an action fulcrum refuses shows its error")
+                rp, rn = a.refused.split("/", 1)
+                b.click(row_sel(rp, rn) + " button.drain")
+                toast = wait_for("an error notice", lambda: b.js(
+                    "var t = document.querySelectorAll('#toasts .toast.error');"
+                    "return t.length ? t[t.length - 1].textContent : null"), WAIT)
+                if rn not in toast or "conflict" not in toast:
+                    raise CheckFailed("the error notice does not say what went wrong: %r" % toast)
+                log("  notice: %s" % toast)
+
             log("a refused token brings the prompt back")
             b.js("sessionStorage.setItem('fulcrum.token', 'not-the-token')")
             b.get(a.page)
@@ -331,6 +354,7 @@ def main():
     p.add_argument("--errors")
     p.add_argument("--listener")
     p.add_argument("--hostile")
+    p.add_argument("--refused", help="pool/backend whose drain fulcrum refuses")
     p.add_argument("--states", help="pool/backend=health,...: rows expected in those states")
     p.add_argument("--shot")
     p = sub.choices["screenshot"]
