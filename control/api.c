@@ -10,6 +10,7 @@
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "discovery.h"
+#include "ctl_page.h"
 #include "log.h"
 #include "worker.h"
 
@@ -49,6 +50,7 @@ static void reply_config_errors(struct ctl_conn *c, const char *what,
 static uint32_t pool_drain_timeout(struct generation *g, const char *pool);
 
 static const handler_fn handlers[CTL_R_COUNT] = {
+	[CTL_R_PAGE] = ctl_page_get,
 	[CTL_R_HEALTHZ] = h_healthz,
 	[CTL_R_READYZ] = h_readyz,
 	[CTL_R_METRICS] = h_metrics,

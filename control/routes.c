@@ -9,10 +9,11 @@ struct route {
 	const char *pattern;             /* segments; "{pool}", "{name}", "{gen}" capture one */
 	const char *methods;             /* space-separated */
 	enum ctl_route_id id;
-	int public;                      /* liveness and readiness probes carry no token */
+	int public;                      /* probes carry no token; the page holds no data */
 };
 
 static const struct route routes[] = {
+	{ "/", "GET", CTL_R_PAGE, 1 },
 	{ "/healthz", "GET", CTL_R_HEALTHZ, 1 },
 	{ "/readyz", "GET", CTL_R_READYZ, 1 },
 	{ "/metrics", "GET", CTL_R_METRICS, 0 },
@@ -37,6 +38,8 @@ static int match(const char *pattern, const char *path, struct ctl_route_match *
 {
 	const char *p = pattern, *s = path;
 
+	if (!strcmp(pattern, "/"))  /* the root has no segment to walk */
+		return !strcmp(path, "/");
 	while (*p && *s) {
 		if (*p != '/' || *s != '/')
 			return 0;

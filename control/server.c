@@ -742,9 +742,15 @@ static void reply_head(struct ctl_conn *c, int status, const char *headers, cons
 		"{\"error\":\"unauthorized\",\"detail\":\"this call needs Authorization: Bearer <token>\"}\n";
 	int close_after = !c->keep_alive;
 
-	out_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n%s%s",
-		   status, reason_of(status), ctype ? ctype : "application/json",
-		   headers ? headers : "", close_after ? "Connection: close\r\n" : "");
+	/* answers are not to be kept unless the handler says how (the status page) */
+	out_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status, reason_of(status),
+		   ctype ? ctype : "application/json",
+		   headers && strcasestr(headers, "cache-control:") ? "" : "Cache-Control: no-store\r\n");
+	/* appended whole: out_printf's buffer would cut a long header (a CSP) */
+	if (headers)
+		out_append(c, headers, strlen(headers));
+	if (close_after)
+		out_printf(c, "Connection: close\r\n");
 	if (length == -1) {
 		out_printf(c, "Transfer-Encoding: chunked\r\n\r\n");
 		return;
@@ -806,7 +812,13 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 void ctl_reply_body(struct ctl_conn *c, int status, const char *ctype, const char *body,
 		    size_t len)
 {
-	reply_head(c, status, NULL, ctype, (long long)len);
+	ctl_reply_body_hdr(c, status, NULL, ctype, body, len);
+}
+
+void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+			const void *body, size_t len)
+{
+	reply_head(c, status, headers, ctype, (long long)len);
 	out_append(c, body, len);
 	finish(c, status);
 }

@@ -33,6 +33,7 @@ struct ctl_request {
 
 enum ctl_route_id {
 	CTL_R_NONE = 0,
+	CTL_R_PAGE,                      /* GET /: the status page (control/page.c) */
 	CTL_R_HEALTHZ,
 	CTL_R_READYZ,
 	CTL_R_METRICS,
@@ -73,6 +74,10 @@ int ctl_query_get(const char *query, const char *key, char *out, size_t outlen);
  * "Name: value\r\n" lines). */
 void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body);
 void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJSON *body);
+/* Sends status with len bytes of body (copied) as ctype, adding headers (may be NULL);
+ * a Cache-Control among them replaces the default no-store. */
+void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, const char *ctype,
+			const void *body, size_t len);
 /* {"error": error, "detail": formatted} with status. */
 void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

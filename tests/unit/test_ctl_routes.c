@@ -38,6 +38,7 @@ static void expect_route(const char *method, const char *path, enum ctl_route_id
 
 static void test_every_endpoint(void **state)
 {
+	expect_route("GET", "/", CTL_R_PAGE, NULL, NULL, NULL);
 	expect_route("GET", "/healthz", CTL_R_HEALTHZ, NULL, NULL, NULL);
 	expect_route("GET", "/readyz", CTL_R_READYZ, NULL, NULL, NULL);
 	expect_route("GET", "/metrics", CTL_R_METRICS, NULL, NULL, NULL);
@@ -63,6 +64,8 @@ static void test_public_probes(void **state)
 	assert_true(m.public);
 	ctl_route("GET", "/readyz", &m);
 	assert_true(m.public);
+	ctl_route("GET", "/", &m);  /* the status page: it asks for the token itself */
+	assert_true(m.public);
 	/* everything else needs the token, metrics included (control.metrics_public opens
 	 * /metrics in control/server.c, not in the route table) */
 	ctl_route("GET", "/metrics", &m);
@@ -76,7 +79,7 @@ static void test_public_probes(void **state)
 static void test_not_found(void **state)
 {
 	static const char *const paths[] = {
-		"/", "", "/v1", "/v1/", "/v1/status/", "/v1/pools", "/v1/pools/flask",
+		"", "//", "/index.html", "/v1", "/v1/", "/v1/status/", "/v1/pools", "/v1/pools/flask",
 		"/v1/pools//backends", "/v1/pools/flask/backends/", "/v1/pools/flask/backends//drain",
 		"/v1/pools/flask/backends/web-1/drain/x", "/v2/status", "/V1/status", "/healthz/x",
 		"//v1/status", "/v1/config/generations/", "v1/status",
@@ -106,6 +109,9 @@ static void test_wrong_method(void **state)
 	assert_int_equal(m.status, 405);
 	ctl_route("get", "/v1/status", &m);  /* methods are case-sensitive */
 	assert_int_equal(m.status, 405);
+	ctl_route("POST", "/", &m);
+	assert_int_equal(m.status, 405);
+	assert_string_equal(m.allow, "GET");
 	ctl_route("PUT", "/v1/pools/flask/backends/web-1/drain", &m);
 	assert_int_equal(m.status, 405);
 	assert_string_equal(m.allow, "POST");
