@@ -128,6 +128,7 @@ struct cfg_pool {
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
+	int adaptive_limit;          /* learn each backend's concurrency limit, default 0 */
 	struct cfg_backend *backends;
 	size_t nbackends;
 	int line;

@@ -363,6 +363,8 @@ static const struct key pool_keys[] = {
 	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
 	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
 	      "reserved: names are resolved at load and reload only (periodic re-resolution is not built yet)"),
+	K_BOOL(struct cfg_pool, adaptive_limit, 0, R,
+	       "learn each backend's concurrency limit from its response times (max_conns, if set, caps it); http only"),
 	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
 	       "the pool's backends; may be empty (added later through the API)"),
 	{ .name = NULL },
@@ -1010,6 +1012,12 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			path_join(path, base, "pool");
 			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
 				  "no pool named '%s' is defined", l->pool);
+		} else if (l->pool != NULL && l->mode == LISTENER_TCP && pools_named &&
+			   config_find_pool(cfg, l->pool)->adaptive_limit) {
+			path_join(path, base, "pool");
+			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
+				  "pool '%s' has adaptive_limit = true, which learns from HTTP response "
+				  "times; a tcp listener cannot use it", l->pool);
 		}
 		if (l->accept_proxy && l->nproxy_trusted == 0) {
 			path_join(path, base, "proxy_trusted");
