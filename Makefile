@@ -16,6 +16,8 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
 DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+# Only `make bench` needs these: the peers, the load generators and callgrind.
+DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux
 
 PKG_LIBS := openssl libconfig libcurl libcjson
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
@@ -66,7 +68,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 # Installs the Debian packages that are missing (apt-get update first). Needs root
 # only when something is missing.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -96,8 +98,13 @@ test: deps
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay e2e
 
-bench: all
-	./bench/flask_scenario.sh $(BUILD)/fulcrum
+# The benchmark beside HAProxy and nginx (bench/README.md): about 20 minutes; results in
+# bench/results/latest.md and docs/benchmarks.md. BENCH_QUICK=1: one short round, for
+# development (docs/benchmarks.md untouched).
+bench:
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(DEB_BENCH)"
+	@$(MAKE) --no-print-directory all
+	./bench/run.sh $(BUILD)/fulcrum
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c). `make fuzz` runs each under libFuzzer (clang,
 # -fsanitize=fuzzer,address,undefined) for FUZZ_SECONDS, growing tests/fuzz/corpus/<name>;

@@ -20,7 +20,7 @@ THROUGHPUT = [
     ("ka", "rps", True, "HTTP/1.1 keep-alive, 12-byte body (wrk -c 50)"),
     ("close", "rps", True, "new connection per request (wrk -c 50, Connection: close)"),
     ("tls-ka", "rps", True, "TLS keep-alive (ECDSA P-256, wrk -c 50)"),
-    ("tls-hs", "rps", True, "full TLS handshake per request (ECDSA P-256, no resumption)"),
+    ("tls-hs", "rps", True, "full TLS handshake per request (ECDSA P-256, no resumption; tls_handshakes.py x4)"),
     ("tcp", "rps", True, "L4 TCP mode, keep-alive HTTP through it (wrk -c 50)"),
     ("big", "rps", True, "1 MiB response (wrk -c 10)"),
     ("workers2", "rps", True, "keep-alive, 2 workers / nbthread 2 / worker_processes 2, unpinned"),

@@ -5,7 +5,8 @@
 # workload by workload in interleaved rounds (fulcrum, haproxy, nginx, fulcrum, ...),
 # then the Flask scenario (bench/flask_scenario.sh) and instructions per request under
 # callgrind. Raw samples go to bench/results/latest.tsv; bench/report.py turns them into
-# the table (bench/results/latest.md, and docs/benchmarks.md with BENCH_DOCS=1).
+# the table (bench/results/latest.md, and docs/benchmarks.md unless BENCH_QUICK=1 or
+# BENCH_DOCS=0).
 #
 # Knobs (environment): BENCH_QUICK=1 (one short round of everything, for development),
 # BENCH_ROUNDS (3), BENCH_SECONDS per wrk run (8), BENCH_IDLE_CONNS (10000),
@@ -282,8 +283,14 @@ run_wrk() {
 	read -ra args <<<"$(wrk_args "$w" "$name")"
 	[ "$w" = workers2 ] || read -ra pin <<<"$PIN_LOAD"
 	t0=$(cpu_ticks "${PID[$name]}")
-	out=$(timeout $((SECS + 30)) "${pin[@]}" wrk -t 1 -d "${SECS}s" --timeout 5s "${args[@]}" 2>&1) ||
-		fail "wrk $w against $name failed: $out"
+	if [ "$w" = tls-hs ]; then
+		# wrk and h2load resume sessions whenever the server allows: see tls_handshakes.py
+		out=$(timeout $((SECS + 60)) "${pin[@]}" "$PY" "$here/tls_handshakes.py" 127.0.0.1 "$(sp "$name")" \
+			"$SECS" 4 2>&1) || fail "tls_handshakes.py against $name failed: $out"
+	else
+		out=$(timeout $((SECS + 30)) "${pin[@]}" wrk -t 1 -d "${SECS}s" --timeout 5s "${args[@]}" 2>&1) ||
+			fail "wrk $w against $name failed: $out"
+	fi
 	t1=$(cpu_ticks "${PID[$name]}")
 	printf '== %s %s round %s\n%s\n' "$w" "$name" "$round" "$out" >>"$T/wrk.txt"
 	read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py") ||
@@ -391,17 +398,18 @@ if want callgrind; then
 			out=$(timeout 600 h2load --h1 -n "$CG_REQ" -c 10 "$url" 2>&1) || fail "h2load against $name ($kind): $out"
 			ok=$(printf '%s\n' "$out" | awk '/^requests:/ {print $8}')
 			[ "$ok" = "$CG_REQ" ] || fail "h2load against $name ($kind): $ok of $CG_REQ succeeded: $out"
-			before=$(ls "$T/cg" | wc -l)
 			callgrind_control -d "$kind" "${PID[$name]}" >/dev/null
 			dump=$(ls -t "$T/cg/$name.out".* | head -1)
 			total=$(cg_total "$dump")
 			record "instr-$kind" "$name" 1 instr_per_req "$((total / CG_REQ))"
 			printf '  instr-%-5s %-8s %s instructions per request\n' "$kind" "$name" "$((total / CG_REQ))"
-			[ "$name" = fulcrum ] && mkdir -p "$RESULTS_DIR" &&
-				callgrind_annotate --inclusive=no "$dump" 2>/dev/null | head -45 >"$RESULTS_DIR/profile-fulcrum-$kind.txt"
-			[ "$name" = fulcrum ] && mkdir -p "$RESULTS_DIR" &&
-				callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | head -45 >"$RESULTS_DIR/profile-fulcrum-$kind-inclusive.txt"
-			: "$before"
+			if [ "$name" = fulcrum ]; then
+				mkdir -p "$RESULTS_DIR"
+				callgrind_annotate --inclusive=no "$dump" >"$T/cg/annotate" 2>/dev/null || true
+				sed -n 1,45p "$T/cg/annotate" >"$RESULTS_DIR/profile-fulcrum-$kind.txt"
+				callgrind_annotate --inclusive=yes "$dump" >"$T/cg/annotate" 2>/dev/null || true
+				sed -n 1,45p "$T/cg/annotate" >"$RESULTS_DIR/profile-fulcrum-$kind-inclusive.txt"
+			fi
 		done
 		stop_contender "$name"
 	done
@@ -416,5 +424,5 @@ mkdir -p "$RESULTS_DIR"
 cp "$OUT" "$RESULTS_DIR/latest.tsv"
 cp "$T/wrk.txt" "$RESULTS_DIR/latest-wrk.txt" 2>/dev/null || true
 "$PY" "$here/report.py" "$RESULTS_DIR/latest.tsv" "$RESULTS_DIR/latest.md" \
-	"$( [ "${BENCH_DOCS:-0}" = 1 ] && echo "$here/../docs/benchmarks.md")" \
+	"$( [ "${BENCH_DOCS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 0 || echo 1)}" = 1 ] && echo "$here/../docs/benchmarks.md")" \
 	--meta "rounds=$ROUNDS seconds=$SECS idle=$IDLE callgrind_requests=$CG_REQ flask_seconds=$FLASK_SECS pin=${PIN}"
