@@ -33,7 +33,9 @@ TARGETS = [
     ("ka", "rps", 1.10, "min", "best", "fulcrum", "HTTP keep-alive req/s >= 1.10x best peer"),
     ("close", "rps", 1.0, "min", "best", "fulcrum", "new connection per request req/s >= 1.0x"),
     ("tls-ka", "rps", 1.0, "min", "best", "fulcrum", "TLS keep-alive req/s >= 1.0x"),
-    ("tls-hs", "rps", 1.0, "min", "best", "fulcrum", "TLS handshakes/s >= 1.0x"),
+    # the handshake client is slower than the proxies, so handshakes/s is the client's;
+    # CPU per handshake is what decides a proxy's handshakes/s per core
+    ("tls-hs", "cpu_us", 1.0, "max", "best", "fulcrum", "TLS handshakes: CPU per handshake <= best peer"),
     ("tcp", "rps", 1.0, "min", "best", "fulcrum", "TCP mode req/s >= 1.0x"),
     ("mem-plain", "kib_per_conn", 1.0, "max", "nginx", "fulcrum", "memory per idle connection, plain <= nginx"),
     ("mem-tls", "kib_per_conn", 1.0, "max", "nginx", "fulcrum", "memory per idle connection, TLS <= nginx"),
