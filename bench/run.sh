@@ -49,8 +49,15 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 # maxconn, so root raises the hard limit too; others must have a hard limit above 2*IDLE.
 ulimit -Hn 100000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge $((IDLE + 200)) ] ||
-	{ echo "bench: open-file hard limit $(ulimit -Hn) is too low for $IDLE connections" >&2; exit 1; }
+# fulcrum and HAProxy count two descriptors per connection (client and backend) and fit
+# their connection limit under the open-file limit; where the hard limit cannot be
+# raised (containers), fewer idle connections are measured (the result is per connection).
+fit=$(( ($(ulimit -n) - 1100) / 2 / 500 * 500 ))
+if [ "$IDLE" -gt "$fit" ]; then
+	echo "bench: open-file limit $(ulimit -n) (hard limit) fits $fit idle connections, not $IDLE: measuring $fit"
+	IDLE=$fit
+fi
+[ "$IDLE" -ge 500 ] || { echo "bench: open-file hard limit $(ulimit -Hn) is too low" >&2; exit 1; }
 
 . "$here/../tests/e2e/lib.sh"
 want() { [[ $ONLY == *" $1 "* ]]; }
