@@ -20,9 +20,10 @@
  * (1, or L / 32 for large limits) after a few quiet windows; a step that did not pay
  * makes the next one wait twice as long (up to 32 windows), so a backend at its true
  * limit is probed rarely: each failed probe makes a window of requests wait inside
- * it, which is what the tail latency sees. A window is max(8, 2 * L) samples; its
- * mean leaves out the largest sample so that one stray slow response cannot cut the
- * limit. The accepted mean follows slow drift (a quarter of the gap per window). */
+ * it, which is what the tail latency sees. A cut starts the probing interval over.
+ * A window is max(8, 2 * L) samples; its mean leaves out the largest sample so that
+ * one stray slow response cannot cut the limit. The accepted mean follows slow drift
+ * (a quarter of the gap per window). */
 #include <math.h>
 
 #include "adaptive_limit.h"
@@ -143,6 +144,9 @@ unsigned adaptive_limit_next(struct adaptive_probe *p, unsigned limit, uint64_t 
 			p->ref_us = (uint64_t)expect;
 		p->slow_start = 0;
 		p->quiet_windows = 0;
+		/* Conditions changed (or a noisy window cut one too many): look for the room
+		 * just given up soon, not after the long wait failed probes have built up. */
+		p->every = ADAPTIVE_PROBE_WINDOWS;
 		return next > cap ? cap : next;
 	}
 	p->ref_us = (uint64_t)((int64_t)p->ref_us + ((int64_t)mean_us - (int64_t)p->ref_us) / 4);
