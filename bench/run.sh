@@ -414,9 +414,9 @@ if want callgrind; then
 				mkdir -p "$RESULTS_DIR"
 				# (with --inclusive=no, callgrind 3.19 charges a dump taken mid-run to
 				# the thread's outermost frame; the default listing is per function)
-				callgrind_annotate --auto=no --threshold=99 "$dump" >"$T/cg/annotate" 2>/dev/null || true
+				callgrind_annotate --auto=no --threshold=100 "$dump" >"$T/cg/annotate" 2>/dev/null || true
 				sed -n 1,60p "$T/cg/annotate" >"$RESULTS_DIR/profile-fulcrum-$kind.txt"
-				callgrind_annotate --inclusive=yes --auto=no --threshold=99 "$dump" >"$T/cg/annotate" 2>/dev/null || true
+				callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$dump" >"$T/cg/annotate" 2>/dev/null || true
 				sed -n 1,60p "$T/cg/annotate" >"$RESULTS_DIR/profile-fulcrum-$kind-inclusive.txt"
 			fi
 		done
