@@ -18,6 +18,8 @@ DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl proc
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
 # with systemd the package also enables a Prometheus service; the tests do not use it.)
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+# Only `make bench` needs these: the peers, the load generators and callgrind.
+DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux
 
 # The status page's browser test (tests/e2e/t_status_page*.sh) and `make screenshot`
 # need a headless browser; the demo does not, so only these targets install it (a
@@ -92,7 +94,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 # Installs the Debian packages that are missing (apt-get update first). Needs root
 # only when something is missing.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -128,8 +130,13 @@ screenshot: deps
 	@$(MAKE) --no-print-directory all
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/screenshot.sh docs/status-page.png
 
-bench: all
-	./bench/flask_scenario.sh $(BUILD)/fulcrum
+# The benchmark beside HAProxy and nginx (bench/README.md): about 20 minutes; results in
+# bench/results/latest.md and docs/benchmarks.md. BENCH_QUICK=1: one short round, for
+# development (docs/benchmarks.md untouched).
+bench:
+	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(DEB_BENCH)"
+	@$(MAKE) --no-print-directory all
+	./bench/run.sh $(BUILD)/fulcrum
 
 # Fuzz targets (tests/fuzz/fuzz_<name>.c). `make fuzz` runs each under libFuzzer (clang,
 # -fsanitize=fuzzer,address,undefined) for FUZZ_SECONDS, growing tests/fuzz/corpus/<name>;

@@ -2,12 +2,15 @@
 # flask_scenario.sh FULCRUM-BINARY: the users' scenario as a benchmark. Three Flask
 # instances under gunicorn with 4/2/1 sync workers (~20 ms per /work request), 24
 # concurrent clients (wrk -c 24 -t 2 --latency), in front of them in turn:
-#   fulcrum    wlc, weights 4/2/1, max_conns 4/2/1, workers = 1
-#   haproxy    balance leastconn, weights 4/2/1, maxconn 4/2/1 per server, nbthread 1
-#   nginx-rr   round robin, weights 4/2/1 (if nginx is installed), worker_processes 1
-#   nginx-lc   least_conn, weights 4/2/1 (open-source nginx has no queue, so no max_conns)
+#   fulcrum       wlc, weights 4/2/1, max_conns 4/2/1 (hand-tuned), workers = 1
+#   fulcrum-auto  wlc, no weights, no max_conns, adaptive_limit = true (learned limits)
+#   haproxy       balance leastconn, weights 4/2/1, maxconn 4/2/1 per server, nbthread 1
+#   nginx-rr      round robin, no weights: the naive setup (if nginx is installed)
+#   nginx-lc      least_conn, weights 4/2/1 (open-source nginx has no queue, so no max_conns)
 # Rounds are interleaved (BENCH_ROUNDS, default 3; BENCH_DURATION seconds each, default
 # 20). Prints median throughput, mean and p99 latency per proxy and fulcrum/HAProxy.
+# With BENCH_OUT=FILE each run is also appended to FILE as bench/run.sh's samples
+# ("flask NAME ROUND rps|mean_ms|p99_ms|errors VALUE", tab-separated).
 # Everything listens on 127.0.0.1; only the processes started here are stopped.
 set -euo pipefail
 
@@ -30,7 +33,7 @@ NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } 
 # an EXIT trap that stops exactly those.
 . "$here/../tests/e2e/lib.sh"
 
-ports P_FUL P_HAP P_NRR P_NLC P1 P2 P3
+ports P_FUL P_FUA P_HAP P_NRR P_NLC P1 P2 P3
 for spec in "web-1 $P1 4" "web-2 $P2 2" "web-3 $P3 1"; do
 	read -r name port workers <<<"$spec"
 	bg "$name" INT env FULCRUM_TEST_INSTANCE="$name" "$GUNICORN" -w "$workers" -k sync \
@@ -52,6 +55,22 @@ pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; };
 EOF
 bg fulcrum TERM "$bin" -c "$T/fulcrum.cfg"
 wait_listen "$P_FUL" "$LAST_PID"
+
+# The same pool with nothing tuned: fulcrum learns each backend's concurrency limit.
+cat >"$T/fulcrum-auto.cfg" <<EOF
+workers = 1;
+state_dir = "$T/state-auto";
+log = { level = "warn"; access = "off"; format = "json"; };
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_FUA"; mode = "http"; pool = "flask"; } );
+pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; }; adaptive_limit = true;
+            queue_timeout_ms = 10000; response_timeout_ms = 30000;
+            backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; },
+                         { name = "web-2"; address = "127.0.0.1:$P2"; },
+                         { name = "web-3"; address = "127.0.0.1:$P3"; } ); } );
+EOF
+mkdir -p "$T/state-auto"
+bg fulcrum-auto TERM "$bin" -c "$T/fulcrum-auto.cfg"
+wait_listen "$P_FUA" "$LAST_PID"
 
 cat >"$T/haproxy.cfg" <<EOF
 global
@@ -75,7 +94,7 @@ EOF
 bg haproxy USR1 "$HAPROXY" -db -f "$T/haproxy.cfg"
 wait_listen "$P_HAP" "$LAST_PID"
 
-proxies="fulcrum:$P_FUL haproxy:$P_HAP"
+proxies="fulcrum:$P_FUL fulcrum-auto:$P_FUA haproxy:$P_HAP"
 if [ -n "$NGINX" ]; then
 	mkdir -p "$T/nginx"
 	cat >"$T/nginx.conf" <<EOF
@@ -90,7 +109,7 @@ http {
   fastcgi_temp_path $T/nginx/fastcgi;
   uwsgi_temp_path $T/nginx/uwsgi;
   scgi_temp_path $T/nginx/scgi;
-  upstream rr { server 127.0.0.1:$P1 weight=4; server 127.0.0.1:$P2 weight=2; server 127.0.0.1:$P3 weight=1; }
+  upstream rr { server 127.0.0.1:$P1; server 127.0.0.1:$P2; server 127.0.0.1:$P3; }
   upstream lc { least_conn; server 127.0.0.1:$P1 weight=4; server 127.0.0.1:$P2 weight=2; server 127.0.0.1:$P3 weight=1; }
   server { listen 127.0.0.1:$P_NRR; location / { proxy_pass http://rr; } }
   server { listen 127.0.0.1:$P_NLC; location / { proxy_pass http://lc; } }
@@ -147,6 +166,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		line=$(run_wrk "${p%%:*}" "${p#*:}" "$DURATION")
 		echo "  round $r: $line"
 		echo "$line" >>"$T/results"
+		if [ -n "${BENCH_OUT:-}" ]; then
+			read -r name rps avg p99 errs <<<"$line"
+			printf 'flask\t%s\t%s\t%s\t%s\n' "$name" "$r" rps "$rps" "$name" "$r" mean_ms "$avg" \
+				"$name" "$r" p99_ms "$p99" "$name" "$r" errors "$errs" >>"$BENCH_OUT"
+		fi
 		sleep 1
 	done
 done

@@ -81,6 +81,8 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddBoolToObject(o, "in_rotation", ctl_in_rotation(b));
 	add_health_view(o, b);
 	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
+	if (atomic_load(&b->adaptive_on))
+		cJSON_AddNumberToObject(o, "learned_limit", adaptive_limit_get(&b->adaptive));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
 	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
 	cJSON_AddStringToObject(o, "source",

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
+#include "adaptive_limit.h"
 #include "addr.h"
 #include "config-t.h"
 #include "health-t.h"
@@ -35,6 +36,8 @@ struct backend {
 	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
 	struct backend_health hs;        /* why health is what it is, checks, slow start (health-t.h) */
 	struct backend_stats_set *stats; /* per-worker counters (include/stats.h); owned */
+	atomic_int adaptive_on;          /* the pool learns a limit (adaptive_limit = true) */
+	struct adaptive_limit adaptive;  /* the learned limit; max_conns, when set, caps it */
 };
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
@@ -55,13 +58,19 @@ void backend_ref(struct backend *b);
 void backend_unref(struct backend *b);
 /* Copies weight, max_conns and admin state from cb into a live backend. */
 void backend_apply_config(struct backend *b, const struct cfg_backend *cb);
+/* Turns the learned concurrency limit on or off (the pool's adaptive_limit key). */
+void backend_set_adaptive(struct backend *b, int on);
+/* A request to b got its response head after latency_s seconds (from dispatch): feeds
+ * the learned limit when it is on. Called once per completed HTTP exchange. */
+void backend_request_done(struct backend *b, double latency_s);
 
 /* 1 when new requests may go to b: admin active, health up, weight > 0. */
 int backend_eligible(const struct backend *b);
 /* Weight used for selection now: the configured weight, scaled down while the backend
  * warms up (slow start, rounded up so it stays at least 1). */
 unsigned backend_effective_weight(const struct backend *b);
-/* max_conns in force now: scaled like the weight while warming; 0 = unlimited. */
+/* max_conns in force now: the learned limit when adaptive (under max_conns if set), else
+ * max_conns; scaled like the weight while warming; 0 = unlimited. */
 unsigned backend_effective_max_conns(const struct backend *b);
 
 /* Tries to take one slot of b: increments active unless that would exceed max_conns.

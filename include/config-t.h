@@ -149,6 +149,7 @@ struct cfg_pool {
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
 	struct cfg_discovery discovery;  /* backends found at run time (besides backends) */
+	int adaptive_limit;          /* learn each backend's concurrency limit, default 0 */
 	struct cfg_backend *backends;
 	size_t nbackends;
 	int line;

@@ -1,5 +1,6 @@
 /* balance.c: backend objects and their live counters, the choice of a backend within a
- * pool (wlc with smooth weighted round-robin tie-break, rr) and the per-worker wait queue. */
+ * pool (wlc with smooth weighted round-robin tie-break, rr) and the per-worker wait queue.
+ * A backend's slot limit is max_conns, or the limit adaptive_limit.c learns. */
 #include <assert.h>
 #include <stdlib.h>
 #include <time.h>
@@ -42,6 +43,8 @@ struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 	atomic_init(&b->picks, 0);
 	atomic_init(&b->failures, 0);
 	health_backend_init(&b->hs);
+	atomic_init(&b->adaptive_on, 0);
+	adaptive_limit_init(&b->adaptive);
 	b->stats = stats_backend_new();
 	if (!b->stats)
 		goto fail_stats;
@@ -107,8 +110,31 @@ unsigned backend_effective_weight(const struct backend *b)
 
 unsigned backend_effective_max_conns(const struct backend *b)
 {
-	return health_ramp_scale(atomic_load_explicit(&b->max_conns, memory_order_relaxed),
-				 backend_permille(b));
+	unsigned max = atomic_load_explicit(&b->max_conns, memory_order_relaxed);
+
+	if (atomic_load_explicit(&b->adaptive_on, memory_order_relaxed)) {
+		unsigned learned = adaptive_limit_get(&b->adaptive);
+
+		if (max == 0 || learned < max)
+			max = learned;
+	}
+	return health_ramp_scale(max, backend_permille(b));
+}
+
+void backend_set_adaptive(struct backend *b, int on)
+{
+	atomic_store_explicit(&b->adaptive_on, on ? 1 : 0, memory_order_relaxed);
+}
+
+void backend_request_done(struct backend *b, double latency_s)
+{
+	unsigned inflight;
+
+	if (!b || !atomic_load_explicit(&b->adaptive_on, memory_order_relaxed) || latency_s < 0)
+		return;
+	inflight = atomic_load_explicit(&b->active, memory_order_relaxed);
+	adaptive_limit_sample(&b->adaptive, (uint64_t)(latency_s * 1e6), inflight,
+			      atomic_load_explicit(&b->max_conns, memory_order_relaxed));
 }
 
 int backend_try_acquire(struct backend *b)

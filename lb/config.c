@@ -406,6 +406,8 @@ static const struct key pool_keys[] = {
 	      "reserved: names are resolved at load and reload only (periodic re-resolution is not built yet)"),
 	K_GROUP(struct cfg_pool, discovery, &discovery_table, R,
 		"backends found at run time, besides the listed ones"),
+	K_BOOL(struct cfg_pool, adaptive_limit, 0, R,
+	       "learn each backend's concurrency limit from its response times (max_conns, if set, caps it); http only"),
 	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
 	       "the pool's backends; may be empty (added later through the API or by discovery)"),
 	{ .name = NULL },
@@ -1053,6 +1055,12 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			path_join(path, base, "pool");
 			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
 				  "no pool named '%s' is defined", l->pool);
+		} else if (l->pool != NULL && l->mode == LISTENER_TCP && pools_named &&
+			   config_find_pool(cfg, l->pool)->adaptive_limit) {
+			path_join(path, base, "pool");
+			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
+				  "pool '%s' has adaptive_limit = true, which learns from HTTP response "
+				  "times; a tcp listener cannot use it", l->pool);
 		}
 		if (l->accept_proxy && l->nproxy_trusted == 0) {
 			path_join(path, base, "proxy_trusted");

@@ -784,6 +784,7 @@ static void finish_exchange(struct client *c)
 		c->up = NULL;
 	}
 	if (c->backend) {
+		backend_request_done(c->backend, c->t_first_byte - c->t_connect_start);
 		worker_release_slot(w, c->backend);
 		c->backend = NULL;
 	}
