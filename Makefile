@@ -34,8 +34,9 @@ CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+CTL_SRCS  := control/fulcrumctl.c control/docker_watch.c
 LIB_SRCS  := $(filter-out lb/main.c,$(wildcard lb/*.c)) $(wildcard health/*.c) \
-             $(filter-out control/fulcrumctl.c,$(wildcard control/*.c))
+             $(filter-out $(CTL_SRCS),$(wildcard control/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -55,7 +56,7 @@ $(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control API's client: libcurl and cJSON only, none of the load balancer.
-$(BUILD)/fulcrumctl: $(BUILD)/control/fulcrumctl.o
+$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
