@@ -14,8 +14,13 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh \
+             yamllint python3-yaml
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+# Commands the tests need that may come from outside Debian too, as command:package; the
+# package is installed only when the command is missing (kubectl: Debian's package is
+# kubernetes-client, while e.g. Google's kubectl package provides the same command).
+DEB_CMDS  := kubectl:kubernetes-client
 
 PKG_LIBS := openssl libconfig libcurl libcjson
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
@@ -69,6 +74,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	for c in $(DEB_CMDS); do \
+	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages:$$missing"; \

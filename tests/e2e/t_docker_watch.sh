@@ -15,6 +15,7 @@ ports P_WEB P_CTL P_F0 P_F1 P_F2 P_F3
 start_flask web-0 "$P_F0" 2
 start_flask c1 "$P_F1" 2
 start_flask c2 "$P_F2" 2
+C2_PID=$LAST_PID
 start_flask c3 "$P_F3" 2
 
 cfg=$T/fulcrum.cfg
@@ -96,7 +97,7 @@ assert_eq "$(admin c1)" active "c1 after a SIGHUP kill event"
 docker kill "id=c2bbbbbbbbbb&signal=15"
 wait_admin c2 draining 10
 # the container's process stops as Docker's SIGTERM would stop it: gracefully
-stop_pid "$(pgrep -f -- "-b 127.0.0.1:$P_F2 " | head -1)" TERM 15 || true
+stop_pid "$C2_PID" TERM 15 || true
 docker die "id=c2bbbbbbbbbb"
 wait_admin c2 absent 10
 
