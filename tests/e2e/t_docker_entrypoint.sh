@@ -48,7 +48,14 @@ wait_admin() {
 	done
 	fail "$1: expected '$2' in fulcrum, have '$(admin "$1")'"
 }
-served() { awk '{print $3}' "$T/conc.$1" 2>/dev/null || echo 0; }
+# served NAME: requests the Flask instance NAME has answered on /work (the file is read
+# under the lock the app writes it with: a read between its truncate and write saw "").
+served() {
+	local v
+	[ -e "$T/conc.$1" ] || { echo 0; return; }
+	v=$(flock -s "$T/conc.$1" awk '{print $3}' "$T/conc.$1")
+	echo "${v:-0}"
+}
 
 step "a bad environment is refused"
 rc=0
@@ -99,7 +106,7 @@ assert_contains "$log" "Handling signal: term"
 d=$(grep -n "drained; stopping the app" "$T/self-1.log" | head -1 | cut -d: -f1)
 t=$(grep -n "Handling signal: term" "$T/self-1.log" | head -1 | cut -d: -f1)
 assert_cmp "$d" "<" "$t" "line of 'drained' before the app's SIGTERM"
-in_flight=$(awk '{print $1}' "$T/conc.self-1")
+in_flight=$(flock -s "$T/conc.self-1" awk '{print $1}' "$T/conc.self-1")
 assert_eq "$in_flight" 0 "requests in flight on self-1 when it stopped"
 
 step "the load saw no failure"

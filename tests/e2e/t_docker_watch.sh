@@ -3,7 +3,8 @@
 # socket (fake_docker.py: list, inspect, chunked event stream), with real Flask
 # instances as the "containers" (IP 127.0.0.1, port from the fulcrum.port label) and a
 # real fulcrum: a container running before the watcher starts is found by the list; a
-# start adds one (and it gets traffic); one with a healthcheck waits until healthy; a
+# start adds one (and it gets traffic); one with a healthcheck waits until healthy and
+# drains while unhealthy; a
 # kill with SIGTERM drains, a kill with SIGHUP does not; die removes; bad labels are
 # ignored with a message; when the socket goes away the watcher reconnects, lists again
 # and catches up on what changed meanwhile. Under load throughout: zero failed requests.
@@ -60,8 +61,14 @@ wait_admin() {
 	done
 	fail "$1: expected '$2' in fulcrum, have '$(admin "$1")'; watcher log: $(tail -5 "$T/watcher.log")"
 }
-# served NAME: requests the Flask instance NAME has answered on /work.
-served() { awk '{print $3}' "$T/conc.$1" 2>/dev/null || echo 0; }
+# served NAME: requests the Flask instance NAME has answered on /work (the file is read
+# under the lock the app writes it with: a read between its truncate and write saw "").
+served() {
+	local v
+	[ -e "$T/conc.$1" ] || { echo 0; return; }
+	v=$(flock -s "$T/conc.$1" awk '{print $3}' "$T/conc.$1")
+	echo "${v:-0}"
+}
 
 step "a labelled container that runs before the watcher starts is found by the list"
 docker start "id=c1aaaaaaaaaa&name=c1&port=$P_F1&weight=3"
@@ -89,6 +96,12 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 assert_cmp "$(served c2)" ">" "$((before + 5))" "requests c2 served after it was added"
+
+step "unhealthy drains, healthy again brings it back"
+docker health "id=c2bbbbbbbbbb&status=unhealthy"
+wait_admin c2 draining 10
+docker health "id=c2bbbbbbbbbb&status=healthy"
+wait_admin c2 active 10
 
 step "kill -HUP is not a stop; kill (SIGTERM) drains; die removes"
 docker kill "id=c1aaaaaaaaaa&signal=1"
