@@ -71,6 +71,8 @@ static int docker_get(const char *path, long *status, cJSON **answer);
 static struct container *find(const char *id, int create);
 static const char *label(const cJSON *labels, const char *name);
 static long label_num(const cJSON *labels, const char *name, long max);
+static int good_name(const char *s);
+static int good_id(const char *s);
 static int inspect(const char *id);
 static int list_all(void);
 static void on_event(const char *line, size_t len);
@@ -248,6 +250,14 @@ static int good_name(const char *s)
 	return n > 0 && n < 64 && s[n] == '\0';
 }
 
+/* A container id as it may go into a path: Docker's are 64 hex digits. */
+static int good_id(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+
+	return n > 0 && n < sizeof(((struct container *)0)->id) && s[n] == '\0';
+}
+
 /* Reads one container (GET /containers/{id}/json) and sets what it should be: active
  * when running and healthy (or without a healthcheck), draining when it was in the
  * pool and is no longer healthy, else not (yet) in the pool. A container that is gone
@@ -262,8 +272,10 @@ static int inspect(const char *id)
 	long st, port, weight, max_conns;
 	int running;
 
-	if (!good_name(id) || strlen(id) > 72)
+	if (!good_id(id)) {
+		say("ignoring a container id that is not [A-Za-z0-9]{1,79}: %.80s", id);
 		return 0;
+	}
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	if (docker_get(path, &st, &a) == -1)
 		return -1;

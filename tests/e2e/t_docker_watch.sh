@@ -61,6 +61,11 @@ wait_admin() {
 	done
 	fail "$1: expected '$2' in fulcrum, have '$(admin "$1")'; watcher log: $(tail -5 "$T/watcher.log")"
 }
+# container ids as Docker makes them: 64 hex digits
+C1=$(printf 'c1%062d' 0)
+C2=$(printf 'c2%062d' 0)
+C3=$(printf 'c3%062d' 0)
+C9=$(printf 'c9%062d' 0)
 # served NAME: requests the Flask instance NAME has answered on /work (the file is read
 # under the lock the app writes it with: a read between its truncate and write saw "").
 served() {
@@ -71,7 +76,7 @@ served() {
 }
 
 step "a labelled container that runs before the watcher starts is found by the list"
-docker start "id=c1aaaaaaaaaa&name=c1&port=$P_F1&weight=3"
+docker start "id=$C1&name=c1&port=$P_F1&weight=3"
 bg watcher TERM "$FULCRUMCTL" -s "http://127.0.0.1:$P_CTL" --token-file "$T/token" docker-watch --docker-socket "$T/docker.sock"
 WATCHER=$LAST_PID
 wait_admin c1 active 15
@@ -85,10 +90,10 @@ LOAD=$LAST_PID
 sleep 1
 
 step "start with a healthcheck: added only once healthy, then gets traffic"
-docker start "id=c2bbbbbbbbbb&name=c2&port=$P_F2&health=starting"
+docker start "id=$C2&name=c2&port=$P_F2&health=starting"
 sleep 1.5
 assert_eq "$(admin c2)" absent "c2 while its healthcheck is starting"
-docker health "id=c2bbbbbbbbbb&status=healthy"
+docker health "id=$C2&status=healthy"
 wait_admin c2 active 10
 before=$(served c2)
 for ((i = 0; i < 100; i++)); do
@@ -98,24 +103,24 @@ done
 assert_cmp "$(served c2)" ">" "$((before + 5))" "requests c2 served after it was added"
 
 step "unhealthy drains, healthy again brings it back"
-docker health "id=c2bbbbbbbbbb&status=unhealthy"
+docker health "id=$C2&status=unhealthy"
 wait_admin c2 draining 10
-docker health "id=c2bbbbbbbbbb&status=healthy"
+docker health "id=$C2&status=healthy"
 wait_admin c2 active 10
 
 step "kill -HUP is not a stop; kill (SIGTERM) drains; die removes"
-docker kill "id=c1aaaaaaaaaa&signal=1"
+docker kill "id=$C1&signal=1"
 sleep 1
 assert_eq "$(admin c1)" active "c1 after a SIGHUP kill event"
-docker kill "id=c2bbbbbbbbbb&signal=15"
+docker kill "id=$C2&signal=15"
 wait_admin c2 draining 10
 # the container's process stops as Docker's SIGTERM would stop it: gracefully
 stop_pid "$C2_PID" TERM 15 || true
-docker die "id=c2bbbbbbbbbb"
+docker die "id=$C2"
 wait_admin c2 absent 10
 
 step "bad labels: ignored, with a message"
-docker start "id=c9eeeeeeeeee&name=bad&port=notaport"
+docker start "id=$C9&name=bad&port=notaport"
 sleep 1
 assert_eq "$(admin bad)" absent "a container with fulcrum.port=notaport"
 assert_contains "$(cat "$T/watcher.log")" "ignored: needs fulcrum.pool"
@@ -125,8 +130,8 @@ lists_before=$(json_get "$(docker_stats)" 'd["lists"]')
 curl -sS --max-time 10 --unix-socket "$T/docker-ctl.sock" -X POST "http://fake/outage?seconds=3" >/dev/null
 sleep 0.5
 # while nobody listens: c3 starts and c1 dies, without events anyone sees
-docker start "id=c3cccccccccc&name=c3&port=$P_F3&quiet=1"
-docker die "id=c1aaaaaaaaaa&quiet=1"
+docker start "id=$C3&name=c3&port=$P_F3&quiet=1"
+docker die "id=$C1&quiet=1"
 wait_admin c3 active 20
 wait_admin c1 absent 10
 assert_cmp "$(json_get "$(docker_stats)" 'd["lists"]')" ">" "$lists_before" "lists after the outage"
@@ -140,9 +145,9 @@ assert_cmp "$(served c3)" ">" "$((before + 5))" "requests c3 served after the re
 assert_eq "$(admin web-0)" active "web-0 (from the file) untouched"
 
 step "events still flow on the new stream"
-docker kill "id=c3cccccccccc&signal=15"
+docker kill "id=$C3&signal=15"
 wait_admin c3 draining 10
-docker die "id=c3cccccccccc"
+docker die "id=$C3"
 wait_admin c3 absent 10
 
 step "the load saw no failure"
