@@ -3,6 +3,8 @@ Docker engine (the image cannot be built here) and without hadolint.
 
   check_dockerfile.py DOCKERFILE CONTEXT             the checks; exits 1 on any problem
   check_dockerfile.py --self-test DOCKERFILE CONTEXT  each known mistake must be caught
+  check_dockerfile.py --copies DOCKERFILE STAGE         the COPY sources (from the context) of
+                                                      STAGE, one per line
   check_dockerfile.py --libs DOCKERFILE BINARY...      the runtime stage installs the Debian
                                                       package of every library BINARY needs
 
@@ -211,8 +213,27 @@ def runtime_libs(text, binaries):
     return errs
 
 
+def copies(text, stage):
+    """The build-context sources the stage copies in."""
+    cur, out = None, []
+    for n, ins, rest in instructions(text):
+        if ins == "FROM":
+            m = re.search(r"\s+AS\s+(\S+)$", rest, flags=re.I)
+            cur = m.group(1).lower() if m else None
+        elif ins == "COPY" and cur == stage:
+            words = shlex.split(rest)
+            if any(w.startswith("--from=") for w in words):
+                continue
+            words = [w for w in words if not w.startswith("--")]
+            out += words[:-1]
+    return out
+
+
 def main():
     a = sys.argv[1:]
+    if len(a) == 3 and a[0] == "--copies":
+        print("\n".join(copies(open(a[1]).read(), a[2])))
+        return 0
     if len(a) >= 3 and a[0] == "--libs":
         errs = runtime_libs(open(a[1]).read(), a[2:])
         for e in errs:

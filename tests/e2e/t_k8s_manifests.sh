@@ -5,7 +5,8 @@
 # applied to a copy, is caught; `fulcrum -t` accepts the ConfigMap's config (with a
 # throwaway certificate and token where the Secrets would be mounted); the Dockerfile's
 # static checks pass (COPY sources exist, apt packages are real Debian packages, the
-# runtime stage installs every library the binaries need, non-root) and catch mistakes.
+# runtime stage installs every library the binaries need, non-root) and catch mistakes;
+# the build stage's make, run on exactly the files that stage copies, builds both binaries.
 # No Kubernetes cluster and no Docker engine are used (none runs on the test machine).
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
@@ -99,5 +100,54 @@ assert_match "$(tail -1 "$T/docker.out")" "^self-test: ([0-9]+) of \\1 mistakes 
 	fail "the runtime stage lacks a library package: $(cat "$T/libs.out")"
 assert_contains "$(cat "$T/libs.out")" "fulcrum: libev.so.4 from libev4"
 sh -n "$REPO_DIR/deploy/docker/fulcrum-entrypoint.sh" || fail "fulcrum-entrypoint.sh: syntax"
+
+step "the build stage's make works on exactly the files it copies"
+# what `docker build` would do in the build stage, without Docker: copy only the
+# stage's COPY sources into an empty directory and run its make command there
+mkdir -p "$T/ctx"
+"$PY" "$DCHECK" --copies "$BASE/Dockerfile" build >"$T/copies" || fail "cannot list the build stage's COPY sources"
+assert_contains "$(cat "$T/copies")" "Makefile" "the build stage's COPY sources"
+while read -r src; do
+	cp -a "$REPO_DIR/$src" "$T/ctx/" || fail "COPY source $src"
+done <"$T/copies"
+grep -q '^RUN make BUILD=/build GIT_REV=$GIT_REV all$' "$BASE/Dockerfile" ||
+	fail "the build stage's make command changed: update this test"
+# make -n: every source of both binaries is there (compiling them again would take
+# minutes on a loaded machine); and every #include "..." resolves inside the copy
+# sources_built DIR: the .c files `make -n all` compiles in DIR, sorted
+sources_built() {
+	(cd "$1" && make -n BUILD="$T/out" GIT_REV=e2e all) 2>&1 | grep -oE ' -c -o [^ ]+ [^ ]+\.c' | awk '{print $4}' | sort
+}
+sources_built "$REPO_DIR" >"$T/src.repo"
+sources_built "$T/ctx" >"$T/src.ctx"
+assert_cmp "$(wc -l <"$T/src.repo")" ">" 20 "sources make -n compiles in the repository"
+cmp -s "$T/src.repo" "$T/src.ctx" ||
+	fail "the build stage would not compile what the repository does: $(diff "$T/src.repo" "$T/src.ctx" | head)"
+# includes_resolve DIR: every #include "..." of DIR's .c/.h files is in DIR (beside it or
+# in DIR/include)
+includes_resolve() {
+	"$PY" - "$1" <<'PYEOF'
+import os, re, sys
+ctx = sys.argv[1]
+missing = []
+for d, _, files in os.walk(ctx):
+    for f in files:
+        if f.endswith((".c", ".h")):
+            for inc in re.findall(r'^#include "([^"]+)"', open(os.path.join(d, f)).read(), re.M):
+                if not any(os.path.exists(os.path.join(p, inc)) for p in (d, os.path.join(ctx, "include"))):
+                    missing.append("%s: %s" % (os.path.relpath(os.path.join(d, f), ctx), inc))
+sys.exit("includes not in the build context: " + ", ".join(missing[:5]) if missing else 0)
+PYEOF
+}
+includes_resolve "$T/ctx" || fail "the build stage does not copy every included file"
+# both checks fail on a context that lacks a folder
+rm -rf "$T/ctx/include" "$T/ctx/health"
+sources_built "$T/ctx" >"$T/src.ctx"
+if cmp -s "$T/src.repo" "$T/src.ctx"; then
+	fail "the sources check passed on a build context without health/"
+fi
+if includes_resolve "$T/ctx" 2>"$T/inc.err"; then
+	fail "the include check passed on a build context without include/"
+fi
 echo "NOTE: no Docker engine here: the image is checked statically, not built"
 echo "PASS: $TEST_NAME"
