@@ -34,7 +34,7 @@ start_flask web-1 "$P_F1" 2
 start_flask web-2 "$P_F2" 2
 
 # replica a's control API on 127.0.0.1:P_CTL, replica b's on 127.0.0.2:P_CTL
-PID_a= PID_b=
+PID_b=''
 for r in a b; do
 	ip=127.0.0.1
 	web=$P_WEB_A
