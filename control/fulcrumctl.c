@@ -4,13 +4,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <netdb.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -702,35 +702,54 @@ int fctl_call(const char *method, const char *path, cJSON *body, long *status, c
 	return call(method, path, body, 0, status, answer);
 }
 
+/* The commands that talk to one server, with their argument counts. */
+enum cmd_id {
+	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
+	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY
+};
+
+static const struct {
+	const char *name;
+	int min_args, max_args;
+	enum cmd_id id;
+} commands[] = {
+	{ "status", 0, 0, C_STATUS }, { "backends", 1, 1, C_BACKENDS }, { "get", 2, 2, C_GET },
+	{ "set", 2, 2, C_SET }, { "add", 2, 2, C_SET }, { "drain", 2, 2, C_DRAIN },
+	{ "remove", 2, 2, C_REMOVE }, { "delete", 2, 2, C_REMOVE }, { "reload", 0, 0, C_RELOAD },
+	{ "generations", 0, 0, C_GENERATIONS }, { "show", 1, 1, C_SHOW }, { "diff", 1, 2, C_DIFF },
+	{ "rollback", 1, 1, C_ROLLBACK }, { "health", 0, 0, C_HEALTH }, { "ready", 0, 0, C_READY },
+};
+
+static enum cmd_id command_id(const char *cmd, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name) && nargs >= commands[i].min_args &&
+		    nargs <= commands[i].max_args)
+			return commands[i].id;
+	return C_NONE;
+}
+
 /* One command against the server the options name (with --all: one replica). */
 static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 {
-	if (!strcmp(cmd, "status") && nargs == 0)
-		return cmd_status();
-	if (!strcmp(cmd, "backends") && nargs == 1)
-		return cmd_backends(a1);
-	if (!strcmp(cmd, "get") && nargs == 2)
-		return cmd_get(a1, a2);
-	if ((!strcmp(cmd, "set") || !strcmp(cmd, "add")) && nargs == 2)
-		return cmd_set(a1, a2);
-	if (!strcmp(cmd, "drain") && nargs == 2)
-		return cmd_drain(a1, a2);
-	if ((!strcmp(cmd, "remove") || !strcmp(cmd, "delete")) && nargs == 2)
-		return cmd_remove(a1, a2);
-	if (!strcmp(cmd, "reload") && nargs == 0)
-		return cmd_reload();
-	if (!strcmp(cmd, "generations") && nargs == 0)
-		return cmd_generations();
-	if (!strcmp(cmd, "show") && nargs == 1)
-		return cmd_show(a1);
-	if (!strcmp(cmd, "diff") && (nargs == 1 || nargs == 2))
-		return cmd_diff(a1, a2);
-	if (!strcmp(cmd, "rollback") && nargs == 1)
-		return cmd_rollback(a1);
-	if (!strcmp(cmd, "health") && nargs == 0)
-		return cmd_probe("/healthz");
-	if (!strcmp(cmd, "ready") && nargs == 0)
-		return cmd_probe("/readyz");
+	switch (command_id(cmd, nargs)) {
+	case C_STATUS: return cmd_status();
+	case C_BACKENDS: return cmd_backends(a1);
+	case C_GET: return cmd_get(a1, a2);
+	case C_SET: return cmd_set(a1, a2);
+	case C_DRAIN: return cmd_drain(a1, a2);
+	case C_REMOVE: return cmd_remove(a1, a2);
+	case C_RELOAD: return cmd_reload();
+	case C_GENERATIONS: return cmd_generations();
+	case C_SHOW: return cmd_show(a1);
+	case C_DIFF: return cmd_diff(a1, a2);
+	case C_ROLLBACK: return cmd_rollback(a1);
+	case C_HEALTH: return cmd_probe("/healthz");
+	case C_READY: return cmd_probe("/readyz");
+	case C_NONE: break;
+	}
 	return die_usage("unknown command or wrong number of arguments: %s", cmd);
 }
 
@@ -760,6 +779,8 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 	time_t deadline = 0;
 	CURLU *u;
 
+	if (command_id(cmd, nargs) == C_NONE)
+		return die_usage("unknown command or wrong number of arguments: %s", cmd);
 	if (!strncmp(o.server, "unix:", 5))
 		return die_usage("--all needs a server URL with a host name, not %s", o.server);
 	u = curl_url();

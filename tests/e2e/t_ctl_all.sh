@@ -136,7 +136,7 @@ rc=0
 "$FULCRUMCTL" -s "https://127.0.0.1:$P_CTL" --cacert "$T/ca.crt" --token-file "$T/token" status >"$T/o" 2>&1 || rc=$?
 assert_eq "$rc" 3 "fulcrumctl to https://127.0.0.1 with a certificate for $NAME only"
 
-step "bad uses: an unknown name, a unix socket"
+step "bad uses: an unknown name, a unix socket, an unknown command"
 rc=0
 "$FULCRUMCTL" -s "http://no-such-host.invalid:$P_CTL" --token-file "$T/token" --all status >"$T/o" 2>&1 || rc=$?
 assert_eq "$rc" 3 "--all against a name that does not resolve"
@@ -144,4 +144,6 @@ assert_contains "$(cat "$T/o")" "cannot resolve no-such-host.invalid"
 rc=0
 "$FULCRUMCTL" -s "unix:$T/nope.sock" --all status >"$T/o" 2>&1 || rc=$?
 assert_eq "$rc" 2 "--all with a unix socket"
+assert_eq "$(all_rc nosuch flask)" 2 "--all with an unknown command"
+assert_not_contains "$(cat "$T/all.out")" "== 127.0.0.1" "--all with an unknown command (no replica called)"
 echo "PASS: $TEST_NAME"
