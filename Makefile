@@ -14,8 +14,10 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh \
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh prometheus \
              yamllint python3-yaml
+# (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
+# with systemd the package also enables a Prometheus service; the tests do not use it.)
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
 # Commands the tests need that may come from outside Debian too, as command:package; the
 # package is installed only when the command is missing (kubectl: Debian's package is

@@ -8,6 +8,8 @@
 
 #include "config.h"
 #include "ctl_api.h"
+#include "ctl_metrics.h"
+#include "discovery.h"
 #include "log.h"
 #include "worker.h"
 
@@ -29,6 +31,7 @@ static void h_generations(struct ctl_conn *c, const struct ctl_request *req, con
 static void h_generation(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_diff(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_rollback(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void get_backend(struct ctl_conn *c, const char *pool, const char *name);
 static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const char *pool,
 			const char *name);
@@ -58,6 +61,7 @@ static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_GENERATION] = h_generation,
 	[CTL_R_DIFF] = h_diff,
 	[CTL_R_ROLLBACK] = h_rollback,
+	[CTL_R_STATS] = h_stats,
 };
 
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,
@@ -204,8 +208,30 @@ static void h_readyz(struct ctl_conn *c, const struct ctl_request *req, const st
 
 static void h_metrics(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
-	ctl_reply_error(c, 404, "not_found",
-			"/metrics is not part of this build (it comes with the observability work)");
+	struct generation *g = proc_current_generation();
+	size_t len = 0;
+	char *text = g ? ctl_metrics_render(g, &len) : NULL;
+
+	generation_unref(g);
+	if (!text) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
+static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
+{
+	struct generation *g = proc_current_generation();
+	cJSON *o = g ? ctl_stats_json(g) : NULL;
+
+	generation_unref(g);
+	if (!o) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_json(c, 200, o);
 }
 
 static void h_status(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
@@ -287,6 +313,12 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 		return;
 	if (ctl_parse_backend_put(req->body, req->body_len, &p, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
+		return;
+	}
+	if (discovery_source(pool, name)) {
+		ctl_reply_error(c, 409, "discovered_backend",
+				"backend '%s' of pool '%s' comes from Kubernetes discovery; change "
+				"the Service's endpoints instead (drain is allowed)", name, pool);
 		return;
 	}
 	/* the applied config, not the live objects: it is what the journal builds on */
@@ -403,8 +435,15 @@ static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const str
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
 		return;
 	}
-	if (start_drain(c, m->pool, m->name, "drain") == -1)
+	/* a discovered backend drains in the discovery layer: nothing goes to the journal */
+	if (discovery_source(m->pool, m->name)) {
+		if (discovery_drain(m->pool, m->name) == -1) {
+			ctl_reply_error(c, 500, "internal", "the drain could not be applied");
+			return;
+		}
+	} else if (start_drain(c, m->pool, m->name, "drain") == -1) {
 		return;
+	}
 	if (wait) {
 		ctl_wait_start(c, CTL_WAIT_DRAIN, m->pool, m->name, timeout, req->stream_ok, 200);
 		return;
@@ -453,6 +492,12 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 	}
 	if (!exists) {
 		ctl_reply_error(c, 404, "unknown_backend", "pool '%s' has no backend '%s'", pool, name);
+		return;
+	}
+	if (discovery_source(pool, name)) {
+		ctl_reply_error(c, 409, "discovered_backend",
+				"backend '%s' of pool '%s' comes from Kubernetes discovery: it leaves "
+				"when its endpoint does (drain is allowed)", name, pool);
 		return;
 	}
 	if (!force && active > 0 && timeout > 0) {

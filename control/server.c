@@ -17,6 +17,7 @@
 #include "ctl_http.h"
 #include "log.h"
 #include "tls.h"
+#include "worker.h"
 
 #define IDLE_TIMEOUT 60.0            /* keep-alive connection without a request */
 #define REQUEST_TIMEOUT 10.0         /* a started request must be complete within */
@@ -93,6 +94,7 @@ static void reject(struct ctl_conn *c, int status, const char *error, const char
 static const char *reason_of(int status);
 static int open_unix(const char *path, char *err, size_t errlen);
 static int open_tcp(const char *listen, char *err, size_t errlen);
+static int metrics_public(void);
 
 /* ---- Listener ---- */
 
@@ -625,12 +627,25 @@ static void process_input(struct ctl_conn *c)
 	}
 }
 
+/* control.metrics_public of the config in force. */
+static int metrics_public(void)
+{
+	struct generation *g = proc_current_generation();
+	int pub = g && g->cfg->control.metrics_public;
+
+	generation_unref(g);
+	return pub;
+}
+
 static void handle(struct ctl_conn *c, int authorized)
 {
 	struct ctl_route_match m;
 
 	ctl_route(c->req.method_text, c->req.path, &m);
 	c->state = CC_BUSY;
+	/* control.metrics_public lets Prometheus scrape /metrics without the token */
+	if (m.id == CTL_R_METRICS && !authorized)
+		authorized = metrics_public();
 	if (!m.public && !authorized) {
 		log_warn("control: %s %s %s without a valid token: 401", c->peer, c->req.method_text,
 			 c->req.path);
@@ -785,6 +800,14 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 	out_append(c, text ? text : "{}", len);
 	out_append(c, "\n", 1);
 	free(text);
+	finish(c, status);
+}
+
+void ctl_reply_body(struct ctl_conn *c, int status, const char *ctype, const char *body,
+		    size_t len)
+{
+	reply_head(c, status, NULL, ctype, (long long)len);
+	out_append(c, body, len);
 	finish(c, status);
 }
 

@@ -14,15 +14,18 @@
 #include "config.h"
 #include "ctl.h"
 #include "ctl_api.h"
+#include "discovery.h"
 #include "health.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
 
 static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
 		   uint64_t *gen, char *err, size_t errlen);
-static void save_generation(const struct generation *g, const char *source);
+static void save_generation(const struct generation *g, const struct config *cfg,
+			    const char *source);
 static int open_state_dir(const char *dir);
 static int open_journal_and_store(const struct config *file);
 static int journal_unwritable(char *err, size_t errlen);
@@ -299,7 +302,8 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	}
 	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
 								    : "(embedded default)");
-	save_generation(g, src);
+	save_generation(g, g->cfg, src);
+	discovery_start(loop, g->cfg);
 	if (ctl_plane.api) {
 		ctl_server_start(loop);
 		log_info("control API on %s (%s%s)", ctl_server_address(),
@@ -316,6 +320,7 @@ void ctl_set_stopping(void)
 
 void ctl_shutdown(void)
 {
+	discovery_stop();
 	if (ctl_plane.loop)
 		ev_timer_stop(ctl_plane.loop, &ctl_plane.lock_retry);
 	ctl_server_close();
@@ -332,7 +337,10 @@ void ctl_shutdown(void)
 	ctl_plane.lock_fd = -1;
 }
 
-static void save_generation(const struct generation *g, const char *source)
+/* Keeps cfg (the operator's config of generation g: discovered backends are not in it)
+ * in the store for rollback. */
+static void save_generation(const struct generation *g, const struct config *cfg,
+			    const char *source)
 {
 	struct ctl_gen_meta meta;
 	char err[512];
@@ -344,7 +352,7 @@ static void save_generation(const struct generation *g, const char *source)
 	meta.id = g->id;
 	meta.time = g->applied_at;
 	snprintf(meta.source, sizeof(meta.source), "%s", source);
-	if (ctl_store_save(&ctl_plane.store, g->cfg, &meta, err, sizeof(err)) == -1)
+	if (ctl_store_save(&ctl_plane.store, cfg, &meta, err, sizeof(err)) == -1)
 		log_error("generation %" PRIu64 " not kept for rollback: %s", g->id, err);
 }
 
@@ -353,15 +361,32 @@ static void save_generation(const struct generation *g, const char *source)
  * "<kind>: generation N applied from <from>" (kind "reload" as before the control API,
  * so scripts that wait for that line keep working). A reload or rollback opens the
  * access log again even when its setting did not change, as a reload always did; a
- * backend change need not. 0 with *gen, or -1 with err (cfg freed). */
+ * backend change need not. Discovered backends are laid over a copy of cfg for the
+ * generation; cfg itself (operator intent) is what the store keeps, and a generation
+ * made by discovery alone (kind "discovery") is not kept. 0 with *gen, or -1 with err
+ * (cfg freed). */
 static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
 		   uint64_t *gen, char *err, size_t errlen)
 {
 	struct generation *cur = proc_current_generation(), *g;
-	int reopen_log = strcmp(kind, "api") != 0;
+	int by_discovery = !strcmp(kind, "discovery");
+	int reopen_log = strcmp(kind, "api") != 0 && !by_discovery;
+	struct config *built = cfg;
 
-	g = generation_build(cfg, cur, proc.nworkers, ctl_plane.next_id, err, errlen);
+	if (discovery_any()) {
+		built = config_dup(cfg);
+		if (!built || discovery_layer(built) == -1) {
+			snprintf(err, errlen, "out of memory");
+			config_free(built);
+			config_free(cfg);
+			generation_unref(cur);
+			return -1;
+		}
+	}
+	g = generation_build(built, cur, proc.nworkers, ctl_plane.next_id, err, errlen);
 	if (!g) {
+		if (built != cfg)
+			config_free(built);
 		config_free(cfg);
 		generation_unref(cur);
 		return -1;
@@ -376,13 +401,42 @@ static int publish(struct config *cfg, const char *source, const char *kind, con
 	if (cfg->control.generations_keep)
 		ctl_plane.store.keep = cfg->control.generations_keep;
 	/* stored before it is published: the list never misses the running generation */
-	save_generation(g, source);
+	if (by_discovery)
+		snprintf(ctl_plane.source, sizeof(ctl_plane.source), "%s", source);
+	else
+		save_generation(g, cfg, source);
 	*gen = g->id;
 	health_sync(g);  /* new backends wait for their first check before workers see them */
 	proc_publish(g);
 	log_info("%s: generation %" PRIu64 " applied from %s (%zu listeners, %zu pools)", kind, *gen,
 		 from, cfg->nlisteners, cfg->npools);
+	/* a reload or rollback may start, restart or stop watchers */
+	if (!by_discovery)
+		discovery_sync(cfg);
+	if (built != cfg)
+		config_free(cfg);
 	generation_unref(cur);
+	return 0;
+}
+
+int ctl_apply_discovered(const char *what)
+{
+	struct config *cfg;
+	char err[512], src[CTL_SOURCE_MAX];
+	uint64_t gen;
+
+	if (ctl_plane.stopping || !ctl_plane.loop)
+		return -1;
+	cfg = ctl_merge(ctl_base(), ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
+	if (!cfg) {
+		log_error("discovery: out of memory building the next generation");
+		return -1;
+	}
+	snprintf(src, sizeof(src), "discovery: %s", what);
+	if (publish(cfg, src, "discovery", what, &gen, err, sizeof(err)) == -1) {
+		log_error("discovery: the next generation could not be built: %s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -459,14 +513,17 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 		return 409;
 	}
 	file = ctl_plane.load(ctl_plane.config_path, errs);
-	if (!file)
+	if (!file) {
+		stats_reload_done(0);
 		return 422;
+	}
 	n = current_entries(file, &entries);
 	cfg = n >= 0 ? ctl_merge(file, entries, (size_t)n, NULL, NULL) : NULL;
 	if (!cfg) {
 		free(entries);
 		config_free(file);
 		snprintf(err, errlen, "out of memory");
+		stats_reload_done(0);
 		return 500;
 	}
 	cur = proc_current_generation();
@@ -479,8 +536,10 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	if (publish(cfg, source, "reload", ctl_plane.config_path, gen, err, errlen) == -1) {
 		free(entries);
 		config_free(file);
+		stats_reload_done(0);
 		return 500;
 	}
+	stats_reload_done(1);
 	settle_journal(entries, (size_t)n);
 	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
 		log_error("reload: %s (the previous token stays)", err);

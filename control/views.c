@@ -5,9 +5,55 @@
 #include <sys/time.h>
 
 #include "ctl_api.h"
+#include "discovery.h"
+#include "health.h"
 #include "worker.h"
 
 static const char *const admin_names[] = { "active", "draining", "maint" };
+
+static void add_health_view(cJSON *o, const struct backend *b);
+
+/* What health_backend_view() says: the state with warming told apart from up, why and
+ * since when, the slow-start share, ejections and the last active check. */
+static void add_health_view(cJSON *o, const struct backend *b)
+{
+	long long now = balance_now_ms();
+	struct health_view v;
+	cJSON *chk;
+
+	health_backend_view(b, now, &v);
+	cJSON_AddStringToObject(o, "state", v.state);
+	cJSON_AddStringToObject(o, "reason", v.reason);
+	if (v.since_ms)
+		cJSON_AddNumberToObject(o, "since_s", (now - v.since_ms) / 1e3);
+	else
+		cJSON_AddNullToObject(o, "since_s");
+	cJSON_AddNumberToObject(o, "effective_weight", v.effective_weight);
+	cJSON_AddNumberToObject(o, "slow_start_permille", v.weight_permille);
+	cJSON_AddNumberToObject(o, "effective_max_conns", backend_effective_max_conns(b));
+	cJSON_AddBoolToObject(o, "kept_by_max_down", v.kept);
+	cJSON_AddNumberToObject(o, "consecutive_errors", v.consec_errors);
+	cJSON_AddNumberToObject(o, "consecutive_connect_failures", v.consec_connect);
+	cJSON_AddNumberToObject(o, "ejections", v.ejections);
+	cJSON_AddNumberToObject(o, "ejections_total", (double)v.ejections_total);
+	if (v.eject_until_ms > now)
+		cJSON_AddNumberToObject(o, "ejected_for_s", (v.eject_until_ms - now) / 1e3);
+	chk = cJSON_AddObjectToObject(o, "last_check");
+	if (!chk)
+		return;
+	cJSON_AddStringToObject(chk, "result", v.last_result);
+	if (v.last_status)
+		cJSON_AddNumberToObject(chk, "status", v.last_status);
+	else
+		cJSON_AddNullToObject(chk, "status");
+	cJSON_AddNumberToObject(chk, "duration_ms", v.last_duration_ms);
+	if (v.last_check_ms)
+		cJSON_AddNumberToObject(chk, "age_s", (now - v.last_check_ms) / 1e3);
+	else
+		cJSON_AddNullToObject(chk, "age_s");
+	cJSON_AddNumberToObject(chk, "checks", (double)v.checks);
+	cJSON_AddNumberToObject(chk, "failed", (double)v.checks_failed);
+}
 
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool)
 {
@@ -33,10 +79,12 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddStringToObject(o, "health", health == HEALTH_UP ? "up" :
 				health == HEALTH_DRAINING ? "draining" : "down");
 	cJSON_AddBoolToObject(o, "in_rotation", ctl_in_rotation(b));
+	add_health_view(o, b);
 	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
 	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
 	cJSON_AddStringToObject(o, "source",
+				discovery_source(pool, b->name) ? "kubernetes" :
 				ctl_journal_find(&ctl_plane.journal, pool, b->name) ? "api" : "file");
 	return o;
 }

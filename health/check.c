@@ -11,6 +11,7 @@
 
 #include "health-int.h"
 #include "log.h"
+#include "stats.h"
 
 /* A backend that joins after start is checked within this time (not a whole interval),
  * so "add, then wait until healthy" is quick. */
@@ -270,6 +271,7 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 	atomic_store(&b->hs.last_status, status);
 	atomic_store(&b->hs.last_duration_ms, ms);
 	atomic_store(&b->hs.last_check_ms, now);
+	stats_check_done(b, r, health_mono() - c->started);
 	total_checks++;
 	total_failed += failed;
 	log_debug("check %s/%s: %s: %s (%u ms)", b->pool_name, b->name, health_result_name(r),

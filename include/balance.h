@@ -11,6 +11,9 @@
 #include "config-t.h"
 #include "health-t.h"
 
+struct backend_stats_set;
+struct pool_stats;
+
 /* HEALTH_DRAINING: up, but the backend's own check asked for no new traffic. */
 enum health_state { HEALTH_UP = 0, HEALTH_DOWN, HEALTH_DRAINING };
 
@@ -31,6 +34,7 @@ struct backend {
 	atomic_ullong failures;          /* connect failures and resets seen */
 	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
 	struct backend_health hs;        /* why health is what it is, checks, slow start (health-t.h) */
+	struct backend_stats_set *stats; /* per-worker counters (include/stats.h); owned */
 };
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
@@ -42,6 +46,7 @@ struct pool {
 	size_t nbackends;
 	atomic_uint rr_next;             /* cursor for rr */
 	atomic_uint waiting;             /* requests queued for this pool on all workers */
+	struct pool_stats *stats;        /* per-worker counters of this pool name (include/stats.h) */
 };
 
 /* Creates a backend from its config (refs = 1, health UP, active 0). NULL on ENOMEM. */

@@ -20,6 +20,7 @@ struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
 	char *access;                /* log.access: "stdout" | "stderr" | "off" | a file path */
 	enum log_format format;      /* log.format: "json" | "combined" */
+	uint32_t access_sample;      /* log.access_sample: 1 line of every N (5xx and failures always) */
 };
 
 struct cfg_tls;
@@ -29,6 +30,7 @@ struct cfg_control {
 	char *token_file;            /* control.token_file; NULL = none */
 	uint32_t generations_keep;   /* applied configs kept in state_dir for rollback, default 100 */
 	struct cfg_tls *tls;         /* control.tls: TLS (and client certificates); NULL = plain */
+	int metrics_public;          /* control.metrics_public: GET /metrics without the token */
 };
 
 struct cfg_tls_cert {
@@ -104,6 +106,24 @@ struct cfg_passive {
 	struct status_set error_set;   /* parsed error_status (derived at load, not a key) */
 };
 
+/* Kubernetes EndpointSlice discovery of one pool (pools[].discovery.kubernetes). */
+struct cfg_kubernetes {
+	char *namespace;             /* unset = <sa_dir>/namespace, else "default" */
+	char *service;               /* the Service whose EndpointSlices are followed */
+	uint32_t port;               /* endpoint port number; 0 = by port_name, or the slice's only port */
+	char *port_name;             /* the slice port of this name; NULL = by number */
+	char *api_server;            /* "https://host:port"; NULL = KUBERNETES_SERVICE_HOST/PORT */
+	char *sa_dir;                /* service-account directory: token, ca.crt, namespace */
+	uint32_t weight;             /* of every discovered backend, default 1 */
+	uint32_t max_conns;          /* of every discovered backend, default 0 = unlimited */
+	uint32_t batch_ms;           /* events within this time make one generation, default 100 */
+	uint32_t backoff_max_ms;     /* longest wait between attempts to reach the API server */
+};
+
+struct cfg_discovery {
+	struct cfg_kubernetes *kubernetes;  /* NULL = no Kubernetes discovery */
+};
+
 struct cfg_backend {
 	char *name;                  /* [A-Za-z0-9._-]{1,63} */
 	struct addr address;
@@ -128,6 +148,7 @@ struct cfg_pool {
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
+	struct cfg_discovery discovery;  /* backends found at run time (besides backends) */
 	struct cfg_backend *backends;
 	size_t nbackends;
 	int line;

@@ -90,6 +90,7 @@ struct client {
 	ev_timer timer;
 	double timer_at;                 /* when the armed timer fires */
 	enum client_state state;
+	uint32_t id;                     /* connection number on its worker (logs: conn=worker.id) */
 	struct sockaddr_storage peer;    /* client address (or from the PROXY header) */
 	struct sockaddr_storage local;
 	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
@@ -199,5 +200,17 @@ int io_arm(struct ev_loop *loop, ev_io *io, int fd, int armed, int want);
 int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int want, int revents);
 
 double worker_now(struct worker *w);
+
+/* An error-log line about client c, naming its connection (log_conn_msg). */
+#define conn_log(level, c, ...) log_conn_msg((level), (c)->w->id, (c)->id, __VA_ARGS__)
+
+/* conn_stats.c: counting into the worker's own blocks (include/stats.h) */
+/* The current request of c ends with status (0 = no response) at backend b. */
+void conn_stats_backend_done(struct client *c, struct backend *b, int status);
+/* The current HTTP request of c ends (its access-log line is written): the listener's
+ * counters, and the backend's when one is still attached. */
+void conn_stats_request_done(struct client *c);
+/* A request of c's pool got a 503 of its own: queue timeout, queue full, no backend. */
+void conn_stats_pool(struct client *c, enum termination why);
 
 #endif

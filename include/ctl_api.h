@@ -48,6 +48,12 @@ const struct config *ctl_base(void);
 int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, char *err,
 		       size_t errlen);
 
+/* Builds and publishes a generation because discovered backends changed (the layer of
+ * include/discovery.h): the base config with the journal, as now, plus that layer. No
+ * journal record, and the generation is not kept for rollback (its operator config is
+ * the last kept one). what names the change for the log. 0, or -1 (logged). */
+int ctl_apply_discovered(const char *what);
+
 /* Re-reads the config file, lays the journal over it and applies it. Returns 0 (*gen
  * set, restart-only keys that changed listed in warnings), 422 with every error in
  * errs, 409 when there is no file, 500/503 with err. */

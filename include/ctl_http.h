@@ -45,6 +45,7 @@ enum ctl_route_id {
 	CTL_R_GENERATION,                /* GET /v1/config/generations/{gen} */
 	CTL_R_DIFF,                      /* GET /v1/config/diff?from=&to= */
 	CTL_R_ROLLBACK,
+	CTL_R_STATS,                     /* GET /v1/stats: counters for the status page */
 	CTL_R_COUNT
 };
 
@@ -75,6 +76,9 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 /* {"error": error, "detail": formatted} with status. */
 void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Sends status with len bytes of body (copied) as content type ctype. */
+void ctl_reply_body(struct ctl_conn *c, int status, const char *ctype, const char *body,
+		    size_t len);
 /* A chunked application/x-ndjson answer: one JSON object per line as it happens. */
 void ctl_stream_start(struct ctl_conn *c, int status);
 void ctl_stream_json(struct ctl_conn *c, cJSON *line);   /* takes line */

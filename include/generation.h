@@ -10,6 +10,8 @@
 #include "config-t.h"
 #include "tls-t.h"
 
+struct listener_stats;
+
 /* The listening sockets of one bind address: one SO_REUSEPORT socket per worker.
  * Opened by the control thread; each worker closes its own socket when a generation
  * without this listener reaches it. Kept across reloads when the bind stays. */
@@ -26,6 +28,7 @@ struct gen_listener {
 	struct pool *pool;               /* inside the same generation */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (lb/tls_ctx.c), NULL = plain; reference held */
+	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */
 };
 
 struct generation {

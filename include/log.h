@@ -15,6 +15,10 @@ void log_set_generation(uint64_t gen);
 
 /* "2026-11-26T06:30:00.123Z info gen=3 message\n" to stderr in one write. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same about one client connection: "... gen=3 conn=0.17 message", conn being the
+ * worker and the connection's number there (the "connection" of its access-log lines). */
+void log_conn_msg(enum log_level level, int worker, uint32_t conn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 #define log_debug(...) do { if (log_get_level() <= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -61,7 +61,9 @@ struct worker {
 	int stopping;
 	struct http_head scratch;        /* parse results; used synchronously only */
 	uint64_t rng;                    /* xorshift state for request ids */
+	uint32_t next_conn_id;           /* numbers this worker's client connections */
 	char *alog;                      /* access-log lines waiting for one write */
+	uint32_t alog_skipped;           /* lines left out by log.access_sample since the last one written */
 	size_t alog_len;
 	ev_prepare alog_flush;
 };

@@ -7,6 +7,7 @@
 
 #include "balance.h"
 #include "health.h"
+#include "stats.h"
 
 static int backend_full(const struct backend *b);
 static unsigned backend_permille(const struct backend *b);
@@ -41,8 +42,13 @@ struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 	atomic_init(&b->picks, 0);
 	atomic_init(&b->failures, 0);
 	health_backend_init(&b->hs);
+	b->stats = stats_backend_new();
+	if (!b->stats)
+		goto fail_stats;
 	return b;
 
+fail_stats:
+	free(b->pool_name);
 fail_pool:
 	free(b->name);
 fail_name:
@@ -67,6 +73,7 @@ void backend_unref(struct backend *b)
 	assert(prev > 0);
 	if (prev != 1)
 		return;
+	stats_backend_free(b->stats);
 	free(b->name);
 	free(b->pool_name);
 	free(b);

@@ -15,6 +15,7 @@
 #include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "stats.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -28,6 +29,7 @@ static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
 static size_t json_escape(char *out, size_t cap, const char *s);
 static const char *status_reason(int status);
+static int skip_sampled(struct client *c);
 
 static const char *const termination_names[TERM__COUNT] = {
 	[TERM_NONE] = "none", [TERM_DONE] = "done", [TERM_CLIENT_CLOSED] = "client_closed",
@@ -77,6 +79,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 		return;
 	}
 	c->w = w;
+	c->id = ++w->next_conn_id;
 	c->fd = fd;
 	c->gen = w->gen;
 	generation_ref(c->gen);
@@ -94,6 +97,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	atomic_fetch_add(&proc.connections, 1);
 	atomic_fetch_add(&gl->group->active, 1);
 	c->counted_in_listener = 1;
+	stat_add(&gl->stats[w->id].accepted, 1);
 	ev_io_init(&c->io, on_client_io, fd, 0);
 	c->io.data = c;
 	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
@@ -358,6 +362,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		client_close(c, why);
 		break;
 	case TERM_QUEUE_TIMEOUT:
+		conn_stats_pool(c, why);
 		worker_dequeue(c->w, c);
 		client_error(c, 503, why, "waited too long for a free backend");
 		break;
@@ -447,7 +452,8 @@ static void on_proxy_header(struct client *c)
 	if (r == 0)
 		return;
 	if (r < 0) {
-		log_warn("listener %s: bad PROXY header: %s", c->gl->cfg->name, err ? err : "invalid");
+		conn_log(LOG_WARN, c, "listener %s: bad PROXY header: %s", c->gl->cfg->name,
+			 err ? err : "invalid");
 		client_close(c, TERM_BAD_REQUEST);
 		return;
 	}
@@ -503,10 +509,12 @@ void client_pick_backend(struct client *c)
 		return;
 	}
 	if (r == PICK_NONE) {
+		conn_stats_pool(c, TERM_NO_BACKEND);
 		client_error(c, 503, TERM_NO_BACKEND, "no backend available");
 		return;
 	}
 	if (worker_enqueue(w, c) == -1) {
+		conn_stats_pool(c, TERM_QUEUE_FULL);
 		client_error(c, 503, TERM_QUEUE_FULL, "wait queue full");
 		return;
 	}
@@ -547,10 +555,12 @@ void client_backend_failed(struct client *c, enum termination why)
 			 c->method == HTTP_M_OPTIONS || c->method == HTTP_M_PUT ||
 			 c->method == HTTP_M_DELETE || c->method == HTTP_M_TRACE;
 	int reused = c->up && c->up->requests > 1;
-	int retry;
+	int retry, status;
 
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);
+		if (never_sent)
+			stat_add(&stats_at(b->stats, c->w->id)->connect_failures, 1);
 		/* a reused connection closing under us is the keep-alive race, not a dead backend */
 		if (never_sent || !reused)
 			health_passive_failure(b, c->pool, never_sent ? HEALTH_FAIL_CONNECT
@@ -585,8 +595,12 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	/* every backend refused: the same 503 as when none is eligible (passive detection
 	 * leaves some in rotation when max_down_percent forbids ejecting them all) */
-	client_error(c, why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504
-		     : why == TERM_CONNECT_FAILED ? 503 : 502,
+	status = why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504
+		 : why == TERM_CONNECT_FAILED ? 503 : 502;
+	/* the answer is this backend's: b is still alive, c->gen (which holds it) unchanged */
+	if (b)
+		conn_stats_backend_done(c, b, status);
+	client_error(c, status,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
 		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 						  : "backend closed the connection before answering");
@@ -632,6 +646,9 @@ void client_error(struct client *c, int status, enum termination why, const char
 	}
 	c->term = why;
 	c->status = status;
+	/* the backend's count before its slot goes (the log line comes at close) */
+	if (c->backend || c->up)
+		conn_stats_backend_done(c, c->backend ? c->backend : c->up->backend, status);
 	if (c->up) {
 		upstream_release(c->up, 0);
 		c->up = NULL;
@@ -705,6 +722,20 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 	return n;
 }
 
+/* log.access_sample = N keeps 1 line of N; a 5xx, a request without a response and
+ * one that did not end normally are always written (they are what logs are read for). */
+static int skip_sampled(struct client *c)
+{
+	uint32_t n = c->gen->cfg->log.access_sample;
+
+	if (n <= 1 || c->status >= 500 || c->status == 0 || c->term != TERM_DONE)
+		return 0;
+	if (++c->w->alog_skipped < n)
+		return 1;
+	c->w->alog_skipped = 0;
+	return 0;
+}
+
 static double ms_between(double from, double to)
 {
 	return from > 0 && to >= from ? (to - from) * 1e3 : -1;
@@ -722,7 +753,8 @@ void client_log(struct client *c)
 	char mbuf[24];
 	int n;
 
-	if (!access_log_enabled())
+	conn_stats_request_done(c);
+	if (!access_log_enabled() || skip_sampled(c))
 		goto done;
 	gmtime_r(&secs, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -738,19 +770,20 @@ void client_log(struct client *c)
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
 		n = snprintf(line, sizeof(line),
 			     "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
-			     "backend=%s term=%s total_ms=%.1f\n",
+			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
 			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 			     tm.tm_sec, method, target, c->version_minor, c->status,
 			     (unsigned long long)c->bytes_out,
 			     c->up && c->up->backend ? c->up->backend->name :
 			     c->backend ? c->backend->name : "-",
-			     termination_name(c->term), ms_between(c->t_start, now));
+			     termination_name(c->term), ms_between(c->t_start, now), c->w->id, c->id);
 	} else {
 		n = snprintf(line, sizeof(line),
 			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
 			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
-			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\"}\n",
+			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
+			     "\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port((const struct sockaddr *)&c->peer), method, target, c->status,
 			     c->pool ? c->pool->name : "",
@@ -759,7 +792,7 @@ void client_log(struct client *c)
 			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
 			     ms_between(c->t_connect_start, c->t_connected),
 			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
-			     termination_name(c->term), c->request_id);
+			     termination_name(c->term), c->request_id, c->w->id, c->id);
 	}
 	if (n > 0)
 		worker_access_log(c->w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

@@ -121,6 +121,8 @@ static int check_http_path(const char *s, char *err, size_t errlen);
 static int check_status_list(const char *s, char *err, size_t errlen);
 static int check_host_header(const char *s, char *err, size_t errlen);
 static int check_header_name(const char *s, char *err, size_t errlen);
+static int check_k8s_name(const char *s, char *err, size_t errlen);
+static int check_api_server(const char *s, char *err, size_t errlen);
 
 /* ---- The key table --------------------------------------------------------------
  * The _Generic terms compile to nothing; they make the build fail when a field's type
@@ -179,6 +181,8 @@ static const struct key log_keys[] = {
 	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
 	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
 	       "access log line format"),
+	K_INT(struct cfg_log, access_sample, 1, 1000000, 1, R,
+	      "write 1 of every N access-log lines per worker; 5xx and failed requests always"),
 	{ .name = NULL },
 };
 static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
@@ -231,6 +235,8 @@ static const struct key control_keys[] = {
 	      "applied configurations kept in state_dir for rollback (oldest removed first)"),
 	K_GROUP(struct cfg_control, tls, &tls_table, KEY_POINTER,
 		"serve the control API over TLS (same keys as a listener's tls); absent = plain"),
+	K_BOOL(struct cfg_control, metrics_public, 0, R,
+	       "serve GET /metrics without the bearer token (for scrapers that send none)"),
 	{ .name = NULL },
 };
 static const struct key_table control_table = {
@@ -335,6 +341,41 @@ static const struct key_table backend_table = {
 	offsetof(struct cfg_backend, line), offsetof(struct cfg_backend, name)
 };
 
+static const struct key kubernetes_keys[] = {
+	K_STR(struct cfg_kubernetes, namespace, NULL, check_k8s_name, R,
+	      "namespace of the Service; unset = the service account's (<sa_dir>/namespace), else \"default\""),
+	K_STR(struct cfg_kubernetes, service, NULL, check_k8s_name, KEY_REQUIRED | R,
+	      "the Service whose EndpointSlices (label kubernetes.io/service-name) make the backends"),
+	K_INT(struct cfg_kubernetes, port, 0, 65535, 0, R,
+	      "endpoint (target) port number; 0 = the port named port_name, or the slice's only port"),
+	K_STR(struct cfg_kubernetes, port_name, NULL, check_k8s_name, R,
+	      "name of the EndpointSlice port to use (the Service port's name); unset = by number"),
+	K_STR(struct cfg_kubernetes, api_server, NULL, check_api_server, R,
+	      "API server URL \"https://host:port\"; unset = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
+	K_STR(struct cfg_kubernetes, sa_dir, "/var/run/secrets/kubernetes.io/serviceaccount",
+	      check_nonempty, R, "service-account directory: token (re-read when it changes), ca.crt, namespace"),
+	K_INT(struct cfg_kubernetes, weight, 0, 1000, 1, R, "weight of each discovered backend"),
+	K_INT(struct cfg_kubernetes, max_conns, 0, 1000000, 0, R,
+	      "max_conns of each discovered backend; 0 = unlimited"),
+	K_INT(struct cfg_kubernetes, batch_ms, 0, 60000, 100, R,
+	      "endpoint changes arriving within this time are applied as one generation"),
+	K_INT(struct cfg_kubernetes, backoff_max_ms, 100, MS_MAX, 30000, R,
+	      "longest wait between attempts while the API server cannot be reached (doubling, jittered)"),
+	{ .name = NULL },
+};
+static const struct key_table kubernetes_table = {
+	"kubernetes", kubernetes_keys, sizeof(struct cfg_kubernetes), -1, -1
+};
+
+static const struct key discovery_keys[] = {
+	K_GROUP(struct cfg_discovery, kubernetes, &kubernetes_table, KEY_POINTER | R,
+		"follow a Kubernetes Service's EndpointSlices (LIST, then WATCH); absent = off"),
+	{ .name = NULL },
+};
+static const struct key_table discovery_table = {
+	"discovery", discovery_keys, sizeof(struct cfg_discovery), -1, -1
+};
+
 static const struct key pool_keys[] = {
 	K_STR(struct cfg_pool, name, NULL, check_name, KEY_REQUIRED | R,
 	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
@@ -363,8 +404,10 @@ static const struct key pool_keys[] = {
 	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
 	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
 	      "reserved: names are resolved at load and reload only (periodic re-resolution is not built yet)"),
+	K_GROUP(struct cfg_pool, discovery, &discovery_table, R,
+		"backends found at run time, besides the listed ones"),
 	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
-	       "the pool's backends; may be empty (added later through the API)"),
+	       "the pool's backends; may be empty (added later through the API or by discovery)"),
 	{ .name = NULL },
 };
 static const struct key_table pool_table = {
@@ -1083,6 +1126,16 @@ static void check_pools(struct loader *ld, struct config *cfg, const config_sett
 			add_error(ld, h ? config_setting_get_member(h, "expect") : e, 0, path,
 				  "expect must name at least one status");
 		}
+		if (p->discovery.kubernetes && p->discovery.kubernetes->port &&
+		    p->discovery.kubernetes->port_name && e) {
+			const config_setting_t *d = config_setting_get_member(e, "discovery");
+			const config_setting_t *k = d ? config_setting_get_member(d, "kubernetes") : NULL;
+
+			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
+			path_join(path, base, "discovery.kubernetes.port_name");
+			add_error(ld, k ? config_setting_get_member(k, "port_name") : e, 0, path,
+				  "set port or port_name, not both");
+		}
 		if (p->health.drain_header && !p->health.drain_status && e) {
 			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
 			path_join(path, base, "health.drain_header");
@@ -1337,6 +1390,10 @@ static void describe_bounds(const struct key *k, char *buf, size_t len)
 			snprintf(buf, len, "visible ASCII, no spaces");
 		else if (k->check == check_header_name)
 			snprintf(buf, len, "header field name");
+		else if (k->check == check_k8s_name)
+			snprintf(buf, len, "`[a-z0-9-]{1,63}`");
+		else if (k->check == check_api_server)
+			snprintf(buf, len, "`https://host:port`");
 		else
 			snprintf(buf, len, "non-empty");
 		break;
@@ -1538,7 +1595,12 @@ static int write_group(const struct key_table *t, const void *obj, const char *p
 		size_t n, i;
 
 		path_join(child, path, k->name);
-		memcpy(&p, f, sizeof(p));
+		/* only pointer fields are read as pointers: a 4-byte field at the end of its
+		 * struct has no 8 bytes to read */
+		p = NULL;
+		if (k->type == KEY_STRING || k->type == KEY_PREFIXES || k->type == KEY_LIST ||
+		    (k->type == KEY_GROUP && (k->flags & KEY_POINTER)))
+			memcpy(&p, f, sizeof(p));
 		/* Nothing to write for unset values: they load back as unset. */
 		if ((k->type == KEY_STRING || (k->type == KEY_GROUP && (k->flags & KEY_POINTER))) &&
 		    p == NULL)
@@ -1940,6 +2002,31 @@ static int check_header_name(const char *s, char *err, size_t errlen)
 	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 		      "!#$%&'*+-.^_`|~") != n)
 		return ERR("invalid header name '%s'", s);
+	return 0;
+}
+
+/* A Kubernetes object name as in a URL and a label selector: an RFC 1123 label. */
+static int check_k8s_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return ERR("must be 1..63 characters, got %zu", n);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
+		return ERR("'%s' is not a Kubernetes name (lower-case letters, digits, '-' inside)", s);
+	return 0;
+}
+
+/* The bearer token goes to it: https only, and nothing that would bend the URL. */
+static int check_api_server(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (strncmp(s, "https://", 8) != 0 || s[8] == '\0')
+		return ERR("must be an https:// URL (the service-account token is sent to it)");
+	for (i = 8; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '?' || s[i] == '#')
+			return ERR("must be \"https://host:port\" without spaces, query or fragment");
 	return 0;
 }
 

@@ -190,7 +190,7 @@ int conn_tls_handshake(struct client *c)
 			char peer[ADDR_TEXT_MAX];
 
 			tls_conn_describe(&c->tls, detail, sizeof(detail));
-			log_debug("listener %s: TLS from %s: %s", c->gl->cfg->name,
+			conn_log(LOG_DEBUG, c, "listener %s: TLS from %s: %s", c->gl->cfg->name,
 				  addr_format((const struct sockaddr *)&c->peer, peer, sizeof(peer)),
 				  detail);
 		}
@@ -215,8 +215,9 @@ void conn_tls_failed(struct client *c, enum tls_fail f, const char *detail)
 	addr_format((const struct sockaddr *)&c->peer, peer, sizeof(peer));
 	/* port scanners and TCP health checks connect and close: not worth a line */
 	if (f == TLS_FAIL_CLOSED) {
-		log_debug("listener %s: TLS handshake with %s failed: %s: %s (%lu so far)",
-			  c->gl->cfg->name, peer, tls_fail_name(f), detail, n);
+		if (log_get_level() <= LOG_DEBUG)
+			conn_log(LOG_DEBUG, c, "listener %s: TLS handshake with %s failed: %s: %s (%lu so far)",
+				 c->gl->cfg->name, peer, tls_fail_name(f), detail, n);
 		return;
 	}
 	/* a flood of bad handshakes must not become a flood of log lines */
@@ -231,6 +232,6 @@ void conn_tls_failed(struct client *c, enum tls_fail f, const char *detail)
 		return;
 	}
 	fail_lines++;
-	log_info("listener %s: TLS handshake with %s failed: %s: %s (%lu so far)%s",
+	conn_log(LOG_INFO, c, "listener %s: TLS handshake with %s failed: %s: %s (%lu so far)%s",
 		 c->gl->cfg->name, peer, tls_fail_name(f), detail, n, more);
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "stats.h"
 #include "tls.h"
 
 static struct backend *find_backend(const struct generation *g, const char *pool,
@@ -156,7 +157,8 @@ static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct ge
 	atomic_init(&p->waiting, 0);
 	p->nbackends = 0;
 	p->backends = calloc(cp->nbackends ? cp->nbackends : 1, sizeof(*p->backends));
-	if (!p->backends)
+	p->stats = stats_pool_blocks(cp->name);
+	if (!p->backends || !p->stats)
 		return -1;
 	for (i = 0; i < cp->nbackends; i++) {
 		struct backend *b = find_backend(prev, cp->name, &cp->backends[i]);
@@ -221,6 +223,11 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		struct listen_group *lg = find_group(prev, &cfg->listeners[i].bind);
 
 		gl->cfg = &cfg->listeners[i];
+		gl->stats = stats_listener_blocks(gl->cfg->name);
+		if (!gl->stats) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		if (lg && lg->nfds == nworkers) {
 			atomic_fetch_add(&lg->refs, 1);
 		} else {

@@ -12,6 +12,7 @@
 #include "conn_io.h"
 #include "health.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 #define RESPONSE_HEAD_MAX (64 * 1024)
@@ -483,6 +484,7 @@ void http_on_upstream_writable(struct client *c)
 		return;
 	}
 	c->last_activity = ev_now(c->w->loop);
+	stat_add(&stats_at(u->backend->stats, c->w->id)->bytes_sent, (uint64_t)w);
 	if (u->out && buf_len(u->out)) {
 		a = (uint32_t)w < buf_len(u->out) ? (uint32_t)w : buf_len(u->out);
 		buf_consume(u->out, a);
@@ -530,8 +532,11 @@ void http_on_upstream_data(struct client *c)
 		u->eof = 1;
 	if (n == -2 && c->resp_head_done)
 		return;  /* client is slow: the buffer is full of body bytes */
-	if (n > 0 && c->t_first_byte == 0)
-		c->t_first_byte = ev_now(w->loop);
+	if (n > 0) {
+		stat_add(&stats_at(u->backend->stats, w->id)->bytes_received, (uint64_t)n);
+		if (c->t_first_byte == 0)
+			c->t_first_byte = ev_now(w->loop);
+	}
 	while (!c->resp_head_done) {
 		if (!u->in || buf_len(u->in) == 0) {
 			if (u->eof) {

@@ -25,25 +25,23 @@ void log_set_level(enum log_level level) { atomic_store(&current_level, level); 
 enum log_level log_get_level(void) { return atomic_load_explicit(&current_level, memory_order_relaxed); }
 void log_set_generation(uint64_t gen) { atomic_store(&current_generation, gen); }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+static void vlog(enum log_level level, const char *conn, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vlog(enum log_level level, const char *conn, const char *fmt, va_list ap)
 {
 	char line[2048];
 	struct timeval tv;
 	struct tm tm;
-	va_list ap;
 	int n, m;
 
-	if (level < log_get_level())
-		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s gen=%llu ",
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s gen=%llu %s",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		     tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level],
-		     (unsigned long long)atomic_load(&current_generation));
-	va_start(ap, fmt);
+		     (unsigned long long)atomic_load(&current_generation), conn);
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		m = 0;
 	n += m;
@@ -53,6 +51,30 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	/* stderr is unbuffered in effect; one write keeps lines from threads whole */
 	if (write(STDERR_FILENO, line, n) == -1)
 		return;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < log_get_level())
+		return;
+	va_start(ap, fmt);
+	vlog(level, "", fmt, ap);
+	va_end(ap);
+}
+
+void log_conn_msg(enum log_level level, int worker, uint32_t conn, const char *fmt, ...)
+{
+	char id[40];
+	va_list ap;
+
+	if (level < log_get_level())
+		return;
+	snprintf(id, sizeof(id), "conn=%d.%u ", worker, conn);
+	va_start(ap, fmt);
+	vlog(level, id, fmt, ap);
+	va_end(ap);
 }
 
 static int open_dest(const char *dest)

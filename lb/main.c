@@ -20,6 +20,7 @@
 #include "generation.h"
 #include "health.h"
 #include "log.h"
+#include "stats.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit(cfg);
 	nworkers = resolve_workers(cfg);
+	stats_set_workers(nworkers);  /* before the first backend gets its counter blocks */
 	if (ctl_init(&cfg, config_path, load) == -1) {
 		config_free(cfg);
 		return 1;

@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
@@ -37,6 +38,8 @@ static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
 			return errno == EAGAIN ? 0 : -1;
 		}
 		buf_consume(b, (uint32_t)n);
+		if (fd != c->fd)
+			stat_add(&stats_at(c->up->backend->stats, c->w->id)->bytes_sent, (uint64_t)n);
 		if (counter)
 			*counter += (uint64_t)n;
 		c->last_activity = ev_now(c->w->loop);
@@ -80,6 +83,8 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			return 1;
 		}
 		(*from)->end += (uint32_t)n;
+		if (from_fd != c->fd)
+			stat_add(&stats_at(c->up->backend->stats, c->w->id)->bytes_received, (uint64_t)n);
 		if (!to_client)
 			*counter += (uint64_t)n;
 		c->last_activity = ev_now(c->w->loop);

@@ -12,6 +12,7 @@
 #include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "stats.h"
 #include "worker.h"
 
 static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
@@ -51,7 +52,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		log_warn("backend %s/%s: socket: %s", b->pool_name, b->name, strerror(errno));
+		conn_log(LOG_WARN, c, "backend %s/%s: socket: %s", b->pool_name, b->name, strerror(errno));
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -69,6 +70,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	u->fd = fd;
 	u->backend = b;
 	backend_ref(b);
+	stat_gauge_add(&stats_at(b->stats, w->id)->open, 1);
 	u->client = c;
 	u->requests = 1;
 	u->max_idle = c->pool->cfg->keepalive_max_idle;
@@ -133,6 +135,7 @@ void upstream_update(struct upstream *u)
 static void on_connected(struct client *c, struct upstream *u)
 {
 	u->connected = 1;
+	stat_add(&stats_at(u->backend->stats, u->w->id)->connects, 1);
 	health_passive_connected(u->backend, c->pool);
 	if (c->gl->cfg->mode == LISTENER_TCP)
 		health_passive_success(u->backend);  /* a tcp exchange has nothing else to judge */
@@ -208,6 +211,7 @@ void upstream_close(struct upstream *u)
 		return;
 	worker_idle_remove(w, u);
 	ev_io_stop(w->loop, &u->io);
+	stat_gauge_add(&stats_at(u->backend->stats, w->id)->open, -1);
 	close(u->fd);
 	u->fd = -1;
 	u->closed = 1;

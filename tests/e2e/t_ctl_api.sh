@@ -53,7 +53,7 @@ assert_error_json "$T/b" "401 body"
 hdrs=$(curl -s --noproxy '*' -D - -o /dev/null "http://127.0.0.1:$P_CTL/v1/status")
 assert_contains "$hdrs" "WWW-Authenticate: Bearer" "401 headers"
 assert_eq "$(http_status "http://127.0.0.1:$P_CTL/v1/status" -H "Authorization: Bearer $TOKEN")" 200 "/v1/status with the token"
-assert_eq "$(http_status "http://127.0.0.1:$P_CTL/metrics" -H "Authorization: Bearer $TOKEN")" 404 "/metrics (not in this build)"
+assert_eq "$(http_status "http://127.0.0.1:$P_CTL/metrics" -H "Authorization: Bearer $TOKEN")" 200 "/metrics with the token"
 
 step "no token or a wrong one: 401 and nothing changes"
 body='{"address":"127.0.0.1:'"$P_A"'","weight":9}'

@@ -4,11 +4,12 @@
 # that does not trust our certificate (unknown CA), and handshake_timeout_ms for a
 # client that sends nothing or half a ClientHello. A client that connects and closes
 # is counted but not logged at info level; the listener keeps serving throughout.
+# /metrics shows the same counts by reason.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum
 
-ports P_WEB P_APP
+ports P_WEB P_APP P_CTL
 start_flask web-1 "$P_APP" 2
 tls_ca ca
 tls_cert srv ca rsa "/CN=a.test" "DNS:a.test"
@@ -17,6 +18,7 @@ cfg=$T/fulcrum.cfg
 {
 	cfg_common
 	cat <<EOF
+control = { listen = "127.0.0.1:$P_CTL"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } );
                         handshake_timeout_ms = 600; }; } );
@@ -24,7 +26,7 @@ pools = ( { name = "flask"; health = { type = "none"; };
             backends = ( { name = "web-1"; address = "127.0.0.1:$P_APP"; max_conns = 4; } ); } );
 EOF
 } >"$cfg"
-start_fulcrum "$cfg" "$P_WEB"
+start_fulcrum "$cfg" "$P_WEB" "$P_CTL"
 
 # expect_fail REASON COUNT DETAIL: waits for the COUNT-th "failed: REASON: DETAIL" line.
 expect_fail() {
@@ -82,4 +84,19 @@ fi
 
 step "the listener still serves"
 assert_eq "$(http_status "https://a.test:$P_WEB/healthz" --cacert "$T/ca.crt" --resolve "a.test:$P_WEB:127.0.0.1")" 200 "GET after the failures"
+
+step "/metrics counts the handshakes and failures by reason"
+assert_eq "$(http_status_body "$T/metrics" "http://127.0.0.1:$P_CTL/metrics")" 200 "GET /metrics"
+"$PY" "$E2E_DIR/promparse.py" check "$T/metrics" >/dev/null || fail "/metrics is malformed"
+for want in 'reason="no_shared_cipher"} 2' 'reason="protocol_version"} 1' 'reason="not_tls"} 1' \
+	'reason="unknown_ca"} 1' 'reason="timeout"} 2' 'reason="closed"} 1' 'reason="no_client_cert"} 0'; do
+	grep -qF "fulcrum_listener_tls_handshake_failures_total{listener=\"web\",$want" "$T/metrics" ||
+		fail "no '$want' in: $(grep tls_handshake_failures "$T/metrics")"
+done
+grep -qx 'fulcrum_listener_tls_handshakes_total{listener="web"} 1' "$T/metrics" ||
+	fail "handshakes: $(grep tls_handshakes_total "$T/metrics")"
+grep -qx 'fulcrum_listener_connections_accepted_total{listener="web"} 9' "$T/metrics" ||
+	fail "accepted connections (8 failed handshakes + 1): $(grep accepted_total "$T/metrics")"
+grep -qx 'fulcrum_listener_requests_total{listener="web",code="2xx"} 1' "$T/metrics" ||
+	fail "requests: $(grep listener_requests_total "$T/metrics")"
 echo "ok"

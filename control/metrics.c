@@ -1,0 +1,523 @@
+/* metrics.c: GET /metrics, the Prometheus text exposition (format 0.0.4) of one
+ * generation: per-worker counters summed (lb/stats.c), health and admin state from the
+ * backend atomics, listener and TLS counters, and the process read from /proc/self. */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ctl_api.h"
+#include "ctl_metrics.h"
+#include "health.h"
+#include "stats.h"
+#include "tls.h"
+#include "worker.h"
+
+/* A growing text buffer; a failed allocation sticks (oom) and the render fails. */
+struct out {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* Everything summed for one backend, computed once per scrape. */
+struct bsum {
+	const struct pool *pool;
+	const struct backend *b;
+	struct backend_stats_sum s;
+	struct health_view v;
+};
+
+static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_escaped(struct out *o, const char *s);
+static void family(struct out *o, const char *name, const char *type, const char *help);
+static void labels_backend(struct out *o, const struct bsum *x);
+static void sample_backend(struct out *o, const char *name, const struct bsum *x,
+			   const char *extra, unsigned long long v);
+static void histogram(struct out *o, const char *name, const char *labels,
+		      const struct stats_hist_sum *h);
+static void render_backends(struct out *o, struct bsum *xs, size_t n);
+static void render_pools(struct out *o, const struct generation *g);
+static void render_listeners(struct out *o, const struct generation *g);
+static void render_process(struct out *o, const struct generation *g);
+
+static const char *const class_names[STATS_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "other" };
+static const char *const phase_names[STATS_PHASES] = { "queue", "connect", "first_byte", "total" };
+static const char *const admin_names[] = { "active", "draining", "maint" };
+static const char *const health_names[] = { "up", "warming", "draining", "down" };
+
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = 1;
+			return;
+		}
+		if (o->p && o->len + (size_t)n < o->cap) {
+			o->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = o->cap ? o->cap * 2 : 16384;
+			char *p;
+
+			while (cap < o->len + (size_t)n + 1)
+				cap *= 2;
+			p = realloc(o->p, cap);
+			if (!p) {
+				o->oom = 1;
+				return;
+			}
+			o->p = p;
+			o->cap = cap;
+		}
+	}
+}
+
+/* A label value: backslash, double quote and newline escaped (the format's rule). */
+static void out_escaped(struct out *o, const char *s)
+{
+	char buf[256];
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (n + 3 > sizeof(buf)) {
+			buf[n] = '\0';
+			out_printf(o, "%s", buf);
+			n = 0;
+		}
+		if (*s == '\\' || *s == '"') {
+			buf[n++] = '\\';
+			buf[n++] = *s;
+		} else if (*s == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = 'n';
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n] = '\0';
+	out_printf(o, "%s", buf);
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void labels_backend(struct out *o, const struct bsum *x)
+{
+	out_printf(o, "pool=\"");
+	out_escaped(o, x->pool->name);
+	out_printf(o, "\",backend=\"");
+	out_escaped(o, x->b->name);
+	out_printf(o, "\"");
+}
+
+/* name{pool,backend[,extra]} v; extra is preformatted ("code=\"2xx\"") or NULL. */
+static void sample_backend(struct out *o, const char *name, const struct bsum *x,
+			   const char *extra, unsigned long long v)
+{
+	out_printf(o, "%s{", name);
+	labels_backend(o, x);
+	out_printf(o, "%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
+}
+
+/* The _bucket (cumulative, ending in +Inf), _sum and _count lines of one histogram;
+ * labels is the preformatted label list without braces. */
+static void histogram(struct out *o, const char *name, const char *labels,
+		      const struct stats_hist_sum *h)
+{
+	unsigned i;
+
+	for (i = 0; i < STATS_BOUNDS; i++)
+		out_printf(o, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+			   stats_bound_us[i] / 1e6, (unsigned long long)h->cum[i]);
+	out_printf(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+		   (unsigned long long)h->cum[STATS_BOUNDS]);
+	out_printf(o, "%s_sum{%s} %.6f\n", name, labels, h->sum_us / 1e6);
+	out_printf(o, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->cum[STATS_BOUNDS]);
+}
+
+/* The label list of a backend as text (for histograms), escaped. */
+static char *backend_labels(const struct bsum *x, const char *extra)
+{
+	struct out o = { 0 };
+
+	labels_backend(&o, x);
+	if (extra)
+		out_printf(&o, ",%s", extra);
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
+}
+
+static void render_backends(struct out *o, struct bsum *xs, size_t n)
+{
+	size_t i;
+	unsigned k;
+	char extra[64];
+
+	family(o, "fulcrum_backend_requests_total", "counter",
+	       "Requests answered to clients for this backend, by status class (fulcrum's own 502/503/504 included).");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < STATS_CLASSES; k++) {
+			snprintf(extra, sizeof(extra), "code=\"%s\"", class_names[k]);
+			sample_backend(o, "fulcrum_backend_requests_total", &xs[i], extra,
+				       xs[i].s.requests[k]);
+		}
+	family(o, "fulcrum_backend_active_requests", "gauge",
+	       "Requests (http) or connections (tcp) in flight on this backend.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_active_requests", &xs[i], NULL,
+			       atomic_load(&xs[i].b->active));
+	family(o, "fulcrum_backend_connections_total", "counter",
+	       "Connections to this backend established.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_connections_total", &xs[i], NULL, xs[i].s.connects);
+	family(o, "fulcrum_backend_open_connections", "gauge",
+	       "Connections to this backend open now, idle pooled ones included.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_open_connections", &xs[i], NULL,
+			       (unsigned long long)xs[i].s.open);
+	family(o, "fulcrum_backend_connect_failures_total", "counter",
+	       "Connects to this backend refused, unreachable or timed out.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_connect_failures_total", &xs[i], NULL,
+			       xs[i].s.connect_failures);
+	family(o, "fulcrum_backend_response_seconds", "histogram",
+	       "Request phases at this backend: queue (waiting for a slot), connect, first_byte (connected to first response byte), total (request head to last response byte).");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < STATS_PHASES; k++) {
+			char *l;
+
+			snprintf(extra, sizeof(extra), "phase=\"%s\"", phase_names[k]);
+			if (!(l = backend_labels(&xs[i], extra))) {
+				o->oom = 1;
+				return;
+			}
+			histogram(o, "fulcrum_backend_response_seconds", l, &xs[i].s.phase[k]);
+			free(l);
+		}
+	family(o, "fulcrum_backend_bytes_total", "counter",
+	       "Bytes to (sent) and from (received) this backend.");
+	for (i = 0; i < n; i++) {
+		sample_backend(o, "fulcrum_backend_bytes_total", &xs[i], "direction=\"sent\"",
+			       xs[i].s.bytes_sent);
+		sample_backend(o, "fulcrum_backend_bytes_total", &xs[i], "direction=\"received\"",
+			       xs[i].s.bytes_received);
+	}
+	family(o, "fulcrum_backend_health_state", "gauge",
+	       "1 for the backend's health state now (up, warming: up and ramping after slow start, draining: asked by its check, down).");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 4; k++) {
+			snprintf(extra, sizeof(extra), "state=\"%s\"", health_names[k]);
+			sample_backend(o, "fulcrum_backend_health_state", &xs[i], extra,
+				       !strcmp(xs[i].v.state, health_names[k]));
+		}
+	family(o, "fulcrum_backend_admin_state", "gauge",
+	       "1 for the backend's admin state now (set by config, API or discovery).");
+	for (i = 0; i < n; i++) {
+		int admin = atomic_load(&xs[i].b->admin);
+
+		for (k = 0; k < 3; k++) {
+			snprintf(extra, sizeof(extra), "state=\"%s\"", admin_names[k]);
+			sample_backend(o, "fulcrum_backend_admin_state", &xs[i], extra, admin == (int)k);
+		}
+	}
+	family(o, "fulcrum_backend_effective_weight", "gauge",
+	       "Weight used for selection now (configured weight scaled by slow start).");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_effective_weight", &xs[i], NULL,
+			       xs[i].v.effective_weight);
+	family(o, "fulcrum_backend_weight", "gauge", "Configured weight.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_weight", &xs[i], NULL, atomic_load(&xs[i].b->weight));
+	family(o, "fulcrum_backend_health_checks_total", "counter",
+	       "Active health checks completed, by result.");
+	for (i = 0; i < n; i++)
+		for (k = HRES_OK; k < HRES__COUNT; k++) {
+			snprintf(extra, sizeof(extra), "result=\"%s\"", ctl_metrics_check_result(k));
+			sample_backend(o, "fulcrum_backend_health_checks_total", &xs[i], extra,
+				       atomic_load(&xs[i].b->stats->checks.results[k]));
+		}
+	family(o, "fulcrum_backend_health_check_duration_seconds", "histogram",
+	       "Duration of active health checks.");
+	for (i = 0; i < n; i++) {
+		struct stats_hist_sum h = { { 0 }, 0 };
+		char *l;
+
+		stats_hist_merge(&h, &xs[i].b->stats->checks.duration);
+		stats_hist_finish(&h);
+		if (!(l = backend_labels(&xs[i], NULL))) {
+			o->oom = 1;
+			return;
+		}
+		histogram(o, "fulcrum_backend_health_check_duration_seconds", l, &h);
+		free(l);
+	}
+	family(o, "fulcrum_backend_ejections_total", "counter",
+	       "Times passive detection took this backend out of rotation.");
+	for (i = 0; i < n; i++)
+		sample_backend(o, "fulcrum_backend_ejections_total", &xs[i], NULL,
+			       xs[i].v.ejections_total);
+}
+
+static void pool_sample(struct out *o, const char *name, const struct pool *p, unsigned long long v)
+{
+	out_printf(o, "%s{pool=\"", name);
+	out_escaped(o, p->name);
+	out_printf(o, "\"} %llu\n", v);
+}
+
+static void render_pools(struct out *o, const struct generation *g)
+{
+	struct pool_stats_sum *s = calloc(g->npools ? g->npools : 1, sizeof(*s));
+	size_t i;
+
+	if (!s) {
+		o->oom = 1;
+		return;
+	}
+	for (i = 0; i < g->npools; i++)
+		stats_pool_sum(&g->pools[i], &s[i]);
+	family(o, "fulcrum_pool_queued_requests", "gauge",
+	       "Requests waiting for a free backend slot (max_conns) on all workers.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_queued_requests", &g->pools[i],
+			    atomic_load(&g->pools[i].waiting));
+	family(o, "fulcrum_pool_queue_timeouts_total", "counter",
+	       "Requests that waited queue_timeout_ms for a slot and got a 503.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_queue_timeouts_total", &g->pools[i], s[i].queue_timeouts);
+	family(o, "fulcrum_pool_queue_full_total", "counter",
+	       "Requests refused with a 503 because the wait queue was full (queue_max).");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_queue_full_total", &g->pools[i], s[i].queue_full);
+	family(o, "fulcrum_pool_no_backend_total", "counter",
+	       "Requests answered 503 because no backend was eligible (all down, drained or weight 0).");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_no_backend_total", &g->pools[i], s[i].no_backend);
+	free(s);
+}
+
+static void listener_sample(struct out *o, const char *name, const struct gen_listener *gl,
+			    const char *extra, unsigned long long v)
+{
+	out_printf(o, "%s{listener=\"", name);
+	out_escaped(o, gl->cfg->name);
+	out_printf(o, "\"%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
+}
+
+static void render_listeners(struct out *o, const struct generation *g)
+{
+	struct listener_stats_sum *s = calloc(g->nlisteners ? g->nlisteners : 1, sizeof(*s));
+	char extra[64];
+	size_t i;
+	unsigned k;
+
+	if (!s) {
+		o->oom = 1;
+		return;
+	}
+	for (i = 0; i < g->nlisteners; i++)
+		stats_listener_sum(&g->listeners[i], &s[i]);
+	family(o, "fulcrum_listener_connections_accepted_total", "counter",
+	       "Client connections accepted.");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_connections_accepted_total", &g->listeners[i],
+				NULL, s[i].accepted);
+	family(o, "fulcrum_listener_active_connections", "gauge", "Client connections open now.");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_active_connections", &g->listeners[i], NULL,
+				atomic_load(&g->listeners[i].group->active));
+	family(o, "fulcrum_listener_requests_total", "counter",
+	       "HTTP requests answered on this listener, by status class (other: no response, 1xx).");
+	for (i = 0; i < g->nlisteners; i++)
+		for (k = 0; k < STATS_CLASSES; k++) {
+			snprintf(extra, sizeof(extra), "code=\"%s\"", class_names[k]);
+			listener_sample(o, "fulcrum_listener_requests_total", &g->listeners[i], extra,
+					s[i].requests[k]);
+		}
+	family(o, "fulcrum_listener_tls_handshakes_total", "counter",
+	       "TLS handshakes completed (resumed ones included).");
+	for (i = 0; i < g->nlisteners; i++)
+		if (g->listeners[i].tls)
+			listener_sample(o, "fulcrum_listener_tls_handshakes_total", &g->listeners[i], NULL,
+					atomic_load(&tls_ctx_stats(g->listeners[i].tls)->handshakes));
+	family(o, "fulcrum_listener_tls_handshake_failures_total", "counter",
+	       "TLS handshakes that failed, by reason.");
+	for (i = 0; i < g->nlisteners; i++) {
+		if (!g->listeners[i].tls)
+			continue;
+		for (k = 0; k < TLS_FAIL__COUNT; k++) {
+			snprintf(extra, sizeof(extra), "reason=\"%s\"", tls_fail_name(k));
+			listener_sample(o, "fulcrum_listener_tls_handshake_failures_total",
+					&g->listeners[i], extra,
+					atomic_load(&tls_ctx_stats(g->listeners[i].tls)->failures[k]));
+		}
+	}
+	free(s);
+}
+
+int ctl_metrics_process(struct ctl_process_info *pi)
+{
+	char buf[4096], *p;
+	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long long utime, stime, start, rss_pages, size_pages, btime = 0;
+	struct rlimit rl;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+	size_t n;
+	int i;
+
+	memset(pi, 0, sizeof(*pi));
+	if (!(f = fopen("/proc/self/stat", "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields start after the last ')' */
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	p += 2;
+	/* p is field 3 (state); utime and stime are fields 14 and 15, starttime 22 */
+	for (i = 3; i < 14 && p; i++)
+		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+	if (!p || sscanf(p, "%llu %llu", &utime, &stime) != 2)
+		return -1;
+	for (; i < 22 && p; i++)
+		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		return -1;
+	pi->cpu_seconds = (double)(utime + stime) / ticks;
+	if ((f = fopen("/proc/self/statm", "r"))) {
+		if (fscanf(f, "%llu %llu", &size_pages, &rss_pages) == 2) {
+			pi->resident_bytes = (double)rss_pages * page;
+			pi->virtual_bytes = (double)size_pages * page;
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/stat", "r"))) {
+		while (fgets(buf, sizeof(buf), f))
+			if (sscanf(buf, "btime %llu", &btime) == 1)
+				break;
+		fclose(f);
+	}
+	pi->start_time = (double)btime + (double)start / ticks;
+	if ((d = opendir("/proc/self/fd"))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				pi->open_fds++;
+		closedir(d);
+		pi->open_fds--;  /* the directory's own descriptor */
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		pi->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
+	return 0;
+}
+
+const char *ctl_metrics_check_result(int r)
+{
+	/* the contract's "success"; the other names are the API's (health_result_name) */
+	return r == HRES_OK ? "success" : health_result_name(r);
+}
+
+double ctl_uptime_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return ctl_plane.started > 0 ? tv.tv_sec + tv.tv_usec / 1e6 - ctl_plane.started : 0;
+}
+
+static void render_process(struct out *o, const struct generation *g)
+{
+	struct ctl_process_info pi;
+	uint64_t ok, failed;
+
+	if (ctl_metrics_process(&pi) == 0) {
+		family(o, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
+		out_printf(o, "process_cpu_seconds_total %.2f\n", pi.cpu_seconds);
+		family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		out_printf(o, "process_resident_memory_bytes %.0f\n", pi.resident_bytes);
+		family(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+		out_printf(o, "process_virtual_memory_bytes %.0f\n", pi.virtual_bytes);
+		family(o, "process_open_fds", "gauge", "Number of open file descriptors.");
+		out_printf(o, "process_open_fds %.0f\n", pi.open_fds);
+		family(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		out_printf(o, "process_max_fds %.0f\n", pi.max_fds);
+		family(o, "process_start_time_seconds", "gauge",
+		       "Start time of the process since unix epoch in seconds.");
+		out_printf(o, "process_start_time_seconds %.2f\n", pi.start_time);
+	}
+	family(o, "fulcrum_config_generation", "gauge", "Id of the config generation in force.");
+	out_printf(o, "fulcrum_config_generation %llu\n", (unsigned long long)g->id);
+	stats_reloads(&ok, &failed);
+	family(o, "fulcrum_reloads_total", "counter",
+	       "Config reloads (SIGHUP or POST /v1/config/reload) by result.");
+	out_printf(o, "fulcrum_reloads_total{result=\"success\"} %llu\n", (unsigned long long)ok);
+	out_printf(o, "fulcrum_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)failed);
+	family(o, "fulcrum_uptime_seconds", "gauge", "Seconds since fulcrum started.");
+	out_printf(o, "fulcrum_uptime_seconds %.3f\n", ctl_uptime_s());
+	family(o, "fulcrum_build_info", "gauge", "Always 1; the labels name the build.");
+	out_printf(o, "fulcrum_build_info{version=\"");
+	out_escaped(o, FULCRUM_VERSION);
+	out_printf(o, "\",openssl=\"");
+	out_escaped(o, OpenSSL_version(OPENSSL_VERSION));
+	out_printf(o, "\"} 1\n");
+	family(o, "fulcrum_workers", "gauge", "Worker threads (event loops).");
+	out_printf(o, "fulcrum_workers %d\n", stats_workers());
+}
+
+char *ctl_metrics_render(const struct generation *g, size_t *len)
+{
+	struct out o = { 0 };
+	struct bsum *xs;
+	size_t i, k, n = 0;
+	long long now = balance_now_ms();
+
+	for (i = 0; i < g->npools; i++)
+		n += g->pools[i].nbackends;
+	xs = calloc(n ? n : 1, sizeof(*xs));
+	if (!xs)
+		return NULL;
+	n = 0;
+	for (i = 0; i < g->npools; i++)
+		for (k = 0; k < g->pools[i].nbackends; k++) {
+			struct bsum *x = &xs[n++];
+
+			x->pool = &g->pools[i];
+			x->b = g->pools[i].backends[k];
+			stats_backend_sum(x->b, &x->s);
+			health_backend_view(x->b, now, &x->v);
+		}
+	render_backends(&o, xs, n);
+	render_pools(&o, g);
+	render_listeners(&o, g);
+	render_process(&o, g);
+	free(xs);
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	*len = o.len;
+	return o.p;
+}

@@ -1,0 +1,79 @@
+/* stats_view.c: GET /v1/stats, the JSON the status page polls: per pool and backend the
+ * state, weights, connections, cumulative request and error counts and the cumulative
+ * buckets of the total response time; the page takes differences between two polls. */
+#include <sys/time.h>
+
+#include "ctl_api.h"
+#include "ctl_metrics.h"
+#include "health.h"
+#include "stats.h"
+
+static const char *const admin_names[] = { "active", "draining", "maint" };
+
+static cJSON *backend_json(const struct backend *b, long long now_ms);
+
+static cJSON *backend_json(const struct backend *b, long long now_ms)
+{
+	cJSON *o = cJSON_CreateObject(), *le, *bk;
+	struct backend_stats_sum s;
+	struct health_view v;
+	uint64_t total = 0;
+	int admin = atomic_load(&b->admin), k;
+
+	if (!o)
+		return NULL;
+	stats_backend_sum(b, &s);
+	health_backend_view(b, now_ms, &v);
+	for (k = 0; k < STATS_CLASSES; k++)
+		total += s.requests[k];
+	cJSON_AddStringToObject(o, "name", b->name);
+	cJSON_AddStringToObject(o, "address", b->addr.text);
+	cJSON_AddStringToObject(o, "admin", admin >= 0 && admin <= 2 ? admin_names[admin] : "?");
+	cJSON_AddStringToObject(o, "health", v.state);
+	cJSON_AddStringToObject(o, "health_reason", v.reason);
+	cJSON_AddNumberToObject(o, "weight", atomic_load(&b->weight));
+	cJSON_AddNumberToObject(o, "effective_weight", v.effective_weight);
+	cJSON_AddNumberToObject(o, "max_conns", atomic_load(&b->max_conns));
+	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
+	cJSON_AddNumberToObject(o, "open_connections", (double)s.open);
+	cJSON_AddNumberToObject(o, "requests_total", (double)total);
+	cJSON_AddNumberToObject(o, "errors_total", (double)s.errors);
+	le = cJSON_AddArrayToObject(o, "latency_buckets_le_s");
+	bk = cJSON_AddArrayToObject(o, "latency_buckets");
+	for (k = 0; le && k < STATS_BOUNDS; k++)
+		cJSON_AddItemToArray(le, cJSON_CreateNumber(stats_bound_us[k] / 1e6));
+	for (k = 0; bk && k < STATS_BUCKETS; k++)
+		cJSON_AddItemToArray(bk, cJSON_CreateNumber((double)s.phase[STATS_TOTAL].cum[k]));
+	return o;
+}
+
+cJSON *ctl_stats_json(const struct generation *g)
+{
+	cJSON *o = cJSON_CreateObject(), *pools;
+	long long now = balance_now_ms();
+	struct timeval tv;
+	size_t i, k;
+
+	if (!o)
+		return NULL;
+	gettimeofday(&tv, NULL);
+	cJSON_AddNumberToObject(o, "now_ms", (double)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	cJSON_AddNumberToObject(o, "generation", (double)g->id);
+	cJSON_AddNumberToObject(o, "uptime_s", ctl_uptime_s());
+	cJSON_AddStringToObject(o, "version", FULCRUM_VERSION);
+	pools = cJSON_AddArrayToObject(o, "pools");
+	for (i = 0; pools && i < g->npools; i++) {
+		const struct pool *p = &g->pools[i];
+		cJSON *po = cJSON_CreateObject(), *bs;
+
+		if (!po)
+			break;
+		cJSON_AddStringToObject(po, "name", p->name);
+		cJSON_AddNumberToObject(po, "queued", atomic_load(&p->waiting));
+		bs = cJSON_AddArrayToObject(po, "backends");
+		for (k = 0; bs && k < p->nbackends; k++)
+			cJSON_AddItemToArray(bs, backend_json(p->backends[k], now));
+		cJSON_AddItemToArray(pools, po);
+	}
+	return o;
+}

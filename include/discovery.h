@@ -1,0 +1,50 @@
+/* discovery.h: backends found at run time (Kubernetes EndpointSlices). They are not
+ * operator intent: kept apart from the config file and the journal, and laid over every
+ * generation the control plane builds, so reloads and rollbacks keep them. */
+#ifndef FULCRUM_DISCOVERY_H
+#define FULCRUM_DISCOVERY_H
+
+#include <ev.h>
+
+#include "config-t.h"
+#include "k8s.h"
+
+struct disc_pool;
+
+/* ---- The layer (control/discovery.c): control thread only ---- */
+
+/* Starts a watcher for every pool of cfg with discovery. 0, or -1 (logged). */
+int discovery_start(struct ev_loop *loop, const struct config *cfg);
+/* After a reload or rollback applied cfg: watchers of pools whose discovery settings
+ * changed start over (their backends stay until the new LIST replaces them), those of
+ * pools that lost discovery stop and their backends go with the next generation. */
+void discovery_sync(const struct config *cfg);
+/* Stops every watcher (shutdown). */
+void discovery_stop(void);
+/* Adds the discovered backends of each pool to cfg (a copy the caller owns), after the
+ * pool's own: a name the pool already has stays the operator's. 0, or -1 on ENOMEM. */
+int discovery_layer(struct config *cfg);
+/* 1 when some pool has discovered backends (so generations need the layer). */
+int discovery_any(void);
+/* "kubernetes" when pool/name is a discovered backend in the running generation. */
+const char *discovery_source(const char *pool, const char *name);
+/* The control API drains a discovered backend (a preStop hook): no new requests until
+ * its endpoint goes. Publishes at once. 0, or -1 when pool/name is not discovered. */
+int discovery_drain(const char *pool, const char *name);
+
+/* From a watcher: the whole current endpoint list of its pool (reduced: every address
+ * once). Endpoints that are not in it any more drain, then leave. Changes are applied
+ * as one generation per batch_ms. */
+void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps, size_t n);
+
+/* ---- The Kubernetes watcher (control/discovery_k8s.c) ---- */
+
+struct k8s_watch;
+
+/* Starts LIST then WATCH of the EndpointSlices that k names, reporting to dp. NULL
+ * (logged) when the settings cannot work (no API server known). */
+struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kubernetes *k,
+				  const char *pool, struct disc_pool *dp);
+void k8s_watch_stop(struct k8s_watch *w);
+
+#endif
