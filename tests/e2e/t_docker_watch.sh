@@ -85,7 +85,7 @@ assert_eq "$(json_get "$g" 'd["address"]')" "127.0.0.1:$P_F1" "c1 address (netwo
 assert_eq "$(json_get "$g" 'd["weight"]')" 3 "c1 weight (fulcrum.weight)"
 
 step "load starts"
-bg load INT "$PY" "$E2E_DIR/hload.py" run --port "$P_WEB" --clients 4 --duration 60 --path "/work?ms=20" --log "$T/load.lines"
+bg load TERM "$PY" "$E2E_DIR/hload.py" run --port "$P_WEB" --clients 4 --duration 60 --path "/work?ms=20" --log "$T/load.lines"
 LOAD=$LAST_PID
 sleep 1
 
