@@ -14,7 +14,8 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # Debian packages the build, the tests and the demo need.
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh prometheus
+DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh prometheus \
+             yamllint python3-yaml
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
 # with systemd the package also enables a Prometheus service; the tests do not use it.)
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
@@ -26,6 +27,11 @@ DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-
 # target-specific value reaches the deps prerequisite).
 DEB_BROWSER := chromium chromium-driver
 test check screenshot: DEB_PKGS += $(DEB_BROWSER)
+
+# Commands the tests need that may come from outside Debian too, as command:package; the
+# package is installed only when the command is missing (kubectl: Debian's package is
+# kubernetes-client, while e.g. Google's kubectl package provides the same command).
+DEB_CMDS  := kubectl:kubernetes-client
 
 PKG_LIBS := openssl libconfig libcurl libcjson
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
@@ -44,8 +50,9 @@ CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+CTL_SRCS  := control/fulcrumctl.c control/docker_watch.c
 LIB_SRCS  := $(filter-out lb/main.c,$(wildcard lb/*.c)) $(wildcard health/*.c) \
-             $(filter-out control/fulcrumctl.c,$(wildcard control/*.c))
+             $(filter-out $(CTL_SRCS),$(wildcard control/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -83,7 +90,7 @@ $(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control API's client: libcurl and cJSON only, none of the load balancer.
-$(BUILD)/fulcrumctl: $(BUILD)/control/fulcrumctl.o
+$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
@@ -96,6 +103,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	for c in $(DEB_CMDS); do \
+	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages:$$missing"; \

@@ -1,30 +1,22 @@
 /* fulcrumctl.c: the command-line client of fulcrum's control API (libcurl, cJSON): one
  * command per endpoint, human output or --json, exit codes that scripts can rely on. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-/* Exit codes (README "fulcrumctl"): stable, for scripts and Kubernetes hooks. */
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,          /* fulcrum refused for another reason (409, 5xx but 503) */
-	EXIT_USAGE = 2,           /* bad command line */
-	EXIT_UNREACHABLE = 3,     /* no answer: connection refused, timeout, bad URL */
-	EXIT_UNAUTHORIZED = 4,    /* 401: missing or wrong token */
-	EXIT_NOT_FOUND = 5,       /* 404: no such pool, backend or generation */
-	EXIT_INVALID = 6,         /* 400, 411, 413, 422, 431: the request or the config is invalid */
-	EXIT_TIMEOUT = 7,         /* 408 drain deadline, 504 not in rotation in time */
-	EXIT_UNAVAILABLE = 8      /* 503: stopping, not ready, state not writable */
-};
+#include "fulcrumctl.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:9000"
 
@@ -40,6 +32,8 @@ struct opts {
 	const char *state;
 	int wait, wait_healthy, force;
 	long wait_timeout;        /* --timeout of a wait or drain; -1 = not given */
+	int all;                  /* --all: every address the server's name resolves to */
+	const char *connect_to;   /* with --all: CURLOPT_CONNECT_TO entry of this replica */
 };
 
 /* The answer being received. */
@@ -62,6 +56,9 @@ static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 static int read_token(const char *path);
 static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
 		cJSON **answer);
+static int run(const char *cmd, int nargs, const char *a1, const char *a2);
+static int run_all(const char *cmd, int nargs, const char *a1, const char *a2);
+static void pin_address(char *out, size_t len, const char *addr, const char *port);
 static size_t on_data(char *p, size_t size, size_t n, void *arg);
 static void stream_lines(struct reply *r);
 static int exit_for(long status);
@@ -87,7 +84,7 @@ static int cmd_probe(const char *path);
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S]\n"
+		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S] [--all]\n"
 		"                  [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"  status                          generation, uptime, listeners, pools\n"
 		"  backends POOL                   every backend of POOL with its state\n"
@@ -105,6 +102,11 @@ static void usage(FILE *out)
 		"  diff FROM [TO]                  what changed from generation FROM to TO (default current)\n"
 		"  rollback GEN                    apply generation GEN again, as a new generation\n"
 		"  health | ready                  liveness and readiness probes\n"
+		"  docker-watch [--docker-socket PATH]\n"
+		"                                  add, drain and remove containers labelled\n"
+		"                                  fulcrum.pool as Docker starts and stops them\n"
+		"--all: run the command against every address the server's host name resolves\n"
+		"to (a headless Service: every fulcrum replica); fails if any replica fails.\n"
 		"server: -s, $FULCRUM_CONTROL, else " DEFAULT_SERVER "; token: --token-file,\n"
 		"$FULCRUM_TOKEN_FILE or $FULCRUM_TOKEN. TLS (-s https://...): --cacert verifies\n"
 		"the server, --cert and --key (PEM) present a client certificate.\n"
@@ -206,7 +208,7 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 		cJSON **answer)
 {
 	struct reply r = { 0 };
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *pin = NULL;
 	char url[2048], auth[4200], *text = NULL;
 	const char *base = o.server;
 	CURL *h = curl_easy_init();
@@ -231,6 +233,10 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "fulcrumctl/" FULCRUM_VERSION);
+	if (o.connect_to) {
+		pin = curl_slist_append(NULL, o.connect_to);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, pin);
+	}
 	if (o.cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
 	if (o.cert)
@@ -262,6 +268,7 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(pin);
 	free(text);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "fulcrumctl: %s %s: %s\n", method, url, curl_easy_strerror(rc));
@@ -335,6 +342,11 @@ static double num(const cJSON *obj, const char *name)
 
 /* A path segment, percent-encoded so that a name cannot change the path. */
 static char *seg(const char *s)
+{
+	return fctl_seg(s);
+}
+
+char *fctl_seg(const char *s)
 {
 	char *e = curl_easy_escape(NULL, s, 0);
 	char *copy = e ? strdup(e) : NULL;
@@ -685,6 +697,166 @@ static int cmd_rollback(const char *gen)
 	return code;
 }
 
+int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer)
+{
+	return call(method, path, body, 0, status, answer);
+}
+
+/* The commands that talk to one server, with their argument counts. */
+enum cmd_id {
+	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
+	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY
+};
+
+static const struct {
+	const char *name;
+	int min_args, max_args;
+	enum cmd_id id;
+} commands[] = {
+	{ "status", 0, 0, C_STATUS }, { "backends", 1, 1, C_BACKENDS }, { "get", 2, 2, C_GET },
+	{ "set", 2, 2, C_SET }, { "add", 2, 2, C_SET }, { "drain", 2, 2, C_DRAIN },
+	{ "remove", 2, 2, C_REMOVE }, { "delete", 2, 2, C_REMOVE }, { "reload", 0, 0, C_RELOAD },
+	{ "generations", 0, 0, C_GENERATIONS }, { "show", 1, 1, C_SHOW }, { "diff", 1, 2, C_DIFF },
+	{ "rollback", 1, 1, C_ROLLBACK }, { "health", 0, 0, C_HEALTH }, { "ready", 0, 0, C_READY },
+};
+
+static enum cmd_id command_id(const char *cmd, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name) && nargs >= commands[i].min_args &&
+		    nargs <= commands[i].max_args)
+			return commands[i].id;
+	return C_NONE;
+}
+
+/* One command against the server the options name (with --all: one replica). */
+static int run(const char *cmd, int nargs, const char *a1, const char *a2)
+{
+	switch (command_id(cmd, nargs)) {
+	case C_STATUS: return cmd_status();
+	case C_BACKENDS: return cmd_backends(a1);
+	case C_GET: return cmd_get(a1, a2);
+	case C_SET: return cmd_set(a1, a2);
+	case C_DRAIN: return cmd_drain(a1, a2);
+	case C_REMOVE: return cmd_remove(a1, a2);
+	case C_RELOAD: return cmd_reload();
+	case C_GENERATIONS: return cmd_generations();
+	case C_SHOW: return cmd_show(a1);
+	case C_DIFF: return cmd_diff(a1, a2);
+	case C_ROLLBACK: return cmd_rollback(a1);
+	case C_HEALTH: return cmd_probe("/healthz");
+	case C_READY: return cmd_probe("/readyz");
+	case C_NONE: break;
+	}
+	return die_usage("unknown command or wrong number of arguments: %s", cmd);
+}
+
+/* A CURLOPT_CONNECT_TO entry that sends any host and port to addr:port. */
+static void pin_address(char *out, size_t len, const char *addr, const char *port)
+{
+	int v6 = strchr(addr, ':') != NULL;
+
+	snprintf(out, len, "::%s%s%s:%.7s", v6 ? "[" : "", addr, v6 ? "]" : "", port);
+}
+
+/* --all: the server URL's host resolved to every address (getaddrinfo: A and AAAA), and
+ * the command run against each in turn. The URL stays as given and CURLOPT_CONNECT_TO
+ * picks the address, so TLS still verifies the name. A `drain --wait` first starts the
+ * drain on every replica, then waits on each with what is left of one deadline, so
+ * the replicas drain together rather than one after another. Returns the first
+ * failure's exit code, 0 when every replica succeeded. */
+static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
+{
+	char addrs[64][INET6_ADDRSTRLEN], pin[INET6_ADDRSTRLEN + 32];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	char *host = NULL, *port = NULL, *name;
+	FILE *note = o.json ? stderr : stdout;
+	size_t n = 0, i, j, ok = 0;
+	int rc, code, first_failure = EXIT_OK;
+	long wait_timeout = o.wait_timeout;
+	time_t deadline = 0;
+	CURLU *u;
+
+	if (command_id(cmd, nargs) == C_NONE)
+		return die_usage("unknown command or wrong number of arguments: %s", cmd);
+	if (!strncmp(o.server, "unix:", 5))
+		return die_usage("--all needs a server URL with a host name, not %s", o.server);
+	u = curl_url();
+	if (!u || curl_url_set(u, CURLUPART_URL, o.server, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return die_usage("--all: cannot take a host and port from server URL %s", o.server);
+	}
+	curl_url_cleanup(u);
+	/* an IPv6 literal comes back in brackets */
+	name = host;
+	if (name[0] == '[') {
+		name++;
+		name[strcspn(name, "]")] = '\0';
+	}
+	rc = getaddrinfo(name, port, &hints, &res);
+	if (rc != 0) {
+		fprintf(stderr, "fulcrumctl: --all: cannot resolve %s: %s\n", name, gai_strerror(rc));
+		curl_free(host);
+		curl_free(port);
+		return EXIT_UNREACHABLE;
+	}
+	for (ai = res; ai && n < sizeof(addrs) / sizeof(addrs[0]); ai = ai->ai_next) {
+		const void *a = ai->ai_family == AF_INET6 ?
+			(const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr :
+			(const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+
+		if (!inet_ntop(ai->ai_family, a, addrs[n], sizeof(addrs[n])))
+			continue;
+		for (j = 0; j < n && strcmp(addrs[j], addrs[n]); j++)
+			;
+		if (j == n)
+			n++;
+	}
+	freeaddrinfo(res);
+	if (o.wait && !strcmp(cmd, "drain")) {
+		if (wait_timeout >= 0)
+			deadline = time(NULL) + wait_timeout;
+		o.wait = 0;
+		for (i = 0; i < n; i++) {
+			pin_address(pin, sizeof(pin), addrs[i], port);
+			o.connect_to = pin;
+			fprintf(note, "== %s (%s): starting the drain\n", addrs[i], name);
+			fflush(note);
+			run(cmd, nargs, a1, a2);
+			fflush(stdout);
+		}
+		o.wait = 1;
+	}
+	for (i = 0; i < n; i++) {
+		pin_address(pin, sizeof(pin), addrs[i], port);
+		o.connect_to = pin;
+		if (deadline) {
+			long left = (long)(deadline - time(NULL));
+
+			o.wait_timeout = left > 0 ? left : 0;
+		}
+		fprintf(note, "== %s (%s)\n", addrs[i], name);
+		fflush(note);
+		code = run(cmd, nargs, a1, a2);
+		fflush(stdout);
+		if (code == EXIT_OK)
+			ok++;
+		else if (first_failure == EXIT_OK)
+			first_failure = code;
+		fprintf(note, "-- %s: %s (exit %d)\n", addrs[i], code == EXIT_OK ? "ok" : "FAILED", code);
+		fflush(note);
+	}
+	fprintf(note, "%zu of %zu replica(s) of %s ok\n", ok, n, name);
+	o.connect_to = NULL;
+	curl_free(host);
+	curl_free(port);
+	return n == 0 ? EXIT_UNREACHABLE : first_failure;
+}
+
 static long parse_num(const char *s, const char *what, long max)
 {
 	char *end;
@@ -702,7 +874,8 @@ static long parse_num(const char *s, const char *what, long max)
 int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
-	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY };
+	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY, O_ALL,
+	       O_DOCKER_SOCKET };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -719,10 +892,12 @@ int main(int argc, char **argv)
 		{ "cacert", required_argument, NULL, O_CACERT },
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
+		{ "all", no_argument, NULL, O_ALL },
+		{ "docker-socket", required_argument, NULL, O_DOCKER_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd, *a1, *a2, *env;
+	const char *cmd, *a1, *a2, *env, *docker_socket = NULL;
 	int opt, nargs, code, set_opts = 0;
 
 	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
@@ -742,6 +917,8 @@ int main(int argc, char **argv)
 		case O_CACERT: o.cacert = optarg; break;
 		case O_CERT: o.cert = optarg; break;
 		case O_KEY: o.key = optarg; break;
+		case O_ALL: o.all = 1; break;
+		case O_DOCKER_SOCKET: docker_socket = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -775,6 +952,10 @@ int main(int argc, char **argv)
 		return die_usage("--wait goes with drain (set takes --wait-healthy)");
 	if (o.force && strcmp(cmd, "remove") && strcmp(cmd, "delete"))
 		return die_usage("--force goes with remove");
+	if (docker_socket && strcmp(cmd, "docker-watch"))
+		return die_usage("--docker-socket goes with docker-watch");
+	if (o.all && !strcmp(cmd, "docker-watch"))
+		return die_usage("docker-watch talks to one fulcrum; run one watcher per replica");
 	if (o.state && strcmp(o.state, "active") && strcmp(o.state, "draining") && strcmp(o.state, "maint"))
 		return die_usage("--state takes active, draining or maint");
 	/* a wait may last its whole timeout: the call's own limit comes on top */
@@ -783,34 +964,16 @@ int main(int argc, char **argv)
 				   !strcmp(cmd, "delete")) ? (o.wait_timeout >= 0 ? o.wait_timeout : 3600) : 0);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!strcmp(cmd, "status") && nargs == 0)
-		code = cmd_status();
-	else if (!strcmp(cmd, "backends") && nargs == 1)
-		code = cmd_backends(a1);
-	else if (!strcmp(cmd, "get") && nargs == 2)
-		code = cmd_get(a1, a2);
-	else if ((!strcmp(cmd, "set") || !strcmp(cmd, "add")) && nargs == 2)
-		code = cmd_set(a1, a2);
-	else if (!strcmp(cmd, "drain") && nargs == 2)
-		code = cmd_drain(a1, a2);
-	else if ((!strcmp(cmd, "remove") || !strcmp(cmd, "delete")) && nargs == 2)
-		code = cmd_remove(a1, a2);
-	else if (!strcmp(cmd, "reload") && nargs == 0)
-		code = cmd_reload();
-	else if (!strcmp(cmd, "generations") && nargs == 0)
-		code = cmd_generations();
-	else if (!strcmp(cmd, "show") && nargs == 1)
-		code = cmd_show(a1);
-	else if (!strcmp(cmd, "diff") && (nargs == 1 || nargs == 2))
-		code = cmd_diff(a1, a2);
-	else if (!strcmp(cmd, "rollback") && nargs == 1)
-		code = cmd_rollback(a1);
-	else if (!strcmp(cmd, "health") && nargs == 0)
-		code = cmd_probe("/healthz");
-	else if (!strcmp(cmd, "ready") && nargs == 0)
-		code = cmd_probe("/readyz");
-	else
-		code = die_usage("unknown command or wrong number of arguments: %s", cmd);
+	if (!strcmp(cmd, "docker-watch") && nargs == 0) {
+		if (!docker_socket)
+			docker_socket = (env = getenv("DOCKER_HOST")) && !strncmp(env, "unix://", 7) ?
+				env + 7 : "/var/run/docker.sock";
+		code = docker_watch(docker_socket);
+	} else if (o.all) {
+		code = run_all(cmd, nargs, a1, a2);
+	} else {
+		code = run(cmd, nargs, a1, a2);
+	}
 	curl_global_cleanup();
 	free(token);
 	return code;

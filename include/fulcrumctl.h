@@ -1,0 +1,33 @@
+/* fulcrumctl.h: what fulcrumctl's main file (control/fulcrumctl.c) shares with its other
+ * commands (control/docker_watch.c): the exit codes and one call to the control API. */
+#ifndef FULCRUMCTL_H
+#define FULCRUMCTL_H
+
+#include <cjson/cJSON.h>
+
+/* Exit codes (README "fulcrumctl"): stable, for scripts and Kubernetes hooks. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,          /* fulcrum refused for another reason (409, 5xx but 503) */
+	EXIT_USAGE = 2,           /* bad command line */
+	EXIT_UNREACHABLE = 3,     /* no answer: connection refused, timeout, bad URL */
+	EXIT_UNAUTHORIZED = 4,    /* 401: missing or wrong token */
+	EXIT_NOT_FOUND = 5,       /* 404: no such pool, backend or generation */
+	EXIT_INVALID = 6,         /* 400, 411, 413, 422, 431: the request or the config is invalid */
+	EXIT_TIMEOUT = 7,         /* 408 drain deadline, 504 not in rotation in time */
+	EXIT_UNAVAILABLE = 8      /* 503: stopping, not ready, state not writable */
+};
+
+/* One call to the control API with the command line's server, token and TLS options.
+ * body (taken, may be NULL) is sent as JSON. Returns 0 with *status and *answer (parsed
+ * JSON or NULL; the caller frees it), or -1 when fulcrum could not be reached (printed). */
+int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer);
+
+/* A path segment, percent-encoded; the caller frees it. */
+char *fctl_seg(const char *s);
+
+/* `fulcrumctl docker-watch`: follows the Docker Engine API on the unix socket at
+ * socket_path until SIGTERM or SIGINT; returns the exit code. */
+int docker_watch(const char *socket_path);
+
+#endif
