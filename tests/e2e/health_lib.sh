@@ -37,9 +37,12 @@ wait_log() {
 }
 
 # kill_instance PID: SIGKILL to a gunicorn master we started and to its workers (its
-# children, by pid), as a crash would; reaps the master.
+# children, by pid), as a crash would; reaps the master. The master is stopped first so
+# it cannot fork a worker between listing its children and being killed (on a loaded
+# machine it may still be spawning them seconds after it started listening).
 kill_instance() {
 	local pid=$1 kids
+	kill -STOP "$pid" 2>/dev/null || true
 	kids=$(pgrep -P "$pid" || true)
 	kill -KILL "$pid" 2>/dev/null || true
 	# shellcheck disable=SC2086

@@ -15,6 +15,7 @@ process per request (keep-alive loops, concurrent load). Loopback only.
             end the connection; prints "closed_after=1.02 status=408|none" or
             "closed_after=never". With a complete request it measures the idle timeout.
   loop      --port P --count N --interval S [--path /] [--reconnect-every K] [--log F]
+            [--stop-file F]  (ends early, after a whole request, once F exists)
             sequential keep-alive GETs; prints JSON {ok, fail, retried, instances, errors}
   load      --port P --clients C --requests N [--path /work]
             C threads with a keep-alive connection each share N GETs; prints the same JSON
@@ -23,6 +24,7 @@ import argparse
 import codecs
 import http.client
 import json
+import os
 import socket
 import struct
 import sys
@@ -302,6 +304,8 @@ def cmd_loop(a):
     c = Client(a.host, a.port, a.timeout)
     t_next = time.monotonic()
     for i in range(a.count):
+        if a.stop_file and os.path.exists(a.stop_file):
+            break
         if a.reconnect_every and i % a.reconnect_every == 0:
             c.close()
         t0 = time.time()
@@ -412,6 +416,7 @@ def main():
     p.add_argument("--path", default="/")
     p.add_argument("--reconnect-every", type=int, default=0)
     p.add_argument("--log")
+    p.add_argument("--stop-file")
     p = sub.add_parser("load")
     common(p)
     p.add_argument("--clients", type=int, required=True)

@@ -38,15 +38,15 @@ EOF
 start_fulcrum "$cfg" "$P_WEB" "$P_CTL"
 wait_http "http://127.0.0.1:$P_WEB/healthz" 10
 
-step "load: three clients, ~25 s each, bounded counts"
-bg loop-fast TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 800 --interval 0.03 \
-	--path / --log "$T/req-fast.txt" --timeout 15
+step "load: three clients until the rollout ends (at most ~100 s each, bounded counts)"
+bg loop-fast TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 3200 --interval 0.03 \
+	--path / --stop-file "$T/stop-load" --log "$T/req-fast.txt" --timeout 15
 L1=$LAST_PID
-bg loop-slow TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 110 --interval 0.05 \
-	--path "/sleep?ms=200" --log "$T/req-slow.txt" --timeout 15
+bg loop-slow TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 440 --interval 0.05 \
+	--path "/sleep?ms=200" --stop-file "$T/stop-load" --log "$T/req-slow.txt" --timeout 15
 L2=$LAST_PID
-bg loop-reconnect TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 400 --interval 0.06 \
-	--path / --reconnect-every 5 --log "$T/req-reconnect.txt" --timeout 15
+bg loop-reconnect TERM "$PY" "$E2E_DIR/rawhttp.py" loop --port "$P_WEB" --count 1600 --interval 0.06 \
+	--path / --reconnect-every 5 --stop-file "$T/stop-load" --log "$T/req-reconnect.txt" --timeout 15
 L3=$LAST_PID
 sleep 2
 
@@ -94,6 +94,9 @@ done
 assert_eq "$(pool_summary flask | awk '{print $1}' | tr '\n' ' ')" "new-1 new-2 new-3 " "backends after the rollout"
 
 step "every request succeeded"
+# the clients ran the whole rollout (on a loaded machine it takes longer than usual)
+sleep 1
+: >"$T/stop-load"
 for pid in $L1 $L2 $L3; do
 	rc=0
 	wait_exit "$pid" 90 || rc=$?
