@@ -24,8 +24,16 @@ enum client_state {
 	CS_STREAMING,         /* request and response flowing (http) */
 	CS_TUNNEL,            /* opaque bytes both ways: tcp mode, or after 101 Switching Protocols */
 	CS_CLOSING,           /* flushing a last response, then close */
+	CS_LINGERING,         /* last response sent and write side shut: what the client still
+	                       * sends is read and dropped until it closes (or LINGER_S), so
+	                       * it reads our answer instead of a reset */
 	CS_CLOSED             /* closed; freed once the current callback returns */
 };
+
+/* How long a lingering connection (CS_LINGERING) may stay, in seconds, counted from the
+ * moment its last response was out (nginx's lingering_timeout is 5 s; a client that reads
+ * our early answer stops sending within a round trip). */
+#define LINGER_S 2.0
 
 /* Why a request or connection ended: printed in its access-log line. */
 enum termination {
@@ -160,6 +168,9 @@ void client_free(struct client *c);
 int client_flush_out(struct client *c);
 /* Sends a small JSON error response and closes after it. */
 void client_error(struct client *c, int status, enum termination why, const char *detail);
+/* After the last response of a connection is out: closes, or lingers (CS_LINGERING) when
+ * the client may still be sending. */
+void client_linger(struct client *c);
 /* Writes the access-log line of the current request / connection. */
 void client_log(struct client *c);
 /* Continues a request that got a backend slot (after pick or the queue). */

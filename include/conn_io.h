@@ -23,6 +23,9 @@ void conn_shutdown_write(struct client *c);
 /* After an error response: FIN first, then drain what the client still sends, so the
  * kernel does not answer unread bytes with a RST that destroys the response. */
 void conn_linger_close(struct client *c);
+/* CS_LINGERING: reads and drops what the client sends; 1 once it closed, -1 on an
+ * error, 0 to go on waiting. */
+int conn_linger_drain(struct client *c);
 
 /* Socket events for what the state wants (EV_READ = bytes to read, EV_WRITE = bytes to
  * write): over TLS each follows the direction OpenSSL last waited on (a read may need

@@ -217,6 +217,8 @@ static int client_wanted_events(const struct client *c)
 		    (!c->in || buf_room(c->in) > 0))
 			ev = EV_READ;
 		break;
+	case CS_LINGERING:
+		return EV_READ;
 	case CS_TUNNEL:
 		if (!c->in_eof && (!c->in || buf_room(c->in) > 0))
 			ev = EV_READ;
@@ -310,6 +312,10 @@ static double client_deadline(const struct client *c, enum termination *why)
 	case CS_CLOSING:
 		*why = TERM_CLIENT_CLOSED;
 		return c->last_activity + 5.0;
+	case CS_LINGERING:
+		/* from the start of the linger, not extended by what the client sends */
+		*why = TERM_CLIENT_CLOSED;
+		return c->last_activity + LINGER_S;
 	default:
 		*why = TERM_NONE;
 		return 0;
@@ -404,6 +410,9 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		on_tls_handshake(c);
 	} else if (c->state == CS_TUNNEL) {
 		tunnel_on_event(c);
+	} else if (c->state == CS_LINGERING) {
+		if (conn_linger_drain(c) != 0)
+			client_close(c, c->term);
 	} else {
 		if ((revents & EV_WRITE) && c->state != CS_CLOSED)
 			http_on_client_writable(c);
@@ -675,10 +684,36 @@ void client_error(struct client *c, int status, enum termination why, const char
 	c->state = CS_CLOSING;
 	c->keep_alive = 0;
 	c->last_activity = ev_now(c->w->loop);
-	if (client_flush_out(c) == -1 || !c->out || buf_len(c->out) == 0) {
+	if (client_flush_out(c) == -1) {
 		client_close(c, why);
 		return;
 	}
+	if (!c->out || buf_len(c->out) == 0) {
+		client_linger(c);
+		return;
+	}
+	client_update(c);
+}
+
+void client_linger(struct client *c)
+{
+	/* a client that already closed its side, or sent everything it meant to, needs no
+	 * linger; one still sending (a body over the limit, say) would get a reset for the
+	 * bytes arriving after close(), and a reset can destroy our unread answer */
+	if (c->in_eof || (c->in_request && c->req_framed)) {
+		client_close(c, c->term ? c->term : TERM_DONE);
+		return;
+	}
+	/* the request ends now: its log line and counters must not include the linger */
+	if (c->in_request) {
+		if (c->term == TERM_NONE)
+			c->term = TERM_DONE;
+		client_log(c);
+		c->in_request = 0;
+	}
+	conn_shutdown_write(c);
+	c->state = CS_LINGERING;
+	c->last_activity = ev_now(c->w->loop);
 	client_update(c);
 }
 

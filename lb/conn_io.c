@@ -126,6 +126,23 @@ void conn_shutdown_write(struct client *c)
 	shutdown(c->fd, SHUT_WR);
 }
 
+int conn_linger_drain(struct client *c)
+{
+	char sink[4096];
+	ssize_t n;
+	int i;
+
+	/* raw reads: after our close_notify whatever comes (ciphertext too) is dropped */
+	for (i = 0; i < 16; i++) {
+		n = read(c->fd, sink, sizeof(sink));
+		if (n == 0)
+			return 1;
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	}
+	return 0;
+}
+
 void conn_linger_close(struct client *c)
 {
 	char sink[4096];
@@ -142,7 +159,7 @@ int conn_physical_events(const struct client *c, int logical)
 {
 	int ev = 0;
 
-	if (!c->tls.ssl)
+	if (!c->tls.ssl || c->state == CS_LINGERING)
 		return logical;
 	if (c->state == CS_TLS_HANDSHAKE)
 		return c->tls.hsdir;
@@ -157,7 +174,7 @@ int conn_logical_events(const struct client *c, int revents)
 {
 	int ev = 0;
 
-	if (!c->tls.ssl || c->state == CS_TLS_HANDSHAKE)
+	if (!c->tls.ssl || c->state == CS_TLS_HANDSHAKE || c->state == CS_LINGERING)
 		return revents;
 	if (revents & c->tls.rdir)
 		ev |= EV_READ;

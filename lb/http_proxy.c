@@ -727,8 +727,10 @@ void http_on_client_writable(struct client *c)
 	uint32_t a;
 
 	if (c->state == CS_CLOSING) {
-		if (client_flush_out(c) == -1 || !c->out || buf_len(c->out) == 0)
+		if (client_flush_out(c) == -1)
 			client_close(c, c->term ? c->term : TERM_DONE);
+		else if (!c->out || buf_len(c->out) == 0)
+			client_linger(c);
 		return;
 	}
 	if (c->state != CS_STREAMING)

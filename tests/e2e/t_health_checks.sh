@@ -78,11 +78,13 @@ LOAD_PID=$LAST_PID
 # collected as "FROM TO WHAT" and checked then.
 OUT_PERIODS=()
 # out_period FROM TO WHAT: web-2 must answer no request that starts 50 ms after FROM
-# (time for requests picked just before) up to TO.
+# (time for requests picked just before) and ends before TO (one that started before TO
+# may reach fulcrum after it, when web-2 is back: on a loaded machine that happens).
 out_period() { OUT_PERIODS+=("$(awk -v t="$1" 'BEGIN {printf "%.3f", t + 0.05}') $2 $3"); }
-# answered_by NAME FROM TO: requests NAME answered that started within [FROM, TO].
+# answered_by NAME FROM TO: requests NAME answered that started at FROM or later and
+# ended by TO (hload's log: start, end, status, instance).
 answered_by() {
-	awk -v n="$1" -v a="$2" -v b="$3" '$4 == n && $1 >= a && $1 <= b { c++ } END { print c + 0 }' "$T/requests.log"
+	awk -v n="$1" -v a="$2" -v b="$3" '$4 == n && $1 >= a && $2 <= b { c++ } END { print c + 0 }' "$T/requests.log"
 }
 # set_health NAME MODE: switches the instance's /healthz ("" = healthy again).
 set_health() { printf '%s\n' "$2" >"$T/health.$1"; }

@@ -64,9 +64,40 @@ assert_match "$out" '^statuses=413 ' "head declaring a 2 MiB body (no body sent)
 assert_eq "$(http_status "$URL/echo?case=b2mchunked" -H 'Transfer-Encoding: chunked' --data-binary @"$T/b2m" -H 'Content-Type: application/octet-stream')" \
 	413 "2 MiB chunked body"
 
+step "a client still sending a refused body reads the 413 (lingering close, not a reset)"
+# fulcrum answers 413 once 1 MiB is exceeded, shuts its write side and drops what still
+# comes for a short while: closing at once would make the kernel answer the bytes that
+# follow with a reset, which can destroy the unread 413 at the client.
+out=$("$PY" - "$P_WEB" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"POST /echo?case=linger HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n")
+# like curl, a client whose send fails reports that and reads nothing more
+chunk, sent, t0 = b"x" * 65536, 0, time.time()
+while sent < 8388608 and time.time() - t0 < 1.0:
+    try:
+        s.sendall(chunk)
+    except OSError as e:
+        print("send failed after %d bytes: %s" % (sent, e))
+        sys.exit(0)
+    sent += len(chunk)
+data = b""
+try:
+    while len(data) < 65536:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+except OSError as e:
+    data += b" [" + type(e).__name__.encode() + b"]"
+print((data.split(b"\r\n", 1)[0] or b"nothing").decode(errors="replace"))
+EOF
+)
+assert_eq "$out" "HTTP/1.1 413 Content Too Large" "status line read by a client that kept sending its body"
+
 step "rejected requests did not reach the backend"
 sleep 0.3
-for c in h64k h40k line n150 b2m b2mnoexp declared; do
+for c in h64k h40k line n150 b2m b2mnoexp declared linger; do
 	if backend_saw "$c"; then
 		fail "request case=$c reached the backend"
 	fi
