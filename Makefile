@@ -40,7 +40,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-replay
+.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-build fuzz-replay
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -116,16 +116,24 @@ fuzz-replay: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 	  if LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t/*; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: fuzz corpus $$t"; fi; \
 	done; echo "fuzz-replay: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-fuzz: deps
+# FUZZ_RUNS=N runs each target for N executions instead of FUZZ_SECONDS (docs/fuzzing.md).
+FUZZ_RUNS ?=
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+
+fuzz-build: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-14-dev)"; exit 1; }
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" $(FUZZ_BUILD)/libfulcrum.a
 	@for t in $(FUZZ_TARGETS); do \
 	  clang $(filter-out -MMD -MP,$(CFLAGS)) -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/fuzz_$$t \
 	    tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libfulcrum.a $(LDLIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/new/$$t; \
-	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  echo "== fuzz $$t ($(FUZZ_LIMIT))"; \
+	  LSAN_OPTIONS=suppressions=$(abspath tests/fuzz/lsan.supp) $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_LIMIT) -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/corpus/$$t/crash- $(FUZZ_BUILD)/new/$$t tests/fuzz/corpus/$$t \
 	    >$(FUZZ_BUILD)/fuzz_$$t.log 2>&1; rc=$$?; \
 	  grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' $(FUZZ_BUILD)/fuzz_$$t.log; \
