@@ -7,12 +7,14 @@ slowloris: each connection sends the start of a request head, then one more head
 Connections are opened in one thread with non-blocking sockets (bounded: N <= 20000, S
 <= 300). FILE, when given, is written once every connect has finished (or failed). Prints
 JSON {opened, failed, closed_by_peer, open_at_end, closed_after: [min, median, max] s
-from connect to the peer's close, statuses: {first response status or "none": n}}."""
+from connect to the peer's close, statuses: {first response status or "none": n}}.
+SIGINT or SIGTERM ends the hold early (the result is still printed)."""
 import argparse
 import errno
 import json
 import resource
 import selectors
+import signal
 import socket
 import sys
 import time
@@ -73,9 +75,15 @@ def main():
     if a.ready:
         with open(a.ready, "w") as f:
             f.write("%d\n" % len(conns))
-    end = time.monotonic() + hold
+    end = [time.monotonic() + hold]
+
+    def stop(signum, frame):
+        end[0] = 0
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     next_trickle = time.monotonic() + a.trickle
-    while time.monotonic() < end:
+    while time.monotonic() < end[0]:
         poll(sel, conns, a, 0.1)
         if a.mode == "slowloris" and time.monotonic() >= next_trickle:
             next_trickle += a.trickle
