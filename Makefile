@@ -16,6 +16,8 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
 DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh
 DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+# Only `make soak` needs these (a fast backend and load generator).
+DEB_SOAK  := wrk nginx
 
 PKG_LIBS := openssl libconfig libcurl libcjson
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
@@ -40,7 +42,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-build fuzz-replay
+.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-build fuzz-replay soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -95,6 +97,15 @@ test: deps
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay e2e
+
+# The memory soak (minutes; not in make test): a million requests with reloads and API
+# churn, RSS after warm-up vs at the end, then a leak check of the sanitized build.
+# SOAK_REQUESTS, SOAK_MAX_S, SOAK_SAN_S tune it (tests/soak/soak.sh, docs/reliability.md).
+soak: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_SOAK)"
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 all
+	FULCRUM=$(abspath $(BUILD)/fulcrum) FULCRUM_SAN=$(abspath build/san/fulcrum) ./tests/soak/soak.sh
 
 bench: all
 	./bench/flask_scenario.sh $(BUILD)/fulcrum
