@@ -160,6 +160,10 @@ export ASAN_OPTIONS="detect_leaks=1"
 TOTAL=0
 NON2XX=0
 ERRS=0
+ROUND=0
+CHURN=0
+EXTRA=0 # a fresh state_dir: the API-added backend is gone
+CHURN_BAD=()
 rm -rf "$T/state" && mkdir -p "$T/state"
 write_cfg 0
 bg fulcrum-san TERM "$FULCRUM_SAN" -c "$cfg"
@@ -169,7 +173,8 @@ wait_http "http://127.0.0.1:$P_WEB/" 20
 round "$SAN_S"
 rc=0
 stop_pid "$FPID" TERM 30 || rc=$?
-echo "soak: sanitized run: requests=$TOTAL non2xx=$NON2XX reloads=$ROUND exit=$rc"
+echo "soak: sanitized run: requests=$TOTAL non2xx=$NON2XX reloads=$ROUND api_changes=$CHURN exit=$rc"
+[ ${#CHURN_BAD[@]} -eq 0 ] || fail "control API changes refused (sanitized run): ${CHURN_BAD[*]:0:3}"
 assert_eq "$rc" 0 "exit status of the sanitized fulcrum on SIGTERM"
 if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/fulcrum-san.log"; then
 	grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/fulcrum-san.log" | head -60 >&2
