@@ -366,7 +366,9 @@ static void on_resume(struct ev_loop *loop, ev_timer *t, int revents)
 	if (w->fd_short && w->nwatches > 0) {
 		/* probe the lowest free descriptor instead of accepting into the reserve */
 		int probe = fcntl(w->watches[0].fd, F_DUPFD_CLOEXEC, 0);
-		int short_still = probe == -1 || fd_in_reserve(w, probe);
+		/* only a shortage keeps us paused; a probe that fails otherwise proves nothing */
+		int short_still = probe == -1 ? errno == EMFILE || errno == ENFILE
+					      : fd_in_reserve(w, probe);
 		if (probe != -1)
 			close(probe);
 		if (short_still) {
