@@ -14,14 +14,16 @@ load_start() {
 }
 
 # load_check NAME MIN_OK: waits for the load NAME to end, prints its result and fails
-# unless every request succeeded (status 200, whole body) and at least MIN_OK did.
-# Prints the result JSON on fd 3 when it is open (for callers that want the numbers).
+# unless every request succeeded (status 200, whole body) at the first attempt (the
+# client never had to resend one on a fresh connection) and at least MIN_OK did. The
+# result JSON is left in LOAD_RESULT.
 load_check() {
 	local name=$1 min=$2 out
 	wait_exit "$LOAD_PID" 90 || fail "load generator $name did not finish"
 	out=$(cat "$T/$name.log")
 	echo "   $name: $(json_get "$out" '{k: d[k] for k in ("ok", "fail", "truncated", "retried", "instances", "elapsed")}')"
 	assert_eq "$(json_get "$out" 'd["fail"]')" 0 "failed GETs under load $name (errors: $(json_get "$out" 'd["errors"]'))"
+	assert_eq "$(json_get "$out" 'd["retried"]')" 0 "GETs the clients had to resend on a new connection under load $name"
 	assert_cmp "$(json_get "$out" 'd["ok"]')" ">=" "$min" "successful GETs under load $name"
 	LOAD_RESULT=$out
 }
