@@ -152,7 +152,13 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 	}
 	snprintf(e->pool, sizeof(e->pool), "%s", pool->valuestring);
 	snprintf(e->name, sizeof(e->name), "%s", name->valuestring);
-	e->seq = seq->valuedouble > 0 ? (uint64_t)seq->valuedouble : 0;
+	/* compared before the cast: a double beyond uint64_t makes the cast undefined
+	 * (found by tests/fuzz/fuzz_journal.c); we write integers up to 2^53 only */
+	if (!(seq->valuedouble >= 0 && seq->valuedouble <= 9007199254740992.0)) {
+		snprintf(why, whylen, "seq out of range");
+		goto out;
+	}
+	e->seq = (uint64_t)seq->valuedouble;
 	e->time = cJSON_IsNumber(tm) ? tm->valuedouble : 0;
 	fp = cJSON_GetObjectItemCaseSensitive(o, "file");
 	if (cJSON_IsString(fp) && strlen(fp->valuestring) < sizeof(e->file_fp))

@@ -22,6 +22,11 @@ struct addr {
  * Returns 0, or -1 with a human readable reason in err (NUL-terminated). */
 int addr_parse(const char *text, struct addr *out, int resolve, char *err, size_t errlen);
 
+/* For the fuzz targets: when on, addr_parse resolves every host name to 192.0.2.1
+ * (TEST-NET-1) without a lookup, so a mutated name never waits on DNS. Off by default;
+ * the program never turns it on. */
+void addr_resolve_offline(int on);
+
 /* Writes "1.2.3.4:80" or "[::1]:80" for a sockaddr into buf; returns buf. */
 char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 

@@ -104,6 +104,10 @@ enum pick_result {
 int pool_pick(struct pool *p, struct pool_pick_state *st, const struct backend *avoid,
 	      struct backend **out);
 
+/* 1 when p has an eligible backend (in rotation and up, full or not) other than avoid:
+ * a request that timed out on avoid is replayed only when it can go somewhere else. */
+int pool_has_other_eligible(struct pool *p, const struct backend *avoid);
+
 /* Per-worker FIFO of requests waiting for a slot in one pool. Waiters are embedded
  * in the caller's objects (intrusive list); the queue never allocates. */
 struct pool_waiter {

@@ -46,6 +46,9 @@ struct worker {
 	int accept_paused;
 	int limit_logged;                /* the connection-limit warning was given for this episode */
 	ev_timer resume_timer;           /* resumes accepting after EMFILE / limits */
+	int fd_short;                    /* paused because descriptors ran into the reserve */
+	unsigned long fd_limit;          /* RLIMIT_NOFILE as last read (re-read each second) */
+	double fd_limit_at;              /* ev_now() of that read */
 	struct worker_pool *pools;       /* parallel to gen->pools */
 	int kick_pending;                /* a local slot freed: run the queues after the callbacks */
 	atomic_uint queued;              /* requests waiting in this worker's queues */

@@ -430,6 +430,13 @@ static int valid_hostname(const char *host)
 	return host[n - 1] == '.' || n <= HOST_NAME_MAX_LEN;
 }
 
+static int resolve_offline;  /* addr_resolve_offline: names map to 192.0.2.1 */
+
+void addr_resolve_offline(int on)
+{
+	resolve_offline = on;
+}
+
 /* Resolves host with getaddrinfo and stores its first result with port into out.
  * AI_ADDRCONFIG stays off: with it, "localhost" fails on hosts whose only interface is
  * loopback (containers, CI), exactly where a local demo must work. */
@@ -440,6 +447,16 @@ static int resolve_name(const char *host, uint16_t port, struct addr *out, char 
 	char service[8];
 	int rc;
 
+	if (resolve_offline) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+
+		memset(&out->ss, 0, sizeof(out->ss));
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(0xc0000201);
+		out->len = sizeof(*sin);
+		return 0;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

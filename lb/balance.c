@@ -220,6 +220,16 @@ long long balance_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int pool_has_other_eligible(struct pool *p, const struct backend *avoid)
+{
+	size_t i;
+
+	for (i = 0; i < p->nbackends; i++)
+		if (p->backends[i] != avoid && backend_pick_weight(p->backends[i]) > 0)
+			return 1;
+	return 0;
+}
+
 /* The end of an attempt where avoid turned out to be the only eligible backend: a retry
  * then goes back to it rather than fail. Its acquire only fails when it is full. */
 static int pool_take_avoided(struct backend *avoid, struct backend **out)

@@ -380,14 +380,8 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		client_close(c, why);
 		break;
 	case TERM_RESPONSE_TIMEOUT:
-		if (c->up) {
-			atomic_fetch_add(&c->up->backend->failures, 1);
-			health_passive_failure(c->up->backend, c->pool, HEALTH_FAIL_EXCHANGE,
-					       termination_name(why));
-			upstream_release(c->up, 0);
-			c->up = NULL;
-		}
-		client_error(c, 504, why, "backend did not answer in time");
+		/* counted against the backend; an idempotent request may go elsewhere */
+		client_backend_failed(c, why);
 		break;
 	default:
 		client_close(c, why);
@@ -537,6 +531,14 @@ void client_dispatch(struct client *c)
 {
 	c->t_connect_start = ev_now(c->w->loop);
 	if (upstream_attach(c) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* out of descriptors or memory here: not the backend's fault, so no
+			 * passive failure and no tour of the other backends */
+			worker_release_slot(c->w, c->backend);
+			c->backend = NULL;
+			client_error(c, 503, TERM_CONNECT_FAILED, "out of descriptors for a backend connection");
+			return;
+		}
 		client_backend_failed(c, TERM_CONNECT_FAILED);
 		return;
 	}
@@ -554,7 +556,10 @@ void client_dispatch(struct client *c)
  * request never reached the backend: it goes to another one, whatever its method,
  * until every backend was tried (503: none could be reached). A failure after the
  * request was sent is replayed once on another backend only for idempotent requests
- * whose body we still hold; otherwise 502 (504 for timeouts). */
+ * whose body we still hold; otherwise 502 (504 for timeouts). A response timeout is
+ * replayed only onto another backend: the one that kept silent would likely do so again,
+ * and the client would wait twice for the same 504 (HAProxy's retry-on response-timeout
+ * makes the same trade, opt-in; here it is bounded by retries and idempotent methods). */
 void client_backend_failed(struct client *c, enum termination why)
 {
 	struct backend *b = c->backend;
@@ -563,7 +568,8 @@ void client_backend_failed(struct client *c, enum termination why)
 	int idempotent = c->method == HTTP_M_GET || c->method == HTTP_M_HEAD ||
 			 c->method == HTTP_M_OPTIONS || c->method == HTTP_M_PUT ||
 			 c->method == HTTP_M_DELETE || c->method == HTTP_M_TRACE;
-	int reused = c->up && c->up->requests > 1;
+	/* a silent backend is at fault even on a reused connection */
+	int reused = c->up && c->up->requests > 1 && why != TERM_RESPONSE_TIMEOUT;
 	int retry, status;
 
 	if (b) {
@@ -587,7 +593,8 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	if (never_sent || tcp)
 		retry = ++c->connect_attempts <= (c->pool ? c->pool->nbackends : 0);
-	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0))
+	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0 &&
+		  (why != TERM_RESPONSE_TIMEOUT || (c->pool && pool_has_other_eligible(c->pool, b)))))
 		c->retries_left--;
 	if (retry) {
 		/* the head goes again; req_done from the failed attempt would stop it */
@@ -611,6 +618,7 @@ void client_backend_failed(struct client *c, enum termination why)
 		conn_stats_backend_done(c, b, status);
 	client_error(c, status,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
+		     : why == TERM_RESPONSE_TIMEOUT ? "backend did not answer in time"
 		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 						  : "backend closed the connection before answering");
 }

@@ -336,6 +336,10 @@ static int parse_request_line(struct http_parser *ps, struct http_head *h)
 		return HTTP_PARSE_INCOMPLETE;
 	if (p == start || b[p] != ' ')
 		return parser_fail(ps, h, 400, "invalid request-target");
+	/* a fragment is never sent (RFC 9110 4.2.4); a backend that cut the path at '#'
+	 * would see another path than the one the proxy judged (HAProxy CVE-2023-45539) */
+	if (memchr(b + start, '#', p - start))
+		return parser_fail(ps, h, 400, "fragment (#) in request-target");
 	h->target = (struct http_slice){ (uint32_t)start, (uint32_t)(p - start) };
 
 	ps->pos = ver = p + 1;

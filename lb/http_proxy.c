@@ -261,8 +261,10 @@ static int frame_request_body(struct client *c)
 		c->req_ready += (uint32_t)used;
 		if (r == HTTP_CHUNKED_DONE)
 			c->req_framed = 1;
-		/* framing bytes count towards the limit: close enough, and never lets more through */
-		if (max && c->req_body_sent + c->req_ready > max + 64)
+		/* framing bytes count towards the limit: close enough, and never lets more
+		 * through. The size a chunk announces counts at once: a first chunk over the
+		 * limit is refused before the head goes anywhere (nothing reaches the backend) */
+		if (max && c->req_body_sent + c->req_ready + c->req_chunk.remaining > max + 64)
 			return -2;
 	} else if (c->req_body == HTTP_BODY_NONE) {
 		c->req_framed = 1;

@@ -52,7 +52,9 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		conn_log(LOG_WARN, c, "backend %s/%s: socket: %s", b->pool_name, b->name, strerror(errno));
+		int err = errno;  /* the caller tells a local shortage (EMFILE) from a backend fault */
+		conn_log(LOG_WARN, c, "backend %s/%s: socket: %s", b->pool_name, b->name, strerror(err));
+		errno = err;
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents);
 static void switch_generation(struct worker *w);
 static void pause_accepting(struct worker *w, double seconds);
+static int fd_in_reserve(struct worker *w, int fd);
 static void stop_listening(struct worker *w);
 static void begin_stop(struct worker *w, int how);
 static void run_queues(struct worker *w);
@@ -294,8 +296,22 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 					log_warn("listener %s: accept: %s; pausing accept until descriptors free up",
 						 gl->cfg->name, strerror(errno));
 				w->limit_logged = 1;
+				w->fd_short = 1;
 				pause_accepting(w, 0.1);
 			}
+			return;
+		}
+		if (fd_in_reserve(w, fd)) {
+			/* this one is served, but the descriptors left are kept for the backend
+			 * connections and checks of the connections we already have */
+			if (!w->limit_logged)
+				log_warn("listener %s: descriptor %d is within the reserve of RLIMIT_NOFILE %lu; "
+					 "pausing accept until descriptors free up", gl->cfg->name, fd, w->fd_limit);
+			w->limit_logged = 1;
+			w->fd_short = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			client_accept(w, fd, &peer, lw->index);
+			pause_accepting(w, 0.1);
 			return;
 		}
 		if (w->limit_logged) {
@@ -319,6 +335,26 @@ static void pause_accepting(struct worker *w, double seconds)
 	ev_timer_start(w->loop, &w->resume_timer);
 }
 
+/* 1 when fd, the lowest free descriptor when it was allocated, lies within the reserve
+ * at the top of RLIMIT_NOFILE: every descriptor below it is in use. The reserve (an
+ * eighth of the limit, 16 to 1024) leaves room for a backend connection per client
+ * already accepted, health checks and reloads; the limit is re-read once a second,
+ * since an operator (prlimit) may lower it while we run. */
+static int fd_in_reserve(struct worker *w, int fd)
+{
+	unsigned long reserve;
+	struct rlimit rl;
+
+	if (w->fd_limit == 0 || ev_now(w->loop) - w->fd_limit_at >= 1.0) {
+		w->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur > 1UL << 30
+			? 1UL << 30 : (unsigned long)rl.rlim_cur;
+		w->fd_limit_at = ev_now(w->loop);
+	}
+	reserve = w->fd_limit / 8;
+	reserve = reserve < 16 ? 16 : reserve > 1024 ? 1024 : reserve;
+	return (unsigned long)fd + reserve >= w->fd_limit;
+}
+
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = ev_userdata(loop);
@@ -327,6 +363,20 @@ static void on_resume(struct ev_loop *loop, ev_timer *t, int revents)
 	w->accept_paused = 0;
 	if (w->stopping)
 		return;
+	if (w->fd_short && w->nwatches > 0) {
+		/* probe the lowest free descriptor instead of accepting into the reserve */
+		int probe = fcntl(w->watches[0].fd, F_DUPFD_CLOEXEC, 0);
+		/* only a shortage keeps us paused; a probe that fails otherwise proves nothing */
+		int short_still = probe == -1 ? errno == EMFILE || errno == ENFILE
+					      : fd_in_reserve(w, probe);
+		if (probe != -1)
+			close(probe);
+		if (short_still) {
+			pause_accepting(w, 0.1);
+			return;
+		}
+		w->fd_short = 0;
+	}
 	for (i = 0; i < w->nwatches; i++)
 		ev_io_start(w->loop, &w->watches[i].io);
 }

@@ -1,11 +1,16 @@
 """recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
 so a test can prove what reached (or never reached) the backend.
-  recbackend.py --port P --record FILE [--mode ok|silent]
+  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked]
 ok: answers each request it can frame (Content-Length or chunked body) with
     200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection.
-silent: accepts and records, never answers (for response timeouts)."""
+silent: accepts and records, never answers (for response timeouts).
+reset: answers the first request with a head promising 100000 bytes, sends 1000 of
+    them, then resets the connection (RST, SO_LINGER 0); reset-chunked does the same
+    in the middle of a chunked body."""
 import argparse
 import socket
+import struct
+import time
 import socketserver
 import threading
 
@@ -77,11 +82,26 @@ class Handler(socketserver.BaseRequestHandler):
                     s.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     return
                 buf = buf[n:]
+                if self.server.mode.startswith("reset"):
+                    self.reset_mid_response(s)
+                    return
                 with LOCK:
                     COUNT[0] += 1
                     body = b"ok %d\n" % COUNT[0]
                 s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
                           % (len(body), body))
+
+
+    def reset_mid_response(self, s):
+        if self.server.mode == "reset":
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n"
+                      + b"x" * 1000)
+        else:
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      + b"3e8\r\n" + b"x" * 1000 + b"\r\n3e8\r\n" + b"y" * 500)
+        time.sleep(0.2)  # let the bytes go out before the reset
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -94,7 +114,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--record", required=True)
-    ap.add_argument("--mode", choices=["ok", "silent"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked"], default="ok")
     a = ap.parse_args()
     open(a.record, "ab").close()
     srv = Server((a.host, a.port), Handler)

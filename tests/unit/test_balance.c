@@ -424,6 +424,29 @@ static void test_avoid(void **state)
 	}
 }
 
+/* pool_has_other_eligible (the response-timeout replay's test): another backend in
+ * rotation counts even when full; one down, in maintenance or at weight 0 does not. */
+static void test_has_other_eligible(void **state)
+{
+	static const struct spec s[] = { { 1, 1, ADMIN_ACTIVE, HEALTH_UP },
+					 { 1, 1, ADMIN_ACTIVE, HEALTH_UP },
+					 { 1, 0, ADMIN_MAINT, HEALTH_UP } };
+	struct fixture *f = fixture_new(BALANCE_WLC, s, 3);
+
+	assert_int_equal(pool_has_other_eligible(&f->pool, f->b[0]), 1);
+	assert_true(backend_try_acquire(f->b[1]));  /* full now, still eligible */
+	assert_int_equal(pool_has_other_eligible(&f->pool, f->b[0]), 1);
+	backend_release(f->b[1]);
+	atomic_store(&f->b[1]->health, HEALTH_DOWN);
+	assert_int_equal(pool_has_other_eligible(&f->pool, f->b[0]), 0);
+	atomic_store(&f->b[1]->health, HEALTH_UP);
+	atomic_store(&f->b[1]->weight, 0);
+	assert_int_equal(pool_has_other_eligible(&f->pool, f->b[0]), 0);
+	/* the avoided one itself never counts; NULL avoids nothing */
+	assert_int_equal(pool_has_other_eligible(&f->pool, NULL), 1);
+	fixture_free(f);
+}
+
 /* rr ignores load: a backend already carrying many requests keeps its weight share. */
 static void test_rr_ignores_load(void **state)
 {
@@ -831,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_skips_ineligible),
 		cmocka_unit_test(test_none_when_nothing_eligible),
 		cmocka_unit_test(test_avoid),
+		cmocka_unit_test(test_has_other_eligible),
 		cmocka_unit_test(test_rr_ignores_load),
 		cmocka_unit_test(test_rr_respects_max_conns),
 		cmocka_unit_test(test_wlc_split_under_overlap),

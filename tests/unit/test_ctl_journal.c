@@ -291,6 +291,9 @@ static void test_refused_content(void **state)
 		"{\"seq\":2,\"op\":\"set\",\"pool\":\"flask\",\"name\":\"b\",\"address\":\"127.0.0.1\","
 		"\"weight\":1,\"max_conns\":0,\"state\":\"active\"}",
 		"[1]",
+		/* found by fuzz_journal: a seq no uint64_t can hold (the cast was undefined) */
+		"{\"seq\":1e300,\"op\":\"delete\",\"pool\":\"flask\",\"name\":\"b\"}",
+		"{\"seq\":-5,\"op\":\"delete\",\"pool\":\"flask\",\"name\":\"b\"}",
 	};
 	size_t i;
 
