@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "balance.h"
 #include "buffer.h"
 #include "generation.h"
@@ -91,8 +92,10 @@ struct client {
 	double timer_at;                 /* when the armed timer fires */
 	enum client_state state;
 	uint32_t id;                     /* connection number on its worker (logs: conn=worker.id) */
-	struct sockaddr_storage peer;    /* client address (or from the PROXY header) */
-	struct sockaddr_storage local;
+	union addr_ip peer;              /* client address (or from the PROXY header) */
+	union addr_ip local;
+	uint8_t peer_text_len;           /* length of peer_text; 0 = not formatted yet */
+	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
 	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
 	struct buf *in;                  /* bytes from the client */
 	struct buf *out;                 /* heads and error responses to the client */
@@ -160,6 +163,10 @@ void client_free(struct client *c);
 int client_flush_out(struct client *c);
 /* Sends a small JSON error response and closes after it. */
 void client_error(struct client *c, int status, enum termination why, const char *detail);
+/* The client's address as text ("192.0.2.1", "2001:db8::1"), formatted the first time
+ * it is needed and kept for the connection: X-Forwarded-For, Forwarded and the access
+ * log of every request use it. *len gets its length. */
+const char *client_peer_text(struct client *c, size_t *len);
 /* Writes the access-log line of the current request / connection. */
 void client_log(struct client *c);
 /* Continues a request that got a backend slot (after pick or the queue). */

@@ -85,8 +85,8 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	generation_ref(c->gen);
 	c->gl = gl;
 	c->listener_index = listener_index;
-	c->peer = *peer;
-	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
+	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
+	if (getsockname(fd, &c->local.sa, &len) == -1)
 		memset(&c->local, 0, sizeof(c->local));
 	c->last_activity = c->head_started = c->t_start = ev_now(w->loop);
 	c->next = w->clients;
@@ -458,8 +458,9 @@ static void on_proxy_header(struct client *c)
 		return;
 	}
 	if (!pi.local) {
-		c->peer = pi.src;
-		c->local = pi.dst;
+		addr_ip_set(&c->peer, (const struct sockaddr *)&pi.src);
+		addr_ip_set(&c->local, (const struct sockaddr *)&pi.dst);
+		c->peer_text_len = 0;
 	}
 	buf_consume(c->in, (uint32_t)r);
 	c->last_activity = c->head_started = ev_now(c->w->loop);
@@ -741,11 +742,23 @@ static double ms_between(double from, double to)
 	return from > 0 && to >= from ? (to - from) * 1e3 : -1;
 }
 
+const char *client_peer_text(struct client *c, size_t *len)
+{
+	if (!c->peer_text_len) {
+		addr_format_host(&c->peer.sa, c->peer_text, sizeof(c->peer_text));
+		c->peer_text_len = (uint8_t)strlen(c->peer_text);
+	}
+	*len = c->peer_text_len;
+	return c->peer_text;
+}
+
 void client_log(struct client *c)
 {
 	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char line[1024], target[400], peer[ADDR_TEXT_MAX], ts[32];
+	char line[1024], target[400], ts[32];
+	const char *peer;
+	size_t peer_len;
 	double now = ev_now(c->w->loop);
 	time_t secs = (time_t)now;
 	struct tm tm;
@@ -758,7 +771,7 @@ void client_log(struct client *c)
 		goto done;
 	gmtime_r(&secs, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	addr_format_host((const struct sockaddr *)&c->peer, peer, sizeof(peer));
+	peer = client_peer_text(c, &peer_len);
 	sp = strchr(c->target, ' ');
 	if (sp && sp - c->target < (int)sizeof(mbuf)) {
 		memcpy(mbuf, c->target, sp - c->target);
