@@ -186,7 +186,9 @@ void http_begin_wait_head(struct client *c);
 
 /* tunnel.c: tcp mode and upgraded connections */
 void tunnel_start(struct client *c);
-void tunnel_on_event(struct client *c);
+/* Events the watchers reported (EV_READ / EV_WRITE) on the client and backend side:
+ * a side is read only when it was reported readable. */
+void tunnel_on_event(struct client *c, int client_revents, int upstream_revents);
 
 /* upstream.c */
 /* Connects (or reuses an idle connection) to c->backend; sets c->up. 0 or -1. */

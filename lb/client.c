@@ -403,7 +403,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 	} else if (c->state == CS_TLS_HANDSHAKE) {
 		on_tls_handshake(c);
 	} else if (c->state == CS_TUNNEL) {
-		tunnel_on_event(c);
+		tunnel_on_event(c, revents, 0);
 	} else {
 		if ((revents & EV_WRITE) && c->state != CS_CLOSED)
 			http_on_client_writable(c);
