@@ -120,7 +120,7 @@ listeners = (
   { name = "https"; bind = "127.0.0.1:$F_SP"; mode = "http"; pool = "web";
     idle_timeout_ms = 600000; max_connections = 30000;
     tls = { certificates = ( { cert = "$T/ecdsa.crt"; key = "$T/ecdsa.key"; } );
-            session_tickets = false; session_cache = false; }; },
+            session_tickets = false; }; },
   { name = "tcp"; bind = "127.0.0.1:$F_TP"; mode = "tcp"; pool = "tcp";
     idle_timeout_ms = 600000; max_connections = 30000; } );
 pools = (

@@ -51,7 +51,6 @@ struct cfg_tls {
 	uint32_t handshake_timeout_ms; /* the handshake must complete within (default 10000) */
 	uint32_t session_timeout_s;  /* session cache and ticket lifetime; ticket keys rotate this often */
 	int session_tickets;         /* issue RFC 5077 / TLS 1.3 tickets (default true) */
-	int session_cache;           /* keep sessions for resumption by ID / stateful ticket (default true) */
 	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 

@@ -220,8 +220,6 @@ static const struct key tls_keys[] = {
 	      "lifetime of a resumable session; generated ticket keys rotate this often"),
 	K_BOOL(struct cfg_tls, session_tickets, 1, R,
 	       "issue session tickets (stateless resumption); the session cache works either way"),
-	K_BOOL(struct cfg_tls, session_cache, 1, R,
-	       "keep sessions in the listener's cache (resumption by session ID; TLS 1.3 stateful tickets when session_tickets is off)"),
 	K_STR(struct cfg_tls, ticket_key_file, NULL, check_nonempty, R,
 	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
 	{ .name = NULL },

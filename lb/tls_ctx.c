@@ -225,9 +225,8 @@ static int fingerprint(struct build *b, unsigned char out[32])
 {
 	const struct cfg_tls *t = b->l->tls;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint32_t nums[5] = { (uint32_t)b->l->mode, (uint32_t)t->verify_client,
-			     t->session_timeout_s, (uint32_t)t->session_tickets,
-			     (uint32_t)t->session_cache };
+	uint32_t nums[4] = { (uint32_t)b->l->mode, (uint32_t)t->verify_client,
+			     t->session_timeout_s, (uint32_t)t->session_tickets };
 	unsigned int len = 0;
 	size_t i;
 	int ok;
@@ -523,14 +522,11 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	    SSL_CTX_set_session_id_context(c, sid, sizeof(sid)) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_timeout(c, t->session_timeout_s);
-	/* session_cache = false (as nginx's default): no session is stored, and with
-	 * session_tickets off nothing could resume, so no ticket is sent either: a full
-	 * handshake then costs only the handshake (docs/benchmarks.md, "Fixes") */
-	SSL_CTX_set_session_cache_mode(c, t->session_cache ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
 	/* one ticket per handshake: HTTP/1.1 clients resume one connection at a time, and
 	 * each ticket costs an encryption (without session_tickets, TLS 1.3 still gets one
 	 * stateful ticket: a session ID in the shared cache) */
-	SSL_CTX_set_num_tickets(c, t->session_cache || t->session_tickets ? 1 : 0);
+	SSL_CTX_set_num_tickets(c, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_cb) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_app_data(c, tc);

@@ -3,14 +3,13 @@
 # tickets and TLS 1.2 session IDs (the cache) all resume on whichever worker accepts
 # the connection, and a client that uses each TLS 1.3 ticket once (as browsers do) gets
 # a fresh one on every resumption; with session_tickets = false TLS 1.2 gets no ticket and still resumes
-# from the cache. session_cache = false: tickets still resume, session IDs do not; with
-# tickets off too, no TLS 1.3 ticket is sent and nothing resumes. Two fulcrum instances sharing ticket_key_file resume each other's
+# from the cache. Two fulcrum instances sharing ticket_key_file resume each other's
 # tickets; without the file they do not.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum
 
-ports P_A P_NT P_NC P_NONE P_B P_APP
+ports P_A P_NT P_B P_APP
 start_flask web-1 "$P_APP" 2
 
 tls_ca ca
@@ -35,14 +34,10 @@ CERTS='certificates = ( { cert = "srv.crt"; key = "srv.key"; } );'
 instance a "{ name = \"web\"; bind = \"127.0.0.1:$P_A\"; pool = \"flask\";
               tls = { $CERTS ticket_key_file = \"ticket.keys\"; }; },
             { name = \"nt\"; bind = \"127.0.0.1:$P_NT\"; pool = \"flask\";
-              tls = { $CERTS session_tickets = false; }; },
-            { name = \"nc\"; bind = \"127.0.0.1:$P_NC\"; pool = \"flask\";
-              tls = { $CERTS session_cache = false; }; },
-            { name = \"none\"; bind = \"127.0.0.1:$P_NONE\"; pool = \"flask\";
-              tls = { $CERTS session_cache = false; session_tickets = false; }; }" >"$T/a.cfg"
+              tls = { $CERTS session_tickets = false; }; }" >"$T/a.cfg"
 instance b "{ name = \"web\"; bind = \"127.0.0.1:$P_B\"; pool = \"flask\";
               tls = { $CERTS ticket_key_file = \"ticket.keys\"; }; }" >"$T/b.cfg"
-start_fulcrum "$T/a.cfg" "$P_A" "$P_NT" "$P_NC" "$P_NONE"
+start_fulcrum "$T/a.cfg" "$P_A" "$P_NT"
 bg fulcrum-b TERM "$FULCRUM" -c "$T/b.cfg"
 B_PID=$LAST_PID
 wait_listen "$P_B" "$B_PID"
@@ -90,30 +85,6 @@ assert_not_contains "$out" "TLS session ticket lifetime hint" "TLS 1.2 handshake
 assert_eq "$(resumes "$P_NT" "$T/nt12.pem" 5 -tls1_2)" 5 "TLS 1.2 resumptions with tickets off"
 new_session "$P_NT" "$T/nt13.pem"
 assert_eq "$(resumes "$P_NT" "$T/nt13.pem" 5)" 5 "TLS 1.3 resumptions with tickets off (stateful)"
-
-step "session_cache = false: tickets resume, session IDs do not"
-new_session "$P_NC" "$T/nc13.pem"
-assert_eq "$(resumes "$P_NC" "$T/nc13.pem" 5)" 5 "TLS 1.3 ticket resumptions without the cache"
-new_session "$P_NC" "$T/nc12.pem" -tls1_2
-assert_eq "$(resumes "$P_NC" "$T/nc12.pem" 5 -tls1_2)" 5 "TLS 1.2 ticket resumptions without the cache"
-# without a cache the server sends an empty session ID: s_client has nothing to save
-# (the same command against port A saved one above)
-no_session() {
-	local port=$1 file=$2 out
-	shift 2
-	rm -f "$file"
-	out=$(https_request "$port" -servername a.test -sess_out "$file" "$@")
-	assert_contains "$out" "HTTP/1.1 200" "request on port $port $*"
-	[ ! -s "$file" ] || fail "port $port $* offered a resumable session"
-}
-no_session "$P_NC" "$T/ncid.pem" -tls1_2 -no_ticket
-
-step "session_cache = false and session_tickets = false: no TLS 1.3 ticket, nothing resumes"
-out=$(https_request "$P_NONE" -servername a.test -sess_out "$T/none13.pem")
-assert_contains "$out" "New, TLSv1.3" "TLS 1.3 handshake with neither cache nor tickets"
-assert_contains "$out" "HTTP/1.1 200" "request with neither cache nor tickets"
-assert_not_contains "$out" "Post-Handshake New Session Ticket arrived" "TLS 1.3 ticket with neither cache nor tickets"
-no_session "$P_NONE" "$T/none12.pem" -tls1_2
 
 step "ticket_key_file: a ticket from instance A resumes on instance B"
 assert_eq "$(resumes "$P_B" "$T/t13.pem" 3)" 3 "A's TLS 1.3 ticket resumed on B"
