@@ -12,7 +12,9 @@
 # BENCH_ROUNDS (3), BENCH_SECONDS per wrk run (8), BENCH_IDLE_CONNS (10000),
 # BENCH_CALLGRIND_REQUESTS (20000), BENCH_FLASK_SECONDS (15), BENCH_PIN (1: proxy on
 # CPU 0, load generator and backend on CPU 1), BENCH_ONLY (space-separated workload
-# names to run, default all: mem ka close tls-ka tls-hs tcp big workers2 flask callgrind).
+# names to run, default all: mem ka close tls-ka tls-hs tcp big workers2 flask callgrind),
+# BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
+# measurements of a change, with BENCH_DOCS=0 and BENCH_RESULTS_DIR elsewhere).
 # Loopback only; stops only the processes it started (tests/e2e/lib.sh tracks them).
 set -euo pipefail
 
@@ -32,7 +34,7 @@ else
 fi
 ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big workers2 flask callgrind} "
 PIN=${BENCH_PIN:-1}
-CONTENDERS="fulcrum haproxy nginx"
+CONTENDERS=${BENCH_CONTENDERS:-fulcrum haproxy nginx}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$here/results}
 
 for tool in wrk h2load haproxy nginx valgrind callgrind_control callgrind_annotate openssl taskset; do

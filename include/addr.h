@@ -5,9 +5,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define ADDR_TEXT_MAX 300
+/* Room for addr_format_host's text of any IP address: an IPv6 address (45), '%' and an
+ * interface name (15), NUL. */
+#define ADDR_HOST_TEXT_MAX 64
+
+/* An IPv4 or IPv6 socket address in 28 bytes (a sockaddr_storage takes 128): all a
+ * client connection can come from or arrive at, kept per connection. */
+union addr_ip {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 
 struct addr {
 	struct sockaddr_storage ss;  /* resolved address, port included */
@@ -32,6 +44,10 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Writes only the host part ("1.2.3.4" or "::1", no brackets); returns buf. */
 char *addr_format_host(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Copies an IPv4 or IPv6 address into *out; any other family leaves it zeroed
+ * (AF_UNSPEC). */
+void addr_ip_set(union addr_ip *out, const struct sockaddr *sa);
 
 /* Port of a sockaddr in host byte order (0 for non-IP families). */
 uint16_t addr_port(const struct sockaddr *sa);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "balance.h"
 #include "buffer.h"
 #include "generation.h"
@@ -99,8 +100,10 @@ struct client {
 	double timer_at;                 /* when the armed timer fires */
 	enum client_state state;
 	uint32_t id;                     /* connection number on its worker (logs: conn=worker.id) */
-	struct sockaddr_storage peer;    /* client address (or from the PROXY header) */
-	struct sockaddr_storage local;
+	union addr_ip peer;              /* client address (or from the PROXY header) */
+	union addr_ip local;
+	uint8_t peer_text_len;           /* length of peer_text; 0 = not formatted yet */
+	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
 	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
 	struct buf *in;                  /* bytes from the client */
 	struct buf *out;                 /* heads and error responses to the client */
@@ -171,6 +174,10 @@ void client_error(struct client *c, int status, enum termination why, const char
 /* After the last response of a connection is out: closes, or lingers (CS_LINGERING) when
  * the client may still be sending. */
 void client_linger(struct client *c);
+/* The client's address as text ("192.0.2.1", "2001:db8::1"), formatted the first time
+ * it is needed and kept for the connection: X-Forwarded-For, Forwarded and the access
+ * log of every request use it. *len gets its length. */
+const char *client_peer_text(struct client *c, size_t *len);
 /* Writes the access-log line of the current request / connection. */
 void client_log(struct client *c);
 /* Continues a request that got a backend slot (after pick or the queue). */
@@ -190,7 +197,9 @@ void http_begin_wait_head(struct client *c);
 
 /* tunnel.c: tcp mode and upgraded connections */
 void tunnel_start(struct client *c);
-void tunnel_on_event(struct client *c);
+/* Events the watchers reported (EV_READ / EV_WRITE) on the client and backend side:
+ * a side is read only when it was reported readable. */
+void tunnel_on_event(struct client *c, int client_revents, int upstream_revents);
 
 /* upstream.c */
 /* Connects (or reuses an idle connection) to c->backend; sets c->up. 0 or -1. */

@@ -160,6 +160,15 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+void addr_ip_set(union addr_ip *out, const struct sockaddr *sa)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET)
+		memcpy(&out->in, sa, sizeof(out->in));
+	else if (sa->sa_family == AF_INET6)
+		memcpy(&out->in6, sa, sizeof(out->in6));
+}
+
 char *addr_format_host(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char tmp[INET6_ADDRSTRLEN];

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_line.h"
 #include "conn.h"
 #include "conn_io.h"
 #include "health.h"
@@ -27,7 +28,6 @@ static int client_wanted_events(const struct client *c);
 static void on_proxy_header(struct client *c);
 static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
-static size_t json_escape(char *out, size_t cap, const char *s);
 static const char *status_reason(int status);
 static int skip_sampled(struct client *c);
 
@@ -85,8 +85,8 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	generation_ref(c->gen);
 	c->gl = gl;
 	c->listener_index = listener_index;
-	c->peer = *peer;
-	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
+	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
+	if (getsockname(fd, &c->local.sa, &len) == -1)
 		memset(&c->local, 0, sizeof(c->local));
 	c->last_activity = c->head_started = c->t_start = ev_now(w->loop);
 	c->next = w->clients;
@@ -403,7 +403,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 	} else if (c->state == CS_TLS_HANDSHAKE) {
 		on_tls_handshake(c);
 	} else if (c->state == CS_TUNNEL) {
-		tunnel_on_event(c);
+		tunnel_on_event(c, revents, 0);
 	} else if (c->state == CS_LINGERING) {
 		if (conn_linger_drain(c) != 0)
 			client_close(c, c->term);
@@ -461,8 +461,9 @@ static void on_proxy_header(struct client *c)
 		return;
 	}
 	if (!pi.local) {
-		c->peer = pi.src;
-		c->local = pi.dst;
+		addr_ip_set(&c->peer, (const struct sockaddr *)&pi.src);
+		addr_ip_set(&c->local, (const struct sockaddr *)&pi.dst);
+		c->peer_text_len = 0;
 	}
 	buf_consume(c->in, (uint32_t)r);
 	c->last_activity = c->head_started = ev_now(c->w->loop);
@@ -744,27 +745,6 @@ static const char *status_reason(int status)
 
 /* ---- access log ---- */
 
-static size_t json_escape(char *out, size_t cap, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-
-	for (; *s && n + 7 < cap; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			out[n++] = '\\';
-			out[n++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			out[n++] = '\\'; out[n++] = 'u'; out[n++] = '0'; out[n++] = '0';
-			out[n++] = hex[ch >> 4]; out[n++] = hex[ch & 15];
-		} else {
-			out[n++] = (char)ch;
-		}
-	}
-	out[n] = '\0';
-	return n;
-}
-
 /* log.access_sample = N keeps 1 line of N; a 5xx, a request without a response and
  * one that did not end normally are always written (they are what logs are read for). */
 static int skip_sampled(struct client *c)
@@ -779,66 +759,26 @@ static int skip_sampled(struct client *c)
 	return 0;
 }
 
-static double ms_between(double from, double to)
+const char *client_peer_text(struct client *c, size_t *len)
 {
-	return from > 0 && to >= from ? (to - from) * 1e3 : -1;
+	if (!c->peer_text_len) {
+		addr_format_host(&c->peer.sa, c->peer_text, sizeof(c->peer_text));
+		c->peer_text_len = (uint8_t)strlen(c->peer_text);
+	}
+	*len = c->peer_text_len;
+	return c->peer_text;
 }
 
 void client_log(struct client *c)
 {
-	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char line[1024], target[400], peer[ADDR_TEXT_MAX], ts[32];
-	double now = ev_now(c->w->loop);
-	time_t secs = (time_t)now;
-	struct tm tm;
-	const char *sp, *method = "", *path = "";
-	char mbuf[24];
-	int n;
+	char line[1024];
+	size_t n;
 
 	conn_stats_request_done(c);
 	if (!access_log_enabled() || skip_sampled(c))
 		goto done;
-	gmtime_r(&secs, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	addr_format_host((const struct sockaddr *)&c->peer, peer, sizeof(peer));
-	sp = strchr(c->target, ' ');
-	if (sp && sp - c->target < (int)sizeof(mbuf)) {
-		memcpy(mbuf, c->target, sp - c->target);
-		mbuf[sp - c->target] = '\0';
-		method = mbuf;
-		path = sp + 1;
-	}
-	json_escape(target, sizeof(target), path);
-	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
-		n = snprintf(line, sizeof(line),
-			     "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
-			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
-			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-			     tm.tm_sec, method, target, c->version_minor, c->status,
-			     (unsigned long long)c->bytes_out,
-			     c->up && c->up->backend ? c->up->backend->name :
-			     c->backend ? c->backend->name : "-",
-			     termination_name(c->term), ms_between(c->t_start, now), c->w->id, c->id);
-	} else {
-		n = snprintf(line, sizeof(line),
-			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
-			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
-			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
-			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
-			     "\"connection\":\"%d.%u\"}\n",
-			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
-			     addr_port((const struct sockaddr *)&c->peer), method, target, c->status,
-			     c->pool ? c->pool->name : "",
-			     c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""),
-			     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
-			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
-			     ms_between(c->t_connect_start, c->t_connected),
-			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
-			     termination_name(c->term), c->request_id, c->w->id, c->id);
-	}
-	if (n > 0)
-		worker_access_log(c->w, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	n = access_line_format(c, ev_now(c->w->loop), line, sizeof(line));
+	worker_access_log(c->w, line, n);
 done:
 	c->in_request = 0;
 }

@@ -11,7 +11,7 @@
 #include "worker.h"
 
 static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
-		uint64_t *counter, int to_client);
+		uint64_t *counter, int to_client, int readable);
 static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter);
 
 void tunnel_start(struct client *c)
@@ -22,7 +22,9 @@ void tunnel_start(struct client *c)
 		/* for tcp the connection's "request" is the whole stream */
 		c->in_request = 0;
 	}
-	tunnel_on_event(c);
+	/* bytes may be waiting on either side already (sent with the request, or before
+	 * the backend connection was up): read both */
+	tunnel_on_event(c, EV_READ, EV_READ);
 }
 
 /* Writes b to fd; 0 ok (maybe partial), -1 fatal. */
@@ -47,12 +49,18 @@ static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
 	return 0;
 }
 
-/* Moves bytes from_fd -> buffer -> to_fd while both sides take them.
+/* Moves bytes from_fd -> buffer -> to_fd while both sides take them. Reads only when
+ * the watcher reported from_fd readable (readable != 0), and stops after a read shorter
+ * than the room offered: that read took everything the socket had, and libev's watchers
+ * are level-triggered (epoll without EPOLLET), so more data is reported when it comes.
+ * Reading on until EAGAIN cost one failing read(2) per forwarded chunk. (TLS plaintext
+ * that OpenSSL already holds is re-reported by conn_kick_pending in client_update.)
  * Returns 1 if anything moved, 0 if not, -1 on a fatal error on either side. */
 static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
-		uint64_t *counter, int to_client)
+		uint64_t *counter, int to_client, int readable)
 {
 	int moved = 0;
+	size_t room;
 	ssize_t n;
 
 	for (;;) {
@@ -65,12 +73,13 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			if (buf_len(*from))
 				return moved;  /* the receiver is full: wait for EV_WRITE */
 		}
-		if (*eof)
+		if (*eof || !readable)
 			return moved;
 		if (!*from && !(*from = buf_get(&c->w->bufs)))
 			return -1;
-		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), buf_room(*from))
-				     : read(from_fd, buf_tail(*from), buf_room(*from));
+		room = buf_room(*from);
+		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), room)
+				     : read(from_fd, buf_tail(*from), room);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -89,10 +98,12 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			*counter += (uint64_t)n;
 		c->last_activity = ev_now(c->w->loop);
 		moved = 1;
+		if ((size_t)n < room)
+			readable = 0;  /* drained for now: flush, then wait for the next event */
 	}
 }
 
-void tunnel_on_event(struct client *c)
+void tunnel_on_event(struct client *c, int client_revents, int upstream_revents)
 {
 	struct upstream *u = c->up;
 	int in_eof, up_eof, r;
@@ -118,13 +129,13 @@ void tunnel_on_event(struct client *c)
 	}
 	in_eof = c->in_eof;
 	up_eof = u->eof;
-	r = pump(c, c->fd, &c->in, u->fd, &in_eof, &c->bytes_in, 0);
+	r = pump(c, c->fd, &c->in, u->fd, &in_eof, &c->bytes_in, 0, client_revents & EV_READ);
 	c->in_eof = in_eof;
 	if (r == -1) {
 		client_close(c, TERM_CLIENT_CLOSED);
 		return;
 	}
-	r = pump(c, u->fd, &u->in, c->fd, &up_eof, &c->bytes_out, 1);
+	r = pump(c, u->fd, &u->in, c->fd, &up_eof, &c->bytes_out, 1, upstream_revents & EV_READ);
 	u->eof = up_eof;
 	if (r == -1) {
 		client_close(c, TERM_BACKEND_CLOSED);

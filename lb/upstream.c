@@ -177,7 +177,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	if (c->state == CS_TUNNEL) {
-		tunnel_on_event(c);
+		tunnel_on_event(c, 0, revents);
 	} else {
 		if ((revents & EV_WRITE) && c->state == CS_STREAMING)
 			http_on_upstream_writable(c);

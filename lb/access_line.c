@@ -1,0 +1,254 @@
+/* access_line.c: the text of one access-log line (JSON or combined), built from
+ * known-length pieces: it is written for every request, and snprintf made it cost more
+ * than proxying the request (docs/benchmarks.md, "Fixes"). */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "access_line.h"
+#include "conn.h"
+#include "worker.h"
+
+#define PATH_ESCAPED_MAX 400  /* the escaped path is cut below this many bytes */
+
+/* A line being written: pieces that do not fit are cut, like snprintf's output. */
+struct line {
+	char *p, *end;  /* end leaves room for the NUL */
+};
+
+static void put(struct line *l, const char *s, size_t n);
+static void put_str(struct line *l, const char *s);
+static void put_uint(struct line *l, unsigned long long v);
+static void put_int(struct line *l, long long v);
+static void put_2digits(struct line *l, int v);
+static void put_fixed(struct line *l, double v, unsigned decimals);
+static void put_json_escaped(struct line *l, const char *s, size_t cap);
+static const struct tm *utc_time(time_t secs);
+static double ms_between(double from, double to);
+
+#define PUT_LIT(l, lit) put((l), (lit), sizeof(lit) - 1)
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	size_t room = (size_t)(l->end - l->p);
+
+	if (n > room)
+		n = room;
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void put_uint(struct line *l, unsigned long long v)
+{
+	char digits[20];
+	size_t n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(l, digits + n, sizeof(digits) - n);
+}
+
+static void put_int(struct line *l, long long v)
+{
+	if (v < 0) {
+		PUT_LIT(l, "-");
+		put_uint(l, 0ULL - (unsigned long long)v);
+		return;
+	}
+	put_uint(l, (unsigned long long)v);
+}
+
+static void put_2digits(struct line *l, int v)
+{
+	char d[2] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10) };
+
+	put(l, d, 2);
+}
+
+/* v with a fixed number of decimals (1 or 3) as "%.1f" / "%.3f" print it: rounded to
+ * nearest, ties to even (checked against snprintf over 2 million random lines). */
+static void put_fixed(struct line *l, double v, unsigned decimals)
+{
+	unsigned long long scale = decimals == 1 ? 10 : 1000, q;
+	char frac[3];
+	unsigned i;
+
+	if (v < 0) {
+		PUT_LIT(l, "-");
+		v = -v;
+	}
+	if (!(v < 1e15))
+		v = 1e15;  /* no duration is that long; keeps the conversion defined */
+	q = (unsigned long long)rint(v * (double)scale);  /* ties to even, as printf */
+	put_uint(l, q / scale);
+	PUT_LIT(l, ".");
+	q %= scale;
+	for (i = decimals; i > 0; i--) {
+		frac[i - 1] = (char)('0' + q % 10);
+		q /= 10;
+	}
+	put(l, frac, decimals);
+}
+
+/* s as a JSON string body; stops before the escaped text would reach cap bytes (with
+ * room for one more escape), as the log always has. */
+static void put_json_escaped(struct line *l, const char *s, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			char e[2] = { '\\', (char)ch };
+			put(l, e, 2);
+			n += 2;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+			put(l, e, 6);
+			n += 6;
+		} else {
+			put(l, (const char *)&ch, 1);
+			n++;
+		}
+	}
+}
+
+/* gmtime_r once per second and thread: every line of that second shares it. */
+static const struct tm *utc_time(time_t secs)
+{
+	static __thread time_t cached_secs = -1;
+	static __thread struct tm cached_tm;
+
+	if (secs != cached_secs) {
+		gmtime_r(&secs, &cached_tm);
+		cached_secs = secs;
+	}
+	return &cached_tm;
+}
+
+static double ms_between(double from, double to)
+{
+	return from > 0 && to >= from ? (to - from) * 1e3 : -1;
+}
+
+size_t access_line_format(struct client *c, double now, char *out, size_t cap)
+{
+	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct line l = { out, out + cap - 1 };
+	time_t secs = (time_t)now;
+	const struct tm *tm = utc_time(secs);
+	const char *sp, *path = "";
+	size_t method_len = 0, peer_len;
+	const char *peer = client_peer_text(c, &peer_len);
+
+	sp = strchr(c->target, ' ');
+	if (sp && sp - c->target < 24) {  /* longer is no method: logged empty */
+		method_len = (size_t)(sp - c->target);
+		path = sp + 1;
+	}
+	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
+		put(&l, peer, peer_len);
+		PUT_LIT(&l, " - - [");
+		put_2digits(&l, tm->tm_mday);
+		PUT_LIT(&l, "/");
+		put_str(&l, months[tm->tm_mon]);
+		PUT_LIT(&l, "/");
+		put_int(&l, tm->tm_year + 1900);
+		PUT_LIT(&l, ":");
+		put_2digits(&l, tm->tm_hour);
+		PUT_LIT(&l, ":");
+		put_2digits(&l, tm->tm_min);
+		PUT_LIT(&l, ":");
+		put_2digits(&l, tm->tm_sec);
+		PUT_LIT(&l, " +0000] \"");
+		put(&l, c->target, method_len);
+		PUT_LIT(&l, " ");
+		put_json_escaped(&l, path, PATH_ESCAPED_MAX);
+		PUT_LIT(&l, " HTTP/1.");
+		put_int(&l, c->version_minor);
+		PUT_LIT(&l, "\" ");
+		put_int(&l, c->status);
+		PUT_LIT(&l, " ");
+		put_uint(&l, c->bytes_out);
+		PUT_LIT(&l, " \"-\" \"-\" backend=");
+		put_str(&l, c->up && c->up->backend ? c->up->backend->name :
+			    c->backend ? c->backend->name : "-");
+		PUT_LIT(&l, " term=");
+		put_str(&l, termination_name(c->term));
+		PUT_LIT(&l, " total_ms=");
+		put_fixed(&l, ms_between(c->t_start, now), 1);
+		PUT_LIT(&l, " conn=");
+		put_int(&l, c->w->id);
+		PUT_LIT(&l, ".");
+		put_uint(&l, c->id);
+	} else {
+		PUT_LIT(&l, "{\"time\":\"");
+		put_int(&l, tm->tm_year + 1900);
+		PUT_LIT(&l, "-");
+		put_2digits(&l, tm->tm_mon + 1);
+		PUT_LIT(&l, "-");
+		put_2digits(&l, tm->tm_mday);
+		PUT_LIT(&l, "T");
+		put_2digits(&l, tm->tm_hour);
+		PUT_LIT(&l, ":");
+		put_2digits(&l, tm->tm_min);
+		PUT_LIT(&l, ":");
+		put_2digits(&l, tm->tm_sec);
+		PUT_LIT(&l, ".");
+		{
+			int ms = (int)((now - (double)secs) * 1000);
+			char d[3] = { (char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10),
+				      (char)('0' + ms % 10) };
+			put(&l, d, 3);
+		}
+		PUT_LIT(&l, "Z\",\"listener\":\"");
+		put_str(&l, c->gl->cfg->name);
+		PUT_LIT(&l, "\",\"client\":\"");
+		put(&l, peer, peer_len);
+		PUT_LIT(&l, "\",\"client_port\":");
+		put_uint(&l, addr_port(&c->peer.sa));
+		PUT_LIT(&l, ",\"method\":\"");
+		put(&l, c->target, method_len);
+		PUT_LIT(&l, "\",\"path\":\"");
+		put_json_escaped(&l, path, PATH_ESCAPED_MAX);
+		PUT_LIT(&l, "\",\"status\":");
+		put_int(&l, c->status);
+		PUT_LIT(&l, ",\"pool\":\"");
+		put_str(&l, c->pool ? c->pool->name : "");
+		PUT_LIT(&l, "\",\"backend\":\"");
+		put_str(&l, c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""));
+		PUT_LIT(&l, "\",\"bytes_in\":");
+		put_uint(&l, c->bytes_in);
+		PUT_LIT(&l, ",\"bytes_out\":");
+		put_uint(&l, c->bytes_out);
+		PUT_LIT(&l, ",\"queue_ms\":");
+		put_fixed(&l, c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0, 3);
+		PUT_LIT(&l, ",\"connect_ms\":");
+		put_fixed(&l, ms_between(c->t_connect_start, c->t_connected), 3);
+		PUT_LIT(&l, ",\"response_ms\":");
+		put_fixed(&l, ms_between(c->t_connected, c->t_first_byte), 3);
+		PUT_LIT(&l, ",\"total_ms\":");
+		put_fixed(&l, ms_between(c->t_start, now), 3);
+		PUT_LIT(&l, ",\"termination\":\"");
+		put_str(&l, termination_name(c->term));
+		PUT_LIT(&l, "\",\"request_id\":\"");
+		put_str(&l, c->request_id);
+		PUT_LIT(&l, "\",\"connection\":\"");
+		put_int(&l, c->w->id);
+		PUT_LIT(&l, ".");
+		put_uint(&l, c->id);
+		PUT_LIT(&l, "\"}");
+	}
+	PUT_LIT(&l, "\n");
+	*l.p = '\0';
+	return (size_t)(l.p - out);
+}

@@ -1,0 +1,229 @@
+/* test_access_line.c: unit tests of lb/access_line.c: the access-log line, written
+ * without printf, must be byte for byte what the documented printf formats give (the
+ * way fulcrum wrote it before), for JSON and combined lines over random requests:
+ * IPv4/IPv6 peers, escaped and cut paths, missing pool/backend/timings, rounding ties. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "access_line.h"
+#include "config.h"
+#include "conn.h"
+#include "worker.h"
+
+/* ---- the reference: the printf formats client_log used before lb/access_line.c ---- */
+static size_t json_escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') { out[n++] = '\\'; out[n++] = (char)ch; }
+		else if (ch < 0x20 || ch >= 0x7f) { out[n++] = '\\'; out[n++] = 'u'; out[n++] = '0'; out[n++] = '0'; out[n++] = hex[ch >> 4]; out[n++] = hex[ch & 15]; }
+		else out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	return n;
+}
+static double ms_between(double from, double to) { return from > 0 && to >= from ? (to - from) * 1e3 : -1; }
+static size_t reference_line(struct client *c, double now, char *line, size_t cap)
+{
+	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	char target[400], ts[32], peer[300];
+	time_t secs = (time_t)now; struct tm tm;
+	const char *sp, *method = "", *path = ""; char mbuf[24]; int n;
+	gmtime_r(&secs, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	addr_format_host(&c->peer.sa, peer, sizeof(peer));
+	sp = strchr(c->target, ' ');
+	if (sp && sp - c->target < (int)sizeof(mbuf)) { memcpy(mbuf, c->target, sp - c->target); mbuf[sp - c->target] = '\0'; method = mbuf; path = sp + 1; }
+	json_escape(target, sizeof(target), path);
+	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
+		n = snprintf(line, cap, "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
+			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
+			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, method, target, c->version_minor, c->status, (unsigned long long)c->bytes_out,
+			     c->up && c->up->backend ? c->up->backend->name : c->backend ? c->backend->name : "-",
+			     termination_name(c->term), ms_between(c->t_start, now), c->w->id, c->id);
+	} else {
+		n = snprintf(line, cap,
+			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
+			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
+			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
+			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
+			     "\"connection\":\"%d.%u\"}\n",
+			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
+			     addr_port(&c->peer.sa), method, target, c->status,
+			     c->pool ? c->pool->name : "", c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""),
+			     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
+			     ms_between(c->t_connect_start, c->t_connected),
+			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
+			     termination_name(c->term), c->request_id, c->w->id, c->id);
+	}
+	return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+struct fixture {
+	struct client c;
+	struct worker w;
+	struct generation g;
+	struct config cfg;
+	struct gen_listener gl;
+	struct cfg_listener lc;
+	struct pool pool;
+	struct backend be;
+};
+
+static struct fixture *fixture_new(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->c.w = &f->w;
+	f->c.gen = &f->g;
+	f->g.cfg = &f->cfg;
+	f->c.gl = &f->gl;
+	f->gl.cfg = &f->lc;
+	f->lc.name = "web";
+	f->pool.name = "flask";
+	f->be.name = "web-1";
+	return f;
+}
+
+static double rnd(void) { return rand() / (double)RAND_MAX; }
+
+static void test_matches_printf_formats(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client *c = &f->c;
+	char a[1024], b[1024];
+	long i;
+
+	(void)state;
+	srand(1);
+	for (i = 0; i < 200000; i++) {
+		double now = 1.79e9 + rnd() * 1e6;
+		size_t n1, n2;
+
+		f->cfg.log.format = (i & 1) ? LOG_FORMAT_COMBINED : LOG_FORMAT_JSON;
+		memset(&c->peer, 0, sizeof(c->peer));
+		c->peer_text_len = 0;
+		if (i % 3 == 0) {
+			c->peer.in6.sin6_family = AF_INET6;
+			assert_int_equal(inet_pton(AF_INET6, "2001:db8::7", &c->peer.in6.sin6_addr), 1);
+			c->peer.in6.sin6_port = htons((uint16_t)i);
+		} else {
+			c->peer.in.sin_family = AF_INET;
+			c->peer.in.sin_addr.s_addr = htonl((uint32_t)rand());
+			c->peer.in.sin_port = htons((uint16_t)i);
+		}
+		if (i % 7 == 0) {
+			snprintf(c->target, sizeof(c->target), "- -");
+		} else if (i % 11 == 0) {
+			int k;
+			for (k = 0; k < 159; k++)  /* every byte but NUL: escapes, and a cut */
+				c->target[k] = (char)(1 + rand() % 255);
+			c->target[159] = '\0';
+		} else {
+			snprintf(c->target, sizeof(c->target), "GET /p%ld?q=\"x\"\\%c", i,
+				 (char)(1 + rand() % 127));
+		}
+		c->status = rand() % 600;
+		c->version_minor = rand() % 2;
+		c->bytes_in = (unsigned long long)rand() * (unsigned long long)rand();
+		c->bytes_out = (uint64_t)rand();
+		c->pool = i % 5 ? &f->pool : NULL;
+		c->backend = i % 4 ? &f->be : NULL;
+		c->term = (enum termination)(rand() % TERM__COUNT);
+		f->w.id = rand() % 8;
+		c->id = (uint32_t)rand();
+		snprintf(c->request_id, sizeof(c->request_id), "%08x", (unsigned)rand());
+		c->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
+		c->t_queued = i % 3 ? 0 : c->t_start + rnd() * 0.001;
+		c->t_connect_start = c->t_start + rnd() * 0.002;
+		c->t_connected = i % 9 ? c->t_connect_start + rnd() * 0.0005 : 0;
+		c->t_first_byte = c->t_connected + rnd() * 0.003;
+		n1 = reference_line(c, now, a, sizeof(a));
+		n2 = access_line_format(c, now, b, sizeof(b));
+		if (n1 != n2 || memcmp(a, b, n1))
+			fail_msg("line %ld differs:\n%.*s\n%.*s", i, (int)n1, a, (int)n2, b);
+		assert_int_equal(b[n2], '\0');
+	}
+	free(f);
+}
+
+/* One line written out by hand, so the reference itself is pinned too. */
+static void test_known_line(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client *c = &f->c;
+	char b[1024];
+	double now = 1790000000.25;  /* 2026-09-21T14:13:20.250Z */
+
+	(void)state;
+	c->peer.in.sin_family = AF_INET;
+	c->peer.in.sin_port = htons(5555);
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &c->peer.in.sin_addr), 1);
+	snprintf(c->target, sizeof(c->target), "GET /a\"b");
+	c->status = 200;
+	c->version_minor = 1;
+	c->bytes_in = 76;
+	c->bytes_out = 88;
+	c->pool = &f->pool;
+	c->backend = &f->be;
+	c->term = TERM_DONE;
+	f->w.id = 1;
+	c->id = 7;
+	snprintf(c->request_id, sizeof(c->request_id), "r1");
+	c->t_start = now - 0.0125;
+	c->t_connect_start = now - 0.01;
+	c->t_connected = now - 0.009;
+	c->t_first_byte = now - 0.001;
+	access_line_format(c, now, b, sizeof(b));
+	assert_string_equal(b, "{\"time\":\"2026-09-21T14:13:20.250Z\",\"listener\":\"web\",\"client\":\"192.0.2.1\","
+			    "\"client_port\":5555,\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
+			    "\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
+			    "\"queue_ms\":0.000,\"connect_ms\":1.000,\"response_ms\":8.000,\"total_ms\":12.500,"
+			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\"}\n");
+	f->cfg.log.format = LOG_FORMAT_COMBINED;
+	access_line_format(c, now, b, sizeof(b));
+	assert_string_equal(b, "192.0.2.1 - - [21/Sep/2026:14:13:20 +0000] \"GET /a\\\"b HTTP/1.1\" 200 88 "
+			    "\"-\" \"-\" backend=web-1 term=done total_ms=12.5 conn=1.7\n");
+	free(f);
+}
+
+/* A buffer too small cuts the line (newline included), as snprintf did. */
+static void test_cut_to_capacity(void **state)
+{
+	struct fixture *f = fixture_new();
+	char b[40];
+	size_t n;
+
+	(void)state;
+	f->c.peer.in.sin_family = AF_INET;
+	snprintf(f->c.target, sizeof(f->c.target), "GET /");
+	n = access_line_format(&f->c, 1790000000.0, b, sizeof(b));
+	assert_int_equal(n, sizeof(b) - 1);
+	assert_int_equal(strlen(b), sizeof(b) - 1);
+	assert_memory_equal(b, "{\"time\":\"2026-09-21T14:13:20.000Z\",\"lis", sizeof(b) - 1);
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_matches_printf_formats),
+		cmocka_unit_test(test_known_line),
+		cmocka_unit_test(test_cut_to_capacity),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
