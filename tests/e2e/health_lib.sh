@@ -49,3 +49,18 @@ kill_instance() {
 	[ -z "$kids" ] || kill -KILL $kids 2>/dev/null || true
 	wait_exit "$pid" 10 || true
 }
+
+# start_check_listeners N: N cheap backends in one python process (tests/e2e/listeners.py)
+# on free ports listed in $T/ports, every tenth hanging (accepts, never answers); each
+# check they receive is recorded in $T/checks.rec. Returns once they all listen.
+start_check_listeners() {
+	local n=$1 i
+	free_ports "$n" >"$T/ports"
+	bg listeners TERM "$PY" "$E2E_DIR/listeners.py" --ports-file "$T/ports" --record "$T/checks.rec" \
+		--ready "$T/ready" --hang-every 10 --max-seconds 200
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$T/ready" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/ready" ] || fail "the $n listeners did not start"
+}

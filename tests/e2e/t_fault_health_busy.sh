@@ -14,14 +14,7 @@ N=200
 ports P_WEB P1 P2
 start_flask web-1 "$P1" 3
 start_flask web-2 "$P2" 3
-free_ports $N >"$T/ports"
-bg listeners TERM "$PY" "$E2E_DIR/listeners.py" --ports-file "$T/ports" --record "$T/checks.rec" \
-	--ready "$T/ready" --hang-every 10 --max-seconds 200
-for ((i = 0; i < 100; i++)); do
-	[ -s "$T/ready" ] && break
-	sleep 0.1
-done
-[ -s "$T/ready" ] || fail "the 200 listeners did not start"
+start_check_listeners "$N"
 
 cfg=$T/fulcrum.cfg
 {

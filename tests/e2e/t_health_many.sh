@@ -12,14 +12,7 @@ N=200
 INTERVAL_MS=1000
 RUN_S=12
 ports P_WEB
-free_ports $N >"$T/ports"
-bg listeners TERM "$PY" "$E2E_DIR/listeners.py" --ports-file "$T/ports" --record "$T/checks.rec" \
-	--ready "$T/ready" --hang-every 10 --max-seconds 200
-for ((i = 0; i < 100; i++)); do
-	[ -s "$T/ready" ] && break
-	sleep 0.1
-done
-[ -s "$T/ready" ] || fail "the 200 listeners did not start"
+start_check_listeners "$N"
 
 cfg=$T/fulcrum.cfg
 {
