@@ -55,9 +55,9 @@ struct worker {
 	struct buf_pool bufs;
 	struct client *clients;          /* every live client connection (list) */
 	unsigned nclients;
-	struct client *dead_clients;     /* closed, freed after the callbacks (ev_check) */
+	struct client *dead_clients;     /* closed, freed after the batch of callbacks (reaper) */
 	struct upstream *dead_upstreams;
-	ev_check reaper;
+	ev_prepare reaper;               /* after each batch: queue kicks, frees, log flush */
 	struct upstream *idle[IDLE_BUCKETS];  /* idle backend connections by backend */
 	unsigned nidle;
 	ev_timer sweep;                  /* closes backend connections idle too long */
@@ -68,7 +68,6 @@ struct worker {
 	char *alog;                      /* access-log lines waiting for one write */
 	uint32_t alog_skipped;           /* lines left out by log.access_sample since the last one written */
 	size_t alog_len;
-	ev_prepare alog_flush;
 };
 
 /* The process: workers, the published generation. */

@@ -506,16 +506,26 @@ void client_pick_backend(struct client *c)
 		client_error(c, 503, TERM_NO_BACKEND, "no pool");
 		return;
 	}
-	r = pool_pick(c->pool, &wp->pick, c->failed_backend, &b);
-	if (r == PICK_OK) {
-		c->backend = b;
-		client_dispatch(c);
-		return;
-	}
-	if (r == PICK_NONE) {
-		conn_stats_pool(c, TERM_NO_BACKEND);
-		client_error(c, 503, TERM_NO_BACKEND, "no backend available");
-		return;
+	if (wp->queue.len && wp->queue.len < wp->queue.max) {
+		/* Requests are already waiting: this one joins the end of the line even if a
+		 * slot is free at this instant. A slot freed earlier in this batch of events
+		 * belongs to the oldest waiter, and run_queues hands it over once the batch
+		 * is done (kick_pending); picking here would let a new request overtake
+		 * older ones, and every overtaking adds a service time to someone's wait,
+		 * which is what the tail latency shows. */
+		w->kick_pending = 1;
+	} else {
+		r = pool_pick(c->pool, &wp->pick, c->failed_backend, &b);
+		if (r == PICK_OK) {
+			c->backend = b;
+			client_dispatch(c);
+			return;
+		}
+		if (r == PICK_NONE) {
+			conn_stats_pool(c, TERM_NO_BACKEND);
+			client_error(c, 503, TERM_NO_BACKEND, "no backend available");
+			return;
+		}
 	}
 	if (worker_enqueue(w, c) == -1) {
 		conn_stats_pool(c, TERM_QUEUE_FULL);

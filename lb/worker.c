@@ -27,9 +27,9 @@ static void *worker_main(void *arg);
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents);
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
-static void on_reap(struct ev_loop *loop, ev_check *chk, int revents);
+static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
-static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents);
+static void alog_flush(struct worker *w);
 static void switch_generation(struct worker *w);
 static void pause_accepting(struct worker *w, double seconds);
 static int fd_in_reserve(struct worker *w, int fd);
@@ -91,12 +91,10 @@ int worker_start_all(int nworkers)
 		ev_async_init(&w->wake, on_wake);
 		ev_async_start(w->loop, &w->wake);
 		ev_timer_init(&w->resume_timer, on_resume, 0., 0.);
-		ev_check_init(&w->reaper, on_reap);
-		ev_check_start(w->loop, &w->reaper);
+		ev_prepare_init(&w->reaper, on_reap);
+		ev_prepare_start(w->loop, &w->reaper);
 		ev_timer_init(&w->sweep, on_sweep, 1., 1.);
 		ev_timer_start(w->loop, &w->sweep);
-		ev_prepare_init(&w->alog_flush, on_alog_flush);
-		ev_prepare_start(w->loop, &w->alog_flush);
 		buf_pool_init(&w->bufs, 1024);
 		w->alog = malloc(ALOG_CAP);
 		if (!w->alog)
@@ -161,7 +159,7 @@ static void *worker_main(void *arg)
 	free(w->watches);
 	generation_unref(w->gen);
 	w->gen = NULL;
-	on_alog_flush(w->loop, &w->alog_flush, 0);
+	alog_flush(w);
 	buf_pool_destroy(&w->bufs);
 	return NULL;
 }
@@ -424,14 +422,19 @@ static void begin_stop(struct worker *w, int how)
 	}
 }
 
-/* Runs after every batch of callbacks: hands freed slots to queued requests (an
- * ev_idle would starve under load, when there are always events pending), then frees
- * what was closed. */
-static void on_reap(struct ev_loop *loop, ev_check *chk, int revents)
+/* Runs after every batch of callbacks, as the last thing before the loop waits for
+ * events again (an ev_prepare; an ev_check would run only after the next wait, so a
+ * slot freed now would sit unused until some other event woke the loop, and an
+ * ev_idle would starve under load, when there are always events pending): hands
+ * freed slots to queued requests, frees what was closed, writes the access-log lines
+ * of the batch. */
+static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct worker *w = ev_userdata(loop);
 
-	if (w->kick_pending) {
+	/* a request dispatched here may fail at once and free its slot again; each pass
+	 * takes a request off the queue or stops, so this ends */
+	while (w->kick_pending) {
 		w->kick_pending = 0;
 		run_queues(w);
 	}
@@ -446,6 +449,7 @@ static void on_reap(struct ev_loop *loop, ev_check *chk, int revents)
 		w->dead_upstreams = u->dead_next;
 		upstream_free(u);
 	}
+	alog_flush(w);
 	if (w->stopping && !w->clients) {
 		ev_timer_stop(w->loop, &w->sweep);
 		ev_async_stop(w->loop, &w->wake);
@@ -637,7 +641,7 @@ void worker_request_id(struct worker *w, char out[33])
 void worker_access_log(struct worker *w, const char *line, size_t len)
 {
 	if (len > ALOG_CAP - w->alog_len) {
-		on_alog_flush(w->loop, &w->alog_flush, 0);
+		alog_flush(w);
 		if (len > ALOG_CAP) {
 			access_log_write(line, len);
 			return;
@@ -647,10 +651,8 @@ void worker_access_log(struct worker *w, const char *line, size_t len)
 	w->alog_len += len;
 }
 
-static void on_alog_flush(struct ev_loop *loop, ev_prepare *p, int revents)
+static void alog_flush(struct worker *w)
 {
-	struct worker *w = ev_userdata(loop);
-
 	if (!w->alog_len)
 		return;
 	access_log_write(w->alog, w->alog_len);
