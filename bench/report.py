@@ -18,6 +18,7 @@ END = "<!-- bench-results:end -->"
 # workload, metric, higher is better, description
 THROUGHPUT = [
     ("ka", "rps", True, "HTTP/1.1 keep-alive, 12-byte body (wrk -c 50)"),
+    ("ka-cap", "rps", True, "HTTP/1.1 keep-alive, each proxy held to the same CPU share (cgroup quota)"),
     ("close", "rps", True, "new connection per request (wrk -c 50, Connection: close)"),
     ("tls-ka", "rps", True, "TLS keep-alive (ECDSA P-256, wrk -c 50)"),
     ("tls-hs", "rps", True, "full TLS handshake per request (ECDSA P-256, no resumption; tls_handshakes.py x4)"),
@@ -31,6 +32,7 @@ PEERS = ["haproxy", "nginx"]
 #  peer ("best" = best of HAProxy and nginx, else a contender), contender, label)
 TARGETS = [
     ("ka", "rps", 1.10, "min", "best", "fulcrum", "HTTP keep-alive req/s >= 1.10x best peer"),
+    ("ka-cap", "rps", 1.10, "min", "best", "fulcrum", "HTTP keep-alive req/s >= 1.10x best peer, proxy-bound (same CPU share each)"),
     ("close", "rps", 1.0, "min", "best", "fulcrum", "new connection per request req/s >= 1.0x"),
     ("tls-ka", "rps", 1.0, "min", "best", "fulcrum", "TLS keep-alive req/s >= 1.0x"),
     # the handshake client is slower than the proxies, so handshakes/s is the client's;
