@@ -28,7 +28,8 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
+
+from fakehttp import JsonHandler
 
 LOCK = threading.Lock()
 CONTAINERS = {}          # id -> dict
@@ -71,22 +72,9 @@ def emit(c, action, extra=None):
             q.put(ev)
 
 
-class Api(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
+class Api(JsonHandler):
     def address_string(self):
         return "unix"
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("api: " + (fmt % args) + "\n")
-
-    def send_json(self, status, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self):
         u = urllib.parse.urlsplit(self.path)
@@ -121,22 +109,16 @@ class Api(BaseHTTPRequestHandler):
             epoch = STREAM_EPOCH[0]
             SUBSCRIBERS.append((q, filters))
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.wfile.flush()
+            self.start_chunked()
             end = time.monotonic() + 600
             while time.monotonic() < end and STREAM_EPOCH[0] == epoch:
                 try:
                     ev = q.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                data = (json.dumps(ev) + "\n").encode()
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
+                self.chunk((json.dumps(ev) + "\n").encode())
             if STREAM_EPOCH[0] == epoch:
-                self.wfile.write(b"0\r\n\r\n")
+                self.chunk(b"")
         except OSError:
             pass
         finally:
@@ -145,28 +127,17 @@ class Api(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class Control(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Control(JsonHandler):
+    log_prefix = "control"
 
     def address_string(self):
         return "unix"
 
-    def log_message(self, fmt, *args):
-        sys.stderr.write("control: " + (fmt % args) + "\n")
-
-    def reply(self, status, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
     def do_GET(self):
         if self.path == "/stats":
             with LOCK:
-                return self.reply(200, dict(STATS))
-        return self.reply(404, {"error": "no such page"})
+                return self.send_json(200, dict(STATS))
+        return self.send_json(404, {"error": "no such page"})
 
     def do_POST(self):
         u = urllib.parse.urlsplit(self.path)
@@ -175,7 +146,7 @@ class Control(BaseHTTPRequestHandler):
         op = u.path.strip("/")
         if op == "outage":
             threading.Thread(target=outage, args=(float(q["seconds"]),), daemon=True).start()
-            return self.reply(200, {"outage": q["seconds"]})
+            return self.send_json(200, {"outage": q["seconds"]})
         with LOCK:
             c = CONTAINERS.get(q.get("id", ""))
             if op == "start":
@@ -192,7 +163,7 @@ class Control(BaseHTTPRequestHandler):
                 if not quiet:
                     emit(c, "start")
             elif not c:
-                return self.reply(404, {"error": "no such container"})
+                return self.send_json(404, {"error": "no such container"})
             elif op == "health":
                 c["health"] = q["status"]
                 if not quiet:
@@ -213,8 +184,8 @@ class Control(BaseHTTPRequestHandler):
                 if not quiet:
                     emit(c, "destroy")
             else:
-                return self.reply(404, {"error": "unknown operation " + op})
-        return self.reply(200, {"ok": op})
+                return self.send_json(404, {"error": "unknown operation " + op})
+        return self.send_json(200, {"ok": op})
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

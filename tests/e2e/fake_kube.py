@@ -33,11 +33,12 @@ import json
 import os
 import random
 import ssl
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from fakehttp import JsonHandler
 
 LOCK = threading.Condition()
 S = {"rv": 100, "slices": {}, "history": [], "oldest": 100, "token": "", "epoch": 0,
@@ -96,27 +97,10 @@ def change(kind, name, spec):
     LOCK.notify_all()
 
 
-class Api(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("api: %s\n" % (fmt % args))
-
-    def answer(self, status, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Api(JsonHandler):
     def status_obj(self, code, reason, msg):
         return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": msg,
                 "reason": reason, "code": code}
-
-    def chunk(self, data):
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
 
     def send_event(self, ev):
         line = (json.dumps(ev) + "\n").encode()
@@ -135,18 +119,18 @@ class Api(BaseHTTPRequestHandler):
         with LOCK:
             if self.headers.get("Authorization") != "Bearer " + S["token"]:
                 record(kind, rv, 401)
-                self.answer(401, self.status_obj(401, "Unauthorized", "Unauthorized"))
+                self.send_json(401, self.status_obj(401, "Unauthorized", "Unauthorized"))
                 return
             if u.path != want or q.get("labelSelector") != ["kubernetes.io/service-name=" + A.service]:
                 record(kind, rv, 404)
-                self.answer(404, self.status_obj(404, "NotFound", "no such path or selector: " + self.path))
+                self.send_json(404, self.status_obj(404, "NotFound", "no such path or selector: " + self.path))
                 return
             if not watch:
                 record(kind, rv, 200)
                 items = [slice_object(n, s, S["rv"]) for n, s in sorted(S["slices"].items())]
                 obj = {"kind": "EndpointSliceList", "apiVersion": "discovery.k8s.io/v1",
                        "metadata": {"resourceVersion": str(S["rv"])}, "items": items}
-                self.answer(200, obj)
+                self.send_json(200, obj)
                 return
             try:
                 since = int(rv)
@@ -156,11 +140,7 @@ class Api(BaseHTTPRequestHandler):
             S["watches"] += 1
             epoch = S["epoch"]
         timeout = min(int(q.get("timeoutSeconds", ["600"])[0] or 600), 600)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
+        self.start_chunked()
         end = time.monotonic() + timeout
         sent_bookmarks = S["bookmarks"]
         compacts = S["compacts"]
@@ -202,29 +182,18 @@ class Api(BaseHTTPRequestHandler):
                 S["watches"] -= 1
 
 
-class Ctl(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("ctl: %s\n" % (fmt % args))
-
-    def answer(self, obj, status=200):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Ctl(JsonHandler):
+    log_prefix = "ctl"
 
     def do_GET(self):
         with LOCK:
             if self.path == "/log":
-                self.answer(S["log"])
+                self.send_json(200, S["log"])
             elif self.path == "/state":
-                self.answer({"rv": S["rv"], "slices": S["slices"], "watches": S["watches"],
+                self.send_json(200, {"rv": S["rv"], "slices": S["slices"], "watches": S["watches"],
                              "oldest": S["oldest"]})
             else:
-                self.answer({"error": "no such path"}, 404)
+                self.send_json(404, {"error": "no such path"})
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -256,9 +225,9 @@ class Ctl(BaseHTTPRequestHandler):
                 save()
                 LOCK.notify_all()
             else:
-                self.answer({"error": "no such path"}, 404)
+                self.send_json(404, {"error": "no such path"})
                 return
-            self.answer({"rv": S["rv"]})
+            self.send_json(200, {"rv": S["rv"]})
 
 
 def main():
