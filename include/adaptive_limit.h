@@ -11,7 +11,8 @@
 #define ADAPTIVE_LIMIT_MAX 100000u      /* ceiling when max_conns does not give one */
 #define ADAPTIVE_WINDOW_MIN 8u          /* samples per window at least (2 x limit else) */
 #define ADAPTIVE_PROBE_WINDOWS 4u       /* quiet windows in a row before probing higher ... */
-#define ADAPTIVE_PROBE_WINDOWS_MAX 32u  /* ... doubled after each probe that did not pay */
+#define ADAPTIVE_PROBE_BACKOFF 4u       /* ... times this after each probe that did not pay ... */
+#define ADAPTIVE_PROBE_WINDOWS_MAX 256u /* ... up to this many */
 
 /* Where the limit stands in its search. */
 struct adaptive_probe {

@@ -18,9 +18,11 @@
  *
  * Raises: doubling from 1 until a doubling does not pay (slow start), then one step
  * (1, or L / 32 for large limits) after a few quiet windows; a step that did not pay
- * makes the next one wait twice as long (up to 32 windows), so a backend at its true
- * limit is probed rarely: each failed probe makes a window of requests wait inside
- * it, which is what the tail latency sees. A cut starts the probing interval over.
+ * makes the next one wait four times as long (up to 256 windows: at 20 ms per request
+ * every ~13 s on a 4-worker backend, every ~40 s on a 1-worker one), so a backend at
+ * its true limit is probed rarely: each failed probe makes a window of requests wait
+ * inside it, and with a 32-window ceiling those were ~1-2 % of all requests, which is
+ * exactly what a p99 sees. A cut starts the probing interval over.
  * A window is max(8, 2 * L) samples; its mean leaves out the largest sample so that
  * one stray slow response cannot cut the limit. The accepted mean follows slow drift
  * (a quarter of the gap per window). */
@@ -108,8 +110,8 @@ unsigned adaptive_limit_next(struct adaptive_probe *p, unsigned limit, uint64_t 
 			next = from;
 			p->slow_start = 0;
 			p->quiet_windows = 0;
-			if (p->every < ADAPTIVE_PROBE_WINDOWS_MAX)
-				p->every *= 2;
+			p->every = p->every * ADAPTIVE_PROBE_BACKOFF < ADAPTIVE_PROBE_WINDOWS_MAX
+					   ? p->every * ADAPTIVE_PROBE_BACKOFF : ADAPTIVE_PROBE_WINDOWS_MAX;
 		}
 		return next > cap ? cap : next;
 	}

@@ -174,13 +174,14 @@ static void test_failed_probes_back_off(void **state)
 
 	(void)state;
 	/* a backend of 4 workers: each probe to 5 does not pay, so the next probe comes
-	 * after twice as many quiet windows, up to the maximum */
+	 * after ADAPTIVE_PROBE_BACKOFF times as many quiet windows, up to the maximum */
 	for (round = 0; round < 6; round++) {
 		for (i = 1; i < every; i++)
 			assert_int_equal(adaptive_limit_next(&pr, 4, 20000, 1, 0), 4);
 		assert_int_equal(adaptive_limit_next(&pr, 4, 20000, 1, 0), 5);
 		assert_int_equal(adaptive_limit_next(&pr, 5, 25000, 1, 0), 4);
-		every = every * 2 > ADAPTIVE_PROBE_WINDOWS_MAX ? ADAPTIVE_PROBE_WINDOWS_MAX : every * 2;
+		every = every * ADAPTIVE_PROBE_BACKOFF > ADAPTIVE_PROBE_WINDOWS_MAX
+				? ADAPTIVE_PROBE_WINDOWS_MAX : every * ADAPTIVE_PROBE_BACKOFF;
 		assert_int_equal(pr.every, every);
 	}
 	/* a probe that pays (the backend got more workers) resets the interval */
