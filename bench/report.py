@@ -18,12 +18,15 @@ END = "<!-- bench-results:end -->"
 # workload, metric, higher is better, description
 THROUGHPUT = [
     ("ka", "rps", True, "HTTP/1.1 keep-alive, 12-byte body (wrk -c 50)"),
-    ("ka-cap", "rps", True, "HTTP/1.1 keep-alive, each proxy held to the same CPU share (cgroup quota)"),
     ("close", "rps", True, "new connection per request (wrk -c 50, Connection: close)"),
     ("tls-ka", "rps", True, "TLS keep-alive (ECDSA P-256, wrk -c 50)"),
     ("tls-hs", "rps", True, "full TLS handshake per request (ECDSA P-256, no resumption; tls_handshakes.py x4)"),
     ("tcp", "rps", True, "L4 TCP mode, keep-alive HTTP through it (wrk -c 50)"),
     ("big", "rps", True, "1 MiB response (wrk -c 10)"),
+    ("ka-cap", "rps", True, "keep-alive, each proxy held to the same CPU share (cgroup quota)"),
+    ("close-cap", "rps", True, "new connection per request, same CPU share each"),
+    ("tls-ka-cap", "rps", True, "TLS keep-alive, same CPU share each"),
+    ("tcp-cap", "rps", True, "L4 TCP mode, same CPU share each"),
     ("workers2", "rps", True, "keep-alive, 2 workers / nbthread 2 / worker_processes 2, unpinned"),
 ]
 PEERS = ["haproxy", "nginx"]
@@ -33,6 +36,9 @@ PEERS = ["haproxy", "nginx"]
 TARGETS = [
     ("ka", "rps", 1.10, "min", "best", "fulcrum", "HTTP keep-alive req/s >= 1.10x best peer"),
     ("ka-cap", "rps", 1.10, "min", "best", "fulcrum", "HTTP keep-alive req/s >= 1.10x best peer, proxy-bound (same CPU share each)"),
+    ("close-cap", "rps", 1.0, "min", "best", "fulcrum", "new connection per request req/s >= 1.0x, proxy-bound"),
+    ("tls-ka-cap", "rps", 1.0, "min", "best", "fulcrum", "TLS keep-alive req/s >= 1.0x, proxy-bound"),
+    ("tcp-cap", "rps", 1.0, "min", "best", "fulcrum", "TCP mode req/s >= 1.0x, proxy-bound"),
     ("close", "rps", 1.0, "min", "best", "fulcrum", "new connection per request req/s >= 1.0x"),
     ("tls-ka", "rps", 1.0, "min", "best", "fulcrum", "TLS keep-alive req/s >= 1.0x"),
     # the handshake client is slower than the proxies, so handshakes/s is the client's;

@@ -12,8 +12,9 @@
 # BENCH_ROUNDS (3), BENCH_SECONDS per wrk run (8), BENCH_IDLE_CONNS (10000),
 # BENCH_CALLGRIND_REQUESTS (20000), BENCH_FLASK_SECONDS (15), BENCH_PIN (1: proxy on
 # CPU 0, load generator and backend on CPU 1), BENCH_ONLY (space-separated workload
-# names to run, default all: mem ka ka-cap close tls-ka tls-hs tcp big workers2 flask
-# callgrind), BENCH_PROXY_CPU (0.5: the share of one CPU each proxy gets in ka-cap),
+# names to run, default all: mem ka close tls-ka tls-hs tcp big ka-cap close-cap
+# tls-ka-cap tcp-cap workers2 flask callgrind), BENCH_PROXY_CPU (0.5: the share of one
+# CPU each proxy gets in the -cap workloads),
 # BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
 # measurements of a change, with BENCH_DOCS=0 and BENCH_RESULTS_DIR elsewhere).
 # Loopback only; stops only the processes it started (tests/e2e/lib.sh tracks them).
@@ -33,7 +34,7 @@ else
 	ROUNDS=${BENCH_ROUNDS:-3} SECS=${BENCH_SECONDS:-8} IDLE=${BENCH_IDLE_CONNS:-10000}
 	CG_REQ=${BENCH_CALLGRIND_REQUESTS:-20000} FLASK_SECS=${BENCH_FLASK_SECONDS:-15}
 fi
-ONLY=" ${BENCH_ONLY:-mem ka ka-cap close tls-ka tls-hs tcp big workers2 flask callgrind} "
+ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap workers2 flask callgrind} "
 PROXY_CPU=${BENCH_PROXY_CPU:-0.5}
 PIN=${BENCH_PIN:-1}
 CONTENDERS=${BENCH_CONTENDERS:-fulcrum haproxy nginx}
@@ -275,9 +276,9 @@ EOF
 
 # wrk_args WORKLOAD NAME: the wrk command line of a workload against contender NAME.
 wrk_args() {
-	local w=$1 name=$2
+	local w=${1%-cap} name=$2
 	case $w in
-	ka | ka-cap | workers2) echo "-c 50 http://127.0.0.1:$(hp "$name")/" ;;
+	ka | workers2) echo "-c 50 http://127.0.0.1:$(hp "$name")/" ;;
 	close) echo "-c 50 -H Connection:close http://127.0.0.1:$(hp "$name")/" ;;
 	tls-ka) echo "-c 50 https://127.0.0.1:$(sp "$name")/" ;;
 	tls-hs) echo "-c 50 -H Connection:close https://127.0.0.1:$(sp "$name")/" ;;
@@ -286,13 +287,14 @@ wrk_args() {
 	esac
 }
 
-# ka-cap: on 2 cores, wrk and the backend share the second core, and in plain keep-alive
-# that core runs out before any of the proxies does, so "ka" measures the load generator
-# as much as the proxy. ka-cap holds each proxy in turn to the same share of one CPU
+# WORKLOAD-cap (ka-cap, close-cap, tls-ka-cap, tcp-cap): on 2 cores, wrk and the backend
+# share the second core, and in plain keep-alive that core runs out before any of the
+# proxies does, so "ka" measures the load generator as much as the proxy. A -cap
+# workload runs the same wrk load with each proxy in turn held to the same share of one CPU
 # (BENCH_PROXY_CPU, default 0.5) with the cgroup cpu controller (CFS bandwidth: quota
 # per 100 ms period), which makes the proxy the bottleneck: its requests/s is then
 # what that CPU share buys, the same for every contender. CAP_DIR is the cgroup, or
-# empty where the cgroup file system is not writable (ka-cap is then skipped).
+# empty where the cgroup file system is not writable (the -cap workloads are then skipped).
 CAP_DIR=""
 CAP_ROOT=""
 cap_setup() {
@@ -309,7 +311,7 @@ cap_setup() {
 		{ grep -qw cpu "$CAP_ROOT/cgroup.subtree_control" || echo +cpu >"$CAP_ROOT/cgroup.subtree_control"; } 2>/dev/null &&
 			mkdir -p "$CAP_DIR" && echo "$quota 100000" >"$CAP_DIR/cpu.max" || CAP_DIR=""
 	fi
-	[ -n "$CAP_DIR" ] || echo "bench: cannot set a CPU quota here (no writable cgroup cpu controller): ka-cap skipped"
+	[ -n "$CAP_DIR" ] || echo "bench: cannot set a CPU quota here (no writable cgroup cpu controller): -cap workloads skipped"
 }
 # cap_move PID DIR: moves PID and its children (nginx's workers) into cgroup DIR.
 cap_move() {
@@ -324,7 +326,7 @@ run_wrk() {
 	local -a args
 	read -ra args <<<"$(wrk_args "$w" "$name")"
 	[ "$w" = workers2 ] || read -ra pin <<<"$PIN_LOAD"
-	if [ "$w" = ka-cap ]; then
+	if [ "${w%-cap}" != "$w" ]; then
 		[ -n "$CAP_DIR" ] || return 0
 		cap_move "${PID[$name]}" "$CAP_DIR"
 		thr0=$(awk '$1 == "nr_throttled" {print $2}' "$CAP_DIR/cpu.stat")
@@ -339,7 +341,7 @@ run_wrk() {
 			fail "wrk $w against $name failed: $out"
 	fi
 	t1=$(cpu_ticks "${PID[$name]}")
-	if [ "$w" = ka-cap ]; then
+	if [ "${w%-cap}" != "$w" ]; then
 		cap_move "${PID[$name]}" "$CAP_ROOT"
 		# how many 100 ms periods the quota ran out in: 0 would mean the cap never bit
 		out=$(printf '%s\nthrottled periods: %s\n' "$out" \
@@ -410,8 +412,10 @@ fi
 
 # ---- throughput workloads, interleaved ----
 WRK_WORKLOADS=""
-for w in ka ka-cap close tls-ka tls-hs tcp big; do want "$w" && WRK_WORKLOADS="$WRK_WORKLOADS $w"; done
-! want ka-cap || cap_setup
+for w in ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap; do
+	want "$w" && WRK_WORKLOADS="$WRK_WORKLOADS $w"
+done
+case $WRK_WORKLOADS in *-cap*) cap_setup ;; esac
 if [ -n "$WRK_WORKLOADS" ]; then
 	for name in $CONTENDERS; do start_contender "$name"; check_contender "$name"; done
 	for name in $CONTENDERS; do timeout 20 wrk -t 1 -c 20 -d 1s "http://127.0.0.1:$(hp "$name")/" >/dev/null; done
@@ -481,4 +485,4 @@ cp "$OUT" "$RESULTS_DIR/latest.tsv"
 cp "$T/wrk.txt" "$RESULTS_DIR/latest-wrk.txt" 2>/dev/null || true
 "$PY" "$here/report.py" "$RESULTS_DIR/latest.tsv" "$RESULTS_DIR/latest.md" \
 	"$( [ "${BENCH_DOCS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 0 || echo 1)}" = 1 ] && echo "$here/../docs/benchmarks.md")" \
-	--meta "rounds=$ROUNDS seconds=$SECS idle=$IDLE callgrind_requests=$CG_REQ flask_seconds=$FLASK_SECS pin=${PIN} proxy_cpu_in_ka_cap=${PROXY_CPU}"
+	--meta "rounds=$ROUNDS seconds=$SECS idle=$IDLE callgrind_requests=$CG_REQ flask_seconds=$FLASK_SECS pin=${PIN} proxy_cpu_capped=${PROXY_CPU}"
