@@ -500,9 +500,13 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	SSL_CTX_set_options(c, opts);
 	/* RELEASE_BUFFERS: an idle connection keeps no 16 KiB+ record buffers. PARTIAL +
 	 * MOVING: a write returns per record and may be repeated from another buffer with
-	 * the same bytes (the adapter coalesces small pieces in a scratch buffer) */
+	 * the same bytes (the adapter coalesces small pieces in a scratch buffer).
+	 * NO_AUTO_CHAIN: send the chain the certificate file holds, as nginx and HAProxy
+	 * do; without it, for a file holding the leaf only, OpenSSL builds a chain from
+	 * the trust store on every full handshake and, with client_ca holding the
+	 * server's issuer, sends that CA as well (test_tls: test_chain_as_configured) */
 	SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-			    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
 	if (SSL_CTX_set_cipher_list(c, t->ciphers ? t->ciphers : DEFAULT_CIPHERS) != 1) {
 		ERR_clear_error();
 		fail(b, b->l->line, "ciphers", "no usable cipher in \"%s\"",

@@ -40,6 +40,7 @@ static void test_build_errors(void **state);
 static void test_sni_and_key_types(void **state);
 static void test_resumption_and_reuse(void **state);
 static void test_relative_paths(void **state);
+static void test_chain_as_configured(void **state);
 
 static void close_pair(SSL *cs, SSL *ss);
 static void next_session(SSL *cs, SSL_SESSION **sess);
@@ -69,14 +70,36 @@ static void write_text(const char *name, const char *text)
 	free(p);
 }
 
-/* A self-signed certificate NAME.crt with key NAME.key ("EC" or "RSA"), subject
- * O=org/CN=cn, and subjectAltName sans ("DNS:a,DNS:b") unless NULL. */
-static void make_cert(const char *name, const char *type, const char *org, const char *cn,
-		      const char *sans)
+/* Reads DIR/NAME.crt and DIR/NAME.key (made by make_cert). */
+static void read_cert(const char *name, X509 **x, EVP_PKEY **k)
+{
+	char file[128], *p;
+	FILE *fp;
+
+	snprintf(file, sizeof(file), "%s.crt", name);
+	p = path_in(file);
+	assert_non_null(fp = fopen(p, "r"));
+	assert_non_null(*x = PEM_read_X509(fp, NULL, NULL, NULL));
+	fclose(fp);
+	free(p);
+	snprintf(file, sizeof(file), "%s.key", name);
+	p = path_in(file);
+	assert_non_null(fp = fopen(p, "r"));
+	assert_non_null(*k = PEM_read_PrivateKey(fp, NULL, NULL, NULL));
+	fclose(fp);
+	free(p);
+}
+
+/* A certificate NAME.crt with key NAME.key ("EC" or "RSA"), subject O=org/CN=cn, and
+ * subjectAltName sans ("DNS:a,DNS:b") unless NULL, signed by the certificate and key
+ * ISSUER.crt / ISSUER.key, or self-signed when issuer is NULL. */
+static void make_cert_by(const char *name, const char *type, const char *org, const char *cn,
+			 const char *sans, const char *issuer)
 {
 	EVP_PKEY *k = strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
 					      : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	X509 *x = X509_new();
+	X509 *x = X509_new(), *ix = NULL;
+	EVP_PKEY *ik = NULL;
 	X509_NAME *n;
 	char file[128], *p;
 	FILE *fp;
@@ -91,19 +114,23 @@ static void make_cert(const char *name, const char *type, const char *org, const
 	n = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1, 0);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, n);
+	if (issuer)
+		read_cert(issuer, &ix, &ik);
+	X509_set_issuer_name(x, ix ? X509_get_subject_name(ix) : n);
 	if (sans) {
 		X509V3_CTX v3;
 		X509_EXTENSION *e;
 
 		X509V3_set_ctx_nodb(&v3);
-		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		X509V3_set_ctx(&v3, ix ? ix : x, x, NULL, NULL, 0);
 		e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, sans);
 		assert_non_null(e);
 		X509_add_ext(x, e, -1);
 		X509_EXTENSION_free(e);
 	}
-	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	assert_true(X509_sign(x, ik ? ik : k, EVP_sha256()) > 0);
+	X509_free(ix);
+	EVP_PKEY_free(ik);
 	snprintf(file, sizeof(file), "%s.crt", name);
 	p = path_in(file);
 	assert_non_null(fp = fopen(p, "w"));
@@ -118,6 +145,13 @@ static void make_cert(const char *name, const char *type, const char *org, const
 	free(p);
 	X509_free(x);
 	EVP_PKEY_free(k);
+}
+
+/* A self-signed certificate (make_cert_by without an issuer). */
+static void make_cert(const char *name, const char *type, const char *org, const char *cn,
+		      const char *sans)
+{
+	make_cert_by(name, type, org, cn, sans, NULL);
 }
 
 /* Loads a config with one listener whose tls group body is tls (names relative to dir
@@ -671,6 +705,38 @@ static void test_sni_and_key_types(void **state)
 	free(tls);
 }
 
+/* The server sends exactly the chain its certificate file holds. For a file with the
+ * leaf only, OpenSSL would otherwise build a chain from the context's trust store on
+ * every full handshake (auto-chaining) and, with client_ca holding the server's own
+ * issuer, send that CA too, which nothing in the configuration asked for. */
+static void test_chain_as_configured(void **state)
+{
+	char *tls = NULL, err[1024];
+	SSL_CTX *cc = client_ctx();
+	struct tls_ctx *t;
+	SSL *cs, *ss;
+	STACK_OF(X509) *chain;
+
+	(void)state;
+	make_cert("chain-ca", "EC", "chain-ca", "Chain Test CA", NULL);
+	make_cert_by("chain-leaf", "EC", "chain-leaf", "a.test", "DNS:a.test", "chain-ca");
+	assert_true(asprintf(&tls, "certificates = ( %s ); verify_client = \"optional\"; "
+				   "client_ca = \"%s/chain-ca.crt\";",
+			     entry("chain-leaf", NULL), dir) > 0);
+	t = build("http", tls, NULL, err, sizeof(err));
+	if (!t)
+		fail_msg("%s", err);
+	assert_int_equal(handshake(cc, t, "a.test", NULL, &cs, &ss), 0);
+	chain = SSL_get_peer_cert_chain(cs);
+	assert_non_null(chain);
+	/* the file has the leaf only, so the leaf only (not the client CA beside it) */
+	assert_int_equal(sk_X509_num(chain), 1);
+	close_pair(cs, ss);
+	tls_ctx_unref(t);
+	SSL_CTX_free(cc);
+	free(tls);
+}
+
 static void test_resumption_and_reuse(void **state)
 {
 	char *tls = NULL, err[1024];
@@ -805,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_sni_and_key_types),
 		cmocka_unit_test(test_resumption_and_reuse),
 		cmocka_unit_test(test_relative_paths),
+		cmocka_unit_test(test_chain_as_configured),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
