@@ -123,7 +123,7 @@ listeners = (
   { name = "https"; bind = "127.0.0.1:$F_SP"; mode = "http"; pool = "web";
     idle_timeout_ms = 600000; max_connections = 30000;
     tls = { certificates = ( { cert = "$T/ecdsa.crt"; key = "$T/ecdsa.key"; } );
-            session_tickets = false; }; },
+            session_tickets = false; ciphersuites = "TLS_AES_128_GCM_SHA256"; }; },
   { name = "tcp"; bind = "127.0.0.1:$F_TP"; mode = "tcp"; pool = "tcp";
     idle_timeout_ms = 600000; max_connections = 30000; } );
 pools = (
@@ -141,6 +141,7 @@ global
   nbthread $workers
   maxconn $(( ($(ulimit -n) - 200) / 2 ))
   ssl-default-bind-options no-tls-tickets
+  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256
 defaults
   timeout connect 5s
   timeout client 600s
@@ -191,6 +192,7 @@ http {
   keepalive_timeout 600s;
   ssl_session_tickets off;
   ssl_session_cache off;
+  ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
   upstream web { least_conn; server 127.0.0.1:$B1; server 127.0.0.1:$B2; server 127.0.0.1:$B3; keepalive 256; }
   server {
     listen 127.0.0.1:$N_HP;
