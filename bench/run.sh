@@ -192,6 +192,8 @@ http {
   keepalive_timeout 600s;
   ssl_session_tickets off;
   ssl_session_cache off;
+  # nginx 1.22's default ssl_protocols stop at TLSv1.2 (1.23.4 added TLSv1.3)
+  ssl_protocols TLSv1.2 TLSv1.3;
   ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
   upstream web { least_conn; server 127.0.0.1:$B1; server 127.0.0.1:$B2; server 127.0.0.1:$B3; keepalive 256; }
   server {
