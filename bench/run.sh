@@ -13,7 +13,8 @@
 # BENCH_CALLGRIND_REQUESTS (20000), BENCH_FLASK_SECONDS (15), BENCH_PIN (1: proxy on
 # CPU 0, load generator and backend on CPU 1), BENCH_ONLY (space-separated workload
 # names to run, default all: mem ka close tls-ka tls-hs tcp big ka-cap close-cap
-# tls-ka-cap tcp-cap workers2 flask callgrind), BENCH_PROXY_CPU (0.5: the share of one
+# tls-ka-cap tcp-cap workers2 flask callgrind; also "syscalls", not in the default:
+# system calls per request by type, see below), BENCH_PROXY_CPU (0.5: the share of one
 # CPU each proxy gets in the -cap workloads),
 # BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
 # measurements of a change, with BENCH_DOCS=0 and BENCH_RESULTS_DIR elsewhere).
@@ -40,7 +41,7 @@ PIN=${BENCH_PIN:-1}
 CONTENDERS=${BENCH_CONTENDERS:-fulcrum haproxy nginx}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$here/results}
 
-for tool in wrk h2load haproxy nginx valgrind callgrind_control callgrind_annotate openssl taskset; do
+for tool in wrk h2load $([[ " ${BENCH_ONLY:-} " == *" syscalls "* ]] && echo perf) haproxy nginx valgrind callgrind_control callgrind_annotate openssl taskset; do
 	command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
 		{ echo "bench: $tool is not installed (make bench installs it)" >&2; exit 1; }
 done
@@ -253,6 +254,17 @@ cpu_ticks() {
 		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
 	done
 	echo "$t"
+}
+
+# Voluntary and involuntary context switches of every thread of PID: "V NV".
+ctx_switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {nv += $2} END {print v + 0, nv + 0}'
+}
+
+# CPU ticks of PID (every thread), user and system apart: "USER SYSTEM".
+cpu_ticks_split() {
+	awk '{print $14, $15}' "/proc/$1/stat"
 }
 
 # RSS in KiB of PID and its children.
@@ -477,6 +489,74 @@ if want callgrind; then
 		done
 		stop_contender "$name"
 	done
+fi
+
+# ---- system calls per request (BENCH_ONLY=syscalls; not in the default run) ----
+# The keep-alive and TCP-mode wrk runs of the throughput table (-t1 -c50, BENCH_SECONDS),
+# with the proxy's system calls counted by the kernel's syscall tracepoints (perf stat
+# -p: every thread of the proxy). Tracepoints do not slow the proxy down the way strace
+# does, so epoll batches stay as they are in the throughput runs. Counts are divided by
+# the requests wrk completed; reads and writes that failed with EAGAIN and
+# epoll_waits that returned no event are counted apart (sys_exit filters), and so are the
+# proxy's context switches from /proc (voluntary: a blocking epoll_wait, sleep and
+# wake-up; involuntary: preempted by other load on the machine) and its CPU time, user
+# and system apart. Written to $RESULTS_DIR/syscalls.tsv (workload, contender, what,
+# per request) and printed; docs/benchmarks.md has a table of it.
+SC_CALLS="read readv write writev recvfrom sendto recvmsg sendmsg epoll_wait epoll_pwait epoll_ctl
+	accept4 close getsockopt setsockopt splice"
+if want syscalls; then
+	command -v perf >/dev/null || fail "perf is not installed (linux-perf)"
+	echo "bench: system calls per request (wrk -t1 -c50 -d${SECS}s, perf stat -p)"
+	mkdir -p "$RESULTS_DIR"
+	: >"$T/syscalls.tsv"
+	sc_events=(-e raw_syscalls:sys_enter)
+	for s in $SC_CALLS; do sc_events+=(-e "syscalls:sys_enter_$s"); done
+	for s in read recvfrom write writev sendto sendmsg; do
+		sc_events+=(-e "syscalls:sys_exit_$s" --filter 'ret == -11')
+	done
+	sc_events+=(-e syscalls:sys_exit_epoll_wait --filter 'ret == 0')
+	read -ra pin <<<"$PIN_LOAD"
+	for name in $CONTENDERS; do
+		start_contender "$name"
+		check_contender "$name"
+		for w in ka tcp; do
+			read -ra args <<<"$(wrk_args "$w" "$name")"
+			timeout 20 "${pin[@]}" wrk -t 1 -d 1s "${args[@]}" >/dev/null
+			perf stat -x, -o "$T/perf-$name-$w.csv" "${sc_events[@]}" -p "${PID[$name]}" &
+			perf_pid=$!
+			sleep 0.5  # perf attaches
+			read -r u0 s0 < <(cpu_ticks_split "${PID[$name]}")
+			read -r v0 nv0 < <(ctx_switches "${PID[$name]}")
+			out=$(timeout $((SECS + 30)) "${pin[@]}" wrk -t 1 -d "${SECS}s" --timeout 5s "${args[@]}" 2>&1) ||
+				fail "wrk $w against $name failed: $out"
+			read -r v1 nv1 < <(ctx_switches "${PID[$name]}")
+			read -r u1 s1 < <(cpu_ticks_split "${PID[$name]}")
+			kill -INT "$perf_pid"
+			wait "$perf_pid" || true
+			read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py") ||
+				fail "cannot parse wrk output: $out"
+			[ "$errs" = 0 ] && [ "$n" -gt 0 ] || fail "wrk $w against $name: $errs errors: $out"
+			# perf -x, lines: count,unit,event,...; the sys_exit_* lines are the filtered ones
+			awk -F, -v w="$w" -v c="$name" -v req="$n" '
+				function out(what, v) { printf "%s\t%s\t%s\t%.3f\n", w, c, what, v / req }
+				$3 == "raw_syscalls:sys_enter" { out("all syscalls", $1) }
+				$3 ~ /^syscalls:sys_enter_/ && $1 > 0 { sub("syscalls:sys_enter_", "", $3); out($3, $1) }
+				$3 == "syscalls:sys_exit_epoll_wait" { out("epoll_wait with no event", $1) }
+				$3 ~ /^syscalls:sys_exit_(read|recvfrom|write|writev|sendto|sendmsg)$/ { sub("syscalls:sys_exit_", "", $3); out($3 " EAGAIN", $1) }
+			' "$T/perf-$name-$w.csv" >>"$T/syscalls.tsv"
+			awk -v w="$w" -v c="$name" -v req="$n" -v v=$((v1 - v0)) -v nv=$((nv1 - nv0)) 'BEGIN {
+				printf "%s\t%s\tsleeps (voluntary context switches)\t%.3f\n", w, c, v / req
+				printf "%s\t%s\tpreempted (involuntary context switches)\t%.3f\n", w, c, nv / req }' >>"$T/syscalls.tsv"
+			awk -v w="$w" -v c="$name" -v req="$n" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v tck="$(getconf CLK_TCK)" \
+				-v rps="$rps" 'BEGIN {
+				printf "%s\t%s\tCPU us user\t%.1f\n", w, c, u * 1e6 / tck / req
+				printf "%s\t%s\tCPU us system\t%.1f\n", w, c, s * 1e6 / tck / req
+				printf "%s\t%s\treq/s\t%.0f\n", w, c, rps }' >>"$T/syscalls.tsv"
+		done
+		stop_contender "$name"
+	done
+	cp "$T/syscalls.tsv" "$RESULTS_DIR/syscalls.tsv"
+	column -t -s "$(printf '\t')" "$T/syscalls.tsv"
 fi
 
 # ---- the Flask scenario ----

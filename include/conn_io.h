@@ -1,4 +1,4 @@
-/* conn_io.h: reading and writing a client connection whether it is plain (read/writev on
+/* conn_io.h: reading and writing a client connection whether it is plain (recv/sendmsg on
  * the socket, zero-copy) or TLS (through the adapter), and the TLS handshake step. */
 #ifndef FULCRUM_CONN_IO_H
 #define FULCRUM_CONN_IO_H

@@ -16,6 +16,7 @@
 #include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "sock_io.h"
 #include "stats.h"
 #include "tls.h"
 #include "worker.h"
@@ -434,7 +435,7 @@ static void on_proxy_header(struct client *c)
 	}
 	had = buf_len(c->in);
 	n = peek ? recv(c->fd, buf_tail(c->in), buf_room(c->in), MSG_PEEK)
-		 : read(c->fd, buf_tail(c->in), buf_room(c->in));
+		 : sock_read(c->fd, buf_tail(c->in), buf_room(c->in));
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		client_close(c, TERM_CLIENT_CLOSED);
 		return;

@@ -1,5 +1,5 @@
 /* conn_io.c: the client side of a connection as a byte stream: plain sockets stay
- * read/writev (zero-copy), TLS goes through the adapter; event directions and the
+ * recv/sendmsg (zero-copy), TLS goes through the adapter; event directions and the
  * handshake step with its failure accounting. */
 #include <errno.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "log.h"
+#include "sock_io.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -29,7 +30,7 @@ static __thread unsigned fail_lines, fail_suppressed;
 ssize_t conn_read(struct client *c, void *buf, size_t len)
 {
 	if (!c->tls.ssl)
-		return read(c->fd, buf, len);
+		return sock_read(c->fd, buf, len);
 	return tls_read(&c->tls, buf, len);
 }
 
@@ -38,14 +39,14 @@ ssize_t conn_write(struct client *c, const void *buf, size_t len)
 	struct iovec iov = { (void *)buf, len };
 
 	if (!c->tls.ssl)
-		return write(c->fd, buf, len);
+		return sock_write(c->fd, buf, len);
 	return tls_writev(c, &iov, 1);
 }
 
 ssize_t conn_writev(struct client *c, const struct iovec *iov, int iovcnt)
 {
 	if (!c->tls.ssl)
-		return writev(c->fd, iov, iovcnt);
+		return sock_writev(c->fd, iov, iovcnt);
 	return tls_writev(c, iov, iovcnt);
 }
 

@@ -12,6 +12,7 @@
 #include "conn_io.h"
 #include "health.h"
 #include "log.h"
+#include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -89,7 +90,7 @@ static ssize_t read_into(struct client *c, int fd, struct buf **bp)
 	if (buf_room(b) == 0)
 		return -2;  /* caller decides: grow, wait, or fail */
 	do
-		n = fd == c->fd ? conn_read(c, buf_tail(b), buf_room(b)) : read(fd, buf_tail(b), buf_room(b));
+		n = fd == c->fd ? conn_read(c, buf_tail(b), buf_room(b)) : sock_read(fd, buf_tail(b), buf_room(b));
 	while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		b->end += (uint32_t)n;
@@ -602,7 +603,7 @@ void http_on_upstream_writable(struct client *c)
 	if (n == 0)
 		goto check_done;
 	do
-		w = writev(u->fd, iov, n);
+		w = sock_writev(u->fd, iov, n);
 	while (w == -1 && errno == EINTR);
 	if (w == -1) {
 		if (errno == EAGAIN)

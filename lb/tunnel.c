@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "log.h"
+#include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -33,7 +34,7 @@ static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
 	ssize_t n;
 
 	while (b && buf_len(b)) {
-		n = fd == c->fd ? conn_write(c, buf_head(b), buf_len(b)) : write(fd, buf_head(b), buf_len(b));
+		n = fd == c->fd ? conn_write(c, buf_head(b), buf_len(b)) : sock_write(fd, buf_head(b), buf_len(b));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -79,7 +80,7 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			return -1;
 		room = buf_room(*from);
 		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), room)
-				     : read(from_fd, buf_tail(*from), room);
+				     : sock_read(from_fd, buf_tail(*from), room);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
