@@ -21,8 +21,13 @@
 #define ALOG_CAP (64 * 1024)
 #define IDLE_UPSTREAM_TIMEOUT 30.0   /* seconds a backend connection may idle in the pool */
 /* Free exchanges a worker keeps (~0.5 KiB each): requests in flight beyond this many at
- * once cost a malloc, and what a burst took goes back to malloc after it. */
+ * once cost a malloc, and what a burst took goes back to malloc after it. The sanitizer
+ * build keeps none, so that a pointer kept past the end of its exchange is reported. */
+#ifdef __SANITIZE_ADDRESS__
+#define EXCHANGES_CACHED 0
+#else
 #define EXCHANGES_CACHED 1024
+#endif
 
 struct proc proc = { .gen_lock = PTHREAD_MUTEX_INITIALIZER };
 
