@@ -20,9 +20,9 @@ void exchange_pool_init(struct exchange_pool *xp, uint32_t max_free);
 void exchange_pool_destroy(struct exchange_pool *xp);
 
 /* Gives c (which has none) an exchange for the request (http) or connection (tcp)
- * starting now: zeroed, strings empty, t_start = c->head_started. 0, or -1 when out of
- * memory. */
-int exchange_begin(struct client *c);
+ * starting now: cleared, strings empty, t_start = c->head_started. Returns it (also in
+ * c->ex), or NULL when out of memory. */
+struct exchange *exchange_begin(struct client *c);
 /* The exchange of c is over and the connection stays: its request head buffer and the
  * exchange go back; c->ex is NULL after. It must wait in no queue (a finished request
  * had a backend; a queued one is dequeued when it closes). */

@@ -77,7 +77,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	c->last_activity = c->head_started = ev_now(w->loop);
 	/* tcp: the connection is the exchange, and every close of one is logged (even
 	 * during a TLS handshake or PROXY header), so it has one from the start */
-	if ((gl->cfg->mode == LISTENER_TCP && exchange_begin(c) == -1) ||
+	if ((gl->cfg->mode == LISTENER_TCP && !exchange_begin(c)) ||
 	    (gl->tls && tls_conn_init(&c->tls, gl->tls, fd) == -1)) {
 		exchange_put(&w->exchanges, c->ex);
 		free(c);

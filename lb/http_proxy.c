@@ -144,12 +144,9 @@ static void parse_request_head(struct client *c)
 	int r;
 
 	/* the first bytes of a request: it has an exchange from now on */
-	if (!x) {
-		if (exchange_begin(c) == -1) {
-			client_close(c, TERM_INTERNAL);
-			return;
-		}
-		x = c->ex;
+	if (!x && !(x = exchange_begin(c))) {
+		client_close(c, TERM_INTERNAL);
+		return;
 	}
 	/* a generation published since the last request applies from this one on */
 	if (c->gen != w->gen && !c->in_request) {

@@ -51,15 +51,16 @@ static void test_recycled_exchange_is_cleared(void **state)
 	struct exchange *x;
 
 	(void)state;
-	assert_int_equal(exchange_begin(&f->c[0]), 0);
-	x = f->c[0].ex;
+	x = exchange_begin(&f->c[0]);
+	assert_non_null(x);
+	assert_ptr_equal(f->c[0].ex, x);
 	memset(x, 0xa5, sizeof(*x));
 	x->req_head = NULL;
 	exchange_end(&f->c[0]);
 	assert_null(f->c[0].ex);
 	assert_int_equal(f->w.exchanges.nfree, 1);
 
-	assert_int_equal(exchange_begin(&f->c[1]), 0);
+	assert_non_null(exchange_begin(&f->c[1]));
 	assert_ptr_equal(f->c[1].ex, x);  /* the same memory, from the free list */
 	memset(zero, 0, sizeof(zero));
 	assert_memory_equal(x, zero, EXCHANGE_CLEARED);
@@ -81,7 +82,7 @@ static void test_end_gives_back_the_request_head(void **state)
 	struct fixture *f = fixture_new(4);
 
 	(void)state;
-	assert_int_equal(exchange_begin(&f->c[0]), 0);
+	assert_non_null(exchange_begin(&f->c[0]));
 	f->c[0].ex->req_head = buf_get(&f->w.bufs);
 	assert_non_null(f->c[0].ex->req_head);
 	assert_int_equal(f->w.bufs.nfree, 0);
@@ -100,13 +101,13 @@ static void test_free_list_is_bounded(void **state)
 
 	(void)state;
 	for (i = 0; i < 3; i++)
-		assert_int_equal(exchange_begin(&f->c[i]), 0);
+		assert_non_null(exchange_begin(&f->c[i]));
 	assert_ptr_not_equal(f->c[0].ex, f->c[1].ex);
 	assert_ptr_not_equal(f->c[1].ex, f->c[2].ex);
 	for (i = 0; i < 3; i++)
 		exchange_end(&f->c[i]);
 	assert_int_equal(f->w.exchanges.nfree, 2);
-	assert_int_equal(exchange_begin(&f->c[0]), 0);
+	assert_non_null(exchange_begin(&f->c[0]));
 	assert_int_equal(f->w.exchanges.nfree, 1);
 	exchange_put(&f->w.exchanges, f->c[0].ex);  /* as client_free does */
 	exchange_put(&f->w.exchanges, NULL);
