@@ -123,7 +123,7 @@ struct exchange {
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};
 
-	/* set before they are read: not zeroed */
+	/* set before they are read: not cleared */
 	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
 	enum http_body resp_body;
 	struct client *client;           /* owner: a queued waiter leads back to it */
