@@ -4,6 +4,7 @@
 #define FULCRUM_CONN_H
 
 #include <ev.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -85,77 +86,101 @@ struct upstream {
 	unsigned idle:1;
 };
 
+/* One request and its response (http), or the whole connection (tcp): what is kept
+ * only while something is in flight. Taken from the worker's free list (lb/exchange.c)
+ * at the first byte of a request head (tcp: at accept), given back when the exchange
+ * finishes on a keep-alive connection or the connection is freed: an idle keep-alive
+ * connection holds none (docs/architecture.md, "Connections and exchanges"). */
+struct exchange {
+	/* cleared when taken, up to EXCHANGE_CLEARED: field by field in exchange_begin
+	 * (a field added here must be cleared there; tests/unit/test_exchange.c checks) */
+	struct pool *pool;               /* of the current request, inside gen */
+	struct backend *backend;         /* chosen; a slot is held while non-NULL */
+	struct backend *failed_backend;  /* the one a retry should avoid */
+	struct pool_waiter waiter;       /* in the pool's wait queue (CS_QUEUED) */
+	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
+	uint64_t req_body_sent;
+	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
+	double t_queued, t_connect_start, t_connected, t_first_byte;
+	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
+	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
+	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */
+	unsigned connect_attempts;       /* backends tried for this request; bounded by the pool size */
+	enum http_method method;
+	enum http_body req_body;         /* NONE until a head says otherwise (tcp: always) */
+	int status;
+	enum termination term;           /* why it ended, for the access log */
+	union {
+		struct {
+			unsigned req_head_sent:1;
+			unsigned req_framed:1;       /* the end of the request body has been found */
+			unsigned req_done:1;         /* whole request (head+body) sent to the backend */
+			unsigned resp_keep_alive:1;  /* the backend connection may carry another request */
+			unsigned resp_head_done:1;   /* final response head parsed and queued */
+			unsigned resp_done:1;        /* whole response framed */
+			unsigned upgrade:1;          /* request asked for an Upgrade */
+		};
+		unsigned flags;                  /* all of the above at once, to clear them */
+	};
+
+	/* set before they are read: not cleared */
+	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
+	enum http_body resp_body;
+	struct client *client;           /* owner: a queued waiter leads back to it */
+	struct exchange *next_free;      /* free-list link while unused */
+	double t_start;                  /* head complete (http; its first byte until then) or accept (tcp) */
+	uint64_t req_left;               /* body bytes not yet framed (length bodies) */
+	uint64_t resp_left;
+	struct http_chunked req_chunk;
+	struct http_chunked resp_chunk;
+	/* for the access log; only their first byte is cleared */
+	char request_id[33];
+	char target[160];                /* method and start of the target, for the log */
+};
+
+/* The end of the part exchange_begin clears. */
+#define EXCHANGE_CLEARED offsetof(struct exchange, retries_left)
+
+/* A client connection: what it holds all its life, idle keep-alive included. What is
+ * per request is in ex. */
 struct client {
 	struct worker *w;
-	struct client *next, *prev;      /* worker's list of live clients */
-	struct client *dead_next;
+	struct client *next, *prev;      /* worker's list of live clients; once closed, next
+	                                  * links the worker's dead list */
 	struct generation *gen;          /* reference held; refreshed between requests */
 	const struct gen_listener *gl;   /* inside gen */
-	int listener_index;
-	int fd;
+	struct exchange *ex;             /* the request in flight (tcp: the connection); NULL while idle */
 	ev_io io;
-	int events;                      /* armed in libev */
-	int want;                        /* what the state wants; events may keep READ beyond it */
 	ev_timer timer;
 	double timer_at;                 /* when the armed timer fires */
+	double last_activity;
+	double head_started;             /* first byte of the current head */
+	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
+	struct buf *in;                  /* bytes from the client */
+	struct buf *out;                 /* heads and error responses to the client */
+	struct upstream *up;             /* the backend connection of the exchange */
+	int fd;
+	int events;                      /* armed in libev */
+	int want;                        /* what the state wants; events may keep READ beyond it */
 	enum client_state state;
 	uint32_t id;                     /* connection number on its worker (logs: conn=worker.id) */
 	union addr_ip peer;              /* client address (or from the PROXY header) */
 	union addr_ip local;
-	uint8_t peer_text_len;           /* length of peer_text; 0 = not formatted yet */
-	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
-	struct tls_conn tls;             /* TLS listener: the adapter; zeroed = plain */
-	struct buf *in;                  /* bytes from the client */
-	struct buf *out;                 /* heads and error responses to the client */
-	struct upstream *up;
-	struct pool *pool;               /* of the current request, inside gen */
-	struct backend *backend;         /* chosen; a slot is held while non-NULL */
-	struct backend *failed_backend;  /* the one a retry should avoid */
-	struct pool_waiter waiter;
-	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
-	unsigned connect_attempts;       /* backends tried for this request; bounded by the pool size */
-	unsigned requests_done;          /* requests answered on this connection */
-
-	/* the current request (http) */
-	enum http_method method;
-	int version_minor;
-	enum http_body req_body;
-	uint64_t req_left;               /* body bytes not yet framed (length bodies) */
-	struct http_chunked req_chunk;
-	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
-	uint64_t req_body_sent;
-	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
-	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
-	/* the current response */
-	int status;
-	enum http_body resp_body;
-	uint64_t resp_left;
-	struct http_chunked resp_chunk;
-	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */
 
 	unsigned keep_alive:1;           /* client connection persists after this response */
-	unsigned req_head_sent:1;
-	unsigned req_framed:1;           /* the end of the request body has been found */
-	unsigned req_done:1;             /* whole request (head+body) sent to the backend */
-	unsigned resp_keep_alive:1;      /* the backend connection may carry another request */
-	unsigned resp_head_done:1;       /* final response head parsed and queued */
-	unsigned resp_done:1;            /* whole response framed */
-	unsigned upgrade:1;              /* request asked for an Upgrade */
 	unsigned in_eof:1;               /* client sent FIN */
 	unsigned out_shut:1;             /* we sent FIN to the client (tunnel) */
 	unsigned up_shut:1;              /* we sent FIN to the backend (tunnel) */
 	unsigned counted_in_listener:1;
 	unsigned in_request:1;           /* a request is being handled (for logging) */
+	unsigned answered:1;             /* a request was answered: idle_timeout_ms applies
+	                                  * between requests, not head_timeout_ms */
 
-	/* for the access log */
-	enum termination term;
-	char request_id[33];
-	char target[160];                /* method and start of the target, for the log */
-	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
-	double t_start;                  /* head complete (http) or accept (tcp) */
-	double t_queued, t_connect_start, t_connected, t_first_byte;
-	double last_activity;
-	double head_started;             /* first byte of the current head */
+	/* HTTP/1.x minor version of the last request head parsed on this connection: the
+	 * access-log line of a head that did not parse prints it */
+	uint8_t version_minor;
+	uint8_t peer_text_len;           /* length of peer_text; 0 = not formatted yet */
+	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
 };
 
 /* Creates a client for an accepted socket and starts reading. */

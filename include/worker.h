@@ -10,6 +10,7 @@
 
 #include "balance.h"
 #include "buffer.h"
+#include "exchange.h"
 #include "generation.h"
 #include "http.h"
 
@@ -53,6 +54,7 @@ struct worker {
 	int kick_pending;                /* a local slot freed: run the queues after the callbacks */
 	atomic_uint queued;              /* requests waiting in this worker's queues */
 	struct buf_pool bufs;
+	struct exchange_pool exchanges;  /* per-request state, recycled */
 	struct client *clients;          /* every live client connection (list) */
 	unsigned nclients;
 	struct client *dead_clients;     /* closed, freed after the batch of callbacks (reaper) */
@@ -96,8 +98,9 @@ unsigned worker_total_clients(void);
 
 /* Gives back a backend slot and wakes whoever queues for one. */
 void worker_release_slot(struct worker *w, struct backend *b);
-/* Queue c on its pool; returns 0, or -1 when the queue is full. */
+/* Queue c's exchange on its pool; returns 0, or -1 when the queue is full. */
 int worker_enqueue(struct worker *w, struct client *c);
+/* Takes c's exchange out of its queue; nothing when it has none or is not queued. */
 void worker_dequeue(struct worker *w, struct client *c);
 struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p);
 

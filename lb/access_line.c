@@ -143,6 +143,7 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 {
 	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	const struct exchange *x = c->ex;
 	struct line l = { out, out + cap - 1 };
 	time_t secs = (time_t)now;
 	const struct tm *tm = utc_time(secs);
@@ -150,9 +151,9 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 	size_t method_len = 0, peer_len;
 	const char *peer = client_peer_text(c, &peer_len);
 
-	sp = strchr(c->target, ' ');
-	if (sp && sp - c->target < 24) {  /* longer is no method: logged empty */
-		method_len = (size_t)(sp - c->target);
+	sp = strchr(x->target, ' ');
+	if (sp && sp - x->target < 24) {  /* longer is no method: logged empty */
+		method_len = (size_t)(sp - x->target);
 		path = sp + 1;
 	}
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
@@ -170,22 +171,22 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, ":");
 		put_2digits(&l, tm->tm_sec);
 		PUT_LIT(&l, " +0000] \"");
-		put(&l, c->target, method_len);
+		put(&l, x->target, method_len);
 		PUT_LIT(&l, " ");
 		put_json_escaped(&l, path, PATH_ESCAPED_MAX);
 		PUT_LIT(&l, " HTTP/1.");
 		put_int(&l, c->version_minor);
 		PUT_LIT(&l, "\" ");
-		put_int(&l, c->status);
+		put_int(&l, x->status);
 		PUT_LIT(&l, " ");
-		put_uint(&l, c->bytes_out);
+		put_uint(&l, x->bytes_out);
 		PUT_LIT(&l, " \"-\" \"-\" backend=");
 		put_str(&l, c->up && c->up->backend ? c->up->backend->name :
-			    c->backend ? c->backend->name : "-");
+			    x->backend ? x->backend->name : "-");
 		PUT_LIT(&l, " term=");
-		put_str(&l, termination_name(c->term));
+		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, " total_ms=");
-		put_fixed(&l, ms_between(c->t_start, now), 1);
+		put_fixed(&l, ms_between(x->t_start, now), 1);
 		PUT_LIT(&l, " conn=");
 		put_int(&l, c->w->id);
 		PUT_LIT(&l, ".");
@@ -217,31 +218,31 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, "\",\"client_port\":");
 		put_uint(&l, addr_port(&c->peer.sa));
 		PUT_LIT(&l, ",\"method\":\"");
-		put(&l, c->target, method_len);
+		put(&l, x->target, method_len);
 		PUT_LIT(&l, "\",\"path\":\"");
 		put_json_escaped(&l, path, PATH_ESCAPED_MAX);
 		PUT_LIT(&l, "\",\"status\":");
-		put_int(&l, c->status);
+		put_int(&l, x->status);
 		PUT_LIT(&l, ",\"pool\":\"");
-		put_str(&l, c->pool ? c->pool->name : "");
+		put_str(&l, x->pool ? x->pool->name : "");
 		PUT_LIT(&l, "\",\"backend\":\"");
-		put_str(&l, c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""));
+		put_str(&l, x->backend ? x->backend->name : (c->up ? c->up->backend->name : ""));
 		PUT_LIT(&l, "\",\"bytes_in\":");
-		put_uint(&l, c->bytes_in);
+		put_uint(&l, x->bytes_in);
 		PUT_LIT(&l, ",\"bytes_out\":");
-		put_uint(&l, c->bytes_out);
+		put_uint(&l, x->bytes_out);
 		PUT_LIT(&l, ",\"queue_ms\":");
-		put_fixed(&l, c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0, 3);
+		put_fixed(&l, x->t_queued > 0 ? ms_between(x->t_queued, x->t_connect_start) : 0.0, 3);
 		PUT_LIT(&l, ",\"connect_ms\":");
-		put_fixed(&l, ms_between(c->t_connect_start, c->t_connected), 3);
+		put_fixed(&l, ms_between(x->t_connect_start, x->t_connected), 3);
 		PUT_LIT(&l, ",\"response_ms\":");
-		put_fixed(&l, ms_between(c->t_connected, c->t_first_byte), 3);
+		put_fixed(&l, ms_between(x->t_connected, x->t_first_byte), 3);
 		PUT_LIT(&l, ",\"total_ms\":");
-		put_fixed(&l, ms_between(c->t_start, now), 3);
+		put_fixed(&l, ms_between(x->t_start, now), 3);
 		PUT_LIT(&l, ",\"termination\":\"");
-		put_str(&l, termination_name(c->term));
+		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, "\",\"request_id\":\"");
-		put_str(&l, c->request_id);
+		put_str(&l, x->request_id);
 		PUT_LIT(&l, "\",\"connection\":\"");
 		put_int(&l, c->w->id);
 		PUT_LIT(&l, ".");

@@ -74,22 +74,25 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 		close(fd);
 		return;
 	}
-	if (gl->tls && tls_conn_init(&c->tls, gl->tls, fd) == -1) {
+	c->w = w;
+	c->last_activity = c->head_started = ev_now(w->loop);
+	/* tcp: the connection is the exchange, and every close of one is logged (even
+	 * during a TLS handshake or PROXY header), so it has one from the start */
+	if ((gl->cfg->mode == LISTENER_TCP && !exchange_begin(c)) ||
+	    (gl->tls && tls_conn_init(&c->tls, gl->tls, fd) == -1)) {
+		exchange_put(&w->exchanges, c->ex);
 		free(c);
 		close(fd);
 		return;
 	}
-	c->w = w;
 	c->id = ++w->next_conn_id;
 	c->fd = fd;
 	c->gen = w->gen;
 	generation_ref(c->gen);
 	c->gl = gl;
-	c->listener_index = listener_index;
 	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
 	if (getsockname(fd, &c->local.sa, &len) == -1)
 		memset(&c->local, 0, sizeof(c->local));
-	c->last_activity = c->head_started = c->t_start = ev_now(w->loop);
 	c->next = w->clients;
 	if (c->next)
 		c->next->prev = c;
@@ -127,7 +130,7 @@ static void client_start(struct client *c)
 	}
 	if (c->gl->cfg->mode == LISTENER_TCP) {
 		c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
-		c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+		c->ex->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
 		client_pick_backend(c);
 		return;
 	}
@@ -146,22 +149,26 @@ static void on_tls_handshake(struct client *c)
 void client_close(struct client *c, enum termination why)
 {
 	struct worker *w = c->w;
+	struct exchange *x = c->ex;
 
 	if (c->state == CS_CLOSED)
 		return;
-	if (c->term == TERM_NONE)
-		c->term = why;
-	/* a request or tcp connection in progress still gets its log line */
-	if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
-		client_log(c);
+	/* a request or tcp connection in progress still gets its log line; an idle
+	 * connection has no exchange and gets none */
+	if (x) {
+		if (x->term == TERM_NONE)
+			x->term = why;
+		if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
+			client_log(c);
+	}
 	worker_dequeue(w, c);
 	if (c->up) {
 		upstream_release(c->up, 0);
 		c->up = NULL;
 	}
-	if (c->backend) {
-		worker_release_slot(w, c->backend);
-		c->backend = NULL;
+	if (x && x->backend) {
+		worker_release_slot(w, x->backend);
+		x->backend = NULL;
 	}
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
@@ -176,8 +183,13 @@ void client_close(struct client *c, enum termination why)
 	c->state = CS_CLOSED;
 	buf_put(&w->bufs, c->in);
 	buf_put(&w->bufs, c->out);
-	buf_put(&w->bufs, c->req_head);
-	c->in = c->out = c->req_head = NULL;
+	c->in = c->out = NULL;
+	if (x) {
+		/* the exchange itself stays until client_free: callbacks on the way out may
+		 * still read it */
+		buf_put(&w->bufs, x->req_head);
+		x->req_head = NULL;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -188,12 +200,13 @@ void client_close(struct client *c, enum termination why)
 	atomic_fetch_sub(&proc.connections, 1);
 	if (c->counted_in_listener)
 		atomic_fetch_sub(&c->gl->group->active, 1);
-	c->dead_next = w->dead_clients;
+	c->next = w->dead_clients;
 	w->dead_clients = c;
 }
 
 void client_free(struct client *c)
 {
+	exchange_put(&c->w->exchanges, c->ex);
 	generation_unref(c->gen);
 	free(c);
 }
@@ -214,7 +227,7 @@ static int client_wanted_events(const struct client *c)
 	case CS_CONNECTING:
 	case CS_STREAMING:
 		/* read body bytes only while the request is unfinished and there is room */
-		if (!c->req_framed && !c->in_eof && c->req_body != HTTP_BODY_NONE &&
+		if (!c->ex->req_framed && !c->in_eof && c->ex->req_body != HTTP_BODY_NONE &&
 		    (!c->in || buf_room(c->in) > 0))
 			ev = EV_READ;
 		break;
@@ -231,7 +244,7 @@ static int client_wanted_events(const struct client *c)
 	}
 	if (c->out && buf_len(c->out) > 0)
 		ev |= EV_WRITE;
-	if (c->state == CS_STREAMING && c->resp_ready > 0)
+	if (c->state == CS_STREAMING && c->ex->resp_ready > 0)
 		ev |= EV_WRITE;
 	return ev;
 }
@@ -272,7 +285,8 @@ static void client_set_events(struct client *c, int events)
 static double client_deadline(const struct client *c, enum termination *why)
 {
 	const struct cfg_listener *l = c->gl->cfg;
-	const struct cfg_pool *p = c->pool ? c->pool->cfg : NULL;
+	const struct exchange *x = c->ex;  /* present in every state that reads it */
+	const struct cfg_pool *p;
 
 	switch (c->state) {
 	case CS_PROXY_HEADER:
@@ -284,7 +298,7 @@ static double client_deadline(const struct client *c, enum termination *why)
 	case CS_READING_HEAD:
 		/* between requests the idle timeout applies; a new connection that has sent
 		 * nothing yet gets only the head timeout, or empty connections are cheap to hoard */
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0) && c->requests_done > 0) {
+		if (!c->in_request && (!c->in || buf_len(c->in) == 0) && c->answered) {
 			*why = TERM_CLIENT_IDLE;
 			return c->last_activity + l->idle_timeout_ms / 1e3;
 		}
@@ -295,13 +309,16 @@ static double client_deadline(const struct client *c, enum termination *why)
 		*why = TERM_HEAD_TIMEOUT;
 		return c->head_started + l->head_timeout_ms / 1e3;
 	case CS_QUEUED:
+		p = x->pool ? x->pool->cfg : NULL;
 		*why = TERM_QUEUE_TIMEOUT;
-		return c->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
+		return x->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
 	case CS_CONNECTING:
+		p = x->pool ? x->pool->cfg : NULL;
 		*why = TERM_CONNECT_TIMEOUT;
-		return c->t_connect_start + (p ? p->connect_timeout_ms : 3000) / 1e3;
+		return x->t_connect_start + (p ? p->connect_timeout_ms : 3000) / 1e3;
 	case CS_STREAMING:
-		if (!c->resp_head_done && c->t_first_byte == 0) {
+		p = x->pool ? x->pool->cfg : NULL;
+		if (!x->resp_head_done && x->t_first_byte == 0) {
 			*why = TERM_RESPONSE_TIMEOUT;
 			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
 		}
@@ -407,7 +424,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		tunnel_on_event(c, revents, 0);
 	} else if (c->state == CS_LINGERING) {
 		if (conn_linger_drain(c) != 0)
-			client_close(c, c->term);
+			client_close(c, c->ex ? c->ex->term : TERM_DONE);
 	} else {
 		if ((revents & EV_WRITE) && c->state != CS_CLOSED)
 			http_on_client_writable(c);
@@ -476,6 +493,7 @@ static void on_proxy_header(struct client *c)
 void client_pick_backend(struct client *c)
 {
 	struct worker *w = c->w;
+	struct exchange *x = c->ex;
 	struct worker_pool *wp;
 	struct backend *b = NULL;
 	int r;
@@ -499,11 +517,10 @@ void client_pick_backend(struct client *c)
 		generation_unref(c->gen);
 		c->gen = w->gen;
 		c->gl = &w->gen->listeners[i];
-		c->listener_index = (int)i;
 	}
-	c->pool = c->gl->pool;
-	wp = worker_pool_of(w, c->pool);
-	if (!c->pool || !wp) {
+	x->pool = c->gl->pool;
+	wp = worker_pool_of(w, x->pool);
+	if (!x->pool || !wp) {
 		client_error(c, 503, TERM_NO_BACKEND, "no pool");
 		return;
 	}
@@ -516,9 +533,9 @@ void client_pick_backend(struct client *c)
 		 * which is what the tail latency shows. */
 		w->kick_pending = 1;
 	} else {
-		r = pool_pick(c->pool, &wp->pick, c->failed_backend, &b);
+		r = pool_pick(x->pool, &wp->pick, x->failed_backend, &b);
 		if (r == PICK_OK) {
-			c->backend = b;
+			x->backend = b;
 			client_dispatch(c);
 			return;
 		}
@@ -534,20 +551,20 @@ void client_pick_backend(struct client *c)
 		return;
 	}
 	c->state = CS_QUEUED;
-	if (c->t_queued == 0)
-		c->t_queued = ev_now(w->loop);
+	if (x->t_queued == 0)
+		x->t_queued = ev_now(w->loop);
 	client_update(c);
 }
 
 void client_dispatch(struct client *c)
 {
-	c->t_connect_start = ev_now(c->w->loop);
+	c->ex->t_connect_start = ev_now(c->w->loop);
 	if (upstream_attach(c) == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* out of descriptors or memory here: not the backend's fault, so no
 			 * passive failure and no tour of the other backends */
-			worker_release_slot(c->w, c->backend);
-			c->backend = NULL;
+			worker_release_slot(c->w, c->ex->backend);
+			c->ex->backend = NULL;
 			client_error(c, 503, TERM_CONNECT_FAILED, "out of descriptors for a backend connection");
 			return;
 		}
@@ -574,12 +591,13 @@ void client_dispatch(struct client *c)
  * makes the same trade, opt-in; here it is bounded by retries and idempotent methods). */
 void client_backend_failed(struct client *c, enum termination why)
 {
-	struct backend *b = c->backend;
+	struct exchange *x = c->ex;
+	struct backend *b = x->backend;
 	int tcp = c->gl->cfg->mode == LISTENER_TCP;
 	int never_sent = why == TERM_CONNECT_FAILED || why == TERM_CONNECT_TIMEOUT;
-	int idempotent = c->method == HTTP_M_GET || c->method == HTTP_M_HEAD ||
-			 c->method == HTTP_M_OPTIONS || c->method == HTTP_M_PUT ||
-			 c->method == HTTP_M_DELETE || c->method == HTTP_M_TRACE;
+	int idempotent = x->method == HTTP_M_GET || x->method == HTTP_M_HEAD ||
+			 x->method == HTTP_M_OPTIONS || x->method == HTTP_M_PUT ||
+			 x->method == HTTP_M_DELETE || x->method == HTTP_M_TRACE;
 	/* a silent backend is at fault even on a reused connection */
 	int reused = c->up && c->up->requests > 1 && why != TERM_RESPONSE_TIMEOUT;
 	int retry, status;
@@ -590,7 +608,7 @@ void client_backend_failed(struct client *c, enum termination why)
 			stat_add(&stats_at(b->stats, c->w->id)->connect_failures, 1);
 		/* a reused connection closing under us is the keep-alive race, not a dead backend */
 		if (never_sent || !reused)
-			health_passive_failure(b, c->pool, never_sent ? HEALTH_FAIL_CONNECT
+			health_passive_failure(b, x->pool, never_sent ? HEALTH_FAIL_CONNECT
 								      : HEALTH_FAIL_EXCHANGE,
 					       termination_name(why));
 	}
@@ -599,20 +617,20 @@ void client_backend_failed(struct client *c, enum termination why)
 		c->up = NULL;
 	}
 	if (b) {
-		c->failed_backend = b;  /* compared by address only, never dereferenced later */
+		x->failed_backend = b;  /* compared by address only, never dereferenced later */
 		worker_release_slot(c->w, b);
-		c->backend = NULL;
+		x->backend = NULL;
 	}
 	if (never_sent || tcp)
-		retry = ++c->connect_attempts <= (c->pool ? c->pool->nbackends : 0);
-	else if ((retry = c->retries_left > 0 && idempotent && c->req_body_sent == 0 &&
-		  (why != TERM_RESPONSE_TIMEOUT || (c->pool && pool_has_other_eligible(c->pool, b)))))
-		c->retries_left--;
+		retry = ++x->connect_attempts <= (x->pool ? x->pool->nbackends : 0);
+	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == 0 &&
+		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b)))))
+		x->retries_left--;
 	if (retry) {
 		/* the head goes again; req_done from the failed attempt would stop it */
-		c->req_head_sent = 0;
-		c->req_head_off = 0;
-		c->req_done = 0;
+		x->req_head_sent = 0;
+		x->req_head_off = 0;
+		x->req_done = 0;
 		c->state = CS_QUEUED;
 		client_pick_backend(c);
 		return;
@@ -650,7 +668,8 @@ int client_flush_out(struct client *c)
 				return 0;
 			return -1;
 		}
-		c->bytes_out += (uint64_t)n;
+		if (c->ex)
+			c->ex->bytes_out += (uint64_t)n;
 		c->last_activity = ev_now(c->w->loop);
 		buf_consume(c->out, (uint32_t)n);
 	}
@@ -663,28 +682,30 @@ int client_flush_out(struct client *c)
 
 void client_error(struct client *c, int status, enum termination why, const char *detail)
 {
+	struct exchange *x = c->ex;
 	char body[256];
 	int blen, n;
 
 	if (c->state == CS_CLOSED)
 		return;
-	if (c->gl->cfg->mode == LISTENER_TCP || c->resp_head_done) {
+	/* without an exchange there is no request to answer (every caller has one) */
+	if (c->gl->cfg->mode == LISTENER_TCP || !x || x->resp_head_done) {
 		/* nothing can be said in-band any more */
 		client_close(c, why);
 		return;
 	}
-	c->term = why;
-	c->status = status;
+	x->term = why;
+	x->status = status;
 	/* the backend's count before its slot goes (the log line comes at close) */
-	if (c->backend || c->up)
-		conn_stats_backend_done(c, c->backend ? c->backend : c->up->backend, status);
+	if (x->backend || c->up)
+		conn_stats_backend_done(c, x->backend ? x->backend : c->up->backend, status);
 	if (c->up) {
 		upstream_release(c->up, 0);
 		c->up = NULL;
 	}
-	if (c->backend) {
-		worker_release_slot(c->w, c->backend);
-		c->backend = NULL;
+	if (x->backend) {
+		worker_release_slot(c->w, x->backend);
+		x->backend = NULL;
 	}
 	worker_dequeue(c->w, c);
 	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
@@ -697,8 +718,8 @@ void client_error(struct client *c, int status, enum termination why, const char
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
 		     "Connection: close\r\n%s%s%s\r\n%s",
 		     status, status_reason(status), blen,
-		     c->request_id[0] ? "X-Request-ID: " : "", c->request_id,
-		     c->request_id[0] ? "\r\n" : "", c->method == HTTP_M_HEAD ? "" : body);
+		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
+		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? "" : body);
 	if (n > 0 && (uint32_t)n < buf_room(c->out))
 		c->out->end += (uint32_t)n;
 	c->state = CS_CLOSING;
@@ -717,17 +738,20 @@ void client_error(struct client *c, int status, enum termination why, const char
 
 void client_linger(struct client *c)
 {
+	struct exchange *x = c->ex;  /* set: only an answered request lingers */
+
 	/* a client that already closed its side, or sent everything it meant to, needs no
 	 * linger; one still sending (a body over the limit, say) would get a reset for the
 	 * bytes arriving after close(), and a reset can destroy our unread answer */
-	if (c->in_eof || (c->in_request && c->req_framed)) {
-		client_close(c, c->term ? c->term : TERM_DONE);
+	if (c->in_eof || (c->in_request && x->req_framed)) {
+		client_close(c, x->term ? x->term : TERM_DONE);
 		return;
 	}
-	/* the request ends now: its log line and counters must not include the linger */
+	/* the request ends now: its log line and counters must not include the linger (the
+	 * exchange stays with the connection until it is freed) */
 	if (c->in_request) {
-		if (c->term == TERM_NONE)
-			c->term = TERM_DONE;
+		if (x->term == TERM_NONE)
+			x->term = TERM_DONE;
 		client_log(c);
 		c->in_request = 0;
 	}
@@ -762,7 +786,7 @@ static int skip_sampled(struct client *c)
 {
 	uint32_t n = c->gen->cfg->log.access_sample;
 
-	if (n <= 1 || c->status >= 500 || c->status == 0 || c->term != TERM_DONE)
+	if (n <= 1 || c->ex->status >= 500 || c->ex->status == 0 || c->ex->term != TERM_DONE)
 		return 0;
 	if (++c->w->alog_skipped < n)
 		return 1;
@@ -785,6 +809,8 @@ void client_log(struct client *c)
 	char line[1024];
 	size_t n;
 
+	if (!c->ex)
+		goto done;  /* nothing in flight, nothing to log (callers log only with one) */
 	conn_stats_request_done(c);
 	if (!access_log_enabled() || skip_sampled(c))
 		goto done;

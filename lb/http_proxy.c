@@ -39,32 +39,16 @@ static void set_log_target(struct client *c, const char *base, const struct http
 /* Appends a string literal: its length is known at compile time. */
 #define APPEND_LIT(b, lit) append((b), (lit), sizeof(lit) - 1)
 
-/* Resets the per-request fields and waits for (or parses an already buffered) head. */
+/* Ends the previous exchange, if any (the next request takes a fresh one when its
+ * first byte arrives), and waits for (or parses an already buffered) head. */
 void http_begin_wait_head(struct client *c)
 {
 	struct worker *w = c->w;
 
 	c->state = CS_READING_HEAD;
-	c->pool = NULL;
-	c->failed_backend = NULL;
-	c->method = HTTP_M_OTHER;
-	c->req_body = HTTP_BODY_NONE;
-	c->req_left = c->req_ready = 0;
-	c->req_body_sent = 0;
-	c->req_head_off = 0;
-	c->status = 0;
-	c->resp_body = HTTP_BODY_NONE;
-	c->resp_left = c->resp_ready = 0;
-	c->req_head_sent = c->req_framed = c->req_done = c->resp_keep_alive = 0;
-	c->resp_head_done = c->resp_done = c->upgrade = 0;
-	c->term = TERM_NONE;
-	c->request_id[0] = '\0';
-	c->target[0] = '\0';
-	c->bytes_in = c->bytes_out = 0;
-	c->t_queued = c->t_connect_start = c->t_connected = c->t_first_byte = 0;
+	if (c->ex)
+		exchange_end(c);
 	c->last_activity = c->head_started = ev_now(w->loop);
-	buf_put(&w->bufs, c->req_head);
-	c->req_head = NULL;
 	if (c->out && buf_len(c->out) == 0) {
 		buf_put(&w->bufs, c->out);
 		c->out = NULL;
@@ -132,7 +116,7 @@ void http_on_client_data(struct client *c)
 	n = read_into(c, c->fd, &c->in);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		c->in_eof = 1;
-		if (!c->req_framed) {
+		if (!c->ex->req_framed) {
 			client_close(c, TERM_CLIENT_CLOSED);
 			return;
 		}
@@ -156,9 +140,15 @@ static void parse_request_head(struct client *c)
 	const struct cfg_listener *l = c->gl->cfg;
 	struct http_limits lim = { l->head_max_bytes, l->header_max_count };
 	struct http_head *h = &w->scratch;
+	struct exchange *x = c->ex;
 	const char *base;
 	int r;
 
+	/* the first bytes of a request: it has an exchange from now on */
+	if (!x && !(x = exchange_begin(c))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
 	/* a generation published since the last request applies from this one on */
 	if (c->gen != w->gen && !c->in_request) {
 		size_t i;
@@ -170,7 +160,6 @@ static void parse_request_head(struct client *c)
 			generation_unref(c->gen);
 			c->gen = w->gen;
 			c->gl = &w->gen->listeners[i];
-			c->listener_index = (int)i;
 			l = c->gl->cfg;
 			lim.head_max_bytes = l->head_max_bytes;
 			lim.header_max_count = l->header_max_count;
@@ -199,22 +188,22 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	c->in_request = 1;
-	c->t_start = ev_now(w->loop);
+	x->t_start = ev_now(w->loop);
 	if (r == HTTP_PARSE_ERROR) {
-		memcpy(c->target, "- -", 4);
+		memcpy(x->target, "- -", 4);
 		client_error(c, h->error_status ? h->error_status : 400, TERM_BAD_REQUEST,
 			     h->error ? h->error : "malformed request");
 		return;
 	}
 	set_log_target(c, base, h);
-	c->method = h->method_id;
-	c->version_minor = h->version_minor;
-	c->req_body = h->body;
-	c->req_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
-	http_chunked_init(&c->req_chunk);
+	x->method = h->method_id;
+	c->version_minor = (uint8_t)h->version_minor;
+	x->req_body = h->body;
+	x->req_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
+	http_chunked_init(&x->req_chunk);
 	c->keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) && !w->stopping;
-	c->upgrade = (h->flags & HTTP_F_UPGRADE) && (h->flags & HTTP_F_CONN_UPGRADE);
-	c->bytes_in = h->head_len;
+	x->upgrade = (h->flags & HTTP_F_UPGRADE) && (h->flags & HTTP_F_CONN_UPGRADE);
+	x->bytes_in = h->head_len;
 	if (h->method_id == HTTP_M_CONNECT) {
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
@@ -229,15 +218,14 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	buf_consume(c->in, h->head_len);
-	if (c->req_body == HTTP_BODY_NONE)
-		c->req_framed = 1;
+	if (x->req_body == HTTP_BODY_NONE)
+		x->req_framed = 1;
 	else if ((r = frame_request_body(c)) < 0) {
 		client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST,
 			     r == -2 ? "request body too large" : "invalid chunked body");
 		return;
 	}
-	c->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
-	c->connect_attempts = 0;
+	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
 	c->state = CS_QUEUED;
 	client_pick_backend(c);
 }
@@ -245,33 +233,34 @@ static void parse_request_head(struct client *c)
 /* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
 static int frame_request_body(struct client *c)
 {
+	struct exchange *x = c->ex;
 	uint32_t avail;
 	uint64_t max = c->gl->cfg->body_max_bytes;
 
-	if (c->req_framed || !c->in)
+	if (x->req_framed || !c->in)
 		return 0;
-	avail = buf_len(c->in) - c->req_ready;
-	if (c->req_body == HTTP_BODY_LENGTH) {
-		uint32_t n = avail < c->req_left ? avail : (uint32_t)c->req_left;
-		c->req_ready += n;
-		c->req_left -= n;
-		if (c->req_left == 0)
-			c->req_framed = 1;
-	} else if (c->req_body == HTTP_BODY_CHUNKED && avail) {
+	avail = buf_len(c->in) - x->req_ready;
+	if (x->req_body == HTTP_BODY_LENGTH) {
+		uint32_t n = avail < x->req_left ? avail : (uint32_t)x->req_left;
+		x->req_ready += n;
+		x->req_left -= n;
+		if (x->req_left == 0)
+			x->req_framed = 1;
+	} else if (x->req_body == HTTP_BODY_CHUNKED && avail) {
 		size_t used = 0;
-		int r = http_chunked_scan(&c->req_chunk, buf_head(c->in) + c->req_ready, avail, &used);
+		int r = http_chunked_scan(&x->req_chunk, buf_head(c->in) + x->req_ready, avail, &used);
 		if (r == HTTP_CHUNKED_ERROR)
 			return -1;
-		c->req_ready += (uint32_t)used;
+		x->req_ready += (uint32_t)used;
 		if (r == HTTP_CHUNKED_DONE)
-			c->req_framed = 1;
+			x->req_framed = 1;
 		/* framing bytes count towards the limit: close enough, and never lets more
 		 * through. The size a chunk announces counts at once: a first chunk over the
 		 * limit is refused before the head goes anywhere (nothing reaches the backend) */
-		if (max && c->req_body_sent + c->req_ready + c->req_chunk.remaining > max + 64)
+		if (max && x->req_body_sent + x->req_ready + x->req_chunk.remaining > max + 64)
 			return -2;
-	} else if (c->req_body == HTTP_BODY_NONE) {
-		c->req_framed = 1;
+	} else if (x->req_body == HTTP_BODY_NONE) {
+		x->req_framed = 1;
 	}
 	return 0;
 }
@@ -322,17 +311,18 @@ static int append_forwarded_for(struct buf *b, const char *ip, size_t iplen, int
 /* "METHOD target" for the access log, cut to the field's size. */
 static void set_log_target(struct client *c, const char *base, const struct http_head *h)
 {
-	size_t room = sizeof(c->target) - 1, m = h->method.len, t = h->target.len;
+	struct exchange *x = c->ex;
+	size_t room = sizeof(x->target) - 1, m = h->method.len, t = h->target.len;
 
 	if (m > room)
 		m = room;
-	memcpy(c->target, base + h->method.off, m);
+	memcpy(x->target, base + h->method.off, m);
 	if (m < room)
-		c->target[m++] = ' ';
+		x->target[m++] = ' ';
 	if (t > room - m)
 		t = room - m;
-	memcpy(c->target + m, base + h->target.off, t);
-	c->target[m + t] = '\0';
+	memcpy(x->target + m, base + h->target.off, t);
+	x->target[m + t] = '\0';
 }
 
 static int collect_connection_tokens(const char *base, const struct http_head *h,
@@ -444,6 +434,7 @@ static enum request_field classify_request_field(const char *base, struct http_s
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct worker *w = c->w;
+	struct exchange *x = c->ex;
 	struct http_slice tokens[CONN_TOKENS_MAX];
 	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
 	size_t iplen;
@@ -471,7 +462,7 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		const char *v = base + f->value.off;
 
 		if (is_hop_by_hop(base, f->name, base, tokens, ntokens)) {
-			if (!(c->upgrade && http_slice_eq(base, f->name, "upgrade")))
+			if (!(x->upgrade && http_slice_eq(base, f->name, "upgrade")))
 				continue;
 		}
 		/* names with '_' are dropped (as nginx does): WSGI servers map '_' and '-' to
@@ -503,8 +494,8 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		case RF_REQUEST_ID:
 			if (!has_rid) {
 				uint32_t n = f->value.len < 32 ? f->value.len : 32;
-				memcpy(c->request_id, v, n);
-				c->request_id[n] = '\0';
+				memcpy(x->request_id, v, n);
+				x->request_id[n] = '\0';
 				has_rid = 1;
 			}
 			break;
@@ -548,12 +539,12 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		rc |= APPEND_LIT(b, "\r\n");
 	}
 	if (!has_rid) {
-		worker_request_id(w, c->request_id);
+		worker_request_id(w, x->request_id);
 		rc |= APPEND_LIT(b, "X-Request-ID: ");
-		rc |= append_str(b, c->request_id);
+		rc |= append_str(b, x->request_id);
 		rc |= APPEND_LIT(b, "\r\n");
 	}
-	if (c->upgrade)
+	if (x->upgrade)
 		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
 	else if (h->version_minor == 0)
 		rc |= APPEND_LIT(b, "Connection: keep-alive\r\n");
@@ -562,8 +553,8 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		buf_put(&w->bufs, b);
 		return -1;
 	}
-	buf_put(&w->bufs, c->req_head);
-	c->req_head = b;
+	buf_put(&w->bufs, x->req_head);
+	x->req_head = b;
 	return 0;
 }
 
@@ -576,8 +567,8 @@ void http_start_exchange(struct client *c)
 		return;
 	}
 	c->state = CS_STREAMING;
-	c->req_head_off = 0;
-	c->req_head_sent = 0;
+	c->ex->req_head_off = 0;
+	c->ex->req_head_sent = 0;
 	c->last_activity = ev_now(c->w->loop);
 	http_on_upstream_writable(c);
 }
@@ -585,21 +576,22 @@ void http_start_exchange(struct client *c)
 /* Sends PROXY header, request head and framed body bytes in one writev. */
 void http_on_upstream_writable(struct client *c)
 {
+	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
 	struct iovec iov[3];
 	int n = 0;
 	ssize_t w;
 	uint32_t a, hlen;
 
-	if (!u || !u->connected || c->req_done)
+	if (!u || !u->connected || x->req_done)
 		return;
 	if (u->out && buf_len(u->out))
 		iov[n++] = (struct iovec){ buf_head(u->out), buf_len(u->out) };
-	hlen = c->req_head && !c->req_head_sent ? buf_len(c->req_head) - c->req_head_off : 0;
+	hlen = x->req_head && !x->req_head_sent ? buf_len(x->req_head) - x->req_head_off : 0;
 	if (hlen)
-		iov[n++] = (struct iovec){ buf_head(c->req_head) + c->req_head_off, hlen };
-	if (c->req_ready)
-		iov[n++] = (struct iovec){ buf_head(c->in), c->req_ready };
+		iov[n++] = (struct iovec){ buf_head(x->req_head) + x->req_head_off, hlen };
+	if (x->req_ready)
+		iov[n++] = (struct iovec){ buf_head(c->in), x->req_ready };
 	if (n == 0)
 		goto check_done;
 	do
@@ -608,7 +600,7 @@ void http_on_upstream_writable(struct client *c)
 	if (w == -1) {
 		if (errno == EAGAIN)
 			return;
-		if (c->t_first_byte == 0 && !c->resp_head_done) {
+		if (x->t_first_byte == 0 && !x->resp_head_done) {
 			client_backend_failed(c, TERM_BACKEND_CLOSED);
 			return;
 		}
@@ -624,26 +616,26 @@ void http_on_upstream_writable(struct client *c)
 	}
 	if (hlen) {
 		a = (uint32_t)w < hlen ? (uint32_t)w : hlen;
-		c->req_head_off += a;
+		x->req_head_off += a;
 		w -= a;
-		if (c->req_head_off == buf_len(c->req_head))
-			c->req_head_sent = 1;
+		if (x->req_head_off == buf_len(x->req_head))
+			x->req_head_sent = 1;
 	}
 	if (w > 0) {
 		buf_consume(c->in, (uint32_t)w);
-		c->req_ready -= (uint32_t)w;
-		c->req_body_sent += (uint64_t)w;
-		c->bytes_in += (uint64_t)w;
+		x->req_ready -= (uint32_t)w;
+		x->req_body_sent += (uint64_t)w;
+		x->bytes_in += (uint64_t)w;
 	}
 check_done:
-	if ((!c->req_head || c->req_head_sent) && c->req_framed && c->req_ready == 0 &&
+	if ((!x->req_head || x->req_head_sent) && x->req_framed && x->req_ready == 0 &&
 	    (!u->out || !buf_len(u->out))) {
-		c->req_done = 1;
-		if (c->upgrade)
+		x->req_done = 1;
+		if (x->upgrade)
 			return;  /* the tunnel, if any, starts with the 101 */
 	}
 	/* more body may be waiting in the client buffer now that there is room */
-	if (!c->req_framed && c->in && buf_len(c->in) > c->req_ready) {
+	if (!x->req_framed && c->in && buf_len(c->in) > x->req_ready) {
 		int r = frame_request_body(c);
 		if (r < 0)
 			client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST, "invalid request body");
@@ -653,6 +645,7 @@ check_done:
 void http_on_upstream_data(struct client *c)
 {
 	struct worker *w = c->w;
+	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
 	struct http_head *h = &w->scratch;
 	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
@@ -662,26 +655,26 @@ void http_on_upstream_data(struct client *c)
 	n = read_into(c, u->fd, &u->in);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR && errno != ENOMEM))
 		u->eof = 1;
-	if (n == -2 && c->resp_head_done)
+	if (n == -2 && x->resp_head_done)
 		return;  /* client is slow: the buffer is full of body bytes */
 	if (n > 0) {
 		stat_add(&stats_at(u->backend->stats, w->id)->bytes_received, (uint64_t)n);
-		if (c->t_first_byte == 0)
-			c->t_first_byte = ev_now(w->loop);
+		if (x->t_first_byte == 0)
+			x->t_first_byte = ev_now(w->loop);
 	}
-	while (!c->resp_head_done) {
+	while (!x->resp_head_done) {
 		if (!u->in || buf_len(u->in) == 0) {
 			if (u->eof) {
 				/* closed before answering: a reused connection may have raced its
 				 * keep-alive timeout, which is safe to retry for idempotent requests */
-				if (c->t_first_byte == 0 && c->req_body_sent == 0)
+				if (x->t_first_byte == 0 && x->req_body_sent == 0)
 					client_backend_failed(c, TERM_BACKEND_CLOSED);
 				else
 					client_error(c, 502, TERM_BACKEND_CLOSED, "backend closed the connection");
 			}
 			return;
 		}
-		r = http_parse_response(buf_head(u->in), buf_len(u->in), &lim, c->method, h);
+		r = http_parse_response(buf_head(u->in), buf_len(u->in), &lim, x->method, h);
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			if (u->eof) {
 				client_error(c, 502, TERM_BAD_RESPONSE, "truncated response head");
@@ -703,7 +696,7 @@ void http_on_upstream_data(struct client *c)
 		}
 		if (r == HTTP_PARSE_ERROR) {
 			atomic_fetch_add(&u->backend->failures, 1);
-			health_passive_failure(u->backend, c->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
+			health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
 			client_error(c, 502, TERM_BAD_RESPONSE, h->error ? h->error : "malformed response");
 			return;
 		}
@@ -722,16 +715,16 @@ void http_on_upstream_data(struct client *c)
 			buf_consume(u->in, h->head_len);
 			continue;
 		}
-		if (h->status == 101 && !c->upgrade) {
+		if (h->status == 101 && !x->upgrade) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "101 without an Upgrade request");
 			return;
 		}
-		c->status = h->status;
-		health_passive_response(u->backend, c->pool, h->status);
-		c->resp_body = h->body;
-		c->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
-		http_chunked_init(&c->resp_chunk);
-		c->resp_keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
+		x->status = h->status;
+		health_passive_response(u->backend, x->pool, h->status);
+		x->resp_body = h->body;
+		x->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
+		http_chunked_init(&x->resp_chunk);
+		x->resp_keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
 		if (h->body == HTTP_BODY_UNTIL_CLOSE)
 			c->keep_alive = 0;
 		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
@@ -739,13 +732,13 @@ void http_on_upstream_data(struct client *c)
 			return;
 		}
 		buf_consume(u->in, h->head_len);
-		c->resp_head_done = 1;
+		x->resp_head_done = 1;
 		/* the rewritten head is ours now; retries are over */
-		buf_put(&w->bufs, c->req_head);
-		c->req_head = NULL;
-		c->req_head_sent = 1;
+		buf_put(&w->bufs, x->req_head);
+		x->req_head = NULL;
+		x->req_head_sent = 1;
 		if (h->status == 101) {
-			c->resp_done = 1;
+			x->resp_done = 1;
 			tunnel_start(c);
 			return;
 		}
@@ -755,7 +748,7 @@ void http_on_upstream_data(struct client *c)
 		client_close(c, TERM_BAD_RESPONSE);
 		return;
 	}
-	if (u->eof && !c->resp_done && c->resp_ready == 0) {
+	if (u->eof && !x->resp_done && x->resp_ready == 0) {
 		/* the response was cut short; nothing can be said in-band now */
 		client_close(c, TERM_BACKEND_CLOSED);
 		return;
@@ -766,40 +759,41 @@ void http_on_upstream_data(struct client *c)
 /* Marks how much of up->in belongs to the response body. 0 or -1 (bad chunking). */
 static int frame_response_body(struct client *c)
 {
+	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
 	uint32_t avail;
 
-	if (c->resp_done || !c->resp_head_done)
+	if (x->resp_done || !x->resp_head_done)
 		return 0;  /* interim responses may have gone out; the final head has not come */
-	avail = u->in ? buf_len(u->in) - c->resp_ready : 0;
-	switch (c->resp_body) {
+	avail = u->in ? buf_len(u->in) - x->resp_ready : 0;
+	switch (x->resp_body) {
 	case HTTP_BODY_NONE:
-		c->resp_done = 1;
+		x->resp_done = 1;
 		break;
 	case HTTP_BODY_LENGTH: {
-		uint32_t n = avail < c->resp_left ? avail : (uint32_t)c->resp_left;
-		c->resp_ready += n;
-		c->resp_left -= n;
-		if (c->resp_left == 0)
-			c->resp_done = 1;
+		uint32_t n = avail < x->resp_left ? avail : (uint32_t)x->resp_left;
+		x->resp_ready += n;
+		x->resp_left -= n;
+		if (x->resp_left == 0)
+			x->resp_done = 1;
 		break;
 	}
 	case HTTP_BODY_CHUNKED:
 		if (avail) {
 			size_t used = 0;
-			int r = http_chunked_scan(&c->resp_chunk, buf_head(u->in) + c->resp_ready,
+			int r = http_chunked_scan(&x->resp_chunk, buf_head(u->in) + x->resp_ready,
 						  avail, &used);
 			if (r == HTTP_CHUNKED_ERROR)
 				return -1;
-			c->resp_ready += (uint32_t)used;
+			x->resp_ready += (uint32_t)used;
 			if (r == HTTP_CHUNKED_DONE)
-				c->resp_done = 1;
+				x->resp_done = 1;
 		}
 		break;
 	case HTTP_BODY_UNTIL_CLOSE:
-		c->resp_ready += avail;
+		x->resp_ready += avail;
 		if (u->eof)
-			c->resp_done = 1;
+			x->resp_done = 1;
 		break;
 	}
 	return 0;
@@ -855,6 +849,7 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
  * backend's buffer; finishes the exchange when everything is out. */
 void http_on_client_writable(struct client *c)
 {
+	struct exchange *x = c->ex;  /* set in the states that write here */
 	struct upstream *u = c->up;
 	struct iovec iov[2];
 	int n = 0;
@@ -863,7 +858,7 @@ void http_on_client_writable(struct client *c)
 
 	if (c->state == CS_CLOSING) {
 		if (client_flush_out(c) == -1)
-			client_close(c, c->term ? c->term : TERM_DONE);
+			client_close(c, x->term ? x->term : TERM_DONE);
 		else if (!c->out || buf_len(c->out) == 0)
 			client_linger(c);
 		return;
@@ -872,8 +867,8 @@ void http_on_client_writable(struct client *c)
 		return;
 	if (c->out && buf_len(c->out))
 		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
-	if (u && c->resp_ready)
-		iov[n++] = (struct iovec){ buf_head(u->in), c->resp_ready };
+	if (u && x->resp_ready)
+		iov[n++] = (struct iovec){ buf_head(u->in), x->resp_ready };
 	if (n) {
 		do
 			w = conn_writev(c, iov, n);
@@ -884,7 +879,7 @@ void http_on_client_writable(struct client *c)
 			client_close(c, TERM_CLIENT_CLOSED);
 			return;
 		}
-		c->bytes_out += (uint64_t)w;
+		x->bytes_out += (uint64_t)w;
 		c->last_activity = ev_now(c->w->loop);
 		if (c->out && buf_len(c->out)) {
 			a = (uint32_t)w < buf_len(c->out) ? (uint32_t)w : buf_len(c->out);
@@ -893,15 +888,15 @@ void http_on_client_writable(struct client *c)
 		}
 		if (w > 0) {
 			buf_consume(u->in, (uint32_t)w);
-			c->resp_ready -= (uint32_t)w;
+			x->resp_ready -= (uint32_t)w;
 		}
 		/* the backend buffer has room again: frame what is left in it */
-		if (u && !c->resp_done && frame_response_body(c) == -1) {
+		if (u && !x->resp_done && frame_response_body(c) == -1) {
 			client_close(c, TERM_BAD_RESPONSE);
 			return;
 		}
 	}
-	if (c->resp_head_done && c->resp_done && c->resp_ready == 0 &&
+	if (x->resp_head_done && x->resp_done && x->resp_ready == 0 &&
 	    (!c->out || !buf_len(c->out)))
 		finish_exchange(c);
 }
@@ -911,21 +906,22 @@ void http_on_client_writable(struct client *c)
 static void finish_exchange(struct client *c)
 {
 	struct worker *w = c->w;
-	int reusable = c->resp_keep_alive && c->req_done;
+	struct exchange *x = c->ex;
+	int reusable = x->resp_keep_alive && x->req_done;
 
-	c->term = TERM_DONE;
+	x->term = TERM_DONE;
 	client_log(c);
-	c->requests_done++;
+	c->answered = 1;
 	if (c->up) {
 		upstream_release(c->up, reusable);
 		c->up = NULL;
 	}
-	if (c->backend) {
-		backend_request_done(c->backend, c->t_first_byte - c->t_connect_start);
-		worker_release_slot(w, c->backend);
-		c->backend = NULL;
+	if (x->backend) {
+		backend_request_done(x->backend, x->t_first_byte - x->t_connect_start);
+		worker_release_slot(w, x->backend);
+		x->backend = NULL;
 	}
-	if (!c->keep_alive || !c->req_done || w->stopping || c->in_eof) {
+	if (!c->keep_alive || !x->req_done || w->stopping || c->in_eof) {
 		client_close(c, TERM_DONE);
 		return;
 	}

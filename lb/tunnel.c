@@ -130,13 +130,13 @@ void tunnel_on_event(struct client *c, int client_revents, int upstream_revents)
 	}
 	in_eof = c->in_eof;
 	up_eof = u->eof;
-	r = pump(c, c->fd, &c->in, u->fd, &in_eof, &c->bytes_in, 0, client_revents & EV_READ);
+	r = pump(c, c->fd, &c->in, u->fd, &in_eof, &c->ex->bytes_in, 0, client_revents & EV_READ);
 	c->in_eof = in_eof;
 	if (r == -1) {
 		client_close(c, TERM_CLIENT_CLOSED);
 		return;
 	}
-	r = pump(c, u->fd, &u->in, c->fd, &up_eof, &c->bytes_out, 1, upstream_revents & EV_READ);
+	r = pump(c, u->fd, &u->in, c->fd, &up_eof, &c->ex->bytes_out, 1, upstream_revents & EV_READ);
 	u->eof = up_eof;
 	if (r == -1) {
 		client_close(c, TERM_BACKEND_CLOSED);

@@ -27,17 +27,17 @@ int upstream_attach(struct client *c)
 	int tcp = c->gl->cfg->mode == LISTENER_TCP;
 
 	/* a PROXY header speaks for one client, so such connections are never shared */
-	if (!tcp && c->pool->cfg->send_proxy == PROXY_SEND_NONE)
-		u = worker_idle_take(w, c->backend);
+	if (!tcp && c->ex->pool->cfg->send_proxy == PROXY_SEND_NONE)
+		u = worker_idle_take(w, c->ex->backend);
 	if (u) {
 		u->client = c;
 		u->requests++;
-		u->max_idle = c->pool->cfg->keepalive_max_idle;
+		u->max_idle = c->ex->pool->cfg->keepalive_max_idle;
 		c->up = u;
-		c->t_connected = ev_now(w->loop);
+		c->ex->t_connected = ev_now(w->loop);
 		return 0;
 	}
-	u = upstream_connect(w, c->backend, c);
+	u = upstream_connect(w, c->ex->backend, c);
 	if (!u)
 		return -1;
 	c->up = u;
@@ -48,7 +48,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 {
 	struct upstream *u;
 	int fd, one = 1;
-	enum proxy_send ps = c->pool->cfg->send_proxy;
+	enum proxy_send ps = c->ex->pool->cfg->send_proxy;
 
 	fd = socket(b->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -75,7 +75,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	stat_gauge_add(&stats_at(b->stats, w->id)->open, 1);
 	u->client = c;
 	u->requests = 1;
-	u->max_idle = c->pool->cfg->keepalive_max_idle;
+	u->max_idle = c->ex->pool->cfg->keepalive_max_idle;
 	ev_io_init(&u->io, on_upstream_io, fd, 0);
 	u->io.data = u;
 	if (ps != PROXY_SEND_NONE) {
@@ -124,11 +124,11 @@ void upstream_update(struct upstream *u)
 		if (u->out && buf_len(u->out) > 0)
 			ev |= EV_WRITE;
 	} else if (c->state == CS_STREAMING) {
-		if ((u->out && buf_len(u->out) > 0) || (c->req_head && !c->req_head_sent) ||
-		    c->req_ready > 0)
+		if ((u->out && buf_len(u->out) > 0) || (c->ex->req_head && !c->ex->req_head_sent) ||
+		    c->ex->req_ready > 0)
 			ev |= EV_WRITE;
 		/* keep reading: early responses and EOF matter, unless the client is slow */
-		if (!c->resp_done && !u->eof && (!u->in || buf_room(u->in) > 0))
+		if (!c->ex->resp_done && !u->eof && (!u->in || buf_room(u->in) > 0))
 			ev |= EV_READ;
 	}
 	upstream_set_events(u, ev);
@@ -138,11 +138,11 @@ static void on_connected(struct client *c, struct upstream *u)
 {
 	u->connected = 1;
 	stat_add(&stats_at(u->backend->stats, u->w->id)->connects, 1);
-	health_passive_connected(u->backend, c->pool);
+	health_passive_connected(u->backend, c->ex->pool);
 	if (c->gl->cfg->mode == LISTENER_TCP)
 		health_passive_success(u->backend);  /* a tcp exchange has nothing else to judge */
-	c->t_connected = ev_now(u->w->loop);
-	c->last_activity = c->t_connected;
+	c->ex->t_connected = ev_now(u->w->loop);
+	c->last_activity = c->ex->t_connected;
 	if (c->gl->cfg->mode == LISTENER_TCP)
 		tunnel_start(c);
 	else

@@ -20,6 +20,14 @@
 #define ACCEPT_BATCH 64
 #define ALOG_CAP (64 * 1024)
 #define IDLE_UPSTREAM_TIMEOUT 30.0   /* seconds a backend connection may idle in the pool */
+/* Free exchanges a worker keeps (~0.5 KiB each): requests in flight beyond this many at
+ * once cost a malloc, and what a burst took goes back to malloc after it. The sanitizer
+ * build keeps none, so that a pointer kept past the end of its exchange is reported. */
+#ifdef __SANITIZE_ADDRESS__
+#define EXCHANGES_CACHED 0
+#else
+#define EXCHANGES_CACHED 1024
+#endif
 
 struct proc proc = { .gen_lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -37,6 +45,7 @@ static void stop_listening(struct worker *w);
 static void begin_stop(struct worker *w, int how);
 static void run_queues(struct worker *w);
 static unsigned idle_bucket(const struct backend *b);
+static struct client *waiter_client(struct pool_waiter *pw);
 
 double worker_now(struct worker *w) { return ev_now(w->loop); }
 
@@ -96,6 +105,7 @@ int worker_start_all(int nworkers)
 		ev_timer_init(&w->sweep, on_sweep, 1., 1.);
 		ev_timer_start(w->loop, &w->sweep);
 		buf_pool_init(&w->bufs, 1024);
+		exchange_pool_init(&w->exchanges, EXCHANGES_CACHED);
 		w->alog = malloc(ALOG_CAP);
 		if (!w->alog)
 			return -1;
@@ -161,6 +171,7 @@ static void *worker_main(void *arg)
 	w->gen = NULL;
 	alog_flush(w);
 	buf_pool_destroy(&w->bufs);
+	exchange_pool_destroy(&w->exchanges);
 	return NULL;
 }
 
@@ -254,7 +265,7 @@ static void switch_generation(struct worker *w)
 	/* requests that were waiting are tried again against the new pools */
 	while (moved.next != &moved) {
 		struct pool_waiter *pw = moved.next;
-		struct client *c = (struct client *)((char *)pw - offsetof(struct client, waiter));
+		struct client *c = waiter_client(pw);
 		moved.next = pw->next;
 		pw->next->prev = &moved;
 		pw->next = pw->prev = NULL;
@@ -441,7 +452,7 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 
 	while (w->dead_clients) {
 		struct client *c = w->dead_clients;
-		w->dead_clients = c->dead_next;
+		w->dead_clients = c->next;
 		client_free(c);
 	}
 	while (w->dead_upstreams) {
@@ -459,6 +470,12 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 
 /* ---- wait queue ---- */
 
+/* The client whose exchange waits as pw. */
+static struct client *waiter_client(struct pool_waiter *pw)
+{
+	return ((struct exchange *)((char *)pw - offsetof(struct exchange, waiter)))->client;
+}
+
 struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p)
 {
 	if (!w->gen || p < w->gen->pools || p >= w->gen->pools + w->gen->npools)
@@ -468,11 +485,12 @@ struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p)
 
 int worker_enqueue(struct worker *w, struct client *c)
 {
-	struct worker_pool *wp = worker_pool_of(w, c->pool);
+	struct exchange *x = c->ex;
+	struct worker_pool *wp = worker_pool_of(w, x->pool);
 
-	if (!wp || pool_queue_push(&wp->queue, c->pool, &c->waiter) == -1)
+	if (!wp || pool_queue_push(&wp->queue, x->pool, &x->waiter) == -1)
 		return -1;
-	c->waiter.enqueued_at = ev_now(w->loop);
+	x->waiter.enqueued_at = ev_now(w->loop);
 	atomic_fetch_add(&w->queued, 1);
 	atomic_fetch_add(&proc.queued_total, 1);
 	return 0;
@@ -480,13 +498,14 @@ int worker_enqueue(struct worker *w, struct client *c)
 
 void worker_dequeue(struct worker *w, struct client *c)
 {
+	struct exchange *x = c->ex;
 	struct worker_pool *wp;
 
-	if (!pool_waiter_queued(&c->waiter))
+	if (!x || !pool_waiter_queued(&x->waiter))
 		return;
-	wp = worker_pool_of(w, c->pool);
+	wp = worker_pool_of(w, x->pool);
 	if (wp)
-		pool_queue_remove(&wp->queue, c->pool, &c->waiter);
+		pool_queue_remove(&wp->queue, x->pool, &x->waiter);
 	atomic_fetch_sub(&w->queued, 1);
 	atomic_fetch_sub(&proc.queued_total, 1);
 }
@@ -523,9 +542,9 @@ static void run_queues(struct worker *w)
 		struct pool_waiter *pw;
 
 		while ((pw = pool_queue_peek(q))) {
-			struct client *c = (struct client *)((char *)pw - offsetof(struct client, waiter));
+			struct client *c = waiter_client(pw);
 			struct backend *b;
-			int r = pool_pick(p, &w->pools[i].pick, c->failed_backend, &b);
+			int r = pool_pick(p, &w->pools[i].pick, c->ex->failed_backend, &b);
 
 			if (r == PICK_FULL)
 				break;
@@ -534,7 +553,7 @@ static void run_queues(struct worker *w)
 				client_error(c, 503, TERM_NO_BACKEND, "no backend available");
 				continue;
 			}
-			c->backend = b;
+			c->ex->backend = b;
 			client_dispatch(c);
 		}
 	}

@@ -43,16 +43,16 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 	gmtime_r(&secs, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	addr_format_host(&c->peer.sa, peer, sizeof(peer));
-	sp = strchr(c->target, ' ');
-	if (sp && sp - c->target < (int)sizeof(mbuf)) { memcpy(mbuf, c->target, sp - c->target); mbuf[sp - c->target] = '\0'; method = mbuf; path = sp + 1; }
+	sp = strchr(c->ex->target, ' ');
+	if (sp && sp - c->ex->target < (int)sizeof(mbuf)) { memcpy(mbuf, c->ex->target, sp - c->ex->target); mbuf[sp - c->ex->target] = '\0'; method = mbuf; path = sp + 1; }
 	json_escape(target, sizeof(target), path);
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
 		n = snprintf(line, cap, "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
 			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
 			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-			     tm.tm_sec, method, target, c->version_minor, c->status, (unsigned long long)c->bytes_out,
-			     c->up && c->up->backend ? c->up->backend->name : c->backend ? c->backend->name : "-",
-			     termination_name(c->term), ms_between(c->t_start, now), c->w->id, c->id);
+			     tm.tm_sec, method, target, c->version_minor, c->ex->status, (unsigned long long)c->ex->bytes_out,
+			     c->up && c->up->backend ? c->up->backend->name : c->ex->backend ? c->ex->backend->name : "-",
+			     termination_name(c->ex->term), ms_between(c->ex->t_start, now), c->w->id, c->id);
 	} else {
 		n = snprintf(line, cap,
 			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
@@ -61,19 +61,20 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
 			     "\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
-			     addr_port(&c->peer.sa), method, target, c->status,
-			     c->pool ? c->pool->name : "", c->backend ? c->backend->name : (c->up ? c->up->backend->name : ""),
-			     (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
-			     c->t_queued > 0 ? ms_between(c->t_queued, c->t_connect_start) : 0.0,
-			     ms_between(c->t_connect_start, c->t_connected),
-			     ms_between(c->t_connected, c->t_first_byte), ms_between(c->t_start, now),
-			     termination_name(c->term), c->request_id, c->w->id, c->id);
+			     addr_port(&c->peer.sa), method, target, c->ex->status,
+			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : (c->up ? c->up->backend->name : ""),
+			     (unsigned long long)c->ex->bytes_in, (unsigned long long)c->ex->bytes_out,
+			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start) : 0.0,
+			     ms_between(c->ex->t_connect_start, c->ex->t_connected),
+			     ms_between(c->ex->t_connected, c->ex->t_first_byte), ms_between(c->ex->t_start, now),
+			     termination_name(c->ex->term), c->ex->request_id, c->w->id, c->id);
 	}
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 struct fixture {
 	struct client c;
+	struct exchange x;
 	struct worker w;
 	struct generation g;
 	struct config cfg;
@@ -89,6 +90,7 @@ static struct fixture *fixture_new(void)
 
 	assert_non_null(f);
 	f->c.w = &f->w;
+	f->c.ex = &f->x;
 	f->c.gen = &f->g;
 	f->g.cfg = &f->cfg;
 	f->c.gl = &f->gl;
@@ -127,31 +129,31 @@ static void test_matches_printf_formats(void **state)
 			c->peer.in.sin_port = htons((uint16_t)i);
 		}
 		if (i % 7 == 0) {
-			snprintf(c->target, sizeof(c->target), "- -");
+			snprintf(c->ex->target, sizeof(c->ex->target), "- -");
 		} else if (i % 11 == 0) {
 			int k;
 			for (k = 0; k < 159; k++)  /* every byte but NUL: escapes, and a cut */
-				c->target[k] = (char)(1 + rand() % 255);
-			c->target[159] = '\0';
+				c->ex->target[k] = (char)(1 + rand() % 255);
+			c->ex->target[159] = '\0';
 		} else {
-			snprintf(c->target, sizeof(c->target), "GET /p%ld?q=\"x\"\\%c", i,
+			snprintf(c->ex->target, sizeof(c->ex->target), "GET /p%ld?q=\"x\"\\%c", i,
 				 (char)(1 + rand() % 127));
 		}
-		c->status = rand() % 600;
+		c->ex->status = rand() % 600;
 		c->version_minor = rand() % 2;
-		c->bytes_in = (unsigned long long)rand() * (unsigned long long)rand();
-		c->bytes_out = (uint64_t)rand();
-		c->pool = i % 5 ? &f->pool : NULL;
-		c->backend = i % 4 ? &f->be : NULL;
-		c->term = (enum termination)(rand() % TERM__COUNT);
+		c->ex->bytes_in = (unsigned long long)rand() * (unsigned long long)rand();
+		c->ex->bytes_out = (uint64_t)rand();
+		c->ex->pool = i % 5 ? &f->pool : NULL;
+		c->ex->backend = i % 4 ? &f->be : NULL;
+		c->ex->term = (enum termination)(rand() % TERM__COUNT);
 		f->w.id = rand() % 8;
 		c->id = (uint32_t)rand();
-		snprintf(c->request_id, sizeof(c->request_id), "%08x", (unsigned)rand());
-		c->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
-		c->t_queued = i % 3 ? 0 : c->t_start + rnd() * 0.001;
-		c->t_connect_start = c->t_start + rnd() * 0.002;
-		c->t_connected = i % 9 ? c->t_connect_start + rnd() * 0.0005 : 0;
-		c->t_first_byte = c->t_connected + rnd() * 0.003;
+		snprintf(c->ex->request_id, sizeof(c->ex->request_id), "%08x", (unsigned)rand());
+		c->ex->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
+		c->ex->t_queued = i % 3 ? 0 : c->ex->t_start + rnd() * 0.001;
+		c->ex->t_connect_start = c->ex->t_start + rnd() * 0.002;
+		c->ex->t_connected = i % 9 ? c->ex->t_connect_start + rnd() * 0.0005 : 0;
+		c->ex->t_first_byte = c->ex->t_connected + rnd() * 0.003;
 		n1 = reference_line(c, now, a, sizeof(a));
 		n2 = access_line_format(c, now, b, sizeof(b));
 		if (n1 != n2 || memcmp(a, b, n1))
@@ -173,21 +175,21 @@ static void test_known_line(void **state)
 	c->peer.in.sin_family = AF_INET;
 	c->peer.in.sin_port = htons(5555);
 	assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &c->peer.in.sin_addr), 1);
-	snprintf(c->target, sizeof(c->target), "GET /a\"b");
-	c->status = 200;
+	snprintf(c->ex->target, sizeof(c->ex->target), "GET /a\"b");
+	c->ex->status = 200;
 	c->version_minor = 1;
-	c->bytes_in = 76;
-	c->bytes_out = 88;
-	c->pool = &f->pool;
-	c->backend = &f->be;
-	c->term = TERM_DONE;
+	c->ex->bytes_in = 76;
+	c->ex->bytes_out = 88;
+	c->ex->pool = &f->pool;
+	c->ex->backend = &f->be;
+	c->ex->term = TERM_DONE;
 	f->w.id = 1;
 	c->id = 7;
-	snprintf(c->request_id, sizeof(c->request_id), "r1");
-	c->t_start = now - 0.0125;
-	c->t_connect_start = now - 0.01;
-	c->t_connected = now - 0.009;
-	c->t_first_byte = now - 0.001;
+	snprintf(c->ex->request_id, sizeof(c->ex->request_id), "r1");
+	c->ex->t_start = now - 0.0125;
+	c->ex->t_connect_start = now - 0.01;
+	c->ex->t_connected = now - 0.009;
+	c->ex->t_first_byte = now - 0.001;
 	access_line_format(c, now, b, sizeof(b));
 	assert_string_equal(b, "{\"time\":\"2026-09-21T14:13:20.250Z\",\"listener\":\"web\",\"client\":\"192.0.2.1\","
 			    "\"client_port\":5555,\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
@@ -210,7 +212,7 @@ static void test_cut_to_capacity(void **state)
 
 	(void)state;
 	f->c.peer.in.sin_family = AF_INET;
-	snprintf(f->c.target, sizeof(f->c.target), "GET /");
+	snprintf(f->x.target, sizeof(f->x.target), "GET /");
 	n = access_line_format(&f->c, 1790000000.0, b, sizeof(b));
 	assert_int_equal(n, sizeof(b) - 1);
 	assert_int_equal(strlen(b), sizeof(b) - 1);
