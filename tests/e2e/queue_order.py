@@ -79,21 +79,12 @@ def read_response(sock):
     return buf.split(b"\r\n", 1)[0].decode("latin-1")
 
 
-def wait_arrived(path, seconds=5):
+def wait_for(stamps, path, seconds=5):
+    """Waits until the backend has stamped path in stamps (ARRIVED or ANSWERED)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with LOCK:
-            if path in ARRIVED:
-                return True
-        time.sleep(0.005)
-    return False
-
-
-def wait_answered(path, seconds=5):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with LOCK:
-            if path in ANSWERED:
+            if path in stamps:
                 return True
         time.sleep(0.005)
     return False
@@ -120,7 +111,7 @@ def main():
         HOLD[p] = threading.Event()
     ca, cb, cc = connect(a.port), connect(a.port), connect(a.port)
     send(ca, "/a")
-    if not wait_arrived("/a"):
+    if not wait_for(ARRIVED, "/a"):
         print(json.dumps({"error": "A never reached the backend", "order": ORDER}))
         return 2
     send(cb, "/b")
@@ -133,7 +124,7 @@ def main():
         send(cc, "/c")        # C's request waits in the kernel ...
         time.sleep(0.1)
         HOLD["/a"].set()      # ... and so does the answer that frees the slot
-        wait_answered("/a")
+        wait_for(ANSWERED, "/a")
         time.sleep(0.2)
     finally:
         if stopped:
@@ -147,13 +138,13 @@ def main():
     for i in range(3):
         h, w = "/h%d" % i, "/w%d" % i
         send(ca, h)
-        if not wait_arrived(h):
+        if not wait_for(ARRIVED, h):
             print(json.dumps({"error": "%s never reached the backend" % h}))
             return 2
         send(cb, w)
         time.sleep(0.3)  # w is read and queued
         HOLD[h].set()
-        if not wait_arrived(w):
+        if not wait_for(ARRIVED, w):
             print(json.dumps({"error": "%s never reached the backend" % w}))
             return 2
         statuses += [read_response(ca), read_response(cb)]
