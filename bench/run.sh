@@ -192,7 +192,9 @@ http {
   keepalive_requests 100000000;
   keepalive_timeout 600s;
   ssl_session_tickets off;
-  ssl_session_cache off;
+  # stateful resumption (session IDs, TLS 1.3 stateful tickets) as fulcrum with
+  # session_tickets = false and HAProxy with no-tls-tickets both keep it
+  ssl_session_cache shared:SSL:10m;
   # nginx 1.22's default ssl_protocols stop at TLSv1.2 (1.23.4 added TLSv1.3)
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
