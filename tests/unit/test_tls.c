@@ -70,24 +70,31 @@ static void write_text(const char *name, const char *text)
 	free(p);
 }
 
-/* Reads DIR/NAME.crt and DIR/NAME.key (made by make_cert). */
-static void read_cert(const char *name, X509 **x, EVP_PKEY **k)
+/* Opens DIR/NAME.EXT with mode; fails the test if it cannot. */
+static FILE *open_in(const char *name, const char *ext, const char *mode)
 {
 	char file[128], *p;
 	FILE *fp;
 
-	snprintf(file, sizeof(file), "%s.crt", name);
+	snprintf(file, sizeof(file), "%s.%s", name, ext);
 	p = path_in(file);
-	assert_non_null(fp = fopen(p, "r"));
+	fp = fopen(p, mode);
+	if (!fp)
+		fail_msg("cannot open %s", p);
+	free(p);
+	return fp;
+}
+
+/* Reads DIR/NAME.crt and DIR/NAME.key (made by make_cert). */
+static void read_cert(const char *name, X509 **x, EVP_PKEY **k)
+{
+	FILE *fp = open_in(name, "crt", "r");
+
 	assert_non_null(*x = PEM_read_X509(fp, NULL, NULL, NULL));
 	fclose(fp);
-	free(p);
-	snprintf(file, sizeof(file), "%s.key", name);
-	p = path_in(file);
-	assert_non_null(fp = fopen(p, "r"));
+	fp = open_in(name, "key", "r");
 	assert_non_null(*k = PEM_read_PrivateKey(fp, NULL, NULL, NULL));
 	fclose(fp);
-	free(p);
 }
 
 /* A certificate NAME.crt with key NAME.key ("EC" or "RSA"), subject O=org/CN=cn, and
@@ -101,7 +108,6 @@ static void make_cert_by(const char *name, const char *type, const char *org, co
 	X509 *x = X509_new(), *ix = NULL;
 	EVP_PKEY *ik = NULL;
 	X509_NAME *n;
-	char file[128], *p;
 	FILE *fp;
 
 	assert_non_null(k);
@@ -131,18 +137,12 @@ static void make_cert_by(const char *name, const char *type, const char *org, co
 	assert_true(X509_sign(x, ik ? ik : k, EVP_sha256()) > 0);
 	X509_free(ix);
 	EVP_PKEY_free(ik);
-	snprintf(file, sizeof(file), "%s.crt", name);
-	p = path_in(file);
-	assert_non_null(fp = fopen(p, "w"));
+	fp = open_in(name, "crt", "w");
 	PEM_write_X509(fp, x);
 	fclose(fp);
-	free(p);
-	snprintf(file, sizeof(file), "%s.key", name);
-	p = path_in(file);
-	assert_non_null(fp = fopen(p, "w"));
+	fp = open_in(name, "key", "w");
 	PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
 	fclose(fp);
-	free(p);
 	X509_free(x);
 	EVP_PKEY_free(k);
 }
