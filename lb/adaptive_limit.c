@@ -23,9 +23,10 @@
  * its true limit is probed rarely: each failed probe makes a window of requests wait
  * inside it, and with a 32-window ceiling those were ~1-2 % of all requests, which is
  * exactly what a p99 sees. A cut starts the probing interval over.
- * A window is max(8, 2 * L) samples; its mean leaves out the largest sample so that
- * one stray slow response cannot cut the limit. The accepted mean follows slow drift
- * (a quarter of the gap per window). */
+ * A window is max(8, 2 * L) samples; its mean leaves out the largest sample when it
+ * is a stray (over 3 x the rest), so that one slow response cannot cut the limit. The
+ * window after any change is not judged (fold_window). The accepted mean follows slow
+ * drift (a quarter of the gap per window). */
 #include <math.h>
 
 #include "adaptive_limit.h"
@@ -49,6 +50,7 @@ void adaptive_limit_init(struct adaptive_limit *al)
 	al->n = 0;
 	al->sum_us = al->max_us = 0;
 	al->saturated = 0;
+	al->settling = 0;
 	adaptive_probe_init(&al->probe);
 }
 
@@ -168,15 +170,33 @@ unsigned adaptive_limit_next(struct adaptive_probe *p, unsigned limit, uint64_t 
 	return next > cap ? cap : next;
 }
 
-/* Closes the current window: its mean and the next limit. */
+/* Closes the current window: its mean and the next limit. The window after a change
+ * is not judged: its first samples are the requests that were in flight when the limit
+ * moved, sent under the old limit, and their latency does not yet show the new one (a
+ * raise above the workers looks free until the extra requests have waited in the
+ * backend's backlog: judged then, every probe paid and the limit crept to 5 x the
+ * workers on a gunicorn backend). A window is at least 2 x the new limit, and a cut
+ * at most halves it, so it outlasts every request sent before the change. */
 static void fold_window(struct adaptive_limit *al, unsigned cap)
 {
 	uint64_t mean = al->n > 1 ? (al->sum_us - al->max_us) / (al->n - 1) : al->sum_us;
 	int saturated = al->saturated * 2 >= al->n;
-	unsigned limit = atomic_load_explicit(&al->limit, memory_order_relaxed);
+	unsigned limit = atomic_load_explicit(&al->limit, memory_order_relaxed), next;
 
-	limit = adaptive_limit_next(&al->probe, limit, mean, saturated, cap);
-	atomic_store_explicit(&al->limit, limit < 1 ? 1 : limit, memory_order_relaxed);
+	/* The largest sample is left out only when it is a stray (over 3 x the others'
+	 * mean): a request that waited a service time in the backlog doubles its latency,
+	 * and that is what a raise past the workers looks like, not noise. */
+	if (al->n > 1 && al->max_us <= 3 * mean)
+		mean = al->sum_us / al->n;
+	if (al->settling) {
+		al->settling = 0;
+	} else {
+		next = adaptive_limit_next(&al->probe, limit, mean, saturated, cap);
+		if (next < 1)
+			next = 1;
+		al->settling = next != limit;
+		atomic_store_explicit(&al->limit, next, memory_order_relaxed);
+	}
 	al->n = 0;
 	al->sum_us = al->max_us = 0;
 	al->saturated = 0;

@@ -101,11 +101,10 @@ echo "   most common learned limits (second half, $(wc -l <"$T/samples") samples
 assert_cmp "$m3" ">=" 1 "learned limit of web-3 (1 worker)"
 assert_cmp "$m3" "<=" 2 "learned limit of web-3 (1 worker)"
 assert_cmp "$m1" ">=" 1 "learned limit of web-1 (4 workers)"
-# The multi-worker instances' limits overshoot on a loaded machine (latency noise makes
-# a probe up look worth it: 7 for 4 workers and 6 for 2 were seen while other suites
-# ran), so they are held only to what least-connections alone would put there (24 / 3);
-# the 1-worker bounds above are the ones that keep requests out of a busy worker's
-# backlog, and they stay tight. (Issue 8: the overshoot costs the Flask p99.)
-assert_cmp "$m1" "<=" 8 "learned limit of web-1 (4 workers)"
-assert_cmp "$m2" "<=" 8 "learned limit of web-2 (2 workers)"
+# A probe one above the workers is undone once its window shows the backlog, so the
+# most common value stays at the workers (one above while probing). Before fulcrum let
+# each change settle for a window, probes were judged on requests sent under the old
+# limit, looked free, and web-1 crept to 8-21 (issue 8: that cost the Flask p99).
+assert_cmp "$m1" "<=" 5 "learned limit of web-1 (4 workers)"
+assert_cmp "$m2" "<=" 3 "learned limit of web-2 (2 workers)"
 echo "ok"

@@ -1,6 +1,7 @@
 /* test_adaptive_limit.c: unit tests of lb/adaptive_limit.c: the decision arithmetic
- * (shrink by the requests seen queueing, probe by one, slow start, bounds) and the
- * learned limit of simulated backends with N workers, with and without latency noise. */
+ * (shrink by the requests seen queueing, probe by one, slow start, bounds), the windows
+ * (a change settles before it is judged, strays left out) and the learned limit of
+ * simulated backends with N workers and a backlog, with and without latency noise. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -224,12 +225,24 @@ static void test_tolerates_noise_with_many_workers(void **state)
 
 /* ---- simulated backends ---- */
 
+#define SIM_SLOTS 256u
+
+/* A backend of workers processes with one FIFO backlog in front of them (gunicorn's
+ * listen queue), behind a pool queue that is never empty: whenever fewer than the limit
+ * are in flight, the next request is sent. Latency is measured from that dispatch to
+ * completion, so, as on a real backend, a change of the limit shows in the latencies
+ * only as the requests sent under it come back: those in flight at the change were
+ * sent under the old one. */
 struct sim {
-	unsigned workers;        /* the backend serves this many at once */
-	uint64_t service_us;     /* no-load latency */
-	unsigned noise_pct;      /* each latency varies by up to +/- this */
+	unsigned workers;              /* the backend serves this many at once */
+	uint64_t service_us;           /* time a worker takes for one request */
+	unsigned noise_pct;            /* each service time varies by up to +/- this */
 	uint64_t now_us;
 	uint32_t rng;
+	unsigned inflight;
+	uint64_t sent_us[SIM_SLOTS];   /* when each request in flight was sent */
+	uint64_t done_us[SIM_SLOTS];   /* when it completes */
+	uint64_t free_us[SIM_SLOTS];   /* when each worker is next free */
 };
 
 static unsigned sim_rand(struct sim *s, unsigned n)
@@ -238,26 +251,47 @@ static unsigned sim_rand(struct sim *s, unsigned n)
 	return (s->rng >> 8) % n;
 }
 
-/* Feeds count samples from a backend that always has limit requests in flight (a busy
- * pool queue keeps it full): latency is the service time stretched by the requests
- * beyond its workers, plus noise. Returns how many samples saw each limit (hist). */
+/* Sends one request now: the worker free soonest takes it (FIFO backlog). */
+static void sim_send(struct sim *s)
+{
+	unsigned w, first = 0;
+	uint64_t service = s->service_us, start;
+
+	for (w = 1; w < s->workers; w++)
+		if (s->free_us[w] < s->free_us[first])
+			first = w;
+	if (s->noise_pct) {
+		int pct = (int)sim_rand(s, 2 * s->noise_pct + 1) - (int)s->noise_pct;
+		service = service * (uint64_t)(100 + pct) / 100;
+	}
+	start = s->free_us[first] > s->now_us ? s->free_us[first] : s->now_us;
+	s->free_us[first] = start + service;
+	s->sent_us[s->inflight] = s->now_us;
+	s->done_us[s->inflight] = start + service;
+	s->inflight++;
+}
+
+/* Feeds count completions to al, sending requests up to its limit as they complete.
+ * Counts how many completions saw each limit (hist, when given). */
 static void sim_run(struct sim *s, struct adaptive_limit *al, unsigned count, unsigned cap,
 		    unsigned *hist, unsigned hist_len)
 {
-	unsigned i;
+	unsigned i, j, next, limit;
 
+	assert_true(s->workers >= 1 && s->workers <= SIM_SLOTS);
 	for (i = 0; i < count; i++) {
-		unsigned limit = adaptive_limit_get(al);
-		uint64_t lat = s->service_us * (limit > s->workers ? limit : s->workers) / s->workers;
-		unsigned busy = limit < s->workers ? limit : s->workers;
-
-		if (s->noise_pct) {
-			int pct = (int)sim_rand(s, 2 * s->noise_pct + 1) - (int)s->noise_pct;
-			lat = lat * (uint64_t)(100 + pct) / 100;
-		}
-		/* completions come busy at a time per service time */
-		s->now_us += s->service_us / busy;
-		adaptive_limit_sample(al, lat, limit, cap);
+		while (s->inflight < adaptive_limit_get(al) && s->inflight < SIM_SLOTS)
+			sim_send(s);
+		next = 0;
+		for (j = 1; j < s->inflight; j++)
+			if (s->done_us[j] < s->done_us[next])
+				next = j;
+		s->now_us = s->done_us[next];
+		limit = adaptive_limit_get(al);
+		adaptive_limit_sample(al, s->done_us[next] - s->sent_us[next], s->inflight, cap);
+		s->inflight--;
+		s->sent_us[next] = s->sent_us[s->inflight];
+		s->done_us[next] = s->done_us[s->inflight];
 		if (hist && limit < hist_len)
 			hist[limit]++;
 	}
@@ -360,6 +394,58 @@ static void test_follows_a_backend_that_became_slower(void **state)
 	assert_in_range(adaptive_limit_get(&al), 4, 5);
 }
 
+/* Feeds count samples of latency_us, each completing with inflight in flight. */
+static void feed(struct adaptive_limit *al, unsigned count, uint64_t latency_us, unsigned inflight)
+{
+	unsigned i;
+
+	for (i = 0; i < count; i++)
+		adaptive_limit_sample(al, latency_us, inflight, 0);
+}
+
+static void test_change_settles_before_it_is_judged(void **state)
+{
+	struct adaptive_limit al;
+
+	(void)state;
+	/* one worker, 20 ms: the first window sets the reference, the second doubles */
+	adaptive_limit_init(&al);
+	feed(&al, 8, 20000, 1);
+	assert_int_equal(adaptive_limit_get(&al), 1);
+	feed(&al, 8, 20000, 1);
+	assert_int_equal(adaptive_limit_get(&al), 2);
+	/* the next window still holds requests sent at limit 1 (20 ms): not judged, or the
+	 * raise would look free and double again */
+	feed(&al, 8, 20000, 2);
+	assert_int_equal(adaptive_limit_get(&al), 2);
+	/* the one after shows the second request waiting a whole service time: undone */
+	feed(&al, 8, 40000, 2);
+	assert_int_equal(adaptive_limit_get(&al), 1);
+	assert_int_equal(al.probe.slow_start, 0);
+}
+
+static void test_window_mean_leaves_out_only_strays(void **state)
+{
+	struct adaptive_limit al;
+
+	(void)state;
+	/* a limit of 4 accepted at 20 ms; one response of 200 ms in a window is a stray
+	 * (10 x the rest) and cuts nothing */
+	adaptive_limit_init(&al);
+	al.probe = steady(20000, 0);
+	atomic_store(&al.limit, 4);
+	feed(&al, 7, 20000, 4);
+	feed(&al, 1, 200000, 4);
+	assert_int_equal(adaptive_limit_get(&al), 4);
+	/* but requests that waited in the backlog (50 ms, 2.5 x) count: 2 of 8 make a mean
+	 * of 27.5 ms, 4 * (1 - 20/27.5) = 1.1 waiting: cut by 1 (leaving one of them out
+	 * would read 24.3 ms, 0.7 waiting: no cut) */
+	al.probe = steady(20000, 0);
+	feed(&al, 6, 20000, 4);
+	feed(&al, 2, 50000, 4);
+	assert_int_equal(adaptive_limit_get(&al), 3);
+}
+
 static void test_sample_dropped_while_busy(void **state)
 {
 	struct adaptive_limit al;
@@ -394,6 +480,8 @@ int main(void)
 		cmocka_unit_test(test_respects_cap),
 		cmocka_unit_test(test_no_creep_with_many_workers),
 		cmocka_unit_test(test_follows_a_backend_that_became_slower),
+		cmocka_unit_test(test_change_settles_before_it_is_judged),
+		cmocka_unit_test(test_window_mean_leaves_out_only_strays),
 		cmocka_unit_test(test_sample_dropped_while_busy),
 	};
 
