@@ -7,6 +7,12 @@
 #include <stdint.h>
 
 #define BUF_SIZE (16 * 1024)
+/* A response body that fills a standard buffer in one read and goes on is moved in
+ * pieces this large instead: each recv and send costs the kernel about the same per
+ * call whatever its size up to here (loopback and GSO segments are 64 KiB), so a 1 MiB
+ * body took 64 of each and twice the kernel time HAProxy needs (docs/benchmarks.md,
+ * "Large responses"). Only while such a response streams; small ones never grow. */
+#define BUF_BULK_SIZE (64 * 1024)
 
 struct buf {
 	struct buf *next_free;  /* free-list link while unused */
@@ -28,7 +34,7 @@ void buf_pool_init(struct buf_pool *bp, uint32_t max_free);
 void buf_pool_destroy(struct buf_pool *bp);
 /* A standard BUF_SIZE buffer, empty. NULL on ENOMEM. */
 struct buf *buf_get(struct buf_pool *bp);
-/* A buffer of at least cap bytes (for heads larger than BUF_SIZE), holding a copy of
+/* A buffer of at least cap bytes (heads larger than BUF_SIZE, bulk bodies), holding a copy of
  * old's unread bytes; old is released. NULL on ENOMEM (old untouched). */
 struct buf *buf_grow(struct buf_pool *bp, struct buf *old, uint32_t cap);
 void buf_put(struct buf_pool *bp, struct buf *b);

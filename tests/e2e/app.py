@@ -97,8 +97,11 @@ def echo():
 
 @app.route("/blob")
 def blob():
+    """n bytes of blob.py's pattern; with chunked=1 no Content-Length, so gunicorn sends
+    them chunked (to HTTP/1.1 clients)."""
     n = int(request.args.get("bytes", "0"))
-    return Response(blob_chunks(n), headers={"Content-Length": str(n)},
+    headers = {} if request.args.get("chunked") == "1" else {"Content-Length": str(n)}
+    return Response(blob_chunks(n), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_http_bodies.sh: request bodies of 0 B, 1 MiB and 64 MiB (GET and POST, with
-# Content-Length and chunked) reach Flask intact, and a 64 MiB generated response
-# comes back intact: sha256 and length compared end to end.
+# Content-Length and chunked) reach Flask intact, and generated responses up to 64 MiB
+# (Content-Length or chunked, and 8 MiB to a slow reader) come back intact: sha256 and
+# length compared end to end.
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 
@@ -63,8 +64,50 @@ for n in 0 1 1000001 67108864; do
 	echo "   /blob?bytes=$n ok"
 done
 
+step "generated responses, chunked by the backend"
+for n in 1 1000001 16777216; do
+	rm -f "$T/got"
+	CURL_MAX_TIME=90 hcurl -f -D "$T/got.h" -o "$T/got" "$URL/blob?bytes=$n&chunked=1" ||
+		fail "GET /blob?bytes=$n&chunked=1 failed"
+	grep -qi '^transfer-encoding: chunked' "$T/got.h" || fail "/blob?chunked=1 did not come back chunked: $(cat "$T/got.h")"
+	assert_eq "$(sha256_file "$T/got")" "$("$PY" "$E2E_DIR/blob.py" "$n" --sha256)" "/blob?bytes=$n&chunked=1: sha256"
+	echo "   /blob?bytes=$n&chunked=1 ok"
+done
+
+# A large body moves in bulk buffers (include/buffer.h) once a read fills a standard
+# one; a client reading slower than the backend writes makes fulcrum stop reading and
+# resume, mid-bulk, many times over.
+step "a slow reader gets 8 MiB intact"
+out=$("$PY" - "$P_WEB" "$E2E_DIR" <<'EOF'
+import hashlib, socket, sys, time
+sys.path.insert(0, sys.argv[2])
+from blob import blob_sha256
+n = 8 * 1024 * 1024
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET /blob?bytes=%d HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % n)
+data, deadline = b"", time.time() + 60
+while b"\r\n\r\n" not in data and time.time() < deadline:
+    data += s.recv(4096)
+head, body = data.split(b"\r\n\r\n", 1)
+h = hashlib.sha256(body)
+got = len(body)
+while got < n and time.time() < deadline:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    h.update(chunk)
+    got += len(chunk)
+    time.sleep(0.005)
+print(head.split(b"\r\n")[0].decode(), got, "match" if got == n and h.hexdigest() == blob_sha256(n) else "MISMATCH")
+EOF
+) || fail "slow reader: $out"
+assert_eq "$out" "HTTP/1.1 200 OK $((8 * 1024 * 1024)) match" "slow reader: status, length, sha256"
+echo "   $out"
+
 step "access log: one line per request with the contract fields"
 alog_wait 14
+
 alog check-fields status,backend,bytes_in,bytes_out,method,path,termination ||
 	fail "access log entries miss contract fields"
 n=$(alog count)
