@@ -32,7 +32,7 @@ struct adaptive_limit {
 	atomic_flag busy;                /* the one thread folding a sample in */
 	uint32_t n;                      /* samples in the current window */
 	uint64_t sum_us;                 /* their total latency */
-	uint64_t max_us;                 /* their largest latency (left out of the mean) */
+	uint64_t max_us;                 /* their largest latency (left out of the mean if a stray) */
 	uint32_t saturated;              /* samples that completed with the limit reached */
 	int settling;                    /* 1: the limit just moved; this window is not judged */
 	struct adaptive_probe probe;     /* the search state */
