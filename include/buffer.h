@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #define BUF_SIZE (16 * 1024)
-/* A response body that fills a standard buffer in one read and goes on is moved in
- * pieces this large instead: each recv and send costs the kernel about the same per
+/* A response body (or a tunnel's stream) that fills a standard buffer in one read and
+ * goes on is moved in pieces this large instead: each recv and send costs the kernel about the same per
  * call whatever its size up to here (loopback and GSO segments are 64 KiB), so a 1 MiB
  * body took 64 of each and twice the kernel time HAProxy needs (docs/benchmarks.md,
  * "Large responses"). Only while such a response streams; small ones never grow. */

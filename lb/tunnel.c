@@ -60,7 +60,7 @@ static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter)
 static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
 		uint64_t *counter, int to_client, int readable)
 {
-	int moved = 0;
+	int moved = 0, filled = 0;
 	size_t room;
 	ssize_t n;
 
@@ -78,6 +78,15 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			return moved;
 		if (!*from && !(*from = buf_get(&c->w->bufs)))
 			return -1;
+		if (filled && buf_len(*from) == 0 && (*from)->cap < BUF_BULK_SIZE) {
+			/* the last read filled the buffer and all of it went out: a bulk
+			 * stream (buffer.h); the bigger buffer goes when the event ends
+			 * empty, like any other. On ENOMEM the standard one carries on. */
+			struct buf *nb = buf_grow(&c->w->bufs, *from, BUF_BULK_SIZE);
+
+			if (nb)
+				*from = nb;
+		}
 		room = buf_room(*from);
 		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), room)
 				     : sock_read(from_fd, buf_tail(*from), room);
@@ -99,7 +108,8 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			*counter += (uint64_t)n;
 		c->last_activity = ev_now(c->w->loop);
 		moved = 1;
-		if ((size_t)n < room)
+		filled = (size_t)n == room;
+		if (!filled)
 			readable = 0;  /* drained for now: flush, then wait for the next event */
 	}
 }
