@@ -7,11 +7,12 @@
 #include <stdint.h>
 
 #define BUF_SIZE (16 * 1024)
-/* A response body (or a tunnel's stream) that fills a standard buffer in one read and
- * goes on is moved in pieces this large instead: each recv and send costs the kernel about the same per
- * call whatever its size up to here (loopback and GSO segments are 64 KiB), so a 1 MiB
- * body took 64 of each and twice the kernel time HAProxy needs (docs/benchmarks.md,
- * "Large responses"). Only while such a response streams; small ones never grow. */
+/* A response body or a tunnel's stream that fills a standard buffer in one read and
+ * goes on moves in pieces this large instead: a recv or send costs the kernel about
+ * the same per call whatever its size up to here (loopback and GSO segments are
+ * 64 KiB), so a 1 MiB body took 64 of each and twice the kernel time HAProxy needs
+ * (docs/benchmarks.md, "Large responses"). Only while such a stream flows; small
+ * responses never grow, and a bulk buffer goes back to malloc when released. */
 #define BUF_BULK_SIZE (64 * 1024)
 
 struct buf {
@@ -38,6 +39,9 @@ struct buf *buf_get(struct buf_pool *bp);
  * old's unread bytes; old is released. NULL on ENOMEM (old untouched). */
 struct buf *buf_grow(struct buf_pool *bp, struct buf *old, uint32_t cap);
 void buf_put(struct buf_pool *bp, struct buf *b);
+/* Grows *b to BUF_BULK_SIZE when it is smaller (a bulk stream, above), keeping its
+ * unread bytes. On ENOMEM *b stays as it was: it still works, in smaller pieces. */
+void buf_grow_bulk(struct buf_pool *bp, struct buf **b);
 
 static inline uint32_t buf_len(const struct buf *b) { return b->end - b->start; }
 static inline uint32_t buf_room(const struct buf *b) { return b->cap - b->end; }

@@ -88,3 +88,14 @@ void buf_compact(struct buf *b)
 	b->start = 0;
 	b->end = n;
 }
+
+void buf_grow_bulk(struct buf_pool *bp, struct buf **b)
+{
+	struct buf *nb;
+
+	if ((*b)->cap >= BUF_BULK_SIZE)
+		return;
+	nb = buf_grow(bp, *b, BUF_BULK_SIZE);
+	if (nb)
+		*b = nb;
+}

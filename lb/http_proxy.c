@@ -748,14 +748,11 @@ void http_on_upstream_data(struct client *c)
 		client_close(c, TERM_BAD_RESPONSE);
 		return;
 	}
-	if (n > 0 && !x->resp_done && buf_room(u->in) == 0 && u->in->cap < BUF_BULK_SIZE) {
-		/* this read filled the buffer and the body goes on: bulk (buffer.h). On
-		 * ENOMEM the standard buffer carries on. */
-		struct buf *nb = buf_grow(&w->bufs, u->in, BUF_BULK_SIZE);
-
-		if (nb)
-			u->in = nb;
-	}
+	/* one read filled the whole (empty) buffer and the body goes on: bulk (buffer.h).
+	 * A read that only topped up what a slow client left behind does not count: more
+	 * buffering would not make that client faster. */
+	if (n > 0 && !x->resp_done && (uint32_t)n == u->in->cap)
+		buf_grow_bulk(&w->bufs, &u->in);
 	if (u->eof && !x->resp_done && x->resp_ready == 0) {
 		/* the response was cut short; nothing can be said in-band now */
 		client_close(c, TERM_BACKEND_CLOSED);

@@ -78,15 +78,11 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 			return moved;
 		if (!*from && !(*from = buf_get(&c->w->bufs)))
 			return -1;
-		if (filled && buf_len(*from) == 0 && (*from)->cap < BUF_BULK_SIZE) {
-			/* the last read filled the buffer and all of it went out: a bulk
-			 * stream (buffer.h); the bigger buffer goes when the event ends
-			 * empty, like any other. On ENOMEM the standard one carries on. */
-			struct buf *nb = buf_grow(&c->w->bufs, *from, BUF_BULK_SIZE);
-
-			if (nb)
-				*from = nb;
-		}
+		/* the last read filled the buffer and all of it went out: a bulk stream
+		 * (buffer.h), grown while empty so nothing is copied; it goes when the
+		 * event ends empty, like any other buffer */
+		if (filled && buf_len(*from) == 0)
+			buf_grow_bulk(&c->w->bufs, from);
 		room = buf_room(*from);
 		n = from_fd == c->fd ? conn_read(c, buf_tail(*from), room)
 				     : sock_read(from_fd, buf_tail(*from), room);
