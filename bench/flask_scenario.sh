@@ -161,8 +161,11 @@ for p in $proxies; do
 	run_wrk "${p%%:*}" "${p#*:}" "$WARMUP" >/dev/null
 done
 : >"$T/results"
+# each round starts with the next proxy (bench/run.sh, rotated: drift shared out)
+read -ra proxy_list <<<"$proxies"
 for r in $(seq 1 "$ROUNDS"); do
-	for p in $proxies; do
+	for ((i = 0; i < ${#proxy_list[@]}; i++)); do
+		p=${proxy_list[$(((r - 1 + i) % ${#proxy_list[@]}))]}
 		line=$(run_wrk "${p%%:*}" "${p#*:}" "$DURATION")
 		echo "  round $r: $line"
 		echo "$line" >>"$T/results"

@@ -61,14 +61,32 @@ TARGETS = [
 
 
 def load(path):
-    samples = {}
+    """{(workload, contender, metric): [values]} and the same values by round:
+    {(workload, contender, metric): {round: value}}."""
+    samples, by_round = {}, {}
     for line in open(path):
         parts = line.rstrip("\n").split("\t")
         if len(parts) != 5:
             continue
-        w, c, _round, metric, value = parts
+        w, c, rnd, metric, value = parts
         samples.setdefault((w, c, metric), []).append(float(value))
-    return samples
+        by_round.setdefault((w, c, metric), {})[rnd] = float(value)
+    return samples, by_round
+
+
+def round_ratios(by_round, w, metric, who, peer, higher):
+    """fulcrum's ratio to the peer within each round (to the better peer of that round
+    for peer "best"): contenders of one round ran back to back, so these ratios carry
+    little of the drift between rounds that the medians of each contender still hold."""
+    mine = by_round.get((w, who, metric), {})
+    ratios = []
+    for rnd, f in sorted(mine.items()):
+        names = PEERS if peer == "best" else [peer]
+        vals = [by_round.get((w, p, metric), {}).get(rnd) for p in names]
+        vals = [v for v in vals if v]
+        if vals:
+            ratios.append(f / (max(vals) if higher else min(vals)))
+    return ratios
 
 
 def med(samples, w, c, metric):
@@ -101,7 +119,7 @@ def best_peer(samples, w, metric, higher):
     return max(vals) if higher else min(vals)
 
 
-def render(samples, meta):
+def render(samples, by_round, meta):
     out = []
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load_avg = open("/proc/loadavg").read().split()[:3]
@@ -115,8 +133,11 @@ def render(samples, meta):
     out.append("")
     out.append("### Targets")
     out.append("")
-    out.append("| target | fulcrum | peer | ratio | needed | result |")
-    out.append("|---|---|---|---|---|---|")
+    out.append("Ratio: of the medians over rounds (the verdict). Per round: the same ratio "
+               "within each round, how many rounds meet the target, and the lowest and highest.")
+    out.append("")
+    out.append("| target | fulcrum | peer | ratio | needed | result | per round |")
+    out.append("|---|---|---|---|---|---|---|")
     for w, metric, target, kind, peer, who, label in TARGETS:
         f = med(samples, w, who, metric)
         if peer == "best":
@@ -124,14 +145,20 @@ def render(samples, meta):
         else:
             p, pname = med(samples, w, peer, metric), peer
         if f is None or p is None or p == 0:
-            out.append("| %s | %s | %s | - | %s %.2f | not measured |" % (
+            out.append("| %s | %s | %s | - | %s %.2f | not measured | - |" % (
                 label, fmt(f, metric), fmt(p, metric), ">=" if kind == "min" else "<=", target))
             continue
         ratio = f / p
         ok = ratio >= target if kind == "min" else ratio <= target
-        out.append("| %s | %s%s | %s (%s) | %.3f | %s %.2f | %s |" % (
+        rr = round_ratios(by_round, w, metric, who, peer, kind == "min")
+        per_round = "-"
+        if len(rr) > 1:
+            met = sum(1 for r in rr if (r >= target if kind == "min" else r <= target))
+            per_round = "%d/%d (%.2f-%.2f)" % (met, len(rr), min(rr), max(rr))
+        out.append("| %s | %s%s | %s (%s) | %.3f | %s %.2f | %s | %s |" % (
             label, fmt(f, metric), "" if who == "fulcrum" else " (" + who + ")", fmt(p, metric),
-            pname, ratio, ">=" if kind == "min" else "<=", target, "pass" if ok else "**FAIL**"))
+            pname, ratio, ">=" if kind == "min" else "<=", target, "pass" if ok else "**FAIL**",
+            per_round))
     out.append("")
     out.append("### Proxy workloads (medians over rounds; static nginx backend)")
     out.append("")
@@ -194,7 +221,8 @@ def main():
         del args[i:i + 2]
     if len(args) < 2:
         sys.exit("usage: report.py SAMPLES.tsv OUT.md [DOCS.md] [--meta TEXT]")
-    text = render(load(args[0]), meta)
+    samples, by_round = load(args[0])
+    text = render(samples, by_round, meta)
     print(text)
     with open(args[1], "w") as f:
         f.write("# Latest benchmark run\n\n" + text)

@@ -429,6 +429,17 @@ if want mem; then
 fi
 
 # ---- throughput workloads, interleaved ----
+# rotated ROUND NAME...: the names starting from the ROUND-th (1-based, wrapping), so each
+# contender runs first of a workload in some round and last in another. The machine's
+# speed drifts over tens of seconds; a fixed order would give one contender the same
+# slot, and so the same drift, in every round.
+rotated() {
+	local r=$1
+	shift
+	local -a names=("$@")
+	local i n=${#names[@]}
+	for ((i = 0; i < n; i++)); do echo "${names[$(((r - 1 + i) % n))]}"; done
+}
 WRK_WORKLOADS=""
 for w in ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap; do
 	want "$w" && WRK_WORKLOADS="$WRK_WORKLOADS $w"
@@ -439,7 +450,7 @@ if [ -n "$WRK_WORKLOADS" ]; then
 	for name in $CONTENDERS; do timeout 20 wrk -t 1 -c 20 -d 1s "http://127.0.0.1:$(hp "$name")/" >/dev/null; done
 	for r in $(seq 1 "$ROUNDS"); do
 		for w in $WRK_WORKLOADS; do
-			for name in $CONTENDERS; do run_wrk "$w" "$name" "$r"; sleep 0.5; done
+			for name in $(rotated "$r" $CONTENDERS); do run_wrk "$w" "$name" "$r"; sleep 0.5; done
 		done
 	done
 	for name in $CONTENDERS; do stop_contender "$name"; done
@@ -451,7 +462,7 @@ if want workers2; then
 	PIN_PROXY_SAVED=$PIN_PROXY PIN_PROXY=""
 	for name in $CONTENDERS; do start_contender "$name"; check_contender "$name"; done
 	for r in $(seq 1 "$ROUNDS"); do
-		for name in $CONTENDERS; do run_wrk workers2 "$name" "$r"; sleep 0.5; done
+		for name in $(rotated "$r" $CONTENDERS); do run_wrk workers2 "$name" "$r"; sleep 0.5; done
 	done
 	for name in $CONTENDERS; do stop_contender "$name"; done
 	PIN_PROXY=$PIN_PROXY_SAVED
