@@ -162,20 +162,25 @@ def render(samples, by_round, meta):
     out.append("")
     out.append("### Proxy workloads (medians over rounds; static nginx backend)")
     out.append("")
+    out.append("Load side: the CPU time of wrk (or the handshake client) and the backend nginx per "
+               "request, which share the second core when pinned; about 1,000,000 / that many "
+               "requests/s is where that core runs out.")
+    out.append("")
     out.append("| workload | fulcrum req/s | HAProxy req/s | nginx req/s | fulcrum / best | "
-               "CPU us/req fulcrum / HAProxy / nginx | errors f/h/n |")
-    out.append("|---|---|---|---|---|---|---|")
+               "CPU us/req fulcrum / HAProxy / nginx | load side us/req f / h / n | errors f/h/n |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for w, metric, higher, desc in THROUGHPUT:
         f = med(samples, w, "fulcrum", metric)
         if f is None:
             continue
         p, _ = best_peer(samples, w, metric, higher)
         cpu = " / ".join(fmt(med(samples, w, c, "cpu_us"), "cpu_us") for c in ["fulcrum"] + PEERS)
+        load_side = " / ".join(fmt(med(samples, w, c, "load_cpu_us"), "cpu_us") for c in ["fulcrum"] + PEERS)
         errs = "/".join(fmt(sum(samples.get((w, c, "errors"), [0])), "errors") for c in ["fulcrum"] + PEERS)
-        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             desc, fmt(f, metric), fmt(med(samples, w, "haproxy", metric), metric),
             fmt(med(samples, w, "nginx", metric), metric),
-            "%.3f" % (f / p) if p else "-", cpu, errs))
+            "%.3f" % (f / p) if p else "-", cpu, load_side, errs))
     rows = [("mem-plain", "kib_per_conn", "KiB per idle keep-alive connection, plain"),
             ("mem-tls", "kib_per_conn", "KiB per idle keep-alive connection, TLS"),
             ("instr-plain", "instr_per_req", "instructions per request, plain (callgrind)"),

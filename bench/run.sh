@@ -109,6 +109,7 @@ http {
 }
 EOF
 bg nginx-backend QUIT $PIN_LOAD "$NGINX" -e "$T/nginx-backend/error.log" -c "$T/backend.conf"
+BACKEND_PID=$LAST_PID
 for p in $B1 $B2 $B3; do wait_listen "$p" "$LAST_PID"; done
 
 # ---- contenders: plain HTTP (HP), HTTPS (SP) and TCP (TP) listeners each ----
@@ -269,6 +270,12 @@ cpu_ticks_split() {
 	awk '{print $14, $15}' "/proc/$1/stat"
 }
 
+# CPU ticks of this shell's finished children (cutime + cstime): wrapped around a load
+# generator's run, what the generator used (a child's own reaped children count too).
+children_ticks() {
+	awk '{print $16 + $17}' /proc/$$/stat
+}
+
 # RSS in KiB of PID and its children.
 rss_kib() {
 	local pid=$1 t=0 p
@@ -337,10 +344,12 @@ cap_move() {
 	for p in $1 $(pgrep -P "$1" || true); do echo "$p" >"$2/cgroup.procs"; done
 }
 
-# run_wrk WORKLOAD NAME ROUND: one measured run; records req/s, errors, and the proxy's
-# CPU microseconds per request (user + system time over the run / requests).
+# run_wrk WORKLOAD NAME ROUND: one measured run; records req/s, errors, the proxy's
+# CPU microseconds per request (user + system time over the run / requests), and the
+# load side's: the load generator's and the backend's together, which share the other
+# core when pinned, so that a run where that core ran out shows as such.
 run_wrk() {
-	local w=$1 name=$2 round=$3 pin=() t0 t1 out n rps errs tck thr0
+	local w=$1 name=$2 round=$3 pin=() t0 t1 l0 l1 out n rps errs tck thr0
 	local -a args
 	read -ra args <<<"$(wrk_args "$w" "$name")"
 	[ "$w" = workers2 ] || read -ra pin <<<"$PIN_LOAD"
@@ -350,6 +359,7 @@ run_wrk() {
 		thr0=$(awk '$1 == "nr_throttled" {print $2}' "$CAP_DIR/cpu.stat")
 	fi
 	t0=$(cpu_ticks "${PID[$name]}")
+	l0=$(($(children_ticks) + $(cpu_ticks "$BACKEND_PID")))
 	if [ "$w" = tls-hs ]; then
 		# wrk and h2load resume sessions whenever the server allows: see tls_handshakes.py
 		out=$(timeout $((SECS + 60)) "${pin[@]}" "$PY" "$here/tls_handshakes.py" 127.0.0.1 "$(sp "$name")" \
@@ -359,6 +369,7 @@ run_wrk() {
 			fail "wrk $w against $name failed: $out"
 	fi
 	t1=$(cpu_ticks "${PID[$name]}")
+	l1=$(($(children_ticks) + $(cpu_ticks "$BACKEND_PID")))
 	if [ "${w%-cap}" != "$w" ]; then
 		cap_move "${PID[$name]}" "$CAP_ROOT"
 		# how many 100 ms periods the quota ran out in: 0 would mean the cap never bit
@@ -371,9 +382,13 @@ run_wrk() {
 	tck=$(getconf CLK_TCK)
 	record "$w" "$name" "$round" rps "$rps"
 	record "$w" "$name" "$round" errors "$errs"
-	[ "$n" -gt 0 ] && record "$w" "$name" "$round" cpu_us "$(((t1 - t0) * 1000000 / tck / n))"
-	printf '  round %s %-8s %-8s %10s req/s  %s errors  %s us CPU/req\n' "$round" "$w" "$name" "$rps" "$errs" \
-		"$([ "$n" -gt 0 ] && echo $(((t1 - t0) * 1000000 / tck / n)))"
+	if [ "$n" -gt 0 ]; then
+		record "$w" "$name" "$round" cpu_us "$(((t1 - t0) * 1000000 / tck / n))"
+		record "$w" "$name" "$round" load_cpu_us "$(((l1 - l0) * 1000000 / tck / n))"
+	fi
+	printf '  round %s %-8s %-8s %10s req/s  %s errors  %s us CPU/req  (load side %s)\n' "$round" "$w" "$name" \
+		"$rps" "$errs" "$([ "$n" -gt 0 ] && echo $(((t1 - t0) * 1000000 / tck / n)))" \
+		"$([ "$n" -gt 0 ] && echo $(((l1 - l0) * 1000000 / tck / n)))"
 }
 
 check_contender() {
