@@ -27,6 +27,7 @@ static void h_status(struct ctl_conn *c, const struct ctl_request *req, const st
 static void h_backends(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_backend(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+static void set_drain_deadline(const char *pool, const char *name, uint32_t timeout_s);
 static void h_reload(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_generations(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_generation(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
@@ -422,6 +423,18 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 	return 0;
 }
 
+/* The drain deadline counts from this call, with its timeout_s: connections and requests
+ * still on the backend then are cut (a repeated drain moves the deadline). */
+static void set_drain_deadline(const char *pool, const char *name, uint32_t timeout_s)
+{
+	struct generation *g = proc_current_generation();
+	struct backend *b = ctl_live_backend(g, pool, name);
+
+	if (b)
+		backend_set_drain_deadline(b, balance_now_ms() + (long long)timeout_s * 1000);
+	generation_unref(g);
+}
+
 static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
 	struct generation *g = proc_current_generation();
@@ -446,6 +459,7 @@ static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const str
 	} else if (start_drain(c, m->pool, m->name, "drain") == -1) {
 		return;
 	}
+	set_drain_deadline(m->pool, m->name, timeout);
 	if (wait) {
 		ctl_wait_start(c, CTL_WAIT_DRAIN, m->pool, m->name, timeout, req->stream_ok, 200);
 		return;
@@ -471,7 +485,8 @@ static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const str
 }
 
 /* DELETE: drains first (up to ?timeout=, else the pool's drain_timeout_s), then removes;
- * ?force=1 removes at once. In-flight requests finish either way: they hold the backend. */
+ * what is still on it at that deadline is cut. ?force=1 removes at once, and what is in
+ * flight then finishes: it holds the backend. */
 static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, const char *pool,
 			   const char *name)
 {
@@ -505,6 +520,7 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 	if (!force && active > 0 && timeout > 0) {
 		if (start_drain(c, pool, name, "DELETE (drain)") == -1)
 			return;
+		set_drain_deadline(pool, name, timeout);
 		ctl_wait_start(c, CTL_WAIT_DELETE, pool, name, timeout, 0, 200);
 		return;
 	}

@@ -412,7 +412,7 @@ void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *ep
 }
 
 /* Gone backends leave once no request is left on them, or after the pool's
- * drain_timeout_s (their requests then still finish: they hold the backend). */
+ * drain_timeout_s, when the workers cut what is still on them (their drain deadline). */
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct generation *g = proc_current_generation();

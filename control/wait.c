@@ -140,7 +140,7 @@ static void drain_outcome(struct wait *w, struct backend *b, double now)
 	}
 	if (!drained) {
 		cJSON_AddStringToObject(o, "error", "drain_timeout");
-		cJSON_AddStringToObject(o, "detail", "the deadline passed with requests in flight");
+		cJSON_AddStringToObject(o, "detail", "the deadline passed with requests in flight: they are cut");
 	}
 	end_wait(w, drained ? 200 : 408, o);
 }

@@ -34,6 +34,7 @@ struct backend {
 	atomic_ullong picks;             /* times chosen, for statistics */
 	atomic_ullong failures;          /* connect failures and resets seen */
 	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
+	atomic_llong drain_cut_ms;       /* draining: what is still on it is cut at this CLOCK_MONOTONIC ms; 0 = not draining */
 	struct backend_health hs;        /* why health is what it is, checks, slow start (health-t.h) */
 	struct backend_stats_set *stats; /* per-worker counters (include/stats.h); owned */
 	atomic_int adaptive_on;          /* the pool learns a limit (adaptive_limit = true) */
@@ -56,8 +57,19 @@ struct pool {
 struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name);
 void backend_ref(struct backend *b);
 void backend_unref(struct backend *b);
-/* Copies weight, max_conns and admin state from cb into a live backend. */
-void backend_apply_config(struct backend *b, const struct cfg_backend *cb);
+/* Copies weight, max_conns and admin state from cb into a live backend. A backend that
+ * becomes draining gets its drain deadline, drain_timeout_s from now (its pool's key);
+ * one that stops draining loses it. */
+void backend_apply_config(struct backend *b, const struct cfg_backend *cb, uint32_t drain_timeout_s);
+/* Sets (at_ms > 0) or clears (0) b's drain deadline, in balance_now_ms() time: the control
+ * API's drain sets it from its own timeout_s. */
+void backend_set_drain_deadline(struct backend *b, long long at_ms);
+/* 1 when b is draining and its drain deadline is at or before now_ms: the connections
+ * and requests still on it are to be cut. */
+int backend_drain_deadline_passed(const struct backend *b, long long now_ms);
+/* How many live backends have a drain deadline set: workers look for connections to cut
+ * only while this is not 0. */
+int backend_drain_deadlines_set(void);
 /* Turns the learned concurrency limit on or off (the pool's adaptive_limit key). */
 void backend_set_adaptive(struct backend *b, int on);
 /* A request to b got its response head after latency_s seconds (from dispatch): feeds

@@ -59,6 +59,7 @@ enum termination {
 	TERM_INTERNAL,         /* out of memory or similar */
 	TERM_TLS_TIMEOUT,      /* TLS handshake not complete within handshake_timeout_ms */
 	TERM_TLS_FAILED,       /* TLS handshake failed (the error log says why) */
+	TERM_DRAIN_DEADLINE,   /* the backend's drain deadline passed with this still on it (503) */
 	TERM__COUNT
 };
 

@@ -19,6 +19,9 @@ static int pool_pick_rr_once(struct pool *p, struct pool_pick_state *st,
 static unsigned backend_pick_weight(const struct backend *b);
 static int pool_take_avoided(struct backend *avoid, struct backend **out);
 
+/* Live backends with a drain deadline set (backend_drain_deadlines_set). */
+static atomic_int drain_deadlines;
+
 /* Returns a new backend holding copies of cb's strings, or NULL on ENOMEM. */
 struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 {
@@ -39,6 +42,7 @@ struct backend *backend_new(const struct cfg_backend *cb, const char *pool_name)
 	atomic_init(&b->admin, (int)cb->state);
 	atomic_init(&b->health, HEALTH_UP);
 	atomic_init(&b->retry_at_ms, 0);
+	atomic_init(&b->drain_cut_ms, 0);  /* backend_apply_config sets it when draining */
 	atomic_init(&b->active, 0);
 	atomic_init(&b->picks, 0);
 	atomic_init(&b->failures, 0);
@@ -76,17 +80,47 @@ void backend_unref(struct backend *b)
 	assert(prev > 0);
 	if (prev != 1)
 		return;
+	backend_set_drain_deadline(b, 0);
 	stats_backend_free(b->stats);
 	free(b->name);
 	free(b->pool_name);
 	free(b);
 }
 
-void backend_apply_config(struct backend *b, const struct cfg_backend *cb)
+void backend_apply_config(struct backend *b, const struct cfg_backend *cb, uint32_t drain_timeout_s)
 {
 	atomic_store_explicit(&b->weight, cb->weight, memory_order_relaxed);
 	atomic_store_explicit(&b->max_conns, cb->max_conns, memory_order_relaxed);
 	atomic_store_explicit(&b->admin, (int)cb->state, memory_order_relaxed);
+	/* The deadline counts from when the backend started draining: a reload that keeps
+	 * it draining keeps the deadline it has (a new backend starts with none). */
+	if (cb->state != ADMIN_DRAINING)
+		backend_set_drain_deadline(b, 0);
+	else if (atomic_load_explicit(&b->drain_cut_ms, memory_order_relaxed) == 0)
+		backend_set_drain_deadline(b, balance_now_ms() + (long long)drain_timeout_s * 1000);
+}
+
+void backend_set_drain_deadline(struct backend *b, long long at_ms)
+{
+	long long was = atomic_exchange(&b->drain_cut_ms, at_ms);
+
+	if (was == 0 && at_ms != 0)
+		atomic_fetch_add(&drain_deadlines, 1);
+	else if (was != 0 && at_ms == 0)
+		atomic_fetch_sub(&drain_deadlines, 1);
+}
+
+int backend_drain_deadline_passed(const struct backend *b, long long now_ms)
+{
+	long long at = atomic_load_explicit(&b->drain_cut_ms, memory_order_relaxed);
+
+	return at != 0 && now_ms >= at &&
+	       atomic_load_explicit(&b->admin, memory_order_relaxed) == ADMIN_DRAINING;
+}
+
+int backend_drain_deadlines_set(void)
+{
+	return atomic_load_explicit(&drain_deadlines, memory_order_relaxed);
 }
 
 int backend_eligible(const struct backend *b)

@@ -42,6 +42,7 @@ static const char *const termination_names[TERM__COUNT] = {
 	[TERM_BAD_RESPONSE] = "bad_response", [TERM_STREAM_IDLE] = "stream_idle",
 	[TERM_SHUTDOWN] = "shutdown", [TERM_LIMIT] = "limit", [TERM_INTERNAL] = "internal",
 	[TERM_TLS_TIMEOUT] = "tls_handshake_timeout", [TERM_TLS_FAILED] = "tls_handshake_failed",
+	[TERM_DRAIN_DEADLINE] = "drain_deadline",
 };
 
 const char *termination_name(enum termination t)

@@ -249,7 +249,8 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 	/* Only now that nothing can fail: carry the new settings into reused backends. */
 	for (i = 0; i < g->npools; i++)
 		for (j = 0; j < g->pools[i].nbackends; j++) {
-			backend_apply_config(g->pools[i].backends[j], &cfg->pools[i].backends[j]);
+			backend_apply_config(g->pools[i].backends[j], &cfg->pools[i].backends[j],
+					     cfg->pools[i].drain_timeout_s);
 			backend_set_adaptive(g->pools[i].backends[j], cfg->pools[i].adaptive_limit);
 		}
 	g->cfg = cfg;

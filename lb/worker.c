@@ -37,6 +37,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
+static void cut_past_drain_deadlines(struct worker *w);
 static void alog_flush(struct worker *w);
 static void switch_generation(struct worker *w);
 static void pause_accepting(struct worker *w, double seconds);
@@ -616,12 +617,31 @@ void worker_idle_remove(struct worker *w, struct upstream *u)
 	w->nidle--;
 }
 
+/* A draining backend keeps its connections and requests until they end or its drain
+ * deadline passes (DESIGN.md, backend states); here, at the sweep after the deadline
+ * (within a second), the rest are cut: a request not answered yet gets a 503 (the client
+ * may try again and land on a backend in rotation), one whose response has begun and a
+ * tunnel are closed. Not counted against the backend's health: it was asked to go. */
+static void cut_past_drain_deadlines(struct worker *w)
+{
+	long long now_ms = balance_now_ms();
+	struct client *c, *next;
+
+	for (c = w->clients; c; c = next) {
+		next = c->next;
+		if (c->ex && c->ex->backend && backend_drain_deadline_passed(c->ex->backend, now_ms))
+			client_error(c, 503, TERM_DRAIN_DEADLINE, "the backend's drain deadline passed");
+	}
+}
+
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = ev_userdata(loop);
 	double now = ev_now(loop);
 	size_t b;
 
+	if (backend_drain_deadlines_set())
+		cut_past_drain_deadlines(w);
 	if (!w->nidle)
 		return;
 	for (b = 0; b < IDLE_BUCKETS; b++) {

@@ -151,7 +151,7 @@ static void test_backend_new_copies(void **state)
 	cb.weight = 9;
 	cb.max_conns = 0;
 	cb.state = ADMIN_ACTIVE;
-	backend_apply_config(b, &cb);
+	backend_apply_config(b, &cb, 30);
 	assert_int_equal(atomic_load(&b->weight), 9);
 	assert_int_equal(backend_effective_weight(b), 9);
 	assert_int_equal(atomic_load(&b->max_conns), 0);
@@ -162,6 +162,75 @@ static void test_backend_new_copies(void **state)
 	backend_unref(b);
 	assert_int_equal(atomic_load(&b->refs), 1);
 	backend_unref(b);  /* frees: ASan reports a leak otherwise */
+}
+
+/* The drain deadline: set when a backend becomes draining (the pool's drain_timeout_s
+ * from then), kept while it stays draining, cleared when it stops, counted while set. */
+static void test_drain_deadline(void **state)
+{
+	struct cfg_backend cb;
+	struct backend *b, *fresh;
+	long long before, at, after;
+	int base = backend_drain_deadlines_set();
+
+	(void)state;
+	memset(&cb, 0, sizeof(cb));
+	cb.name = "web-1";
+	fake_addr(&cb.address, 8001);
+	cb.weight = 1;
+	cb.state = ADMIN_ACTIVE;
+	b = backend_new(&cb, "flask");
+	assert_non_null(b);
+	backend_apply_config(b, &cb, 30);
+	assert_int_equal(atomic_load(&b->drain_cut_ms), 0);
+	assert_int_equal(backend_drain_deadlines_set(), base);
+
+	cb.state = ADMIN_DRAINING;
+	before = balance_now_ms();
+	backend_apply_config(b, &cb, 30);
+	after = balance_now_ms();
+	at = atomic_load(&b->drain_cut_ms);
+	assert_true(at >= before + 30000 && at <= after + 30000);
+	assert_int_equal(backend_drain_deadlines_set(), base + 1);
+	assert_false(backend_drain_deadline_passed(b, at - 1));
+	assert_true(backend_drain_deadline_passed(b, at));
+
+	/* a reload that keeps it draining, even with another timeout, keeps the deadline */
+	backend_apply_config(b, &cb, 5);
+	assert_int_equal(atomic_load(&b->drain_cut_ms), at);
+	assert_int_equal(backend_drain_deadlines_set(), base + 1);
+	/* the API's drain moves it: set again, still counted once */
+	backend_set_drain_deadline(b, at + 1000);
+	assert_int_equal(backend_drain_deadlines_set(), base + 1);
+	assert_false(backend_drain_deadline_passed(b, at));
+
+	/* maint is not draining: nothing is cut, and the deadline goes */
+	cb.state = ADMIN_MAINT;
+	backend_apply_config(b, &cb, 30);
+	assert_int_equal(atomic_load(&b->drain_cut_ms), 0);
+	assert_int_equal(backend_drain_deadlines_set(), base);
+	assert_false(backend_drain_deadline_passed(b, at + 1000000));
+
+	/* a deadline left on a backend whose admin is not draining cuts nothing */
+	backend_set_drain_deadline(b, 1);
+	assert_false(backend_drain_deadline_passed(b, at));
+	cb.state = ADMIN_ACTIVE;
+	backend_apply_config(b, &cb, 30);
+	assert_int_equal(backend_drain_deadlines_set(), base);
+
+	/* a backend that starts out draining (a new one in the config) gets a deadline; a
+	 * timeout of 0 cuts at the next sweep */
+	cb.state = ADMIN_DRAINING;
+	fresh = backend_new(&cb, "flask");
+	assert_non_null(fresh);
+	assert_int_equal(atomic_load(&fresh->drain_cut_ms), 0);
+	backend_apply_config(fresh, &cb, 0);
+	assert_true(backend_drain_deadline_passed(fresh, balance_now_ms()));
+	assert_int_equal(backend_drain_deadlines_set(), base + 1);
+	/* freed with its deadline set: no longer counted */
+	backend_unref(fresh);
+	assert_int_equal(backend_drain_deadlines_set(), base);
+	backend_unref(b);
 }
 
 static void test_try_acquire_bounds(void **state)
@@ -872,6 +941,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_new_copies),
+		cmocka_unit_test(test_drain_deadline),
 		cmocka_unit_test(test_try_acquire_bounds),
 		cmocka_unit_test(test_wlc_idle_split_by_weight),
 		cmocka_unit_test(test_wlc_held_until_full),
