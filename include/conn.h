@@ -98,6 +98,10 @@ struct exchange {
 	struct pool *pool;               /* of the current request, inside gen */
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
+	/* the backend an error answer (503, 504) or a cut was given on behalf of, after its
+	 * slot went: named in the access-log line. Set only as the exchange ends (no retry
+	 * follows, so c->gen, which holds the backend, outlives the line) */
+	const struct backend *log_backend;
 	struct pool_waiter waiter;       /* in the pool's wait queue (CS_QUEUED) */
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;

@@ -182,7 +182,7 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_uint(&l, x->bytes_out);
 		PUT_LIT(&l, " \"-\" \"-\" backend=");
 		put_str(&l, c->up && c->up->backend ? c->up->backend->name :
-			    x->backend ? x->backend->name : "-");
+			    x->backend ? x->backend->name : x->log_backend ? x->log_backend->name : "-");
 		PUT_LIT(&l, " term=");
 		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, " total_ms=");
@@ -226,7 +226,8 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, ",\"pool\":\"");
 		put_str(&l, x->pool ? x->pool->name : "");
 		PUT_LIT(&l, "\",\"backend\":\"");
-		put_str(&l, x->backend ? x->backend->name : (c->up ? c->up->backend->name : ""));
+		put_str(&l, x->backend ? x->backend->name : c->up ? c->up->backend->name :
+			    x->log_backend ? x->log_backend->name : "");
 		PUT_LIT(&l, "\",\"bytes_in\":");
 		put_uint(&l, x->bytes_in);
 		PUT_LIT(&l, ",\"bytes_out\":");

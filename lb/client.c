@@ -645,8 +645,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	status = why == TERM_CONNECT_TIMEOUT || why == TERM_RESPONSE_TIMEOUT ? 504
 		 : why == TERM_CONNECT_FAILED ? 503 : 502;
 	/* the answer is this backend's: b is still alive, c->gen (which holds it) unchanged */
-	if (b)
+	if (b) {
 		conn_stats_backend_done(c, b, status);
+		x->log_backend = b;
+	}
 	client_error(c, status,
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
 		     : why == TERM_RESPONSE_TIMEOUT ? "backend did not answer in time"
@@ -698,8 +700,11 @@ void client_error(struct client *c, int status, enum termination why, const char
 	x->term = why;
 	x->status = status;
 	/* the backend's count before its slot goes (the log line comes at close) */
-	if (x->backend || c->up)
-		conn_stats_backend_done(c, x->backend ? x->backend : c->up->backend, status);
+	if (x->backend || c->up) {
+		struct backend *on_behalf = x->backend ? x->backend : c->up->backend;
+		conn_stats_backend_done(c, on_behalf, status);
+		x->log_backend = on_behalf;
+	}
 	if (c->up) {
 		upstream_release(c->up, 0);
 		c->up = NULL;

@@ -38,11 +38,12 @@ struct exchange *exchange_begin(struct client *c)
 	} else if (!(x = malloc(sizeof(*x)))) {
 		return NULL;
 	}
-	/* field by field: the compiler writes these 148 bytes as a few vector stores, where
+	/* field by field: the compiler writes these 156 bytes as a few vector stores, where
 	 * a memset that long becomes a slower rep stos (a new field must be added here) */
 	x->pool = NULL;
 	x->backend = NULL;
 	x->failed_backend = NULL;
+	x->log_backend = NULL;
 	memset(&x->waiter, 0, sizeof(x->waiter));  /* zeroed = not queued */
 	x->req_head = NULL;
 	x->req_body_sent = 0;

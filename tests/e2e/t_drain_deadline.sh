@@ -104,7 +104,8 @@ assert_cmp "$took" ">=" 1.9 "seconds from the drain to the cut of the stream"
 assert_cmp "$took" "<=" 5 "seconds from the drain to the cut of the stream"
 assert_eq "$(active_of web-1)" 0 "requests in flight on web-1 after the cut"
 assert_eq "$(alog count termination=drain_deadline)" 2 "access-log lines of the cut requests"
-assert_eq "$(alog count termination=drain_deadline status=503 path~=/sleep)" 1 "the cut unanswered request logged as a 503"
+assert_eq "$(alog count termination=drain_deadline status=503 path~=/sleep backend=web-1)" 1 \
+	"the cut unanswered request logged as a 503 on behalf of its backend"
 assert_eq "$(alog count termination=drain_deadline status=200 path~=/blob backend=web-1)" 1 "the cut stream logged with its backend"
 assert_contains "$(hcurl "http://127.0.0.1:$P_WEB/whoami")" "\"instance\":\"web-2\"" "the client's next try goes to the backend in rotation"
 

@@ -67,4 +67,7 @@ for path in /p/never "/p/never2?x=1"; do
 	assert_cmp "${out#* }" "<=" 3.0 "seconds to the 504 (not retried into a second timeout)"
 done
 grep -aq "GET /p/never " "$T/silent.bin" || fail "the silent backend did not receive the request"
+alog_wait 2 status=504
+assert_eq "$(alog count status=504 termination=response_timeout backend=silent-1)" 2 \
+	"access-log lines of the 504s naming the backend that did not answer"
 echo "ok"

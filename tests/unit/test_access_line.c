@@ -51,7 +51,8 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
 			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 			     tm.tm_sec, method, target, c->version_minor, c->ex->status, (unsigned long long)c->ex->bytes_out,
-			     c->up && c->up->backend ? c->up->backend->name : c->ex->backend ? c->ex->backend->name : "-",
+			     c->up && c->up->backend ? c->up->backend->name : c->ex->backend ? c->ex->backend->name :
+			     c->ex->log_backend ? c->ex->log_backend->name : "-",
 			     termination_name(c->ex->term), ms_between(c->ex->t_start, now), c->w->id, c->id);
 	} else {
 		n = snprintf(line, cap,
@@ -62,7 +63,8 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port(&c->peer.sa), method, target, c->ex->status,
-			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : (c->up ? c->up->backend->name : ""),
+			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
+			     c->ex->log_backend ? c->ex->log_backend->name : "",
 			     (unsigned long long)c->ex->bytes_in, (unsigned long long)c->ex->bytes_out,
 			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start) : 0.0,
 			     ms_between(c->ex->t_connect_start, c->ex->t_connected),
@@ -145,6 +147,8 @@ static void test_matches_printf_formats(void **state)
 		c->ex->bytes_out = (uint64_t)rand();
 		c->ex->pool = i % 5 ? &f->pool : NULL;
 		c->ex->backend = i % 4 ? &f->be : NULL;
+		/* an error answered on a backend's behalf after its slot went names it too */
+		c->ex->log_backend = i % 3 ? &f->be : NULL;
 		c->ex->term = (enum termination)(rand() % TERM__COUNT);
 		f->w.id = rand() % 8;
 		c->id = (uint32_t)rand();
