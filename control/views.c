@@ -81,6 +81,11 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddBoolToObject(o, "in_rotation", ctl_in_rotation(b));
 	add_health_view(o, b);
 	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
+	if (admin == ADMIN_DRAINING && atomic_load(&b->drain_cut_ms)) {
+		/* when what is still on it is cut; 0 once that has passed */
+		long long left = atomic_load(&b->drain_cut_ms) - balance_now_ms();
+		cJSON_AddNumberToObject(o, "drain_deadline_in_s", left > 0 ? left / 1000.0 : 0);
+	}
 	if (atomic_load(&b->adaptive_on))
 		cJSON_AddNumberToObject(o, "learned_limit", adaptive_limit_get(&b->adaptive));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));

@@ -79,6 +79,9 @@ wait_active web-1 3
 assert_eq "$(api PUT /v1/pools/flask/backends/web-2 -d '{"state": "active"}')" 200 "web-2 set active"
 t0=$(date +%s.%N)
 assert_eq "$(api POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s": 2}')" 202 "drain of web-1 with 3 in flight"
+left=$(json_get "$(ctl --json get flask web-1)" 'd["drain_deadline_in_s"]')
+assert_cmp "$left" ">" 1 "drain_deadline_in_s right after a 2 s drain"
+assert_cmp "$left" "<=" 2 "drain_deadline_in_s right after a 2 s drain"
 wait_res quick slow stream
 read -r rc code _ <"$T/quick.res"
 assert_eq "$rc $code" "0 200" "curl exit and status of the request that ended before the deadline"
@@ -103,6 +106,7 @@ echo "   the streaming response was cut $took s after the drain ($(stat -c %s "$
 assert_cmp "$took" ">=" 1.9 "seconds from the drain to the cut of the stream"
 assert_cmp "$took" "<=" 5 "seconds from the drain to the cut of the stream"
 assert_eq "$(active_of web-1)" 0 "requests in flight on web-1 after the cut"
+assert_eq "$(json_get "$(ctl --json get flask web-1)" 'd["drain_deadline_in_s"]')" 0 "drain_deadline_in_s once it has passed"
 assert_eq "$(alog count termination=drain_deadline)" 2 "access-log lines of the cut requests"
 assert_eq "$(alog count termination=drain_deadline status=503 path~=/sleep backend=web-1)" 1 \
 	"the cut unanswered request logged as a 503 on behalf of its backend"
@@ -134,6 +138,7 @@ assert_eq "$(api PUT /v1/pools/flask/backends/web-1 -d '{"state": "active"}')" 2
 wait_res long
 read -r rc code _ <"$T/long.res"
 assert_eq "$rc $code" "0 200" "the 4 s request on web-1, which outlived the cancelled 1 s deadline"
+assert_eq "$(json_get "$(ctl --json get flask web-1)" '"drain_deadline_in_s" in d')" false "a drain deadline shown on an active backend"
 
 step "TCP mode: a tunnel to a drained backend is closed at its deadline"
 out=$("$PY" - "$P_L4" "$P_CTL" "$TOKEN" <<'EOF'
