@@ -54,6 +54,15 @@ static inline void buf_consume(struct buf *b, uint32_t n)
 	if (b->start == b->end)
 		b->start = b->end = 0;
 }
+/* Appends n bytes at the tail: 0, or -1 (nothing written) when there is no room. */
+static inline int buf_append(struct buf *b, const void *s, size_t n)
+{
+	if (n > buf_room(b))
+		return -1;
+	__builtin_memcpy(buf_tail(b), s, n);
+	b->end += (uint32_t)n;
+	return 0;
+}
 /* Moves unread bytes to the front so that room is maximal. */
 void buf_compact(struct buf *b);
 

@@ -13,6 +13,7 @@
 #include "buffer.h"
 #include "generation.h"
 #include "http.h"
+#include "http_rewrite.h"
 #include "tls-t.h"
 
 struct worker;
@@ -139,7 +140,7 @@ struct exchange {
 	struct http_chunked req_chunk;
 	struct http_chunked resp_chunk;
 	/* for the access log; only their first byte is cleared */
-	char request_id[33];
+	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's (when safe) or ours */
 	char target[160];                /* method and start of the target, for the log */
 };
 

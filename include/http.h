@@ -50,6 +50,7 @@ struct http_limits {
 #define HTTP_F_EXPECT_CONTINUE 0x0010  /* Expect: 100-continue */
 #define HTTP_F_HAS_HOST        0x0020  /* a (single) Host header is present */
 #define HTTP_F_KEEP_ALIVE      0x0040  /* result: the connection may persist after this message */
+#define HTTP_F_CONN_LISTS_OTHER 0x0080 /* Connection lists an option besides close/keep-alive/upgrade */
 
 struct http_head {
 	/* request line */
@@ -84,7 +85,9 @@ struct http_head {
  * list included: rejected), Transfer-Encoding other than exactly "chunked" as final
  * coding (501 for unknown codings), a missing Host in HTTP/1.1 or several Host
  * headers, versions other than HTTP/1.0 and HTTP/1.1 (505), targets with bytes
- * outside visible ASCII. Head over head_max_bytes or more than header_max_count
+ * outside visible ASCII, a Connection header that names Content-Length,
+ * Transfer-Encoding or Host (a proxy that honoured it would forward the message without
+ * the framing it was parsed with: request smuggling). Head over head_max_bytes or more than header_max_count
  * fields: 431. Returns an enum http_parse_result. */
 int http_parse_request(const char *buf, size_t len, const struct http_limits *lim,
 		       struct http_head *h);

@@ -87,7 +87,7 @@ static int parse_field_line(struct http_parser *ps, struct http_head *h, struct 
 static int note_field(struct http_parser *ps, struct http_head *h, const struct http_header *f);
 static int note_content_length(struct http_parser *ps, struct http_head *h, struct http_slice v);
 static void note_transfer_encoding(struct http_parser *ps, struct http_slice v);
-static void note_connection(struct http_parser *ps, struct http_head *h, struct http_slice v);
+static int note_connection(struct http_parser *ps, struct http_head *h, struct http_slice v);
 static int list_next(const unsigned char *b, size_t *pos, size_t end, struct http_slice *elem);
 static int is_token(const unsigned char *b, struct http_slice s);
 static int host_valid(const unsigned char *b, struct http_slice s);
@@ -475,7 +475,7 @@ static int note_field(struct http_parser *ps, struct http_head *h, const struct 
 		break;
 	case 10:
 		if (http_slice_eq(b, f->name, "connection"))
-			note_connection(ps, h, f->value);
+			return note_connection(ps, h, f->value);
 		break;
 	case 14:
 		if (http_slice_eq(b, f->name, "content-length"))
@@ -548,7 +548,11 @@ static void note_transfer_encoding(struct http_parser *ps, struct http_slice v)
 	}
 }
 
-static void note_connection(struct http_parser *ps, struct http_head *h, struct http_slice v)
+/* Connection options. One that names a framing field is refused in a request: a hop
+ * that honours it forwards the message without the framing the previous hop used
+ * (issue 25: "Connection: Content-Length" smuggled a second request through). In a
+ * response it is only never honoured (lb/http_rewrite.c keeps those fields). */
+static int note_connection(struct http_parser *ps, struct http_head *h, struct http_slice v)
 {
 	const char *b = (const char *)ps->buf;
 	size_t pos = v.off;
@@ -561,7 +565,15 @@ static void note_connection(struct http_parser *ps, struct http_head *h, struct 
 			h->flags |= HTTP_F_CONN_KEEPALIVE;
 		else if (http_slice_eq(b, e, "upgrade"))
 			h->flags |= HTTP_F_CONN_UPGRADE;
+		else if (e.len) {
+			h->flags |= HTTP_F_CONN_LISTS_OTHER;
+			if (!ps->response && (http_slice_eq(b, e, "content-length") ||
+					      http_slice_eq(b, e, "transfer-encoding") ||
+					      http_slice_eq(b, e, "host")))
+				return parser_fail(ps, h, 400, "Connection names a framing field");
+		}
 	}
+	return HTTP_CONTINUE;
 }
 
 /* Yields the next comma-separated element of b[*pos..end) with OWS trimmed; empty

@@ -11,13 +11,13 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "health.h"
+#include "http_rewrite.h"
 #include "log.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
 
 #define RESPONSE_HEAD_MAX (64 * 1024)
-#define CONN_TOKENS_MAX 16
 
 static void parse_request_head(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
@@ -26,18 +26,7 @@ static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
-static int is_hop_by_hop(const char *base, struct http_slice name, const char *hbase,
-			 const struct http_slice *conn_tokens, int ntokens);
-static int collect_connection_tokens(const char *base, const struct http_head *h,
-				     struct http_slice *tokens, int max);
-static int append(struct buf *b, const char *s, size_t n);
-static int append_str(struct buf *b, const char *s);
-static int append_uint(struct buf *b, unsigned v);
-static int append_forwarded_for(struct buf *b, const char *ip, size_t iplen, int v6);
 static void set_log_target(struct client *c, const char *base, const struct http_head *h);
-
-/* Appends a string literal: its length is known at compile time. */
-#define APPEND_LIT(b, lit) append((b), (lit), sizeof(lit) - 1)
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
  * first byte arrives), and waits for (or parses an already buffered) head. */
@@ -265,49 +254,6 @@ static int frame_request_body(struct client *c)
 	return 0;
 }
 
-static int append(struct buf *b, const char *s, size_t n)
-{
-	if (n > buf_room(b))
-		return -1;
-	memcpy(buf_tail(b), s, n);
-	b->end += (uint32_t)n;
-	return 0;
-}
-
-static int append_str(struct buf *b, const char *s)
-{
-	return append(b, s, strlen(s));
-}
-
-/* A status code or a version digit: no printf on the per-request path (the printf
- * family was 40 % of the instructions per request; docs/benchmarks.md). */
-static int append_uint(struct buf *b, unsigned v)
-{
-	char digits[10];
-	size_t n = sizeof(digits);
-
-	do {
-		digits[--n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && n);
-	return append(b, digits + n, sizeof(digits) - n);
-}
-
-/* for=192.0.2.1 or for="[2001:db8::1]" (RFC 7239 6: an IPv6 node is bracketed and
- * quoted). */
-static int append_forwarded_for(struct buf *b, const char *ip, size_t iplen, int v6)
-{
-	int rc = 0;
-
-	rc |= APPEND_LIT(b, "for=");
-	if (v6)
-		rc |= APPEND_LIT(b, "\"[");
-	rc |= append(b, ip, iplen);
-	if (v6)
-		rc |= APPEND_LIT(b, "]\"");
-	return rc;
-}
-
 /* "METHOD target" for the access log, cut to the field's size. */
 static void set_log_target(struct client *c, const char *base, const struct http_head *h)
 {
@@ -325,231 +271,36 @@ static void set_log_target(struct client *c, const char *base, const struct http
 	x->target[m + t] = '\0';
 }
 
-static int collect_connection_tokens(const char *base, const struct http_head *h,
-				     struct http_slice *tokens, int max)
+/* new_request_id for http_rewrite_request: a fresh id from the worker's generator. */
+static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
 {
-	uint32_t i;
-	int n = 0;
-
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		uint32_t p, end, s;
-		if (!http_slice_eq(base, f->name, "connection"))
-			continue;
-		p = f->value.off;
-		end = f->value.off + f->value.len;
-		while (p < end && n < max) {
-			while (p < end && (base[p] == ' ' || base[p] == '\t' || base[p] == ','))
-				p++;
-			s = p;
-			while (p < end && base[p] != ',' && base[p] != ' ' && base[p] != '\t')
-				p++;
-			if (p > s)
-				tokens[n++] = (struct http_slice){ s, p - s };
-		}
-	}
-	return n;
+	worker_request_id(arg, out);
 }
 
-/* Hop-by-hop fields (RFC 9110 7.6.1) and those the Connection header names. The
- * fixed names are sorted by length first: most fields are compared once or not at all. */
-static int is_hop_by_hop(const char *base, struct http_slice name, const char *hbase,
-			 const struct http_slice *conn_tokens, int ntokens)
-{
-	int i;
-
-	(void)hbase;
-	switch (name.len) {
-	case 2:
-		if (http_slice_eq(base, name, "te"))
-			return 1;
-		break;
-	case 7:
-		if (http_slice_eq(base, name, "upgrade"))
-			return 1;
-		break;
-	case 10:
-		if (http_slice_eq(base, name, "connection") || http_slice_eq(base, name, "keep-alive"))
-			return 1;
-		break;
-	case 16:
-		if (http_slice_eq(base, name, "proxy-connection"))
-			return 1;
-		break;
-	case 18:
-		if (http_slice_eq(base, name, "proxy-authenticate"))
-			return 1;
-		break;
-	}
-	for (i = 0; i < ntokens; i++)
-		if (name.len == conn_tokens[i].len &&
-		    !strncasecmp(base + name.off, base + conn_tokens[i].off, name.len))
-			return 1;
-	return 0;
-}
-
-/* What the request rewrite does with a field the client sent (besides hop-by-hop). */
-enum request_field {
-	RF_COPY = 0,       /* passed on as it is */
-	RF_OURS,           /* replaced by ours: X-Forwarded-Proto, -Host, X-Client-Cert-Subject */
-	RF_XFF,            /* X-Forwarded-For: the peer is appended */
-	RF_FORWARDED,      /* Forwarded: our element is appended */
-	RF_REQUEST_ID      /* X-Request-ID: kept, and taken as the request's id */
-};
-
-static enum request_field classify_request_field(const char *base, struct http_slice name)
-{
-	switch (name.len) {
-	case 9:
-		if (http_slice_eq(base, name, "forwarded"))
-			return RF_FORWARDED;
-		break;
-	case 12:
-		if (http_slice_eq(base, name, "x-request-id"))
-			return RF_REQUEST_ID;
-		break;
-	case 15:
-		if (http_slice_eq(base, name, "x-forwarded-for"))
-			return RF_XFF;
-		break;
-	case 16:
-		if (http_slice_eq(base, name, "x-forwarded-host"))
-			return RF_OURS;
-		break;
-	case 17:
-		if (http_slice_eq(base, name, "x-forwarded-proto"))
-			return RF_OURS;
-		break;
-	case 21:
-		if (http_slice_eq(base, name, "x-client-cert-subject"))
-			return RF_OURS;
-		break;
-	}
-	return RF_COPY;
-}
-
-/* Writes the request head the backend gets: same line and fields minus hop-by-hop
- * ones, plus X-Forwarded-*, Forwarded and X-Request-ID. -1 if it does not fit.
- * Built from known-length pieces with memcpy: this runs for every request. */
+/* Writes the request head the backend gets into the exchange's req_head
+ * (lb/http_rewrite.c decides its fields). -1 if it does not fit. */
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
-	struct http_slice tokens[CONN_TOKENS_MAX];
-	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
-	size_t iplen;
-	const char *ip = client_peer_text(c, &iplen);
-	int v6 = c->peer.sa.sa_family == AF_INET6;
-	const char *proto = c->tls.ssl ? "https" : "http";
-	size_t protolen = c->tls.ssl ? 5 : 4;
+	struct http_rewrite_req rq = {
+		.tls = c->tls.ssl != NULL,
+		.local_port = addr_port(&c->local.sa),
+		.cert_subject = c->tls.subject,
+		.upgrade = x->upgrade,
+		.trust_forwarded = c->gl->cfg->trust_forwarded,
+		.new_request_id = new_request_id,
+		.new_request_id_arg = w,
+	};
 	struct buf *b;
-	int has_xff = 0, has_fwd = 0, has_rid = 0;
-	uint32_t i;
-	int rc = 0;
 
+	rq.peer_ip = client_peer_text(c, &rq.peer_ip_len);
+	rq.peer_v6 = c->peer.sa.sa_family == AF_INET6;
 	b = h->head_len + 1024 > BUF_SIZE ? buf_grow(&w->bufs, NULL, h->head_len + 1024)
 					  : buf_get(&w->bufs);
 	if (!b)
 		return -1;
-	rc |= append(b, base + h->method.off, h->method.len);
-	rc |= APPEND_LIT(b, " ");
-	rc |= append(b, base + h->target.off, h->target.len);
-	rc |= APPEND_LIT(b, " HTTP/1.");
-	rc |= append_uint(b, (unsigned)h->version_minor);
-	rc |= APPEND_LIT(b, "\r\n");
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		const char *v = base + f->value.off;
-
-		if (is_hop_by_hop(base, f->name, base, tokens, ntokens)) {
-			if (!(x->upgrade && http_slice_eq(base, f->name, "upgrade")))
-				continue;
-		}
-		/* names with '_' are dropped (as nginx does): WSGI servers map '_' and '-' to
-		 * the same variable, which would let a client spoof a header set by us */
-		if (memchr(base + f->name.off, '_', f->name.len))
-			continue;
-		switch (classify_request_field(base, f->name)) {
-		case RF_OURS:
-			continue;  /* ours replace whatever the client claimed */
-		case RF_XFF:
-			/* append the peer to the chain, as the last hop */
-			rc |= APPEND_LIT(b, "X-Forwarded-For: ");
-			rc |= append(b, v, f->value.len);
-			rc |= APPEND_LIT(b, ", ");
-			rc |= append(b, ip, iplen);
-			rc |= APPEND_LIT(b, "\r\n");
-			has_xff = 1;
-			continue;
-		case RF_FORWARDED:
-			rc |= APPEND_LIT(b, "Forwarded: ");
-			rc |= append(b, v, f->value.len);
-			rc |= APPEND_LIT(b, ", ");
-			rc |= append_forwarded_for(b, ip, iplen, v6);
-			rc |= APPEND_LIT(b, ";proto=");
-			rc |= append(b, proto, protolen);
-			rc |= APPEND_LIT(b, "\r\n");
-			has_fwd = 1;
-			continue;
-		case RF_REQUEST_ID:
-			if (!has_rid) {
-				uint32_t n = f->value.len < 32 ? f->value.len : 32;
-				memcpy(x->request_id, v, n);
-				x->request_id[n] = '\0';
-				has_rid = 1;
-			}
-			break;
-		case RF_COPY:
-			break;
-		}
-		rc |= append(b, base + f->name.off, f->name.len);
-		rc |= APPEND_LIT(b, ": ");
-		rc |= append(b, v, f->value.len);
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	if (!has_xff) {
-		rc |= APPEND_LIT(b, "X-Forwarded-For: ");
-		rc |= append(b, ip, iplen);
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	rc |= APPEND_LIT(b, "X-Forwarded-Proto: ");
-	rc |= append(b, proto, protolen);
-	rc |= APPEND_LIT(b, "\r\n");
-	if (h->flags & HTTP_F_HAS_HOST) {
-		rc |= APPEND_LIT(b, "X-Forwarded-Host: ");
-		rc |= append(b, base + h->host.off, h->host.len);
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	if (!has_fwd) {
-		rc |= APPEND_LIT(b, "Forwarded: ");
-		rc |= append_forwarded_for(b, ip, iplen, v6);
-		rc |= APPEND_LIT(b, ";proto=");
-		rc |= append(b, proto, protolen);
-		if (h->flags & HTTP_F_HAS_HOST) {
-			rc |= APPEND_LIT(b, ";host=\"");
-			rc |= append(b, base + h->host.off, h->host.len);
-			rc |= APPEND_LIT(b, "\"");
-		}
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	/* mutual TLS: who the verified client certificate says the client is */
-	if (c->tls.subject) {
-		rc |= APPEND_LIT(b, "X-Client-Cert-Subject: ");
-		rc |= append_str(b, c->tls.subject);
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	if (!has_rid) {
-		worker_request_id(w, x->request_id);
-		rc |= APPEND_LIT(b, "X-Request-ID: ");
-		rc |= append_str(b, x->request_id);
-		rc |= APPEND_LIT(b, "\r\n");
-	}
-	if (x->upgrade)
-		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
-	else if (h->version_minor == 0)
-		rc |= APPEND_LIT(b, "Connection: keep-alive\r\n");
-	rc |= APPEND_LIT(b, "\r\n");
-	if (rc) {
+	if (http_rewrite_request(b, base, h, &rq, x->request_id) == -1) {
 		buf_put(&w->bufs, b);
 		return -1;
 	}
@@ -707,7 +458,7 @@ void http_on_upstream_data(struct client *c)
 					client_close(c, TERM_INTERNAL);
 					return;
 				}
-				if (append(c->out, buf_head(u->in), h->head_len) == -1) {
+				if (buf_append(c->out, buf_head(u->in), h->head_len) == -1) {
 					client_error(c, 502, TERM_BAD_RESPONSE, "interim response too large");
 					return;
 				}
@@ -804,15 +555,10 @@ static int frame_response_body(struct client *c)
 	return 0;
 }
 
-/* The response head the client gets: our status line, the backend's fields minus
- * hop-by-hop ones, and our own Connection. */
+/* The response head the client gets (lb/http_rewrite.c), after what c->out holds. */
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct worker *w = c->w;
-	struct http_slice tokens[CONN_TOKENS_MAX];
-	int ntokens = collect_connection_tokens(base, h, tokens, CONN_TOKENS_MAX);
-	uint32_t i;
-	int rc = 0;
 
 	if (!c->out && !(c->out = buf_get(&w->bufs)))
 		return -1;
@@ -825,29 +571,7 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 			c->out = nb;
 		}
 	}
-	rc |= APPEND_LIT(c->out, "HTTP/1.1 ");
-	rc |= append_uint(c->out, (unsigned)h->status);
-	rc |= APPEND_LIT(c->out, " ");
-	rc |= append(c->out, base + h->reason.off, h->reason.len);
-	rc |= APPEND_LIT(c->out, "\r\n");
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		if (is_hop_by_hop(base, f->name, base, tokens, ntokens) &&
-		    !(h->status == 101 && http_slice_eq(base, f->name, "upgrade")))
-			continue;
-		rc |= append(c->out, base + f->name.off, f->name.len);
-		rc |= append(c->out, ": ", 2);
-		rc |= append(c->out, base + f->value.off, f->value.len);
-		rc |= append(c->out, "\r\n", 2);
-	}
-	if (h->status == 101)
-		rc |= append(c->out, "Connection: upgrade\r\n", 21);
-	else if (!c->keep_alive)
-		rc |= append(c->out, "Connection: close\r\n", 19);
-	else if (c->version_minor == 0)
-		rc |= append(c->out, "Connection: keep-alive\r\n", 24);
-	rc |= append(c->out, "\r\n", 2);
-	return rc;
+	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor);
 }
 
 /* Writes queued heads and framed response bytes to the client, zero-copy from the

@@ -1,0 +1,52 @@
+/* http_rewrite.h: the request head a backend gets and the response head a client gets,
+ * written from a parsed head (include/http.h). Pure: no connection, no loop, no
+ * allocation; the fuzz target tests/fuzz/fuzz_http_rewrite.c drives it directly. */
+#ifndef FULCRUM_HTTP_REWRITE_H
+#define FULCRUM_HTTP_REWRITE_H
+
+#include <stddef.h>
+
+#include "buffer.h"
+#include "http.h"
+
+/* A request id kept from the client or made by fulcrum: at most this many characters. */
+#define HTTP_REQUEST_ID_MAX 64
+
+/* What the request rewrite needs to know about the connection and the listener. */
+struct http_rewrite_req {
+	const char *peer_ip;        /* the client's address as text (no brackets) */
+	size_t peer_ip_len;
+	int peer_v6;                /* bracket and quote it in Forwarded */
+	int tls;                    /* X-Forwarded-Proto https, else http */
+	unsigned local_port;        /* X-Forwarded-Port: the port the client connected to */
+	const char *cert_subject;   /* verified client certificate subject, or NULL */
+	int upgrade;                /* keep Upgrade and send Connection: upgrade */
+	int trust_forwarded;        /* extend the client's X-Forwarded-For / Forwarded chains */
+	/* makes a fresh id when the client sent none or an unsafe one */
+	void (*new_request_id)(void *arg, char out[HTTP_REQUEST_ID_MAX + 1]);
+	void *new_request_id_arg;
+};
+
+/* Writes the backend's request head into out (appended at out's tail): the request line,
+ * the client's fields minus hop-by-hop ones and minus those fulcrum owns, then fulcrum's
+ * X-Forwarded-For/-Proto/-Host/-Port, X-Real-IP, Forwarded, X-Client-Cert-Subject,
+ * X-Request-ID. Content-Length, Transfer-Encoding and Host are always kept as the client
+ * sent them (the parser refuses a Connection header that names them), so the backend
+ * frames the body exactly as fulcrum did. request_id receives the id used (the client's
+ * when it is 1..HTTP_REQUEST_ID_MAX characters of [A-Za-z0-9._:+/=@-], else a new one).
+ * Returns 0, or -1 when out has no room (out then holds a partial head: discard it). */
+int http_rewrite_request(struct buf *out, const char *base, const struct http_head *h,
+			 const struct http_rewrite_req *rq,
+			 char request_id[HTTP_REQUEST_ID_MAX + 1]);
+
+/* Writes the client's response head into out: "HTTP/1.1 status reason", the backend's
+ * fields minus hop-by-hop ones (the framing fields are never dropped), then fulcrum's
+ * Connection: upgrade for a 101, close when !keep_alive, keep-alive to an HTTP/1.0
+ * client. 0, or -1 when out has no room. */
+int http_rewrite_response(struct buf *out, const char *base, const struct http_head *h,
+			  int keep_alive, int client_minor);
+
+/* 1 when s[0..n) may be logged and forwarded as a request id as it is. */
+int http_request_id_safe(const char *s, size_t n);
+
+#endif
