@@ -68,6 +68,7 @@ struct cfg_listener {
 	uint32_t head_max_bytes;     /* default 32768, 431 above */
 	uint32_t header_max_count;   /* default 100, 431 above */
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
+	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
 	struct cfg_tls *tls;         /* NULL = plain */
 	int line;
 };

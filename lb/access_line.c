@@ -243,7 +243,7 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, ",\"termination\":\"");
 		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, "\",\"request_id\":\"");
-		put_str(&l, x->request_id);
+		put_json_escaped(&l, x->request_id, sizeof(x->request_id) * 6 + 8);
 		PUT_LIT(&l, "\",\"connection\":\"");
 		put_int(&l, c->w->id);
 		PUT_LIT(&l, ".");

@@ -268,6 +268,8 @@ static const struct key listener_keys[] = {
 	      "most header fields in a request head; more gets 431"),
 	K_INT(struct cfg_listener, body_max_bytes, 0, INT64_MAX, 0, R,
 	      "largest request body; larger gets 413; 0 = unlimited (above 2^31-1 add an L suffix)"),
+	K_BOOL(struct cfg_listener, trust_forwarded, 0, R,
+	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
 	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
 		"terminate TLS on this listener; absent = plain"),
 	{ .name = NULL },

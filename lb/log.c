@@ -28,6 +28,17 @@ void log_set_generation(uint64_t gen) { atomic_store(&current_generation, gen); 
 static void vlog(enum log_level level, const char *conn, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* A message may quote what a peer sent (a PROXY header, a name, a reason): a control
+ * character in it would start a forged line or hide a field, so each becomes '?'. */
+static void neutralize_controls(char *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+}
+
 static void vlog(enum log_level level, const char *conn, const char *fmt, va_list ap)
 {
 	char line[2048];
@@ -47,6 +58,7 @@ static void vlog(enum log_level level, const char *conn, const char *fmt, va_lis
 	n += m;
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;  /* truncated message: keep the newline */
+	neutralize_controls(line, n);
 	line[n++] = '\n';
 	/* stderr is unbuffered in effect; one write keeps lines from threads whole */
 	if (write(STDERR_FILENO, line, n) == -1)

@@ -137,6 +137,25 @@ def headers():
                    instance=INSTANCE)
 
 
+@app.route("/proxyfix")
+def proxyfix():
+    """What an app behind Werkzeug's ProxyFix (trusting one proxy for every header it
+    reads) and Flask's access_route make of the forwarded headers."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    seen = {}
+
+    def inner(environ, start_response):
+        seen.update(remote_addr=environ.get("REMOTE_ADDR"), scheme=environ.get("wsgi.url_scheme"),
+                    host=environ.get("HTTP_HOST"), port=environ.get("SERVER_PORT"),
+                    prefix=environ.get("SCRIPT_NAME", ""))
+        return []
+
+    ProxyFix(inner, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)(dict(request.environ),
+                                                                        lambda *a: None)
+    seen["access_route"] = list(request.access_route)
+    return jsonify(seen)
+
+
 @app.route("/whoami")
 def whoami():
     """The backend-side view of the connection: which local port fulcrum used."""

@@ -18,6 +18,7 @@ import sys
 import time
 
 LOOP = "127.0.0.1"
+LISTENER_PORT = [None]  # the port under test, as fulcrum's X-Forwarded-Port must say it
 
 
 class R:
@@ -115,12 +116,17 @@ VECTORS = [
       [R("GET", "/", H + [("X-Stay", "2")])]),
     V("underscore names dropped", G + b"X_Forwarded_For: 6.6.6.6\r\nX-Ok: 1\r\n\r\n", [200],
       [R("GET", "/", H + [("X-Ok", "1")])], note="WSGI maps _ and - alike: a spoofing path"),
-    V("client X-Forwarded-For appended", G + b"X-Forwarded-For: 203.0.113.9\r\n\r\n", [200],
-      [R("GET", "/", H + [("X-Forwarded-For", "203.0.113.9, 127.0.0.1")])]),
+    V("client X-Forwarded-For replaced", G + b"X-Forwarded-For: 203.0.113.9\r\n\r\n", [200],
+      [R("GET", "/", H)], note="only a listener with trust_forwarded = true appends to a client's chain"),
     V("client X-Forwarded-Proto replaced", G + b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n\r\n",
       [200], [R("GET", "/", H)]),
+    V("client ProxyFix claims replaced", G + b"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\n"
+      b"X-Real-IP: 10.0.0.1\r\nForwarded: for=10.0.0.1;proto=https\r\n\r\n", [200], [R("GET", "/", H)],
+      note="X-Forwarded-Port/-Prefix, X-Real-IP and Forwarded are fulcrum's to say"),
     V("client X-Request-ID kept", G + b"X-Request-ID: abc-123\r\n\r\n", [200],
       [R("GET", "/", H + [("X-Request-ID", "abc-123")])]),
+    V("unsafe X-Request-ID replaced", G + b'X-Request-ID: x","status":200,"path":"/forged\r\n\r\n', [200],
+      [R("GET", "/", H)], note="a request id outside [A-Za-z0-9._:+/=@-] or over 64 bytes gets fulcrum's own"),
     V("8 KB field value", G + b"X-Big: " + b"v" * 8192 + b"\r\n\r\n", [200],
       [R("GET", "/", H + [("X-Big", "v" * 8192)])]),
     V("8 KB target", b"GET /" + b"p" * 8000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", [200],
@@ -139,6 +145,12 @@ VECTORS = [
       note="not a registered coding: malformed (501 is for known codings not implemented)"),
     V("TE chunked, chunked", P + b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", [400]),
     V("two TE fields", P + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [400]),
+    V("Connection names Content-Length", P + b"Connection: Content-Length\r\nContent-Length: 44\r\n\r\n"
+      b"GET /smuggled HTTP/1.1\r\nHost: t\r\nX-A: 1234\r\n\r\n", [400],
+      note="a hop that honoured it would forward the body as a second request (issue 25)"),
+    V("Connection names Transfer-Encoding", P + b"Transfer-Encoding: chunked\r\nConnection: keep-alive, "
+      b"transfer-encoding\r\n\r\n5\r\nhello\r\n0\r\n\r\n", [400]),
+    V("Connection names Host", G + b"Connection: host\r\n\r\n", [400]),
     V("TE chunked, identity", P + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", [400]),
     V("TE identity", P + b"Transfer-Encoding: identity\r\n\r\n", [501]),
     V("TE gzip alone", P + b"Transfer-Encoding: gzip\r\n\r\nabc", [501],
@@ -246,7 +258,8 @@ def parse_requests(data):
     return out
 
 
-ADDED = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-request-id")
+ADDED = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip",
+         "forwarded", "x-request-id")
 
 
 def check_request(got, want):
@@ -269,7 +282,8 @@ def check_request(got, want):
             continue  # fulcrum keeps its 1.0 backend connection alive
         rest.append((k, v))
     want_added = {"x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http",
-                  "x-forwarded-host": host[0] if host else None}
+                  "x-forwarded-host": host[0] if host else None, "x-real-ip": "127.0.0.1",
+                  "x-forwarded-port": LISTENER_PORT[0]}
     for k, v in want_added.items():
         if k in listed:
             continue
@@ -390,6 +404,7 @@ def run_one(v, port, record):
 
 
 def cmd_run(a):
+    LISTENER_PORT[0] = str(a.port)
     bad = 0
     n = 0
     for v in VECTORS:

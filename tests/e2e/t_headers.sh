@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# t_headers.sh: what the backend receives. fulcrum adds X-Forwarded-For (appending to a
-# client's), X-Forwarded-Proto, X-Forwarded-Host, RFC 7239 Forwarded and X-Request-ID
-# (kept when the client sent one), passes Host unchanged, and removes hop-by-hop headers
+# t_headers.sh: what the backend receives. fulcrum adds X-Forwarded-For (replacing a
+# client's), X-Real-IP, X-Forwarded-Proto, -Host, -Port, RFC 7239 Forwarded and
+# X-Request-ID (kept when the client sent a safe one), passes Host unchanged, and removes hop-by-hop headers
 # (Keep-Alive, Proxy-Connection, and the fields named in Connection). IPv4 and IPv6.
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
@@ -50,11 +50,12 @@ out=$(hcurl -f "http://127.0.0.1:$P_WEB/headers") || fail "GET /headers failed"
 rid2=$(hdr "$out" X-Request-ID)
 [ "$rid1" != "$rid2" ] || fail "two requests got the same X-Request-ID $rid1"
 
-step "client-sent X-Forwarded-For is appended to, X-Request-ID kept"
+step "client-sent X-Forwarded-For is replaced, X-Request-ID kept"
 out=$(hcurl -f -H 'X-Forwarded-For: 203.0.113.9' -H 'X-Request-ID: abc-123-client' \
 	"http://127.0.0.1:$P_WEB/headers") || fail "GET /headers failed"
-# One appended list or a second field line: gunicorn joins repeated fields with ",".
-assert_eq "$(hdr "$out" X-Forwarded-For | tr -d ' ')" "203.0.113.9,127.0.0.1" "X-Forwarded-For after a client's"
+assert_eq "$(hdr "$out" X-Forwarded-For | tr -d ' ')" "127.0.0.1" "X-Forwarded-For after a client's"
+assert_eq "$(hdr "$out" X-Real-IP)" "127.0.0.1" "X-Real-IP"
+assert_eq "$(hdr "$out" X-Forwarded-Port)" "$P_WEB" "X-Forwarded-Port"
 assert_eq "$(hdr "$out" X-Request-ID)" "abc-123-client" "X-Request-ID sent by the client"
 
 step "hop-by-hop headers are not forwarded"
