@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: runs the end-to-end scenarios (every tests/e2e/t_*.sh, or those named as
-# arguments, with or without the directory and .sh), one at a time, each under a
-# 300 s timeout; prints PASS/FAIL/SKIP per test and a summary line; exits 1 on failure.
+# arguments, with or without the directory and .sh), each under a 300 s timeout; those
+# marked "# e2e: pairs" two at a time, the rest one at a time; prints PASS/FAIL/SKIP per
+# test and a summary line; exits 1 on failure.
 # Env: FULCRUM (binary, default build/fulcrum in the repo), E2E_KEEP=1 keeps temp dirs.
 set -uo pipefail
 
@@ -34,14 +35,12 @@ fi
 pass=0 failed=0 skipped=0
 failed_names=()
 start=$SECONDS
-out=$(mktemp "${TMPDIR:-/tmp}/fulcrum-e2e-run.XXXXXX")
-trap 'rm -f "$out"' EXIT
-for t in "${tests[@]}"; do
-	name=$(basename "$t" .sh)
-	t0=$SECONDS
-	timeout -k 20 300 bash "$t" </dev/null >"$out" 2>&1
-	rc=$?
-	secs=$((SECONDS - t0))
+outdir=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-e2e-run.XXXXXX")
+trap 'rm -rf "$outdir"' EXIT
+
+# report NAME RC SECS: prints the verdict of one finished test (its output on failure).
+report() {
+	local name=$1 rc=$2 secs=$3 out=$outdir/$1.out
 	case $rc in
 	0)
 		pass=$((pass + 1))
@@ -54,11 +53,51 @@ for t in "${tests[@]}"; do
 	*)
 		failed=$((failed + 1))
 		failed_names+=("$name")
-		[ $rc -eq 124 ] && echo "(timed out after 300 s)" >>"$out"
+		[ "$rc" -eq 124 ] && echo "(timed out after 300 s)" >>"$out"
 		echo "FAIL $name (${secs}s, exit $rc)"
 		sed 's/^/    /' "$out"
 		;;
 	esac
+}
+
+# run_one T: runs one scenario under its 300 s timeout; writes NAME.rc and NAME.secs.
+run_one() {
+	local t=$1 name t0 rc
+	name=$(basename "$t" .sh)
+	t0=$SECONDS
+	timeout -k 20 300 bash "$t" </dev/null >"$outdir/$name.out" 2>&1
+	rc=$?
+	echo $((SECONDS - t0)) >"$outdir/$name.secs"
+	echo $rc >"$outdir/$name.rc"
+}
+
+# Scenarios that say "# e2e: pairs" in their first lines are short and measure no
+# timing, so they run two at a time (E2E_PAIRS=0 runs them one by one); the others run
+# alone afterwards, with the machine to themselves.
+pairs=() alone=()
+for t in "${tests[@]}"; do
+	if [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs'; then
+		pairs+=("$t")
+	else
+		alone+=("$t")
+	fi
+done
+i=0
+while [ $i -lt ${#pairs[@]} ]; do
+	batch=("${pairs[$i]}")
+	[ $((i + 1)) -lt ${#pairs[@]} ] && batch+=("${pairs[$((i + 1))]}")
+	for t in "${batch[@]}"; do run_one "$t" & done
+	wait
+	for t in "${batch[@]}"; do
+		name=$(basename "$t" .sh)
+		report "$name" "$(cat "$outdir/$name.rc")" "$(cat "$outdir/$name.secs")"
+	done
+	i=$((i + ${#batch[@]}))
+done
+for t in "${alone[@]}"; do
+	name=$(basename "$t" .sh)
+	run_one "$t"
+	report "$name" "$(cat "$outdir/$name.rc")" "$(cat "$outdir/$name.secs")"
 done
 
 summary="e2e: $pass passed, $failed failed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_config_check.sh: `fulcrum -t -c FILE` accepts a good file (exit 0) and rejects each
 # kind of bad file with exit 1 and an error naming file:line of the offending setting.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

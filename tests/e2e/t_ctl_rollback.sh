@@ -4,6 +4,7 @@
 # earlier backends and weights as a new generation, traffic follows, and the result
 # survives a reload and a restart; a rollback to a generation that no longer validates
 # answers 422 and changes nothing.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

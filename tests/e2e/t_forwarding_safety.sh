@@ -9,6 +9,7 @@
 #  6. X-Forwarded-For/-Proto/-Host/-Port/-Prefix, X-Real-IP and Forwarded from the client
 #     do not fool Werkzeug's ProxyFix or Flask's access_route; a listener with
 #     trust_forwarded = true extends the client's chain instead.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

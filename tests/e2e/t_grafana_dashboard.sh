@@ -4,6 +4,7 @@
 # the metrics contract and in docs/metrics.md (when that exists); rate() only over
 # counters, histogram_quantile over _bucket; promtool parses every query when installed.
 # deploy/k8s/monitoring/servicemonitor.yaml is a ServiceMonitor that scrapes /metrics.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 
 DASH=$REPO_DIR/deploy/grafana/fulcrum-dashboard.json

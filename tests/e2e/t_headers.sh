@@ -3,6 +3,7 @@
 # client's), X-Real-IP, X-Forwarded-Proto, -Host, -Port, RFC 7239 Forwarded and
 # X-Request-ID (kept when the client sent a safe one), passes Host unchanged, and removes hop-by-hop headers
 # (Keep-Alive, Proxy-Connection, and the fields named in Connection). IPv4 and IPv6.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

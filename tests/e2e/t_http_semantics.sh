@@ -3,6 +3,7 @@
 # the keep-alive connection goes on to the next request, and Expect: 100-continue gets
 # its interim 100 before the body is sent. One client connection per check; the
 # answer to the request after the bodiless one proves the framing.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

@@ -7,6 +7,7 @@
 # gets the expected statuses (and the connection stays open or closes as expected),
 # and the backend receives exactly the expected normalized requests, or nothing.
 # It subsumes the former t_smuggling.sh (all of its vectors are here).
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

@@ -8,6 +8,7 @@
 # runtime stage installs every library the binaries need, non-root) and catch mistakes;
 # the build stage's make, run on exactly the files that stage copies, builds both binaries.
 # No Kubernetes cluster and no Docker engine are used (none runs on the test machine).
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

@@ -7,6 +7,7 @@
 # Enable and Weight buttons make exactly the API calls that change the backend, and an
 # out-of-range weight and a refused drain show their error. t_status_page runs the same
 # checks (but the stand-in's extra backends) against the real fulcrum.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/browser_lib.sh"
 

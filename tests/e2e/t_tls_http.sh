@@ -7,6 +7,7 @@
 # proto=https; WebSocket upgrades tunnel over TLS; tcp mode relays over TLS with
 # half-close carried both ways; a PROXY v1 header in the same segment as the
 # ClientHello is honoured.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum

@@ -4,6 +4,7 @@
 # unknown_ca), a client with a good certificate gets through and the backend sees its
 # subject in X-Client-Cert-Subject (a client-sent one is dropped). "optional": no
 # certificate is fine (no header), a good one is passed on. -t checks the CA rules.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum
