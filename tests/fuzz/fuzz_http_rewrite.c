@@ -66,7 +66,7 @@ static void check_request(const char *in, size_t size)
 		.peer_ip = "192.0.2.7", .peer_ip_len = 9, .tls = 1, .local_port = 443,
 		.cert_subject = "CN=client", .new_request_id = fixed_id,
 	};
-	struct buf *out;
+	struct buf *head, *out;
 	long body_len, again_len;
 	uint32_t head_len, i;
 
@@ -77,14 +77,18 @@ static void check_request(const char *in, size_t size)
 		return;
 	rq.upgrade = (h.flags & HTTP_F_UPGRADE) && (h.flags & HTTP_F_CONN_UPGRADE);
 	rq.trust_forwarded = size & 1;
-	out = new_buf(h.head_len + 1024 + (uint32_t)body_len);
-	if (http_rewrite_request(out, in, &h, &rq, rid) == -1) {
-		free(out);  /* the proxy answers 431: nothing forwarded */
+	/* the room the proxy gives the new head (lb/http_proxy.c) */
+	head = new_buf(h.head_len + 1024);
+	if (http_rewrite_request(head, in, &h, &rq, rid) == -1) {
+		free(head);  /* the proxy answers 431: nothing forwarded */
 		return;
 	}
-	head_len = buf_len(out);
+	head_len = buf_len(head);
 	assert(http_request_id_safe(rid, strlen(rid)));
+	out = new_buf(head_len + (uint32_t)body_len);
+	assert(buf_append(out, buf_head(head), head_len) == 0);
 	assert(buf_append(out, in + h.head_len, (size_t)body_len) == 0);
+	free(head);
 
 	/* the backend's view: one request, framed as fulcrum framed it */
 	assert(http_parse_request(buf_head(out), buf_len(out), &out_lim, &again) == HTTP_PARSE_DONE);
