@@ -11,6 +11,7 @@
 #include "ctl_metrics.h"
 #include "discovery.h"
 #include "ctl_page.h"
+#include "ctl_ready.h"
 #include "log.h"
 #include "worker.h"
 
@@ -201,12 +202,17 @@ static void h_healthz(struct ctl_conn *c, const struct ctl_request *req, const s
 	ctl_reply_json(c, 200, o);
 }
 
+/* 200 when this replica can serve, else 503 with the reasons (control/ready.c). */
 static void h_readyz(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
-	cJSON *o = cJSON_CreateObject();
+	int ready;
+	cJSON *o = ctl_ready_json(&ready);
 
-	cJSON_AddStringToObject(o, "status", ctl_plane.stopping ? "stopping" : "ready");
-	ctl_reply_json(c, ctl_plane.stopping ? 503 : 200, o);
+	if (!o) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_json(c, ready ? 200 : 503, o);
 }
 
 static void h_metrics(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)

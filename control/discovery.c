@@ -35,6 +35,7 @@ struct disc_pool {
 	struct disc_backend *b;
 	size_t n, cap;
 	int dirty;                   /* a change waits for the batch timer */
+	int synced;                  /* a LIST completed once (for /readyz); stays set */
 };
 
 static struct disc_pool *pools;
@@ -67,7 +68,8 @@ static int k8s_same(const struct cfg_kubernetes *a, const struct cfg_kubernetes 
 {
 	return str_same(a->namespace, b->namespace) && str_same(a->service, b->service) &&
 	       a->port == b->port && str_same(a->port_name, b->port_name) &&
-	       str_same(a->api_server, b->api_server) && str_same(a->sa_dir, b->sa_dir);
+	       str_same(a->api_server, b->api_server) && str_same(a->sa_dir, b->sa_dir) &&
+	       a->address_family == b->address_family;
 }
 
 static void k8s_clear(struct cfg_kubernetes *k)
@@ -150,6 +152,7 @@ void discovery_sync(const struct config *cfg)
 			dp->k.max_conns = k->max_conns;
 			dp->k.batch_ms = k->batch_ms;
 			dp->k.backoff_max_ms = k->backoff_max_ms;
+			dp->k.watch_idle_timeout_s = k->watch_idle_timeout_s;
 			pp = &dp->next;
 			continue;
 		}
@@ -285,6 +288,28 @@ int discovery_drain(const char *pool, const char *name)
 	snprintf(what, sizeof(what), "API drain of %s/%s", pool, name);
 	ctl_apply_discovered(what);
 	return 0;
+}
+
+const char *discovery_not_synced(const char *pool)
+{
+	struct disc_pool *dp;
+
+	for (dp = pools; dp; dp = dp->next) {
+		if (strcmp(dp->pool, pool))
+			continue;
+		if (dp->synced)
+			return NULL;
+		return dp->watch ? k8s_watch_pending(dp->watch)
+				 : "the watcher could not start (see the log)";
+	}
+	return NULL;
+}
+
+void discovery_listed(struct disc_pool *dp)
+{
+	if (!dp->synced)
+		log_info("discovery: pool %s: first LIST complete (synced)", dp->pool);
+	dp->synced = 1;
 }
 
 static struct disc_backend *find_addr(struct disc_pool *dp, const char *ip, uint16_t port)

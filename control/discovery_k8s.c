@@ -1,6 +1,7 @@
 /* discovery_k8s.c: one pool's EndpointSlice watcher: LIST, then WATCH from the list's
  * resourceVersion over HTTPS (libcurl on the control loop), token rotation, 410 and
- * stream ends, backoff while the API server cannot be reached. */
+ * stream ends, a silent connection taken as dead, backoff while the API server cannot
+ * be reached. */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@
 #define BACKOFF_BASE_MS 250
 #define CONNECT_TIMEOUT_S 10L
 #define LIST_TIMEOUT_S 60L
-#define WATCH_SECONDS 300       /* the server ends a watch after this; we resume it */
+#define WATCH_SECONDS_MAX 300   /* timeoutSeconds of a WATCH at most; we resume it */
 #define SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
 
 enum watch_phase {
@@ -53,6 +54,9 @@ struct k8s_watch {
 	int stream_bad;              /* the stream could not be parsed: start over */
 	int events;                  /* events taken from this watch */
 	double started;              /* ev_now when the request started */
+	double last_byte;            /* ev_now when the answer last brought bytes */
+	ev_timer idle;               /* no byte for watch_idle_timeout_s: the connection is dead */
+	char pending[256];           /* the last failure, until a LIST completes */
 
 	char rv[K8S_RV_MAX];         /* where the watch resumes */
 	struct k8s_slice *slices;    /* the Service's slices as last known */
@@ -65,6 +69,8 @@ struct k8s_watch {
 static void start_request(struct k8s_watch *w, int list);
 static void on_done(struct curl_xfer *x, CURLcode rc);
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_idle(struct ev_loop *loop, ev_timer *t, int revents);
+static unsigned watch_seconds(const struct k8s_watch *w);
 static size_t on_data(char *ptr, size_t size, size_t n, void *userdata);
 static int on_line(void *ctx, const char *line, size_t len);
 static void backoff(struct k8s_watch *w, const char *why);
@@ -77,6 +83,20 @@ static int keep_body(struct k8s_watch *w, const char *p, size_t n, size_t max);
 static char *api_base(const struct cfg_kubernetes *k);
 static int body_shown(const struct k8s_watch *w);
 static void read_namespace(struct k8s_watch *w);
+
+/* timeoutSeconds of a WATCH: below watch_idle_timeout_s, so that a live API server ends
+ * a quiet watch cleanly (we resume it from the last resourceVersion, no LIST) before the
+ * idle timer would take it as dead; a real one sends bookmarks too, but about once a
+ * minute only. */
+static unsigned watch_seconds(const struct k8s_watch *w)
+{
+	unsigned idle = w->k->watch_idle_timeout_s ? w->k->watch_idle_timeout_s : 30;
+	unsigned s = idle - idle / 4;
+
+	if (s >= idle)
+		s = idle > 1 ? idle - 1 : 1;
+	return s > WATCH_SECONDS_MAX ? WATCH_SECONDS_MAX : s;
+}
 
 /* How much of an error answer goes into a log line (the body has no terminating NUL). */
 static int body_shown(const struct k8s_watch *w)
@@ -175,10 +195,17 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 		w->rng = 0x9e3779b97f4a7c15ull;
 	ev_timer_init(&w->retry, on_retry, 0., 0.);
 	w->retry.data = w;
+	ev_timer_init(&w->idle, on_idle, 0., 0.);
+	w->idle.data = w;
 	log_info("discovery: pool %s: following EndpointSlices of service %s/%s at %s", pool,
 		 w->ns, k->service, w->base);
 	start_request(w, 1);
 	return w;
+}
+
+const char *k8s_watch_pending(const struct k8s_watch *w)
+{
+	return w->pending[0] ? w->pending : "the first LIST is under way";
 }
 
 void k8s_watch_stop(struct k8s_watch *w)
@@ -198,6 +225,7 @@ void k8s_watch_stop(struct k8s_watch *w)
 
 static void end_transfer(struct k8s_watch *w)
 {
+	ev_timer_stop(w->loop, &w->idle);
 	if (w->xfer.easy) {
 		curl_loop_remove(&w->xfer);
 		curl_easy_cleanup(w->xfer.easy);
@@ -271,7 +299,7 @@ static void start_request(struct k8s_watch *w, int list)
 		snprintf(url, sizeof(url), "%s/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices"
 			 "?labelSelector=kubernetes.io%%2Fservice-name%%3D%s&watch=1"
 			 "&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d", w->base,
-			 w->ns, w->k->service, w->rv, WATCH_SECONDS);
+			 w->ns, w->k->service, w->rv, watch_seconds(w));
 	e = curl_easy_init();
 	if (!e)
 		goto fail;
@@ -303,8 +331,12 @@ static void start_request(struct k8s_watch *w, int list)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, list ? LIST_TIMEOUT_S : (long)WATCH_SECONDS + 60L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, list ? LIST_TIMEOUT_S : (long)watch_seconds(w) + 60L);
+	/* keepalive probes find a peer that is gone (a node lost, a NAT entry dropped) and
+	 * keep conntrack entries alive; the idle timer finds one that is there but silent */
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 10L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 5L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -327,7 +359,9 @@ static void start_request(struct k8s_watch *w, int list)
 	if (curl_loop_add(&w->xfer) == -1)
 		goto fail;
 	w->phase = list ? W_LISTING : W_WATCHING;
-	w->started = ev_now(w->loop);
+	w->started = w->last_byte = ev_now(w->loop);
+	ev_timer_set(&w->idle, (double)w->k->watch_idle_timeout_s, 0.);
+	ev_timer_start(w->loop, &w->idle);
 	return;
 fail:
 	end_transfer(w);
@@ -363,6 +397,7 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *userdata)
 	struct k8s_watch *w = userdata;
 	size_t len = size * n;
 
+	w->last_byte = ev_now(w->loop);
 	if (!w->status)
 		curl_easy_getinfo(w->xfer.easy, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->status != 200) {
@@ -468,7 +503,7 @@ static void delete_slice(struct k8s_watch *w, const char *name)
 static void publish_endpoints(struct k8s_watch *w)
 {
 	struct k8s_endpoint *eps = NULL;
-	ssize_t n = k8s_reduce(w->slices, w->nslices, &eps);
+	ssize_t n = k8s_reduce(w->slices, w->nslices, w->k->address_family, &eps);
 
 	if (n < 0) {
 		log_error("discovery: pool %s: out of memory merging endpoint slices", w->pool);
@@ -497,11 +532,41 @@ static void backoff(struct k8s_watch *w, const char *why)
 	w->rng = x;
 	ms *= 0.75 + (double)(x % 1000) / 2000.0;
 	w->failures++;
+	snprintf(w->pending, sizeof(w->pending), "%s", why);
 	log_warn("discovery: pool %s: %s; trying again in %.1f s (keeping the %s known backends)",
 		 w->pool, why, ms / 1000.0, w->nslices || w->rv[0] ? "last" : "no");
 	ev_timer_stop(w->loop, &w->retry);
 	ev_timer_set(&w->retry, ms / 1000.0, 0.);
 	ev_timer_start(w->loop, &w->retry);
+}
+
+/* The answer in progress brought no byte for watch_idle_timeout_s: an API server (or a
+ * proxy, a NAT on the way) that holds the connection but says nothing. The watch can
+ * have missed events meanwhile: list again (at once after a watch; after a LIST that
+ * hung, with the backoff). */
+static void on_idle(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct k8s_watch *w = t->data;
+	double left = w->last_byte + (double)w->k->watch_idle_timeout_s - ev_now(loop);
+	int was_list = w->phase == W_LISTING;
+	char why[160];
+
+	if (left > 0.01) {
+		ev_timer_set(t, left, 0.);
+		ev_timer_start(loop, t);
+		return;
+	}
+	snprintf(why, sizeof(why), "no byte from the API server for %u s during the %s; the "
+		 "connection is taken as dead", w->k->watch_idle_timeout_s,
+		 was_list ? "LIST" : "WATCH");
+	end_transfer(w);
+	w->rv[0] = '\0';
+	if (was_list) {
+		backoff(w, why);
+		return;
+	}
+	log_warn("discovery: pool %s: %s; listing again", w->pool, why);
+	start_request(w, 1);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
@@ -519,6 +584,8 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 	int was_list = w->phase == W_LISTING;
 	char why[512];
 	long status = 0;
+	/* a watch that lasted this long ended by its timeoutSeconds, not at once */
+	double quiet_enough = watch_seconds(w) / 2.0 < 5.0 ? watch_seconds(w) / 2.0 : 5.0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 401 || status == 403) {
@@ -582,6 +649,8 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 			 eps == 1 ? "" : "s", w->rv,
 			 skipped ? "; some endpoints left out (not IP, or no such port: see port, port_name)" : "");
 		w->failures = 0;
+		w->pending[0] = '\0';
+		discovery_listed(w->dp);
 		publish_endpoints(w);
 		start_request(w, 0);
 		return;
@@ -604,7 +673,7 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 	    rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) {
 		/* an end after events or a long quiet stream (timeoutSeconds, an API server
 		 * restart) resumes at once; one that ends at once again and again backs off */
-		if (w->events || ev_now(w->loop) - w->started >= 5.0) {
+		if (w->events || ev_now(w->loop) - w->started >= quiet_enough) {
 			log_info("discovery: pool %s: watch ended after %d event%s; resuming at "
 				 "resourceVersion %s", w->pool, w->events, w->events == 1 ? "" : "s",
 				 w->rv);

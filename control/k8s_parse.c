@@ -123,11 +123,13 @@ static int parse_endpoint(const cJSON *ep, int family, uint16_t port, struct k8s
 	if (!out->ip[0] || inet_pton(family, out->ip, bin) != 1)
 		return -1;
 	out->port = port;
+	out->family = family;
 	out->state = k8s_endpoint_state(condition(conds, "ready"), condition(conds, "serving"),
 					condition(conds, "terminating"));
-	if (cJSON_IsString(ref_name) && config_check_name(ref_name->valuestring, NULL, 0) == 0)
+	if (cJSON_IsString(ref_name) && config_check_name(ref_name->valuestring, NULL, 0) == 0) {
 		snprintf(out->name, sizeof(out->name), "%s", ref_name->valuestring);
-	else
+		out->by_pod = 1;
+	} else
 		k8s_endpoint_fallback_name(out->ip, port, out->name);
 	return 0;
 }

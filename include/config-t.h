@@ -15,6 +15,8 @@ enum health_type { HEALTH_HTTP = 0, HEALTH_TCP, HEALTH_NONE };
 enum proxy_send { PROXY_SEND_NONE = 0, PROXY_SEND_V1, PROXY_SEND_V2 };
 enum admin_state { ADMIN_ACTIVE = 0, ADMIN_DRAINING, ADMIN_MAINT };
 enum tls_verify { TLS_VERIFY_NONE = 0, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
+/* Kubernetes discovery: the address family a dual-stack pod is reached by. */
+enum k8s_family { K8S_FAMILY_IPV4 = 0, K8S_FAMILY_IPV6, K8S_FAMILY_ANY };
 
 struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
@@ -119,6 +121,8 @@ struct cfg_kubernetes {
 	uint32_t max_conns;          /* of every discovered backend, default 0 = unlimited */
 	uint32_t batch_ms;           /* events within this time make one generation, default 100 */
 	uint32_t backoff_max_ms;     /* longest wait between attempts to reach the API server */
+	enum k8s_family address_family;  /* a pod with addresses of both families: which one */
+	uint32_t watch_idle_timeout_s;   /* a watch silent this long is dead: list again */
 };
 
 struct cfg_discovery {
@@ -151,6 +155,7 @@ struct cfg_pool {
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
 	struct cfg_discovery discovery;  /* backends found at run time (besides backends) */
 	int adaptive_limit;          /* learn each backend's concurrency limit, default 0 */
+	int allow_empty;             /* ready (/readyz) without a backend in rotation, default 0 */
 	struct cfg_backend *backends;
 	size_t nbackends;
 	int line;

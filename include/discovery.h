@@ -32,6 +32,14 @@ const char *discovery_source(const char *pool, const char *name);
  * its endpoint goes. Publishes at once. 0, or -1 when pool/name is not discovered. */
 int discovery_drain(const char *pool, const char *name);
 
+/* Readiness: NULL when pool has no discovery or its watcher completed a first LIST
+ * (it stays synced through later outages: the last known backends serve); else why
+ * not, as text (the first LIST pending, or the last failure). */
+const char *discovery_not_synced(const char *pool);
+
+/* From a watcher: its pool's first (or any) LIST completed. */
+void discovery_listed(struct disc_pool *dp);
+
 /* From a watcher: the whole current endpoint list of its pool (reduced: every address
  * once). Endpoints that are not in it any more drain, then leave. Changes are applied
  * as one generation per batch_ms. */
@@ -46,5 +54,7 @@ struct k8s_watch;
 struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kubernetes *k,
 				  const char *pool, struct disc_pool *dp);
 void k8s_watch_stop(struct k8s_watch *w);
+/* Why w has no LIST yet: the last failure, else that the first LIST is under way. */
+const char *k8s_watch_pending(const struct k8s_watch *w);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config-t.h"
+
 #define K8S_EVENT_MAX (4u << 20)     /* bytes of one watch event (one JSON line) */
 #define K8S_LIST_MAX (64u << 20)     /* bytes of one LIST answer */
 #define K8S_RV_MAX 64                /* a resourceVersion, as text */
@@ -30,6 +32,8 @@ struct k8s_endpoint {
 	char ip[K8S_IP_MAX];         /* the first address, as given */
 	uint16_t port;
 	enum k8s_ep_state state;
+	int family;                  /* AF_INET or AF_INET6 (the slice's addressType) */
+	int by_pod;                  /* name is the pod's (targetRef.name), not made of the address */
 };
 
 struct k8s_slice {
@@ -112,9 +116,14 @@ enum k8s_ep_state k8s_endpoint_state(int ready, int serving, int terminating);
 
 /* Every endpoint of the slices once, keyed by ip and port: when two slices carry the
  * same one (a pod moving between slices), the better state wins and the smaller name
- * stays. Sorted by ip, then port. *out malloc'd (NULL when none); returns the
- * count, or -1 on ENOMEM. */
-ssize_t k8s_reduce(const struct k8s_slice *slices, size_t n, struct k8s_endpoint **out);
+ * stays. Then one pod, one backend: a pod (by_pod name) with addresses of both
+ * families (a dual-stack Service has an IPv4 and an IPv6 slice) keeps those of one
+ * family, fam's; K8S_FAMILY_ANY keeps the family whose best state is better, IPv4 on
+ * a tie. Addresses of one family under one pod name all stay (a StatefulSet pod back
+ * with a new address while the old one drains). Sorted by ip, then port. *out
+ * malloc'd (NULL when none); returns the count, or -1 on ENOMEM. */
+ssize_t k8s_reduce(const struct k8s_slice *slices, size_t n, enum k8s_family fam,
+		   struct k8s_endpoint **out);
 
 /* "ep-<ip>-<port>" with ':' and '%' as '-': a backend name for an endpoint without a
  * usable pod name. */

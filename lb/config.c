@@ -173,6 +173,7 @@ static const char *const health_names[] = { "http", "tcp", "none", NULL };
 static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
 static const char *const state_names[] = { "active", "draining", "maint", NULL };
 static const char *const verify_names[] = { "none", "optional", "required", NULL };
+static const char *const k8s_family_names[] = { "ipv4", "ipv6", "any", NULL };
 
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
@@ -363,6 +364,10 @@ static const struct key kubernetes_keys[] = {
 	      "endpoint changes arriving within this time are applied as one generation"),
 	K_INT(struct cfg_kubernetes, backoff_max_ms, 100, MS_MAX, 30000, R,
 	      "longest wait between attempts while the API server cannot be reached (doubling, jittered)"),
+	K_ENUM(struct cfg_kubernetes, address_family, k8s_family_names, K8S_FAMILY_IPV4, R,
+	       "a pod with IPv4 and IPv6 endpoints is one backend, on \"ipv4\", \"ipv6\", or \"any\" (the family whose endpoint is in the better state, IPv4 on a tie)"),
+	K_INT(struct cfg_kubernetes, watch_idle_timeout_s, 1, 3600, 30, R,
+	      "a LIST or WATCH that brings no byte for this long is taken as dead and fulcrum lists again; watches ask the server to end them before (timeoutSeconds)"),
 	{ .name = NULL },
 };
 static const struct key_table kubernetes_table = {
@@ -410,6 +415,8 @@ static const struct key pool_keys[] = {
 		"backends found at run time, besides the listed ones"),
 	K_BOOL(struct cfg_pool, adaptive_limit, 0, R,
 	       "learn each backend's concurrency limit from its response times (max_conns, if set, caps it); http only"),
+	K_BOOL(struct cfg_pool, allow_empty, 0, R,
+	       "/readyz may say ready while this pool has no backend in rotation"),
 	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
 	       "the pool's backends; may be empty (added later through the API or by discovery)"),
 	{ .name = NULL },

@@ -13,7 +13,13 @@ preStop sleep + shutdown_timeout_s from the config; hooks: drain --wait-timeout 
 --timeout + gunicorn --graceful-timeout); non-root, read-only root filesystem, no
 privilege escalation; fulcrum's probes are /readyz and /healthz on the control port of
 the config; the LoadBalancer Service exposes data listener ports only; resources set;
-state_dir on an emptyDir; TLS from a Secret mounted where the config reads it."""
+state_dir on an emptyDir; TLS from a Secret mounted where the config reads it.
+The control API: its listener speaks TLS (control.tls) and the probes use HTTPS; the
+tokens Secret is mounted whole at control.token_dir in the fulcrum pod; the app's hooks
+call https with --cacert from a mounted Secret and get only a token file whose scope is
+not admin (a Secret volume with items: that key alone). A NetworkPolicy on the fulcrum
+pods admits the data ports from anywhere and the control port only from the app's pods
+(by label) and the monitoring namespace."""
 import copy
 import re
 import shlex
@@ -76,13 +82,41 @@ def config_facts(text):
     m = re.search(r"\bshutdown_timeout_s\s*[=:]\s*(\d+)", t)
     ctl = re.search(r"\bcontrol\s*[=:]\s*\{[^}]*?\blisten\s*[=:]\s*\"([^\"]+)\"", t, flags=re.S)
     sd = re.search(r"\bstate_dir\s*[=:]\s*\"([^\"]+)\"", t)
+    cg = group(t, "control") or ""
+    td = re.search(r"\btoken_dir\s*[=:]\s*\"([^\"]+)\"", cg)
+    tokens = {}
+    for body in re.findall(r"\{([^{}]*\bname\s*[=:][^{}]*)\}", group(cg, "tokens", "(") or ""):
+        n = re.search(r"\bname\s*[=:]\s*\"([^\"]+)\"", body)
+        sc = re.search(r"\bscope\s*[=:]\s*\"([^\"]+)\"", body)
+        if n:
+            tokens[n.group(1)] = sc.group(1) if sc else "admin"
     return {
         "shutdown_timeout_s": int(m.group(1)) if m else 30,
         "control_port": int(ctl.group(1).rsplit(":", 1)[1]) if ctl and not ctl.group(1).startswith("unix:") else None,
         "bind_ports": [int(b.rsplit(":", 1)[1]) for b in re.findall(r"\bbind\s*[=:]\s*\"([^\"]+)\"", t)],
         "state_dir": sd.group(1) if sd else "/var/lib/fulcrum",
         "tls_files": re.findall(r"\b(?:cert|key)\s*[=:]\s*\"([^\"]+)\"", t),
+        "control_tls": bool(re.search(r"\bcertificates\s*[=:]", group(cg, "tls") or "")),
+        "token_dir": td.group(1) if td else None,
+        "tokens": tokens,                   # name -> scope
     }
+
+
+def group(text, key, opening="{"):
+    """The text inside `key = { ... }` (or `( ... )` with opening "("), braces matched;
+    the first such setting at any depth. None when absent."""
+    m = re.search(r"\b%s\s*[=:]\s*\%s" % (re.escape(key), opening), text)
+    if not m:
+        return None
+    closing = "}" if opening == "{" else ")"
+    depth, i = 1, m.end()
+    while i < len(text) and depth:
+        if text[i] == opening:
+            depth += 1
+        elif text[i] == closing:
+            depth -= 1
+        i += 1
+    return text[m.end():i - 1]
 
 
 def port_number(container, port):
@@ -236,6 +270,124 @@ def check(docs):
     if not any(c.get("lifecycle", {}).get("preStop") and "fulcrumctl" in command_of(c["lifecycle"]["preStop"])
                for d in deps if d is not fdep for c in pod_spec(d).get("containers", [])):
         errs.append("no example app Deployment whose preStop hook calls fulcrumctl drain --wait")
+    if facts:
+        for d in deps:
+            if d is not fdep:
+                errs += check_hooks_access(d, fdep, facts)
+        errs += check_network_policy(docs, fdep, fc, facts, [d for d in deps if d is not fdep])
+    return errs
+
+
+def secret_of(volume):
+    return (volume.get("secret") or {}).get("secretName")
+
+
+def mount_of(container, vols, path):
+    """(mount, volume) of the container's mount that holds file path; (None, None)."""
+    best = None
+    for m in container.get("volumeMounts", []):
+        mp = m["mountPath"].rstrip("/") + "/"
+        if path.startswith(mp) and (best is None or len(mp) > len(best["mountPath"])):
+            best = m
+    return (best, vols.get(best["name"], {})) if best else (None, None)
+
+
+def check_hooks_access(d, fdep, facts):
+    """An app whose hooks call fulcrumctl: https with a CA from a Secret, and a token file
+    of the tokens Secret that holds one key whose scope is not admin."""
+    errs = []
+    ps = pod_spec(d)
+    vols = {v["name"]: v for v in ps.get("volumes", [])}
+    fvols = {v["name"]: v for v in pod_spec(fdep).get("volumes", [])}
+    fc = next((c for c in pod_spec(fdep).get("containers", []) if c["name"] == FULCRUM), {})
+    _, tv = mount_of(fc, fvols, (facts["token_dir"] or "/nonexistent") + "/x")
+    token_secret = secret_of(tv or {})
+    for c in ps.get("containers", []):
+        where = "Deployment %s container %s" % (name(d), c["name"])
+        cmds = [command_of(c.get(h)) for h in ("readinessProbe", "livenessProbe", "startupProbe")]
+        cmds += [command_of((c.get("lifecycle") or {}).get(h)) for h in ("preStop", "postStart")]
+        calls = [x for x in cmds if "fulcrumctl" in x]
+        if not calls:
+            continue
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        server = env.get("FULCRUM_CONTROL") or ""
+        if not server.startswith("https://") and not all("-s https://" in x for x in calls):
+            errs.append("%s: the hooks call the control API over %s, not https (the token would "
+                        "cross the network in plain text)" % (where, server or "the default"))
+        for x in calls:
+            for call in x.split("fulcrumctl")[1:]:
+                ca = option(shlex.split(call.replace(";", " ; ")), "--cacert")
+                m, v = mount_of(c, vols, ca or "/nonexistent/x")
+                if not ca:
+                    errs.append("%s: a fulcrumctl call without --cacert (the control API's "
+                                "certificate would not be verified)" % where)
+                elif not m or not ("secret" in v or "configMap" in v):
+                    errs.append("%s: --cacert %s is not on a Secret or ConfigMap volume" % (where, ca))
+        tf = env.get("FULCRUM_TOKEN_FILE")
+        m, v = mount_of(c, vols, tf or "/nonexistent/x")
+        if not tf or not m or secret_of(v) != token_secret:
+            errs.append("%s: FULCRUM_TOKEN_FILE %s is not a file of the tokens Secret %s that "
+                        "fulcrum reads at control.token_dir" % (where, tf, token_secret))
+        elif not v["secret"].get("items"):
+            errs.append("%s: the whole tokens Secret %s is mounted (the admin token too); "
+                        "mount only the hooks key with items" % (where, token_secret))
+    for v in ps.get("volumes", []):
+        if token_secret and secret_of(v) == token_secret:
+            for it in v["secret"].get("items") or [{"key": k} for k in facts["tokens"]]:
+                scope = facts["tokens"].get(it.get("key"), "admin")
+                if scope == "admin":
+                    errs.append("Deployment %s: volume %s gives the app pods the token %r of scope "
+                                "admin" % (name(d), v["name"], it.get("key")))
+    return errs
+
+
+def check_network_policy(docs, fdep, fc, facts, apps):
+    """A NetworkPolicy on the fulcrum pods: data ports from anywhere, the control port only
+    from the app pods (by label) and the monitoring namespace."""
+    errs = []
+    labels = template_labels(fdep)
+    pols = [p for p in of_kind(docs, "NetworkPolicy") if ns(p) == ns(fdep)
+            and selects(p["spec"].get("podSelector", {}).get("matchLabels", {}), labels)]
+    if not pols:
+        return ["no NetworkPolicy selects the fulcrum pods (the control port is open to every pod)"]
+    ctl = facts["control_port"]
+    data = [p for p in facts["bind_ports"]]
+    from_app = from_monitoring = False
+    open_ports = set()
+    for p in pols:
+        if "Ingress" not in (p["spec"].get("policyTypes") or ["Ingress"]):
+            errs.append("NetworkPolicy %s: policyTypes has no Ingress" % name(p))
+        for rule in p["spec"].get("ingress") or []:
+            ports = rule.get("ports")
+            nums = {port_number(fc or {}, x.get("port")) for x in ports} if ports else None
+            peers = rule.get("from") or []
+            if not peers:
+                open_ports |= nums if nums is not None else {"all"}
+                continue
+            if nums is not None and ctl not in nums:
+                continue
+            for peer in peers:
+                pod = (peer.get("podSelector") or {}).get("matchLabels")
+                nsel = peer.get("namespaceSelector")
+                if pod is not None and nsel is None and peer.get("podSelector") and \
+                        any(selects(pod, template_labels(a)) for a in apps):
+                    from_app = True
+                elif nsel is not None and pod is None and not peer.get("podSelector") and \
+                        (nsel.get("matchLabels") or {}) == {"kubernetes.io/metadata.name": "monitoring"} and \
+                        not nsel.get("matchExpressions"):
+                    from_monitoring = True
+                else:
+                    errs.append("NetworkPolicy %s: admits the control port from %s (only the app pods "
+                                "by label and the monitoring namespace may reach it)" % (name(p), peer))
+    if "all" in open_ports or ctl in open_ports:
+        errs.append("NetworkPolicy: a rule without from admits the control port %s from anywhere" % ctl)
+    for port in data:
+        if "all" not in open_ports and port not in open_ports:
+            errs.append("NetworkPolicy: data port %s is not admitted from anywhere" % port)
+    if not from_app:
+        errs.append("NetworkPolicy: does not admit the control port from the app pods (their hooks)")
+    if not from_monitoring:
+        errs.append("NetworkPolicy: does not admit the control port from the monitoring namespace")
     return errs
 
 
@@ -317,6 +469,25 @@ def check_fulcrum_pod(d, facts, grace):
     vols = {v["name"]: v for v in ps.get("volumes", [])}
     mounts = c.get("volumeMounts", [])
     if facts:
+        if not facts["control_tls"]:
+            errs.append("fulcrum: the control listener has no tls with certificates (the tokens "
+                        "would cross the pod network in plain text)")
+        for probe in ("readinessProbe", "livenessProbe"):
+            scheme = ((c.get(probe) or {}).get("httpGet") or {}).get("scheme", "HTTP")
+            if facts["control_tls"] and scheme != "HTTPS":
+                errs.append("fulcrum: %s scheme is %s but the control listener speaks TLS" % (probe, scheme))
+        if not facts["token_dir"]:
+            errs.append("fulcrum: control.token_dir is not set (the scoped tokens come from it)")
+        else:
+            m = next((m for m in mounts if m["mountPath"].rstrip("/") == facts["token_dir"].rstrip("/")), None)
+            v = vols.get(m["name"], {}) if m else {}
+            if not m or "secret" not in v or v["secret"].get("items"):
+                errs.append("fulcrum: control.token_dir %s is not a whole Secret mounted there"
+                            % facts["token_dir"])
+        if not any(sc == "admin" for sc in facts["tokens"].values()) or \
+                not any(sc != "admin" for sc in facts["tokens"].values()):
+            errs.append("fulcrum: control.tokens must name an admin token and a narrower one for "
+                        "the hooks; it has %s" % facts["tokens"])
         m = next((m for m in mounts if m["mountPath"].rstrip("/") == facts["state_dir"].rstrip("/")), None)
         if not m or "emptyDir" not in vols.get(m["name"], {}) or m.get("readOnly"):
             errs.append("fulcrum: state_dir %s is not a writable emptyDir mount (the root filesystem "
@@ -409,7 +580,7 @@ MUTATIONS = [
     ("app removal without a time limit", "terminationGracePeriodSeconds",
      lambda D: set_prestop(D, app_name(D), "--all --timeout 3 remove", "--all remove")),
     ("app drain on one replica only", "does not use --all",
-     lambda D: set_prestop(D, app_name(D), "fulcrumctl --all drain", "fulcrumctl drain")),
+     lambda D: set_prestop(D, app_name(D), "--all drain", "drain")),
     ("runAsNonRoot false", "runAsNonRoot",
      lambda D: (pod_spec(dep(D, FULCRUM))["securityContext"].update({"runAsNonRoot": False}),
                 container(D, FULCRUM)["securityContext"].update({"runAsNonRoot": False}))),
@@ -443,6 +614,45 @@ MUTATIONS = [
      lambda D: drop(D, "PodDisruptionBudget")),
     ("no example app with a drain hook", "no example app",
      lambda D: container(D, app_name(D))["lifecycle"].pop("preStop")),
+    ("control listener without TLS", "control listener has no tls",
+     lambda D: set_config(D, r"tls = \{ certificates = \( \{ cert = \"/etc/fulcrum/control-tls/tls\.crt\";"
+                             r"\s*key = \"/etc/fulcrum/control-tls/tls\.key\"; \} \); \};", "")),
+    ("readiness probe over plain http", "scheme is HTTP",
+     lambda D: container(D, FULCRUM)["readinessProbe"]["httpGet"].pop("scheme")),
+    ("token_dir not mounted from the tokens Secret", "token_dir",
+     lambda D: next(m for m in container(D, FULCRUM)["volumeMounts"] if m["name"] == "tokens").update(
+         {"mountPath": "/etc/fulcrum/other"})),
+    ("only an admin token", "control.tokens",
+     lambda D: set_config(D, r'scope = "backends"', 'scope = "admin"')),
+    ("hooks over http", "not https",
+     lambda D: next(e for e in container(D, app_name(D))["env"] if e["name"] == "FULCRUM_CONTROL").update(
+         {"value": "http://fulcrum-control.fulcrum.svc.cluster.local:9000"})),
+    ("a hook without --cacert", "without --cacert",
+     lambda D: set_prestop(D, app_name(D), "--cacert /etc/fulcrum/control-ca/ca.crt --all drain", "--all drain")),
+    ("the app mounts the whole tokens Secret", "whole tokens Secret",
+     lambda D: next(v for v in pod_spec(dep(D, app_name(D)))["volumes"] if v["name"] == "hooks-token")[
+         "secret"].pop("items")),
+    ("the app mounts the admin token", "of scope admin",
+     lambda D: next(v for v in pod_spec(dep(D, app_name(D)))["volumes"] if v["name"] == "hooks-token")[
+         "secret"]["items"].append({"key": "admin", "path": "admin"})),
+    ("the app's token file is not from the tokens Secret", "FULCRUM_TOKEN_FILE",
+     lambda D: next(e for e in container(D, app_name(D))["env"] if e["name"] == "FULCRUM_TOKEN_FILE").update(
+         {"value": "/tmp/token"})),
+    ("no NetworkPolicy", "no NetworkPolicy",
+     lambda D: drop(D, "NetworkPolicy")),
+    ("control port from every pod", "from anywhere",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"][0].pop("ports")),
+    ("control port from every namespace", "admits the control port from",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"][1]["from"].append({"namespaceSelector": {}})),
+    ("control port from pods of any namespace with the app label", "admits the control port from",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"][1]["from"][0].update({"namespaceSelector": {}})),
+    ("the app pods not admitted to the control port", "from the app pods",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"][1]["from"][0]["podSelector"].update(
+         {"matchLabels": {"app.kubernetes.io/name": "flask"}})),
+    ("monitoring not admitted to the control port", "monitoring namespace",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"][1]["from"].pop(1)),
+    ("data ports not admitted", "data port",
+     lambda D: of_kind(D, "NetworkPolicy")[0]["spec"]["ingress"].pop(0)),
 ]
 
 

@@ -22,6 +22,12 @@ Plain HTTP on 127.0.0.1:C scripts it (JSON bodies, answers JSON):
   POST /compact    history dropped; open watches get ERROR 410 and end
   POST /end        open watches end (the stream closes cleanly)
   POST /rotate     {"token"}  the valid token changes; open watches end
+  POST /list_mode  {"mode": "ok" | "refuse" | "hang"}  LISTs from now on: answered, refused
+                   with 503, or held without an answer until the mode changes (60 s at most)
+  POST /silent     {"on": true|false}  while on, open and new watches send nothing more
+                   (the head of a new one is sent): a server that holds the connection and
+                   says nothing; a watch that saw it stays silent until its client leaves
+                   (600 s at most)
   GET  /log        every API request: {"kind", "rv", "status", "t"}
   GET  /state      {"rv", "slices", "watches"}
 State (slices, resourceVersion, history) is saved to --state after every change and
@@ -42,7 +48,7 @@ from fakehttp import JsonHandler
 
 LOCK = threading.Condition()
 S = {"rv": 100, "slices": {}, "history": [], "oldest": 100, "token": "", "epoch": 0,
-     "log": [], "watches": 0, "bookmarks": 0, "compacts": 0}
+     "log": [], "watches": 0, "bookmarks": 0, "compacts": 0, "list_mode": "ok", "silent": False}
 A = None
 
 
@@ -125,6 +131,14 @@ class Api(JsonHandler):
                 record(kind, rv, 404)
                 self.send_json(404, self.status_obj(404, "NotFound", "no such path or selector: " + self.path))
                 return
+            if not watch and S["list_mode"] == "hang":
+                deadline = time.monotonic() + 60
+                while S["list_mode"] == "hang" and time.monotonic() < deadline:
+                    LOCK.wait(0.5)
+            if not watch and S["list_mode"] == "refuse":
+                record(kind, rv, 503)
+                self.send_json(503, self.status_obj(503, "ServiceUnavailable", "LIST refused (test)"))
+                return
             if not watch:
                 record(kind, rv, 200)
                 items = [slice_object(n, s, S["rv"]) for n, s in sorted(S["slices"].items())]
@@ -150,8 +164,15 @@ class Api(JsonHandler):
                     410, "Expired", "too old resource version: %s (%d)" % (rv, S["oldest"]))})
                 self.chunk(b"")
                 return
-            while time.monotonic() < end:
+            silent = False
+            while time.monotonic() < end or silent:
                 with LOCK:
+                    silent = silent or S["silent"]
+                    if silent:
+                        if time.monotonic() > end + 600:
+                            break
+                        LOCK.wait(0.5)
+                        continue
                     if S["compacts"] != compacts:
                         pending = [{"type": "ERROR", "object": self.status_obj(
                             410, "Expired", "too old resource version: %d" % since)}]
@@ -218,6 +239,12 @@ class Ctl(JsonHandler):
                 LOCK.notify_all()
             elif self.path == "/end":
                 S["epoch"] += 1
+                LOCK.notify_all()
+            elif self.path == "/list_mode":
+                S["list_mode"] = body["mode"]
+                LOCK.notify_all()
+            elif self.path == "/silent":
+                S["silent"] = bool(body["on"])
                 LOCK.notify_all()
             elif self.path == "/rotate":
                 S["token"] = body["token"]

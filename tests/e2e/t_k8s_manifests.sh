@@ -27,7 +27,8 @@ kinds=$("$PY" -c 'import sys, yaml
 print(" ".join(sorted(d["kind"] + "/" + d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[1])) if d)))' "$T/rendered.yaml")
 for want in Deployment/fulcrum Deployment/flask-example Service/fulcrum Service/fulcrum-control \
 	ServiceAccount/fulcrum Role/fulcrum-endpointslices RoleBinding/fulcrum-endpointslices \
-	PodDisruptionBudget/fulcrum PodDisruptionBudget/flask-example Namespace/fulcrum; do
+	PodDisruptionBudget/fulcrum PodDisruptionBudget/flask-example Namespace/fulcrum \
+	NetworkPolicy/fulcrum; do
 	assert_contains " $kinds " " $want " "rendered objects"
 done
 assert_match "$kinds" "ConfigMap/fulcrum-config-[a-z0-9]+" "the generated ConfigMap (name with its hash)"
@@ -68,11 +69,17 @@ step "fulcrum -t accepts the ConfigMap's config"
 mkdir -p "$T/tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fulcrum.example" \
 	-keyout "$T/tls/tls.key" -out "$T/tls/tls.crt" >"$T/openssl.log" 2>&1 || fail "openssl req failed"
-echo "e2e-token" >"$T/token"
-chmod 600 "$T/token"
+# the Secrets: fulcrum-tokens (keys admin, hooks), fulcrum-control-tls (control-cert.sh)
+mkdir -p "$T/tokens"
+echo "e2e-admin-token" >"$T/tokens/admin"
+echo "e2e-hooks-token" >"$T/tokens/hooks"
+chmod 600 "$T/tokens/admin" "$T/tokens/hooks"
+sh "$BASE/control-cert.sh" "$T/ctl" fulcrum >"$T/cert.out" 2>&1 || fail "control-cert.sh: $(cat "$T/cert.out")"
 # the mounts of fulcrum-deployment.yaml, here in the temp dir
-sed -e "s|/etc/fulcrum/tls/|$T/tls/|g" -e "s|/etc/fulcrum/control/token|$T/token|" \
+sed -e "s|/etc/fulcrum/tls/|$T/tls/|g" -e "s|/etc/fulcrum/control-tls/|$T/ctl/|g" \
+	-e "s|\"/etc/fulcrum/tokens\"|\"$T/tokens\"|" \
 	-e "s|state_dir = \"/var/lib/fulcrum\"|state_dir = \"$T/state\"|" "$T/k8s.cfg.orig" >"$T/k8s.cfg"
+assert_not_contains "$(cat "$T/k8s.cfg")" "/etc/fulcrum/" "the config with the mounts mapped"
 assert_contains "$(cat "$T/k8s.cfg")" "discovery = { kubernetes" "the config's discovery block"
 # EndpointSlice discovery (pools[].discovery) comes from another branch; until this
 # fulcrum knows the key, check the config without that block and say so.
@@ -91,6 +98,29 @@ sed 's/drain_timeout_s = 25;/drain_timeout_s = -1;/' "$T/k8s.cfg" >"$T/bad.cfg"
 rc=0
 "$FULCRUM" -t -c "$T/bad.cfg" >"$T/t.out" 2>&1 || rc=$?
 assert_eq "$rc" 1 "fulcrum -t on a copy with drain_timeout_s = -1"
+
+step "control-cert.sh: a certificate for the name the hooks call, that fulcrum serves and fulcrumctl verifies"
+openssl verify -CAfile "$T/ctl/ca.crt" -verify_hostname fulcrum-control.fulcrum.svc.cluster.local \
+	"$T/ctl/tls.crt" >"$T/verify.out" 2>&1 || fail "the control certificate: $(cat "$T/verify.out")"
+rc=0
+openssl verify -CAfile "$T/ctl/ca.crt" -verify_hostname fulcrum-control.other.svc.cluster.local \
+	"$T/ctl/tls.crt" >"$T/verify.out" 2>&1 || rc=$?
+assert_cmp "$rc" ">" 0 "openssl verify of the control certificate for another name"
+ports P_CTL P_WEB
+cat >"$T/ctl.cfg" <<CFG
+state_dir = "$T/ctl-state";
+control = { listen = "127.0.0.1:$P_CTL"; token_file = "$T/tokens/admin";
+            tls = { certificates = ( { cert = "$T/ctl/tls.crt"; key = "$T/ctl/tls.key"; } ); }; };
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "p"; } );
+pools = ( { name = "p"; allow_empty = true; health = { type = "none"; }; backends = (); } );
+CFG
+start_fulcrum "$T/ctl.cfg" "$P_CTL"
+out=$("$FULCRUMCTL" -s "https://localhost:$P_CTL" --cacert "$T/ctl/ca.crt" --token-file "$T/tokens/admin" \
+	status 2>&1) || fail "fulcrumctl over https with the CA of control-cert.sh: $out"
+rc=0
+"$FULCRUMCTL" -s "https://localhost:$P_CTL" --token-file "$T/tokens/admin" status >"$T/ctl.out" 2>&1 || rc=$?
+assert_cmp "$rc" ">" 0 "fulcrumctl over https without the CA"
+stop_pid "$FULCRUM_PID" TERM 15 || fail "fulcrum (control TLS check) did not stop"
 
 step "the Dockerfile: static checks pass, and catch mistakes"
 "$PY" "$DCHECK" "$BASE/Dockerfile" "$REPO_DIR" >"$T/docker.out" 2>&1 || fail "check_dockerfile: $(cat "$T/docker.out")"

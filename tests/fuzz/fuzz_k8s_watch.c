@@ -91,12 +91,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(r1 == r2);
 	assert(whole.lines == split.lines && whole.digest == split.digest);
 
-	m = k8s_reduce(whole.slices, whole.nslices, &eps);
+	/* the family preference follows from the input, so each is exercised */
+	m = k8s_reduce(whole.slices, whole.nslices, (enum k8s_family)(size % 3), &eps);
 	if (m > 0) {
-		ssize_t i;
+		ssize_t i, j;
 
 		for (i = 1; i < m; i++)  /* every address once */
 			assert(strcmp(eps[i - 1].ip, eps[i].ip) || eps[i - 1].port != eps[i].port);
+		for (i = 0; i < m; i++)  /* a pod on one family */
+			for (j = i + 1; j < m; j++)
+				assert(!eps[i].by_pod || !eps[j].by_pod || strcmp(eps[i].name, eps[j].name) ||
+				       eps[i].family == eps[j].family);
 	}
 	free(eps);
 	run_free(&whole);

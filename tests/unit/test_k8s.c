@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "k8s.h"
@@ -37,6 +38,7 @@ static void test_port_selection(void **state);
 static void test_list(void **state);
 static void test_reduce(void **state);
 static void test_fallback_name(void **state);
+static void test_reduce_dual_stack(void **state);
 static void test_config_keys(void **state);
 
 #define SLICE(name, rv, type, ports, eps)                                                   \
@@ -331,14 +333,14 @@ static void test_list(void **state)
 static void test_reduce(void **state)
 {
 	struct k8s_endpoint a[3] = {
-		{ "web-2", "10.0.0.2", 8000, K8S_EP_ACTIVE },
-		{ "web-1", "10.0.0.1", 8000, K8S_EP_DRAINING },
-		{ "web-3", "10.0.0.3", 8000, K8S_EP_GONE },
+		{ "web-2", "10.0.0.2", 8000, K8S_EP_ACTIVE, AF_INET, 1 },
+		{ "web-1", "10.0.0.1", 8000, K8S_EP_DRAINING, AF_INET, 1 },
+		{ "web-3", "10.0.0.3", 8000, K8S_EP_GONE, AF_INET, 1 },
 	};
 	struct k8s_endpoint b[3] = {
-		{ "web-1", "10.0.0.1", 8000, K8S_EP_ACTIVE },    /* the same pod in a second slice */
-		{ "web-3", "10.0.0.3", 8000, K8S_EP_DRAINING },
-		{ "web-9", "10.0.0.1", 9000, K8S_EP_ACTIVE },    /* same address, other port */
+		{ "web-1", "10.0.0.1", 8000, K8S_EP_ACTIVE, AF_INET, 1 },    /* the same pod in a second slice */
+		{ "web-3", "10.0.0.3", 8000, K8S_EP_DRAINING, AF_INET, 1 },
+		{ "web-9", "10.0.0.1", 9000, K8S_EP_ACTIVE, AF_INET, 1 },    /* same address, other port */
 	};
 	struct k8s_slice slices[3] = {
 		{ .name = "s1", .eps = a, .neps = 3 },
@@ -346,7 +348,7 @@ static void test_reduce(void **state)
 		{ .name = "s3", .eps = NULL, .neps = 0 },
 	};
 	struct k8s_endpoint *out;
-	ssize_t n = k8s_reduce(slices, 3, &out);
+	ssize_t n = k8s_reduce(slices, 3, K8S_FAMILY_IPV4, &out);
 
 	assert_int_equal(n, 4);
 	assert_string_equal(out[0].ip, "10.0.0.1");
@@ -359,9 +361,74 @@ static void test_reduce(void **state)
 	assert_int_equal(out[3].state, K8S_EP_DRAINING);
 	free(out);
 
-	assert_int_equal(k8s_reduce(slices + 2, 1, &out), 0);
+	assert_int_equal(k8s_reduce(slices + 2, 1, K8S_FAMILY_IPV4, &out), 0);
 	assert_null(out);
-	assert_int_equal(k8s_reduce(NULL, 0, &out), 0);
+	assert_int_equal(k8s_reduce(NULL, 0, K8S_FAMILY_IPV4, &out), 0);
+}
+
+/* A dual-stack Service: an IPv4 and an IPv6 slice carry the same pods. One pod is one
+ * backend, on the family asked for (by name, as parsed from the slices' JSON). */
+static void test_reduce_dual_stack(void **state)
+{
+	struct k8s_port_sel sel = { .port = 8000 };
+	const char *list =
+		"{\"metadata\":{\"resourceVersion\":\"9\"},\"items\":["
+		SLICE("v4", "1", "IPv4", HTTP_PORT, "[" EP("10.0.0.1", "web-a", "{}") ","
+		      EP("10.0.0.2", "web-b", "{\"ready\":false,\"serving\":true,\"terminating\":true}") ","
+		      EP("10.0.0.3", "web-c", "{}") ","
+		      "{\"addresses\":[\"10.0.0.9\"],\"conditions\":{}}" "]") ","
+		SLICE("v6", "2", "IPv6", HTTP_PORT, "[" EP("fd00::1", "web-a", "{}") ","
+		      EP("fd00::2", "web-b", "{}") "," EP("fd00::4", "web-d", "{}") ","
+		      "{\"addresses\":[\"fd00::9\"],\"conditions\":{}}" "]") "]}";
+	struct k8s_slice *s;
+	struct k8s_endpoint *out;
+	size_t n;
+	ssize_t m;
+	char rv[K8S_RV_MAX], err[256];
+
+	assert_int_equal(k8s_parse_list(list, strlen(list), &sel, &s, &n, rv, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(s[0].eps[0].family, AF_INET);
+	assert_int_equal(s[0].eps[0].by_pod, 1);
+	assert_int_equal(s[0].eps[3].by_pod, 0);
+	assert_int_equal(s[1].eps[0].family, AF_INET6);
+
+	/* ipv4 (the default): web-a and web-b on IPv4, web-c (IPv4 only) and web-d (IPv6
+	 * only) on what they have; endpoints without a pod are not paired */
+	m = k8s_reduce(s, n, K8S_FAMILY_IPV4, &out);
+	assert_int_equal(m, 6);
+	assert_string_equal(out[0].ip, "10.0.0.1");
+	assert_string_equal(out[0].name, "web-a");
+	assert_string_equal(out[1].ip, "10.0.0.2");
+	assert_int_equal(out[1].state, K8S_EP_DRAINING);
+	assert_string_equal(out[2].ip, "10.0.0.3");
+	assert_string_equal(out[3].ip, "10.0.0.9");
+	assert_string_equal(out[4].ip, "fd00::4");
+	assert_string_equal(out[4].name, "web-d");
+	assert_string_equal(out[5].ip, "fd00::9");
+	free(out);
+
+	/* ipv6 */
+	m = k8s_reduce(s, n, K8S_FAMILY_IPV6, &out);
+	assert_int_equal(m, 6);
+	assert_string_equal(out[0].ip, "10.0.0.3");
+	assert_string_equal(out[1].ip, "10.0.0.9");
+	assert_string_equal(out[2].ip, "fd00::1");
+	assert_string_equal(out[3].ip, "fd00::2");
+	assert_int_equal(out[3].state, K8S_EP_ACTIVE);
+	assert_string_equal(out[4].ip, "fd00::4");
+	free(out);
+
+	/* any: the better state (web-b is ready on IPv6 only), IPv4 on a tie */
+	m = k8s_reduce(s, n, K8S_FAMILY_ANY, &out);
+	assert_int_equal(m, 6);
+	assert_string_equal(out[0].ip, "10.0.0.1");
+	assert_string_equal(out[1].ip, "10.0.0.3");
+	assert_string_equal(out[2].ip, "10.0.0.9");
+	assert_string_equal(out[3].ip, "fd00::2");
+	assert_string_equal(out[3].name, "web-b");
+	free(out);
+	k8s_slices_free(s, n);
 }
 
 static void test_fallback_name(void **state)
@@ -395,6 +462,9 @@ static void test_config_keys(void **state)
 	assert_string_equal(cfg->pools[0].discovery.kubernetes->sa_dir,
 			    "/var/run/secrets/kubernetes.io/serviceaccount");
 	assert_int_equal(cfg->pools[0].discovery.kubernetes->batch_ms, 100);
+	assert_int_equal(cfg->pools[0].discovery.kubernetes->address_family, K8S_FAMILY_IPV4);
+	assert_int_equal(cfg->pools[0].discovery.kubernetes->watch_idle_timeout_s, 30);
+	assert_int_equal(cfg->pools[0].allow_empty, 0);
 	assert_int_equal(cfg->pools[0].nbackends, 0);
 	{
 		/* a copy carries the group (the control plane edits copies) */
@@ -434,6 +504,29 @@ static void test_config_keys(void **state)
 	assert_string_equal(errs.items[3].key, "pools.p.discovery.kubernetes.weight");
 	config_errors_clear(&errs);
 
+	/* address_family and watch_idle_timeout_s: known values only */
+	snprintf(text, sizeof(text), "%s%s", head,
+		 "pools = ( { name = \"p\"; allow_empty = true;\n"
+		 "  discovery = { kubernetes = { service = \"flask\"; address_family = \"ipv6\";\n"
+		 "    watch_idle_timeout_s = 3; }; }; } );\n");
+	cfg = config_load_string(text, "t.cfg", &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->pools[0].allow_empty, 1);
+	assert_int_equal(cfg->pools[0].discovery.kubernetes->address_family, K8S_FAMILY_IPV6);
+	assert_int_equal(cfg->pools[0].discovery.kubernetes->watch_idle_timeout_s, 3);
+	config_free(cfg);
+	snprintf(text, sizeof(text), "%s%s", head,
+		 "pools = ( { name = \"p\";\n"
+		 "  discovery = { kubernetes = { service = \"flask\"; address_family = \"both\";\n"
+		 "    watch_idle_timeout_s = 0; }; }; } );\n");
+	cfg = config_load_string(text, "t.cfg", &errs);
+	assert_null(cfg);
+	assert_int_equal(errs.count, 2);
+	assert_string_equal(errs.items[0].key, "pools.p.discovery.kubernetes.address_family");
+	assert_int_equal(errs.items[0].line, 3);
+	assert_string_equal(errs.items[1].key, "pools.p.discovery.kubernetes.watch_idle_timeout_s");
+	config_errors_clear(&errs);
+
 	/* service is required */
 	snprintf(text, sizeof(text), "%s%s", head,
 		 "pools = ( { name = \"p\"; discovery = { kubernetes = { port = 80; }; }; } );\n");
@@ -457,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_reduce),
 		cmocka_unit_test(test_fallback_name),
+		cmocka_unit_test(test_reduce_dual_stack),
 		cmocka_unit_test(test_config_keys),
 	};
 
