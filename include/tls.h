@@ -35,6 +35,12 @@ const char *tls_ctx_name(const struct tls_ctx *t);
 struct ssl_ctx_st *tls_ctx_default(struct tls_ctx *t);
 /* Whether the listener asks for client certificates (verify_client != "none"). */
 int tls_ctx_verifies(const struct tls_ctx *t);
+/* Whether session sess, about to be resumed on ssl (may be NULL), meets the listener's
+ * client certificate policy now: with verify_client "required" it must hold a client
+ * certificate, and any client certificate it holds must still verify against client_ca
+ * (and the clock). Returns 1, or 0 with the reason in *why. */
+int tls_ctx_session_allowed(struct tls_ctx *t, struct ssl_st *ssl, struct ssl_session_st *sess,
+			    enum tls_fail *why);
 /* Builds the TLS setup of every TLS listener of cfg and throws it away, printing one
  * "file:line: key: message" line per problem on out (fulcrum -t). Returns the count. */
 int tls_config_check(const struct config *cfg, FILE *out);
