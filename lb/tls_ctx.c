@@ -54,7 +54,7 @@ struct tls_ctx {
 	int alpn_len;
 	int verify;                  /* verify_client != none */
 	int verify_required;         /* verify_client = "required" */
-	unsigned char sid[32];       /* session id context: the client policy (session_context) */
+	unsigned char sid[32];       /* session id context: the client policy (tls_policy_context) */
 	unsigned char fp[32];        /* settings and file contents it was built from */
 };
 
@@ -99,7 +99,6 @@ static int read_blob(struct build *b, const char *path, struct blob *out, int li
 static void blob_free(struct blob *bl);
 static int no_password(char *buf, int size, int rwflag, void *u);
 static int fingerprint(struct build *b, unsigned char out[32]);
-static int session_context(struct build *b, unsigned char out[32]);
 static int parse_cert(struct build *b, struct cert_item *it, size_t index);
 static int cert_names(struct cert_item *it);
 static int parse_ca(struct build *b);
@@ -115,8 +114,6 @@ static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg);
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		     EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc);
-static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
-				       size_t keyname_len, SSL_TICKET_STATUS status, void *arg);
 
 /* ---- errors and files ---- */
 
@@ -255,40 +252,6 @@ static int fingerprint(struct build *b, unsigned char out[32])
 	fp_field(md, "ca", b->ca.data, b->ca.len);
 	fp_field(md, "tickets", b->tickets.data, b->tickets.len);
 	ok = EVP_DigestFinal_ex(md, out, &len) && len == 32;
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
-}
-
-/* SHA-256 of everything that decides who may connect: the listener, verify_client, the
- * chain depth and every client CA certificate (DER, so comments or reformatting of the
- * bundle change nothing). It is the session id context: OpenSSL resumes a session
- * (cache or ticket) only under the context it was made in, so a session from before
- * mutual TLS was turned on, or whose client certificate chained to a CA since removed,
- * needs a full handshake. Ticket keys survive reloads, so this is what stops them. */
-static int session_context(struct build *b, unsigned char out[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint32_t nums[2] = { (uint32_t)b->l->tls->verify_client, VERIFY_DEPTH };
-	unsigned int len = 0;
-	int i, ok = 1;
-
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(md);
-		return -1;
-	}
-	fp_str(md, "name", b->l->name);
-	fp_field(md, "policy", nums, sizeof(nums));
-	for (i = 0; ok && b->ca_certs && i < sk_X509_num(b->ca_certs); i++) {
-		unsigned char *der = NULL;
-		int n = i2d_X509(sk_X509_value(b->ca_certs, i), &der);
-
-		if (n <= 0)
-			ok = 0;
-		else
-			fp_field(md, "ca", der, (size_t)n);
-		OPENSSL_free(der);
-	}
-	ok = ok && EVP_DigestFinal_ex(md, out, &len) && len == 32;
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
 }
@@ -560,7 +523,7 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	if (SSL_CTX_set1_groups_list(c, DEFAULT_GROUPS) != 1 || SSL_CTX_set_dh_auto(c, 1) != 1)
 		goto ssl_fail;
 	/* sessions (cache or ticket) resume only on the listener that made them, and only
-	 * while its client certificate policy stays the same (session_context) */
+	 * while its client certificate policy stays the same (lb/tls_policy.c) */
 	if (SSL_CTX_set_session_id_context(c, tc->sid, sizeof(tc->sid)) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_timeout(c, t->session_timeout_s);
@@ -573,7 +536,7 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	 * diagnosed further), for 2 % of a handshake's instructions (docs/benchmarks.md) */
 	SSL_CTX_set_num_tickets(c, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_cb) != 1 ||
-	    SSL_CTX_set_session_ticket_cb(c, NULL, ticket_dec_cb, tc) != 1)
+	    SSL_CTX_set_session_ticket_cb(c, NULL, tls_policy_ticket_cb, tc) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_app_data(c, tc);
 	SSL_CTX_set_tlsext_servername_callback(c, sni_cb);
@@ -790,7 +753,7 @@ static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_list
 	memcpy(tc->fp, fp, sizeof(fp));
 	tc->verify = t->verify_client != TLS_VERIFY_NONE;
 	tc->verify_required = t->verify_client == TLS_VERIFY_REQUIRED;
-	if (session_context(&b, tc->sid) == -1) {
+	if (tls_policy_context(l->name, t->verify_client, VERIFY_DEPTH, b.ca_certs, tc->sid) == -1) {
 		fail(&b, l->line, "", "cannot compute a digest");
 		goto fail;
 	}
@@ -900,37 +863,9 @@ int tls_ctx_verifies(const struct tls_ctx *t)
 	return t->verify;
 }
 
-int tls_ctx_session_allowed(struct tls_ctx *t, SSL *ssl, SSL_SESSION *sess, enum tls_fail *why)
+int tls_ctx_requires_cert(const struct tls_ctx *t)
 {
-	SSL_CTX *c = tls_ctx_default(t);
-	X509 *peer = SSL_SESSION_get0_peer(sess);
-	X509_STORE_CTX *x;
-	long err = X509_V_ERR_UNSPECIFIED;
-	int ok;
-
-	if (!t->verify)
-		return 1;  /* nobody is asked for a certificate; none is passed on either */
-	if (!peer) {
-		*why = TLS_FAIL_NO_CLIENT_CERT;
-		return !t->verify_required;
-	}
-	/* what OpenSSL did in the full handshake (ssl_verify_cert_chain), against today's
-	 * CAs and today's clock. A ticket holds the client certificate but not the
-	 * intermediates it sent: those must then be in client_ca to resume */
-	x = X509_STORE_CTX_new();
-	ok = x && X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(c), peer,
-				      ssl ? SSL_get_peer_cert_chain(ssl) : NULL) == 1 &&
-	     X509_STORE_CTX_set_default(x, "ssl_client") == 1 &&
-	     X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x), SSL_CTX_get0_param(c)) == 1;
-	if (ok) {
-		ok = X509_verify_cert(x) == 1;
-		err = X509_STORE_CTX_get_error(x);
-	}
-	X509_STORE_CTX_free(x);
-	ERR_clear_error();
-	if (!ok)
-		*why = tls_classify(SSL_ERROR_SSL, 0, err == X509_V_OK ? X509_V_ERR_UNSPECIFIED : err, 1);
-	return ok;
+	return t->verify_required;
 }
 
 int tls_config_check(const struct config *cfg, FILE *out)
@@ -1044,26 +979,4 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	return rc;
-}
-
-/* SSL_CTX_set_session_ticket_cb(3): a ticket that decrypted is used only if its session
- * still meets the listener's client certificate policy; otherwise it is ignored (a full
- * handshake, asking for a certificate again, and a new ticket). The session id context
- * already refuses sessions made under another policy; this also catches a certificate
- * that expired since. The decision is noted on the connection, so tls_handshake() does
- * not verify the same certificate twice. */
-static SSL_TICKET_RETURN ticket_dec_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
-				       size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
-{
-	struct tls_ctx *tc = arg;
-	struct tls_conn *conn = SSL_get_app_data(ssl);
-	enum tls_fail why;
-
-	if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
-		return SSL_TICKET_RETURN_IGNORE_RENEW;  /* what OpenSSL does without this callback */
-	if (!tls_ctx_session_allowed(tc, ssl, sess, &why))
-		return SSL_TICKET_RETURN_IGNORE_RENEW;
-	if (conn)
-		conn->policy_checked = 1;
-	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }
