@@ -121,13 +121,13 @@ state_dir = "$T/state";
 log = { level = "warn"; access = "off"; };
 listeners = (
   { name = "http"; bind = "127.0.0.1:$F_HP"; mode = "http"; pool = "web";
-    idle_timeout_ms = 600000; max_connections = 30000; },
+    idle_timeout_ms = 600000; max_connections = 30000; max_conns_per_client = 0; },
   { name = "https"; bind = "127.0.0.1:$F_SP"; mode = "http"; pool = "web";
-    idle_timeout_ms = 600000; max_connections = 30000;
+    idle_timeout_ms = 600000; max_connections = 30000; max_conns_per_client = 0;
     tls = { certificates = ( { cert = "$T/ecdsa.crt"; key = "$T/ecdsa.key"; } );
             session_tickets = false; ciphersuites = "TLS_AES_128_GCM_SHA256"; }; },
   { name = "tcp"; bind = "127.0.0.1:$F_TP"; mode = "tcp"; pool = "tcp";
-    idle_timeout_ms = 600000; max_connections = 30000; } );
+    idle_timeout_ms = 600000; max_connections = 30000; max_conns_per_client = 0; } );
 pools = (
   { name = "web"; balance = "wlc"; health = { type = "none"; };
     backends = ( { name = "b1"; address = "127.0.0.1:$B1"; },

@@ -347,6 +347,11 @@ static void render_listeners(struct out *o, const struct generation *g)
 	for (i = 0; i < g->nlisteners; i++)
 		listener_sample(o, "fulcrum_listener_active_connections", &g->listeners[i], NULL,
 				atomic_load(&g->listeners[i].group->active));
+	family(o, "fulcrum_listener_connections_refused_per_client_total", "counter",
+	       "Client connections closed at once: their address had max_conns_per_client open.");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_connections_refused_per_client_total",
+				&g->listeners[i], NULL, s[i].refused_per_client);
 	family(o, "fulcrum_listener_requests_total", "counter",
 	       "HTTP requests answered on this listener, by status class (other: no response, 1xx).");
 	for (i = 0; i < g->nlisteners; i++)

@@ -62,6 +62,7 @@ struct cfg_listener {
 	enum listener_mode mode;     /* "http" | "tcp" */
 	char *pool;                  /* name of a pool in the same config */
 	uint32_t max_connections;    /* concurrent client connections, default 10000 */
+	uint32_t max_conns_per_client; /* per client address (IPv6: /64), default 256, 0 = unlimited */
 	int accept_proxy;            /* expect a PROXY v1/v2 header from trusted sources */
 	struct addr_prefix *proxy_trusted;  /* proxy_trusted = ("127.0.0.1/8", ...) */
 	size_t nproxy_trusted;

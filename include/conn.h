@@ -178,6 +178,8 @@ struct client {
 	unsigned out_shut:1;             /* we sent FIN to the client (tunnel) */
 	unsigned up_shut:1;              /* we sent FIN to the backend (tunnel) */
 	unsigned counted_in_listener:1;
+	unsigned limit_counted:1;        /* holds one of max_conns_per_client, keyed by the
+	                                  * listener's stats blocks and peer (lb/client_limit.c) */
 	unsigned in_request:1;           /* a request is being handled (for logging) */
 	unsigned answered:1;             /* a request was answered: idle_timeout_ms applies
 	                                  * between requests, not head_timeout_ms */

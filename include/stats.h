@@ -70,6 +70,7 @@ struct pool_stats {
 struct listener_stats {
 	atomic_ullong accepted;                  /* connections accepted */
 	atomic_ullong requests[STATS_CLASSES];   /* HTTP requests answered, by status class */
+	atomic_ullong refused_per_client;        /* closed at once: max_conns_per_client */
 } __attribute__((aligned(64)));
 
 /* Adds n to a counter that only the calling worker writes: a relaxed load and store,
@@ -141,6 +142,7 @@ struct pool_stats_sum {
 struct listener_stats_sum {
 	uint64_t accepted;
 	uint64_t requests[STATS_CLASSES];
+	uint64_t refused_per_client;
 };
 
 /* Adds the per-bucket counts of h into s (call stats_hist_finish once after the last). */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct ssl_st;   /* OpenSSL's SSL, kept out of every file that includes conn.h */
+struct ssl_session_st;
 struct tls_ctx;  /* one listener's TLS setup in one generation (lb/tls_ctx.c) */
 
 /* Why a handshake failed: one counter each per listener, named in the log line. */
@@ -81,10 +82,12 @@ struct tls_conn {
 	uint32_t wpend;              /* length of a blocked SSL_write, to repeat exactly */
 	uint8_t rdir, wdir, hsdir;   /* TLS_WANT_*: what the last read / write / handshake waits on */
 	uint8_t last_error;          /* SSL_get_error of the last failed handshake step */
+	uint8_t refused;             /* 1 + enum tls_fail: a resumed session failed the policy */
 	unsigned done:1;             /* handshake complete */
 	unsigned fatal:1;            /* fatal error seen: no close_notify, no more I/O */
 	unsigned reset:1;            /* the fatal error was the socket's (peer reset), not TLS's */
 	unsigned shut:1;             /* close_notify sent */
+	unsigned policy_checked:1;   /* the offered ticket was checked against the client policy */
 };
 
 #endif

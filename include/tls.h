@@ -1,6 +1,7 @@
 /* tls.h: TLS termination with OpenSSL: per-listener contexts built with each generation
- * (lb/tls_ctx.c), SNI names (lb/tls_names.c), ticket keys (lb/tls_tickets.c) and the
- * non-blocking per-connection adapter (lb/tls.c). */
+ * (lb/tls_ctx.c), SNI names (lb/tls_names.c), ticket keys (lb/tls_tickets.c), the client
+ * certificate policy of resumed sessions (lb/tls_policy.c) and the non-blocking
+ * per-connection adapter (lb/tls.c). */
 #ifndef FULCRUM_TLS_H
 #define FULCRUM_TLS_H
 
@@ -35,9 +36,30 @@ const char *tls_ctx_name(const struct tls_ctx *t);
 struct ssl_ctx_st *tls_ctx_default(struct tls_ctx *t);
 /* Whether the listener asks for client certificates (verify_client != "none"). */
 int tls_ctx_verifies(const struct tls_ctx *t);
+/* Whether the listener refuses clients without a certificate (verify_client = "required"). */
+int tls_ctx_requires_cert(const struct tls_ctx *t);
 /* Builds the TLS setup of every TLS listener of cfg and throws it away, printing one
  * "file:line: key: message" line per problem on out (fulcrum -t). Returns the count. */
 int tls_config_check(const struct config *cfg, FILE *out);
+
+/* ---- the client certificate policy and resumption (lb/tls_policy.c) ---- */
+
+struct stack_st_X509;  /* OpenSSL's STACK_OF(X509) */
+
+/* The session id context of a listener: SHA-256 of its name, verify_client, the chain
+ * depth limit and every client CA in cas (may be NULL). 0, or -1 (no digest). */
+int tls_policy_context(const char *name, int verify_client, int depth,
+		       const struct stack_st_X509 *cas, unsigned char out[32]);
+/* Whether session sess, about to be resumed on ssl (may be NULL), meets the listener's
+ * client certificate policy now: with verify_client "required" it must hold a client
+ * certificate, and any client certificate it holds must still verify against client_ca
+ * (and the clock). Returns 1, or 0 with the reason in *why. */
+int tls_ctx_session_allowed(struct tls_ctx *t, struct ssl_st *ssl, struct ssl_session_st *sess,
+			    enum tls_fail *why);
+/* The decrypt callback of SSL_CTX_set_session_ticket_cb(3) (status and the result are
+ * OpenSSL's SSL_TICKET_STATUS / SSL_TICKET_RETURN); arg is the listener's tls_ctx. */
+int tls_policy_ticket_cb(struct ssl_st *ssl, struct ssl_session_st *sess,
+			 const unsigned char *keyname, size_t keyname_len, int status, void *arg);
 
 /* ---- the per-connection adapter (lb/tls.c) ---- */
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "access_line.h"
+#include "client_limit.h"
 #include "conn.h"
 #include "conn_io.h"
 #include "health.h"
@@ -29,6 +30,8 @@ static int client_wanted_events(const struct client *c);
 static void on_proxy_header(struct client *c);
 static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
+static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa);
+static void limit_release(struct client *c);
 static const char *status_reason(int status);
 static int skip_sampled(struct client *c);
 
@@ -56,6 +59,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	const struct gen_listener *gl = &w->gen->listeners[listener_index];
 	struct client *c;
 	socklen_t len = sizeof(c->local);
+	int limited = 0;
 
 	if (gl->cfg->accept_proxy) {
 		size_t i;
@@ -70,17 +74,34 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 			return;
 		}
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
+	/* behind a PROXY header the client's address is known only after it */
+	if (!gl->cfg->accept_proxy &&
+	    (limited = limit_admit(w, gl, (const struct sockaddr *)peer)) == -1) {
 		close(fd);
 		return;
 	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (limited == 1) {
+			struct client_limit_key k;
+
+			client_limit_key(client_limit_shared(), gl->stats, (const struct sockaddr *)peer, &k);
+			client_limit_release(client_limit_shared(), &k);
+		}
+		close(fd);
+		return;
+	}
+	/* limit_release finds the count again from the listener and c->peer */
+	c->limit_counted = limited == 1;
 	c->w = w;
+	c->gl = gl;
+	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
 	c->last_activity = c->head_started = ev_now(w->loop);
 	/* tcp: the connection is the exchange, and every close of one is logged (even
 	 * during a TLS handshake or PROXY header), so it has one from the start */
 	if ((gl->cfg->mode == LISTENER_TCP && !exchange_begin(c)) ||
 	    (gl->tls && tls_conn_init(&c->tls, gl->tls, fd) == -1)) {
+		limit_release(c);
 		exchange_put(&w->exchanges, c->ex);
 		free(c);
 		close(fd);
@@ -90,8 +111,6 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	c->fd = fd;
 	c->gen = w->gen;
 	generation_ref(c->gen);
-	c->gl = gl;
-	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
 	if (getsockname(fd, &c->local.sa, &len) == -1)
 		memset(&c->local, 0, sizeof(c->local));
 	c->next = w->clients;
@@ -201,6 +220,7 @@ void client_close(struct client *c, enum termination why)
 	atomic_fetch_sub(&proc.connections, 1);
 	if (c->counted_in_listener)
 		atomic_fetch_sub(&c->gl->group->active, 1);
+	limit_release(c);
 	c->next = w->dead_clients;
 	w->dead_clients = c;
 }
@@ -485,8 +505,61 @@ static void on_proxy_header(struct client *c)
 		c->peer_text_len = 0;
 	}
 	buf_consume(c->in, (uint32_t)r);
+	/* the real client's address counts, not the balancer's (pi.local: the balancer's own) */
+	r = limit_admit(c->w, c->gl, &c->peer.sa);
+	if (r == -1) {
+		client_close(c, TERM_LIMIT);
+		return;
+	}
+	c->limit_counted = r == 1;
 	c->last_activity = c->head_started = ev_now(c->w->loop);
 	client_start(c);
+}
+
+/* Counts a connection from sa against the listener's max_conns_per_client. Returns 1
+ * (counted: the client must be released with limit_release), 0 (not counted: no limit,
+ * not an IP address, or out of memory) or -1 (over the limit: the caller closes the
+ * connection; counted in the listener's stats and logged, at most a line a second). */
+static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa)
+{
+	struct client_limit *t = client_limit_shared();
+	uint32_t max = gl->cfg->max_conns_per_client;
+	struct client_limit_key k;
+	uint64_t since;
+	int r;
+
+	/* the listener's stats blocks are its identity across reloads (one per name) */
+	if (max == 0 || !t || !gl->stats || !client_limit_key(t, gl->stats, sa, &k))
+		return 0;
+	r = client_limit_acquire(t, &k, max);
+	if (r != 0)
+		return r == 1;
+	stat_add(&gl->stats[w->id].refused_per_client, 1);
+	if (client_limit_note_refused(t, (int64_t)(ev_now(w->loop) * 1000), &since)) {
+		char a[ADDR_HOST_TEXT_MAX];
+
+		log_warn("listener %s: %s%s already has max_conns_per_client = %u connections open; "
+			 "closing new ones from it (%llu refused on all listeners since the last such line)",
+			 gl->cfg->name, addr_format_host(sa, a, sizeof(a)),
+			 sa->sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)
+				 ? " (its /64)" : "",
+			 max, (unsigned long long)since);
+	}
+	return -1;
+}
+
+/* Gives back what limit_admit counted for c, once. The key is made again rather than
+ * kept (40 bytes on every connection): c->gl may be another generation's by now, but
+ * of the same name, whose stats blocks are the same. */
+static void limit_release(struct client *c)
+{
+	struct client_limit_key k;
+
+	if (!c->limit_counted)
+		return;
+	c->limit_counted = 0;
+	if (client_limit_key(client_limit_shared(), c->gl->stats, &c->peer.sa, &k))
+		client_limit_release(client_limit_shared(), &k);
 }
 
 /* ---- backend selection ---- */

@@ -255,6 +255,8 @@ static const struct key listener_keys[] = {
 	      "name of the pool that serves this listener"),
 	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
 	      "concurrent client connections on this listener"),
+	K_INT(struct cfg_listener, max_conns_per_client, 0, 1000000, 256, R,
+	      "concurrent connections from one client address (IPv6: one /64) on this listener; 0 = unlimited"),
 	K_BOOL(struct cfg_listener, accept_proxy, 0, R,
 	       "expect a PROXY protocol v1/v2 header from proxy_trusted sources"),
 	K_PREFIXES(struct cfg_listener, proxy_trusted, nproxy_trusted, 1024, R,

@@ -172,6 +172,7 @@ void stats_listener_sum(const struct gen_listener *gl, struct listener_stats_sum
 	memset(out, 0, sizeof(*out));
 	for (w = 0; gl->stats && w < nworkers; w++) {
 		out->accepted += ld(&gl->stats[w].accepted);
+		out->refused_per_client += ld(&gl->stats[w].refused_per_client);
 		for (k = 0; k < STATS_CLASSES; k++)
 			out->requests[k] += ld(&gl->stats[w].requests[k]);
 	}

@@ -16,6 +16,7 @@
 #define SUBJECT_MAX 1024     /* longer client certificate subjects are not passed on */
 
 static char *peer_subject(SSL *ssl);
+static int refuse_resumption(struct tls_conn *t);
 static const char *fail_detail_default(enum tls_fail f, int started);
 static const char *version_name(int v);
 
@@ -50,6 +51,7 @@ int tls_conn_init(struct tls_conn *t, struct tls_ctx *ctx, int fd)
 		goto fail;
 	}
 	SSL_set_accept_state(ssl);
+	SSL_set_app_data(ssl, t);  /* the ticket callback notes its policy check here */
 	t->ssl = ssl;
 	t->ctx = ctx;
 	tls_ctx_ref(ctx);
@@ -96,6 +98,8 @@ enum tls_result tls_handshake(struct tls_conn *t)
 	ERR_clear_error();
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
+		if (SSL_session_reused(t->ssl) && refuse_resumption(t))
+			return TLS_ERROR;
 		t->done = 1;
 		t->hsdir = 0;
 		if (tls_ctx_verifies(t->ctx))
@@ -117,6 +121,24 @@ enum tls_result tls_handshake(struct tls_conn *t)
 		t->fatal = 1;
 		return TLS_ERROR;
 	}
+}
+
+/* A resumed session that the ticket callback did not check (session cache, stateful TLS
+ * 1.3 tickets) is checked against the listener's client certificate policy now: the
+ * certificate it holds may have expired since it was cached. One that fails is dropped
+ * from the cache and the connection fails (t->refused says why), so the client's next
+ * attempt is a full handshake. Returns 1 when refused. */
+static int refuse_resumption(struct tls_conn *t)
+{
+	SSL_SESSION *sess = SSL_get0_session(t->ssl);
+	enum tls_fail why = TLS_FAIL_OTHER;
+
+	if (t->policy_checked || !sess || tls_ctx_session_allowed(t->ctx, t->ssl, sess, &why))
+		return 0;
+	SSL_CTX_remove_session(tls_ctx_default(t->ctx), sess);
+	t->refused = (uint8_t)(why + 1);
+	t->fatal = 1;
+	return 1;
 }
 
 /* The verified client certificate's subject as RFC 2253 text, escaped down to printable
@@ -242,6 +264,12 @@ enum tls_fail tls_conn_failure(struct tls_conn *t, enum tls_result r, char *deta
 	enum tls_fail f;
 	char ebuf[256];
 
+	if (t->refused) {
+		snprintf(detail, len, "a resumed session no longer meets the client certificate "
+			 "policy (client_ca, verify_client or the certificate's validity changed)");
+		ERR_clear_error();
+		return (enum tls_fail)(t->refused - 1);
+	}
 	/* X509_V_OK unless a client certificate was checked (OpenSSL does not keep a
 	 * certificate that failed, but it keeps why) */
 	if (t->ssl)

@@ -30,6 +30,7 @@
  * still gives ChaCha20 to clients that prefer it, typically without AES hardware) */
 #define DEFAULT_CIPHERSUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define DEFAULT_GROUPS "X25519:P-256:P-384"
+#define VERIFY_DEPTH 10             /* client certificate chain length limit */
 
 /* Per listener name, across generations: counters and generated ticket keys. */
 struct tls_shared {
@@ -52,6 +53,8 @@ struct tls_ctx {
 	unsigned char alpn[1024];    /* wire format, server preference first */
 	int alpn_len;
 	int verify;                  /* verify_client != none */
+	int verify_required;         /* verify_client = "required" */
+	unsigned char sid[32];       /* session id context: the client policy (tls_policy_context) */
 	unsigned char fp[32];        /* settings and file contents it was built from */
 };
 
@@ -472,8 +475,6 @@ ssl_fail:
 static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 {
 	const struct cfg_tls *t = b->l->tls;
-	unsigned char sid[32];
-	unsigned int sidlen = sizeof(sid);
 	char why[256];
 	uint64_t opts;
 	SSL_CTX *c;
@@ -521,9 +522,9 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	}
 	if (SSL_CTX_set1_groups_list(c, DEFAULT_GROUPS) != 1 || SSL_CTX_set_dh_auto(c, 1) != 1)
 		goto ssl_fail;
-	/* sessions (cache or ticket) resume only on the listener that made them */
-	if (!EVP_Digest(b->l->name, strlen(b->l->name), sid, &sidlen, EVP_sha256(), NULL) ||
-	    SSL_CTX_set_session_id_context(c, sid, sizeof(sid)) != 1)
+	/* sessions (cache or ticket) resume only on the listener that made them, and only
+	 * while its client certificate policy stays the same (lb/tls_policy.c) */
+	if (SSL_CTX_set_session_id_context(c, tc->sid, sizeof(tc->sid)) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_timeout(c, t->session_timeout_s);
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
@@ -534,7 +535,8 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	 * (1,500 connections in 68 s instead of 3.7 s; it looks like a delayed ACK, not
 	 * diagnosed further), for 2 % of a handshake's instructions (docs/benchmarks.md) */
 	SSL_CTX_set_num_tickets(c, 1);
-	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_cb) != 1)
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_cb) != 1 ||
+	    SSL_CTX_set_session_ticket_cb(c, NULL, tls_policy_ticket_cb, tc) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_app_data(c, tc);
 	SSL_CTX_set_tlsext_servername_callback(c, sni_cb);
@@ -563,7 +565,7 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 		SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE |
 				      (t->verify_client == TLS_VERIFY_REQUIRED ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 				   NULL);
-		SSL_CTX_set_verify_depth(c, 10);
+		SSL_CTX_set_verify_depth(c, VERIFY_DEPTH);
 	}
 	return c;
 ssl_fail:
@@ -750,6 +752,11 @@ static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_list
 	atomic_init(&tc->refs, 1);
 	memcpy(tc->fp, fp, sizeof(fp));
 	tc->verify = t->verify_client != TLS_VERIFY_NONE;
+	tc->verify_required = t->verify_client == TLS_VERIFY_REQUIRED;
+	if (tls_policy_context(l->name, t->verify_client, VERIFY_DEPTH, b.ca_certs, tc->sid) == -1) {
+		fail(&b, l->line, "", "cannot compute a digest");
+		goto fail;
+	}
 	if (t->ticket_key_file) {
 		nkeys = tls_ticket_keys_parse(b.tickets.data, b.tickets.len, keys, TLS_TICKET_KEYS_MAX,
 					      why, sizeof(why));
@@ -854,6 +861,11 @@ SSL_CTX *tls_ctx_default(struct tls_ctx *t)
 int tls_ctx_verifies(const struct tls_ctx *t)
 {
 	return t->verify;
+}
+
+int tls_ctx_requires_cert(const struct tls_ctx *t)
+{
+	return t->verify_required;
 }
 
 int tls_config_check(const struct config *cfg, FILE *out)

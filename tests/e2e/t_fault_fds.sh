@@ -24,6 +24,7 @@ cfg=$T/fulcrum.cfg
 	# head_timeout_ms long: the hog's silent connections must stay until it lets go
 	cat <<CFG
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
+                max_conns_per_client = 0;  # the one test client holds them all
                 head_timeout_ms = 60000; idle_timeout_ms = 60000; } );
 pools = ( { name = "flask"; health = { type = "http"; path = "/healthz"; interval_ms = 500; timeout_ms = 1000; };
             connect_timeout_ms = 1000; response_timeout_ms = 10000; queue_timeout_ms = 10000; retries = 1;

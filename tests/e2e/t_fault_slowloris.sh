@@ -19,6 +19,7 @@ cfg=$T/fulcrum.cfg
 	cfg_common
 	cat <<CFG
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
+                max_conns_per_client = 0;  # the one test client holds them all
                 head_timeout_ms = 2000; idle_timeout_ms = 30000; } );
 pools = ( { name = "flask"; health = { type = "none"; };
             connect_timeout_ms = 1000; response_timeout_ms = 10000; queue_timeout_ms = 10000; retries = 1;

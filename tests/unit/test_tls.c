@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -41,6 +42,7 @@ static void test_sni_and_key_types(void **state);
 static void test_resumption_and_reuse(void **state);
 static void test_relative_paths(void **state);
 static void test_chain_as_configured(void **state);
+static void test_resumption_rechecks_client_policy(void **state);
 
 static void close_pair(SSL *cs, SSL *ss);
 static void next_session(SSL *cs, SSL_SESSION **sess);
@@ -99,9 +101,10 @@ static void read_cert(const char *name, X509 **x, EVP_PKEY **k)
 
 /* A certificate NAME.crt with key NAME.key ("EC" or "RSA"), subject O=org/CN=cn, and
  * subjectAltName sans ("DNS:a,DNS:b") unless NULL, signed by the certificate and key
- * ISSUER.crt / ISSUER.key, or self-signed when issuer is NULL. */
-static void make_cert_by(const char *name, const char *type, const char *org, const char *cn,
-			 const char *sans, const char *issuer)
+ * ISSUER.crt / ISSUER.key, or self-signed when issuer is NULL; a CA (basicConstraints,
+ * so that certificates it signs verify) when ca is set. */
+static void make_cert_ext(const char *name, const char *type, const char *org, const char *cn,
+			  const char *sans, const char *issuer, int ca)
 {
 	EVP_PKEY *k = strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
 					      : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -134,6 +137,17 @@ static void make_cert_by(const char *name, const char *type, const char *org, co
 		X509_add_ext(x, e, -1);
 		X509_EXTENSION_free(e);
 	}
+	if (ca) {
+		X509V3_CTX v3;
+		X509_EXTENSION *e;
+
+		X509V3_set_ctx_nodb(&v3);
+		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+		assert_non_null(e);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
 	assert_true(X509_sign(x, ik ? ik : k, EVP_sha256()) > 0);
 	X509_free(ix);
 	EVP_PKEY_free(ik);
@@ -145,6 +159,12 @@ static void make_cert_by(const char *name, const char *type, const char *org, co
 	fclose(fp);
 	X509_free(x);
 	EVP_PKEY_free(k);
+}
+
+static void make_cert_by(const char *name, const char *type, const char *org, const char *cn,
+			 const char *sans, const char *issuer)
+{
+	make_cert_ext(name, type, org, cn, sans, issuer, 0);
 }
 
 /* A self-signed certificate (make_cert_by without an issuer). */
@@ -737,6 +757,85 @@ static void test_chain_as_configured(void **state)
 	free(tls);
 }
 
+/* A session resumes only under the client certificate policy it was made under: one
+ * from before verify_client was turned on (ticket keys carried over by the reload) does
+ * not, and one whose client certificate no longer verifies (here: the clock moved past
+ * its expiry) is refused by the ticket callback and by tls_ctx_session_allowed. */
+static void test_resumption_rechecks_client_policy(void **state)
+{
+	char *open_tls = NULL, *mtls = NULL, err[1024], *p;
+	SSL_CTX *cc = client_ctx(), *alice = client_ctx();
+	struct tls_ctx *off, *req;
+	SSL_SESSION *sess = NULL, *server_sess;  /* the client's (to resume), the server's */
+	X509_VERIFY_PARAM *param;
+	enum tls_fail why = TLS_FAIL_OTHER;
+	SSL *cs, *ss;
+	int rc;
+
+	(void)state;
+	make_cert_ext("mca", "EC", "mca", "mTLS CA", NULL, NULL, 1);
+	make_cert_by("alice", "EC", "alice", "alice", NULL, "mca");
+	assert_int_equal(SSL_CTX_use_certificate_file(alice, p = path_in("alice.crt"), SSL_FILETYPE_PEM), 1);
+	free(p);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(alice, p = path_in("alice.key"), SSL_FILETYPE_PEM), 1);
+	free(p);
+	assert_true(asprintf(&open_tls, "certificates = ( %s );", entry("ec", NULL)) > 0);
+	assert_true(asprintf(&mtls, "certificates = ( %s ); verify_client = \"required\"; "
+				    "client_ca = \"%s/mca.crt\";", entry("ec", NULL), dir) > 0);
+
+	/* verify_client off: a session without a client certificate */
+	off = build("http", open_tls, NULL, err, sizeof(err));
+	if (!off)
+		fail_msg("%s", err);
+	assert_int_equal(handshake(cc, off, "a.test", NULL, &cs, &ss), 0);
+	next_session(cs, &sess);
+	assert_non_null(server_sess = SSL_get1_session(ss));
+	close_pair(cs, ss);
+	/* reloaded with verify_client = "required": same ticket keys, yet no resumption */
+	req = build("http", mtls, off, err, sizeof(err));
+	if (!req)
+		fail_msg("%s", err);
+	assert_int_equal(tls_ctx_session_allowed(req, NULL, server_sess, &why), 0);
+	assert_int_equal(why, TLS_FAIL_NO_CLIENT_CERT);
+	SSL_SESSION_free(server_sess);
+	rc = handshake(cc, req, "a.test", sess, &cs, &ss);
+	assert_true(rc == -1 || !SSL_session_reused(ss));
+	assert_int_equal(rc, -1);  /* and the full handshake wants a certificate */
+	SSL_free(cs);
+	SSL_free(ss);
+	ERR_clear_error();
+
+	/* alice's session resumes while her certificate verifies */
+	assert_int_equal(handshake(alice, req, "a.test", NULL, &cs, &ss), 0);
+	next_session(cs, &sess);
+	assert_non_null(server_sess = SSL_get1_session(ss));
+	close_pair(cs, ss);
+	assert_int_equal(tls_ctx_session_allowed(req, NULL, server_sess, &why), 1);
+	assert_int_equal(handshake(alice, req, "a.test", sess, &cs, &ss), 0);
+	assert_true(SSL_session_reused(ss));
+	next_session(cs, &sess);
+	close_pair(cs, ss);
+	/* two hours later her certificate has expired: the ticket is not used */
+	param = SSL_CTX_get0_param(tls_ctx_default(req));
+	X509_VERIFY_PARAM_set_time(param, time(NULL) + 7200);
+	assert_int_equal(tls_ctx_session_allowed(req, NULL, server_sess, &why), 0);
+	assert_int_equal(why, TLS_FAIL_BAD_CLIENT_CERT);
+	SSL_SESSION_free(server_sess);
+	rc = handshake(alice, req, "a.test", sess, &cs, &ss);
+	assert_true(rc == -1 || !SSL_session_reused(ss));
+	SSL_free(cs);
+	SSL_free(ss);
+	ERR_clear_error();
+
+	SSL_SESSION_free(sess);
+	tls_ctx_unref(req);
+	tls_ctx_unref(off);
+	SSL_CTX_free(alice);
+	SSL_CTX_free(cc);
+	free(open_tls);
+	free(mtls);
+}
+
 static void test_resumption_and_reuse(void **state)
 {
 	char *tls = NULL, err[1024];
@@ -830,7 +929,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const files[] = { "ec", "ec2", "rsa", "b", "cnonly" };
+	static const char *const files[] = { "ec", "ec2", "rsa", "b", "cnonly", "mca", "alice",
+					       "chain-ca", "chain-leaf" };
 	char *p;
 	size_t i;
 
@@ -872,6 +972,7 @@ int main(void)
 		cmocka_unit_test(test_resumption_and_reuse),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_chain_as_configured),
+		cmocka_unit_test(test_resumption_rechecks_client_policy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
