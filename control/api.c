@@ -258,7 +258,8 @@ static void h_backends(struct ctl_conn *c, const struct ctl_request *req, const 
 		cJSON_AddNumberToObject(o, "generation", (double)g->id);
 		a = cJSON_AddArrayToObject(o, "backends");
 		for (i = 0; i < p->nbackends; i++)
-			cJSON_AddItemToArray(a, ctl_backend_json(p->backends[i], NULL, p->name));
+			cJSON_AddItemToArray(a, ctl_backend_json(p->backends[i], &p->cfg->backends[i],
+								 p->name));
 		ctl_reply_json(c, 200, o);
 	}
 	generation_unref(g);

@@ -623,10 +623,15 @@ static int cmd_generations(void)
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			/* '*' runs; '+' the running runtime generation is built on it */
 			printf("%c %8.0f  %-20s  %.12s  %s\n",
-			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' : ' ', num(e, "id"),
-			       when, str(e, "sha256"), str(e, "source"));
+			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' :
+			       cJSON_IsTrue(cJSON_GetObjectItem(e, "running_base")) ? '+' : ' ',
+			       num(e, "id"), when, str(e, "sha256"), str(e, "source"));
 		}
+		if (num(a, "current") != num(a, "config_generation"))
+			printf("running: generation %.0f, from membership changes (not kept) over "
+			       "generation %.0f (+)\n", num(a, "current"), num(a, "config_generation"));
 	}
 	cJSON_Delete(a);
 	return code;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "ctl_api.h"
 #include "log.h"
 
@@ -49,6 +50,30 @@ size_t ctl_lease_expire_entries(struct ctl_jentry *entries, size_t n, const stru
 		}
 	}
 	return out;
+}
+
+void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_journal *cur,
+		     const struct config *file, double now)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ctl_jentry *e = &entries[i];
+		const struct ctl_jentry *was = cur ? ctl_journal_find(cur, e->pool, e->name) : NULL;
+		const struct cfg_pool *p = config_find_pool(file, e->pool);
+
+		if (e->op != CTL_JOP_SET || e->ttl_s)
+			continue;
+		if (was && was->op == CTL_JOP_SET && was->ttl_s) {
+			e->ttl_s = was->ttl_s;
+			e->expires = was->expires;
+		} else if (p && p->lease_ttl_s &&
+			   !ctl_config_backend((struct config *)file, e->pool, e->name)) {
+			/* brought back by the rollback: registered by the API, it was leased */
+			e->ttl_s = p->lease_ttl_s;
+			e->expires = now + p->lease_ttl_s;
+		}
+	}
 }
 
 /* Removes the expired leases of the journal, each as an API delete would (journal

@@ -629,6 +629,8 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 		return journal_unwritable(err, errlen);
 	}
 	n = ctl_journal_entries_for(ctl_plane.file, target, &ctl_plane.journal, &entries);
+	if (n > 0)
+		ctl_lease_carry(entries, (size_t)n, &ctl_plane.journal, ctl_plane.file, wall_now());
 	keep = config_dup(target);
 	cfg = n >= 0 ? ctl_merge(target, entries, (size_t)n, NULL, NULL) : NULL;
 	nold = ctl_plane.journal.n;

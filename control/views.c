@@ -91,6 +91,16 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 		cJSON_AddNumberToObject(o, "learned_limit", adaptive_limit_get(&b->adaptive));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
 	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
+	/* what a health check with identity_header asks of it */
+	if (cb) {
+		cJSON_AddStringToObject(o, "identity", cb->identity ? cb->identity : b->name);
+	} else {
+		struct generation *g = proc_current_generation();
+		const struct cfg_backend *c = g ? ctl_config_backend(g->cfg, pool, b->name) : NULL;
+
+		cJSON_AddStringToObject(o, "identity", c && c->identity ? c->identity : b->name);
+		generation_unref(g);
+	}
 	je = ctl_journal_find(&ctl_plane.journal, pool, b->name);
 	cJSON_AddStringToObject(o, "source",
 				discovery_source(pool, b->name) ? "kubernetes" : je ? "api" : "file");

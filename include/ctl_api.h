@@ -69,6 +69,11 @@ double ctl_wall_now(void);
  * entries only, no I/O: unit-tested. */
 size_t ctl_lease_expire_entries(struct ctl_jentry *entries, size_t n, const struct config *file,
 				double now, size_t *expired);
+/* Gives the entries a rollback writes (entries[0..n)) the leases they had in the journal
+ * cur; a backend the file lacks that comes back without one gets its pool's lease_ttl_s
+ * from now: a rollback must not turn a registration into one that lives for ever. */
+void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_journal *cur,
+		     const struct config *file, double now);
 /* The once-a-second sweep that removes expired leases while running. */
 void ctl_lease_start(struct ev_loop *loop);
 void ctl_lease_stop(struct ev_loop *loop);
@@ -96,7 +101,9 @@ struct backend *ctl_live_backend(struct generation *g, const char *pool, const c
 /* 1 when b takes new requests (admin active, health up, weight above 0). */
 int ctl_in_rotation(const struct backend *b);
 
-/* JSON views (control/views.c). */
+/* JSON views (control/views.c). ctl_backend_json shows the live backend b (with cb,
+ * its config in the running generation, or NULL to look it up), or cb alone when b is
+ * NULL. */
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool);
 cJSON *ctl_status_json(void);
 

@@ -34,6 +34,7 @@ static void test_lease_renewal_outcomes(void **state);
 static void test_expired_at_start(void **state);
 static void test_record_roundtrip(void **state);
 static void test_merge_identity(void **state);
+static void test_rollback_keeps_leases(void **state);
 
 #define NOW 1800000000.0
 
@@ -311,6 +312,43 @@ static void test_merge_identity(void **state)
 	config_free(cfg);
 }
 
+/* A rollback's journal keeps the leases it had, and a registration it brings back gets
+ * the pool's lease rather than none. */
+static void test_rollback_keeps_leases(void **state)
+{
+	struct config *cfg = load("listeners = ( { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"flask\"; } );\n"
+				  "pools = ( { name = \"flask\"; lease_ttl_s = 40; backends = (\n"
+				  "  { name = \"web-1\"; address = \"127.0.0.1:8001\"; } ); } );\n");
+	struct ctl_journal cur;
+	struct ctl_jentry en[3], was;
+	int i;
+
+	memset(&cur, 0, sizeof(cur));
+	memset(&was, 0, sizeof(was));
+	was.op = CTL_JOP_SET;
+	snprintf(was.pool, sizeof(was.pool), "flask");
+	snprintf(was.name, sizeof(was.name), "pod-a");
+	was.ttl_s = 25;
+	was.expires = NOW + 7;
+	cur.entries = &was;
+	cur.n = 1;
+	memset(en, 0, sizeof(en));
+	for (i = 0; i < 3; i++) {
+		en[i].op = CTL_JOP_SET;
+		snprintf(en[i].pool, sizeof(en[i].pool), "flask");
+	}
+	snprintf(en[0].name, sizeof(en[0].name), "pod-a");   /* leased now: keeps it */
+	snprintf(en[1].name, sizeof(en[1].name), "pod-b");   /* gone, brought back */
+	snprintf(en[2].name, sizeof(en[2].name), "web-1");   /* the file's: no lease */
+	ctl_lease_carry(en, 3, &cur, cfg, NOW);
+	assert_int_equal(en[0].ttl_s, 25);
+	assert_true(en[0].expires == NOW + 7);
+	assert_int_equal(en[1].ttl_s, 40);
+	assert_true(en[1].expires == NOW + 40);
+	assert_int_equal(en[2].ttl_s, 0);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_expired_at_start),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_merge_identity),
+		cmocka_unit_test(test_rollback_keeps_leases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
