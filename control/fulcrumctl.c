@@ -411,6 +411,11 @@ static int cmd_status(void)
 		       str(a, "version"), num(g, "id"), str(g, "source"), up, num(a, "workers"),
 		       num(a, "connections"), cJSON_IsTrue(cJSON_GetObjectItem(a, "stopping")) ?
 		       ", STOPPING" : "");
+		if (cJSON_IsFalse(cJSON_GetObjectItem(g, "kept")) &&
+		    cJSON_IsNumber(cJSON_GetObjectItem(g, "config_generation")))
+			printf("generation %.0f is a runtime one (membership changes, not kept), "
+			       "built on kept generation %.0f\n", num(g, "id"),
+			       num(g, "config_generation"));
 		printf("config %s, state_dir %s, %.0f journal entr%s%s\n", str(a, "config"),
 		       str(a, "state_dir"), num(a, "journal_entries"),
 		       num(a, "journal_entries") == 1 ? "y" : "ies",

@@ -57,6 +57,7 @@ assert_eq "$(json_get "$st" 'd["generation"]["kept"]')" false "status: generatio
 assert_eq "$(json_get "$st" 'd["generation"]["config_generation"]')" 1 "status: built on"
 assert_contains "$(json_get "$st" 'd["generation"]["source"]')" "api: DELETE flask/web-a" "status: source"
 assert_eq "$(json_get "$(ctl --json generations)" 'len(d["generations"])')" 1 "generations kept"
+assert_contains "$(ctl status)" "built on kept generation 1" "fulcrumctl status"
 # the running config is diffed against, kept or not
 diff=$(ctl diff 1)
 assert_contains "$diff" "~ pools.flask.backends.web-b.weight: 1 -> 3" "diff 1 (running)"
