@@ -264,7 +264,8 @@ static void h_backends(struct ctl_conn *c, const struct ctl_request *req, const 
 		cJSON_AddNumberToObject(o, "generation", (double)g->id);
 		a = cJSON_AddArrayToObject(o, "backends");
 		for (i = 0; i < p->nbackends; i++)
-			cJSON_AddItemToArray(a, ctl_backend_json(p->backends[i], NULL, p->name));
+			cJSON_AddItemToArray(a, ctl_backend_json(p->backends[i], &p->cfg->backends[i],
+								 p->name));
 		ctl_reply_json(c, 200, o);
 	}
 	generation_unref(g);
@@ -298,14 +299,16 @@ static void get_backend(struct ctl_conn *c, const char *pool, const char *name)
 	generation_unref(g);
 }
 
-/* Adds or updates: fields left out keep the backend's current value (defaults for a new
- * one: weight 1, max_conns 0, state active); an address is needed to add. A PUT that
- * changes nothing writes nothing, so a hook may retry it freely. */
+/* Adds or updates: fields left out keep the backend's current value, its admin state
+ * too (defaults for a new one: weight 1, max_conns 0, state active, the pool's
+ * lease_ttl_s); an address is needed to add. A PUT that changes nothing writes no
+ * generation, so a hook may retry it freely; one of a leased backend renews the lease
+ * (a journal record only). */
 static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const char *pool,
 			const char *name)
 {
 	struct ctl_backend_put p;
-	struct cfg_backend *cur;
+	enum ctl_put_outcome out;
 	struct ctl_jentry e;
 	char err[512], src[CTL_SOURCE_MAX], wait[16];
 	uint32_t timeout = WAIT_DEFAULT_S;
@@ -333,28 +336,22 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 	/* the applied config, not the live objects: it is what the journal builds on */
 	{
 		struct generation *g = proc_current_generation();
+		struct cfg_backend *cur = ctl_config_backend(g->cfg, pool, name);
+		struct pool *gp = generation_find_pool(g, pool);
 
-		cur = ctl_config_backend(g->cfg, pool, name);
 		memset(&e, 0, sizeof(e));
-		e.op = CTL_JOP_SET;
 		snprintf(e.pool, sizeof(e.pool), "%s", pool);
 		snprintf(e.name, sizeof(e.name), "%s", name);
 		created = cur == NULL;
-		if (created && !p.has_address) {
-			generation_unref(g);
+		out = ctl_put_entry(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &p,
+				    gp ? gp->cfg->lease_ttl_s : 0, ctl_wall_now(), &e);
+		generation_unref(g);
+		if (out == CTL_PUT_INVALID) {
 			ctl_reply_error(c, 400, "invalid_body",
 					"'address' is required to add backend '%s'", name);
 			return;
 		}
-		snprintf(e.address, sizeof(e.address), "%s",
-			 p.has_address ? p.address : cur->address.text);
-		e.addr = p.has_address ? p.addr : cur->address;
-		e.weight = p.has_weight ? p.weight : cur ? cur->weight : 1;
-		e.max_conns = p.has_max_conns ? p.max_conns : cur ? cur->max_conns : 0;
-		e.state = p.has_state ? p.state : ADMIN_ACTIVE;
-		unchanged = cur && !strcmp(cur->address.text, e.address) && cur->weight == e.weight &&
-			    cur->max_conns == e.max_conns && cur->state == e.state;
-		generation_unref(g);
+		unchanged = out != CTL_PUT_CHANGE;
 	}
 	if (wait_healthy && (e.weight == 0 || e.state != ADMIN_ACTIVE)) {
 		ctl_reply_error(c, 400, "invalid_body",
@@ -362,9 +359,10 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 				"(weight above 0 and state \"active\")");
 		return;
 	}
-	if (!unchanged) {
+	if (out != CTL_PUT_SAME) {
 		snprintf(src, sizeof(src), "api: PUT %s/%s", pool, name);
-		r = ctl_change_backend(&e, src, &gen, err, sizeof(err));
+		r = out == CTL_PUT_CHANGE ? ctl_change_backend(&e, src, &gen, err, sizeof(err))
+					  : ctl_renew_lease(&e, err, sizeof(err));
 		if (r) {
 			ctl_reply_error(c, r, r == 503 ? "unavailable" : "internal", "%s", err);
 			return;
@@ -411,13 +409,9 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 		return 0;
 	}
 	memset(&e, 0, sizeof(e));
-	e.op = CTL_JOP_SET;
 	snprintf(e.pool, sizeof(e.pool), "%s", pool);
 	snprintf(e.name, sizeof(e.name), "%s", name);
-	snprintf(e.address, sizeof(e.address), "%s", cur->address.text);
-	e.addr = cur->address;
-	e.weight = cur->weight;
-	e.max_conns = cur->max_conns;
+	ctl_entry_of(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &e);
 	e.state = ADMIN_DRAINING;
 	generation_unref(g);
 	snprintf(src, sizeof(src), "api: %s %s/%s", verb, pool, name);
@@ -587,7 +581,9 @@ static void h_generations(struct ctl_conn *c, const struct ctl_request *req, con
 	cJSON *o = cJSON_CreateObject(), *a;
 
 	cJSON_AddNumberToObject(o, "current", (double)g->id);
+	cJSON_AddNumberToObject(o, "config_generation", (double)ctl_plane.kept_id);
 	cJSON_AddNumberToObject(o, "keep", ctl_plane.store.keep);
+	cJSON_AddNumberToObject(o, "keep_days", ctl_plane.store.keep_days);
 	a = cJSON_AddArrayToObject(o, "generations");
 	for (i = 0; i < n; i++) {
 		cJSON *e = cJSON_CreateObject();
@@ -597,6 +593,7 @@ static void h_generations(struct ctl_conn *c, const struct ctl_request *req, con
 		cJSON_AddStringToObject(e, "source", list[i].source);
 		cJSON_AddStringToObject(e, "sha256", list[i].sha256);
 		cJSON_AddBoolToObject(e, "current", list[i].id == g->id);
+		cJSON_AddBoolToObject(e, "running_base", list[i].id == ctl_plane.kept_id);
 		cJSON_AddItemToArray(a, e);
 	}
 	free(list);
@@ -643,7 +640,7 @@ static void h_diff(struct ctl_conn *c, const struct ctl_request *req, const stru
 	uint64_t from, to;
 	ssize_t n, i;
 	cJSON *o, *a;
-	int r;
+	int r, running = 0;
 
 	r = ctl_query_get(req->query, "from", v, sizeof(v));
 	if (r != 1 || parse_gen_id(v, &from) == -1) {
@@ -655,13 +652,27 @@ static void h_diff(struct ctl_conn *c, const struct ctl_request *req, const stru
 		struct generation *g = proc_current_generation();
 
 		to = g->id;
+		running = to != ctl_plane.kept_id;
 		generation_unref(g);
 	} else if (r != 1 || parse_gen_id(v, &to) == -1) {
 		ctl_reply_error(c, 400, "invalid_query", "'to' must be a generation number");
 		return;
 	}
 	ta = ctl_store_read(&ctl_plane.store, from, &ma);
-	tb = ta ? ctl_store_read(&ctl_plane.store, to, &mb) : NULL;
+	tb = ta && !running ? ctl_store_read(&ctl_plane.store, to, &mb) : NULL;
+	if (ta && running) {
+		/* the running generation is a runtime one (not kept): its operator config
+		 * is the base with the journal laid over it */
+		struct config *cur = ctl_merge(ctl_base(), ctl_plane.journal.entries,
+					       ctl_plane.journal.n, NULL, NULL);
+
+		tb = cur ? ctl_render(cur, 0) : NULL;
+		config_free(cur);
+		if (!tb) {
+			ctl_reply_error(c, 500, "internal", "out of memory");
+			goto out;
+		}
+	}
 	if (!ta || !tb) {
 		ctl_reply_error(c, 404, "unknown_generation", "generation %" PRIu64 " is not kept",
 				ta ? to : from);

@@ -30,6 +30,8 @@ struct opts {
 	const char *address;
 	long weight, max_conns;   /* -1 = not given */
 	const char *state;
+	long ttl;                 /* --ttl: lease seconds, 0 = none; -1 = not given */
+	const char *identity;     /* --identity: what the health answer must carry */
 	int wait, wait_healthy, force;
 	long wait_timeout;        /* --timeout of a wait or drain; -1 = not given */
 	int all;                  /* --all: every address the server's name resolves to */
@@ -48,7 +50,7 @@ struct reply {
 	cJSON *last;              /* the last complete line of a stream */
 };
 
-static struct opts o = { .weight = -1, .max_conns = -1, .wait_timeout = -1 };
+static struct opts o = { .weight = -1, .max_conns = -1, .ttl = -1, .wait_timeout = -1 };
 static char *token;
 
 static void usage(FILE *out);
@@ -90,8 +92,9 @@ static void usage(FILE *out)
 		"  backends POOL                   every backend of POOL with its state\n"
 		"  get POOL NAME                   one backend\n"
 		"  set POOL NAME [--address A] [--weight N] [--max-conns N] [--state S]\n"
-		"                [--wait-healthy [--wait-timeout S]]\n"
-		"                                  add or update a backend (alias: add)\n"
+		"                [--ttl S] [--identity X] [--wait-healthy [--wait-timeout S]]\n"
+		"                                  add or update a backend (alias: add); --ttl: a\n"
+		"                                  lease, removed unless set again within S seconds\n"
 		"  drain POOL NAME [--wait] [--wait-timeout S]\n"
 		"                                  stop new traffic; --wait until no request is left\n"
 		"  remove POOL NAME [--force] [--wait-timeout S]\n"
@@ -408,6 +411,11 @@ static int cmd_status(void)
 		       str(a, "version"), num(g, "id"), str(g, "source"), up, num(a, "workers"),
 		       num(a, "connections"), cJSON_IsTrue(cJSON_GetObjectItem(a, "stopping")) ?
 		       ", STOPPING" : "");
+		if (cJSON_IsFalse(cJSON_GetObjectItem(g, "kept")) &&
+		    cJSON_IsNumber(cJSON_GetObjectItem(g, "config_generation")))
+			printf("generation %.0f is a runtime one (membership changes, not kept), "
+			       "built on kept generation %.0f\n", num(g, "id"),
+			       num(g, "config_generation"));
 		printf("config %s, state_dir %s, %.0f journal entr%s%s\n", str(a, "config"),
 		       str(a, "state_dir"), num(a, "journal_entries"),
 		       num(a, "journal_entries") == 1 ? "y" : "ies",
@@ -496,6 +504,10 @@ static int cmd_set(const char *pool, const char *name)
 		cJSON_AddNumberToObject(body, "max_conns", (double)o.max_conns);
 	if (o.state)
 		cJSON_AddStringToObject(body, "state", o.state);
+	if (o.ttl >= 0)
+		cJSON_AddNumberToObject(body, "ttl_s", (double)o.ttl);
+	if (o.identity)
+		cJSON_AddStringToObject(body, "identity", o.identity);
 	if (o.wait_healthy)
 		snprintf(q, sizeof(q), "?wait=healthy&timeout=%ld", o.wait_timeout >= 0 ? o.wait_timeout : 30);
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s%s", p, n, q);
@@ -616,10 +628,15 @@ static int cmd_generations(void)
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			/* '*' runs; '+' the running runtime generation is built on it */
 			printf("%c %8.0f  %-20s  %.12s  %s\n",
-			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' : ' ', num(e, "id"),
-			       when, str(e, "sha256"), str(e, "source"));
+			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' :
+			       cJSON_IsTrue(cJSON_GetObjectItem(e, "running_base")) ? '+' : ' ',
+			       num(e, "id"), when, str(e, "sha256"), str(e, "source"));
 		}
+		if (num(a, "current") != num(a, "config_generation"))
+			printf("running: generation %.0f, from membership changes (not kept) over "
+			       "generation %.0f (+)\n", num(a, "current"), num(a, "config_generation"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -875,7 +892,7 @@ int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
 	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY, O_ALL,
-	       O_DOCKER_SOCKET };
+	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -885,6 +902,8 @@ int main(int argc, char **argv)
 		{ "weight", required_argument, NULL, O_WEIGHT },
 		{ "max-conns", required_argument, NULL, O_MAXCONNS },
 		{ "state", required_argument, NULL, O_STATE },
+		{ "ttl", required_argument, NULL, O_TTL },
+		{ "identity", required_argument, NULL, O_IDENTITY },
 		{ "wait", no_argument, NULL, O_WAIT },
 		{ "wait-healthy", no_argument, NULL, O_WAIT_HEALTHY },
 		{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
@@ -910,6 +929,8 @@ int main(int argc, char **argv)
 		case O_WEIGHT: o.weight = parse_num(optarg, "--weight", 1000); set_opts++; break;
 		case O_MAXCONNS: o.max_conns = parse_num(optarg, "--max-conns", 1000000); set_opts++; break;
 		case O_STATE: o.state = optarg; set_opts++; break;
+		case O_TTL: o.ttl = parse_num(optarg, "--ttl", 86400); set_opts++; break;
+		case O_IDENTITY: o.identity = optarg; set_opts++; break;
 		case O_WAIT: o.wait = 1; break;
 		case O_WAIT_HEALTHY: o.wait_healthy = 1; break;
 		case O_WAIT_TIMEOUT: o.wait_timeout = parse_num(optarg, "--wait-timeout", 86400); break;
@@ -945,7 +966,7 @@ int main(int argc, char **argv)
 		return die_usage("--key goes with --cert");
 	/* options that belong to one command only are refused elsewhere */
 	if (set_opts && strcmp(cmd, "set") && strcmp(cmd, "add"))
-		return die_usage("--address, --weight, --max-conns and --state go with set");
+		return die_usage("--address, --weight, --max-conns, --state, --ttl and --identity go with set");
 	if (o.wait_healthy && strcmp(cmd, "set") && strcmp(cmd, "add"))
 		return die_usage("--wait-healthy goes with set");
 	if (o.wait && strcmp(cmd, "drain"))

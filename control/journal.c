@@ -72,6 +72,8 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 		return 0;
 	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
 	cJSON_AddNumberToObject(o, "time", e->time);
+	if (e->gen)
+		cJSON_AddNumberToObject(o, "gen", (double)e->gen);
 	cJSON_AddStringToObject(o, "op", e->op == CTL_JOP_DELETE ? "delete" : "set");
 	cJSON_AddStringToObject(o, "pool", e->pool);
 	cJSON_AddStringToObject(o, "name", e->name);
@@ -81,6 +83,13 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 		cJSON_AddNumberToObject(o, "weight", e->weight);
 		cJSON_AddNumberToObject(o, "max_conns", e->max_conns);
 		cJSON_AddStringToObject(o, "state", state_names[e->state]);
+		if (e->identity[0])
+			cJSON_AddStringToObject(o, "identity", e->identity);
+		if (e->ttl_s) {
+			/* absolute: a restart honours the time left, not a fresh lease */
+			cJSON_AddNumberToObject(o, "ttl_s", e->ttl_s);
+			cJSON_AddNumberToObject(o, "expires", e->expires);
+		}
 	}
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -125,7 +134,7 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 			 size_t whylen)
 {
 	cJSON *o = cJSON_ParseWithLength(payload, len);
-	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st, *fp;
+	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st, *fp, *gen, *id, *ttl, *exp;
 	char err[256];
 	int rc = -1;
 	size_t i;
@@ -160,6 +169,9 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 	}
 	e->seq = (uint64_t)seq->valuedouble;
 	e->time = cJSON_IsNumber(tm) ? tm->valuedouble : 0;
+	gen = cJSON_GetObjectItemCaseSensitive(o, "gen");
+	if (cJSON_IsNumber(gen) && gen->valuedouble >= 0 && gen->valuedouble <= 9007199254740992.0)
+		e->gen = (uint64_t)gen->valuedouble;
 	fp = cJSON_GetObjectItemCaseSensitive(o, "file");
 	if (cJSON_IsString(fp) && strlen(fp->valuestring) < sizeof(e->file_fp))
 		snprintf(e->file_fp, sizeof(e->file_fp), "%s", fp->valuestring);
@@ -198,6 +210,24 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 		goto out;
 	}
 	e->state = (enum admin_state)i;
+	id = cJSON_GetObjectItemCaseSensitive(o, "identity");
+	ttl = cJSON_GetObjectItemCaseSensitive(o, "ttl_s");
+	exp = cJSON_GetObjectItemCaseSensitive(o, "expires");
+	if (id && (!cJSON_IsString(id) || ctl_check_identity(id->valuestring, err, sizeof(err)) == -1)) {
+		snprintf(why, whylen, "identity: %.150s", cJSON_IsString(id) ? err : "not a string");
+		goto out;
+	}
+	if (id)
+		snprintf(e->identity, sizeof(e->identity), "%s", id->valuestring);
+	if (ttl && (!cJSON_IsNumber(ttl) || !cJSON_IsNumber(exp) || ttl->valuedouble < 1 ||
+		    ttl->valuedouble > CTL_TTL_MAX || !(exp->valuedouble >= 0 && exp->valuedouble < 1e11))) {
+		snprintf(why, whylen, "ttl_s or expires out of range");
+		goto out;
+	}
+	if (ttl) {
+		e->ttl_s = (uint32_t)ttl->valuedouble;
+		e->expires = exp->valuedouble;
+	}
 	if (addr_parse(e->address, &e->addr, 0, err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "address: %.150s", err);
 		goto out;
@@ -347,6 +377,8 @@ size_t ctl_journal_parse(struct ctl_journal *j, const char *buf, size_t len,
 			rep->records++;
 			if (e.seq > j->seq)
 				j->seq = e.seq;
+			if (e.gen > j->gen)
+				j->gen = e.gen;
 		}
 		pos += HEADER_LEN + plen + 1;
 		if (clean)
@@ -479,6 +511,7 @@ int ctl_journal_append(struct ctl_journal *j, struct ctl_jentry *e, struct ctl_j
 	}
 	e->seq = j->seq + 1;
 	e->time = wall_now();
+	e->gen = j->gen;
 	len = ctl_journal_encode(e, rec, sizeof(rec));
 	if (len == 0) {
 		snprintf(err, errlen, "journal record too large");
@@ -582,6 +615,7 @@ int ctl_journal_replace(struct ctl_journal *j, const struct ctl_jentry *entries,
 			copy[i].seq = ++seq;
 			copy[i].time = now;
 		}
+		copy[i].gen = j->gen;
 		len = ctl_journal_encode(&copy[i], rec, sizeof(rec));
 
 		if (len == 0 || write_all(fd, rec, len) == -1)

@@ -10,6 +10,7 @@
 #include "ctl_journal.h"
 
 static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b);
+static int set_identity(struct cfg_backend *b, const char *id);
 static int push_entry(struct ctl_jentry **list, size_t *n, size_t *cap,
 		      const struct ctl_jentry *e);
 
@@ -70,7 +71,7 @@ int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *
 	if (!p || !b)
 		return -1;
 	i = (size_t)(b - p->backends);
-	free(b->name);
+	config_backend_clear(b);
 	memmove(&p->backends[i], &p->backends[i + 1], (p->nbackends - i - 1) * sizeof(*b));
 	p->nbackends--;
 	return 0;
@@ -82,14 +83,16 @@ void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const c
 	const struct cfg_backend *b = ctl_config_backend((struct config *)cfg, pool, name);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	char text[ADDR_TEXT_MAX + 64];
+	char text[ADDR_TEXT_MAX + CTL_IDENTITY_MAX + 64];
 	int n;
 
 	out[0] = '\0';
 	if (!b)
 		return;
-	n = snprintf(text, sizeof(text), "%s|%u|%u|%d", b->address.text, b->weight, b->max_conns,
-		     (int)b->state);
+	/* identity only when set: digests written before the key existed stay valid */
+	n = snprintf(text, sizeof(text), "%s|%u|%u|%d%s%s", b->address.text, b->weight,
+		     b->max_conns, (int)b->state, b->identity ? "|id=" : "",
+		     b->identity ? b->identity : "");
 	EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
 	for (i = 0; i < 8; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
@@ -122,6 +125,37 @@ ssize_t ctl_journal_current(const struct ctl_journal *j, const struct config *fi
 		*dropped = gone;
 	*out = list;
 	return (ssize_t)n;
+}
+
+int ctl_check_identity(const char *s, char *err, size_t errlen)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= CTL_IDENTITY_MAX) {
+		snprintf(err, errlen, "an identity has 1 to %d characters", CTL_IDENTITY_MAX - 1);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~') {
+			snprintf(err, errlen, "an identity is visible ASCII without spaces "
+				 "(character %zu is not)", i + 1);
+			return -1;
+		}
+	return 0;
+}
+
+/* Sets b's identity to id ("" = leave it). 0, or -1 on ENOMEM. */
+static int set_identity(struct cfg_backend *b, const char *id)
+{
+	char *copy;
+
+	if (!id[0])
+		return 0;
+	if (!(copy = strdup(id)))
+		return -1;
+	free(b->identity);
+	b->identity = copy;
+	return 0;
 }
 
 int ctl_jentry_resolve(struct ctl_jentry *e, char *err, size_t errlen)
@@ -159,14 +193,16 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 			nu++;
 			continue;
 		}
-		/* the journal says only these four things: a backend the base has keeps its
-		 * other settings, a new one gets the defaults of a config file's backend */
+		/* the journal says only these things: a backend the base has keeps its other
+		 * settings, a new one gets the defaults of a config file's backend */
 		cur = ctl_config_backend(cfg, e->pool, e->name);
 		if (cur) {
 			cur->address = e->addr;
 			cur->weight = e->weight;
 			cur->max_conns = e->max_conns;
 			cur->state = e->state;
+			if (set_identity(cur, e->identity) == -1)
+				goto nomem;
 			continue;
 		}
 		if (config_backend_init(&b) == -1 || !(b.name = strdup(e->name)))
@@ -175,6 +211,8 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 		b.weight = e->weight;
 		b.max_conns = e->max_conns;
 		b.state = e->state;
+		if (set_identity(&b, e->identity) == -1)
+			goto nomem;
 		if (ctl_config_set_backend(cfg, e->pool, &b) == -1)
 			goto nomem;
 	}
@@ -192,7 +230,8 @@ nomem:
 static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b)
 {
 	return !strcmp(a->address.text, b->address.text) && a->weight == b->weight &&
-	       a->max_conns == b->max_conns && a->state == b->state;
+	       a->max_conns == b->max_conns && a->state == b->state &&
+	       !strcmp(a->identity ? a->identity : "", b->identity ? b->identity : "");
 }
 
 static int push_entry(struct ctl_jentry **list, size_t *n, size_t *cap,
@@ -248,6 +287,8 @@ ssize_t ctl_journal_entries_for(const struct config *file, const struct config *
 			e.weight = tb->weight;
 			e.max_conns = tb->max_conns;
 			e.state = tb->state;
+			if (tb->identity)
+				snprintf(e.identity, sizeof(e.identity), "%s", tb->identity);
 			if (push_entry(&list, &n, &cap, &e) == -1)
 				goto nomem;
 		}

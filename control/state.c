@@ -31,12 +31,13 @@ static int open_journal_and_store(const struct config *file);
 static int journal_unwritable(char *err, size_t errlen);
 static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents);
 static int mkdir_p(const char *path);
-static double wall_now(void);
 static uint64_t current_id(void);
 static ssize_t current_entries(const struct config *file, struct ctl_jentry **out);
-static void settle_journal(struct ctl_jentry *entries, size_t n);
+static void settle_journal(struct ctl_jentry *entries, size_t n, int changed);
 
-static double wall_now(void)
+#define wall_now ctl_wall_now
+
+double ctl_wall_now(void)
 {
 	struct timeval tv;
 
@@ -74,12 +75,13 @@ static ssize_t current_entries(const struct config *file, struct ctl_jentry **ou
 	return n;
 }
 
-/* Makes entries (taken over) the journal, on disk when possible. */
-static void settle_journal(struct ctl_jentry *entries, size_t n)
+/* Makes entries (taken over) the journal, on disk when possible. changed: some entry
+ * differs even if the count does not. */
+static void settle_journal(struct ctl_jentry *entries, size_t n, int changed)
 {
 	char err[512];
 
-	if (n == ctl_plane.journal.n) {
+	if (n == ctl_plane.journal.n && !changed) {
 		free(entries);
 		return;
 	}
@@ -173,8 +175,13 @@ static int open_journal_and_store(const struct config *file)
 	if (ctl_store_open(&ctl_plane.store, ctl_plane.state_dir, file->control.generations_keep,
 			   err, sizeof(err)) == -1)
 		log_error("%s; config generations will not be kept", err);
+	else
+		ctl_plane.store.keep_days = file->control.generations_keep_days;
 	if (ctl_plane.store.max_id + 1 > ctl_plane.next_id)
 		ctl_plane.next_id = ctl_plane.store.max_id + 1;
+	/* runtime generations are not kept: the journal remembers how far ids went */
+	if (ctl_plane.journal.gen + 1 > ctl_plane.next_id)
+		ctl_plane.next_id = ctl_plane.journal.gen + 1;
 	/* the owner numbers and keeps generations; we only learn where it is */
 	if (!writable)
 		ctl_store_close(&ctl_plane.store);
@@ -215,7 +222,7 @@ static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents)
 	n = current_entries(ctl_plane.file, &cur);
 	if (n < 0)
 		return;
-	settle_journal(cur, (size_t)n);
+	settle_journal(cur, (size_t)n, 0);
 	cfg = ctl_merge(ctl_base(), ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
 	if (!cfg || publish(cfg, "state_dir taken over", "journal", ctl_plane.state_dir, &gen, err,
 			    sizeof(err)) == -1)
@@ -247,12 +254,15 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	{
 		struct ctl_jentry *cur = NULL;
 		ssize_t n = current_entries(file, &cur);
+		size_t expired = 0;
 
 		if (n < 0) {
 			log_error("out of memory reading the journal");
 			return -1;
 		}
-		settle_journal(cur, (size_t)n);
+		/* leases that ran out while fulcrum was down never come back */
+		n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, wall_now(), &expired);
+		settle_journal(cur, (size_t)n, expired > 0);
 	}
 	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
 			   &orphans);
@@ -303,6 +313,7 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
 								    : "(embedded default)");
 	save_generation(g, g->cfg, src);
+	ctl_lease_start(loop);
 	discovery_start(loop, g->cfg);
 	if (ctl_plane.api) {
 		ctl_server_start(loop);
@@ -321,8 +332,10 @@ void ctl_set_stopping(void)
 void ctl_shutdown(void)
 {
 	discovery_stop();
-	if (ctl_plane.loop)
+	if (ctl_plane.loop) {
 		ev_timer_stop(ctl_plane.loop, &ctl_plane.lock_retry);
+		ctl_lease_stop(ctl_plane.loop);
+	}
 	ctl_server_close();
 	ctl_journal_close(&ctl_plane.journal);
 	ctl_store_close(&ctl_plane.store);
@@ -338,7 +351,7 @@ void ctl_shutdown(void)
 }
 
 /* Keeps cfg (the operator's config of generation g: discovered backends are not in it)
- * in the store for rollback. */
+ * in the store for rollback; it is what the running generation is built on from now. */
 static void save_generation(const struct generation *g, const struct config *cfg,
 			    const char *source)
 {
@@ -354,6 +367,8 @@ static void save_generation(const struct generation *g, const struct config *cfg
 	snprintf(meta.source, sizeof(meta.source), "%s", source);
 	if (ctl_store_save(&ctl_plane.store, cfg, &meta, err, sizeof(err)) == -1)
 		log_error("generation %" PRIu64 " not kept for rollback: %s", g->id, err);
+	else
+		ctl_plane.kept_id = g->id;
 }
 
 /* Builds a generation from cfg (taken over), publishes it and keeps it. The journal
@@ -362,15 +377,18 @@ static void save_generation(const struct generation *g, const struct config *cfg
  * so scripts that wait for that line keep working). A reload or rollback opens the
  * access log again even when its setting did not change, as a reload always did; a
  * backend change need not. Discovered backends are laid over a copy of cfg for the
- * generation; cfg itself (operator intent) is what the store keeps, and a generation
- * made by discovery alone (kind "discovery") is not kept. 0 with *gen, or -1 with err
- * (cfg freed). */
+ * generation; cfg itself (operator intent) is what the store keeps. Only operator
+ * configs are kept (kind "reload", "rollback"; the start's in ctl_start): membership
+ * changes (API, leases, discovery) live in the journal or the discovery layer and are
+ * published as runtime generations that are not kept, so hook churn never pushes a
+ * rollback target out. 0 with *gen, or -1 with err (cfg freed). */
 static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
 		   uint64_t *gen, char *err, size_t errlen)
 {
 	struct generation *cur = proc_current_generation(), *g;
 	int by_discovery = !strcmp(kind, "discovery");
-	int reopen_log = strcmp(kind, "api") != 0 && !by_discovery;
+	int reopen_log = strcmp(kind, "api") != 0 && strcmp(kind, "lease") != 0 && !by_discovery;
+	int keep = !strcmp(kind, "reload") || !strcmp(kind, "rollback");
 	struct config *built = cfg;
 
 	if (discovery_any()) {
@@ -400,11 +418,12 @@ static int publish(struct config *cfg, const char *source, const char *kind, con
 	log_set_generation(g->id);
 	if (cfg->control.generations_keep)
 		ctl_plane.store.keep = cfg->control.generations_keep;
-	/* stored before it is published: the list never misses the running generation */
-	if (by_discovery)
-		snprintf(ctl_plane.source, sizeof(ctl_plane.source), "%s", source);
-	else
+	ctl_plane.store.keep_days = cfg->control.generations_keep_days;
+	/* stored before it is published: the list never misses the running operator config */
+	if (keep)
 		save_generation(g, cfg, source);
+	else
+		snprintf(ctl_plane.source, sizeof(ctl_plane.source), "%s", source);
 	*gen = g->id;
 	health_sync(g);  /* new backends wait for their first check before workers see them */
 	proc_publish(g);
@@ -465,12 +484,14 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 		snprintf(err, errlen, "out of memory");
 		return 500;
 	}
+	/* the record carries the id about to be used, so ids go on after a restart */
+	ctl_plane.journal.gen = ctl_plane.next_id;
 	if (ctl_journal_append(&ctl_plane.journal, e, &undo, err, errlen) == -1) {
 		config_free(cfg);
 		return 503;
 	}
-	if (publish(cfg, source, "api", source + (strncmp(source, "api: ", 5) ? 0 : 5), gen, err,
-		    errlen) == -1) {
+	if (publish(cfg, source, strncmp(source, "lease", 5) ? "api" : "lease",
+		    source + (strncmp(source, "api: ", 5) ? 0 : 5), gen, err, errlen) == -1) {
 		ctl_journal_revert(&ctl_plane.journal, &undo);
 		return 500;
 	}
@@ -480,6 +501,20 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 	    !(ctl_plane.rollback_base &&
 	      ctl_config_backend(ctl_plane.rollback_base, e->pool, e->name)))
 		ctl_journal_forget(&ctl_plane.journal, e->pool, e->name);
+	return 0;
+}
+
+int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)
+{
+	ctl_backend_fingerprint(ctl_plane.file, e->pool, e->name, e->file_fp);
+	if (ctl_plane.stopping) {
+		snprintf(err, errlen, "fulcrum is stopping");
+		return 503;
+	}
+	if (ctl_plane.journal.fd == -1)
+		return journal_unwritable(err, errlen);
+	if (ctl_journal_append(&ctl_plane.journal, e, NULL, err, errlen) == -1)
+		return 503;
 	return 0;
 }
 
@@ -540,7 +575,7 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 		return 500;
 	}
 	stats_reload_done(1);
-	settle_journal(entries, (size_t)n);
+	settle_journal(entries, (size_t)n, 0);
 	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
 		log_error("reload: %s (the previous token stays)", err);
 	config_free(ctl_plane.file);
@@ -594,6 +629,8 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 		return journal_unwritable(err, errlen);
 	}
 	n = ctl_journal_entries_for(ctl_plane.file, target, &ctl_plane.journal, &entries);
+	if (n > 0)
+		ctl_lease_carry(entries, (size_t)n, &ctl_plane.journal, ctl_plane.file, wall_now());
 	keep = config_dup(target);
 	cfg = n >= 0 ? ctl_merge(target, entries, (size_t)n, NULL, NULL) : NULL;
 	nold = ctl_plane.journal.n;

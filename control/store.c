@@ -21,7 +21,7 @@ static char *file_path(const struct ctl_store *s, uint64_t id);
 static int parse_header(const char *text, struct ctl_gen_meta *meta);
 static int id_of_name(const char *name, uint64_t *id);
 static int cmp_meta(const void *a, const void *b);
-static void prune(struct ctl_store *s, uint64_t keep_id);
+static void prune(struct ctl_store *s, uint64_t keep_id, double now);
 
 char *ctl_render(const struct config *cfg, int style)
 {
@@ -172,7 +172,7 @@ int ctl_store_save(struct ctl_store *s, const struct config *cfg, struct ctl_gen
 	}
 	if (meta->id > s->max_id)
 		s->max_id = meta->id;
-	prune(s, meta->id);
+	prune(s, meta->id, meta->time);
 	rc = 0;
 out:
 	if (f) {
@@ -185,20 +185,36 @@ out:
 	return rc;
 }
 
-/* Removes the oldest files until keep remain; keep_id (the current one) always stays. */
-static void prune(struct ctl_store *s, uint64_t keep_id)
+int ctl_store_is_file_source(const char *source)
+{
+	return !strncmp(source, "start: ", 7) || strstr(source, "reload of ") != NULL;
+}
+
+/* Removes the oldest files beyond keep, and those older than keep_days (seen from now,
+ * the time of the generation just saved). Never removed: keep_id (the one just saved)
+ * and the newest generation read from the file, the operator's last rollback target
+ * even after many rollbacks. */
+static void prune(struct ctl_store *s, uint64_t keep_id, double now)
 {
 	struct ctl_gen_meta *list = NULL;
-	ssize_t n = ctl_store_list(s, &list), i;
+	ssize_t n = ctl_store_list(s, &list), i, left = n;
+	uint64_t newest_file = 0;
 
-	for (i = 0; i + (ssize_t)s->keep < n; i++) {
+	for (i = 0; i < n; i++)
+		if (ctl_store_is_file_source(list[i].source))
+			newest_file = list[i].id;
+	for (i = 0; i < n; i++) {
+		int too_many = left > (ssize_t)s->keep;
+		int too_old = s->keep_days && now - list[i].time > s->keep_days * 86400.0;
 		char *p;
 
-		if (list[i].id == keep_id)
+		if (list[i].id == keep_id || list[i].id == newest_file || (!too_many && !too_old))
 			continue;
 		p = file_path(s, list[i].id);
 		if (p && unlink(p) == -1 && errno != ENOENT)
 			log_warn("cannot remove old generation %s: %s", p, strerror(errno));
+		else
+			left--;
 		free(p);
 	}
 	free(list);

@@ -140,7 +140,8 @@ int ctl_check_name(const char *what, const char *name, char *err, size_t errlen)
 int ctl_parse_backend_put(const char *body, size_t len, struct ctl_backend_put *p, char *err,
 			  size_t errlen)
 {
-	static const char *const allowed[] = { "address", "weight", "max_conns", "state", NULL };
+	static const char *const allowed[] = { "address", "weight", "max_conns", "state",
+					       "identity", "ttl_s", NULL };
 	char state[16], why[256];
 	uint64_t v;
 	cJSON *o;
@@ -183,6 +184,21 @@ int ctl_parse_backend_put(const char *body, size_t len, struct ctl_backend_put *
 		}
 		p->state = (enum admin_state)i;
 		p->has_state = 1;
+	}
+	if ((r = ctl_json_string(o, "identity", p->identity, sizeof(p->identity), err, errlen)) == -1)
+		goto fail;
+	if (r == 1) {
+		if (ctl_check_identity(p->identity, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "'identity': %s", why);
+			goto fail;
+		}
+		p->has_identity = 1;
+	}
+	if ((r = ctl_json_uint(o, "ttl_s", 0, CTL_TTL_MAX, &v, err, errlen)) == -1)
+		goto fail;
+	if (r == 1) {
+		p->ttl_s = (uint32_t)v;
+		p->has_ttl = 1;
 	}
 	cJSON_Delete(o);
 	return 0;

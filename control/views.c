@@ -58,6 +58,7 @@ static void add_health_view(cJSON *o, const struct backend *b)
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool)
 {
 	cJSON *o = cJSON_CreateObject();
+	const struct ctl_jentry *je;
 	int admin, health;
 
 	if (!o)
@@ -90,9 +91,29 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 		cJSON_AddNumberToObject(o, "learned_limit", adaptive_limit_get(&b->adaptive));
 	cJSON_AddNumberToObject(o, "picks", (double)atomic_load(&b->picks));
 	cJSON_AddNumberToObject(o, "failures", (double)atomic_load(&b->failures));
+	/* what a health check with identity_header asks of it */
+	if (cb) {
+		cJSON_AddStringToObject(o, "identity", cb->identity ? cb->identity : b->name);
+	} else {
+		struct generation *g = proc_current_generation();
+		const struct cfg_backend *c = g ? ctl_config_backend(g->cfg, pool, b->name) : NULL;
+
+		cJSON_AddStringToObject(o, "identity", c && c->identity ? c->identity : b->name);
+		generation_unref(g);
+	}
+	je = ctl_journal_find(&ctl_plane.journal, pool, b->name);
 	cJSON_AddStringToObject(o, "source",
-				discovery_source(pool, b->name) ? "kubernetes" :
-				ctl_journal_find(&ctl_plane.journal, pool, b->name) ? "api" : "file");
+				discovery_source(pool, b->name) ? "kubernetes" : je ? "api" : "file");
+	/* a lease: removed unless renewed (PUT again) before this runs out */
+	if (je && je->op == CTL_JOP_SET && je->ttl_s) {
+		double left = je->expires - ctl_wall_now();
+
+		cJSON_AddNumberToObject(o, "lease_ttl_s", je->ttl_s);
+		cJSON_AddNumberToObject(o, "lease_expires_in_s", left > 0 ? left : 0);
+	} else {
+		cJSON_AddNullToObject(o, "lease_ttl_s");
+		cJSON_AddNullToObject(o, "lease_expires_in_s");
+	}
 	return o;
 }
 
@@ -113,6 +134,13 @@ cJSON *ctl_status_json(void)
 	cJSON_AddNumberToObject(gen, "id", (double)g->id);
 	cJSON_AddNumberToObject(gen, "applied_at", g->applied_at);
 	cJSON_AddStringToObject(gen, "source", ctl_plane.source);
+	/* runtime generations (API membership changes, leases, discovery) are not kept:
+	 * config_generation is the kept operator config the running one is built on */
+	cJSON_AddBoolToObject(gen, "kept", g->id == ctl_plane.kept_id);
+	if (ctl_plane.kept_id)
+		cJSON_AddNumberToObject(gen, "config_generation", (double)ctl_plane.kept_id);
+	else
+		cJSON_AddNullToObject(gen, "config_generation");
 	cJSON_AddNumberToObject(o, "uptime_s", (tv.tv_sec + tv.tv_usec / 1e6) - ctl_plane.started);
 	cJSON_AddBoolToObject(o, "stopping", ctl_plane.stopping);
 	cJSON_AddNumberToObject(o, "workers", proc.nworkers);

@@ -23,6 +23,9 @@ struct health_http {
 	struct health_check *c;
 	size_t body_bytes;
 	int drain_header_seen;
+	char *identity;                  /* the value identity_header must have; NULL = off */
+	char identity_got[64];           /* what the answer said, for the log ("" = absent) */
+	int identity_ok;                 /* the final response carried it with that value */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -31,6 +34,8 @@ static void http_free(struct health_http *h);
 static size_t on_body(char *ptr, size_t size, size_t n, void *userdata);
 static size_t on_header(char *ptr, size_t size, size_t n, void *userdata);
 static int build_request(struct health_http *h, const struct health_check *c);
+static const char *backend_identity(const struct health_check *c);
+static void on_identity_header(struct health_http *h, const char *line, size_t len);
 
 static unsigned in_flight;
 
@@ -48,6 +53,19 @@ void health_http_shutdown(void)
 unsigned health_http_in_flight(void)
 {
 	return in_flight;
+}
+
+/* The identity c's backend must show: its config's identity, else its name. Looked up
+ * in the pool's config (the check runs on the control thread, which owns it). */
+static const char *backend_identity(const struct health_check *c)
+{
+	const struct cfg_pool *p = c->pool->cfg;
+	size_t i;
+
+	for (i = 0; i < p->nbackends; i++)
+		if (!strcmp(p->backends[i].name, c->b->name))
+			return p->backends[i].identity ? p->backends[i].identity : c->b->name;
+	return c->b->name;
 }
 
 /* Sets up the request of one check: URL from the resolved address (no name lookup on
@@ -116,6 +134,12 @@ int health_http_start(struct health_check *c)
 	if (!h)
 		return -1;
 	h->c = c;
+	/* a stranger that took over the address answers /healthz too: with identity_header
+	 * set, only the backend that says who it is passes */
+	if (c->pool->cfg->health.identity_header && !(h->identity = strdup(backend_identity(c)))) {
+		free(h);
+		return -1;
+	}
 	h->xfer.easy = curl_easy_init();
 	h->xfer.done = on_http_done;
 	if (!h->xfer.easy || build_request(h, c) == -1)
@@ -129,6 +153,7 @@ fail:
 	if (h->xfer.easy)
 		curl_easy_cleanup(h->xfer.easy);
 	curl_slist_free_all(h->headers);
+	free(h->identity);
 	free(h);
 	return -1;
 }
@@ -154,7 +179,34 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userdata)
 		else if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0)
 			h->drain_header_seen = 0;  /* a new (final after interim) response begins */
 	}
+	if (h->identity)
+		on_identity_header(h, ptr, len);
 	return len;
+}
+
+/* Notes whether this header line is identity_header with exactly the backend's identity
+ * (surrounding whitespace aside). A new status line starts over. */
+static void on_identity_header(struct health_http *h, const char *line, size_t len)
+{
+	const char *name = h->c->pool->cfg->health.identity_header, *v, *end;
+	size_t nl = strlen(name);
+
+	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		h->identity_ok = 0;
+		h->identity_got[0] = '\0';
+		return;
+	}
+	if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return;
+	v = line + nl + 1;
+	end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	snprintf(h->identity_got, sizeof(h->identity_got), "%.*s", (int)(end - v), v);
+	h->identity_ok = (size_t)(end - v) == strlen(h->identity) &&
+			 memcmp(v, h->identity, (size_t)(end - v)) == 0;
 }
 
 /* Classifies a finished transfer and reports it to the check. */
@@ -175,6 +227,13 @@ static void on_http_done(struct curl_xfer *x, CURLcode rc)
 			r = HRES_DRAIN;
 			snprintf(detail, sizeof(detail), "HTTP %ld%s%s", status,
 				 hc->drain_header ? " with " : "", hc->drain_header ? hc->drain_header : "");
+		} else if (health_status_match(&hc->expect_set, (int)status) && h->identity &&
+			   !h->identity_ok) {
+			r = HRES_ERROR;
+			snprintf(detail, sizeof(detail), "HTTP %ld without %s: %.64s (%s%.64s%s)", status,
+				 hc->identity_header, h->identity,
+				 h->identity_got[0] ? "it said \"" : "absent",
+				 h->identity_got, h->identity_got[0] ? "\"" : "");
 		} else if (health_status_match(&hc->expect_set, (int)status)) {
 			r = HRES_OK;
 			snprintf(detail, sizeof(detail), "HTTP %ld", status);
@@ -209,6 +268,7 @@ static void http_free(struct health_http *h)
 	curl_easy_cleanup(h->xfer.easy);
 	curl_slist_free_all(h->headers);
 	in_flight--;
+	free(h->identity);
 	free(h);
 }
 

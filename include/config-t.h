@@ -31,6 +31,7 @@ struct cfg_control {
 	char *listen;                /* control.listen: "127.0.0.1:9000" or "unix:/path"; NULL = none */
 	char *token_file;            /* control.token_file; NULL = none */
 	uint32_t generations_keep;   /* applied configs kept in state_dir for rollback, default 100 */
+	uint32_t generations_keep_days; /* and none older than this; 0 = no age limit (default) */
 	struct cfg_tls *tls;         /* control.tls: TLS (and client certificates); NULL = plain */
 	int metrics_public;          /* control.metrics_public: GET /metrics without the token */
 };
@@ -90,6 +91,7 @@ struct cfg_health {
 	char *expect;                /* statuses that pass, default "200-399" */
 	char *drain_status;          /* statuses that mean "draining"; NULL = none */
 	char *drain_header;          /* header that must come with drain_status; NULL = status alone */
+	char *identity_header;       /* header whose value must be the backend's identity; NULL = off */
 	uint32_t interval_ms;        /* default 2000 */
 	uint32_t timeout_ms;         /* default 1000 */
 	uint32_t rise;               /* default 2 */
@@ -136,6 +138,7 @@ struct cfg_backend {
 	uint32_t weight;             /* 0..1000, default 1; 0 = takes no new traffic */
 	uint32_t max_conns;          /* 0 = unlimited */
 	enum admin_state state;      /* "active" (default) | "draining" | "maint" */
+	char *identity;              /* value health.identity_header must carry; NULL = the name */
 	int line;
 };
 
@@ -146,6 +149,7 @@ struct cfg_pool {
 	struct cfg_passive passive;
 	uint32_t slow_start_s;       /* default 0 */
 	uint32_t drain_timeout_s;    /* default 30 */
+	uint32_t lease_ttl_s;        /* lease of backends the API adds without ttl_s; 0 = none */
 	uint32_t connect_timeout_ms; /* default 3000 */
 	uint32_t response_timeout_ms;/* time to the first response byte, default 60000 */
 	uint32_t queue_timeout_ms;   /* default 5000; queued longer -> 503 */

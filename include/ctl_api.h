@@ -25,6 +25,8 @@ struct ctl_plane {
 	struct ctl_journal journal;
 	struct ctl_store store;
 	uint64_t next_id;                /* id of the next generation */
+	uint64_t kept_id;                /* the kept operator config the running generation is
+	                                  * built on (0: none kept) */
 	char source[CTL_SOURCE_MAX];     /* what made the current generation */
 	int stopping;                    /* SIGTERM seen: not ready, no more changes */
 	double started;                  /* wall clock at start */
@@ -47,6 +49,34 @@ const struct config *ctl_base(void);
  * the HTTP status to answer (503: journal or state not writable / stopping; 500). */
 int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, char *err,
 		       size_t errlen);
+
+/* Writes e (the backend's settings as they are, with a new or renewed lease) to the
+ * journal only: leases are not part of any config, so no generation is made. 0, or the
+ * HTTP status to answer with err. */
+int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen);
+
+/* Wall clock, seconds. */
+double ctl_wall_now(void);
+
+/* ---- Leases (control/lease.c) ----
+ * A registration with a lease (ttl_s) is removed when it is not renewed (PUT again) in
+ * time: a pod gone without its preStop hook must not leave an address that another app
+ * may take over. */
+
+/* Drops from entries[0..n) (a journal image, at start) the leases that ended before
+ * now: an entry for a backend file has becomes a delete (seq 0, a new record), any
+ * other goes. Logs each; *expired counts them. Returns the new count. Loop over the
+ * entries only, no I/O: unit-tested. */
+size_t ctl_lease_expire_entries(struct ctl_jentry *entries, size_t n, const struct config *file,
+				double now, size_t *expired);
+/* Gives the entries a rollback writes (entries[0..n)) the leases they had in the journal
+ * cur; a backend the file lacks that comes back without one gets its pool's lease_ttl_s
+ * from now: a rollback must not turn a registration into one that lives for ever. */
+void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_journal *cur,
+		     const struct config *file, double now);
+/* The once-a-second sweep that removes expired leases while running. */
+void ctl_lease_start(struct ev_loop *loop);
+void ctl_lease_stop(struct ev_loop *loop);
 
 /* Builds and publishes a generation because discovered backends changed (the layer of
  * include/discovery.h): the base config with the journal, as now, plus that layer. No
@@ -71,7 +101,9 @@ struct backend *ctl_live_backend(struct generation *g, const char *pool, const c
 /* 1 when b takes new requests (admin active, health up, weight above 0). */
 int ctl_in_rotation(const struct backend *b);
 
-/* JSON views (control/views.c). */
+/* JSON views (control/views.c). ctl_backend_json shows the live backend b (with cb,
+ * its config in the running generation, or NULL to look it up), or cb alone when b is
+ * NULL. */
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool);
 cJSON *ctl_status_json(void);
 
@@ -89,16 +121,40 @@ int ctl_json_uint(const cJSON *o, const char *name, uint64_t min, uint64_t max, 
 int ctl_json_string(const cJSON *o, const char *name, char *out, size_t outlen, char *err,
 		    size_t errlen);
 
-/* PUT /v1/pools/{pool}/backends/{name}: {address, weight, max_conns, state}. */
+/* PUT /v1/pools/{pool}/backends/{name}: {address, weight, max_conns, state, identity,
+ * ttl_s}. */
 struct ctl_backend_put {
-	int has_address, has_weight, has_max_conns, has_state;
+	int has_address, has_weight, has_max_conns, has_state, has_identity, has_ttl;
 	char address[ADDR_TEXT_MAX];
 	struct addr addr;                /* resolved */
 	uint32_t weight, max_conns;
 	enum admin_state state;
+	char identity[CTL_IDENTITY_MAX];
+	uint32_t ttl_s;                  /* 0 = no lease */
 };
 int ctl_parse_backend_put(const char *body, size_t len, struct ctl_backend_put *p, char *err,
 			  size_t errlen);
+/* ---- What a PUT becomes (control/backend_put.c) ---- */
+
+enum ctl_put_outcome {
+	CTL_PUT_INVALID = -1,            /* a new backend without an address */
+	CTL_PUT_SAME,                    /* nothing to write */
+	CTL_PUT_RENEW,                   /* only the lease changes: a journal record, no generation */
+	CTL_PUT_CHANGE                   /* the backend changes: journal and a new generation */
+};
+
+/* The journal entry of a backend as it is now (cur, its config; j, its journal entry
+ * or NULL), lease kept as it runs. e's pool and name are the caller's. */
+void ctl_entry_of(const struct cfg_backend *cur, const struct ctl_jentry *j, struct ctl_jentry *e);
+
+/* The entry a PUT with body p makes of the backend cur (NULL: it is added) into e (pool
+ * and name set by the caller): every field p leaves out keeps cur's value, a new one
+ * gets weight 1, max_conns 0, state active and the pool's lease pool_ttl_s; a lease
+ * (kept or given) runs ttl_s from now. Loop-free, for the unit tests. */
+enum ctl_put_outcome ctl_put_entry(const struct cfg_backend *cur, const struct ctl_jentry *j,
+				   const struct ctl_backend_put *p, uint32_t pool_ttl_s, double now,
+				   struct ctl_jentry *e);
+
 /* POST .../drain: {timeout_s}; *timeout_s untouched when absent. */
 int ctl_parse_drain(const char *body, size_t len, uint32_t *timeout_s, char *err, size_t errlen);
 /* POST /v1/config/rollback: {generation}, required. */

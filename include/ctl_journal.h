@@ -12,6 +12,8 @@
 
 #define CTL_NAME_MAX 64              /* names are [A-Za-z0-9._-]{1,63} */
 #define CTL_RECORD_MAX 4096          /* a record's payload is one small JSON object */
+#define CTL_IDENTITY_MAX 256         /* a backend's identity: 1..255 visible ASCII characters */
+#define CTL_TTL_MAX 86400            /* longest lease of a registration, seconds */
 
 enum ctl_jop {
 	CTL_JOP_SET = 1,             /* the backend exists with these settings */
@@ -28,10 +30,14 @@ struct ctl_jentry {
 	uint32_t weight;
 	uint32_t max_conns;
 	enum admin_state state;
+	char identity[CTL_IDENTITY_MAX]; /* what its health answer must carry; "" = the base's */
+	uint32_t ttl_s;              /* lease length; 0 = no lease (lives until removed) */
+	double expires;              /* wall clock when the lease ends unless renewed; 0 = none */
 	char file_fp[17];            /* the file's definition of this backend when the entry was
 	                              * written (ctl_backend_fingerprint); "" = it had none */
 	double time;                 /* wall clock when it was written */
 	uint64_t seq;                /* record number, increasing */
+	uint64_t gen;                /* highest generation id issued when it was written */
 };
 
 /* What ctl_journal_open found in the file. */
@@ -52,6 +58,8 @@ struct ctl_journal {
 	char *path;
 	off_t size;                  /* bytes of good records in the file */
 	uint64_t seq;                /* last sequence number written or read */
+	uint64_t gen;                /* highest generation id recorded: ids go on after a restart
+	                              * even when the last generations were not kept */
 	size_t records;              /* records in the file (compaction when far above n) */
 	struct ctl_jentry *entries;
 	size_t n, cap;
@@ -157,6 +165,10 @@ int ctl_config_set_backend(struct config *cfg, const char *pool, struct cfg_back
 int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *name);
 struct cfg_pool *ctl_config_pool(struct config *cfg, const char *pool);
 struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, const char *name);
+
+/* A backend identity (what the identity_header of its health answer must say): 1..255
+ * visible ASCII characters, no spaces. 0, or -1 with err. */
+int ctl_check_identity(const char *s, char *err, size_t errlen);
 
 /* Parses and resolves e->address into e->addr. 0, or -1 with the reason in err. */
 int ctl_jentry_resolve(struct ctl_jentry *e, char *err, size_t errlen);

@@ -26,6 +26,7 @@ struct ctl_gen_meta {
 struct ctl_store {
 	char *dir;                       /* NULL when generations are not kept */
 	uint32_t keep;                   /* files kept; older ones are removed */
+	uint32_t keep_days;              /* and files older than this; 0 = no age limit */
 	uint64_t max_id;                 /* highest id found or written */
 };
 
@@ -36,10 +37,14 @@ int ctl_store_open(struct ctl_store *s, const char *state_dir, uint32_t keep, ch
 void ctl_store_close(struct ctl_store *s);
 
 /* Writes generation id (cfg rendered) with its metadata (meta->id, time, source used;
- * sha256 filled in), fsync'd and renamed into place, then removes files beyond keep
- * (never id itself). 0, or -1 with err. */
+ * sha256 filled in), fsync'd and renamed into place, then removes the files beyond keep
+ * and those older than keep_days, never id itself nor the newest generation read from
+ * the config file (a start or reload). 0, or -1 with err. */
 int ctl_store_save(struct ctl_store *s, const struct config *cfg, struct ctl_gen_meta *meta,
 		   char *err, size_t errlen);
+
+/* 1 when a generation's source says it was read from the config file (start, reload). */
+int ctl_store_is_file_source(const char *source);
 
 /* Every kept generation's metadata, sorted by id; *out malloc'd. Returns the count or -1. */
 ssize_t ctl_store_list(const struct ctl_store *s, struct ctl_gen_meta **out);

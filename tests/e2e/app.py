@@ -75,7 +75,8 @@ def healthz():
         return "draining\n", 503, {"Content-Type": "text/plain", "X-Drain": "1"}
     if mode == "503":
         return "unavailable\n", 503, {"Content-Type": "text/plain"}
-    return "ok\n", 200, {"Content-Type": "text/plain"}
+    # says who answers, for pools with health.identity_header = "X-Pod-Name"
+    return "ok\n", 200, {"Content-Type": "text/plain", "X-Pod-Name": INSTANCE}
 
 
 @app.route("/echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])

@@ -30,6 +30,7 @@ static void test_render_roundtrip(void **state);
 static void test_dup_is_deep(void **state);
 static void test_store(void **state);
 static void test_prune(void **state);
+static void test_prune_keeps_file_generation(void **state);
 static void test_diff(void **state);
 
 static struct config *load(const char *text, const char *name)
@@ -260,6 +261,57 @@ static void test_prune(void **state)
 	remove_tree(dir);
 }
 
+/* Generations go by count and by age, but the newest one read from the file stays
+ * however many rollbacks followed it (issue 17: churn evicted rollback targets). */
+static void test_prune_keeps_file_generation(void **state)
+{
+	char dir[] = "/tmp/fulcrum-test-prune2.XXXXXX", err[256];
+	struct config *c = load(config_default_text, "default");
+	struct ctl_gen_meta meta, *list = NULL;
+	struct ctl_store s;
+	uint64_t id;
+	ssize_t n;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(ctl_store_open(&s, dir, 3, err, sizeof(err)), 0);
+	assert_true(ctl_store_is_file_source("start: /etc/f.cfg"));
+	assert_true(ctl_store_is_file_source("SIGHUP: reload of /etc/f.cfg"));
+	assert_true(ctl_store_is_file_source("api: reload of /etc/f.cfg"));
+	assert_false(ctl_store_is_file_source("rollback to generation 2"));
+	for (id = 1; id <= 8; id++) {
+		memset(&meta, 0, sizeof(meta));
+		meta.id = id;
+		meta.time = 1700000000 + (double)id;
+		snprintf(meta.source, sizeof(meta.source), id <= 2 ? "SIGHUP: reload of /f" :
+			 "rollback to generation 1");
+		assert_int_equal(ctl_store_save(&s, c, &meta, err, sizeof(err)), 0);
+	}
+	n = ctl_store_list(&s, &list);
+	assert_int_equal(n, 3);       /* keep 3, the newest file generation among them */
+	assert_int_equal(list[0].id, 2);
+	assert_int_equal(list[1].id, 7);
+	assert_int_equal(list[2].id, 8);
+	free(list);
+
+	/* by age: a day later everything older goes, but for the two that always stay */
+	s.keep = 10;
+	s.keep_days = 1;
+	memset(&meta, 0, sizeof(meta));
+	meta.id = 9;
+	meta.time = 1700000000 + 86400 + 7.5;  /* generations 1..7 are older than a day */
+	snprintf(meta.source, sizeof(meta.source), "rollback to generation 2");
+	assert_int_equal(ctl_store_save(&s, c, &meta, err, sizeof(err)), 0);
+	n = ctl_store_list(&s, &list);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, 2);
+	assert_int_equal(list[1].id, 8);
+	assert_int_equal(list[2].id, 9);
+	free(list);
+	ctl_store_close(&s);
+	config_free(c);
+	remove_tree(dir);
+}
+
 static void test_diff(void **state)
 {
 	const char *a =
@@ -310,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_dup_is_deep),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_prune_keeps_file_generation),
 		cmocka_unit_test(test_diff),
 	};
 
