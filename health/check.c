@@ -316,7 +316,7 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 				 c->counter.fail_run, detail);
 			health_mark_down(b, c->pool, HREASON_CHECK_FAILED, now, 0, 0, 0, why);
 		} else if (!failed) {
-			health_clear_kept(b);
+			health_clear_kept_checks(b);
 		}
 	}
 	c->seen_health = atomic_load(&b->health);

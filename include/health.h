@@ -58,7 +58,8 @@ unsigned health_backend_permille(const struct backend *b, long long now_ms);
 
 /* 1 when one more of npool backends may be down while ndown already are: at most
  * floor(npool * max_percent / 100) down at once, so a bad deploy of the checks (or of
- * the app) cannot empty a pool. */
+ * the app) cannot empty a pool. npool counts the backends in rotation (admin active),
+ * ndown those of them that are down (health/state.c). */
 int health_down_allowed(size_t npool, size_t ndown, unsigned max_percent);
 /* Hold of the n-th ejection in a row (n >= 1): base_ms doubled n-1 times, at most max_ms
  * (and never below base_ms). */
