@@ -24,6 +24,8 @@ struct health_check {
 	int first;                       /* joined after start: one pass brings it up */
 	enum health_type running;        /* kind of the check in flight; HEALTH_NONE = idle */
 	double started;                  /* monotonic seconds at the start of the check in flight */
+	long long started_ms;            /* the same in balance_now_ms() time (ejections use it) */
+	unsigned excused;                /* timeouts in a row not counted: the backend was serving */
 	struct health_http *http;        /* in flight (http_check.c) */
 	struct health_tcp *tcp;          /* in flight (tcp_check.c) */
 };

@@ -59,6 +59,8 @@ void health_backend_init(struct backend_health *hs)
 	atomic_init(&hs->last_status, 0);
 	atomic_init(&hs->last_duration_ms, 0);
 	atomic_init(&hs->last_check_ms, 0);
+	atomic_init(&hs->checks_excused, 0);
+	atomic_init(&hs->last_response_ms, 0);
 	hs->check = NULL;
 }
 
@@ -320,6 +322,7 @@ void health_backend_view(const struct backend *b, long long now_ms, struct healt
 	v->eject_until_ms = h == HEALTH_DOWN ? atomic_load(&hs->eject_until_ms) : 0;
 	v->checks = atomic_load(&hs->checks);
 	v->checks_failed = atomic_load(&hs->checks_failed);
+	v->checks_excused = atomic_load(&hs->checks_excused);
 	v->last_result = health_result_name(atomic_load(&hs->last_result));
 	v->last_status = atomic_load(&hs->last_status);
 	v->last_duration_ms = atomic_load(&hs->last_duration_ms);

@@ -60,6 +60,9 @@ struct backend_health {
 	atomic_int last_status;          /* HTTP status of the last http check; 0 = none */
 	atomic_uint last_duration_ms;
 	atomic_llong last_check_ms;      /* when the last check completed; 0 = never */
+	atomic_ullong checks_excused;    /* of the failed: timeouts not counted, the backend was serving */
+	/* live traffic (workers) */
+	atomic_llong last_response_ms;   /* when a response from it last completed; 0 = never */
 	void *check;                     /* control thread only: the struct health_check */
 };
 

@@ -472,6 +472,76 @@ static void test_guard_rotation(void **state)
 	fixture_free(f);
 }
 
+/* ---- which check results count ---- */
+
+/* A timeout on a backend that serves (requests in flight, one completed within the
+ * window) is excused; anything definite, or a timeout without that evidence, counts. */
+static void test_check_counts_busy(void **state)
+{
+	struct health_evidence e = {
+		.is_down = 0, .started_ms = 9000, .ejected_at_ms = 0, .in_flight = 2,
+		.last_response_ms = 9500, .now_ms = 10000, .window_ms = 3000,
+	};
+
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_BUSY);
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+	assert_int_equal(health_check_counts(HRES_DRAIN, &e), HCOUNT_PASS);
+	/* definite failures count however busy it is */
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_FAIL);
+	assert_int_equal(health_check_counts(HRES_STATUS, &e), HCOUNT_FAIL);
+	assert_int_equal(health_check_counts(HRES_ERROR, &e), HCOUNT_FAIL);
+	/* the window is inclusive: a response exactly window_ms ago still proves it */
+	e.last_response_ms = 7000;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_BUSY);
+	/* hung: requests in flight, but none completed for longer than the window */
+	e.last_response_ms = 6999;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* never answered anything */
+	e.last_response_ms = 0;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* idle: responses completed recently but nothing in flight to wait behind */
+	e.last_response_ms = 9900;
+	e.in_flight = 0;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* a down backend earns its way back by checks alone */
+	e.in_flight = 1;
+	e.is_down = 1;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+}
+
+/* After a passive ejection, only checks that began after it count. */
+static void test_check_counts_stale(void **state)
+{
+	struct health_evidence e = {
+		.is_down = 1, .started_ms = 5000, .ejected_at_ms = 5000, .in_flight = 0,
+		.last_response_ms = 0, .now_ms = 5100, .window_ms = 3000,
+	};
+
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_STALE);
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_STALE);
+	e.started_ms = 5001;
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_FAIL);
+	/* not down for an ejection: nothing is stale */
+	e.started_ms = 1000;
+	e.ejected_at_ms = 0;
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+}
+
+/* Every completed exchange stamps the evidence the checks read. */
+static void test_request_done_stamps(void **state)
+{
+	struct fixture *f = fixture_new(1, HEALTH_HTTP, 50);
+	struct backend *b = f->b[0];
+	long long before = balance_now_ms();
+
+	assert_int_equal(atomic_load(&b->hs.last_response_ms), 0);
+	backend_request_done(b, 0.5);
+	assert_true(atomic_load(&b->hs.last_response_ms) >= before);
+	assert_true(atomic_load(&b->hs.last_response_ms) <= balance_now_ms());
+	fixture_free(f);
+}
+
 /* A status not in error_status never counts; thresholds of 0 never trip. */
 static void test_passive_thresholds(void **state)
 {
@@ -592,6 +662,9 @@ int main(void)
 		cmocka_unit_test(test_passive_with_checks),
 		cmocka_unit_test(test_passive_thresholds),
 		cmocka_unit_test(test_guard_rotation),
+		cmocka_unit_test(test_check_counts_busy),
+		cmocka_unit_test(test_check_counts_stale),
+		cmocka_unit_test(test_request_done_stamps),
 		cmocka_unit_test(test_config_keys),
 	};
 
