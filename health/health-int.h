@@ -25,7 +25,7 @@ struct health_check {
 	enum health_type running;        /* kind of the check in flight; HEALTH_NONE = idle */
 	double started;                  /* monotonic seconds at the start of the check in flight */
 	long long started_ms;            /* the same in balance_now_ms() time (ejections use it) */
-	unsigned excused;                /* timeouts in a row not counted: the backend was serving */
+	unsigned excused;                /* timeouts excused in this busy period; 0: the next is logged */
 	struct health_http *http;        /* in flight (http_check.c) */
 	struct health_tcp *tcp;          /* in flight (tcp_check.c) */
 };
@@ -59,10 +59,10 @@ void health_stall_stop(struct ev_loop *loop);
 /* Takes b out of rotation for why, unless p's guard forbids it (then b is flagged kept,
  * logged once, and -1 returned): of p's backends in rotation (admin active) at most
  * max_down_percent may be down, and never the last one up; a b out of rotation may
- * always go. until_ms: not up again before (0 = no
- * hold); trial: without checks, one request may try b after until_ms. eject_n > 0 marks
- * a passive ejection (its count for backoff); for a b that is already down in a trial
- * it renews the hold. Returns 1 when changed, 0 when b was down already. */
+ * always go. until_ms: not up again before (0 = no hold); trial: without checks, one
+ * request may try b after until_ms. eject_n > 0 marks a passive ejection (its count for
+ * backoff); for a b that is already down in a trial it renews the hold. Returns 1 when
+ * changed, 0 when b was down already. */
 int health_mark_down(struct backend *b, const struct pool *p, enum health_reason why,
 		     long long now_ms, long long until_ms, int trial, uint32_t eject_n,
 		     const char *detail);
