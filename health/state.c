@@ -167,7 +167,13 @@ int health_mark_down(struct backend *b, const struct pool *p, enum health_reason
 	else
 		set_changed(b, HEALTH_DOWN, why, now_ms);
 	pthread_mutex_unlock(&health_lock);
-	if (eject_n)
+	if (eject_n && !trial && p)
+		/* with active checks the hold does not decide: passes after the ejection do */
+		log_warn("backend %s/%s (%s) down: %s; ejected until %u check%s pass%s in a row "
+			 "(ejection %u in a row)", b->pool_name, b->name, b->addr.text, detail,
+			 p->cfg->health.rise, p->cfg->health.rise == 1 ? "" : "s",
+			 p->cfg->health.rise == 1 ? "es" : "", eject_n);
+	else if (eject_n)
 		log_warn("backend %s/%s (%s) %s: %s; ejected for %.1f s (ejection %u in a row)",
 			 b->pool_name, b->name, b->addr.text, renewed ? "still down" : "down", detail,
 			 (until_ms - now_ms) / 1000.0, eject_n);

@@ -44,7 +44,7 @@ wait_log 'backend flask/web-2 .* down:' 5 "$t_kill" >/dev/null
 line=$(grep 'backend flask/web-2 .* down:' "$T/fulcrum.log" | tail -1)
 echo "   ${line#* gen=1 }"
 assert_contains "$line" "live traffic" "web-2's down line (a passive ejection)"
-assert_contains "$line" "ejected for 30.0 s" "web-2's down line"
+assert_contains "$line" "ejected until $RISE checks pass in a row (ejection 1 in a row)" "web-2's down line"
 
 step "restart web-2 a second later: back after $RISE passed checks, not after the 30 s hold"
 sleep 1
