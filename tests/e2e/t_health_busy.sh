@@ -46,7 +46,9 @@ n=$(grep -cE 'backend flask/web-[12] .*: a check timed out .* not counted as a f
 line=$(grep -m1 -E 'backend flask/web-[12] .*: a check timed out' "$T/fulcrum.log" || true)
 echo "   ${line#* gen=1 }"
 assert_cmp "$n" ">=" 1 "excused timeouts logged (checks did wait longer than timeout_ms)"
-assert_cmp "$n" "<=" 2 "excused-timeout lines (logged once per backend while it stays busy)"
+# once per busy period: one per backend, a second if a check found a gap (a counted
+# timeout ends the period), never one per excused check
+assert_cmp "$n" "<=" 4 "excused-timeout lines (logged once per backend while it stays busy)"
 
 step "web-2 hangs (SIGSTOP) with requests in flight: its timed-out checks count again"
 load_start hung 6 8 --path "/work?ms=2000" --timeout 30
