@@ -53,6 +53,7 @@ static void add_health_view(cJSON *o, const struct backend *b)
 		cJSON_AddNullToObject(chk, "age_s");
 	cJSON_AddNumberToObject(chk, "checks", (double)v.checks);
 	cJSON_AddNumberToObject(chk, "failed", (double)v.checks_failed);
+	cJSON_AddNumberToObject(chk, "excused", (double)v.checks_excused);
 }
 
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool)

@@ -25,6 +25,9 @@ static void check_free(struct health_check *c);
 static void check_apply(struct health_check *c, int prev_type, int added, int first);
 static void check_cancel(struct health_check *c);
 static void check_schedule(struct health_check *c, uint32_t delay_ms);
+static void check_excuse(struct health_check *c, const struct health_evidence *e, unsigned ms,
+			 const char *detail);
+static void check_busy_over(struct health_check *c, unsigned in_flight, int counted_fail);
 static void on_check_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_sigusr2(struct ev_loop *loop, ev_signal *w, int revents);
@@ -242,6 +245,7 @@ static void on_check_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (type == HEALTH_NONE || c->running != HEALTH_NONE)
 		return;
 	c->started = health_mono();
+	c->started_ms = balance_now_ms();
 	c->running = type;
 	rc = type == HEALTH_HTTP ? health_http_start(c) : health_tcp_start(loop, c);
 	if (rc == -1) {
@@ -261,6 +265,8 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 	long long now = balance_now_ms();
 	unsigned ms = (unsigned)((health_mono() - c->started) * 1e3 + 0.5);
 	int failed = r != HRES_OK && r != HRES_DRAIN, cur;
+	struct health_evidence ev;
+	enum health_count count;
 	char why[320];
 
 	c->running = HEALTH_NONE;
@@ -283,8 +289,24 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 		c->counter = (struct health_counter){ 0, hc->fall };
 		c->first = 0;
 	}
-	if (r == HRES_DRAIN) {
+	ev = (struct health_evidence){
+		.is_down = cur == HEALTH_DOWN,
+		.started_ms = c->started_ms,
+		.ejected_at_ms = cur == HEALTH_DOWN && atomic_load(&b->hs.reason) == HREASON_PASSIVE
+				 ? atomic_load(&b->hs.ejected_at_ms) : 0,
+		.in_flight = atomic_load(&b->active),
+		.last_response_ms = atomic_load(&b->hs.last_response_ms),
+		.now_ms = now,
+		.window_ms = hc->interval_ms + hc->timeout_ms,
+	};
+	count = health_check_counts(r, &ev);
+	if (count == HCOUNT_BUSY) {
+		check_excuse(c, &ev, ms, detail);
+	} else if (count == HCOUNT_STALE) {
+		log_debug("check %s/%s began before its ejection: not counted", b->pool_name, b->name);
+	} else if (r == HRES_DRAIN) {
 		/* neither a pass nor a failure: the backend is fine but wants no new work */
+		check_busy_over(c, ev.in_flight, 0);
 		c->counter = (struct health_counter){ 0, 0 };
 		if (cur == HEALTH_UP) {
 			snprintf(why, sizeof(why), "check answered %s", detail);
@@ -295,32 +317,63 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 		enum health_verdict v = health_counter_feed(&c->counter, !failed, cur != HEALTH_DOWN,
 							    rise, hc->fall);
 
+		check_busy_over(c, ev.in_flight, failed);
 		if (!failed && cur == HEALTH_DRAINING) {
 			snprintf(why, sizeof(why), "check passes again (%s in %u ms)", detail, ms);
 			health_mark_up(b, HREASON_CHECK_PASSED, now, 0, why);
 		} else if (v == HEALTH_GO_UP) {
-			long long until = atomic_load(&b->hs.eject_until_ms);
-
-			/* an ejection's hold runs out before the checks may end it */
-			if (until <= now) {
-				if (c->first)
-					snprintf(why, sizeof(why), "first check passed (%s in %u ms)", detail, ms);
-				else
-					snprintf(why, sizeof(why), "%u checks passed in a row (last: %s in %u ms)",
-						 c->counter.ok_run, detail, ms);
-				if (health_mark_up(b, HREASON_CHECK_PASSED, now, pc->slow_start_s * 1000u, why))
-					c->first = 0;
-			}
+			/* This also ends a passive ejection before its hold is over: passes after
+			 * the ejection show the backend serves again (a restarted instance), and
+			 * the hold only stands in for checks where there are none (Envoy's
+			 * successful_active_health_check_uneject_host). */
+			if (c->first)
+				snprintf(why, sizeof(why), "first check passed (%s in %u ms)", detail, ms);
+			else
+				snprintf(why, sizeof(why), "%u checks passed in a row (last: %s in %u ms)",
+					 c->counter.ok_run, detail, ms);
+			if (health_mark_up(b, HREASON_CHECK_PASSED, now, pc->slow_start_s * 1000u, why))
+				c->first = 0;
 		} else if (v == HEALTH_GO_DOWN) {
 			snprintf(why, sizeof(why), "%u checks failed in a row (last: %s)",
 				 c->counter.fail_run, detail);
 			health_mark_down(b, c->pool, HREASON_CHECK_FAILED, now, 0, 0, 0, why);
 		} else if (!failed) {
-			health_clear_kept(b);
+			health_clear_kept_checks(b);
 		}
 	}
 	c->seen_health = atomic_load(&b->health);
 	check_schedule(c, health_jitter_ms(hc->interval_ms, hc->jitter_percent, rnd()));
+}
+
+/* A timed-out check of c's backend is excused (health_check_counts said HCOUNT_BUSY): the
+ * rise/fall runs stay as they are. Logged once per busy period (check_busy_over), since
+ * at peak this may happen on most checks of every backend. */
+static void check_excuse(struct health_check *c, const struct health_evidence *e, unsigned ms,
+			 const char *detail)
+{
+	struct backend *b = c->b;
+
+	atomic_fetch_add(&b->hs.checks_excused, 1);
+	if (c->excused++ == 0)
+		log_info("backend %s/%s (%s): a check timed out (%s, %u ms) while the backend serves "
+			 "(%u requests in flight, a response completed %lld ms ago): not counted as a "
+			 "failure while it stays busy", b->pool_name, b->name, b->addr.text, detail, ms,
+			 e->in_flight, e->now_ms - e->last_response_ms);
+	else
+		log_debug("check %s/%s: timeout excused (%u in this busy period)", b->pool_name, b->name,
+			  c->excused);
+}
+
+/* A check of c's backend counted (passed or failed). The busy period whose timeouts were
+ * excused ends when the backend has nothing in flight or a check counts as a failure;
+ * the next excused timeout is then logged again. */
+static void check_busy_over(struct health_check *c, unsigned in_flight, int counted_fail)
+{
+	if (!c->excused || (in_flight && !counted_fail))
+		return;
+	log_debug("check %s/%s: busy period over; %u timed-out checks were excused", c->b->pool_name,
+		  c->b->name, c->excused);
+	c->excused = 0;
 }
 
 /* Ends slow-start ramps that are over, so "full weight" is logged once and views agree. */

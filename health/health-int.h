@@ -24,6 +24,8 @@ struct health_check {
 	int first;                       /* joined after start: one pass brings it up */
 	enum health_type running;        /* kind of the check in flight; HEALTH_NONE = idle */
 	double started;                  /* monotonic seconds at the start of the check in flight */
+	long long started_ms;            /* the same in balance_now_ms() time (ejections use it) */
+	unsigned excused;                /* timeouts excused in this busy period; 0: the next is logged */
 	struct health_http *http;        /* in flight (http_check.c) */
 	struct health_tcp *tcp;          /* in flight (tcp_check.c) */
 };
@@ -54,11 +56,13 @@ void health_stall_stop(struct ev_loop *loop);
 /* state.c: every change of b->health goes through these, under one lock so the count
  * behind max_down_percent cannot be raced past, and each change is logged once. */
 
-/* Takes b out of rotation for why, unless p's max_down_percent forbids it (then b is
- * flagged kept, logged once, and -1 returned). until_ms: not up again before (0 = no
- * hold); trial: without checks, one request may try b after until_ms. eject_n > 0 marks
- * a passive ejection (its count for backoff); for a b that is already down in a trial
- * it renews the hold. Returns 1 when changed, 0 when b was down already. */
+/* Takes b out of rotation for why, unless p's guard forbids it (then b is flagged kept,
+ * logged once, and -1 returned): of p's backends in rotation (admin active) at most
+ * max_down_percent may be down, and never the last one up; a b out of rotation may
+ * always go. until_ms: not up again before (0 = no hold); trial: without checks, one
+ * request may try b after until_ms. eject_n > 0 marks a passive ejection (its count for
+ * backoff); for a b that is already down in a trial it renews the hold. Returns 1 when
+ * changed, 0 when b was down already. */
 int health_mark_down(struct backend *b, const struct pool *p, enum health_reason why,
 		     long long now_ms, long long until_ms, int trial, uint32_t eject_n,
 		     const char *detail);
@@ -76,7 +80,9 @@ void health_mark_added(struct backend *b, long long now_ms, int checked, unsigne
 void health_checks_switched(struct backend *b, int checks_on, long long now_ms);
 /* Ends b's slow start when its ramp is over (logged once). */
 void health_warm_check(struct backend *b, long long now_ms);
-/* Clears the kept flag (the failures stopped). */
+/* Ends passive detection's claim in the kept flag (live traffic succeeds again). */
 void health_clear_kept(struct backend *b);
+/* Ends the checks' claim in the kept flag (a check passed). */
+void health_clear_kept_checks(struct backend *b);
 
 #endif

@@ -7,7 +7,9 @@
 #include "health-int.h"
 #include "log.h"
 
-static size_t count_down(const struct pool *p);
+struct rotation;
+static void count_rotation(const struct pool *p, const struct backend *b, struct rotation *r);
+static int down_refused(const struct backend *b, const struct pool *p, char *why, size_t len);
 static void set_changed(struct backend *b, int health, enum health_reason why, long long now_ms);
 
 /* Taken only when a backend changes state or a threshold is reached (never per
@@ -57,18 +59,61 @@ void health_backend_init(struct backend_health *hs)
 	atomic_init(&hs->last_status, 0);
 	atomic_init(&hs->last_duration_ms, 0);
 	atomic_init(&hs->last_check_ms, 0);
+	atomic_init(&hs->checks_excused, 0);
+	atomic_init(&hs->last_response_ms, 0);
 	hs->check = NULL;
 }
 
-/* Backends of p that are down now (caller holds the lock). */
-static size_t count_down(const struct pool *p)
-{
-	size_t i, n = 0;
+/* What the guard of max_down_percent sees of a pool: only backends in rotation (admin
+ * active) count, since draining and maint ones carry no new traffic whatever their
+ * health; counting them would let health take out the backends that do. */
+struct rotation {
+	size_t n;                        /* backends in rotation */
+	size_t down;                     /* of which health holds down */
+	size_t up_others;                /* of which up (serving), other than the one asked about */
+};
 
-	for (i = 0; i < p->nbackends; i++)
-		if (atomic_load(&p->backends[i]->health) == HEALTH_DOWN)
-			n++;
-	return n;
+/* Counts r for p around b (caller holds the lock). */
+static void count_rotation(const struct pool *p, const struct backend *b, struct rotation *r)
+{
+	size_t i;
+
+	*r = (struct rotation){ 0, 0, 0 };
+	for (i = 0; i < p->nbackends; i++) {
+		const struct backend *o = p->backends[i];
+		int h = atomic_load(&o->health);
+
+		if (atomic_load(&o->admin) != ADMIN_ACTIVE)
+			continue;
+		r->n++;
+		r->down += h == HEALTH_DOWN;
+		r->up_others += h == HEALTH_UP && o != b;
+	}
+}
+
+/* 0 when health may take b (up or draining now) out of p; else 1 with the reason in why
+ * (caller holds the lock). A backend out of rotation costs no capacity, so it may always
+ * go; one in rotation goes only within max_down_percent of those in rotation and never
+ * when it is the last one up: a pool emptied by health answers 503 to everything, while
+ * a failing backend kept in may still answer some. */
+static int down_refused(const struct backend *b, const struct pool *p, char *why, size_t len)
+{
+	unsigned pct = p->cfg->health.max_down_percent;
+	struct rotation r;
+
+	if (atomic_load(&b->admin) != ADMIN_ACTIVE)
+		return 0;
+	count_rotation(p, b, &r);
+	if (!health_down_allowed(r.n, r.down, pct)) {
+		snprintf(why, len, "max_down_percent %u allows %zu of %zu down and %zu already are "
+			 "(backends in rotation)", pct, r.n * pct / 100, r.n, r.down);
+		return 1;
+	}
+	if (r.up_others == 0) {
+		snprintf(why, len, "it is the last backend of the pool in rotation");
+		return 1;
+	}
+	return 0;
 }
 
 /* Records a change (caller holds the lock). health is stored last: a worker that sees
@@ -84,9 +129,8 @@ int health_mark_down(struct backend *b, const struct pool *p, enum health_reason
 		     long long now_ms, long long until_ms, int trial, uint32_t eject_n,
 		     const char *detail)
 {
-	size_t npool = p ? p->nbackends : 1, ndown = 0;
-	unsigned pct = p ? p->cfg->health.max_down_percent : 100;
 	int cur, renewed = 0;
+	char refused[160];
 
 	pthread_mutex_lock(&health_lock);
 	cur = atomic_load(&b->health);
@@ -99,20 +143,15 @@ int health_mark_down(struct backend *b, const struct pool *p, enum health_reason
 			return 0;
 		}
 		renewed = 1;
-	} else {
-		if (p)
-			ndown = count_down(p);
-		if (!health_down_allowed(npool, ndown, pct)) {
-			int was_kept = atomic_exchange(&b->hs.kept, 1);
+	} else if (p && down_refused(b, p, refused, sizeof(refused))) {
+		int bit = why == HREASON_PASSIVE ? HKEPT_PASSIVE : HKEPT_CHECKS;
+		int was_kept = atomic_fetch_or(&b->hs.kept, bit) & bit;
 
-			pthread_mutex_unlock(&health_lock);
-			if (!was_kept)
-				log_warn("backend %s/%s (%s) stays in rotation: max_down_percent %u "
-					 "allows %zu of %zu down and %zu already are (%s)",
-					 b->pool_name, b->name, b->addr.text, pct,
-					 npool * pct / 100, npool, ndown, detail);
-			return -1;
-		}
+		pthread_mutex_unlock(&health_lock);
+		if (!was_kept)
+			log_warn("backend %s/%s (%s) stays in rotation: %s (%s)", b->pool_name, b->name,
+				 b->addr.text, refused, detail);
+		return -1;
 	}
 	atomic_store(&b->hs.kept, 0);
 	if (eject_n) {
@@ -128,7 +167,13 @@ int health_mark_down(struct backend *b, const struct pool *p, enum health_reason
 	else
 		set_changed(b, HEALTH_DOWN, why, now_ms);
 	pthread_mutex_unlock(&health_lock);
-	if (eject_n)
+	if (eject_n && !trial && p)
+		/* with active checks the hold does not decide: passes after the ejection do */
+		log_warn("backend %s/%s (%s) down: %s; ejected until %u check%s pass%s in a row "
+			 "(ejection %u in a row)", b->pool_name, b->name, b->addr.text, detail,
+			 p->cfg->health.rise, p->cfg->health.rise == 1 ? "" : "s",
+			 p->cfg->health.rise == 1 ? "es" : "", eject_n);
+	else if (eject_n)
 		log_warn("backend %s/%s (%s) %s: %s; ejected for %.1f s (ejection %u in a row)",
 			 b->pool_name, b->name, b->addr.text, renewed ? "still down" : "down", detail,
 			 (until_ms - now_ms) / 1000.0, eject_n);
@@ -247,8 +292,15 @@ void health_warm_check(struct backend *b, long long now_ms)
 
 void health_clear_kept(struct backend *b)
 {
-	if (atomic_load_explicit(&b->hs.kept, memory_order_relaxed))
-		atomic_store(&b->hs.kept, 0);
+	/* read first: this runs on every successful response */
+	if (atomic_load_explicit(&b->hs.kept, memory_order_relaxed) & HKEPT_PASSIVE)
+		atomic_fetch_and(&b->hs.kept, ~HKEPT_PASSIVE);
+}
+
+void health_clear_kept_checks(struct backend *b)
+{
+	if (atomic_load_explicit(&b->hs.kept, memory_order_relaxed) & HKEPT_CHECKS)
+		atomic_fetch_and(&b->hs.kept, ~HKEPT_CHECKS);
 }
 
 void health_backend_view(const struct backend *b, long long now_ms, struct health_view *v)
@@ -268,7 +320,7 @@ void health_backend_view(const struct backend *b, long long now_ms, struct healt
 	v->reason = health_reason_name(atomic_load(&hs->reason));
 	v->since_ms = atomic_load(&hs->since_ms);
 	v->effective_weight = health_ramp_scale(atomic_load(&b->weight), v->weight_permille);
-	v->kept = atomic_load(&hs->kept);
+	v->kept = atomic_load(&hs->kept) != 0;
 	v->consec_errors = atomic_load(&hs->consec_errors);
 	v->consec_connect = atomic_load(&hs->consec_connect);
 	v->ejections = atomic_load(&hs->ejections);
@@ -276,6 +328,7 @@ void health_backend_view(const struct backend *b, long long now_ms, struct healt
 	v->eject_until_ms = h == HEALTH_DOWN ? atomic_load(&hs->eject_until_ms) : 0;
 	v->checks = atomic_load(&hs->checks);
 	v->checks_failed = atomic_load(&hs->checks_failed);
+	v->checks_excused = atomic_load(&hs->checks_excused);
 	v->last_result = health_result_name(atomic_load(&hs->last_result));
 	v->last_status = atomic_load(&hs->last_status);
 	v->last_duration_ms = atomic_load(&hs->last_duration_ms);

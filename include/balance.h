@@ -72,8 +72,9 @@ int backend_drain_deadline_passed(const struct backend *b, long long now_ms);
 int backend_drain_deadlines_set(void);
 /* Turns the learned concurrency limit on or off (the pool's adaptive_limit key). */
 void backend_set_adaptive(struct backend *b, int on);
-/* A request to b got its response head after latency_s seconds (from dispatch): feeds
- * the learned limit when it is on. Called once per completed HTTP exchange. */
+/* A request to b got its response head after latency_s seconds (from dispatch) and is
+ * complete: stamps b->hs.last_response_ms (the checks' proof that b serves) and feeds the
+ * learned limit when it is on. Called once per completed HTTP exchange. */
 void backend_request_done(struct backend *b, double latency_s);
 
 /* 1 when new requests may go to b: admin active, health up, weight > 0. */

@@ -31,6 +31,12 @@ enum health_result {
 	HRES__COUNT
 };
 
+/* Who wanted a backend down that the guard of max_down_percent keeps in (hs.kept bits):
+ * each side logs once and ends its own claim, so successful live traffic does not
+ * re-arm the log of checks that keep failing (nor the reverse). */
+#define HKEPT_CHECKS  1
+#define HKEPT_PASSIVE 2
+
 /* Counters and state written by the control thread (checks) and by workers (passive
  * detection); read by anyone (pick, control API, metrics). All zero is a fresh backend.
  * Times are CLOCK_MONOTONIC milliseconds (balance_now_ms). */
@@ -39,7 +45,7 @@ struct backend_health {
 	atomic_llong since_ms;           /* when b->health last changed; 0 = never */
 	atomic_llong warm_end_ms;        /* slow start: ramp ends at this time; 0 = not warming */
 	atomic_uint warm_ms;             /* length of the current ramp */
-	atomic_int kept;                 /* 1: should be down but max_down_percent keeps it in */
+	atomic_int kept;                 /* HKEPT_* bits: should be down but the guard keeps it in */
 	/* passive detection (workers) */
 	atomic_uint consec_errors;       /* failed exchanges in a row */
 	atomic_uint consec_connect;      /* failed connects in a row */
@@ -54,6 +60,9 @@ struct backend_health {
 	atomic_int last_status;          /* HTTP status of the last http check; 0 = none */
 	atomic_uint last_duration_ms;
 	atomic_llong last_check_ms;      /* when the last check completed; 0 = never */
+	atomic_ullong checks_excused;    /* of the failed: timeouts not counted, the backend was serving */
+	/* live traffic (workers) */
+	atomic_llong last_response_ms;   /* when a response from it last completed; 0 = never */
 	void *check;                     /* control thread only: the struct health_check */
 };
 

@@ -43,6 +43,33 @@ enum health_verdict {
 enum health_verdict health_counter_feed(struct health_counter *c, int ok, int is_up,
 					uint32_t rise, uint32_t fall);
 
+/* What a finished check is evidence of, beside its result (health_check_counts). */
+struct health_evidence {
+	int is_down;                     /* the backend is down now */
+	long long started_ms;            /* when the check began */
+	long long ejected_at_ms;         /* start of the passive ejection it is down for; 0 = none */
+	unsigned in_flight;              /* requests (or connections) on it now */
+	long long last_response_ms;      /* when a response from it last completed; 0 = never */
+	long long now_ms;                /* when the check ended */
+	uint32_t window_ms;              /* how recent that response must be: interval_ms + timeout_ms */
+};
+
+enum health_count {
+	HCOUNT_PASS = 0,                 /* feeds rise (HRES_OK; also HRES_DRAIN, which is no failure) */
+	HCOUNT_FAIL,                     /* feeds fall */
+	HCOUNT_BUSY,                     /* a timeout on a backend that is visibly serving: not counted */
+	HCOUNT_STALE                     /* began before the passive ejection the backend is down for */
+};
+
+/* How one finished check with result r counts, given e. A timeout is excused (BUSY) when
+ * the backend is not down, has requests in flight and completed a response within the
+ * last window_ms: it waited behind real work in the backend's backlog, and traffic that
+ * completes proves the backend alive. A definite failure (refused, reset, bad status)
+ * always counts, and so does a timeout on an idle backend or on one whose requests stopped
+ * completing (hung). A check that began at or before the passive ejection the backend is
+ * down for measured the backend before it failed: it counts for nothing. */
+enum health_count health_check_counts(enum health_result r, const struct health_evidence *e);
+
 /* ---- Slow start (health/slow_start.c): pure ---- */
 
 /* Share of full weight, in permille, of a backend whose ramp of len_ms ends at end_ms:
@@ -58,7 +85,8 @@ unsigned health_backend_permille(const struct backend *b, long long now_ms);
 
 /* 1 when one more of npool backends may be down while ndown already are: at most
  * floor(npool * max_percent / 100) down at once, so a bad deploy of the checks (or of
- * the app) cannot empty a pool. */
+ * the app) cannot empty a pool. npool counts the backends in rotation (admin active),
+ * ndown those of them that are down (health/state.c). */
 int health_down_allowed(size_t npool, size_t ndown, unsigned max_percent);
 /* Hold of the n-th ejection in a row (n >= 1): base_ms doubled n-1 times, at most max_ms
  * (and never below base_ms). */
@@ -114,6 +142,7 @@ struct health_view {
 	unsigned long long ejections_total;
 	long long eject_until_ms;        /* 0 = not ejected */
 	unsigned long long checks, checks_failed;
+	unsigned long long checks_excused;   /* of checks_failed: timeouts on a serving backend, not counted */
 	const char *last_result;         /* health_result_name() */
 	int last_status;                 /* HTTP status, 0 = none */
 	unsigned last_duration_ms;

@@ -163,8 +163,16 @@ void backend_set_adaptive(struct backend *b, int on)
 void backend_request_done(struct backend *b, double latency_s)
 {
 	unsigned inflight;
+	long long now;
 
-	if (!b || !atomic_load_explicit(&b->adaptive_on, memory_order_relaxed) || latency_s < 0)
+	if (!b)
+		return;
+	/* the active checks' evidence that b serves (health_check_counts); stored only when
+	 * the coarse clock moved, so workers finishing at once do not all write the line */
+	now = balance_now_ms();
+	if (atomic_load_explicit(&b->hs.last_response_ms, memory_order_relaxed) != now)
+		atomic_store_explicit(&b->hs.last_response_ms, now, memory_order_relaxed);
+	if (!atomic_load_explicit(&b->adaptive_on, memory_order_relaxed) || latency_s < 0)
 		return;
 	inflight = atomic_load_explicit(&b->active, memory_order_relaxed);
 	adaptive_limit_sample(&b->adaptive, (uint64_t)(latency_s * 1e6), inflight,

@@ -302,13 +302,14 @@ static const struct key health_keys[] = {
 	K_STR(struct cfg_health, identity_header, NULL, check_header_name, R,
 	      "http checks pass only if the answer carries this header with the backend's identity; unset = off"),
 	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
-	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R, "a check slower than this fails"),
+	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R,
+	      "a check slower than this fails (not counted while the backend visibly serves: see health)"),
 	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
 	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
 	K_INT(struct cfg_health, jitter_percent, 0, 50, 10, R,
 	      "each interval is drawn within +-this percent so checks do not align"),
 	K_INT(struct cfg_health, max_down_percent, 0, 100, 50, R,
-	      "most backends of the pool (percent, rounded down) that checks and passive detection may hold down"),
+	      "most backends in rotation (admin active; percent, rounded down) that checks and passive detection may hold down; never the last one up"),
 	{ .name = NULL },
 };
 static const struct key_table health_table = {

@@ -16,6 +16,7 @@
 #include "balance.h"
 #include "config.h"
 #include "health.h"
+#include "../../health/health-int.h"  /* the state transitions the checks make */
 
 #define NB 4
 
@@ -401,9 +402,143 @@ static void test_passive_with_checks(void **state)
 		health_passive_response(f->b[2], &f->pool, 503);
 	/* ... but max_down_percent 50 of 3 allows only one down: b2 stays, flagged kept */
 	assert_int_equal(health_of(f->b[2]), HEALTH_UP);
-	assert_int_equal(atomic_load(&f->b[2]->hs.kept), 1);
+	assert_int_equal(atomic_load(&f->b[2]->hs.kept), HKEPT_PASSIVE);
 	health_passive_response(f->b[2], &f->pool, 200);
 	assert_int_equal(atomic_load(&f->b[2]->hs.kept), 0);
+	fixture_free(f);
+}
+
+/* Fails b the way passive detection does, past any threshold: 1 when it went down. */
+static int eject(struct fixture *f, struct backend *b, long long t)
+{
+	health_passive_failure_at(b, &f->pool, HEALTH_FAIL_CONNECT, "connect_failed", t);
+	return health_of(b) == HEALTH_DOWN;
+}
+
+/* max_down_percent counts the backends in rotation (admin active): with one active and
+ * one draining backend the active one is the whole rotation and stays (regression: it
+ * was counted as 1 of 2 and taken out, and the pool answered 503 to everything); the
+ * draining one may go; and even at 100 % the last backend up in rotation stays. */
+static void test_guard_rotation(void **state)
+{
+	struct fixture *f = fixture_new(2, HEALTH_HTTP, 50);
+	struct health_view v;
+
+	atomic_store(&f->b[1]->admin, ADMIN_DRAINING);
+	assert_int_equal(health_mark_down(f->b[0], &f->pool, HREASON_CHECK_FAILED, 1000, 0, 0, 0,
+					  "3 checks failed"), -1);
+	assert_int_equal(health_of(f->b[0]), HEALTH_UP);
+	assert_int_equal(atomic_load(&f->b[0]->hs.kept), HKEPT_CHECKS);
+	/* passive detection is held by the same guard, and claims the flag on its own */
+	assert_false(eject(f, f->b[0], 1001));
+	assert_int_equal(atomic_load(&f->b[0]->hs.kept), HKEPT_CHECKS | HKEPT_PASSIVE);
+	/* a good response ends passive's claim only: the checks still fail */
+	health_passive_response(f->b[0], &f->pool, 200);
+	assert_int_equal(atomic_load(&f->b[0]->hs.kept), HKEPT_CHECKS);
+	health_backend_view(f->b[0], 1002, &v);
+	assert_int_equal(v.kept, 1);
+	assert_int_equal(pool_pick(&f->pool, &f->st, NULL, &(struct backend *){ NULL }), PICK_OK);
+	backend_release(f->b[0]);
+	/* the draining backend is out of rotation: health may take it out */
+	assert_true(eject(f, f->b[1], 1003));
+	/* maint counts no more than draining */
+	atomic_store(&f->b[1]->admin, ADMIN_MAINT);
+	assert_false(eject(f, f->b[0], 1004));
+	fixture_free(f);
+
+	/* 100 %: three in rotation; two may go, the last one up stays */
+	f = fixture_new(3, HEALTH_HTTP, 100);
+	assert_true(eject(f, f->b[0], 2000));
+	assert_true(eject(f, f->b[1], 2001));
+	assert_false(eject(f, f->b[2], 2002));
+	assert_int_equal(atomic_load(&f->b[2]->hs.kept), HKEPT_PASSIVE);
+	fixture_free(f);
+
+	/* a self-declared draining backend (health) is not up: the other one is the last */
+	f = fixture_new(2, HEALTH_HTTP, 100);
+	assert_int_equal(health_mark_draining(f->b[1], 3000, "check answered 503"), 1);
+	assert_false(eject(f, f->b[0], 3001));
+	fixture_free(f);
+
+	/* 50 % of 4 in rotation, a fifth draining: two go, not three */
+	f = fixture_new(4, HEALTH_HTTP, 50);
+	assert_true(eject(f, f->b[0], 4000));
+	assert_true(eject(f, f->b[1], 4001));
+	assert_false(eject(f, f->b[2], 4002));
+	atomic_store(&f->b[2]->admin, ADMIN_DRAINING);
+	/* b2 left the rotation: 1 of 3 may be down and 2 already are */
+	assert_false(eject(f, f->b[3], 4003));
+	assert_true(eject(f, f->b[2], 4004));
+	fixture_free(f);
+}
+
+/* ---- which check results count ---- */
+
+/* A timeout on a backend that serves (requests in flight, one completed within the
+ * window) is excused; anything definite, or a timeout without that evidence, counts. */
+static void test_check_counts_busy(void **state)
+{
+	struct health_evidence e = {
+		.is_down = 0, .started_ms = 9000, .ejected_at_ms = 0, .in_flight = 2,
+		.last_response_ms = 9500, .now_ms = 10000, .window_ms = 3000,
+	};
+
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_BUSY);
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+	assert_int_equal(health_check_counts(HRES_DRAIN, &e), HCOUNT_PASS);
+	/* definite failures count however busy it is */
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_FAIL);
+	assert_int_equal(health_check_counts(HRES_STATUS, &e), HCOUNT_FAIL);
+	assert_int_equal(health_check_counts(HRES_ERROR, &e), HCOUNT_FAIL);
+	/* the window is inclusive: a response exactly window_ms ago still proves it */
+	e.last_response_ms = 7000;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_BUSY);
+	/* hung: requests in flight, but none completed for longer than the window */
+	e.last_response_ms = 6999;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* never answered anything */
+	e.last_response_ms = 0;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* idle: responses completed recently but nothing in flight to wait behind */
+	e.last_response_ms = 9900;
+	e.in_flight = 0;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+	/* a down backend earns its way back by checks alone */
+	e.in_flight = 1;
+	e.is_down = 1;
+	assert_int_equal(health_check_counts(HRES_TIMEOUT, &e), HCOUNT_FAIL);
+}
+
+/* After a passive ejection, only checks that began after it count. */
+static void test_check_counts_stale(void **state)
+{
+	struct health_evidence e = {
+		.is_down = 1, .started_ms = 5000, .ejected_at_ms = 5000, .in_flight = 0,
+		.last_response_ms = 0, .now_ms = 5100, .window_ms = 3000,
+	};
+
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_STALE);
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_STALE);
+	e.started_ms = 5001;
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+	assert_int_equal(health_check_counts(HRES_REFUSED, &e), HCOUNT_FAIL);
+	/* not down for an ejection: nothing is stale */
+	e.started_ms = 1000;
+	e.ejected_at_ms = 0;
+	assert_int_equal(health_check_counts(HRES_OK, &e), HCOUNT_PASS);
+}
+
+/* Every completed exchange stamps the evidence the checks read. */
+static void test_request_done_stamps(void **state)
+{
+	struct fixture *f = fixture_new(1, HEALTH_HTTP, 50);
+	struct backend *b = f->b[0];
+	long long before = balance_now_ms();
+
+	assert_int_equal(atomic_load(&b->hs.last_response_ms), 0);
+	backend_request_done(b, 0.5);
+	assert_true(atomic_load(&b->hs.last_response_ms) >= before);
+	assert_true(atomic_load(&b->hs.last_response_ms) <= balance_now_ms());
 	fixture_free(f);
 }
 
@@ -526,6 +661,10 @@ int main(void)
 		cmocka_unit_test(test_passive_connect_no_checks),
 		cmocka_unit_test(test_passive_with_checks),
 		cmocka_unit_test(test_passive_thresholds),
+		cmocka_unit_test(test_guard_rotation),
+		cmocka_unit_test(test_check_counts_busy),
+		cmocka_unit_test(test_check_counts_stale),
+		cmocka_unit_test(test_request_done_stamps),
 		cmocka_unit_test(test_config_keys),
 	};
 
