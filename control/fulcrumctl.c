@@ -298,7 +298,7 @@ static int exit_for(long status)
 	switch (status) {
 	case 401: case 403: return EXIT_UNAUTHORIZED;
 	case 404: return EXIT_NOT_FOUND;
-	case 400: case 411: case 413: case 422: case 431: return EXIT_INVALID;
+	case 400: case 411: case 413: case 415: case 422: case 431: return EXIT_INVALID;
 	case 408: case 504: return EXIT_TIMEOUT;
 	case 503: return EXIT_UNAVAILABLE;
 	default: return EXIT_FAILED;
