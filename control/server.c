@@ -741,7 +741,9 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 	c->state = CC_BUSY;
 	if (authorized) {
 		snprintf(c->req.token, sizeof(c->req.token), "%s", rh->who.name);
-		c->trusted = 1;
+		/* without tokens nobody proves anything: every connection stays a stranger */
+		if (site.token_required)
+			c->trusted = 1;
 	}
 	/* control.metrics_public lets Prometheus scrape /metrics without the token */
 	if (m.id == CTL_R_METRICS && !authorized)
