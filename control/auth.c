@@ -246,7 +246,7 @@ static void scan_dir(int strict, char *err, size_t errlen, int *failed)
 			snprintf(err, errlen, "%s", why);
 			*failed = 1;
 		} else {
-			log_error("control: %s (its tokens are not re-read)", why);
+			log_error("control: %s (no new token files are taken from it)", why);
 		}
 		auth.dir_st = st;  /* logged once per change */
 		return;

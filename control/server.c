@@ -564,7 +564,8 @@ static int tls_step(struct ctl_conn *c)
 		return -1;
 	}
 	c->handshaking = 0;
-	c->last_io = ev_now(srv.loop);
+	/* the stranger's deadline for a request starts now, not at the connect */
+	c->last_io = c->idle_since = ev_now(srv.loop);
 	atomic_fetch_add_explicit(&st->handshakes, 1, memory_order_relaxed);
 	if (log_get_level() <= LOG_DEBUG) {
 		tls_conn_describe(&c->tls, detail, sizeof(detail));

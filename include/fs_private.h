@@ -14,7 +14,8 @@ int fs_check_private(const char *what, const char *path, mode_t kind, uid_t uid,
 		     size_t errlen);
 
 /* Creates directory path with mode 0700 when it does not exist (its parent must), owned
- * by uid when running as root, then checks it as fs_check_private does. 0, or -1 with err. */
+ * by uid when running as root, then checks it as fs_check_private does; a symbolic link
+ * there is refused (path is in a shared directory such as /tmp). 0, or -1 with err. */
 int fs_private_dir(const char *what, const char *path, uid_t uid, char *err, size_t errlen);
 
 /* The uid fulcrum runs as once privileges are dropped: user's when set (-1 when there is

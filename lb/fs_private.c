@@ -44,6 +44,8 @@ int fs_check_private(const char *what, const char *path, mode_t kind, uid_t uid,
 
 int fs_private_dir(const char *what, const char *path, uid_t uid, char *err, size_t errlen)
 {
+	struct stat st;
+
 	if (mkdir(path, 0700) == 0) {
 		/* made by root for the user it will run as: theirs from the start */
 		if (geteuid() == 0 && uid != 0 && chown(path, uid, (gid_t)-1) == -1) {
@@ -52,6 +54,12 @@ int fs_private_dir(const char *what, const char *path, uid_t uid, char *err, siz
 		}
 	} else if (errno != EEXIST) {
 		snprintf(err, errlen, "%s %s cannot be created: %s", what, path, strerror(errno));
+		return -1;
+	}
+	/* a link planted in a shared directory could point at any directory root owns */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s %s is a symbolic link (someone else may have made it); "
+			 "remove it", what, path);
 		return -1;
 	}
 	return fs_check_private(what, path, S_IFDIR, uid, err, errlen);

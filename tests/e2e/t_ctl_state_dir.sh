@@ -91,4 +91,10 @@ rc=0
 out=$(XDG_RUNTIME_DIR=$T/xdg2 timeout 10 "$FULCRUM" -t 2>&1) || rc=$?
 [ "$rc" -ne 0 ] || fail "fulcrum on the embedded config took a state_dir of uid $OTHER (rc $rc): $out"
 assert_contains "$out" "owned by uid $OTHER" "the embedded state_dir's error"
+mkdir -m 0700 "$T/xdg3" "$T/rootdir"
+ln -s "$T/rootdir" "$T/xdg3/fulcrum"
+rc=0
+out=$(XDG_RUNTIME_DIR=$T/xdg3 timeout 10 "$FULCRUM" -t 2>&1) || rc=$?
+[ "$rc" -ne 0 ] || fail "fulcrum on the embedded config followed a planted link: $out"
+assert_contains "$out" "symbolic link" "the embedded state_dir's error for a link"
 echo ok
