@@ -330,7 +330,8 @@ static int untrusted(const struct ctl_conn *c)
 }
 
 /* Before a new connection is taken: short calls hold at most CTL_CONN_MAX slots (waits
- * do not count), connections without an authenticated request at most CTL_UNTRUSTED_MAX.
+ * do not count; all of them together at most CTL_CONN_HARD_MAX), connections without an
+ * authenticated request at most CTL_UNTRUSTED_MAX.
  * When either is full, the oldest untrusted connection is closed for the newcomer, so
  * idle connections cannot lock probes and token holders out. -1 when there is nothing
  * to close (every slot holds an authenticated caller). */
@@ -345,7 +346,8 @@ static int make_room(void)
 				nuntrusted++;
 				oldest = c;  /* the list is newest first */
 			}
-		if (srv.nconns - srv.nwaiting < CTL_CONN_MAX && nuntrusted < CTL_UNTRUSTED_MAX)
+		if (srv.nconns - srv.nwaiting < CTL_CONN_MAX && nuntrusted < CTL_UNTRUSTED_MAX &&
+		    srv.nconns < CTL_CONN_HARD_MAX)
 			return 0;
 		if (!oldest)
 			return -1;

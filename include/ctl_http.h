@@ -17,6 +17,7 @@
 #define CTL_BODY_MAX 65536           /* request body; larger gets 413 */
 #define CTL_CONN_MAX 128             /* concurrent control connections, waits not counted */
 #define CTL_UNTRUSTED_MAX 32         /* of which without a complete authenticated request */
+#define CTL_CONN_HARD_MAX 4096       /* all connections, long polls included (descriptors) */
 #define CTL_TOKEN_NAME_MAX 64        /* a token's name: its file's name in token_dir */
 #define CTL_SEGMENT_MAX 256          /* a path segment handed to a handler */
 
