@@ -1,8 +1,8 @@
 /* test_ctl_auth.c: unit tests of control/auth.c on real files in a temp dir: token_file
  * is admin, token_dir files get their scope from control.tokens (read without an entry,
  * dot files skipped), a rotated file's old value works for the overlap and no longer,
- * a removed file likewise, a reload keeps an overlap running, and files another user
- * could write are refused (the previous tokens stay). */
+ * a removed file likewise, a reload keeps an overlap running, files another user could
+ * write are refused (the previous tokens stay), and a Secret volume's link swap rotates. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -33,6 +33,7 @@ static void test_rotation(void **state);
 static void test_removed(void **state);
 static void test_reload_keeps_overlap(void **state);
 static void test_refused_files(void **state);
+static void test_secret_volume(void **state);
 
 static void put(const char *path, const char *text, mode_t mode)
 {
@@ -203,6 +204,34 @@ static void test_refused_files(void **state)
 	assert_string_equal(who("anything", 104), "-/admin");
 }
 
+/* A Kubernetes Secret volume: NAME -> ..data/NAME, ..data -> ..<timestamp>; an update
+ * writes a new timestamped directory and swaps the ..data link. */
+static void test_secret_volume(void **state)
+{
+	char err[512] = "", a[400], b[400], link[400], tmp[420];
+
+	snprintf(a, sizeof(a), "%s/..2026_a", tdir);
+	snprintf(b, sizeof(b), "%s/..2026_b", tdir);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	snprintf(tmp, sizeof(tmp), "%s/vol", a);
+	put(tmp, "vol-1\n", 0644);
+	snprintf(tmp, sizeof(tmp), "%s/vol", b);
+	put(tmp, "vol-2\n", 0644);
+	assert_int_equal(unlink(in_dir("..data")), 0);
+	assert_int_equal(symlink("..2026_a", in_dir("..data")), 0);
+	assert_int_equal(symlink("..data/vol", in_dir("vol")), 0);
+	assert_int_equal(ctl_auth_load(&cfg, 100, err, sizeof(err)), 0);
+	assert_string_equal(who("vol-1", 100), "vol/read");
+	/* the swap: a new link renamed over ..data */
+	snprintf(link, sizeof(link), "%s/..data_tmp", tdir);
+	assert_int_equal(symlink("..2026_b", link), 0);
+	assert_int_equal(rename(link, in_dir("..data")), 0);
+	assert_string_equal(who("vol-2", 101), "vol/read");
+	assert_string_equal(who("vol-1", 101), "vol/read");
+	assert_string_equal(who("vol-1", 106.5), "-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +240,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_keeps_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_volume, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
