@@ -253,10 +253,13 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 	hdrs = curl_slist_append(hdrs, stream ? "Accept: application/x-ndjson" : "Accept: application/json");
 	/* the bodies are small: no 100-continue round trip */
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	/* every change says JSON, body or not: fulcrum refuses the form types a cross-site
+	 * page could send (and libcurl would otherwise label a POST as a form) */
+	if (strcmp(method, "GET"))
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	if (body) {
 		text = cJSON_PrintUnformatted(body);
 		cJSON_Delete(body);
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "{}");
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
@@ -298,7 +301,7 @@ static int exit_for(long status)
 	switch (status) {
 	case 401: case 403: return EXIT_UNAUTHORIZED;
 	case 404: return EXIT_NOT_FOUND;
-	case 400: case 411: case 413: case 422: case 431: return EXIT_INVALID;
+	case 400: case 411: case 413: case 415: case 422: case 431: return EXIT_INVALID;
 	case 408: case 504: return EXIT_TIMEOUT;
 	case 503: return EXIT_UNAVAILABLE;
 	default: return EXIT_FAILED;

@@ -20,6 +20,8 @@
 #include "worker.h"
 
 #define IDLE_TIMEOUT 60.0            /* keep-alive connection without a request */
+#define UNTRUSTED_TIMEOUT 3.0        /* a connection without an authenticated request yet
+				      * must bring a whole request within (slow headers) */
 #define REQUEST_TIMEOUT 10.0         /* a started request must be complete within */
 #define STALL_TIMEOUT 30.0           /* answer bytes not taken by the client */
 #define CLOSING_TIMEOUT 10.0
@@ -54,6 +56,17 @@ struct ctl_conn {
 	void (*cancel)(void *);          /* a deferred answer's owner */
 	void *cancel_arg;
 	char peer[128];
+	int trusted;                     /* has sent a complete authenticated request */
+	int waiting;                     /* a deferred answer (long poll): not a short slot */
+	double idle_since;               /* accepted, or the last answer finished */
+};
+
+/* Headers the checks of a request need, copied (NUL-terminated) while it is parsed. */
+struct req_headers {
+	char ctype[128], origin[256], host[256];
+	int has_ctype, has_origin, has_host;
+	int auth_ok;                     /* the Authorization header carried a token */
+	struct ctl_principal who;
 };
 
 static struct {
@@ -63,9 +76,12 @@ static struct {
 	struct ev_loop *loop;
 	ev_io io;
 	ev_timer sweep;
-	struct ctl_conn *conns;
+	struct ctl_conn *conns;          /* newest first */
 	unsigned nconns;
+	unsigned nwaiting;               /* of which waiting (long polls) */
 	int full_logged;
+	double evict_logged;             /* when the last eviction was logged */
+	unsigned evicted;                /* evictions since then */
 	struct http_head head;           /* parse results, used synchronously */
 	struct tls_ctx *tls;             /* control.tls, NULL = plain */
 	double hs_timeout;               /* control.tls.handshake_timeout_ms, in seconds */
@@ -82,7 +98,10 @@ static int tls_step(struct ctl_conn *c);
 static void tls_failed(struct ctl_conn *c, enum tls_fail f, const char *detail);
 static int flush_out(struct ctl_conn *c);
 static void process_input(struct ctl_conn *c);
-static void handle(struct ctl_conn *c, int authorized);
+static void handle(struct ctl_conn *c, struct req_headers *rh);
+static void copy_header(const char *buf, struct http_slice v, char *dst, size_t len, int *has);
+static int make_room(void);
+static int untrusted(const struct ctl_conn *c);
 static void conn_update(struct ctl_conn *c);
 static void conn_close(struct ctl_conn *c);
 static void out_append(struct ctl_conn *c, const char *buf, size_t len);
@@ -264,17 +283,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 		if (fd == -1)
 			return;  /* EAGAIN, or a transient error: the next readiness retries */
-		if (srv.nconns >= CTL_CONN_MAX || !(c = calloc(1, sizeof(*c)))) {
+		if (make_room() == -1 || !(c = calloc(1, sizeof(*c)))) {
 			if (!srv.full_logged)
-				log_warn("control: %u connections open; refusing more until some close",
-					 srv.nconns);
+				log_warn("control: %u connections with authenticated requests open; "
+					 "refusing more until some close", srv.nconns - srv.nwaiting);
 			srv.full_logged = 1;
 			close(fd);
 			continue;
 		}
 		srv.full_logged = 0;
 		c->fd = fd;
-		c->last_io = c->accepted = ev_now(loop);
+		c->last_io = c->accepted = c->idle_since = ev_now(loop);
 		if (srv.tls) {
 			if (tls_conn_init(&c->tls, srv.tls, fd) == -1) {
 				close(fd);
@@ -296,6 +315,50 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			srv.conns->prev = c;
 		srv.conns = c;
 		srv.nconns++;
+		/* the request usually came with the connection: serve it now, so that a flood
+		 * of idle connections cannot push a probe out before it is read */
+		if (!c->handshaking)
+			on_io(loop, &c->io, EV_READ);
+	}
+}
+
+/* Not yet trusted: has not sent a complete authenticated request, and is not busy
+ * answering one (a probe is answered at once). */
+static int untrusted(const struct ctl_conn *c)
+{
+	return !c->trusted && c->state != CC_BUSY && c->state != CC_STREAM;
+}
+
+/* Before a new connection is taken: short calls hold at most CTL_CONN_MAX slots (waits
+ * do not count; all of them together at most CTL_CONN_HARD_MAX), connections without an
+ * authenticated request at most CTL_UNTRUSTED_MAX.
+ * When either is full, the oldest untrusted connection is closed for the newcomer, so
+ * idle connections cannot lock probes and token holders out. -1 when there is nothing
+ * to close (every slot holds an authenticated caller). */
+static int make_room(void)
+{
+	for (;;) {
+		struct ctl_conn *c, *oldest = NULL;
+		unsigned nuntrusted = 0;
+
+		for (c = srv.conns; c; c = c->next)
+			if (untrusted(c)) {
+				nuntrusted++;
+				oldest = c;  /* the list is newest first */
+			}
+		if (srv.nconns - srv.nwaiting < CTL_CONN_MAX && nuntrusted < CTL_UNTRUSTED_MAX &&
+		    srv.nconns < CTL_CONN_HARD_MAX)
+			return 0;
+		if (!oldest)
+			return -1;
+		srv.evicted++;
+		if (ev_now(srv.loop) - srv.evict_logged >= 10.0) {
+			log_warn("control: too many connections without an authenticated request; "
+				 "closed the oldest (%u so far since the last such line)", srv.evicted);
+			srv.evict_logged = ev_now(srv.loop);
+			srv.evicted = 0;
+		}
+		conn_close(oldest);
 	}
 }
 
@@ -310,6 +373,8 @@ static void conn_close(struct ctl_conn *c)
 		c->cancel = NULL;
 		cancel(c->cancel_arg);
 	}
+	if (c->waiting)
+		srv.nwaiting--;
 	if (srv.loop)
 		ev_io_stop(srv.loop, &c->io);
 	tls_conn_close(&c->tls);
@@ -467,6 +532,9 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 			conn_close(c);
 		else if (c->state == CC_CLOSING && now - c->last_io > CLOSING_TIMEOUT)
 			conn_close(c);
+		else if (c->state == CC_READ && !c->trusted &&
+			 now - (c->in_len ? c->request_started : c->idle_since) > UNTRUSTED_TIMEOUT)
+			conn_close(c);  /* no answer: a slow or idle stranger gets no attention */
 		else if (c->state == CC_READ && c->in_len == 0 && now - c->last_io > IDLE_TIMEOUT)
 			conn_close(c);
 		else if (c->state == CC_READ && c->in_len > 0 &&
@@ -498,7 +566,8 @@ static int tls_step(struct ctl_conn *c)
 		return -1;
 	}
 	c->handshaking = 0;
-	c->last_io = ev_now(srv.loop);
+	/* the stranger's deadline for a request starts now, not at the connect */
+	c->last_io = c->idle_since = ev_now(srv.loop);
 	atomic_fetch_add_explicit(&st->handshakes, 1, memory_order_relaxed);
 	if (log_get_level() <= LOG_DEBUG) {
 		tls_conn_describe(&c->tls, detail, sizeof(detail));
@@ -546,9 +615,12 @@ static void process_input(struct ctl_conn *c)
 	while (c->state == CC_READ && c->in_len > 0) {
 		struct http_head *h = &srv.head;
 		struct ctl_request *req = &c->req;
+		struct req_headers rh;
 		size_t blen, tlen, i, qpos;
-		int r = http_parse_request(c->in, c->in_len, &limits, h), authorized = 0;
+		int r = http_parse_request(c->in, c->in_len, &limits, h);
 		const char *target;
+		const char *auth_value = NULL;
+		size_t auth_len = 0;
 
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			if (c->in_len >= CTL_HEAD_MAX)
@@ -607,24 +679,41 @@ static void process_input(struct ctl_conn *c)
 		req->body[blen] = '\0';
 		req->body_len = blen;
 		c->keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
+		memset(&rh, 0, sizeof(rh));
 		for (i = 0; i < h->nheaders; i++) {
 			const struct http_header *hd = &h->headers[i];
 
-			if (http_slice_eq(c->in, hd->name, "authorization"))
-				authorized = ctl_auth_check(c->in + hd->value.off, hd->value.len);
-			else if (http_slice_eq(c->in, hd->name, "accept") && h->version_minor == 1 &&
+			if (http_slice_eq(c->in, hd->name, "authorization")) {
+				auth_value = c->in + hd->value.off;
+				auth_len = hd->value.len;
+			} else if (http_slice_eq(c->in, hd->name, "content-type")) {
+				copy_header(c->in, hd->value, rh.ctype, sizeof(rh.ctype), &rh.has_ctype);
+			} else if (http_slice_eq(c->in, hd->name, "origin")) {
+				copy_header(c->in, hd->value, rh.origin, sizeof(rh.origin), &rh.has_origin);
+			} else if (http_slice_eq(c->in, hd->name, "host")) {
+				copy_header(c->in, hd->value, rh.host, sizeof(rh.host), &rh.has_host);
+			} else if (http_slice_eq(c->in, hd->name, "accept") && h->version_minor == 1 &&
 				 memmem(c->in + hd->value.off, hd->value.len, "application/x-ndjson", 20))
 				req->stream_ok = 1;
 		}
-		if (!ctl_auth_required())
-			authorized = 1;
+		/* token files are looked at on every request: a rotation counts from now */
+		ctl_auth_refresh(ev_now(srv.loop));
+		rh.auth_ok = ctl_auth_identify(auth_value, auth_len, ev_now(srv.loop), &rh.who);
 		/* consume before dispatching: the next pipelined request stays in front */
 		memmove(c->in, c->in + h->head_len + blen, c->in_len - h->head_len - blen);
 		c->in_len -= h->head_len + blen;
 		c->continue_sent = 0;
 		c->request_started = c->in_len ? ev_now(srv.loop) : 0;
-		handle(c, authorized);
+		handle(c, &rh);
 	}
+}
+
+/* Copies a header's value (trimmed by the parser) into dst; a value too long to keep
+ * is kept cut, which no check accepts. */
+static void copy_header(const char *buf, struct http_slice v, char *dst, size_t len, int *has)
+{
+	snprintf(dst, len, "%.*s", (int)v.len, buf + v.off);
+	*has = 1;
 }
 
 /* control.metrics_public of the config in force. */
@@ -637,12 +726,28 @@ static int metrics_public(void)
 	return pub;
 }
 
-static void handle(struct ctl_conn *c, int authorized)
+static void handle(struct ctl_conn *c, struct req_headers *rh)
 {
 	struct ctl_route_match m;
+	struct ctl_site site = {
+		.method = c->req.method, .body_len = c->req.body_len,
+		.ctype = rh->has_ctype ? rh->ctype : NULL,
+		.origin = rh->has_origin ? rh->origin : NULL,
+		.host = rh->has_host ? rh->host : NULL,
+		.listen = srv.address, .tls = srv.tls != NULL,
+		.token_required = ctl_auth_required(),
+	};
+	char error[64], detail[512];
+	int authorized = rh->auth_ok, st;
 
 	ctl_route(c->req.method_text, c->req.path, &m);
 	c->state = CC_BUSY;
+	if (authorized) {
+		snprintf(c->req.token, sizeof(c->req.token), "%s", rh->who.name);
+		/* without tokens nobody proves anything: every connection stays a stranger */
+		if (site.token_required)
+			c->trusted = 1;
+	}
 	/* control.metrics_public lets Prometheus scrape /metrics without the token */
 	if (m.id == CTL_R_METRICS && !authorized)
 		authorized = metrics_public();
@@ -664,6 +769,18 @@ static void handle(struct ctl_conn *c, int authorized)
 		cJSON_AddStringToObject(o, "error", "method_not_allowed");
 		cJSON_AddStringToObject(o, "detail", m.allow);
 		ctl_reply_json_hdr(c, 405, hdr, o);
+		return;
+	}
+	st = ctl_cross_site_check(&site, error, sizeof(error), detail, sizeof(detail));
+	if (st) {
+		log_warn("control: %s %s %s refused: %s", c->peer, c->req.method_text, c->req.path,
+			 detail);
+		ctl_reply_error(c, st, error, "%s", detail);
+		return;
+	}
+	if (!m.public && rh->auth_ok &&
+	    !ctl_scope_check(&rh->who, c->req.method, &m, detail, sizeof(detail))) {
+		ctl_reply_error(c, 403, "forbidden", "%s", detail);
 		return;
 	}
 	ctl_dispatch(c, &c->req, &m);
@@ -769,15 +886,23 @@ static void finish(struct ctl_conn *c, int status)
 {
 	int quiet = c->req.method == HTTP_M_GET && status < 400;
 
+	/* one line per call that may change something: who (the token) did what */
 	if (quiet)
-		log_debug("control: %s %s %s -> %d", c->peer, c->req.method_text, c->req.path, status);
+		log_debug("control: %s %s %s -> %d token=%s", c->peer, c->req.method_text,
+			  c->req.path, status, c->req.token[0] ? c->req.token : "none");
 	else if (status != 401)
-		log_info("control: %s %s %s%s%s -> %d", c->peer, c->req.method_text, c->req.path,
-			 c->req.query[0] ? "?" : "", c->req.query, status);
+		log_info("control: %s %s %s%s%s -> %d token=%s", c->peer, c->req.method_text,
+			 c->req.path, c->req.query[0] ? "?" : "", c->req.query, status,
+			 c->req.token[0] ? c->req.token : "none");
 	free(c->req.body);
 	c->req.body = NULL;
 	c->cancel = NULL;
 	c->cancel_arg = NULL;
+	if (c->waiting) {
+		c->waiting = 0;
+		srv.nwaiting--;
+	}
+	c->idle_since = srv.loop ? ev_now(srv.loop) : 0;
 	c->state = c->keep_alive && !c->out_failed ? CC_READ : CC_CLOSING;
 	/* a deferred answer comes from a timer: wake the connection to write it */
 	if (srv.loop)
@@ -875,6 +1000,11 @@ void ctl_conn_defer(struct ctl_conn *c, void (*cancel)(void *arg), void *arg)
 {
 	c->cancel = cancel;
 	c->cancel_arg = arg;
+	/* a long poll holds no short-call slot */
+	if (!c->waiting) {
+		c->waiting = 1;
+		srv.nwaiting++;
+	}
 }
 
 const struct ctl_request *ctl_conn_request(const struct ctl_conn *c)

@@ -276,7 +276,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	if (orphans)
 		log_warn("journal: %zu entr%s name pools the config does not have; kept, not applied",
 			 orphans, orphans == 1 ? "y" : "ies");
-	if (ctl_auth_load(file->control.token_file, err, sizeof(err)) == -1) {
+	if (ctl_auth_load(file, ev_time(), err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		config_free(merged);
 		return -1;
@@ -576,7 +576,7 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	}
 	stats_reload_done(1);
 	settle_journal(entries, (size_t)n, 0);
-	if (ctl_auth_load(file->control.token_file, err, errlen) == -1)
+	if (ctl_auth_load(file, ev_now(ctl_plane.loop), err, errlen) == -1)
 		log_error("reload: %s (the previous token stays)", err);
 	config_free(ctl_plane.file);
 	config_free(ctl_plane.rollback_base);

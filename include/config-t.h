@@ -18,6 +18,9 @@ enum tls_verify { TLS_VERIFY_NONE = 0, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED 
 /* Kubernetes discovery: the address family a dual-stack pod is reached by. */
 enum k8s_family { K8S_FAMILY_IPV4 = 0, K8S_FAMILY_IPV6, K8S_FAMILY_ANY };
 
+/* What a control API token may do; each includes the ones before it. */
+enum token_scope { TOKEN_SCOPE_READ = 0, TOKEN_SCOPE_BACKENDS, TOKEN_SCOPE_ADMIN };
+
 struct cfg_log {
 	enum log_level level;        /* log.level: "debug" | "info" | "warn" | "error" */
 	char *access;                /* log.access: "stdout" | "stderr" | "off" | a file path */
@@ -27,9 +30,21 @@ struct cfg_log {
 
 struct cfg_tls;
 
+/* control.tokens[]: the scope of the token in the file of that name in token_dir. */
+struct cfg_token {
+	char *name;                  /* a file NAME in control.token_dir */
+	enum token_scope scope;      /* "read" | "backends" | "admin" */
+	char *pools;                 /* backends scope: "a,b", the pools it may change; NULL = all */
+	int line;                    /* line in the config file, for errors */
+};
+
 struct cfg_control {
 	char *listen;                /* control.listen: "127.0.0.1:9000" or "unix:/path"; NULL = none */
-	char *token_file;            /* control.token_file; NULL = none */
+	char *token_file;            /* control.token_file: one token, scope admin; NULL = none */
+	char *token_dir;             /* control.token_dir: one token per regular file; NULL = none */
+	struct cfg_token *tokens;    /* control.tokens: scopes of token_dir's files */
+	size_t ntokens;
+	uint32_t token_overlap_s;    /* a changed token file's old value works this long */
 	uint32_t generations_keep;   /* applied configs kept in state_dir for rollback, default 100 */
 	uint32_t generations_keep_days; /* and none older than this; 0 = no age limit (default) */
 	struct cfg_tls *tls;         /* control.tls: TLS (and client certificates); NULL = plain */

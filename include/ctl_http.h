@@ -9,12 +9,16 @@
 #include <cjson/cJSON.h>
 #include <ev.h>
 
+#include "config-t.h"
 #include "http.h"
 
 #define CTL_HEAD_MAX 16384           /* request head; larger gets 431 */
 #define CTL_HEADERS_MAX 64
 #define CTL_BODY_MAX 65536           /* request body; larger gets 413 */
-#define CTL_CONN_MAX 128             /* concurrent control connections */
+#define CTL_CONN_MAX 128             /* concurrent control connections, waits not counted */
+#define CTL_UNTRUSTED_MAX 32         /* of which without a complete authenticated request */
+#define CTL_CONN_HARD_MAX 4096       /* all connections, long polls included (descriptors) */
+#define CTL_TOKEN_NAME_MAX 64        /* a token's name: its file's name in token_dir */
 #define CTL_SEGMENT_MAX 256          /* a path segment handed to a handler */
 
 struct ctl_conn;                     /* one client connection (control/server.c) */
@@ -29,6 +33,7 @@ struct ctl_request {
 	size_t body_len;
 	int stream_ok;                   /* Accept: application/x-ndjson over HTTP/1.1 */
 	char peer[128];                  /* "127.0.0.1:5555" or "unix", for logs */
+	char token[CTL_TOKEN_NAME_MAX];  /* the token that made it, "" = none ("-": none needed) */
 };
 
 enum ctl_route_id {
@@ -119,16 +124,59 @@ const char *ctl_server_tls_note(void);
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,
 		  const struct ctl_route_match *m);
 
-/* ---- The bearer token (control/auth.c) ---- */
+/* ---- The bearer tokens (control/auth.c) ---- */
 
-/* Reads the token from path (surrounding whitespace stripped; must not be empty) and
- * makes it the one required from now on; path NULL requires none. 0, or -1 with err
- * (the previous token stays). */
-int ctl_auth_load(const char *path, char *err, size_t errlen);
+/* Who made a call: the token that matched. */
+struct ctl_principal {
+	char name[CTL_TOKEN_NAME_MAX];   /* "token_file", a token_dir file name, "-" = no token needed */
+	enum token_scope scope;
+	const char *pools;               /* backends scope: "a,b"; NULL = all. Valid until the
+					  * next ctl_auth_* call */
+};
+
+/* Reads the tokens of cfg's control group (token_file: scope admin; each regular file of
+ * token_dir, scope from control.tokens, else read), checking each file is the running
+ * user's (cfg->user after the privilege drop) or root's and writable by nobody else.
+ * They become the ones required from now on (neither set: none required); a token that
+ * was rotating keeps its old value for the rest of its overlap. 0, or -1 with err (the
+ * previous tokens stay). now: the loop's clock. */
+int ctl_auth_load(const struct config *cfg, double now, char *err, size_t errlen);
 int ctl_auth_required(void);
-/* 1 when the value of an Authorization header ("Bearer <token>") carries the token;
- * the comparison takes the same time whatever the value. */
-int ctl_auth_check(const char *value, size_t len);
+/* Re-reads the token files and token_dir that changed since they were read: a changed
+ * value replaces the old one, which works token_overlap_s longer. Cheap (stat calls). */
+void ctl_auth_refresh(double now);
+/* 1 with *who filled when the value of an Authorization header ("Bearer <token>")
+ * carries a current token (or a rotated one within its overlap), or when no token is
+ * required; 0 otherwise. The time taken does not depend on which token matched. */
+int ctl_auth_identify(const char *value, size_t len, double now, struct ctl_principal *who);
 void ctl_auth_clear(void);
+
+/* ---- Policy (control/policy.c): pure functions ---- */
+
+/* 1 when who's scope allows method on the route m (read: GET; backends: also PUT,
+ * DELETE and drain of backends in its pools; admin: everything); else 0 with detail. */
+int ctl_scope_check(const struct ctl_principal *who, enum http_method method,
+		    const struct ctl_route_match *m, char *detail, size_t len);
+const char *ctl_scope_name(enum token_scope s);
+
+/* What the cross-site rules look at in a request. */
+struct ctl_site {
+	enum http_method method;
+	size_t body_len;
+	const char *ctype;               /* Content-Type, NULL = absent */
+	const char *origin;              /* Origin, NULL = absent */
+	const char *host;                /* Host, NULL = absent */
+	const char *listen;              /* control.listen as configured */
+	int tls;                         /* the listener speaks TLS */
+	int token_required;
+};
+
+/* A change (any method but GET and HEAD) must come with Content-Type: application/json
+ * when it has a body or any Content-Type (else 415), and an Origin, when sent, must be the
+ * listener's own (else 403); without a token, every call's Host must be an IP literal,
+ * localhost or control.listen's host (else 403: DNS rebinding). 0 when allowed, else the
+ * status with error and detail. */
+int ctl_cross_site_check(const struct ctl_site *s, char *error, size_t elen, char *detail,
+			 size_t dlen);
 
 #endif

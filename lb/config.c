@@ -32,6 +32,7 @@ enum key_type {
 #define KEY_REQUIRED 0x1u  /* an error when absent */
 #define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
 #define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
+#define KEY_NAMES    0x8u  /* KEY_STRING: a list ( "a", "b" ) of names, kept joined as "a,b" */
 
 struct key_table;
 
@@ -92,6 +93,9 @@ static void parse_list(struct loader *ld, const config_setting_t *s, const struc
 		       void *obj, const char *path);
 static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
 			   void *obj, const char *path);
+static char *parse_names(struct loader *ld, const config_setting_t *s, const struct key *k,
+			 const char *path);
+static void write_names(FILE *out, const char *joined);
 static void check_unique_name(struct loader *ld, const config_setting_t *elem,
 			      const struct key_table *t, char *items, size_t index,
 			      const char *path);
@@ -174,6 +178,7 @@ static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
 static const char *const state_names[] = { "active", "draining", "maint", NULL };
 static const char *const verify_names[] = { "none", "optional", "required", NULL };
 static const char *const k8s_family_names[] = { "ipv4", "ipv6", "any", NULL };
+static const char *const scope_names[] = { "read", "backends", "admin", NULL };
 
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
@@ -227,11 +232,34 @@ static const struct key tls_keys[] = {
 };
 static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
 
+static const struct key token_keys[] = {
+	K_STR(struct cfg_token, name, NULL, check_name, KEY_REQUIRED | R,
+	      "a regular file of this name in control.token_dir holds the token"),
+	K_ENUM(struct cfg_token, scope, scope_names, TOKEN_SCOPE_READ, R,
+	       "\"read\" (GET calls, /metrics), \"backends\" (read + PUT, drain, DELETE of backends) or \"admin\" (everything)"),
+	{ .name = "pools", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	  .off = offsetof(struct cfg_token, pools) +
+		 0 * sizeof(_Generic(FIELD(struct cfg_token, pools), char *: 1)),
+	  .max = 1024, .check = check_name,
+	  .doc = "backends scope: the pools it may change, ( \"flask\", ... ); unset = all pools" },
+	{ .name = NULL },
+};
+static const struct key_table token_table = {
+	"token", token_keys, sizeof(struct cfg_token), offsetof(struct cfg_token, line),
+	offsetof(struct cfg_token, name)
+};
+
 static const struct key control_keys[] = {
 	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
 	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
 	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
-	      "file holding the bearer token the API requires; unset = no token"),
+	      "file holding a bearer token of scope admin (re-read when it changes); unset = none"),
+	K_STR(struct cfg_control, token_dir, NULL, check_nonempty, R,
+	      "directory of token files, one token per regular file, named by the file (scope read unless control.tokens says)"),
+	K_LIST(struct cfg_control, "tokens", tokens, ntokens, &token_table, 0, 1024, R,
+	       "scopes of token_dir's tokens: { name; scope; pools; }"),
+	K_INT(struct cfg_control, token_overlap_s, 0, 86400, 60, R,
+	      "after a token file changes, its old value still works this long"),
 	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
 	      "operator configurations (start, reloads, rollbacks) kept in state_dir for rollback (oldest removed first)"),
 	K_INT(struct cfg_control, generations_keep_days, 0, 36500, 0, R,
@@ -464,7 +492,7 @@ static const struct key_table root_table = { "config", root_keys, sizeof(struct 
 const char config_default_text[] =
 	"# fulcrum embedded default: a demo listener in front of three local Flask instances.\n"
 	"workers = 1;\n"
-	"state_dir = \"/tmp/fulcrum-state\";\n"
+	"# state_dir: set at start to $XDG_RUNTIME_DIR/fulcrum or /tmp/fulcrum-<uid> (0700)\n"
 	"log = { level = \"info\"; format = \"json\"; access = \"stdout\"; };\n"
 	"control = { listen = \"127.0.0.1:9000\"; };\n"
 	"listeners = (\n"
@@ -825,6 +853,15 @@ static void parse_key(struct loader *ld, const config_setting_t *s, const struct
 		const char *v;
 		char *copy, *old;
 
+		if (k->flags & KEY_NAMES) {
+			copy = parse_names(ld, s, k, path);
+			if (copy == NULL)
+				return;
+			memcpy(&old, field, sizeof(old));
+			free(old);
+			memcpy(field, &copy, sizeof(copy));
+			return;
+		}
 		if (type != CONFIG_TYPE_STRING) {
 			add_error(ld, s, 0, path, "expected a string, got %s", setting_type_name(s));
 			return;
@@ -974,6 +1011,77 @@ static void parse_list(struct loader *ld, const config_setting_t *s, const struc
 	}
 }
 
+/* Reads a list or array of names ( "a", "b" ), each passing k->check, into one malloc'd
+ * string "a,b" (names have no commas). NULL when something was wrong (reported). */
+static char *parse_names(struct loader *ld, const config_setting_t *s, const struct key *k,
+			 const char *path)
+{
+	char child[KEY_PATH_MAX], seg[32], err[ERR_MAX], *joined;
+	int type = config_setting_type(s), bad = 0;
+	size_t n, i, len = 1;
+
+	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
+		add_error(ld, s, 0, path, "expected a list of names ( \"a\", \"b\" ), got %s",
+			  setting_type_name(s));
+		return NULL;
+	}
+	n = (size_t)config_setting_length(s);
+	if (n == 0 || (long long)n > k->max) {
+		add_error(ld, s, 0, path, "%zu names; 1..%lld are allowed", n, k->max);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		snprintf(seg, sizeof(seg), "[%zu]", i);
+		path_join(child, path, seg);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			add_error(ld, e, 0, child, "expected a name string, got %s",
+				  setting_type_name(e));
+			bad = 1;
+			continue;
+		}
+		if (k->check && k->check(config_setting_get_string(e), err, sizeof(err)) == -1) {
+			add_error(ld, e, 0, child, "%s", err);
+			bad = 1;
+			continue;
+		}
+		len += strlen(config_setting_get_string(e)) + 1;
+	}
+	if (bad)
+		return NULL;
+	joined = calloc(1, len);
+	if (joined == NULL) {
+		add_error(ld, s, 0, path, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(joined, ",");
+		strcat(joined, config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
+	}
+	return joined;
+}
+
+/* Writes "a,b" back as the list [ "a", "b" ] it was read from. */
+static void write_names(FILE *out, const char *joined)
+{
+	const char *p = joined;
+
+	fputs("[ ", out);
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		char name[256];
+
+		snprintf(name, sizeof(name), "%.*s", (int)l, p);
+		if (p != joined)
+			fputs(", ", out);
+		write_string(out, name);
+		p += l + (p[l] == ',');
+	}
+	fputs(" ]", out);
+}
+
 /* Reads a list or array of prefix strings ("10.0.0.0/8") into an addr_prefix array. */
 static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
 			   void *obj, const char *path)
@@ -1111,10 +1219,36 @@ static void check_control(struct loader *ld, const struct config *cfg,
 			  const config_setting_t *root)
 {
 	const config_setting_t *grp = config_setting_get_member(root, "control");
+	const config_setting_t *list = grp ? config_setting_get_member(grp, "tokens") : NULL;
 	struct addr a;
 	char why[256];
+	size_t i;
 
+	/* every scoped name must be a token file: a typo would otherwise leave a token
+	 * that the operator thinks is scoped with the default scope, or none at all */
+	for (i = 0; i < cfg->control.ntokens; i++) {
+		const struct cfg_token *t = &cfg->control.tokens[i];
+		const config_setting_t *e = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+		char path[4200], key[96];
+		struct stat st;
+
+		snprintf(key, sizeof(key), "control.tokens.%s", t->name ? t->name : "?");
+		if (!t->name)
+			continue;  /* reported as missing */
+		if (!cfg->control.token_dir) {
+			add_error(ld, e, t->line, key, "control.tokens needs control.token_dir");
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", cfg->control.token_dir, t->name);
+		if (stat(path, &st) == -1)
+			add_error(ld, e, t->line, key, "no token file %s: %s", path, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			add_error(ld, e, t->line, key, "token file %s is not a regular file", path);
+		if (t->pools && t->scope != TOKEN_SCOPE_BACKENDS)
+			add_error(ld, e, t->line, key, "pools applies only to scope \"backends\"");
+	}
 	if (cfg->control.listen == NULL || cfg->control.token_file != NULL ||
+	    cfg->control.token_dir != NULL ||
 	    strncmp(cfg->control.listen, "unix:", 5) == 0 ||
 	    (cfg->control.tls && cfg->control.tls->verify_client == TLS_VERIFY_REQUIRED))
 		return;
@@ -1123,7 +1257,7 @@ static void check_control(struct loader *ld, const struct config *cfg,
 	if (config_addr_is_loopback(&a))
 		return;
 	add_error(ld, grp ? config_setting_get_member(grp, "listen") : NULL, 0, "control.listen",
-		  "the control API on non-loopback address %s needs control.token_file or "
+		  "the control API on non-loopback address %s needs control.token_file, token_dir or "
 		  "control.tls with verify_client = \"required\" "
 		  "(anyone who can connect could change the pools)", cfg->control.listen);
 }
@@ -1369,7 +1503,8 @@ static void print_keys(const struct key_table *t, const char *path, int fixed, F
 		describe_bounds(k, bounds, sizeof(bounds));
 		describe_default(k, def, sizeof(def));
 
-		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", child, type_names[k->type],
+		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", child,
+			(k->flags & KEY_NAMES) ? "list of names" : type_names[k->type],
 			bounds, def, !fixed && (k->flags & KEY_RELOAD) ? "yes" : "no", k->doc);
 		if (k->type == KEY_GROUP) {
 			print_keys(k->sub, child, sub_fixed, out);
@@ -1677,7 +1812,10 @@ static int write_group(const struct key_table *t, const void *obj, const char *p
 			break;
 		}
 		case KEY_STRING:
-			write_string(out, p);
+			if (k->flags & KEY_NAMES)
+				write_names(out, p);
+			else
+				write_string(out, p);
 			break;
 		case KEY_ADDR:
 			write_string(out, ((const struct addr *)f)->text);

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "fs_private.h"
 #include "generation.h"
 #include "health.h"
 #include "log.h"
@@ -29,6 +30,8 @@ static int resolve_workers(const struct config *cfg);
 static void raise_fd_limit(const struct config *cfg);
 static int drop_privileges(const struct config *cfg);
 static struct config *load(const char *path, struct config_errors *errs);
+static int default_state_dir(struct config *cfg);
+static int check_state_dir(const struct config *cfg);
 static void reload(void);
 static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents);
@@ -55,8 +58,64 @@ static void usage(FILE *out)
  * by the control API's reload). */
 static struct config *load(const char *path, struct config_errors *errs)
 {
-	return path ? config_load_file(path, errs)
-		    : config_load_string(config_default_text, "(embedded default)", errs);
+	struct config *cfg;
+
+	if (path)
+		return config_load_file(path, errs);
+	cfg = config_load_string(config_default_text, "(embedded default)", errs);
+	if (cfg && default_state_dir(cfg) == -1) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* The embedded config's state_dir is the user's own: $XDG_RUNTIME_DIR/fulcrum, else
+ * /tmp/fulcrum-<uid>, created 0700. A shared fixed path in /tmp would let another local
+ * user plant a journal that a root demo replays. Set on the freshly loaded config, before
+ * anything else sees it. 0, or -1 (logged). */
+static int default_state_dir(struct config *cfg)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char dir[4096], err[512];
+	char *copy;
+
+	if (xdg && xdg[0] == '/' &&
+	    fs_check_private("XDG_RUNTIME_DIR", xdg, S_IFDIR, geteuid(), err, sizeof(err)) == 0)
+		snprintf(dir, sizeof(dir), "%s/fulcrum", xdg);
+	else
+		snprintf(dir, sizeof(dir), "/tmp/fulcrum-%u", (unsigned)geteuid());
+	if (fs_private_dir("state_dir", dir, geteuid(), err, sizeof(err)) == -1) {
+		fprintf(stderr, "fulcrum: %s\n", err);
+		return -1;
+	}
+	copy = strdup(dir);
+	if (!copy)
+		return -1;
+	free(cfg->state_dir);
+	cfg->state_dir = copy;
+	return 0;
+}
+
+/* A state_dir that exists must belong to the user fulcrum runs as (after dropping
+ * privileges) or root and be writable by nobody else: its journal is replayed at start.
+ * One that does not exist yet is created 0700 by the control plane. 0, or -1 (logged). */
+static int check_state_dir(const struct config *cfg)
+{
+	uid_t uid = fs_run_uid(cfg->user);
+	char err[512];
+
+	if (uid == (uid_t)-1) {
+		log_error("user %s does not exist", cfg->user);
+		return -1;
+	}
+	if (access(cfg->state_dir, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if (fs_check_private("state_dir", cfg->state_dir, S_IFDIR, uid, err, sizeof(err)) == -1) {
+		log_error("%s; refusing to start", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int resolve_workers(const struct config *cfg)
@@ -266,7 +325,7 @@ int main(int argc, char **argv)
 	raise_fd_limit(cfg);
 	nworkers = resolve_workers(cfg);
 	stats_set_workers(nworkers);  /* before the first backend gets its counter blocks */
-	if (ctl_init(&cfg, config_path, load) == -1) {
+	if (check_state_dir(cfg) == -1 || ctl_init(&cfg, config_path, load) == -1) {
 		config_free(cfg);
 		return 1;
 	}

@@ -31,11 +31,13 @@ rc_of() {
 	echo "$rc"
 }
 
-# api METHOD PATH [CURL ARGS...]: the control API with the token; body in $T/api.body,
-# prints the status.
+# api METHOD PATH [CURL ARGS...]: the control API with the token (changes labelled
+# Content-Type: application/json, as fulcrum requires); body in $T/api.body, prints the
+# status.
 api() {
 	local m=$1 p=$2
 	shift 2
+	if [ "$m" = GET ]; then set -- "$@"; else set -- -H "Content-Type: application/json" "$@"; fi
 	http_status_body "$T/api.body" "http://127.0.0.1:$P_CTL$p" -X "$m" \
 		-H "Authorization: Bearer $TOKEN" "$@"
 }

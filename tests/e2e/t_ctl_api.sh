@@ -154,7 +154,7 @@ assert_eq "$(current_generation)" 2 "generation after a good reload"
 assert_eq "$(http_status "http://127.0.0.1:$P_WEB/")" 200 "traffic after the reload"
 
 step "a change with a valid token works (and HTTP keep-alive carries several calls)"
-out=$(curl -s --noproxy '*' -H "Authorization: Bearer $TOKEN" -X PUT -d '{"weight":3}' \
+out=$(curl -s --noproxy '*' -H "Authorization: Bearer $TOKEN" -X PUT -H "Content-Type: application/json" -d '{"weight":3}' \
 	"http://127.0.0.1:$P_CTL$B/web-1" --next -H "Authorization: Bearer $TOKEN" \
 	"http://127.0.0.1:$P_CTL$B/web-1")
 assert_contains "$out" '"changed":true' "PUT answer"

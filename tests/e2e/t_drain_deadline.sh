@@ -151,7 +151,8 @@ while len(got) < 4:
     got += s.recv(4 - len(got))
 req = urllib.request.Request("http://127.0.0.1:%d/v1/pools/echo/backends/echo-1/drain" % ctl,
                              data=json.dumps({"timeout_s": 1}).encode(), method="POST",
-                             headers={"Authorization": "Bearer " + token})
+                             headers={"Authorization": "Bearer " + token,
+                                      "Content-Type": "application/json"})
 t0 = time.time()
 code = urllib.request.urlopen(req, timeout=10).status
 s.sendall(b"pong")  # the tunnel still works before the deadline

@@ -69,16 +69,17 @@ step "fulcrum -t accepts the ConfigMap's config"
 mkdir -p "$T/tls"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fulcrum.example" \
 	-keyout "$T/tls/tls.key" -out "$T/tls/tls.crt" >"$T/openssl.log" 2>&1 || fail "openssl req failed"
-# the Secrets: fulcrum-tokens (keys admin, hooks), fulcrum-control-tls (control-cert.sh)
+# the Secrets: fulcrum-tokens (keys admin, hooks, metrics), fulcrum-control-tls (control-cert.sh)
 mkdir -p "$T/tokens"
 echo "e2e-admin-token" >"$T/tokens/admin"
 echo "e2e-hooks-token" >"$T/tokens/hooks"
-chmod 600 "$T/tokens/admin" "$T/tokens/hooks"
+echo "e2e-metrics-token" >"$T/tokens/metrics"
+chmod 600 "$T/tokens/admin" "$T/tokens/hooks" "$T/tokens/metrics"
 sh "$BASE/control-cert.sh" "$T/ctl" fulcrum >"$T/cert.out" 2>&1 || fail "control-cert.sh: $(cat "$T/cert.out")"
 # the mounts of fulcrum-deployment.yaml, here in the temp dir
 sed -e "s|/etc/fulcrum/tls/|$T/tls/|g" -e "s|/etc/fulcrum/control-tls/|$T/ctl/|g" \
 	-e "s|\"/etc/fulcrum/tokens\"|\"$T/tokens\"|" \
-	-e "s|state_dir = \"/var/lib/fulcrum\"|state_dir = \"$T/state\"|" "$T/k8s.cfg.orig" >"$T/k8s.cfg"
+	-e "s|state_dir = \"/var/lib/fulcrum/state\"|state_dir = \"$T/state\"|" "$T/k8s.cfg.orig" >"$T/k8s.cfg"
 assert_not_contains "$(cat "$T/k8s.cfg")" "/etc/fulcrum/" "the config with the mounts mapped"
 assert_contains "$(cat "$T/k8s.cfg")" "discovery = { kubernetes" "the config's discovery block"
 # EndpointSlice discovery (pools[].discovery) comes from another branch; until this

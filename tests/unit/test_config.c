@@ -91,7 +91,8 @@ static void test_default_loads(void **state)
 	assert_int_equal(errs.count, 0);
 	assert_string_equal(cfg->source, "(embedded default)");
 	assert_int_equal(cfg->workers, 1);
-	assert_string_equal(cfg->state_dir, "/tmp/fulcrum-state");
+	/* no shared fixed path: lb/main.c sets a per-user state_dir (0700) at start */
+	assert_null(strstr(config_default_text, "/tmp/fulcrum-state"));
 	assert_int_equal(cfg->log.level, LOG_INFO);
 	assert_int_equal(cfg->log.format, LOG_FORMAT_JSON);
 	assert_string_equal(cfg->log.access, "stdout");
