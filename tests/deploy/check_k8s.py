@@ -488,9 +488,13 @@ def check_fulcrum_pod(d, facts, grace):
                 not any(sc != "admin" for sc in facts["tokens"].values()):
             errs.append("fulcrum: control.tokens must name an admin token and a narrower one for "
                         "the hooks; it has %s" % facts["tokens"])
-        m = next((m for m in mounts if m["mountPath"].rstrip("/") == facts["state_dir"].rstrip("/")), None)
+        # the state dir is the emptyDir's mount or a directory inside it (fulcrum refuses a
+        # state dir writable by others, which an emptyDir's root is, and makes its own 0700)
+        sd = facts["state_dir"].rstrip("/")
+        m = next((m for m in mounts if sd == m["mountPath"].rstrip("/") or
+                  sd.startswith(m["mountPath"].rstrip("/") + "/")), None)
         if not m or "emptyDir" not in vols.get(m["name"], {}) or m.get("readOnly"):
-            errs.append("fulcrum: state_dir %s is not a writable emptyDir mount (the root filesystem "
+            errs.append("fulcrum: state_dir %s is not in a writable emptyDir mount (the root filesystem "
                         "is read-only)" % facts["state_dir"])
         for f in facts["tls_files"]:
             m = next((m for m in mounts if f.startswith(m["mountPath"].rstrip("/") + "/")), None)
@@ -623,7 +627,7 @@ MUTATIONS = [
      lambda D: next(m for m in container(D, FULCRUM)["volumeMounts"] if m["name"] == "tokens").update(
          {"mountPath": "/etc/fulcrum/other"})),
     ("only an admin token", "control.tokens",
-     lambda D: set_config(D, r'scope = "backends"', 'scope = "admin"')),
+     lambda D: set_config(D, r'scope = "(backends|read)"', 'scope = "admin"')),
     ("hooks over http", "not https",
      lambda D: next(e for e in container(D, app_name(D))["env"] if e["name"] == "FULCRUM_CONTROL").update(
          {"value": "http://fulcrum-control.fulcrum.svc.cluster.local:9000"})),
