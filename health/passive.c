@@ -72,11 +72,18 @@ void health_passive_connected(struct backend *b, const struct pool *p)
 	health_passive_connected_at(b, p, balance_now_ms());
 }
 
+int health_passive_status_fails(const struct pool *p, int status)
+{
+	/* off by default: any client can make an app answer 500 (a bad parameter, an
+	 * unhandled path), so counting them would let anyone eject every backend */
+	return p->cfg->passive.eject_on_5xx && health_status_match(&p->cfg->passive.error_set, status);
+}
+
 void health_passive_response(struct backend *b, const struct pool *p, int status)
 {
 	char what[32];
 
-	if (!health_status_match(&p->cfg->passive.error_set, status)) {
+	if (!health_passive_status_fails(p, status)) {
 		health_passive_success(b);
 		return;
 	}

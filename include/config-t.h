@@ -121,7 +121,8 @@ struct cfg_health {
 struct cfg_passive {
 	uint32_t connect_failures;   /* connect failures in a row that eject, default 1; 0 = off */
 	uint32_t errors;             /* failed exchanges in a row (any kind) that eject, default 5; 0 = off */
-	char *error_status;          /* response statuses counted as failed exchanges, default "500-599" */
+	int eject_on_5xx;            /* error_status responses count as failed exchanges, default 0 */
+	char *error_status;          /* the statuses eject_on_5xx counts, default "500-599" */
 	uint32_t eject_ms;           /* hold of a first ejection, default 10000; doubles on repeats */
 	uint32_t eject_max_ms;       /* longest hold, default 300000 */
 	struct status_set error_set;   /* parsed error_status (derived at load, not a key) */
@@ -170,6 +171,7 @@ struct cfg_pool {
 	uint32_t queue_timeout_ms;   /* default 5000; queued longer -> 503 */
 	uint32_t queue_max;          /* queued requests per pool and worker, default 1024 */
 	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 256 */
+	uint32_t backend_idle_timeout_ms; /* idle backend connections are not reused after this, default 1500 */
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */

@@ -61,6 +61,7 @@ enum termination {
 	TERM_TLS_TIMEOUT,      /* TLS handshake not complete within handshake_timeout_ms */
 	TERM_TLS_FAILED,       /* TLS handshake failed (the error log says why) */
 	TERM_DRAIN_DEADLINE,   /* the backend's drain deadline passed with this still on it (503) */
+	TERM_CLIENT_BODY_TIMEOUT, /* the client stopped sending its body; no response yet (408) */
 	TERM__COUNT
 };
 
@@ -81,6 +82,9 @@ struct upstream {
 	struct upstream *dead_next;
 	double idle_since;
 	unsigned requests;               /* requests carried, >1 means reused */
+	uint64_t sent;                   /* bytes written on this connection */
+	uint64_t sent_before;            /* sent when the current request began (reused: all acked) */
+	uint32_t idle_ms;                /* not reused after idling this long (pool, Keep-Alive) */
 	unsigned max_idle;               /* pool's keepalive_max_idle when it was attached */
 	unsigned connected:1;
 	unsigned eof:1;
@@ -111,6 +115,7 @@ struct exchange {
 	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
 	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
 	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */
+	uint32_t req_kept;               /* body bytes sent but kept at the front of in (keep_body) */
 	unsigned connect_attempts;       /* backends tried for this request; bounded by the pool size */
 	enum http_method method;
 	enum http_body req_body;         /* NONE until a head says otherwise (tcp: always) */
@@ -125,6 +130,9 @@ struct exchange {
 			unsigned resp_head_done:1;   /* final response head parsed and queued */
 			unsigned resp_done:1;        /* whole response framed */
 			unsigned upgrade:1;          /* request asked for an Upgrade */
+			unsigned keep_body:1;        /* reused connection: sent body bytes stay (req_kept) until
+							  * the response starts, for replay_unread */
+			unsigned fresh_conn:1;       /* the next attempt connects anew (no idle reuse) */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};
@@ -243,6 +251,10 @@ void upstream_close(struct upstream *u);
 void upstream_free(struct upstream *u);
 /* Re-arms the watcher from the client's state and the buffers, only when it changes. */
 void upstream_update(struct upstream *u);
+/* 1 when u was reused and the backend's kernel acknowledged none of the bytes written
+ * since the current request began (TCP_INFO): its application cannot have read any of
+ * them. 0 otherwise, also when the kernel cannot say. */
+int upstream_request_unacked(const struct upstream *u);
 
 /* Arms io for want. Dropping from READ to nothing leaves READ armed ("lazy"): a
  * stop/start pair costs libev a failing epoll_ctl each time, and the common cycle is

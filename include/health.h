@@ -105,7 +105,7 @@ uint32_t health_jitter_ms(uint32_t interval_ms, uint32_t jitter_percent, uint64_
 
 enum health_fail_kind {
 	HEALTH_FAIL_CONNECT = 0,         /* connect refused, unreachable or timed out */
-	HEALTH_FAIL_EXCHANGE,            /* reset, closed, bad response or timeout before the response */
+	HEALTH_FAIL_EXCHANGE,            /* reset, close, bad or cut response, silence after the request */
 };
 
 /* A request to b (in pool p of the caller's generation) failed. Counts it; when a
@@ -120,7 +120,12 @@ void health_passive_failure(struct backend *b, const struct pool *p, enum health
 void health_passive_connected(struct backend *b, const struct pool *p);
 /* An exchange with b succeeded (tcp: the connect is all there is): the runs end. */
 void health_passive_success(struct backend *b);
-/* b answered with status: an error_status counts as a failure, anything else ends the runs. */
+/* 1 when a response with status counts as a failed exchange in pool p: only with
+ * passive.eject_on_5xx on, for a status in error_status. */
+int health_passive_status_fails(const struct pool *p, int status);
+/* b answered with status: one that health_passive_status_fails counts as a failure,
+ * anything else ends the runs. The data plane calls it once the whole response came
+ * (a response cut short is a failure instead), or at the head for a failing status. */
 void health_passive_response(struct backend *b, const struct pool *p, int status);
 /* The same with an explicit clock, for tests. */
 void health_passive_failure_at(struct backend *b, const struct pool *p,

@@ -34,6 +34,10 @@ static int limit_admit(struct worker *w, const struct gen_listener *gl, const st
 static void limit_release(struct client *c);
 static const char *status_reason(int status);
 static int skip_sampled(struct client *c);
+static int client_owes_body(const struct exchange *x);
+static void client_body_timeout(struct client *c);
+static int replay_unread(struct client *c, enum termination why);
+static void rewind_request(struct exchange *x);
 
 static const char *const termination_names[TERM__COUNT] = {
 	[TERM_NONE] = "none", [TERM_DONE] = "done", [TERM_CLIENT_CLOSED] = "client_closed",
@@ -45,7 +49,7 @@ static const char *const termination_names[TERM__COUNT] = {
 	[TERM_BAD_RESPONSE] = "bad_response", [TERM_STREAM_IDLE] = "stream_idle",
 	[TERM_SHUTDOWN] = "shutdown", [TERM_LIMIT] = "limit", [TERM_INTERNAL] = "internal",
 	[TERM_TLS_TIMEOUT] = "tls_handshake_timeout", [TERM_TLS_FAILED] = "tls_handshake_failed",
-	[TERM_DRAIN_DEADLINE] = "drain_deadline",
+	[TERM_DRAIN_DEADLINE] = "drain_deadline", [TERM_CLIENT_BODY_TIMEOUT] = "client_body_timeout",
 };
 
 const char *termination_name(enum termination t)
@@ -340,7 +344,9 @@ static double client_deadline(const struct client *c, enum termination *why)
 	case CS_STREAMING:
 		p = x->pool ? x->pool->cfg : NULL;
 		if (!x->resp_head_done && x->t_first_byte == 0) {
-			*why = TERM_RESPONSE_TIMEOUT;
+			/* the backend cannot answer a request it has not got: while the client
+			 * owes body bytes the silence is the client's */
+			*why = client_owes_body(x) ? TERM_CLIENT_BODY_TIMEOUT : TERM_RESPONSE_TIMEOUT;
 			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
 		}
 		*why = TERM_STREAM_IDLE;
@@ -421,6 +427,9 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	case TERM_RESPONSE_TIMEOUT:
 		/* counted against the backend; an idempotent request may go elsewhere */
 		client_backend_failed(c, why);
+		break;
+	case TERM_CLIENT_BODY_TIMEOUT:
+		client_body_timeout(c);
 		break;
 	default:
 		client_close(c, why);
@@ -654,8 +663,82 @@ void client_dispatch(struct client *c)
 		http_start_exchange(c);
 }
 
-/* The backend connection failed before any response byte. It counts for passive
- * detection (health/passive.c), which may eject the backend. A failed connect means the
+/* 1 while the request body is unfinished and nothing of it waits to be sent: what
+ * happens next depends on the client, not on the backend. */
+static int client_owes_body(const struct exchange *x)
+{
+	return x->req_head_sent && !x->req_framed && x->req_ready == 0;
+}
+
+/* The client stopped sending its body for response_timeout_ms and the backend, which
+ * has not got the whole request, has not answered: the client's fault, so a 408 (as
+ * nginx's client_body_timeout) and nothing for passive detection. The half-sent request
+ * makes the backend connection unusable. */
+static void client_body_timeout(struct client *c)
+{
+	struct exchange *x = c->ex;
+
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (x->backend) {
+		/* named in the log line, but the 408 is not counted as the backend's answer */
+		x->log_backend = x->backend;
+		worker_release_slot(c->w, x->backend);
+		x->backend = NULL;
+	}
+	client_error(c, 408, TERM_CLIENT_BODY_TIMEOUT, "request body not received in time");
+}
+
+/* Makes the request ready to go again from its first byte: the head (kept until the
+ * response starts) and the body bytes kept by keep_body. The caller made sure no other
+ * body byte was sent (req_body_sent == req_kept). */
+static void rewind_request(struct exchange *x)
+{
+	x->req_ready += x->req_kept;
+	x->bytes_in -= x->req_kept;
+	x->req_body_sent = 0;
+	x->req_kept = 0;
+	x->keep_body = 0;
+	x->req_head_sent = 0;
+	x->req_head_off = 0;
+	x->req_done = 0;
+	x->t_first_byte = 0;  /* a bad response head read bytes: the next attempt starts over */
+}
+
+/* The keep-alive race: a backend closes an idle connection at its keep-alive timeout
+ * just as fulcrum writes the next request on it. The request then fails before any
+ * response byte, and a POST could not be replayed by the usual rule. It is replayed,
+ * whatever its method, once and on a new connection to the same backend, when it is
+ * provably unread: the connection was reused (requests > 1), nothing came back, the
+ * backend closed or reset it, and its kernel acknowledged none of the request's bytes
+ * (upstream_request_unacked: its application cannot have read what its kernel never
+ * accepted). A backend that took the request and then closed has acknowledged it, and
+ * gets the usual rules (idempotent only; a passive failure). The body can go again
+ * because on a reused connection its bytes stay in the client buffer until the response
+ * begins (keep_body, set when the whole body had arrived before the request was sent).
+ * Returns 1 when the request was replayed (or ended), 0 when the rule does not apply. */
+static int replay_unread(struct client *c, enum termination why)
+{
+	struct exchange *x = c->ex;
+
+	if (why != TERM_BACKEND_CLOSED || !c->up || x->t_first_byte != 0 || !x->backend ||
+	    (x->req_body_sent > x->req_kept) || !upstream_request_unacked(c->up))
+		return 0;
+	upstream_release(c->up, 0);
+	c->up = NULL;
+	rewind_request(x);
+	x->fresh_conn = 1;  /* a new connection cannot race, so this happens once */
+	client_dispatch(c);  /* the slot on x->backend is still held */
+	return 1;
+}
+
+/* The backend connection failed before any response byte, or its response head was
+ * unusable before anything went to the client (TERM_BAD_RESPONSE). A request lost to
+ * the keep-alive race goes again first (replay_unread). Otherwise the failure counts for
+ * passive detection (health/passive.c), which may eject the backend, unless the backend
+ * closed while the client still owed body bytes. A failed connect means the
  * request never reached the backend: it goes to another one, whatever its method,
  * until every backend was tried (503: none could be reached). A failure after the
  * request was sent is replayed once on another backend only for idempotent requests
@@ -672,16 +755,17 @@ void client_backend_failed(struct client *c, enum termination why)
 	int idempotent = x->method == HTTP_M_GET || x->method == HTTP_M_HEAD ||
 			 x->method == HTTP_M_OPTIONS || x->method == HTTP_M_PUT ||
 			 x->method == HTTP_M_DELETE || x->method == HTTP_M_TRACE;
-	/* a silent backend is at fault even on a reused connection */
-	int reused = c->up && c->up->requests > 1 && why != TERM_RESPONSE_TIMEOUT;
 	int retry, status;
 
+	if (!tcp && !never_sent && replay_unread(c, why))
+		return;
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);
 		if (never_sent)
 			stat_add(&stats_at(b->stats, c->w->id)->connect_failures, 1);
-		/* a reused connection closing under us is the keep-alive race, not a dead backend */
-		if (never_sent || !reused)
+		/* a backend that gives up on a client still sending its body (its own body
+		 * timeout) is not failing: the client is */
+		if (never_sent || why != TERM_BACKEND_CLOSED || !client_owes_body(x))
 			health_passive_failure(b, x->pool, never_sent ? HEALTH_FAIL_CONNECT
 								      : HEALTH_FAIL_EXCHANGE,
 					       termination_name(why));
@@ -697,14 +781,12 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	if (never_sent || tcp)
 		retry = ++x->connect_attempts <= (x->pool ? x->pool->nbackends : 0);
-	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == 0 &&
+	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == x->req_kept &&
 		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b)))))
 		x->retries_left--;
 	if (retry) {
 		/* the head goes again; req_done from the failed attempt would stop it */
-		x->req_head_sent = 0;
-		x->req_head_off = 0;
-		x->req_done = 0;
+		rewind_request(x);
 		c->state = CS_QUEUED;
 		client_pick_backend(c);
 		return;
@@ -726,6 +808,7 @@ void client_backend_failed(struct client *c, enum termination why)
 		     why, why == TERM_CONNECT_TIMEOUT ? "backend connect timed out"
 		     : why == TERM_RESPONSE_TIMEOUT ? "backend did not answer in time"
 		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
+		     : why == TERM_BAD_RESPONSE ? "the backend's response head is malformed"
 						  : "backend closed the connection before answering");
 }
 

@@ -25,6 +25,9 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
+static void response_cut(struct client *c);
+static void response_head_bad(struct client *c, const char *detail);
+static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
 static void set_log_target(struct client *c, const char *base, const struct http_head *h);
 
@@ -320,6 +323,10 @@ void http_start_exchange(struct client *c)
 	c->state = CS_STREAMING;
 	c->ex->req_head_off = 0;
 	c->ex->req_head_sent = 0;
+	/* on a reused connection a whole body stays in the client buffer until the response
+	 * starts, so a request lost to the keep-alive race can go again (replay_unread) */
+	c->ex->keep_body = c->up->requests > 1 && c->ex->req_framed && c->ex->req_body_sent == 0 &&
+			   c->ex->req_ready > 0;
 	c->last_activity = ev_now(c->w->loop);
 	http_on_upstream_writable(c);
 }
@@ -342,7 +349,7 @@ void http_on_upstream_writable(struct client *c)
 	if (hlen)
 		iov[n++] = (struct iovec){ buf_head(x->req_head) + x->req_head_off, hlen };
 	if (x->req_ready)
-		iov[n++] = (struct iovec){ buf_head(c->in), x->req_ready };
+		iov[n++] = (struct iovec){ buf_head(c->in) + x->req_kept, x->req_ready };
 	if (n == 0)
 		goto check_done;
 	do
@@ -359,6 +366,7 @@ void http_on_upstream_writable(struct client *c)
 		return;
 	}
 	c->last_activity = ev_now(c->w->loop);
+	u->sent += (uint64_t)w;
 	stat_add(&stats_at(u->backend->stats, c->w->id)->bytes_sent, (uint64_t)w);
 	if (u->out && buf_len(u->out)) {
 		a = (uint32_t)w < buf_len(u->out) ? (uint32_t)w : buf_len(u->out);
@@ -373,7 +381,10 @@ void http_on_upstream_writable(struct client *c)
 			x->req_head_sent = 1;
 	}
 	if (w > 0) {
-		buf_consume(c->in, (uint32_t)w);
+		if (x->keep_body)
+			x->req_kept += (uint32_t)w;
+		else
+			buf_consume(c->in, (uint32_t)w);
 		x->req_ready -= (uint32_t)w;
 		x->req_body_sent += (uint64_t)w;
 		x->bytes_in += (uint64_t)w;
@@ -400,6 +411,7 @@ void http_on_upstream_data(struct client *c)
 	struct upstream *u = c->up;
 	struct http_head *h = &w->scratch;
 	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
+	uint32_t ka_ms;
 	ssize_t n;
 	int r;
 
@@ -416,24 +428,24 @@ void http_on_upstream_data(struct client *c)
 	while (!x->resp_head_done) {
 		if (!u->in || buf_len(u->in) == 0) {
 			if (u->eof) {
-				/* closed before answering: a reused connection may have raced its
-				 * keep-alive timeout, which is safe to retry for idempotent requests */
-				if (x->t_first_byte == 0 && x->req_body_sent == 0)
+				/* closed before answering: client_backend_failed tells the keep-alive
+				 * race from a failure, and replays what may be replayed */
+				if (x->t_first_byte == 0)
 					client_backend_failed(c, TERM_BACKEND_CLOSED);
 				else
-					client_error(c, 502, TERM_BACKEND_CLOSED, "backend closed the connection");
+					response_head_bad(c, "closed after an interim response");
 			}
 			return;
 		}
 		r = http_parse_response(buf_head(u->in), buf_len(u->in), &lim, x->method, h);
 		if (r == HTTP_PARSE_INCOMPLETE) {
 			if (u->eof) {
-				client_error(c, 502, TERM_BAD_RESPONSE, "truncated response head");
+				response_head_bad(c, "truncated response head");
 				return;
 			}
 			if (buf_room(u->in) == 0) {
 				if (u->in->cap > RESPONSE_HEAD_MAX) {
-					client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
+					response_head_bad(c, "response head too large");
 					return;
 				}
 				struct buf *nb = buf_grow(&w->bufs, u->in, RESPONSE_HEAD_MAX + 1);
@@ -446,9 +458,7 @@ void http_on_upstream_data(struct client *c)
 			return;
 		}
 		if (r == HTTP_PARSE_ERROR) {
-			atomic_fetch_add(&u->backend->failures, 1);
-			health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
-			client_error(c, 502, TERM_BAD_RESPONSE, h->error ? h->error : "malformed response");
+			response_head_bad(c, h->error ? h->error : "malformed response");
 			return;
 		}
 		if (h->status >= 100 && h->status < 200 && h->status != 101) {
@@ -467,11 +477,18 @@ void http_on_upstream_data(struct client *c)
 			continue;
 		}
 		if (h->status == 101 && !x->upgrade) {
-			client_error(c, 502, TERM_BAD_RESPONSE, "101 without an Upgrade request");
+			response_head_bad(c, "101 without an Upgrade request");
 			return;
 		}
 		x->status = h->status;
-		health_passive_response(u->backend, x->pool, h->status);
+		/* a failing status counts now; anything else is judged when the response has
+		 * come whole (finish_exchange): a backend that cuts its responses short fails */
+		if (h->status == 101 || health_passive_status_fails(x->pool, h->status))
+			health_passive_response(u->backend, x->pool, h->status);
+		/* the backend's own keep-alive, when shorter, bounds the reuse too */
+		ka_ms = backend_keep_alive_ms(buf_head(u->in), h);
+		if (ka_ms < u->idle_ms)
+			u->idle_ms = ka_ms;
 		x->resp_body = h->body;
 		x->resp_left = h->body == HTTP_BODY_LENGTH ? h->content_length : 0;
 		http_chunked_init(&x->resp_chunk);
@@ -488,6 +505,10 @@ void http_on_upstream_data(struct client *c)
 		buf_put(&w->bufs, x->req_head);
 		x->req_head = NULL;
 		x->req_head_sent = 1;
+		if (x->req_kept)
+			buf_consume(c->in, x->req_kept);
+		x->req_kept = 0;
+		x->keep_body = 0;
 		if (h->status == 101) {
 			x->resp_done = 1;
 			tunnel_start(c);
@@ -496,6 +517,7 @@ void http_on_upstream_data(struct client *c)
 	}
 	if (frame_response_body(c) == -1) {
 		atomic_fetch_add(&u->backend->failures, 1);
+		health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad chunked response body");
 		client_close(c, TERM_BAD_RESPONSE);
 		return;
 	}
@@ -505,11 +527,69 @@ void http_on_upstream_data(struct client *c)
 	if (n > 0 && !x->resp_done && (uint32_t)n == u->in->cap)
 		buf_grow_bulk(&w->bufs, &u->in);
 	if (u->eof && !x->resp_done && x->resp_ready == 0) {
-		/* the response was cut short; nothing can be said in-band now */
-		client_close(c, TERM_BACKEND_CLOSED);
+		response_cut(c);
 		return;
 	}
 	http_on_client_writable(c);
+}
+
+/* The backend closed or reset the connection in the middle of the response body: its
+ * failure (passive detection), and nothing can be said in-band to the client now. */
+static void response_cut(struct client *c)
+{
+	struct upstream *u = c->up;
+
+	atomic_fetch_add(&u->backend->failures, 1);
+	health_passive_failure(u->backend, c->ex->pool, HEALTH_FAIL_EXCHANGE, "response cut short");
+	client_close(c, TERM_BACKEND_CLOSED);
+}
+
+/* The backend's response head is unusable (garbage, truncated, too large). Before any
+ * byte went to the client this is a backend failure like a reset before the response:
+ * client_backend_failed counts it and replays an idempotent request on another backend.
+ * After an interim response went out, only a 502 is left (and the failure counted). */
+static void response_head_bad(struct client *c, const char *detail)
+{
+	struct exchange *x = c->ex;
+	struct upstream *u = c->up;
+
+	if (x->bytes_out == 0 && (!c->out || buf_len(c->out) == 0)) {
+		client_backend_failed(c, TERM_BAD_RESPONSE);
+		return;
+	}
+	atomic_fetch_add(&u->backend->failures, 1);
+	health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
+	client_error(c, 502, TERM_BAD_RESPONSE, detail);
+}
+
+/* The idle time a backend announces in "Keep-Alive: timeout=N" (seconds; RFC 2068
+ * 19.7.1.1, of the HTTP/1.0 era, still sent by some servers), made safe for reuse: half
+ * a second shorter, as the backend counts from its write and fulcrum from its read, on
+ * event loops that may be late. 0 = do not reuse; UINT32_MAX when there is none. */
+static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		const char *v = base + f->value.off, *end = v + f->value.len, *p;
+		unsigned long long n = 0;
+		int digits = 0;
+
+		if (!http_slice_eq(base, f->name, "keep-alive"))
+			continue;
+		for (p = v; p + 8 <= end; p++)
+			if (!strncasecmp(p, "timeout=", 8) && (p == v || p[-1] == ' ' || p[-1] == ','))
+				break;
+		if (p + 8 > end)
+			continue;
+		for (p += 8; p < end && *p >= '0' && *p <= '9' && n < 100000; p++, digits++)
+			n = n * 10 + (unsigned)(*p - '0');
+		if (!digits)
+			continue;
+		return n * 1000 > 500 ? (uint32_t)(n * 1000 - 500) : 0;
+	}
+	return UINT32_MAX;
 }
 
 /* Marks how much of up->in belongs to the response body. 0 or -1 (bad chunking). */
@@ -621,7 +701,15 @@ void http_on_client_writable(struct client *c)
 		}
 		/* the backend buffer has room again: frame what is left in it */
 		if (u && !x->resp_done && frame_response_body(c) == -1) {
+			atomic_fetch_add(&u->backend->failures, 1);
+			health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE,
+					       "bad chunked response body");
 			client_close(c, TERM_BAD_RESPONSE);
+			return;
+		}
+		/* the backend closed while the client was still taking what came before */
+		if (u && u->eof && x->resp_head_done && !x->resp_done && x->resp_ready == 0) {
+			response_cut(c);
 			return;
 		}
 	}
@@ -639,6 +727,10 @@ static void finish_exchange(struct client *c)
 	int reusable = x->resp_keep_alive && x->req_done;
 
 	x->term = TERM_DONE;
+	/* the whole response came: the backend's exchange succeeded (a failing status
+	 * was counted at the head) */
+	if (x->backend && !health_passive_status_fails(x->pool, x->status))
+		health_passive_success(x->backend);
 	client_log(c);
 	c->answered = 1;
 	if (c->up) {

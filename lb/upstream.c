@@ -1,8 +1,9 @@
 /* upstream.c: connections to backends: non-blocking connect, the PROXY header,
  * reuse through the worker's idle pool, and the event mask each state wants. */
 #include <errno.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,13 +27,16 @@ int upstream_attach(struct client *c)
 	struct upstream *u = NULL;
 	int tcp = c->gl->cfg->mode == LISTENER_TCP;
 
-	/* a PROXY header speaks for one client, so such connections are never shared */
-	if (!tcp && c->ex->pool->cfg->send_proxy == PROXY_SEND_NONE)
+	/* a PROXY header speaks for one client, so such connections are never shared; a
+	 * replay after a reused connection raced its close goes on a new one */
+	if (!tcp && c->ex->pool->cfg->send_proxy == PROXY_SEND_NONE && !c->ex->fresh_conn)
 		u = worker_idle_take(w, c->ex->backend);
 	if (u) {
 		u->client = c;
 		u->requests++;
+		u->sent_before = u->sent;
 		u->max_idle = c->ex->pool->cfg->keepalive_max_idle;
+		u->idle_ms = c->ex->pool->cfg->backend_idle_timeout_ms;
 		c->up = u;
 		c->ex->t_connected = ev_now(w->loop);
 		return 0;
@@ -76,6 +80,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	u->client = c;
 	u->requests = 1;
 	u->max_idle = c->ex->pool->cfg->keepalive_max_idle;
+	u->idle_ms = c->ex->pool->cfg->backend_idle_timeout_ms;
 	ev_io_init(&u->io, on_upstream_io, fd, 0);
 	u->io.data = u;
 	if (ps != PROXY_SEND_NONE) {
@@ -187,12 +192,31 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents)
 	client_update(c);
 }
 
+int upstream_request_unacked(const struct upstream *u)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (u->requests < 2 || u->closed)
+		return 0;
+	memset(&ti, 0, sizeof(ti));
+	/* tcpi_bytes_acked (Linux 4.1) is absent from an older kernel's shorter answer */
+	if (getsockopt(u->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return 0;
+	/* the earlier requests were answered, so their bytes were all acknowledged: any
+	 * acknowledgement beyond them is of this request's bytes. Linux counts the SYN as
+	 * one acknowledged byte (seen on 6.x; one byte of a request could not be acted on
+	 * anyway, so an older count without it is as safe) */
+	return ti.tcpi_bytes_acked <= u->sent_before + 1;
+}
+
 void upstream_release(struct upstream *u, int reusable)
 {
 	struct worker *w = u->w;
 
 	u->client = NULL;
-	if (!reusable || u->eof || !u->connected || (u->in && buf_len(u->in)) ||
+	if (!reusable || u->eof || !u->connected || u->idle_ms == 0 || (u->in && buf_len(u->in)) ||
 	    (u->out && buf_len(u->out)) || w->stopping) {
 		upstream_close(u);
 		return;

@@ -19,7 +19,6 @@
 
 #define ACCEPT_BATCH 64
 #define ALOG_CAP (64 * 1024)
-#define IDLE_UPSTREAM_TIMEOUT 30.0   /* seconds a backend connection may idle in the pool */
 /* Free exchanges a worker keeps (~0.5 KiB each): requests in flight beyond this many at
  * once cost a malloc, and what a burst took goes back to malloc after it. The sanitizer
  * build keeps none, so that a pointer kept past the end of its exchange is reported. */
@@ -568,15 +567,27 @@ static unsigned idle_bucket(const struct backend *b)
 	return (unsigned)((x >> 4) ^ (x >> 12)) & (IDLE_BUCKETS - 1);
 }
 
+/* An idle connection of b that is still within its idle time (u->idle_ms: the pool's
+ * backend_idle_timeout_ms, or less when the backend announced a shorter keep-alive).
+ * Older ones are closed on the way, not left for the sweep: a backend closes its side
+ * at its own keep-alive timeout, and a request written just as that close is on the
+ * wire is lost (the keep-alive race). NULL when none is left. */
 struct upstream *worker_idle_take(struct worker *w, struct backend *b)
 {
-	struct upstream *u;
+	struct upstream *u, *next;
+	double now = ev_now(w->loop);
 
-	for (u = w->idle[idle_bucket(b)]; u; u = u->idle_next)
-		if (u->backend == b) {
-			worker_idle_remove(w, u);
-			return u;
+	for (u = w->idle[idle_bucket(b)]; u; u = next) {
+		next = u->idle_next;
+		if (u->backend != b)
+			continue;
+		if ((now - u->idle_since) * 1e3 >= u->idle_ms) {
+			upstream_close(u);
+			continue;
 		}
+		worker_idle_remove(w, u);
+		return u;
+	}
 	return NULL;
 }
 
@@ -649,7 +660,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 		for (; u; u = next) {
 			next = u->idle_next;
 			/* also drop connections to backends taken out of rotation */
-			if (now - u->idle_since > IDLE_UPSTREAM_TIMEOUT ||
+			if ((now - u->idle_since) * 1e3 >= u->idle_ms ||
 			    atomic_load(&u->backend->admin) != ADMIN_ACTIVE)
 				upstream_close(u);
 		}

@@ -1,8 +1,14 @@
 """recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
 so a test can prove what reached (or never reached) the backend.
-  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked]
+  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second]
+                [--keep-alive-timeout N]
 ok: answers each request it can frame (Content-Length or chunked body) with
-    200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection.
+    200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection;
+    X-Conn: <k> says which accepted connection (1, 2, ...) carried it, and with
+    --keep-alive-timeout N the head also says "Keep-Alive: timeout=N".
+garbage: answers each request with bytes that are no HTTP response, then closes.
+close-second: as ok for the first request of a connection; reads the second whole,
+    then closes without answering (a backend that took a request and dropped it).
 silent: accepts and records, never answers (for response timeouts).
 reset: answers the first request with a head promising 100000 bytes, sends 1000 of
     them, then resets the connection (RST, SO_LINGER 0); reset-chunked does the same
@@ -16,6 +22,7 @@ import threading
 
 LOCK = threading.Lock()
 COUNT = [0]
+CONNS = [0]
 
 
 def frame_one(buf):
@@ -61,6 +68,10 @@ class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         s = self.request
         buf = b""
+        with LOCK:
+            CONNS[0] += 1
+            conn = CONNS[0]
+        served = 0
         while True:
             try:
                 chunk = s.recv(65536)
@@ -85,11 +96,20 @@ class Handler(socketserver.BaseRequestHandler):
                 if self.server.mode.startswith("reset"):
                     self.reset_mid_response(s)
                     return
+                if self.server.mode == "garbage":
+                    s.sendall(b"<html>this is not HTTP</html>\r\n\r\n")
+                    return
+                served += 1
+                if self.server.mode == "close-second" and served == 2:
+                    return
                 with LOCK:
                     COUNT[0] += 1
                     body = b"ok %d\n" % COUNT[0]
-                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
-                          % (len(body), body))
+                ka = b""
+                if self.server.keep_alive_timeout is not None:
+                    ka = b"Keep-Alive: timeout=%d\r\n" % self.server.keep_alive_timeout
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Conn: %d\r\n%s"
+                          b"Content-Length: %d\r\n\r\n%s" % (conn, ka, len(body), body))
 
 
     def reset_mid_response(self, s):
@@ -114,11 +134,12 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--record", required=True)
-    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second"], default="ok")
+    ap.add_argument("--keep-alive-timeout", type=int)
     a = ap.parse_args()
     open(a.record, "ab").close()
     srv = Server((a.host, a.port), Handler)
-    srv.record, srv.mode = a.record, a.mode
+    srv.record, srv.mode, srv.keep_alive_timeout = a.record, a.mode, a.keep_alive_timeout
     srv.serve_forever()
 
 

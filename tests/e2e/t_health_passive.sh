@@ -27,7 +27,7 @@ listeners = (
   { name = "lim"; bind = "127.0.0.1:$P_LIM"; mode = "http"; pool = "lim"; } );
 pools = (
   { name = "err"; balance = "wlc"; health = { type = "none"; }; connect_timeout_ms = 1000;
-    passive = { errors = 3; error_status = "500-599"; eject_ms = 2000; eject_max_ms = 60000; };
+    passive = { errors = 3; eject_on_5xx = true; error_status = "500-599"; eject_ms = 2000; eject_max_ms = 60000; };
     backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; }, { name = "web-2"; address = "127.0.0.1:$P2"; } ); },
   { name = "rc"; balance = "rr"; health = { type = "none"; }; connect_timeout_ms = 1000;
     response_timeout_ms = 3000; retries = 1; passive = { errors = 0; };

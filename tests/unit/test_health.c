@@ -397,7 +397,8 @@ static void test_passive_with_checks(void **state)
 	/* nor does pick see it */
 	assert_false(backend_eligible(b));
 
-	/* 5xx responses count through health_passive_response too */
+	/* 5xx responses count through health_passive_response too, when eject_on_5xx says so */
+	f->cfg.passive.eject_on_5xx = 1;
 	for (i = 0; i < 5; i++)
 		health_passive_response(f->b[2], &f->pool, 503);
 	/* ... but max_down_percent 50 of 3 allows only one down: b2 stays, flagged kept */
@@ -542,13 +543,21 @@ static void test_request_done_stamps(void **state)
 	fixture_free(f);
 }
 
-/* A status not in error_status never counts; thresholds of 0 never trip. */
+/* A status not in error_status never counts, nor does one in it while eject_on_5xx is
+ * off (the default: any client can make an app answer 500); thresholds of 0 never trip. */
 static void test_passive_thresholds(void **state)
 {
 	struct fixture *f = fixture_new(2, HEALTH_NONE, 100);
 	struct backend *b = f->b[0];
 	int i;
 
+	for (i = 0; i < 20; i++)
+		health_passive_response(b, &f->pool, 500);
+	assert_int_equal(health_of(b), HEALTH_UP);
+	assert_false(health_passive_status_fails(&f->pool, 503));
+	f->cfg.passive.eject_on_5xx = 1;
+	assert_true(health_passive_status_fails(&f->pool, 503));
+	assert_false(health_passive_status_fails(&f->pool, 404));
 	for (i = 0; i < 20; i++)
 		health_passive_response(b, &f->pool, 404);
 	assert_int_equal(health_of(b), HEALTH_UP);
