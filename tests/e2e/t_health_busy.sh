@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # t_health_busy.sh: a busy backend is not marked down by checks that wait behind its real
-# requests. Two gunicorns with 2 sync workers each and max_conns = workers (the README's
-# advice), six clients on 2 s requests: a check waits in gunicorn's backlog until a
-# worker frees, often longer than timeout_ms (1 s). While the backend has requests in
+# requests. Two gunicorns with one sync worker each and max_conns = workers (the README's
+# advice), four clients on 3 s requests: a check waits in gunicorn's backlog until the
+# worker frees, mostly longer than timeout_ms (1 s). (With two workers and 2 s requests
+# the checks fell into step with the requests, each arriving as a worker freed, and the
+# scenario proved nothing one run in three.) While the backend has requests in
 # flight that complete (one within interval + timeout), such a timeout is excused
 # (logged once) and no backend goes down (regression: fall timeouts in a row took a
 # healthy backend out at peak, halving capacity). A hung backend (SIGSTOP: requests in
@@ -16,8 +18,8 @@ INTERVAL_MS=1500
 TIMEOUT_MS=1000
 FALL=2
 ports P_WEB P1 P2
-start_flask web-1 "$P1" 2
-start_flask web-2 "$P2" 2
+start_flask web-1 "$P1" 1
+start_flask web-2 "$P2" 1
 WEB2_PID=$LAST_PID
 
 cfg=$T/fulcrum.cfg
@@ -29,17 +31,17 @@ pools = ( { name = "flask";
             health = { type = "http"; path = "/healthz"; interval_ms = $INTERVAL_MS; timeout_ms = $TIMEOUT_MS;
                        rise = 2; fall = $FALL; };
             connect_timeout_ms = 1000; response_timeout_ms = 30000; queue_timeout_ms = 20000;
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; max_conns = 2; },
-                         { name = "web-2"; address = "127.0.0.1:$P2"; max_conns = 2; } ); } );
+            backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; max_conns = 1; },
+                         { name = "web-2"; address = "127.0.0.1:$P2"; max_conns = 1; } ); } );
 CFG
 } >"$cfg"
 t0=$(now_s)
 start_fulcrum "$cfg" "$P_WEB"
 wait_http "http://127.0.0.1:$P_WEB/" 10
 
-step "6 clients on 2 s requests for 12 s: checks wait behind them, nothing goes down"
-load_start busy 6 12 --path "/work?ms=2000" --timeout 30
-load_check busy 16
+step "4 clients on 3 s requests for 12 s: checks wait behind them, nothing goes down"
+load_start busy 4 12 --path "/work?ms=3000" --timeout 30
+load_check busy 8
 downs=$(grep -E 'backend flask/web-[12] .* down:' "$T/fulcrum.log" || true)
 [ -z "$downs" ] || fail "a serving backend was taken out: $downs"
 n=$(grep -cE 'backend flask/web-[12] .*: a check timed out .* not counted as a failure' "$T/fulcrum.log" || true)
@@ -51,8 +53,8 @@ assert_cmp "$n" ">=" 1 "excused timeouts logged (checks did wait longer than tim
 assert_cmp "$n" "<=" 4 "excused-timeout lines (logged once per backend while it stays busy)"
 
 step "web-2 hangs (SIGSTOP) with requests in flight: its timed-out checks count again"
-load_start hung 6 8 --path "/work?ms=2000" --timeout 30
-sleep 2.5
+load_start hung 4 8 --path "/work?ms=3000" --timeout 30
+sleep 3.5
 kids=$(pgrep -P "$WEB2_PID" || true)
 t_stop=$(now_s)
 # shellcheck disable=SC2086

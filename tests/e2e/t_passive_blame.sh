@@ -38,8 +38,8 @@ pools = (
   { name = "e5"; $hnone; balance = "rr"; passive = { errors = 3; eject_ms = 60000; }; backends = ( $webs ); },
   { name = "e5on"; $hnone; balance = "rr"; passive = { errors = 3; eject_on_5xx = true; eject_ms = 60000; };
     backends = ( $webs ); },
-  { name = "cut"; $hnone; passive = { errors = 3; eject_ms = 60000; };
-    backends = ( { name = "rst-1"; address = "127.0.0.1:$P_RST"; } ); },
+  { name = "cut"; $hnone; balance = "rr"; passive = { errors = 3; eject_ms = 60000; };
+    backends = ( { name = "rst-1"; address = "127.0.0.1:$P_RST"; }, { name = "web-1"; address = "127.0.0.1:$P1"; } ); },
   { name = "junk"; $hnone; balance = "rr"; retries = 1; passive = { errors = 3; eject_ms = 60000; };
     backends = ( { name = "garbage"; address = "127.0.0.1:$P_GARB"; }, { name = "web-1"; address = "127.0.0.1:$P1"; } ); } );
 CFG
@@ -76,7 +76,8 @@ assert_cmp "$(downs e5on)" ">=" 1 "backends ejected for 500s with eject_on_5xx =
 grep -E 'backend e5on/[^ ]+ .* down:' "$T/fulcrum.log" | head -1 | sed 's/^.* down:/   down:/'
 
 step "a backend that resets in the middle of its bodies: ejected after 3"
-for i in 1 2 3 4; do
+# (web-1 beside it: health never takes out the last backend in rotation)
+for i in 1 2 3 4 5 6 7 8; do
 	curl -sS --noproxy '*' --max-time 10 -o /dev/null "http://127.0.0.1:$P_CUT/cut/$i" 2>/dev/null || true
 done
 line=$(grep -E 'backend cut/rst-1 .* down:' "$T/fulcrum.log" | head -1 || true)
