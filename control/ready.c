@@ -33,13 +33,16 @@ fail:
 	return -1;
 }
 
-/* 1 when some backend of p takes new requests (admin active, health up, weight > 0). */
+/* 1 when some backend of p takes new requests (admin active, health up, weight > 0)
+ * and passes its health: one that health would have taken out but the guard keeps in
+ * (the last in rotation: hs.kept) still gets requests, so the pool answers them as well
+ * as it can, yet this replica cannot serve them and says so. */
 static int pool_serves(const struct pool *p)
 {
 	size_t i;
 
 	for (i = 0; i < p->nbackends; i++)
-		if (ctl_in_rotation(p->backends[i]))
+		if (ctl_in_rotation(p->backends[i]) && !atomic_load(&p->backends[i]->hs.kept))
 			return 1;
 	return 0;
 }
@@ -81,7 +84,7 @@ cJSON *ctl_ready_json(int *ready)
 			if (k < i || !l->pool || l->pool->cfg->allow_empty || pool_serves(l->pool))
 				continue;
 			snprintf(detail, sizeof(detail), "%s: %zu backend%s, none in rotation "
-				 "(active and health up); set allow_empty = true on the pool to "
+				 "(active and passing its health); set allow_empty = true on the pool to "
 				 "be ready without", l->pool->nbackends ? "no backend takes requests"
 				 : "the pool is empty", l->pool->nbackends,
 				 l->pool->nbackends == 1 ? "" : "s");
