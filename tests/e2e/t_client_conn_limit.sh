@@ -4,6 +4,7 @@
 # at once (counted in /metrics, logged); another address (127.0.0.3) is still served;
 # once the first address lets go it is served again. Behind a PROXY header the limit
 # applies to the client address the header names, not to the balancer's.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 

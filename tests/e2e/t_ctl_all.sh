@@ -7,6 +7,7 @@
 # address it was sent to. The name lives in a hosts file that only fulcrumctl sees: it
 # runs in its own mount namespace with that file bound over /etc/hosts (unshare), so
 # the machine's /etc/hosts is never touched.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 . "$E2E_DIR/tls_lib.sh"

@@ -4,6 +4,7 @@
 # bodies (415), an Origin other than the listener's own and a DNS-rebinding Host (403),
 # and changes nothing; fulcrumctl, the status page's own calls and a bodiless curl -X
 # POST (a preStop hook) still work.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

@@ -4,6 +4,7 @@
 # button, a hook) used to set it active again and send it traffic; every field
 # (address, weight, max_conns, state, identity, ttl_s) left out on an existing backend
 # in every admin state now keeps the backend's value.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

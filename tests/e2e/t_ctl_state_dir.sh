@@ -5,6 +5,7 @@
 # token_dir and a token file owned by another user are refused at start with a clear
 # error, and the planted journal is never replayed. The embedded config's state_dir is
 # per user ($XDG_RUNTIME_DIR/fulcrum, created 0700), refused when someone else made it.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

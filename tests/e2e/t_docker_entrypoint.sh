@@ -5,6 +5,7 @@
 # then stops the app, removes the backend and exits with the app's status; under load,
 # zero failed requests. An app that dies on its own is removed; a bad environment is
 # refused with exit 2.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

@@ -5,6 +5,7 @@
 # from client_ca does not resume, and its subject never reaches the backend again. A
 # reload that keeps the client policy (here: a new server certificate) still resumes.
 # Both TLS 1.3 and TLS 1.2 tickets.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
 need_fulcrum

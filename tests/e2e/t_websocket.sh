@@ -2,6 +2,7 @@
 # t_websocket.sh: a WebSocket upgrade through fulcrum is answered 101 by the backend and
 # then tunnelled both ways: a client exchanges text and binary messages with an echo
 # server behind fulcrum, several clients at once, and the access log records the 101.
+# e2e: pairs
 . "$(dirname "$0")/lib.sh"
 need_fulcrum
 
