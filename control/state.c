@@ -29,6 +29,7 @@ static void save_generation(const struct generation *g, const struct config *cfg
 static int open_state_dir(const char *dir);
 static int open_journal_and_store(const struct config *file);
 static int journal_unwritable(char *err, size_t errlen);
+static int change_refused(char *err, size_t errlen);
 static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents);
 static int mkdir_p(const char *path);
 static uint64_t current_id(void);
@@ -197,6 +198,18 @@ static int journal_unwritable(char *err, size_t errlen)
 		snprintf(err, errlen, "the journal in state_dir %s cannot be written, so a change "
 			 "could not survive a restart", ctl_plane.state_dir ? ctl_plane.state_dir : "");
 	return 503;
+}
+
+/* 0 when a runtime change may be journaled now, else its status (503) with err set. */
+static int change_refused(char *err, size_t errlen)
+{
+	if (ctl_plane.stopping) {
+		snprintf(err, errlen, "fulcrum is stopping");
+		return 503;
+	}
+	if (ctl_plane.journal.fd == -1)
+		return journal_unwritable(err, errlen);
+	return 0;
 }
 
 /* Once a second while locked out: when the other process is gone, state_dir is ours.
@@ -466,16 +479,13 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 	struct ctl_jentry *entries;
 	struct config *cfg;
 	size_t n;
+	int rc;
 
 	/* remembered so that a later edit of this backend in the file can overtake it */
 	ctl_backend_fingerprint(ctl_plane.file, e->pool, e->name, e->file_fp);
 
-	if (ctl_plane.stopping) {
-		snprintf(err, errlen, "fulcrum is stopping");
-		return 503;
-	}
-	if (ctl_plane.journal.fd == -1)
-		return journal_unwritable(err, errlen);
+	if ((rc = change_refused(err, errlen)))
+		return rc;
 	/* the config it will be, before anything is written */
 	entries = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
 	cfg = entries ? ctl_merge(ctl_base(), entries, n, NULL, NULL) : NULL;
@@ -506,13 +516,11 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)
 {
+	int rc;
+
 	ctl_backend_fingerprint(ctl_plane.file, e->pool, e->name, e->file_fp);
-	if (ctl_plane.stopping) {
-		snprintf(err, errlen, "fulcrum is stopping");
-		return 503;
-	}
-	if (ctl_plane.journal.fd == -1)
-		return journal_unwritable(err, errlen);
+	if ((rc = change_refused(err, errlen)))
+		return rc;
 	if (ctl_journal_append(&ctl_plane.journal, e, NULL, err, errlen) == -1)
 		return 503;
 	return 0;
