@@ -128,9 +128,14 @@ step "the Dockerfile: static checks pass, and catch mistakes"
 "$PY" "$DCHECK" --self-test "$BASE/Dockerfile" "$REPO_DIR" >"$T/docker.out" 2>&1 ||
 	fail "check_dockerfile --self-test: $(cat "$T/docker.out")"
 assert_match "$(tail -1 "$T/docker.out")" "^self-test: ([0-9]+) of \\1 mistakes caught$" "Dockerfile self-test"
-"$PY" "$DCHECK" --libs "$BASE/Dockerfile" "$FULCRUM" "$FULCRUMCTL" >"$T/libs.out" 2>&1 ||
-	fail "the runtime stage lacks a library package: $(cat "$T/libs.out")"
-assert_contains "$(cat "$T/libs.out")" "fulcrum: libev.so.4 from libev4"
+if ldd "$FULCRUM" 2>/dev/null | grep -q libasan; then
+	# make check: the sanitizer runtime is no library the image ships
+	echo "   sanitizer build: the runtime-library check is for release builds (make test runs it)"
+else
+	"$PY" "$DCHECK" --libs "$BASE/Dockerfile" "$FULCRUM" "$FULCRUMCTL" >"$T/libs.out" 2>&1 ||
+		fail "the runtime stage lacks a library package: $(cat "$T/libs.out")"
+	assert_contains "$(cat "$T/libs.out")" "fulcrum: libev.so.4 from libev4"
+fi
 sh -n "$REPO_DIR/deploy/docker/fulcrum-entrypoint.sh" || fail "fulcrum-entrypoint.sh: syntax"
 
 step "the build stage's make works on exactly the files it copies"
