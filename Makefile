@@ -53,9 +53,12 @@ CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CTL_SRCS  := control/fulcrumctl.c control/docker_watch.c
-LIB_SRCS  := $(filter-out lb/main.c,$(wildcard lb/*.c)) $(wildcard health/*.c) \
-             $(filter-out $(CTL_SRCS),$(wildcard control/*.c))
+# The source folders are layers (docs/architecture.md, "Layers"; make deps-check):
+# util < proto < tls < core < {lb, health} < control; cli/ (fulcrumctl) uses util and
+# proto only.
+LAYERS    := util proto tls core lb health control
+CTL_SRCS  := $(wildcard cli/*.c)
+LIB_SRCS  := $(filter-out control/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -89,7 +92,7 @@ $(BUILD)/libfulcrum.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
+$(BUILD)/fulcrum: $(BUILD)/control/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control API's client: libcurl and cJSON only, none of the load balancer.
