@@ -64,7 +64,7 @@ LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-build fuzz-replay screenshot soak
+.PHONY: all demo test check unit e2e deps deps-check install clean bench fuzz fuzz-build fuzz-replay screenshot soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -129,11 +129,16 @@ unit: $(TEST_BINS)
 	  echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
+# Every arrow between the source folders points down the layers (tools/deps_check.py:
+# the symbols each object takes from another folder's objects, and the #include lines).
+deps-check: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
+	@python3 tools/deps_check.py $(BUILD)
+
 e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit deps-check
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay
 	@$(MAKE) --no-print-directory e2e
 
