@@ -53,15 +53,18 @@ CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CTL_SRCS  := control/fulcrumctl.c control/docker_watch.c
-LIB_SRCS  := $(filter-out lb/main.c,$(wildcard lb/*.c)) $(wildcard health/*.c) \
-             $(filter-out $(CTL_SRCS),$(wildcard control/*.c))
+# The source folders are layers (docs/architecture.md, "Layers"; make deps-check):
+# util < proto < tls < core < {lb, health} < control; cli/ (fulcrumctl) uses util and
+# proto only.
+LAYERS    := util proto tls core lb health control
+CTL_SRCS  := $(wildcard cli/*.c)
+LIB_SRCS  := $(filter-out control/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps install clean bench fuzz fuzz-build fuzz-replay screenshot soak
+.PHONY: all demo test check unit e2e deps deps-check install clean bench fuzz fuzz-build fuzz-replay screenshot soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -89,7 +92,7 @@ $(BUILD)/libfulcrum.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/fulcrum: $(BUILD)/lb/main.o $(BUILD)/libfulcrum.a
+$(BUILD)/fulcrum: $(BUILD)/control/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control API's client: libcurl and cJSON only, none of the load balancer.
@@ -126,11 +129,16 @@ unit: $(TEST_BINS)
 	  echo "== $$t"; if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
+# Every arrow between the source folders points down the layers (tools/deps_check.py:
+# the symbols each object takes from another folder's objects, and the #include lines).
+deps-check: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
+	@python3 tools/deps_check.py $(BUILD)
+
 e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit deps-check
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit fuzz-replay
 	@$(MAKE) --no-print-directory e2e
 

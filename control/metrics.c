@@ -1,5 +1,5 @@
 /* metrics.c: GET /metrics, the Prometheus text exposition (format 0.0.4) of one
- * generation: per-worker counters summed (lb/stats.c), health and admin state from the
+ * generation: per-worker counters summed (core/stats.c), health and admin state from the
  * backend atomics, listener and TLS counters, and the process read from /proc/self. */
 #include <dirent.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* http_check.c: http(s) health checks, transfers on the control loop's shared libcurl
- * multi handle (health/curl_loop.c). */
+ * multi handle (util/curl_loop.c). */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>

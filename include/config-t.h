@@ -61,7 +61,7 @@ struct cfg_tls {
 	struct cfg_tls_cert *certs;  /* tls.certificates, at least one */
 	size_t ncerts;
 	char *min_version;           /* "TLSv1.2" (default) | "TLSv1.3" */
-	char *ciphers;               /* TLS 1.2 cipher list, NULL = ECDHE + AEAD only (lb/tls_ctx.c) */
+	char *ciphers;               /* TLS 1.2 cipher list, NULL = ECDHE + AEAD only (tls/tls_ctx.c) */
 	char *ciphersuites;          /* TLS 1.3 suites, NULL = AES-128-GCM, AES-256-GCM, ChaCha20 */
 	char *alpn;                  /* comma-separated, NULL = "http/1.1" on http listeners */
 	char *client_ca;             /* PEM CA bundle that client certificates must chain to */

@@ -1,4 +1,4 @@
-/* ctl.h: the control plane's hooks for the process (lb/main.c): start with the journal
+/* ctl.h: the control plane's hooks for the process (control/main.c): start with the journal
  * merged, the control API, SIGHUP reloads, readiness while stopping, shutdown. */
 #ifndef FULCRUM_CTL_H
 #define FULCRUM_CTL_H

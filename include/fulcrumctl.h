@@ -1,5 +1,5 @@
-/* fulcrumctl.h: what fulcrumctl's main file (control/fulcrumctl.c) shares with its other
- * commands (control/docker_watch.c): the exit codes and one call to the control API. */
+/* fulcrumctl.h: what fulcrumctl's main file (cli/fulcrumctl.c) shares with its other
+ * commands (cli/docker_watch.c): the exit codes and one call to the control API. */
 #ifndef FULCRUMCTL_H
 #define FULCRUMCTL_H
 

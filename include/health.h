@@ -12,7 +12,7 @@
 #include "generation.h"
 #include "health-t.h"
 
-/* ---- Status lists (health/status_set.c) ---- */
+/* ---- Status lists (core/status_set.c) ---- */
 
 /* Parses "200-399,404" (statuses 100..599, inclusive ranges, comma-separated, spaces
  * allowed around items; "" is the empty set) into out. Returns 0, or -1 with a reason
@@ -23,7 +23,7 @@ int health_status_match(const struct status_set *set, int status);
 /* 1 when the set holds no status at all. */
 int health_status_empty(const struct status_set *set);
 
-/* ---- Rise and fall (health/rise_fall.c): pure ---- */
+/* ---- Rise and fall (core/rise_fall.c): pure ---- */
 
 /* Consecutive results of one backend's active checks. */
 struct health_counter {
@@ -70,7 +70,7 @@ enum health_count {
  * down for measured the backend before it failed: it counts for nothing. */
 enum health_count health_check_counts(enum health_result r, const struct health_evidence *e);
 
-/* ---- Slow start (health/slow_start.c): pure ---- */
+/* ---- Slow start (core/slow_start.c): pure ---- */
 
 /* Share of full weight, in permille, of a backend whose ramp of len_ms ends at end_ms:
  * 100 (10 %) when it starts, rising linearly to 1000 at end_ms. 1000 when end_ms is 0. */
@@ -81,12 +81,12 @@ uint32_t health_ramp_scale(uint32_t value, unsigned permille);
 /* The ramp of b now (reads b->hs); 1000 when b is not warming. */
 unsigned health_backend_permille(const struct backend *b, long long now_ms);
 
-/* ---- Ejection limits and backoff (health/eject.c): pure ---- */
+/* ---- Ejection limits and backoff (core/eject.c): pure ---- */
 
 /* 1 when one more of npool backends may be down while ndown already are: at most
  * floor(npool * max_percent / 100) down at once, so a bad deploy of the checks (or of
  * the app) cannot empty a pool. npool counts the backends in rotation (admin active),
- * ndown those of them that are down (health/state.c). */
+ * ndown those of them that are down (core/state.c). */
 int health_down_allowed(size_t npool, size_t ndown, unsigned max_percent);
 /* Hold of the n-th ejection in a row (n >= 1): base_ms doubled n-1 times, at most max_ms
  * (and never below base_ms). */
@@ -101,7 +101,7 @@ int health_passive_trips(const struct cfg_passive *cfg, uint32_t consec_connect,
 /* A delay of interval_ms spread by +-jitter_percent, from a random number rnd. */
 uint32_t health_jitter_ms(uint32_t interval_ms, uint32_t jitter_percent, uint64_t rnd);
 
-/* ---- Passive detection (health/passive.c): called by workers on live traffic ---- */
+/* ---- Passive detection (core/passive.c): called by workers on live traffic ---- */
 
 enum health_fail_kind {
 	HEALTH_FAIL_CONNECT = 0,         /* connect refused, unreachable or timed out */
@@ -132,7 +132,7 @@ void health_passive_failure_at(struct backend *b, const struct pool *p,
 			       enum health_fail_kind kind, const char *what, long long now_ms);
 void health_passive_connected_at(struct backend *b, const struct pool *p, long long now_ms);
 
-/* ---- State of a backend (health/state.c): any thread ---- */
+/* ---- State of a backend (core/state.c): any thread ---- */
 
 /* What the control API and metrics show for one backend. */
 struct health_view {

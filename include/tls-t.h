@@ -10,7 +10,7 @@
 
 struct ssl_st;   /* OpenSSL's SSL, kept out of every file that includes conn.h */
 struct ssl_session_st;
-struct tls_ctx;  /* one listener's TLS setup in one generation (lb/tls_ctx.c) */
+struct tls_ctx;  /* one listener's TLS setup in one generation (tls/tls_ctx.c) */
 
 /* Why a handshake failed: one counter each per listener, named in the log line. */
 enum tls_fail {

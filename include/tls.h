@@ -1,7 +1,7 @@
 /* tls.h: TLS termination with OpenSSL: per-listener contexts built with each generation
- * (lb/tls_ctx.c), SNI names (lb/tls_names.c), ticket keys (lb/tls_tickets.c), the client
- * certificate policy of resumed sessions (lb/tls_policy.c) and the non-blocking
- * per-connection adapter (lb/tls.c). */
+ * (tls/tls_ctx.c), SNI names (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the client
+ * certificate policy of resumed sessions (tls/tls_policy.c) and the non-blocking
+ * per-connection adapter (tls/tls.c). */
 #ifndef FULCRUM_TLS_H
 #define FULCRUM_TLS_H
 
@@ -11,7 +11,7 @@
 #include "config-t.h"
 #include "tls-t.h"
 
-/* ---- contexts (lb/tls_ctx.c) ---- */
+/* ---- contexts (tls/tls_ctx.c) ---- */
 
 /* Builds the TLS setup of listener l (l->tls != NULL) of cfg: reads every certificate,
  * key, CA and ticket key file (paths relative to the config file's directory), checks
@@ -42,7 +42,7 @@ int tls_ctx_requires_cert(const struct tls_ctx *t);
  * "file:line: key: message" line per problem on out (fulcrum -t). Returns the count. */
 int tls_config_check(const struct config *cfg, FILE *out);
 
-/* ---- the client certificate policy and resumption (lb/tls_policy.c) ---- */
+/* ---- the client certificate policy and resumption (tls/tls_policy.c) ---- */
 
 struct stack_st_X509;  /* OpenSSL's STACK_OF(X509) */
 
@@ -61,7 +61,7 @@ int tls_ctx_session_allowed(struct tls_ctx *t, struct ssl_st *ssl, struct ssl_se
 int tls_policy_ticket_cb(struct ssl_st *ssl, struct ssl_session_st *sess,
 			 const unsigned char *keyname, size_t keyname_len, int status, void *arg);
 
-/* ---- the per-connection adapter (lb/tls.c) ---- */
+/* ---- the per-connection adapter (tls/tls.c) ---- */
 
 enum tls_result {
 	TLS_OK = 0,      /* done */
@@ -105,7 +105,7 @@ int tls_conn_resumed(const struct tls_conn *t);
 enum tls_fail tls_classify(int ssl_error, int reason, long verify, int started);
 const char *tls_fail_name(enum tls_fail f);
 
-/* ---- certificate names and SNI (lb/tls_names.c) ---- */
+/* ---- certificate names and SNI (tls/tls_names.c) ---- */
 
 enum tls_name_kind { TLS_NAME_EXACT = 0, TLS_NAME_WILDCARD, TLS_NAME_UNUSABLE };
 
@@ -134,7 +134,7 @@ void tls_sni_free(struct tls_sni_table *t);
  * a protocol is empty or longer than 255, or cap is too small. */
 int tls_alpn_wire(const char *list, unsigned char *out, size_t cap);
 
-/* ---- session ticket keys (lb/tls_tickets.c) ---- */
+/* ---- session ticket keys (tls/tls_tickets.c) ---- */
 
 /* Monotonic clock in seconds (the schedule of generated keys). */
 double tls_now(void);

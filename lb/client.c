@@ -737,7 +737,7 @@ static int replay_unread(struct client *c, enum termination why)
 /* The backend connection failed before any response byte, or its response head was
  * unusable before anything went to the client (TERM_BAD_RESPONSE). A request lost to
  * the keep-alive race goes again first (replay_unread). Otherwise the failure counts for
- * passive detection (health/passive.c), which may eject the backend, unless the backend
+ * passive detection (core/passive.c), which may eject the backend, unless the backend
  * closed while the client still owed body bytes. A failed connect means the
  * request never reached the backend: it goes to another one, whatever its method,
  * until every backend was tried (503: none could be reached). A failure after the

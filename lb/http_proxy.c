@@ -281,7 +281,7 @@ static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
 }
 
 /* Writes the request head the backend gets into the exchange's req_head
- * (lb/http_rewrite.c decides its fields). -1 if it does not fit. */
+ * (proto/http_rewrite.c decides its fields). -1 if it does not fit. */
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct worker *w = c->w;
@@ -635,7 +635,7 @@ static int frame_response_body(struct client *c)
 	return 0;
 }
 
-/* The response head the client gets (lb/http_rewrite.c), after what c->out holds. */
+/* The response head the client gets (proto/http_rewrite.c), after what c->out holds. */
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct worker *w = c->w;

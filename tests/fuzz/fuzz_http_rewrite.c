@@ -1,4 +1,4 @@
-/* fuzz_http_rewrite.c: libFuzzer target for the heads fulcrum forwards (lb/http_rewrite.c).
+/* fuzz_http_rewrite.c: libFuzzer target for the heads fulcrum forwards (proto/http_rewrite.c).
  * Input: a request head, then the bytes the client sends after it. Whatever the parser
  * accepts is framed as the proxy frames it, rewritten, and the forwarded bytes (the new
  * head, then the framed body) are parsed again as a backend would. Invariants:

@@ -1,4 +1,4 @@
-/* test_adaptive_limit.c: unit tests of lb/adaptive_limit.c: the decision arithmetic
+/* test_adaptive_limit.c: unit tests of core/adaptive_limit.c: the decision arithmetic
  * (shrink by the requests seen queueing, probe by one, slow start, bounds), the windows
  * (a change settles before it is judged, strays left out) and the learned limit of
  * simulated backends with N workers and a backlog, with and without latency noise. */

@@ -1,4 +1,4 @@
-/* test_addr.c: unit tests of lb/addr.c: parsing "host:port" (literals, brackets, names,
+/* test_addr.c: unit tests of util/addr.c: parsing "host:port" (literals, brackets, names,
  * every malformed form), formatting, equality, and trusted-source prefixes. */
 #include <stdarg.h>
 #include <stddef.h>

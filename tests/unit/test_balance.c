@@ -1,4 +1,4 @@
-/* test_balance.c: unit tests of lb/balance.c: backend counters, wlc and rr selection
+/* test_balance.c: unit tests of core/balance.c: backend counters, wlc and rr selection
  * (weights, max_conns, eligibility, avoid, concurrency) and the wait queue. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_buffer.c: unit tests of lb/buffer.c: standard buffers are recycled through the
+/* test_buffer.c: unit tests of util/buffer.c: standard buffers are recycled through the
  * free list, a bulk buffer keeps the bytes it grew from and goes back to malloc, and a
  * buffer already that large is left alone. */
 #include <stdarg.h>

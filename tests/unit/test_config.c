@@ -1,4 +1,4 @@
-/* test_config.c: unit tests of lb/config.c: the embedded default and the example file
+/* test_config.c: unit tests of core/config.c: the embedded default and the example file
  * load, every class of error names its file, line and key, and the docs match the table. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  /* asprintf, open_memstream */
@@ -91,7 +91,7 @@ static void test_default_loads(void **state)
 	assert_int_equal(errs.count, 0);
 	assert_string_equal(cfg->source, "(embedded default)");
 	assert_int_equal(cfg->workers, 1);
-	/* no shared fixed path: lb/main.c sets a per-user state_dir (0700) at start */
+	/* no shared fixed path: control/main.c sets a per-user state_dir (0700) at start */
 	assert_null(strstr(config_default_text, "/tmp/fulcrum-state"));
 	assert_int_equal(cfg->log.level, LOG_INFO);
 	assert_int_equal(cfg->log.format, LOG_FORMAT_JSON);

@@ -1,4 +1,4 @@
-/* test_http_parse.c: unit tests of lb/http_parse.c: request and response heads, the
+/* test_http_parse.c: unit tests of proto/http_parse.c: request and response heads, the
  * smuggling vectors it must refuse, limits, and the chunked-body scanner over any split. */
 #include <stdarg.h>
 #include <stddef.h>

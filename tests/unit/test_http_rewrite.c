@@ -1,4 +1,4 @@
-/* test_http_rewrite.c: unit tests of lb/http_rewrite.c and the parser rule it relies on:
+/* test_http_rewrite.c: unit tests of proto/http_rewrite.c and the parser rule it relies on:
  * a Connection header never strips the framing fields (request smuggling, issue 25),
  * fulcrum's own fields replace the client's, request ids are kept only when safe. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_metrics.c: unit tests of the counters (lb/stats.c, include/stats.h) and of the
+/* test_metrics.c: unit tests of the counters (core/stats.c, include/stats.h) and of the
  * Prometheus exposition (control/metrics.c): histogram bucket edges, sums and the merge
  * of worker blocks; then a generation built by hand is rendered and read back by a
  * strict parser written here (every line a comment or `name{labels} value`, TYPE before

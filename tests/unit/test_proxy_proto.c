@@ -1,4 +1,4 @@
-/* test_proxy_proto.c: unit tests of lb/proxy_proto.c: v1 and v2 encoding (exact bytes),
+/* test_proxy_proto.c: unit tests of proto/proxy_proto.c: v1 and v2 encoding (exact bytes),
  * round trips, incremental input, and rejection of malformed headers. */
 #include <stdarg.h>
 #include <stddef.h>

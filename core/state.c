@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "health-int.h"
+#include "health_state.h"
 #include "log.h"
 
 struct rotation;

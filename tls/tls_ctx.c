@@ -523,7 +523,7 @@ static SSL_CTX *new_ssl_ctx(struct build *b, struct tls_ctx *tc)
 	if (SSL_CTX_set1_groups_list(c, DEFAULT_GROUPS) != 1 || SSL_CTX_set_dh_auto(c, 1) != 1)
 		goto ssl_fail;
 	/* sessions (cache or ticket) resume only on the listener that made them, and only
-	 * while its client certificate policy stays the same (lb/tls_policy.c) */
+	 * while its client certificate policy stays the same (tls/tls_policy.c) */
 	if (SSL_CTX_set_session_id_context(c, tc->sid, sizeof(tc->sid)) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_timeout(c, t->session_timeout_s);

@@ -128,7 +128,7 @@ int backend_eligible(const struct backend *b)
 	return backend_pick_weight(b) > 0;
 }
 
-/* Slow-start share of b in permille (health/slow_start.c); no clock read unless b warms. */
+/* Slow-start share of b in permille (core/slow_start.c); no clock read unless b warms. */
 static unsigned backend_permille(const struct backend *b)
 {
 	if (atomic_load_explicit(&b->hs.warm_end_ms, memory_order_relaxed) == 0)

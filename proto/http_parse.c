@@ -551,7 +551,7 @@ static void note_transfer_encoding(struct http_parser *ps, struct http_slice v)
 /* Connection options. One that names a framing field is refused in a request: a hop
  * that honours it forwards the message without the framing the previous hop used
  * (issue 25: "Connection: Content-Length" smuggled a second request through). In a
- * response it is only never honoured (lb/http_rewrite.c keeps those fields). */
+ * response it is only never honoured (proto/http_rewrite.c keeps those fields). */
 static int note_connection(struct http_parser *ps, struct http_head *h, struct http_slice v)
 {
 	const char *b = (const char *)ps->buf;

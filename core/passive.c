@@ -2,7 +2,7 @@
  * a row eject a backend at once, with a hold that doubles when ejections repeat. */
 #include <stdio.h>
 
-#include "health-int.h"
+#include "health_state.h"
 
 /* The runs are written only when they change: most responses are successes, and a
  * store on every one would bounce the backend's cache line between workers. */
