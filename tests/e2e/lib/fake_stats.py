@@ -277,7 +277,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--page", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                   "..", "..", "control", "status_page.html"))
+                                                   "..", "..", "..", "control", "status_page.html"))
     ap.add_argument("--hostile", action="store_true")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
