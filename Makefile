@@ -22,7 +22,7 @@ DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
 # Only `make bench` needs these: the peers, the load generators and callgrind.
 DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux
 
-# The status page's browser test (tests/e2e/t_status_page*.sh) and `make screenshot`
+# The status page's browser test (tests/e2e/control/t_status_page*.sh) and `make screenshot`
 # need a headless browser; the demo does not, so only these targets install it (a
 # target-specific value reaches the deps prerequisite).
 DEB_BROWSER := chromium chromium-driver
@@ -122,7 +122,7 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./tests/e2e/demo.sh $(BUILD)/fulcrum
+	./scripts/demo.sh $(BUILD)/fulcrum
 
 unit: $(TEST_BINS)
 	@pass=0; fail=0; for t in $(TEST_BINS); do \
@@ -149,7 +149,7 @@ check: deps
 # chromium (about two minutes: the page gathers history first).
 screenshot: deps
 	@$(MAKE) --no-print-directory all
-	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/screenshot.sh docs/status-page.png
+	FULCRUM=$(abspath $(BUILD)/fulcrum) ./scripts/screenshot.sh docs/status-page.png
 
 # The benchmark beside HAProxy and nginx (bench/README.md): about 20 minutes; results in
 # bench/results/latest.md and docs/benchmarks.md. BENCH_QUICK=1: one short round, for

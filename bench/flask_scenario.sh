@@ -31,7 +31,7 @@ NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } 
 
 # The e2e harness gives us a temp dir, free ports, pid-tracked background processes and
 # an EXIT trap that stops exactly those.
-. "$here/../tests/e2e/lib.sh"
+. "$here/../tests/e2e/lib/lib.sh"
 
 ports P_FUL P_FUA P_HAP P_NRR P_NLC P1 P2 P3
 for spec in "web-1 $P1 4" "web-2 $P2 2" "web-3 $P3 1"; do

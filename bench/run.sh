@@ -18,7 +18,7 @@
 # CPU each proxy gets in the -cap workloads),
 # BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
 # measurements of a change, with BENCH_DOCS=0 and BENCH_RESULTS_DIR elsewhere).
-# Loopback only; stops only the processes it started (tests/e2e/lib.sh tracks them).
+# Loopback only; stops only the processes it started (tests/e2e/lib/lib.sh tracks them).
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 FULCRUM-BINARY" >&2; exit 2; }
@@ -65,7 +65,7 @@ if [ "$IDLE" -gt "$fit" ]; then
 fi
 [ "$IDLE" -ge 500 ] || { echo "bench: open-file hard limit $(ulimit -Hn) is too low" >&2; exit 1; }
 
-. "$here/../tests/e2e/lib.sh"
+. "$here/../tests/e2e/lib/lib.sh"
 want() { [[ $ONLY == *" $1 "* ]]; }
 
 if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then

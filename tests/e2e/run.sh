@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# run.sh: runs the end-to-end scenarios (every tests/e2e/t_*.sh, or those named as
-# arguments, with or without the directory and .sh), each under a 300 s timeout; those
-# marked "# e2e: pairs" two at a time, the rest one at a time; prints PASS/FAIL/SKIP per
-# test and a summary line; exits 1 on failure.
+# run.sh: runs the end-to-end scenarios (every t_*.sh in the topic folders
+# tests/e2e/*/, or those named as arguments: t_name, topic/t_name or a path, with or
+# without .sh), each under a 300 s timeout; those marked "# e2e: pairs" two at a time,
+# the rest one at a time; prints PASS/FAIL/SKIP per test (with its folder) and a summary
+# line; exits 1 on failure. The harness (lib.sh and the helpers) lives in tests/e2e/lib.
 # Env: FULCRUM (binary, default build/fulcrum in the repo), E2E_KEEP=1 keeps temp dirs.
 set -uo pipefail
 
@@ -18,12 +19,19 @@ export FULCRUM
 tests=()
 if [ $# -gt 0 ]; then
 	for a in "$@"; do
-		a=$(basename "$a" .sh)
-		[ -f "$dir/$a.sh" ] || { echo "run.sh: no such test: $a" >&2; exit 2; }
-		tests+=("$dir/$a.sh")
+		a=${a%.sh} t=
+		case $a in
+		*/*) t=$(basename "$(dirname "$a")")/$(basename "$a") ;; # topic/t_name or a path
+		*) for f in "$dir"/*/"$a.sh"; do [ -f "$f" ] && t=${f#"$dir"/} && t=${t%.sh}; done ;;
+		esac
+		if [ -z "$t" ] || [ "${t%%/*}" = lib ] || [ ! -f "$dir/$t.sh" ]; then
+			echo "run.sh: no such test: $a" >&2
+			exit 2
+		fi
+		tests+=("$dir/$t.sh")
 	done
 else
-	for f in "$dir"/t_*.sh; do
+	for f in "$dir"/*/t_*.sh; do
 		[ -e "$f" ] && tests+=("$f")
 	done
 fi
@@ -38,23 +46,27 @@ start=$SECONDS
 outdir=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-e2e-run.XXXXXX")
 trap 'rm -rf "$outdir"' EXIT
 
-# report NAME RC SECS: prints the verdict of one finished test (its output on failure).
+# report T: prints the verdict of one finished scenario T (its output on failure), named
+# by its folder and name (http/t_headers), which run.sh takes back as an argument.
 report() {
-	local name=$1 rc=$2 secs=$3 out=$outdir/$1.out
+	local name label rc secs out
+	name=$(basename "$1" .sh)
+	label=$(basename "$(dirname "$1")")/$name
+	rc=$(cat "$outdir/$name.rc") secs=$(cat "$outdir/$name.secs") out=$outdir/$name.out
 	case $rc in
 	0)
 		pass=$((pass + 1))
-		echo "PASS $name (${secs}s)"
+		echo "PASS $label (${secs}s)"
 		;;
 	77)
 		skipped=$((skipped + 1))
-		echo "SKIP $name: $(grep -m1 '^SKIP' "$out" | sed 's/^SKIP: [^:]*: //')"
+		echo "SKIP $label: $(grep -m1 '^SKIP' "$out" | sed 's/^SKIP: [^:]*: //')"
 		;;
 	*)
 		failed=$((failed + 1))
-		failed_names+=("$name")
+		failed_names+=("$label")
 		[ "$rc" -eq 124 ] && echo "(timed out after 300 s)" >>"$out"
-		echo "FAIL $name (${secs}s, exit $rc)"
+		echo "FAIL $label (${secs}s, exit $rc)"
 		sed 's/^/    /' "$out"
 		;;
 	esac
@@ -88,16 +100,12 @@ while [ $i -lt ${#pairs[@]} ]; do
 	[ $((i + 1)) -lt ${#pairs[@]} ] && batch+=("${pairs[$((i + 1))]}")
 	for t in "${batch[@]}"; do run_one "$t" & done
 	wait
-	for t in "${batch[@]}"; do
-		name=$(basename "$t" .sh)
-		report "$name" "$(cat "$outdir/$name.rc")" "$(cat "$outdir/$name.secs")"
-	done
+	for t in "${batch[@]}"; do report "$t"; done
 	i=$((i + ${#batch[@]}))
 done
 for t in "${alone[@]}"; do
-	name=$(basename "$t" .sh)
 	run_one "$t"
-	report "$name" "$(cat "$outdir/$name.rc")" "$(cat "$outdir/$name.secs")"
+	report "$t"
 done
 
 summary="e2e: $pass passed, $failed failed"

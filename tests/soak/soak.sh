@@ -14,7 +14,7 @@
 #     meaningless (and valgrind is too slow for this traffic).
 # Env: FULCRUM, FULCRUM_SAN (the sanitized binary), SOAK_* as above, SOAK_CONNS (32).
 # Prints one "soak: ..." line with the numbers; exit 0 pass, 1 fail, 77 skip.
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/../e2e/lib/lib.sh"
 need_fulcrum
 FULCRUMCTL=${FULCRUMCTL:-$(dirname "$FULCRUM")/fulcrumctl}
 . "$E2E_DIR/ctl_lib.sh"
