@@ -100,9 +100,15 @@ assert_eq "$(sort -u "$T/tls-hosts")" "/hc health.example" "path and Host of the
 
 sleep 1
 step "web-2's /healthz hangs: down by timeout after fall checks"
+# A timed-out check is excused while the backend visibly serves (requests in flight that
+# complete: t_health_busy), and web-2's threads keep serving /work while /healthz hangs.
+# So the load holds still (SIGSTOP: its requests in flight complete, none start) until
+# web-2 is down; it then runs on, and web-2 must answer none of it while down.
+kill -STOP "$LOAD_PID"
 t_hang=$(now_s)
 set_health web-2 hang
 t_down=$(wait_log 'backend flask/web-2 .* down:' 5 "$t_hang")
+kill -CONT "$LOAD_PID"
 line=$(grep 'backend flask/web-2 .* down:' "$T/fulcrum.log" | tail -1)
 echo "   $(awk -v a="$t_down" -v b="$t_hang" 'BEGIN {printf "%.2f", a - b}') s: ${line#* gen=1 }"
 assert_contains "$line" "2 checks failed in a row (last: no answer within 300 ms)" "the down line"

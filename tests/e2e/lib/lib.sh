@@ -50,7 +50,8 @@ e2e_cleanup() {
 	set +e
 	for ((i = ${#E2E_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${E2E_PIDS[$i]}
-		[ -n "$pid" ] && kill "-${E2E_SIGS[$i]}" "$pid" 2>/dev/null
+		# CONT after the signal: a scenario may have paused one of its processes (SIGSTOP)
+		[ -n "$pid" ] && kill "-${E2E_SIGS[$i]}" "$pid" 2>/dev/null && kill -CONT "$pid" 2>/dev/null
 	done
 	deadline=$((SECONDS + 10))
 	for ((i = 0; i < ${#E2E_PIDS[@]}; i++)); do
