@@ -10,15 +10,23 @@
 
 #include "conn.h"
 #include "conn_io.h"
+#include "conn_log.h"
 #include "health.h"
 #include "http_rewrite.h"
 #include "log.h"
+#include "queue.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
 
 #define RESPONSE_HEAD_MAX (64 * 1024)
 
+static void http_begin_wait_head(struct client *c);
+static void http_on_client_data(struct client *c);
+static void http_on_client_writable(struct client *c);
+static void http_start_exchange(struct client *c);
+static void http_on_upstream_writable(struct client *c);
+static void http_on_upstream_data(struct client *c);
 static void parse_request_head(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
@@ -33,7 +41,7 @@ static void set_log_target(struct client *c, const char *base, const struct http
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
  * first byte arrives), and waits for (or parses an already buffered) head. */
-void http_begin_wait_head(struct client *c)
+static void http_begin_wait_head(struct client *c)
 {
 	struct worker *w = c->w;
 
@@ -75,7 +83,7 @@ static ssize_t read_into(struct client *c, int fd, struct buf **bp)
 	return n;
 }
 
-void http_on_client_data(struct client *c)
+static void http_on_client_data(struct client *c)
 {
 	ssize_t n;
 	int r;
@@ -142,20 +150,10 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	/* a generation published since the last request applies from this one on */
-	if (c->gen != w->gen && !c->in_request) {
-		size_t i;
-		for (i = 0; i < w->gen->nlisteners; i++)
-			if (w->gen->listeners[i].group == c->gl->group)
-				break;
-		if (i < w->gen->nlisteners) {
-			generation_ref(w->gen);
-			generation_unref(c->gen);
-			c->gen = w->gen;
-			c->gl = &w->gen->listeners[i];
-			l = c->gl->cfg;
-			lim.head_max_bytes = l->head_max_bytes;
-			lim.header_max_count = l->header_max_count;
-		}
+	if (c->gen != w->gen && !c->in_request && client_follow_generation(c) == 0) {
+		l = c->gl->cfg;
+		lim.head_max_bytes = l->head_max_bytes;
+		lim.header_max_count = l->header_max_count;
 	}
 	base = buf_head(c->in);
 	r = http_parse_request(base, buf_len(c->in), &lim, h);
@@ -274,10 +272,26 @@ static void set_log_target(struct client *c, const char *base, const struct http
 	x->target[m + t] = '\0';
 }
 
-/* new_request_id for http_rewrite_request: a fresh id from the worker's generator. */
+/* new_request_id for http_rewrite_request: a random 128-bit id as 32 hex characters
+ * from the worker's generator (arg). */
 static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
 {
-	worker_request_id(arg, out);
+	static const char hex[] = "0123456789abcdef";
+	struct worker *w = arg;
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		/* xorshift64*: fast and good enough for unique ids, not for secrets */
+		uint64_t x = w->rng;
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		w->rng = x;
+		x *= 0x2545F4914F6CDD1DULL;
+		for (i = 0; i < 16; i++)
+			out[k * 16 + i] = hex[(x >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
 }
 
 /* Writes the request head the backend gets into the exchange's req_head
@@ -313,13 +327,8 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 }
 
 /* Called once the backend connection is attached; connected or not yet. */
-void http_start_exchange(struct client *c)
+static void http_start_exchange(struct client *c)
 {
-	if (!c->up->connected) {
-		c->state = CS_CONNECTING;
-		client_update(c);
-		return;
-	}
 	c->state = CS_STREAMING;
 	c->ex->req_head_off = 0;
 	c->ex->req_head_sent = 0;
@@ -332,7 +341,7 @@ void http_start_exchange(struct client *c)
 }
 
 /* Sends PROXY header, request head and framed body bytes in one writev. */
-void http_on_upstream_writable(struct client *c)
+static void http_on_upstream_writable(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
@@ -404,7 +413,7 @@ check_done:
 	}
 }
 
-void http_on_upstream_data(struct client *c)
+static void http_on_upstream_data(struct client *c)
 {
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
@@ -656,7 +665,7 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 
 /* Writes queued heads and framed response bytes to the client, zero-copy from the
  * backend's buffer; finishes the exchange when everything is out. */
-void http_on_client_writable(struct client *c)
+static void http_on_client_writable(struct client *c)
 {
 	struct exchange *x = c->ex;  /* set in the states that write here */
 	struct upstream *u = c->up;
@@ -731,7 +740,7 @@ static void finish_exchange(struct client *c)
 	 * was counted at the head) */
 	if (x->backend && !health_passive_status_fails(x->pool, x->status))
 		health_passive_success(x->backend);
-	client_log(c);
+	conn_log_request(c);
 	c->answered = 1;
 	if (c->up) {
 		upstream_release(c->up, reusable);
@@ -739,7 +748,7 @@ static void finish_exchange(struct client *c)
 	}
 	if (x->backend) {
 		backend_request_done(x->backend, x->t_first_byte - x->t_connect_start);
-		worker_release_slot(w, x->backend);
+		queue_release_slot(w, x->backend);
 		x->backend = NULL;
 	}
 	if (!c->keep_alive || !x->req_done || w->stopping || c->in_eof) {
@@ -748,3 +757,31 @@ static void finish_exchange(struct client *c)
 	}
 	http_begin_wait_head(c);
 }
+
+/* ---- the protocol table ---- */
+
+static void http_client_event(struct client *c, int revents)
+{
+	if ((revents & EV_WRITE) && c->state != CS_CLOSED)
+		http_on_client_writable(c);
+	if ((revents & EV_READ) && c->state != CS_CLOSED)
+		http_on_client_data(c);
+}
+
+static void http_upstream_event(struct client *c, struct upstream *u, int revents)
+{
+	if ((revents & EV_WRITE) && c->state == CS_STREAMING)
+		http_on_upstream_writable(c);
+	if ((revents & EV_READ) && c->state == CS_STREAMING && c->up == u)
+		http_on_upstream_data(c);
+}
+
+const struct conn_proto http1_proto = {
+	.name = "http/1.1",
+	/* the request often arrives in the same read as a PROXY header: what is buffered is
+	 * parsed at once */
+	.start = http_begin_wait_head,
+	.client_event = http_client_event,
+	.upstream_event = http_upstream_event,
+	.upstream_ready = http_start_exchange,
+};
