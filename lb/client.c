@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "conn_log.h"
+#include "conn_state.h"
 #include "health.h"
 #include "io_arm.h"
 #include "log.h"
@@ -29,16 +30,13 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
 static void upstream_connected(struct client *c, struct upstream *u);
-static double client_deadline(const struct client *c, enum termination *why);
 static void client_set_events(struct client *c, int events);
-static int client_wanted_events(const struct client *c);
 static void on_proxy_header(struct client *c);
 static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
 static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa);
 static void limit_release(struct client *c);
 static const char *status_reason(int status);
-static int client_owes_body(const struct exchange *x);
 static void client_body_timeout(struct client *c);
 static int replay_unread(struct client *c, enum termination why);
 static void rewind_request(struct exchange *x);
@@ -222,107 +220,10 @@ void client_free(struct client *c)
 
 /* ---- events and timers ---- */
 
-static int client_wanted_events(const struct client *c)
-{
-	int ev = 0;
-
-	switch (c->state) {
-	case CS_PROXY_HEADER:
-	case CS_READING_HEAD:
-		ev = EV_READ;
-		break;
-	case CS_TLS_HANDSHAKE:
-		return c->tls.hsdir;  /* what OpenSSL waits on, used as is */
-	case CS_CONNECTING:
-	case CS_STREAMING:
-		/* read body bytes only while the request is unfinished and there is room */
-		if (!c->ex->req_framed && !c->in_eof && c->ex->req_body != HTTP_BODY_NONE &&
-		    (!c->in || buf_room(c->in) > 0))
-			ev = EV_READ;
-		break;
-	case CS_LINGERING:
-		return EV_READ;
-	case CS_TUNNEL:
-		if (!c->in_eof && (!c->in || buf_room(c->in) > 0))
-			ev = EV_READ;
-		if (c->up && c->up->in && buf_len(c->up->in) > 0)
-			ev |= EV_WRITE;
-		break;
-	default:
-		break;
-	}
-	if (c->out && buf_len(c->out) > 0)
-		ev |= EV_WRITE;
-	if (c->state == CS_STREAMING && c->ex->resp_ready > 0)
-		ev |= EV_WRITE;
-	return ev;
-}
-
 static void client_set_events(struct client *c, int events)
 {
 	c->want = events;
 	c->events = io_arm(c->w->loop, &c->io, c->fd, c->events, events);
-}
-
-/* The moment the current state times out, and how that ending is named. */
-static double client_deadline(const struct client *c, enum termination *why)
-{
-	const struct cfg_listener *l = c->gl->cfg;
-	const struct exchange *x = c->ex;  /* present in every state that reads it */
-	const struct cfg_pool *p;
-
-	switch (c->state) {
-	case CS_PROXY_HEADER:
-		*why = TERM_HEAD_TIMEOUT;
-		return c->head_started + l->head_timeout_ms / 1e3;
-	case CS_TLS_HANDSHAKE:
-		*why = TERM_TLS_TIMEOUT;
-		return c->head_started + (l->tls ? l->tls->handshake_timeout_ms : 10000) / 1e3;
-	case CS_READING_HEAD:
-		/* between requests the idle timeout applies; a new connection that has sent
-		 * nothing yet gets only the head timeout, or empty connections are cheap to hoard */
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0) && c->answered) {
-			*why = TERM_CLIENT_IDLE;
-			return c->last_activity + l->idle_timeout_ms / 1e3;
-		}
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0)) {
-			*why = TERM_CLIENT_IDLE;  /* closed without a 408: nothing was asked */
-			return c->head_started + l->head_timeout_ms / 1e3;
-		}
-		*why = TERM_HEAD_TIMEOUT;
-		return c->head_started + l->head_timeout_ms / 1e3;
-	case CS_QUEUED:
-		p = x->pool ? x->pool->cfg : NULL;
-		*why = TERM_QUEUE_TIMEOUT;
-		return x->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
-	case CS_CONNECTING:
-		p = x->pool ? x->pool->cfg : NULL;
-		*why = TERM_CONNECT_TIMEOUT;
-		return x->t_connect_start + (p ? p->connect_timeout_ms : 3000) / 1e3;
-	case CS_STREAMING:
-		p = x->pool ? x->pool->cfg : NULL;
-		if (!x->resp_head_done && x->t_first_byte == 0) {
-			/* the backend cannot answer a request it has not got: while the client
-			 * owes body bytes the silence is the client's */
-			*why = client_owes_body(x) ? TERM_CLIENT_BODY_TIMEOUT : TERM_RESPONSE_TIMEOUT;
-			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
-		}
-		*why = TERM_STREAM_IDLE;
-		return c->last_activity + l->idle_timeout_ms / 1e3;
-	case CS_TUNNEL:
-		*why = TERM_CLIENT_IDLE;
-		return c->last_activity + l->idle_timeout_ms / 1e3;
-	case CS_CLOSING:
-		*why = TERM_CLIENT_CLOSED;
-		return c->last_activity + 5.0;
-	case CS_LINGERING:
-		/* from the start of the linger, not extended by what the client sends */
-		*why = TERM_CLIENT_CLOSED;
-		return c->last_activity + LINGER_S;
-	default:
-		*why = TERM_NONE;
-		return 0;
-	}
 }
 
 void client_update(struct client *c)
@@ -333,13 +234,13 @@ void client_update(struct client *c)
 
 	if (c->state == CS_CLOSED)
 		return;
-	wanted = client_wanted_events(c);
+	wanted = conn_state_client_events(c);
 	client_set_events(c, conn_physical_events(c, wanted));
 	if (wanted & EV_READ)
 		conn_kick_pending(c);
 	if (c->up && !c->up->closed)
 		upstream_update(c->up);
-	at = client_deadline(c, &why);
+	at = conn_state_deadline(c, &why);
 	/* re-arm only when the deadline moved earlier; later moves are caught on expiry */
 	if (!ev_is_active(&c->timer) || at < c->timer_at - 0.001) {
 		now = ev_now(c->w->loop);
@@ -354,7 +255,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct client *c = t->data;
 	enum termination why;
-	double at = client_deadline(c, &why), now = ev_now(loop);
+	double at = conn_state_deadline(c, &why), now = ev_now(loop);
 
 	if (at > now + 0.0005) {
 		ev_timer_set(t, at - now, 0.);
@@ -677,13 +578,6 @@ void client_dispatch(struct client *c)
 	c->proto->upstream_ready(c);
 }
 
-/* 1 while the request body is unfinished and nothing of it waits to be sent: what
- * happens next depends on the client, not on the backend. */
-static int client_owes_body(const struct exchange *x)
-{
-	return x->req_head_sent && !x->req_framed && x->req_ready == 0;
-}
-
 /* The client stopped sending its body for response_timeout_ms and the backend, which
  * has not got the whole request, has not answered: the client's fault, so a 408 (as
  * nginx's client_body_timeout) and nothing for passive detection. The half-sent request
@@ -779,7 +673,7 @@ void client_backend_failed(struct client *c, enum termination why)
 			stat_add(&stats_at(b->stats, c->w->id)->connect_failures, 1);
 		/* a backend that gives up on a client still sending its body (its own body
 		 * timeout) is not failing: the client is */
-		if (never_sent || why != TERM_BACKEND_CLOSED || !client_owes_body(x))
+		if (never_sent || why != TERM_BACKEND_CLOSED || !conn_state_owes_body(x))
 			health_passive_failure(b, x->pool, never_sent ? HEALTH_FAIL_CONNECT
 								      : HEALTH_FAIL_EXCHANGE,
 					       termination_name(why));

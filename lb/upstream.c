@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_state.h"
 #include "io_arm.h"
 #include "health.h"
 #include "log.h"
@@ -109,6 +110,12 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	return u;
 }
 
+void upstream_update(struct upstream *u)
+{
+	if (!u->closed)
+		upstream_set_events(u, conn_state_upstream_events(u));
+}
+
 static void upstream_set_events(struct upstream *u, int events)
 {
 	if (u->closed)
@@ -117,34 +124,6 @@ static void upstream_set_events(struct upstream *u, int events)
 	u->events = io_arm(u->w->loop, &u->io, u->fd, u->events, events);
 }
 
-void upstream_update(struct upstream *u)
-{
-	struct client *c = u->client;
-	int ev = 0;
-
-	if (u->closed)
-		return;
-	if (!c) {
-		ev = EV_READ;  /* idle: notice the backend closing */
-	} else if (!u->connected) {
-		ev = EV_WRITE;
-	} else if (c->state == CS_TUNNEL) {
-		if (!u->eof && (!u->in || buf_room(u->in) > 0))
-			ev |= EV_READ;
-		if (c->in && buf_len(c->in) > 0 && !c->up_shut)
-			ev |= EV_WRITE;
-		if (u->out && buf_len(u->out) > 0)
-			ev |= EV_WRITE;
-	} else if (c->state == CS_STREAMING) {
-		if ((u->out && buf_len(u->out) > 0) || (c->ex->req_head && !c->ex->req_head_sent) ||
-		    c->ex->req_ready > 0)
-			ev |= EV_WRITE;
-		/* keep reading: early responses and EOF matter, unless the client is slow */
-		if (!c->ex->resp_done && !u->eof && (!u->in || buf_room(u->in) > 0))
-			ev |= EV_READ;
-	}
-	upstream_set_events(u, ev);
-}
 
 int upstream_request_unacked(const struct upstream *u)
 {
