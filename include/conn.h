@@ -21,6 +21,15 @@ struct worker;
 struct client;
 struct upstream;
 
+/* An answer made here, whole, from memory: an error today (503, 504, 400 ...). The
+ * protocol writes it in its own framing. */
+struct local_answer {
+	int status;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+};
+
 /* What the connection core (lb/client.c) asks of the protocol a listener speaks: the
  * core owns both sockets' callbacks, event masks, timers, close and the choice and retry
  * of a backend; the protocol owns the bytes. HTTP/1.1 (lb/http_proxy.c) and the tunnel
@@ -40,6 +49,10 @@ struct conn_proto {
 	/* the exchange's backend connection is connected (new) or was taken from the idle
 	 * pool: the request may go */
 	void (*upstream_ready)(struct client *c);
+	/* sends an answer fulcrum made itself (an error) as the response of the current
+	 * exchange, whose backend side is already let go; NULL when the protocol has no way
+	 * to say anything in-band (the tunnel: the connection is closed instead) */
+	void (*send_answer)(struct client *c, const struct local_answer *a);
 };
 
 extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */

@@ -27,6 +27,7 @@
 #include "worker.h"
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
+static void backend_let_go(struct client *c);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
 static void upstream_connected(struct client *c, struct upstream *u);
@@ -36,7 +37,6 @@ static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
 static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa);
 static void limit_release(struct client *c);
-static const char *status_reason(int status);
 static void client_body_timeout(struct client *c);
 static int replay_unread(struct client *c, enum termination why);
 static void rewind_request(struct exchange *x);
@@ -152,6 +152,23 @@ static void on_tls_handshake(struct client *c)
 	client_start(c);
 }
 
+/* Lets go of what the backend side of c's exchange holds: its place in the wait queue,
+ * the backend connection (closed: its exchange is cut short) and the backend slot. */
+static void backend_let_go(struct client *c)
+{
+	struct exchange *x = c->ex;
+
+	queue_remove(c->w, x);
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (x && x->backend) {
+		queue_release_slot(c->w, x->backend);
+		x->backend = NULL;
+	}
+}
+
 void client_close(struct client *c, enum termination why)
 {
 	struct worker *w = c->w;
@@ -167,15 +184,7 @@ void client_close(struct client *c, enum termination why)
 		if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
 			conn_log_request(c);
 	}
-	queue_remove(w, c->ex);
-	if (c->up) {
-		upstream_release(c->up, 0);
-		c->up = NULL;
-	}
-	if (x && x->backend) {
-		queue_release_slot(w, x->backend);
-		x->backend = NULL;
-	}
+	backend_let_go(c);
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
 	/* a peer that is gone or broke the protocol gets no close_notify */
@@ -750,13 +759,14 @@ int client_flush_out(struct client *c)
 void client_error(struct client *c, int status, enum termination why, const char *detail)
 {
 	struct exchange *x = c->ex;
+	struct local_answer a = { .status = status, .content_type = "application/json" };
 	char body[256];
-	int blen, n;
+	int n;
 
 	if (c->state == CS_CLOSED)
 		return;
 	/* without an exchange there is no request to answer (every caller has one) */
-	if (c->gl->cfg->mode == LISTENER_TCP || !x || x->resp_head_done) {
+	if (!c->proto->send_answer || !x || x->resp_head_done) {
 		/* nothing can be said in-band any more */
 		client_close(c, why);
 		return;
@@ -769,41 +779,12 @@ void client_error(struct client *c, int status, enum termination why, const char
 		conn_stats_backend_done(c, on_behalf, status);
 		x->log_backend = on_behalf;
 	}
-	if (c->up) {
-		upstream_release(c->up, 0);
-		c->up = NULL;
-	}
-	if (x->backend) {
-		queue_release_slot(c->w, x->backend);
-		x->backend = NULL;
-	}
-	queue_remove(c->w, c->ex);
-	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
-		client_close(c, TERM_INTERNAL);
-		return;
-	}
-	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
-			termination_name(why), detail);
-	n = snprintf(buf_tail(c->out), buf_room(c->out),
-		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-		     "Connection: close\r\n%s%s%s\r\n%s",
-		     status, status_reason(status), blen,
-		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
-		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? "" : body);
-	if (n > 0 && (uint32_t)n < buf_room(c->out))
-		c->out->end += (uint32_t)n;
-	c->state = CS_CLOSING;
-	c->keep_alive = 0;
-	c->last_activity = ev_now(c->w->loop);
-	if (client_flush_out(c) == -1) {
-		client_close(c, why);
-		return;
-	}
-	if (!c->out || buf_len(c->out) == 0) {
-		client_linger(c);
-		return;
-	}
-	client_update(c);
+	backend_let_go(c);
+	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
+		     termination_name(why), detail);
+	a.body = body;
+	a.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0;
+	c->proto->send_answer(c, &a);
 }
 
 void client_linger(struct client *c)
@@ -831,19 +812,3 @@ void client_linger(struct client *c)
 	client_update(c);
 }
 
-static const char *status_reason(int status)
-{
-	switch (status) {
-	case 400: return "Bad Request";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}

@@ -760,6 +760,59 @@ static void finish_exchange(struct client *c)
 
 /* ---- the protocol table ---- */
 
+/* The reason phrase of the status codes fulcrum answers itself. */
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* An answer made by fulcrum (an error today): written whole as an HTTP/1.1 response
+ * that closes the connection; what the client still sends is drained (linger) so that
+ * it reads the answer instead of a reset. */
+static void http_send_answer(struct client *c, const struct local_answer *a)
+{
+	struct exchange *x = c->ex;
+	int n;
+
+	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	n = snprintf(buf_tail(c->out), buf_room(c->out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n%s%s%s\r\n%.*s",
+		     a->status, status_reason(a->status), a->content_type, a->body_len,
+		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
+		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? 0 : (int)a->body_len,
+		     a->body);
+	if (n > 0 && (uint32_t)n < buf_room(c->out))
+		c->out->end += (uint32_t)n;
+	c->state = CS_CLOSING;
+	c->keep_alive = 0;
+	c->last_activity = ev_now(c->w->loop);
+	if (client_flush_out(c) == -1) {
+		client_close(c, x->term);
+		return;
+	}
+	if (!c->out || buf_len(c->out) == 0) {
+		client_linger(c);
+		return;
+	}
+	client_update(c);
+}
+
 static void http_client_event(struct client *c, int revents)
 {
 	if ((revents & EV_WRITE) && c->state != CS_CLOSED)
@@ -784,4 +837,5 @@ const struct conn_proto http1_proto = {
 	.client_event = http_client_event,
 	.upstream_event = http_upstream_event,
 	.upstream_ready = http_start_exchange,
+	.send_answer = http_send_answer,
 };
