@@ -102,6 +102,7 @@ enum termination {
 	TERM_TLS_FAILED,       /* TLS handshake failed (the error log says why) */
 	TERM_DRAIN_DEADLINE,   /* the backend's drain deadline passed with this still on it (503) */
 	TERM_CLIENT_BODY_TIMEOUT, /* the client stopped sending its body; no response yet (408) */
+	TERM_CLIENT_ABORTED_QUEUED, /* the client left while its request waited in the queue */
 	TERM__COUNT
 };
 
@@ -315,7 +316,8 @@ void conn_stats_backend_done(struct client *c, struct backend *b, int status);
 /* The current HTTP request of c ends (its access-log line is written): the listener's
  * counters, and the backend's when one is still attached. */
 void conn_stats_request_done(struct client *c);
-/* A request of c's pool got a 503 of its own: queue timeout, queue full, no backend. */
+/* A request of c's pool ended in the pool's own way: a 503 (queue timeout, queue full, no
+ * backend) or its client left while it was queued (client_aborted_queued). */
 void conn_stats_pool(struct client *c, enum termination why);
 
 #endif

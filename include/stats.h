@@ -64,6 +64,7 @@ struct pool_stats {
 	atomic_ullong queue_timeouts;            /* waited queue_timeout_ms: 503 */
 	atomic_ullong queue_full;                /* the wait queue was full: 503 */
 	atomic_ullong no_backend;                /* no eligible backend: 503 */
+	atomic_ullong queue_abandoned;           /* the client left while queued: never sent */
 } __attribute__((aligned(64)));
 
 /* A listener's counters on one worker. */
@@ -136,7 +137,7 @@ struct backend_stats_sum {
 };
 
 struct pool_stats_sum {
-	uint64_t queue_timeouts, queue_full, no_backend;
+	uint64_t queue_timeouts, queue_full, no_backend, queue_abandoned;
 };
 
 struct listener_stats_sum {

@@ -31,6 +31,13 @@ int conn_state_client_events(const struct client *c)
 		break;
 	case CS_LINGERING:
 		return EV_READ;
+	case CS_QUEUED:
+		/* an HTTP client that leaves while its request waits is noticed at once, so its
+		 * request never takes a backend worker (lb/http_proxy.c, queued_client_data); a
+		 * tcp connection's first bytes wait for its backend */
+		if (c->gl->cfg->mode == LISTENER_HTTP && !c->in_eof && (!c->in || buf_room(c->in) > 0))
+			ev = EV_READ;
+		break;
 	case CS_TUNNEL:
 		if (!c->in_eof && (!c->in || buf_room(c->in) > 0))
 			ev = EV_READ;

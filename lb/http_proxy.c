@@ -28,6 +28,7 @@ static void http_start_exchange(struct client *c);
 static void http_on_upstream_writable(struct client *c);
 static void http_on_upstream_data(struct client *c);
 static void parse_request_head(struct client *c);
+static void queued_client_data(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
 static int frame_request_body(struct client *c);
@@ -108,6 +109,10 @@ static void http_on_client_data(struct client *c)
 				c->head_started = ev_now(c->w->loop);
 			parse_request_head(c);
 		}
+		return;
+	}
+	if (c->state == CS_QUEUED) {
+		queued_client_data(c);
 		return;
 	}
 	if (c->state != CS_CONNECTING && c->state != CS_STREAMING)
@@ -218,6 +223,38 @@ static void parse_request_head(struct client *c)
 	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
 	c->state = CS_QUEUED;
 	client_pick_backend(c);
+}
+
+/* The client of a queued request sent bytes or closed. Bytes are the request's body (framed
+ * as they come) or pipelined requests, kept for later. A client that closed, reset, or
+ * half-closed with nothing pipelined after this request has given up on it (HAProxy's
+ * abortonclose): the request leaves the queue and no backend worker spends time on an
+ * answer nobody reads. A half-close after pipelined requests is a client that has said
+ * all it will say and still reads: those are served. */
+static void queued_client_data(struct client *c)
+{
+	struct exchange *x = c->ex;
+	ssize_t n = read_into(c, c->fd, &c->in);
+	int r;
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 && errno == ENOMEM) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	if (n > 0 || n == -2) {
+		r = frame_request_body(c);
+		if (r < 0)
+			client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST,
+				     r == -2 ? "request body too large" : "invalid chunked body");
+		return;
+	}
+	c->in_eof = n == 0;
+	if (n == 0 && x->req_framed && c->in && buf_len(c->in) > x->req_ready)
+		return;  /* half-closed after pipelined requests: still served */
+	conn_stats_pool(c, TERM_CLIENT_ABORTED_QUEUED);
+	client_close(c, TERM_CLIENT_ABORTED_QUEUED);
 }
 
 /* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
@@ -751,7 +788,10 @@ static void finish_exchange(struct client *c)
 		queue_release_slot(w, x->backend);
 		x->backend = NULL;
 	}
-	if (!c->keep_alive || !x->req_done || w->stopping || c->in_eof) {
+	/* a client that half-closed after pipelined requests still reads: what it sent
+	 * before its FIN is served, then the connection closes */
+	if (!c->keep_alive || !x->req_done || w->stopping ||
+	    (c->in_eof && (!c->in || buf_len(c->in) == 0))) {
 		client_close(c, TERM_DONE);
 		return;
 	}

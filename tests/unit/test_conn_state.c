@@ -162,7 +162,23 @@ static void test_events_lingering_and_closed(void **state)
 	assert_int_equal(conn_state_client_events(&f->c), EV_READ);
 	f->c.state = CS_CLOSED;
 	assert_int_equal(conn_state_client_events(&f->c), 0);
-	f->c.state = CS_QUEUED;         /* waiting for a slot: nothing from either side */
+	fake_free(f);
+}
+
+static void test_events_queued_watches_an_http_client_leaving(void **state)
+{
+	struct fake *f = fake_new(CS_QUEUED);
+
+	/* http: a client that closes while queued is noticed (its request is abandoned) */
+	assert_int_equal(conn_state_client_events(&f->c), EV_READ);
+	f->c.in = fake_buf(f, 16, 16);  /* no room: nothing more can be read until sent */
+	assert_int_equal(conn_state_client_events(&f->c), 0);
+	f->c.in->end = 4;
+	f->c.in_eof = 1;                /* half-closed after pipelined requests: served */
+	assert_int_equal(conn_state_client_events(&f->c), 0);
+	/* tcp: the first bytes wait for the backend */
+	f->c.in_eof = 0;
+	f->lcfg.mode = LISTENER_TCP;
 	assert_int_equal(conn_state_client_events(&f->c), 0);
 	fake_free(f);
 }
@@ -329,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_events_streaming_without_body_or_after_eof),
 		cmocka_unit_test(test_events_tunnel_both_ways),
 		cmocka_unit_test(test_events_lingering_and_closed),
+		cmocka_unit_test(test_events_queued_watches_an_http_client_leaving),
 		cmocka_unit_test(test_upstream_events_idle_and_connecting),
 		cmocka_unit_test(test_upstream_events_streaming),
 		cmocka_unit_test(test_upstream_events_tunnel),
