@@ -28,7 +28,13 @@ struct local_answer {
 	const char *content_type;
 	const char *body;
 	size_t body_len;
+	unsigned retry_after_s;          /* a Retry-After header with this value; 0 = none */
 };
+
+/* Seconds a client is told to wait (Retry-After) before trying again after a 503 fulcrum
+ * answers itself (no backend, queue full or timed out, drain deadline): one second, the
+ * time health checks and the queue need to change their answer. */
+#define RETRY_AFTER_S 1
 
 /* What the connection core (lb/client.c) asks of the protocol a listener speaks: the
  * core owns both sockets' callbacks, event masks, timers, close and the choice and retry

@@ -783,6 +783,7 @@ void client_error(struct client *c, int status, enum termination why, const char
 	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
 		     termination_name(why), detail);
 	a.body = body;
+	a.retry_after_s = status == 503 ? RETRY_AFTER_S : 0;
 	a.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0;
 	c->proto->send_answer(c, &a);
 }

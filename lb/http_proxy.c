@@ -824,16 +824,19 @@ static const char *status_reason(int status)
 static void http_send_answer(struct client *c, const struct local_answer *a)
 {
 	struct exchange *x = c->ex;
+	char retry_after[32] = "";
 	int n;
 
 	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
+	if (a->retry_after_s)
+		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
 	n = snprintf(buf_tail(c->out), buf_room(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n%s%s%s\r\n%.*s",
-		     a->status, status_reason(a->status), a->content_type, a->body_len,
+		     "%sConnection: close\r\n%s%s%s\r\n%.*s",
+		     a->status, status_reason(a->status), a->content_type, a->body_len, retry_after,
 		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
 		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? 0 : (int)a->body_len,
 		     a->body);
