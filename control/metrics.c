@@ -318,6 +318,14 @@ static void render_pools(struct out *o, const struct generation *g)
 	       "Requests whose client left while they waited in the queue: never sent to a backend.");
 	for (i = 0; i < g->npools; i++)
 		pool_sample(o, "fulcrum_pool_queue_abandoned_total", &g->pools[i], s[i].queue_abandoned);
+	family(o, "fulcrum_pool_retries_total", "counter",
+	       "Requests sent again to another backend after the one they reached failed (replays).");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_retries_total", &g->pools[i], s[i].replays);
+	family(o, "fulcrum_pool_retry_budget_refused_total", "counter",
+	       "Replays the pool's retry budget (retry_budget_percent) refused: the client got the error.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_retry_budget_refused_total", &g->pools[i], s[i].replays_refused);
 	free(s);
 }
 

@@ -155,6 +155,9 @@ struct exchange {
 	 * follows, so c->gen, which holds the backend, outlives the line) */
 	const struct backend *log_backend;
 	struct pool_waiter waiter;       /* in the pool's wait queue (CS_QUEUED) */
+	/* the worker's counters of the pool this request counts in flight for (its retry
+	 * budget), until the exchange is given back; NULL when not counted */
+	struct pool_stats *budget;
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
@@ -180,6 +183,7 @@ struct exchange {
 			unsigned keep_body:1;        /* reused connection: sent body bytes stay (req_kept) until
 							  * the response starts, for replay_unread */
 			unsigned fresh_conn:1;       /* the next attempt connects anew (no idle reuse) */
+			unsigned replayed:1;         /* counted in budget->replays_in_flight */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};

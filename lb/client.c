@@ -21,6 +21,7 @@
 #include "log.h"
 #include "proxy_proto.h"
 #include "queue.h"
+#include "retry_budget.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "tls.h"
@@ -28,6 +29,7 @@
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
 static void backend_let_go(struct client *c);
+static int replay_budgeted(struct client *c);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
 static void upstream_connected(struct client *c, struct upstream *u);
@@ -699,7 +701,8 @@ void client_backend_failed(struct client *c, enum termination why)
 	if (never_sent || tcp)
 		retry = ++x->connect_attempts <= (x->pool ? x->pool->nbackends : 0);
 	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == x->req_kept &&
-		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b)))))
+		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b))) &&
+		  replay_budgeted(c)))
 		x->retries_left--;
 	if (retry) {
 		/* the head goes again; req_done from the failed attempt would stop it */
@@ -727,6 +730,31 @@ void client_backend_failed(struct client *c, enum termination why)
 		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 		     : why == TERM_BAD_RESPONSE ? "the backend's response head is malformed"
 						  : "backend closed the connection before answering");
+}
+
+/* A replay may go when the pool's retry budget has room: replays in flight on this worker
+ * within retry_budget_percent of its requests in flight; counted either way
+ * (fulcrum_pool_retries_total, fulcrum_pool_retry_budget_refused_total). */
+static int replay_budgeted(struct client *c)
+{
+	struct exchange *x = c->ex;
+	struct pool_stats *s = x->budget;
+	int ok;
+
+	if (!s || !x->pool)
+		return 0;
+	ok = retry_budget_allows(atomic_load_explicit(&s->in_flight, memory_order_relaxed),
+				 x->replayed ? atomic_load_explicit(&s->replays_in_flight,
+								    memory_order_relaxed) - 1
+					     : atomic_load_explicit(&s->replays_in_flight,
+								    memory_order_relaxed),
+				 x->pool->cfg->retry_budget_percent);
+	stat_add(ok ? &s->replays : &s->replays_refused, 1);
+	if (ok && !x->replayed) {
+		x->replayed = 1;
+		stat_gauge_add(&s->replays_in_flight, 1);
+	}
+	return ok;
 }
 
 /* ---- output ---- */

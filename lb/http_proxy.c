@@ -221,6 +221,10 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+	if (c->gl->pool && c->gl->pool->stats) {
+		x->budget = &c->gl->pool->stats[w->id];  /* in flight until the exchange is given back */
+		stat_gauge_add(&x->budget->in_flight, 1);
+	}
 	c->state = CS_QUEUED;
 	client_pick_backend(c);
 }
