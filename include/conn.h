@@ -162,6 +162,8 @@ struct exchange {
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
 	double t_queued, t_connect_start, t_connected, t_first_byte;
+	double t_req_done;               /* the request's last body byte came from the client */
+	double t_resp_done;              /* the response's last byte came from the backend */
 	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
 	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
 	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */

@@ -51,6 +51,7 @@ struct exchange *exchange_begin(struct client *c)
 	x->req_body_sent = 0;
 	x->bytes_in = x->bytes_out = 0;
 	x->t_queued = x->t_connect_start = x->t_connected = x->t_first_byte = 0;
+	x->t_req_done = x->t_resp_done = 0;
 	x->req_ready = x->req_head_off = x->resp_ready = x->req_kept = 0;
 	x->connect_attempts = 0;
 	x->method = HTTP_M_OTHER;

@@ -293,6 +293,8 @@ static int frame_request_body(struct client *c)
 	} else if (x->req_body == HTTP_BODY_NONE) {
 		x->req_framed = 1;
 	}
+	if (x->req_framed && x->t_req_done == 0)
+		x->t_req_done = ev_now(c->w->loop);  /* upload_ms ends */
 	return 0;
 }
 
@@ -682,6 +684,8 @@ static int frame_response_body(struct client *c)
 			x->resp_done = 1;
 		break;
 	}
+	if (x->resp_done && x->t_resp_done == 0)
+		x->t_resp_done = ev_now(c->w->loop);  /* delivery_ms begins */
 	return 0;
 }
 
