@@ -314,6 +314,18 @@ static void render_pools(struct out *o, const struct generation *g)
 	       "Requests answered 503 because no backend was eligible (all down, drained or weight 0).");
 	for (i = 0; i < g->npools; i++)
 		pool_sample(o, "fulcrum_pool_no_backend_total", &g->pools[i], s[i].no_backend);
+	family(o, "fulcrum_pool_queue_abandoned_total", "counter",
+	       "Requests whose client left while they waited in the queue: never sent to a backend.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_queue_abandoned_total", &g->pools[i], s[i].queue_abandoned);
+	family(o, "fulcrum_pool_retries_total", "counter",
+	       "Requests sent again to another backend after the one they reached failed (replays).");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_retries_total", &g->pools[i], s[i].replays);
+	family(o, "fulcrum_pool_retry_budget_refused_total", "counter",
+	       "Replays the pool's retry budget (retry_budget_percent) refused: the client got the error.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_retry_budget_refused_total", &g->pools[i], s[i].replays_refused);
 	free(s);
 }
 

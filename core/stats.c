@@ -162,6 +162,9 @@ void stats_pool_sum(const struct pool *p, struct pool_stats_sum *out)
 		out->queue_timeouts += ld(&p->stats[w].queue_timeouts);
 		out->queue_full += ld(&p->stats[w].queue_full);
 		out->no_backend += ld(&p->stats[w].no_backend);
+		out->queue_abandoned += ld(&p->stats[w].queue_abandoned);
+		out->replays += ld(&p->stats[w].replays);
+		out->replays_refused += ld(&p->stats[w].replays_refused);
 	}
 }
 

@@ -173,6 +173,7 @@ struct cfg_pool {
 	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 256 */
 	uint32_t backend_idle_timeout_ms; /* idle backend connections are not reused after this, default 1500 */
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
+	uint32_t retry_budget_percent; /* replays may add at most this share of requests, default 20 */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
 	struct cfg_discovery discovery;  /* backends found at run time (besides backends) */

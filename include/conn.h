@@ -6,6 +6,7 @@
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -17,6 +18,51 @@
 #include "tls-t.h"
 
 struct worker;
+struct client;
+struct upstream;
+
+/* An answer made here, whole, from memory: an error today (503, 504, 400 ...). The
+ * protocol writes it in its own framing. */
+struct local_answer {
+	int status;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	unsigned retry_after_s;          /* a Retry-After header with this value; 0 = none */
+};
+
+/* Seconds a client is told to wait (Retry-After) before trying again after a 503 fulcrum
+ * answers itself (no backend, queue full or timed out, drain deadline): one second, the
+ * time health checks and the queue need to change their answer. */
+#define RETRY_AFTER_S 1
+
+/* What the connection core (lb/client.c) asks of the protocol a listener speaks: the
+ * core owns both sockets' callbacks, event masks, timers, close and the choice and retry
+ * of a backend; the protocol owns the bytes. HTTP/1.1 (lb/http_proxy.c) and the tunnel
+ * (lb/tunnel.c: tcp listeners, and what an HTTP/1.1 connection becomes after 101) are
+ * the two today. Each call may close c; the core re-arms c after each. */
+struct conn_proto {
+	const char *name;
+	/* the connection is ready for its protocol: after accept, the PROXY header and the
+	 * TLS handshake */
+	void (*start)(struct client *c);
+	/* the client socket is readable and/or writable (revents: EV_READ | EV_WRITE, as the
+	 * protocol's bytes go: TLS already accounted for) */
+	void (*client_event)(struct client *c, int revents);
+	/* the backend connection u of c is readable and/or writable; u may no longer be c's
+	 * (a retry replaced it within this callback) */
+	void (*upstream_event)(struct client *c, struct upstream *u, int revents);
+	/* the exchange's backend connection is connected (new) or was taken from the idle
+	 * pool: the request may go */
+	void (*upstream_ready)(struct client *c);
+	/* sends an answer fulcrum made itself (an error) as the response of the current
+	 * exchange, whose backend side is already let go; NULL when the protocol has no way
+	 * to say anything in-band (the tunnel: the connection is closed instead) */
+	void (*send_answer)(struct client *c, const struct local_answer *a);
+};
+
+extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */
+extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
 
 enum client_state {
 	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
@@ -62,6 +108,7 @@ enum termination {
 	TERM_TLS_FAILED,       /* TLS handshake failed (the error log says why) */
 	TERM_DRAIN_DEADLINE,   /* the backend's drain deadline passed with this still on it (503) */
 	TERM_CLIENT_BODY_TIMEOUT, /* the client stopped sending its body; no response yet (408) */
+	TERM_CLIENT_ABORTED_QUEUED, /* the client left while its request waited in the queue */
 	TERM__COUNT
 };
 
@@ -108,10 +155,15 @@ struct exchange {
 	 * follows, so c->gen, which holds the backend, outlives the line) */
 	const struct backend *log_backend;
 	struct pool_waiter waiter;       /* in the pool's wait queue (CS_QUEUED) */
+	/* the worker's counters of the pool this request counts in flight for (its retry
+	 * budget), until the exchange is given back; NULL when not counted */
+	struct pool_stats *budget;
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
 	double t_queued, t_connect_start, t_connected, t_first_byte;
+	double t_req_done;               /* the request's last body byte came from the client */
+	double t_resp_done;              /* the response's last byte came from the backend */
 	uint32_t req_ready;              /* bytes at the front of in that belong to the body, ready to send */
 	uint32_t req_head_off;           /* bytes of req_head already sent on this attempt */
 	uint32_t resp_ready;             /* bytes at the front of up->in ready to send to the client */
@@ -133,6 +185,7 @@ struct exchange {
 			unsigned keep_body:1;        /* reused connection: sent body bytes stay (req_kept) until
 							  * the response starts, for replay_unread */
 			unsigned fresh_conn:1;       /* the next attempt connects anew (no idle reuse) */
+			unsigned replayed:1;         /* counted in budget->replays_in_flight */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};
@@ -163,6 +216,7 @@ struct client {
 	                                  * links the worker's dead list */
 	struct generation *gen;          /* reference held; refreshed between requests */
 	const struct gen_listener *gl;   /* inside gen */
+	const struct conn_proto *proto;  /* the listener's; the tunnel after 101 */
 	struct exchange *ex;             /* the request in flight (tcp: the connection); NULL while idle */
 	ev_io io;
 	ev_timer timer;
@@ -199,9 +253,9 @@ struct client {
 	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
 };
 
-/* Creates a client for an accepted socket and starts reading. */
+/* Creates a client for an accepted socket speaking proto and starts reading. */
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
-		   int listener_index);
+		   int listener_index, const struct conn_proto *proto);
 /* Closes idempotently; the memory goes once the current callback returns. */
 void client_close(struct client *c, enum termination why);
 /* Re-arms the client and upstream watchers and the timer from the state. */
@@ -218,37 +272,45 @@ void client_linger(struct client *c);
 /* The client's address as text ("192.0.2.1", "2001:db8::1"), formatted the first time
  * it is needed and kept for the connection: X-Forwarded-For, Forwarded and the access
  * log of every request use it. *len gets its length. */
-const char *client_peer_text(struct client *c, size_t *len);
-/* Writes the access-log line of the current request / connection. */
-void client_log(struct client *c);
+static inline const char *client_peer_text(struct client *c, size_t *len)
+{
+	if (!c->peer_text_len) {
+		addr_format_host(&c->peer.sa, c->peer_text, sizeof(c->peer_text));
+		c->peer_text_len = (uint8_t)strlen(c->peer_text);
+	}
+	*len = c->peer_text_len;
+	return c->peer_text;
+}
+/* A waiting exchange's turn came (queue_run): it holds a slot of b, or b is NULL when its
+ * pool has no eligible backend left (503). */
+void client_queue_turn(struct exchange *x, struct backend *b);
 /* Continues a request that got a backend slot (after pick or the queue). */
 void client_dispatch(struct client *c);
+/* Moves c to its worker's current generation, between requests or before a (re)pick:
+ * the new generation's listener with c's socket (listen group), else with its listener's
+ * name. 0 when moved or already current; -1 when the new generation has neither (c
+ * stays where it is). The one rule for a connection to follow a reload. */
+int client_follow_generation(struct client *c);
 /* Starts selection for the current request (http) or connection (tcp). */
 void client_pick_backend(struct client *c);
 /* Called when the backend connection failed before any response byte. */
 void client_backend_failed(struct client *c, enum termination why);
 
-/* http_proxy.c */
-void http_on_client_data(struct client *c);
-void http_on_upstream_data(struct client *c);
-void http_on_upstream_writable(struct client *c);
-void http_on_client_writable(struct client *c);
-void http_start_exchange(struct client *c);
-void http_begin_wait_head(struct client *c);
-
-/* tunnel.c: tcp mode and upgraded connections */
+/* tunnel.c: the switch of an HTTP/1.1 connection to a tunnel after 101 */
 void tunnel_start(struct client *c);
-/* Events the watchers reported (EV_READ / EV_WRITE) on the client and backend side:
- * a side is read only when it was reported readable. */
-void tunnel_on_event(struct client *c, int client_revents, int upstream_revents);
 
 /* upstream.c */
-/* Connects (or reuses an idle connection) to c->backend; sets c->up. 0 or -1. */
-int upstream_attach(struct client *c);
+/* The io callback of a backend connection while a client owns it (the core's). */
+typedef void (*upstream_io_fn)(struct ev_loop *loop, ev_io *io, int revents);
+/* Connects (or reuses an idle connection) to c->ex->backend; sets c->up, whose events
+ * go to on_io. 0 or -1 (errno). */
+int upstream_attach(struct client *c, upstream_io_fn on_io);
 /* Detaches from c: back to the idle pool when reusable, else closed. */
 void upstream_release(struct upstream *u, int reusable);
 void upstream_close(struct upstream *u);
 void upstream_free(struct upstream *u);
+/* Closes w's idle connections past their idle time or to backends out of rotation. */
+void upstream_sweep_idle(struct worker *w, double now);
 /* Re-arms the watcher from the client's state and the buffers, only when it changes. */
 void upstream_update(struct upstream *u);
 /* 1 when u was reused and the backend's kernel acknowledged none of the bytes written
@@ -256,15 +318,6 @@ void upstream_update(struct upstream *u);
  * them. 0 otherwise, also when the kernel cannot say. */
 int upstream_request_unacked(const struct upstream *u);
 
-/* Arms io for want. Dropping from READ to nothing leaves READ armed ("lazy"): a
- * stop/start pair costs libev a failing epoll_ctl each time, and the common cycle is
- * READ -> nothing -> READ. An unwanted event then disarms it for real
- * (io_filter_revents). Returns the new armed mask. */
-int io_arm(struct ev_loop *loop, ev_io *io, int fd, int armed, int want);
-/* Drops events nobody wants; disarms the lazily kept READ when it fired unwanted. */
-int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int want, int revents);
-
-double worker_now(struct worker *w);
 
 /* An error-log line about client c, naming its connection (log_conn_msg). */
 #define conn_log(level, c, ...) log_conn_msg((level), (c)->w->id, (c)->id, __VA_ARGS__)
@@ -275,7 +328,8 @@ void conn_stats_backend_done(struct client *c, struct backend *b, int status);
 /* The current HTTP request of c ends (its access-log line is written): the listener's
  * counters, and the backend's when one is still attached. */
 void conn_stats_request_done(struct client *c);
-/* A request of c's pool got a 503 of its own: queue timeout, queue full, no backend. */
+/* A request of c's pool ended in the pool's own way: a 503 (queue timeout, queue full, no
+ * backend) or its client left while it was queued (client_aborted_queued). */
 void conn_stats_pool(struct client *c, enum termination why);
 
 #endif

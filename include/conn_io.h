@@ -38,7 +38,7 @@ int conn_logical_events(const struct client *c, int revents);
 void conn_kick_pending(struct client *c);
 
 /* One handshake step on c (state CS_TLS_HANDSHAKE): 1 complete, 0 waiting, -1 failed
- * (counted, logged, connection closed). */
+ * (counted and logged; the caller closes the connection). */
 int conn_tls_handshake(struct client *c);
 /* Counts a failed handshake on the listener and logs it with its reason (rate-limited
  * per worker; clients that close before saying anything only at debug level). */

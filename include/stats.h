@@ -64,6 +64,13 @@ struct pool_stats {
 	atomic_ullong queue_timeouts;            /* waited queue_timeout_ms: 503 */
 	atomic_ullong queue_full;                /* the wait queue was full: 503 */
 	atomic_ullong no_backend;                /* no eligible backend: 503 */
+	atomic_ullong queue_abandoned;           /* the client left while queued: never sent */
+	atomic_ullong replays;                   /* requests sent again to another backend */
+	atomic_ullong replays_refused;           /* replays the retry budget refused */
+	/* the retry budget's view of this worker: requests of the pool in flight (sent to a
+	 * backend or on their way), and how many of them are replays */
+	atomic_llong in_flight;
+	atomic_llong replays_in_flight;
 } __attribute__((aligned(64)));
 
 /* A listener's counters on one worker. */
@@ -136,7 +143,7 @@ struct backend_stats_sum {
 };
 
 struct pool_stats_sum {
-	uint64_t queue_timeouts, queue_full, no_backend;
+	uint64_t queue_timeouts, queue_full, no_backend, queue_abandoned, replays, replays_refused;
 };
 
 struct listener_stats_sum {

@@ -96,22 +96,4 @@ void worker_stop_all(int how);
 void worker_join_all(void);
 unsigned worker_total_clients(void);
 
-/* Gives back a backend slot and wakes whoever queues for one. */
-void worker_release_slot(struct worker *w, struct backend *b);
-/* Queue c's exchange on its pool; returns 0, or -1 when the queue is full. */
-int worker_enqueue(struct worker *w, struct client *c);
-/* Takes c's exchange out of its queue; nothing when it has none or is not queued. */
-void worker_dequeue(struct worker *w, struct client *c);
-struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p);
-
-/* Random 128-bit request id as 32 hex characters plus NUL. */
-void worker_request_id(struct worker *w, char out[33]);
-/* Buffers one access-log line; flushed before the loop sleeps. */
-void worker_access_log(struct worker *w, const char *line, size_t len);
-
-/* Idle backend connections of this worker. */
-struct upstream *worker_idle_take(struct worker *w, struct backend *b);
-void worker_idle_put(struct worker *w, struct upstream *u);
-void worker_idle_remove(struct worker *w, struct upstream *u);
-
 #endif

@@ -25,6 +25,7 @@ static void put_fixed(struct line *l, double v, unsigned decimals);
 static void put_json_escaped(struct line *l, const char *s, size_t cap);
 static const struct tm *utc_time(time_t secs);
 static double ms_between(double from, double to);
+static double upload_ms(const struct exchange *x, double now);
 
 #define PUT_LIT(l, lit) put((l), (lit), sizeof(lit) - 1)
 
@@ -240,6 +241,10 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_fixed(&l, ms_between(x->t_connected, x->t_first_byte), 3);
 		PUT_LIT(&l, ",\"total_ms\":");
 		put_fixed(&l, ms_between(x->t_start, now), 3);
+		PUT_LIT(&l, ",\"upload_ms\":");
+		put_fixed(&l, upload_ms(x, now), 3);
+		PUT_LIT(&l, ",\"delivery_ms\":");
+		put_fixed(&l, x->t_resp_done > 0 ? ms_between(x->t_resp_done, now) : 0.0, 3);
 		PUT_LIT(&l, ",\"termination\":\"");
 		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, "\",\"request_id\":\"");
@@ -253,4 +258,14 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 	PUT_LIT(&l, "\n");
 	*l.p = '\0';
 	return (size_t)(l.p - out);
+}
+
+/* From the request head to the request body's last byte from the client: 0 without a
+ * body; up to now when the body never came whole. The time a slow uploader would hold a
+ * backend worker that streams it. */
+static double upload_ms(const struct exchange *x, double now)
+{
+	if (x->t_req_done > 0)
+		return ms_between(x->t_start, x->t_req_done);
+	return x->req_body == HTTP_BODY_NONE ? 0.0 : ms_between(x->t_start, now);
 }

@@ -14,51 +14,37 @@
 #include "client_limit.h"
 #include "conn.h"
 #include "conn_io.h"
+#include "conn_log.h"
+#include "conn_state.h"
 #include "health.h"
+#include "io_arm.h"
 #include "log.h"
 #include "proxy_proto.h"
+#include "queue.h"
+#include "retry_budget.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "tls.h"
 #include "worker.h"
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents);
+static void backend_let_go(struct client *c);
+static int replay_budgeted(struct client *c);
 static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents);
-static double client_deadline(const struct client *c, enum termination *why);
+static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
+static void upstream_connected(struct client *c, struct upstream *u);
 static void client_set_events(struct client *c, int events);
-static int client_wanted_events(const struct client *c);
 static void on_proxy_header(struct client *c);
 static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
 static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa);
 static void limit_release(struct client *c);
-static const char *status_reason(int status);
-static int skip_sampled(struct client *c);
-static int client_owes_body(const struct exchange *x);
 static void client_body_timeout(struct client *c);
 static int replay_unread(struct client *c, enum termination why);
 static void rewind_request(struct exchange *x);
 
-static const char *const termination_names[TERM__COUNT] = {
-	[TERM_NONE] = "none", [TERM_DONE] = "done", [TERM_CLIENT_CLOSED] = "client_closed",
-	[TERM_CLIENT_IDLE] = "client_idle", [TERM_HEAD_TIMEOUT] = "head_timeout",
-	[TERM_BAD_REQUEST] = "bad_request", [TERM_NO_BACKEND] = "no_backend",
-	[TERM_QUEUE_FULL] = "queue_full", [TERM_QUEUE_TIMEOUT] = "queue_timeout",
-	[TERM_CONNECT_FAILED] = "connect_failed", [TERM_CONNECT_TIMEOUT] = "connect_timeout",
-	[TERM_RESPONSE_TIMEOUT] = "response_timeout", [TERM_BACKEND_CLOSED] = "backend_closed",
-	[TERM_BAD_RESPONSE] = "bad_response", [TERM_STREAM_IDLE] = "stream_idle",
-	[TERM_SHUTDOWN] = "shutdown", [TERM_LIMIT] = "limit", [TERM_INTERNAL] = "internal",
-	[TERM_TLS_TIMEOUT] = "tls_handshake_timeout", [TERM_TLS_FAILED] = "tls_handshake_failed",
-	[TERM_DRAIN_DEADLINE] = "drain_deadline", [TERM_CLIENT_BODY_TIMEOUT] = "client_body_timeout",
-};
-
-const char *termination_name(enum termination t)
-{
-	return t < TERM__COUNT && termination_names[t] ? termination_names[t] : "unknown";
-}
-
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
-		   int listener_index)
+		   int listener_index, const struct conn_proto *proto)
 {
 	const struct gen_listener *gl = &w->gen->listeners[listener_index];
 	struct client *c;
@@ -99,6 +85,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	c->limit_counted = limited == 1;
 	c->w = w;
 	c->gl = gl;
+	c->proto = proto;
 	addr_ip_set(&c->peer, (const struct sockaddr *)peer);
 	c->last_activity = c->head_started = ev_now(w->loop);
 	/* tcp: the connection is the exchange, and every close of one is logged (even
@@ -152,22 +139,36 @@ static void client_start(struct client *c)
 		on_tls_handshake(c);
 		return;
 	}
-	if (c->gl->cfg->mode == LISTENER_TCP) {
-		c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
-		c->ex->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
-		client_pick_backend(c);
-		return;
-	}
-	/* the request often arrives in the same read as a PROXY header: parse what is buffered */
-	http_begin_wait_head(c);
+	c->proto->start(c);
 }
 
 static void on_tls_handshake(struct client *c)
 {
-	if (conn_tls_handshake(c) != 1)
+	int r = conn_tls_handshake(c);
+
+	if (r == -1)
+		client_close(c, TERM_TLS_FAILED);
+	if (r != 1)
 		return;
 	c->head_started = ev_now(c->w->loop);
 	client_start(c);
+}
+
+/* Lets go of what the backend side of c's exchange holds: its place in the wait queue,
+ * the backend connection (closed: its exchange is cut short) and the backend slot. */
+static void backend_let_go(struct client *c)
+{
+	struct exchange *x = c->ex;
+
+	queue_remove(c->w, x);
+	if (c->up) {
+		upstream_release(c->up, 0);
+		c->up = NULL;
+	}
+	if (x && x->backend) {
+		queue_release_slot(c->w, x->backend);
+		x->backend = NULL;
+	}
 }
 
 void client_close(struct client *c, enum termination why)
@@ -183,17 +184,9 @@ void client_close(struct client *c, enum termination why)
 		if (x->term == TERM_NONE)
 			x->term = why;
 		if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
-			client_log(c);
+			conn_log_request(c);
 	}
-	worker_dequeue(w, c);
-	if (c->up) {
-		upstream_release(c->up, 0);
-		c->up = NULL;
-	}
-	if (x && x->backend) {
-		worker_release_slot(w, x->backend);
-		x->backend = NULL;
-	}
+	backend_let_go(c);
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
 	/* a peer that is gone or broke the protocol gets no close_notify */
@@ -238,133 +231,10 @@ void client_free(struct client *c)
 
 /* ---- events and timers ---- */
 
-static int client_wanted_events(const struct client *c)
-{
-	int ev = 0;
-
-	switch (c->state) {
-	case CS_PROXY_HEADER:
-	case CS_READING_HEAD:
-		ev = EV_READ;
-		break;
-	case CS_TLS_HANDSHAKE:
-		return c->tls.hsdir;  /* what OpenSSL waits on, used as is */
-	case CS_CONNECTING:
-	case CS_STREAMING:
-		/* read body bytes only while the request is unfinished and there is room */
-		if (!c->ex->req_framed && !c->in_eof && c->ex->req_body != HTTP_BODY_NONE &&
-		    (!c->in || buf_room(c->in) > 0))
-			ev = EV_READ;
-		break;
-	case CS_LINGERING:
-		return EV_READ;
-	case CS_TUNNEL:
-		if (!c->in_eof && (!c->in || buf_room(c->in) > 0))
-			ev = EV_READ;
-		if (c->up && c->up->in && buf_len(c->up->in) > 0)
-			ev |= EV_WRITE;
-		break;
-	default:
-		break;
-	}
-	if (c->out && buf_len(c->out) > 0)
-		ev |= EV_WRITE;
-	if (c->state == CS_STREAMING && c->ex->resp_ready > 0)
-		ev |= EV_WRITE;
-	return ev;
-}
-
-int io_arm(struct ev_loop *loop, ev_io *io, int fd, int armed, int want)
-{
-	if (want == armed || (want == 0 && armed == EV_READ))
-		return armed;
-	ev_io_stop(loop, io);
-	if (want) {
-		ev_io_set(io, fd, want);
-		ev_io_start(loop, io);
-	}
-	return want;
-}
-
-int io_filter_revents(struct ev_loop *loop, ev_io *io, int fd, int *armed, int want, int revents)
-{
-	if (revents & ~want & (EV_READ | EV_WRITE)) {
-		/* level-triggered: an unwanted event would fire again at once */
-		ev_io_stop(loop, io);
-		if (want) {
-			ev_io_set(io, fd, want);
-			ev_io_start(loop, io);
-		}
-		*armed = want;
-	}
-	return revents & want;
-}
-
 static void client_set_events(struct client *c, int events)
 {
 	c->want = events;
 	c->events = io_arm(c->w->loop, &c->io, c->fd, c->events, events);
-}
-
-/* The moment the current state times out, and how that ending is named. */
-static double client_deadline(const struct client *c, enum termination *why)
-{
-	const struct cfg_listener *l = c->gl->cfg;
-	const struct exchange *x = c->ex;  /* present in every state that reads it */
-	const struct cfg_pool *p;
-
-	switch (c->state) {
-	case CS_PROXY_HEADER:
-		*why = TERM_HEAD_TIMEOUT;
-		return c->head_started + l->head_timeout_ms / 1e3;
-	case CS_TLS_HANDSHAKE:
-		*why = TERM_TLS_TIMEOUT;
-		return c->head_started + (l->tls ? l->tls->handshake_timeout_ms : 10000) / 1e3;
-	case CS_READING_HEAD:
-		/* between requests the idle timeout applies; a new connection that has sent
-		 * nothing yet gets only the head timeout, or empty connections are cheap to hoard */
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0) && c->answered) {
-			*why = TERM_CLIENT_IDLE;
-			return c->last_activity + l->idle_timeout_ms / 1e3;
-		}
-		if (!c->in_request && (!c->in || buf_len(c->in) == 0)) {
-			*why = TERM_CLIENT_IDLE;  /* closed without a 408: nothing was asked */
-			return c->head_started + l->head_timeout_ms / 1e3;
-		}
-		*why = TERM_HEAD_TIMEOUT;
-		return c->head_started + l->head_timeout_ms / 1e3;
-	case CS_QUEUED:
-		p = x->pool ? x->pool->cfg : NULL;
-		*why = TERM_QUEUE_TIMEOUT;
-		return x->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
-	case CS_CONNECTING:
-		p = x->pool ? x->pool->cfg : NULL;
-		*why = TERM_CONNECT_TIMEOUT;
-		return x->t_connect_start + (p ? p->connect_timeout_ms : 3000) / 1e3;
-	case CS_STREAMING:
-		p = x->pool ? x->pool->cfg : NULL;
-		if (!x->resp_head_done && x->t_first_byte == 0) {
-			/* the backend cannot answer a request it has not got: while the client
-			 * owes body bytes the silence is the client's */
-			*why = client_owes_body(x) ? TERM_CLIENT_BODY_TIMEOUT : TERM_RESPONSE_TIMEOUT;
-			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
-		}
-		*why = TERM_STREAM_IDLE;
-		return c->last_activity + l->idle_timeout_ms / 1e3;
-	case CS_TUNNEL:
-		*why = TERM_CLIENT_IDLE;
-		return c->last_activity + l->idle_timeout_ms / 1e3;
-	case CS_CLOSING:
-		*why = TERM_CLIENT_CLOSED;
-		return c->last_activity + 5.0;
-	case CS_LINGERING:
-		/* from the start of the linger, not extended by what the client sends */
-		*why = TERM_CLIENT_CLOSED;
-		return c->last_activity + LINGER_S;
-	default:
-		*why = TERM_NONE;
-		return 0;
-	}
 }
 
 void client_update(struct client *c)
@@ -375,13 +245,13 @@ void client_update(struct client *c)
 
 	if (c->state == CS_CLOSED)
 		return;
-	wanted = client_wanted_events(c);
+	wanted = conn_state_client_events(c);
 	client_set_events(c, conn_physical_events(c, wanted));
 	if (wanted & EV_READ)
 		conn_kick_pending(c);
 	if (c->up && !c->up->closed)
 		upstream_update(c->up);
-	at = client_deadline(c, &why);
+	at = conn_state_deadline(c, &why);
 	/* re-arm only when the deadline moved earlier; later moves are caught on expiry */
 	if (!ev_is_active(&c->timer) || at < c->timer_at - 0.001) {
 		now = ev_now(c->w->loop);
@@ -396,7 +266,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct client *c = t->data;
 	enum termination why;
-	double at = client_deadline(c, &why), now = ev_now(loop);
+	double at = conn_state_deadline(c, &why), now = ev_now(loop);
 
 	if (at > now + 0.0005) {
 		ev_timer_set(t, at - now, 0.);
@@ -414,7 +284,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		break;
 	case TERM_QUEUE_TIMEOUT:
 		conn_stats_pool(c, why);
-		worker_dequeue(c->w, c);
+		queue_remove(c->w, c->ex);
 		client_error(c, 503, why, "waited too long for a free backend");
 		break;
 	case TERM_CONNECT_TIMEOUT:
@@ -450,16 +320,48 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 		on_proxy_header(c);
 	} else if (c->state == CS_TLS_HANDSHAKE) {
 		on_tls_handshake(c);
-	} else if (c->state == CS_TUNNEL) {
-		tunnel_on_event(c, revents, 0);
 	} else if (c->state == CS_LINGERING) {
 		if (conn_linger_drain(c) != 0)
 			client_close(c, c->ex ? c->ex->term : TERM_DONE);
 	} else {
-		if ((revents & EV_WRITE) && c->state != CS_CLOSED)
-			http_on_client_writable(c);
-		if ((revents & EV_READ) && c->state != CS_CLOSED)
-			http_on_client_data(c);
+		c->proto->client_event(c, revents);
+	}
+	client_update(c);
+}
+
+/* The backend connection is up: counted, and the request (or tunnel) may go. */
+static void upstream_connected(struct client *c, struct upstream *u)
+{
+	u->connected = 1;
+	stat_add(&stats_at(u->backend->stats, u->w->id)->connects, 1);
+	health_passive_connected(u->backend, c->ex->pool);
+	if (c->gl->cfg->mode == LISTENER_TCP)
+		health_passive_success(u->backend);  /* a tcp exchange has nothing else to judge */
+	c->ex->t_connected = ev_now(u->w->loop);
+	c->last_activity = c->ex->t_connected;
+	c->proto->upstream_ready(c);
+}
+
+/* Events on the backend connection of a client (idle ones have upstream.c's callback). */
+static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct upstream *u = io->data;
+	struct client *c = u->client;
+
+	revents = io_filter_revents(loop, io, u->fd, &u->events, u->want, revents);
+	if (!revents || !c)
+		return;
+	if (!u->connected) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err)
+			client_backend_failed(c, TERM_CONNECT_FAILED);
+		else
+			upstream_connected(c, u);
+	} else {
+		c->proto->upstream_event(c, u, revents);
 	}
 	client_update(c);
 }
@@ -573,6 +475,32 @@ static void limit_release(struct client *c)
 
 /* ---- backend selection ---- */
 
+int client_follow_generation(struct client *c)
+{
+	struct generation *g = c->w->gen;
+	size_t i;
+
+	if (c->gen == g)
+		return 0;
+	for (i = 0; i < g->nlisteners; i++)
+		if (g->listeners[i].group == c->gl->group)
+			break;
+	for (size_t j = 0; i == g->nlisteners && j < g->nlisteners; j++)
+		if (!strcmp(g->listeners[j].cfg->name, c->gl->cfg->name))
+			i = j;
+	if (i == g->nlisteners)
+		return -1;
+	if (c->counted_in_listener && c->gl->group != g->listeners[i].group) {
+		atomic_fetch_sub(&c->gl->group->active, 1);
+		atomic_fetch_add(&g->listeners[i].group->active, 1);
+	}
+	generation_ref(g);
+	generation_unref(c->gen);
+	c->gen = g;
+	c->gl = &g->listeners[i];
+	return 0;
+}
+
 void client_pick_backend(struct client *c)
 {
 	struct worker *w = c->w;
@@ -581,28 +509,13 @@ void client_pick_backend(struct client *c)
 	struct backend *b = NULL;
 	int r;
 
-	if (c->gen != w->gen) {
-		/* a request that waited across a reload uses the new pools */
-		size_t i;
-		const char *lname = c->gl->cfg->name;
-		for (i = 0; i < w->gen->nlisteners; i++)
-			if (!strcmp(w->gen->listeners[i].cfg->name, lname))
-				break;
-		if (i == w->gen->nlisteners) {
-			client_error(c, 503, TERM_NO_BACKEND, "listener removed by reload");
-			return;
-		}
-		if (c->counted_in_listener && c->gl->group != w->gen->listeners[i].group) {
-			atomic_fetch_sub(&c->gl->group->active, 1);
-			atomic_fetch_add(&w->gen->listeners[i].group->active, 1);
-		}
-		generation_ref(w->gen);
-		generation_unref(c->gen);
-		c->gen = w->gen;
-		c->gl = &w->gen->listeners[i];
+	/* a request that waited across a reload uses the new pools */
+	if (client_follow_generation(c) == -1) {
+		client_error(c, 503, TERM_NO_BACKEND, "listener removed by reload");
+		return;
 	}
 	x->pool = c->gl->pool;
-	wp = worker_pool_of(w, x->pool);
+	wp = queue_pool_of(w, x->pool);
 	if (!x->pool || !wp) {
 		client_error(c, 503, TERM_NO_BACKEND, "no pool");
 		return;
@@ -628,7 +541,7 @@ void client_pick_backend(struct client *c)
 			return;
 		}
 	}
-	if (worker_enqueue(w, c) == -1) {
+	if (queue_push(w, c->ex) == -1) {
 		conn_stats_pool(c, TERM_QUEUE_FULL);
 		client_error(c, 503, TERM_QUEUE_FULL, "wait queue full");
 		return;
@@ -639,14 +552,26 @@ void client_pick_backend(struct client *c)
 	client_update(c);
 }
 
+void client_queue_turn(struct exchange *x, struct backend *b)
+{
+	struct client *c = x->client;
+
+	if (!b) {
+		client_error(c, 503, TERM_NO_BACKEND, "no backend available");
+		return;
+	}
+	x->backend = b;
+	client_dispatch(c);
+}
+
 void client_dispatch(struct client *c)
 {
 	c->ex->t_connect_start = ev_now(c->w->loop);
-	if (upstream_attach(c) == -1) {
+	if (upstream_attach(c, on_upstream_io) == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* out of descriptors or memory here: not the backend's fault, so no
 			 * passive failure and no tour of the other backends */
-			worker_release_slot(c->w, c->ex->backend);
+			queue_release_slot(c->w, c->ex->backend);
 			c->ex->backend = NULL;
 			client_error(c, 503, TERM_CONNECT_FAILED, "out of descriptors for a backend connection");
 			return;
@@ -654,20 +579,14 @@ void client_dispatch(struct client *c)
 		client_backend_failed(c, TERM_CONNECT_FAILED);
 		return;
 	}
-	if (c->gl->cfg->mode == LISTENER_TCP && c->state != CS_CLOSED) {
-		c->state = CS_CONNECTING;
+	if (c->state == CS_CLOSED)
+		return;
+	if (!c->up->connected) {
+		c->state = CS_CONNECTING;  /* on_upstream_io goes on once it is */
 		client_update(c);
 		return;
 	}
-	if (c->state != CS_CLOSED)
-		http_start_exchange(c);
-}
-
-/* 1 while the request body is unfinished and nothing of it waits to be sent: what
- * happens next depends on the client, not on the backend. */
-static int client_owes_body(const struct exchange *x)
-{
-	return x->req_head_sent && !x->req_framed && x->req_ready == 0;
+	c->proto->upstream_ready(c);
 }
 
 /* The client stopped sending its body for response_timeout_ms and the backend, which
@@ -685,7 +604,7 @@ static void client_body_timeout(struct client *c)
 	if (x->backend) {
 		/* named in the log line, but the 408 is not counted as the backend's answer */
 		x->log_backend = x->backend;
-		worker_release_slot(c->w, x->backend);
+		queue_release_slot(c->w, x->backend);
 		x->backend = NULL;
 	}
 	client_error(c, 408, TERM_CLIENT_BODY_TIMEOUT, "request body not received in time");
@@ -765,7 +684,7 @@ void client_backend_failed(struct client *c, enum termination why)
 			stat_add(&stats_at(b->stats, c->w->id)->connect_failures, 1);
 		/* a backend that gives up on a client still sending its body (its own body
 		 * timeout) is not failing: the client is */
-		if (never_sent || why != TERM_BACKEND_CLOSED || !client_owes_body(x))
+		if (never_sent || why != TERM_BACKEND_CLOSED || !conn_state_owes_body(x))
 			health_passive_failure(b, x->pool, never_sent ? HEALTH_FAIL_CONNECT
 								      : HEALTH_FAIL_EXCHANGE,
 					       termination_name(why));
@@ -776,13 +695,14 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	if (b) {
 		x->failed_backend = b;  /* compared by address only, never dereferenced later */
-		worker_release_slot(c->w, b);
+		queue_release_slot(c->w, b);
 		x->backend = NULL;
 	}
 	if (never_sent || tcp)
 		retry = ++x->connect_attempts <= (x->pool ? x->pool->nbackends : 0);
 	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == x->req_kept &&
-		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b)))))
+		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b))) &&
+		  replay_budgeted(c)))
 		x->retries_left--;
 	if (retry) {
 		/* the head goes again; req_done from the failed attempt would stop it */
@@ -810,6 +730,31 @@ void client_backend_failed(struct client *c, enum termination why)
 		     : why == TERM_CONNECT_FAILED ? "no backend could be reached"
 		     : why == TERM_BAD_RESPONSE ? "the backend's response head is malformed"
 						  : "backend closed the connection before answering");
+}
+
+/* A replay may go when the pool's retry budget has room: replays in flight on this worker
+ * within retry_budget_percent of its requests in flight; counted either way
+ * (fulcrum_pool_retries_total, fulcrum_pool_retry_budget_refused_total). */
+static int replay_budgeted(struct client *c)
+{
+	struct exchange *x = c->ex;
+	struct pool_stats *s = x->budget;
+	int ok;
+
+	if (!s || !x->pool)
+		return 0;
+	ok = retry_budget_allows(atomic_load_explicit(&s->in_flight, memory_order_relaxed),
+				 x->replayed ? atomic_load_explicit(&s->replays_in_flight,
+								    memory_order_relaxed) - 1
+					     : atomic_load_explicit(&s->replays_in_flight,
+								    memory_order_relaxed),
+				 x->pool->cfg->retry_budget_percent);
+	stat_add(ok ? &s->replays : &s->replays_refused, 1);
+	if (ok && !x->replayed) {
+		x->replayed = 1;
+		stat_gauge_add(&s->replays_in_flight, 1);
+	}
+	return ok;
 }
 
 /* ---- output ---- */
@@ -842,13 +787,14 @@ int client_flush_out(struct client *c)
 void client_error(struct client *c, int status, enum termination why, const char *detail)
 {
 	struct exchange *x = c->ex;
+	struct local_answer a = { .status = status, .content_type = "application/json" };
 	char body[256];
-	int blen, n;
+	int n;
 
 	if (c->state == CS_CLOSED)
 		return;
 	/* without an exchange there is no request to answer (every caller has one) */
-	if (c->gl->cfg->mode == LISTENER_TCP || !x || x->resp_head_done) {
+	if (!c->proto->send_answer || !x || x->resp_head_done) {
 		/* nothing can be said in-band any more */
 		client_close(c, why);
 		return;
@@ -861,41 +807,13 @@ void client_error(struct client *c, int status, enum termination why, const char
 		conn_stats_backend_done(c, on_behalf, status);
 		x->log_backend = on_behalf;
 	}
-	if (c->up) {
-		upstream_release(c->up, 0);
-		c->up = NULL;
-	}
-	if (x->backend) {
-		worker_release_slot(c->w, x->backend);
-		x->backend = NULL;
-	}
-	worker_dequeue(c->w, c);
-	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
-		client_close(c, TERM_INTERNAL);
-		return;
-	}
-	blen = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
-			termination_name(why), detail);
-	n = snprintf(buf_tail(c->out), buf_room(c->out),
-		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-		     "Connection: close\r\n%s%s%s\r\n%s",
-		     status, status_reason(status), blen,
-		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
-		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? "" : body);
-	if (n > 0 && (uint32_t)n < buf_room(c->out))
-		c->out->end += (uint32_t)n;
-	c->state = CS_CLOSING;
-	c->keep_alive = 0;
-	c->last_activity = ev_now(c->w->loop);
-	if (client_flush_out(c) == -1) {
-		client_close(c, why);
-		return;
-	}
-	if (!c->out || buf_len(c->out) == 0) {
-		client_linger(c);
-		return;
-	}
-	client_update(c);
+	backend_let_go(c);
+	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
+		     termination_name(why), detail);
+	a.body = body;
+	a.retry_after_s = status == 503 ? RETRY_AFTER_S : 0;
+	a.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0;
+	c->proto->send_answer(c, &a);
 }
 
 void client_linger(struct client *c)
@@ -914,7 +832,7 @@ void client_linger(struct client *c)
 	if (c->in_request) {
 		if (x->term == TERM_NONE)
 			x->term = TERM_DONE;
-		client_log(c);
+		conn_log_request(c);
 		c->in_request = 0;
 	}
 	conn_shutdown_write(c);
@@ -923,61 +841,3 @@ void client_linger(struct client *c)
 	client_update(c);
 }
 
-static const char *status_reason(int status)
-{
-	switch (status) {
-	case 400: return "Bad Request";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
-/* ---- access log ---- */
-
-/* log.access_sample = N keeps 1 line of N; a 5xx, a request without a response and
- * one that did not end normally are always written (they are what logs are read for). */
-static int skip_sampled(struct client *c)
-{
-	uint32_t n = c->gen->cfg->log.access_sample;
-
-	if (n <= 1 || c->ex->status >= 500 || c->ex->status == 0 || c->ex->term != TERM_DONE)
-		return 0;
-	if (++c->w->alog_skipped < n)
-		return 1;
-	c->w->alog_skipped = 0;
-	return 0;
-}
-
-const char *client_peer_text(struct client *c, size_t *len)
-{
-	if (!c->peer_text_len) {
-		addr_format_host(&c->peer.sa, c->peer_text, sizeof(c->peer_text));
-		c->peer_text_len = (uint8_t)strlen(c->peer_text);
-	}
-	*len = c->peer_text_len;
-	return c->peer_text;
-}
-
-void client_log(struct client *c)
-{
-	char line[1024];
-	size_t n;
-
-	if (!c->ex)
-		goto done;  /* nothing in flight, nothing to log (callers log only with one) */
-	conn_stats_request_done(c);
-	if (!access_log_enabled() || skip_sampled(c))
-		goto done;
-	n = access_line_format(c, ev_now(c->w->loop), line, sizeof(line));
-	worker_access_log(c->w, line, n);
-done:
-	c->in_request = 0;
-}

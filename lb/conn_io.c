@@ -217,7 +217,6 @@ int conn_tls_handshake(struct client *c)
 	}
 	f = tls_conn_failure(&c->tls, r, detail, sizeof(detail));
 	conn_tls_failed(c, f, detail);
-	client_close(c, TERM_TLS_FAILED);
 	return -1;
 }
 

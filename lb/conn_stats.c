@@ -61,4 +61,6 @@ void conn_stats_pool(struct client *c, enum termination why)
 		stat_add(&s->queue_full, 1);
 	else if (why == TERM_NO_BACKEND)
 		stat_add(&s->no_backend, 1);
+	else if (why == TERM_CLIENT_ABORTED_QUEUED)
+		stat_add(&s->queue_abandoned, 1);
 }

@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "exchange.h"
+#include "stats.h"
 #include "worker.h"
 
 void exchange_pool_init(struct exchange_pool *xp, uint32_t max_free)
@@ -45,10 +46,12 @@ struct exchange *exchange_begin(struct client *c)
 	x->failed_backend = NULL;
 	x->log_backend = NULL;
 	memset(&x->waiter, 0, sizeof(x->waiter));  /* zeroed = not queued */
+	x->budget = NULL;
 	x->req_head = NULL;
 	x->req_body_sent = 0;
 	x->bytes_in = x->bytes_out = 0;
 	x->t_queued = x->t_connect_start = x->t_connected = x->t_first_byte = 0;
+	x->t_req_done = x->t_resp_done = 0;
 	x->req_ready = x->req_head_off = x->resp_ready = x->req_kept = 0;
 	x->connect_attempts = 0;
 	x->method = HTTP_M_OTHER;
@@ -68,6 +71,13 @@ void exchange_put(struct exchange_pool *xp, struct exchange *x)
 {
 	if (!x)
 		return;
+	if (x->budget) {
+		/* the request is over for the retry budget */
+		stat_gauge_add(&x->budget->in_flight, -1);
+		if (x->replayed)
+			stat_gauge_add(&x->budget->replays_in_flight, -1);
+		x->budget = NULL;
+	}
 	if (xp->nfree >= xp->max_free) {
 		free(x);
 		return;

@@ -10,16 +10,25 @@
 
 #include "conn.h"
 #include "conn_io.h"
+#include "conn_log.h"
 #include "health.h"
 #include "http_rewrite.h"
 #include "log.h"
+#include "queue.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
 
 #define RESPONSE_HEAD_MAX (64 * 1024)
 
+static void http_begin_wait_head(struct client *c);
+static void http_on_client_data(struct client *c);
+static void http_on_client_writable(struct client *c);
+static void http_start_exchange(struct client *c);
+static void http_on_upstream_writable(struct client *c);
+static void http_on_upstream_data(struct client *c);
 static void parse_request_head(struct client *c);
+static void queued_client_data(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
 static int frame_request_body(struct client *c);
@@ -33,7 +42,7 @@ static void set_log_target(struct client *c, const char *base, const struct http
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
  * first byte arrives), and waits for (or parses an already buffered) head. */
-void http_begin_wait_head(struct client *c)
+static void http_begin_wait_head(struct client *c)
 {
 	struct worker *w = c->w;
 
@@ -75,7 +84,7 @@ static ssize_t read_into(struct client *c, int fd, struct buf **bp)
 	return n;
 }
 
-void http_on_client_data(struct client *c)
+static void http_on_client_data(struct client *c)
 {
 	ssize_t n;
 	int r;
@@ -100,6 +109,10 @@ void http_on_client_data(struct client *c)
 				c->head_started = ev_now(c->w->loop);
 			parse_request_head(c);
 		}
+		return;
+	}
+	if (c->state == CS_QUEUED) {
+		queued_client_data(c);
 		return;
 	}
 	if (c->state != CS_CONNECTING && c->state != CS_STREAMING)
@@ -142,20 +155,10 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	/* a generation published since the last request applies from this one on */
-	if (c->gen != w->gen && !c->in_request) {
-		size_t i;
-		for (i = 0; i < w->gen->nlisteners; i++)
-			if (w->gen->listeners[i].group == c->gl->group)
-				break;
-		if (i < w->gen->nlisteners) {
-			generation_ref(w->gen);
-			generation_unref(c->gen);
-			c->gen = w->gen;
-			c->gl = &w->gen->listeners[i];
-			l = c->gl->cfg;
-			lim.head_max_bytes = l->head_max_bytes;
-			lim.header_max_count = l->header_max_count;
-		}
+	if (c->gen != w->gen && !c->in_request && client_follow_generation(c) == 0) {
+		l = c->gl->cfg;
+		lim.head_max_bytes = l->head_max_bytes;
+		lim.header_max_count = l->header_max_count;
 	}
 	base = buf_head(c->in);
 	r = http_parse_request(base, buf_len(c->in), &lim, h);
@@ -218,8 +221,44 @@ static void parse_request_head(struct client *c)
 		return;
 	}
 	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+	if (c->gl->pool && c->gl->pool->stats) {
+		x->budget = &c->gl->pool->stats[w->id];  /* in flight until the exchange is given back */
+		stat_gauge_add(&x->budget->in_flight, 1);
+	}
 	c->state = CS_QUEUED;
 	client_pick_backend(c);
+}
+
+/* The client of a queued request sent bytes or closed. Bytes are the request's body (framed
+ * as they come) or pipelined requests, kept for later. A client that closed, reset, or
+ * half-closed with nothing pipelined after this request has given up on it (HAProxy's
+ * abortonclose): the request leaves the queue and no backend worker spends time on an
+ * answer nobody reads. A half-close after pipelined requests is a client that has said
+ * all it will say and still reads: those are served. */
+static void queued_client_data(struct client *c)
+{
+	struct exchange *x = c->ex;
+	ssize_t n = read_into(c, c->fd, &c->in);
+	int r;
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 && errno == ENOMEM) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	if (n > 0 || n == -2) {
+		r = frame_request_body(c);
+		if (r < 0)
+			client_error(c, r == -2 ? 413 : 400, TERM_BAD_REQUEST,
+				     r == -2 ? "request body too large" : "invalid chunked body");
+		return;
+	}
+	c->in_eof = n == 0;
+	if (n == 0 && x->req_framed && c->in && buf_len(c->in) > x->req_ready)
+		return;  /* half-closed after pipelined requests: still served */
+	conn_stats_pool(c, TERM_CLIENT_ABORTED_QUEUED);
+	client_close(c, TERM_CLIENT_ABORTED_QUEUED);
 }
 
 /* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
@@ -254,6 +293,8 @@ static int frame_request_body(struct client *c)
 	} else if (x->req_body == HTTP_BODY_NONE) {
 		x->req_framed = 1;
 	}
+	if (x->req_framed && x->t_req_done == 0)
+		x->t_req_done = ev_now(c->w->loop);  /* upload_ms ends */
 	return 0;
 }
 
@@ -274,10 +315,26 @@ static void set_log_target(struct client *c, const char *base, const struct http
 	x->target[m + t] = '\0';
 }
 
-/* new_request_id for http_rewrite_request: a fresh id from the worker's generator. */
+/* new_request_id for http_rewrite_request: a random 128-bit id as 32 hex characters
+ * from the worker's generator (arg). */
 static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
 {
-	worker_request_id(arg, out);
+	static const char hex[] = "0123456789abcdef";
+	struct worker *w = arg;
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		/* xorshift64*: fast and good enough for unique ids, not for secrets */
+		uint64_t x = w->rng;
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		w->rng = x;
+		x *= 0x2545F4914F6CDD1DULL;
+		for (i = 0; i < 16; i++)
+			out[k * 16 + i] = hex[(x >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
 }
 
 /* Writes the request head the backend gets into the exchange's req_head
@@ -313,13 +370,8 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 }
 
 /* Called once the backend connection is attached; connected or not yet. */
-void http_start_exchange(struct client *c)
+static void http_start_exchange(struct client *c)
 {
-	if (!c->up->connected) {
-		c->state = CS_CONNECTING;
-		client_update(c);
-		return;
-	}
 	c->state = CS_STREAMING;
 	c->ex->req_head_off = 0;
 	c->ex->req_head_sent = 0;
@@ -332,7 +384,7 @@ void http_start_exchange(struct client *c)
 }
 
 /* Sends PROXY header, request head and framed body bytes in one writev. */
-void http_on_upstream_writable(struct client *c)
+static void http_on_upstream_writable(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
@@ -404,7 +456,7 @@ check_done:
 	}
 }
 
-void http_on_upstream_data(struct client *c)
+static void http_on_upstream_data(struct client *c)
 {
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
@@ -632,6 +684,8 @@ static int frame_response_body(struct client *c)
 			x->resp_done = 1;
 		break;
 	}
+	if (x->resp_done && x->t_resp_done == 0)
+		x->t_resp_done = ev_now(c->w->loop);  /* delivery_ms begins */
 	return 0;
 }
 
@@ -656,7 +710,7 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 
 /* Writes queued heads and framed response bytes to the client, zero-copy from the
  * backend's buffer; finishes the exchange when everything is out. */
-void http_on_client_writable(struct client *c)
+static void http_on_client_writable(struct client *c)
 {
 	struct exchange *x = c->ex;  /* set in the states that write here */
 	struct upstream *u = c->up;
@@ -731,7 +785,7 @@ static void finish_exchange(struct client *c)
 	 * was counted at the head) */
 	if (x->backend && !health_passive_status_fails(x->pool, x->status))
 		health_passive_success(x->backend);
-	client_log(c);
+	conn_log_request(c);
 	c->answered = 1;
 	if (c->up) {
 		upstream_release(c->up, reusable);
@@ -739,12 +793,100 @@ static void finish_exchange(struct client *c)
 	}
 	if (x->backend) {
 		backend_request_done(x->backend, x->t_first_byte - x->t_connect_start);
-		worker_release_slot(w, x->backend);
+		queue_release_slot(w, x->backend);
 		x->backend = NULL;
 	}
-	if (!c->keep_alive || !x->req_done || w->stopping || c->in_eof) {
+	/* a client that half-closed after pipelined requests still reads: what it sent
+	 * before its FIN is served, then the connection closes */
+	if (!c->keep_alive || !x->req_done || w->stopping ||
+	    (c->in_eof && (!c->in || buf_len(c->in) == 0))) {
 		client_close(c, TERM_DONE);
 		return;
 	}
 	http_begin_wait_head(c);
 }
+
+/* ---- the protocol table ---- */
+
+/* The reason phrase of the status codes fulcrum answers itself. */
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* An answer made by fulcrum (an error today): written whole as an HTTP/1.1 response
+ * that closes the connection; what the client still sends is drained (linger) so that
+ * it reads the answer instead of a reset. */
+static void http_send_answer(struct client *c, const struct local_answer *a)
+{
+	struct exchange *x = c->ex;
+	char retry_after[32] = "";
+	int n;
+
+	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	if (a->retry_after_s)
+		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
+	n = snprintf(buf_tail(c->out), buf_room(c->out),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "%sConnection: close\r\n%s%s%s\r\n%.*s",
+		     a->status, status_reason(a->status), a->content_type, a->body_len, retry_after,
+		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
+		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? 0 : (int)a->body_len,
+		     a->body);
+	if (n > 0 && (uint32_t)n < buf_room(c->out))
+		c->out->end += (uint32_t)n;
+	c->state = CS_CLOSING;
+	c->keep_alive = 0;
+	c->last_activity = ev_now(c->w->loop);
+	if (client_flush_out(c) == -1) {
+		client_close(c, x->term);
+		return;
+	}
+	if (!c->out || buf_len(c->out) == 0) {
+		client_linger(c);
+		return;
+	}
+	client_update(c);
+}
+
+static void http_client_event(struct client *c, int revents)
+{
+	if ((revents & EV_WRITE) && c->state != CS_CLOSED)
+		http_on_client_writable(c);
+	if ((revents & EV_READ) && c->state != CS_CLOSED)
+		http_on_client_data(c);
+}
+
+static void http_upstream_event(struct client *c, struct upstream *u, int revents)
+{
+	if ((revents & EV_WRITE) && c->state == CS_STREAMING)
+		http_on_upstream_writable(c);
+	if ((revents & EV_READ) && c->state == CS_STREAMING && c->up == u)
+		http_on_upstream_data(c);
+}
+
+const struct conn_proto http1_proto = {
+	.name = "http/1.1",
+	/* the request often arrives in the same read as a PROXY header: what is buffered is
+	 * parsed at once */
+	.start = http_begin_wait_head,
+	.client_event = http_client_event,
+	.upstream_event = http_upstream_event,
+	.upstream_ready = http_start_exchange,
+	.send_answer = http_send_answer,
+};

@@ -14,9 +14,38 @@
 static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int *eof,
 		uint64_t *counter, int to_client, int readable);
 static int flush_buf(struct client *c, int fd, struct buf *b, uint64_t *counter);
+static void tunnel_on_event(struct client *c, int client_revents, int upstream_revents);
+
+/* A tcp listener's connection is one exchange: a backend for it at once. */
+static void tunnel_accepted(struct client *c)
+{
+	c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
+	c->ex->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
+	client_pick_backend(c);
+}
+
+static void tunnel_client_event(struct client *c, int revents)
+{
+	tunnel_on_event(c, revents, 0);
+}
+
+static void tunnel_upstream_event(struct client *c, struct upstream *u, int revents)
+{
+	(void)u;
+	tunnel_on_event(c, 0, revents);
+}
+
+const struct conn_proto tunnel_proto = {
+	.name = "tcp",
+	.start = tunnel_accepted,
+	.client_event = tunnel_client_event,
+	.upstream_event = tunnel_upstream_event,
+	.upstream_ready = tunnel_start,
+};
 
 void tunnel_start(struct client *c)
 {
+	c->proto = &tunnel_proto;
 	c->state = CS_TUNNEL;
 	c->last_activity = ev_now(c->w->loop);
 	if (c->gl->cfg->mode == LISTENER_TCP) {
@@ -110,7 +139,7 @@ static int pump(struct client *c, int from_fd, struct buf **from, int to_fd, int
 	}
 }
 
-void tunnel_on_event(struct client *c, int client_revents, int upstream_revents)
+static void tunnel_on_event(struct client *c, int client_revents, int upstream_revents)
 {
 	struct upstream *u = c->up;
 	int in_eof, up_eof, r;

@@ -10,18 +10,24 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_state.h"
+#include "io_arm.h"
 #include "health.h"
 #include "log.h"
 #include "proxy_proto.h"
 #include "stats.h"
 #include "worker.h"
 
-static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents);
-static void on_connected(struct client *c, struct upstream *u);
-static struct upstream *upstream_connect(struct worker *w, struct backend *b, struct client *c);
+static void on_idle_io(struct ev_loop *loop, ev_io *io, int revents);
+static unsigned idle_bucket(const struct backend *b);
+static struct upstream *idle_take(struct worker *w, struct backend *b);
+static void idle_put(struct worker *w, struct upstream *u);
+static void idle_remove(struct worker *w, struct upstream *u);
+static struct upstream *upstream_connect(struct worker *w, struct backend *b, struct client *c,
+					upstream_io_fn on_io);
 static void upstream_set_events(struct upstream *u, int events);
 
-int upstream_attach(struct client *c)
+int upstream_attach(struct client *c, upstream_io_fn on_io)
 {
 	struct worker *w = c->w;
 	struct upstream *u = NULL;
@@ -30,8 +36,9 @@ int upstream_attach(struct client *c)
 	/* a PROXY header speaks for one client, so such connections are never shared; a
 	 * replay after a reused connection raced its close goes on a new one */
 	if (!tcp && c->ex->pool->cfg->send_proxy == PROXY_SEND_NONE && !c->ex->fresh_conn)
-		u = worker_idle_take(w, c->ex->backend);
+		u = idle_take(w, c->ex->backend);
 	if (u) {
+		ev_set_cb(&u->io, on_io);
 		u->client = c;
 		u->requests++;
 		u->sent_before = u->sent;
@@ -41,14 +48,15 @@ int upstream_attach(struct client *c)
 		c->ex->t_connected = ev_now(w->loop);
 		return 0;
 	}
-	u = upstream_connect(w, c->ex->backend, c);
+	u = upstream_connect(w, c->ex->backend, c, on_io);
 	if (!u)
 		return -1;
 	c->up = u;
 	return 0;
 }
 
-static struct upstream *upstream_connect(struct worker *w, struct backend *b, struct client *c)
+static struct upstream *upstream_connect(struct worker *w, struct backend *b, struct client *c,
+					upstream_io_fn on_io)
 {
 	struct upstream *u;
 	int fd, one = 1;
@@ -81,7 +89,7 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	u->requests = 1;
 	u->max_idle = c->ex->pool->cfg->keepalive_max_idle;
 	u->idle_ms = c->ex->pool->cfg->backend_idle_timeout_ms;
-	ev_io_init(&u->io, on_upstream_io, fd, 0);
+	ev_io_init(&u->io, on_io, fd, 0);
 	u->io.data = u;
 	if (ps != PROXY_SEND_NONE) {
 		int n;
@@ -102,6 +110,12 @@ static struct upstream *upstream_connect(struct worker *w, struct backend *b, st
 	return u;
 }
 
+void upstream_update(struct upstream *u)
+{
+	if (!u->closed)
+		upstream_set_events(u, conn_state_upstream_events(u));
+}
+
 static void upstream_set_events(struct upstream *u, int events)
 {
 	if (u->closed)
@@ -110,87 +124,6 @@ static void upstream_set_events(struct upstream *u, int events)
 	u->events = io_arm(u->w->loop, &u->io, u->fd, u->events, events);
 }
 
-void upstream_update(struct upstream *u)
-{
-	struct client *c = u->client;
-	int ev = 0;
-
-	if (u->closed)
-		return;
-	if (!c) {
-		ev = EV_READ;  /* idle: notice the backend closing */
-	} else if (!u->connected) {
-		ev = EV_WRITE;
-	} else if (c->state == CS_TUNNEL) {
-		if (!u->eof && (!u->in || buf_room(u->in) > 0))
-			ev |= EV_READ;
-		if (c->in && buf_len(c->in) > 0 && !c->up_shut)
-			ev |= EV_WRITE;
-		if (u->out && buf_len(u->out) > 0)
-			ev |= EV_WRITE;
-	} else if (c->state == CS_STREAMING) {
-		if ((u->out && buf_len(u->out) > 0) || (c->ex->req_head && !c->ex->req_head_sent) ||
-		    c->ex->req_ready > 0)
-			ev |= EV_WRITE;
-		/* keep reading: early responses and EOF matter, unless the client is slow */
-		if (!c->ex->resp_done && !u->eof && (!u->in || buf_room(u->in) > 0))
-			ev |= EV_READ;
-	}
-	upstream_set_events(u, ev);
-}
-
-static void on_connected(struct client *c, struct upstream *u)
-{
-	u->connected = 1;
-	stat_add(&stats_at(u->backend->stats, u->w->id)->connects, 1);
-	health_passive_connected(u->backend, c->ex->pool);
-	if (c->gl->cfg->mode == LISTENER_TCP)
-		health_passive_success(u->backend);  /* a tcp exchange has nothing else to judge */
-	c->ex->t_connected = ev_now(u->w->loop);
-	c->last_activity = c->ex->t_connected;
-	if (c->gl->cfg->mode == LISTENER_TCP)
-		tunnel_start(c);
-	else
-		http_start_exchange(c);
-}
-
-static void on_upstream_io(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct upstream *u = io->data;
-	struct client *c = u->client;
-
-	revents = io_filter_revents(loop, io, u->fd, &u->events, u->want, revents);
-	if (!revents)
-		return;
-	if (!c) {
-		/* idle connection: any readable event means the backend closed or misbehaved */
-		upstream_close(u);
-		return;
-	}
-	if (!u->connected) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-			err = errno;
-		if (err) {
-			client_backend_failed(c, TERM_CONNECT_FAILED);
-			client_update(c);
-			return;
-		}
-		on_connected(c, u);
-		client_update(c);
-		return;
-	}
-	if (c->state == CS_TUNNEL) {
-		tunnel_on_event(c, 0, revents);
-	} else {
-		if ((revents & EV_WRITE) && c->state == CS_STREAMING)
-			http_on_upstream_writable(c);
-		if ((revents & EV_READ) && c->state == CS_STREAMING && c->up == u)
-			http_on_upstream_data(c);
-	}
-	client_update(c);
-}
 
 int upstream_request_unacked(const struct upstream *u)
 {
@@ -224,9 +157,11 @@ void upstream_release(struct upstream *u, int reusable)
 	buf_put(&w->bufs, u->in);
 	buf_put(&w->bufs, u->out);
 	u->in = u->out = NULL;
-	worker_idle_put(w, u);
-	if (!u->closed)
+	idle_put(w, u);
+	if (!u->closed) {
+		ev_set_cb(&u->io, on_idle_io);
 		upstream_update(u);
+	}
 }
 
 void upstream_close(struct upstream *u)
@@ -235,7 +170,7 @@ void upstream_close(struct upstream *u)
 
 	if (u->closed)
 		return;
-	worker_idle_remove(w, u);
+	idle_remove(w, u);
 	ev_io_stop(w->loop, &u->io);
 	stat_gauge_add(&stats_at(u->backend->stats, w->id)->open, -1);
 	close(u->fd);
@@ -253,4 +188,102 @@ void upstream_free(struct upstream *u)
 {
 	backend_unref(u->backend);
 	free(u);
+}
+
+/* ---- idle backend connections ---- */
+
+static unsigned idle_bucket(const struct backend *b)
+{
+	uintptr_t x = (uintptr_t)b;
+	return (unsigned)((x >> 4) ^ (x >> 12)) & (IDLE_BUCKETS - 1);
+}
+
+/* An idle connection of b that is still within its idle time (u->idle_ms: the pool's
+ * backend_idle_timeout_ms, or less when the backend announced a shorter keep-alive).
+ * Older ones are closed on the way, not left for the sweep: a backend closes its side
+ * at its own keep-alive timeout, and a request written just as that close is on the
+ * wire is lost (the keep-alive race). NULL when none is left. */
+static struct upstream *idle_take(struct worker *w, struct backend *b)
+{
+	struct upstream *u, *next;
+	double now = ev_now(w->loop);
+
+	for (u = w->idle[idle_bucket(b)]; u; u = next) {
+		next = u->idle_next;
+		if (u->backend != b)
+			continue;
+		if ((now - u->idle_since) * 1e3 >= u->idle_ms) {
+			upstream_close(u);
+			continue;
+		}
+		idle_remove(w, u);
+		return u;
+	}
+	return NULL;
+}
+
+static void idle_put(struct worker *w, struct upstream *u)
+{
+	unsigned k = idle_bucket(u->backend), n = 0;
+	struct upstream *x;
+
+	for (x = w->idle[k]; x; x = x->idle_next)
+		if (x->backend == u->backend)
+			n++;
+	if (w->stopping || n >= u->max_idle) {
+		upstream_close(u);
+		return;
+	}
+	u->idle = 1;
+	u->idle_since = ev_now(w->loop);
+	u->idle_prev = NULL;
+	u->idle_next = w->idle[k];
+	if (u->idle_next)
+		u->idle_next->idle_prev = u;
+	w->idle[k] = u;
+	w->nidle++;
+}
+
+static void idle_remove(struct worker *w, struct upstream *u)
+{
+	if (!u->idle)
+		return;
+	if (u->idle_prev)
+		u->idle_prev->idle_next = u->idle_next;
+	else
+		w->idle[idle_bucket(u->backend)] = u->idle_next;
+	if (u->idle_next)
+		u->idle_next->idle_prev = u->idle_prev;
+	u->idle_next = u->idle_prev = NULL;
+	u->idle = 0;
+	w->nidle--;
+}
+
+/* An idle connection became readable: the backend closed it (or sent what nobody asked
+ * for, which makes it unusable as well). */
+static void on_idle_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct upstream *u = io->data;
+
+	if (!io_filter_revents(loop, io, u->fd, &u->events, u->want, revents))
+		return;
+	upstream_close(u);
+}
+
+void upstream_sweep_idle(struct worker *w, double now)
+{
+	size_t b;
+
+	if (!w->nidle)
+		return;
+	for (b = 0; b < IDLE_BUCKETS; b++) {
+		struct upstream *u = w->idle[b], *next;
+		for (; u; u = next) {
+			next = u->idle_next;
+			/* also drop connections to backends taken out of rotation */
+			if ((now - u->idle_since) * 1e3 >= u->idle_ms ||
+			    atomic_load(&u->backend->admin) != ADMIN_ACTIVE)
+				upstream_close(u);
+		}
+	}
 }

@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_log.h"
 #include "log.h"
+#include "queue.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH 64
-#define ALOG_CAP (64 * 1024)
 /* Free exchanges a worker keeps (~0.5 KiB each): requests in flight beyond this many at
  * once cost a malloc, and what a burst took goes back to malloc after it. The sanitizer
  * build keeps none, so that a pointer kept past the end of its exchange is reported. */
@@ -28,8 +29,6 @@
 #define EXCHANGES_CACHED 1024
 #endif
 
-struct proc proc = { .gen_lock = PTHREAD_MUTEX_INITIALIZER };
-
 static void *worker_main(void *arg);
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents);
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
@@ -37,47 +36,16 @@ static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static void cut_past_drain_deadlines(struct worker *w);
-static void alog_flush(struct worker *w);
 static void switch_generation(struct worker *w);
 static void pause_accepting(struct worker *w, double seconds);
 static int fd_in_reserve(struct worker *w, int fd);
 static void stop_listening(struct worker *w);
 static void begin_stop(struct worker *w, int how);
-static void run_queues(struct worker *w);
-static unsigned idle_bucket(const struct backend *b);
-static struct client *waiter_client(struct pool_waiter *pw);
 
-double worker_now(struct worker *w) { return ev_now(w->loop); }
-
-struct generation *proc_current_generation(void)
+/* The protocol a listener's connections speak. */
+static const struct conn_proto *listener_proto(const struct gen_listener *gl)
 {
-	struct generation *g;
-
-	pthread_mutex_lock(&proc.gen_lock);
-	g = proc.current;
-	if (g)
-		generation_ref(g);
-	pthread_mutex_unlock(&proc.gen_lock);
-	return g;
-}
-
-void proc_publish(struct generation *g)
-{
-	struct generation *old;
-	int i;
-
-	pthread_mutex_lock(&proc.gen_lock);
-	old = proc.current;
-	proc.current = g;
-	pthread_mutex_unlock(&proc.gen_lock);
-	/* the descriptor limit does not change on reload: keep the fitted value below it */
-	if (g->cfg->max_connections < proc.max_connections)
-		proc.max_connections = g->cfg->max_connections;
-	for (i = 0; i < proc.nworkers; i++) {
-		atomic_store(&proc.workers[i].want_gen, 1);
-		ev_async_send(proc.workers[i].loop, &proc.workers[i].wake);
-	}
-	generation_unref(old);
+	return gl->cfg->mode == LISTENER_TCP ? &tunnel_proto : &http1_proto;
 }
 
 int worker_start_all(int nworkers)
@@ -106,7 +74,7 @@ int worker_start_all(int nworkers)
 		ev_timer_start(w->loop, &w->sweep);
 		buf_pool_init(&w->bufs, 1024);
 		exchange_pool_init(&w->exchanges, EXCHANGES_CACHED);
-		w->alog = malloc(ALOG_CAP);
+		w->alog = malloc(CONN_LOG_BUF_CAP);
 		if (!w->alog)
 			return -1;
 		if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || !w->rng)
@@ -169,7 +137,7 @@ static void *worker_main(void *arg)
 	free(w->watches);
 	generation_unref(w->gen);
 	w->gen = NULL;
-	alog_flush(w);
+	conn_log_flush(w);
 	buf_pool_destroy(&w->bufs);
 	exchange_pool_destroy(&w->exchanges);
 	return NULL;
@@ -183,7 +151,7 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 	if (atomic_exchange(&w->want_gen, 0))
 		switch_generation(w);
 	if (atomic_exchange(&w->want_kick, 0))
-		run_queues(w);
+		queue_run(w, client_queue_turn);
 	stop = atomic_exchange(&w->want_stop, 0);
 	if (stop)
 		begin_stop(w, stop);
@@ -243,18 +211,9 @@ static void switch_generation(struct worker *w)
 		w->watches[j].group->fds[w->id] = -1;
 	}
 	/* queued requests: take them out of the old queues */
-	for (i = 0; w->gen && i < w->gen->npools; i++) {
-		struct pool_waiter *pw;
-		while ((pw = pool_queue_pop(&w->pools[i].queue, &w->gen->pools[i]))) {
-			pw->next = &moved;
-			pw->prev = moved.prev;
-			moved.prev->next = pw;
-			moved.prev = pw;
-			atomic_fetch_sub(&w->queued, 1);
-			atomic_fetch_sub(&proc.queued_total, 1);
-		}
+	queue_take_all(w, &moved);
+	for (i = 0; w->gen && i < w->gen->npools; i++)
 		pool_pick_state_free(&w->pools[i].pick);
-	}
 	free(w->watches);
 	free(w->pools);
 	w->watches = watches;
@@ -265,7 +224,7 @@ static void switch_generation(struct worker *w)
 	/* requests that were waiting are tried again against the new pools */
 	while (moved.next != &moved) {
 		struct pool_waiter *pw = moved.next;
-		struct client *c = waiter_client(pw);
+		struct client *c = queue_exchange_of(pw)->client;
 		moved.next = pw->next;
 		pw->next->prev = &moved;
 		pw->next = pw->prev = NULL;
@@ -319,7 +278,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			w->limit_logged = 1;
 			w->fd_short = 1;
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			client_accept(w, fd, &peer, lw->index);
+			client_accept(w, fd, &peer, lw->index, listener_proto(gl));
 			pause_accepting(w, 0.1);
 			return;
 		}
@@ -328,7 +287,7 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 			w->limit_logged = 0;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		client_accept(w, fd, &peer, lw->index);
+		client_accept(w, fd, &peer, lw->index, listener_proto(gl));
 	}
 }
 
@@ -447,7 +406,7 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 	 * takes a request off the queue or stops, so this ends */
 	while (w->kick_pending) {
 		w->kick_pending = 0;
-		run_queues(w);
+		queue_run(w, client_queue_turn);
 	}
 
 	while (w->dead_clients) {
@@ -460,172 +419,12 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 		w->dead_upstreams = u->dead_next;
 		upstream_free(u);
 	}
-	alog_flush(w);
+	conn_log_flush(w);
 	if (w->stopping && !w->clients) {
 		ev_timer_stop(w->loop, &w->sweep);
 		ev_async_stop(w->loop, &w->wake);
 		ev_break(w->loop, EVBREAK_ALL);
 	}
-}
-
-/* ---- wait queue ---- */
-
-/* The client whose exchange waits as pw. */
-static struct client *waiter_client(struct pool_waiter *pw)
-{
-	return ((struct exchange *)((char *)pw - offsetof(struct exchange, waiter)))->client;
-}
-
-struct worker_pool *worker_pool_of(struct worker *w, const struct pool *p)
-{
-	if (!w->gen || p < w->gen->pools || p >= w->gen->pools + w->gen->npools)
-		return NULL;
-	return &w->pools[p - w->gen->pools];
-}
-
-int worker_enqueue(struct worker *w, struct client *c)
-{
-	struct exchange *x = c->ex;
-	struct worker_pool *wp = worker_pool_of(w, x->pool);
-
-	if (!wp || pool_queue_push(&wp->queue, x->pool, &x->waiter) == -1)
-		return -1;
-	x->waiter.enqueued_at = ev_now(w->loop);
-	atomic_fetch_add(&w->queued, 1);
-	atomic_fetch_add(&proc.queued_total, 1);
-	return 0;
-}
-
-void worker_dequeue(struct worker *w, struct client *c)
-{
-	struct exchange *x = c->ex;
-	struct worker_pool *wp;
-
-	if (!x || !pool_waiter_queued(&x->waiter))
-		return;
-	wp = worker_pool_of(w, x->pool);
-	if (wp)
-		pool_queue_remove(&wp->queue, x->pool, &x->waiter);
-	atomic_fetch_sub(&w->queued, 1);
-	atomic_fetch_sub(&proc.queued_total, 1);
-}
-
-void worker_release_slot(struct worker *w, struct backend *b)
-{
-	int i;
-
-	backend_release(b);
-	if (!atomic_load_explicit(&proc.queued_total, memory_order_relaxed))
-		return;
-	for (i = 0; i < proc.nworkers; i++) {
-		struct worker *o = &proc.workers[i];
-		if (!atomic_load_explicit(&o->queued, memory_order_relaxed))
-			continue;
-		if (o == w) {
-			/* not now: we may be deep inside the releasing connection's callback */
-			w->kick_pending = 1;
-		} else {
-			atomic_store(&o->want_kick, 1);
-			ev_async_send(o->loop, &o->wake);
-		}
-	}
-}
-
-/* Hands freed slots to the oldest waiters, pool by pool. */
-static void run_queues(struct worker *w)
-{
-	size_t i;
-
-	for (i = 0; w->gen && i < w->gen->npools; i++) {
-		struct pool *p = &w->gen->pools[i];
-		struct pool_queue *q = &w->pools[i].queue;
-		struct pool_waiter *pw;
-
-		while ((pw = pool_queue_peek(q))) {
-			struct client *c = waiter_client(pw);
-			struct backend *b;
-			int r = pool_pick(p, &w->pools[i].pick, c->ex->failed_backend, &b);
-
-			if (r == PICK_FULL)
-				break;
-			worker_dequeue(w, c);
-			if (r == PICK_NONE) {
-				client_error(c, 503, TERM_NO_BACKEND, "no backend available");
-				continue;
-			}
-			c->ex->backend = b;
-			client_dispatch(c);
-		}
-	}
-}
-
-/* ---- idle backend connections ---- */
-
-static unsigned idle_bucket(const struct backend *b)
-{
-	uintptr_t x = (uintptr_t)b;
-	return (unsigned)((x >> 4) ^ (x >> 12)) & (IDLE_BUCKETS - 1);
-}
-
-/* An idle connection of b that is still within its idle time (u->idle_ms: the pool's
- * backend_idle_timeout_ms, or less when the backend announced a shorter keep-alive).
- * Older ones are closed on the way, not left for the sweep: a backend closes its side
- * at its own keep-alive timeout, and a request written just as that close is on the
- * wire is lost (the keep-alive race). NULL when none is left. */
-struct upstream *worker_idle_take(struct worker *w, struct backend *b)
-{
-	struct upstream *u, *next;
-	double now = ev_now(w->loop);
-
-	for (u = w->idle[idle_bucket(b)]; u; u = next) {
-		next = u->idle_next;
-		if (u->backend != b)
-			continue;
-		if ((now - u->idle_since) * 1e3 >= u->idle_ms) {
-			upstream_close(u);
-			continue;
-		}
-		worker_idle_remove(w, u);
-		return u;
-	}
-	return NULL;
-}
-
-void worker_idle_put(struct worker *w, struct upstream *u)
-{
-	unsigned k = idle_bucket(u->backend), n = 0;
-	struct upstream *x;
-
-	for (x = w->idle[k]; x; x = x->idle_next)
-		if (x->backend == u->backend)
-			n++;
-	if (w->stopping || n >= u->max_idle) {
-		upstream_close(u);
-		return;
-	}
-	u->idle = 1;
-	u->idle_since = ev_now(w->loop);
-	u->idle_prev = NULL;
-	u->idle_next = w->idle[k];
-	if (u->idle_next)
-		u->idle_next->idle_prev = u;
-	w->idle[k] = u;
-	w->nidle++;
-}
-
-void worker_idle_remove(struct worker *w, struct upstream *u)
-{
-	if (!u->idle)
-		return;
-	if (u->idle_prev)
-		u->idle_prev->idle_next = u->idle_next;
-	else
-		w->idle[idle_bucket(u->backend)] = u->idle_next;
-	if (u->idle_next)
-		u->idle_next->idle_prev = u->idle_prev;
-	u->idle_next = u->idle_prev = NULL;
-	u->idle = 0;
-	w->nidle--;
 }
 
 /* A draining backend keeps its connections and requests until they end or its drain
@@ -649,62 +448,8 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = ev_userdata(loop);
 	double now = ev_now(loop);
-	size_t b;
 
 	if (backend_drain_deadlines_set())
 		cut_past_drain_deadlines(w);
-	if (!w->nidle)
-		return;
-	for (b = 0; b < IDLE_BUCKETS; b++) {
-		struct upstream *u = w->idle[b], *next;
-		for (; u; u = next) {
-			next = u->idle_next;
-			/* also drop connections to backends taken out of rotation */
-			if ((now - u->idle_since) * 1e3 >= u->idle_ms ||
-			    atomic_load(&u->backend->admin) != ADMIN_ACTIVE)
-				upstream_close(u);
-		}
-	}
-}
-
-/* ---- request ids and the access log ---- */
-
-void worker_request_id(struct worker *w, char out[33])
-{
-	static const char hex[] = "0123456789abcdef";
-	int i, k;
-
-	for (k = 0; k < 2; k++) {
-		/* xorshift64*: fast and good enough for unique ids, not for secrets */
-		uint64_t x = w->rng;
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		w->rng = x;
-		x *= 0x2545F4914F6CDD1DULL;
-		for (i = 0; i < 16; i++)
-			out[k * 16 + i] = hex[(x >> (i * 4)) & 15];
-	}
-	out[32] = '\0';
-}
-
-void worker_access_log(struct worker *w, const char *line, size_t len)
-{
-	if (len > ALOG_CAP - w->alog_len) {
-		alog_flush(w);
-		if (len > ALOG_CAP) {
-			access_log_write(line, len);
-			return;
-		}
-	}
-	memcpy(w->alog + w->alog_len, line, len);
-	w->alog_len += len;
-}
-
-static void alog_flush(struct worker *w)
-{
-	if (!w->alog_len)
-		return;
-	access_log_write(w->alog, w->alog_len);
-	w->alog_len = 0;
+	upstream_sweep_idle(w, now);
 }

@@ -59,8 +59,8 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
 			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
-			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"termination\":\"%s\",\"request_id\":\"%s\","
-			     "\"connection\":\"%d.%u\"}\n",
+			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"upload_ms\":%.3f,\"delivery_ms\":%.3f,"
+			     "\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port(&c->peer.sa), method, target, c->ex->status,
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
@@ -69,6 +69,9 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start) : 0.0,
 			     ms_between(c->ex->t_connect_start, c->ex->t_connected),
 			     ms_between(c->ex->t_connected, c->ex->t_first_byte), ms_between(c->ex->t_start, now),
+			     c->ex->t_req_done > 0 ? ms_between(c->ex->t_start, c->ex->t_req_done)
+			     : c->ex->req_body == HTTP_BODY_NONE ? 0.0 : ms_between(c->ex->t_start, now),
+			     c->ex->t_resp_done > 0 ? ms_between(c->ex->t_resp_done, now) : 0.0,
 			     termination_name(c->ex->term), c->ex->request_id, c->w->id, c->id);
 	}
 	return (size_t)n < cap ? (size_t)n : cap - 1;
@@ -194,11 +197,15 @@ static void test_known_line(void **state)
 	c->ex->t_connect_start = now - 0.01;
 	c->ex->t_connected = now - 0.009;
 	c->ex->t_first_byte = now - 0.001;
+	c->ex->req_body = HTTP_BODY_LENGTH;
+	c->ex->t_req_done = now - 0.0115;
+	c->ex->t_resp_done = now - 0.00025;
 	access_line_format(c, now, b, sizeof(b));
 	assert_string_equal(b, "{\"time\":\"2026-09-21T14:13:20.250Z\",\"listener\":\"web\",\"client\":\"192.0.2.1\","
 			    "\"client_port\":5555,\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
 			    "\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
 			    "\"queue_ms\":0.000,\"connect_ms\":1.000,\"response_ms\":8.000,\"total_ms\":12.500,"
+			    "\"upload_ms\":1.000,\"delivery_ms\":0.250,"
 			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\"}\n");
 	f->cfg.log.format = LOG_FORMAT_COMBINED;
 	access_line_format(c, now, b, sizeof(b));

@@ -55,7 +55,8 @@ static void test_recycled_exchange_is_cleared(void **state)
 	assert_non_null(x);
 	assert_ptr_equal(f->c[0].ex, x);
 	memset(x, 0xa5, sizeof(*x));
-	x->req_head = NULL;
+	x->req_head = NULL;  /* what the end gives back must be real */
+	x->budget = NULL;
 	exchange_end(&f->c[0]);
 	assert_null(f->c[0].ex);
 	assert_int_equal(f->w.exchanges.nfree, 1);

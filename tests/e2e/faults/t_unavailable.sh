@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_unavailable.sh: when no backend of a pool can be reached the client gets a 503 with
-# a JSON body; when one of two backends is down, idempotent requests that hit it are
-# retried on the other, so 50 GETs see no failure at all.
+# a JSON body and Retry-After: 1; when one of two backends is down, idempotent requests
+# that hit it are retried on the other, so 50 GETs see no failure at all.
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 
@@ -45,6 +45,7 @@ for i in 1 2 3 4 5; do
 		fail "503 body is not JSON: $(head -c 300 "$T/body$i")"
 	assert_eq "$err" True "503 body has a non-empty \"error\" member: $(head -c 300 "$T/body$i")"
 	grep -qi '^content-type: *application/json' "$T/hdrs$i" || fail "503 without Content-Type application/json: $(cat "$T/hdrs$i")"
+	grep -qi '^retry-after: *1\s*$' "$T/hdrs$i" || fail "503 without Retry-After: 1: $(cat "$T/hdrs$i")"
 done
 code=$(http_status "http://127.0.0.1:$P_DOWN/echo" --data-binary 'x=1')
 assert_eq "$code" 503 "POST with every backend down"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_access_log.sh: the access log's combined format, log.access_sample (1 line of N,
-# 5xx always), reopening on SIGUSR1 after the file was moved away, and the error log's
-# gen= and conn= on a line about one connection.
+# 5xx always), reopening on SIGUSR1 after the file was moved away, upload_ms of a slow
+# upload, and the error log's gen= and conn= on a line about one connection.
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 
@@ -63,7 +63,7 @@ assert_eq "$(($(lines "$T/access.log") - before))" 6 "lines written for 20 x 200
 tail -n 6 "$T/access.log" >"$T/sampled.log"
 assert_eq "$("$PY" "$E2E_DIR/alog.py" "$T/sampled.log" count status=503)" 2 "503 lines (never sampled out)"
 assert_eq "$("$PY" "$E2E_DIR/alog.py" "$T/sampled.log" count status=200)" 4 "200 lines (every 5th)"
-"$PY" "$E2E_DIR/alog.py" "$T/sampled.log" check-fields time,listener,client,client_port,method,path,status,pool,backend,bytes_in,bytes_out,queue_ms,connect_ms,response_ms,total_ms,termination,request_id,connection ||
+"$PY" "$E2E_DIR/alog.py" "$T/sampled.log" check-fields time,listener,client,client_port,method,path,status,pool,backend,bytes_in,bytes_out,queue_ms,connect_ms,response_ms,total_ms,upload_ms,delivery_ms,termination,request_id,connection ||
 	fail "JSON access-log lines lack a documented field: $(tail -n 1 "$T/sampled.log")"
 
 step "SIGUSR1 reopens the access log after it was moved away"
@@ -84,6 +84,27 @@ wait_lines "$T/access.log" 3
 assert_eq "$(lines "$T/access.log")" 3 "lines in the new access.log"
 assert_eq "$(lines "$T/access.log.1")" $((moved + 1)) "lines in the moved file (unchanged)"
 assert_eq "$("$PY" "$E2E_DIR/alog.py" "$T/access.log" count path=/p/n3)" 1 "the new file has the new requests"
+
+step "upload_ms: a body that comes in two halves a second apart takes a second to upload"
+"$PY" - "$P_WEB" <<'EOF' || fail "the slow upload got no 200"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /echo?slow-upload HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + b"a" * 1000)
+time.sleep(1.0)
+s.sendall(b"b" * 1000)
+got = b""
+while b"\r\n\r\n" not in got:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+sys.exit(0 if got.startswith(b"HTTP/1.1 200") else 1)
+EOF
+alog_wait 1 path=/echo?slow-upload
+up=$(json_get "$(grep 'slow-upload' "$T/access.log" | tail -n 1)" 'd["upload_ms"]')
+echo "   upload_ms $up"
+assert_cmp "$up" ">=" 900 "upload_ms of a body sent in halves a second apart"
+assert_cmp "$(json_get "$(grep '/p/n3' "$T/access.log" | tail -n 1)" 'd["upload_ms"]')" "==" 0 "upload_ms without a body"
 
 step "an error-log line about a connection names the generation and the connection"
 "$PY" - "$P_PX" <<'EOF' || fail "could not send a bad PROXY header"

@@ -1,6 +1,6 @@
 """recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
 so a test can prove what reached (or never reached) the backend.
-  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second]
+  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second|drop]
                 [--keep-alive-timeout N]
 ok: answers each request it can frame (Content-Length or chunked body) with
     200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection;
@@ -9,6 +9,7 @@ ok: answers each request it can frame (Content-Length or chunked body) with
 garbage: answers each request with bytes that are no HTTP response, then closes.
 close-second: as ok for the first request of a connection; reads the second whole,
     then closes without answering (a backend that took a request and dropped it).
+drop: reads every request whole, then closes without answering.
 silent: accepts and records, never answers (for response timeouts).
 reset: answers the first request with a head promising 100000 bytes, sends 1000 of
     them, then resets the connection (RST, SO_LINGER 0); reset-chunked does the same
@@ -102,6 +103,8 @@ class Handler(socketserver.BaseRequestHandler):
                 served += 1
                 if self.server.mode == "close-second" and served == 2:
                     return
+                if self.server.mode == "drop":
+                    return
                 with LOCK:
                     COUNT[0] += 1
                     body = b"ok %d\n" % COUNT[0]
@@ -134,7 +137,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--record", required=True)
-    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second", "drop"], default="ok")
     ap.add_argument("--keep-alive-timeout", type=int)
     a = ap.parse_args()
     open(a.record, "ab").close()

@@ -1,0 +1,34 @@
+/* queue.h: a worker's wait queues for backend slots (lb/queue.c). */
+#ifndef FULCRUM_QUEUE_H
+#define FULCRUM_QUEUE_H
+
+#include "balance.h"
+
+struct worker;
+struct worker_pool;
+struct exchange;
+
+/* What a waiter gets when its turn comes: a backend whose slot it now holds, or NULL
+ * when the pool has no eligible backend left (it was taken out while x waited). */
+typedef void (*queue_turn_fn)(struct exchange *x, struct backend *b);
+
+/* The worker's balancing state and queue of pool p (of the worker's generation), or
+ * NULL when p is not of that generation. */
+struct worker_pool *queue_pool_of(struct worker *w, const struct pool *p);
+/* Queues x on x->pool; 0, or -1 when the queue is full (or the pool is not current). */
+int queue_push(struct worker *w, struct exchange *x);
+/* Takes x out of its queue; nothing when x is NULL or not queued. */
+void queue_remove(struct worker *w, struct exchange *x);
+/* Gives back a slot of b and wakes the workers whose queues wait (this one after its
+ * current batch of callbacks: w->kick_pending). */
+void queue_release_slot(struct worker *w, struct backend *b);
+/* Hands the free slots to the oldest waiters, pool by pool; each leaves its queue before
+ * turn is called. */
+void queue_run(struct worker *w, queue_turn_fn turn);
+/* Moves every waiter of the worker's current queues onto the list moved (a generation
+ * switch re-picks them against the new pools). */
+void queue_take_all(struct worker *w, struct pool_waiter *moved);
+/* The exchange that waits as pw. */
+struct exchange *queue_exchange_of(struct pool_waiter *pw);
+
+#endif
