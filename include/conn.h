@@ -143,7 +143,7 @@ struct upstream {
  * only while something is in flight. Taken from the worker's free list (lb/exchange.c)
  * at the first byte of a request head (tcp: at accept), given back when the exchange
  * finishes on a keep-alive connection or the connection is freed: an idle keep-alive
- * connection holds none (docs/architecture.md, "Connections and exchanges"). */
+ * connection holds none (docs/internals/data-path.md, "Connections and exchanges"). */
 struct exchange {
 	/* cleared when taken, up to EXCHANGE_CLEARED: field by field in exchange_begin
 	 * (a field added here must be cleared there; tests/unit/test_exchange.c checks) */
