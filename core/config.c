@@ -13,62 +13,9 @@
 #include <netinet/in.h>
 
 #include "addr.h"
-#include "config.h"
+#include "config-int.h"
 #include "health.h"
 #include "http.h"
-
-/* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types. */
-enum key_type {
-	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
-	KEY_STRING,     /* char *, malloc'd; optional check() */
-	KEY_BOOL,       /* int 0/1 */
-	KEY_ENUM,       /* string from names[] stored as its index in an enum field */
-	KEY_ADDR,       /* "host:port" into a struct addr, names resolved */
-	KEY_PREFIXES,   /* list of "net/bits" into an addr_prefix array + count */
-	KEY_GROUP,      /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
-	KEY_LIST,       /* ( {..}, {..} ) of sub into an array + count; min..max elements */
-};
-
-#define KEY_REQUIRED 0x1u  /* an error when absent */
-#define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
-#define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
-#define KEY_NAMES    0x8u  /* KEY_STRING: a list ( "a", "b" ) of names, kept joined as "a,b" */
-
-struct key_table;
-
-struct key {
-	const char *name;            /* setting name; NULL ends a table */
-	enum key_type type;
-	unsigned flags;              /* KEY_REQUIRED | KEY_RELOAD | KEY_POINTER */
-	size_t off;                  /* offset of the field in the struct the table fills */
-	size_t size;                 /* KEY_INT: width of the field (4 or 8) */
-	long long min, max;          /* KEY_INT: value bounds; KEY_LIST/PREFIXES: element count */
-	long long def;               /* KEY_INT, KEY_BOOL, KEY_ENUM default */
-	const char *def_str;         /* KEY_STRING default, NULL = unset */
-	const char *const *names;    /* KEY_ENUM values in enum order, NULL-terminated */
-	int (*check)(const char *s, char *err, size_t errlen);  /* KEY_STRING extra rule */
-	const struct key_table *sub; /* KEY_GROUP, KEY_LIST: what the elements hold */
-	size_t count_off;            /* KEY_LIST, KEY_PREFIXES: offset of the size_t count */
-	const char *doc;             /* one line for the reference (docs/configuration.md) */
-};
-
-struct key_table {
-	const char *what;            /* noun for messages: "listener" */
-	const struct key *keys;
-	size_t size;                 /* sizeof the struct the keys fill */
-	long line_off;               /* offset of its "int line" field, -1 when none */
-	long name_off;               /* offset of a "char *name" unique in its list, -1 when none */
-};
-
-/* State of one load: where errors go and whether any was found. */
-struct loader {
-	const char *file;            /* path, or the name given to config_load_string */
-	struct config_errors *errs;
-	int failed;                  /* an error (or an allocation failure) was seen */
-};
-
-#define KEY_PATH_MAX 512
-#define ERR_MAX 512
 
 /* Table of contents. */
 static void add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
@@ -116,17 +63,6 @@ static int reload_diff(const struct key_table *t, const void *a, const void *b,
 static void print_keys(const struct key_table *t, const char *path, int fixed, FILE *out);
 static void describe_bounds(const struct key *k, char *buf, size_t len);
 static void describe_default(const struct key *k, char *buf, size_t len);
-static int check_name(const char *s, char *err, size_t errlen);
-static int check_nonempty(const char *s, char *err, size_t errlen);
-static int check_control_listen(const char *s, char *err, size_t errlen);
-static int check_tls_version(const char *s, char *err, size_t errlen);
-static int check_alpn(const char *s, char *err, size_t errlen);
-static int check_http_path(const char *s, char *err, size_t errlen);
-static int check_status_list(const char *s, char *err, size_t errlen);
-static int check_host_header(const char *s, char *err, size_t errlen);
-static int check_header_name(const char *s, char *err, size_t errlen);
-static int check_k8s_name(const char *s, char *err, size_t errlen);
-static int check_api_server(const char *s, char *err, size_t errlen);
 
 /* ---- The key table --------------------------------------------------------------
  * The _Generic terms compile to nothing; they make the build fail when a field's type
@@ -141,7 +77,7 @@ static int check_api_server(const char *s, char *err, size_t errlen);
 #define K_STR(st, f, d, chk, fl, text)                                                     \
 	{ .name = #f, .type = KEY_STRING, .flags = (fl),                                     \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), char *: 1)),            \
-	  .def_str = (d), .check = (chk), .doc = (text) }
+	  .def_str = (d), .rule = (chk), .doc = (text) }
 #define K_BOOL(st, f, d, fl, text)                                                         \
 	{ .name = #f, .type = KEY_BOOL, .flags = (fl),                                       \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), int: 1)),               \
@@ -183,7 +119,7 @@ static const char *const scope_names[] = { "read", "backends", "admin", NULL };
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
 	       "least severity written to the error log (stderr)"),
-	K_STR(struct cfg_log, access, "stdout", check_nonempty, R,
+	K_STR(struct cfg_log, access, "stdout", &rule_nonempty, R,
 	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
 	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
 	       "access log line format"),
@@ -194,9 +130,9 @@ static const struct key log_keys[] = {
 static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
 
 static const struct key cert_keys[] = {
-	K_STR(struct cfg_tls_cert, cert, NULL, check_nonempty, KEY_REQUIRED | R,
+	K_STR(struct cfg_tls_cert, cert, NULL, &rule_nonempty, KEY_REQUIRED | R,
 	      "PEM certificate chain file"),
-	K_STR(struct cfg_tls_cert, key, NULL, check_nonempty, KEY_REQUIRED | R,
+	K_STR(struct cfg_tls_cert, key, NULL, &rule_nonempty, KEY_REQUIRED | R,
 	      "PEM private key file"),
 	{ .name = NULL },
 };
@@ -208,15 +144,15 @@ static const struct key_table cert_table = {
 static const struct key tls_keys[] = {
 	K_LIST(struct cfg_tls, "certificates", certs, ncerts, &cert_table, 1, 256,
 	       KEY_REQUIRED | R, "certificate/key pairs, at least one"),
-	K_STR(struct cfg_tls, min_version, "TLSv1.2", check_tls_version, R,
+	K_STR(struct cfg_tls, min_version, "TLSv1.2", &rule_tls_version, R,
 	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
-	K_STR(struct cfg_tls, ciphers, NULL, check_nonempty, R,
+	K_STR(struct cfg_tls, ciphers, NULL, &rule_nonempty, R,
 	      "OpenSSL cipher list for TLS 1.2; unset = ECDHE with AES-GCM or ChaCha20 only"),
-	K_STR(struct cfg_tls, ciphersuites, NULL, check_nonempty, R,
+	K_STR(struct cfg_tls, ciphersuites, NULL, &rule_nonempty, R,
 	      "OpenSSL TLS 1.3 ciphersuites; unset = AES-128-GCM, AES-256-GCM, ChaCha20"),
-	K_STR(struct cfg_tls, alpn, NULL, check_alpn, R,
+	K_STR(struct cfg_tls, alpn, NULL, &rule_alpn, R,
 	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
-	K_STR(struct cfg_tls, client_ca, NULL, check_nonempty, R,
+	K_STR(struct cfg_tls, client_ca, NULL, &rule_nonempty, R,
 	      "PEM file of the CAs client certificates must chain to (mutual TLS)"),
 	K_ENUM(struct cfg_tls, verify_client, verify_names, TLS_VERIFY_NONE, R,
 	       "ask for a client certificate: \"none\", \"optional\" or \"required\" (needs client_ca)"),
@@ -226,21 +162,21 @@ static const struct key tls_keys[] = {
 	      "lifetime of a resumable session; generated ticket keys rotate this often"),
 	K_BOOL(struct cfg_tls, session_tickets, 1, R,
 	       "issue session tickets (stateless resumption); the session cache works either way"),
-	K_STR(struct cfg_tls, ticket_key_file, NULL, check_nonempty, R,
+	K_STR(struct cfg_tls, ticket_key_file, NULL, &rule_nonempty, R,
 	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
 	{ .name = NULL },
 };
 static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
 
 static const struct key token_keys[] = {
-	K_STR(struct cfg_token, name, NULL, check_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_token, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "a regular file of this name in control.token_dir holds the token"),
 	K_ENUM(struct cfg_token, scope, scope_names, TOKEN_SCOPE_READ, R,
 	       "\"read\" (GET calls, /metrics), \"backends\" (read + PUT, drain, DELETE of backends) or \"admin\" (everything)"),
 	{ .name = "pools", .type = KEY_STRING, .flags = KEY_NAMES | R,
 	  .off = offsetof(struct cfg_token, pools) +
 		 0 * sizeof(_Generic(FIELD(struct cfg_token, pools), char *: 1)),
-	  .max = 1024, .check = check_name,
+	  .max = 1024, .rule = &rule_name,
 	  .doc = "backends scope: the pools it may change, ( \"flask\", ... ); unset = all pools" },
 	{ .name = NULL },
 };
@@ -250,11 +186,11 @@ static const struct key_table token_table = {
 };
 
 static const struct key control_keys[] = {
-	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
+	K_STR(struct cfg_control, listen, NULL, &rule_control_listen, 0,
 	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
-	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
+	K_STR(struct cfg_control, token_file, NULL, &rule_nonempty, R,
 	      "file holding a bearer token of scope admin (re-read when it changes); unset = none"),
-	K_STR(struct cfg_control, token_dir, NULL, check_nonempty, R,
+	K_STR(struct cfg_control, token_dir, NULL, &rule_nonempty, R,
 	      "directory of token files, one token per regular file, named by the file (scope read unless control.tokens says)"),
 	K_LIST(struct cfg_control, "tokens", tokens, ntokens, &token_table, 0, 1024, R,
 	       "scopes of token_dir's tokens: { name; scope; pools; }"),
@@ -275,13 +211,13 @@ static const struct key_table control_table = {
 };
 
 static const struct key listener_keys[] = {
-	K_STR(struct cfg_listener, name, NULL, check_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_listener, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique listener name, [A-Za-z0-9._-]{1,63}"),
 	K_ADDR(struct cfg_listener, bind, KEY_REQUIRED | R,
 	       "address to listen on: \"1.2.3.4:443\", \"[::]:443\" or \"name:443\"; unique"),
 	K_ENUM(struct cfg_listener, mode, mode_names, LISTENER_HTTP, R,
 	       "\"http\" (L7, per request) or \"tcp\" (L4, per connection)"),
-	K_STR(struct cfg_listener, pool, NULL, check_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_listener, pool, NULL, &rule_name, KEY_REQUIRED | R,
 	      "name of the pool that serves this listener"),
 	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
 	      "concurrent client connections on this listener"),
@@ -315,19 +251,19 @@ static const struct key_table listener_table = {
 static const struct key health_keys[] = {
 	K_ENUM(struct cfg_health, type, health_names, HEALTH_HTTP, R,
 	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
-	K_STR(struct cfg_health, path, "/healthz", check_http_path, R,
+	K_STR(struct cfg_health, path, "/healthz", &rule_http_path, R,
 	      "request path of http checks"),
-	K_STR(struct cfg_health, host, NULL, check_host_header, R,
+	K_STR(struct cfg_health, host, NULL, &rule_host_header, R,
 	      "Host header of http checks; unset = the backend's address as written"),
 	K_BOOL(struct cfg_health, https, 0, R,
 	       "http checks over TLS (the backend's certificate is not verified)"),
-	K_STR(struct cfg_health, expect, "200-399", check_status_list, R,
+	K_STR(struct cfg_health, expect, "200-399", &rule_status_list, R,
 	      "statuses that pass an http check, e.g. \"200,204\" or \"200-299\""),
-	K_STR(struct cfg_health, drain_status, NULL, check_status_list, R,
+	K_STR(struct cfg_health, drain_status, NULL, &rule_status_list, R,
 	      "statuses by which a backend asks for no new traffic (draining, not a failure); unset = none"),
-	K_STR(struct cfg_health, drain_header, NULL, check_header_name, R,
+	K_STR(struct cfg_health, drain_header, NULL, &rule_header_name, R,
 	      "header that must come with drain_status for it to mean draining; unset = the status alone"),
-	K_STR(struct cfg_health, identity_header, NULL, check_header_name, R,
+	K_STR(struct cfg_health, identity_header, NULL, &rule_header_name, R,
 	      "http checks pass only if the answer carries this header with the backend's identity; unset = off"),
 	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
 	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R,
@@ -351,7 +287,7 @@ static const struct key passive_keys[] = {
 	      "failed exchanges in a row (connect, reset, close, bad or cut response, timeout after the whole request) that eject; 0 = never"),
 	K_BOOL(struct cfg_passive, eject_on_5xx, 0, R,
 	       "count responses with a status in error_status as failed exchanges (any client can make an app answer 500)"),
-	K_STR(struct cfg_passive, error_status, "500-599", check_status_list, R,
+	K_STR(struct cfg_passive, error_status, "500-599", &rule_status_list, R,
 	      "response statuses counted as failed exchanges when eject_on_5xx is on; \"\" = none"),
 	K_INT(struct cfg_passive, eject_ms, 1, MS_MAX, 10000, R,
 	      "how long a first ejection lasts; each repeat doubles it"),
@@ -364,7 +300,7 @@ static const struct key_table passive_table = {
 };
 
 static const struct key backend_keys[] = {
-	K_STR(struct cfg_backend, name, NULL, check_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_backend, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "backend name, unique in its pool, [A-Za-z0-9._-]{1,63}"),
 	K_ADDR(struct cfg_backend, address, KEY_REQUIRED | R,
 	       "\"1.2.3.4:8000\", \"[::1]:8000\" or \"name:8000\" (names resolved at load and reload)"),
@@ -374,7 +310,7 @@ static const struct key backend_keys[] = {
 	      "most connections in flight to this backend; more wait in the pool queue; 0 = unlimited"),
 	K_ENUM(struct cfg_backend, state, state_names, ADMIN_ACTIVE, R,
 	       "admin state: \"active\", \"draining\" (no new traffic) or \"maint\" (out)"),
-	K_STR(struct cfg_backend, identity, NULL, check_host_header, R,
+	K_STR(struct cfg_backend, identity, NULL, &rule_host_header, R,
 	      "what the pool's health.identity_header must say in its health answers; unset = the name"),
 	{ .name = NULL },
 };
@@ -384,18 +320,18 @@ static const struct key_table backend_table = {
 };
 
 static const struct key kubernetes_keys[] = {
-	K_STR(struct cfg_kubernetes, namespace, NULL, check_k8s_name, R,
+	K_STR(struct cfg_kubernetes, namespace, NULL, &rule_k8s_name, R,
 	      "namespace of the Service; unset = the service account's (<sa_dir>/namespace), else \"default\""),
-	K_STR(struct cfg_kubernetes, service, NULL, check_k8s_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_kubernetes, service, NULL, &rule_k8s_name, KEY_REQUIRED | R,
 	      "the Service whose EndpointSlices (label kubernetes.io/service-name) make the backends"),
 	K_INT(struct cfg_kubernetes, port, 0, 65535, 0, R,
 	      "endpoint (target) port number; 0 = the port named port_name, or the slice's only port"),
-	K_STR(struct cfg_kubernetes, port_name, NULL, check_k8s_name, R,
+	K_STR(struct cfg_kubernetes, port_name, NULL, &rule_k8s_name, R,
 	      "name of the EndpointSlice port to use (the Service port's name); unset = by number"),
-	K_STR(struct cfg_kubernetes, api_server, NULL, check_api_server, R,
+	K_STR(struct cfg_kubernetes, api_server, NULL, &rule_api_server, R,
 	      "API server URL \"https://host:port\"; unset = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
 	K_STR(struct cfg_kubernetes, sa_dir, "/var/run/secrets/kubernetes.io/serviceaccount",
-	      check_nonempty, R, "service-account directory: token (re-read when it changes), ca.crt, namespace"),
+	      &rule_nonempty, R, "service-account directory: token (re-read when it changes), ca.crt, namespace"),
 	K_INT(struct cfg_kubernetes, weight, 0, 1000, 1, R, "weight of each discovered backend"),
 	K_INT(struct cfg_kubernetes, max_conns, 0, 1000000, 0, R,
 	      "max_conns of each discovered backend; 0 = unlimited"),
@@ -423,7 +359,7 @@ static const struct key_table discovery_table = {
 };
 
 static const struct key pool_keys[] = {
-	K_STR(struct cfg_pool, name, NULL, check_name, KEY_REQUIRED | R,
+	K_STR(struct cfg_pool, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
 	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
 	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
@@ -471,11 +407,11 @@ static const struct key_table pool_table = {
 
 static const struct key root_keys[] = {
 	K_INT(struct config, workers, 0, 256, 0, 0, "event-loop threads; 0 = one per CPU"),
-	K_STR(struct config, state_dir, "/var/lib/fulcrum", check_nonempty, 0,
+	K_STR(struct config, state_dir, "/var/lib/fulcrum", &rule_nonempty, 0,
 	      "directory for config generations and the runtime journal"),
-	K_STR(struct config, user, NULL, check_nonempty, 0,
+	K_STR(struct config, user, NULL, &rule_nonempty, 0,
 	      "drop privileges to this user after binding; unset = stay"),
-	K_STR(struct config, group, NULL, check_nonempty, 0,
+	K_STR(struct config, group, NULL, &rule_nonempty, 0,
 	      "drop privileges to this group after binding; unset = the user's group"),
 	K_INT(struct config, max_connections, 1, 10000000, 100000, R,
 	      "concurrent client connections over all listeners"),
@@ -674,7 +610,7 @@ void config_backend_clear(struct cfg_backend *b)
 
 int config_check_name(const char *s, char *err, size_t errlen)
 {
-	return check_name(s, err, errlen);
+	return cfg_check_name(s, err, errlen);
 }
 
 int config_addr_is_loopback(const struct addr *a)
@@ -871,7 +807,7 @@ static void parse_key(struct loader *ld, const config_setting_t *s, const struct
 			return;
 		}
 		v = config_setting_get_string(s);
-		if (k->check != NULL && k->check(v, err, sizeof(err)) == -1) {
+		if (k->rule != NULL && k->rule->check(v, err, sizeof(err)) == -1) {
 			add_error(ld, s, 0, path, "%s", err);
 			return;
 		}
@@ -1045,7 +981,7 @@ static char *parse_names(struct loader *ld, const config_setting_t *s, const str
 			bad = 1;
 			continue;
 		}
-		if (k->check && k->check(config_setting_get_string(e), err, sizeof(err)) == -1) {
+		if (k->rule && k->rule->check(config_setting_get_string(e), err, sizeof(err)) == -1) {
 			add_error(ld, e, 0, child, "%s", err);
 			bad = 1;
 			continue;
@@ -1541,28 +1477,7 @@ static void describe_bounds(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "%lld..%lld entries", k->min, k->max);
 		break;
 	case KEY_STRING:
-		if (k->check == check_name)
-			snprintf(buf, len, "`[A-Za-z0-9._-]{1,63}`");
-		else if (k->check == check_tls_version)
-			snprintf(buf, len, "`\"TLSv1.2\"`, `\"TLSv1.3\"`");
-		else if (k->check == check_http_path)
-			snprintf(buf, len, "starts with `/`");
-		else if (k->check == check_control_listen)
-			snprintf(buf, len, "`host:port`, `unix:/path`");
-		else if (k->check == check_alpn)
-			snprintf(buf, len, "comma-separated");
-		else if (k->check == check_status_list)
-			snprintf(buf, len, "statuses `100-599` and `a-b` ranges, comma-separated; `\"\"` = none");
-		else if (k->check == check_host_header)
-			snprintf(buf, len, "visible ASCII, no spaces");
-		else if (k->check == check_header_name)
-			snprintf(buf, len, "header field name");
-		else if (k->check == check_k8s_name)
-			snprintf(buf, len, "`[a-z0-9-]{1,63}`");
-		else if (k->check == check_api_server)
-			snprintf(buf, len, "`https://host:port`");
-		else
-			snprintf(buf, len, "non-empty");
+		snprintf(buf, len, "%s", k->rule != NULL ? k->rule->values : "non-empty");
 		break;
 	case KEY_ADDR:
 		snprintf(buf, len, "`host:port`");
@@ -1979,7 +1894,7 @@ static const char *elem_segment(const struct key_table *t, const config_setting_
 
 	if (t->name_off >= 0 && config_setting_type(elem) == CONFIG_TYPE_GROUP &&
 	    config_setting_lookup_string(elem, "name", &name) == CONFIG_TRUE &&
-	    check_name(name, NULL, 0) == 0)
+	    cfg_check_name(name, NULL, 0) == 0)
 		return name;
 	snprintf(buf, len, "[%d]", index);
 	return buf;
@@ -2056,148 +1971,3 @@ static unsigned edit_distance(const char *a, const char *b)
 	}
 	return d[la][lb];
 }
-
-/* ---- String rules -------------------------------------------------------------------- */
-
-#define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
-
-/* Names appear in key paths, metrics labels and API URLs: keep them to a safe set. */
-static int check_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return ERR("name must be 1..63 characters, got %zu", n);
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
-		return ERR("invalid name '%s' (allowed: letters, digits, '.', '_', '-')", s);
-	return 0;
-}
-
-static int check_nonempty(const char *s, char *err, size_t errlen)
-{
-	if (s[0] == '\0')
-		return ERR("must not be empty");
-	return 0;
-}
-
-/* The control server parses this itself; here only the syntax is checked (and names
- * resolved), so that -t catches it. */
-static int check_control_listen(const char *s, char *err, size_t errlen)
-{
-	struct addr a;
-	char why[256];
-
-	if (strncmp(s, "unix:", 5) == 0) {
-		size_t n = strlen(s + 5);
-
-		if (n == 0)
-			return ERR("missing path after \"unix:\"");
-		if (n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return ERR("unix socket path longer than %zu characters",
-				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		return 0;
-	}
-	if (addr_parse(s, &a, 1, why, sizeof(why)) == -1)
-		return ERR("%s (expected \"host:port\" or \"unix:/path\")", why);
-	return 0;
-}
-
-static int check_tls_version(const char *s, char *err, size_t errlen)
-{
-	if (strcmp(s, "TLSv1.2") != 0 && strcmp(s, "TLSv1.3") != 0)
-		return ERR("\"%s\" is not one of \"TLSv1.2\", \"TLSv1.3\"", s);
-	return 0;
-}
-
-/* "h2,http/1.1": each protocol 1..255 visible characters (the ALPN wire limit). */
-static int check_alpn(const char *s, char *err, size_t errlen)
-{
-	const char *p = s;
-
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-
-		if (n == 0 || n > 255)
-			return ERR("each ALPN protocol must be 1..255 characters, in \"%s\"", s);
-		for (i = 0; i < n; i++)
-			if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127)
-				return ERR("ALPN protocol with a space or control character in \"%s\"", s);
-		if (p[n] == '\0')
-			return 0;
-		p += n + 1;
-	}
-}
-
-static int check_http_path(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (s[0] != '/')
-		return ERR("path must start with '/'");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
-			return ERR("path must not contain spaces or control characters");
-	return 0;
-}
-
-/* "200-399,404": statuses 100..599, single or as inclusive ranges. */
-static int check_status_list(const char *s, char *err, size_t errlen)
-{
-	struct status_set set;
-
-	return health_status_parse(s, &set, err, errlen);
-}
-
-/* A Host value goes into a request head as is: no spaces, controls or line breaks. */
-static int check_host_header(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (s[0] == '\0')
-		return ERR("must not be empty");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
-			return ERR("must be visible ASCII without spaces");
-	return 0;
-}
-
-/* An RFC 9110 field name (token characters). */
-static int check_header_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 128)
-		return ERR("header name must be 1..128 characters");
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-		      "!#$%&'*+-.^_`|~") != n)
-		return ERR("invalid header name '%s'", s);
-	return 0;
-}
-
-/* A Kubernetes object name as in a URL and a label selector: an RFC 1123 label. */
-static int check_k8s_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return ERR("must be 1..63 characters, got %zu", n);
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
-		return ERR("'%s' is not a Kubernetes name (lower-case letters, digits, '-' inside)", s);
-	return 0;
-}
-
-/* The bearer token goes to it: https only, and nothing that would bend the URL. */
-static int check_api_server(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (strncmp(s, "https://", 8) != 0 || s[8] == '\0')
-		return ERR("must be an https:// URL (the service-account token is sent to it)");
-	for (i = 8; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '?' || s[i] == '#')
-			return ERR("must be \"https://host:port\" without spaces, query or fragment");
-	return 0;
-}
-
-#undef ERR
