@@ -10,7 +10,7 @@
 #include "config.h"
 
 /* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types.
- * Each type's behaviour is one struct cfg_type_ops (config_types.c). */
+ * Each type's behaviour is one struct cfg_type_ops (cfg_types[], config_walk.c). */
 enum key_type {
 	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
 	KEY_STRING,     /* char *, malloc'd; optional rule */
@@ -70,14 +70,14 @@ struct loader {
 	int failed;                  /* an error (or an allocation failure) was seen */
 };
 
-/* Where config_render is: the style, the indent of the current group, the stream. */
+/* Where config_render writes, and how. */
 struct writer {
 	enum config_render_style style;
 	int flat;                    /* style == CONFIG_RENDER_FLAT */
 	FILE *out;
 };
 
-/* Where config_reload_check is: the file errors name and the errors found. */
+/* What config_reload_check has found: errors name file, line 0. */
 struct differ {
 	const char *file;
 	struct config_errors *errs;
@@ -126,10 +126,16 @@ struct cfg_type_ops {
 	void (*describe_default)(const struct key *k, char *buf, size_t len);
 };
 
-/* config_types.c, config_nested.c: the operations of each type, by enum key_type. */
+/* config_scalar.c, config_text.c, config_nested.c: the operations of each type;
+ * config_walk.c: them by enum key_type. */
 extern const struct cfg_type_ops cfg_ops_int, cfg_ops_string, cfg_ops_bool, cfg_ops_enum,
 	cfg_ops_addr, cfg_ops_prefixes, cfg_ops_group, cfg_ops_list;
 extern const struct cfg_type_ops *const cfg_types[KEY_TYPES];
+/* config_text.c: a libconfig string literal; the reference columns of a list (its
+ * element count, "empty"). */
+void cfg_write_string(FILE *out, const char *s);
+void cfg_entries_values(const struct key *k, char *buf, size_t len);
+void cfg_empty_default(const struct key *k, char *buf, size_t len);
 
 /* config_schema.c: the key tables. */
 extern const struct key_table cfg_root_table, cfg_listener_table, cfg_pool_table,
@@ -148,8 +154,8 @@ int cfg_set_defaults(const struct key_table *t, void *obj);
 void cfg_free_fields(const struct key_table *t, void *obj);
 void cfg_null_owned(const struct key_table *t, void *obj);
 int cfg_dup_fields(const struct key_table *t, void *dst, const void *src);
-int cfg_reload_diff(const struct key_table *t, const void *a, const void *b, const char *path,
-		    int all, struct differ *d);
+void cfg_reload_diff(const struct key_table *t, const void *a, const void *b, const char *path,
+		     int all, struct differ *d);
 int cfg_write_group(const struct key_table *t, const void *obj, const char *path, int depth,
 		    const struct writer *w);
 void cfg_print_keys(const struct key_table *t, const char *path, int fixed, FILE *out);
@@ -159,12 +165,10 @@ void cfg_path_join(char *dst, const char *prefix, const char *seg);
 const char *cfg_elem_segment(const struct key_table *t, const config_setting_t *elem,
 			     int index, char *buf, size_t len);
 const char *cfg_setting_type_name(const config_setting_t *s);
-void cfg_write_string(FILE *out, const char *s);
 
-/* config_load.c: error collection. */
+/* config.c: records an error of the load ld at setting s (its file and line), or at
+ * line when s is NULL, and marks the load failed. */
 void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void cfg_add_error_raw(struct config_errors *errs, const char *file, int line,
-		       const char *key, const char *msg);
 
 #endif
