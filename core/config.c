@@ -1,520 +1,30 @@
-/* config.c: owns the configuration file: one declarative table of every key (type, bounds,
- * default, reloadable, doc) and the generic loader that fills a fresh struct config from it. */
+/* config.c: owns loading the configuration: reading a file or string with libconfig into a
+ * fresh struct config, the errors (file:line: key: message), the cross-key checks, config.h. */
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "addr.h"
-#include "config.h"
+#include "config-int.h"
 #include "health.h"
-#include "http.h"
-
-/* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types. */
-enum key_type {
-	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
-	KEY_STRING,     /* char *, malloc'd; optional check() */
-	KEY_BOOL,       /* int 0/1 */
-	KEY_ENUM,       /* string from names[] stored as its index in an enum field */
-	KEY_ADDR,       /* "host:port" into a struct addr, names resolved */
-	KEY_PREFIXES,   /* list of "net/bits" into an addr_prefix array + count */
-	KEY_GROUP,      /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
-	KEY_LIST,       /* ( {..}, {..} ) of sub into an array + count; min..max elements */
-};
-
-#define KEY_REQUIRED 0x1u  /* an error when absent */
-#define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
-#define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
-#define KEY_NAMES    0x8u  /* KEY_STRING: a list ( "a", "b" ) of names, kept joined as "a,b" */
-
-struct key_table;
-
-struct key {
-	const char *name;            /* setting name; NULL ends a table */
-	enum key_type type;
-	unsigned flags;              /* KEY_REQUIRED | KEY_RELOAD | KEY_POINTER */
-	size_t off;                  /* offset of the field in the struct the table fills */
-	size_t size;                 /* KEY_INT: width of the field (4 or 8) */
-	long long min, max;          /* KEY_INT: value bounds; KEY_LIST/PREFIXES: element count */
-	long long def;               /* KEY_INT, KEY_BOOL, KEY_ENUM default */
-	const char *def_str;         /* KEY_STRING default, NULL = unset */
-	const char *const *names;    /* KEY_ENUM values in enum order, NULL-terminated */
-	int (*check)(const char *s, char *err, size_t errlen);  /* KEY_STRING extra rule */
-	const struct key_table *sub; /* KEY_GROUP, KEY_LIST: what the elements hold */
-	size_t count_off;            /* KEY_LIST, KEY_PREFIXES: offset of the size_t count */
-	const char *doc;             /* one line for the reference (docs/configuration.md) */
-};
-
-struct key_table {
-	const char *what;            /* noun for messages: "listener" */
-	const struct key *keys;
-	size_t size;                 /* sizeof the struct the keys fill */
-	long line_off;               /* offset of its "int line" field, -1 when none */
-	long name_off;               /* offset of a "char *name" unique in its list, -1 when none */
-};
-
-/* State of one load: where errors go and whether any was found. */
-struct loader {
-	const char *file;            /* path, or the name given to config_load_string */
-	struct config_errors *errs;
-	int failed;                  /* an error (or an allocation failure) was seen */
-};
-
-#define KEY_PATH_MAX 512
-#define ERR_MAX 512
 
 /* Table of contents. */
-static void add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void add_error_raw(struct config_errors *errs, const char *file, int line,
 			  const char *key, const char *msg);
 static void sort_errors(struct config_errors *errs);
-static void path_join(char *dst, const char *prefix, const char *seg);
-static const char *elem_segment(const struct key_table *t, const config_setting_t *elem,
-				int index, char *buf, size_t len);
-static const char *setting_type_name(const config_setting_t *s);
-static const struct key *find_key(const struct key_table *t, const char *name);
-static const char *suggest_key(const struct key_table *t, const char *name);
-static unsigned edit_distance(const char *a, const char *b);
-static int set_defaults(const struct key_table *t, void *obj);
-static void free_fields(const struct key_table *t, void *obj);
-static void parse_group(struct loader *ld, const config_setting_t *grp,
-			const struct key_table *t, void *obj, const char *path);
-static void parse_key(struct loader *ld, const config_setting_t *s, const struct key *k,
-		      void *obj, const char *path);
-static void parse_list(struct loader *ld, const config_setting_t *s, const struct key *k,
-		       void *obj, const char *path);
-static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
-			   void *obj, const char *path);
-static char *parse_names(struct loader *ld, const config_setting_t *s, const struct key *k,
-			 const char *path);
-static void write_names(FILE *out, const char *joined);
-static void check_unique_name(struct loader *ld, const config_setting_t *elem,
-			      const struct key_table *t, char *items, size_t index,
-			      const char *path);
+static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
+				  struct config_errors *errs);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
 static void check_control(struct loader *ld, const struct config *cfg,
 			  const config_setting_t *root);
-static void null_owned(const struct key_table *t, void *obj);
-static int dup_fields(const struct key_table *t, void *dst, const void *src);
-static int write_group(const struct key_table *t, const void *obj, const char *path,
-		       int depth, enum config_render_style style, FILE *out);
-static void write_string(FILE *out, const char *s);
 static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root);
-static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
-				  struct config_errors *errs);
-static int reload_diff(const struct key_table *t, const void *a, const void *b,
-		       const char *path, int all, const char *file, struct config_errors *errs);
-static void print_keys(const struct key_table *t, const char *path, int fixed, FILE *out);
-static void describe_bounds(const struct key *k, char *buf, size_t len);
-static void describe_default(const struct key *k, char *buf, size_t len);
-static int check_name(const char *s, char *err, size_t errlen);
-static int check_nonempty(const char *s, char *err, size_t errlen);
-static int check_control_listen(const char *s, char *err, size_t errlen);
-static int check_tls_version(const char *s, char *err, size_t errlen);
-static int check_alpn(const char *s, char *err, size_t errlen);
-static int check_http_path(const char *s, char *err, size_t errlen);
-static int check_status_list(const char *s, char *err, size_t errlen);
-static int check_host_header(const char *s, char *err, size_t errlen);
-static int check_header_name(const char *s, char *err, size_t errlen);
-static int check_k8s_name(const char *s, char *err, size_t errlen);
-static int check_api_server(const char *s, char *err, size_t errlen);
-
-/* ---- The key table --------------------------------------------------------------
- * The _Generic terms compile to nothing; they make the build fail when a field's type
- * in config-t.h stops matching the kind of key that fills it. */
-
-#define FIELD(st, f) (((st *)0)->f)
-#define K_INT(st, f, lo, hi, d, fl, text)                                                  \
-	{ .name = #f, .type = KEY_INT, .flags = (fl), .size = sizeof(FIELD(st, f)),          \
-	  .off = offsetof(st, f) +                                                           \
-		 0 * sizeof(_Generic(FIELD(st, f), uint32_t: 1, uint64_t: 1)),               \
-	  .min = (lo), .max = (hi), .def = (d), .doc = (text) }
-#define K_STR(st, f, d, chk, fl, text)                                                     \
-	{ .name = #f, .type = KEY_STRING, .flags = (fl),                                     \
-	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), char *: 1)),            \
-	  .def_str = (d), .check = (chk), .doc = (text) }
-#define K_BOOL(st, f, d, fl, text)                                                         \
-	{ .name = #f, .type = KEY_BOOL, .flags = (fl),                                       \
-	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), int: 1)),               \
-	  .def = (d), .doc = (text) }
-#define K_ENUM(st, f, nm, d, fl, text)                                                     \
-	{ .name = #f, .type = KEY_ENUM, .flags = (fl), .off = offsetof(st, f),               \
-	  .size = sizeof(FIELD(st, f)) +                                                     \
-		  0 * sizeof(char[sizeof(FIELD(st, f)) == sizeof(int) ? 1 : -1]),            \
-	  .names = (nm), .def = (d), .doc = (text) }
-#define K_ADDR(st, f, fl, text)                                                            \
-	{ .name = #f, .type = KEY_ADDR, .flags = (fl),                                       \
-	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr: 1)),       \
-	  .doc = (text) }
-#define K_PREFIXES(st, f, n, hi, fl, text)                                                 \
-	{ .name = #f, .type = KEY_PREFIXES, .flags = (fl),                                   \
-	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr_prefix *: 1)), \
-	  .count_off = offsetof(st, n), .min = 0, .max = (hi), .doc = (text) }
-#define K_GROUP(st, f, tbl, fl, text)                                                      \
-	{ .name = #f, .type = KEY_GROUP, .flags = (fl), .off = offsetof(st, f),              \
-	  .sub = (tbl), .doc = (text) }
-#define K_LIST(st, nm, f, n, tbl, lo, hi, fl, text)                                        \
-	{ .name = (nm), .type = KEY_LIST, .flags = (fl), .off = offsetof(st, f),             \
-	  .count_off = offsetof(st, n), .sub = (tbl), .min = (lo), .max = (hi), .doc = (text) }
-
-#define R KEY_RELOAD
-#define MS_MAX 3600000       /* one hour: longer than any sane timeout, short of overflow */
-
-static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
-static const char *const log_format_names[] = { "json", "combined", NULL };
-static const char *const mode_names[] = { "http", "tcp", NULL };
-static const char *const balance_names[] = { "wlc", "rr", NULL };
-static const char *const health_names[] = { "http", "tcp", "none", NULL };
-static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
-static const char *const state_names[] = { "active", "draining", "maint", NULL };
-static const char *const verify_names[] = { "none", "optional", "required", NULL };
-static const char *const k8s_family_names[] = { "ipv4", "ipv6", "any", NULL };
-static const char *const scope_names[] = { "read", "backends", "admin", NULL };
-
-static const struct key log_keys[] = {
-	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
-	       "least severity written to the error log (stderr)"),
-	K_STR(struct cfg_log, access, "stdout", check_nonempty, R,
-	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
-	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
-	       "access log line format"),
-	K_INT(struct cfg_log, access_sample, 1, 1000000, 1, R,
-	      "write 1 of every N access-log lines per worker; 5xx and failed requests always"),
-	{ .name = NULL },
-};
-static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
-
-static const struct key cert_keys[] = {
-	K_STR(struct cfg_tls_cert, cert, NULL, check_nonempty, KEY_REQUIRED | R,
-	      "PEM certificate chain file"),
-	K_STR(struct cfg_tls_cert, key, NULL, check_nonempty, KEY_REQUIRED | R,
-	      "PEM private key file"),
-	{ .name = NULL },
-};
-static const struct key_table cert_table = {
-	"certificate", cert_keys, sizeof(struct cfg_tls_cert),
-	offsetof(struct cfg_tls_cert, line), -1
-};
-
-static const struct key tls_keys[] = {
-	K_LIST(struct cfg_tls, "certificates", certs, ncerts, &cert_table, 1, 256,
-	       KEY_REQUIRED | R, "certificate/key pairs, at least one"),
-	K_STR(struct cfg_tls, min_version, "TLSv1.2", check_tls_version, R,
-	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
-	K_STR(struct cfg_tls, ciphers, NULL, check_nonempty, R,
-	      "OpenSSL cipher list for TLS 1.2; unset = ECDHE with AES-GCM or ChaCha20 only"),
-	K_STR(struct cfg_tls, ciphersuites, NULL, check_nonempty, R,
-	      "OpenSSL TLS 1.3 ciphersuites; unset = AES-128-GCM, AES-256-GCM, ChaCha20"),
-	K_STR(struct cfg_tls, alpn, NULL, check_alpn, R,
-	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
-	K_STR(struct cfg_tls, client_ca, NULL, check_nonempty, R,
-	      "PEM file of the CAs client certificates must chain to (mutual TLS)"),
-	K_ENUM(struct cfg_tls, verify_client, verify_names, TLS_VERIFY_NONE, R,
-	       "ask for a client certificate: \"none\", \"optional\" or \"required\" (needs client_ca)"),
-	K_INT(struct cfg_tls, handshake_timeout_ms, 1, MS_MAX, 10000, R,
-	      "the TLS handshake must complete within this time"),
-	K_INT(struct cfg_tls, session_timeout_s, 1, 86400, 300, R,
-	      "lifetime of a resumable session; generated ticket keys rotate this often"),
-	K_BOOL(struct cfg_tls, session_tickets, 1, R,
-	       "issue session tickets (stateless resumption); the session cache works either way"),
-	K_STR(struct cfg_tls, ticket_key_file, NULL, check_nonempty, R,
-	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
-	{ .name = NULL },
-};
-static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
-
-static const struct key token_keys[] = {
-	K_STR(struct cfg_token, name, NULL, check_name, KEY_REQUIRED | R,
-	      "a regular file of this name in control.token_dir holds the token"),
-	K_ENUM(struct cfg_token, scope, scope_names, TOKEN_SCOPE_READ, R,
-	       "\"read\" (GET calls, /metrics), \"backends\" (read + PUT, drain, DELETE of backends) or \"admin\" (everything)"),
-	{ .name = "pools", .type = KEY_STRING, .flags = KEY_NAMES | R,
-	  .off = offsetof(struct cfg_token, pools) +
-		 0 * sizeof(_Generic(FIELD(struct cfg_token, pools), char *: 1)),
-	  .max = 1024, .check = check_name,
-	  .doc = "backends scope: the pools it may change, ( \"flask\", ... ); unset = all pools" },
-	{ .name = NULL },
-};
-static const struct key_table token_table = {
-	"token", token_keys, sizeof(struct cfg_token), offsetof(struct cfg_token, line),
-	offsetof(struct cfg_token, name)
-};
-
-static const struct key control_keys[] = {
-	K_STR(struct cfg_control, listen, NULL, check_control_listen, 0,
-	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
-	K_STR(struct cfg_control, token_file, NULL, check_nonempty, R,
-	      "file holding a bearer token of scope admin (re-read when it changes); unset = none"),
-	K_STR(struct cfg_control, token_dir, NULL, check_nonempty, R,
-	      "directory of token files, one token per regular file, named by the file (scope read unless control.tokens says)"),
-	K_LIST(struct cfg_control, "tokens", tokens, ntokens, &token_table, 0, 1024, R,
-	       "scopes of token_dir's tokens: { name; scope; pools; }"),
-	K_INT(struct cfg_control, token_overlap_s, 0, 86400, 60, R,
-	      "after a token file changes, its old value still works this long"),
-	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
-	      "operator configurations (start, reloads, rollbacks) kept in state_dir for rollback (oldest removed first)"),
-	K_INT(struct cfg_control, generations_keep_days, 0, 36500, 0, R,
-	      "kept generations older than this many days are removed too; 0 = by count only"),
-	K_GROUP(struct cfg_control, tls, &tls_table, KEY_POINTER,
-		"serve the control API over TLS (same keys as a listener's tls); absent = plain"),
-	K_BOOL(struct cfg_control, metrics_public, 0, R,
-	       "serve GET /metrics without the bearer token (for scrapers that send none)"),
-	{ .name = NULL },
-};
-static const struct key_table control_table = {
-	"control", control_keys, sizeof(struct cfg_control), -1, -1
-};
-
-static const struct key listener_keys[] = {
-	K_STR(struct cfg_listener, name, NULL, check_name, KEY_REQUIRED | R,
-	      "unique listener name, [A-Za-z0-9._-]{1,63}"),
-	K_ADDR(struct cfg_listener, bind, KEY_REQUIRED | R,
-	       "address to listen on: \"1.2.3.4:443\", \"[::]:443\" or \"name:443\"; unique"),
-	K_ENUM(struct cfg_listener, mode, mode_names, LISTENER_HTTP, R,
-	       "\"http\" (L7, per request) or \"tcp\" (L4, per connection)"),
-	K_STR(struct cfg_listener, pool, NULL, check_name, KEY_REQUIRED | R,
-	      "name of the pool that serves this listener"),
-	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
-	      "concurrent client connections on this listener"),
-	K_INT(struct cfg_listener, max_conns_per_client, 0, 1000000, 256, R,
-	      "concurrent connections from one client address (IPv6: one /64) on this listener; 0 = unlimited"),
-	K_BOOL(struct cfg_listener, accept_proxy, 0, R,
-	       "expect a PROXY protocol v1/v2 header from proxy_trusted sources"),
-	K_PREFIXES(struct cfg_listener, proxy_trusted, nproxy_trusted, 1024, R,
-		   "sources allowed to send PROXY headers, e.g. (\"10.0.0.0/8\", \"::1\")"),
-	K_INT(struct cfg_listener, head_timeout_ms, 1, MS_MAX, 10000, R,
-	      "the whole request head must arrive within this time"),
-	K_INT(struct cfg_listener, idle_timeout_ms, 1, MS_MAX, 60000, R,
-	      "keep-alive idle time (http) or inactivity time (tcp)"),
-	K_INT(struct cfg_listener, head_max_bytes, 1024, 1048576, 32768, R,
-	      "largest request head; larger gets 431"),
-	K_INT(struct cfg_listener, header_max_count, 1, HTTP_HEADERS_MAX, 100, R,
-	      "most header fields in a request head; more gets 431"),
-	K_INT(struct cfg_listener, body_max_bytes, 0, INT64_MAX, 0, R,
-	      "largest request body; larger gets 413; 0 = unlimited (above 2^31-1 add an L suffix)"),
-	K_BOOL(struct cfg_listener, trust_forwarded, 0, R,
-	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
-	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
-		"terminate TLS on this listener; absent = plain"),
-	{ .name = NULL },
-};
-static const struct key_table listener_table = {
-	"listener", listener_keys, sizeof(struct cfg_listener),
-	offsetof(struct cfg_listener, line), offsetof(struct cfg_listener, name)
-};
-
-static const struct key health_keys[] = {
-	K_ENUM(struct cfg_health, type, health_names, HEALTH_HTTP, R,
-	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
-	K_STR(struct cfg_health, path, "/healthz", check_http_path, R,
-	      "request path of http checks"),
-	K_STR(struct cfg_health, host, NULL, check_host_header, R,
-	      "Host header of http checks; unset = the backend's address as written"),
-	K_BOOL(struct cfg_health, https, 0, R,
-	       "http checks over TLS (the backend's certificate is not verified)"),
-	K_STR(struct cfg_health, expect, "200-399", check_status_list, R,
-	      "statuses that pass an http check, e.g. \"200,204\" or \"200-299\""),
-	K_STR(struct cfg_health, drain_status, NULL, check_status_list, R,
-	      "statuses by which a backend asks for no new traffic (draining, not a failure); unset = none"),
-	K_STR(struct cfg_health, drain_header, NULL, check_header_name, R,
-	      "header that must come with drain_status for it to mean draining; unset = the status alone"),
-	K_STR(struct cfg_health, identity_header, NULL, check_header_name, R,
-	      "http checks pass only if the answer carries this header with the backend's identity; unset = off"),
-	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
-	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R,
-	      "a check slower than this fails (not counted while the backend visibly serves: see health)"),
-	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
-	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
-	K_INT(struct cfg_health, jitter_percent, 0, 50, 10, R,
-	      "each interval is drawn within +-this percent so checks do not align"),
-	K_INT(struct cfg_health, max_down_percent, 0, 100, 50, R,
-	      "most backends in rotation (admin active; percent, rounded down) that checks and passive detection may hold down; never the last one up"),
-	{ .name = NULL },
-};
-static const struct key_table health_table = {
-	"health", health_keys, sizeof(struct cfg_health), -1, -1
-};
-
-static const struct key passive_keys[] = {
-	K_INT(struct cfg_passive, connect_failures, 0, 1000, 1, R,
-	      "failed connects in a row (refused, unreachable, timed out) that eject a backend; 0 = never"),
-	K_INT(struct cfg_passive, errors, 0, 1000, 5, R,
-	      "failed exchanges in a row (connect, reset, close, bad or cut response, timeout after the whole request) that eject; 0 = never"),
-	K_BOOL(struct cfg_passive, eject_on_5xx, 0, R,
-	       "count responses with a status in error_status as failed exchanges (any client can make an app answer 500)"),
-	K_STR(struct cfg_passive, error_status, "500-599", check_status_list, R,
-	      "response statuses counted as failed exchanges when eject_on_5xx is on; \"\" = none"),
-	K_INT(struct cfg_passive, eject_ms, 1, MS_MAX, 10000, R,
-	      "how long a first ejection lasts; each repeat doubles it"),
-	K_INT(struct cfg_passive, eject_max_ms, 1, MS_MAX, 300000, R,
-	      "longest ejection; a backend up this long after its last ejection starts over at eject_ms"),
-	{ .name = NULL },
-};
-static const struct key_table passive_table = {
-	"passive", passive_keys, sizeof(struct cfg_passive), -1, -1
-};
-
-static const struct key backend_keys[] = {
-	K_STR(struct cfg_backend, name, NULL, check_name, KEY_REQUIRED | R,
-	      "backend name, unique in its pool, [A-Za-z0-9._-]{1,63}"),
-	K_ADDR(struct cfg_backend, address, KEY_REQUIRED | R,
-	       "\"1.2.3.4:8000\", \"[::1]:8000\" or \"name:8000\" (names resolved at load and reload)"),
-	K_INT(struct cfg_backend, weight, 0, 1000, 1, R,
-	      "share of traffic relative to the others; 0 = takes no new traffic"),
-	K_INT(struct cfg_backend, max_conns, 0, 1000000, 0, R,
-	      "most connections in flight to this backend; more wait in the pool queue; 0 = unlimited"),
-	K_ENUM(struct cfg_backend, state, state_names, ADMIN_ACTIVE, R,
-	       "admin state: \"active\", \"draining\" (no new traffic) or \"maint\" (out)"),
-	K_STR(struct cfg_backend, identity, NULL, check_host_header, R,
-	      "what the pool's health.identity_header must say in its health answers; unset = the name"),
-	{ .name = NULL },
-};
-static const struct key_table backend_table = {
-	"backend", backend_keys, sizeof(struct cfg_backend),
-	offsetof(struct cfg_backend, line), offsetof(struct cfg_backend, name)
-};
-
-static const struct key kubernetes_keys[] = {
-	K_STR(struct cfg_kubernetes, namespace, NULL, check_k8s_name, R,
-	      "namespace of the Service; unset = the service account's (<sa_dir>/namespace), else \"default\""),
-	K_STR(struct cfg_kubernetes, service, NULL, check_k8s_name, KEY_REQUIRED | R,
-	      "the Service whose EndpointSlices (label kubernetes.io/service-name) make the backends"),
-	K_INT(struct cfg_kubernetes, port, 0, 65535, 0, R,
-	      "endpoint (target) port number; 0 = the port named port_name, or the slice's only port"),
-	K_STR(struct cfg_kubernetes, port_name, NULL, check_k8s_name, R,
-	      "name of the EndpointSlice port to use (the Service port's name); unset = by number"),
-	K_STR(struct cfg_kubernetes, api_server, NULL, check_api_server, R,
-	      "API server URL \"https://host:port\"; unset = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
-	K_STR(struct cfg_kubernetes, sa_dir, "/var/run/secrets/kubernetes.io/serviceaccount",
-	      check_nonempty, R, "service-account directory: token (re-read when it changes), ca.crt, namespace"),
-	K_INT(struct cfg_kubernetes, weight, 0, 1000, 1, R, "weight of each discovered backend"),
-	K_INT(struct cfg_kubernetes, max_conns, 0, 1000000, 0, R,
-	      "max_conns of each discovered backend; 0 = unlimited"),
-	K_INT(struct cfg_kubernetes, batch_ms, 0, 60000, 100, R,
-	      "endpoint changes arriving within this time are applied as one generation"),
-	K_INT(struct cfg_kubernetes, backoff_max_ms, 100, MS_MAX, 30000, R,
-	      "longest wait between attempts while the API server cannot be reached (doubling, jittered)"),
-	K_ENUM(struct cfg_kubernetes, address_family, k8s_family_names, K8S_FAMILY_IPV4, R,
-	       "a pod with IPv4 and IPv6 endpoints is one backend, on \"ipv4\", \"ipv6\", or \"any\" (the family whose endpoint is in the better state, IPv4 on a tie)"),
-	K_INT(struct cfg_kubernetes, watch_idle_timeout_s, 1, 3600, 30, R,
-	      "a LIST or WATCH that brings no byte for this long is taken as dead and fulcrum lists again; watches ask the server to end them before (timeoutSeconds)"),
-	{ .name = NULL },
-};
-static const struct key_table kubernetes_table = {
-	"kubernetes", kubernetes_keys, sizeof(struct cfg_kubernetes), -1, -1
-};
-
-static const struct key discovery_keys[] = {
-	K_GROUP(struct cfg_discovery, kubernetes, &kubernetes_table, KEY_POINTER | R,
-		"follow a Kubernetes Service's EndpointSlices (LIST, then WATCH); absent = off"),
-	{ .name = NULL },
-};
-static const struct key_table discovery_table = {
-	"discovery", discovery_keys, sizeof(struct cfg_discovery), -1, -1
-};
-
-static const struct key pool_keys[] = {
-	K_STR(struct cfg_pool, name, NULL, check_name, KEY_REQUIRED | R,
-	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
-	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
-	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
-	K_GROUP(struct cfg_pool, health, &health_table, R, "active health checks"),
-	K_GROUP(struct cfg_pool, passive, &passive_table, R,
-		"passive failure detection on live traffic"),
-	K_INT(struct cfg_pool, slow_start_s, 0, 3600, 0, R,
-	      "ramp a joining or recovering backend's weight up over this time; 0 = off"),
-	K_INT(struct cfg_pool, drain_timeout_s, 0, 86400, 30, R,
-	      "a draining backend's connections are cut after this time"),
-	K_INT(struct cfg_pool, lease_ttl_s, 0, 86400, 0, R,
-	      "backends the API adds without ttl_s are removed unless re-PUT within this time; 0 = no lease"),
-	K_INT(struct cfg_pool, connect_timeout_ms, 1, MS_MAX, 3000, R,
-	      "time allowed to connect to a backend"),
-	K_INT(struct cfg_pool, response_timeout_ms, 1, MS_MAX, 60000, R,
-	      "time from the request sent to the first response byte"),
-	K_INT(struct cfg_pool, queue_timeout_ms, 1, MS_MAX, 5000, R,
-	      "a request queued (all backends full) longer than this gets 503"),
-	K_INT(struct cfg_pool, queue_max, 0, 1000000, 1024, R,
-	      "queued requests per pool and worker; beyond, 503; 0 = no queue"),
-	K_INT(struct cfg_pool, keepalive_max_idle, 0, 10000, 256, R,
-	      "idle backend connections kept per backend and worker; 0 = no reuse"),
-	K_INT(struct cfg_pool, backend_idle_timeout_ms, 1, MS_MAX, 1500, R,
-	      "an idle backend connection is never reused after this (keep it below the backends' keep-alive)"),
-	K_INT(struct cfg_pool, retries, 0, 10, 1, R,
-	      "retries on another backend for idempotent requests"),
-	K_INT(struct cfg_pool, retry_budget_percent, 0, 100, 20, R,
-	      "replays (retries of requests a backend already had) in flight may be at most this share of the pool's requests in flight (at least 3); 0 = none"),
-	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,
-	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
-	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
-	      "reserved: names are resolved at load and reload only (periodic re-resolution is not built yet)"),
-	K_GROUP(struct cfg_pool, discovery, &discovery_table, R,
-		"backends found at run time, besides the listed ones"),
-	K_BOOL(struct cfg_pool, adaptive_limit, 0, R,
-	       "learn each backend's concurrency limit from its response times (max_conns, if set, caps it); http only"),
-	K_BOOL(struct cfg_pool, allow_empty, 0, R,
-	       "/readyz may say ready while this pool has no backend in rotation"),
-	K_LIST(struct cfg_pool, "backends", backends, nbackends, &backend_table, 0, 10000, R,
-	       "the pool's backends; may be empty (added later through the API or by discovery)"),
-	{ .name = NULL },
-};
-static const struct key_table pool_table = {
-	"pool", pool_keys, sizeof(struct cfg_pool),
-	offsetof(struct cfg_pool, line), offsetof(struct cfg_pool, name)
-};
-
-static const struct key root_keys[] = {
-	K_INT(struct config, workers, 0, 256, 0, 0, "event-loop threads; 0 = one per CPU"),
-	K_STR(struct config, state_dir, "/var/lib/fulcrum", check_nonempty, 0,
-	      "directory for config generations and the runtime journal"),
-	K_STR(struct config, user, NULL, check_nonempty, 0,
-	      "drop privileges to this user after binding; unset = stay"),
-	K_STR(struct config, group, NULL, check_nonempty, 0,
-	      "drop privileges to this group after binding; unset = the user's group"),
-	K_INT(struct config, max_connections, 1, 10000000, 100000, R,
-	      "concurrent client connections over all listeners"),
-	K_INT(struct config, shutdown_timeout_s, 0, 3600, 30, R,
-	      "on SIGTERM, in-flight work is cut after this time"),
-	K_GROUP(struct config, log, &log_table, R, "logging"),
-	K_GROUP(struct config, control, &control_table, R, "control API"),
-	K_LIST(struct config, "listeners", listeners, nlisteners, &listener_table, 1, 1024,
-	       KEY_REQUIRED | R, "where clients connect; at least one"),
-	K_LIST(struct config, "pools", pools, npools, &pool_table, 0, 1024, R,
-	       "groups of backends that listeners send traffic to"),
-	{ .name = NULL },
-};
-static const struct key_table root_table = { "config", root_keys, sizeof(struct config), -1, -1 };
-
-#undef R
-
-const char config_default_text[] =
-	"# fulcrum embedded default: a demo listener in front of three local Flask instances.\n"
-	"workers = 1;\n"
-	"# state_dir: set at start to $XDG_RUNTIME_DIR/fulcrum or /tmp/fulcrum-<uid> (0700)\n"
-	"log = { level = \"info\"; format = \"json\"; access = \"stdout\"; };\n"
-	"control = { listen = \"127.0.0.1:9000\"; };\n"
-	"listeners = (\n"
-	"  { name = \"demo\"; bind = \"127.0.0.1:8080\"; mode = \"http\"; pool = \"flask\"; }\n"
-	");\n"
-	"pools = (\n"
-	"  { name = \"flask\"; balance = \"wlc\";\n"
-	"    health = { type = \"http\"; path = \"/healthz\"; interval_ms = 2000;\n"
-	"               timeout_ms = 1000; rise = 2; fall = 3; };\n"
-	"    backends = (\n"
-	"      { name = \"web-1\"; address = \"127.0.0.1:8001\"; weight = 4; max_conns = 4; },\n"
-	"      { name = \"web-2\"; address = \"127.0.0.1:8002\"; weight = 2; max_conns = 2; },\n"
-	"      { name = \"web-3\"; address = \"127.0.0.1:8003\"; weight = 1; max_conns = 1; }\n"
-	"    );\n"
-	"  }\n"
-	");\n";
 
 /* ---- Public API -------------------------------------------------------------------- */
 
@@ -587,7 +97,7 @@ void config_free(struct config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	free_fields(&root_table, cfg);
+	cfg_free_fields(&cfg_root_table, cfg);
 	free(cfg->source);
 	free(cfg);
 }
@@ -641,27 +151,28 @@ int config_reload_check(const struct config *old, const struct config *next,
 			struct config_errors *errs)
 {
 	struct config_errors local = { 0 };
-	int n;
+	struct differ d = { .file = next->source, .n = 0 };
 
 	if (errs == NULL)
 		errs = &local;
 	config_errors_clear(errs);
-	n = reload_diff(&root_table, old, next, "", 0, next->source, errs);
+	d.errs = errs;
+	cfg_reload_diff(&cfg_root_table, old, next, "", 0, &d);
 	config_errors_clear(&local);
-	return n;
+	return d.n;
 }
 
 void config_keys_print(FILE *out)
 {
 	fputs("| key | type | values | default | reload | meaning |\n", out);
 	fputs("|---|---|---|---|---|---|\n", out);
-	print_keys(&root_table, "", 0, out);
+	cfg_print_keys(&cfg_root_table, "", 0, out);
 }
 
 int config_backend_init(struct cfg_backend *b)
 {
 	memset(b, 0, sizeof(*b));
-	if (set_defaults(&backend_table, b) == -1) {
+	if (cfg_set_defaults(&cfg_backend_table, b) == -1) {
 		config_backend_clear(b);
 		return -1;
 	}
@@ -670,13 +181,13 @@ int config_backend_init(struct cfg_backend *b)
 
 void config_backend_clear(struct cfg_backend *b)
 {
-	free_fields(&backend_table, b);
+	cfg_free_fields(&cfg_backend_table, b);
 	memset(b, 0, sizeof(*b));
 }
 
 int config_check_name(const char *s, char *err, size_t errlen)
 {
-	return check_name(s, err, errlen);
+	return cfg_check_name(s, err, errlen);
 }
 
 int config_addr_is_loopback(const struct addr *a)
@@ -708,9 +219,9 @@ struct config *config_dup(const struct config *cfg)
 		return NULL;
 	memcpy(copy, cfg, sizeof(*copy));
 	copy->source = NULL;
-	null_owned(&root_table, copy);
+	cfg_null_owned(&cfg_root_table, copy);
 	if ((cfg->source != NULL && (copy->source = strdup(cfg->source)) == NULL) ||
-	    dup_fields(&root_table, copy, cfg) == -1) {
+	    cfg_dup_fields(&cfg_root_table, copy, cfg) == -1) {
 		config_free(copy);
 		return NULL;
 	}
@@ -719,7 +230,9 @@ struct config *config_dup(const struct config *cfg)
 
 int config_render(const struct config *cfg, FILE *out, enum config_render_style style)
 {
-	if (write_group(&root_table, cfg, "", 0, style, out) == -1)
+	struct writer w = { .style = style, .flat = style == CONFIG_RENDER_FLAT, .out = out };
+
+	if (cfg_write_group(&cfg_root_table, cfg, "", 0, &w) == -1)
 		return -1;
 	return ferror(out) ? -1 : 0;
 }
@@ -747,9 +260,9 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 	if (cfg == NULL)
 		goto nomem;
 	cfg->source = strdup(name);
-	if (cfg->source == NULL || set_defaults(&root_table, cfg) == -1)
+	if (cfg->source == NULL || cfg_set_defaults(&cfg_root_table, cfg) == -1)
 		goto nomem;
-	parse_group(&ld, config_root_setting(lc), &root_table, cfg, "");
+	cfg_parse_group(&ld, config_root_setting(lc), &cfg_root_table, cfg, "");
 	check_listeners(&ld, cfg, config_root_setting(lc));
 	check_control(&ld, cfg, config_root_setting(lc));
 	check_pools(&ld, cfg, config_root_setting(lc));
@@ -764,400 +277,6 @@ nomem:
 fail:
 	config_free(cfg);
 	return NULL;
-}
-
-/* Reads every member of grp (a libconfig group) into obj as described by t; unknown
- * keys, wrong types, bounds and missing required keys are reported, never fatal, so
- * one load reports everything. obj already holds the defaults. */
-static void parse_group(struct loader *ld, const config_setting_t *grp,
-			const struct key_table *t, void *obj, const char *path)
-{
-	char child[KEY_PATH_MAX];
-	unsigned long long seen = 0;  /* bit i: key i was present; tables stay under 64 keys */
-	int i, n = config_setting_length(grp);
-	size_t ki;
-
-	for (i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
-		const char *name = config_setting_name(m);
-		const struct key *k = find_key(t, name);
-
-		path_join(child, path, name);
-		if (k == NULL) {
-			const char *near = suggest_key(t, name);
-
-			if (near != NULL)
-				add_error(ld, m, 0, child, "unknown key '%s' (did you mean '%s'?)",
-					  name, near);
-			else
-				add_error(ld, m, 0, child, "unknown key '%s' in %s", name, t->what);
-			continue;
-		}
-		seen |= 1ull << (k - t->keys);
-		parse_key(ld, m, k, obj, child);
-	}
-	for (ki = 0; t->keys[ki].name != NULL; ki++) {
-		const struct key *k = &t->keys[ki];
-
-		if (!(k->flags & KEY_REQUIRED) || (seen & (1ull << ki)))
-			continue;
-		path_join(child, path, k->name);
-		if (k->type == KEY_LIST)
-			add_error(ld, grp, 0, child, "at least %lld %s%s required", k->min,
-				  k->sub->what, k->min == 1 ? " is" : "s are");
-		else
-			add_error(ld, grp, 0, child, "missing required key '%s' in %s", k->name,
-				  t->what);
-	}
-}
-
-/* Reads one setting s into the field k describes in obj; reports what is wrong. */
-static void parse_key(struct loader *ld, const config_setting_t *s, const struct key *k,
-		      void *obj, const char *path)
-{
-	char *field = (char *)obj + k->off;
-	char err[ERR_MAX];
-	int type = config_setting_type(s);
-
-	switch (k->type) {
-	case KEY_INT: {
-		long long v;
-
-		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-			add_error(ld, s, 0, path, "expected an integer, got %s", setting_type_name(s));
-			return;
-		}
-		v = config_setting_get_int64(s);
-		if (v < k->min || v > k->max) {
-			add_error(ld, s, 0, path, "%lld is out of range %lld..%lld", v, k->min, k->max);
-			return;
-		}
-		if (k->size == sizeof(uint64_t)) {
-			uint64_t u = (uint64_t)v;
-
-			memcpy(field, &u, sizeof(u));
-		} else {
-			uint32_t u = (uint32_t)v;
-
-			memcpy(field, &u, sizeof(u));
-		}
-		return;
-	}
-	case KEY_BOOL: {
-		int b;
-
-		if (type != CONFIG_TYPE_BOOL) {
-			add_error(ld, s, 0, path, "expected true or false, got %s",
-				  setting_type_name(s));
-			return;
-		}
-		b = config_setting_get_bool(s) ? 1 : 0;
-		memcpy(field, &b, sizeof(b));
-		return;
-	}
-	case KEY_STRING: {
-		const char *v;
-		char *copy, *old;
-
-		if (k->flags & KEY_NAMES) {
-			copy = parse_names(ld, s, k, path);
-			if (copy == NULL)
-				return;
-			memcpy(&old, field, sizeof(old));
-			free(old);
-			memcpy(field, &copy, sizeof(copy));
-			return;
-		}
-		if (type != CONFIG_TYPE_STRING) {
-			add_error(ld, s, 0, path, "expected a string, got %s", setting_type_name(s));
-			return;
-		}
-		v = config_setting_get_string(s);
-		if (k->check != NULL && k->check(v, err, sizeof(err)) == -1) {
-			add_error(ld, s, 0, path, "%s", err);
-			return;
-		}
-		copy = strdup(v);
-		if (copy == NULL) {
-			add_error(ld, s, 0, path, "out of memory");
-			return;
-		}
-		memcpy(&old, field, sizeof(old));
-		free(old);
-		memcpy(field, &copy, sizeof(copy));
-		return;
-	}
-	case KEY_ENUM: {
-		const char *v;
-		char list[256] = "";
-		int idx;
-
-		if (type == CONFIG_TYPE_STRING) {
-			v = config_setting_get_string(s);
-			for (idx = 0; k->names[idx] != NULL; idx++) {
-				if (strcmp(v, k->names[idx]) == 0) {
-					memcpy(field, &idx, sizeof(idx));
-					return;
-				}
-			}
-		}
-		for (idx = 0; k->names[idx] != NULL; idx++) {
-			size_t used = strlen(list);
-
-			snprintf(list + used, sizeof(list) - used, "%s\"%s\"", idx ? ", " : "",
-				 k->names[idx]);
-		}
-		if (type == CONFIG_TYPE_STRING)
-			add_error(ld, s, 0, path, "\"%s\" is not one of %s",
-				  config_setting_get_string(s), list);
-		else
-			add_error(ld, s, 0, path, "expected one of %s, got %s", list,
-				  setting_type_name(s));
-		return;
-	}
-	case KEY_ADDR:
-		if (type != CONFIG_TYPE_STRING) {
-			add_error(ld, s, 0, path, "expected an address string, got %s",
-				  setting_type_name(s));
-			return;
-		}
-		if (addr_parse(config_setting_get_string(s), (struct addr *)field, 1, err,
-			       sizeof(err)) == -1)
-			add_error(ld, s, 0, path, "%s", err);
-		return;
-	case KEY_PREFIXES:
-		parse_prefixes(ld, s, k, obj, path);
-		return;
-	case KEY_GROUP: {
-		void *sub = field;
-
-		if (type != CONFIG_TYPE_GROUP) {
-			add_error(ld, s, 0, path, "expected a group { ... }, got %s",
-				  setting_type_name(s));
-			return;
-		}
-		if (k->flags & KEY_POINTER) {
-			sub = calloc(1, k->sub->size);
-			if (sub == NULL || set_defaults(k->sub, sub) == -1) {
-				if (sub != NULL)
-					free_fields(k->sub, sub);
-				free(sub);
-				add_error(ld, s, 0, path, "out of memory");
-				return;
-			}
-			memcpy(field, &sub, sizeof(sub));
-		}
-		parse_group(ld, s, k->sub, sub, path);
-		return;
-	}
-	case KEY_LIST:
-		parse_list(ld, s, k, obj, path);
-		return;
-	}
-}
-
-/* Reads a list of groups into a new array of k->sub structs (count set before the
- * elements are filled so config_free can always walk it). */
-static void parse_list(struct loader *ld, const config_setting_t *s, const struct key *k,
-		       void *obj, const char *path)
-{
-	char child[KEY_PATH_MAX], seg[32];
-	const struct key_table *t = k->sub;
-	int type = config_setting_type(s);
-	size_t n, i;
-	char *items;
-
-	/* An empty array "[]" is what many people write for an empty list. */
-	if (type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)
-		type = CONFIG_TYPE_LIST;
-	if (type != CONFIG_TYPE_LIST) {
-		add_error(ld, s, 0, path, "expected a list ( { ... }, ... ), got %s",
-			  setting_type_name(s));
-		return;
-	}
-	n = (size_t)config_setting_length(s);
-	if ((long long)n < k->min) {
-		add_error(ld, s, 0, path, "at least %lld %s%s required", k->min, t->what,
-			  k->min == 1 ? " is" : "s are");
-		return;
-	}
-	if ((long long)n > k->max) {
-		add_error(ld, s, 0, path, "%zu %ss is more than the limit of %lld", n, t->what,
-			  k->max);
-		return;
-	}
-	if (n == 0)
-		return;
-	items = calloc(n, t->size);
-	if (items == NULL) {
-		add_error(ld, s, 0, path, "out of memory");
-		return;
-	}
-	memcpy((char *)obj + k->off, &items, sizeof(items));
-	memcpy((char *)obj + k->count_off, &n, sizeof(n));
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		void *item = items + i * t->size;
-		int line = config_setting_source_line(e);
-
-		path_join(child, path, elem_segment(t, e, (int)i, seg, sizeof(seg)));
-		if (t->line_off >= 0)
-			memcpy((char *)item + t->line_off, &line, sizeof(line));
-		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-			add_error(ld, e, 0, child, "expected a %s group { ... }, got %s", t->what,
-				  setting_type_name(e));
-			continue;
-		}
-		if (set_defaults(t, item) == -1) {
-			add_error(ld, e, 0, child, "out of memory");
-			continue;
-		}
-		parse_group(ld, e, t, item, child);
-		check_unique_name(ld, e, t, items, i, child);
-	}
-}
-
-/* Reads a list or array of names ( "a", "b" ), each passing k->check, into one malloc'd
- * string "a,b" (names have no commas). NULL when something was wrong (reported). */
-static char *parse_names(struct loader *ld, const config_setting_t *s, const struct key *k,
-			 const char *path)
-{
-	char child[KEY_PATH_MAX], seg[32], err[ERR_MAX], *joined;
-	int type = config_setting_type(s), bad = 0;
-	size_t n, i, len = 1;
-
-	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
-		add_error(ld, s, 0, path, "expected a list of names ( \"a\", \"b\" ), got %s",
-			  setting_type_name(s));
-		return NULL;
-	}
-	n = (size_t)config_setting_length(s);
-	if (n == 0 || (long long)n > k->max) {
-		add_error(ld, s, 0, path, "%zu names; 1..%lld are allowed", n, k->max);
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-
-		snprintf(seg, sizeof(seg), "[%zu]", i);
-		path_join(child, path, seg);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			add_error(ld, e, 0, child, "expected a name string, got %s",
-				  setting_type_name(e));
-			bad = 1;
-			continue;
-		}
-		if (k->check && k->check(config_setting_get_string(e), err, sizeof(err)) == -1) {
-			add_error(ld, e, 0, child, "%s", err);
-			bad = 1;
-			continue;
-		}
-		len += strlen(config_setting_get_string(e)) + 1;
-	}
-	if (bad)
-		return NULL;
-	joined = calloc(1, len);
-	if (joined == NULL) {
-		add_error(ld, s, 0, path, "out of memory");
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(joined, ",");
-		strcat(joined, config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
-	}
-	return joined;
-}
-
-/* Writes "a,b" back as the list [ "a", "b" ] it was read from. */
-static void write_names(FILE *out, const char *joined)
-{
-	const char *p = joined;
-
-	fputs("[ ", out);
-	while (*p) {
-		size_t l = strcspn(p, ",");
-		char name[256];
-
-		snprintf(name, sizeof(name), "%.*s", (int)l, p);
-		if (p != joined)
-			fputs(", ", out);
-		write_string(out, name);
-		p += l + (p[l] == ',');
-	}
-	fputs(" ]", out);
-}
-
-/* Reads a list or array of prefix strings ("10.0.0.0/8") into an addr_prefix array. */
-static void parse_prefixes(struct loader *ld, const config_setting_t *s, const struct key *k,
-			   void *obj, const char *path)
-{
-	char child[KEY_PATH_MAX], seg[32], err[ERR_MAX];
-	struct addr_prefix *arr;
-	int type = config_setting_type(s);
-	size_t n, i;
-
-	if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) {
-		add_error(ld, s, 0, path, "expected a list of prefixes (\"10.0.0.0/8\", ...), got %s",
-			  setting_type_name(s));
-		return;
-	}
-	n = (size_t)config_setting_length(s);
-	if ((long long)n > k->max) {
-		add_error(ld, s, 0, path, "%zu prefixes is more than the limit of %lld", n, k->max);
-		return;
-	}
-	if (n == 0)
-		return;
-	arr = calloc(n, sizeof(*arr));
-	if (arr == NULL) {
-		add_error(ld, s, 0, path, "out of memory");
-		return;
-	}
-	memcpy((char *)obj + k->off, &arr, sizeof(arr));
-	memcpy((char *)obj + k->count_off, &n, sizeof(n));
-	for (i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-
-		snprintf(seg, sizeof(seg), "[%zu]", i);
-		path_join(child, path, seg);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			add_error(ld, e, 0, child, "expected a prefix string, got %s",
-				  setting_type_name(e));
-			continue;
-		}
-		if (addr_prefix_parse(config_setting_get_string(e), &arr[i], err, sizeof(err)) == -1)
-			add_error(ld, e, 0, child, "%s", err);
-	}
-}
-
-/* Reports element index of items when its name was already used by an earlier one. */
-static void check_unique_name(struct loader *ld, const config_setting_t *elem,
-			      const struct key_table *t, char *items, size_t index,
-			      const char *path)
-{
-	char key[KEY_PATH_MAX];
-	const char *name, *other;
-	size_t j;
-	int line;
-
-	if (t->name_off < 0)
-		return;
-	memcpy(&name, items + index * t->size + t->name_off, sizeof(name));
-	if (name == NULL)
-		return;
-	for (j = 0; j < index; j++) {
-		memcpy(&other, items + j * t->size + t->name_off, sizeof(other));
-		if (other == NULL || strcmp(name, other) != 0)
-			continue;
-		line = 0;
-		if (t->line_off >= 0)
-			memcpy(&line, items + j * t->size + t->line_off, sizeof(line));
-		path_join(key, path, "name");
-		add_error(ld, config_setting_get_member(elem, "name"), 0, key,
-			  "duplicate %s name '%s' (first defined at line %d)", t->what, name, line);
-		return;
-	}
 }
 
 /* Cross-checks that need the whole file: a listener's pool exists, PROXY headers are
@@ -1184,23 +303,24 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
 			continue;
-		path_join(base, "listeners", elem_segment(&listener_table, e, (int)i, seg, sizeof(seg)));
+		cfg_path_join(base, "listeners",
+			      cfg_elem_segment(&cfg_listener_table, e, (int)i, seg, sizeof(seg)));
 		if (l->pool != NULL && pools_named && config_find_pool(cfg, l->pool) == NULL) {
-			path_join(path, base, "pool");
-			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
-				  "no pool named '%s' is defined", l->pool);
+			cfg_path_join(path, base, "pool");
+			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, path,
+				      "no pool named '%s' is defined", l->pool);
 		} else if (l->pool != NULL && l->mode == LISTENER_TCP && pools_named &&
 			   config_find_pool(cfg, l->pool)->adaptive_limit) {
-			path_join(path, base, "pool");
-			add_error(ld, config_setting_get_member(e, "pool"), 0, path,
-				  "pool '%s' has adaptive_limit = true, which learns from HTTP response "
-				  "times; a tcp listener cannot use it", l->pool);
+			cfg_path_join(path, base, "pool");
+			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, path,
+				      "pool '%s' has adaptive_limit = true, which learns from HTTP response "
+				      "times; a tcp listener cannot use it", l->pool);
 		}
 		if (l->accept_proxy && l->nproxy_trusted == 0) {
-			path_join(path, base, "proxy_trusted");
-			add_error(ld, config_setting_get_member(e, "accept_proxy"), 0, path,
-				  "accept_proxy = true needs a non-empty proxy_trusted list "
-				  "(the sources allowed to send PROXY headers)");
+			cfg_path_join(path, base, "proxy_trusted");
+			cfg_add_error(ld, config_setting_get_member(e, "accept_proxy"), 0, path,
+				      "accept_proxy = true needs a non-empty proxy_trusted list "
+				      "(the sources allowed to send PROXY headers)");
 		}
 		if (l->bind.len == 0)
 			continue;
@@ -1209,10 +329,10 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 
 			if (o->bind.len == 0 || !addr_equal(&l->bind, &o->bind))
 				continue;
-			path_join(path, base, "bind");
-			add_error(ld, config_setting_get_member(e, "bind"), 0, path,
-				  "address '%s' is already bound by listener '%s' (line %d)",
-				  l->bind.text, o->name ? o->name : "?", o->line);
+			cfg_path_join(path, base, "bind");
+			cfg_add_error(ld, config_setting_get_member(e, "bind"), 0, path,
+				      "address '%s' is already bound by listener '%s' (line %d)",
+				      l->bind.text, o->name ? o->name : "?", o->line);
 			break;
 		}
 	}
@@ -1242,16 +362,16 @@ static void check_control(struct loader *ld, const struct config *cfg,
 		if (!t->name)
 			continue;  /* reported as missing */
 		if (!cfg->control.token_dir) {
-			add_error(ld, e, t->line, key, "control.tokens needs control.token_dir");
+			cfg_add_error(ld, e, t->line, key, "control.tokens needs control.token_dir");
 			break;
 		}
 		snprintf(path, sizeof(path), "%s/%s", cfg->control.token_dir, t->name);
 		if (stat(path, &st) == -1)
-			add_error(ld, e, t->line, key, "no token file %s: %s", path, strerror(errno));
+			cfg_add_error(ld, e, t->line, key, "no token file %s: %s", path, strerror(errno));
 		else if (!S_ISREG(st.st_mode))
-			add_error(ld, e, t->line, key, "token file %s is not a regular file", path);
+			cfg_add_error(ld, e, t->line, key, "token file %s is not a regular file", path);
 		if (t->pools && t->scope != TOKEN_SCOPE_BACKENDS)
-			add_error(ld, e, t->line, key, "pools applies only to scope \"backends\"");
+			cfg_add_error(ld, e, t->line, key, "pools applies only to scope \"backends\"");
 	}
 	if (cfg->control.listen == NULL || cfg->control.token_file != NULL ||
 	    cfg->control.token_dir != NULL ||
@@ -1262,10 +382,10 @@ static void check_control(struct loader *ld, const struct config *cfg,
 		return;  /* already reported by check_control_listen */
 	if (config_addr_is_loopback(&a))
 		return;
-	add_error(ld, grp ? config_setting_get_member(grp, "listen") : NULL, 0, "control.listen",
-		  "the control API on non-loopback address %s needs control.token_file, token_dir or "
-		  "control.tls with verify_client = \"required\" "
-		  "(anyone who can connect could change the pools)", cfg->control.listen);
+	cfg_add_error(ld, grp ? config_setting_get_member(grp, "listen") : NULL, 0, "control.listen",
+		      "the control API on non-loopback address %s needs control.token_file, token_dir or "
+		      "control.tls with verify_client = \"required\" "
+		      "(anyone who can connect could change the pools)", cfg->control.listen);
 }
 
 /* Derives what the data path and the checks use from the pools' strings (status sets,
@@ -1289,610 +409,38 @@ static void check_pools(struct loader *ld, struct config *cfg, const config_sett
 		if (p->passive.error_status)
 			health_status_parse(p->passive.error_status, &p->passive.error_set, NULL, 0);
 		if (health_status_empty(&p->health.expect_set) && e) {
-			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
-			path_join(path, base, "health.expect");
-			add_error(ld, h ? config_setting_get_member(h, "expect") : e, 0, path,
-				  "expect must name at least one status");
+			cfg_path_join(base, "pools",
+				      cfg_elem_segment(&cfg_pool_table, e, (int)i, seg, sizeof(seg)));
+			cfg_path_join(path, base, "health.expect");
+			cfg_add_error(ld, h ? config_setting_get_member(h, "expect") : e, 0, path,
+				      "expect must name at least one status");
 		}
 		if (p->discovery.kubernetes && p->discovery.kubernetes->port &&
 		    p->discovery.kubernetes->port_name && e) {
 			const config_setting_t *d = config_setting_get_member(e, "discovery");
 			const config_setting_t *k = d ? config_setting_get_member(d, "kubernetes") : NULL;
 
-			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
-			path_join(path, base, "discovery.kubernetes.port_name");
-			add_error(ld, k ? config_setting_get_member(k, "port_name") : e, 0, path,
-				  "set port or port_name, not both");
+			cfg_path_join(base, "pools",
+				      cfg_elem_segment(&cfg_pool_table, e, (int)i, seg, sizeof(seg)));
+			cfg_path_join(path, base, "discovery.kubernetes.port_name");
+			cfg_add_error(ld, k ? config_setting_get_member(k, "port_name") : e, 0, path,
+				      "set port or port_name, not both");
 		}
 		if (p->health.drain_header && !p->health.drain_status && e) {
-			path_join(base, "pools", elem_segment(&pool_table, e, (int)i, seg, sizeof(seg)));
-			path_join(path, base, "health.drain_header");
-			add_error(ld, h ? config_setting_get_member(h, "drain_header") : e, 0, path,
-				  "drain_header needs drain_status (the statuses it qualifies)");
+			cfg_path_join(base, "pools",
+				      cfg_elem_segment(&cfg_pool_table, e, (int)i, seg, sizeof(seg)));
+			cfg_path_join(path, base, "health.drain_header");
+			cfg_add_error(ld, h ? config_setting_get_member(h, "drain_header") : e, 0, path,
+				      "drain_header needs drain_status (the statuses it qualifies)");
 		}
 	}
 }
 
-/* ---- Table walkers ----------------------------------------------------------------- */
-
-/* Stores every default of t into obj (zeroed), recursing into embedded groups.
- * Returns 0, or -1 when a default string could not be copied. */
-static int set_defaults(const struct key_table *t, void *obj)
-{
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		char *field = (char *)obj + k->off;
-
-		switch (k->type) {
-		case KEY_INT:
-			if (k->size == sizeof(uint64_t)) {
-				uint64_t u = (uint64_t)k->def;
-
-				memcpy(field, &u, sizeof(u));
-			} else {
-				uint32_t u = (uint32_t)k->def;
-
-				memcpy(field, &u, sizeof(u));
-			}
-			break;
-		case KEY_BOOL:
-		case KEY_ENUM: {
-			int v = (int)k->def;
-
-			memcpy(field, &v, sizeof(v));
-			break;
-		}
-		case KEY_STRING:
-			if (k->def_str != NULL) {
-				char *copy = strdup(k->def_str);
-
-				if (copy == NULL)
-					return -1;
-				memcpy(field, &copy, sizeof(copy));
-			}
-			break;
-		case KEY_GROUP:
-			if (!(k->flags & KEY_POINTER) && set_defaults(k->sub, field) == -1)
-				return -1;
-			break;
-		case KEY_ADDR:
-		case KEY_PREFIXES:
-		case KEY_LIST:
-			break;
-		}
-	}
-	return 0;
-}
-
-/* Frees everything obj owns as described by t (not obj itself). */
-static void free_fields(const struct key_table *t, void *obj)
-{
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		char *field = (char *)obj + k->off;
-		void *p;
-
-		switch (k->type) {
-		case KEY_STRING:
-		case KEY_PREFIXES:
-			memcpy(&p, field, sizeof(p));
-			free(p);
-			break;
-		case KEY_GROUP:
-			if (k->flags & KEY_POINTER) {
-				memcpy(&p, field, sizeof(p));
-				if (p != NULL)
-					free_fields(k->sub, p);
-				free(p);
-			} else {
-				free_fields(k->sub, field);
-			}
-			break;
-		case KEY_LIST: {
-			size_t n, i;
-
-			memcpy(&p, field, sizeof(p));
-			memcpy(&n, (char *)obj + k->count_off, sizeof(n));
-			for (i = 0; p != NULL && i < n; i++)
-				free_fields(k->sub, (char *)p + i * k->sub->size);
-			free(p);
-			break;
-		}
-		case KEY_INT:
-		case KEY_BOOL:
-		case KEY_ENUM:
-		case KEY_ADDR:
-			break;
-		}
-	}
-}
-
-/* Adds an error for each key of t that differs between a and b but that a reload
- * cannot change. Lists are replaced as a whole by a reload, so only scalars and
- * embedded groups are compared. Returns how many were added. */
-/* all: t is (part of) a key a reload cannot change, so every key in it counts. */
-static int reload_diff(const struct key_table *t, const void *a, const void *b,
-		       const char *path, int all, const char *file, struct config_errors *errs)
-{
-	char child[KEY_PATH_MAX], msg[ERR_MAX];
-	const struct key *k;
-	int n = 0;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
-		int differ = 0;
-
-		path_join(child, path, k->name);
-		if (k->type == KEY_GROUP && !(k->flags & KEY_POINTER)) {
-			n += reload_diff(k->sub, fa, fb, child, all || !(k->flags & KEY_RELOAD), file,
-					 errs);
-			continue;
-		}
-		if (!all && (k->flags & KEY_RELOAD))
-			continue;
-		/* an optional group the running process set up once (control.tls): added,
-		 * removed or changed inside needs a restart */
-		if (k->type == KEY_GROUP) {
-			const void *ga, *gb;
-
-			memcpy(&ga, fa, sizeof(ga));
-			memcpy(&gb, fb, sizeof(gb));
-			if ((ga == NULL) != (gb == NULL))
-				differ = 1;
-			else if (ga)
-				n += reload_diff(k->sub, ga, gb, child, 1, file, errs);
-		} else if (k->type == KEY_LIST && all) {
-			const char *la, *lb;
-			size_t ca, cb, i;
-
-			memcpy(&la, fa, sizeof(la));
-			memcpy(&lb, fb, sizeof(lb));
-			memcpy(&ca, (const char *)a + k->count_off, sizeof(ca));
-			memcpy(&cb, (const char *)b + k->count_off, sizeof(cb));
-			if (ca != cb)
-				differ = 1;
-			else
-				for (i = 0; i < ca; i++)
-					n += reload_diff(k->sub, la + i * k->sub->size,
-							 lb + i * k->sub->size, child, 1, file, errs);
-		}
-		switch (k->type) {
-		case KEY_INT:
-		case KEY_BOOL:
-		case KEY_ENUM:
-			differ = memcmp(fa, fb, k->type == KEY_INT ? k->size : sizeof(int)) != 0;
-			break;
-		case KEY_STRING: {
-			const char *sa, *sb;
-
-			memcpy(&sa, fa, sizeof(sa));
-			memcpy(&sb, fb, sizeof(sb));
-			differ = (sa == NULL) != (sb == NULL) || (sa && sb && strcmp(sa, sb) != 0);
-			break;
-		}
-		case KEY_ADDR:
-			differ = !addr_equal((const struct addr *)fa, (const struct addr *)fb);
-			break;
-		case KEY_PREFIXES:
-		case KEY_GROUP:
-		case KEY_LIST:
-			break;
-		}
-		if (!differ)
-			continue;
-		snprintf(msg, sizeof(msg), "changed, but a reload cannot change %s; restart fulcrum",
-			 k->name);
-		add_error_raw(errs, file, 0, child, msg);
-		n++;
-	}
-	return n;
-}
-
-/* Prints one markdown row per key of t, depth first; list elements show as "[]".
- * fixed: t sits under a key a reload cannot change, so none of its keys can either. */
-static void print_keys(const struct key_table *t, const char *path, int fixed, FILE *out)
-{
-	static const char *const type_names[] = {
-		[KEY_INT] = "integer", [KEY_STRING] = "string", [KEY_BOOL] = "boolean",
-		[KEY_ENUM] = "enum", [KEY_ADDR] = "address", [KEY_PREFIXES] = "list of prefixes",
-		[KEY_GROUP] = "group", [KEY_LIST] = "list of groups",
-	};
-	char child[KEY_PATH_MAX], bounds[256], def[128];
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		int sub_fixed = fixed || (k->type != KEY_LIST && !(k->flags & KEY_RELOAD));
-
-		path_join(child, path, k->name);
-		describe_bounds(k, bounds, sizeof(bounds));
-		describe_default(k, def, sizeof(def));
-
-		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", child,
-			(k->flags & KEY_NAMES) ? "list of names" : type_names[k->type],
-			bounds, def, !fixed && (k->flags & KEY_RELOAD) ? "yes" : "no", k->doc);
-		if (k->type == KEY_GROUP) {
-			print_keys(k->sub, child, sub_fixed, out);
-		} else if (k->type == KEY_LIST) {
-			strncat(child, "[]", sizeof(child) - strlen(child) - 1);
-			print_keys(k->sub, child, sub_fixed, out);
-		}
-	}
-}
-
-/* The "values" column of the reference: range, choices or count of elements. */
-static void describe_bounds(const struct key *k, char *buf, size_t len)
-{
-	size_t used = 0;
-	int i;
-
-	buf[0] = '\0';
-	switch (k->type) {
-	case KEY_INT:
-		snprintf(buf, len, "%lld..%lld", k->min, k->max);
-		break;
-	case KEY_ENUM:
-		for (i = 0; k->names[i] != NULL && used < len; i++) {
-			snprintf(buf + used, len - used, "%s`\"%s\"`", i ? ", " : "", k->names[i]);
-			used = strlen(buf);
-		}
-		break;
-	case KEY_LIST:
-	case KEY_PREFIXES:
-		snprintf(buf, len, "%lld..%lld entries", k->min, k->max);
-		break;
-	case KEY_STRING:
-		if (k->check == check_name)
-			snprintf(buf, len, "`[A-Za-z0-9._-]{1,63}`");
-		else if (k->check == check_tls_version)
-			snprintf(buf, len, "`\"TLSv1.2\"`, `\"TLSv1.3\"`");
-		else if (k->check == check_http_path)
-			snprintf(buf, len, "starts with `/`");
-		else if (k->check == check_control_listen)
-			snprintf(buf, len, "`host:port`, `unix:/path`");
-		else if (k->check == check_alpn)
-			snprintf(buf, len, "comma-separated");
-		else if (k->check == check_status_list)
-			snprintf(buf, len, "statuses `100-599` and `a-b` ranges, comma-separated; `\"\"` = none");
-		else if (k->check == check_host_header)
-			snprintf(buf, len, "visible ASCII, no spaces");
-		else if (k->check == check_header_name)
-			snprintf(buf, len, "header field name");
-		else if (k->check == check_k8s_name)
-			snprintf(buf, len, "`[a-z0-9-]{1,63}`");
-		else if (k->check == check_api_server)
-			snprintf(buf, len, "`https://host:port`");
-		else
-			snprintf(buf, len, "non-empty");
-		break;
-	case KEY_ADDR:
-		snprintf(buf, len, "`host:port`");
-		break;
-	case KEY_BOOL:
-		snprintf(buf, len, "`true`, `false`");
-		break;
-	case KEY_GROUP:
-		snprintf(buf, len, "`{ ... }`");
-		break;
-	}
-}
-
-/* The "default" column of the reference. */
-static void describe_default(const struct key *k, char *buf, size_t len)
-{
-	if (k->flags & KEY_REQUIRED) {
-		snprintf(buf, len, "required");
-		return;
-	}
-	switch (k->type) {
-	case KEY_INT:
-		snprintf(buf, len, "%lld", k->def);
-		break;
-	case KEY_BOOL:
-		snprintf(buf, len, "`%s`", k->def ? "true" : "false");
-		break;
-	case KEY_ENUM:
-		snprintf(buf, len, "`\"%s\"`", k->names[k->def]);
-		break;
-	case KEY_STRING:
-		if (k->def_str != NULL)
-			snprintf(buf, len, "`\"%s\"`", k->def_str);
-		else
-			snprintf(buf, len, "unset");
-		break;
-	case KEY_GROUP:
-		snprintf(buf, len, (k->flags & KEY_POINTER) ? "absent" : "defaults below");
-		break;
-	case KEY_LIST:
-	case KEY_PREFIXES:
-		snprintf(buf, len, "empty");
-		break;
-	case KEY_ADDR:
-		snprintf(buf, len, "unset");
-		break;
-	}
-}
-
-/* ---- Copying and writing back ------------------------------------------------------ */
-
-/* Clears every pointer obj owns as described by t (and the counts that go with them),
- * recursing into embedded groups: obj is then a byte copy that owns nothing. */
-static void null_owned(const struct key_table *t, void *obj)
-{
-	static void *const none;
-	static const size_t zero;
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		char *f = (char *)obj + k->off;
-
-		switch (k->type) {
-		case KEY_STRING:
-			memcpy(f, &none, sizeof(none));
-			break;
-		case KEY_PREFIXES:
-		case KEY_LIST:
-			memcpy(f, &none, sizeof(none));
-			memcpy((char *)obj + k->count_off, &zero, sizeof(zero));
-			break;
-		case KEY_GROUP:
-			if (k->flags & KEY_POINTER)
-				memcpy(f, &none, sizeof(none));
-			else
-				null_owned(k->sub, f);
-			break;
-		case KEY_INT:
-		case KEY_BOOL:
-		case KEY_ENUM:
-		case KEY_ADDR:
-			break;
-		}
-	}
-}
-
-/* Deep-copies into dst what src owns as described by t. dst starts as a byte copy of
- * src passed through null_owned, so values that are not keys (lines, sets derived at
- * load such as health.expect_set) come along, and on failure dst owns only what was
- * copied so far and free_fields can release it. Returns 0, or -1 when memory ran out. */
-static int dup_fields(const struct key_table *t, void *dst, const void *src)
-{
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		char *df = (char *)dst + k->off;
-		const char *sf = (const char *)src + k->off;
-		const void *sp;
-		void *dp;
-		size_t n, i;
-
-		switch (k->type) {
-		case KEY_INT:
-		case KEY_BOOL:
-		case KEY_ENUM:
-		case KEY_ADDR:
-			break;  /* in the byte copy already */
-		case KEY_STRING:
-			memcpy(&sp, sf, sizeof(sp));
-			if (sp == NULL)
-				break;
-			if ((dp = strdup(sp)) == NULL)
-				return -1;
-			memcpy(df, &dp, sizeof(dp));
-			break;
-		case KEY_PREFIXES:
-			memcpy(&sp, sf, sizeof(sp));
-			memcpy(&n, (const char *)src + k->count_off, sizeof(n));
-			if (sp == NULL || n == 0)
-				break;
-			if ((dp = malloc(n * sizeof(struct addr_prefix))) == NULL)
-				return -1;
-			memcpy(dp, sp, n * sizeof(struct addr_prefix));
-			memcpy(df, &dp, sizeof(dp));
-			memcpy((char *)dst + k->count_off, &n, sizeof(n));
-			break;
-		case KEY_GROUP:
-			if (!(k->flags & KEY_POINTER)) {
-				if (dup_fields(k->sub, df, sf) == -1)
-					return -1;
-				break;
-			}
-			memcpy(&sp, sf, sizeof(sp));
-			if (sp == NULL)
-				break;
-			if ((dp = malloc(k->sub->size)) == NULL)
-				return -1;
-			memcpy(dp, sp, k->sub->size);
-			null_owned(k->sub, dp);
-			memcpy(df, &dp, sizeof(dp));
-			if (dup_fields(k->sub, dp, sp) == -1)
-				return -1;
-			break;
-		case KEY_LIST:
-			memcpy(&sp, sf, sizeof(sp));
-			memcpy(&n, (const char *)src + k->count_off, sizeof(n));
-			if (sp == NULL || n == 0)
-				break;
-			if ((dp = malloc(n * k->sub->size)) == NULL)
-				return -1;
-			memcpy(dp, sp, n * k->sub->size);
-			for (i = 0; i < n; i++)
-				null_owned(k->sub, (char *)dp + i * k->sub->size);
-			memcpy(df, &dp, sizeof(dp));
-			memcpy((char *)dst + k->count_off, &n, sizeof(n));
-			for (i = 0; i < n; i++)
-				if (dup_fields(k->sub, (char *)dp + i * k->sub->size,
-					       (const char *)sp + i * k->sub->size) == -1)
-					return -1;
-			break;
-		}
-	}
-	return 0;
-}
-
-/* A libconfig string literal: quotes, backslashes and control bytes escaped. */
-static void write_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-/* Writes the keys of obj (described by t). LIBCONFIG style: "name = value;" lines
- * indented by depth, groups and lists nested, so the result loads back; unset strings
- * and absent groups are left out, which is how they load. FLAT style: "path = value"
- * lines, list elements named as in error paths, for diffs. Returns 0 or -1. */
-static int write_group(const struct key_table *t, const void *obj, const char *path,
-		       int depth, enum config_render_style style, FILE *out)
-{
-	int flat = style == CONFIG_RENDER_FLAT;
-	char child[KEY_PATH_MAX], seg[32];
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		const char *f = (const char *)obj + k->off;
-		const void *p;
-		size_t n, i;
-
-		path_join(child, path, k->name);
-		/* only pointer fields are read as pointers: a 4-byte field at the end of its
-		 * struct has no 8 bytes to read */
-		p = NULL;
-		if (k->type == KEY_STRING || k->type == KEY_PREFIXES || k->type == KEY_LIST ||
-		    (k->type == KEY_GROUP && (k->flags & KEY_POINTER)))
-			memcpy(&p, f, sizeof(p));
-		/* Nothing to write for unset values: they load back as unset. */
-		if ((k->type == KEY_STRING || (k->type == KEY_GROUP && (k->flags & KEY_POINTER))) &&
-		    p == NULL)
-			continue;
-		/* a list element's name is already in its path */
-		if (flat && k->type == KEY_STRING && t->name_off == (long)k->off)
-			continue;
-		if (k->type == KEY_GROUP && flat) {
-			if (write_group(k->sub, (k->flags & KEY_POINTER) ? p : (const void *)f, child,
-					0, style, out) == -1)
-				return -1;
-			continue;
-		}
-		if (flat)
-			fprintf(out, "%s = ", child);
-		else
-			fprintf(out, "%*s%s = ", depth * 2, "", k->name);
-		switch (k->type) {
-		case KEY_INT: {
-			uint64_t v = 0;
-
-			if (k->size == sizeof(uint64_t)) {
-				memcpy(&v, f, sizeof(v));
-			} else {
-				uint32_t u;
-
-				memcpy(&u, f, sizeof(u));
-				v = u;
-			}
-			/* libconfig truncates plain integers above 2^31-1 */
-			fprintf(out, "%llu%s", (unsigned long long)v, v > INT32_MAX ? "L" : "");
-			break;
-		}
-		case KEY_BOOL: {
-			int b;
-
-			memcpy(&b, f, sizeof(b));
-			fputs(b ? "true" : "false", out);
-			break;
-		}
-		case KEY_ENUM: {
-			int idx;
-
-			memcpy(&idx, f, sizeof(idx));
-			write_string(out, k->names[idx]);
-			break;
-		}
-		case KEY_STRING:
-			if (k->flags & KEY_NAMES)
-				write_names(out, p);
-			else
-				write_string(out, p);
-			break;
-		case KEY_ADDR:
-			write_string(out, ((const struct addr *)f)->text);
-			break;
-		case KEY_PREFIXES: {
-			const struct addr_prefix *ap = p;
-			char host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
-
-			memcpy(&n, (const char *)obj + k->count_off, sizeof(n));
-			fputs("[ ", out);
-			for (i = 0; i < n; i++) {
-				if (inet_ntop(ap[i].family, ap[i].net, host, sizeof(host)) == NULL)
-					return -1;
-				snprintf(text, sizeof(text), "%s/%u", host, ap[i].bits);
-				if (i)
-					fputs(", ", out);
-				write_string(out, text);
-			}
-			fputs(n ? " ]" : "]", out);
-			break;
-		}
-		case KEY_GROUP:
-			fputs("{\n", out);
-			if (write_group(k->sub, (k->flags & KEY_POINTER) ? p : (const void *)f, child,
-					depth + 1, style, out) == -1)
-				return -1;
-			fprintf(out, "%*s}", depth * 2, "");
-			break;
-		case KEY_LIST:
-			memcpy(&n, (const char *)obj + k->count_off, sizeof(n));
-			if (flat) {
-				/* the count, so that an emptied list still shows in a diff */
-				fprintf(out, "%zu %s%s\n", n, k->sub->what, n == 1 ? "" : "s");
-				for (i = 0; i < n; i++) {
-					const char *e = (const char *)p + i * k->sub->size;
-					const char *name = NULL;
-					char epath[KEY_PATH_MAX];
-
-					if (k->sub->name_off >= 0)
-						memcpy(&name, e + k->sub->name_off, sizeof(name));
-					if (name == NULL) {
-						snprintf(seg, sizeof(seg), "[%zu]", i);
-						name = seg;
-					}
-					path_join(epath, child, name);
-					if (write_group(k->sub, e, epath, 0, style, out) == -1)
-						return -1;
-				}
-				continue;
-			}
-			fputs("(", out);
-			for (i = 0; i < n; i++) {
-				fprintf(out, "%s\n%*s{\n", i ? "," : "", (depth + 1) * 2, "");
-				if (write_group(k->sub, (const char *)p + i * k->sub->size, child,
-						depth + 2, style, out) == -1)
-					return -1;
-				fprintf(out, "%*s}", (depth + 1) * 2, "");
-			}
-			fprintf(out, n ? "\n%*s)" : "%*s)", n ? depth * 2 : 0, "");
-			break;
-		}
-		fputs(flat ? "\n" : ";\n", out);
-	}
-	return 0;
-}
-
-/* ---- Errors and paths -------------------------------------------------------------- */
+/* ---- Errors ------------------------------------------------------------------------ */
 
 /* Records an error at setting s (its file and line), or at line when s is NULL. */
-static void add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
-		      const char *fmt, ...)
+void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
+		   const char *fmt, ...)
 {
 	char msg[ERR_MAX];
 	const char *file = ld->file;
@@ -1955,251 +503,3 @@ static void sort_errors(struct config_errors *errs)
 		errs->items[j] = e;
 	}
 }
-
-/* dst = prefix "." seg, or seg alone at the top; truncated to KEY_PATH_MAX. */
-static void path_join(char *dst, const char *prefix, const char *seg)
-{
-	size_t used = 0, n;
-
-	if (prefix != NULL && prefix[0] != '\0') {
-		n = strnlen(prefix, KEY_PATH_MAX - 2);
-		memcpy(dst, prefix, n);
-		dst[n] = '.';
-		used = n + 1;
-	}
-	n = strnlen(seg, KEY_PATH_MAX - 1 - used);
-	memcpy(dst + used, seg, n);
-	dst[used + n] = '\0';
-}
-
-/* The path segment naming a list element: its "name" when it has a valid one (the
- * operator searches for that), else "[index]". */
-static const char *elem_segment(const struct key_table *t, const config_setting_t *elem,
-				int index, char *buf, size_t len)
-{
-	const char *name = NULL;
-
-	if (t->name_off >= 0 && config_setting_type(elem) == CONFIG_TYPE_GROUP &&
-	    config_setting_lookup_string(elem, "name", &name) == CONFIG_TRUE &&
-	    check_name(name, NULL, 0) == 0)
-		return name;
-	snprintf(buf, len, "[%d]", index);
-	return buf;
-}
-
-static const char *setting_type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP: return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a float";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "a boolean";
-	case CONFIG_TYPE_ARRAY: return "an array";
-	case CONFIG_TYPE_LIST: return "a list";
-	default: return "nothing";
-	}
-}
-
-static const struct key *find_key(const struct key_table *t, const char *name)
-{
-	const struct key *k;
-
-	for (k = t->keys; k->name != NULL; k++)
-		if (strcmp(k->name, name) == 0)
-			return k;
-	return NULL;
-}
-
-/* The key of t closest to a misspelt name (at most 2 edits), or NULL. */
-static const char *suggest_key(const struct key_table *t, const char *name)
-{
-	const struct key *k, *best = NULL;
-	unsigned d, best_d = 3;
-
-	for (k = t->keys; k->name != NULL; k++) {
-		d = edit_distance(name, k->name);
-		if (d < best_d) {
-			best_d = d;
-			best = k;
-		}
-	}
-	return best ? best->name : NULL;
-}
-
-/* Levenshtein distance with adjacent swaps counted as one edit; names longer than 63
- * characters are never close to a key. */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	unsigned d[64][64];
-	size_t la = strlen(a), lb = strlen(b), i, j;
-
-	if (la >= 64 || lb >= 64)
-		return 1000;
-	for (i = 0; i <= la; i++)
-		d[i][0] = (unsigned)i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = (unsigned)j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			unsigned cost = a[i - 1] != b[j - 1];
-			unsigned v = d[i - 1][j] + 1;
-
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-/* ---- String rules -------------------------------------------------------------------- */
-
-#define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
-
-/* Names appear in key paths, metrics labels and API URLs: keep them to a safe set. */
-static int check_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return ERR("name must be 1..63 characters, got %zu", n);
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
-		return ERR("invalid name '%s' (allowed: letters, digits, '.', '_', '-')", s);
-	return 0;
-}
-
-static int check_nonempty(const char *s, char *err, size_t errlen)
-{
-	if (s[0] == '\0')
-		return ERR("must not be empty");
-	return 0;
-}
-
-/* The control server parses this itself; here only the syntax is checked (and names
- * resolved), so that -t catches it. */
-static int check_control_listen(const char *s, char *err, size_t errlen)
-{
-	struct addr a;
-	char why[256];
-
-	if (strncmp(s, "unix:", 5) == 0) {
-		size_t n = strlen(s + 5);
-
-		if (n == 0)
-			return ERR("missing path after \"unix:\"");
-		if (n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return ERR("unix socket path longer than %zu characters",
-				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		return 0;
-	}
-	if (addr_parse(s, &a, 1, why, sizeof(why)) == -1)
-		return ERR("%s (expected \"host:port\" or \"unix:/path\")", why);
-	return 0;
-}
-
-static int check_tls_version(const char *s, char *err, size_t errlen)
-{
-	if (strcmp(s, "TLSv1.2") != 0 && strcmp(s, "TLSv1.3") != 0)
-		return ERR("\"%s\" is not one of \"TLSv1.2\", \"TLSv1.3\"", s);
-	return 0;
-}
-
-/* "h2,http/1.1": each protocol 1..255 visible characters (the ALPN wire limit). */
-static int check_alpn(const char *s, char *err, size_t errlen)
-{
-	const char *p = s;
-
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-
-		if (n == 0 || n > 255)
-			return ERR("each ALPN protocol must be 1..255 characters, in \"%s\"", s);
-		for (i = 0; i < n; i++)
-			if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127)
-				return ERR("ALPN protocol with a space or control character in \"%s\"", s);
-		if (p[n] == '\0')
-			return 0;
-		p += n + 1;
-	}
-}
-
-static int check_http_path(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (s[0] != '/')
-		return ERR("path must start with '/'");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
-			return ERR("path must not contain spaces or control characters");
-	return 0;
-}
-
-/* "200-399,404": statuses 100..599, single or as inclusive ranges. */
-static int check_status_list(const char *s, char *err, size_t errlen)
-{
-	struct status_set set;
-
-	return health_status_parse(s, &set, err, errlen);
-}
-
-/* A Host value goes into a request head as is: no spaces, controls or line breaks. */
-static int check_host_header(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (s[0] == '\0')
-		return ERR("must not be empty");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
-			return ERR("must be visible ASCII without spaces");
-	return 0;
-}
-
-/* An RFC 9110 field name (token characters). */
-static int check_header_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 128)
-		return ERR("header name must be 1..128 characters");
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-		      "!#$%&'*+-.^_`|~") != n)
-		return ERR("invalid header name '%s'", s);
-	return 0;
-}
-
-/* A Kubernetes object name as in a URL and a label selector: an RFC 1123 label. */
-static int check_k8s_name(const char *s, char *err, size_t errlen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return ERR("must be 1..63 characters, got %zu", n);
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
-		return ERR("'%s' is not a Kubernetes name (lower-case letters, digits, '-' inside)", s);
-	return 0;
-}
-
-/* The bearer token goes to it: https only, and nothing that would bend the URL. */
-static int check_api_server(const char *s, char *err, size_t errlen)
-{
-	size_t i;
-
-	if (strncmp(s, "https://", 8) != 0 || s[8] == '\0')
-		return ERR("must be an https:// URL (the service-account token is sent to it)");
-	for (i = 8; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '?' || s[i] == '#')
-			return ERR("must be \"https://host:port\" without spaces, query or fragment");
-	return 0;
-}
-
-#undef ERR

@@ -1,4 +1,4 @@
-/* test_config.c: unit tests of core/config.c: the embedded default and the example file
+/* test_config.c: unit tests of core/config*.c: the embedded default and the example file
  * load, every class of error names its file, line and key, and the docs match the table. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  /* asprintf, open_memstream */

@@ -1,0 +1,174 @@
+/* config-int.h: what the files of the configuration loader share and nothing outside
+ * core/config*.c needs: the key description, the per-type operations and the walkers. */
+#ifndef FULCRUM_CONFIG_INT_H
+#define FULCRUM_CONFIG_INT_H
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types.
+ * Each type's behaviour is one struct cfg_type_ops (cfg_types[], config_walk.c). */
+enum key_type {
+	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
+	KEY_STRING,     /* char *, malloc'd; optional rule */
+	KEY_BOOL,       /* int 0/1 */
+	KEY_ENUM,       /* string from names[] stored as its index in an enum field */
+	KEY_ADDR,       /* "host:port" into a struct addr, names resolved */
+	KEY_PREFIXES,   /* list of "net/bits" into an addr_prefix array + count */
+	KEY_GROUP,      /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
+	KEY_LIST,       /* ( {..}, {..} ) of sub into an array + count; min..max elements */
+};
+#define KEY_TYPES (KEY_LIST + 1)
+
+#define KEY_REQUIRED 0x1u  /* an error when absent */
+#define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
+#define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
+#define KEY_NAMES    0x8u  /* KEY_STRING: a list ( "a", "b" ) of names, kept joined as "a,b" */
+
+#define KEY_PATH_MAX 512
+#define ERR_MAX 512
+
+/* A rule a string value must follow, and how the reference describes it. */
+struct str_rule {
+	int (*check)(const char *s, char *err, size_t errlen);  /* 0, or -1 with a reason */
+	const char *values;          /* the "values" column of the reference */
+};
+
+struct key_table;
+
+struct key {
+	const char *name;            /* setting name; NULL ends a table */
+	enum key_type type;
+	unsigned flags;              /* KEY_REQUIRED | KEY_RELOAD | KEY_POINTER | KEY_NAMES */
+	size_t off;                  /* offset of the field in the struct the table fills */
+	size_t size;                 /* KEY_INT: width of the field (4 or 8) */
+	long long min, max;          /* KEY_INT: value bounds; KEY_LIST/PREFIXES: element count */
+	long long def;               /* KEY_INT, KEY_BOOL, KEY_ENUM default */
+	const char *def_str;         /* KEY_STRING default, NULL = unset */
+	const char *const *names;    /* KEY_ENUM values in enum order, NULL-terminated */
+	const struct str_rule *rule; /* KEY_STRING extra rule, NULL = none */
+	const struct key_table *sub; /* KEY_GROUP, KEY_LIST: what the elements hold */
+	size_t count_off;            /* KEY_LIST, KEY_PREFIXES: offset of the size_t count */
+	const char *doc;             /* one line for the reference (docs/configuration.md) */
+};
+
+struct key_table {
+	const char *what;            /* noun for messages: "listener" */
+	const struct key *keys;
+	size_t size;                 /* sizeof the struct the keys fill */
+	long line_off;               /* offset of its "int line" field, -1 when none */
+	long name_off;               /* offset of a "char *name" unique in its list, -1 when none */
+};
+
+/* State of one load: where errors go and whether any was found. */
+struct loader {
+	const char *file;            /* path, or the name given to config_load_string */
+	struct config_errors *errs;
+	int failed;                  /* an error (or an allocation failure) was seen */
+};
+
+/* Where config_render writes, and how. */
+struct writer {
+	enum config_render_style style;
+	int flat;                    /* style == CONFIG_RENDER_FLAT */
+	FILE *out;
+};
+
+/* What config_reload_check has found: errors name file, line 0. */
+struct differ {
+	const char *file;
+	struct config_errors *errs;
+	int n;                       /* errors added so far */
+};
+
+/* What one key type does, for every walker over the key table. obj is the struct the
+ * key's table fills, f the key's field in it (obj + k->off). A NULL entry means
+ * "nothing to do" for that type. Adding a key type is one more of these. */
+struct cfg_type_ops {
+	const char *doc_type;        /* the "type" column of the reference */
+	/* a reload replaces a value of this type as a whole (lists): its own reload flag
+	 * says nothing about its elements, and the reference shows them under "[]" */
+	int whole;
+	/* the reload check visits the key even when a reload may change it (embedded
+	 * groups hold keys that it may not) */
+	int diff_reloadable;
+	/* reads setting s into the key's field; reports what is wrong */
+	void (*parse)(struct loader *ld, const config_setting_t *s, const struct key *k,
+		      void *obj, const char *path);
+	/* the error when a required key is absent from group grp */
+	void (*missing)(struct loader *ld, const config_setting_t *grp, const struct key *k,
+			const struct key_table *t, const char *path);
+	/* stores the default into the zeroed field; 0, or -1 on ENOMEM */
+	int (*set_default)(const struct key *k, char *f);
+	/* frees what the field owns */
+	void (*free)(const struct key *k, void *obj, char *f);
+	/* clears the pointers (and counts) of a byte copy, so that it owns nothing */
+	void (*disown)(const struct key *k, void *obj, char *f);
+	/* deep-copies what src's field owns into dst's (a disowned byte copy); 0 or -1 */
+	int (*dup)(const struct key *k, void *dst, const void *src);
+	/* 1 when the values in a and b differ in a way a reload cannot take (may add the
+	 * errors of nested keys to d); all: every key below counts, reloadable or not */
+	int (*diff)(const struct key *k, const void *a, const void *b, const char *path,
+		    int all, struct differ *d);
+	/* 1 when the field holds nothing to write (an unset string, an absent group) */
+	int (*unset)(const struct key *k, const char *f);
+	/* writes the value after "name = "; 0 or -1 */
+	int (*write)(const struct key *k, const void *obj, const char *f, const char *path,
+		     int depth, const struct writer *w);
+	/* FLAT style: writes the whole key itself (nested keys as paths); 0 or -1 */
+	int (*write_flat)(const struct key *k, const void *obj, const char *f, const char *path,
+			  const struct writer *w);
+	/* the "values" and "default" columns of the reference */
+	void (*describe_values)(const struct key *k, char *buf, size_t len);
+	void (*describe_default)(const struct key *k, char *buf, size_t len);
+};
+
+/* config_scalar.c, config_text.c, config_nested.c: the operations of each type;
+ * config_walk.c: them by enum key_type. */
+extern const struct cfg_type_ops cfg_ops_int, cfg_ops_string, cfg_ops_bool, cfg_ops_enum,
+	cfg_ops_addr, cfg_ops_prefixes, cfg_ops_group, cfg_ops_list;
+extern const struct cfg_type_ops *const cfg_types[KEY_TYPES];
+/* config_text.c: a libconfig string literal; the reference columns of a list (its
+ * element count, "empty"). */
+void cfg_write_string(FILE *out, const char *s);
+void cfg_entries_values(const struct key *k, char *buf, size_t len);
+void cfg_empty_default(const struct key *k, char *buf, size_t len);
+
+/* config_schema.c: the key tables. */
+extern const struct key_table cfg_root_table, cfg_listener_table, cfg_pool_table,
+	cfg_backend_table;
+
+/* config_rules.c: the rules string values follow. */
+extern const struct str_rule rule_name, rule_nonempty, rule_control_listen, rule_tls_version,
+	rule_alpn, rule_http_path, rule_status_list, rule_host_header, rule_header_name,
+	rule_k8s_name, rule_api_server;
+int cfg_check_name(const char *s, char *err, size_t errlen);
+
+/* config_walk.c: the walkers over a key table; each calls the key's type operations. */
+void cfg_parse_group(struct loader *ld, const config_setting_t *grp, const struct key_table *t,
+		     void *obj, const char *path);
+int cfg_set_defaults(const struct key_table *t, void *obj);
+void cfg_free_fields(const struct key_table *t, void *obj);
+void cfg_null_owned(const struct key_table *t, void *obj);
+int cfg_dup_fields(const struct key_table *t, void *dst, const void *src);
+void cfg_reload_diff(const struct key_table *t, const void *a, const void *b, const char *path,
+		     int all, struct differ *d);
+int cfg_write_group(const struct key_table *t, const void *obj, const char *path, int depth,
+		    const struct writer *w);
+void cfg_print_keys(const struct key_table *t, const char *path, int fixed, FILE *out);
+
+/* config_walk.c: paths and names. */
+void cfg_path_join(char *dst, const char *prefix, const char *seg);
+const char *cfg_elem_segment(const struct key_table *t, const config_setting_t *elem,
+			     int index, char *buf, size_t len);
+const char *cfg_setting_type_name(const config_setting_t *s);
+
+/* config.c: records an error of the load ld at setting s (its file and line), or at
+ * line when s is NULL, and marks the load failed. */
+void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,179 @@
+/* config_rules.c: owns the rules string values of the configuration follow (names,
+ * paths, header names, URLs), each with the line that describes it in the reference. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "config-int.h"
+#include "health.h"
+
+/* Table of contents. */
+static int check_nonempty(const char *s, char *err, size_t errlen);
+static int check_control_listen(const char *s, char *err, size_t errlen);
+static int check_tls_version(const char *s, char *err, size_t errlen);
+static int check_alpn(const char *s, char *err, size_t errlen);
+static int check_http_path(const char *s, char *err, size_t errlen);
+static int check_status_list(const char *s, char *err, size_t errlen);
+static int check_host_header(const char *s, char *err, size_t errlen);
+static int check_header_name(const char *s, char *err, size_t errlen);
+static int check_k8s_name(const char *s, char *err, size_t errlen);
+static int check_api_server(const char *s, char *err, size_t errlen);
+
+#define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
+
+/* Names appear in key paths, metrics labels and API URLs: keep them to a safe set. */
+int cfg_check_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return ERR("name must be 1..63 characters, got %zu", n);
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return ERR("invalid name '%s' (allowed: letters, digits, '.', '_', '-')", s);
+	return 0;
+}
+
+static int check_nonempty(const char *s, char *err, size_t errlen)
+{
+	if (s[0] == '\0')
+		return ERR("must not be empty");
+	return 0;
+}
+
+/* The control server parses this itself; here only the syntax is checked (and names
+ * resolved), so that -t catches it. */
+static int check_control_listen(const char *s, char *err, size_t errlen)
+{
+	struct addr a;
+	char why[256];
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		size_t n = strlen(s + 5);
+
+		if (n == 0)
+			return ERR("missing path after \"unix:\"");
+		if (n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return ERR("unix socket path longer than %zu characters",
+				   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return 0;
+	}
+	if (addr_parse(s, &a, 1, why, sizeof(why)) == -1)
+		return ERR("%s (expected \"host:port\" or \"unix:/path\")", why);
+	return 0;
+}
+
+static int check_tls_version(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "TLSv1.2") != 0 && strcmp(s, "TLSv1.3") != 0)
+		return ERR("\"%s\" is not one of \"TLSv1.2\", \"TLSv1.3\"", s);
+	return 0;
+}
+
+/* "h2,http/1.1": each protocol 1..255 visible characters (the ALPN wire limit). */
+static int check_alpn(const char *s, char *err, size_t errlen)
+{
+	const char *p = s;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		if (n == 0 || n > 255)
+			return ERR("each ALPN protocol must be 1..255 characters, in \"%s\"", s);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127)
+				return ERR("ALPN protocol with a space or control character in \"%s\"", s);
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+static int check_http_path(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (s[0] != '/')
+		return ERR("path must start with '/'");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
+			return ERR("path must not contain spaces or control characters");
+	return 0;
+}
+
+/* "200-399,404": statuses 100..599, single or as inclusive ranges. */
+static int check_status_list(const char *s, char *err, size_t errlen)
+{
+	struct status_set set;
+
+	return health_status_parse(s, &set, err, errlen);
+}
+
+/* A Host value goes into a request head as is: no spaces, controls or line breaks. */
+static int check_host_header(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return ERR("must not be empty");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127)
+			return ERR("must be visible ASCII without spaces");
+	return 0;
+}
+
+/* An RFC 9110 field name (token characters). */
+static int check_header_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return ERR("header name must be 1..128 characters");
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		      "!#$%&'*+-.^_`|~") != n)
+		return ERR("invalid header name '%s'", s);
+	return 0;
+}
+
+/* A Kubernetes object name as in a URL and a label selector: an RFC 1123 label. */
+static int check_k8s_name(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return ERR("must be 1..63 characters, got %zu", n);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
+		return ERR("'%s' is not a Kubernetes name (lower-case letters, digits, '-' inside)", s);
+	return 0;
+}
+
+/* The bearer token goes to it: https only, and nothing that would bend the URL. */
+static int check_api_server(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (strncmp(s, "https://", 8) != 0 || s[8] == '\0')
+		return ERR("must be an https:// URL (the service-account token is sent to it)");
+	for (i = 8; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == '?' || s[i] == '#')
+			return ERR("must be \"https://host:port\" without spaces, query or fragment");
+	return 0;
+}
+
+#undef ERR
+
+/* The rules the key table names, with the "values" column of the reference. */
+const struct str_rule rule_name = { cfg_check_name, "`[A-Za-z0-9._-]{1,63}`" };
+const struct str_rule rule_nonempty = { check_nonempty, "non-empty" };
+const struct str_rule rule_control_listen = { check_control_listen, "`host:port`, `unix:/path`" };
+const struct str_rule rule_tls_version = { check_tls_version, "`\"TLSv1.2\"`, `\"TLSv1.3\"`" };
+const struct str_rule rule_alpn = { check_alpn, "comma-separated" };
+const struct str_rule rule_http_path = { check_http_path, "starts with `/`" };
+const struct str_rule rule_status_list = {
+	check_status_list, "statuses `100-599` and `a-b` ranges, comma-separated; `\"\"` = none"
+};
+const struct str_rule rule_host_header = { check_host_header, "visible ASCII, no spaces" };
+const struct str_rule rule_header_name = { check_header_name, "header field name" };
+const struct str_rule rule_k8s_name = { check_k8s_name, "`[a-z0-9-]{1,63}`" };
+const struct str_rule rule_api_server = { check_api_server, "`https://host:port`" };

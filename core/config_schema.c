@@ -1,0 +1,393 @@
+/* config_schema.c: owns the schema of the configuration file: one declarative table of
+ * every key (type, bounds, default, reloadable, doc) and the embedded default config. */
+#include <stdint.h>
+
+#include "config-int.h"
+#include "http.h"
+
+/* The _Generic terms compile to nothing; they make the build fail when a field's type
+ * in config-t.h stops matching the kind of key that fills it. */
+
+#define FIELD(st, f) (((st *)0)->f)
+#define K_INT(st, f, lo, hi, d, fl, text)                                                  \
+	{ .name = #f, .type = KEY_INT, .flags = (fl), .size = sizeof(FIELD(st, f)),          \
+	  .off = offsetof(st, f) +                                                           \
+		 0 * sizeof(_Generic(FIELD(st, f), uint32_t: 1, uint64_t: 1)),               \
+	  .min = (lo), .max = (hi), .def = (d), .doc = (text) }
+#define K_STR(st, f, d, chk, fl, text)                                                     \
+	{ .name = #f, .type = KEY_STRING, .flags = (fl),                                     \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), char *: 1)),            \
+	  .def_str = (d), .rule = (chk), .doc = (text) }
+#define K_BOOL(st, f, d, fl, text)                                                         \
+	{ .name = #f, .type = KEY_BOOL, .flags = (fl),                                       \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), int: 1)),               \
+	  .def = (d), .doc = (text) }
+#define K_ENUM(st, f, nm, d, fl, text)                                                     \
+	{ .name = #f, .type = KEY_ENUM, .flags = (fl), .off = offsetof(st, f),               \
+	  .size = sizeof(FIELD(st, f)) +                                                     \
+		  0 * sizeof(char[sizeof(FIELD(st, f)) == sizeof(int) ? 1 : -1]),            \
+	  .names = (nm), .def = (d), .doc = (text) }
+#define K_ADDR(st, f, fl, text)                                                            \
+	{ .name = #f, .type = KEY_ADDR, .flags = (fl),                                       \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr: 1)),       \
+	  .doc = (text) }
+#define K_PREFIXES(st, f, n, hi, fl, text)                                                 \
+	{ .name = #f, .type = KEY_PREFIXES, .flags = (fl),                                   \
+	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr_prefix *: 1)), \
+	  .count_off = offsetof(st, n), .min = 0, .max = (hi), .doc = (text) }
+#define K_GROUP(st, f, tbl, fl, text)                                                      \
+	{ .name = #f, .type = KEY_GROUP, .flags = (fl), .off = offsetof(st, f),              \
+	  .sub = (tbl), .doc = (text) }
+#define K_LIST(st, nm, f, n, tbl, lo, hi, fl, text)                                        \
+	{ .name = (nm), .type = KEY_LIST, .flags = (fl), .off = offsetof(st, f),             \
+	  .count_off = offsetof(st, n), .sub = (tbl), .min = (lo), .max = (hi), .doc = (text) }
+
+#define R KEY_RELOAD
+#define MS_MAX 3600000       /* one hour: longer than any sane timeout, short of overflow */
+
+static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_format_names[] = { "json", "combined", NULL };
+static const char *const mode_names[] = { "http", "tcp", NULL };
+static const char *const balance_names[] = { "wlc", "rr", NULL };
+static const char *const health_names[] = { "http", "tcp", "none", NULL };
+static const char *const send_proxy_names[] = { "none", "v1", "v2", NULL };
+static const char *const state_names[] = { "active", "draining", "maint", NULL };
+static const char *const verify_names[] = { "none", "optional", "required", NULL };
+static const char *const k8s_family_names[] = { "ipv4", "ipv6", "any", NULL };
+static const char *const scope_names[] = { "read", "backends", "admin", NULL };
+
+static const struct key log_keys[] = {
+	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
+	       "least severity written to the error log (stderr)"),
+	K_STR(struct cfg_log, access, "stdout", &rule_nonempty, R,
+	      "access log: \"stdout\", \"stderr\", \"off\" or a file path (reopened on SIGUSR1)"),
+	K_ENUM(struct cfg_log, format, log_format_names, LOG_FORMAT_JSON, R,
+	       "access log line format"),
+	K_INT(struct cfg_log, access_sample, 1, 1000000, 1, R,
+	      "write 1 of every N access-log lines per worker; 5xx and failed requests always"),
+	{ .name = NULL },
+};
+static const struct key_table log_table = { "log", log_keys, sizeof(struct cfg_log), -1, -1 };
+
+static const struct key cert_keys[] = {
+	K_STR(struct cfg_tls_cert, cert, NULL, &rule_nonempty, KEY_REQUIRED | R,
+	      "PEM certificate chain file"),
+	K_STR(struct cfg_tls_cert, key, NULL, &rule_nonempty, KEY_REQUIRED | R,
+	      "PEM private key file"),
+	{ .name = NULL },
+};
+static const struct key_table cert_table = {
+	"certificate", cert_keys, sizeof(struct cfg_tls_cert),
+	offsetof(struct cfg_tls_cert, line), -1
+};
+
+static const struct key tls_keys[] = {
+	K_LIST(struct cfg_tls, "certificates", certs, ncerts, &cert_table, 1, 256,
+	       KEY_REQUIRED | R, "certificate/key pairs, at least one"),
+	K_STR(struct cfg_tls, min_version, "TLSv1.2", &rule_tls_version, R,
+	      "lowest protocol version: \"TLSv1.2\" or \"TLSv1.3\""),
+	K_STR(struct cfg_tls, ciphers, NULL, &rule_nonempty, R,
+	      "OpenSSL cipher list for TLS 1.2; unset = ECDHE with AES-GCM or ChaCha20 only"),
+	K_STR(struct cfg_tls, ciphersuites, NULL, &rule_nonempty, R,
+	      "OpenSSL TLS 1.3 ciphersuites; unset = AES-128-GCM, AES-256-GCM, ChaCha20"),
+	K_STR(struct cfg_tls, alpn, NULL, &rule_alpn, R,
+	      "comma-separated ALPN protocols; unset = \"http/1.1\" on http listeners"),
+	K_STR(struct cfg_tls, client_ca, NULL, &rule_nonempty, R,
+	      "PEM file of the CAs client certificates must chain to (mutual TLS)"),
+	K_ENUM(struct cfg_tls, verify_client, verify_names, TLS_VERIFY_NONE, R,
+	       "ask for a client certificate: \"none\", \"optional\" or \"required\" (needs client_ca)"),
+	K_INT(struct cfg_tls, handshake_timeout_ms, 1, MS_MAX, 10000, R,
+	      "the TLS handshake must complete within this time"),
+	K_INT(struct cfg_tls, session_timeout_s, 1, 86400, 300, R,
+	      "lifetime of a resumable session; generated ticket keys rotate this often"),
+	K_BOOL(struct cfg_tls, session_tickets, 1, R,
+	       "issue session tickets (stateless resumption); the session cache works either way"),
+	K_STR(struct cfg_tls, ticket_key_file, NULL, &rule_nonempty, R,
+	      "ticket keys shared by several instances (lines of 160 hex digits); unset = generated"),
+	{ .name = NULL },
+};
+static const struct key_table tls_table = { "tls", tls_keys, sizeof(struct cfg_tls), -1, -1 };
+
+static const struct key token_keys[] = {
+	K_STR(struct cfg_token, name, NULL, &rule_name, KEY_REQUIRED | R,
+	      "a regular file of this name in control.token_dir holds the token"),
+	K_ENUM(struct cfg_token, scope, scope_names, TOKEN_SCOPE_READ, R,
+	       "\"read\" (GET calls, /metrics), \"backends\" (read + PUT, drain, DELETE of backends) or \"admin\" (everything)"),
+	{ .name = "pools", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	  .off = offsetof(struct cfg_token, pools) +
+		 0 * sizeof(_Generic(FIELD(struct cfg_token, pools), char *: 1)),
+	  .max = 1024, .rule = &rule_name,
+	  .doc = "backends scope: the pools it may change, ( \"flask\", ... ); unset = all pools" },
+	{ .name = NULL },
+};
+static const struct key_table token_table = {
+	"token", token_keys, sizeof(struct cfg_token), offsetof(struct cfg_token, line),
+	offsetof(struct cfg_token, name)
+};
+
+static const struct key control_keys[] = {
+	K_STR(struct cfg_control, listen, NULL, &rule_control_listen, 0,
+	      "control API address: \"host:port\" or \"unix:/path\"; unset = no control API"),
+	K_STR(struct cfg_control, token_file, NULL, &rule_nonempty, R,
+	      "file holding a bearer token of scope admin (re-read when it changes); unset = none"),
+	K_STR(struct cfg_control, token_dir, NULL, &rule_nonempty, R,
+	      "directory of token files, one token per regular file, named by the file (scope read unless control.tokens says)"),
+	K_LIST(struct cfg_control, "tokens", tokens, ntokens, &token_table, 0, 1024, R,
+	       "scopes of token_dir's tokens: { name; scope; pools; }"),
+	K_INT(struct cfg_control, token_overlap_s, 0, 86400, 60, R,
+	      "after a token file changes, its old value still works this long"),
+	K_INT(struct cfg_control, generations_keep, 1, 100000, 100, R,
+	      "operator configurations (start, reloads, rollbacks) kept in state_dir for rollback (oldest removed first)"),
+	K_INT(struct cfg_control, generations_keep_days, 0, 36500, 0, R,
+	      "kept generations older than this many days are removed too; 0 = by count only"),
+	K_GROUP(struct cfg_control, tls, &tls_table, KEY_POINTER,
+		"serve the control API over TLS (same keys as a listener's tls); absent = plain"),
+	K_BOOL(struct cfg_control, metrics_public, 0, R,
+	       "serve GET /metrics without the bearer token (for scrapers that send none)"),
+	{ .name = NULL },
+};
+static const struct key_table control_table = {
+	"control", control_keys, sizeof(struct cfg_control), -1, -1
+};
+
+static const struct key listener_keys[] = {
+	K_STR(struct cfg_listener, name, NULL, &rule_name, KEY_REQUIRED | R,
+	      "unique listener name, [A-Za-z0-9._-]{1,63}"),
+	K_ADDR(struct cfg_listener, bind, KEY_REQUIRED | R,
+	       "address to listen on: \"1.2.3.4:443\", \"[::]:443\" or \"name:443\"; unique"),
+	K_ENUM(struct cfg_listener, mode, mode_names, LISTENER_HTTP, R,
+	       "\"http\" (L7, per request) or \"tcp\" (L4, per connection)"),
+	K_STR(struct cfg_listener, pool, NULL, &rule_name, KEY_REQUIRED | R,
+	      "name of the pool that serves this listener"),
+	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
+	      "concurrent client connections on this listener"),
+	K_INT(struct cfg_listener, max_conns_per_client, 0, 1000000, 256, R,
+	      "concurrent connections from one client address (IPv6: one /64) on this listener; 0 = unlimited"),
+	K_BOOL(struct cfg_listener, accept_proxy, 0, R,
+	       "expect a PROXY protocol v1/v2 header from proxy_trusted sources"),
+	K_PREFIXES(struct cfg_listener, proxy_trusted, nproxy_trusted, 1024, R,
+		   "sources allowed to send PROXY headers, e.g. (\"10.0.0.0/8\", \"::1\")"),
+	K_INT(struct cfg_listener, head_timeout_ms, 1, MS_MAX, 10000, R,
+	      "the whole request head must arrive within this time"),
+	K_INT(struct cfg_listener, idle_timeout_ms, 1, MS_MAX, 60000, R,
+	      "keep-alive idle time (http) or inactivity time (tcp)"),
+	K_INT(struct cfg_listener, head_max_bytes, 1024, 1048576, 32768, R,
+	      "largest request head; larger gets 431"),
+	K_INT(struct cfg_listener, header_max_count, 1, HTTP_HEADERS_MAX, 100, R,
+	      "most header fields in a request head; more gets 431"),
+	K_INT(struct cfg_listener, body_max_bytes, 0, INT64_MAX, 0, R,
+	      "largest request body; larger gets 413; 0 = unlimited (above 2^31-1 add an L suffix)"),
+	K_BOOL(struct cfg_listener, trust_forwarded, 0, R,
+	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
+	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
+		"terminate TLS on this listener; absent = plain"),
+	{ .name = NULL },
+};
+const struct key_table cfg_listener_table = {
+	"listener", listener_keys, sizeof(struct cfg_listener),
+	offsetof(struct cfg_listener, line), offsetof(struct cfg_listener, name)
+};
+
+static const struct key health_keys[] = {
+	K_ENUM(struct cfg_health, type, health_names, HEALTH_HTTP, R,
+	       "\"http\" (GET path), \"tcp\" (connect) or \"none\" (no active checks)"),
+	K_STR(struct cfg_health, path, "/healthz", &rule_http_path, R,
+	      "request path of http checks"),
+	K_STR(struct cfg_health, host, NULL, &rule_host_header, R,
+	      "Host header of http checks; unset = the backend's address as written"),
+	K_BOOL(struct cfg_health, https, 0, R,
+	       "http checks over TLS (the backend's certificate is not verified)"),
+	K_STR(struct cfg_health, expect, "200-399", &rule_status_list, R,
+	      "statuses that pass an http check, e.g. \"200,204\" or \"200-299\""),
+	K_STR(struct cfg_health, drain_status, NULL, &rule_status_list, R,
+	      "statuses by which a backend asks for no new traffic (draining, not a failure); unset = none"),
+	K_STR(struct cfg_health, drain_header, NULL, &rule_header_name, R,
+	      "header that must come with drain_status for it to mean draining; unset = the status alone"),
+	K_STR(struct cfg_health, identity_header, NULL, &rule_header_name, R,
+	      "http checks pass only if the answer carries this header with the backend's identity; unset = off"),
+	K_INT(struct cfg_health, interval_ms, 1, MS_MAX, 2000, R, "time between two checks"),
+	K_INT(struct cfg_health, timeout_ms, 1, MS_MAX, 1000, R,
+	      "a check slower than this fails (not counted while the backend visibly serves: see health)"),
+	K_INT(struct cfg_health, rise, 1, 100, 2, R, "consecutive successes to mark a backend up"),
+	K_INT(struct cfg_health, fall, 1, 100, 3, R, "consecutive failures to mark a backend down"),
+	K_INT(struct cfg_health, jitter_percent, 0, 50, 10, R,
+	      "each interval is drawn within +-this percent so checks do not align"),
+	K_INT(struct cfg_health, max_down_percent, 0, 100, 50, R,
+	      "most backends in rotation (admin active; percent, rounded down) that checks and passive detection may hold down; never the last one up"),
+	{ .name = NULL },
+};
+static const struct key_table health_table = {
+	"health", health_keys, sizeof(struct cfg_health), -1, -1
+};
+
+static const struct key passive_keys[] = {
+	K_INT(struct cfg_passive, connect_failures, 0, 1000, 1, R,
+	      "failed connects in a row (refused, unreachable, timed out) that eject a backend; 0 = never"),
+	K_INT(struct cfg_passive, errors, 0, 1000, 5, R,
+	      "failed exchanges in a row (connect, reset, close, bad or cut response, timeout after the whole request) that eject; 0 = never"),
+	K_BOOL(struct cfg_passive, eject_on_5xx, 0, R,
+	       "count responses with a status in error_status as failed exchanges (any client can make an app answer 500)"),
+	K_STR(struct cfg_passive, error_status, "500-599", &rule_status_list, R,
+	      "response statuses counted as failed exchanges when eject_on_5xx is on; \"\" = none"),
+	K_INT(struct cfg_passive, eject_ms, 1, MS_MAX, 10000, R,
+	      "how long a first ejection lasts; each repeat doubles it"),
+	K_INT(struct cfg_passive, eject_max_ms, 1, MS_MAX, 300000, R,
+	      "longest ejection; a backend up this long after its last ejection starts over at eject_ms"),
+	{ .name = NULL },
+};
+static const struct key_table passive_table = {
+	"passive", passive_keys, sizeof(struct cfg_passive), -1, -1
+};
+
+static const struct key backend_keys[] = {
+	K_STR(struct cfg_backend, name, NULL, &rule_name, KEY_REQUIRED | R,
+	      "backend name, unique in its pool, [A-Za-z0-9._-]{1,63}"),
+	K_ADDR(struct cfg_backend, address, KEY_REQUIRED | R,
+	       "\"1.2.3.4:8000\", \"[::1]:8000\" or \"name:8000\" (names resolved at load and reload)"),
+	K_INT(struct cfg_backend, weight, 0, 1000, 1, R,
+	      "share of traffic relative to the others; 0 = takes no new traffic"),
+	K_INT(struct cfg_backend, max_conns, 0, 1000000, 0, R,
+	      "most connections in flight to this backend; more wait in the pool queue; 0 = unlimited"),
+	K_ENUM(struct cfg_backend, state, state_names, ADMIN_ACTIVE, R,
+	       "admin state: \"active\", \"draining\" (no new traffic) or \"maint\" (out)"),
+	K_STR(struct cfg_backend, identity, NULL, &rule_host_header, R,
+	      "what the pool's health.identity_header must say in its health answers; unset = the name"),
+	{ .name = NULL },
+};
+const struct key_table cfg_backend_table = {
+	"backend", backend_keys, sizeof(struct cfg_backend),
+	offsetof(struct cfg_backend, line), offsetof(struct cfg_backend, name)
+};
+
+static const struct key kubernetes_keys[] = {
+	K_STR(struct cfg_kubernetes, namespace, NULL, &rule_k8s_name, R,
+	      "namespace of the Service; unset = the service account's (<sa_dir>/namespace), else \"default\""),
+	K_STR(struct cfg_kubernetes, service, NULL, &rule_k8s_name, KEY_REQUIRED | R,
+	      "the Service whose EndpointSlices (label kubernetes.io/service-name) make the backends"),
+	K_INT(struct cfg_kubernetes, port, 0, 65535, 0, R,
+	      "endpoint (target) port number; 0 = the port named port_name, or the slice's only port"),
+	K_STR(struct cfg_kubernetes, port_name, NULL, &rule_k8s_name, R,
+	      "name of the EndpointSlice port to use (the Service port's name); unset = by number"),
+	K_STR(struct cfg_kubernetes, api_server, NULL, &rule_api_server, R,
+	      "API server URL \"https://host:port\"; unset = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT"),
+	K_STR(struct cfg_kubernetes, sa_dir, "/var/run/secrets/kubernetes.io/serviceaccount",
+	      &rule_nonempty, R, "service-account directory: token (re-read when it changes), ca.crt, namespace"),
+	K_INT(struct cfg_kubernetes, weight, 0, 1000, 1, R, "weight of each discovered backend"),
+	K_INT(struct cfg_kubernetes, max_conns, 0, 1000000, 0, R,
+	      "max_conns of each discovered backend; 0 = unlimited"),
+	K_INT(struct cfg_kubernetes, batch_ms, 0, 60000, 100, R,
+	      "endpoint changes arriving within this time are applied as one generation"),
+	K_INT(struct cfg_kubernetes, backoff_max_ms, 100, MS_MAX, 30000, R,
+	      "longest wait between attempts while the API server cannot be reached (doubling, jittered)"),
+	K_ENUM(struct cfg_kubernetes, address_family, k8s_family_names, K8S_FAMILY_IPV4, R,
+	       "a pod with IPv4 and IPv6 endpoints is one backend, on \"ipv4\", \"ipv6\", or \"any\" (the family whose endpoint is in the better state, IPv4 on a tie)"),
+	K_INT(struct cfg_kubernetes, watch_idle_timeout_s, 1, 3600, 30, R,
+	      "a LIST or WATCH that brings no byte for this long is taken as dead and fulcrum lists again; watches ask the server to end them before (timeoutSeconds)"),
+	{ .name = NULL },
+};
+static const struct key_table kubernetes_table = {
+	"kubernetes", kubernetes_keys, sizeof(struct cfg_kubernetes), -1, -1
+};
+
+static const struct key discovery_keys[] = {
+	K_GROUP(struct cfg_discovery, kubernetes, &kubernetes_table, KEY_POINTER | R,
+		"follow a Kubernetes Service's EndpointSlices (LIST, then WATCH); absent = off"),
+	{ .name = NULL },
+};
+static const struct key_table discovery_table = {
+	"discovery", discovery_keys, sizeof(struct cfg_discovery), -1, -1
+};
+
+static const struct key pool_keys[] = {
+	K_STR(struct cfg_pool, name, NULL, &rule_name, KEY_REQUIRED | R,
+	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
+	K_ENUM(struct cfg_pool, balance, balance_names, BALANCE_WLC, R,
+	       "\"wlc\" (weighted least connections) or \"rr\" (weighted round robin)"),
+	K_GROUP(struct cfg_pool, health, &health_table, R, "active health checks"),
+	K_GROUP(struct cfg_pool, passive, &passive_table, R,
+		"passive failure detection on live traffic"),
+	K_INT(struct cfg_pool, slow_start_s, 0, 3600, 0, R,
+	      "ramp a joining or recovering backend's weight up over this time; 0 = off"),
+	K_INT(struct cfg_pool, drain_timeout_s, 0, 86400, 30, R,
+	      "a draining backend's connections are cut after this time"),
+	K_INT(struct cfg_pool, lease_ttl_s, 0, 86400, 0, R,
+	      "backends the API adds without ttl_s are removed unless re-PUT within this time; 0 = no lease"),
+	K_INT(struct cfg_pool, connect_timeout_ms, 1, MS_MAX, 3000, R,
+	      "time allowed to connect to a backend"),
+	K_INT(struct cfg_pool, response_timeout_ms, 1, MS_MAX, 60000, R,
+	      "time from the request sent to the first response byte"),
+	K_INT(struct cfg_pool, queue_timeout_ms, 1, MS_MAX, 5000, R,
+	      "a request queued (all backends full) longer than this gets 503"),
+	K_INT(struct cfg_pool, queue_max, 0, 1000000, 1024, R,
+	      "queued requests per pool and worker; beyond, 503; 0 = no queue"),
+	K_INT(struct cfg_pool, keepalive_max_idle, 0, 10000, 256, R,
+	      "idle backend connections kept per backend and worker; 0 = no reuse"),
+	K_INT(struct cfg_pool, backend_idle_timeout_ms, 1, MS_MAX, 1500, R,
+	      "an idle backend connection is never reused after this (keep it below the backends' keep-alive)"),
+	K_INT(struct cfg_pool, retries, 0, 10, 1, R,
+	      "retries on another backend for idempotent requests"),
+	K_INT(struct cfg_pool, retry_budget_percent, 0, 100, 20, R,
+	      "replays (retries of requests a backend already had) in flight may be at most this share of the pool's requests in flight (at least 3); 0 = none"),
+	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,
+	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
+	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
+	      "reserved: names are resolved at load and reload only (periodic re-resolution is not built yet)"),
+	K_GROUP(struct cfg_pool, discovery, &discovery_table, R,
+		"backends found at run time, besides the listed ones"),
+	K_BOOL(struct cfg_pool, adaptive_limit, 0, R,
+	       "learn each backend's concurrency limit from its response times (max_conns, if set, caps it); http only"),
+	K_BOOL(struct cfg_pool, allow_empty, 0, R,
+	       "/readyz may say ready while this pool has no backend in rotation"),
+	K_LIST(struct cfg_pool, "backends", backends, nbackends, &cfg_backend_table, 0, 10000, R,
+	       "the pool's backends; may be empty (added later through the API or by discovery)"),
+	{ .name = NULL },
+};
+const struct key_table cfg_pool_table = {
+	"pool", pool_keys, sizeof(struct cfg_pool),
+	offsetof(struct cfg_pool, line), offsetof(struct cfg_pool, name)
+};
+
+static const struct key root_keys[] = {
+	K_INT(struct config, workers, 0, 256, 0, 0, "event-loop threads; 0 = one per CPU"),
+	K_STR(struct config, state_dir, "/var/lib/fulcrum", &rule_nonempty, 0,
+	      "directory for config generations and the runtime journal"),
+	K_STR(struct config, user, NULL, &rule_nonempty, 0,
+	      "drop privileges to this user after binding; unset = stay"),
+	K_STR(struct config, group, NULL, &rule_nonempty, 0,
+	      "drop privileges to this group after binding; unset = the user's group"),
+	K_INT(struct config, max_connections, 1, 10000000, 100000, R,
+	      "concurrent client connections over all listeners"),
+	K_INT(struct config, shutdown_timeout_s, 0, 3600, 30, R,
+	      "on SIGTERM, in-flight work is cut after this time"),
+	K_GROUP(struct config, log, &log_table, R, "logging"),
+	K_GROUP(struct config, control, &control_table, R, "control API"),
+	K_LIST(struct config, "listeners", listeners, nlisteners, &cfg_listener_table, 1, 1024,
+	       KEY_REQUIRED | R, "where clients connect; at least one"),
+	K_LIST(struct config, "pools", pools, npools, &cfg_pool_table, 0, 1024, R,
+	       "groups of backends that listeners send traffic to"),
+	{ .name = NULL },
+};
+const struct key_table cfg_root_table = { "config", root_keys, sizeof(struct config), -1, -1 };
+
+#undef R
+
+const char config_default_text[] =
+	"# fulcrum embedded default: a demo listener in front of three local Flask instances.\n"
+	"workers = 1;\n"
+	"# state_dir: set at start to $XDG_RUNTIME_DIR/fulcrum or /tmp/fulcrum-<uid> (0700)\n"
+	"log = { level = \"info\"; format = \"json\"; access = \"stdout\"; };\n"
+	"control = { listen = \"127.0.0.1:9000\"; };\n"
+	"listeners = (\n"
+	"  { name = \"demo\"; bind = \"127.0.0.1:8080\"; mode = \"http\"; pool = \"flask\"; }\n"
+	");\n"
+	"pools = (\n"
+	"  { name = \"flask\"; balance = \"wlc\";\n"
+	"    health = { type = \"http\"; path = \"/healthz\"; interval_ms = 2000;\n"
+	"               timeout_ms = 1000; rise = 2; fall = 3; };\n"
+	"    backends = (\n"
+	"      { name = \"web-1\"; address = \"127.0.0.1:8001\"; weight = 4; max_conns = 4; },\n"
+	"      { name = \"web-2\"; address = \"127.0.0.1:8002\"; weight = 2; max_conns = 2; },\n"
+	"      { name = \"web-3\"; address = \"127.0.0.1:8003\"; weight = 1; max_conns = 1; }\n"
+	"    );\n"
+	"  }\n"
+	");\n";
