@@ -96,7 +96,7 @@ $(BUILD)/fulcrum: $(BUILD)/control/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The control API's client: libcurl and cJSON only, none of the load balancer.
-$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o)
+$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/util/clock.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.

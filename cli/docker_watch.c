@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "fulcrumctl.h"
 
 #define MAX_CONTAINERS 1024
@@ -61,7 +62,6 @@ static const char *docker_sock;
 static volatile sig_atomic_t stopping;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static double now_s(void);
 static void on_signal(int sig);
 static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n);
 static size_t on_reply(char *p, size_t size, size_t n, void *arg);
@@ -96,14 +96,6 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void on_signal(int sig)
@@ -519,7 +511,7 @@ static int tell(struct container *c)
 
 static void reconcile(void)
 {
-	double t = now_s();
+	double t = clock_mono_s();
 	size_t i;
 
 	for (i = 0; i < MAX_CONTAINERS && !stopping; i++) {
@@ -549,7 +541,7 @@ static int run_stream(void)
 	struct stream s = { 0 };
 	CURLM *m = curl_multi_init();
 	CURL *h = docker_handle(path);
-	double started = now_s(), next_retry;
+	double started = clock_mono_s(), next_retry;
 	int running = 1, listed = 0, msgs;
 	long st = 0;
 	CURLMsg *msg;
@@ -560,7 +552,7 @@ static int run_stream(void)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	curl_multi_add_handle(m, h);
 	/* the stream must be open before the list: nothing happens unseen in between */
-	while (!stopping && running && st == 0 && now_s() - started < HEADERS_WAIT_MS / 1000.0) {
+	while (!stopping && running && st == 0 && clock_mono_s() - started < HEADERS_WAIT_MS / 1000.0) {
 		curl_multi_perform(m, &running);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
 		if (st == 0 && running)
@@ -576,7 +568,7 @@ static int run_stream(void)
 		goto out;
 	listed = 1;
 	say("following events on %s", docker_sock);
-	next_retry = now_s() + RETRY_MS / 1000.0;
+	next_retry = clock_mono_s() + RETRY_MS / 1000.0;
 	while (!stopping) {
 		char *nl;
 
@@ -592,9 +584,9 @@ static int run_stream(void)
 		}
 		if (!running)
 			break;
-		if (now_s() >= next_retry) {
+		if (clock_mono_s() >= next_retry) {
 			reconcile();
-			next_retry = now_s() + RETRY_MS / 1000.0;
+			next_retry = clock_mono_s() + RETRY_MS / 1000.0;
 		}
 		curl_multi_poll(m, NULL, 0, 250, NULL);
 		curl_multi_perform(m, &running);

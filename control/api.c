@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -344,7 +345,7 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 		snprintf(e.name, sizeof(e.name), "%s", name);
 		created = cur == NULL;
 		out = ctl_put_entry(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &p,
-				    gp ? gp->cfg->lease_ttl_s : 0, ctl_wall_now(), &e);
+				    gp ? gp->cfg->lease_ttl_s : 0, clock_wall_s(), &e);
 		generation_unref(g);
 		if (out == CTL_PUT_INVALID) {
 			ctl_reply_error(c, 400, "invalid_body",
@@ -431,7 +432,7 @@ static void set_drain_deadline(const char *pool, const char *name, uint32_t time
 	struct backend *b = ctl_live_backend(g, pool, name);
 
 	if (b)
-		backend_set_drain_deadline(b, balance_now_ms() + (long long)timeout_s * 1000);
+		backend_set_drain_deadline(b, clock_coarse_ms() + (long long)timeout_s * 1000);
 	generation_unref(g);
 }
 

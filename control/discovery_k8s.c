@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "curl_loop.h"
 #include "discovery.h"
 #include "log.h"
@@ -158,7 +158,6 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 				  const char *pool, struct disc_pool *dp)
 {
 	struct k8s_watch *w = calloc(1, sizeof(*w));
-	struct timespec ts;
 	struct stat st;
 
 	if (!w) {
@@ -189,8 +188,7 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 	w->sel.port = k->port;
 	w->sel.port_name = k->port_name;
 	k8s_lines_init(&w->lines, K8S_EVENT_MAX);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	w->rng = ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)w ^ (uint64_t)getpid();
+	w->rng = ((clock_mono_ns() % 1000000000u) << 17) ^ (uint64_t)(uintptr_t)w ^ (uint64_t)getpid();
 	if (!w->rng)
 		w->rng = 0x9e3779b97f4a7c15ull;
 	ev_timer_init(&w->retry, on_retry, 0., 0.);

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "health.h"
@@ -447,10 +447,7 @@ const char *ctl_metrics_check_result(int r)
 
 double ctl_uptime_s(void)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return ctl_plane.started > 0 ? tv.tv_sec + tv.tv_usec / 1e6 - ctl_plane.started : 0;
+	return ctl_plane.started > 0 ? clock_wall_s() - ctl_plane.started : 0;
 }
 
 static void render_process(struct out *o, const struct generation *g)
@@ -497,7 +494,7 @@ char *ctl_metrics_render(const struct generation *g, size_t *len)
 	struct out o = { 0 };
 	struct bsum *xs;
 	size_t i, k, n = 0;
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 
 	for (i = 0; i < g->npools; i++)
 		n += g->pools[i].nbackends;

@@ -136,8 +136,6 @@ int tls_alpn_wire(const char *list, unsigned char *out, size_t cap);
 
 /* ---- session ticket keys (tls/tls_tickets.c) ---- */
 
-/* Monotonic clock in seconds (the schedule of generated keys). */
-double tls_now(void);
 /* A ring of generated keys rotating every period seconds, starting with one fresh key.
  * rotations (may be NULL) is bumped at each rotation. 0, or -1 (no randomness). */
 int tls_keyring_init_auto(struct tls_keyring *r, double period, double now,

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tls.h"
 
@@ -583,7 +584,7 @@ static struct tls_shared *shared_new(double period)
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
-	if (tls_keyring_init_auto(&s->ring, period, tls_now(), &s->stats.ticket_key_rotations) == -1) {
+	if (tls_keyring_init_auto(&s->ring, period, clock_mono_s(), &s->stats.ticket_key_rotations) == -1) {
 		free(s);
 		return NULL;
 	}
@@ -950,7 +951,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	if (!tc)
 		return -1;
 	if (enc) {
-		if (tls_keyring_encrypt_key(tc->ring, tls_now(), &k) == -1)
+		if (tls_keyring_encrypt_key(tc->ring, clock_mono_s(), &k) == -1)
 			return 0;  /* no ticket this time; the handshake goes on */
 		memcpy(name, k.name, sizeof(k.name));
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(tc->ticket_cipher)) != 1 ||
@@ -959,7 +960,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		else
 			rc = 1;
 	} else {
-		if (tls_keyring_decrypt_key(tc->ring, name, tls_now(), &k, &renew) == -1)
+		if (tls_keyring_decrypt_key(tc->ring, name, clock_mono_s(), &k, &renew) == -1)
 			return 0;  /* unknown or retired key: full handshake */
 		/* 2 = send a new ticket. TLS 1.3 clients use a ticket once, and with a key
 		 * callback OpenSSL renews only when asked (SSL_CTX_set_session_ticket_cb(3)):
