@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "array.h"
 #include "clock.h"
 #include "fulcrumctl.h"
 
@@ -107,18 +108,8 @@ static void on_signal(int sig)
 /* Appends n bytes to a growing NUL-terminated buffer; returns n, or 0 when out of memory. */
 static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 8192;
-		char *nb;
-
-		while (c < *len + n + 1)
-			c *= 2;
-		nb = realloc(*buf, c);
-		if (!nb)
-			return 0;
-		*buf = nb;
-		*cap = c;
-	}
+	if (ARRAY_GROW(buf, cap, *len + n + 1, 8192) == -1)
+		return 0;
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	(*buf)[*len] = '\0';

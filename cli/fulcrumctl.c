@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "array.h"
 #include "fulcrumctl.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:9000"
@@ -157,18 +158,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	struct reply *r = arg;
 	size_t len = size * n;
 
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8192;
-		char *nb;
-
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		nb = realloc(r->buf, cap);
-		if (!nb)
-			return 0;
-		r->buf = nb;
-		r->cap = cap;
-	}
+	if (ARRAY_GROW(&r->buf, &r->cap, r->len + len + 1, 8192) == -1)
+		return 0;
 	memcpy(r->buf + r->len, p, len);
 	r->len += len;
 	r->buf[r->len] = '\0';

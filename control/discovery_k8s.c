@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "curl_loop.h"
 #include "discovery.h"
@@ -370,18 +371,8 @@ static int keep_body(struct k8s_watch *w, const char *p, size_t n, size_t max)
 {
 	if (n > max - w->body_len)
 		return -1;
-	if (w->body_len + n > w->body_cap) {
-		size_t cap = w->body_cap ? w->body_cap : 16384;
-		char *b;
-
-		while (cap < w->body_len + n)
-			cap *= 2;
-		b = realloc(w->body, cap);
-		if (!b)
-			return -1;
-		w->body = b;
-		w->body_cap = cap;
-	}
+	if (ARRAY_GROW(&w->body, &w->body_cap, w->body_len + n, 16384) == -1)
+		return -1;
 	memcpy(w->body + w->body_len, p, n);
 	w->body_len += n;
 	return 0;

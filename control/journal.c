@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
 #include "clock.h"
 #include "config.h"
 #include "ctl_journal.h"
@@ -234,20 +235,7 @@ out:
 
 static int reserve(struct ctl_journal *j, size_t n)
 {
-	struct ctl_jentry *p;
-	size_t cap;
-
-	if (n <= j->cap)
-		return 0;
-	cap = j->cap ? j->cap * 2 : 16;
-	while (cap < n)
-		cap *= 2;
-	p = realloc(j->entries, cap * sizeof(*p));
-	if (!p)
-		return -1;
-	j->entries = p;
-	j->cap = cap;
-	return 0;
+	return ARRAY_GROW(&j->entries, &j->cap, n, 16);
 }
 
 /* The entry replaces the one of its key where it stands, or is added at the end: the

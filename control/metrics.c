@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "array.h"
 #include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -71,19 +72,9 @@ static void out_printf(struct out *o, const char *fmt, ...)
 			o->len += (size_t)n;
 			return;
 		}
-		{
-			size_t cap = o->cap ? o->cap * 2 : 16384;
-			char *p;
-
-			while (cap < o->len + (size_t)n + 1)
-				cap *= 2;
-			p = realloc(o->p, cap);
-			if (!p) {
-				o->oom = 1;
-				return;
-			}
-			o->p = p;
-			o->cap = cap;
+		if (ARRAY_GROW(&o->p, &o->cap, o->len + (size_t)n + 1, 16384) == -1) {
+			o->oom = 1;
+			return;
 		}
 	}
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "array.h"
 #include "config-t.h"
 #include "ctl_http.h"
 #include "log.h"
@@ -425,18 +426,10 @@ static int read_some(struct ctl_conn *c)
 		ssize_t r;
 
 		if (c->in_len == c->in_cap) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
-			char *p;
-
 			if (c->in_cap >= max)
 				return 0;  /* full: the request in front must be answered first */
-			if (cap > max)
-				cap = max;
-			p = realloc(c->in, cap + 1);
-			if (!p)
+			if (ARRAY_GROW_MAX(&c->in, &c->in_cap, c->in_len + 1, 4096, max) == -1)
 				return -1;
-			c->in = p;
-			c->in_cap = cap;
 		}
 		if (c->tls.ssl)
 			r = tls_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len);
@@ -794,19 +787,9 @@ static void out_append(struct ctl_conn *c, const char *buf, size_t len)
 {
 	if (c->out_failed)
 		return;
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *p;
-
-		while (cap < c->out_len + len)
-			cap *= 2;
-		p = realloc(c->out, cap);
-		if (!p) {
-			c->out_failed = 1;
-			return;
-		}
-		c->out = p;
-		c->out_cap = cap;
+	if (ARRAY_GROW(&c->out, &c->out_cap, c->out_len + len, 4096) == -1) {
+		c->out_failed = 1;
+		return;
 	}
 	memcpy(c->out + c->out_len, buf, len);
 	c->out_len += len;
