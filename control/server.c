@@ -87,9 +87,8 @@ static struct {
 	struct tls_ctx *tls;             /* control.tls, NULL = plain */
 	double hs_timeout;               /* control.tls.handshake_timeout_ms, in seconds */
 	int verify;                      /* verify_client as configured */
-	double fail_window;              /* start of the current second of failure lines */
-	unsigned fail_lines, fail_suppressed;
-} srv = { .fd = -1 };
+	struct tls_fail_log fail_log;    /* handshake failure lines, TLS_FAIL_LOGS a second */
+} srv = { .fd = -1, .fail_log = { .per_second = TLS_FAIL_LOGS } };
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
@@ -570,34 +569,15 @@ static int tls_step(struct ctl_conn *c)
 	return 1;
 }
 
-/* Counts the failure and logs it, a few lines a second at most: whoever can reach the
- * port can make handshakes fail as fast as they like. */
+/* Counts the failure and logs it, a few lines a second at most (tls_fail_log). */
 static void tls_failed(struct ctl_conn *c, enum tls_fail f, const char *detail)
 {
-	double now = ev_now(srv.loop);
-	unsigned long n = atomic_fetch_add_explicit(&tls_ctx_stats(srv.tls)->failures[f], 1,
-						    memory_order_relaxed) + 1;
-	char more[64] = "";
+	char line[512];
+	int level = tls_fail_log(&srv.fail_log, srv.tls, f, c->peer, detail, ev_now(srv.loop),
+				 LOG_WARN, line, sizeof(line));
 
-	if (f == TLS_FAIL_CLOSED) {
-		log_debug("control: TLS handshake with %s failed: %s: %s (%lu so far)", c->peer,
-			  tls_fail_name(f), detail, n);
-		return;
-	}
-	if (now - srv.fail_window >= 1.0) {
-		if (srv.fail_suppressed)
-			snprintf(more, sizeof(more), "; %u similar lines suppressed",
-				 srv.fail_suppressed);
-		srv.fail_window = now;
-		srv.fail_lines = srv.fail_suppressed = 0;
-	}
-	if (srv.fail_lines >= TLS_FAIL_LOGS) {
-		srv.fail_suppressed++;
-		return;
-	}
-	srv.fail_lines++;
-	log_warn("control: TLS handshake with %s failed: %s: %s (%lu so far)%s", c->peer,
-		 tls_fail_name(f), detail, n, more);
+	if (level != -1)
+		log_msg((enum log_level)level, "control: %s", line);
 }
 
 /* Frames requests out of the input buffer and answers them in order. */
