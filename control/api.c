@@ -182,13 +182,9 @@ static cJSON *errors_json(const struct config_errors *errs)
 static void reply_config_errors(struct ctl_conn *c, const char *what,
 				const struct config_errors *errs)
 {
-	cJSON *o = cJSON_CreateObject();
-	char detail[256];
+	cJSON *o = ctl_error_json(NULL, "invalid_config", "%s has %zu error%s; nothing was changed",
+				  what, errs->count, errs->count == 1 ? "" : "s");
 
-	snprintf(detail, sizeof(detail), "%s has %zu error%s; nothing was changed", what,
-		 errs->count, errs->count == 1 ? "" : "s");
-	cJSON_AddStringToObject(o, "error", "invalid_config");
-	cJSON_AddStringToObject(o, "detail", detail);
 	cJSON_AddItemToObject(o, "errors", errors_json(errs));
 	ctl_reply_json(c, 422, o);
 }

@@ -727,7 +727,9 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 	if (!m.public && !authorized) {
 		log_warn("control: %s %s %s without a valid token: 401", c->peer, c->req.method_text,
 			 c->req.path);
-		reply_head(c, 401, "WWW-Authenticate: Bearer realm=\"fulcrum\"\r\n", NULL, -2);
+		ctl_reply_json_hdr(c, 401, "WWW-Authenticate: Bearer realm=\"fulcrum\"\r\n",
+				   ctl_error_json(NULL, "unauthorized",
+						  "this call needs Authorization: Bearer <token>"));
 		return;
 	}
 	if (m.status == 404) {
@@ -736,12 +738,9 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 	}
 	if (m.status == 405) {
 		char hdr[96];
-		cJSON *o = cJSON_CreateObject();
 
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", m.allow);
-		cJSON_AddStringToObject(o, "error", "method_not_allowed");
-		cJSON_AddStringToObject(o, "detail", m.allow);
-		ctl_reply_json_hdr(c, 405, hdr, o);
+		ctl_reply_json_hdr(c, 405, hdr, ctl_error_json(NULL, "method_not_allowed", "%s", m.allow));
 		return;
 	}
 	st = ctl_cross_site_check(&site, error, sizeof(error), detail, sizeof(detail));
@@ -814,12 +813,10 @@ static const char *reason_of(int status)
 	}
 }
 
-/* The status line and headers. length -1 = chunked; -2 = the 401 body (fixed). */
+/* The status line and headers. length -1 = chunked. */
 static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
 		       long long length)
 {
-	static const char unauthorized[] =
-		"{\"error\":\"unauthorized\",\"detail\":\"this call needs Authorization: Bearer <token>\"}\n";
 	int close_after = !c->keep_alive;
 
 	/* answers are not to be kept unless the handler says how (the status page) */
@@ -833,12 +830,6 @@ static void reply_head(struct ctl_conn *c, int status, const char *headers, cons
 		out_printf(c, "Connection: close\r\n");
 	if (length == -1) {
 		out_printf(c, "Transfer-Encoding: chunked\r\n\r\n");
-		return;
-	}
-	if (length == -2) {
-		out_printf(c, "Content-Length: %zu\r\n\r\n", sizeof(unauthorized) - 1);
-		out_append(c, unauthorized, sizeof(unauthorized) - 1);
-		finish(c, status);
 		return;
 	}
 	out_printf(c, "Content-Length: %lld\r\n\r\n", length);
@@ -916,17 +907,36 @@ void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body)
 	ctl_reply_json_hdr(c, status, NULL, body);
 }
 
-void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+static cJSON *error_json_v(cJSON *o, const char *error, const char *fmt, va_list ap)
 {
-	cJSON *o = cJSON_CreateObject();
 	char detail[1024];
+
+	if (!o)
+		o = cJSON_CreateObject();
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	cJSON_AddStringToObject(o, "error", error);
+	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
+cJSON *ctl_error_json(cJSON *o, const char *error, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	o = error_json_v(o, error, fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(o, "error", error);
-	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
+void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+{
+	cJSON *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = error_json_v(NULL, error, fmt, ap);
+	va_end(ap);
 	ctl_reply_json(c, status, o);
 }
 
