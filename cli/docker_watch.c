@@ -17,9 +17,9 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "array.h"
 #include "clock.h"
 #include "fulcrumctl.h"
+#include "textbuf.h"
 
 #define MAX_CONTAINERS 1024
 #define BACKOFF_MIN_MS 200
@@ -48,14 +48,12 @@ struct container {
 };
 
 struct stream {
-	char *buf;                  /* bytes received and not yet split into lines */
-	size_t len, cap;
+	struct textbuf text;         /* bytes received and not yet split into lines */
 	int broken;                 /* a line grew past LINE_MAX_BYTES */
 };
 
 struct docker_reply {
-	char *buf;
-	size_t len, cap;
+	struct textbuf text;
 };
 
 static struct container table[MAX_CONTAINERS];
@@ -64,7 +62,6 @@ static volatile sig_atomic_t stopping;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void on_signal(int sig);
-static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n);
 static size_t on_reply(char *p, size_t size, size_t n, void *arg);
 static size_t on_stream(char *p, size_t size, size_t n, void *arg);
 static CURL *docker_handle(const char *path);
@@ -105,22 +102,11 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-/* Appends n bytes to a growing NUL-terminated buffer; returns n, or 0 when out of memory. */
-static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (ARRAY_GROW(buf, cap, *len + n + 1, 8192) == -1)
-		return 0;
-	memcpy(*buf + *len, p, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return n;
-}
-
 static size_t on_reply(char *p, size_t size, size_t n, void *arg)
 {
 	struct docker_reply *r = arg;
 
-	return grow(&r->buf, &r->len, &r->cap, p, size * n);
+	return textbuf_append(&r->text, p, size * n) == 0 ? size * n : 0;
 }
 
 /* The event stream: bytes are only kept here; lines are handled outside libcurl's
@@ -129,11 +115,11 @@ static size_t on_stream(char *p, size_t size, size_t n, void *arg)
 {
 	struct stream *s = arg;
 
-	if (s->len + size * n > LINE_MAX_BYTES && !memchr(p, '\n', size * n)) {
+	if (s->text.len + size * n > LINE_MAX_BYTES && !memchr(p, '\n', size * n)) {
 		s->broken = 1;
 		return 0;
 	}
-	return grow(&s->buf, &s->len, &s->cap, p, size * n);
+	return textbuf_append(&s->text, p, size * n) == 0 ? size * n : 0;
 }
 
 static CURL *docker_handle(const char *path)
@@ -173,11 +159,11 @@ static int docker_get(const char *path, long *status, cJSON **answer)
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK) {
 		say("GET %s on %s: %s", path, docker_sock, curl_easy_strerror(rc));
-		free(r.buf);
+		textbuf_free(&r.text);
 		return -1;
 	}
-	*answer = r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
-	free(r.buf);
+	*answer = r.text.len ? cJSON_ParseWithLength(r.text.p, r.text.len) : NULL;
+	textbuf_free(&r.text);
 	return 0;
 }
 
@@ -564,13 +550,13 @@ static int run_stream(void)
 		char *nl;
 
 		reconcile();
-		while (s.len && (nl = memchr(s.buf, '\n', s.len)) != NULL) {
-			size_t n = (size_t)(nl - s.buf);
+		while (s.text.len && (nl = memchr(s.text.p, '\n', s.text.len)) != NULL) {
+			size_t n = (size_t)(nl - s.text.p);
 
-			on_event(s.buf, n);
-			memmove(s.buf, nl + 1, s.len - n - 1);
-			s.len -= n + 1;
-			s.buf[s.len] = '\0';
+			on_event(s.text.p, n);
+			memmove(s.text.p, nl + 1, s.text.len - n - 1);
+			s.text.len -= n + 1;
+			s.text.p[s.text.len] = '\0';
 			reconcile();
 		}
 		if (!running)
@@ -598,7 +584,7 @@ out:
 		curl_easy_cleanup(h);
 	if (m)
 		curl_multi_cleanup(m);
-	free(s.buf);
+	textbuf_free(&s.text);
 	return listed;
 }
 

@@ -17,6 +17,7 @@
 #include "config-t.h"
 #include "ctl_http.h"
 #include "log.h"
+#include "textbuf.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -46,11 +47,10 @@ struct ctl_conn {
 	enum conn_state state;
 	char *in;                        /* request bytes not consumed yet */
 	size_t in_len, in_cap;
-	char *out;                       /* answer bytes not written yet: out[out_off..out_len) */
-	size_t out_len, out_off, out_cap;
+	struct textbuf out;               /* answer bytes not written yet: from out_off on */
+	size_t out_off;
 	int keep_alive;                  /* the current request allows another after it */
 	int continue_sent;               /* 100 Continue sent for the current request */
-	int out_failed;                  /* out of memory for the answer: close */
 	double request_started;          /* first byte of the current request, 0 = none */
 	double last_io;
 	struct ctl_request req;          /* the request being answered */
@@ -104,8 +104,6 @@ static int make_room(void);
 static int untrusted(const struct ctl_conn *c);
 static void conn_update(struct ctl_conn *c);
 static void conn_close(struct ctl_conn *c);
-static void out_append(struct ctl_conn *c, const char *buf, size_t len);
-static void out_printf(struct ctl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
 		       long long length);
 static void finish(struct ctl_conn *c, int status);
@@ -387,7 +385,7 @@ static void conn_close(struct ctl_conn *c)
 		c->next->prev = c->prev;
 	srv.nconns--;
 	free(c->in);
-	free(c->out);
+	textbuf_free(&c->out);
 	free(c->req.body);
 	free(c);
 }
@@ -403,7 +401,7 @@ static void conn_update(struct ctl_conn *c)
 	} else {
 		if (c->state != CC_CLOSING && c->in_len < CTL_HEAD_MAX + CTL_BODY_MAX)
 			want |= c->tls.ssl && c->tls.rdir ? c->tls.rdir : EV_READ;
-		if (c->out_off < c->out_len)
+		if (c->out_off < c->out.len)
 			want |= c->tls.ssl && c->tls.wdir ? c->tls.wdir : EV_WRITE;
 	}
 	if (want == c->events)
@@ -449,12 +447,12 @@ static int read_some(struct ctl_conn *c)
 
 static int flush_out(struct ctl_conn *c)
 {
-	if (c->out_failed)
+	if (c->out.failed)
 		return -1;
-	while (c->out_off < c->out_len) {
+	while (c->out_off < c->out.len) {
 		/* after EAGAIN tls_write gets the same bytes again: out only grows at its end */
-		ssize_t w = c->tls.ssl ? tls_write(&c->tls, c->out + c->out_off, c->out_len - c->out_off)
-				       : write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		ssize_t w = c->tls.ssl ? tls_write(&c->tls, c->out.p + c->out_off, c->out.len - c->out_off)
+				       : write(c->fd, c->out.p + c->out_off, c->out.len - c->out_off);
 
 		if (w == -1 && errno == EINTR)
 			continue;
@@ -463,7 +461,7 @@ static int flush_out(struct ctl_conn *c)
 		c->out_off += (size_t)w;
 		c->last_io = ev_now(srv.loop);
 	}
-	c->out_off = c->out_len = 0;
+	c->out_off = c->out.len = 0;
 	return 0;
 }
 
@@ -497,7 +495,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->state == CC_READ)
 		process_input(c);
-	if (flush_out(c) == -1 || (c->state == CC_CLOSING && c->out_off == c->out_len)) {
+	if (flush_out(c) == -1 || (c->state == CC_CLOSING && c->out_off == c->out.len)) {
 		conn_close(c);
 		return;
 	}
@@ -520,7 +518,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 			}
 			continue;
 		}
-		if (c->out_off < c->out_len && now - c->last_io > STALL_TIMEOUT)
+		if (c->out_off < c->out.len && now - c->last_io > STALL_TIMEOUT)
 			conn_close(c);
 		else if (c->state == CC_CLOSING && now - c->last_io > CLOSING_TIMEOUT)
 			conn_close(c);
@@ -532,7 +530,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 		else if (c->state == CC_READ && c->in_len > 0 &&
 			 now - c->request_started > REQUEST_TIMEOUT) {
 			reject(c, 408, "request_timeout", "the request did not arrive in time");
-			if (flush_out(c) == -1 || c->out_off == c->out_len)
+			if (flush_out(c) == -1 || c->out_off == c->out.len)
 				conn_close(c);
 			else
 				conn_update(c);
@@ -620,7 +618,7 @@ static void process_input(struct ctl_conn *c)
 		}
 		if (c->in_len < h->head_len + blen) {
 			if ((h->flags & HTTP_F_EXPECT_CONTINUE) && !c->continue_sent) {
-				out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
+				textbuf_printf(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 				c->continue_sent = 1;
 			}
 			return;
@@ -762,31 +760,6 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 
 /* ---- Answers ---- */
 
-static void out_append(struct ctl_conn *c, const char *buf, size_t len)
-{
-	if (c->out_failed)
-		return;
-	if (ARRAY_GROW(&c->out, &c->out_cap, c->out_len + len, 4096) == -1) {
-		c->out_failed = 1;
-		return;
-	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-}
-
-static void out_printf(struct ctl_conn *c, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		out_append(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
 static const char *reason_of(int status)
 {
 	switch (status) {
@@ -820,19 +793,18 @@ static void reply_head(struct ctl_conn *c, int status, const char *headers, cons
 	int close_after = !c->keep_alive;
 
 	/* answers are not to be kept unless the handler says how (the status page) */
-	out_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status, reason_of(status),
+	textbuf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status, reason_of(status),
 		   ctype ? ctype : "application/json",
 		   headers && strcasestr(headers, "cache-control:") ? "" : "Cache-Control: no-store\r\n");
-	/* appended whole: out_printf's buffer would cut a long header (a CSP) */
 	if (headers)
-		out_append(c, headers, strlen(headers));
+		textbuf_append(&c->out, headers, strlen(headers));
 	if (close_after)
-		out_printf(c, "Connection: close\r\n");
+		textbuf_printf(&c->out, "Connection: close\r\n");
 	if (length == -1) {
-		out_printf(c, "Transfer-Encoding: chunked\r\n\r\n");
+		textbuf_printf(&c->out, "Transfer-Encoding: chunked\r\n\r\n");
 		return;
 	}
-	out_printf(c, "Content-Length: %lld\r\n\r\n", length);
+	textbuf_printf(&c->out, "Content-Length: %lld\r\n\r\n", length);
 }
 
 /* The answer is complete: log it, forget the request, and read the next one (or close). */
@@ -857,7 +829,7 @@ static void finish(struct ctl_conn *c, int status)
 		srv.nwaiting--;
 	}
 	c->idle_since = srv.loop ? ev_now(srv.loop) : 0;
-	c->state = c->keep_alive && !c->out_failed ? CC_READ : CC_CLOSING;
+	c->state = c->keep_alive && !c->out.failed ? CC_READ : CC_CLOSING;
 	/* a deferred answer comes from a timer: wake the connection to write it */
 	if (srv.loop)
 		ev_feed_event(srv.loop, &c->io, EV_WRITE);
@@ -882,8 +854,8 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 	cJSON_Delete(body);
 	len = text ? strlen(text) : 2;
 	reply_head(c, status, headers, NULL, (long long)len + 1);
-	out_append(c, text ? text : "{}", len);
-	out_append(c, "\n", 1);
+	textbuf_append(&c->out, text ? text : "{}", len);
+	textbuf_append(&c->out, "\n", 1);
 	free(text);
 	finish(c, status);
 }
@@ -898,7 +870,7 @@ void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, con
 			const void *body, size_t len)
 {
 	reply_head(c, status, headers, ctype, (long long)len);
-	out_append(c, body, len);
+	textbuf_append(&c->out, body, len);
 	finish(c, status);
 }
 
@@ -953,19 +925,19 @@ void ctl_stream_json(struct ctl_conn *c, cJSON *line)
 
 	cJSON_Delete(line);
 	if (!text) {
-		c->out_failed = 1;
+		c->out.failed = 1;
 		return;
 	}
-	out_printf(c, "%zx\r\n", strlen(text) + 1);
-	out_append(c, text, strlen(text));
-	out_append(c, "\n\r\n", 3);
+	textbuf_printf(&c->out, "%zx\r\n", strlen(text) + 1);
+	textbuf_append(&c->out, text, strlen(text));
+	textbuf_append(&c->out, "\n\r\n", 3);
 	free(text);
 	ev_feed_event(srv.loop, &c->io, EV_WRITE);
 }
 
 void ctl_stream_end(struct ctl_conn *c)
 {
-	out_append(c, "0\r\n\r\n", 5);
+	textbuf_append(&c->out, "0\r\n\r\n", 5);
 	finish(c, 200);
 }
 
