@@ -61,7 +61,7 @@ struct k8s_watch {
 
 	char rv[K8S_RV_MAX];         /* where the watch resumes */
 	struct k8s_slice *slices;    /* the Service's slices as last known */
-	size_t nslices;
+	size_t nslices, slices_cap;
 	unsigned failures;           /* in a row, for the backoff */
 	ev_timer retry;
 	uint64_t rng;
@@ -454,7 +454,6 @@ static int on_line(void *ctx, const char *line, size_t len)
 /* Takes s over (its endpoints move into the watcher's set). 0, or -1 on ENOMEM. */
 static int upsert_slice(struct k8s_watch *w, struct k8s_slice *s)
 {
-	struct k8s_slice *arr;
 	size_t i;
 
 	for (i = 0; i < w->nslices; i++) {
@@ -465,10 +464,8 @@ static int upsert_slice(struct k8s_watch *w, struct k8s_slice *s)
 		memset(s, 0, sizeof(*s));
 		return 0;
 	}
-	arr = realloc(w->slices, (w->nslices + 1) * sizeof(*arr));
-	if (!arr)
+	if (ARRAY_GROW(&w->slices, &w->slices_cap, w->nslices + 1, 8) == -1)
 		return -1;
-	w->slices = arr;
 	w->slices[w->nslices++] = *s;
 	memset(s, 0, sizeof(*s));
 	return 0;
@@ -628,7 +625,7 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 		w->body_len = w->body_cap = 0;
 		k8s_slices_free(w->slices, w->nslices);
 		w->slices = slices;
-		w->nslices = n;
+		w->nslices = w->slices_cap = n;
 		for (i = 0; i < n; i++) {
 			skipped += slices[i].skipped;
 			eps += slices[i].neps;

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "tls.h"
@@ -73,7 +74,7 @@ struct cert_item {
 	STACK_OF(X509) *chain;
 	EVP_PKEY *pkey;
 	char **names;                /* normalized, sorted, unique */
-	size_t nnames;
+	size_t nnames, names_cap;
 	int group;
 	int line;
 };
@@ -264,7 +265,7 @@ static int name_cmp(const void *a, const void *b)
 
 static int push_name(struct cert_item *it, const char *raw, size_t rawlen)
 {
-	char tmp[256], norm[256], **names;
+	char tmp[256], norm[256];
 
 	if (rawlen == 0 || rawlen >= sizeof(tmp) || memchr(raw, '\0', rawlen) ||
 	    it->nnames >= NAMES_MAX)
@@ -273,11 +274,9 @@ static int push_name(struct cert_item *it, const char *raw, size_t rawlen)
 	tmp[rawlen] = '\0';
 	if (tls_name_normalize(tmp, norm, sizeof(norm)) == -1)
 		return 0;
-	names = realloc(it->names, (it->nnames + 1) * sizeof(*names));
-	if (!names)
+	if (ARRAY_GROW(&it->names, &it->names_cap, it->nnames + 1, 4) == -1)
 		return -1;
-	it->names = names;
-	if (!(names[it->nnames] = strdup(norm)))
+	if (!(it->names[it->nnames] = strdup(norm)))
 		return -1;
 	it->nnames++;
 	return 0;
