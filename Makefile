@@ -95,11 +95,14 @@ $(BUILD)/libfulcrum.a: $(LIB_OBJS)
 $(BUILD)/fulcrum: $(BUILD)/control/main.o $(BUILD)/libfulcrum.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The control API's client: libcurl and cJSON only, none of the load balancer.
-$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o)
+# The control API's client: libcurl, cJSON and a few of util/, none of the load balancer.
+CTL_UTIL := $(addprefix $(BUILD)/util/,clock.o array.o textbuf.o)
+$(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o) $(CTL_UTIL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
+TEST_WRAP_test_array := -Wl,--wrap=realloc
+TEST_WRAP_test_textbuf := -Wl,--wrap=realloc
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) -lcmocka

@@ -17,7 +17,9 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "fulcrumctl.h"
+#include "textbuf.h"
 
 #define MAX_CONTAINERS 1024
 #define BACKOFF_MIN_MS 200
@@ -46,14 +48,12 @@ struct container {
 };
 
 struct stream {
-	char *buf;                  /* bytes received and not yet split into lines */
-	size_t len, cap;
+	struct textbuf text;         /* bytes received and not yet split into lines */
 	int broken;                 /* a line grew past LINE_MAX_BYTES */
 };
 
 struct docker_reply {
-	char *buf;
-	size_t len, cap;
+	struct textbuf text;
 };
 
 static struct container table[MAX_CONTAINERS];
@@ -61,9 +61,7 @@ static const char *docker_sock;
 static volatile sig_atomic_t stopping;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static double now_s(void);
 static void on_signal(int sig);
-static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n);
 static size_t on_reply(char *p, size_t size, size_t n, void *arg);
 static size_t on_stream(char *p, size_t size, size_t n, void *arg);
 static CURL *docker_handle(const char *path);
@@ -98,46 +96,17 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
 }
 
-/* Appends n bytes to a growing NUL-terminated buffer; returns n, or 0 when out of memory. */
-static size_t grow(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 8192;
-		char *nb;
-
-		while (c < *len + n + 1)
-			c *= 2;
-		nb = realloc(*buf, c);
-		if (!nb)
-			return 0;
-		*buf = nb;
-		*cap = c;
-	}
-	memcpy(*buf + *len, p, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return n;
-}
-
 static size_t on_reply(char *p, size_t size, size_t n, void *arg)
 {
 	struct docker_reply *r = arg;
 
-	return grow(&r->buf, &r->len, &r->cap, p, size * n);
+	return textbuf_append(&r->text, p, size * n) == 0 ? size * n : 0;
 }
 
 /* The event stream: bytes are only kept here; lines are handled outside libcurl's
@@ -146,11 +115,11 @@ static size_t on_stream(char *p, size_t size, size_t n, void *arg)
 {
 	struct stream *s = arg;
 
-	if (s->len + size * n > LINE_MAX_BYTES && !memchr(p, '\n', size * n)) {
+	if (s->text.len + size * n > LINE_MAX_BYTES && !memchr(p, '\n', size * n)) {
 		s->broken = 1;
 		return 0;
 	}
-	return grow(&s->buf, &s->len, &s->cap, p, size * n);
+	return textbuf_append(&s->text, p, size * n) == 0 ? size * n : 0;
 }
 
 static CURL *docker_handle(const char *path)
@@ -190,11 +159,11 @@ static int docker_get(const char *path, long *status, cJSON **answer)
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK) {
 		say("GET %s on %s: %s", path, docker_sock, curl_easy_strerror(rc));
-		free(r.buf);
+		textbuf_free(&r.text);
 		return -1;
 	}
-	*answer = r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
-	free(r.buf);
+	*answer = r.text.len ? cJSON_ParseWithLength(r.text.p, r.text.len) : NULL;
+	textbuf_free(&r.text);
 	return 0;
 }
 
@@ -519,7 +488,7 @@ static int tell(struct container *c)
 
 static void reconcile(void)
 {
-	double t = now_s();
+	double t = clock_mono_s();
 	size_t i;
 
 	for (i = 0; i < MAX_CONTAINERS && !stopping; i++) {
@@ -549,7 +518,7 @@ static int run_stream(void)
 	struct stream s = { 0 };
 	CURLM *m = curl_multi_init();
 	CURL *h = docker_handle(path);
-	double started = now_s(), next_retry;
+	double started = clock_mono_s(), next_retry;
 	int running = 1, listed = 0, msgs;
 	long st = 0;
 	CURLMsg *msg;
@@ -560,7 +529,7 @@ static int run_stream(void)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	curl_multi_add_handle(m, h);
 	/* the stream must be open before the list: nothing happens unseen in between */
-	while (!stopping && running && st == 0 && now_s() - started < HEADERS_WAIT_MS / 1000.0) {
+	while (!stopping && running && st == 0 && clock_mono_s() - started < HEADERS_WAIT_MS / 1000.0) {
 		curl_multi_perform(m, &running);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
 		if (st == 0 && running)
@@ -576,25 +545,25 @@ static int run_stream(void)
 		goto out;
 	listed = 1;
 	say("following events on %s", docker_sock);
-	next_retry = now_s() + RETRY_MS / 1000.0;
+	next_retry = clock_mono_s() + RETRY_MS / 1000.0;
 	while (!stopping) {
 		char *nl;
 
 		reconcile();
-		while (s.len && (nl = memchr(s.buf, '\n', s.len)) != NULL) {
-			size_t n = (size_t)(nl - s.buf);
+		while (s.text.len && (nl = memchr(s.text.p, '\n', s.text.len)) != NULL) {
+			size_t n = (size_t)(nl - s.text.p);
 
-			on_event(s.buf, n);
-			memmove(s.buf, nl + 1, s.len - n - 1);
-			s.len -= n + 1;
-			s.buf[s.len] = '\0';
+			on_event(s.text.p, n);
+			memmove(s.text.p, nl + 1, s.text.len - n - 1);
+			s.text.len -= n + 1;
+			s.text.p[s.text.len] = '\0';
 			reconcile();
 		}
 		if (!running)
 			break;
-		if (now_s() >= next_retry) {
+		if (clock_mono_s() >= next_retry) {
 			reconcile();
-			next_retry = now_s() + RETRY_MS / 1000.0;
+			next_retry = clock_mono_s() + RETRY_MS / 1000.0;
 		}
 		curl_multi_poll(m, NULL, 0, 250, NULL);
 		curl_multi_perform(m, &running);
@@ -615,7 +584,7 @@ out:
 		curl_easy_cleanup(h);
 	if (m)
 		curl_multi_cleanup(m);
-	free(s.buf);
+	textbuf_free(&s.text);
 	return listed;
 }
 

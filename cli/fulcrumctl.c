@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "fulcrumctl.h"
+#include "textbuf.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:9000"
 
@@ -40,8 +41,7 @@ struct opts {
 
 /* The answer being received. */
 struct reply {
-	char *buf;
-	size_t len, cap;
+	struct textbuf text;       /* the answer's bytes */
 	int stream;               /* NDJSON progress lines are shown as they come */
 	int tty;                  /* a live progress line on stderr */
 	int json;
@@ -157,21 +157,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	struct reply *r = arg;
 	size_t len = size * n;
 
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8192;
-		char *nb;
-
-		while (cap < r->len + len + 1)
-			cap *= 2;
-		nb = realloc(r->buf, cap);
-		if (!nb)
-			return 0;
-		r->buf = nb;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, p, len);
-	r->len += len;
-	r->buf[r->len] = '\0';
+	if (textbuf_append(&r->text, p, len) == -1)
+		return 0;
 	if (r->stream)
 		stream_lines(r);
 	return len;
@@ -183,14 +170,14 @@ static void stream_lines(struct reply *r)
 {
 	char *nl;
 
-	while ((nl = memchr(r->buf + r->shown, '\n', r->len - r->shown)) != NULL) {
-		cJSON *line = cJSON_ParseWithLength(r->buf + r->shown, (size_t)(nl - r->buf) - r->shown);
+	while ((nl = memchr(r->text.p + r->shown, '\n', r->text.len - r->shown)) != NULL) {
+		cJSON *line = cJSON_ParseWithLength(r->text.p + r->shown, (size_t)(nl - r->text.p) - r->shown);
 
 		if (r->json) {
-			printf("%.*s\n", (int)((size_t)(nl - r->buf) - r->shown), r->buf + r->shown);
+			printf("%.*s\n", (int)((size_t)(nl - r->text.p) - r->shown), r->text.p + r->shown);
 			fflush(stdout);
 		}
-		r->shown = (size_t)(nl - r->buf) + 1;
+		r->shown = (size_t)(nl - r->text.p) + 1;
 		if (!line)
 			continue;
 		if (r->tty && !r->json && !cJSON_GetObjectItem(line, "done")) {
@@ -279,18 +266,18 @@ static int call(const char *method, const char *path, cJSON *body, int stream, l
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "fulcrumctl: %s %s: %s\n", method, url, curl_easy_strerror(rc));
 		cJSON_Delete(r.last);
-		free(r.buf);
+		textbuf_free(&r.text);
 		return -1;
 	}
 	if (stream && r.last)
 		*answer = r.last;
 	else {
 		cJSON_Delete(r.last);
-		*answer = r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
-		if (o.json && r.len && !(stream && r.shown))
-			fwrite(r.buf, 1, r.len, stdout);
+		*answer = r.text.len ? cJSON_ParseWithLength(r.text.p, r.text.len) : NULL;
+		if (o.json && r.text.len && !(stream && r.shown))
+			fwrite(r.text.p, 1, r.text.len, stdout);
 	}
-	free(r.buf);
+	textbuf_free(&r.text);
 	return 0;
 }
 

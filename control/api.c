@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -181,13 +182,9 @@ static cJSON *errors_json(const struct config_errors *errs)
 static void reply_config_errors(struct ctl_conn *c, const char *what,
 				const struct config_errors *errs)
 {
-	cJSON *o = cJSON_CreateObject();
-	char detail[256];
+	cJSON *o = ctl_error_json(NULL, "invalid_config", "%s has %zu error%s; nothing was changed",
+				  what, errs->count, errs->count == 1 ? "" : "s");
 
-	snprintf(detail, sizeof(detail), "%s has %zu error%s; nothing was changed", what,
-		 errs->count, errs->count == 1 ? "" : "s");
-	cJSON_AddStringToObject(o, "error", "invalid_config");
-	cJSON_AddStringToObject(o, "detail", detail);
 	cJSON_AddItemToObject(o, "errors", errors_json(errs));
 	ctl_reply_json(c, 422, o);
 }
@@ -344,7 +341,7 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 		snprintf(e.name, sizeof(e.name), "%s", name);
 		created = cur == NULL;
 		out = ctl_put_entry(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &p,
-				    gp ? gp->cfg->lease_ttl_s : 0, ctl_wall_now(), &e);
+				    gp ? gp->cfg->lease_ttl_s : 0, clock_wall_s(), &e);
 		generation_unref(g);
 		if (out == CTL_PUT_INVALID) {
 			ctl_reply_error(c, 400, "invalid_body",
@@ -431,7 +428,7 @@ static void set_drain_deadline(const char *pool, const char *name, uint32_t time
 	struct backend *b = ctl_live_backend(g, pool, name);
 
 	if (b)
-		backend_set_drain_deadline(b, balance_now_ms() + (long long)timeout_s * 1000);
+		backend_set_drain_deadline(b, clock_coarse_ms() + (long long)timeout_s * 1000);
 	generation_unref(g);
 }
 

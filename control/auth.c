@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "config-t.h"
 #include "ctl_http.h"
 #include "fs_private.h"
@@ -43,7 +44,7 @@ struct token {
 static struct {
 	int required;                    /* a token_file or token_dir is configured */
 	struct token *t;
-	size_t n;
+	size_t n, cap;
 	char *dir;                       /* control.token_dir */
 	struct stat dir_st;              /* of dir at its last scan */
 	struct cfg_token *scopes;        /* copy of control.tokens */
@@ -130,10 +131,8 @@ static struct token *token_add(const char *name, const char *path, enum token_sc
 
 	if (auth.n >= TOKENS_MAX)
 		return NULL;
-	t = realloc(auth.t, (auth.n + 1) * sizeof(*t));
-	if (!t)
+	if (ARRAY_GROW(&auth.t, &auth.cap, auth.n + 1, 8) == -1)
 		return NULL;
-	auth.t = t;
 	t = &auth.t[auth.n];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);

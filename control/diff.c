@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "config.h"
 #include "ctl_store.h"
 
@@ -21,7 +22,7 @@ static int add_item(struct ctl_diff_item **items, size_t *n, size_t *cap, const 
  * sorting by key pairs the two sides. */
 static ssize_t split_lines(char *text, struct line **out)
 {
-	struct line *lines = NULL, *grown;
+	struct line *lines = NULL;
 	size_t n = 0, cap = 0;
 	char *p = text, *nl, *eq;
 
@@ -31,14 +32,9 @@ static ssize_t split_lines(char *text, struct line **out)
 			*nl = '\0';
 		eq = strstr(p, " = ");
 		if (eq) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 128;
-				grown = realloc(lines, cap * sizeof(*lines));
-				if (!grown) {
-					free(lines);
-					return -1;
-				}
-				lines = grown;
+			if (ARRAY_GROW(&lines, &cap, n + 1, 128) == -1) {
+				free(lines);
+				return -1;
 			}
 			*eq = '\0';
 			lines[n].key = p;
@@ -65,15 +61,8 @@ static int add_item(struct ctl_diff_item **items, size_t *n, size_t *cap, const 
 {
 	struct ctl_diff_item *it;
 
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-
-		it = realloc(*items, ncap * sizeof(*it));
-		if (!it)
-			return -1;
-		*items = it;
-		*cap = ncap;
-	}
+	if (ARRAY_GROW(items, cap, *n + 1, 32) == -1)
+		return -1;
 	it = &(*items)[*n];
 	it->key = strdup(key);
 	it->from = from ? strdup(from) : NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "config.h"
 #include "ctl_api.h"
 #include "discovery.h"
@@ -340,15 +341,8 @@ static int add_backend(struct disc_pool *dp, const struct k8s_endpoint *e)
 	struct disc_backend *d;
 	char text[K8S_IP_MAX + 16], err[256];
 
-	if (dp->n == dp->cap) {
-		size_t cap = dp->cap ? dp->cap * 2 : 16;
-		struct disc_backend *p = realloc(dp->b, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		dp->b = p;
-		dp->cap = cap;
-	}
+	if (ARRAY_GROW(&dp->b, &dp->cap, dp->n + 1, 16) == -1)
+		return -1;
 	d = &dp->b[dp->n];
 	memset(d, 0, sizeof(*d));
 	snprintf(text, sizeof(text), strchr(e->ip, ':') ? "[%s]:%u" : "%s:%u", e->ip,

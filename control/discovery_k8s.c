@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "clock.h"
 #include "curl_loop.h"
 #include "discovery.h"
 #include "log.h"
@@ -60,7 +61,7 @@ struct k8s_watch {
 
 	char rv[K8S_RV_MAX];         /* where the watch resumes */
 	struct k8s_slice *slices;    /* the Service's slices as last known */
-	size_t nslices;
+	size_t nslices, slices_cap;
 	unsigned failures;           /* in a row, for the backoff */
 	ev_timer retry;
 	uint64_t rng;
@@ -158,7 +159,6 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 				  const char *pool, struct disc_pool *dp)
 {
 	struct k8s_watch *w = calloc(1, sizeof(*w));
-	struct timespec ts;
 	struct stat st;
 
 	if (!w) {
@@ -189,8 +189,7 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 	w->sel.port = k->port;
 	w->sel.port_name = k->port_name;
 	k8s_lines_init(&w->lines, K8S_EVENT_MAX);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	w->rng = ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)w ^ (uint64_t)getpid();
+	w->rng = ((clock_mono_ns() % 1000000000u) << 17) ^ (uint64_t)(uintptr_t)w ^ (uint64_t)getpid();
 	if (!w->rng)
 		w->rng = 0x9e3779b97f4a7c15ull;
 	ev_timer_init(&w->retry, on_retry, 0., 0.);
@@ -372,18 +371,8 @@ static int keep_body(struct k8s_watch *w, const char *p, size_t n, size_t max)
 {
 	if (n > max - w->body_len)
 		return -1;
-	if (w->body_len + n > w->body_cap) {
-		size_t cap = w->body_cap ? w->body_cap : 16384;
-		char *b;
-
-		while (cap < w->body_len + n)
-			cap *= 2;
-		b = realloc(w->body, cap);
-		if (!b)
-			return -1;
-		w->body = b;
-		w->body_cap = cap;
-	}
+	if (ARRAY_GROW(&w->body, &w->body_cap, w->body_len + n, 16384) == -1)
+		return -1;
 	memcpy(w->body + w->body_len, p, n);
 	w->body_len += n;
 	return 0;
@@ -465,7 +454,6 @@ static int on_line(void *ctx, const char *line, size_t len)
 /* Takes s over (its endpoints move into the watcher's set). 0, or -1 on ENOMEM. */
 static int upsert_slice(struct k8s_watch *w, struct k8s_slice *s)
 {
-	struct k8s_slice *arr;
 	size_t i;
 
 	for (i = 0; i < w->nslices; i++) {
@@ -476,10 +464,8 @@ static int upsert_slice(struct k8s_watch *w, struct k8s_slice *s)
 		memset(s, 0, sizeof(*s));
 		return 0;
 	}
-	arr = realloc(w->slices, (w->nslices + 1) * sizeof(*arr));
-	if (!arr)
+	if (ARRAY_GROW(&w->slices, &w->slices_cap, w->nslices + 1, 8) == -1)
 		return -1;
-	w->slices = arr;
 	w->slices[w->nslices++] = *s;
 	memset(s, 0, sizeof(*s));
 	return 0;
@@ -639,7 +625,7 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 		w->body_len = w->body_cap = 0;
 		k8s_slices_free(w->slices, w->nslices);
 		w->slices = slices;
-		w->nslices = n;
+		w->nslices = w->slices_cap = n;
 		for (i = 0; i < n; i++) {
 			skipped += slices[i].skipped;
 			eps += slices[i].neps;

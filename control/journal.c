@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "array.h"
+#include "clock.h"
 #include "config.h"
 #include "ctl_journal.h"
 #include "log.h"
@@ -28,7 +29,6 @@ static int reserve(struct ctl_journal *j, size_t n);
 static int parse_hex8(const char *p, uint32_t *out);
 static int write_all(int fd, const char *buf, size_t len);
 static int fsync_dir_of(const char *path);
-static double wall_now(void);
 
 uint32_t ctl_crc32(const void *buf, size_t len)
 {
@@ -52,14 +52,6 @@ uint32_t ctl_crc32(const void *buf, size_t len)
 	for (i = 0; i < len; i++)
 		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
 	return crc ^ 0xffffffffu;
-}
-
-static double wall_now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
 size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
@@ -243,20 +235,7 @@ out:
 
 static int reserve(struct ctl_journal *j, size_t n)
 {
-	struct ctl_jentry *p;
-	size_t cap;
-
-	if (n <= j->cap)
-		return 0;
-	cap = j->cap ? j->cap * 2 : 16;
-	while (cap < n)
-		cap *= 2;
-	p = realloc(j->entries, cap * sizeof(*p));
-	if (!p)
-		return -1;
-	j->entries = p;
-	j->cap = cap;
-	return 0;
+	return ARRAY_GROW(&j->entries, &j->cap, n, 16);
 }
 
 /* The entry replaces the one of its key where it stands, or is added at the end: the
@@ -510,7 +489,7 @@ int ctl_journal_append(struct ctl_journal *j, struct ctl_jentry *e, struct ctl_j
 		return -1;
 	}
 	e->seq = j->seq + 1;
-	e->time = wall_now();
+	e->time = clock_wall_s();
 	e->gen = j->gen;
 	len = ctl_journal_encode(e, rec, sizeof(rec));
 	if (len == 0) {
@@ -587,7 +566,7 @@ int ctl_journal_replace(struct ctl_journal *j, const struct ctl_jentry *entries,
 	char rec[HEADER_LEN + CTL_RECORD_MAX + 1], *tmp = NULL;
 	struct ctl_jentry *copy = NULL;
 	uint64_t seq = j->seq;
-	double now = wall_now();
+	double now = clock_wall_s();
 	off_t size = 0;
 	size_t i;
 	int fd = -1, nfd;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "k8s.h"
 
 static int emit(const char *line, size_t len, k8s_line_fn fn, void *ctx);
@@ -45,20 +46,8 @@ static int keep(struct k8s_lines *l, const char *data, size_t n)
 {
 	if (n > l->max - l->len)
 		return -1;
-	if (l->len + n > l->cap) {
-		size_t cap = l->cap ? l->cap : 4096;
-		char *p;
-
-		while (cap < l->len + n)
-			cap *= 2;
-		if (cap > l->max)
-			cap = l->max;
-		p = realloc(l->buf, cap);
-		if (!p)
-			return -1;
-		l->buf = p;
-		l->cap = cap;
-	}
+	if (ARRAY_GROW_MAX(&l->buf, &l->cap, l->len + n, 4096, l->max) == -1)
+		return -1;
 	memcpy(l->buf + l->len, data, n);
 	l->len += n;
 	return 0;

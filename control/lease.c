@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "ctl_api.h"
 #include "log.h"
@@ -81,7 +82,7 @@ void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_jour
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	char pools[SWEEP_MAX][CTL_NAME_MAX], names[SWEEP_MAX][CTL_NAME_MAX];
-	double now = ctl_wall_now();
+	double now = clock_wall_s();
 	size_t i, k = 0;
 
 	if (ctl_plane.stopping || ctl_plane.journal.fd == -1)

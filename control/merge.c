@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "config.h"
 #include "ctl_journal.h"
 
@@ -237,15 +238,8 @@ static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b
 static int push_entry(struct ctl_jentry **list, size_t *n, size_t *cap,
 		      const struct ctl_jentry *e)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		struct ctl_jentry *p = realloc(*list, ncap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		*list = p;
-		*cap = ncap;
-	}
+	if (ARRAY_GROW(list, cap, *n + 1, 16) == -1)
+		return -1;
 	(*list)[(*n)++] = *e;
 	return 0;
 }

@@ -7,24 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "health.h"
 #include "stats.h"
+#include "textbuf.h"
 #include "tls.h"
 #include "worker.h"
-
-/* A growing text buffer; a failed allocation sticks (oom) and the render fails. */
-struct out {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
 
 /* Everything summed for one backend, computed once per scrape. */
 struct bsum {
@@ -34,62 +28,25 @@ struct bsum {
 	struct health_view v;
 };
 
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_escaped(struct out *o, const char *s);
-static void family(struct out *o, const char *name, const char *type, const char *help);
-static void labels_backend(struct out *o, const struct bsum *x);
-static void sample_backend(struct out *o, const char *name, const struct bsum *x,
+static void out_escaped(struct textbuf *o, const char *s);
+static void family(struct textbuf *o, const char *name, const char *type, const char *help);
+static void labels_backend(struct textbuf *o, const struct bsum *x);
+static void sample_backend(struct textbuf *o, const char *name, const struct bsum *x,
 			   const char *extra, unsigned long long v);
-static void histogram(struct out *o, const char *name, const char *labels,
+static void histogram(struct textbuf *o, const char *name, const char *labels,
 		      const struct stats_hist_sum *h);
-static void render_backends(struct out *o, struct bsum *xs, size_t n);
-static void render_pools(struct out *o, const struct generation *g);
-static void render_listeners(struct out *o, const struct generation *g);
-static void render_process(struct out *o, const struct generation *g);
+static void render_backends(struct textbuf *o, struct bsum *xs, size_t n);
+static void render_pools(struct textbuf *o, const struct generation *g);
+static void render_listeners(struct textbuf *o, const struct generation *g);
+static void render_process(struct textbuf *o, const struct generation *g);
 
 static const char *const class_names[STATS_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "other" };
 static const char *const phase_names[STATS_PHASES] = { "queue", "connect", "first_byte", "total" };
 static const char *const admin_names[] = { "active", "draining", "maint" };
 static const char *const health_names[] = { "up", "warming", "draining", "down" };
 
-static void out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = 1;
-			return;
-		}
-		if (o->p && o->len + (size_t)n < o->cap) {
-			o->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = o->cap ? o->cap * 2 : 16384;
-			char *p;
-
-			while (cap < o->len + (size_t)n + 1)
-				cap *= 2;
-			p = realloc(o->p, cap);
-			if (!p) {
-				o->oom = 1;
-				return;
-			}
-			o->p = p;
-			o->cap = cap;
-		}
-	}
-}
-
 /* A label value: backslash, double quote and newline escaped (the format's rule). */
-static void out_escaped(struct out *o, const char *s)
+static void out_escaped(struct textbuf *o, const char *s)
 {
 	char buf[256];
 	size_t n = 0;
@@ -97,7 +54,7 @@ static void out_escaped(struct out *o, const char *s)
 	for (; *s; s++) {
 		if (n + 3 > sizeof(buf)) {
 			buf[n] = '\0';
-			out_printf(o, "%s", buf);
+			textbuf_printf(o, "%s", buf);
 			n = 0;
 		}
 		if (*s == '\\' || *s == '"') {
@@ -111,64 +68,64 @@ static void out_escaped(struct out *o, const char *s)
 		}
 	}
 	buf[n] = '\0';
-	out_printf(o, "%s", buf);
+	textbuf_printf(o, "%s", buf);
 }
 
-static void family(struct out *o, const char *name, const char *type, const char *help)
+static void family(struct textbuf *o, const char *name, const char *type, const char *help)
 {
-	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void labels_backend(struct out *o, const struct bsum *x)
+static void labels_backend(struct textbuf *o, const struct bsum *x)
 {
-	out_printf(o, "pool=\"");
+	textbuf_printf(o, "pool=\"");
 	out_escaped(o, x->pool->name);
-	out_printf(o, "\",backend=\"");
+	textbuf_printf(o, "\",backend=\"");
 	out_escaped(o, x->b->name);
-	out_printf(o, "\"");
+	textbuf_printf(o, "\"");
 }
 
 /* name{pool,backend[,extra]} v; extra is preformatted ("code=\"2xx\"") or NULL. */
-static void sample_backend(struct out *o, const char *name, const struct bsum *x,
+static void sample_backend(struct textbuf *o, const char *name, const struct bsum *x,
 			   const char *extra, unsigned long long v)
 {
-	out_printf(o, "%s{", name);
+	textbuf_printf(o, "%s{", name);
 	labels_backend(o, x);
-	out_printf(o, "%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
+	textbuf_printf(o, "%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
 }
 
 /* The _bucket (cumulative, ending in +Inf), _sum and _count lines of one histogram;
  * labels is the preformatted label list without braces. */
-static void histogram(struct out *o, const char *name, const char *labels,
+static void histogram(struct textbuf *o, const char *name, const char *labels,
 		      const struct stats_hist_sum *h)
 {
 	unsigned i;
 
 	for (i = 0; i < STATS_BOUNDS; i++)
-		out_printf(o, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+		textbuf_printf(o, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
 			   stats_bound_us[i] / 1e6, (unsigned long long)h->cum[i]);
-	out_printf(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+	textbuf_printf(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
 		   (unsigned long long)h->cum[STATS_BOUNDS]);
-	out_printf(o, "%s_sum{%s} %.6f\n", name, labels, h->sum_us / 1e6);
-	out_printf(o, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->cum[STATS_BOUNDS]);
+	textbuf_printf(o, "%s_sum{%s} %.6f\n", name, labels, h->sum_us / 1e6);
+	textbuf_printf(o, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->cum[STATS_BOUNDS]);
 }
 
 /* The label list of a backend as text (for histograms), escaped. */
 static char *backend_labels(const struct bsum *x, const char *extra)
 {
-	struct out o = { 0 };
+	struct textbuf o = { 0 };
 
 	labels_backend(&o, x);
 	if (extra)
-		out_printf(&o, ",%s", extra);
-	if (o.oom) {
+		textbuf_printf(&o, ",%s", extra);
+	if (o.failed) {
 		free(o.p);
 		return NULL;
 	}
 	return o.p;
 }
 
-static void render_backends(struct out *o, struct bsum *xs, size_t n)
+static void render_backends(struct textbuf *o, struct bsum *xs, size_t n)
 {
 	size_t i;
 	unsigned k;
@@ -209,7 +166,7 @@ static void render_backends(struct out *o, struct bsum *xs, size_t n)
 
 			snprintf(extra, sizeof(extra), "phase=\"%s\"", phase_names[k]);
 			if (!(l = backend_labels(&xs[i], extra))) {
-				o->oom = 1;
+				o->failed = 1;
 				return;
 			}
 			histogram(o, "fulcrum_backend_response_seconds", l, &xs[i].s.phase[k]);
@@ -266,7 +223,7 @@ static void render_backends(struct out *o, struct bsum *xs, size_t n)
 		stats_hist_merge(&h, &xs[i].b->stats->checks.duration);
 		stats_hist_finish(&h);
 		if (!(l = backend_labels(&xs[i], NULL))) {
-			o->oom = 1;
+			o->failed = 1;
 			return;
 		}
 		histogram(o, "fulcrum_backend_health_check_duration_seconds", l, &h);
@@ -279,20 +236,20 @@ static void render_backends(struct out *o, struct bsum *xs, size_t n)
 			       xs[i].v.ejections_total);
 }
 
-static void pool_sample(struct out *o, const char *name, const struct pool *p, unsigned long long v)
+static void pool_sample(struct textbuf *o, const char *name, const struct pool *p, unsigned long long v)
 {
-	out_printf(o, "%s{pool=\"", name);
+	textbuf_printf(o, "%s{pool=\"", name);
 	out_escaped(o, p->name);
-	out_printf(o, "\"} %llu\n", v);
+	textbuf_printf(o, "\"} %llu\n", v);
 }
 
-static void render_pools(struct out *o, const struct generation *g)
+static void render_pools(struct textbuf *o, const struct generation *g)
 {
 	struct pool_stats_sum *s = calloc(g->npools ? g->npools : 1, sizeof(*s));
 	size_t i;
 
 	if (!s) {
-		o->oom = 1;
+		o->failed = 1;
 		return;
 	}
 	for (i = 0; i < g->npools; i++)
@@ -329,15 +286,15 @@ static void render_pools(struct out *o, const struct generation *g)
 	free(s);
 }
 
-static void listener_sample(struct out *o, const char *name, const struct gen_listener *gl,
+static void listener_sample(struct textbuf *o, const char *name, const struct gen_listener *gl,
 			    const char *extra, unsigned long long v)
 {
-	out_printf(o, "%s{listener=\"", name);
+	textbuf_printf(o, "%s{listener=\"", name);
 	out_escaped(o, gl->cfg->name);
-	out_printf(o, "\"%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
+	textbuf_printf(o, "\"%s%s} %llu\n", extra ? "," : "", extra ? extra : "", v);
 }
 
-static void render_listeners(struct out *o, const struct generation *g)
+static void render_listeners(struct textbuf *o, const struct generation *g)
 {
 	struct listener_stats_sum *s = calloc(g->nlisteners ? g->nlisteners : 1, sizeof(*s));
 	char extra[64];
@@ -345,7 +302,7 @@ static void render_listeners(struct out *o, const struct generation *g)
 	unsigned k;
 
 	if (!s) {
-		o->oom = 1;
+		o->failed = 1;
 		return;
 	}
 	for (i = 0; i < g->nlisteners; i++)
@@ -459,57 +416,54 @@ const char *ctl_metrics_check_result(int r)
 
 double ctl_uptime_s(void)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return ctl_plane.started > 0 ? tv.tv_sec + tv.tv_usec / 1e6 - ctl_plane.started : 0;
+	return ctl_plane.started > 0 ? clock_wall_s() - ctl_plane.started : 0;
 }
 
-static void render_process(struct out *o, const struct generation *g)
+static void render_process(struct textbuf *o, const struct generation *g)
 {
 	struct ctl_process_info pi;
 	uint64_t ok, failed;
 
 	if (ctl_metrics_process(&pi) == 0) {
 		family(o, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
-		out_printf(o, "process_cpu_seconds_total %.2f\n", pi.cpu_seconds);
+		textbuf_printf(o, "process_cpu_seconds_total %.2f\n", pi.cpu_seconds);
 		family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-		out_printf(o, "process_resident_memory_bytes %.0f\n", pi.resident_bytes);
+		textbuf_printf(o, "process_resident_memory_bytes %.0f\n", pi.resident_bytes);
 		family(o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-		out_printf(o, "process_virtual_memory_bytes %.0f\n", pi.virtual_bytes);
+		textbuf_printf(o, "process_virtual_memory_bytes %.0f\n", pi.virtual_bytes);
 		family(o, "process_open_fds", "gauge", "Number of open file descriptors.");
-		out_printf(o, "process_open_fds %.0f\n", pi.open_fds);
+		textbuf_printf(o, "process_open_fds %.0f\n", pi.open_fds);
 		family(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
-		out_printf(o, "process_max_fds %.0f\n", pi.max_fds);
+		textbuf_printf(o, "process_max_fds %.0f\n", pi.max_fds);
 		family(o, "process_start_time_seconds", "gauge",
 		       "Start time of the process since unix epoch in seconds.");
-		out_printf(o, "process_start_time_seconds %.2f\n", pi.start_time);
+		textbuf_printf(o, "process_start_time_seconds %.2f\n", pi.start_time);
 	}
 	family(o, "fulcrum_config_generation", "gauge", "Id of the config generation in force.");
-	out_printf(o, "fulcrum_config_generation %llu\n", (unsigned long long)g->id);
+	textbuf_printf(o, "fulcrum_config_generation %llu\n", (unsigned long long)g->id);
 	stats_reloads(&ok, &failed);
 	family(o, "fulcrum_reloads_total", "counter",
 	       "Config reloads (SIGHUP or POST /v1/config/reload) by result.");
-	out_printf(o, "fulcrum_reloads_total{result=\"success\"} %llu\n", (unsigned long long)ok);
-	out_printf(o, "fulcrum_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)failed);
+	textbuf_printf(o, "fulcrum_reloads_total{result=\"success\"} %llu\n", (unsigned long long)ok);
+	textbuf_printf(o, "fulcrum_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)failed);
 	family(o, "fulcrum_uptime_seconds", "gauge", "Seconds since fulcrum started.");
-	out_printf(o, "fulcrum_uptime_seconds %.3f\n", ctl_uptime_s());
+	textbuf_printf(o, "fulcrum_uptime_seconds %.3f\n", ctl_uptime_s());
 	family(o, "fulcrum_build_info", "gauge", "Always 1; the labels name the build.");
-	out_printf(o, "fulcrum_build_info{version=\"");
+	textbuf_printf(o, "fulcrum_build_info{version=\"");
 	out_escaped(o, FULCRUM_VERSION);
-	out_printf(o, "\",openssl=\"");
+	textbuf_printf(o, "\",openssl=\"");
 	out_escaped(o, OpenSSL_version(OPENSSL_VERSION));
-	out_printf(o, "\"} 1\n");
+	textbuf_printf(o, "\"} 1\n");
 	family(o, "fulcrum_workers", "gauge", "Worker threads (event loops).");
-	out_printf(o, "fulcrum_workers %d\n", stats_workers());
+	textbuf_printf(o, "fulcrum_workers %d\n", stats_workers());
 }
 
 char *ctl_metrics_render(const struct generation *g, size_t *len)
 {
-	struct out o = { 0 };
+	struct textbuf o = { 0 };
 	struct bsum *xs;
 	size_t i, k, n = 0;
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 
 	for (i = 0; i < g->npools; i++)
 		n += g->pools[i].nbackends;
@@ -531,7 +485,7 @@ char *ctl_metrics_render(const struct generation *g, size_t *len)
 	render_listeners(&o, g);
 	render_process(&o, g);
 	free(xs);
-	if (o.oom) {
+	if (o.failed) {
 		free(o.p);
 		return NULL;
 	}

@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "array.h"
 #include "config-t.h"
 #include "ctl_http.h"
 #include "log.h"
+#include "textbuf.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -45,11 +47,10 @@ struct ctl_conn {
 	enum conn_state state;
 	char *in;                        /* request bytes not consumed yet */
 	size_t in_len, in_cap;
-	char *out;                       /* answer bytes not written yet: out[out_off..out_len) */
-	size_t out_len, out_off, out_cap;
+	struct textbuf out;               /* answer bytes not written yet: from out_off on */
+	size_t out_off;
 	int keep_alive;                  /* the current request allows another after it */
 	int continue_sent;               /* 100 Continue sent for the current request */
-	int out_failed;                  /* out of memory for the answer: close */
 	double request_started;          /* first byte of the current request, 0 = none */
 	double last_io;
 	struct ctl_request req;          /* the request being answered */
@@ -86,9 +87,8 @@ static struct {
 	struct tls_ctx *tls;             /* control.tls, NULL = plain */
 	double hs_timeout;               /* control.tls.handshake_timeout_ms, in seconds */
 	int verify;                      /* verify_client as configured */
-	double fail_window;              /* start of the current second of failure lines */
-	unsigned fail_lines, fail_suppressed;
-} srv = { .fd = -1 };
+	struct tls_fail_log fail_log;    /* handshake failure lines, TLS_FAIL_LOGS a second */
+} srv = { .fd = -1, .fail_log = { .per_second = TLS_FAIL_LOGS } };
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents);
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
@@ -104,8 +104,6 @@ static int make_room(void);
 static int untrusted(const struct ctl_conn *c);
 static void conn_update(struct ctl_conn *c);
 static void conn_close(struct ctl_conn *c);
-static void out_append(struct ctl_conn *c, const char *buf, size_t len);
-static void out_printf(struct ctl_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
 		       long long length);
 static void finish(struct ctl_conn *c, int status);
@@ -387,7 +385,7 @@ static void conn_close(struct ctl_conn *c)
 		c->next->prev = c->prev;
 	srv.nconns--;
 	free(c->in);
-	free(c->out);
+	textbuf_free(&c->out);
 	free(c->req.body);
 	free(c);
 }
@@ -403,7 +401,7 @@ static void conn_update(struct ctl_conn *c)
 	} else {
 		if (c->state != CC_CLOSING && c->in_len < CTL_HEAD_MAX + CTL_BODY_MAX)
 			want |= c->tls.ssl && c->tls.rdir ? c->tls.rdir : EV_READ;
-		if (c->out_off < c->out_len)
+		if (c->out_off < c->out.len)
 			want |= c->tls.ssl && c->tls.wdir ? c->tls.wdir : EV_WRITE;
 	}
 	if (want == c->events)
@@ -425,18 +423,10 @@ static int read_some(struct ctl_conn *c)
 		ssize_t r;
 
 		if (c->in_len == c->in_cap) {
-			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
-			char *p;
-
 			if (c->in_cap >= max)
 				return 0;  /* full: the request in front must be answered first */
-			if (cap > max)
-				cap = max;
-			p = realloc(c->in, cap + 1);
-			if (!p)
+			if (ARRAY_GROW_MAX(&c->in, &c->in_cap, c->in_len + 1, 4096, max) == -1)
 				return -1;
-			c->in = p;
-			c->in_cap = cap;
 		}
 		if (c->tls.ssl)
 			r = tls_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len);
@@ -457,12 +447,12 @@ static int read_some(struct ctl_conn *c)
 
 static int flush_out(struct ctl_conn *c)
 {
-	if (c->out_failed)
+	if (c->out.failed)
 		return -1;
-	while (c->out_off < c->out_len) {
+	while (c->out_off < c->out.len) {
 		/* after EAGAIN tls_write gets the same bytes again: out only grows at its end */
-		ssize_t w = c->tls.ssl ? tls_write(&c->tls, c->out + c->out_off, c->out_len - c->out_off)
-				       : write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		ssize_t w = c->tls.ssl ? tls_write(&c->tls, c->out.p + c->out_off, c->out.len - c->out_off)
+				       : write(c->fd, c->out.p + c->out_off, c->out.len - c->out_off);
 
 		if (w == -1 && errno == EINTR)
 			continue;
@@ -471,7 +461,7 @@ static int flush_out(struct ctl_conn *c)
 		c->out_off += (size_t)w;
 		c->last_io = ev_now(srv.loop);
 	}
-	c->out_off = c->out_len = 0;
+	c->out_off = c->out.len = 0;
 	return 0;
 }
 
@@ -505,7 +495,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->state == CC_READ)
 		process_input(c);
-	if (flush_out(c) == -1 || (c->state == CC_CLOSING && c->out_off == c->out_len)) {
+	if (flush_out(c) == -1 || (c->state == CC_CLOSING && c->out_off == c->out.len)) {
 		conn_close(c);
 		return;
 	}
@@ -528,7 +518,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 			}
 			continue;
 		}
-		if (c->out_off < c->out_len && now - c->last_io > STALL_TIMEOUT)
+		if (c->out_off < c->out.len && now - c->last_io > STALL_TIMEOUT)
 			conn_close(c);
 		else if (c->state == CC_CLOSING && now - c->last_io > CLOSING_TIMEOUT)
 			conn_close(c);
@@ -540,7 +530,7 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 		else if (c->state == CC_READ && c->in_len > 0 &&
 			 now - c->request_started > REQUEST_TIMEOUT) {
 			reject(c, 408, "request_timeout", "the request did not arrive in time");
-			if (flush_out(c) == -1 || c->out_off == c->out_len)
+			if (flush_out(c) == -1 || c->out_off == c->out.len)
 				conn_close(c);
 			else
 				conn_update(c);
@@ -577,34 +567,15 @@ static int tls_step(struct ctl_conn *c)
 	return 1;
 }
 
-/* Counts the failure and logs it, a few lines a second at most: whoever can reach the
- * port can make handshakes fail as fast as they like. */
+/* Counts the failure and logs it, a few lines a second at most (tls_fail_log). */
 static void tls_failed(struct ctl_conn *c, enum tls_fail f, const char *detail)
 {
-	double now = ev_now(srv.loop);
-	unsigned long n = atomic_fetch_add_explicit(&tls_ctx_stats(srv.tls)->failures[f], 1,
-						    memory_order_relaxed) + 1;
-	char more[64] = "";
+	char line[512];
+	int level = tls_fail_log(&srv.fail_log, srv.tls, f, c->peer, detail, ev_now(srv.loop),
+				 LOG_WARN, line, sizeof(line));
 
-	if (f == TLS_FAIL_CLOSED) {
-		log_debug("control: TLS handshake with %s failed: %s: %s (%lu so far)", c->peer,
-			  tls_fail_name(f), detail, n);
-		return;
-	}
-	if (now - srv.fail_window >= 1.0) {
-		if (srv.fail_suppressed)
-			snprintf(more, sizeof(more), "; %u similar lines suppressed",
-				 srv.fail_suppressed);
-		srv.fail_window = now;
-		srv.fail_lines = srv.fail_suppressed = 0;
-	}
-	if (srv.fail_lines >= TLS_FAIL_LOGS) {
-		srv.fail_suppressed++;
-		return;
-	}
-	srv.fail_lines++;
-	log_warn("control: TLS handshake with %s failed: %s: %s (%lu so far)%s", c->peer,
-		 tls_fail_name(f), detail, n, more);
+	if (level != -1)
+		log_msg((enum log_level)level, "control: %s", line);
 }
 
 /* Frames requests out of the input buffer and answers them in order. */
@@ -647,7 +618,7 @@ static void process_input(struct ctl_conn *c)
 		}
 		if (c->in_len < h->head_len + blen) {
 			if ((h->flags & HTTP_F_EXPECT_CONTINUE) && !c->continue_sent) {
-				out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
+				textbuf_printf(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 				c->continue_sent = 1;
 			}
 			return;
@@ -754,7 +725,9 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 	if (!m.public && !authorized) {
 		log_warn("control: %s %s %s without a valid token: 401", c->peer, c->req.method_text,
 			 c->req.path);
-		reply_head(c, 401, "WWW-Authenticate: Bearer realm=\"fulcrum\"\r\n", NULL, -2);
+		ctl_reply_json_hdr(c, 401, "WWW-Authenticate: Bearer realm=\"fulcrum\"\r\n",
+				   ctl_error_json(NULL, "unauthorized",
+						  "this call needs Authorization: Bearer <token>"));
 		return;
 	}
 	if (m.status == 404) {
@@ -763,12 +736,9 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 	}
 	if (m.status == 405) {
 		char hdr[96];
-		cJSON *o = cJSON_CreateObject();
 
 		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", m.allow);
-		cJSON_AddStringToObject(o, "error", "method_not_allowed");
-		cJSON_AddStringToObject(o, "detail", m.allow);
-		ctl_reply_json_hdr(c, 405, hdr, o);
+		ctl_reply_json_hdr(c, 405, hdr, ctl_error_json(NULL, "method_not_allowed", "%s", m.allow));
 		return;
 	}
 	st = ctl_cross_site_check(&site, error, sizeof(error), detail, sizeof(detail));
@@ -789,41 +759,6 @@ static void handle(struct ctl_conn *c, struct req_headers *rh)
 }
 
 /* ---- Answers ---- */
-
-static void out_append(struct ctl_conn *c, const char *buf, size_t len)
-{
-	if (c->out_failed)
-		return;
-	if (c->out_len + len > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		char *p;
-
-		while (cap < c->out_len + len)
-			cap *= 2;
-		p = realloc(c->out, cap);
-		if (!p) {
-			c->out_failed = 1;
-			return;
-		}
-		c->out = p;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-}
-
-static void out_printf(struct ctl_conn *c, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		out_append(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
 
 static const char *reason_of(int status)
 {
@@ -851,34 +786,25 @@ static const char *reason_of(int status)
 	}
 }
 
-/* The status line and headers. length -1 = chunked; -2 = the 401 body (fixed). */
+/* The status line and headers. length -1 = chunked. */
 static void reply_head(struct ctl_conn *c, int status, const char *headers, const char *ctype,
 		       long long length)
 {
-	static const char unauthorized[] =
-		"{\"error\":\"unauthorized\",\"detail\":\"this call needs Authorization: Bearer <token>\"}\n";
 	int close_after = !c->keep_alive;
 
 	/* answers are not to be kept unless the handler says how (the status page) */
-	out_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status, reason_of(status),
+	textbuf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s", status, reason_of(status),
 		   ctype ? ctype : "application/json",
 		   headers && strcasestr(headers, "cache-control:") ? "" : "Cache-Control: no-store\r\n");
-	/* appended whole: out_printf's buffer would cut a long header (a CSP) */
 	if (headers)
-		out_append(c, headers, strlen(headers));
+		textbuf_append(&c->out, headers, strlen(headers));
 	if (close_after)
-		out_printf(c, "Connection: close\r\n");
+		textbuf_printf(&c->out, "Connection: close\r\n");
 	if (length == -1) {
-		out_printf(c, "Transfer-Encoding: chunked\r\n\r\n");
+		textbuf_printf(&c->out, "Transfer-Encoding: chunked\r\n\r\n");
 		return;
 	}
-	if (length == -2) {
-		out_printf(c, "Content-Length: %zu\r\n\r\n", sizeof(unauthorized) - 1);
-		out_append(c, unauthorized, sizeof(unauthorized) - 1);
-		finish(c, status);
-		return;
-	}
-	out_printf(c, "Content-Length: %lld\r\n\r\n", length);
+	textbuf_printf(&c->out, "Content-Length: %lld\r\n\r\n", length);
 }
 
 /* The answer is complete: log it, forget the request, and read the next one (or close). */
@@ -903,7 +829,7 @@ static void finish(struct ctl_conn *c, int status)
 		srv.nwaiting--;
 	}
 	c->idle_since = srv.loop ? ev_now(srv.loop) : 0;
-	c->state = c->keep_alive && !c->out_failed ? CC_READ : CC_CLOSING;
+	c->state = c->keep_alive && !c->out.failed ? CC_READ : CC_CLOSING;
 	/* a deferred answer comes from a timer: wake the connection to write it */
 	if (srv.loop)
 		ev_feed_event(srv.loop, &c->io, EV_WRITE);
@@ -928,8 +854,8 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
 	cJSON_Delete(body);
 	len = text ? strlen(text) : 2;
 	reply_head(c, status, headers, NULL, (long long)len + 1);
-	out_append(c, text ? text : "{}", len);
-	out_append(c, "\n", 1);
+	textbuf_append(&c->out, text ? text : "{}", len);
+	textbuf_append(&c->out, "\n", 1);
 	free(text);
 	finish(c, status);
 }
@@ -944,7 +870,7 @@ void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, con
 			const void *body, size_t len)
 {
 	reply_head(c, status, headers, ctype, (long long)len);
-	out_append(c, body, len);
+	textbuf_append(&c->out, body, len);
 	finish(c, status);
 }
 
@@ -953,17 +879,36 @@ void ctl_reply_json(struct ctl_conn *c, int status, cJSON *body)
 	ctl_reply_json_hdr(c, status, NULL, body);
 }
 
-void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+static cJSON *error_json_v(cJSON *o, const char *error, const char *fmt, va_list ap)
 {
-	cJSON *o = cJSON_CreateObject();
 	char detail[1024];
+
+	if (!o)
+		o = cJSON_CreateObject();
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	cJSON_AddStringToObject(o, "error", error);
+	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
+cJSON *ctl_error_json(cJSON *o, const char *error, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	o = error_json_v(o, error, fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(o, "error", error);
-	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
+void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
+{
+	cJSON *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = error_json_v(NULL, error, fmt, ap);
+	va_end(ap);
 	ctl_reply_json(c, status, o);
 }
 
@@ -980,19 +925,19 @@ void ctl_stream_json(struct ctl_conn *c, cJSON *line)
 
 	cJSON_Delete(line);
 	if (!text) {
-		c->out_failed = 1;
+		c->out.failed = 1;
 		return;
 	}
-	out_printf(c, "%zx\r\n", strlen(text) + 1);
-	out_append(c, text, strlen(text));
-	out_append(c, "\n\r\n", 3);
+	textbuf_printf(&c->out, "%zx\r\n", strlen(text) + 1);
+	textbuf_append(&c->out, text, strlen(text));
+	textbuf_append(&c->out, "\n\r\n", 3);
 	free(text);
 	ev_feed_event(srv.loop, &c->io, EV_WRITE);
 }
 
 void ctl_stream_end(struct ctl_conn *c)
 {
-	out_append(c, "0\r\n\r\n", 5);
+	textbuf_append(&c->out, "0\r\n\r\n", 5);
 	finish(c, 200);
 }
 

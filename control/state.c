@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "ctl.h"
 #include "ctl_api.h"
@@ -35,16 +35,6 @@ static int mkdir_p(const char *path);
 static uint64_t current_id(void);
 static ssize_t current_entries(const struct config *file, struct ctl_jentry **out);
 static void settle_journal(struct ctl_jentry *entries, size_t n, int changed);
-
-#define wall_now ctl_wall_now
-
-double ctl_wall_now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 static uint64_t current_id(void)
 {
@@ -256,7 +246,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 
 	ctl_plane.config_path = config_path;
 	ctl_plane.load = load;
-	ctl_plane.started = wall_now();
+	ctl_plane.started = clock_wall_s();
 	ctl_plane.journal.fd = -1;
 	ctl_plane.state_dir = strdup(file->state_dir);
 	if (!ctl_plane.state_dir)
@@ -274,7 +264,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 			return -1;
 		}
 		/* leases that ran out while fulcrum was down never come back */
-		n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, wall_now(), &expired);
+		n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, clock_wall_s(), &expired);
 		settle_journal(cur, (size_t)n, expired > 0);
 	}
 	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
@@ -289,7 +279,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	if (orphans)
 		log_warn("journal: %zu entr%s name pools the config does not have; kept, not applied",
 			 orphans, orphans == 1 ? "y" : "ies");
-	if (ctl_auth_load(file, ev_time(), err, sizeof(err)) == -1) {
+	if (ctl_auth_load(file, clock_wall_s(), err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		config_free(merged);
 		return -1;
@@ -638,7 +628,7 @@ int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *e
 	}
 	n = ctl_journal_entries_for(ctl_plane.file, target, &ctl_plane.journal, &entries);
 	if (n > 0)
-		ctl_lease_carry(entries, (size_t)n, &ctl_plane.journal, ctl_plane.file, wall_now());
+		ctl_lease_carry(entries, (size_t)n, &ctl_plane.journal, ctl_plane.file, clock_wall_s());
 	keep = config_dup(target);
 	cfg = n >= 0 ? ctl_merge(target, entries, (size_t)n, NULL, NULL) : NULL;
 	nold = ctl_plane.journal.n;

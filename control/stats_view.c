@@ -1,8 +1,8 @@
 /* stats_view.c: GET /v1/stats, the JSON the status page polls: per pool and backend the
  * state, weights, connections, cumulative request and error counts and the cumulative
  * buckets of the total response time; the page takes differences between two polls. */
-#include <sys/time.h>
 
+#include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "health.h"
@@ -50,14 +50,12 @@ static cJSON *backend_json(const struct backend *b, long long now_ms)
 cJSON *ctl_stats_json(const struct generation *g)
 {
 	cJSON *o = cJSON_CreateObject(), *pools;
-	long long now = balance_now_ms();
-	struct timeval tv;
+	long long now = clock_coarse_ms();
 	size_t i, k;
 
 	if (!o)
 		return NULL;
-	gettimeofday(&tv, NULL);
-	cJSON_AddNumberToObject(o, "now_ms", (double)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	cJSON_AddNumberToObject(o, "now_ms", (double)clock_wall_ms());
 	cJSON_AddNumberToObject(o, "generation", (double)g->id);
 	cJSON_AddNumberToObject(o, "uptime_s", ctl_uptime_s());
 	cJSON_AddStringToObject(o, "version", FULCRUM_VERSION);

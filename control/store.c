@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "config.h"
 #include "ctl_store.h"
 #include "log.h"
@@ -257,7 +258,7 @@ static int cmp_meta(const void *a, const void *b)
 
 ssize_t ctl_store_list(const struct ctl_store *s, struct ctl_gen_meta **out)
 {
-	struct ctl_gen_meta *list = NULL, *grown;
+	struct ctl_gen_meta *list = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
@@ -281,15 +282,10 @@ ssize_t ctl_store_list(const struct ctl_store *s, struct ctl_gen_meta **out)
 		got = fread(head, 1, sizeof(head) - 1, f);
 		fclose(f);
 		head[got] = '\0';
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown) {
-				free(list);
-				closedir(d);
-				return -1;
-			}
-			list = grown;
+		if (ARRAY_GROW(&list, &cap, n + 1, 32) == -1) {
+			free(list);
+			closedir(d);
+			return -1;
 		}
 		/* a file without its header (edited by hand) is still listed, by id */
 		if (parse_header(head, &list[n]) == -1 || list[n].id != id) {

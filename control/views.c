@@ -2,8 +2,8 @@
  * state, counters) and the process status (generation, uptime, listeners, pools). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "clock.h"
 #include "ctl_api.h"
 #include "discovery.h"
 #include "health.h"
@@ -17,7 +17,7 @@ static void add_health_view(cJSON *o, const struct backend *b);
  * since when, the slow-start share, ejections and the last active check. */
 static void add_health_view(cJSON *o, const struct backend *b)
 {
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 	struct health_view v;
 	cJSON *chk;
 
@@ -85,7 +85,7 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	cJSON_AddNumberToObject(o, "active", atomic_load(&b->active));
 	if (admin == ADMIN_DRAINING && atomic_load(&b->drain_cut_ms)) {
 		/* when what is still on it is cut; 0 once that has passed */
-		long long left = atomic_load(&b->drain_cut_ms) - balance_now_ms();
+		long long left = atomic_load(&b->drain_cut_ms) - clock_coarse_ms();
 		cJSON_AddNumberToObject(o, "drain_deadline_in_s", left > 0 ? left / 1000.0 : 0);
 	}
 	if (atomic_load(&b->adaptive_on))
@@ -107,7 +107,7 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 				discovery_source(pool, b->name) ? "kubernetes" : je ? "api" : "file");
 	/* a lease: removed unless renewed (PUT again) before this runs out */
 	if (je && je->op == CTL_JOP_SET && je->ttl_s) {
-		double left = je->expires - ctl_wall_now();
+		double left = je->expires - clock_wall_s();
 
 		cJSON_AddNumberToObject(o, "lease_ttl_s", je->ttl_s);
 		cJSON_AddNumberToObject(o, "lease_expires_in_s", left > 0 ? left : 0);
@@ -122,14 +122,12 @@ cJSON *ctl_status_json(void)
 {
 	struct generation *g = proc_current_generation();
 	cJSON *o = cJSON_CreateObject(), *gen, *ls, *ps;
-	struct timeval tv;
 	size_t i, k;
 
 	if (!o || !g) {
 		generation_unref(g);
 		return o;
 	}
-	gettimeofday(&tv, NULL);
 	cJSON_AddStringToObject(o, "version", FULCRUM_VERSION);
 	gen = cJSON_AddObjectToObject(o, "generation");
 	cJSON_AddNumberToObject(gen, "id", (double)g->id);
@@ -142,7 +140,7 @@ cJSON *ctl_status_json(void)
 		cJSON_AddNumberToObject(gen, "config_generation", (double)ctl_plane.kept_id);
 	else
 		cJSON_AddNullToObject(gen, "config_generation");
-	cJSON_AddNumberToObject(o, "uptime_s", (tv.tv_sec + tv.tv_usec / 1e6) - ctl_plane.started);
+	cJSON_AddNumberToObject(o, "uptime_s", clock_wall_s() - ctl_plane.started);
 	cJSON_AddBoolToObject(o, "stopping", ctl_plane.stopping);
 	cJSON_AddNumberToObject(o, "workers", proc.nworkers);
 	cJSON_AddNumberToObject(o, "connections", atomic_load(&proc.connections));

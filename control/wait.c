@@ -139,8 +139,7 @@ static void drain_outcome(struct wait *w, struct backend *b, double now)
 		return;
 	}
 	if (!drained) {
-		cJSON_AddStringToObject(o, "error", "drain_timeout");
-		cJSON_AddStringToObject(o, "detail", "the deadline passed with requests in flight: they are cut");
+		ctl_error_json(o, "drain_timeout", "the deadline passed with requests in flight: they are cut");
 	}
 	end_wait(w, drained ? 200 : 408, o);
 }
@@ -164,13 +163,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 			cJSON_AddItemToObject(o, "backend", ctl_backend_json(b, NULL, w->pool));
 			end_wait(w, w->status_ok, o);
 		} else if (now >= w->deadline) {
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "error", "not_in_rotation");
-			if (b)
-				cJSON_AddStringToObject(o, "detail", "the backend did not come into rotation "
-							"before the timeout (see admin and health)");
-			else
-				cJSON_AddStringToObject(o, "detail", "the backend is no longer in the pool");
+			o = ctl_error_json(NULL, "not_in_rotation", "%s", b ?
+					   "the backend did not come into rotation before the timeout "
+					   "(see admin and health)" : "the backend is no longer in the pool");
 			if (b)
 				cJSON_AddItemToObject(o, "backend", ctl_backend_json(b, NULL, w->pool));
 			end_wait(w, 504, o);
@@ -186,9 +181,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 			cJSON_AddBoolToObject(o, "removed", 1);
 			end_wait(w, 200, o);
 		} else {
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "error", "removed");
-			cJSON_AddStringToObject(o, "detail", "the backend was removed during the drain");
+			o = ctl_error_json(NULL, "removed", "the backend was removed during the drain");
 			end_wait(w, 409, o);
 		}
 		generation_unref(g);
@@ -197,9 +190,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	if (atomic_load(&b->admin) != ADMIN_DRAINING) {
 		int admin = atomic_load(&b->admin);
 
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "error", "not_draining");
-		cJSON_AddStringToObject(o, "detail", "the backend's state changed during the drain");
+		o = ctl_error_json(NULL, "not_draining", "the backend's state changed during the drain");
 		cJSON_AddStringToObject(o, "admin", admin >= 0 && admin <= 2 ? admin_names[admin] : "?");
 		end_wait(w, 409, o);
 		generation_unref(g);

@@ -3,10 +3,10 @@
  * A backend's slot limit is max_conns, or the limit adaptive_limit.c learns. */
 #include <assert.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 
 #include "balance.h"
+#include "clock.h"
 #include "health.h"
 #include "stats.h"
 
@@ -97,7 +97,7 @@ void backend_apply_config(struct backend *b, const struct cfg_backend *cb, uint3
 	if (cb->state != ADMIN_DRAINING)
 		backend_set_drain_deadline(b, 0);
 	else if (atomic_load_explicit(&b->drain_cut_ms, memory_order_relaxed) == 0)
-		backend_set_drain_deadline(b, balance_now_ms() + (long long)drain_timeout_s * 1000);
+		backend_set_drain_deadline(b, clock_coarse_ms() + (long long)drain_timeout_s * 1000);
 }
 
 void backend_set_drain_deadline(struct backend *b, long long at_ms)
@@ -133,7 +133,7 @@ static unsigned backend_permille(const struct backend *b)
 {
 	if (atomic_load_explicit(&b->hs.warm_end_ms, memory_order_relaxed) == 0)
 		return 1000;
-	return health_backend_permille(b, balance_now_ms());
+	return health_backend_permille(b, clock_coarse_ms());
 }
 
 unsigned backend_effective_weight(const struct backend *b)
@@ -169,7 +169,7 @@ void backend_request_done(struct backend *b, double latency_s)
 		return;
 	/* the active checks' evidence that b serves (health_check_counts); stored only when
 	 * the coarse clock moved, so workers finishing at once do not all write the line */
-	now = balance_now_ms();
+	now = clock_coarse_ms();
 	if (atomic_load_explicit(&b->hs.last_response_ms, memory_order_relaxed) != now)
 		atomic_store_explicit(&b->hs.last_response_ms, now, memory_order_relaxed);
 	if (!atomic_load_explicit(&b->adaptive_on, memory_order_relaxed) || latency_s < 0)
@@ -247,19 +247,11 @@ static unsigned backend_pick_weight(const struct backend *b)
 	if (atomic_load_explicit(&b->health, memory_order_relaxed) != HEALTH_UP) {
 		/* a passively ejected backend gets a trial once its hold has passed */
 		long long at = atomic_load_explicit(&b->retry_at_ms, memory_order_relaxed);
-		if (at == 0 || balance_now_ms() < at)
+		if (at == 0 || clock_coarse_ms() < at)
 			return 0;
 	}
 	w = atomic_load_explicit(&b->weight, memory_order_relaxed);
 	return w * backend_permille(b);
-}
-
-long long balance_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int pool_has_other_eligible(struct pool *p, const struct backend *avoid)

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "generation.h"
 #include "log.h"
@@ -193,7 +193,6 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 				    int nworkers, uint64_t id, char *err, size_t errlen)
 {
 	struct generation *g;
-	struct timeval tv;
 	size_t i, j;
 
 	g = calloc(1, sizeof(*g));
@@ -203,8 +202,7 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 	}
 	atomic_init(&g->refs, 1);
 	g->id = id;
-	gettimeofday(&tv, NULL);
-	g->applied_at = tv.tv_sec + tv.tv_usec / 1e6;
+	g->applied_at = clock_wall_s();
 	g->pools = calloc(cfg->npools ? cfg->npools : 1, sizeof(*g->pools));
 	g->listeners = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->listeners));
 	if (!g->pools || !g->listeners) {

@@ -2,6 +2,7 @@
  * a row eject a backend at once, with a hold that doubles when ejections repeat. */
 #include <stdio.h>
 
+#include "clock.h"
 #include "health_state.h"
 
 /* The runs are written only when they change: most responses are successes, and a
@@ -50,7 +51,7 @@ void health_passive_failure_at(struct backend *b, const struct pool *p,
 void health_passive_failure(struct backend *b, const struct pool *p, enum health_fail_kind kind,
 			    const char *what)
 {
-	health_passive_failure_at(b, p, kind, what, balance_now_ms());
+	health_passive_failure_at(b, p, kind, what, clock_coarse_ms());
 }
 
 void health_passive_connected_at(struct backend *b, const struct pool *p, long long now_ms)
@@ -69,7 +70,7 @@ void health_passive_connected_at(struct backend *b, const struct pool *p, long l
 
 void health_passive_connected(struct backend *b, const struct pool *p)
 {
-	health_passive_connected_at(b, p, balance_now_ms());
+	health_passive_connected_at(b, p, clock_coarse_ms());
 }
 
 int health_passive_status_fails(const struct pool *p, int status)

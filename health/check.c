@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health-int.h"
 #include "log.h"
 #include "stats.h"
@@ -56,10 +56,9 @@ static uint64_t rnd(void)
 
 int health_start(struct ev_loop *loop, struct generation *g)
 {
-	struct timespec ts;
+	uint64_t ns = clock_mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	rng_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+	rng_state = ((ns % 1000000000u) << 20) ^ (ns / 1000000000u) ^ ((uint64_t)getpid() << 40);
 	if (!rng_state)
 		rng_state = 88172645463325252ull;
 	if (health_http_init(loop) == -1)
@@ -192,7 +191,7 @@ static void check_apply(struct health_check *c, int prev_type, int added, int fi
 {
 	const struct cfg_pool *pc = c->pool->cfg;
 	enum health_type type = pc->health.type;
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 	uint32_t interval = pc->health.interval_ms;
 
 	if (added) {
@@ -244,8 +243,8 @@ static void on_check_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (type == HEALTH_NONE || c->running != HEALTH_NONE)
 		return;
-	c->started = health_mono();
-	c->started_ms = balance_now_ms();
+	c->started = clock_mono_s();
+	c->started_ms = clock_coarse_ms();
 	c->running = type;
 	rc = type == HEALTH_HTTP ? health_http_start(c) : health_tcp_start(loop, c);
 	if (rc == -1) {
@@ -262,8 +261,8 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 	const struct cfg_pool *pc = c->pool->cfg;
 	const struct cfg_health *hc = &pc->health;
 	struct backend *b = c->b;
-	long long now = balance_now_ms();
-	unsigned ms = (unsigned)((health_mono() - c->started) * 1e3 + 0.5);
+	long long now = clock_coarse_ms();
+	unsigned ms = (unsigned)((clock_mono_s() - c->started) * 1e3 + 0.5);
 	int failed = r != HRES_OK && r != HRES_DRAIN, cur;
 	struct health_evidence ev;
 	enum health_count count;
@@ -277,7 +276,7 @@ void health_check_done(struct health_check *c, enum health_result r, int status,
 	atomic_store(&b->hs.last_status, status);
 	atomic_store(&b->hs.last_duration_ms, ms);
 	atomic_store(&b->hs.last_check_ms, now);
-	stats_check_done(b, r, health_mono() - c->started);
+	stats_check_done(b, r, clock_mono_s() - c->started);
 	total_checks++;
 	total_failed += failed;
 	log_debug("check %s/%s: %s: %s (%u ms)", b->pool_name, b->name, health_result_name(r),
@@ -379,7 +378,7 @@ static void check_busy_over(struct health_check *c, unsigned in_flight, int coun
 /* Ends slow-start ramps that are over, so "full weight" is logged once and views agree. */
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 	struct health_check *c;
 
 	for (c = checks; c; c = c->next)
@@ -394,7 +393,7 @@ static void on_sigusr2(struct ev_loop *loop, ev_signal *w, int revents)
 void health_report(void)
 {
 	size_t n = 0, down = 0, draining = 0, warming = 0, kept = 0;
-	long long now = balance_now_ms();
+	long long now = clock_coarse_ms();
 	struct health_check *c;
 	double window, ever;
 

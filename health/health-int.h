@@ -25,7 +25,7 @@ struct health_check {
 	int first;                       /* joined after start: one pass brings it up */
 	enum health_type running;        /* kind of the check in flight; HEALTH_NONE = idle */
 	double started;                  /* monotonic seconds at the start of the check in flight */
-	long long started_ms;            /* the same in balance_now_ms() time (ejections use it) */
+	long long started_ms;            /* the same in clock_coarse_ms() time (ejections use it) */
 	unsigned excused;                /* timeouts excused in this busy period; 0: the next is logged */
 	struct health_http *http;        /* in flight (http_check.c) */
 	struct health_tcp *tcp;          /* in flight (tcp_check.c) */
@@ -36,7 +36,6 @@ struct health_check {
 void health_check_done(struct health_check *c, enum health_result r, int status,
 		       const char *detail);
 /* Monotonic seconds, precise (durations of checks and stalls). */
-double health_mono(void);
 
 /* http_check.c: libcurl's multi-socket interface driven by the control loop. */
 int health_http_init(struct ev_loop *loop);

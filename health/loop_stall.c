@@ -1,7 +1,7 @@
 /* loop_stall.c: the stall gauge of the control loop: how long it ran callbacks between
  * waking up and going back to sleep, the time any check or signal had to wait. */
-#include <time.h>
 
+#include "clock.h"
 #include "health-int.h"
 
 static void on_wake(struct ev_loop *loop, ev_check *w, int revents);
@@ -12,17 +12,9 @@ static ev_prepare sleep_watcher;   /* runs last before it blocks again (lowest p
 static double woke_at;             /* 0 = not inside an iteration we measure */
 static double max_ever_ms, max_window_ms;
 
-double health_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void on_wake(struct ev_loop *loop, ev_check *w, int revents)
 {
-	woke_at = health_mono();
+	woke_at = clock_mono_s();
 }
 
 static void on_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -31,7 +23,7 @@ static void on_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	if (woke_at == 0)
 		return;
-	ms = (health_mono() - woke_at) * 1e3;
+	ms = (clock_mono_s() - woke_at) * 1e3;
 	woke_at = 0;
 	if (ms > max_ever_ms)
 		max_ever_ms = ms;

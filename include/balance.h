@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "adaptive_limit.h"
 #include "addr.h"
+#include "clock.h"
 #include "config-t.h"
 #include "health-t.h"
 
@@ -61,7 +62,7 @@ void backend_unref(struct backend *b);
  * becomes draining gets its drain deadline, drain_timeout_s from now (its pool's key);
  * one that stops draining loses it. */
 void backend_apply_config(struct backend *b, const struct cfg_backend *cb, uint32_t drain_timeout_s);
-/* Sets (at_ms > 0) or clears (0) b's drain deadline, in balance_now_ms() time: the control
+/* Sets (at_ms > 0) or clears (0) b's drain deadline, in clock_coarse_ms() time: the control
  * API's drain sets it from its own timeout_s. */
 void backend_set_drain_deadline(struct backend *b, long long at_ms);
 /* 1 when b is draining and its drain deadline is at or before now_ms: the connections
@@ -92,8 +93,8 @@ int backend_try_acquire(struct backend *b);
 /* Gives back a slot taken by backend_try_acquire or pool_pick. */
 void backend_release(struct backend *b);
 
-/* CLOCK_MONOTONIC in milliseconds (coarse clock: cheap). */
-long long balance_now_ms(void);
+/* The older name of clock_coarse_ms(), still called from lb/worker.c. */
+static inline long long balance_now_ms(void) { return clock_coarse_ms(); }
 
 /* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */
 struct pool_pick_state {

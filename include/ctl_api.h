@@ -56,7 +56,6 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen);
 
 /* Wall clock, seconds. */
-double ctl_wall_now(void);
 
 /* ---- Leases (control/lease.c) ----
  * A registration with a lease (ttl_s) is removed when it is not renewed (PUT again) in

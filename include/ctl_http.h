@@ -83,6 +83,10 @@ void ctl_reply_json_hdr(struct ctl_conn *c, int status, const char *headers, cJS
  * a Cache-Control among them replaces the default no-store. */
 void ctl_reply_body_hdr(struct ctl_conn *c, int status, const char *headers, const char *ctype,
 			const void *body, size_t len);
+/* Adds "error": error and "detail": the formatted text to o, or to a new object when o
+ * is NULL: the shape of every failed call's answer. Returns o (NULL: out of memory). */
+cJSON *ctl_error_json(cJSON *o, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* {"error": error, "detail": formatted} with status. */
 void ctl_reply_error(struct ctl_conn *c, int status, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -39,7 +39,7 @@ enum health_result {
 
 /* Counters and state written by the control thread (checks) and by workers (passive
  * detection); read by anyone (pick, control API, metrics). All zero is a fresh backend.
- * Times are CLOCK_MONOTONIC milliseconds (balance_now_ms). */
+ * Times are CLOCK_MONOTONIC milliseconds (clock_coarse_ms). */
 struct backend_health {
 	atomic_int reason;               /* enum health_reason of the last change of b->health */
 	atomic_llong since_ms;           /* when b->health last changed; 0 = never */

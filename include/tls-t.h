@@ -36,6 +36,15 @@ struct tls_stats {
 	atomic_ulong ticket_key_rotations;         /* generated keys replaced on schedule */
 };
 
+/* The rate limit of one thread's handshake failure lines (tls_fail_log): whoever can
+ * reach a TLS port can make handshakes fail as fast as they like. */
+struct tls_fail_log {
+	unsigned per_second;         /* lines a second at most, the rest counted */
+	double window;               /* start of the current second */
+	unsigned lines;              /* lines written in it */
+	unsigned suppressed;         /* lines left out in it */
+};
+
 /* One session ticket key: AES-256-CBC + HMAC-SHA256 (what OpenSSL uses itself). */
 struct tls_ticket_key {
 	unsigned char name[16];      /* sent in the clear in every ticket: picks the key */

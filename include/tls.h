@@ -105,6 +105,18 @@ int tls_conn_resumed(const struct tls_conn *t);
 enum tls_fail tls_classify(int ssl_error, int reason, long verify, int started);
 const char *tls_fail_name(enum tls_fail f);
 
+/* ---- handshake failure lines (tls/tls_fail_log.c) ---- */
+
+/* Counts a failed handshake in ctx's stats (ctx may be NULL: not counted, "1 so far")
+ * and decides its log line under fl's rate limit: writes "TLS handshake with PEER
+ * failed: REASON: DETAIL (N so far)", plus "; K similar lines suppressed" on the first
+ * line of a second after some were, into line and returns the level to log it at (the
+ * caller prefixes it with who it is). A peer that closed before any handshake (port
+ * scanners, TCP health checks) gets a LOG_DEBUG line outside the limit. -1: no line
+ * (suppressed, or debug while the log level is above it). now: seconds, any clock. */
+int tls_fail_log(struct tls_fail_log *fl, struct tls_ctx *ctx, enum tls_fail f, const char *peer,
+		 const char *detail, double now, enum log_level level, char *line, size_t len);
+
 /* ---- certificate names and SNI (tls/tls_names.c) ---- */
 
 enum tls_name_kind { TLS_NAME_EXACT = 0, TLS_NAME_WILDCARD, TLS_NAME_UNUSABLE };
@@ -136,8 +148,6 @@ int tls_alpn_wire(const char *list, unsigned char *out, size_t cap);
 
 /* ---- session ticket keys (tls/tls_tickets.c) ---- */
 
-/* Monotonic clock in seconds (the schedule of generated keys). */
-double tls_now(void);
 /* A ring of generated keys rotating every period seconds, starting with one fresh key.
  * rotations (may be NULL) is bumped at each rotation. 0, or -1 (no randomness). */
 int tls_keyring_init_auto(struct tls_keyring *r, double period, double now,

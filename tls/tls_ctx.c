@@ -17,6 +17,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "array.h"
+#include "clock.h"
 #include "log.h"
 #include "tls.h"
 
@@ -72,7 +74,7 @@ struct cert_item {
 	STACK_OF(X509) *chain;
 	EVP_PKEY *pkey;
 	char **names;                /* normalized, sorted, unique */
-	size_t nnames;
+	size_t nnames, names_cap;
 	int group;
 	int line;
 };
@@ -263,7 +265,7 @@ static int name_cmp(const void *a, const void *b)
 
 static int push_name(struct cert_item *it, const char *raw, size_t rawlen)
 {
-	char tmp[256], norm[256], **names;
+	char tmp[256], norm[256];
 
 	if (rawlen == 0 || rawlen >= sizeof(tmp) || memchr(raw, '\0', rawlen) ||
 	    it->nnames >= NAMES_MAX)
@@ -272,11 +274,9 @@ static int push_name(struct cert_item *it, const char *raw, size_t rawlen)
 	tmp[rawlen] = '\0';
 	if (tls_name_normalize(tmp, norm, sizeof(norm)) == -1)
 		return 0;
-	names = realloc(it->names, (it->nnames + 1) * sizeof(*names));
-	if (!names)
+	if (ARRAY_GROW(&it->names, &it->names_cap, it->nnames + 1, 4) == -1)
 		return -1;
-	it->names = names;
-	if (!(names[it->nnames] = strdup(norm)))
+	if (!(it->names[it->nnames] = strdup(norm)))
 		return -1;
 	it->nnames++;
 	return 0;
@@ -583,7 +583,7 @@ static struct tls_shared *shared_new(double period)
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
-	if (tls_keyring_init_auto(&s->ring, period, tls_now(), &s->stats.ticket_key_rotations) == -1) {
+	if (tls_keyring_init_auto(&s->ring, period, clock_mono_s(), &s->stats.ticket_key_rotations) == -1) {
 		free(s);
 		return NULL;
 	}
@@ -950,7 +950,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	if (!tc)
 		return -1;
 	if (enc) {
-		if (tls_keyring_encrypt_key(tc->ring, tls_now(), &k) == -1)
+		if (tls_keyring_encrypt_key(tc->ring, clock_mono_s(), &k) == -1)
 			return 0;  /* no ticket this time; the handshake goes on */
 		memcpy(name, k.name, sizeof(k.name));
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(tc->ticket_cipher)) != 1 ||
@@ -959,7 +959,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		else
 			rc = 1;
 	} else {
-		if (tls_keyring_decrypt_key(tc->ring, name, tls_now(), &k, &renew) == -1)
+		if (tls_keyring_decrypt_key(tc->ring, name, clock_mono_s(), &k, &renew) == -1)
 			return 0;  /* unknown or retired key: full handshake */
 		/* 2 = send a new ticket. TLS 1.3 clients use a ticket once, and with a key
 		 * callback OpenSSL renews only when asked (SSL_CTX_set_session_ticket_cb(3)):

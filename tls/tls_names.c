@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "tls.h"
 
 #define NAME_MAX_LEN 253  /* longest DNS name in text form (RFC 1035) */
@@ -73,15 +74,8 @@ int tls_name_match(const char *pattern, const char *host)
 
 static int table_push(struct tls_sni_entry **arr, size_t *n, size_t *cap, char *name, int ctx)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct tls_sni_entry *a = realloc(*arr, ncap * sizeof(*a));
-
-		if (!a)
-			return -1;
-		*arr = a;
-		*cap = ncap;
-	}
+	if (ARRAY_GROW(arr, cap, *n + 1, 8) == -1)
+		return -1;
 	(*arr)[*n].name = name;
 	(*arr)[*n].ctx = ctx;
 	(*n)++;

@@ -2,7 +2,6 @@
  * generated and rotated on a schedule or read from ticket_key_file (several instances). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -11,14 +10,6 @@
 
 static int fresh_key(struct tls_ticket_key *k, double created);
 static int hex_value(int ch);
-
-double tls_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int fresh_key(struct tls_ticket_key *k, double created)
 {

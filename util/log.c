@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -42,15 +42,15 @@ static void neutralize_controls(char *s, int n)
 static void vlog(enum log_level level, const char *conn, const char *fmt, va_list ap)
 {
 	char line[2048];
-	struct timeval tv;
+	long long ms = clock_wall_ms();
+	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 	int n, m;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
+	gmtime_r(&secs, &tm);
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s gen=%llu %s",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level],
+		     tm.tm_sec, (int)(ms % 1000), level_names[level],
 		     (unsigned long long)atomic_load(&current_generation), conn);
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
