@@ -93,9 +93,6 @@ int backend_try_acquire(struct backend *b);
 /* Gives back a slot taken by backend_try_acquire or pool_pick. */
 void backend_release(struct backend *b);
 
-/* The older name of clock_coarse_ms(), still called from lb/worker.c. */
-static inline long long balance_now_ms(void) { return clock_coarse_ms(); }
-
 /* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */
 struct pool_pick_state {
 	size_t n;

@@ -24,8 +24,8 @@ static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
  * record: one record and one send(2) per small response instead of two. Per thread, so
  * no connection holds it. */
 static __thread unsigned char scratch[TLS_CHUNK];
-static __thread double fail_window;
-static __thread unsigned fail_lines, fail_suppressed;
+/* a flood of bad handshakes must not become a flood of log lines: per worker */
+static __thread struct tls_fail_log fail_log = { .per_second = FAIL_LOG_PER_SECOND };
 
 ssize_t conn_read(struct client *c, void *buf, size_t len)
 {
@@ -222,33 +222,13 @@ int conn_tls_handshake(struct client *c)
 
 void conn_tls_failed(struct client *c, enum tls_fail f, const char *detail)
 {
-	unsigned long n = 1;
-	char peer[ADDR_TEXT_MAX], more[64] = "";
-	double now = ev_now(c->w->loop);
+	char peer[ADDR_TEXT_MAX], line[512];
+	int level;
 
-	if (c->tls.ctx)
-		n = atomic_fetch_add_explicit(&tls_ctx_stats(c->tls.ctx)->failures[f], 1,
-					      memory_order_relaxed) + 1;
 	addr_format((const struct sockaddr *)&c->peer, peer, sizeof(peer));
-	/* port scanners and TCP health checks connect and close: not worth a line */
-	if (f == TLS_FAIL_CLOSED) {
-		if (log_get_level() <= LOG_DEBUG)
-			conn_log(LOG_DEBUG, c, "listener %s: TLS handshake with %s failed: %s: %s (%lu so far)",
-				 c->gl->cfg->name, peer, tls_fail_name(f), detail, n);
-		return;
-	}
-	/* a flood of bad handshakes must not become a flood of log lines */
-	if (now - fail_window >= 1.0) {
-		if (fail_suppressed)
-			snprintf(more, sizeof(more), "; %u similar lines suppressed", fail_suppressed);
-		fail_window = now;
-		fail_lines = fail_suppressed = 0;
-	}
-	if (fail_lines >= FAIL_LOG_PER_SECOND) {
-		fail_suppressed++;
-		return;
-	}
-	fail_lines++;
-	conn_log(LOG_INFO, c, "listener %s: TLS handshake with %s failed: %s: %s (%lu so far)%s",
-		 c->gl->cfg->name, peer, tls_fail_name(f), detail, n, more);
+	/* counted, worded and rate-limited as on the control port (tls/tls_fail_log.c) */
+	level = tls_fail_log(&fail_log, c->tls.ctx, f, peer, detail, ev_now(c->w->loop), LOG_INFO,
+			     line, sizeof(line));
+	if (level != -1)
+		conn_log((enum log_level)level, c, "listener %s: %s", c->gl->cfg->name, line);
 }

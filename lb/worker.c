@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "conn_log.h"
 #include "log.h"
@@ -434,7 +435,7 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
  * tunnel are closed. Not counted against the backend's health: it was asked to go. */
 static void cut_past_drain_deadlines(struct worker *w)
 {
-	long long now_ms = balance_now_ms();
+	long long now_ms = clock_coarse_ms();
 	struct client *c, *next;
 
 	for (c = w->clients; c; c = next) {
