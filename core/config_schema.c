@@ -327,7 +327,7 @@ static const struct key pool_keys[] = {
 	K_INT(struct cfg_pool, retries, 0, 10, 1, R,
 	      "retries on another backend for idempotent requests"),
 	K_INT(struct cfg_pool, retry_budget_percent, 0, 100, 20, R,
-	      "replays (retries of requests a backend already had) in flight may be at most this share of the pool's requests in flight (at least 3); 0 = none"),
+	      "replays (retries of requests a backend already had) in flight may be at most this share of the pool's requests in flight (at least 10); 0 = none"),
 	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,
 	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
 	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,

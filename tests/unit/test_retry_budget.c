@@ -24,8 +24,8 @@ static void test_share_of_requests_in_flight(void **state)
 	assert_int_equal(replays_at_once(100, 20), 20);
 	assert_int_equal(replays_at_once(1000, 20), 200);
 	assert_int_equal(replays_at_once(100, 50), 50);
-	/* rounded up: 20 % of 21 is 4.2 -> 5 */
-	assert_int_equal(replays_at_once(21, 20), 5);
+	/* rounded up: 20 % of 101 is 20.2 -> 21 */
+	assert_int_equal(replays_at_once(101, 20), 21);
 	assert_int_equal(retry_budget_allows(100, 19, 20), 1);
 	assert_int_equal(retry_budget_allows(100, 20, 20), 0);
 }
@@ -35,7 +35,7 @@ static void test_floor_for_a_quiet_pool(void **state)
 	assert_int_equal(replays_at_once(1, 20), RETRY_BUDGET_FLOOR);
 	assert_int_equal(replays_at_once(0, 20), RETRY_BUDGET_FLOOR);
 	assert_int_equal(replays_at_once(10, 20), RETRY_BUDGET_FLOOR);
-	assert_int_equal(replays_at_once(10, 100), 10);
+	assert_int_equal(replays_at_once(20, 100), 20);
 }
 
 static void test_zero_turns_replays_off(void **state)
