@@ -523,7 +523,7 @@ void client_pick_backend(struct client *c)
 	if (wp->queue.len && wp->queue.len < wp->queue.max) {
 		/* Requests are already waiting: this one joins the end of the line even if a
 		 * slot is free at this instant. A slot freed earlier in this batch of events
-		 * belongs to the oldest waiter, and run_queues hands it over once the batch
+		 * belongs to the oldest waiter, and queue_run hands it over once the batch
 		 * is done (kick_pending); picking here would let a new request overtake
 		 * older ones, and every overtaking adds a service time to someone's wait,
 		 * which is what the tail latency shows. */
