@@ -1,6 +1,5 @@
 /* body.c: owns a buffered body's memory blocks, its spill file and their shares of the
  * process's memory and disk budgets (include/body.h). */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
