@@ -15,6 +15,7 @@
 #include <ev.h>
 #include <openssl/opensslv.h>
 
+#include "buffering.h"
 #include "config.h"
 #include "ctl.h"
 #include "fs_private.h"
@@ -337,6 +338,11 @@ int main(int argc, char **argv)
 	}
 	log_set_generation(g->id);
 	if (drop_privileges(cfg) == -1) {
+		generation_unref(g);
+		return 1;
+	}
+	/* after dropping privileges: the spill directory must be the running user's */
+	if (buffering_set_default_dir(cfg->state_dir) == -1) {
 		generation_unref(g);
 		return 1;
 	}

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "buffering.h"
 #include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -283,6 +284,24 @@ static void render_pools(struct textbuf *o, const struct generation *g)
 	       "Replays the pool's retry budget (retry_budget_percent) refused: the client got the error.");
 	for (i = 0; i < g->npools; i++)
 		pool_sample(o, "fulcrum_pool_retry_budget_refused_total", &g->pools[i], s[i].replays_refused);
+	family(o, "fulcrum_pool_backend_seconds_saved_total", "counter",
+	       "Backend time buffering spared: uploads read before a backend was taken, deliveries after it was let go.");
+	for (i = 0; i < g->npools; i++) {
+		textbuf_printf(o, "fulcrum_pool_backend_seconds_saved_total{pool=\"");
+		out_escaped(o, g->pools[i].name);
+		textbuf_printf(o, "\"} %.6f\n", s[i].backend_saved_us / 1e6);
+	}
+	family(o, "fulcrum_pool_buffer_spilled_bytes_total", "counter",
+	       "Body bytes written to spill files (beyond buffering.memory_bytes or the memory budget).");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_buffer_spilled_bytes_total", &g->pools[i], s[i].buffer_spilled_bytes);
+	family(o, "fulcrum_pool_buffer_spilled_files_total", "counter", "Bodies that spilled to a file.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_buffer_spilled_files_total", &g->pools[i], s[i].buffer_spilled_files);
+	family(o, "fulcrum_pool_buffer_refused_total", "counter",
+	       "Requests answered 503 because their body did not fit in the buffer budgets.");
+	for (i = 0; i < g->npools; i++)
+		pool_sample(o, "fulcrum_pool_buffer_refused_total", &g->pools[i], s[i].buffer_refused);
 	free(s);
 }
 
@@ -454,6 +473,12 @@ static void render_process(struct textbuf *o, const struct generation *g)
 	textbuf_printf(o, "\",openssl=\"");
 	out_escaped(o, OpenSSL_version(OPENSSL_VERSION));
 	textbuf_printf(o, "\"} 1\n");
+	family(o, "fulcrum_buffer_memory_bytes", "gauge",
+	       "Memory held by buffered bodies (buffer_memory_budget_bytes bounds it).");
+	textbuf_printf(o, "fulcrum_buffer_memory_bytes %llu\n", atomic_load(&buffer_usage.memory_bytes));
+	family(o, "fulcrum_buffer_disk_bytes", "gauge",
+	       "Bytes in spill files (buffer_disk_budget_bytes bounds it).");
+	textbuf_printf(o, "fulcrum_buffer_disk_bytes %llu\n", atomic_load(&buffer_usage.disk_bytes));
 	family(o, "fulcrum_workers", "gauge", "Worker threads (event loops).");
 	textbuf_printf(o, "fulcrum_workers %d\n", stats_workers());
 }

@@ -298,6 +298,19 @@ static const struct key_table discovery_table = {
 	"discovery", discovery_keys, sizeof(struct cfg_discovery), -1, -1
 };
 
+static const struct key buffering_keys[] = {
+	K_BOOL(struct cfg_buffering, request, 1, R,
+	       "read a request's body whole before it takes a backend (never for upgrades)"),
+	K_BOOL(struct cfg_buffering, response, 1, R,
+	       "read a response off the backend at once and free it; event streams and X-Accel-Buffering: no are exempt"),
+	K_INT(struct cfg_buffering, memory_bytes, 1024, 1073741824, 65536, R,
+	      "one exchange's body in memory; beyond, it spills to an unlinked file in buffer_dir"),
+	{ .name = NULL },
+};
+static const struct key_table buffering_table = {
+	"buffering", buffering_keys, sizeof(struct cfg_buffering), -1, -1
+};
+
 static const struct key pool_keys[] = {
 	K_STR(struct cfg_pool, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
@@ -328,6 +341,12 @@ static const struct key pool_keys[] = {
 	      "retries on another backend for idempotent requests"),
 	K_INT(struct cfg_pool, retry_budget_percent, 0, 100, 20, R,
 	      "replays (retries of requests a backend already had) in flight may be at most this share of the pool's requests in flight (at least 10); 0 = none"),
+	K_BOOL(struct cfg_pool, retry_on_response_timeout, 0, R,
+	       "replay an idempotent request on another backend after response_timeout_ms passed (the client waits twice)"),
+	K_GROUP(struct cfg_pool, buffering, &buffering_table, R,
+		"bodies held between client and backend, so slow clients never hold a backend (http)"),
+	K_STR(struct cfg_pool, buffer_dir, NULL, &rule_nonempty, R,
+	      "existing directory for spill files (O_TMPFILE); unset = state_dir + \"/buffers\""),
 	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,
 	       "send a PROXY protocol header to backends: \"none\", \"v1\" or \"v2\""),
 	K_INT(struct cfg_pool, resolve_interval_s, 1, 86400, 30, R,
@@ -359,6 +378,10 @@ static const struct key root_keys[] = {
 	      "concurrent client connections over all listeners"),
 	K_INT(struct config, shutdown_timeout_s, 0, 3600, 30, R,
 	      "on SIGTERM, in-flight work is cut after this time"),
+	K_INT(struct config, buffer_memory_budget_bytes, 1048576, INT64_MAX, 268435456, R,
+	      "buffered bodies in memory, all pools together; beyond, bodies go straight to disk"),
+	K_INT(struct config, buffer_disk_budget_bytes, 65536, INT64_MAX, 1073741824, R,
+	      "spill files, all pools together; beyond, a request body that does not fit gets 503 and a response streams at the client's pace"),
 	K_GROUP(struct config, log, &log_table, R, "logging"),
 	K_GROUP(struct config, control, &control_table, R, "control API"),
 	K_LIST(struct config, "listeners", listeners, nlisteners, &cfg_listener_table, 1, 1024,

@@ -165,6 +165,10 @@ void stats_pool_sum(const struct pool *p, struct pool_stats_sum *out)
 		out->queue_abandoned += ld(&p->stats[w].queue_abandoned);
 		out->replays += ld(&p->stats[w].replays);
 		out->replays_refused += ld(&p->stats[w].replays_refused);
+		out->backend_saved_us += ld(&p->stats[w].backend_saved_us);
+		out->buffer_spilled_bytes += ld(&p->stats[w].buffer_spilled_bytes);
+		out->buffer_spilled_files += ld(&p->stats[w].buffer_spilled_files);
+		out->buffer_refused += ld(&p->stats[w].buffer_refused);
 	}
 }
 

@@ -158,6 +158,13 @@ struct cfg_backend {
 	int line;
 };
 
+/* pools[].buffering: bodies held between the client and the backend (issue 24). */
+struct cfg_buffering {
+	int request;                 /* a request body is read whole before it takes a backend, default 1 */
+	int response;                /* a response is read off the backend at once, default 1 */
+	uint64_t memory_bytes;       /* one exchange's body in memory before it spills, default 65536 */
+};
+
 struct cfg_pool {
 	char *name;
 	enum balance_algo balance;   /* "wlc" (default) | "rr" */
@@ -174,6 +181,9 @@ struct cfg_pool {
 	uint32_t backend_idle_timeout_ms; /* idle backend connections are not reused after this, default 1500 */
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */
 	uint32_t retry_budget_percent; /* replays may add at most this share of requests, default 20 */
+	int retry_on_response_timeout; /* replay an idempotent request after a response timeout, default 0 */
+	struct cfg_buffering buffering;
+	char *buffer_dir;            /* spill files; NULL = state_dir/buffers */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
 	struct cfg_discovery discovery;  /* backends found at run time (besides backends) */
@@ -192,6 +202,8 @@ struct config {
 	char *group;
 	uint32_t max_connections;    /* all listeners together, default 100000 */
 	uint32_t shutdown_timeout_s; /* graceful stop deadline, default 30 */
+	uint64_t buffer_memory_budget_bytes; /* all buffered bodies in memory, default 256 MiB */
+	uint64_t buffer_disk_budget_bytes;   /* all spill files, default 1 GiB */
 	struct cfg_log log;
 	struct cfg_control control;
 	struct cfg_listener *listeners;

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "balance.h"
+#include "body.h"
 #include "buffer.h"
 #include "generation.h"
 #include "http.h"
@@ -68,6 +69,8 @@ enum client_state {
 	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
 	CS_TLS_HANDSHAKE,     /* TLS listener: handshake in progress (handshake_timeout_ms) */
 	CS_READING_HEAD,      /* waiting for / reading a request head (keep-alive idle too) */
+	CS_READING_BODY,      /* request buffering: reading the body whole before a backend is
+	                       * chosen (idle_timeout_ms between reads, then 408) */
 	CS_QUEUED,            /* every eligible backend is at max_conns: waiting in the pool queue */
 	CS_CONNECTING,        /* backend chosen, connection being established */
 	CS_STREAMING,         /* request and response flowing (http) */
@@ -109,6 +112,7 @@ enum termination {
 	TERM_DRAIN_DEADLINE,   /* the backend's drain deadline passed with this still on it (503) */
 	TERM_CLIENT_BODY_TIMEOUT, /* the client stopped sending its body; no response yet (408) */
 	TERM_CLIENT_ABORTED_QUEUED, /* the client left while its request waited in the queue */
+	TERM_BUFFER_FULL,      /* a request body did not fit in the buffer budgets (503) */
 	TERM__COUNT
 };
 
@@ -186,11 +190,21 @@ struct exchange {
 							  * the response starts, for replay_unread */
 			unsigned fresh_conn:1;       /* the next attempt connects anew (no idle reuse) */
 			unsigned replayed:1;         /* counted in budget->replays_in_flight */
+			unsigned req_buffered:1;     /* the body is read whole into req_store first;
+							  * req_body_sent is the next byte of it to send */
+			unsigned resp_buffered:1;    /* the response body goes through resp_store */
+			unsigned resp_unbuffered:1;  /* the store refused more (budget): what is in it
+							  * goes out, the rest streams at the client's pace */
+			unsigned released:1;         /* the whole response is held here: backend,
+							  * connection and slot were let go (t_released) */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};
 
 	/* set before they are read: not cleared */
+	double t_released;               /* released: the backend was let go (seconds saved from here) */
+	struct body req_store;           /* req_buffered: the request body */
+	struct body resp_store;          /* resp_buffered: response body bytes the client has not taken */
 	unsigned retries_left;           /* replays after the request reached a backend (idempotent only) */
 	enum http_body resp_body;
 	struct client *client;           /* owner: a queued waiter leads back to it */
@@ -206,7 +220,7 @@ struct exchange {
 };
 
 /* The end of the part exchange_begin clears. */
-#define EXCHANGE_CLEARED offsetof(struct exchange, retries_left)
+#define EXCHANGE_CLEARED offsetof(struct exchange, t_released)
 
 /* A client connection: what it holds all its life, idle keep-alive included. What is
  * per request is in ex. */

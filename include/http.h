@@ -122,5 +122,9 @@ void http_chunked_init(struct http_chunked *c);
  * bytes up to and including the final CRLF after the (possibly empty) trailer section.
  * Chunk sizes above 2^62 or with more than 16 hex digits are errors. */
 int http_chunked_scan(struct http_chunked *c, const char *buf, size_t len, size_t *consumed);
+/* Data bytes that come next in the input before any framing byte: the rest of the
+ * current chunk while the scanner is inside one, else 0. A caller that takes the data
+ * out of the framing (request buffering) copies that many and scans them. */
+uint64_t http_chunked_data_next(const struct http_chunked *c);
 
 #endif

@@ -22,6 +22,8 @@ struct http_rewrite_req {
 	const char *cert_subject;   /* verified client certificate subject, or NULL */
 	int upgrade;                /* keep Upgrade and send Connection: upgrade */
 	int trust_forwarded;        /* extend the client's X-Forwarded-For / Forwarded chains */
+	int body_buffered;          /* the body is read whole first: drop Content-Length,
+	                             * Transfer-Encoding and Expect (http_rewrite_set_length) */
 	/* makes a fresh id when the client sent none or an unsafe one */
 	void (*new_request_id)(void *arg, char out[HTTP_REQUEST_ID_MAX + 1]);
 	void *new_request_id_arg;
@@ -39,8 +41,13 @@ int http_rewrite_request(struct buf *out, const char *base, const struct http_he
 			 const struct http_rewrite_req *rq,
 			 char request_id[HTTP_REQUEST_ID_MAX + 1]);
 
+/* Adds "Content-Length: length" to a head written by http_rewrite_request with
+ * body_buffered, once the body is whole (a chunked upload goes on with a length, as
+ * nginx sends it). 0, or -1 when b has no room or does not end a head (b is emptied). */
+int http_rewrite_set_length(struct buf *b, uint64_t length);
+
 /* Writes the client's response head into out: "HTTP/1.1 status reason", the backend's
- * fields minus hop-by-hop ones (the framing fields are never dropped), then fulcrum's
+ * fields minus hop-by-hop ones and X-Accel-Buffering (the framing fields are never dropped), then fulcrum's
  * Connection: upgrade for a 101, close when !keep_alive, keep-alive to an HTTP/1.0
  * client. 0, or -1 when out has no room. */
 int http_rewrite_response(struct buf *out, const char *base, const struct http_head *h,

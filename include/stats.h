@@ -67,6 +67,11 @@ struct pool_stats {
 	atomic_ullong queue_abandoned;           /* the client left while queued: never sent */
 	atomic_ullong replays;                   /* requests sent again to another backend */
 	atomic_ullong replays_refused;           /* replays the retry budget refused */
+	/* buffering (lb/buffering.c) */
+	atomic_ullong backend_saved_us;          /* backend time spared: uploads and deliveries */
+	atomic_ullong buffer_spilled_bytes;      /* body bytes written to spill files */
+	atomic_ullong buffer_spilled_files;      /* bodies that spilled */
+	atomic_ullong buffer_refused;            /* requests refused: their body did not fit (503) */
 	/* the retry budget's view of this worker: requests of the pool in flight (sent to a
 	 * backend or on their way), and how many of them are replays */
 	atomic_llong in_flight;
@@ -144,6 +149,7 @@ struct backend_stats_sum {
 
 struct pool_stats_sum {
 	uint64_t queue_timeouts, queue_full, no_backend, queue_abandoned, replays, replays_refused;
+	uint64_t backend_saved_us, buffer_spilled_bytes, buffer_spilled_files, buffer_refused;
 };
 
 struct listener_stats_sum {

@@ -68,6 +68,7 @@ struct worker {
 	uint64_t rng;                    /* xorshift state for request ids */
 	uint32_t next_conn_id;           /* numbers this worker's client connections */
 	char *alog;                      /* access-log lines waiting for one write */
+	double buffer_error_logged;      /* when a spill failure was last logged (lb/buffering.c) */
 	uint32_t alog_skipped;           /* lines left out by log.access_sample since the last one written */
 	size_t alog_len;
 };

@@ -41,6 +41,7 @@ static int limit_admit(struct worker *w, const struct gen_listener *gl, const st
 static void limit_release(struct client *c);
 static void client_body_timeout(struct client *c);
 static int replay_unread(struct client *c, enum termination why);
+static int request_body_held(const struct exchange *x);
 static void rewind_request(struct exchange *x);
 
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
@@ -610,6 +611,13 @@ static void client_body_timeout(struct client *c)
 	client_error(c, 408, TERM_CLIENT_BODY_TIMEOUT, "request body not received in time");
 }
 
+/* 1 when every body byte sent on this attempt can be sent again: a buffered body is
+ * whole in its store; a streamed one only while all it sent is still kept (keep_body). */
+static int request_body_held(const struct exchange *x)
+{
+	return x->req_buffered || x->req_body_sent == x->req_kept;
+}
+
 /* Makes the request ready to go again from its first byte: the head (kept until the
  * response starts) and the body bytes kept by keep_body. The caller made sure no other
  * body byte was sent (req_body_sent == req_kept). */
@@ -643,7 +651,7 @@ static int replay_unread(struct client *c, enum termination why)
 	struct exchange *x = c->ex;
 
 	if (why != TERM_BACKEND_CLOSED || !c->up || x->t_first_byte != 0 || !x->backend ||
-	    (x->req_body_sent > x->req_kept) || !upstream_request_unacked(c->up))
+	    !request_body_held(x) || !upstream_request_unacked(c->up))
 		return 0;
 	upstream_release(c->up, 0);
 	c->up = NULL;
@@ -662,9 +670,10 @@ static int replay_unread(struct client *c, enum termination why)
  * until every backend was tried (503: none could be reached). A failure after the
  * request was sent is replayed once on another backend only for idempotent requests
  * whose body we still hold; otherwise 502 (504 for timeouts). A response timeout is
- * replayed only onto another backend: the one that kept silent would likely do so again,
- * and the client would wait twice for the same 504 (HAProxy's retry-on response-timeout
- * makes the same trade, opt-in; here it is bounded by retries and idempotent methods). */
+ * replayed only when the pool asks for it (retry_on_response_timeout, as HAProxy's
+ * retry-on response-timeout is opt-in: the backend may still be working on it, and the
+ * client waits twice) and only onto another backend: the one that kept silent would
+ * likely do so again. */
 void client_backend_failed(struct client *c, enum termination why)
 {
 	struct exchange *x = c->ex;
@@ -700,8 +709,10 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	if (never_sent || tcp)
 		retry = ++x->connect_attempts <= (x->pool ? x->pool->nbackends : 0);
-	else if ((retry = x->retries_left > 0 && idempotent && x->req_body_sent == x->req_kept &&
-		  (why != TERM_RESPONSE_TIMEOUT || (x->pool && pool_has_other_eligible(x->pool, b))) &&
+	else if ((retry = x->retries_left > 0 && idempotent && request_body_held(x) &&
+		  (why != TERM_RESPONSE_TIMEOUT ||
+		   (x->pool && x->pool->cfg->retry_on_response_timeout &&
+		    pool_has_other_eligible(x->pool, b))) &&
 		  replay_budgeted(c)))
 		x->retries_left--;
 	if (retry) {

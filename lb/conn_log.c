@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "access_line.h"
+#include "buffering.h"
 #include "conn.h"
 #include "conn_log.h"
 #include "log.h"
@@ -55,6 +56,7 @@ void conn_log_request(struct client *c)
 	if (!c->ex)
 		goto done;  /* nothing in flight, nothing to log (callers log only with one) */
 	conn_stats_request_done(c);
+	buffering_account_saved(c, ev_now(c->w->loop));
 	if (!access_log_enabled() || skip_sampled(c))
 		goto done;
 	n = access_line_format(c, ev_now(c->w->loop), line, sizeof(line));

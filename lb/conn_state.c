@@ -22,6 +22,10 @@ int conn_state_client_events(const struct client *c)
 		break;
 	case CS_TLS_HANDSHAKE:
 		return c->tls.hsdir;  /* what OpenSSL waits on, used as is */
+	case CS_READING_BODY:
+		/* request buffering drains the buffer into the store at every read */
+		ev = EV_READ;
+		break;
 	case CS_CONNECTING:
 	case CS_STREAMING:
 		/* read body bytes only while the request is unfinished and there is room */
@@ -49,7 +53,8 @@ int conn_state_client_events(const struct client *c)
 	}
 	if (c->out && buf_len(c->out) > 0)
 		ev |= EV_WRITE;
-	if (c->state == CS_STREAMING && c->ex->resp_ready > 0)
+	if (c->state == CS_STREAMING &&
+	    (c->ex->resp_ready > 0 || (c->ex->resp_buffered && body_kept(&c->ex->resp_store) > 0)))
 		ev |= EV_WRITE;
 	return ev;
 }
@@ -72,7 +77,8 @@ int conn_state_upstream_events(const struct upstream *u)
 			ev |= EV_WRITE;
 	} else if (c->state == CS_STREAMING) {
 		if ((u->out && buf_len(u->out) > 0) || (c->ex->req_head && !c->ex->req_head_sent) ||
-		    c->ex->req_ready > 0)
+		    c->ex->req_ready > 0 ||
+		    (c->ex->req_buffered && c->ex->req_body_sent < c->ex->req_store.end))
 			ev |= EV_WRITE;
 		/* keep reading: early responses and EOF matter, unless the client is slow */
 		if (!c->ex->resp_done && !u->eof && (!u->in || buf_room(u->in) > 0))
@@ -107,6 +113,10 @@ double conn_state_deadline(const struct client *c, enum termination *why)
 		}
 		*why = TERM_HEAD_TIMEOUT;
 		return c->head_started + l->head_timeout_ms / 1e3;
+	case CS_READING_BODY:
+		/* as nginx's client_body_timeout: the time between two reads, then 408 */
+		*why = TERM_CLIENT_BODY_TIMEOUT;
+		return c->last_activity + l->idle_timeout_ms / 1e3;
 	case CS_QUEUED:
 		p = x->pool ? x->pool->cfg : NULL;
 		*why = TERM_QUEUE_TIMEOUT;

@@ -71,6 +71,11 @@ void exchange_put(struct exchange_pool *xp, struct exchange *x)
 {
 	if (!x)
 		return;
+	if (x->req_buffered)
+		body_free(&x->req_store);
+	if (x->resp_buffered)
+		body_free(&x->resp_store);
+	x->req_buffered = x->resp_buffered = 0;
 	if (x->budget) {
 		/* the request is over for the retry budget */
 		stat_gauge_add(&x->budget->in_flight, -1);

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "buffering.h"
 #include "conn.h"
 #include "conn_io.h"
 #include "conn_log.h"
@@ -24,12 +25,18 @@
 static void http_begin_wait_head(struct client *c);
 static void http_on_client_data(struct client *c);
 static void http_on_client_writable(struct client *c);
+static int client_write_response(struct client *c);
+static void buffer_request_body(struct client *c);
+static void dispatch_request(struct client *c);
+static void hold_response(struct client *c);
+static void release_backend(struct client *c);
 static void http_start_exchange(struct client *c);
 static void http_on_upstream_writable(struct client *c);
 static void http_on_upstream_data(struct client *c);
 static void parse_request_head(struct client *c);
 static void queued_client_data(struct client *c);
-static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h);
+static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h,
+				int body_buffered);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
 static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
@@ -111,6 +118,18 @@ static void http_on_client_data(struct client *c)
 		}
 		return;
 	}
+	if (c->state == CS_READING_BODY) {
+		n = read_into(c, c->fd, &c->in);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == 0 || n == -1) {
+			/* gone before its body was whole: no backend ever saw it */
+			client_close(c, n == -1 && errno == ENOMEM ? TERM_INTERNAL : TERM_CLIENT_CLOSED);
+			return;
+		}
+		buffer_request_body(c);
+		return;
+	}
 	if (c->state == CS_QUEUED) {
 		queued_client_data(c);
 		return;
@@ -147,7 +166,7 @@ static void parse_request_head(struct client *c)
 	struct http_head *h = &w->scratch;
 	struct exchange *x = c->ex;
 	const char *base;
-	int r;
+	int r, buffered;
 
 	/* the first bytes of a request: it has an exchange from now on */
 	if (!x && !(x = exchange_begin(c))) {
@@ -208,11 +227,31 @@ static void parse_request_head(struct client *c)
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
 		return;
 	}
-	if (rewrite_request_head(c, base, h) == -1) {
+	/* request buffering: a body is read whole before the request takes a backend, so a
+	 * slow upload holds a buffer, never a backend worker (an upgrade streams) */
+	buffered = h->body != HTTP_BODY_NONE && !x->upgrade && buffering_wanted(c, 0);
+	if (rewrite_request_head(c, base, h, buffered) == -1) {
 		client_error(c, 431, TERM_BAD_REQUEST, "request head too large after rewriting");
 		return;
 	}
 	buf_consume(c->in, h->head_len);
+	if (buffered) {
+		buffering_body_init(c, &x->req_store);
+		x->req_buffered = 1;
+		c->state = CS_READING_BODY;
+		buffer_request_body(c);
+		/* the client waits for a go before it sends the body: fulcrum is the one that
+		 * reads it, so fulcrum says it */
+		if (c->state == CS_READING_BODY && (h->flags & HTTP_F_EXPECT_CONTINUE) &&
+		    c->version_minor >= 1) {
+			if (!c->out && !(c->out = buf_get(&w->bufs))) {
+				client_close(c, TERM_INTERNAL);
+				return;
+			}
+			buf_append(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		}
+		return;
+	}
 	if (x->req_body == HTTP_BODY_NONE)
 		x->req_framed = 1;
 	else if ((r = frame_request_body(c)) < 0) {
@@ -220,6 +259,16 @@ static void parse_request_head(struct client *c)
 			     r == -2 ? "request body too large" : "invalid chunked body");
 		return;
 	}
+	dispatch_request(c);
+}
+
+/* The request is whole (or streams): it gets its retries and counts in flight for its
+ * pool's retry budget, then waits for, or takes, a backend. */
+static void dispatch_request(struct client *c)
+{
+	struct worker *w = c->w;
+	struct exchange *x = c->ex;
+
 	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
 	if (c->gl->pool && c->gl->pool->stats) {
 		x->budget = &c->gl->pool->stats[w->id];  /* in flight until the exchange is given back */
@@ -259,6 +308,76 @@ static void queued_client_data(struct client *c)
 		return;  /* half-closed after pipelined requests: still served */
 	conn_stats_pool(c, TERM_CLIENT_ABORTED_QUEUED);
 	client_close(c, TERM_CLIENT_ABORTED_QUEUED);
+}
+
+/* Request buffering: moves the body bytes c->in holds into the exchange's store, a
+ * chunked body without its framing; when the body is whole its head gets the length
+ * and the request goes to a backend. Refuses a body over body_max_bytes (413), bad
+ * chunking (400), and one that does not fit in the buffer budgets (503 and
+ * Retry-After: the request fails whole, nothing of it reached a backend). */
+static void buffer_request_body(struct client *c)
+{
+	struct exchange *x = c->ex;
+	uint64_t max = c->gl->cfg->body_max_bytes;
+
+	while (!x->req_framed && c->in && buf_len(c->in)) {
+		const char *p = buf_head(c->in);
+		uint32_t avail = buf_len(c->in);
+		size_t used = avail, data = 0;
+
+		if (x->req_body == HTTP_BODY_LENGTH) {
+			if (used > x->req_left)
+				used = (size_t)x->req_left;
+			data = used;
+			x->req_left -= used;
+			if (x->req_left == 0)
+				x->req_framed = 1;
+		} else {
+			/* data bytes as they come; framing bytes one at a time (a few per chunk) */
+			uint64_t next = http_chunked_data_next(&x->req_chunk);
+			int r;
+
+			if (next)
+				used = data = next < avail ? (size_t)next : avail;
+			else
+				used = 1;
+			r = http_chunked_scan(&x->req_chunk, p, used, &used);
+			if (r == HTTP_CHUNKED_ERROR) {
+				client_error(c, 400, TERM_BAD_REQUEST, "invalid chunked body");
+				return;
+			}
+			if (r == HTTP_CHUNKED_DONE)
+				x->req_framed = 1;
+			if (max && x->req_store.end + data + http_chunked_data_next(&x->req_chunk) > max) {
+				client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
+				return;
+			}
+		}
+		if (data && buffering_append(c, &x->req_store, p, data) == -1) {
+			buffering_refused(c);
+			client_error(c, 503, TERM_BUFFER_FULL, "no room to buffer the request body");
+			return;
+		}
+		buf_consume(c->in, (uint32_t)used);
+		x->bytes_in += used;
+		c->last_activity = ev_now(c->w->loop);
+	}
+	if (!x->req_framed)
+		return;
+	x->t_req_done = ev_now(c->w->loop);  /* upload_ms ends; the backend was not held */
+	if (buf_room(x->req_head) < 64) {
+		struct buf *nb = buf_grow(&c->w->bufs, x->req_head, buf_len(x->req_head) + 64);
+		if (!nb) {
+			client_close(c, TERM_INTERNAL);
+			return;
+		}
+		x->req_head = nb;
+	}
+	if (http_rewrite_set_length(x->req_head, x->req_store.end) == -1) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	dispatch_request(c);
 }
 
 /* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
@@ -338,8 +457,10 @@ static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
 }
 
 /* Writes the request head the backend gets into the exchange's req_head
- * (proto/http_rewrite.c decides its fields). -1 if it does not fit. */
-static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h)
+ * (proto/http_rewrite.c decides its fields; a buffered body's length comes once it is
+ * whole). -1 if it does not fit. */
+static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h,
+				int body_buffered)
 {
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
@@ -349,6 +470,7 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		.cert_subject = c->tls.subject,
 		.upgrade = x->upgrade,
 		.trust_forwarded = c->gl->cfg->trust_forwarded,
+		.body_buffered = body_buffered,
 		.new_request_id = new_request_id,
 		.new_request_id_arg = w,
 	};
@@ -377,19 +499,21 @@ static void http_start_exchange(struct client *c)
 	c->ex->req_head_sent = 0;
 	/* on a reused connection a whole body stays in the client buffer until the response
 	 * starts, so a request lost to the keep-alive race can go again (replay_unread) */
-	c->ex->keep_body = c->up->requests > 1 && c->ex->req_framed && c->ex->req_body_sent == 0 &&
-			   c->ex->req_ready > 0;
+	c->ex->keep_body = !c->ex->req_buffered && c->up->requests > 1 && c->ex->req_framed &&
+			   c->ex->req_body_sent == 0 && c->ex->req_ready > 0;
 	c->last_activity = ev_now(c->w->loop);
 	http_on_upstream_writable(c);
 }
 
-/* Sends PROXY header, request head and framed body bytes in one writev. */
+/* Sends PROXY header, request head and framed body bytes in one writev: the body from
+ * the client's buffer as it comes, or a buffered one from its store (req_body_sent is
+ * where this attempt is in it: a replay starts again at 0). */
 static void http_on_upstream_writable(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
-	struct iovec iov[3];
-	int n = 0;
+	struct iovec iov[6];
+	int n = 0, k;
 	ssize_t w;
 	uint32_t a, hlen;
 
@@ -400,8 +524,17 @@ static void http_on_upstream_writable(struct client *c)
 	hlen = x->req_head && !x->req_head_sent ? buf_len(x->req_head) - x->req_head_off : 0;
 	if (hlen)
 		iov[n++] = (struct iovec){ buf_head(x->req_head) + x->req_head_off, hlen };
-	if (x->req_ready)
+	if (x->req_buffered) {
+		k = body_peek(&x->req_store, x->req_body_sent, iov + n, 6 - n);
+		if (k == -1) {
+			log_error("buffering: a spilled request body cannot be read back: %s", strerror(errno));
+			client_error(c, 500, TERM_INTERNAL, "buffered request body lost");
+			return;
+		}
+		n += k;
+	} else if (x->req_ready) {
 		iov[n++] = (struct iovec){ buf_head(c->in) + x->req_kept, x->req_ready };
+	}
 	if (n == 0)
 		goto check_done;
 	do
@@ -432,7 +565,9 @@ static void http_on_upstream_writable(struct client *c)
 		if (x->req_head_off == buf_len(x->req_head))
 			x->req_head_sent = 1;
 	}
-	if (w > 0) {
+	if (w > 0 && x->req_buffered) {
+		x->req_body_sent += (uint64_t)w;  /* bytes_in counted them as they came */
+	} else if (w > 0) {
 		if (x->keep_body)
 			x->req_kept += (uint32_t)w;
 		else
@@ -443,6 +578,7 @@ static void http_on_upstream_writable(struct client *c)
 	}
 check_done:
 	if ((!x->req_head || x->req_head_sent) && x->req_framed && x->req_ready == 0 &&
+	    (!x->req_buffered || x->req_body_sent == x->req_store.end) &&
 	    (!u->out || !buf_len(u->out))) {
 		x->req_done = 1;
 		if (x->upgrade)
@@ -547,6 +683,13 @@ static void http_on_upstream_data(struct client *c)
 		x->resp_keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
 		if (h->body == HTTP_BODY_UNTIL_CLOSE)
 			c->keep_alive = 0;
+		/* response buffering: the body is read off the backend as fast as it comes and
+		 * the backend is let go when it is whole; streams go at the client's pace */
+		if (h->status != 101 && h->body != HTTP_BODY_NONE && buffering_wanted(c, 1) &&
+		    !buffering_response_streams(buf_head(u->in), h)) {
+			buffering_body_init(c, &x->resp_store);
+			x->resp_buffered = 1;
+		}
 		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
@@ -582,7 +725,56 @@ static void http_on_upstream_data(struct client *c)
 		response_cut(c);
 		return;
 	}
-	http_on_client_writable(c);
+	/* straight to the client when it takes it (no copy), then what it left is held */
+	if (client_write_response(c) && x->resp_buffered)
+		hold_response(c);
+}
+
+/* Response buffering: moves the framed bytes the client did not take from the backend's
+ * buffer into the exchange's store, so reading the backend never waits for the client,
+ * and lets the backend go once the response is whole there. A store that refuses (the
+ * disk budget) keeps what it has; the rest streams at the client's pace, whole. */
+static void hold_response(struct client *c)
+{
+	struct exchange *x = c->ex;
+	struct upstream *u = c->up;
+
+	if (u && x->resp_ready && !x->resp_unbuffered) {
+		if (buffering_append(c, &x->resp_store, buf_head(u->in), x->resp_ready) == 0) {
+			buf_consume(u->in, x->resp_ready);
+			x->resp_ready = 0;
+		} else {
+			x->resp_unbuffered = 1;
+		}
+	}
+	if (u && x->resp_done && x->resp_ready == 0 && body_kept(&x->resp_store) > 0)
+		release_backend(c);
+}
+
+/* The whole response is held here and the client still reads: the backend is done with
+ * this exchange. Its success counts, its connection goes back to the idle pool (or is
+ * closed), its slot goes to the next request waiting; the client is served from the
+ * store. The access-log line still names the backend (log_backend). */
+static void release_backend(struct client *c)
+{
+	struct exchange *x = c->ex;
+	struct backend *b = x->backend;
+
+	if (b) {
+		if (!health_passive_status_fails(x->pool, x->status))
+			health_passive_success(b);
+		conn_stats_backend_done(c, b, x->status);
+	}
+	upstream_release(c->up, x->resp_keep_alive && x->req_done);
+	c->up = NULL;
+	if (b) {
+		x->log_backend = b;  /* c->gen, which holds b, stays until the exchange ends */
+		x->backend = NULL;
+		backend_request_done(b, x->t_first_byte - x->t_connect_start);
+		queue_release_slot(c->w, b);
+	}
+	x->released = 1;
+	x->t_released = ev_now(c->w->loop);
 }
 
 /* The backend closed or reset the connection in the middle of the response body: its
@@ -708,14 +900,16 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor);
 }
 
-/* Writes queued heads and framed response bytes to the client, zero-copy from the
- * backend's buffer; finishes the exchange when everything is out. */
-static void http_on_client_writable(struct client *c)
+/* Writes queued heads and framed response bytes to the client: from the response's
+ * store while it holds any (buffered), else zero-copy from the backend's buffer;
+ * finishes the exchange when everything is out. Returns 1 while the same exchange goes
+ * on, 0 when it finished or the connection closed (c may then carry the next request). */
+static int client_write_response(struct client *c)
 {
 	struct exchange *x = c->ex;  /* set in the states that write here */
 	struct upstream *u = c->up;
-	struct iovec iov[2];
-	int n = 0;
+	struct iovec iov[6];
+	int n = 0, k, from_store;
 	ssize_t w;
 	uint32_t a;
 
@@ -724,23 +918,39 @@ static void http_on_client_writable(struct client *c)
 			client_close(c, x->term ? x->term : TERM_DONE);
 		else if (!c->out || buf_len(c->out) == 0)
 			client_linger(c);
-		return;
+		return 0;
+	}
+	if (c->state == CS_READING_BODY || c->state == CS_QUEUED) {
+		/* a 100 Continue fulcrum said while it reads the body itself */
+		if (client_flush_out(c) == -1)
+			client_close(c, TERM_CLIENT_CLOSED);
+		return 0;
 	}
 	if (c->state != CS_STREAMING)
-		return;
+		return 0;
 	if (c->out && buf_len(c->out))
 		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
-	if (u && x->resp_ready)
+	from_store = x->resp_buffered && body_kept(&x->resp_store) > 0;
+	if (from_store) {
+		k = body_peek(&x->resp_store, x->resp_store.start, iov + n, 6 - n);
+		if (k == -1) {
+			log_error("buffering: a spilled response cannot be read back: %s", strerror(errno));
+			client_close(c, TERM_INTERNAL);
+			return 0;
+		}
+		n += k;
+	} else if (u && x->resp_ready) {
 		iov[n++] = (struct iovec){ buf_head(u->in), x->resp_ready };
+	}
 	if (n) {
 		do
 			w = conn_writev(c, iov, n);
 		while (w == -1 && errno == EINTR);
 		if (w == -1) {
 			if (errno == EAGAIN)
-				return;
+				return 1;
 			client_close(c, TERM_CLIENT_CLOSED);
-			return;
+			return 0;
 		}
 		x->bytes_out += (uint64_t)w;
 		c->last_activity = ev_now(c->w->loop);
@@ -749,7 +959,9 @@ static void http_on_client_writable(struct client *c)
 			buf_consume(c->out, a);
 			w -= a;
 		}
-		if (w > 0) {
+		if (w > 0 && from_store) {
+			body_drop(&x->resp_store, x->resp_store.start + (uint64_t)w);
+		} else if (w > 0) {
 			buf_consume(u->in, (uint32_t)w);
 			x->resp_ready -= (uint32_t)w;
 		}
@@ -759,17 +971,29 @@ static void http_on_client_writable(struct client *c)
 			health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE,
 					       "bad chunked response body");
 			client_close(c, TERM_BAD_RESPONSE);
-			return;
+			return 0;
 		}
 		/* the backend closed while the client was still taking what came before */
 		if (u && u->eof && x->resp_head_done && !x->resp_done && x->resp_ready == 0) {
 			response_cut(c);
-			return;
+			return 0;
 		}
 	}
 	if (x->resp_head_done && x->resp_done && x->resp_ready == 0 &&
-	    (!c->out || !buf_len(c->out)))
+	    (!x->resp_buffered || body_kept(&x->resp_store) == 0) &&
+	    (!c->out || !buf_len(c->out))) {
 		finish_exchange(c);
+		return 0;
+	}
+	return 1;
+}
+
+static void http_on_client_writable(struct client *c)
+{
+	/* the client made room: bytes the backend sent meanwhile move to the store, and a
+	 * response that is whole there lets its backend go */
+	if (client_write_response(c) && c->ex->resp_buffered && c->up)
+		hold_response(c);
 }
 
 /* The response is fully delivered: log, give back the slot and the backend

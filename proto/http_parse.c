@@ -830,6 +830,11 @@ int http_chunked_scan(struct http_chunked *c, const char *buf, size_t len, size_
 	return HTTP_CHUNKED_MORE;
 }
 
+uint64_t http_chunked_data_next(const struct http_chunked *c)
+{
+	return c->state == CS_DATA ? c->remaining : 0;
+}
+
 /* One byte of a chunk-size line: 1*HEXDIG [ chunk-ext ] CRLF (RFC 9112 7.1). Returns
  * the next state. line_len already counts this byte, so in CS_SIZE it is the number
  * of digits so far. */

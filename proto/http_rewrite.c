@@ -16,6 +16,7 @@ enum request_field {
 
 static int append_str(struct buf *b, const char *s);
 static int append_uint(struct buf *b, unsigned v);
+static int append_uint64(struct buf *b, uint64_t v);
 static int append_field(struct buf *b, const char *base, const struct http_header *f);
 static int append_forwarded_for(struct buf *b, const struct http_rewrite_req *rq);
 static int is_framing_field(const char *base, struct http_slice name);
@@ -36,7 +37,12 @@ static int append_str(struct buf *b, const char *s)
  * printf family was 40 % of the instructions per request; docs/benchmarks.md). */
 static int append_uint(struct buf *b, unsigned v)
 {
-	char digits[10];
+	return append_uint64(b, v);
+}
+
+static int append_uint64(struct buf *b, uint64_t v)
+{
+	char digits[20];
 	size_t n = sizeof(digits);
 
 	do {
@@ -228,6 +234,12 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 			if (!(rq->upgrade && http_slice_eq(base, f->name, "upgrade")))
 				continue;
 		}
+		/* a buffered body goes with a Content-Length of its own (http_rewrite_set_length),
+		 * and its 100 Continue came from fulcrum */
+		if (rq->body_buffered && (http_slice_eq(base, f->name, "content-length") ||
+					  http_slice_eq(base, f->name, "transfer-encoding") ||
+					  http_slice_eq(base, f->name, "expect")))
+			continue;
 		/* names with '_' are dropped (as nginx does): WSGI servers map '_' and '-' to
 		 * the same variable, which would let a client spoof a header set by us */
 		if (memchr(base + f->name.off, '_', f->name.len))
@@ -334,6 +346,9 @@ int http_rewrite_response(struct buf *b, const char *base, const struct http_hea
 		if (is_hop_by_hop(base, h, f->name) &&
 		    !(h->status == 101 && http_slice_eq(base, f->name, "upgrade")))
 			continue;
+		/* the app's word to its proxy (Flask apps set it for nginx), not the client's */
+		if (f->name.len == 17 && http_slice_eq(base, f->name, "x-accel-buffering"))
+			continue;
 		rc |= append_field(b, base, f);
 	}
 	if (h->status == 101)
@@ -344,4 +359,21 @@ int http_rewrite_response(struct buf *b, const char *base, const struct http_hea
 		rc |= APPEND_LIT(b, "Connection: keep-alive\r\n");
 	rc |= APPEND_LIT(b, "\r\n");
 	return rc ? -1 : 0;
+}
+
+int http_rewrite_set_length(struct buf *b, uint64_t length)
+{
+	int rc = 0;
+
+	if (buf_len(b) < 4 || memcmp(buf_tail(b) - 4, "\r\n\r\n", 4) != 0)
+		return -1;
+	b->end -= 2;  /* the blank line comes again after the field */
+	rc |= APPEND_LIT(b, "Content-Length: ");
+	rc |= append_uint64(b, length);
+	rc |= APPEND_LIT(b, "\r\n\r\n");
+	if (rc) {
+		b->end = b->start;
+		return -1;
+	}
+	return 0;
 }
