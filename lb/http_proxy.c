@@ -320,6 +320,8 @@ static void buffer_request_body(struct client *c)
 	struct exchange *x = c->ex;
 	uint64_t max = c->gl->cfg->body_max_bytes;
 
+	if (x->req_body == HTTP_BODY_LENGTH && x->req_left == 0)
+		x->req_framed = 1;  /* Content-Length: 0 */
 	while (!x->req_framed && c->in && buf_len(c->in)) {
 		const char *p = buf_head(c->in);
 		uint32_t avail = buf_len(c->in);

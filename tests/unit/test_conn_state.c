@@ -336,6 +336,66 @@ static void test_deadline_tunnel_closing_lingering(void **state)
 	fake_free(f);
 }
 
+/* ---- buffering (lb/buffering.c, lb/http_proxy.c) ---- */
+
+/* A request body being read whole before any backend: read, write only a 100 Continue,
+ * and the client's silence between reads ends in a 408 (client_body_timeout). */
+static void test_reading_body_reads_and_times_out_on_the_client(void **state)
+{
+	struct fake *f = fake_new(CS_READING_BODY);
+	enum termination why;
+
+	f->x.req_body = HTTP_BODY_CHUNKED;
+	f->x.req_buffered = 1;
+	assert_int_equal(conn_state_client_events(&f->c), EV_READ);
+	f->c.out = fake_buf(f, 64, 25);  /* "HTTP/1.1 100 Continue" on its way */
+	assert_int_equal(conn_state_client_events(&f->c), EV_READ | EV_WRITE);
+	assert_true(conn_state_deadline(&f->c, &why) == 200.0 + 60.0);
+	assert_int_equal(why, TERM_CLIENT_BODY_TIMEOUT);
+	fake_free(f);
+}
+
+/* A buffered body goes to the backend from the store: the backend socket is wanted for
+ * writing while the store has bytes this attempt has not sent. */
+static void test_upstream_writes_a_buffered_body_from_its_store(void **state)
+{
+	struct fake *f = fake_new(CS_STREAMING);
+	struct upstream *u = fake_up(f);
+
+	f->x.req_buffered = 1;
+	f->x.req_framed = 1;
+	f->x.req_head_sent = 1;
+	f->x.req_store.end = 1000;
+	f->x.req_body_sent = 400;
+	assert_int_equal(conn_state_upstream_events(u) & EV_WRITE, EV_WRITE);
+	f->x.req_body_sent = 1000;
+	assert_int_equal(conn_state_upstream_events(u) & EV_WRITE, 0);
+	fake_free(f);
+}
+
+/* A buffered response the client has not taken wants the client socket writable, also
+ * once the backend was let go (no upstream), and the silence is stream_idle's. */
+static void test_streaming_from_the_response_store(void **state)
+{
+	struct fake *f = fake_new(CS_STREAMING);
+	enum termination why;
+
+	f->x.req_framed = 1;
+	f->x.resp_head_done = 1;
+	f->x.resp_done = 1;
+	f->x.resp_buffered = 1;
+	f->x.released = 1;
+	f->x.t_first_byte = 150.0;
+	f->x.resp_store.start = 100;
+	f->x.resp_store.end = 5000;
+	assert_int_equal(conn_state_client_events(&f->c), EV_WRITE);
+	assert_true(conn_state_deadline(&f->c, &why) == 200.0 + 60.0);
+	assert_int_equal(why, TERM_STREAM_IDLE);
+	f->x.resp_store.start = 5000;    /* all taken */
+	assert_int_equal(conn_state_client_events(&f->c), 0);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +414,9 @@ int main(void)
 		cmocka_unit_test(test_deadline_queue_and_connect),
 		cmocka_unit_test(test_deadline_streaming_blames_the_right_side),
 		cmocka_unit_test(test_deadline_tunnel_closing_lingering),
+		cmocka_unit_test(test_reading_body_reads_and_times_out_on_the_client),
+		cmocka_unit_test(test_upstream_writes_a_buffered_body_from_its_store),
+		cmocka_unit_test(test_streaming_from_the_response_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

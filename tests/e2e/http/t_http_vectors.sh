@@ -6,7 +6,11 @@
 # a fresh connection to fulcrum in front of a recording backend. For each, the client
 # gets the expected statuses (and the connection stays open or closes as expected),
 # and the backend receives exactly the expected normalized requests, or nothing.
-# It subsumes the former t_smuggling.sh (all of its vectors are here).
+# It subsumes the former t_smuggling.sh (all of its vectors are here). The table pins
+# the framing fields the backend gets as the client sent them, which is the streamed
+# path: request buffering is off here (with it, the backend gets a Content-Length of the
+# decoded body instead: t_buffer_slow_upload.sh; the parser refusing a vector is the same
+# code either way).
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -24,7 +28,7 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "
                 head_timeout_ms = 2000; idle_timeout_ms = 5000; head_max_bytes = 32768;
                 header_max_count = 100; body_max_bytes = 1048576; } );
 pools = ( { name = "rec"; health = { type = "none"; }; connect_timeout_ms = 1000;
-            response_timeout_ms = 3000; retries = 1;
+            response_timeout_ms = 3000; retries = 1; buffering = { request = false; };
             backends = ( { name = "rec-1"; address = "127.0.0.1:$P_REC"; weight = 1; max_conns = 0; } ); } );
 EOF
 } >"$cfg"
