@@ -3,7 +3,8 @@
 # 25, items 4, 5a, 5b). Every pool here may eject all of its backends
 # (max_down_percent 100), so a wrong blame shows as an ejection line:
 # - clients that stall their uploads past response_timeout_ms get a 408
-#   (client_body_timeout) and eject nothing;
+#   (client_body_timeout) and eject nothing (with request buffering off: buffered, a
+#   stalled upload never reaches a backend at all, t_buffer_slow_upload.sh);
 # - an app answering 500 ejects nothing by default, and does with eject_on_5xx = true;
 # - a backend that resets in the middle of its response bodies is ejected;
 # - a backend answering garbage to a GET is retried on the other backend (the client
@@ -34,6 +35,7 @@ listeners = (
   { name = "junk"; bind = "127.0.0.1:$P_JUNK"; mode = "http"; pool = "junk"; } );
 pools = (
   { name = "stall"; $hnone; response_timeout_ms = 1000; passive = { errors = 2; eject_ms = 60000; };
+    buffering = { request = false; };
     backends = ( $webs ); },
   { name = "e5"; $hnone; balance = "rr"; passive = { errors = 3; eject_ms = 60000; }; backends = ( $webs ); },
   { name = "e5on"; $hnone; balance = "rr"; passive = { errors = 3; eject_on_5xx = true; eject_ms = 60000; };
