@@ -93,8 +93,15 @@ static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
 			p = (const char *)iov[i].iov_base + off;
 			len = need ? need : first;
 		} else {
+			if (need > sizeof(scratch)) {
+				/* a blocked write longer than one record must be repeated from where
+				 * it was (the caller keeps it in place): it cannot be gathered */
+				t->fatal = 1;
+				errno = EPROTO;
+				return total ? (ssize_t)total : -1;
+			}
 			len = gather(iov, iovcnt, i, off, scratch, need ? need : TLS_CHUNK);
-			if (need && (need > sizeof(scratch) || len < need)) {
+			if (need && len < need) {
 				/* the bytes of the blocked write are gone from the buffers: a bug */
 				t->fatal = 1;
 				errno = EPROTO;
