@@ -309,6 +309,11 @@ int client_follow_generation(struct client *c);
 void client_pick_backend(struct client *c);
 /* Called when the backend connection failed before any response byte. */
 void client_backend_failed(struct client *c, enum termination why);
+/* The backend answered c's exchange whole (delivered, or held whole in the exchange's
+ * store): its success and per-backend counters count, its connection goes back to the
+ * idle pool when reusable (else closes) and its slot to the next request waiting. The
+ * access-log line still names it (log_backend). Nothing when no backend is held. */
+void client_backend_done(struct client *c, int reusable);
 
 /* tunnel.c: the switch of an HTTP/1.1 connection to a tunnel after 101 */
 void tunnel_start(struct client *c);

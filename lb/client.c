@@ -172,6 +172,29 @@ static void backend_let_go(struct client *c)
 	}
 }
 
+void client_backend_done(struct client *c, int reusable)
+{
+	struct exchange *x = c->ex;
+	struct backend *b = x->backend;
+
+	if (b) {
+		/* a failing status was counted at the head; the rest is judged whole */
+		if (!health_passive_status_fails(x->pool, x->status))
+			health_passive_success(b);
+		conn_stats_backend_done(c, b, x->status);
+	}
+	if (c->up) {
+		upstream_release(c->up, reusable);
+		c->up = NULL;
+	}
+	if (b) {
+		x->log_backend = b;  /* c->gen, which holds b, stays until the exchange ends */
+		x->backend = NULL;
+		backend_request_done(b, x->t_first_byte - x->t_connect_start);
+		queue_release_slot(c->w, b);
+	}
+}
+
 void client_close(struct client *c, enum termination why)
 {
 	struct worker *w = c->w;

@@ -759,27 +759,12 @@ static void hold_response(struct client *c)
 }
 
 /* The whole response is held here and the client still reads: the backend is done with
- * this exchange. Its success counts, its connection goes back to the idle pool (or is
- * closed), its slot goes to the next request waiting; the client is served from the
- * store. The access-log line still names the backend (log_backend). */
+ * this exchange (client_backend_done) and the client is served from the store. */
 static void release_backend(struct client *c)
 {
 	struct exchange *x = c->ex;
-	struct backend *b = x->backend;
 
-	if (b) {
-		if (!health_passive_status_fails(x->pool, x->status))
-			health_passive_success(b);
-		conn_stats_backend_done(c, b, x->status);
-	}
-	upstream_release(c->up, x->resp_keep_alive && x->req_done);
-	c->up = NULL;
-	if (b) {
-		x->log_backend = b;  /* c->gen, which holds b, stays until the exchange ends */
-		x->backend = NULL;
-		backend_request_done(b, x->t_first_byte - x->t_connect_start);
-		queue_release_slot(c->w, b);
-	}
+	client_backend_done(c, x->resp_keep_alive && x->req_done);
 	x->released = 1;
 	x->t_released = ev_now(c->w->loop);
 }
@@ -1009,24 +994,12 @@ static void finish_exchange(struct client *c)
 {
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
-	int reusable = x->resp_keep_alive && x->req_done;
 
 	x->term = TERM_DONE;
-	/* the whole response came: the backend's exchange succeeded (a failing status
-	 * was counted at the head) */
-	if (x->backend && !health_passive_status_fails(x->pool, x->status))
-		health_passive_success(x->backend);
+	/* (a response held whole in the store let its backend go already) */
+	client_backend_done(c, x->resp_keep_alive && x->req_done);
 	conn_log_request(c);
 	c->answered = 1;
-	if (c->up) {
-		upstream_release(c->up, reusable);
-		c->up = NULL;
-	}
-	if (x->backend) {
-		backend_request_done(x->backend, x->t_first_byte - x->t_connect_start);
-		queue_release_slot(w, x->backend);
-		x->backend = NULL;
-	}
 	/* a client that half-closed after pipelined requests still reads: what it sent
 	 * before its FIN is served, then the connection closes */
 	if (!c->keep_alive || !x->req_done || w->stopping ||

@@ -6,7 +6,9 @@
 # sweep), and the client's next try lands on the backend in rotation; a response already
 # streaming is cut. Set draining with PUT (no timeout given): the pool's drain_timeout_s.
 # Set active again before the deadline: nothing is cut. A TCP-mode tunnel to a drained
-# backend is closed at its deadline. Each cut has its access-log line.
+# backend is closed at its deadline. Each cut has its access-log line. Response
+# buffering is off here: a buffered response holds no backend once it is whole, so
+# there is nothing for a drain to cut (only a streamed one still ties up the backend).
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum
@@ -25,7 +27,7 @@ cfg=$T/fulcrum.cfg
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; },
               { name = "l4"; bind = "127.0.0.1:$P_L4"; mode = "tcp"; pool = "echo"; idle_timeout_ms = 60000; } );
 pools = ( { name = "flask"; health = { type = "none"; }; response_timeout_ms = 60000; retries = 0;
-            drain_timeout_s = 2;
+            drain_timeout_s = 2; buffering = { response = false; };
             backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; },
                          { name = "web-2"; address = "127.0.0.1:$P2"; state = "maint"; } ); },
           { name = "echo"; health = { type = "none"; };
