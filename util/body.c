@@ -46,12 +46,14 @@ static void memory_give(struct body *b, uint64_t n)
 }
 
 /* Makes room in memory for up to n more bytes (new blocks within the body's limit and
- * the budget); returns how many of them will fit. */
-static size_t memory_room(struct body *b, size_t n)
+ * the budget); returns how many of them will fit. *added is the first block made here
+ * (NULL: none), for memory_unroom. */
+static size_t memory_room(struct body *b, size_t n, struct body_block **added)
 {
 	size_t room = 0;
 	struct body_block *k;
 
+	*added = NULL;
 	for (k = b->fill; k; k = k->next)
 		room += k->cap - k->len;
 	while (room < n && b->mem_bytes < b->lim.memory_bytes) {
@@ -80,10 +82,31 @@ static size_t memory_room(struct body *b, size_t n)
 		}
 		if (!b->fill)
 			b->fill = k;
+		if (!*added)
+			*added = k;
 		b->mem_bytes += cap;
 		room += cap;
 	}
 	return room < n ? room : n;
+}
+
+/* Gives back the blocks memory_room made from added on (the tail of the list, empty),
+ * so that an append that failed leaves the body and the budget as they were. */
+static void memory_unroom(struct body *b, struct body_block *added)
+{
+	struct body_block **at = &b->head, *k, *next;
+
+	while (*at != added)
+		at = &(*at)->next;
+	*at = NULL;
+	for (k = added; k; k = next) {
+		next = k->next;
+		if (b->fill == k)
+			b->fill = NULL;
+		b->mem_bytes -= k->cap;
+		memory_give(b, k->cap);
+		free(k);
+	}
 }
 
 /* Copies n bytes (room was made by memory_room) into the blocks from fill on. */
@@ -150,38 +173,27 @@ static int spill_write(int fd, const char *p, size_t n, uint64_t off)
 
 int body_append(struct body *b, const void *p, size_t n)
 {
-	size_t mem = b->spilled ? 0 : memory_room(b, n);
+	struct body_block *added = NULL;
+	size_t mem = b->spilled ? 0 : memory_room(b, n, &added);
 	size_t disk = n - mem;
 	uint64_t was;
-	int opened = 0;
+	int opened = 0, e;
 
 	if (disk) {
 		was = atomic_fetch_add_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
 		if (b->lim.disk_budget_bytes && was + disk > b->lim.disk_budget_bytes) {
-			atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
 			errno = ENOSPC;
-			return -1;
+			goto fail_budget;
 		}
 		if (b->fd == -1) {
-			if (spill_open(b) == -1) {
-				atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
-				return -1;
-			}
+			if (spill_open(b) == -1)
+				goto fail_budget;
 			opened = 1;
 		}
 		/* the file starts where memory ends: after this call's memory part */
 		if (spill_write(b->fd, (const char *)p + mem, disk,
-				b->spilled ? b->end - b->mem_end : 0) == -1) {
-			int e = errno;
-
-			atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
-			if (opened) {
-				close(b->fd);
-				b->fd = -1;
-			}
-			errno = e;
-			return -1;
-		}
+				b->spilled ? b->end - b->mem_end : 0) == -1)
+			goto fail_file;
 		if (!b->spilled) {
 			b->spilled = 1;
 			b->mem_end = b->end + mem;
@@ -197,6 +209,22 @@ int body_append(struct body *b, const void *p, size_t n)
 	}
 	b->end += n;
 	return 0;
+
+fail_file:
+	if (opened) {
+		e = errno;
+		close(b->fd);
+		b->fd = -1;
+		errno = e;
+	}
+fail_budget:
+	e = errno;
+	atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
+	/* the blocks made for this append go back: a failed append changes nothing */
+	if (added)
+		memory_unroom(b, added);
+	errno = e;
+	return -1;
 }
 
 /* Reads file bytes from offset off (in the file part) into the read-back buffer. */

@@ -538,6 +538,43 @@ static void test_failed_spill_changes_nothing(void **state)
 	assert_int_equal(disk_used(), 0);
 }
 
+static void test_failed_append_gives_back_new_blocks(void **state)
+{
+	struct body_limits lim = limits(3 * BLOCK, 0, 1000);
+	struct body b;
+	struct snapshot s;
+
+	(void)state;
+	/* the memory part needs a new block, the disk part is over the budget: the
+	 * block made for it goes back with the refusal */
+	body_init(&b, &lim);
+	assert_int_equal(append_pattern(&b, BLOCK + 4000), 0);
+	s = snap(&b);
+	assert_int_equal(append_pattern(&b, 2 * BLOCK - 4000 + 1001), -1);
+	assert_int_equal(errno, ENOSPC);
+	assert_unchanged(&b, &s);
+	check_pattern(&b, 0, 4);
+	body_free(&b);
+	assert_int_equal(mem_used(), 0);
+
+	/* the same with a first block, and with a spill file that cannot be made */
+	lim.dir = "/nonexistent/test_body";
+	body_init(&b, &lim);
+	s = snap(&b);
+	assert_int_equal(append_pattern(&b, 3 * BLOCK + 1), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_unchanged(&b, &s);
+	assert_null(b.head);
+	assert_int_equal(mem_used(), 0);
+	/* and the body goes on as if nothing happened */
+	assert_int_equal(append_pattern(&b, 3 * BLOCK), 0);
+	assert_int_equal(b.mem_bytes, 3 * BLOCK);
+	check_pattern(&b, 0, 4);
+	body_free(&b);
+	assert_int_equal(mem_used(), 0);
+	assert_int_equal(disk_used(), 0);
+}
+
 static void test_spill_without_o_tmpfile(void **state)
 {
 	struct body_limits lim = limits(0, 0, 0);
@@ -844,6 +881,7 @@ int main(void)
 		cmocka_unit_test_setup(test_memory_budget_exhausted_goes_to_disk, reset),
 		cmocka_unit_test_setup(test_disk_budget_exhausted, reset),
 		cmocka_unit_test_setup(test_failed_spill_changes_nothing, reset),
+		cmocka_unit_test_setup(test_failed_append_gives_back_new_blocks, reset),
 		cmocka_unit_test_setup(test_spill_without_o_tmpfile, reset),
 		cmocka_unit_test_setup(test_out_of_memory_goes_to_disk, reset),
 		cmocka_unit_test_setup(test_unreadable_file, reset),
