@@ -211,12 +211,15 @@ int body_append(struct body *b, const void *p, size_t n)
 	return 0;
 
 fail_file:
+	e = errno;
 	if (opened) {
-		e = errno;
 		close(b->fd);
 		b->fd = -1;
-		errno = e;
+	} else if (ftruncate(b->fd, (off_t)(b->spilled ? b->end - b->mem_end : 0)) == -1) {
+		/* what reached the file stays past its end, uncounted, until it is emptied or
+		 * written over: nothing better to do with a file that will not shrink */
 	}
+	errno = e;
 fail_budget:
 	e = errno;
 	atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);

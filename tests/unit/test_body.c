@@ -575,6 +575,41 @@ static void test_failed_append_gives_back_new_blocks(void **state)
 	assert_int_equal(disk_used(), 0);
 }
 
+static void test_failed_write_leaves_no_bytes_on_disk(void **state)
+{
+	struct body_limits lim = limits(0, 0, 0);
+	struct body b;
+	struct snapshot s;
+
+	(void)state;
+	/* spilled: a write that stops half way takes its bytes off the disk again */
+	body_init(&b, &lim);
+	assert_int_equal(append_pattern(&b, 1000), 0);
+	s = snap(&b);
+	pwrite_errno = ENOSPC;
+	pwrite_short = 3000;
+	assert_int_equal(append_pattern(&b, 10000), -1);
+	assert_int_equal(errno, ENOSPC);
+	pwrite_errno = 0;
+	assert_unchanged(&b, &s);
+	assert_int_equal(file_size(&b), 1000);
+	check_pattern(&b, 0, 4);
+	/* emptied and kept open: the file is empty again after the failed write */
+	body_drop(&b, b.end);
+	assert_int_equal(file_size(&b), 0);
+	pwrite_errno = ENOSPC;
+	pwrite_short = 3000;
+	assert_int_equal(append_pattern(&b, 10000), -1);
+	pwrite_errno = 0;
+	assert_int_equal(file_size(&b), 0);
+	assert_int_equal(append_pattern(&b, 10), 0);
+	assert_int_equal(file_size(&b), 10);
+	check_pattern(&b, b.start, 4);
+	body_free(&b);
+	assert_int_equal(disk_used(), 0);
+	assert_int_equal(mem_used(), 0);
+}
+
 static void test_spill_without_o_tmpfile(void **state)
 {
 	struct body_limits lim = limits(0, 0, 0);
@@ -882,6 +917,7 @@ int main(void)
 		cmocka_unit_test_setup(test_disk_budget_exhausted, reset),
 		cmocka_unit_test_setup(test_failed_spill_changes_nothing, reset),
 		cmocka_unit_test_setup(test_failed_append_gives_back_new_blocks, reset),
+		cmocka_unit_test_setup(test_failed_write_leaves_no_bytes_on_disk, reset),
 		cmocka_unit_test_setup(test_spill_without_o_tmpfile, reset),
 		cmocka_unit_test_setup(test_out_of_memory_goes_to_disk, reset),
 		cmocka_unit_test_setup(test_unreadable_file, reset),
