@@ -1,9 +1,9 @@
 /* test_body.c: unit tests of util/body.c: a body stays in memory up to its limit and the
  * memory budget, then spills to a file up to the disk budget; a failed append changes
  * nothing; peek reads any kept offset again; drop returns memory, and everything
- * delivered empties the file; body_free gives back both budgets in every state; and a
- * seeded random run of two bodies against plain byte arrays. open, pwrite, ftruncate,
- * pread and malloc are wrapped (-Wl,--wrap) to fail on demand. */
+ * delivered empties the file; body_free gives back both budgets in every state
+ * (test_body_model.c runs it against a byte array). open, pwrite, ftruncate, pread and
+ * malloc are wrapped (-Wl,--wrap) to fail on demand. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -204,6 +204,14 @@ static uint64_t file_size(const struct body *b)
 	return (uint64_t)st.st_size;
 }
 
+/* Frees b, the last body holding anything: both budgets must be whole again. */
+static void free_last(struct body *b)
+{
+	body_free(b);
+	assert_int_equal(mem_used(), 0);
+	assert_int_equal(disk_used(), 0);
+}
+
 static void test_in_memory_only(void **state)
 {
 	struct body_limits lim = limits(64 * KB, 0, 0);
@@ -235,8 +243,7 @@ static void test_in_memory_only(void **state)
 	assert_int_equal(iov[2].iov_len, total - 2 * BLOCK);
 	check_pattern(&b, 0, 8);
 	check_pattern(&b, BLOCK + 3, 2);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
+	free_last(&b);
 }
 
 static void test_spill_at_exactly_the_limit(void **state)
@@ -272,9 +279,7 @@ static void test_spill_at_exactly_the_limit(void **state)
 	assert_int_equal(b.file_bytes, 4);
 	assert_int_equal(b.mem_bytes, 2 * BLOCK);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 
 	/* one append across the limit: its head in memory, its tail in the file */
 	body_init(&b, &lim);
@@ -285,9 +290,7 @@ static void test_spill_at_exactly_the_limit(void **state)
 	assert_int_equal(disk_used(), 15);
 	check_pattern(&b, 0, 4);
 	check_pattern(&b, 2 * BLOCK - 12, 1);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 
 	/* a limit that is not a number of blocks: the last block is cut to it */
 	lim.memory_bytes = BLOCK + 3616;
@@ -299,9 +302,7 @@ static void test_spill_at_exactly_the_limit(void **state)
 	assert_int_equal(append_pattern(&b, 1), 0);
 	assert_int_equal(b.file_bytes, 1);
 	check_pattern(&b, 0, 3);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_small_and_zero_memory_limit(void **state)
@@ -320,9 +321,7 @@ static void test_small_and_zero_memory_limit(void **state)
 	assert_int_equal(disk_used(), 50);
 	check_pattern(&b, 0, 1);
 	check_pattern(&b, 99, 2);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 
 	/* 0: everything to disk, no block at all */
 	lim.memory_bytes = 0;
@@ -340,9 +339,7 @@ static void test_small_and_zero_memory_limit(void **state)
 	assert_non_null(b.back);
 	assert_int_equal(mem_used(), BODY_READ_MAX);
 	check_pattern(&b, BODY_READ_MAX - 1, 1);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_memory_budget_exhausted_goes_to_disk(void **state)
@@ -380,14 +377,12 @@ static void test_memory_budget_exhausted_goes_to_disk(void **state)
 	body_free(&c);
 	assert_int_equal(append_pattern(&b, 1), 0);
 	assert_int_equal(b.file_bytes, 11);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 /* Everything a failed append must leave as it was. */
 struct snapshot {
-	uint64_t start, end, mem_end, mem_bytes, file_bytes, memory, disk, file, spilled_bytes;
+	uint64_t start, end, mem_end, mem_bytes, file_bytes, memory, disk, spilled_bytes;
 	uint32_t spill_files;
 	int spilled, has_file;
 };
@@ -397,7 +392,7 @@ static struct snapshot snap(const struct body *b)
 	struct snapshot s = {
 		.start = b->start, .end = b->end, .mem_end = b->mem_end,
 		.mem_bytes = b->mem_bytes, .file_bytes = b->file_bytes,
-		.memory = mem_used(), .disk = disk_used(), .file = file_size(b),
+		.memory = mem_used(), .disk = disk_used(),
 		.spilled_bytes = b->spilled_bytes, .spill_files = b->spill_files,
 		.spilled = b->spilled, .has_file = b->fd != -1,
 	};
@@ -469,9 +464,7 @@ static void test_disk_budget_exhausted(void **state)
 		assert_int_equal(append_pattern(&b, 600), 0);
 		check_pattern(&b, 0, 4);
 	}
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_failed_spill_changes_nothing(void **state)
@@ -505,8 +498,7 @@ static void test_failed_spill_changes_nothing(void **state)
 	/* what still fits in memory is taken */
 	assert_int_equal(append_pattern(&b, BLOCK - 10000), 0);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
+	free_last(&b);
 
 	/* the file cannot be written: it is closed again, nothing counted */
 	lim.dir = dir;
@@ -534,9 +526,7 @@ static void test_failed_spill_changes_nothing(void **state)
 	check_pattern(&b, 0, 4);
 	assert_int_equal(append_pattern(&b, 5000), 0);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_failed_append_gives_back_new_blocks(void **state)
@@ -555,8 +545,7 @@ static void test_failed_append_gives_back_new_blocks(void **state)
 	assert_int_equal(errno, ENOSPC);
 	assert_unchanged(&b, &s);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
+	free_last(&b);
 
 	/* the same with a first block, and with a spill file that cannot be made */
 	lim.dir = "/nonexistent/test_body";
@@ -571,9 +560,7 @@ static void test_failed_append_gives_back_new_blocks(void **state)
 	assert_int_equal(append_pattern(&b, 3 * BLOCK), 0);
 	assert_int_equal(b.mem_bytes, 3 * BLOCK);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_failed_write_leaves_no_bytes_on_disk(void **state)
@@ -606,9 +593,7 @@ static void test_failed_write_leaves_no_bytes_on_disk(void **state)
 	assert_int_equal(append_pattern(&b, 10), 0);
 	assert_int_equal(file_size(&b), 10);
 	check_pattern(&b, b.start, 4);
-	body_free(&b);
-	assert_int_equal(disk_used(), 0);
-	assert_int_equal(mem_used(), 0);
+	free_last(&b);
 }
 
 static void test_spill_without_o_tmpfile(void **state)
@@ -624,9 +609,7 @@ static void test_spill_without_o_tmpfile(void **state)
 	assert_int_equal(append_pattern(&b, 5000), 0);
 	assert_int_not_equal(b.fd, -1);
 	check_pattern(&b, 0, 4);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_out_of_memory_goes_to_disk(void **state)
@@ -646,9 +629,7 @@ static void test_out_of_memory_goes_to_disk(void **state)
 	assert_int_equal(mem_used(), BLOCK);
 	assert_int_equal(b.file_bytes, 100);
 	check_pattern(&b, 0, 2);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 
 	/* no memory for the read-back buffer: ENOMEM, and nothing counted for it */
 	lim.memory_bytes = 0;
@@ -662,9 +643,7 @@ static void test_out_of_memory_goes_to_disk(void **state)
 	assert_null(b.back);
 	assert_int_equal(mem_used(), 0);
 	check_pattern(&b, 0, 2);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_unreadable_file(void **state)
@@ -682,9 +661,7 @@ static void test_unreadable_file(void **state)
 	assert_int_equal(errno, EIO);
 	pread_errno = 0;
 	check_pattern(&b, 0, 2);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_replay_after_partial_drops(void **state)
@@ -729,9 +706,7 @@ static void test_replay_after_partial_drops(void **state)
 	/* appended after the drops, still in the file */
 	assert_int_equal(append_pattern(&b, 10), 0);
 	check_pattern(&b, b.start, 3);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 static void test_peek_one_iovec_at_a_time(void **state)
@@ -787,8 +762,7 @@ static void test_drop_beyond_end(void **state)
 	check_pattern(&b, 500, 2);
 	body_drop(&b, UINT64_MAX);
 	assert_int_equal(b.start, 800);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
+	free_last(&b);
 }
 
 static void test_drop_all_then_append_again(void **state)
@@ -845,9 +819,7 @@ static void test_drop_all_then_append_again(void **state)
 	body_drop(&b, b.end);
 	assert_null(b.head);
 	assert_int_equal(mem_used(), 0);
-	body_free(&b);
-	assert_int_equal(mem_used(), 0);
-	assert_int_equal(disk_used(), 0);
+	free_last(&b);
 }
 
 /* Frees b and checks that every byte of both budgets came back; b can be used again. */
@@ -908,159 +880,6 @@ static void test_free_returns_both_budgets(void **state)
 	body_free(&b);
 }
 
-/* A small xorshift generator: the same run every time. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(uint64_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? rng_state % n : 0;
-}
-
-#define MODEL_MAX (2u << 20)
-
-/* A body beside a plain array of every byte appended (at its absolute offset). */
-struct modelled {
-	struct body b;
-	unsigned char *bytes;
-	uint64_t start, end;
-};
-
-/* Checks m's body against its model: the offsets, the content of a random range read
- * with a random number of iovecs, and the invariants of memory and file. */
-static void model_check(struct modelled *m, const struct body_limits *lim)
-{
-	struct body *b = &m->b;
-	struct iovec iov[8];
-	uint64_t off;
-	int n, i, max;
-
-	assert_int_equal(b->start, m->start);
-	assert_int_equal(b->end, m->end);
-	assert_true(b->mem_bytes <= lim->memory_bytes);
-	assert_true(b->mem_end <= b->end);
-	if (b->spilled)
-		assert_int_equal(b->file_bytes, b->end - b->mem_end);
-	else
-		assert_int_equal(b->file_bytes, 0);
-	if (b->start == b->end) {
-		/* everything delivered: everything given back */
-		assert_int_equal(b->mem_bytes, 0);
-		assert_int_equal(b->file_bytes, 0);
-	}
-	off = m->start + rnd(m->end - m->start + 1);
-	max = 1 + (int)rnd(8);
-	n = body_peek(b, off, iov, max);
-	assert_in_range(n, off == m->end ? 0 : 1, max);
-	for (i = 0; i < n; i++) {
-		assert_true(iov[i].iov_len > 0 && iov[i].iov_len <= m->end - off);
-		assert_memory_equal(iov[i].iov_base, m->bytes + off, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-}
-
-static void test_model_random(void **state)
-{
-	static const uint64_t mem_limits[] = { 0, 1, 100, BLOCK - 1, BLOCK, BLOCK + 1, 40 * KB, 64 * KB };
-	struct modelled m[2];
-	struct body_limits lim;
-	unsigned round, op, j, fails = 0, spills = 0;
-
-	(void)state;
-	for (j = 0; j < 2; j++) {
-		m[j].bytes = malloc(MODEL_MAX);
-		assert_non_null(m[j].bytes);
-	}
-	for (round = 0; round < 24; round++) {
-		lim = limits(mem_limits[rnd(8)], rnd(2) ? 0 : BLOCK + rnd(64 * KB),
-			     64 * KB + rnd(256 * KB));
-		for (j = 0; j < 2; j++) {
-			body_init(&m[j].b, &lim);
-			m[j].start = m[j].end = 0;
-		}
-		for (op = 0; op < 400; op++) {
-			struct modelled *x = &m[rnd(2)];
-			uint64_t r = rnd(100), k;
-
-			if (r < 45) {
-				/* sizes around the interesting edges: tiny, a block, a read-back */
-				static const size_t scale[] = { 16, 1024, 20 * KB, 70 * KB };
-				size_t n = (size_t)rnd(scale[rnd(4)] + 1);
-				uint64_t disk = disk_used(), was_file = x->b.file_bytes;
-				int spilled = x->b.spilled;
-				struct snapshot s = snap(&x->b);
-
-				if (x->end + n > MODEL_MAX)
-					continue;
-				for (k = 0; k < n; k++)
-					x->bytes[x->end + k] = (unsigned char)rnd(256);
-				if (body_append(&x->b, x->bytes + x->end, n) == -1) {
-					assert_int_equal(errno, ENOSPC);
-					/* only when the disk part did not fit, and then all of it */
-					assert_true(disk + n > lim.disk_budget_bytes);
-					assert_unchanged(&x->b, &s);
-					fails++;
-				} else {
-					/* in memory while the block room left is enough for sure */
-					if (!spilled && !lim.memory_budget_bytes &&
-					    body_kept(&x->b) + BLOCK - 1 <= lim.memory_bytes)
-						assert_false(x->b.spilled);
-					x->end += n;
-					assert_true(disk_used() <= lim.disk_budget_bytes);
-					if (spilled) {
-						assert_int_equal(x->b.file_bytes, was_file + n);
-						assert_int_equal(disk_used(), disk + n);
-					}
-					if (!spilled && x->b.spilled)
-						spills++;
-				}
-			} else if (r < 65) {
-				body_drop(&x->b, x->start + rnd(x->end - x->start + 1 + 100));
-				x->start = x->b.start;
-				assert_true(x->start <= x->end);
-			} else if (r < 70) {
-				body_drop(&x->b, x->end);
-				x->start = x->end;
-			} else if (r < 73) {
-				body_free(&x->b);
-				body_init(&x->b, &lim);
-				x->start = x->end = 0;
-			} else {
-				/* a whole delivery from start */
-				uint64_t off = x->start;
-				struct iovec iov[4];
-				int n, i;
-
-				while ((n = body_peek(&x->b, off, iov, 4)) > 0)
-					for (i = 0; i < n; i++) {
-						assert_memory_equal(iov[i].iov_base, x->bytes + off, iov[i].iov_len);
-						off += iov[i].iov_len;
-					}
-				assert_int_equal(n, 0);
-				assert_int_equal(off, x->end);
-			}
-			model_check(&m[0], &lim);
-			model_check(&m[1], &lim);
-			assert_int_equal(mem_used(), m[0].b.mem_bytes + m[1].b.mem_bytes +
-					 (m[0].b.back ? BODY_READ_MAX : 0) + (m[1].b.back ? BODY_READ_MAX : 0));
-			assert_int_equal(disk_used(), m[0].b.file_bytes + m[1].b.file_bytes);
-			if (lim.memory_budget_bytes)
-				assert_true(m[0].b.mem_bytes + m[1].b.mem_bytes <= lim.memory_budget_bytes);
-		}
-		for (j = 0; j < 2; j++)
-			body_free(&m[j].b);
-		assert_int_equal(mem_used(), 0);
-		assert_int_equal(disk_used(), 0);
-	}
-	/* the run went through both ways out of memory */
-	assert_true(spills > 10);
-	assert_true(fails > 10);
-	for (j = 0; j < 2; j++)
-		free(m[j].bytes);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1080,7 +899,6 @@ int main(void)
 		cmocka_unit_test_setup(test_drop_beyond_end, reset),
 		cmocka_unit_test_setup(test_drop_all_then_append_again, reset),
 		cmocka_unit_test_setup(test_free_returns_both_budgets, reset),
-		cmocka_unit_test_setup(test_model_random, reset),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
