@@ -14,6 +14,10 @@
  * client's memory goes back block by block as it reads. */
 #define BODY_BLOCK_SIZE (16 * 1024)
 
+/* The delivered head of a spill file goes back to the disk in pieces of this size: a
+ * multiple of every filesystem's block, and few enough calls (one per 64 KiB read). */
+#define BODY_PUNCH_SIZE (64 * 1024)
+
 struct body_block {
 	struct body_block *next;
 	uint32_t cap;
@@ -293,6 +297,28 @@ int body_peek(struct body *b, uint64_t off, struct iovec *iov, int max)
 	return 1;
 }
 
+/* Gives the disk under the delivered head of b's spill file back, in whole pieces,
+ * with its share of the budget: a body read almost as fast as it comes is never quite
+ * empty, so never truncated, and would otherwise hold every byte since it spilled, up
+ * to the disk budget. The file keeps its length and offsets (the hole is never read:
+ * nothing before start is). file_bytes counts what the holes left: the file's first
+ * (end - mem_end) - file_bytes bytes are punched. */
+static void spill_punch(struct body *b)
+{
+	uint64_t punched = b->end - b->mem_end - b->file_bytes, to;
+
+	if (b->start <= b->mem_end)
+		return;
+	to = (b->start - b->mem_end) / BODY_PUNCH_SIZE * BODY_PUNCH_SIZE;
+	if (to <= punched)
+		return;
+	if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)punched,
+		      (off_t)(to - punched)) == -1)
+		return;  /* no holes here: the share comes back when the body is emptied */
+	atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, to - punched, memory_order_relaxed);
+	b->file_bytes -= to - punched;
+}
+
 void body_drop(struct body *b, uint64_t upto)
 {
 	if (upto > b->end)
@@ -319,6 +345,8 @@ void body_drop(struct body *b, uint64_t upto)
 		b->head_off = b->end;
 		b->fill = NULL;
 	}
+	if (b->start < b->end && b->spilled)
+		spill_punch(b);
 	if (b->start == b->end && b->spilled) {
 		/* delivered up to what came: the file starts over empty and memory is usable
 		 * again, so a long body read about as fast as it comes stays small */

@@ -1,8 +1,8 @@
 /* test_body.c: unit tests of util/body.c: a body stays in memory up to its limit and the
  * memory budget, then spills to a file up to the disk budget; a failed append changes
- * nothing; peek reads any kept offset again; drop returns memory, and everything
- * delivered empties the file; body_free gives back both budgets in every state
- * (test_body_model.c runs it against a byte array). open, pwrite, ftruncate, pread and
+ * nothing; peek reads any kept offset again; drop returns memory and the delivered
+ * head of the file, and everything delivered empties the file; body_free gives back
+ * both budgets in every state (test_body_model.c runs it against a byte array). open, pwrite, ftruncate, pread and
  * malloc are wrapped (-Wl,--wrap) to fail on demand. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -822,6 +822,38 @@ static void test_drop_all_then_append_again(void **state)
 	free_last(&b);
 }
 
+static void test_stream_never_quite_drained(void **state)
+{
+	struct body_limits lim = limits(BLOCK, 0, 100 * KB);
+	struct body b;
+	struct stat st;
+	int i;
+
+	(void)state;
+	/* spilled once, then read a little behind what comes, never to the end: the
+	 * delivered part of the file goes back, in whole 64 KiB pieces, so the body keeps
+	 * going on a disk budget far smaller than what passes through it */
+	body_init(&b, &lim);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(append_pattern(&b, 10 * KB), 0);
+		check_pattern(&b, b.start, 4);
+		body_drop(&b, b.end - 5000);
+		assert_true(disk_used() < 64 * KB + 15 * KB);
+		assert_int_equal(disk_used(), b.file_bytes);
+	}
+	assert_true(b.spilled);
+	assert_int_equal(b.spill_files, 1);
+	/* the file keeps its offsets; its disk blocks are gone */
+	assert_int_equal(file_size(&b), b.end - b.mem_end);
+	assert_int_equal(fstat(b.fd, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 < 200 * KB);
+	/* and everything delivered still empties it */
+	body_drop(&b, b.end);
+	assert_int_equal(disk_used(), 0);
+	assert_int_equal(file_size(&b), 0);
+	free_last(&b);
+}
+
 /* Frees b and checks that every byte of both budgets came back; b can be used again. */
 static void free_and_check(struct body *b, const struct body_limits *lim)
 {
@@ -898,6 +930,7 @@ int main(void)
 		cmocka_unit_test_setup(test_peek_one_iovec_at_a_time, reset),
 		cmocka_unit_test_setup(test_drop_beyond_end, reset),
 		cmocka_unit_test_setup(test_drop_all_then_append_again, reset),
+		cmocka_unit_test_setup(test_stream_never_quite_drained, reset),
 		cmocka_unit_test_setup(test_free_returns_both_budgets, reset),
 	};
 
