@@ -14,6 +14,10 @@
  * client's memory goes back block by block as it reads. */
 #define BODY_BLOCK_SIZE (16 * 1024)
 
+/* The delivered head of a spill file goes back to the disk in pieces of this size: a
+ * multiple of every filesystem's block, and few enough calls (one per 64 KiB read). */
+#define BODY_PUNCH_SIZE (64 * 1024)
+
 struct body_block {
 	struct body_block *next;
 	uint32_t cap;
@@ -46,12 +50,14 @@ static void memory_give(struct body *b, uint64_t n)
 }
 
 /* Makes room in memory for up to n more bytes (new blocks within the body's limit and
- * the budget); returns how many of them will fit. */
-static size_t memory_room(struct body *b, size_t n)
+ * the budget); returns how many of them will fit. *added is the first block made here
+ * (NULL: none), for memory_unroom. */
+static size_t memory_room(struct body *b, size_t n, struct body_block **added)
 {
 	size_t room = 0;
 	struct body_block *k;
 
+	*added = NULL;
 	for (k = b->fill; k; k = k->next)
 		room += k->cap - k->len;
 	while (room < n && b->mem_bytes < b->lim.memory_bytes) {
@@ -80,10 +86,31 @@ static size_t memory_room(struct body *b, size_t n)
 		}
 		if (!b->fill)
 			b->fill = k;
+		if (!*added)
+			*added = k;
 		b->mem_bytes += cap;
 		room += cap;
 	}
 	return room < n ? room : n;
+}
+
+/* Gives back the blocks memory_room made from added on (the tail of the list, empty),
+ * so that an append that failed leaves the body and the budget as they were. */
+static void memory_unroom(struct body *b, struct body_block *added)
+{
+	struct body_block **at = &b->head, *k, *next;
+
+	while (*at != added)
+		at = &(*at)->next;
+	*at = NULL;
+	for (k = added; k; k = next) {
+		next = k->next;
+		if (b->fill == k)
+			b->fill = NULL;
+		b->mem_bytes -= k->cap;
+		memory_give(b, k->cap);
+		free(k);
+	}
 }
 
 /* Copies n bytes (room was made by memory_room) into the blocks from fill on. */
@@ -150,38 +177,27 @@ static int spill_write(int fd, const char *p, size_t n, uint64_t off)
 
 int body_append(struct body *b, const void *p, size_t n)
 {
-	size_t mem = b->spilled ? 0 : memory_room(b, n);
+	struct body_block *added = NULL;
+	size_t mem = b->spilled ? 0 : memory_room(b, n, &added);
 	size_t disk = n - mem;
 	uint64_t was;
-	int opened = 0;
+	int opened = 0, e;
 
 	if (disk) {
 		was = atomic_fetch_add_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
 		if (b->lim.disk_budget_bytes && was + disk > b->lim.disk_budget_bytes) {
-			atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
 			errno = ENOSPC;
-			return -1;
+			goto fail_budget;
 		}
 		if (b->fd == -1) {
-			if (spill_open(b) == -1) {
-				atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
-				return -1;
-			}
+			if (spill_open(b) == -1)
+				goto fail_budget;
 			opened = 1;
 		}
 		/* the file starts where memory ends: after this call's memory part */
 		if (spill_write(b->fd, (const char *)p + mem, disk,
-				b->spilled ? b->end - b->mem_end : 0) == -1) {
-			int e = errno;
-
-			atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
-			if (opened) {
-				close(b->fd);
-				b->fd = -1;
-			}
-			errno = e;
-			return -1;
-		}
+				b->spilled ? b->end - b->mem_end : 0) == -1)
+			goto fail_file;
 		if (!b->spilled) {
 			b->spilled = 1;
 			b->mem_end = b->end + mem;
@@ -197,6 +213,25 @@ int body_append(struct body *b, const void *p, size_t n)
 	}
 	b->end += n;
 	return 0;
+
+fail_file:
+	e = errno;
+	if (opened) {
+		close(b->fd);
+		b->fd = -1;
+	} else if (ftruncate(b->fd, (off_t)(b->spilled ? b->end - b->mem_end : 0)) == -1) {
+		/* what reached the file stays past its end, uncounted, until it is emptied or
+		 * written over: nothing better to do with a file that will not shrink */
+	}
+	errno = e;
+fail_budget:
+	e = errno;
+	atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, disk, memory_order_relaxed);
+	/* the blocks made for this append go back: a failed append changes nothing */
+	if (added)
+		memory_unroom(b, added);
+	errno = e;
+	return -1;
 }
 
 /* Reads file bytes from offset off (in the file part) into the read-back buffer. */
@@ -262,6 +297,28 @@ int body_peek(struct body *b, uint64_t off, struct iovec *iov, int max)
 	return 1;
 }
 
+/* Gives the disk under the delivered head of b's spill file back, in whole pieces,
+ * with its share of the budget: a body read almost as fast as it comes is never quite
+ * empty, so never truncated, and would otherwise hold every byte since it spilled, up
+ * to the disk budget. The file keeps its length and offsets (the hole is never read:
+ * nothing before start is). file_bytes counts what the holes left: the file's first
+ * (end - mem_end) - file_bytes bytes are punched. */
+static void spill_punch(struct body *b)
+{
+	uint64_t punched = b->end - b->mem_end - b->file_bytes, to;
+
+	if (b->start <= b->mem_end)
+		return;
+	to = (b->start - b->mem_end) / BODY_PUNCH_SIZE * BODY_PUNCH_SIZE;
+	if (to <= punched)
+		return;
+	if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)punched,
+		      (off_t)(to - punched)) == -1)
+		return;  /* no holes here: the share comes back when the body is emptied */
+	atomic_fetch_sub_explicit(&b->lim.usage->disk_bytes, to - punched, memory_order_relaxed);
+	b->file_bytes -= to - punched;
+}
+
 void body_drop(struct body *b, uint64_t upto)
 {
 	if (upto > b->end)
@@ -288,6 +345,8 @@ void body_drop(struct body *b, uint64_t upto)
 		b->head_off = b->end;
 		b->fill = NULL;
 	}
+	if (b->start < b->end && b->spilled)
+		spill_punch(b);
 	if (b->start == b->end && b->spilled) {
 		/* delivered up to what came: the file starts over empty and memory is usable
 		 * again, so a long body read about as fast as it comes stays small */
