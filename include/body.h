@@ -27,8 +27,8 @@ struct body_usage {
 /* Where and how much a body may hold; copied into the body at body_init. */
 struct body_limits {
 	uint64_t memory_bytes;         /* this body in memory; beyond, it spills */
-	uint64_t memory_budget_bytes;  /* all bodies in memory; beyond, new bytes go to disk */
-	uint64_t disk_budget_bytes;    /* all spill files; beyond, body_append fails (ENOSPC) */
+	uint64_t memory_budget_bytes;  /* all bodies in memory; beyond, new bytes go to disk (0: no limit) */
+	uint64_t disk_budget_bytes;    /* all spill files; beyond, body_append fails (ENOSPC) (0: no limit) */
 	const char *dir;               /* spill files are made here; must outlive the body */
 	struct body_usage *usage;      /* the process's counters */
 };
@@ -44,7 +44,9 @@ struct body {
 	uint64_t end;                 /* one past the last byte appended */
 	uint64_t mem_end;             /* memory holds [head_off, mem_end) ... */
 	uint64_t mem_bytes;           /* memory held (blocks), counted in usage */
-	uint64_t file_bytes;          /* ... and the file [mem_end, end) from its offset 0 */
+	uint64_t file_bytes;          /* ... and the file [mem_end, end) from its offset 0;
+	                               * counted in usage: what delivered holes (punched in
+	                               * body_drop) left of it */
 	char *back;                   /* file bytes read back (BODY_READ_MAX), or NULL */
 	uint64_t back_off;            /* offset of back[0] */
 	uint32_t back_len;            /* valid bytes in back */
