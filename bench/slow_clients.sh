@@ -152,7 +152,9 @@ for p in $proxies; do
 done
 
 cat >"$T/parse_wrk.py" <<'EOF'
-"""Reads wrk --latency output on stdin; prints "rps avg_ms p99_ms errors"."""
+"""Reads wrk --latency output on stdin; prints "rps avg_ms p99_ms errors". When no
+request finished, wrk says 0 latency: the run's length (argv[1] seconds) is printed
+instead, a lower bound of what the requests in flight waited."""
 import re, sys
 out = sys.stdin.read()
 def ms(v):
@@ -167,6 +169,8 @@ m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
 errs += int(m.group(1)) if m else 0
 m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
 errs += sum(int(x) for x in m.groups()) if m else 0
+if int(re.search(r"(\d+) requests in", out).group(1)) == 0:
+    avg = p99 = float(sys.argv[1]) * 1000
 print("%.1f %.2f %.2f %d" % (rps, avg, p99, errs))
 EOF
 
@@ -191,7 +195,7 @@ run_one() {
 		wait_exit "$slow_pid" 30 || fail "slow clients against $name: status $? $(cat "$T/slow.err")"
 		read -r gets puts serrs sbytes <"$T/slow.out" || fail "slow clients against $name printed nothing"
 	fi
-	printf '%s %s %s %s %s %s\n' "$name" "$(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py")" \
+	printf '%s %s %s %s %s %s\n' "$name" "$(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py" "$secs")" \
 		"$gets" "$puts" "$serrs" "$(awk -v b="$sbytes" -v t="$total" 'BEGIN { printf "%.0f", b / 1024 / t }')" ||
 		fail "cannot parse wrk output: $out"
 }
@@ -248,12 +252,14 @@ peers = [p for p in ("haproxy", "nginx") if p in med]
 if "fulcrum" in med:
     f = med["fulcrum"]
     print()
-    if "fulcrum-noslow" in med and med["fulcrum-noslow"][0]:
+    if med.get("fulcrum-noslow", [0])[0]:
         print("fulcrum fast req/s with slow clients / without: %.3f (target >= 0.95)" % (
             f[0] / med["fulcrum-noslow"][0]))
     if peers:
         best = max(peers, key=lambda p: med[p][0])
         low = min(peers, key=lambda p: med[p][2])
-        print("fulcrum fast req/s / best peer (%s): %.3f" % (best, f[0] / med[best][0]))
-        print("fulcrum fast p99 / best peer's (%s): %.3f" % (low, f[2] / med[low][2]))
+        if med[best][0]:
+            print("fulcrum fast req/s / best peer (%s): %.3f" % (best, f[0] / med[best][0]))
+        if med[low][2]:
+            print("fulcrum fast p99 / best peer's (%s): %.3f" % (low, f[2] / med[low][2]))
 EOF
