@@ -238,8 +238,8 @@ def render_slow(samples):
     setups = {
         "fulcrum-noslow": "fulcrum, no slow clients (the baseline)",
         "fulcrum": "wlc, weights 4/2/1, max_conns 4/2/1",
-        "haproxy": "leastconn, maxconn 4/2/1, option http-buffer-request",
-        "nginx": "least_conn, default proxy buffering",
+        "haproxy": "leastconn, weights 4/2/1, maxconn 4/2/1, option http-buffer-request, tune.bufsize 288 KiB",
+        "nginx": "least_conn, weights 4/2/1, default proxy buffering (request and response)",
     }
     for c in names:
         slow = ["-"] * 4 if c == "fulcrum-noslow" else [
