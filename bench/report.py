@@ -55,6 +55,7 @@ TARGETS = [
     ("flask", "rps", 0.90, "min", "haproxy", "fulcrum-auto", "Flask, nothing tuned: throughput within 10% of tuned HAProxy"),
     ("flask", "mean_ms", 1.10, "max", "haproxy", "fulcrum-auto", "Flask, nothing tuned: mean within 10% of tuned HAProxy"),
     ("flask", "p99_ms", 1.10, "max", "haproxy", "fulcrum-auto", "Flask, nothing tuned: p99 within 10% of tuned HAProxy"),
+    ("slow", "rps", 0.95, "min", "fulcrum-noslow", "fulcrum", "Flask with 48 slow clients: fast req/s >= 0.95x fulcrum without them"),
     ("instr-plain", "instr_per_req", 1.0, "max", "nginx", "fulcrum", "instructions per request, plain <= nginx"),
     ("instr-tls", "instr_per_req", 1.0, "max", "nginx", "fulcrum", "instructions per request, TLS keep-alive <= nginx"),
 ]
@@ -97,7 +98,8 @@ def med(samples, w, c, metric):
 def fmt(v, metric):
     if v is None:
         return "-"
-    if metric in ("rps", "instr_per_req", "cpu_us", "errors"):
+    if metric in ("rps", "instr_per_req", "cpu_us", "errors", "slow_gets", "slow_puts",
+                  "slow_errors", "slow_kib_s"):
         return "{:,.0f}".format(v)
     return "{:.2f}".format(v)
 
@@ -214,7 +216,56 @@ def render(samples, by_round, meta):
                 fmt(med(samples, "flask", c, "mean_ms"), "mean_ms"),
                 fmt(med(samples, "flask", c, "p99_ms"), "p99_ms"),
                 fmt(sum(samples.get(("flask", c, "errors"), [0])), "errors")))
+    out.extend(render_slow(samples))
     return "\n".join(out) + "\n"
+
+
+def render_slow(samples):
+    """The slow-clients table (bench/slow_clients.sh's "slow" samples) and fulcrum's
+    ratios, as lines; none when the run has no such samples."""
+    names = [c for c in ["fulcrum-noslow", "fulcrum", "haproxy", "nginx"]
+             if med(samples, "slow", c, "rps") is not None]
+    if not names:
+        return []
+    out = ["", "### Slow clients (the Flask scenario plus 48 slow clients: 24 reading 256 KiB "
+           "responses and 24 uploading 256 KiB, each at 32 KiB/s)", "",
+           "Fast: the 24 wrk clients on /work. Slow: finished downloads and uploads per run "
+           "(medians), errors (summed) and KiB/s moved (48 x 32 = 1,536 when all keep their pace).",
+           "",
+           "| proxy | setup | fast req/s | fast mean ms | fast p99 ms | fast errors | "
+           "slow downloads | slow uploads | slow errors | slow KiB/s |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    setups = {
+        "fulcrum-noslow": "fulcrum, no slow clients (the baseline)",
+        "fulcrum": "wlc, weights 4/2/1, max_conns 4/2/1",
+        "haproxy": "leastconn, weights 4/2/1, maxconn 4/2/1, option http-buffer-request, tune.bufsize 288 KiB",
+        "nginx": "least_conn, weights 4/2/1, default proxy buffering (request and response)",
+    }
+    for c in names:
+        slow = ["-"] * 4 if c == "fulcrum-noslow" else [
+            fmt(med(samples, "slow", c, m), m) for m in ("slow_gets", "slow_puts")] + [
+            fmt(sum(samples.get(("slow", c, "slow_errors"), [0])), "slow_errors"),
+            fmt(med(samples, "slow", c, "slow_kib_s"), "slow_kib_s")]
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            c, setups[c], fmt(med(samples, "slow", c, "rps"), "rps"),
+            fmt(med(samples, "slow", c, "mean_ms"), "mean_ms"),
+            fmt(med(samples, "slow", c, "p99_ms"), "p99_ms"),
+            fmt(sum(samples.get(("slow", c, "errors"), [0])), "errors"), " | ".join(slow)))
+    f = med(samples, "slow", "fulcrum", "rps")
+    base = med(samples, "slow", "fulcrum-noslow", "rps")
+    ratios = []
+    if f is not None and base:
+        ratios.append("fast req/s / without slow clients %.3f (target >= 0.95)" % (f / base))
+    p, pname = best_peer(samples, "slow", "rps", True)
+    if f is not None and p:
+        ratios.append("fast req/s / best peer's (%s) %.3f" % (pname, f / p))
+    f99 = med(samples, "slow", "fulcrum", "p99_ms")
+    p99, p99name = best_peer(samples, "slow", "p99_ms", False)
+    if f99 is not None and p99:
+        ratios.append("fast p99 / best peer's (%s) %.3f" % (p99name, f99 / p99))
+    if ratios:
+        out.extend(["", "fulcrum with slow clients: " + "; ".join(ratios) + "."])
+    return out
 
 
 def main():

@@ -3,17 +3,18 @@
 # (each one worker thread, least connections, keep-alive to the backends) in front of the
 # same static nginx backend (three ports, a 12-byte body and a 1 MiB file), measured
 # workload by workload in interleaved rounds (fulcrum, haproxy, nginx, fulcrum, ...),
-# then the Flask scenario (bench/flask_scenario.sh) and instructions per request under
-# callgrind. Raw samples go to bench/results/latest.tsv; bench/report.py turns them into
+# then the Flask scenario (bench/flask_scenario.sh), the same with slow clients
+# (bench/slow_clients.sh) and instructions per request under callgrind. Raw samples go to bench/results/latest.tsv; bench/report.py turns them into
 # the table (bench/results/latest.md, and docs/benchmarks.md unless BENCH_QUICK=1 or
 # BENCH_DOCS=0).
 #
 # Knobs (environment): BENCH_QUICK=1 (one short round of everything, for development),
 # BENCH_ROUNDS (3), BENCH_SECONDS per wrk run (8), BENCH_IDLE_CONNS (10000),
-# BENCH_CALLGRIND_REQUESTS (20000), BENCH_FLASK_SECONDS (15), BENCH_PIN (1: proxy on
+# BENCH_CALLGRIND_REQUESTS (20000), BENCH_FLASK_SECONDS (15), BENCH_SLOW_SECONDS (10: wrk
+# time per run of the slow-clients scenario), BENCH_PIN (1: proxy on
 # CPU 0, load generator and backend on CPU 1), BENCH_ONLY (space-separated workload
 # names to run, default all: mem ka close tls-ka tls-hs tcp big ka-cap close-cap
-# tls-ka-cap tcp-cap workers2 flask callgrind; also "syscalls", not in the default:
+# tls-ka-cap tcp-cap workers2 flask slow callgrind; also "syscalls", not in the default:
 # system calls per request by type, see below), BENCH_PROXY_CPU (0.5: the share of one
 # CPU each proxy gets in the -cap workloads),
 # BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
@@ -31,11 +32,13 @@ export FULCRUM=$bin
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-3} IDLE=${BENCH_IDLE_CONNS:-1000}
 	CG_REQ=${BENCH_CALLGRIND_REQUESTS:-2000} FLASK_SECS=${BENCH_FLASK_SECONDS:-5}
+	SLOW_SECS=${BENCH_SLOW_SECONDS:-8}
 else
 	ROUNDS=${BENCH_ROUNDS:-3} SECS=${BENCH_SECONDS:-8} IDLE=${BENCH_IDLE_CONNS:-10000}
 	CG_REQ=${BENCH_CALLGRIND_REQUESTS:-20000} FLASK_SECS=${BENCH_FLASK_SECONDS:-15}
+	SLOW_SECS=${BENCH_SLOW_SECONDS:-10}
 fi
-ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap workers2 flask callgrind} "
+ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap workers2 flask slow callgrind} "
 PROXY_CPU=${BENCH_PROXY_CPU:-0.5}
 PIN=${BENCH_PIN:-1}
 CONTENDERS=${BENCH_CONTENDERS:-fulcrum haproxy nginx}
@@ -592,9 +595,15 @@ if want flask; then
 	BENCH_OUT=$OUT BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$FLASK_SECS "$here/flask_scenario.sh" "$bin"
 fi
 
+# ---- the Flask scenario with slow clients ----
+if want slow; then
+	BENCH_OUT=$OUT BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$SLOW_SECS BENCH_RESULTS_DIR=$RESULTS_DIR \
+		"$here/slow_clients.sh" "$bin"
+fi
+
 mkdir -p "$RESULTS_DIR"
 cp "$OUT" "$RESULTS_DIR/latest.tsv"
 cp "$T/wrk.txt" "$RESULTS_DIR/latest-wrk.txt" 2>/dev/null || true
 "$PY" "$here/report.py" "$RESULTS_DIR/latest.tsv" "$RESULTS_DIR/latest.md" \
 	"$( [ "${BENCH_DOCS:-$([ "${BENCH_QUICK:-0}" = 1 ] && echo 0 || echo 1)}" = 1 ] && echo "$here/../docs/benchmarks.md")" \
-	--meta "rounds=$ROUNDS seconds=$SECS idle=$IDLE callgrind_requests=$CG_REQ flask_seconds=$FLASK_SECS pin=${PIN} proxy_cpu_capped=${PROXY_CPU}"
+	--meta "rounds=$ROUNDS seconds=$SECS idle=$IDLE callgrind_requests=$CG_REQ flask_seconds=$FLASK_SECS slow_seconds=$SLOW_SECS pin=${PIN} proxy_cpu_capped=${PROXY_CPU}"

@@ -10,6 +10,7 @@ FULCRUM_TEST_CTL_DIR, when set, holds switches a test writes while the instance 
 import fcntl
 import hashlib
 import os
+import socket
 import time
 
 from flask import Flask, Response, jsonify, request
@@ -82,7 +83,8 @@ def healthz():
 @app.route("/echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def echo():
     """Hashes the request body as it streams in (64 KiB reads); chunked uploads work
-    because gunicorn decodes them and sets wsgi.input_terminated."""
+    because gunicorn decodes them and sets wsgi.input_terminated. With ms=N, sleeps N ms
+    after the body (the upload's ~20 ms of work in bench/slow_clients.sh)."""
     h = hashlib.sha256()
     n = 0
     stream = request.stream
@@ -92,6 +94,7 @@ def echo():
             break
         h.update(piece)
         n += len(piece)
+    time.sleep(int(request.args.get("ms", "0")) / 1000.0)
     return jsonify(sha256=h.hexdigest(), length=n, instance=INSTANCE, method=request.method,
                    chunked="chunked" in request.headers.get("Transfer-Encoding", "").lower())
 
@@ -99,8 +102,15 @@ def echo():
 @app.route("/blob")
 def blob():
     """n bytes of blob.py's pattern; with chunked=1 no Content-Length, so gunicorn sends
-    them chunked (to HTTP/1.1 clients)."""
+    them chunked (to HTTP/1.1 clients). With ms=N, sleeps N ms first (the download's
+    ~20 ms of work in bench/slow_clients.sh); with sndbuf=N, sets the connection's
+    SO_SNDBUF to N first (gunicorn's sync worker), so that the kernel holds little of the
+    answer and the worker stays busy until the other side has taken it."""
     n = int(request.args.get("bytes", "0"))
+    time.sleep(int(request.args.get("ms", "0")) / 1000.0)
+    sock = request.environ.get("gunicorn.socket")
+    if request.args.get("sndbuf") and sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(request.args["sndbuf"]))
     headers = {} if request.args.get("chunked") == "1" else {"Content-Length": str(n)}
     return Response(blob_chunks(n), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
