@@ -4,7 +4,6 @@
 # reach the client as they are made: the first event arrives before the app has made
 # the second, 1.5 s later; the X-Accel-Buffering header itself is removed. A WebSocket
 # (101 Upgrade) still echoes through fulcrum.
-# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

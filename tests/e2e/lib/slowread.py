@@ -1,7 +1,8 @@
 """slowread.py: a client that asks for a /blob and leaves it unread for a while, then
 reads all of it at full speed, as a slow client on a bad network does to a proxy.
   slowread.py --port P --bytes N [--rcvbuf B] [--pause S] [--ready FILE] [--timeout S]
-The receive buffer is set before connect (so the window stays small from the start).
+The receive buffer (default 4096; 0 leaves the system's) is set before connect, so the
+window stays small from the start.
 Once the request is sent it touches FILE (--ready), sleeps S seconds reading nothing,
 then reads the response to the end and prints "STATUS-LINE BYTES match|MISMATCH"
 (body length and sha256 against blob.py's pattern). Exit 0 when it printed that line."""
@@ -29,7 +30,8 @@ def main():
     deadline = time.monotonic() + a.timeout
 
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    if a.rcvbuf > 0:  # 0: the system's default, autotuned
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     s.settimeout(a.timeout)
     s.connect(("127.0.0.1", a.port))
     s.sendall(b"GET /blob?bytes=%d&tag=%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
