@@ -24,8 +24,9 @@ EOF
 } >"$cfg"
 start_fulcrum "$cfg" "$P_LB"
 URL=http://127.0.0.1:$P_LB
-arrived() { grep -c "^$1\$" "$T/arrivals.web" 2>/dev/null || true; }
-logged() { grep -c "tag=$1[ &]" "$T/gunicorn-access.log" 2>/dev/null || true; }
+touch "$T/arrivals.web" "$T/gunicorn-access.log"
+arrived() { grep -c "^$1\$" "$T/arrivals.web" || true; }
+logged() { grep -c "tag=$1[ &]" "$T/gunicorn-access.log" || true; }
 
 step "an upload stalls 5 s after 1000 of 100000 bytes"
 bg slowup TERM "$PY" "$E2E_DIR/slowupload.py" --port "$P_LB" --path "/echo-len?tag=slowup" \
