@@ -157,6 +157,34 @@ rc=0
 wait_exit "$HOLDR" 40 || rc=$?
 [ $rc = 0 ] || fail "the slow reader exited $rc: $(cat "$T/holdread.log")"
 assert_eq "$(cat "$T/holdread.log")" "HTTP/1.1 200 OK $N match" "held response: status, length, sha256"
+# wait_disk_empty WHAT: fulcrum_buffer_disk_bytes must come back to 0 within 3 s.
+wait_disk_empty() {
+	local i d=
+	for ((i = 0; i < 30; i++)); do
+		d=$(metric fulcrum_buffer_disk_bytes)
+		[ "$d" = 0 ] && return 0
+		sleep 0.1
+	done
+	fail "fulcrum_buffer_disk_bytes is ${d:-absent}, not 0, 3 s after $1"
+}
+wait_disk_empty "the held response was delivered"
+
+step "(b) a client that leaves a spilled response unread gives its disk share back"
+bg abandon TERM "$PY" "$E2E_DIR/slowread.py" --port "$P_LB2" --bytes "$N" --rcvbuf 4096 \
+	--pause 2 --abandon --tag abandon --timeout 20
+ABANDON=$LAST_PID
+for ((i = 0; i < 20; i++)); do
+	disk=$(metric fulcrum_buffer_disk_bytes)
+	[ "${disk:-0}" -gt 0 ] && break
+	sleep 0.1
+done
+echo "   fulcrum_buffer_disk_bytes while it pauses: ${disk:-none}"
+assert_cmp "${disk:-0}" ">" 0 "fulcrum_buffer_disk_bytes while a second slow reader pauses"
+rc=0
+wait_exit "$ABANDON" 20 || rc=$?
+[ $rc = 0 ] || fail "the abandoning reader exited $rc: $(cat "$T/abandon.log")"
+wait_disk_empty "the client left"
+assert_eq "$(find "$T/buffers-b" -mindepth 1 | head -n 3)" "" "files left in buffer_dir"
 
 step "(c) bad values are refused on reload with file:line; the running config stays"
 gen=$(current_generation)

@@ -5,7 +5,9 @@ The receive buffer (default 4096; 0 leaves the system's) is set before connect, 
 window stays small from the start.
 Once the request is sent it touches FILE (--ready), sleeps S seconds reading nothing,
 then reads the response to the end and prints "STATUS-LINE BYTES match|MISMATCH"
-(body length and sha256 against blob.py's pattern). Exit 0 when it printed that line."""
+(body length and sha256 against blob.py's pattern). Exit 0 when it printed that line.
+With --abandon it closes the connection after the pause instead, reading nothing, and
+prints "abandoned"."""
 import argparse
 import hashlib
 import os
@@ -26,6 +28,7 @@ def main():
     ap.add_argument("--ready")
     ap.add_argument("--tag", default="slow")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--abandon", action="store_true")
     a = ap.parse_args()
     deadline = time.monotonic() + a.timeout
 
@@ -39,6 +42,10 @@ def main():
     if a.ready:
         open(a.ready, "w").close()
     time.sleep(a.pause)
+    if a.abandon:
+        s.close()
+        print("abandoned")
+        return
 
     data = b""
     while b"\r\n\r\n" not in data:
