@@ -4,8 +4,9 @@
 # max_conns = 1: an upload that stalls after 1000 of 100000 bytes holds nothing (another
 # request is answered within 1 s, the app has not seen the upload) and is served intact
 # once complete; a chunked upload reaches the app with a Content-Length and no
-# Transfer-Encoding; Expect: 100-continue is answered by fulcrum at once even while the
-# worker is busy; an upload whose client leaves half-way never reaches the app.
+# Transfer-Encoding, and so do empty bodies, at once; Expect: 100-continue is answered
+# by fulcrum at once even while the worker is busy; an upload whose client leaves
+# half-way never reaches the app.
 # The app (/echo-len) notes each request it begins in arrivals.web, before reading the
 # body; gunicorn's access log notes each request it finished.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -70,6 +71,20 @@ assert_eq "$(json_get "$out" 'd["length"]')" 300000 "chunked upload: length the 
 assert_eq "$(json_get "$out" 'd["sha256"]')" "$(sha256_file "$T/b300k")" "chunked upload: sha256 the app read"
 assert_eq "$(json_get "$out" 'd["transfer_encoding"]')" None "chunked upload: Transfer-Encoding the app got"
 assert_eq "$(json_get "$out" 'd["content_length"]')" 300000 "chunked upload: Content-Length the app got"
+
+step "empty bodies (Content-Length: 0, and chunked with no data) are answered at once"
+: >"$T/empty"
+for how in length chunked; do
+	extra=()
+	[ $how = chunked ] && extra=(-H 'Transfer-Encoding: chunked')
+	out=$(curl -s --noproxy '*' --max-time 5 -X POST "${extra[@]}" --data-binary @"$T/empty" \
+		-w ' %{http_code} %{time_total}' "$URL/echo-len?tag=empty-$how" || true)
+	echo "   $how: $(printf '%s' "$out" | tail -c 70)"
+	assert_match "$out" ' 200 [0-9.]+$' "status of an empty POST ($how)"
+	assert_cmp "${out##* }" "<" 1.0 "seconds to answer an empty POST ($how)"
+	assert_eq "$(json_get "${out% * *}" '[d["length"], d["content_length"], d["transfer_encoding"]]')" \
+		"[0, \"0\", null]" "body length, Content-Length and Transfer-Encoding the app got ($how)"
+done
 
 step "Expect: 100-continue is answered by fulcrum at once while the worker is busy"
 curl -s --noproxy '*' --max-time 10 -o "$T/hold.out" "$URL/work?ms=3000&tag=hold" &
