@@ -124,7 +124,7 @@ step "(b) a slow reader holds an 8 MiB response until the disk budget is full"
 # response; 8 MiB leaves fulcrum more than the 1 MiB budget to hold.
 N=$((8 * 1024 * 1024))
 bg holdread TERM "$PY" "$E2E_DIR/slowread.py" --port "$P_LB2" --bytes "$N" --rcvbuf 4096 \
-	--pause 7 --ready "$T/hold.sent" --tag hold --timeout 40
+	--pause 5 --ready "$T/hold.sent" --tag hold --timeout 40
 HOLDR=$LAST_PID
 disk=
 for ((i = 0; i < 50; i++)); do
