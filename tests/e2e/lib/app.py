@@ -6,7 +6,8 @@ FULCRUM_TEST_CTL_DIR, when set, holds switches a test writes while the instance 
   health.<instance>  "hang" (/healthz never answers while the file says so), "fail"
                      (500), "drain" (503 with X-Drain: 1), "503" (503 alone); else 200
   slow.<instance>    a factor by which /work sleeps longer (e.g. "10")
-  status.<instance>  a status /work answers with instead of 200 (e.g. "500")"""
+  status.<instance>  a status /work answers with instead of 200 (e.g. "500")
+and /echo-len appends the tag of each request it begins to arrivals.<instance> there."""
 import fcntl
 import hashlib
 import os
@@ -97,6 +98,55 @@ def echo():
     time.sleep(int(request.args.get("ms", "0")) / 1000.0)
     return jsonify(sha256=h.hexdigest(), length=n, instance=INSTANCE, method=request.method,
                    chunked="chunked" in request.headers.get("Transfer-Encoding", "").lower())
+
+
+@app.route("/echo-len", methods=["POST", "PUT"])
+def echo_len():
+    """Like /echo, and also says which framing headers arrived (Content-Length,
+    Transfer-Encoding, Expect). Before it reads the body it appends ?tag= to
+    arrivals.<instance> in FULCRUM_TEST_CTL_DIR, so a test sees that the request head
+    reached the app even when the body never completes."""
+    tag = request.args.get("tag", "-")
+    if CTL_DIR:
+        with open(os.path.join(CTL_DIR, "arrivals.%s" % INSTANCE), "a") as f:
+            f.write(tag + "\n")
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        piece = request.stream.read(65536)
+        if not piece:
+            break
+        h.update(piece)
+        n += len(piece)
+    return jsonify(sha256=h.hexdigest(), length=n, tag=tag, instance=INSTANCE,
+                   content_length=request.headers.get("Content-Length"),
+                   transfer_encoding=request.headers.get("Transfer-Encoding"),
+                   expect=request.headers.get("Expect"))
+
+
+def _two_events(ms):
+    """An event now and one ms later: a stream whose first part must not wait for the
+    second."""
+    yield "data: one %.3f\n\n" % time.time()
+    time.sleep(ms / 1000.0)
+    yield "data: two %.3f\n\n" % time.time()
+
+
+@app.route("/sse")
+def sse():
+    """Server-sent events: exempt from response buffering by their Content-Type."""
+    ms = int(request.args.get("ms", "1500"))
+    return Response(_two_events(ms), content_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@app.route("/nobuf")
+def nobuf():
+    """The same timing as /sse as plain text, exempt from response buffering only by
+    X-Accel-Buffering: no (which the client must not see)."""
+    ms = int(request.args.get("ms", "1500"))
+    return Response(_two_events(ms), content_type="text/plain",
+                    headers={"X-Accel-Buffering": "no"})
 
 
 @app.route("/blob")
