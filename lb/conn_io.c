@@ -68,8 +68,10 @@ static size_t gather(const struct iovec *iov, int iovcnt, int i, size_t off, uns
 }
 
 /* Writes the iovecs in order as TLS records until all is written or the socket is
- * full. A write that blocked is repeated with exactly the same bytes (they are still at
- * the head of the caller's buffers: nothing is consumed until written). */
+ * full. A write that blocked is repeated with exactly the same bytes: nothing is
+ * consumed until written, so they are at the head of the iovecs again, though perhaps
+ * in other buffers (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER); at most one record long, they
+ * can always be gathered into scratch. */
 static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
 {
 	struct tls_conn *t = &c->tls;
@@ -91,7 +93,10 @@ static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
 		need = t->wpend;
 		if (need ? first >= need : (first >= TLS_CHUNK || i == iovcnt - 1)) {
 			p = (const char *)iov[i].iov_base + off;
-			len = need ? need : first;
+			/* one record at a time: a write that blocks is then never longer than
+			 * scratch, so it can be repeated from wherever its bytes are by then
+			 * (response buffering moves them from the backend's buffer to a store) */
+			len = need ? need : first > TLS_CHUNK ? TLS_CHUNK : first;
 		} else {
 			if (need > sizeof(scratch)) {
 				/* a blocked write longer than one record must be repeated from where

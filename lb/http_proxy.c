@@ -741,11 +741,6 @@ static void hold_response(struct client *c)
 	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
 
-	/* a TLS write that blocked is repeated from the same bytes where they are (it may
-	 * be longer than a record: tls_writev cannot gather it from elsewhere); they move
-	 * once it went */
-	if (c->tls.wpend && body_kept(&x->resp_store) == 0)
-		return;
 	if (u && x->resp_ready && !x->resp_unbuffered) {
 		if (buffering_append(c, &x->resp_store, buf_head(u->in), x->resp_ready) == 0) {
 			buf_consume(u->in, x->resp_ready);
