@@ -1,7 +1,8 @@
 /* tls.h: TLS termination with OpenSSL: per-listener contexts built with each generation
- * (tls/tls_ctx.c), SNI names (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the client
- * certificate policy of resumed sessions (tls/tls_policy.c) and the non-blocking
- * per-connection adapter (tls/tls.c). */
+ * (tls/tls_ctx.c, from certificates loaded by tls/tls_certs.c), SNI names
+ * (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the client certificate policy of
+ * resumed sessions (tls/tls_policy.c) and the non-blocking per-connection adapter
+ * (tls/tls.c). */
 #ifndef FULCRUM_TLS_H
 #define FULCRUM_TLS_H
 
@@ -11,7 +12,7 @@
 #include "config-t.h"
 #include "tls-t.h"
 
-/* ---- contexts (tls/tls_ctx.c) ---- */
+/* ---- contexts (tls/tls_ctx.c, tls/tls_certs.c) ---- */
 
 /* Builds the TLS setup of listener l (l->tls != NULL) of cfg: reads every certificate,
  * key, CA and ticket key file (paths relative to the config file's directory), checks

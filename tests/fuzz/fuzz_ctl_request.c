@@ -1,5 +1,5 @@
 /* fuzz_ctl_request.c: libFuzzer target for the control API's request handling short of
- * the control plane's state: the request head as control/server.c parses it (its
+ * the control plane's state: the request head as control/request.c parses it (its
  * limits, its copy of method, path and query), the route table, query decoding, name
  * checks and the JSON body validators of PUT, drain and rollback. The first byte picks
  * whether the rest is a whole request or a bare JSON body fed to every validator.

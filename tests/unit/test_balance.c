@@ -1,5 +1,6 @@
-/* test_balance.c: unit tests of core/balance.c: backend counters, wlc and rr selection
- * (weights, max_conns, eligibility, avoid, concurrency) and the wait queue. */
+/* test_balance.c: unit tests of core/backend.c, balance.c and pool_queue.c: backend
+ * counters, wlc and rr selection (weights, max_conns, eligibility, avoid, concurrency)
+ * and the wait queue. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

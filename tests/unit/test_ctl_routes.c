@@ -67,7 +67,7 @@ static void test_public_probes(void **state)
 	ctl_route("GET", "/", &m);  /* the status page: it asks for the token itself */
 	assert_true(m.public);
 	/* everything else needs the token, metrics included (control.metrics_public opens
-	 * /metrics in control/server.c, not in the route table) */
+	 * /metrics in control/request.c, not in the route table) */
 	ctl_route("GET", "/metrics", &m);
 	assert_false(m.public);
 	ctl_route("GET", "/v1/status", &m);

@@ -1,5 +1,5 @@
-/* test_queue.c: unit tests of the wait queue in core/balance.c beyond the basic cases in
- * test_balance.c: per-pool separation, the bound freed by pop and remove, removals
+/* test_queue.c: unit tests of the wait queue in core/pool_queue.c beyond the basic cases
+ * in test_balance.c: per-pool separation, the bound freed by pop and remove, removals
  * anywhere against a reference model, and a full pool handing its freed slot on. */
 #include <stdarg.h>
 #include <stddef.h>
