@@ -103,6 +103,7 @@ $(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o) $(CTL_UTIL)
 # Each unit test links the library; a test may add fakes with --wrap in TEST_WRAP_<name>.
 TEST_WRAP_test_array := -Wl,--wrap=realloc
 TEST_WRAP_test_textbuf := -Wl,--wrap=realloc
+TEST_WRAP_test_generation := -Wl,--wrap=config_free -Wl,--wrap=stats_backend_free
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) -lcmocka
