@@ -104,6 +104,8 @@ $(BUILD)/fulcrumctl: $(CTL_SRCS:%.c=$(BUILD)/%.o) $(CTL_UTIL)
 TEST_WRAP_test_array := -Wl,--wrap=realloc
 TEST_WRAP_test_textbuf := -Wl,--wrap=realloc
 TEST_WRAP_test_body := -Wl,--wrap=open,--wrap=pwrite,--wrap=pread,--wrap=ftruncate,--wrap=malloc
+TEST_WRAP_test_generation := -Wl,--wrap=config_free -Wl,--wrap=stats_backend_free
+TEST_WRAP_test_change_pipeline := -Wl,--wrap=generation_build -Wl,--wrap=fdatasync
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) -lcmocka

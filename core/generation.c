@@ -285,6 +285,22 @@ void generation_unref(struct generation *g)
 	free(g);
 }
 
+struct gen_listener *generation_follow_listener(struct generation *g,
+					       const struct gen_listener *old)
+{
+	size_t i;
+
+	/* the same sockets first: a renamed listener on the same bind is still the one
+	 * the connection came in through */
+	for (i = 0; i < g->nlisteners; i++)
+		if (g->listeners[i].group == old->group)
+			return &g->listeners[i];
+	for (i = 0; i < g->nlisteners; i++)
+		if (!strcmp(g->listeners[i].cfg->name, old->cfg->name))
+			return &g->listeners[i];
+	return NULL;
+}
+
 struct pool *generation_find_pool(struct generation *g, const char *name)
 {
 	size_t i;

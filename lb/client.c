@@ -502,26 +502,21 @@ static void limit_release(struct client *c)
 int client_follow_generation(struct client *c)
 {
 	struct generation *g = c->w->gen;
-	size_t i;
+	struct gen_listener *gl;
 
 	if (c->gen == g)
 		return 0;
-	for (i = 0; i < g->nlisteners; i++)
-		if (g->listeners[i].group == c->gl->group)
-			break;
-	for (size_t j = 0; i == g->nlisteners && j < g->nlisteners; j++)
-		if (!strcmp(g->listeners[j].cfg->name, c->gl->cfg->name))
-			i = j;
-	if (i == g->nlisteners)
+	gl = generation_follow_listener(g, c->gl);
+	if (!gl)
 		return -1;
-	if (c->counted_in_listener && c->gl->group != g->listeners[i].group) {
+	if (c->counted_in_listener && c->gl->group != gl->group) {
 		atomic_fetch_sub(&c->gl->group->active, 1);
-		atomic_fetch_add(&g->listeners[i].group->active, 1);
+		atomic_fetch_add(&gl->group->active, 1);
 	}
 	generation_ref(g);
 	generation_unref(c->gen);
 	c->gen = g;
-	c->gl = &g->listeners[i];
+	c->gl = gl;
 	return 0;
 }
 
