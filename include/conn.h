@@ -21,6 +21,7 @@
 struct worker;
 struct client;
 struct upstream;
+struct producer;
 
 /* An answer made here, whole, from memory: an error today (503, 504, 400 ...). The
  * protocol writes it in its own framing. */
@@ -151,6 +152,7 @@ struct upstream {
 struct exchange {
 	/* cleared when taken, up to EXCHANGE_CLEARED: field by field in exchange_begin
 	 * (a field added here must be cleared there; tests/unit/test_exchange.c checks) */
+	const struct producer *producer; /* where the answer comes from (include/producer.h) */
 	struct pool *pool;               /* of the current request, inside gen */
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
@@ -202,6 +204,7 @@ struct exchange {
 	};
 
 	/* set before they are read: not cleared */
+	struct local_answer local;       /* local_producer's answer */
 	double t_released;               /* released: the backend was let go (seconds saved from here) */
 	struct body req_store;           /* req_buffered: the request body */
 	struct body resp_store;          /* resp_buffered: response body bytes the client has not taken */
@@ -220,7 +223,7 @@ struct exchange {
 };
 
 /* The end of the part exchange_begin clears. */
-#define EXCHANGE_CLEARED offsetof(struct exchange, t_released)
+#define EXCHANGE_CLEARED offsetof(struct exchange, local)
 
 /* A client connection: what it holds all its life, idle keep-alive included. What is
  * per request is in ex. */

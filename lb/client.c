@@ -19,6 +19,7 @@
 #include "health.h"
 #include "io_arm.h"
 #include "log.h"
+#include "producer.h"
 #include "proxy_proto.h"
 #include "queue.h"
 #include "retry_budget.h"
@@ -195,6 +196,13 @@ void client_backend_done(struct client *c, int reusable)
 	}
 }
 
+const struct producer backend_producer = {
+	.name = "backend",
+	.start = client_pick_backend,
+	.done = client_backend_done,
+	.abandon = backend_let_go,
+};
+
 void client_close(struct client *c, enum termination why)
 {
 	struct worker *w = c->w;
@@ -210,7 +218,7 @@ void client_close(struct client *c, enum termination why)
 		if (c->in_request || c->gl->cfg->mode == LISTENER_TCP)
 			conn_log_request(c);
 	}
-	backend_let_go(c);
+	exchange_abandon(c);
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
 	/* a peer that is gone or broke the protocol gets no close_notify */
@@ -816,7 +824,6 @@ int client_flush_out(struct client *c)
 void client_error(struct client *c, int status, enum termination why, const char *detail)
 {
 	struct exchange *x = c->ex;
-	struct local_answer a = { .status = status, .content_type = "application/json" };
 	char body[256];
 	int n;
 
@@ -836,13 +843,16 @@ void client_error(struct client *c, int status, enum termination why, const char
 		conn_stats_backend_done(c, on_behalf, status);
 		x->log_backend = on_behalf;
 	}
-	backend_let_go(c);
+	exchange_abandon(c);
 	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
 		     termination_name(why), detail);
-	a.body = body;
-	a.retry_after_s = status == 503 ? RETRY_AFTER_S : 0;
-	a.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0;
-	c->proto->send_answer(c, &a);
+	x->local = (struct local_answer){
+		.status = status, .content_type = "application/json", .body = body,
+		.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0,
+		.retry_after_s = status == 503 ? RETRY_AFTER_S : 0,
+	};
+	/* written at once: the body on this stack is copied by the protocol */
+	exchange_produce(c, &local_producer);
 }
 
 void client_linger(struct client *c)

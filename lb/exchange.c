@@ -41,6 +41,7 @@ struct exchange *exchange_begin(struct client *c)
 	}
 	/* field by field: the compiler writes these 156 bytes as a few vector stores, where
 	 * a memset that long becomes a slower rep stos (a new field must be added here) */
+	x->producer = NULL;
 	x->pool = NULL;
 	x->backend = NULL;
 	x->failed_backend = NULL;

@@ -15,7 +15,7 @@
 #include "health.h"
 #include "http_rewrite.h"
 #include "log.h"
-#include "queue.h"
+#include "producer.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
@@ -275,7 +275,7 @@ static void dispatch_request(struct client *c)
 		stat_gauge_add(&x->budget->in_flight, 1);
 	}
 	c->state = CS_QUEUED;
-	client_pick_backend(c);
+	exchange_produce(c, &backend_producer);
 }
 
 /* The client of a queued request sent bytes or closed. Bytes are the request's body (framed
@@ -754,12 +754,12 @@ static void hold_response(struct client *c)
 }
 
 /* The whole response is held here and the client still reads: the backend is done with
- * this exchange (client_backend_done) and the client is served from the store. */
+ * this exchange (its producer's done) and the client is served from the store. */
 static void release_backend(struct client *c)
 {
 	struct exchange *x = c->ex;
 
-	client_backend_done(c, x->resp_keep_alive && x->req_done);
+	x->producer->done(c, x->resp_keep_alive && x->req_done);
 	x->released = 1;
 	x->t_released = ev_now(c->w->loop);
 }
@@ -992,7 +992,7 @@ static void finish_exchange(struct client *c)
 
 	x->term = TERM_DONE;
 	/* (a response held whole in the store let its backend go already) */
-	client_backend_done(c, x->resp_keep_alive && x->req_done);
+	x->producer->done(c, x->resp_keep_alive && x->req_done);
 	conn_log_request(c);
 	c->answered = 1;
 	/* a client that half-closed after pipelined requests still reads: what it sent

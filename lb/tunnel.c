@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "log.h"
+#include "producer.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "worker.h"
@@ -21,7 +22,7 @@ static void tunnel_accepted(struct client *c)
 {
 	c->state = CS_QUEUED;  /* becomes CONNECTING/TUNNEL in client_pick_backend */
 	c->ex->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
-	client_pick_backend(c);
+	exchange_produce(c, &backend_producer);
 }
 
 static void tunnel_client_event(struct client *c, int revents)

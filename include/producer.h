@@ -1,0 +1,37 @@
+/* producer.h: where the answer of an exchange comes from. A protocol (lb/http_proxy.c,
+ * lb/tunnel.c) reads a request; once it is ready (head rewritten for the backend, body
+ * whole in the exchange's store or streaming) the protocol hands the exchange to a
+ * producer, and the answer comes back through the protocol: a backend's through
+ * conn_proto's upstream_ready and upstream_event, an answer made here through
+ * send_answer. The protocol never learns which backend, queue or slot is behind it.
+ * Today: a backend of the pool, and local answers (fulcrum's own errors); the cache,
+ * routes' redirects and fixed answers and static files are producers to come. */
+#ifndef FULCRUM_PRODUCER_H
+#define FULCRUM_PRODUCER_H
+
+struct client;
+
+struct producer {
+	const char *name;
+	/* produce the answer of c->ex, whose request is ready */
+	void (*start)(struct client *c);
+	/* the answer is whole (delivered, or held whole in the exchange's store): let go
+	 * of what made it, as a success; reusable: its connection may serve again */
+	void (*done)(struct client *c, int reusable);
+	/* the exchange ends before its answer was whole (an error, the client left, a
+	 * drain deadline): let go of everything, counting no success */
+	void (*abandon)(struct client *c);
+};
+
+/* A backend of the listener's pool: the wait queue, the pick, the backend connection,
+ * retries (lb/client.c). */
+extern const struct producer backend_producer;
+/* The exchange's local answer (x->local), written by the protocol (lb/producer.c). */
+extern const struct producer local_producer;
+
+/* Makes p the producer of c's exchange and starts it. */
+void exchange_produce(struct client *c, const struct producer *p);
+/* The producer of c's exchange, if any, lets go of it (abandon); c->ex stays. */
+void exchange_abandon(struct client *c);
+
+#endif
