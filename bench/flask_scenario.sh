@@ -14,45 +14,23 @@
 # Everything listens on 127.0.0.1; only the processes started here are stopped.
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 FULCRUM-BINARY" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$1
-case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
-[ -x "$bin" ] || { echo "bench: no fulcrum binary at $bin" >&2; exit 1; }
-export FULCRUM=$bin
+. "$here/bench_lib.sh"
+bench_fulcrum_binary "$@"
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-20}
 WARMUP=${BENCH_WARMUP:-3}
 CONNS=24
-command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
-[ -x "$HAPROXY" ] || { echo "bench: haproxy is not installed" >&2; exit 1; }
-NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+bench_peer_tools
 
 # The e2e harness gives us a temp dir, free ports, pid-tracked background processes and
 # an EXIT trap that stops exactly those.
 . "$here/../tests/e2e/lib/lib.sh"
 
 ports P_FUL P_FUA P_HAP P_NRR P_NLC P1 P2 P3
-for spec in "web-1 $P1 4" "web-2 $P2 2" "web-3 $P3 1"; do
-	read -r name port workers <<<"$spec"
-	bg "$name" INT env FULCRUM_TEST_INSTANCE="$name" "$GUNICORN" -w "$workers" -k sync \
-		-b "127.0.0.1:$port" --chdir "$E2E_DIR" --graceful-timeout 2 --error-logfile - app:app
-	wait_listen "$port" "$LAST_PID" 20
-	wait_http "http://127.0.0.1:$port/healthz" 20
-done
+bench_flask_instances "$P1" "$P2" "$P3"
 
-cat >"$T/fulcrum.cfg" <<EOF
-workers = 1;
-state_dir = "$T/state";
-log = { level = "warn"; access = "off"; format = "json"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:$P_FUL"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; };
-            queue_timeout_ms = 10000; response_timeout_ms = 30000;
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P1"; weight = 4; max_conns = 4; },
-                         { name = "web-2"; address = "127.0.0.1:$P2"; weight = 2; max_conns = 2; },
-                         { name = "web-3"; address = "127.0.0.1:$P3"; weight = 1; max_conns = 1; } ); } );
-EOF
+bench_fulcrum_flask_cfg "$T/fulcrum.cfg" "$P_FUL" "$T/state"
 bg fulcrum TERM "$bin" -c "$T/fulcrum.cfg"
 wait_listen "$P_FUL" "$LAST_PID"
 

@@ -22,12 +22,9 @@
 # Loopback only; stops only the processes it started (tests/e2e/lib/lib.sh tracks them).
 set -euo pipefail
 
-[ $# -ge 1 ] || { echo "usage: $0 FULCRUM-BINARY" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$1
-case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
-[ -x "$bin" ] || { echo "bench: no fulcrum binary at $bin" >&2; exit 1; }
-export FULCRUM=$bin
+. "$here/bench_lib.sh"
+bench_fulcrum_binary "$@"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	ROUNDS=${BENCH_ROUNDS:-1} SECS=${BENCH_SECONDS:-3} IDLE=${BENCH_IDLE_CONNS:-1000}
