@@ -194,7 +194,9 @@ struct exchange {
 			unsigned replayed:1;         /* counted in budget->replays_in_flight */
 			unsigned req_buffered:1;     /* the body is read whole into req_store first;
 							  * req_body_sent is the next byte of it to send */
-			unsigned resp_buffered:1;    /* the response body goes through resp_store */
+			unsigned resp_may_buffer:1;  /* response buffering applies (no stream) */
+			unsigned resp_buffered:1;    /* resp_store is made: bytes the client did
+							  * not take at once go through it */
 			unsigned resp_unbuffered:1;  /* the store refused more (budget): what is in it
 							  * goes out, the rest streams at the client's pace */
 			unsigned released:1;         /* the whole response is held here: backend,

@@ -118,12 +118,15 @@ int buffering_response_streams(const char *base, const struct http_head *h)
 		const struct http_header *f = &h->headers[i];
 		const char *v = base + f->value.off;
 
+		/* (the length first: most names are neither, and are passed over at once) */
+		if (f->name.len != 12 && f->name.len != 17)
+			continue;
 		/* server-sent events are read as they come, whatever their size */
-		if (http_slice_eq(base, f->name, "content-type") &&
+		if (f->name.len == 12 && http_slice_eq(base, f->name, "content-type") &&
 		    value_starts(v, f->value.len, "text/event-stream"))
 			return 1;
 		/* the app asks for it, as Flask apps behind nginx do */
-		if (http_slice_eq(base, f->name, "x-accel-buffering") &&
+		if (f->name.len == 17 && http_slice_eq(base, f->name, "x-accel-buffering") &&
 		    value_starts(v, f->value.len, "no"))
 			return 1;
 	}

@@ -686,12 +686,14 @@ static void http_on_upstream_data(struct client *c)
 		if (h->body == HTTP_BODY_UNTIL_CLOSE)
 			c->keep_alive = 0;
 		/* response buffering: the body is read off the backend as fast as it comes and
-		 * the backend is let go when it is whole; streams go at the client's pace */
-		if (h->status != 101 && h->body != HTTP_BODY_NONE && buffering_wanted(c, 1) &&
-		    !buffering_response_streams(buf_head(u->in), h)) {
-			buffering_body_init(c, &x->resp_store);
-			x->resp_buffered = 1;
-		}
+		 * the backend is let go when it is whole; streams go at the client's pace. A
+		 * body already here whole is no stream whatever it says (the usual small
+		 * answer: its headers are not searched). The store is made when first needed. */
+		x->resp_may_buffer = h->status != 101 && h->body != HTTP_BODY_NONE &&
+				     buffering_wanted(c, 1) &&
+				     ((h->body == HTTP_BODY_LENGTH &&
+				       h->content_length <= buf_len(u->in) - h->head_len) ||
+				      !buffering_response_streams(buf_head(u->in), h));
 		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
@@ -728,7 +730,7 @@ static void http_on_upstream_data(struct client *c)
 		return;
 	}
 	/* straight to the client when it takes it (no copy), then what it left is held */
-	if (client_write_response(c) && x->resp_buffered)
+	if (client_write_response(c) && x->resp_may_buffer)
 		hold_response(c);
 }
 
@@ -742,6 +744,10 @@ static void hold_response(struct client *c)
 	struct upstream *u = c->up;
 
 	if (u && x->resp_ready && !x->resp_unbuffered) {
+		if (!x->resp_buffered) {
+			buffering_body_init(c, &x->resp_store);
+			x->resp_buffered = 1;
+		}
 		if (buffering_append(c, &x->resp_store, buf_head(u->in), x->resp_ready) == 0) {
 			buf_consume(u->in, x->resp_ready);
 			x->resp_ready = 0;
@@ -749,7 +755,8 @@ static void hold_response(struct client *c)
 			x->resp_unbuffered = 1;
 		}
 	}
-	if (u && x->resp_done && x->resp_ready == 0 && body_kept(&x->resp_store) > 0)
+	if (u && x->resp_done && x->resp_ready == 0 && x->resp_buffered &&
+	    body_kept(&x->resp_store) > 0)
 		release_backend(c);
 }
 
@@ -979,7 +986,7 @@ static void http_on_client_writable(struct client *c)
 {
 	/* the client made room: bytes the backend sent meanwhile move to the store, and a
 	 * response that is whole there lets its backend go */
-	if (client_write_response(c) && c->ex->resp_buffered && c->up)
+	if (client_write_response(c) && c->ex->resp_may_buffer && c->up)
 		hold_response(c);
 }
 

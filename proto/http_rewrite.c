@@ -37,9 +37,17 @@ static int append_str(struct buf *b, const char *s)
  * printf family was 40 % of the instructions per request; docs/benchmarks.md). */
 static int append_uint(struct buf *b, unsigned v)
 {
-	return append_uint64(b, v);
+	char digits[10];
+	size_t n = sizeof(digits);
+
+	do {
+		digits[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n);
+	return buf_append(b, digits + n, sizeof(digits) - n);
 }
 
+/* append_uint for lengths beyond 32 bits (a buffered body's Content-Length). */
 static int append_uint64(struct buf *b, uint64_t v)
 {
 	char digits[20];
