@@ -14,7 +14,7 @@ DEMO=$REPO_DIR/scripts/demo.sh
 ports P_WEB P_CTL P_B1 P_B2 P_B3
 # demo.sh prints fulcrumctl's path relative to the current directory: run it from the
 # repository, as `make demo` does.
-cd "$REPO_DIR"
+cd "$REPO_DIR" || fail "cannot cd to $REPO_DIR"
 demo_env=(env DEMO_PORT="$P_WEB" DEMO_CONTROL_PORT="$P_CTL" DEMO_BACKEND_PORTS="$P_B1 $P_B2 $P_B3")
 
 step "control port taken: refused, nothing started"
@@ -38,6 +38,7 @@ stop_pid "$BUSY_PID" TERM 5 || true
 wait_unlisten "$P_CTL" 5 || fail "the port-taking listener did not stop"
 
 step "demo runs, prints the status page and fulcrumctl lines"
+# shellcheck disable=SC2217 # bg is lib.sh's launcher; demo.sh must not read the terminal
 bg demo TERM "${demo_env[@]}" DEMO_SECONDS=60 "$DEMO" "$FULCRUM" </dev/null
 DEMO_PID=$LAST_PID
 for _ in $(seq 1 300); do
