@@ -1,5 +1,5 @@
 # fulcrum: a TLS-terminating L4/L7 load balancer. Plain GNU make; see README.md.
-#   make demo    install missing Debian packages, build, run on the embedded config
+#   make demo    install the missing build and demo packages, build, run on the embedded config
 #   make test    install missing packages, build, run unit tests (plain and sanitized) and e2e
 #   make check   the whole suite (unit + e2e) under AddressSanitizer + UBSan
 
@@ -12,13 +12,17 @@ CC      ?= cc
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# Debian packages the build, the tests and the demo need.
-DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcmocka-dev libcjson-dev
-DEB_RUN   := python3 python3-flask gunicorn python3-websockets curl openssl procps testssl.sh prometheus \
+# Debian packages: the build's, the demo's (gunicorn and Flask for its three instances,
+# curl for its first requests) and the rest the tests need. `make demo` installs only the
+# first two lists (the target-specific values below reach its deps prerequisite).
+DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev
+DEB_DEMO  := python3 python3-flask gunicorn curl
+DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus \
              yamllint python3-yaml
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
-# with systemd the package also enables a Prometheus service; the tests do not use it.)
-DEB_PKGS  := $(DEB_BUILD) $(DEB_RUN)
+# with systemd the package also enables a Prometheus service; the tests do not use it,
+# and `make demo` does not install it.)
+DEB_PKGS  := $(DEB_BUILD) $(DEB_DEMO) $(DEB_TEST)
 # Only `make bench` needs these: the peers, the load generators and callgrind.
 DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux
 
@@ -32,6 +36,10 @@ test check screenshot: DEB_PKGS += $(DEB_BROWSER)
 # package is installed only when the command is missing (kubectl: Debian's package is
 # kubernetes-client, while e.g. Google's kubectl package provides the same command).
 DEB_CMDS  := kubectl:kubernetes-client
+
+# The demo: the build and the demo's own packages, no test tools, no kubectl.
+demo: DEB_PKGS = $(DEB_BUILD) $(DEB_DEMO)
+demo: DEB_CMDS =
 
 # Only `make soak` needs these (a fast backend and load generator).
 DEB_SOAK  := wrk nginx
