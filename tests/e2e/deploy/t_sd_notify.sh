@@ -3,8 +3,9 @@
 # holds (tests/e2e/lib/notify_listen.py): READY=1 only once the listener accepts; SIGHUP
 # and POST /v1/config/reload -> RELOADING=1 (MONOTONIC_USEC) then READY=1; a refused
 # config -> RELOADING=1, READY=1 with a STATUS saying so, the old config still serving,
-# and `fulcrumctl reload` (the unit's ExecReload) failing; WATCHDOG=1 keepalives under
-# WATCHDOG_USEC/WATCHDOG_PID; SIGTERM -> STOPPING=1. Every datagram from fulcrum's pid.
+# and `fulcrumctl reload` (the unit's ExecReload) failing; a rollback is a reload too;
+# WATCHDOG=1 keepalives under WATCHDOG_USEC/WATCHDOG_PID; SIGTERM -> STOPPING=1. Every
+# datagram comes from fulcrum's pid.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -111,10 +112,16 @@ wait_events 9 "API reload"
 assert_match "$(event 8)" '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$' "API reload, first"
 assert_match "$(event 9)" '^READY=1\|STATUS=generation 3, ' "API reload, then"
 
+step "fulcrumctl rollback 1: RELOADING=1 then READY=1, generation 4"
+"$FULCRUMCTL" -s "http://127.0.0.1:$P_CTL" rollback 1 >"$T/ctl.out" 2>&1 || fail "fulcrumctl rollback: $(cat "$T/ctl.out")"
+wait_events 11 "rollback"
+assert_match "$(event 10)" '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$' "rollback, first"
+assert_match "$(event 11)" '^READY=1\|STATUS=generation 4, ' "rollback, then"
+
 step "SIGTERM -> STOPPING=1, exit 0"
 stop_pid "$FULCRUM_PID" TERM 15 || fail "fulcrum exited $? on SIGTERM"
-wait_events 10 "stop"
-assert_match "$(event 10)" '^STOPPING=1' "on SIGTERM"
+wait_events 12 "stop"
+assert_match "$(event 12)" '^STOPPING=1' "on SIGTERM"
 bad=$(grep -v " pid=$FULCRUM_PID " "$N" || true)
 [ -z "$bad" ] || fail "datagrams not from fulcrum's pid $FULCRUM_PID: $bad"
 echo "   $(events | wc -l) notifications and $(grep -c ' WATCHDOG=1$' "$N") keepalives, all from pid $FULCRUM_PID"
