@@ -18,6 +18,7 @@
 #include "buffering.h"
 #include "config.h"
 #include "ctl.h"
+#include "ctl_notify.h"
 #include "fs_private.h"
 #include "generation.h"
 #include "health.h"
@@ -382,9 +383,12 @@ int main(int argc, char **argv)
 			 cfg->listeners[i].bind.text, cfg->listeners[i].pool);
 	log_info("fulcrum %s started: %d workers, config %s", FULCRUM_VERSION, nworkers,
 		 config_path ? config_path : "(embedded default)");
+	/* listeners bound, the first generation published, workers and the API running */
+	ctl_notify_ready(loop);
 
 	ev_run(loop, 0);
 
+	ctl_notify_shutdown();
 	ctl_shutdown();
 	health_stop();
 	worker_join_all();

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "ctl_api.h"
+#include "ctl_notify.h"
 #include "discovery.h"
 #include "health.h"
 #include "log.h"
@@ -35,6 +36,12 @@ static int mkdir_p(const char *path);
 static uint64_t current_id(void);
 static ssize_t current_entries(const struct config *file, struct ctl_jentry **out);
 static void settle_journal(struct ctl_jentry *entries, size_t n, int changed);
+static int reload_file(const char *source, uint64_t *gen, struct config_errors *errs,
+		       struct config_errors *warnings, char *err, size_t errlen);
+static int rollback_to(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
+		       size_t errlen);
+static void refusal(const char *what, int rc, const struct config_errors *errs,
+		    const char *err, char *out, size_t len);
 
 static uint64_t current_id(void)
 {
@@ -330,6 +337,7 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 void ctl_set_stopping(void)
 {
 	ctl_plane.stopping = 1;
+	ctl_notify_stopping();
 }
 
 void ctl_shutdown(void)
@@ -430,6 +438,7 @@ static int publish(struct config *cfg, const char *source, const char *kind, con
 	*gen = g->id;
 	health_sync(g);  /* new backends wait for their first check before workers see them */
 	proc_publish(g);
+	ctl_notify_generation();
 	log_info("%s: generation %" PRIu64 " applied from %s (%zu listeners, %zu pools)", kind, *gen,
 		 from, cfg->nlisteners, cfg->npools);
 	/* a reload or rollback may start, restart or stop watchers */
@@ -528,8 +537,43 @@ int ctl_delete_backend(const char *pool, const char *name, const char *source, u
 	return ctl_change_backend(&e, source, gen, err, errlen);
 }
 
+/* The short reason a reload or rollback (what) changed nothing, for the service
+ * manager's status line: the first config error, or err. */
+static void refusal(const char *what, int rc, const struct config_errors *errs,
+		    const char *err, char *out, size_t len)
+{
+	const struct config_error *e = errs && errs->count ? &errs->items[0] : NULL;
+
+	if (rc == 422 && e)
+		snprintf(out, len, "%s refused, running config kept: %s:%d: %s%s", what,
+			 e->file ? e->file : "?", e->line, e->message ? e->message : "",
+			 errs->count > 1 ? " (and more errors)" : "");
+	else
+		snprintf(out, len, "%s refused, running config kept: %s", what,
+			 *err ? err : "invalid config");
+}
+
+/* Every reload (SIGHUP, POST /v1/config/reload) goes through here: the service
+ * manager hears RELOADING before and READY after, whether it applied or not. */
 int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	       struct config_errors *warnings, char *err, size_t errlen)
+{
+	char why[256];
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	ctl_notify_reloading();
+	rc = reload_file(source, gen, errs, warnings, err, errlen);
+	if (rc)
+		refusal("reload", rc, errs, err, why, sizeof(why));
+	ctl_notify_reloaded(rc ? why : NULL);
+	return rc;
+}
+
+/* The body of ctl_reload. */
+static int reload_file(const char *source, uint64_t *gen, struct config_errors *errs,
+		       struct config_errors *warnings, char *err, size_t errlen)
 {
 	struct ctl_jentry *entries = NULL;
 	struct generation *cur;
@@ -583,8 +627,26 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
 	return 0;
 }
 
+/* A rollback is a reload to the service manager: RELOADING before, READY after. */
 int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
 		 size_t errlen)
+{
+	char why[256];
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	ctl_notify_reloading();
+	rc = rollback_to(id, gen, errs, err, errlen);
+	if (rc)
+		refusal("rollback", rc, errs, err, why, sizeof(why));
+	ctl_notify_reloaded(rc ? why : NULL);
+	return rc;
+}
+
+/* The body of ctl_rollback. */
+static int rollback_to(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
+		       size_t errlen)
 {
 	struct ctl_jentry *entries = NULL, *old = NULL;
 	struct ctl_gen_meta meta;

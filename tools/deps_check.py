@@ -53,6 +53,7 @@ HEADER_OWNER = {
     "ctl_http.h": "control",
     "ctl_journal.h": "control",
     "ctl_metrics.h": "control",
+    "ctl_notify.h": "control",
     "ctl_page.h": "control",
     "ctl_ready.h": "control",
     "ctl_store.h": "control",
