@@ -26,6 +26,7 @@ static void put_json_escaped(struct line *l, const char *s, size_t cap);
 static const struct tm *utc_time(time_t secs);
 static double ms_between(double from, double to);
 static double upload_ms(const struct exchange *x, double now);
+static double queue_ms(const struct exchange *x, double now);
 
 #define PUT_LIT(l, lit) put((l), (lit), sizeof(lit) - 1)
 
@@ -234,7 +235,7 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, ",\"bytes_out\":");
 		put_uint(&l, x->bytes_out);
 		PUT_LIT(&l, ",\"queue_ms\":");
-		put_fixed(&l, x->t_queued > 0 ? ms_between(x->t_queued, x->t_connect_start) : 0.0, 3);
+		put_fixed(&l, queue_ms(x, now), 3);
 		PUT_LIT(&l, ",\"connect_ms\":");
 		put_fixed(&l, ms_between(x->t_connect_start, x->t_connected), 3);
 		PUT_LIT(&l, ",\"response_ms\":");
@@ -268,4 +269,14 @@ static double upload_ms(const struct exchange *x, double now)
 	if (x->t_req_done > 0)
 		return ms_between(x->t_start, x->t_req_done);
 	return x->req_body == HTTP_BODY_NONE ? 0.0 : ms_between(x->t_start, now);
+}
+
+/* From entering the wait queue to leaving it for a backend: 0 when never queued; up to
+ * now when it never left (a queue timeout, a client gone while waiting), which is the
+ * time it waited, not "no time". */
+static double queue_ms(const struct exchange *x, double now)
+{
+	if (x->t_queued == 0)
+		return 0.0;
+	return ms_between(x->t_queued, x->t_connect_start > 0 ? x->t_connect_start : now);
 }

@@ -66,7 +66,8 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
 			     c->ex->log_backend ? c->ex->log_backend->name : "",
 			     (unsigned long long)c->ex->bytes_in, (unsigned long long)c->ex->bytes_out,
-			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start) : 0.0,
+			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start > 0 ?
+							      c->ex->t_connect_start : now) : 0.0,
 			     ms_between(c->ex->t_connect_start, c->ex->t_connected),
 			     ms_between(c->ex->t_connected, c->ex->t_first_byte), ms_between(c->ex->t_start, now),
 			     c->ex->t_req_done > 0 ? ms_between(c->ex->t_start, c->ex->t_req_done)
@@ -158,7 +159,8 @@ static void test_matches_printf_formats(void **state)
 		snprintf(c->ex->request_id, sizeof(c->ex->request_id), "%08x", (unsigned)rand());
 		c->ex->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
 		c->ex->t_queued = i % 3 ? 0 : c->ex->t_start + rnd() * 0.001;
-		c->ex->t_connect_start = c->ex->t_start + rnd() * 0.002;
+		/* never left the queue (a queue timeout): queue_ms runs to now */
+		c->ex->t_connect_start = i % 17 || !c->ex->t_start ? c->ex->t_start + rnd() * 0.002 : 0;
 		c->ex->t_connected = i % 9 ? c->ex->t_connect_start + rnd() * 0.0005 : 0;
 		c->ex->t_first_byte = c->ex->t_connected + rnd() * 0.003;
 		n1 = reference_line(c, now, a, sizeof(a));
@@ -214,6 +216,27 @@ static void test_known_line(void **state)
 	free(f);
 }
 
+/* A request that timed out in the wait queue never reached a connect: its queue_ms is
+ * the time it waited, not -1 (it was once -1, which reads as "did not queue"). */
+static void test_queue_timeout_logs_the_wait(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client *c = &f->c;
+	char b[1024];
+	double now = 1790000000.5;
+
+	(void)state;
+	c->peer.in.sin_family = AF_INET;
+	snprintf(c->ex->target, sizeof(c->ex->target), "GET /slow");
+	c->ex->status = 503;
+	c->ex->term = TERM_QUEUE_TIMEOUT;
+	c->ex->t_start = now - 0.3;
+	c->ex->t_queued = now - 0.25;
+	access_line_format(c, now, b, sizeof(b));
+	assert_non_null(strstr(b, ",\"queue_ms\":250.000,\"connect_ms\":-1.000,"));
+	free(f);
+}
+
 /* A buffer too small cuts the line (newline included), as snprintf did. */
 static void test_cut_to_capacity(void **state)
 {
@@ -236,6 +259,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_printf_formats),
 		cmocka_unit_test(test_known_line),
+		cmocka_unit_test(test_queue_timeout_logs_the_wait),
 		cmocka_unit_test(test_cut_to_capacity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
