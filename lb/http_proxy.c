@@ -891,7 +891,8 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 			c->out = nb;
 		}
 	}
-	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor);
+	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor,
+				     c->ex->request_id[0] ? c->ex->request_id : NULL);
 }
 
 /* Writes queued heads and framed response bytes to the client: from the response's
