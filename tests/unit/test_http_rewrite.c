@@ -123,13 +123,14 @@ static void test_response_carries_request_id(void **state)
 				   "Content-Length: 3\r\n\r\nabc";
 	static const char plain[] = "HTTP/1.1 204 No Content\r\n\r\n";
 	static union { struct buf b; char bytes[sizeof(struct buf) + 1024]; } u;
+	char rid[HTTP_REQUEST_ID_MAX + 1] = "0123abcd";
 	const char *p;
 
 	(void)state;
 	u.b.cap = 1023;
 	u.b.start = u.b.end = 0;
 	assert_int_equal(http_parse_response(resp, sizeof(resp) - 1, &lim, HTTP_M_GET, &H), HTTP_PARSE_DONE);
-	assert_int_equal(http_rewrite_response(&u.b, resp, &H, 1, 1, "0123abcd"), 0);
+	assert_int_equal(http_rewrite_response(&u.b, resp, &H, 1, 1, rid), 0);
 	u.b.data[u.b.end] = '\0';
 	p = strstr(u.b.data, "X-Request-ID: 0123abcd\r\n");
 	assert_non_null(p);
