@@ -105,6 +105,7 @@ static void usage(FILE *out)
 		"  diff FROM [TO]                  what changed from generation FROM to TO (default current)\n"
 		"  rollback GEN                    apply generation GEN again, as a new generation\n"
 		"  health | ready                  liveness and readiness probes\n"
+		"  help                            this text (also -h, --help); --version: the version\n"
 		"  docker-watch [--docker-socket PATH]\n"
 		"                                  add, drain and remove containers labelled\n"
 		"                                  fulcrum.pool as Docker starts and stops them\n"
@@ -904,12 +905,13 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, O_ALL },
 		{ "docker-socket", required_argument, NULL, O_DOCKER_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd, *a1, *a2, *env, *docker_socket = NULL;
 	int opt, nargs, code, set_opts = 0;
 
-	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o.server = optarg; break;
 		case O_TOKEN: o.token_file = optarg; break;
@@ -931,6 +933,10 @@ int main(int argc, char **argv)
 		case O_ALL: o.all = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
+		case 'V':
+			printf("fulcrumctl %s (git %s, libcurl %s)\n", FULCRUM_VERSION, FULCRUM_GIT_REV,
+			       curl_version_info(CURLVERSION_NOW)->version);
+			return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -940,6 +946,10 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	nargs = argc - optind - 1;
+	if (!strcmp(cmd, "help") && nargs == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
 	a1 = nargs > 0 ? argv[optind + 1] : NULL;
 	a2 = nargs > 1 ? argv[optind + 2] : NULL;
 	if (!o.server)

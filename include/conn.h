@@ -222,6 +222,10 @@ struct exchange {
 	/* for the access log; only their first byte is cleared */
 	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's (when safe) or ours */
 	char target[160];                /* method and start of the target, for the log */
+	/* log.format = "combined" only (else just cleared): the start of the request's
+	 * Referer and User-Agent, raw (escaped when the line is written) */
+	char referer[128];
+	char user_agent[128];
 };
 
 /* The end of the part exchange_begin clears. */

@@ -48,10 +48,14 @@ int http_rewrite_set_length(struct buf *b, uint64_t length);
 
 /* Writes the client's response head into out: "HTTP/1.1 status reason", the backend's
  * fields minus hop-by-hop ones and X-Accel-Buffering (the framing fields are never dropped), then fulcrum's
- * Connection: upgrade for a 101, close when !keep_alive, keep-alive to an HTTP/1.0
- * client. 0, or -1 when out has no room. */
+ * X-Request-ID: request_id (unless NULL; a whole array, NUL-terminated, is read; the
+ * backend's own X-Request-ID is then dropped, so the client sees one, the id the backend
+ * was sent), Connection: upgrade for a 101,
+ * close when !keep_alive, keep-alive to an HTTP/1.0 client. 0, or -1 when out has no
+ * room. */
 int http_rewrite_response(struct buf *out, const char *base, const struct http_head *h,
-			  int keep_alive, int client_minor);
+			  int keep_alive, int client_minor,
+			  const char request_id[HTTP_REQUEST_ID_MAX + 1]);
 
 /* 1 when s[0..n) may be logged and forwarded as a request id as it is. */
 int http_request_id_safe(const char *s, size_t n);

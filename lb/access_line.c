@@ -10,6 +10,7 @@
 #include "worker.h"
 
 #define PATH_ESCAPED_MAX 400  /* the escaped path is cut below this many bytes */
+#define AGENT_ESCAPED_MAX 150 /* and an escaped Referer or User-Agent at this many */
 
 /* A line being written: pieces that do not fit are cut, like snprintf's output. */
 struct line {
@@ -23,9 +24,11 @@ static void put_int(struct line *l, long long v);
 static void put_2digits(struct line *l, int v);
 static void put_fixed(struct line *l, double v, unsigned decimals);
 static void put_json_escaped(struct line *l, const char *s, size_t cap);
+static void put_quoted_field(struct line *l, const char *s, size_t cap);
 static const struct tm *utc_time(time_t secs);
 static double ms_between(double from, double to);
 static double upload_ms(const struct exchange *x, double now);
+static double queue_ms(const struct exchange *x, double now);
 
 #define PUT_LIT(l, lit) put((l), (lit), sizeof(lit) - 1)
 
@@ -122,6 +125,37 @@ static void put_json_escaped(struct line *l, const char *s, size_t cap)
 	}
 }
 
+/* s as a quoted field of the combined line, as Apache and nginx write Referer and
+ * User-Agent: "-" when empty; '"' and '\' escaped with a backslash, control and
+ * non-ASCII bytes as \xHH, so a client cannot end the field or the line. The escaped
+ * text stops before it would pass cap bytes: both fields at their longest still leave
+ * room in the line for what follows them. */
+static void put_quoted_field(struct line *l, const char *s, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	PUT_LIT(l, "\"");
+	if (!*s)
+		PUT_LIT(l, "-");
+	for (; *s && n + 4 <= cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			char e[2] = { '\\', (char)ch };
+			put(l, e, 2);
+			n += 2;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char e[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+			put(l, e, 4);
+			n += 4;
+		} else {
+			put(l, (const char *)&ch, 1);
+			n++;
+		}
+	}
+	PUT_LIT(l, "\"");
+}
+
 /* gmtime_r once per second and thread: every line of that second shares it. */
 static const struct tm *utc_time(time_t secs)
 {
@@ -181,7 +215,11 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_int(&l, x->status);
 		PUT_LIT(&l, " ");
 		put_uint(&l, x->bytes_out);
-		PUT_LIT(&l, " \"-\" \"-\" backend=");
+		PUT_LIT(&l, " ");
+		put_quoted_field(&l, x->referer, AGENT_ESCAPED_MAX);
+		PUT_LIT(&l, " ");
+		put_quoted_field(&l, x->user_agent, AGENT_ESCAPED_MAX);
+		PUT_LIT(&l, " backend=");
 		put_str(&l, c->up && c->up->backend ? c->up->backend->name :
 			    x->backend ? x->backend->name : x->log_backend ? x->log_backend->name : "-");
 		PUT_LIT(&l, " term=");
@@ -234,7 +272,7 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, ",\"bytes_out\":");
 		put_uint(&l, x->bytes_out);
 		PUT_LIT(&l, ",\"queue_ms\":");
-		put_fixed(&l, x->t_queued > 0 ? ms_between(x->t_queued, x->t_connect_start) : 0.0, 3);
+		put_fixed(&l, queue_ms(x, now), 3);
 		PUT_LIT(&l, ",\"connect_ms\":");
 		put_fixed(&l, ms_between(x->t_connect_start, x->t_connected), 3);
 		PUT_LIT(&l, ",\"response_ms\":");
@@ -268,4 +306,14 @@ static double upload_ms(const struct exchange *x, double now)
 	if (x->t_req_done > 0)
 		return ms_between(x->t_start, x->t_req_done);
 	return x->req_body == HTTP_BODY_NONE ? 0.0 : ms_between(x->t_start, now);
+}
+
+/* From entering the wait queue to leaving it for a backend: 0 when never queued; up to
+ * now when it never left (a queue timeout, a client gone while waiting), which is the
+ * time it waited, not "no time". */
+static double queue_ms(const struct exchange *x, double now)
+{
+	if (x->t_queued == 0)
+		return 0.0;
+	return ms_between(x->t_queued, x->t_connect_start > 0 ? x->t_connect_start : now);
 }

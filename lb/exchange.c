@@ -64,6 +64,7 @@ struct exchange *exchange_begin(struct client *c)
 	x->t_start = c->head_started;
 	x->request_id[0] = '\0';
 	x->target[0] = '\0';
+	x->referer[0] = x->user_agent[0] = '\0';
 	c->ex = x;
 	return x;
 }

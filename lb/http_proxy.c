@@ -46,6 +46,7 @@ static void response_head_bad(struct client *c, const char *detail);
 static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
 static void set_log_target(struct client *c, const char *base, const struct http_head *h);
+static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h);
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
  * first byte arrives), and waits for (or parses an already buffered) head. */
@@ -434,6 +435,35 @@ static void set_log_target(struct client *c, const char *base, const struct http
 		t = room - m;
 	memcpy(x->target + m, base + h->target.off, t);
 	x->target[m + t] = '\0';
+	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED)
+		set_log_agent(x, base, h);
+}
+
+/* The start of the head's Referer and User-Agent (the first of each), for the
+ * combined log line: the JSON line has no use for them, so only that format pays. */
+static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		char *to;
+		size_t n, cap;
+
+		if (f->name.len == 7 && !x->referer[0] && http_slice_eq(base, f->name, "referer")) {
+			to = x->referer;
+			cap = sizeof(x->referer) - 1;
+		} else if (f->name.len == 10 && !x->user_agent[0] &&
+			   http_slice_eq(base, f->name, "user-agent")) {
+			to = x->user_agent;
+			cap = sizeof(x->user_agent) - 1;
+		} else {
+			continue;
+		}
+		n = f->value.len < cap ? f->value.len : cap;
+		memcpy(to, base + f->value.off, n);
+		to[n] = '\0';
+	}
 }
 
 /* new_request_id for http_rewrite_request: a random 128-bit id as 32 hex characters
@@ -891,7 +921,8 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 			c->out = nb;
 		}
 	}
-	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor);
+	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor,
+				     c->ex->request_id[0] ? c->ex->request_id : NULL);
 }
 
 /* Writes queued heads and framed response bytes to the client: from the response's

@@ -24,6 +24,7 @@ static int is_hop_by_hop(const char *base, const struct http_head *h, struct htt
 static int named_by_connection(const char *base, const struct http_head *h,
 			       struct http_slice name);
 static enum request_field classify_request_field(const char *base, struct http_slice name);
+static int append_request_id(struct buf *b, const char request_id[HTTP_REQUEST_ID_MAX + 1]);
 
 /* Appends a string literal: its length is known at compile time. */
 #define APPEND_LIT(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
@@ -338,7 +339,8 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 }
 
 int http_rewrite_response(struct buf *b, const char *base, const struct http_head *h,
-			  int keep_alive, int client_minor)
+			  int keep_alive, int client_minor,
+			  const char request_id[HTTP_REQUEST_ID_MAX + 1])
 {
 	uint32_t i;
 	int rc = 0;
@@ -357,8 +359,14 @@ int http_rewrite_response(struct buf *b, const char *base, const struct http_hea
 		/* the app's word to its proxy (Flask apps set it for nginx), not the client's */
 		if (f->name.len == 17 && http_slice_eq(base, f->name, "x-accel-buffering"))
 			continue;
+		/* one id on the way back: the one the backend was sent, whatever it echoes */
+		if (request_id && f->name.len == 12 && (base[f->name.off] | 0x20) == 'x' &&
+		    http_slice_eq(base, f->name, "x-request-id"))
+			continue;
 		rc |= append_field(b, base, f);
 	}
+	if (request_id)
+		rc |= append_request_id(b, request_id);
 	if (h->status == 101)
 		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
 	else if (!keep_alive)
@@ -367,6 +375,25 @@ int http_rewrite_response(struct buf *b, const char *base, const struct http_hea
 		rc |= APPEND_LIT(b, "Connection: keep-alive\r\n");
 	rc |= APPEND_LIT(b, "\r\n");
 	return rc ? -1 : 0;
+}
+
+/* "X-Request-ID: id\r\n" at b's tail. This is on every response: the id is copied as
+ * its whole array (a fixed size the compiler copies in a few moves) and the end set
+ * after its real length. 0, or -1 when b has no room for the longest id. */
+static int append_request_id(struct buf *b, const char request_id[HTTP_REQUEST_ID_MAX + 1])
+{
+	static const char name[] = "X-Request-ID: ";
+	size_t n = strnlen(request_id, HTTP_REQUEST_ID_MAX);
+	char *p;
+
+	if (buf_room(b) < sizeof(name) - 1 + HTTP_REQUEST_ID_MAX + 2)
+		return -1;
+	p = buf_tail(b);
+	memcpy(p, name, sizeof(name) - 1);
+	memcpy(p + sizeof(name) - 1, request_id, HTTP_REQUEST_ID_MAX);
+	memcpy(p + sizeof(name) - 1 + n, "\r\n", 2);
+	b->end += (uint32_t)(sizeof(name) - 1 + n + 2);
+	return 0;
 }
 
 int http_rewrite_set_length(struct buf *b, uint64_t length)

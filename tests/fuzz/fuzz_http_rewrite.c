@@ -124,7 +124,7 @@ static void check_response(const char *in, size_t size)
 	if (http_parse_response(in, size, &lim, HTTP_M_GET, &h) != HTTP_PARSE_DONE)
 		return;
 	out = new_buf(h.head_len + 256);
-	if (http_rewrite_response(out, in, &h, (int)(size & 1), 1) == 0) {
+	if (http_rewrite_response(out, in, &h, (int)(size & 1), 1, NULL) == 0) {
 		assert(http_parse_response(buf_head(out), buf_len(out), &out_lim, HTTP_M_GET, &again) ==
 		       HTTP_PARSE_DONE);
 		assert(again.head_len == buf_len(out));

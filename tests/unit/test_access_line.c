@@ -34,10 +34,26 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 	return n;
 }
 static double ms_between(double from, double to) { return from > 0 && to >= from ? (to - from) * 1e3 : -1; }
+/* Referer and User-Agent as Apache and nginx quote them, escaped text up to 150 bytes */
+static const char *quoted_field(char *out, const char *s)
+{
+	size_t n = 0;
+	out[n++] = '"';
+	if (!*s) out[n++] = '-';
+	for (; *s && n - 1 + 4 <= 150; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') n += (size_t)sprintf(out + n, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f) n += (size_t)sprintf(out + n, "\\x%02X", ch);
+		else out[n++] = (char)ch;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
 static size_t reference_line(struct client *c, double now, char *line, size_t cap)
 {
 	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char target[400], ts[32], peer[300];
+	char target[400], ts[32], peer[300], ref[160], ua[160];
 	time_t secs = (time_t)now; struct tm tm;
 	const char *sp, *method = "", *path = ""; char mbuf[24]; int n;
 	gmtime_r(&secs, &tm);
@@ -47,10 +63,11 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 	if (sp && sp - c->ex->target < (int)sizeof(mbuf)) { memcpy(mbuf, c->ex->target, sp - c->ex->target); mbuf[sp - c->ex->target] = '\0'; method = mbuf; path = sp + 1; }
 	json_escape(target, sizeof(target), path);
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED) {
-		n = snprintf(line, cap, "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu \"-\" \"-\" "
+		n = snprintf(line, cap, "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"%s %s HTTP/1.%d\" %d %llu %s %s "
 			     "backend=%s term=%s total_ms=%.1f conn=%d.%u\n",
 			     peer, tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 			     tm.tm_sec, method, target, c->version_minor, c->ex->status, (unsigned long long)c->ex->bytes_out,
+			     quoted_field(ref, c->ex->referer), quoted_field(ua, c->ex->user_agent),
 			     c->up && c->up->backend ? c->up->backend->name : c->ex->backend ? c->ex->backend->name :
 			     c->ex->log_backend ? c->ex->log_backend->name : "-",
 			     termination_name(c->ex->term), ms_between(c->ex->t_start, now), c->w->id, c->id);
@@ -66,7 +83,8 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
 			     c->ex->log_backend ? c->ex->log_backend->name : "",
 			     (unsigned long long)c->ex->bytes_in, (unsigned long long)c->ex->bytes_out,
-			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start) : 0.0,
+			     c->ex->t_queued > 0 ? ms_between(c->ex->t_queued, c->ex->t_connect_start > 0 ?
+							      c->ex->t_connect_start : now) : 0.0,
 			     ms_between(c->ex->t_connect_start, c->ex->t_connected),
 			     ms_between(c->ex->t_connected, c->ex->t_first_byte), ms_between(c->ex->t_start, now),
 			     c->ex->t_req_done > 0 ? ms_between(c->ex->t_start, c->ex->t_req_done)
@@ -144,6 +162,17 @@ static void test_matches_printf_formats(void **state)
 			snprintf(c->ex->target, sizeof(c->ex->target), "GET /p%ld?q=\"x\"\\%c", i,
 				 (char)(1 + rand() % 127));
 		}
+		if (i % 5 == 1) {
+			c->ex->referer[0] = c->ex->user_agent[0] = '\0';
+		} else {
+			int k, nr = rand() % 128, nu = rand() % 128;
+			for (k = 0; k < nr; k++)  /* quotes, backslashes, controls, high bytes */
+				c->ex->referer[k] = (char)(i % 3 ? 32 + rand() % 95 : 1 + rand() % 255);
+			c->ex->referer[nr] = '\0';
+			for (k = 0; k < nu; k++)
+				c->ex->user_agent[k] = (char)(i % 3 ? 32 + rand() % 95 : 1 + rand() % 255);
+			c->ex->user_agent[nu] = '\0';
+		}
 		c->ex->status = rand() % 600;
 		c->version_minor = rand() % 2;
 		c->ex->bytes_in = (unsigned long long)rand() * (unsigned long long)rand();
@@ -158,7 +187,8 @@ static void test_matches_printf_formats(void **state)
 		snprintf(c->ex->request_id, sizeof(c->ex->request_id), "%08x", (unsigned)rand());
 		c->ex->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
 		c->ex->t_queued = i % 3 ? 0 : c->ex->t_start + rnd() * 0.001;
-		c->ex->t_connect_start = c->ex->t_start + rnd() * 0.002;
+		/* never left the queue (a queue timeout): queue_ms runs to now */
+		c->ex->t_connect_start = i % 17 || !c->ex->t_start ? c->ex->t_start + rnd() * 0.002 : 0;
 		c->ex->t_connected = i % 9 ? c->ex->t_connect_start + rnd() * 0.0005 : 0;
 		c->ex->t_first_byte = c->ex->t_connected + rnd() * 0.003;
 		n1 = reference_line(c, now, a, sizeof(a));
@@ -211,6 +241,71 @@ static void test_known_line(void **state)
 	access_line_format(c, now, b, sizeof(b));
 	assert_string_equal(b, "192.0.2.1 - - [21/Sep/2026:14:13:20 +0000] \"GET /a\\\"b HTTP/1.1\" 200 88 "
 			    "\"-\" \"-\" backend=web-1 term=done total_ms=12.5 conn=1.7\n");
+	/* Referer and User-Agent quoted and escaped as Apache and nginx print them */
+	snprintf(c->ex->referer, sizeof(c->ex->referer), "https://shop.example/a?b=1");
+	snprintf(c->ex->user_agent, sizeof(c->ex->user_agent), "Evil\" \\x\n\xc3\xa9/1.0");
+	access_line_format(c, now, b, sizeof(b));
+	assert_string_equal(b, "192.0.2.1 - - [21/Sep/2026:14:13:20 +0000] \"GET /a\\\"b HTTP/1.1\" 200 88 "
+			    "\"https://shop.example/a?b=1\" \"Evil\\\" \\\\x\\x0A\\xC3\\xA9/1.0\" "
+			    "backend=web-1 term=done total_ms=12.5 conn=1.7\n");
+	free(f);
+}
+
+/* A request that timed out in the wait queue never reached a connect: its queue_ms is
+ * the time it waited, not -1 (it was once -1, which reads as "did not queue"). */
+static void test_queue_timeout_logs_the_wait(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client *c = &f->c;
+	char b[1024];
+	double now = 1790000000.5;
+
+	(void)state;
+	c->peer.in.sin_family = AF_INET;
+	snprintf(c->ex->target, sizeof(c->ex->target), "GET /slow");
+	c->ex->status = 503;
+	c->ex->term = TERM_QUEUE_TIMEOUT;
+	c->ex->t_start = now - 0.3;
+	c->ex->t_queued = now - 0.25;
+	access_line_format(c, now, b, sizeof(b));
+	assert_non_null(strstr(b, ",\"queue_ms\":250.000,\"connect_ms\":-1.000,"));
+	free(f);
+}
+
+/* A combined line with every field at its longest and escaped at its widest still
+ * fits the log's 1024-byte line with its newline (a cut line would join the next). */
+static void test_longest_combined_line_fits(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct client *c = &f->c;
+	char b[1024], name[65];
+	size_t n;
+
+	(void)state;
+	f->cfg.log.format = LOG_FORMAT_COMBINED;
+	c->peer.in6.sin6_family = AF_INET6;
+	memset(&c->peer.in6.sin6_addr, 0xff, sizeof(c->peer.in6.sin6_addr));
+	memset(c->ex->target, 'M', 23);
+	c->ex->target[23] = ' ';
+	memset(c->ex->target + 24, 0x01, sizeof(c->ex->target) - 25);
+	c->ex->target[sizeof(c->ex->target) - 1] = '\0';
+	memset(c->ex->referer, 0x80, sizeof(c->ex->referer) - 1);
+	c->ex->referer[sizeof(c->ex->referer) - 1] = '\0';
+	memset(c->ex->user_agent, 0x80, sizeof(c->ex->user_agent) - 1);
+	c->ex->user_agent[sizeof(c->ex->user_agent) - 1] = '\0';
+	memset(name, 'b', 64);
+	name[64] = '\0';
+	f->be.name = name;
+	c->ex->backend = &f->be;
+	c->ex->status = 599;
+	c->ex->bytes_out = UINT64_MAX;
+	c->ex->term = TERM_DONE;
+	c->ex->t_start = 1.0;
+	f->w.id = 999;
+	c->id = UINT32_MAX;
+	n = access_line_format(c, 1790000000.0, b, sizeof(b));
+	assert_true(n < sizeof(b) - 1);
+	assert_int_equal(b[n - 1], '\n');
 	free(f);
 }
 
@@ -236,6 +331,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_printf_formats),
 		cmocka_unit_test(test_known_line),
+		cmocka_unit_test(test_queue_timeout_logs_the_wait),
+		cmocka_unit_test(test_longest_combined_line_fits),
 		cmocka_unit_test(test_cut_to_capacity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,6 +71,8 @@ static void test_recycled_exchange_is_cleared(void **state)
 	assert_int_equal(x->term, TERM_NONE);
 	assert_string_equal(x->request_id, "");
 	assert_string_equal(x->target, "");
+	assert_string_equal(x->referer, "");
+	assert_string_equal(x->user_agent, "");
 	assert_ptr_equal(x->client, &f->c[1]);
 	assert_true(x->t_start == f->c[1].head_started);
 	assert_int_equal(f->w.exchanges.nfree, 0);

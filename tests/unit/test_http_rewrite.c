@@ -109,10 +109,41 @@ static void test_response_keeps_framing_named_in_connection(void **state)
 	u.b.cap = 1023;
 	u.b.start = u.b.end = 0;
 	assert_int_equal(http_parse_response(resp, sizeof(resp) - 1, &lim, HTTP_M_GET, &H), HTTP_PARSE_DONE);
-	assert_int_equal(http_rewrite_response(&u.b, resp, &H, 1, 1), 0);
+	assert_int_equal(http_rewrite_response(&u.b, resp, &H, 1, 1, NULL), 0);
 	u.b.data[u.b.end] = '\0';
 	assert_non_null(strstr(u.b.data, "Content-Length: 3\r\n"));
 	assert_null(strstr(u.b.data, "X-A"));
+}
+
+/* The client gets the request's id back, once: the backend's echo (or its own id) is
+ * replaced by the one the backend was sent; without an id nothing is added. */
+static void test_response_carries_request_id(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nX-Request-ID: backend-own\r\n"
+				   "Content-Length: 3\r\n\r\nabc";
+	static const char plain[] = "HTTP/1.1 204 No Content\r\n\r\n";
+	static union { struct buf b; char bytes[sizeof(struct buf) + 1024]; } u;
+	char rid[HTTP_REQUEST_ID_MAX + 1] = "0123abcd";
+	const char *p;
+
+	(void)state;
+	u.b.cap = 1023;
+	u.b.start = u.b.end = 0;
+	assert_int_equal(http_parse_response(resp, sizeof(resp) - 1, &lim, HTTP_M_GET, &H), HTTP_PARSE_DONE);
+	assert_int_equal(http_rewrite_response(&u.b, resp, &H, 1, 1, rid), 0);
+	u.b.data[u.b.end] = '\0';
+	p = strstr(u.b.data, "X-Request-ID: 0123abcd\r\n");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "X-Request-ID"));
+	assert_null(strstr(u.b.data, "backend-own"));
+	assert_non_null(strstr(u.b.data, "Content-Length: 3\r\n"));
+	assert_non_null(strstr(u.b.data, "\r\n\r\n"));
+
+	u.b.start = u.b.end = 0;
+	assert_int_equal(http_parse_response(plain, sizeof(plain) - 1, &lim, HTTP_M_GET, &H), HTTP_PARSE_DONE);
+	assert_int_equal(http_rewrite_response(&u.b, plain, &H, 1, 1, NULL), 0);
+	u.b.data[u.b.end] = '\0';
+	assert_string_equal(u.b.data, "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
 static void test_owned_fields_replaced(void **state)
@@ -208,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_hop_by_hop_and_listed_fields_dropped),
 		cmocka_unit_test(test_many_connection_options_all_honoured),
 		cmocka_unit_test(test_response_keeps_framing_named_in_connection),
+		cmocka_unit_test(test_response_carries_request_id),
 		cmocka_unit_test(test_owned_fields_replaced),
 		cmocka_unit_test(test_trusted_chain_extended),
 		cmocka_unit_test(test_request_id_kept_only_when_safe),

@@ -3,7 +3,7 @@
 # no token or a wrong one gets 401; malformed JSON, unknown fields, bad addresses, odd
 # names, oversized bodies, unknown pools and backends get a 4xx with a JSON error; a
 # reload of a broken file gets 422 with every error. Probes need no token; readiness
-# fails while stopping; fulcrumctl's exit codes; a non-loopback control API without a
+# fails while stopping; fulcrumctl's exit codes, --version and help; a non-loopback control API without a
 # token is refused at start.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -134,6 +134,12 @@ assert_eq "$(ctl_rc ready)" 0 "fulcrumctl ready"
 assert_eq "$(ctl_rc status)" 0 "fulcrumctl status"
 assert_contains "$(cat "$T/ctl.out")" "flask" "fulcrumctl status output"
 ctl --json status >"$T/status.json"
+assert_eq "$(rc_of "$FULCRUMCTL" --version)" 0 "fulcrumctl --version"
+assert_eq "$(cut -d' ' -f2 "$T/rc.out")" "$("$FULCRUM" --version | cut -d' ' -f2)" "fulcrumctl --version: fulcrum's version"
+for h in help -h --help; do
+	assert_eq "$(rc_of "$FULCRUMCTL" $h)" 0 "fulcrumctl $h"
+	assert_contains "$("$FULCRUMCTL" $h 2>/dev/null)" "usage: fulcrumctl" "fulcrumctl $h prints the usage on stdout"
+done
 assert_eq "$(json_get "$(cat "$T/status.json")" 'd["pools"][0]["name"]')" flask "fulcrumctl --json status"
 unchanged "fulcrumctl's refused calls"
 

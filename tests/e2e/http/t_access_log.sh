@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t_access_log.sh: the access log's combined format, log.access_sample (1 line of N,
+# t_access_log.sh: the access log's combined format (Referer and User-Agent quoted and
+# escaped), log.access_sample (1 line of N,
 # 5xx always), reopening on SIGUSR1 after the file was moved away, upload_ms of a slow
 # upload, and the error log's gen= and conn= on a line about one connection.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -44,8 +45,16 @@ step "combined format"
 for p in a b c; do assert_eq "$(get "http://127.0.0.1:$P_WEB/p/$p" )" 200 "GET /p/$p"; done
 wait_lines "$T/access.log" 3
 assert_eq "$(lines "$T/access.log")" 3 "access-log lines"
-re='^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \+0000\] "GET /p/a HTTP/1\.1" 200 [0-9]+ "-" "-" backend=web-1 term=done total_ms=[0-9.]+ conn=0\.[0-9]+$'
-assert_match "$(head -n 1 "$T/access.log")" "$re" "first combined line"
+re='^127\.0\.0\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \+0000\] "GET /p/a HTTP/1\.1" 200 [0-9]+ "-" "curl/[0-9.]+" backend=web-1 term=done total_ms=[0-9.]+ conn=0\.[0-9]+$'
+assert_match "$(head -n 1 "$T/access.log")" "$re" "first combined line (curl's User-Agent, no Referer)"
+# Referer and User-Agent as the client sent them, a quote and a backslash escaped
+assert_eq "$(http_status "http://127.0.0.1:$P_WEB/p/r" -e 'http://shop.example/from?a=1' \
+	-A 'Probe "1" \x')" 200 "GET /p/r with a Referer and a User-Agent"
+wait_lines "$T/access.log" 4
+assert_contains "$(tail -n 1 "$T/access.log")" \
+	'"GET /p/r HTTP/1.1" 200 ' "the line of GET /p/r"
+assert_contains "$(tail -n 1 "$T/access.log")" \
+	' "http://shop.example/from?a=1" "Probe \"1\" \\x" backend=web-1 ' "Referer and User-Agent in the combined line"
 
 step "access_sample = 5: 1 line of 5 for 2xx/4xx, every 5xx"
 write_cfg json 5

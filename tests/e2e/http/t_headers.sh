@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_headers.sh: what the backend receives. fulcrum adds X-Forwarded-For (replacing a
 # client's), X-Real-IP, X-Forwarded-Proto, -Host, -Port, RFC 7239 Forwarded and
-# X-Request-ID (kept when the client sent a safe one), passes Host unchanged, and removes hop-by-hop headers
+# X-Request-ID (kept when the client sent a safe one; the client gets that one back, the
+# app's own replaced), passes Host unchanged, and removes hop-by-hop headers
 # (Keep-Alive, Proxy-Connection, and the fields named in Connection). IPv4 and IPv6.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
@@ -47,9 +48,16 @@ assert_match "$fwd" '(^|[;, ])proto=http($|[;, ])' "Forwarded proto="
 assert_match "$fwd" 'host="?shop\.example:8080' "Forwarded host="
 rid1=$(hdr "$out" X-Request-ID)
 assert_match "$rid1" '^[!-~]{8,}$' "X-Request-ID added by fulcrum"
-out=$(hcurl -f "http://127.0.0.1:$P_WEB/headers") || fail "GET /headers failed"
+out=$(hcurl -f -D "$T/resp.h" "http://127.0.0.1:$P_WEB/headers") || fail "GET /headers failed"
 rid2=$(hdr "$out" X-Request-ID)
 [ "$rid1" != "$rid2" ] || fail "two requests got the same X-Request-ID $rid1"
+# resp_rids FILE: the X-Request-ID values of a response head curl dumped, one a line.
+resp_rids() { tr -d '\r' <"$1" | sed -n 's/^[Xx]-[Rr]equest-[Ii][Dd]: *//p'; }
+assert_eq "$(resp_rids "$T/resp.h")" "$rid2" "X-Request-ID returned to the client (the backend's)"
+
+step "one X-Request-ID back when the app answers with its own"
+out=$(hcurl -f -D "$T/resp.h" "http://127.0.0.1:$P_WEB/headers?rid=app-own-id") || fail "GET /headers failed"
+assert_eq "$(resp_rids "$T/resp.h")" "$(hdr "$out" X-Request-ID)" "X-Request-ID returned over the app's own"
 
 step "client-sent X-Forwarded-For is replaced, X-Request-ID kept"
 out=$(hcurl -f -H 'X-Forwarded-For: 203.0.113.9' -H 'X-Request-ID: abc-123-client' \
@@ -58,6 +66,9 @@ assert_eq "$(hdr "$out" X-Forwarded-For | tr -d ' ')" "127.0.0.1" "X-Forwarded-F
 assert_eq "$(hdr "$out" X-Real-IP)" "127.0.0.1" "X-Real-IP"
 assert_eq "$(hdr "$out" X-Forwarded-Port)" "$P_WEB" "X-Forwarded-Port"
 assert_eq "$(hdr "$out" X-Request-ID)" "abc-123-client" "X-Request-ID sent by the client"
+out=$(hcurl -f -D "$T/resp.h" -H 'X-Request-ID: abc-123-client' "http://127.0.0.1:$P_WEB/headers?rid=app-own-id") ||
+	fail "GET /headers failed"
+assert_eq "$(resp_rids "$T/resp.h")" "abc-123-client" "X-Request-ID returned to a client that sent it"
 
 step "hop-by-hop headers are not forwarded"
 out=$(hcurl -f -H 'Connection: keep-alive, X-Secret-Hop' -H 'X-Secret-Hop: 1' -H 'Keep-Alive: timeout=5' \

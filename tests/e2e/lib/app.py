@@ -192,10 +192,13 @@ def work():
 @app.route("/headers", methods=["GET", "POST"])
 def headers():
     # werkzeug's Headers keep repeated fields; a list of pairs shows duplicates.
-    return jsonify(headers=[[k, v] for k, v in request.headers.items()],
+    resp = jsonify(headers=[[k, v] for k, v in request.headers.items()],
                    remote_addr=request.environ.get("REMOTE_ADDR"),
                    remote_port=request.environ.get("REMOTE_PORT"),
                    instance=INSTANCE)
+    if request.args.get("rid"):  # an app that answers with a request id of its own
+        resp.headers["X-Request-ID"] = request.args["rid"]
+    return resp
 
 
 @app.route("/proxyfix")
