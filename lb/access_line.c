@@ -101,51 +101,27 @@ static void put_fixed(struct line *l, double v, unsigned decimals)
 	put(l, frac, decimals);
 }
 
-/* s as a JSON string body; stops before the escaped text would reach cap bytes (with
- * room for one more escape), as the log always has. */
-static void put_json_escaped(struct line *l, const char *s, size_t cap)
+/* s with '"' and '\' escaped by a backslash and control and non-ASCII bytes as
+ * \u00hh (json) or \xHH (the combined line, as Apache and nginx write it), so a client
+ * can end neither the field nor the line. Stops before the escaped text would pass cap
+ * bytes, with room for one more escape: the line's other fields always fit. */
+static void put_escaped(struct line *l, const char *s, size_t cap, int json)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	static const char hex[] = "0123456789abcdef", HEX[] = "0123456789ABCDEF";
+	size_t n = 0, room = json ? 7 : 3;
 
-	for (; *s && n + 7 < cap; s++) {
+	for (; *s && n + room < cap; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\') {
 			char e[2] = { '\\', (char)ch };
 			put(l, e, 2);
 			n += 2;
-		} else if (ch < 0x20 || ch >= 0x7f) {
+		} else if ((ch < 0x20 || ch >= 0x7f) && json) {
 			char e[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
 			put(l, e, 6);
 			n += 6;
-		} else {
-			put(l, (const char *)&ch, 1);
-			n++;
-		}
-	}
-}
-
-/* s as a quoted field of the combined line, as Apache and nginx write Referer and
- * User-Agent: "-" when empty; '"' and '\' escaped with a backslash, control and
- * non-ASCII bytes as \xHH, so a client cannot end the field or the line. The escaped
- * text stops before it would pass cap bytes: both fields at their longest still leave
- * room in the line for what follows them. */
-static void put_quoted_field(struct line *l, const char *s, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	PUT_LIT(l, "\"");
-	if (!*s)
-		PUT_LIT(l, "-");
-	for (; *s && n + 4 <= cap; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
-			put(l, e, 2);
-			n += 2;
 		} else if (ch < 0x20 || ch >= 0x7f) {
-			char e[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+			char e[4] = { '\\', 'x', HEX[ch >> 4], HEX[ch & 15] };
 			put(l, e, 4);
 			n += 4;
 		} else {
@@ -153,6 +129,22 @@ static void put_quoted_field(struct line *l, const char *s, size_t cap)
 			n++;
 		}
 	}
+}
+
+/* s as a JSON string body (put_escaped). */
+static void put_json_escaped(struct line *l, const char *s, size_t cap)
+{
+	put_escaped(l, s, cap, 1);
+}
+
+/* s as a quoted field of the combined line, as Apache and nginx write Referer and
+ * User-Agent: "-" when empty, else escaped (put_escaped). */
+static void put_quoted_field(struct line *l, const char *s, size_t cap)
+{
+	PUT_LIT(l, "\"");
+	if (!*s)
+		PUT_LIT(l, "-");
+	put_escaped(l, s, cap, 0);
 	PUT_LIT(l, "\"");
 }
 
