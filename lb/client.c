@@ -589,6 +589,9 @@ void client_queue_turn(struct exchange *x, struct backend *b)
 	}
 	x->backend = b;
 	client_dispatch(c);
+	/* called from the loop's prepare stage, where no event handler updates the masks
+	 * afterwards: a request too large for one write must get its writability */
+	client_update(c);
 }
 
 void client_dispatch(struct client *c)
