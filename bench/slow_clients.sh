@@ -30,7 +30,9 @@
 # get or put: all of them readers or all writers), BENCH_SLOW_BYTES (262144). With
 # BENCH_OUT=FILE each run is also appended to FILE as bench/run.sh's samples ("slow NAME
 # ROUND METRIC VALUE", tab-separated; bench/report.py renders them). The wrk outputs go
-# to BENCH_RESULTS_DIR (bench/results)/slow-wrk.txt.
+# to BENCH_RESULTS_DIR (bench/results)/slow-wrk.txt. BENCH_FULCRUM_B=BINARY adds a second
+# fulcrum build as the contender fulcrum-b (same config, its own port): a before/after
+# comparison within one run, with its ratios printed beside fulcrum's.
 # Everything listens on 127.0.0.1; only the processes started here are stopped.
 set -euo pipefail
 
@@ -53,13 +55,18 @@ bench_peer_tools
 # an EXIT trap that stops exactly those.
 . "$here/../tests/e2e/lib/lib.sh"
 
-ports P_FUL P_HAP P_NGX P1 P2 P3
+ports P_FUL P_HAP P_NGX P1 P2 P3 P_FULB
 bench_flask_instances "$P1" "$P2" "$P3"
 
 # One fulcrum serves both the baseline and the run with slow clients (they never overlap).
 bench_fulcrum_flask_cfg "$T/fulcrum.cfg" "$P_FUL" "$T/state"
 bg fulcrum TERM "$bin" -c "$T/fulcrum.cfg"
 wait_listen "$P_FUL" "$LAST_PID"
+if [ -n "${BENCH_FULCRUM_B:-}" ]; then
+	bench_fulcrum_flask_cfg "$T/fulcrum-b.cfg" "$P_FULB" "$T/state-b"
+	bg fulcrum-b TERM "$BENCH_FULCRUM_B" -c "$T/fulcrum-b.cfg"
+	wait_listen "$P_FULB" "$LAST_PID"
+fi
 
 # http-buffer-request: wait for the body before choosing a server, as far as one buffer
 # holds it; with the default tune.bufsize (16 KiB) an upload of 256 KiB would still hold
@@ -90,6 +97,7 @@ bg haproxy USR1 "$HAPROXY" -db -f "$T/haproxy.cfg"
 wait_listen "$P_HAP" "$LAST_PID"
 
 proxies="fulcrum-noslow:$P_FUL fulcrum:$P_FUL haproxy:$P_HAP"
+[ -z "${BENCH_FULCRUM_B:-}" ] || proxies="$proxies fulcrum-b:$P_FULB"
 if [ -n "$NGINX" ]; then
 	mkdir -p "$T/nginx"
 	# nginx's defaults: proxy_buffering and proxy_request_buffering on, bodies beyond the
@@ -232,17 +240,19 @@ for name, rs in rows.items():
     print("%-15s %10.1f %9.2f %9.2f %7d | %s" % (name, m[0], m[1], m[2], m[3], slow))
 print("(medians over rounds; errors summed; slow gets/puts: finished transfers per run)")
 peers = [p for p in ("haproxy", "nginx") if p in med]
-if "fulcrum" in med:
-    f = med["fulcrum"]
+for me in ("fulcrum", "fulcrum-b"):
+    if me not in med:
+        continue
+    f = med[me]
     print()
     if med.get("fulcrum-noslow", [0])[0]:
-        print("fulcrum fast req/s with slow clients / without: %.3f (target >= 0.95)" % (
-            f[0] / med["fulcrum-noslow"][0]))
+        print("%s fast req/s with slow clients / without: %.3f (target >= 0.95)" % (
+            me, f[0] / med["fulcrum-noslow"][0]))
     if peers:
         best = max(peers, key=lambda p: med[p][0])
         low = min(peers, key=lambda p: med[p][2])
         if med[best][0]:
-            print("fulcrum fast req/s / best peer (%s): %.3f" % (best, f[0] / med[best][0]))
+            print("%s fast req/s / best peer (%s): %.3f" % (me, best, f[0] / med[best][0]))
         if med[low][2]:
-            print("fulcrum fast p99 / best peer's (%s): %.3f" % (low, f[2] / med[low][2]))
+            print("%s fast p99 / best peer's (%s): %.3f" % (me, low, f[2] / med[low][2]))
 EOF
