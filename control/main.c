@@ -378,9 +378,10 @@ int main(int argc, char **argv)
 	if (ctl_start(loop, g) == -1)
 		return 1;
 	for (i = 0; i < (int)cfg->nlisteners; i++)
-		log_info("listener %s: %s on %s -> pool %s", cfg->listeners[i].name,
+		log_info("listener %s: %s on %s -> %zu routes, then pool %s", cfg->listeners[i].name,
 			 cfg->listeners[i].mode == LISTENER_TCP ? "tcp" : "http",
-			 cfg->listeners[i].bind.text, cfg->listeners[i].pool);
+			 cfg->listeners[i].bind.text, cfg->listeners[i].nroutes,
+			 cfg->listeners[i].pool ? cfg->listeners[i].pool : "(none: 404)");
 	log_info("fulcrum %s started: %d workers, config %s", FULCRUM_VERSION, nworkers,
 		 config_path ? config_path : "(embedded default)");
 	/* listeners bound, the first generation published, workers and the API running */

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "config-int.h"
 #include "health.h"
+#include "route.h"
 
 /* Table of contents. */
 static void add_error_raw(struct config_errors *errs, const char *file, int line,
@@ -20,6 +21,8 @@ static void add_error_raw(struct config_errors *errs, const char *file, int line
 static void sort_errors(struct config_errors *errs);
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
+static void check_routes(struct loader *ld, const struct config *cfg, const struct cfg_listener *l,
+			 const config_setting_t *list, const char *base, int pools_named);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
 static void check_control(struct loader *ld, const struct config *cfg,
@@ -279,6 +282,56 @@ fail:
 	return NULL;
 }
 
+/* A listener's routes (core/route.c): only on http listeners; each does exactly one
+ * thing, to a pool that exists; a fixed body fits an answer. (Names are unique by the
+ * key table.) */
+static void check_routes(struct loader *ld, const struct config *cfg, const struct cfg_listener *l,
+			 const config_setting_t *list, const char *base, int pools_named)
+{
+	char path[KEY_PATH_MAX], rbase[KEY_PATH_MAX], seg[32];
+	size_t i;
+
+	if (list == NULL || l->nroutes != (size_t)config_setting_length(list))
+		return;
+	if (l->mode != LISTENER_HTTP) {
+		cfg_path_join(path, base, "routes");
+		cfg_add_error(ld, list, 0, path, "routes need mode = \"http\" (a tcp listener has no requests to route)");
+		return;
+	}
+	for (i = 0; i < l->nroutes; i++) {
+		const struct cfg_route *r = &l->routes[i];
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL);
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP || r->name == NULL)
+			continue;
+		cfg_path_join(rbase, "routes", cfg_elem_segment(&cfg_route_table, e, (int)i, seg, sizeof(seg)));
+		cfg_path_join(path, base, rbase);
+		if (actions != 1)
+			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, redirect and respond (it has %d)",
+				      actions);
+		if (r->pool != NULL && pools_named && config_find_pool(cfg, r->pool) == NULL) {
+			char p2[KEY_PATH_MAX];
+			cfg_path_join(p2, path, "pool");
+			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, p2,
+				      "no pool named '%s' is defined", r->pool);
+		}
+		if (r->redirect != NULL && r->redirect->status != 301 && r->redirect->status != 302 &&
+		    r->redirect->status != 303 && r->redirect->status != 307 && r->redirect->status != 308)
+			cfg_add_error(ld, e, 0, path, "redirect.status must be 301, 302, 303, 307 or 308, got %u",
+				      r->redirect->status);
+		if (r->respond != NULL && (r->respond->status == 204 || r->respond->status == 304) &&
+		    r->respond->body[0] != '\0')
+			cfg_add_error(ld, e, 0, path, "respond.status %u has no body; remove respond.body",
+				      r->respond->status);
+		if (r->respond != NULL && strlen(r->respond->body) > ROUTE_BODY_MAX)
+			cfg_add_error(ld, e, 0, path, "respond.body is %zu bytes; at most %d",
+				      strlen(r->respond->body), ROUTE_BODY_MAX);
+		if (r->path != NULL && r->path_prefix != NULL)
+			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
+	}
+}
+
 /* Cross-checks that need the whole file: a listener's pool exists, PROXY headers are
  * only accepted from somewhere, and no two listeners bind the same address. Lines come
  * from the settings, which are still alive. */
@@ -305,6 +358,12 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			continue;
 		cfg_path_join(base, "listeners",
 			      cfg_elem_segment(&cfg_listener_table, e, (int)i, seg, sizeof(seg)));
+		if (l->pool == NULL && l->nroutes == 0 && config_setting_get_member(e, "pool") == NULL) {
+			cfg_path_join(path, base, "pool");
+			cfg_add_error(ld, e, 0, path, "missing required key 'pool' in listener (an http listener may have routes instead)");
+		}
+		if (l->nroutes > 0)
+			check_routes(ld, cfg, l, config_setting_get_member(e, "routes"), base, pools_named);
 		if (l->pool != NULL && pools_named && config_find_pool(cfg, l->pool) == NULL) {
 			cfg_path_join(path, base, "pool");
 			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, path,

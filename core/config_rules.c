@@ -19,6 +19,11 @@ static int check_host_header(const char *s, char *err, size_t errlen);
 static int check_header_name(const char *s, char *err, size_t errlen);
 static int check_k8s_name(const char *s, char *err, size_t errlen);
 static int check_api_server(const char *s, char *err, size_t errlen);
+static int check_host_pattern(const char *s, char *err, size_t errlen);
+static int check_method(const char *s, char *err, size_t errlen);
+static int check_url_scheme(const char *s, char *err, size_t errlen);
+static int check_header_value(const char *s, char *err, size_t errlen);
+static int check_any_text(const char *s, char *err, size_t errlen);
 
 #define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
 
@@ -161,6 +166,64 @@ static int check_api_server(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* A route's host: a DNS name, or "*." and one; compared without case (core/route.c). */
+static int check_host_pattern(const char *s, char *err, size_t errlen)
+{
+	const char *name = strncmp(s, "*.", 2) == 0 ? s + 2 : s;
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 253)
+		return ERR("host must be 1..253 characters");
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-") != n)
+		return ERR("'%s' is not a host name or \"*.\" and one (letters, digits, '.', '-'; "
+			   "no port: routes ignore the Host's port)", s);
+	if (name[0] == '.' || name[n - 1] == '.' || strstr(name, ".."))
+		return ERR("'%s' has an empty label", s);
+	return 0;
+}
+
+/* An HTTP method is a token (RFC 9110 9.1), compared with case. */
+static int check_method(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+				       "!#$%&'*+-.^_`|~") != n)
+		return ERR("'%s' is not a method (a token of 1..32 characters, e.g. \"GET\")", s);
+	return 0;
+}
+
+static int check_url_scheme(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "http") != 0 && strcmp(s, "https") != 0)
+		return ERR("scheme must be \"http\" or \"https\", got '%s'", s);
+	return 0;
+}
+
+/* A field value fulcrum writes itself: no control characters (a CR or LF would end the
+ * header and start another). */
+static int check_header_value(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] == 127)
+			return ERR("must not contain control characters");
+	if (i > 1024)
+		return ERR("must be at most 1024 characters");
+	return 0;
+}
+
+/* Any text, empty included (a fixed answer's body: its length is checked with the
+ * route). */
+static int check_any_text(const char *s, char *err, size_t errlen)
+{
+	(void)s;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 #undef ERR
 
 /* The rules the key table names, with the "values" column of the reference. */
@@ -177,3 +240,8 @@ const struct str_rule rule_host_header = { check_host_header, "visible ASCII, no
 const struct str_rule rule_header_name = { check_header_name, "header field name" };
 const struct str_rule rule_k8s_name = { check_k8s_name, "`[a-z0-9-]{1,63}`" };
 const struct str_rule rule_api_server = { check_api_server, "`https://host:port`" };
+const struct str_rule rule_host_pattern = { check_host_pattern, "host name or `*.`host name" };
+const struct str_rule rule_method = { check_method, "method token" };
+const struct str_rule rule_url_scheme = { check_url_scheme, "`\"http\"`, `\"https\"`" };
+const struct str_rule rule_header_value = { check_header_value, "no control characters" };
+const struct str_rule rule_any_text = { check_any_text, "any text" };

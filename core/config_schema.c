@@ -150,6 +150,56 @@ static const struct key_table control_table = {
 	"control", control_keys, sizeof(struct cfg_control), -1, -1
 };
 
+static const struct key redirect_keys[] = {
+	K_INT(struct cfg_route_redirect, status, 301, 308, 301, R,
+	      "301, 302, 303, 307 or 308 (307 and 308 keep the method and body)"),
+	K_STR(struct cfg_route_redirect, scheme, NULL, &rule_url_scheme, R,
+	      "\"http\" or \"https\"; unset = the request's"),
+	K_STR(struct cfg_route_redirect, host, NULL, &rule_host_header, R,
+	      "host of the new URL; unset = the request's Host"),
+	K_INT(struct cfg_route_redirect, port, 0, 65535, 0, R,
+	      "port of the new URL; 0 = none (the scheme's default)"),
+	{ .name = NULL },
+};
+static const struct key_table redirect_table = {
+	"redirect", redirect_keys, sizeof(struct cfg_route_redirect), -1, -1
+};
+
+static const struct key respond_keys[] = {
+	K_INT(struct cfg_route_respond, status, 200, 599, 200, R, "status of the answer"),
+	K_STR(struct cfg_route_respond, body, "", &rule_any_text, R, "body of the answer (up to 4096 bytes)"),
+	K_STR(struct cfg_route_respond, content_type, "text/plain; charset=utf-8", &rule_header_value, R,
+	      "Content-Type of the answer"),
+	{ .name = NULL },
+};
+static const struct key_table respond_table = {
+	"respond", respond_keys, sizeof(struct cfg_route_respond), -1, -1
+};
+
+static const struct key route_keys[] = {
+	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
+	      "route name, unique in its listener (access log field route)"),
+	K_STR(struct cfg_route, host, NULL, &rule_host_pattern, R,
+	      "match the Host (port ignored, any case): \"api.example.com\" or \"*.example.com\"; unset = any"),
+	K_STR(struct cfg_route, path, NULL, &rule_http_path, R,
+	      "match this exact path (the target before any '?'); unset = any"),
+	K_STR(struct cfg_route, path_prefix, NULL, &rule_http_path, R,
+	      "match paths that start with this; unset = any"),
+	K_STR(struct cfg_route, method, NULL, &rule_method, R,
+	      "match this method exactly (\"GET\", \"POST\", ...); unset = any"),
+	K_STR(struct cfg_route, pool, NULL, &rule_name, R,
+	      "proxy matching requests to this pool (one of pool, redirect, respond)"),
+	K_GROUP(struct cfg_route, redirect, &redirect_table, KEY_POINTER | R,
+		"answer matching requests with a redirect: { status; scheme; host; port; }"),
+	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
+		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+	{ .name = NULL },
+};
+const struct key_table cfg_route_table = {
+	"route", route_keys, sizeof(struct cfg_route), offsetof(struct cfg_route, line),
+	offsetof(struct cfg_route, name)
+};
+
 static const struct key listener_keys[] = {
 	K_STR(struct cfg_listener, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique listener name, [A-Za-z0-9._-]{1,63}"),
@@ -157,8 +207,10 @@ static const struct key listener_keys[] = {
 	       "address to listen on: \"1.2.3.4:443\", \"[::]:443\" or \"name:443\"; unique"),
 	K_ENUM(struct cfg_listener, mode, mode_names, LISTENER_HTTP, R,
 	       "\"http\" (L7, per request) or \"tcp\" (L4, per connection)"),
-	K_STR(struct cfg_listener, pool, NULL, &rule_name, KEY_REQUIRED | R,
-	      "name of the pool that serves this listener"),
+	K_STR(struct cfg_listener, pool, NULL, &rule_name, R,
+	      "name of the pool that serves this listener (with routes: what no route matched); required unless routes are set"),
+	K_LIST(struct cfg_listener, "routes", routes, nroutes, &cfg_route_table, 0, 1024, R,
+	       "http listeners: rules tried in order, the first match acts (see Routes)"),
 	K_INT(struct cfg_listener, max_connections, 1, 1000000, 10000, R,
 	      "concurrent client connections on this listener"),
 	K_INT(struct cfg_listener, max_conns_per_client, 0, 1000000, 256, R,

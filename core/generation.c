@@ -235,9 +235,20 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		}
 		gl->group = lg;
 		g->nlisteners++;
-		for (j = 0; j < g->npools; j++)
+		for (j = 0; gl->cfg->pool && j < g->npools; j++)
 			if (!strcmp(g->pools[j].name, gl->cfg->pool))
 				gl->pool = &g->pools[j];
+		if (gl->cfg->nroutes) {
+			size_t r;
+			gl->route_pools = calloc(gl->cfg->nroutes, sizeof(*gl->route_pools));
+			if (!gl->route_pools) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			for (r = 0; r < gl->cfg->nroutes; r++)
+				gl->route_pools[r] = gl->cfg->routes[r].pool
+					? generation_find_pool(g, gl->cfg->routes[r].pool) : NULL;
+		}
 		/* certificates are read now: a missing or mismatched file refuses the whole
 		 * generation, and the running one keeps serving its certificates */
 		if (gl->cfg->tls &&
@@ -257,6 +268,7 @@ fail:
 	for (i = 0; i < g->nlisteners; i++) {
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
+		free(g->listeners[i].route_pools);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
@@ -278,6 +290,7 @@ void generation_unref(struct generation *g)
 	for (i = 0; i < g->nlisteners; i++) {
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
+		free(g->listeners[i].route_pools);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);

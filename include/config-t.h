@@ -72,11 +72,42 @@ struct cfg_tls {
 	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 
+/* A route's redirect answer: the request's URL with the parts set here replaced. */
+struct cfg_route_redirect {
+	uint32_t status;             /* 301, 302, 303, 307 or 308; default 301 */
+	char *scheme;                /* "http" | "https"; NULL = the request's */
+	char *host;                  /* NULL = the request's Host (its port dropped when port is set) */
+	uint32_t port;               /* 0 = none added (the default port of the scheme) */
+};
+
+/* A route's fixed answer (maintenance, /robots.txt). */
+struct cfg_route_respond {
+	uint32_t status;             /* 200..599, default 200 */
+	char *body;                  /* default "" */
+	char *content_type;          /* default "text/plain; charset=utf-8" */
+};
+
+/* One rule of a listener's routes (core/route.c): every condition set must match (an
+ * unset one matches anything); the first route that matches acts. */
+struct cfg_route {
+	char *name;
+	char *host;                  /* "api.example.com" or "*.example.com"; any case, port ignored */
+	char *path;                  /* the exact path (before any '?') */
+	char *path_prefix;           /* the path starts with this */
+	char *method;                /* exactly this method */
+	char *pool;                  /* proxy to this pool ... */
+	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
+	struct cfg_route_respond *respond;    /* ... or answer this (exactly one of the three) */
+	int line;
+};
+
 struct cfg_listener {
 	char *name;
 	struct addr bind;
 	enum listener_mode mode;     /* "http" | "tcp" */
-	char *pool;                  /* name of a pool in the same config */
+	char *pool;                  /* name of a pool in the same config: the default route */
+	struct cfg_route *routes;    /* http listeners: tried in order before the default */
+	size_t nroutes;
 	uint32_t max_connections;    /* concurrent client connections, default 10000 */
 	uint32_t max_conns_per_client; /* per client address (IPv6: /64), default 256, 0 = unlimited */
 	int accept_proxy;            /* expect a PROXY v1/v2 header from trusted sources */

@@ -31,6 +31,7 @@ struct local_answer {
 	const char *body;
 	size_t body_len;
 	unsigned retry_after_s;          /* a Retry-After header with this value; 0 = none */
+	const char *location;            /* a Location header (a route's redirect); NULL = none */
 };
 
 /* Seconds a client is told to wait (Retry-After) before trying again after a 503 fulcrum
@@ -65,6 +66,11 @@ struct conn_proto {
 
 extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */
 extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
+
+/* Applies the listener's routes to a parsed request head (lb/http_route.c): 0 when the
+ * request goes on to a pool (the route's in c->ex->pool, or the listener's), -1 when
+ * it was answered here (a redirect, a fixed answer, or 404 for no route). */
+int http_route_request(struct client *c, const char *base, const struct http_head *h);
 
 enum client_state {
 	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
@@ -114,6 +120,7 @@ enum termination {
 	TERM_CLIENT_BODY_TIMEOUT, /* the client stopped sending its body; no response yet (408) */
 	TERM_CLIENT_ABORTED_QUEUED, /* the client left while its request waited in the queue */
 	TERM_BUFFER_FULL,      /* a request body did not fit in the buffer budgets (503) */
+	TERM_NO_ROUTE,         /* no route matched and the listener has no pool (404) */
 	TERM__COUNT
 };
 
@@ -222,6 +229,7 @@ struct exchange {
 	/* for the access log; only their first byte is cleared */
 	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's (when safe) or ours */
 	char target[160];                /* method and start of the target, for the log */
+	char route[64];                  /* the name of the route the request took; "" = none */
 	/* log.format = "combined" only (else just cleared): the start of the request's
 	 * Referer and User-Agent, raw (escaped when the line is written) */
 	char referer[128];

@@ -254,7 +254,9 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_json_escaped(&l, path, PATH_ESCAPED_MAX);
 		PUT_LIT(&l, "\",\"status\":");
 		put_int(&l, x->status);
-		PUT_LIT(&l, ",\"pool\":\"");
+		PUT_LIT(&l, ",\"route\":\"");
+		put_str(&l, x->route);
+		PUT_LIT(&l, "\",\"pool\":\"");
 		put_str(&l, x->pool ? x->pool->name : "");
 		PUT_LIT(&l, "\",\"backend\":\"");
 		put_str(&l, x->backend ? x->backend->name : c->up ? c->up->backend->name :

@@ -36,7 +36,7 @@ int buffering_set_default_dir(const char *state_dir)
 
 int buffering_wanted(const struct client *c, int response)
 {
-	const struct pool *p = c->gl->pool;
+	const struct pool *p = c->ex && c->ex->pool ? c->ex->pool : c->gl->pool;
 
 	if (!p || c->gl->cfg->mode != LISTENER_HTTP)
 		return 0;
@@ -45,7 +45,7 @@ int buffering_wanted(const struct client *c, int response)
 
 void buffering_body_init(const struct client *c, struct body *b)
 {
-	const struct cfg_pool *p = c->gl->pool->cfg;
+	const struct cfg_pool *p = (c->ex && c->ex->pool ? c->ex->pool : c->gl->pool)->cfg;
 	const struct config *cfg = c->gen->cfg;
 	struct body_limits lim = {
 		.memory_bytes = p->buffering.memory_bytes,

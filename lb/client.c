@@ -521,6 +521,10 @@ int client_follow_generation(struct client *c)
 		atomic_fetch_sub(&c->gl->group->active, 1);
 		atomic_fetch_add(&gl->group->active, 1);
 	}
+	/* a routed request keeps its pool, found by name among the new pools (NULL when
+	 * the reload removed it: a 503 at the pick); the others take the listener's */
+	if (c->ex && c->ex->route[0] && c->ex->pool)
+		c->ex->pool = generation_find_pool(g, c->ex->pool->name);
 	generation_ref(g);
 	generation_unref(c->gen);
 	c->gen = g;
@@ -541,7 +545,8 @@ void client_pick_backend(struct client *c)
 		client_error(c, 503, TERM_NO_BACKEND, "listener removed by reload");
 		return;
 	}
-	x->pool = c->gl->pool;
+	if (!x->route[0])
+		x->pool = c->gl->pool;  /* a routed request's pool was set by its route */
 	wp = queue_pool_of(w, x->pool);
 	if (!x->pool || !wp) {
 		client_error(c, 503, TERM_NO_BACKEND, "no pool");

@@ -43,6 +43,7 @@ struct exchange *exchange_begin(struct client *c)
 	 * a memset that long becomes a slower rep stos (a new field must be added here) */
 	x->producer = NULL;
 	x->pool = NULL;
+	x->route[0] = '\0';
 	x->backend = NULL;
 	x->failed_backend = NULL;
 	x->log_backend = NULL;

@@ -223,6 +223,9 @@ static void parse_request_head(struct client *c)
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
 	}
+	/* routes pick the pool, or answer here (lb/http_route.c) */
+	if (l->nroutes && http_route_request(c, base, h) == -1)
+		return;
 	if (l->body_max_bytes && h->body == HTTP_BODY_LENGTH &&
 	    h->content_length > l->body_max_bytes) {
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
@@ -270,9 +273,11 @@ static void dispatch_request(struct client *c)
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
 
-	x->retries_left = c->gl->pool ? c->gl->pool->cfg->retries : 0;
-	if (c->gl->pool && c->gl->pool->stats) {
-		x->budget = &c->gl->pool->stats[w->id];  /* in flight until the exchange is given back */
+	struct pool *p = x->pool ? x->pool : c->gl->pool;  /* the route's, or the listener's */
+
+	x->retries_left = p ? p->cfg->retries : 0;
+	if (p && p->stats) {
+		x->budget = &p->stats[w->id];  /* in flight until the exchange is given back */
 		stat_gauge_add(&x->budget->in_flight, 1);
 	}
 	c->state = CS_QUEUED;
@@ -1049,7 +1054,24 @@ static void finish_exchange(struct client *c)
 static const char *status_reason(int status)
 {
 	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
+	case 414: return "URI Too Long";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
 	case 417: return "Expectation Failed";
@@ -1059,7 +1081,7 @@ static const char *status_reason(int status)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
+	default: return status < 400 ? "OK" : "Error";
 	}
 }
 
@@ -1080,8 +1102,10 @@ static void http_send_answer(struct client *c, const struct local_answer *a)
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
 	n = snprintf(buf_tail(c->out), buf_room(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "%sConnection: close\r\n%s%s%s\r\n%.*s",
-		     a->status, status_reason(a->status), a->content_type, a->body_len, retry_after,
+		     "%s%s%s%sConnection: close\r\n%s%s%s\r\n%.*s",
+		     a->status, status_reason(a->status), a->content_type, a->body_len,
+		     a->location ? "Location: " : "", a->location ? a->location : "",
+		     a->location ? "\r\n" : "", retry_after,
 		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
 		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? 0 : (int)a->body_len,
 		     a->body);

@@ -74,12 +74,12 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 	} else {
 		n = snprintf(line, cap,
 			     "{\"time\":\"%s.%03dZ\",\"listener\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
-			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"pool\":\"%s\",\"backend\":\"%s\","
+			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"route\":\"%s\",\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
 			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"upload_ms\":%.3f,\"delivery_ms\":%.3f,"
 			     "\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
-			     addr_port(&c->peer.sa), method, target, c->ex->status,
+			     addr_port(&c->peer.sa), method, target, c->ex->status, c->ex->route,
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
 			     c->ex->log_backend ? c->ex->log_backend->name : "",
 			     (unsigned long long)c->ex->bytes_in, (unsigned long long)c->ex->bytes_out,
@@ -185,6 +185,7 @@ static void test_matches_printf_formats(void **state)
 		f->w.id = rand() % 8;
 		c->id = (uint32_t)rand();
 		snprintf(c->ex->request_id, sizeof(c->ex->request_id), "%08x", (unsigned)rand());
+		snprintf(c->ex->route, sizeof(c->ex->route), "%s", i % 5 ? "" : "static");
 		c->ex->t_start = i % 13 ? now - rnd() * (i % 2 ? 0.01 : 100) : 0;
 		c->ex->t_queued = i % 3 ? 0 : c->ex->t_start + rnd() * 0.001;
 		/* never left the queue (a queue timeout): queue_ms runs to now */
@@ -218,6 +219,7 @@ static void test_known_line(void **state)
 	c->ex->bytes_in = 76;
 	c->ex->bytes_out = 88;
 	c->ex->pool = &f->pool;
+	snprintf(c->ex->route, sizeof(c->ex->route), "api");
 	c->ex->backend = &f->be;
 	c->ex->term = TERM_DONE;
 	f->w.id = 1;
@@ -233,7 +235,7 @@ static void test_known_line(void **state)
 	access_line_format(c, now, b, sizeof(b));
 	assert_string_equal(b, "{\"time\":\"2026-09-21T14:13:20.250Z\",\"listener\":\"web\",\"client\":\"192.0.2.1\","
 			    "\"client_port\":5555,\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
-			    "\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
+			    "\"route\":\"api\",\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
 			    "\"queue_ms\":0.000,\"connect_ms\":1.000,\"response_ms\":8.000,\"total_ms\":12.500,"
 			    "\"upload_ms\":1.000,\"delivery_ms\":0.250,"
 			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\"}\n");

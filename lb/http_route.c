@@ -1,0 +1,125 @@
+/* http_route.c: owns what an http listener's routes do to a parsed request head
+ * (core/route.c matches): the request goes to the route's pool, or is answered here
+ * with the route's redirect or fixed answer (the local producer), or, when no route
+ * matches and the listener has no pool, with a 404. */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "generation.h"
+#include "producer.h"
+#include "route.h"
+
+/* Longest Location fulcrum writes: the answer is one buffer (16 KiB) with its head. */
+#define LOCATION_MAX 8192
+
+/* The path of a request target: origin-form "/a/b?q" -> "/a/b"; absolute-form
+ * "http://h/a?q" -> "/a"; "*" (OPTIONS) -> "*". */
+static void target_path(const char *t, size_t n, const char **path, size_t *len)
+{
+	const char *q, *p = t;
+
+	if (n > 0 && t[0] != '/' && t[0] != '*') {
+		const char *s = memmem(t, n, "://", 3);
+		p = s ? memchr(s + 3, '/', n - (size_t)(s + 3 - t)) : NULL;
+		if (!p)
+			p = t + n;  /* "http://host" alone: the empty path */
+	}
+	q = memchr(p, '?', n - (size_t)(p - t));
+	*path = p;
+	*len = (size_t)((q ? q : t + n) - p);
+}
+
+/* The route's redirect: the request's URL with the route's scheme, host and port. */
+static void answer_redirect(struct client *c, const struct cfg_route_redirect *rd, const char *base,
+			    const struct http_head *h)
+{
+	struct exchange *x = c->ex;
+	char location[LOCATION_MAX];
+	const char *scheme = rd->scheme ? rd->scheme : c->tls.ssl ? "https" : "http";
+	const char *host = rd->host ? rd->host : base + h->host.off;
+	size_t host_len = rd->host ? strlen(rd->host) : h->host.len;
+	const char *path, *t = base + h->target.off;
+	size_t path_len, tail_len;
+	char port[16] = "";
+	int n;
+
+	if (rd->port) {
+		/* the Host's own port gives way to the route's ("[::1]:8080" keeps its brackets) */
+		const char *colon = host_len && host[0] == '[' ? NULL : memchr(host, ':', host_len);
+		const char *bracket = host_len && host[0] == '[' ? memchr(host, ']', host_len) : NULL;
+		if (colon)
+			host_len = (size_t)(colon - host);
+		else if (bracket)
+			host_len = (size_t)(bracket - host) + 1;
+		snprintf(port, sizeof(port), ":%u", rd->port);
+	}
+	target_path(t, h->target.len, &path, &path_len);
+	/* the query, if any, goes along as it came */
+	tail_len = h->target.len - (size_t)(path - t) - path_len;
+	if (path_len == 0 || path[0] != '/') {
+		/* "*" or "http://host": the new URL's path is the root, with no query */
+		path = "/";
+		path_len = 1;
+		tail_len = 0;
+	}
+	n = snprintf(location, sizeof(location), "%s://%.*s%s%.*s%.*s", scheme, (int)host_len, host, port,
+		     (int)path_len, path, (int)tail_len, path + path_len);
+	if (n < 0 || (size_t)n >= sizeof(location)) {
+		client_error(c, 414, TERM_BAD_REQUEST, "redirect target too long");
+		return;
+	}
+	x->term = TERM_DONE;
+	x->status = (int)rd->status;
+	x->local = (struct local_answer){
+		.status = (int)rd->status, .content_type = "text/plain; charset=utf-8",
+		.body = "", .body_len = 0, .location = location,
+	};
+	exchange_produce(c, &local_producer);
+}
+
+static void answer_fixed(struct client *c, const struct cfg_route_respond *rp)
+{
+	struct exchange *x = c->ex;
+
+	x->term = TERM_DONE;
+	x->status = (int)rp->status;
+	x->local = (struct local_answer){
+		.status = (int)rp->status, .content_type = rp->content_type,
+		.body = rp->body, .body_len = strlen(rp->body),
+	};
+	exchange_produce(c, &local_producer);
+}
+
+int http_route_request(struct client *c, const char *base, const struct http_head *h)
+{
+	const struct cfg_listener *l = c->gl->cfg;
+	struct exchange *x = c->ex;
+	const struct cfg_route *r;
+	struct route_request rq = {
+		.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
+		.method = base + h->method.off, .method_len = h->method.len,
+	};
+	int i;
+
+	target_path(base + h->target.off, h->target.len, &rq.path, &rq.path_len);
+	i = route_find(l->routes, l->nroutes, &rq);
+	if (i < 0) {
+		if (c->gl->pool)
+			return 0;  /* the listener's pool: as without routes */
+		client_error(c, 404, TERM_NO_ROUTE, "no route matches this request");
+		return -1;
+	}
+	r = &l->routes[i];
+	snprintf(x->route, sizeof(x->route), "%s", r->name);
+	if (r->redirect) {
+		answer_redirect(c, r->redirect, base, h);
+		return -1;
+	}
+	if (r->respond) {
+		answer_fixed(c, r->respond);
+		return -1;
+	}
+	x->pool = c->gl->route_pools[i];
+	return 0;
+}

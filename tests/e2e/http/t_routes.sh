@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# t_routes.sh: several pools behind one listener (issue 20, the first part). Two
+# gunicorn instances, each a pool of its own ("app" and "api"), behind one listener
+# whose routes send Host api.test (any case, any port) and /api/ paths to "api", answer
+# /robots.txt and /old/ themselves (a fixed answer, never reaching gunicorn), redirect
+# every *.secure.test request to https with path and query kept, and leave the rest to
+# the listener's pool. A second listener has routes and no pool: 404 for no match. The
+# access log names each route. A reload moves a route to the other pool; a reload with
+# a broken route is refused and the running routes stay.
+# e2e: pairs
+. "$(dirname "$0")/../lib/lib.sh"
+need_fulcrum
+
+ports P_LB P_LB2 P_APP P_API
+start_flask app "$P_APP" 1
+start_flask api "$P_API" 1
+cfg=$T/fulcrum.cfg
+# write_cfg REPORTS_POOL [EXTRA_ROUTE]: the test's config, /reports/ sent to REPORTS_POOL
+write_cfg() {
+	{
+		cfg_common
+		cat <<EOF
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
+  routes = ( { name = "api-host"; host = "api.test"; pool = "api"; },
+             { name = "api-path"; path_prefix = "/api/"; pool = "api"; },
+             { name = "reports"; path_prefix = "/reports/"; pool = "$1"; },
+             { name = "robots"; path = "/robots.txt"; method = "GET";
+               respond = { body = "User-agent: *\nDisallow: /private\n"; }; },
+             { name = "maint"; path_prefix = "/old/";
+               respond = { status = 503; body = "{\"maintenance\":true}"; content_type = "application/json"; }; },
+             { name = "to-https"; host = "*.secure.test"; redirect = { scheme = "https"; status = 308; }; }
+             ${2:-} ); },
+  { name = "only"; bind = "127.0.0.1:$P_LB2";
+    routes = ( { name = "only-api"; path_prefix = "/api/"; pool = "api"; } ); } );
+pools = ( { name = "app"; health = { type = "none"; }; backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); },
+          { name = "api"; health = { type = "none"; }; backends = ( { name = "b"; address = "127.0.0.1:$P_API"; } ); } );
+EOF
+	} >"$cfg.new"
+	mv -f "$cfg.new" "$cfg"
+}
+write_cfg app
+"$FULCRUM" -t -c "$cfg" >/dev/null || fail "fulcrum -t refuses the test config: $("$FULCRUM" -t -c "$cfg" 2>&1)"
+start_fulcrum "$cfg" "$P_LB" "$P_LB2"
+u=http://127.0.0.1:$P_LB
+
+step "host and path choose the pool"
+assert_eq "$(hcurl "$u/")" "ok app" "/ on the listener's pool"
+assert_eq "$(hcurl -H 'Host: API.Test:8443' "$u/")" "ok api" "Host api.test (case and port ignored)"
+# the Flask app has no /api/ page: its 404 comes from the instance the route chose
+code=$(hcurl -o /dev/null -w '%{http_code}' "$u/api/v1/items")
+assert_eq "$code" 404 "/api/v1/items (the app's own 404)"
+assert_contains "$(tail -n 3 "$T/api.log")" "GET /api/v1/items" "the api instance got /api/v1/items"
+assert_eq "$(hcurl -H 'Host: www.api.test' "$u/")" "ok app" "www.api.test is not api.test"
+
+step "fixed answers never reach gunicorn"
+# app_hits: requests for robots.txt or /old/ that reached either gunicorn
+app_hits() { cat "$T/app.log" "$T/api.log" | grep -c 'robots\|/old/' || true; }
+before=$(app_hits)
+out=$(hcurl -D "$T/robots.h" "$u/robots.txt")
+assert_contains "$out" "Disallow: /private" "robots.txt body"
+assert_contains "$(cat "$T/robots.h")" "HTTP/1.1 200" "robots.txt status"
+code=$(hcurl -o "$T/maint.out" -w '%{http_code} %{content_type}' "$u/old/page")
+assert_eq "$code" "503 application/json" "maintenance answer"
+assert_eq "$(cat "$T/maint.out")" '{"maintenance":true}' "maintenance body"
+code=$(hcurl -o /dev/null -w '%{http_code}' -X POST "$u/robots.txt")
+assert_eq "$code" 404 "POST /robots.txt (the rule is GET only: the app answers)"
+after=$(app_hits)
+assert_eq "$((after - before))" 1 "gunicorn requests for robots.txt and /old/ (only the POST)"
+
+step "redirect to https keeps path and query"
+hcurl -o /dev/null -D "$T/redir.h" -H 'Host: shop.secure.test' "$u/cart/items?id=7&x=%20y"
+assert_contains "$(cat "$T/redir.h")" "HTTP/1.1 308" "redirect status"
+assert_contains "$(tr -d '\r' <"$T/redir.h")" "Location: https://shop.secure.test/cart/items?id=7&x=%20y" "Location"
+
+step "a listener with routes and no pool: 404 when none matches"
+code=$(hcurl -o "$T/none.out" -w '%{http_code}' "http://127.0.0.1:$P_LB2/elsewhere")
+assert_eq "$code" 404 "no route"
+assert_contains "$(cat "$T/none.out")" no_route "404 body"
+code=$(hcurl -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_LB2/api/x")
+assert_eq "$code" 404 "/api/x through the route (the app's own 404)"
+assert_contains "$(tail -n 3 "$T/api.log")" "/api/x" "the api instance got /api/x"
+
+step "the access log names the route"
+alog_wait 12
+assert_eq "$(alog count route=robots)" 1 "robots lines"
+assert_eq "$(alog count route=to-https status=308)" 1 "redirect lines"
+assert_eq "$(alog count route=api-host pool=api)" 1 "api-host lines"
+assert_eq "$(alog count termination=no_route status=404)" 1 "no_route lines"
+assert_eq "$(alog count route= pool=app path=/)" 2 "unrouted lines on the listener's pool (/ and www.api.test)"
+
+step "reload moves /reports/ to the api pool; a broken route is refused"
+hcurl -o /dev/null "$u/reports/x" || true
+assert_contains "$(tail -n 2 "$T/app.log")" "/reports/x" "before the reload: app"
+write_cfg api
+kill -HUP "$FULCRUM_PID"
+for ((i = 0; i < 50; i++)); do
+	hcurl -o /dev/null "$u/reports/y$i" || true
+	grep -q "/reports/y$i" "$T/api.log" && break
+	sleep 0.1
+done
+grep -q "/reports/y" "$T/api.log" || fail "after the reload /reports/ did not reach the api pool"
+write_cfg api ', { name = "bad"; pool = "missing"; }'
+"$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "fulcrum -t accepted a route to a missing pool"
+assert_contains "$(cat "$T/t.out")" "listeners.web.routes.bad.pool: no pool named 'missing'" "-t error"
+kill -HUP "$FULCRUM_PID"
+sleep 1
+kill -0 "$FULCRUM_PID" || fail "fulcrum died on a broken reload"
+assert_eq "$(hcurl -H 'Host: api.test' "$u/")" "ok api" "routes still served after the refused reload"
+echo ok
