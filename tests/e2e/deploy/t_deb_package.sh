@@ -17,15 +17,19 @@ if dpkg-query -W -f='${Status}' fulcrum 2>/dev/null | grep -q 'ok installed\|con
 	fail "a fulcrum package is already on this machine; this test installs and purges its own (dpkg --purge fulcrum first)"
 fi
 # /var/lib/fulcrum is also fulcrum's default state_dir: a fulcrum run as root without one
-# would have made it root's
-[ ! -e /var/lib/fulcrum ] || fail "/var/lib/fulcrum exists before the package is installed: $(ls -la /var/lib/fulcrum)"
+# would have made it root's. Neither it nor /etc/fulcrum is there before, so the cleanup
+# may remove what a failed purge left of them.
+for d in /var/lib/fulcrum /etc/fulcrum; do
+	[ ! -e "$d" ] || fail "$d exists before the package is installed: $(ls -la "$d")"
+done
 HAD_USER=0
 getent passwd fulcrum >/dev/null && HAD_USER=1
 INSTALLED=0
 
-# deb_cleanup RC: purges the package if it is still installed (a failed step) and
-# removes the user the package created when the machine had none, then the harness's
-# cleanup with the test's exit status.
+# deb_cleanup RC: purges the package if it is still installed (a failed step), removes
+# what a failed purge left in /var/lib/fulcrum and /etc/fulcrum and the user the package
+# created when the machine had none, then runs the harness's cleanup with the test's
+# exit status.
 deb_cleanup() {
 	local rc=$1
 	trap - ERR
@@ -33,6 +37,7 @@ deb_cleanup() {
 	if [ "$INSTALLED" = 1 ]; then
 		dpkg --purge fulcrum >"$T/purge-trap.log" 2>&1 || echo "cleanup: dpkg --purge fulcrum failed: $(cat "$T/purge-trap.log")" >&2
 	fi
+	rm -rf /var/lib/fulcrum /etc/fulcrum
 	if [ "$HAD_USER" = 0 ] && getent passwd fulcrum >/dev/null; then
 		userdel fulcrum 2>/dev/null
 		getent group fulcrum >/dev/null && groupdel fulcrum 2>/dev/null
