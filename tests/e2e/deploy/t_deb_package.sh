@@ -91,7 +91,9 @@ FILES="/usr/bin/fulcrum /usr/bin/fulcrumctl /etc/fulcrum/fulcrum.cfg /lib/system
 for f in $FILES; do
 	[ -f "$f" ] || fail "$f not installed"
 done
-[ -x /usr/bin/fulcrum ] && [ -x /usr/bin/fulcrumctl ] || fail "binaries not executable"
+for f in /usr/bin/fulcrum /usr/bin/fulcrumctl; do
+	[ -x "$f" ] || fail "$f is not executable"
+done
 dpkg-query -W -f='${Conffiles}\n' fulcrum | grep -q '^ /etc/fulcrum/fulcrum.cfg ' ||
 	fail "/etc/fulcrum/fulcrum.cfg is not a conffile: $(dpkg-query -W -f='${Conffiles}' fulcrum)"
 unit=$(cat /lib/systemd/system/fulcrum.service)
@@ -129,8 +131,9 @@ mkdir -m 0755 "$T/run"
 sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$P_WEB/" -e "s/127\.0\.0\.1:9000/127.0.0.1:$P_CTL/" \
 	/etc/fulcrum/fulcrum.cfg >"$T/run/fulcrum.cfg"
 chmod 0644 "$T/run/fulcrum.cfg"
-grep -q "127.0.0.1:$P_CTL" "$T/run/fulcrum.cfg" && grep -q "127.0.0.1:$P_WEB" "$T/run/fulcrum.cfg" ||
-	fail "the packaged config's listen addresses changed: adapt this test"
+for p in "$P_WEB" "$P_CTL"; do
+	grep -q "127.0.0.1:$p" "$T/run/fulcrum.cfg" || fail "the packaged config's listen addresses changed: adapt this test"
+done
 bg fulcrum-pkg TERM setpriv --reuid=fulcrum --regid=fulcrum --init-groups /usr/bin/fulcrum -c "$T/run/fulcrum.cfg"
 pkg_pid=$LAST_PID
 wait_listen "$P_WEB" "$pkg_pid" 20
