@@ -18,7 +18,9 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
 DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus \
-             yamllint python3-yaml
+             yamllint python3-yaml debhelper lintian fakeroot man-db
+# (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
+# package with `make deb` and renders its man pages.)
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
 # with systemd the package also enables a Prometheus service; the tests do not use it,
 # and `make demo` does not install it.)
@@ -72,7 +74,7 @@ LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps deps-check install clean bench fuzz fuzz-build fuzz-replay screenshot soak
+.PHONY: all demo test check unit e2e deps deps-check install deb clean bench fuzz fuzz-build fuzz-replay screenshot soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -227,12 +229,40 @@ fuzz: fuzz-build
 	  if [ $$rc -ne 0 ]; then tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; fi; \
 	done
 
+# The unit names its binaries under /usr/local/bin: installed with PREFIX's bin instead
+# (/usr/bin for the Debian package).
+MANDIR ?= $(PREFIX)/share/man
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum $(DESTDIR)/lib/systemd/system
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/fulcrum $(DESTDIR)$(PREFIX)/bin/fulcrum
 	install -m 0755 $(BUILD)/fulcrumctl $(DESTDIR)$(PREFIX)/bin/fulcrumctl
-	install -m 0644 deploy/systemd/fulcrum.service $(DESTDIR)/lib/systemd/system/fulcrum.service
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/systemd/fulcrum.service >$(BUILD)/fulcrum.service
+	install -m 0644 $(BUILD)/fulcrum.service $(DESTDIR)/lib/systemd/system/fulcrum.service
 	install -m 0644 docs/fulcrum.example.cfg $(DESTDIR)$(PREFIX)/share/fulcrum/fulcrum.example.cfg
+	install -m 0644 man/fulcrumctl.1 $(DESTDIR)$(MANDIR)/man1/fulcrumctl.1
+	install -m 0644 man/fulcrum.cfg.5 $(DESTDIR)$(MANDIR)/man5/fulcrum.cfg.5
+	install -m 0644 man/fulcrum.8 $(DESTDIR)$(MANDIR)/man8/fulcrum.8
+
+# The Debian package (debian/, docs/packaging.md): dpkg-buildpackage on a clean copy of
+# the files git tracks (as they are in the work tree; new files need `git add`) in
+# build/deb/src, so nothing built or left here leaks in; the .deb lands in build/deb.
+# Then lintian, failing on any error (E:). DEB_BUILD_OPTIONS passes through (nocheck,
+# parallel=N, noddebs).
+DEB_PKG_TOOLS := debhelper lintian fakeroot dpkg-dev
+DEB_DIR ?= build/deb
+deb:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_BUILD)" DEB_CMDS= EXTRA_DEBS="$(DEB_PKG_TOOLS)"
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "make deb needs a git checkout (it packages the files git tracks)" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	@ls $(DEB_DIR)/*.deb
+	@rc=0; lintian --info $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
+	cat $(DEB_DIR)/lintian.txt; \
+	e=$$(grep -c '^E:' $(DEB_DIR)/lintian.txt); w=$$(grep -c '^W:' $(DEB_DIR)/lintian.txt); \
+	echo "lintian: $$e errors, $$w warnings ($(DEB_DIR)/lintian.txt)"; \
+	if [ "$$e" != 0 ] || [ $$rc != 0 ]; then echo "lintian failed (exit $$rc)" >&2; exit 1; fi
 
 clean:
 	rm -rf build
