@@ -23,6 +23,8 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static void check_routes(struct loader *ld, const struct config *cfg, const struct cfg_listener *l,
 			 const config_setting_t *list, const char *base, int pools_named);
+static void check_static(struct loader *ld, const config_setting_t *e, const char *base,
+			 const struct cfg_route_static *st);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
 static void check_control(struct loader *ld, const struct config *cfg,
@@ -282,6 +284,21 @@ fail:
 	return NULL;
 }
 
+/* A static route's root is a directory now (a missing one would only show as 404s),
+ * and its index a plain file name. */
+static void check_static(struct loader *ld, const config_setting_t *e, const char *base,
+			 const struct cfg_route_static *st)
+{
+	char path[KEY_PATH_MAX];
+	struct stat sb;
+
+	cfg_path_join(path, base, "static");
+	if (st->root && (stat(st->root, &sb) == -1 || !S_ISDIR(sb.st_mode)))
+		cfg_add_error(ld, e, 0, path, "static.root '%s' is not a directory", st->root);
+	if (st->index && (strcmp(st->index, ".") == 0 || strcmp(st->index, "..") == 0))
+		cfg_add_error(ld, e, 0, path, "static.index must be a file name, got '%s'", st->index);
+}
+
 /* A listener's routes (core/route.c): only on http listeners; each does exactly one
  * thing, to a pool that exists; a fixed body fits an answer. (Names are unique by the
  * key table.) */
@@ -301,15 +318,19 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 	for (i = 0; i < l->nroutes; i++) {
 		const struct cfg_route *r = &l->routes[i];
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL);
+		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL) +
+			      (r->static_files != NULL);
 
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP || r->name == NULL)
 			continue;
 		cfg_path_join(rbase, "routes", cfg_elem_segment(&cfg_route_table, e, (int)i, seg, sizeof(seg)));
 		cfg_path_join(path, base, rbase);
 		if (actions != 1)
-			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, redirect and respond (it has %d)",
+			cfg_add_error(ld, e, 0, path,
+				      "a route needs exactly one of pool, redirect, respond and static (it has %d)",
 				      actions);
+		if (r->static_files != NULL)
+			check_static(ld, config_setting_get_member(e, "static"), path, r->static_files);
 		if (r->pool != NULL && pools_named && config_find_pool(cfg, r->pool) == NULL) {
 			char p2[KEY_PATH_MAX];
 			cfg_path_join(p2, path, "pool");

@@ -176,6 +176,21 @@ static const struct key_table respond_table = {
 	"respond", respond_keys, sizeof(struct cfg_route_respond), -1, -1
 };
 
+static const struct key static_keys[] = {
+	K_STR(struct cfg_route_static, root, NULL, &rule_http_path, KEY_REQUIRED | R,
+	      "directory the files are served from (an absolute path)"),
+	K_STR(struct cfg_route_static, strip_prefix, NULL, &rule_http_path, R,
+	      "removed from the request path before it is looked up in root; unset = none"),
+	K_STR(struct cfg_route_static, index, NULL, &rule_name, R,
+	      "file served for a directory (\"index.html\"); unset = a directory is 404"),
+	K_INT(struct cfg_route_static, max_age_s, 0, 31536000, 0, R,
+	      "Cache-Control: max-age of the answers; 0 = no Cache-Control"),
+	{ .name = NULL },
+};
+static const struct key_table static_table = {
+	"static", static_keys, sizeof(struct cfg_route_static), -1, -1
+};
+
 static const struct key route_keys[] = {
 	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "route name, unique in its listener (access log field route)"),
@@ -188,11 +203,15 @@ static const struct key route_keys[] = {
 	K_STR(struct cfg_route, method, NULL, &rule_method, R,
 	      "match this method exactly (\"GET\", \"POST\", ...); unset = any"),
 	K_STR(struct cfg_route, pool, NULL, &rule_name, R,
-	      "proxy matching requests to this pool (one of pool, redirect, respond)"),
+	      "proxy matching requests to this pool (one of pool, redirect, respond, static)"),
 	K_GROUP(struct cfg_route, redirect, &redirect_table, KEY_POINTER | R,
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
 		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+	/* "static" is a C keyword: the field has another name than the key */
+	{ .name = "static", .type = KEY_GROUP, .flags = KEY_POINTER | R,
+	  .off = offsetof(struct cfg_route, static_files), .sub = &static_table,
+	  .doc = "serve GET and HEAD from files: { root; strip_prefix; index; max_age_s; }" },
 	{ .name = NULL },
 };
 const struct key_table cfg_route_table = {

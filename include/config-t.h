@@ -87,6 +87,14 @@ struct cfg_route_respond {
 	char *content_type;          /* default "text/plain; charset=utf-8" */
 };
 
+/* A route's static files (lb/static_files.c): GET and HEAD answered from a directory. */
+struct cfg_route_static {
+	char *root;                  /* absolute path of a directory (required) */
+	char *strip_prefix;          /* removed from the request path first; NULL = none */
+	char *index;                 /* file served for a directory; NULL = none (404) */
+	uint32_t max_age_s;          /* Cache-Control: max-age; 0 = no Cache-Control */
+};
+
 /* One rule of a listener's routes (core/route.c): every condition set must match (an
  * unset one matches anything); the first route that matches acts. */
 struct cfg_route {
@@ -97,7 +105,8 @@ struct cfg_route {
 	char *method;                /* exactly this method */
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
-	struct cfg_route_respond *respond;    /* ... or answer this (exactly one of the three) */
+	struct cfg_route_respond *respond;    /* ... or answer this ... */
+	struct cfg_route_static *static_files; /* ... or serve files (exactly one of the four) */
 	int line;
 };
 

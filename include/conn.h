@@ -214,6 +214,8 @@ struct exchange {
 
 	/* set before they are read: not cleared */
 	struct local_answer local;       /* local_producer's answer */
+	int file_fd;                     /* static_producer: the file whose range is the body; -1 = none */
+	uint64_t file_off, file_left;    /* static_producer: next byte of the file to send, bytes left */
 	double t_released;               /* released: the backend was let go (seconds saved from here) */
 	struct body req_store;           /* req_buffered: the request body */
 	struct body resp_store;          /* resp_buffered: response body bytes the client has not taken */

@@ -28,6 +28,8 @@ struct producer {
 extern const struct producer backend_producer;
 /* The exchange's local answer (x->local), written by the protocol (lb/producer.c). */
 extern const struct producer local_producer;
+/* A static route's file (lb/static_files.c): the head in c->out, the body from x->file_fd. */
+extern const struct producer static_producer;
 
 /* Makes p the producer of c's exchange and starts it. */
 void exchange_produce(struct client *c, const struct producer *p);

@@ -54,7 +54,8 @@ int conn_state_client_events(const struct client *c)
 	if (c->out && buf_len(c->out) > 0)
 		ev |= EV_WRITE;
 	if (c->state == CS_STREAMING &&
-	    (c->ex->resp_ready > 0 || (c->ex->resp_buffered && body_kept(&c->ex->resp_store) > 0)))
+	    (c->ex->resp_ready > 0 || (c->ex->resp_buffered && body_kept(&c->ex->resp_store) > 0) ||
+	     c->ex->file_left > 0))
 		ev |= EV_WRITE;
 	return ev;
 }

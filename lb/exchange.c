@@ -44,6 +44,8 @@ struct exchange *exchange_begin(struct client *c)
 	x->producer = NULL;
 	x->pool = NULL;
 	x->route[0] = '\0';
+	x->file_fd = -1;
+	x->file_left = 0;
 	x->backend = NULL;
 	x->failed_backend = NULL;
 	x->log_backend = NULL;

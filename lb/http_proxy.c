@@ -17,6 +17,7 @@
 #include "log.h"
 #include "producer.h"
 #include "sock_io.h"
+#include "static_files.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -26,6 +27,7 @@ static void http_begin_wait_head(struct client *c);
 static void http_on_client_data(struct client *c);
 static void http_on_client_writable(struct client *c);
 static int client_write_response(struct client *c);
+static int client_write_file(struct client *c);
 static void buffer_request_body(struct client *c);
 static void dispatch_request(struct client *c);
 static void hold_response(struct client *c);
@@ -958,6 +960,8 @@ static int client_write_response(struct client *c)
 	}
 	if (c->state != CS_STREAMING)
 		return 0;
+	if (x->producer == &static_producer)
+		return client_write_file(c);
 	if (c->out && buf_len(c->out))
 		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
 	from_store = x->resp_buffered && body_kept(&x->resp_store) > 0;
@@ -1016,6 +1020,28 @@ static int client_write_response(struct client *c)
 		return 0;
 	}
 	return 1;
+}
+
+/* A static route's answer (lb/static_files.c): its head, then its file's range, as the
+ * client takes them; the exchange finishes as a proxied one does (keep-alive and the
+ * next request, or close). Returns as client_write_response. */
+static int client_write_file(struct client *c)
+{
+	switch (static_files_send(c)) {
+	case 1:
+		return 1;
+	case 0:
+		finish_exchange(c);
+		return 0;
+	case -2:
+		log_warn("static: %s: the file ended before its range was sent (changed while served)",
+			 c->ex->target);
+		client_close(c, TERM_INTERNAL);
+		return 0;
+	default:
+		client_close(c, TERM_CLIENT_CLOSED);
+		return 0;
+	}
 }
 
 static void http_on_client_writable(struct client *c)

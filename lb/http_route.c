@@ -9,6 +9,7 @@
 #include "generation.h"
 #include "producer.h"
 #include "route.h"
+#include "static_files.h"
 
 /* Longest Location fulcrum writes: the answer is one buffer (16 KiB) with its head. */
 #define LOCATION_MAX 8192
@@ -118,6 +119,10 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	if (r->respond) {
 		answer_fixed(c, r->respond);
+		return -1;
+	}
+	if (r->static_files) {
+		static_files_answer(c, r->static_files, base, h);
 		return -1;
 	}
 	x->pool = c->gl->route_pools[i];
