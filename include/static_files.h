@@ -26,5 +26,8 @@ int static_files_send(struct client *c);
  * beneath the directory dirfd: openat2(2) with RESOLVE_BENEATH, or, where the kernel has
  * no openat2, one component at a time refusing every symlink. -1 and errno. */
 int static_files_open(int dirfd, const char *rel, int flags);
+/* The fallback of static_files_open: each component opened with O_NOFOLLOW from the
+ * last, so no symlink is followed anywhere. -1 and errno (ELOOP or ENOTDIR on one). */
+int static_files_open_nofollow(int dirfd, const char *rel, int flags);
 
 #endif

@@ -32,7 +32,6 @@ struct static_reply {
 	int validators;                  /* etag and last_modified are set */
 };
 
-static int open_walk(int dirfd, const char *rel, int flags);
 static int open_file(const struct cfg_route_static *st, const char *rel, int want_dir, int *fdp,
 		     struct stat *sb, int *indexed);
 static void find_answer(const struct cfg_route_static *st, const char *base, const struct http_head *h,
@@ -47,9 +46,7 @@ static void static_abandon(struct client *c);
 /* Where the kernel has no openat2 (before 5.6) every call would fail the same way. */
 static __thread int no_openat2;
 
-/* The fallback of static_files_open: each component opened with O_NOFOLLOW from the
- * last, so no symlink is followed anywhere (rel has no ".." by http_static_path). */
-static int open_walk(int dirfd, const char *rel, int flags)
+int static_files_open_nofollow(int dirfd, const char *rel, int flags)
 {
 	char part[HTTP_STATIC_PATH_MAX];
 	const char *p = rel, *slash;
@@ -101,7 +98,7 @@ int static_files_open(int dirfd, const char *rel, int flags)
 			return (int)fd;
 		no_openat2 = 1;
 	}
-	return open_walk(dirfd, rel, flags);
+	return static_files_open_nofollow(dirfd, rel, flags);
 }
 
 /* Opens rel under st->root, a directory's index instead of it (*indexed), and checks it

@@ -188,13 +188,13 @@ enum http_range_result http_static_range(const char *v, size_t len, uint64_t siz
 
 void http_static_date(time_t t, char out[HTTP_DATE_LEN])
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
 	/* strftime's %a and %b follow the locale; the HTTP names are fixed */
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
 	snprintf(out, HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
 		 tm.tm_mday % 100, months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour % 100,
 		 tm.tm_min % 100, tm.tm_sec % 100);
