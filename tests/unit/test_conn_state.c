@@ -396,6 +396,26 @@ static void test_streaming_from_the_response_store(void **state)
 	fake_free(f);
 }
 
+/* A static route's answer: no backend, the body from a file as the client takes it
+ * (lb/static_files.c); idle_timeout_ms while it does not. */
+static void test_streaming_a_static_file(void **state)
+{
+	struct fake *f = fake_new(CS_STREAMING);
+	enum termination why;
+
+	f->x.pool = NULL;
+	f->x.req_framed = f->x.req_done = 1;
+	f->x.resp_head_done = f->x.resp_done = 1;
+	f->x.file_fd = 7;
+	f->x.file_left = 1 << 20;
+	assert_int_equal(conn_state_client_events(&f->c), EV_WRITE);
+	assert_true(conn_state_deadline(&f->c, &why) == 200.0 + 60.0);
+	assert_int_equal(why, TERM_STREAM_IDLE);
+	f->x.file_left = 0;              /* all sent */
+	assert_int_equal(conn_state_client_events(&f->c), 0);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_reading_body_reads_and_times_out_on_the_client),
 		cmocka_unit_test(test_upstream_writes_a_buffered_body_from_its_store),
 		cmocka_unit_test(test_streaming_from_the_response_store),
+		cmocka_unit_test(test_streaming_a_static_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
