@@ -249,6 +249,7 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 	struct buf *b = c->out;
 	char *p = buf_tail(b), *end = p + buf_room(b);
 	uint64_t length = rp->body ? strlen(rp->body) : rp->count;
+	char date[HTTP_DATE_LEN];
 	int n;
 
 #define PUT(...)                                                                          \
@@ -258,7 +259,9 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 			return -1;                                                        \
 		p += n;                                                                   \
 	} while (0)
-	PUT("HTTP/1.1 %d %s\r\n", rp->status, reason(rp->status));
+	/* an origin server with a clock sends Date (RFC 9110 6.6.1); fulcrum is the origin here */
+	http_static_date((time_t)ev_now(c->w->loop), date);
+	PUT("HTTP/1.1 %d %s\r\nDate: %s\r\n", rp->status, reason(rp->status), date);
 	if (rp->status != 304) {
 		PUT("Content-Type: %s\r\nContent-Length: %llu\r\n", rp->content_type,
 		    (unsigned long long)length);
@@ -318,14 +321,14 @@ void static_files_answer(struct client *c, const struct cfg_route_static *st, co
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
-	x->status = rp.status;
-	x->term = TERM_DONE;
+	x->status = rp.status;  /* (TERM_DONE comes once the answer is out, as for a proxied one) */
 	x->file_fd = rp.fd;
 	x->file_off = rp.first;
 	x->file_left = rp.fd != -1 ? rp.count : 0;
 	c->last_activity = ev_now(c->w->loop);
 	if (has_body) {
 		/* as fulcrum's own errors: write, shut, drain what the client still sends */
+		x->term = TERM_DONE;
 		x->producer = &static_producer;
 		c->state = CS_CLOSING;
 		if (client_flush_out(c) == -1) {
