@@ -4,8 +4,8 @@
  * producer, and the answer comes back through the protocol: a backend's through
  * conn_proto's upstream_ready and upstream_event, an answer made here through
  * send_answer. The protocol never learns which backend, queue or slot is behind it.
- * Today: a backend of the pool, and local answers (fulcrum's own errors); the cache,
- * routes' redirects and fixed answers and static files are producers to come. */
+ * Today: a backend of the pool, local answers (fulcrum's own errors, routes' redirects
+ * and fixed answers) and a route's static files; the cache is a producer to come. */
 #ifndef FULCRUM_PRODUCER_H
 #define FULCRUM_PRODUCER_H
 
