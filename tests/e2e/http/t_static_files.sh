@@ -49,7 +49,7 @@ assert_contains "$h" "Accept-Ranges: bytes" "Accept-Ranges"
 assert_match "$h" "Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} " "Date"
 etag=$(grep -i '^etag:' <<<"$h" | cut -d' ' -f2)
 lastmod=$(grep -i '^last-modified:' <<<"$h" | cut -d' ' -f2-)
-[ -n "$etag" ] && [ -n "$lastmod" ] || fail "no ETag or Last-Modified: $h"
+if [ -z "$etag" ] || [ -z "$lastmod" ]; then fail "no ETag or Last-Modified: $h"; fi
 code=$(hcurl -o "$T/big.out" -w '%{http_code} %{content_type} %{size_download}' "$u/static/big.bin")
 assert_eq "$code" "200 application/octet-stream 1048576" "1 MB file"
 assert_eq "$(sha256_file "$T/big.out")" "$(sha256_file "$root/big.bin")" "1 MB bytes"
