@@ -27,6 +27,10 @@ struct static_reply {
 	uint64_t size, first, count;     /* the file's size; the range sent */
 	const char *content_type;
 	const char *body;                /* a short text body (errors); NULL for a file */
+	const char *path;                /* 301: the request's path, which gets a '/' ... */
+	size_t path_len;
+	const char *query;               /* ... before its query ("?..." or "") */
+	size_t query_len;
 	char etag[HTTP_ETAG_MAX];
 	char last_modified[HTTP_DATE_LEN];
 	int validators;                  /* etag and last_modified are set */
@@ -178,6 +182,18 @@ static void find_answer(const struct cfg_route_static *st, const char *base, con
 		rp->body = rp->status == 403 ? "forbidden\n" : rp->status == 400 ? "bad request\n" : "not found\n";
 		return;
 	}
+	if (indexed && !dir) {
+		/* "/static/docs" is a directory: its index's relative links need the '/' */
+		close(rp->fd);
+		rp->fd = -1;
+		rp->status = 301;
+		rp->body = "moved\n";
+		rp->path = t;
+		rp->path_len = tlen;
+		rp->query = t + tlen;
+		rp->query_len = h->target.len - tlen;
+		return;
+	}
 	rp->size = (uint64_t)sb.st_size;
 	rp->content_type = http_static_mime(indexed ? st->index : rel);
 	http_static_etag(rp->size, (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec,
@@ -232,6 +248,7 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 206: return "Partial Content";
+	case 301: return "Moved Permanently";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
@@ -278,6 +295,8 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 	}
 	if (rp->status == 405)
 		PUT("Allow: GET, HEAD\r\n");
+	if (rp->status == 301)
+		PUT("Location: %.*s/%.*s\r\n", (int)rp->path_len, rp->path, (int)rp->query_len, rp->query);
 	if (!c->keep_alive)
 		PUT("Connection: close\r\n");
 	else if (c->version_minor == 0)

@@ -2,9 +2,10 @@
 # t_static_files.sh: a static route (issue 20) serves /static/ from a directory while
 # the rest goes to gunicorn: whole files byte for byte (a css and 1 MB), HEAD, a Range
 # (206) and one past the end (416), If-None-Match and If-Modified-Since (304), a
-# directory's index, 405 for POST; "..", "%2e%2e" and a symlink out of the root serve
-# nothing outside it; keep-alive and pipelining go on after a static answer; the same
-# over a TLS listener; gunicorn never sees a /static/ request.
+# directory's index (and a 301 to add its '/'), 405 for POST; "..", "%2e%2e" and a
+# symlink out of the root serve nothing outside it; keep-alive and pipelining go on
+# after a static answer; a client that leaves mid-file is logged client_closed; the
+# same over a TLS listener; gunicorn never sees a /static/ request.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
@@ -56,6 +57,9 @@ assert_eq "$(sha256_file "$T/big.out")" "$(sha256_file "$root/big.bin")" "1 MB b
 code=$(hcurl -o "$T/index.out" -w '%{http_code} %{content_type}' "$u/static/docs/")
 assert_eq "$code" "200 text/html; charset=utf-8" "directory index"
 assert_eq "$(cat "$T/index.out")" "<h1>docs</h1>" "index body"
+hcurl -o /dev/null -D "$T/dir.h" "$u/static/docs?x=1"
+assert_contains "$(tr -d '\r' <"$T/dir.h")" "HTTP/1.1 301" "a directory without its '/'"
+assert_contains "$(tr -d '\r' <"$T/dir.h")" "Location: /static/docs/?x=1" "its Location"
 
 step "HEAD, Range, conditionals, methods"
 h=$(hcurl -I "$u/static/big.bin" | tr -d '\r')
