@@ -93,11 +93,13 @@ int static_files_open(int dirfd, const char *rel, int flags)
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
+	int tries = 0;
 
 	if (!no_openat2) {
+		/* EAGAIN: a rename or mount raced the lookup; worth another try or two */
 		do
 			fd = syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
-		while (fd == -1 && errno == EAGAIN);
+		while (fd == -1 && errno == EAGAIN && ++tries < 3);
 		if (fd != -1 || errno != ENOSYS)
 			return (int)fd;
 		no_openat2 = 1;
@@ -121,14 +123,19 @@ static int open_file(const struct cfg_route_static *st, const char *rel, int wan
 		return 404;
 	fd = static_files_open(root, rel, flags);
 	saved = errno;
-	if (fd != -1 && fstat(fd, sb) == 0 && S_ISDIR(sb->st_mode)) {
+	if (fd != -1 && fstat(fd, sb) == -1) {
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	if (fd != -1 && S_ISDIR(sb->st_mode)) {
 		int ifd = st->index ? static_files_open(fd, st->index, flags) : -1;
 
 		saved = st->index ? errno : ENOENT;
 		*indexed = 1;
 		close(fd);
 		fd = ifd;
-		if (fd != -1 && fstat(fd, sb) == 0 && !S_ISREG(sb->st_mode)) {
+		if (fd != -1 && (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode))) {
 			close(fd);
 			fd = -1;
 			saved = ENOENT;
@@ -234,6 +241,7 @@ static void find_answer(const struct cfg_route_static *st, const char *base, con
 			rp->status = 416;
 			rp->count = 0;
 			rp->body = "range not satisfiable\n";
+			rp->content_type = "text/plain; charset=utf-8";
 		}
 	}
 	if (rp->count == 0 || h->method_id == HTTP_M_HEAD) {
