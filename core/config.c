@@ -327,6 +327,19 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 		if (r->respond != NULL && strlen(r->respond->body) > ROUTE_BODY_MAX)
 			cfg_add_error(ld, e, 0, path, "respond.body is %zu bytes; at most %d",
 				      strlen(r->respond->body), ROUTE_BODY_MAX);
+		for (size_t k = 0; k < r->nrequest_headers + r->nresponse_headers; k++) {
+			const struct cfg_header_edit *he = k < r->nrequest_headers ? &r->request_headers[k]
+				: &r->response_headers[k - r->nrequest_headers];
+			const char *line = he->set ? he->set : he->add;
+			if ((he->set != NULL) + (he->add != NULL) + (he->remove != NULL) != 1)
+				cfg_add_error(ld, NULL, he->line, path,
+					      "a header edit needs exactly one of set, add and remove");
+			else if (k >= r->nrequest_headers && line && strstr(line, "$host"))
+				cfg_add_error(ld, NULL, he->line, path,
+					      "response_headers cannot use $host (only $client_ip, $path, $request_id)");
+		}
+		if (r->pool == NULL && (r->strip_prefix != NULL || r->nrequest_headers > 0))
+			cfg_add_error(ld, e, 0, path, "strip_prefix and request_headers apply to pool routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
 	}
@@ -374,6 +387,14 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, path,
 				      "pool '%s' has adaptive_limit = true, which learns from HTTP response "
 				      "times; a tcp listener cannot use it", l->pool);
+		}
+		if ((l->hsts_max_age_s || l->hsts_include_subdomains || l->hsts_preload) && l->tls == NULL) {
+			cfg_path_join(path, base, "hsts_max_age_s");
+			cfg_add_error(ld, e, 0, path, "HSTS needs a TLS listener (browsers ignore it over plain http; "
+				      "redirect http to https with a route instead)");
+		} else if ((l->hsts_include_subdomains || l->hsts_preload) && l->hsts_max_age_s == 0) {
+			cfg_path_join(path, base, "hsts_max_age_s");
+			cfg_add_error(ld, e, 0, path, "hsts_include_subdomains and hsts_preload need hsts_max_age_s > 0");
 		}
 		if (l->accept_proxy && l->nproxy_trusted == 0) {
 			cfg_path_join(path, base, "proxy_trusted");

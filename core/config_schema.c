@@ -176,6 +176,20 @@ static const struct key_table respond_table = {
 	"respond", respond_keys, sizeof(struct cfg_route_respond), -1, -1
 };
 
+static const struct key header_edit_keys[] = {
+	K_STR(struct cfg_header_edit, set, NULL, &rule_header_line, R,
+	      "\"Name: value\": replace every field of that name ($client_ip, $host, $path, $request_id expand)"),
+	K_STR(struct cfg_header_edit, add, NULL, &rule_header_line, R,
+	      "\"Name: value\": add a field beside any of that name"),
+	K_STR(struct cfg_header_edit, remove, NULL, &rule_editable_header, R,
+	      "drop every field of this name"),
+	{ .name = NULL },
+};
+static const struct key_table header_edit_table = {
+	"header edit", header_edit_keys, sizeof(struct cfg_header_edit),
+	offsetof(struct cfg_header_edit, line), -1
+};
+
 static const struct key route_keys[] = {
 	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "route name, unique in its listener (access log field route)"),
@@ -193,6 +207,12 @@ static const struct key route_keys[] = {
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
 		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+	K_STR(struct cfg_route, strip_prefix, NULL, &rule_http_path, R,
+	      "pool routes: remove this from the start of the path sent to the backend (\"/api\": /api/users -> /users)"),
+	K_LIST(struct cfg_route, "request_headers", request_headers, nrequest_headers, &header_edit_table, 0, 64, R,
+	       "pool routes: edits of the request head sent to the backend, in order: ( { set = \"X-App: api\"; }, { remove = \"X-Debug\"; } )"),
+	K_LIST(struct cfg_route, "response_headers", response_headers, nresponse_headers, &header_edit_table, 0, 64, R,
+	       "edits of the response head the client gets (from the backend or made here)"),
 	{ .name = NULL },
 };
 const struct key_table cfg_route_table = {
@@ -233,6 +253,12 @@ static const struct key listener_keys[] = {
 	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
 	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
 		"terminate TLS on this listener; absent = plain"),
+	K_INT(struct cfg_listener, hsts_max_age_s, 0, 315360000, 0, R,
+	      "TLS listeners: Strict-Transport-Security: max-age=this on every response; 0 = none"),
+	K_BOOL(struct cfg_listener, hsts_include_subdomains, 0, R,
+	       "with hsts_max_age_s: add includeSubDomains"),
+	K_BOOL(struct cfg_listener, hsts_preload, 0, R,
+	       "with hsts_max_age_s: add preload (hstspreload.org wants max-age >= 31536000 and includeSubDomains)"),
 	{ .name = NULL },
 };
 const struct key_table cfg_listener_table = {

@@ -238,6 +238,10 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		for (j = 0; gl->cfg->pool && j < g->npools; j++)
 			if (!strcmp(g->pools[j].name, gl->cfg->pool))
 				gl->pool = &g->pools[j];
+		if (gl->cfg->hsts_max_age_s)
+			snprintf(gl->hsts, sizeof(gl->hsts), "max-age=%u%s%s", gl->cfg->hsts_max_age_s,
+				 gl->cfg->hsts_include_subdomains ? "; includeSubDomains" : "",
+				 gl->cfg->hsts_preload ? "; preload" : "");
 		if (gl->cfg->nroutes) {
 			size_t r;
 			gl->route_pools = calloc(gl->cfg->nroutes, sizeof(*gl->route_pools));

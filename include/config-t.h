@@ -72,6 +72,15 @@ struct cfg_tls {
 	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 
+/* One edit of a route's request_headers or response_headers: exactly one of set, add,
+ * remove (proto/http_edits.c applies them). */
+struct cfg_header_edit {
+	char *set;                   /* "Name: value": replaces every field of that name */
+	char *add;                   /* "Name: value": added beside any of that name */
+	char *remove;                /* "Name": every field of that name dropped */
+	int line;
+};
+
 /* A route's redirect answer: the request's URL with the parts set here replaced. */
 struct cfg_route_redirect {
 	uint32_t status;             /* 301, 302, 303, 307 or 308; default 301 */
@@ -98,6 +107,12 @@ struct cfg_route {
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
 	struct cfg_route_respond *respond;    /* ... or answer this (exactly one of the three) */
+	/* what a pool route changes on the way (proto/http_edits.c) */
+	char *strip_prefix;          /* removed from the path sent to the backend ("/api") */
+	struct cfg_header_edit *request_headers;
+	size_t nrequest_headers;
+	struct cfg_header_edit *response_headers;  /* also on answers made here */
+	size_t nresponse_headers;
 	int line;
 };
 
@@ -119,6 +134,9 @@ struct cfg_listener {
 	uint32_t header_max_count;   /* default 100, 431 above */
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
 	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
+	uint32_t hsts_max_age_s;     /* TLS listeners: Strict-Transport-Security max-age; 0 = none */
+	int hsts_include_subdomains; /* ... with includeSubDomains */
+	int hsts_preload;            /* ... with preload */
 	struct cfg_tls *tls;         /* NULL = plain */
 	int line;
 };

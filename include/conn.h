@@ -230,6 +230,7 @@ struct exchange {
 	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's (when safe) or ours */
 	char target[160];                /* method and start of the target, for the log */
 	char route[64];                  /* the name of the route the request took; "" = none */
+	const struct cfg_route *route_cfg; /* that route, inside c->gen's config; NULL = none */
 	/* log.format = "combined" only (else just cleared): the start of the request's
 	 * Referer and User-Agent, raw (escaped when the line is written) */
 	char referer[128];

@@ -523,8 +523,16 @@ int client_follow_generation(struct client *c)
 	}
 	/* a routed request keeps its pool, found by name among the new pools (NULL when
 	 * the reload removed it: a 503 at the pick); the others take the listener's */
-	if (c->ex && c->ex->route[0] && c->ex->pool)
-		c->ex->pool = generation_find_pool(g, c->ex->pool->name);
+	if (c->ex && c->ex->route[0]) {
+		size_t i;
+		if (c->ex->pool)
+			c->ex->pool = generation_find_pool(g, c->ex->pool->name);
+		/* its edits too, from the new config: the old one may go with the old generation */
+		c->ex->route_cfg = NULL;
+		for (i = 0; i < gl->cfg->nroutes; i++)
+			if (!strcmp(gl->cfg->routes[i].name, c->ex->route))
+				c->ex->route_cfg = &gl->cfg->routes[i];
+	}
 	generation_ref(g);
 	generation_unref(c->gen);
 	c->gen = g;
