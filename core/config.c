@@ -301,15 +301,22 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 	for (i = 0; i < l->nroutes; i++) {
 		const struct cfg_route *r = &l->routes[i];
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL);
+		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL) +
+			      (r->nsplit > 0);
 
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP || r->name == NULL)
 			continue;
 		cfg_path_join(rbase, "routes", cfg_elem_segment(&cfg_route_table, e, (int)i, seg, sizeof(seg)));
 		cfg_path_join(path, base, rbase);
 		if (actions != 1)
-			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, redirect and respond (it has %d)",
+			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, split, redirect and respond (it has %d)",
 				      actions);
+		for (size_t k = 0; k < r->nsplit; k++)
+			if (r->split[k].pool != NULL && pools_named && config_find_pool(cfg, r->split[k].pool) == NULL)
+				cfg_add_error(ld, NULL, r->split[k].line, path, "split: no pool named '%s' is defined",
+					      r->split[k].pool);
+		if (r->sticky_cookie != NULL && r->nsplit == 0)
+			cfg_add_error(ld, e, 0, path, "sticky_cookie needs a split");
 		if (r->pool != NULL && pools_named && config_find_pool(cfg, r->pool) == NULL) {
 			char p2[KEY_PATH_MAX];
 			cfg_path_join(p2, path, "pool");
@@ -338,7 +345,7 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 				cfg_add_error(ld, NULL, he->line, path,
 					      "response_headers cannot use $host (only $client_ip, $path, $request_id)");
 		}
-		if (r->pool == NULL && (r->strip_prefix != NULL || r->nrequest_headers > 0))
+		if (r->pool == NULL && r->nsplit == 0 && (r->strip_prefix != NULL || r->nrequest_headers > 0))
 			cfg_add_error(ld, e, 0, path, "strip_prefix and request_headers apply to pool routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");

@@ -190,6 +190,15 @@ static const struct key_table header_edit_table = {
 	offsetof(struct cfg_header_edit, line), -1
 };
 
+static const struct key split_keys[] = {
+	K_STR(struct cfg_split, pool, NULL, &rule_name, KEY_REQUIRED | R, "a pool of the split"),
+	K_INT(struct cfg_split, weight, 1, 1000000, 1, R, "its share: weight / the sum of the split's weights"),
+	{ .name = NULL },
+};
+static const struct key_table split_table = {
+	"split", split_keys, sizeof(struct cfg_split), offsetof(struct cfg_split, line), -1
+};
+
 static const struct key route_keys[] = {
 	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "route name, unique in its listener (access log field route)"),
@@ -207,6 +216,10 @@ static const struct key route_keys[] = {
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
 		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+	K_LIST(struct cfg_route, "split", split, nsplit, &split_table, 0, 16, R,
+	       "spread matching requests over pools by weight (a canary): ( { pool = \"stable\"; weight = 95; }, { pool = \"canary\"; weight = 5; } )"),
+	K_STR(struct cfg_route, sticky_cookie, NULL, &rule_name, R,
+	      "split: a cookie of this name keeps each client on its pool (fulcrum sets it when it draws one)"),
 	K_STR(struct cfg_route, strip_prefix, NULL, &rule_http_path, R,
 	      "pool routes: remove this from the start of the path sent to the backend (\"/api\": /api/users -> /users)"),
 	K_LIST(struct cfg_route, "request_headers", request_headers, nrequest_headers, &header_edit_table, 0, 64, R,

@@ -81,6 +81,13 @@ struct cfg_header_edit {
 	int line;
 };
 
+/* One pool of a route's weighted split (a canary: 95 to "stable", 5 to "canary"). */
+struct cfg_split {
+	char *pool;
+	uint32_t weight;             /* 1..1000000 */
+	int line;
+};
+
 /* A route's redirect answer: the request's URL with the parts set here replaced. */
 struct cfg_route_redirect {
 	uint32_t status;             /* 301, 302, 303, 307 or 308; default 301 */
@@ -107,6 +114,9 @@ struct cfg_route {
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
 	struct cfg_route_respond *respond;    /* ... or answer this (exactly one of the three) */
+	struct cfg_split *split;     /* ... or spread over these pools by weight ... */
+	size_t nsplit;
+	char *sticky_cookie;         /* split: this cookie names the client's pool; set when drawn */
 	/* what a pool route changes on the way (proto/http_edits.c) */
 	char *strip_prefix;          /* removed from the path sent to the backend ("/api") */
 	struct cfg_header_edit *request_headers;

@@ -231,6 +231,7 @@ struct exchange {
 	char target[160];                /* method and start of the target, for the log */
 	char route[64];                  /* the name of the route the request took; "" = none */
 	const struct cfg_route *route_cfg; /* that route, inside c->gen's config; NULL = none */
+	uint8_t sticky_set;              /* the route's split drew the pool: tell the client (Set-Cookie) */
 	/* log.format = "combined" only (else just cleared): the start of the request's
 	 * Referer and User-Agent, raw (escaped when the line is written) */
 	char referer[128];

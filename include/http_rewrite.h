@@ -41,6 +41,7 @@ struct http_rewrite_resp {
 	size_t nedits;
 	const struct http_edit_vars *vars;
 	const char *hsts;            /* "max-age=...; ..." or NULL */
+	const char *extra;           /* one more "Name: value" line (a split's Set-Cookie), or NULL */
 };
 
 /* Writes the backend's request head into out (appended at out's tail): the request line,

@@ -935,10 +935,18 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 			c->out = nb;
 		}
 	}
-	if (c->gl->hsts[0] || (c->ex->route_cfg && c->ex->route_cfg->nresponse_headers)) {
+	if (c->gl->hsts[0] || (c->ex->route_cfg && (c->ex->route_cfg->nresponse_headers || c->ex->sticky_set))) {
 		struct http_edit_vars v;
 		struct http_rewrite_resp rs = { .hsts = c->gl->hsts[0] ? c->gl->hsts : NULL, .vars = &v };
+		char cookie[192];
+
 		edit_vars(c, &v);
+		if (c->ex->sticky_set && c->ex->pool && c->ex->route_cfg && c->ex->route_cfg->sticky_cookie) {
+			/* names are [A-Za-z0-9._-]: safe as a cookie's name and value */
+			snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
+				 c->ex->route_cfg->sticky_cookie, c->ex->pool->name);
+			rs.extra = cookie;
+		}
 		if (c->ex->route_cfg) {
 			rs.edits = c->ex->route_cfg->response_headers;
 			rs.nedits = c->ex->route_cfg->nresponse_headers;

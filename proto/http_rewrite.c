@@ -407,6 +407,10 @@ int http_rewrite_response_extra(struct buf *b, const char *base, const struct ht
 	}
 	if (rs && rs->nedits)
 		rc |= http_edits_append(b, rs->edits, rs->nedits, rs->vars);
+	if (rs && rs->extra) {
+		rc |= append_str(b, rs->extra);
+		rc |= APPEND_LIT(b, "\r\n");
+	}
 	if (h->status == 101)
 		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
 	else if (!keep_alive)
