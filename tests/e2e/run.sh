@@ -87,15 +87,20 @@ run_one() {
 # timing, so they run two at a time (E2E_PAIRS=0 runs them one by one): two slots, the
 # next one starting as soon as either slot frees (not in lock-step pairs, where a short
 # scenario's slot idled while its long neighbour ran on); the others run alone
-# afterwards, with the machine to themselves.
-pairs=() alone=()
+# afterwards, with the machine to themselves. "# e2e: pairs, first" marks the longest
+# of them, started ahead of the others so that the short ones fill the other slot
+# meanwhile instead of the long one running on alone at the end.
+pairs=() alone=() first=()
 for t in "${tests[@]}"; do
-	if [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs'; then
+	if [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs, first'; then
+		first+=("$t")
+	elif [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs'; then
 		pairs+=("$t")
 	else
 		alone+=("$t")
 	fi
 done
+pairs=(${first[@]+"${first[@]}"} ${pairs[@]+"${pairs[@]}"})
 declare -A running=() # pid of a run_one in the background -> its scenario
 i=0
 while [ $i -lt ${#pairs[@]} ] || [ ${#running[@]} -gt 0 ]; do
