@@ -345,8 +345,11 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 				cfg_add_error(ld, NULL, he->line, path,
 					      "response_headers cannot use $host (only $client_ip, $path, $request_id)");
 		}
-		if (r->pool == NULL && r->nsplit == 0 && (r->strip_prefix != NULL || r->nrequest_headers > 0))
-			cfg_add_error(ld, e, 0, path, "strip_prefix and request_headers apply to pool routes only");
+		if (r->pool == NULL && r->nsplit == 0 &&
+		    (r->strip_prefix != NULL || r->nrequest_headers > 0 || r->queue_timeout_ms ||
+		     r->response_timeout_ms || r->body_max_bytes))
+			cfg_add_error(ld, e, 0, path, "strip_prefix, request_headers, queue_timeout_ms, response_timeout_ms "
+				      "and body_max_bytes apply to pool and split routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
 	}

@@ -123,6 +123,10 @@ struct cfg_route {
 	size_t nrequest_headers;
 	struct cfg_header_edit *response_headers;  /* also on answers made here */
 	size_t nresponse_headers;
+	/* limits of its own (0 = the pool's, or for body_max_bytes the listener's) */
+	uint32_t queue_timeout_ms;
+	uint32_t response_timeout_ms;
+	uint64_t body_max_bytes;
 	int line;
 };
 

@@ -370,4 +370,13 @@ void conn_stats_request_done(struct client *c);
  * backend) or its client left while it was queued (client_aborted_queued). */
 void conn_stats_pool(struct client *c, enum termination why);
 
+/* The largest request body c's current request may send: its route's limit, else the
+ * listener's (0 = unlimited). */
+static inline uint64_t exchange_body_max(const struct client *c)
+{
+	const struct cfg_route *r = c->ex ? c->ex->route_cfg : NULL;
+
+	return r && r->body_max_bytes ? r->body_max_bytes : c->gl->cfg->body_max_bytes;
+}
+
 #endif

@@ -227,8 +227,8 @@ static void parse_request_head(struct client *c)
 	/* routes pick the pool, or answer here (lb/http_route.c) */
 	if (l->nroutes && http_route_request(c, base, h) == -1)
 		return;
-	if (l->body_max_bytes && h->body == HTTP_BODY_LENGTH &&
-	    h->content_length > l->body_max_bytes) {
+	if (exchange_body_max(c) && h->body == HTTP_BODY_LENGTH &&
+	    h->content_length > exchange_body_max(c)) {
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
 		return;
 	}
@@ -325,7 +325,7 @@ static void queued_client_data(struct client *c)
 static void buffer_request_body(struct client *c)
 {
 	struct exchange *x = c->ex;
-	uint64_t max = c->gl->cfg->body_max_bytes;
+	uint64_t max = exchange_body_max(c);
 
 	if (x->req_body == HTTP_BODY_LENGTH && x->req_left == 0)
 		x->req_framed = 1;  /* Content-Length: 0 */
@@ -394,7 +394,7 @@ static int frame_request_body(struct client *c)
 {
 	struct exchange *x = c->ex;
 	uint32_t avail;
-	uint64_t max = c->gl->cfg->body_max_bytes;
+	uint64_t max = exchange_body_max(c);
 
 	if (x->req_framed || !c->in)
 		return 0;

@@ -5,6 +5,7 @@
 # gone, X-App is the route's and X-Trace carries the request id; the response loses the
 # app's Server field and gets the route's Cache-Control and X-Served. Every response,
 # the app's and fulcrum's own (a fixed answer), carries Strict-Transport-Security. A
+# route's response_timeout_ms and body_max_bytes apply to its requests only. A
 # plain listener with HSTS, and an edit of a framing field, are refused by -t.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
@@ -27,9 +28,12 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_TLS"; pool = "app";
                                    { add = "X-Trace: \$request_id \$path \$host" ; } );
                response_headers = ( { remove = "Server"; }, { set = "Cache-Control: no-store"; },
                                     { add = "X-Served: api \$path"; } ); },
+             { name = "slow"; path_prefix = "/sleep"; pool = "app"; response_timeout_ms = 700; },
+             { name = "upload"; path_prefix = "/echo"; pool = "app"; body_max_bytes = 1000; },
              { name = "ping"; path = "/ping"; respond = { body = "pong"; };
                response_headers = ( { add = "Cache-Control: max-age=5"; } ); } ); } );
-pools = ( { name = "app"; health = { type = "none"; }; backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); } );
+pools = ( { name = "app"; health = { type = "none"; }; retries = 0; response_timeout_ms = 5000;
+            backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); } );
 EOF
 } >"$cfg"
 start_fulcrum "$cfg" "$P_TLS"
@@ -61,6 +65,20 @@ assert_eq "$out" pong "fixed answer"
 h=$(tr -d '\r' <"$T/h3")
 assert_contains "$h" "Strict-Transport-Security: max-age=31536000" "HSTS on fulcrum's own answer"
 assert_contains "$h" "Cache-Control: max-age=5" "the route's edit on its fixed answer"
+
+step "a route's own timeout and body limit"
+t0=$(now_ms)
+code=$(tcurl -o /dev/null -w '%{http_code}' "$u/sleep?ms=2500")
+t1=$(now_ms)
+assert_eq "$code" 504 "/sleep?ms=2500 on a route with response_timeout_ms = 700"
+assert_cmp "$((t1 - t0))" "<" 2300 "ms until the 504 (the pool's timeout is 5000)"
+code=$(tcurl -o /dev/null -w '%{http_code}' "$u/headers?sleep=no")
+assert_eq "$code" 200 "the pool's other requests"
+head -c 2000 /dev/zero >"$T/2k"
+code=$(tcurl -o /dev/null -w '%{http_code}' --data-binary @"$T/2k" "$u/echo")
+assert_eq "$code" 413 "2000 bytes to /echo (route body_max_bytes = 1000)"
+code=$(tcurl -o /dev/null -w '%{http_code}' --data-binary @"$T/2k" "$u/headers")
+assert_eq "$code" 200 "2000 bytes elsewhere (the listener has no limit)"
 
 step "-t refuses HSTS on a plain listener and edits of framing fields"
 cat >"$T/bad.cfg" <<EOF
