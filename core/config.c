@@ -398,6 +398,10 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 				      "pool '%s' has adaptive_limit = true, which learns from HTTP response "
 				      "times; a tcp listener cannot use it", l->pool);
 		}
+		if (l->nerror_pages && l->mode != LISTENER_HTTP) {
+			cfg_path_join(path, base, "error_pages");
+			cfg_add_error(ld, e, 0, path, "error_pages need mode = \"http\" (a tcp listener answers nothing itself)");
+		}
 		if ((l->hsts_max_age_s || l->hsts_include_subdomains || l->hsts_preload) && l->tls == NULL) {
 			cfg_path_join(path, base, "hsts_max_age_s");
 			cfg_add_error(ld, e, 0, path, "HSTS needs a TLS listener (browsers ignore it over plain http; "

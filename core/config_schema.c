@@ -190,6 +190,19 @@ static const struct key_table header_edit_table = {
 	offsetof(struct cfg_header_edit, line), -1
 };
 
+static const struct key error_page_keys[] = {
+	K_STR(struct cfg_error_page, status, NULL, &rule_status_list, KEY_REQUIRED | R,
+	      "the statuses this page answers, e.g. \"503\" or \"502-504\" (fulcrum's own answers only)"),
+	K_STR(struct cfg_error_page, file, NULL, &rule_nonempty, KEY_REQUIRED | R,
+	      "file of the page (up to 8192 bytes), read at start and reload"),
+	K_STR(struct cfg_error_page, content_type, "text/html; charset=utf-8", &rule_header_value, R,
+	      "its Content-Type; a client whose Accept names it gets this page before another of the same status"),
+	{ .name = NULL },
+};
+static const struct key_table error_page_table = {
+	"error page", error_page_keys, sizeof(struct cfg_error_page), offsetof(struct cfg_error_page, line), -1
+};
+
 static const struct key split_keys[] = {
 	K_STR(struct cfg_split, pool, NULL, &rule_name, KEY_REQUIRED | R, "a pool of the split"),
 	K_INT(struct cfg_split, weight, 1, 1000000, 1, R, "its share: weight / the sum of the split's weights"),
@@ -272,6 +285,8 @@ static const struct key listener_keys[] = {
 	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
 	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
 		"terminate TLS on this listener; absent = plain"),
+	K_LIST(struct cfg_listener, "error_pages", error_pages, nerror_pages, &error_page_table, 0, 64, R,
+	       "http listeners: pages for the statuses fulcrum answers itself (502, 503, 504, 4xx), instead of its JSON"),
 	K_INT(struct cfg_listener, hsts_max_age_s, 0, 315360000, 0, R,
 	      "TLS listeners: Strict-Transport-Security: max-age=this on every response; 0 = none"),
 	K_BOOL(struct cfg_listener, hsts_include_subdomains, 0, R,

@@ -292,6 +292,9 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		for (j = 0; gl->cfg->pool && j < g->npools; j++)
 			if (!strcmp(g->pools[j].name, gl->cfg->pool))
 				gl->pool = &g->pools[j];
+		/* a missing or oversized page refuses the generation, as a certificate does */
+		if (error_pages_load(gl->cfg, &gl->errors, err, errlen) == -1)
+			goto fail;
 		if (gl->cfg->hsts_max_age_s)
 			snprintf(gl->hsts, sizeof(gl->hsts), "max-age=%u%s%s", gl->cfg->hsts_max_age_s,
 				 gl->cfg->hsts_include_subdomains ? "; includeSubDomains" : "",
@@ -332,6 +335,7 @@ fail:
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
+		error_pages_free(&g->listeners[i].errors);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
@@ -355,6 +359,7 @@ void generation_unref(struct generation *g)
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
+		error_pages_free(&g->listeners[i].errors);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);

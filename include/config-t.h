@@ -81,6 +81,14 @@ struct cfg_header_edit {
 	int line;
 };
 
+/* A page that replaces fulcrum's JSON body for the statuses it answers itself. */
+struct cfg_error_page {
+	char *status;                /* "503", "502-504", "400-499" */
+	char *file;                  /* read when the generation is built; at most 8 KiB */
+	char *content_type;          /* default "text/html; charset=utf-8" */
+	int line;
+};
+
 /* One pool of a route's weighted split (a canary: 95 to "stable", 5 to "canary"). */
 struct cfg_split {
 	char *pool;
@@ -148,6 +156,8 @@ struct cfg_listener {
 	uint32_t header_max_count;   /* default 100, 431 above */
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
 	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
+	struct cfg_error_page *error_pages;  /* http listeners: bodies of fulcrum's own answers */
+	size_t nerror_pages;
 	uint32_t hsts_max_age_s;     /* TLS listeners: Strict-Transport-Security max-age; 0 = none */
 	int hsts_include_subdomains; /* ... with includeSubDomains */
 	int hsts_preload;            /* ... with preload */

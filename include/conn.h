@@ -232,6 +232,7 @@ struct exchange {
 	char route[64];                  /* the name of the route the request took; "" = none */
 	const struct cfg_route *route_cfg; /* that route, inside c->gen's config; NULL = none */
 	uint8_t sticky_set;              /* the route's split drew the pool: tell the client (Set-Cookie) */
+	char accept[96];                 /* the request's Accept, kept when the listener has error pages */
 	/* log.format = "combined" only (else just cleared): the start of the request's
 	 * Referer and User-Agent, raw (escaped when the line is written) */
 	char referer[128];

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "balance.h"
 #include "config-t.h"
+#include "error_pages.h"
 #include "tls-t.h"
 
 struct listener_stats;
@@ -40,6 +41,7 @@ struct gen_listener {
 	struct pool **route_pools;       /* per cfg->routes[i]: its pool, NULL for local answers */
 	struct route_split *route_splits; /* per cfg->routes[i]; .pools NULL without a split */
 	char hsts[80];                   /* Strict-Transport-Security value; "" = none */
+	struct error_pages errors;       /* the listener's error pages, read from their files */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

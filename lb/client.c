@@ -867,6 +867,16 @@ void client_error(struct client *c, int status, enum termination why, const char
 		.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0,
 		.retry_after_s = status == 503 ? RETRY_AFTER_S : 0,
 	};
+	if (c->gl->errors.n) {
+		/* the operator's page for this status, the one the client's Accept names first */
+		const struct error_page *page = error_pages_find(&c->gl->errors, status, x->accept,
+								 strlen(x->accept));
+		if (page) {
+			x->local.content_type = page->content_type;
+			x->local.body = page->body;
+			x->local.body_len = page->len;
+		}
+	}
 	/* written at once: the body on this stack is copied by the protocol */
 	exchange_produce(c, &local_producer);
 }

@@ -47,6 +47,7 @@ static void response_head_bad(struct client *c, const char *detail);
 static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
 static void set_log_target(struct client *c, const char *base, const struct http_head *h);
+static void keep_accept(struct exchange *x, const char *base, const struct http_head *h);
 static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h);
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
@@ -224,6 +225,8 @@ static void parse_request_head(struct client *c)
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
 	}
+	if (l->nerror_pages)
+		keep_accept(x, base, h);
 	/* routes pick the pool, or answer here (lb/http_route.c) */
 	if (l->nroutes && http_route_request(c, base, h) == -1)
 		return;
@@ -427,6 +430,22 @@ static int frame_request_body(struct client *c)
 }
 
 /* "METHOD target" for the access log, cut to the field's size. */
+/* The request's Accept (its start), for choosing an error page should fulcrum answer
+ * this request itself later. */
+static void keep_accept(struct exchange *x, const char *base, const struct http_head *h)
+{
+	uint32_t i, n;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (http_slice_eq(base, h->headers[i].name, "accept")) {
+			n = h->headers[i].value.len < sizeof(x->accept) - 1 ? h->headers[i].value.len
+									: sizeof(x->accept) - 1;
+			memcpy(x->accept, base + h->headers[i].value.off, n);
+			x->accept[n] = '\0';
+			return;
+		}
+}
+
 static void set_log_target(struct client *c, const char *base, const struct http_head *h)
 {
 	struct exchange *x = c->ex;
