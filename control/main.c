@@ -17,6 +17,7 @@
 
 #include "buffering.h"
 #include "config.h"
+#include "error_pages.h"
 #include "ctl.h"
 #include "ctl_notify.h"
 #include "fs_private.h"
@@ -306,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		/* the files a generation would read: certificates, keys, CAs, ticket keys */
-		if (tls_config_check(cfg, stderr) > 0) {
+		if (tls_config_check(cfg, stderr) + error_pages_check(cfg, stderr) > 0) {
 			fprintf(stderr, "fulcrum: configuration %s is invalid\n",
 				config_path ? config_path : "(embedded default)");
 			config_free(cfg);

@@ -319,16 +319,21 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 		const struct cfg_route *r = &l->routes[i];
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		int actions = (r->pool != NULL) + (r->redirect != NULL) + (r->respond != NULL) +
-			      (r->static_files != NULL);
+			      (r->nsplit > 0) + (r->static_files != NULL);
 
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP || r->name == NULL)
 			continue;
 		cfg_path_join(rbase, "routes", cfg_elem_segment(&cfg_route_table, e, (int)i, seg, sizeof(seg)));
 		cfg_path_join(path, base, rbase);
 		if (actions != 1)
-			cfg_add_error(ld, e, 0, path,
-				      "a route needs exactly one of pool, redirect, respond and static (it has %d)",
+			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, split, redirect, respond and static (it has %d)",
 				      actions);
+		for (size_t k = 0; k < r->nsplit; k++)
+			if (r->split[k].pool != NULL && pools_named && config_find_pool(cfg, r->split[k].pool) == NULL)
+				cfg_add_error(ld, NULL, r->split[k].line, path, "split: no pool named '%s' is defined",
+					      r->split[k].pool);
+		if (r->sticky_cookie != NULL && r->nsplit == 0)
+			cfg_add_error(ld, e, 0, path, "sticky_cookie needs a split");
 		if (r->static_files != NULL)
 			check_static(ld, config_setting_get_member(e, "static"), path, r->static_files);
 		if (r->pool != NULL && pools_named && config_find_pool(cfg, r->pool) == NULL) {
@@ -348,6 +353,22 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 		if (r->respond != NULL && strlen(r->respond->body) > ROUTE_BODY_MAX)
 			cfg_add_error(ld, e, 0, path, "respond.body is %zu bytes; at most %d",
 				      strlen(r->respond->body), ROUTE_BODY_MAX);
+		for (size_t k = 0; k < r->nrequest_headers + r->nresponse_headers; k++) {
+			const struct cfg_header_edit *he = k < r->nrequest_headers ? &r->request_headers[k]
+				: &r->response_headers[k - r->nrequest_headers];
+			const char *line = he->set ? he->set : he->add;
+			if ((he->set != NULL) + (he->add != NULL) + (he->remove != NULL) != 1)
+				cfg_add_error(ld, NULL, he->line, path,
+					      "a header edit needs exactly one of set, add and remove");
+			else if (k >= r->nrequest_headers && line && strstr(line, "$host"))
+				cfg_add_error(ld, NULL, he->line, path,
+					      "response_headers cannot use $host (only $client_ip, $path, $request_id)");
+		}
+		if (r->pool == NULL && r->nsplit == 0 &&
+		    (r->strip_prefix != NULL || r->nrequest_headers > 0 || r->queue_timeout_ms ||
+		     r->response_timeout_ms || r->body_max_bytes))
+			cfg_add_error(ld, e, 0, path, "strip_prefix, request_headers, queue_timeout_ms, response_timeout_ms "
+				      "and body_max_bytes apply to pool and split routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
 	}
@@ -395,6 +416,18 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 			cfg_add_error(ld, config_setting_get_member(e, "pool"), 0, path,
 				      "pool '%s' has adaptive_limit = true, which learns from HTTP response "
 				      "times; a tcp listener cannot use it", l->pool);
+		}
+		if (l->nerror_pages && l->mode != LISTENER_HTTP) {
+			cfg_path_join(path, base, "error_pages");
+			cfg_add_error(ld, e, 0, path, "error_pages need mode = \"http\" (a tcp listener answers nothing itself)");
+		}
+		if ((l->hsts_max_age_s || l->hsts_include_subdomains || l->hsts_preload) && l->tls == NULL) {
+			cfg_path_join(path, base, "hsts_max_age_s");
+			cfg_add_error(ld, e, 0, path, "HSTS needs a TLS listener (browsers ignore it over plain http; "
+				      "redirect http to https with a route instead)");
+		} else if ((l->hsts_include_subdomains || l->hsts_preload) && l->hsts_max_age_s == 0) {
+			cfg_path_join(path, base, "hsts_max_age_s");
+			cfg_add_error(ld, e, 0, path, "hsts_include_subdomains and hsts_preload need hsts_max_age_s > 0");
 		}
 		if (l->accept_proxy && l->nproxy_trusted == 0) {
 			cfg_path_join(path, base, "proxy_trusted");

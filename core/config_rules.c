@@ -2,6 +2,7 @@
  * paths, header names, URLs), each with the line that describes it in the reference. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include "addr.h"
@@ -24,6 +25,8 @@ static int check_method(const char *s, char *err, size_t errlen);
 static int check_url_scheme(const char *s, char *err, size_t errlen);
 static int check_header_value(const char *s, char *err, size_t errlen);
 static int check_any_text(const char *s, char *err, size_t errlen);
+static int check_editable_header(const char *s, char *err, size_t errlen);
+static int check_header_line(const char *s, char *err, size_t errlen);
 
 #define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
 
@@ -224,6 +227,47 @@ static int check_any_text(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Fields a route may not edit: the framing and hop-by-hop fields fulcrum frames and
+ * strips itself (an edit could smuggle a second body length), and the ones fulcrum
+ * writes on every request or response (they would be doubled or lose their meaning). */
+static const char *const fields_not_editable[] = {
+	"content-length", "transfer-encoding", "host", "connection", "keep-alive", "te",
+	"trailer", "upgrade", "proxy-connection", "expect", "x-request-id", "x-forwarded-for",
+	"x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "forwarded",
+	"x-client-cert-subject", "strict-transport-security", NULL
+};
+
+static int check_editable_header(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (check_header_name(s, err, errlen) == -1)
+		return -1;
+	for (i = 0; fields_not_editable[i]; i++)
+		if (strcasecmp(s, fields_not_editable[i]) == 0)
+			return ERR("%s is fulcrum's to set (framing, hop-by-hop or forwarding); a route cannot edit it", s);
+	return 0;
+}
+
+/* "Name: value" with an editable name and a value without control characters. */
+static int check_header_line(const char *s, char *err, size_t errlen)
+{
+	const char *colon = strchr(s, ':');
+	char name[130];
+	size_t n;
+
+	if (!colon)
+		return ERR("must be \"Name: value\"");
+	n = (size_t)(colon - s);
+	if (n == 0 || n >= sizeof(name))
+		return ERR("header name must be 1..128 characters");
+	memcpy(name, s, n);
+	name[n] = '\0';
+	if (check_editable_header(name, err, errlen) == -1)
+		return -1;
+	return check_header_value(colon + 1, err, errlen);
+}
+
 #undef ERR
 
 /* The rules the key table names, with the "values" column of the reference. */
@@ -245,3 +289,5 @@ const struct str_rule rule_method = { check_method, "method token" };
 const struct str_rule rule_url_scheme = { check_url_scheme, "`\"http\"`, `\"https\"`" };
 const struct str_rule rule_header_value = { check_header_value, "no control characters" };
 const struct str_rule rule_any_text = { check_any_text, "any text" };
+const struct str_rule rule_editable_header = { check_editable_header, "header field name" };
+const struct str_rule rule_header_line = { check_header_line, "`\"Name: value\"`" };

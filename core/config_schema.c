@@ -191,6 +191,42 @@ static const struct key_table static_table = {
 	"static", static_keys, sizeof(struct cfg_route_static), -1, -1
 };
 
+static const struct key header_edit_keys[] = {
+	K_STR(struct cfg_header_edit, set, NULL, &rule_header_line, R,
+	      "\"Name: value\": replace every field of that name ($client_ip, $host, $path, $request_id expand)"),
+	K_STR(struct cfg_header_edit, add, NULL, &rule_header_line, R,
+	      "\"Name: value\": add a field beside any of that name"),
+	K_STR(struct cfg_header_edit, remove, NULL, &rule_editable_header, R,
+	      "drop every field of this name"),
+	{ .name = NULL },
+};
+static const struct key_table header_edit_table = {
+	"header edit", header_edit_keys, sizeof(struct cfg_header_edit),
+	offsetof(struct cfg_header_edit, line), -1
+};
+
+static const struct key error_page_keys[] = {
+	K_STR(struct cfg_error_page, status, NULL, &rule_status_list, KEY_REQUIRED | R,
+	      "the statuses this page answers, e.g. \"503\" or \"502-504\" (fulcrum's own answers only)"),
+	K_STR(struct cfg_error_page, file, NULL, &rule_nonempty, KEY_REQUIRED | R,
+	      "file of the page (up to 8192 bytes), read at start and reload"),
+	K_STR(struct cfg_error_page, content_type, "text/html; charset=utf-8", &rule_header_value, R,
+	      "its Content-Type; a client whose Accept names it gets this page before another of the same status"),
+	{ .name = NULL },
+};
+static const struct key_table error_page_table = {
+	"error page", error_page_keys, sizeof(struct cfg_error_page), offsetof(struct cfg_error_page, line), -1
+};
+
+static const struct key split_keys[] = {
+	K_STR(struct cfg_split, pool, NULL, &rule_name, KEY_REQUIRED | R, "a pool of the split"),
+	K_INT(struct cfg_split, weight, 1, 1000000, 1, R, "its share: weight / the sum of the split's weights"),
+	{ .name = NULL },
+};
+static const struct key_table split_table = {
+	"split", split_keys, sizeof(struct cfg_split), offsetof(struct cfg_split, line), -1
+};
+
 static const struct key route_keys[] = {
 	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "route name, unique in its listener (access log field route)"),
@@ -203,7 +239,7 @@ static const struct key route_keys[] = {
 	K_STR(struct cfg_route, method, NULL, &rule_method, R,
 	      "match this method exactly (\"GET\", \"POST\", ...); unset = any"),
 	K_STR(struct cfg_route, pool, NULL, &rule_name, R,
-	      "proxy matching requests to this pool (one of pool, redirect, respond, static)"),
+	      "proxy matching requests to this pool (one of pool, split, redirect, respond, static)"),
 	K_GROUP(struct cfg_route, redirect, &redirect_table, KEY_POINTER | R,
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
@@ -212,6 +248,22 @@ static const struct key route_keys[] = {
 	{ .name = "static", .type = KEY_GROUP, .flags = KEY_POINTER | R,
 	  .off = offsetof(struct cfg_route, static_files), .sub = &static_table,
 	  .doc = "serve GET and HEAD from files: { root; strip_prefix; index; max_age_s; }" },
+	K_LIST(struct cfg_route, "split", split, nsplit, &split_table, 0, 16, R,
+	       "spread matching requests over pools by weight (a canary): ( { pool = \"stable\"; weight = 95; }, { pool = \"canary\"; weight = 5; } )"),
+	K_STR(struct cfg_route, sticky_cookie, NULL, &rule_name, R,
+	      "split: a cookie of this name keeps each client on its pool (fulcrum sets it when it draws one)"),
+	K_STR(struct cfg_route, strip_prefix, NULL, &rule_http_path, R,
+	      "pool routes: remove this from the start of the path sent to the backend (\"/api\": /api/users -> /users)"),
+	K_INT(struct cfg_route, queue_timeout_ms, 0, MS_MAX, 0, R,
+	      "pool routes: a request queued longer than this gets 503; 0 = the pool's"),
+	K_INT(struct cfg_route, response_timeout_ms, 0, MS_MAX, 0, R,
+	      "pool routes: no response within this after the request was sent gets 504; 0 = the pool's (a slow report endpoint gets more)"),
+	K_INT(struct cfg_route, body_max_bytes, 0, INT64_MAX, 0, R,
+	      "largest request body on this route; larger gets 413; 0 = the listener's"),
+	K_LIST(struct cfg_route, "request_headers", request_headers, nrequest_headers, &header_edit_table, 0, 64, R,
+	       "pool routes: edits of the request head sent to the backend, in order: ( { set = \"X-App: api\"; }, { remove = \"X-Debug\"; } )"),
+	K_LIST(struct cfg_route, "response_headers", response_headers, nresponse_headers, &header_edit_table, 0, 64, R,
+	       "edits of the response head the client gets (from the backend or made here)"),
 	{ .name = NULL },
 };
 const struct key_table cfg_route_table = {
@@ -252,6 +304,14 @@ static const struct key listener_keys[] = {
 	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
 	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
 		"terminate TLS on this listener; absent = plain"),
+	K_LIST(struct cfg_listener, "error_pages", error_pages, nerror_pages, &error_page_table, 0, 64, R,
+	       "http listeners: pages for the statuses fulcrum answers itself (502, 503, 504, 4xx), instead of its JSON"),
+	K_INT(struct cfg_listener, hsts_max_age_s, 0, 315360000, 0, R,
+	      "TLS listeners: Strict-Transport-Security: max-age=this on every response; 0 = none"),
+	K_BOOL(struct cfg_listener, hsts_include_subdomains, 0, R,
+	       "with hsts_max_age_s: add includeSubDomains"),
+	K_BOOL(struct cfg_listener, hsts_preload, 0, R,
+	       "with hsts_max_age_s: add preload (hstspreload.org wants max-age >= 31536000 and includeSubDomains)"),
 	{ .name = NULL },
 };
 const struct key_table cfg_listener_table = {

@@ -189,6 +189,60 @@ static void free_pools(struct pool *pools, size_t n)
 	free(pools);
 }
 
+static unsigned gcd(unsigned a, unsigned b)
+{
+	while (b) {
+		unsigned t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The run-time side of gl's routes' splits (struct route_split). 0, or -1 out of
+ * memory (what was made is freed by route_splits_free). */
+static int route_splits_build(struct generation *g, struct gen_listener *gl)
+{
+	static const unsigned strides[] = { 7919, 104729, 1299709, 15485863 };
+	size_t r, k, j;
+
+	gl->route_splits = calloc(gl->cfg->nroutes, sizeof(*gl->route_splits));
+	if (!gl->route_splits)
+		return -1;
+	for (r = 0; r < gl->cfg->nroutes; r++) {
+		const struct cfg_route *cr = &gl->cfg->routes[r];
+		struct route_split *rs = &gl->route_splits[r];
+
+		if (!cr->nsplit)
+			continue;
+		rs->pools = calloc(cr->nsplit, sizeof(*rs->pools));
+		if (!rs->pools)
+			return -1;
+		for (k = 0; k < cr->nsplit; k++) {
+			rs->pools[k] = generation_find_pool(g, cr->split[k].pool);
+			rs->total += cr->split[k].weight;
+		}
+		rs->stride = 1;
+		for (j = 0; j < sizeof(strides) / sizeof(strides[0]); j++)
+			if (gcd(strides[j] % rs->total, rs->total) == 1) {
+				rs->stride = strides[j] % rs->total;
+				break;
+			}
+		atomic_init(&rs->seq, 0);
+	}
+	return 0;
+}
+
+static void route_splits_free(struct gen_listener *gl)
+{
+	size_t r;
+
+	for (r = 0; gl->route_splits && r < gl->cfg->nroutes; r++)
+		free(gl->route_splits[r].pools);
+	free(gl->route_splits);
+	gl->route_splits = NULL;
+}
+
 struct generation *generation_build(struct config *cfg, const struct generation *prev,
 				    int nworkers, uint64_t id, char *err, size_t errlen)
 {
@@ -238,6 +292,13 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		for (j = 0; gl->cfg->pool && j < g->npools; j++)
 			if (!strcmp(g->pools[j].name, gl->cfg->pool))
 				gl->pool = &g->pools[j];
+		/* a missing or oversized page refuses the generation, as a certificate does */
+		if (error_pages_load(gl->cfg, &gl->errors, err, errlen) == -1)
+			goto fail;
+		if (gl->cfg->hsts_max_age_s)
+			snprintf(gl->hsts, sizeof(gl->hsts), "max-age=%u%s%s", gl->cfg->hsts_max_age_s,
+				 gl->cfg->hsts_include_subdomains ? "; includeSubDomains" : "",
+				 gl->cfg->hsts_preload ? "; preload" : "");
 		if (gl->cfg->nroutes) {
 			size_t r;
 			gl->route_pools = calloc(gl->cfg->nroutes, sizeof(*gl->route_pools));
@@ -248,6 +309,10 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 			for (r = 0; r < gl->cfg->nroutes; r++)
 				gl->route_pools[r] = gl->cfg->routes[r].pool
 					? generation_find_pool(g, gl->cfg->routes[r].pool) : NULL;
+			if (route_splits_build(g, gl) == -1) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
 		}
 		/* certificates are read now: a missing or mismatched file refuses the whole
 		 * generation, and the running one keeps serving its certificates */
@@ -269,6 +334,8 @@ fail:
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
+		route_splits_free(&g->listeners[i]);
+		error_pages_free(&g->listeners[i].errors);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
@@ -291,6 +358,8 @@ void generation_unref(struct generation *g)
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
+		route_splits_free(&g->listeners[i]);
+		error_pages_free(&g->listeners[i].errors);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);

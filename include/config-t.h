@@ -72,6 +72,30 @@ struct cfg_tls {
 	char *ticket_key_file;       /* shared ticket keys (several instances); NULL = generated, rotated */
 };
 
+/* One edit of a route's request_headers or response_headers: exactly one of set, add,
+ * remove (proto/http_edits.c applies them). */
+struct cfg_header_edit {
+	char *set;                   /* "Name: value": replaces every field of that name */
+	char *add;                   /* "Name: value": added beside any of that name */
+	char *remove;                /* "Name": every field of that name dropped */
+	int line;
+};
+
+/* A page that replaces fulcrum's JSON body for the statuses it answers itself. */
+struct cfg_error_page {
+	char *status;                /* "503", "502-504", "400-499" */
+	char *file;                  /* read when the generation is built; at most 8 KiB */
+	char *content_type;          /* default "text/html; charset=utf-8" */
+	int line;
+};
+
+/* One pool of a route's weighted split (a canary: 95 to "stable", 5 to "canary"). */
+struct cfg_split {
+	char *pool;
+	uint32_t weight;             /* 1..1000000 */
+	int line;
+};
+
 /* A route's redirect answer: the request's URL with the parts set here replaced. */
 struct cfg_route_redirect {
 	uint32_t status;             /* 301, 302, 303, 307 or 308; default 301 */
@@ -106,7 +130,20 @@ struct cfg_route {
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
 	struct cfg_route_respond *respond;    /* ... or answer this ... */
-	struct cfg_route_static *static_files; /* ... or serve files (exactly one of the four) */
+	struct cfg_route_static *static_files; /* ... or serve files ... */
+	struct cfg_split *split;     /* ... or spread over these pools by weight (exactly one of the five) */
+	size_t nsplit;
+	char *sticky_cookie;         /* split: this cookie names the client's pool; set when drawn */
+	/* what a pool route changes on the way (proto/http_edits.c) */
+	char *strip_prefix;          /* removed from the path sent to the backend ("/api") */
+	struct cfg_header_edit *request_headers;
+	size_t nrequest_headers;
+	struct cfg_header_edit *response_headers;  /* also on answers made here */
+	size_t nresponse_headers;
+	/* limits of its own (0 = the pool's, or for body_max_bytes the listener's) */
+	uint32_t queue_timeout_ms;
+	uint32_t response_timeout_ms;
+	uint64_t body_max_bytes;
 	int line;
 };
 
@@ -128,6 +165,11 @@ struct cfg_listener {
 	uint32_t header_max_count;   /* default 100, 431 above */
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
 	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
+	struct cfg_error_page *error_pages;  /* http listeners: bodies of fulcrum's own answers */
+	size_t nerror_pages;
+	uint32_t hsts_max_age_s;     /* TLS listeners: Strict-Transport-Security max-age; 0 = none */
+	int hsts_include_subdomains; /* ... with includeSubDomains */
+	int hsts_preload;            /* ... with preload */
 	struct cfg_tls *tls;         /* NULL = plain */
 	int line;
 };

@@ -232,6 +232,9 @@ struct exchange {
 	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's (when safe) or ours */
 	char target[160];                /* method and start of the target, for the log */
 	char route[64];                  /* the name of the route the request took; "" = none */
+	const struct cfg_route *route_cfg; /* that route, inside c->gen's config; NULL = none */
+	uint8_t sticky_set;              /* the route's split drew the pool: tell the client (Set-Cookie) */
+	char accept[96];                 /* the request's Accept, kept when the listener has error pages */
 	/* log.format = "combined" only (else just cleared): the start of the request's
 	 * Referer and User-Agent, raw (escaped when the line is written) */
 	char referer[128];
@@ -369,5 +372,14 @@ void conn_stats_request_done(struct client *c);
 /* A request of c's pool ended in the pool's own way: a 503 (queue timeout, queue full, no
  * backend) or its client left while it was queued (client_aborted_queued). */
 void conn_stats_pool(struct client *c, enum termination why);
+
+/* The largest request body c's current request may send: its route's limit, else the
+ * listener's (0 = unlimited). */
+static inline uint64_t exchange_body_max(const struct client *c)
+{
+	const struct cfg_route *r = c->ex ? c->ex->route_cfg : NULL;
+
+	return r && r->body_max_bytes ? r->body_max_bytes : c->gl->cfg->body_max_bytes;
+}
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "balance.h"
 #include "config-t.h"
+#include "error_pages.h"
 #include "tls-t.h"
 
 struct listener_stats;
@@ -23,10 +24,24 @@ struct listen_group {
 	atomic_uint active;      /* client connections accepted through it, all workers */
 };
 
+/* A route's weighted split at run time: request n (counted across workers) takes the
+ * pool whose share of [0, total) holds (n * stride) % total. stride is coprime with
+ * total, so every total requests in a row take each pool exactly weight times, spread
+ * through the run rather than in blocks. */
+struct route_split {
+	struct pool **pools;             /* parallel to the route's cfg split */
+	uint32_t total;                  /* sum of the weights */
+	uint32_t stride;
+	atomic_uint_fast64_t seq;
+};
+
 struct gen_listener {
 	const struct cfg_listener *cfg;  /* inside the generation's config */
 	struct pool *pool;               /* inside the same generation; NULL when routes only */
 	struct pool **route_pools;       /* per cfg->routes[i]: its pool, NULL for local answers */
+	struct route_split *route_splits; /* per cfg->routes[i]; .pools NULL without a split */
+	char hsts[80];                   /* Strict-Transport-Security value; "" = none */
+	struct error_pages errors;       /* the listener's error pages, read from their files */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

@@ -8,6 +8,7 @@
 
 #include "buffer.h"
 #include "http.h"
+#include "http_edits.h"
 
 /* A request id kept from the client or made by fulcrum: at most this many characters. */
 #define HTTP_REQUEST_ID_MAX 64
@@ -27,6 +28,20 @@ struct http_rewrite_req {
 	/* makes a fresh id when the client sent none or an unsafe one */
 	void (*new_request_id)(void *arg, char out[HTTP_REQUEST_ID_MAX + 1]);
 	void *new_request_id_arg;
+	/* a route's changes (zero = none): the path prefix it strips, its header edits */
+	size_t strip_len;            /* strip the first strip_len bytes of the target (see below) */
+	const struct cfg_header_edit *edits;
+	size_t nedits;
+};
+
+/* What a response head gets beyond the backend's fields: a route's edits and the
+ * listener's Strict-Transport-Security line (http_rewrite_response_extra). */
+struct http_rewrite_resp {
+	const struct cfg_header_edit *edits;
+	size_t nedits;
+	const struct http_edit_vars *vars;
+	const char *hsts;            /* "max-age=...; ..." or NULL */
+	const char *extra;           /* one more "Name: value" line (a split's Set-Cookie), or NULL */
 };
 
 /* Writes the backend's request head into out (appended at out's tail): the request line,
@@ -56,6 +71,12 @@ int http_rewrite_set_length(struct buf *b, uint64_t length);
 int http_rewrite_response(struct buf *out, const char *base, const struct http_head *h,
 			  int keep_alive, int client_minor,
 			  const char request_id[HTTP_REQUEST_ID_MAX + 1]);
+
+/* http_rewrite_response with a route's edits and an HSTS line (rs). */
+int http_rewrite_response_extra(struct buf *out, const char *base, const struct http_head *h,
+				int keep_alive, int client_minor,
+				const char request_id[HTTP_REQUEST_ID_MAX + 1],
+				const struct http_rewrite_resp *rs);
 
 /* 1 when s[0..n) may be logged and forwarded as a request id as it is. */
 int http_request_id_safe(const char *s, size_t n);

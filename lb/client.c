@@ -523,8 +523,16 @@ int client_follow_generation(struct client *c)
 	}
 	/* a routed request keeps its pool, found by name among the new pools (NULL when
 	 * the reload removed it: a 503 at the pick); the others take the listener's */
-	if (c->ex && c->ex->route[0] && c->ex->pool)
-		c->ex->pool = generation_find_pool(g, c->ex->pool->name);
+	if (c->ex && c->ex->route[0]) {
+		size_t i;
+		if (c->ex->pool)
+			c->ex->pool = generation_find_pool(g, c->ex->pool->name);
+		/* its edits too, from the new config: the old one may go with the old generation */
+		c->ex->route_cfg = NULL;
+		for (i = 0; i < gl->cfg->nroutes; i++)
+			if (!strcmp(gl->cfg->routes[i].name, c->ex->route))
+				c->ex->route_cfg = &gl->cfg->routes[i];
+	}
 	generation_ref(g);
 	generation_unref(c->gen);
 	c->gen = g;
@@ -859,6 +867,16 @@ void client_error(struct client *c, int status, enum termination why, const char
 		.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0,
 		.retry_after_s = status == 503 ? RETRY_AFTER_S : 0,
 	};
+	if (c->gl->errors.n) {
+		/* the operator's page for this status, the one the client's Accept names first */
+		const struct error_page *page = error_pages_find(&c->gl->errors, status, x->accept,
+								 strlen(x->accept));
+		if (page) {
+			x->local.content_type = page->content_type;
+			x->local.body = page->body;
+			x->local.body_len = page->len;
+		}
+	}
 	/* written at once: the body on this stack is copied by the protocol */
 	exchange_produce(c, &local_producer);
 }

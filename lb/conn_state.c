@@ -121,6 +121,8 @@ double conn_state_deadline(const struct client *c, enum termination *why)
 	case CS_QUEUED:
 		p = x->pool ? x->pool->cfg : NULL;
 		*why = TERM_QUEUE_TIMEOUT;
+		if (x->route_cfg && x->route_cfg->queue_timeout_ms)
+			return x->waiter.enqueued_at + x->route_cfg->queue_timeout_ms / 1e3;
 		return x->waiter.enqueued_at + (p ? p->queue_timeout_ms : 5000) / 1e3;
 	case CS_CONNECTING:
 		p = x->pool ? x->pool->cfg : NULL;
@@ -132,6 +134,8 @@ double conn_state_deadline(const struct client *c, enum termination *why)
 			/* the backend cannot answer a request it has not got: while the client
 			 * owes body bytes the silence is the client's */
 			*why = conn_state_owes_body(x) ? TERM_CLIENT_BODY_TIMEOUT : TERM_RESPONSE_TIMEOUT;
+			if (x->route_cfg && x->route_cfg->response_timeout_ms)
+				return c->last_activity + x->route_cfg->response_timeout_ms / 1e3;
 			return c->last_activity + (p ? p->response_timeout_ms : 60000) / 1e3;
 		}
 		*why = TERM_STREAM_IDLE;

@@ -46,6 +46,9 @@ struct exchange *exchange_begin(struct client *c)
 	x->route[0] = '\0';
 	x->file_fd = -1;
 	x->file_left = 0;
+	x->route_cfg = NULL;
+	x->sticky_set = 0;
+	x->accept[0] = '\0';
 	x->backend = NULL;
 	x->failed_backend = NULL;
 	x->log_backend = NULL;

@@ -40,6 +40,7 @@ static void queued_client_data(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h,
 				int body_buffered);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
+static void edit_vars(struct client *c, struct http_edit_vars *v);
 static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
@@ -48,6 +49,7 @@ static void response_head_bad(struct client *c, const char *detail);
 static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
 static void set_log_target(struct client *c, const char *base, const struct http_head *h);
+static void keep_accept(struct exchange *x, const char *base, const struct http_head *h);
 static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h);
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
@@ -225,11 +227,13 @@ static void parse_request_head(struct client *c)
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
 	}
+	if (l->nerror_pages)
+		keep_accept(x, base, h);
 	/* routes pick the pool, or answer here (lb/http_route.c) */
 	if (l->nroutes && http_route_request(c, base, h) == -1)
 		return;
-	if (l->body_max_bytes && h->body == HTTP_BODY_LENGTH &&
-	    h->content_length > l->body_max_bytes) {
+	if (exchange_body_max(c) && h->body == HTTP_BODY_LENGTH &&
+	    h->content_length > exchange_body_max(c)) {
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
 		return;
 	}
@@ -326,7 +330,7 @@ static void queued_client_data(struct client *c)
 static void buffer_request_body(struct client *c)
 {
 	struct exchange *x = c->ex;
-	uint64_t max = c->gl->cfg->body_max_bytes;
+	uint64_t max = exchange_body_max(c);
 
 	if (x->req_body == HTTP_BODY_LENGTH && x->req_left == 0)
 		x->req_framed = 1;  /* Content-Length: 0 */
@@ -395,7 +399,7 @@ static int frame_request_body(struct client *c)
 {
 	struct exchange *x = c->ex;
 	uint32_t avail;
-	uint64_t max = c->gl->cfg->body_max_bytes;
+	uint64_t max = exchange_body_max(c);
 
 	if (x->req_framed || !c->in)
 		return 0;
@@ -428,6 +432,22 @@ static int frame_request_body(struct client *c)
 }
 
 /* "METHOD target" for the access log, cut to the field's size. */
+/* The request's Accept (its start), for choosing an error page should fulcrum answer
+ * this request itself later. */
+static void keep_accept(struct exchange *x, const char *base, const struct http_head *h)
+{
+	uint32_t i, n;
+
+	for (i = 0; i < h->nheaders; i++)
+		if (http_slice_eq(base, h->headers[i].name, "accept")) {
+			n = h->headers[i].value.len < sizeof(x->accept) - 1 ? h->headers[i].value.len
+									: sizeof(x->accept) - 1;
+			memcpy(x->accept, base + h->headers[i].value.off, n);
+			x->accept[n] = '\0';
+			return;
+		}
+}
+
 static void set_log_target(struct client *c, const char *base, const struct http_head *h)
 {
 	struct exchange *x = c->ex;
@@ -513,8 +533,16 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		.new_request_id = new_request_id,
 		.new_request_id_arg = w,
 	};
+	const struct cfg_route *r = x->route_cfg;
 	struct buf *b;
 
+	if (r) {
+		rq.edits = r->request_headers;
+		rq.nedits = r->nrequest_headers;
+		if (r->strip_prefix && h->target.len >= strlen(r->strip_prefix) &&
+		    !memcmp(base + h->target.off, r->strip_prefix, strlen(r->strip_prefix)))
+			rq.strip_len = strlen(r->strip_prefix);
+	}
 	rq.peer_ip = client_peer_text(c, &rq.peer_ip_len);
 	rq.peer_v6 = c->peer.sa.sa_family == AF_INET6;
 	b = h->head_len + 1024 > BUF_SIZE ? buf_grow(&w->bufs, NULL, h->head_len + 1024)
@@ -928,8 +956,42 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 			c->out = nb;
 		}
 	}
+	if (c->gl->hsts[0] || (c->ex->route_cfg && (c->ex->route_cfg->nresponse_headers || c->ex->sticky_set))) {
+		struct http_edit_vars v;
+		struct http_rewrite_resp rs = { .hsts = c->gl->hsts[0] ? c->gl->hsts : NULL, .vars = &v };
+		char cookie[192];
+
+		edit_vars(c, &v);
+		if (c->ex->sticky_set && c->ex->pool && c->ex->route_cfg && c->ex->route_cfg->sticky_cookie) {
+			/* names are [A-Za-z0-9._-]: safe as a cookie's name and value */
+			snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
+				 c->ex->route_cfg->sticky_cookie, c->ex->pool->name);
+			rs.extra = cookie;
+		}
+		if (c->ex->route_cfg) {
+			rs.edits = c->ex->route_cfg->response_headers;
+			rs.nedits = c->ex->route_cfg->nresponse_headers;
+		}
+		return http_rewrite_response_extra(c->out, base, h, c->keep_alive, c->version_minor,
+						   c->ex->request_id[0] ? c->ex->request_id : NULL, &rs);
+	}
 	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor,
 				     c->ex->request_id[0] ? c->ex->request_id : NULL);
+}
+
+/* The values of the variables a response edit may use. The request's head is gone by
+ * now: its host and path are what the log kept (x->target: method and target). */
+static void edit_vars(struct client *c, struct http_edit_vars *v)
+{
+	const char *t = strchr(c->ex->target, ' '), *q;
+
+	v->client_ip = client_peer_text(c, &v->client_ip_len);
+	v->host = "";
+	v->host_len = 0;
+	v->path = t ? t + 1 : "";
+	q = strchr(v->path, '?');
+	v->path_len = q ? (size_t)(q - v->path) : strlen(v->path);
+	v->request_id = c->ex->request_id;
 }
 
 /* Writes queued heads and framed response bytes to the client: from the response's
@@ -1128,15 +1190,32 @@ static void http_send_answer(struct client *c, const struct local_answer *a)
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
 	n = snprintf(buf_tail(c->out), buf_room(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "%s%s%s%sConnection: close\r\n%s%s%s\r\n%.*s",
+		     "%s%s%s%sConnection: close\r\n%s%s%s%s%s%s",
 		     a->status, status_reason(a->status), a->content_type, a->body_len,
 		     a->location ? "Location: " : "", a->location ? a->location : "",
 		     a->location ? "\r\n" : "", retry_after,
 		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
-		     x->request_id[0] ? "\r\n" : "", x->method == HTTP_M_HEAD ? 0 : (int)a->body_len,
-		     a->body);
-	if (n > 0 && (uint32_t)n < buf_room(c->out))
-		c->out->end += (uint32_t)n;
+		     x->request_id[0] ? "\r\n" : "", c->gl->hsts[0] ? "Strict-Transport-Security: " : "",
+		     c->gl->hsts, c->gl->hsts[0] ? "\r\n" : "");
+	if (n > 0 && (uint32_t)n < buf_room(c->out)) {
+		struct buf *o = c->out;
+		uint32_t end = o->end;
+		int rc = 0;
+
+		o->end += (uint32_t)n;
+		/* a route's response edits apply to its redirect or fixed answer too */
+		if (x->route_cfg && x->route_cfg->nresponse_headers) {
+			struct http_edit_vars v;
+			edit_vars(c, &v);
+			rc |= http_edits_append(o, x->route_cfg->response_headers,
+						x->route_cfg->nresponse_headers, &v);
+		}
+		rc |= buf_append(o, "\r\n", 2);
+		if (x->method != HTTP_M_HEAD)
+			rc |= buf_append(o, a->body, a->body_len);
+		if (rc)
+			o->end = end;  /* no room: nothing half-written (the connection closes) */
+	}
 	c->state = CS_CLOSING;
 	c->keep_alive = 0;
 	c->last_activity = ev_now(c->w->loop);

@@ -92,6 +92,54 @@ static void answer_fixed(struct client *c, const struct cfg_route_respond *rp)
 	exchange_produce(c, &local_producer);
 }
 
+/* The value of the cookie named name in the request's Cookie fields, or NULL. */
+static const char *cookie_value(const char *base, const struct http_head *h, const char *name,
+				size_t *len)
+{
+	size_t nlen = strlen(name);
+	uint32_t i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		const char *p = base + f->value.off, *end = p + f->value.len;
+
+		if (!http_slice_eq(base, f->name, "cookie"))
+			continue;
+		while (p < end) {
+			const char *semi = memchr(p, ';', (size_t)(end - p)), *stop = semi ? semi : end;
+			while (p < stop && (*p == ' ' || *p == '\t'))
+				p++;
+			if ((size_t)(stop - p) > nlen && p[nlen] == '=' && memcmp(p, name, nlen) == 0) {
+				*len = (size_t)(stop - p) - nlen - 1;
+				return p + nlen + 1;
+			}
+			p = stop + 1;
+		}
+	}
+	return NULL;
+}
+
+/* The pool of a split route for this request: the one the client's sticky cookie names,
+ * else the next draw of the split (struct route_split); a drawn pool is told to the
+ * client in the response when the route has a sticky cookie (x->sticky_set). */
+static struct pool *split_pick(struct client *c, const struct cfg_route *r, struct route_split *rs,
+			       const char *base, const struct http_head *h)
+{
+	uint64_t pos;
+	size_t k, len;
+	const char *v;
+
+	if (r->sticky_cookie && (v = cookie_value(base, h, r->sticky_cookie, &len)))
+		for (k = 0; k < r->nsplit; k++)
+			if (strlen(r->split[k].pool) == len && !memcmp(r->split[k].pool, v, len))
+				return rs->pools[k];
+	pos = atomic_fetch_add_explicit(&rs->seq, 1, memory_order_relaxed) * rs->stride % rs->total;
+	for (k = 0; k + 1 < r->nsplit && pos >= r->split[k].weight; k++)
+		pos -= r->split[k].weight;
+	c->ex->sticky_set = r->sticky_cookie != NULL;
+	return rs->pools[k];
+}
+
 int http_route_request(struct client *c, const char *base, const struct http_head *h)
 {
 	const struct cfg_listener *l = c->gl->cfg;
@@ -113,6 +161,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	r = &l->routes[i];
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
+	x->route_cfg = r;
 	if (r->redirect) {
 		answer_redirect(c, r->redirect, base, h);
 		return -1;
@@ -125,6 +174,6 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		static_files_answer(c, r->static_files, base, h);
 		return -1;
 	}
-	x->pool = c->gl->route_pools[i];
+	x->pool = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : c->gl->route_pools[i];
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "generation.h"
+#include "http_edits.h"
 #include "http_static.h"
 #include "producer.h"
 #include "static_files.h"
@@ -41,7 +43,7 @@ static int open_file(const struct cfg_route_static *st, const char *rel, int wan
 static void find_answer(const struct cfg_route_static *st, const char *base, const struct http_head *h,
 			struct static_reply *rp);
 static int write_head(struct client *c, const struct cfg_route_static *st, const struct static_reply *rp,
-		      int head_only);
+		      const char *base, const struct http_head *h);
 static const char *reason(int status);
 static void static_start(struct client *c);
 static void static_release(struct client *c, int reusable);
@@ -267,10 +269,12 @@ static const char *reason(int status)
 	}
 }
 
-/* Queues the answer's head (and a short body) in c->out. -1 when it does not fit. */
+/* Queues the answer's head (and a short body) in c->out, with the listener's HSTS and
+ * the route's response edits as on fulcrum's other answers. -1 when it does not fit. */
 static int write_head(struct client *c, const struct cfg_route_static *st, const struct static_reply *rp,
-		      int head_only)
+		      const char *base, const struct http_head *h)
 {
+	int head_only = h->method_id == HTTP_M_HEAD;
 	struct buf *b = c->out;
 	char *p = buf_tail(b), *end = p + buf_room(b);
 	uint64_t length = rp->body ? strlen(rp->body) : rp->count;
@@ -309,11 +313,27 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 		PUT("Connection: close\r\n");
 	else if (c->version_minor == 0)
 		PUT("Connection: keep-alive\r\n");
-	PUT("\r\n");
-	if (rp->body && !head_only)
-		PUT("%s", rp->body);
+	if (c->gl->hsts[0])
+		PUT("Strict-Transport-Security: %s\r\n", c->gl->hsts);
 #undef PUT
 	b->end += (uint32_t)(p - buf_tail(b));
+	/* the route's response edits apply here as to its other answers */
+	if (c->ex->route_cfg && c->ex->route_cfg->nresponse_headers) {
+		const char *t = base + h->target.off, *q = memchr(t, '?', h->target.len);
+		struct http_edit_vars v = {
+			.host = "", .path = t, .path_len = q ? (size_t)(q - t) : h->target.len,
+			.request_id = c->ex->request_id,
+		};
+
+		v.client_ip = client_peer_text(c, &v.client_ip_len);
+		if (http_edits_append(b, c->ex->route_cfg->response_headers,
+				      c->ex->route_cfg->nresponse_headers, &v) != 0)
+			return -1;
+	}
+	if (buf_append(b, "\r\n", 2) == -1)
+		return -1;
+	if (rp->body && !head_only && buf_append(b, rp->body, strlen(rp->body)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -342,7 +362,7 @@ void static_files_answer(struct client *c, const struct cfg_route_static *st, co
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
-	if (write_head(c, st, &rp, h->method_id == HTTP_M_HEAD) == -1) {
+	if (write_head(c, st, &rp, base, h) == -1) {
 		if (rp.fd != -1)
 			close(rp.fd);
 		client_close(c, TERM_INTERNAL);

@@ -231,7 +231,17 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 
 	rc |= buf_append(b, base + h->method.off, h->method.len);
 	rc |= APPEND_LIT(b, " ");
-	rc |= buf_append(b, base + h->target.off, h->target.len);
+	if (rq->strip_len && rq->strip_len <= h->target.len) {
+		/* a route's strip_prefix: "/api/users?x" -> "/users?x", "/api" -> "/" (the route
+		 * matched the prefix; what follows it starts a segment, a query or nothing) */
+		const char *rest = base + h->target.off + rq->strip_len;
+		size_t n = h->target.len - rq->strip_len;
+		if (n == 0 || rest[0] != '/')
+			rc |= APPEND_LIT(b, "/");
+		rc |= buf_append(b, rest, n);
+	} else {
+		rc |= buf_append(b, base + h->target.off, h->target.len);
+	}
 	rc |= APPEND_LIT(b, " HTTP/1.");
 	rc |= append_uint(b, (unsigned)h->version_minor);
 	rc |= APPEND_LIT(b, "\r\n");
@@ -252,6 +262,8 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 		/* names with '_' are dropped (as nginx does): WSGI servers map '_' and '-' to
 		 * the same variable, which would let a client spoof a header set by us */
 		if (memchr(base + f->name.off, '_', f->name.len))
+			continue;
+		if (rq->nedits && http_edits_drop(rq->edits, rq->nedits, base + f->name.off, f->name.len))
 			continue;
 		switch (classify_request_field(base, f->name)) {
 		case RF_OURS:
@@ -330,6 +342,16 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 		rc |= append_str(b, request_id);
 		rc |= APPEND_LIT(b, "\r\n");
 	}
+	if (rq->nedits) {
+		const char *t = base + h->target.off, *q = memchr(t, '?', h->target.len);
+		struct http_edit_vars v = {
+			.client_ip = rq->peer_ip, .client_ip_len = rq->peer_ip_len,
+			.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
+			.path = t, .path_len = q ? (size_t)(q - t) : h->target.len,
+			.request_id = request_id,
+		};
+		rc |= http_edits_append(b, rq->edits, rq->nedits, &v);
+	}
 	if (rq->upgrade)
 		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
 	else if (h->version_minor == 0)
@@ -341,6 +363,14 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 int http_rewrite_response(struct buf *b, const char *base, const struct http_head *h,
 			  int keep_alive, int client_minor,
 			  const char request_id[HTTP_REQUEST_ID_MAX + 1])
+{
+	return http_rewrite_response_extra(b, base, h, keep_alive, client_minor, request_id, NULL);
+}
+
+int http_rewrite_response_extra(struct buf *b, const char *base, const struct http_head *h,
+				int keep_alive, int client_minor,
+				const char request_id[HTTP_REQUEST_ID_MAX + 1],
+				const struct http_rewrite_resp *rs)
 {
 	uint32_t i;
 	int rc = 0;
@@ -363,10 +393,24 @@ int http_rewrite_response(struct buf *b, const char *base, const struct http_hea
 		if (request_id && f->name.len == 12 && (base[f->name.off] | 0x20) == 'x' &&
 		    http_slice_eq(base, f->name, "x-request-id"))
 			continue;
+		if (rs && ((rs->hsts && http_slice_eq(base, f->name, "strict-transport-security")) ||
+			   (rs->nedits && http_edits_drop(rs->edits, rs->nedits, base + f->name.off, f->name.len))))
+			continue;
 		rc |= append_field(b, base, f);
 	}
 	if (request_id)
 		rc |= append_request_id(b, request_id);
+	if (rs && rs->hsts) {
+		rc |= APPEND_LIT(b, "Strict-Transport-Security: ");
+		rc |= append_str(b, rs->hsts);
+		rc |= APPEND_LIT(b, "\r\n");
+	}
+	if (rs && rs->nedits)
+		rc |= http_edits_append(b, rs->edits, rs->nedits, rs->vars);
+	if (rs && rs->extra) {
+		rc |= append_str(b, rs->extra);
+		rc |= APPEND_LIT(b, "\r\n");
+	}
 	if (h->status == 101)
 		rc |= APPEND_LIT(b, "Connection: upgrade\r\n");
 	else if (!keep_alive)

@@ -84,24 +84,44 @@ run_one() {
 }
 
 # Scenarios that say "# e2e: pairs" in their first lines are short and measure no
-# timing, so they run two at a time (E2E_PAIRS=0 runs them one by one); the others run
-# alone afterwards, with the machine to themselves.
-pairs=() alone=()
+# timing, so they run two at a time (E2E_PAIRS=0 runs them one by one): two slots, the
+# next one starting as soon as either slot frees (not in lock-step pairs, where a short
+# scenario's slot idled while its long neighbour ran on); the others run alone
+# afterwards, with the machine to themselves. "# e2e: pairs, first" marks the longest
+# of them, started ahead of the others so that the short ones fill the other slot
+# meanwhile instead of the long one running on alone at the end.
+pairs=() alone=() first=()
 for t in "${tests[@]}"; do
-	if [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs'; then
+	if [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs, first'; then
+		first+=("$t")
+	elif [ "${E2E_PAIRS:-1}" != 0 ] && head -n 20 "$t" | grep -q '^# e2e: pairs'; then
 		pairs+=("$t")
 	else
 		alone+=("$t")
 	fi
 done
+pairs=(${first[@]+"${first[@]}"} ${pairs[@]+"${pairs[@]}"})
+declare -A running=() # pid of a run_one in the background -> its scenario
 i=0
-while [ $i -lt ${#pairs[@]} ]; do
-	batch=("${pairs[$i]}")
-	[ $((i + 1)) -lt ${#pairs[@]} ] && batch+=("${pairs[$((i + 1))]}")
-	for t in "${batch[@]}"; do run_one "$t" & done
-	wait
-	for t in "${batch[@]}"; do report "$t"; done
-	i=$((i + ${#batch[@]}))
+while [ $i -lt ${#pairs[@]} ] || [ ${#running[@]} -gt 0 ]; do
+	while [ ${#running[@]} -lt 2 ] && [ $i -lt ${#pairs[@]} ]; do
+		run_one "${pairs[$i]}" &
+		running[$!]=${pairs[$i]}
+		i=$((i + 1))
+	done
+	done_pid=
+	wait -n -p done_pid "${!running[@]}" || true
+	if [ -z "$done_pid" ]; then # interrupted: collect whatever has ended
+		for done_pid in "${!running[@]}"; do
+			kill -0 "$done_pid" 2>/dev/null && continue
+			wait "$done_pid" 2>/dev/null
+			report "${running[$done_pid]}"
+			unset "running[$done_pid]"
+		done
+		continue
+	fi
+	report "${running[$done_pid]}"
+	unset "running[$done_pid]"
 done
 for t in "${alone[@]}"; do
 	run_one "$t"

@@ -146,6 +146,71 @@ static void test_response_carries_request_id(void **state)
 	assert_string_equal(u.b.data, "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
+/* A route's edits: remove and set drop the client's fields of that name (any case), set
+ * and add lines come after fulcrum's fields with their variables expanded; strip_prefix
+ * cuts the matched prefix and keeps the query, never leaving an empty path. */
+static void test_route_edits_and_strip_prefix(void **state)
+{
+	static const struct cfg_header_edit edits[] = {
+		{ .set = (char *)"X-Route: api" },
+		{ .add = (char *)"X-Who: $client_ip|$host|$path|$request_id|$other" },
+		{ .remove = (char *)"x-debug" },
+	};
+	struct http_rewrite_req rq = plain_rq;
+	char rid[HTTP_REQUEST_ID_MAX + 1] = "";
+	const char *out;
+
+	(void)state;
+	rq.edits = edits;
+	rq.nedits = 3;
+	rq.strip_len = 4;
+	out = rewrite("GET /api/users?x=1 HTTP/1.1\r\nHost: h.test\r\nX-Route: client\r\n"
+		      "X-DEBUG: 1\r\nX-Keep: yes\r\n\r\n", &rq, rid);
+	assert_non_null(strstr(out, "GET /users?x=1 HTTP/1.1\r\n"));
+	assert_null(strstr(out, "client"));
+	assert_null(strstr(out, "X-DEBUG"));
+	assert_non_null(strstr(out, "X-Keep: yes\r\n"));
+	assert_non_null(strstr(out, "X-Route: api\r\n"));
+	assert_non_null(strstr(out, "X-Who: 192.0.2.7|h.test|/api/users|made-by-fulcrum|$other\r\n"));
+	assert_true(strstr(out, "X-Route: api") > strstr(out, "X-Forwarded-For"));
+
+	out = rewrite("GET /api HTTP/1.1\r\nHost: h\r\n\r\n", &rq, rid);
+	assert_non_null(strstr(out, "GET / HTTP/1.1\r\n"));
+	out = rewrite("GET /api?q HTTP/1.1\r\nHost: h\r\n\r\n", &rq, rid);
+	assert_non_null(strstr(out, "GET /?q HTTP/1.1\r\n"));
+}
+
+/* Response edits and the HSTS line: the backend's fields of those names give way. */
+static void test_response_edits_and_hsts(void **state)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nServer: gunicorn\r\nCache-Control: public\r\n"
+				   "Strict-Transport-Security: max-age=1\r\nContent-Length: 0\r\n\r\n";
+	static const struct cfg_header_edit edits[] = {
+		{ .remove = (char *)"Server" },
+		{ .set = (char *)"Cache-Control: no-store" },
+		{ .add = (char *)"X-Served: $request_id" },
+	};
+	static union { struct buf b; char bytes[sizeof(struct buf) + 1024]; } u;
+	char rid[HTTP_REQUEST_ID_MAX + 1] = "r1";
+	struct http_edit_vars v = { .client_ip = "", .host = "", .path = "", .request_id = rid };
+	struct http_rewrite_resp rs = { .edits = edits, .nedits = 3, .vars = &v,
+					.hsts = "max-age=31536000; includeSubDomains" };
+
+	(void)state;
+	u.b.cap = 1023;
+	u.b.start = u.b.end = 0;
+	assert_int_equal(http_parse_response(resp, sizeof(resp) - 1, &lim, HTTP_M_GET, &H), HTTP_PARSE_DONE);
+	assert_int_equal(http_rewrite_response_extra(&u.b, resp, &H, 1, 1, rid, &rs), 0);
+	u.b.data[u.b.end] = '\0';
+	assert_null(strstr(u.b.data, "gunicorn"));
+	assert_null(strstr(u.b.data, "public"));
+	assert_null(strstr(u.b.data, "max-age=1\r\n"));
+	assert_non_null(strstr(u.b.data, "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"));
+	assert_non_null(strstr(u.b.data, "Cache-Control: no-store\r\n"));
+	assert_non_null(strstr(u.b.data, "X-Served: r1\r\n"));
+	assert_non_null(strstr(u.b.data, "Content-Length: 0\r\n"));
+}
+
 static void test_owned_fields_replaced(void **state)
 {
 	char rid[HTTP_REQUEST_ID_MAX + 1];
@@ -240,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_many_connection_options_all_honoured),
 		cmocka_unit_test(test_response_keeps_framing_named_in_connection),
 		cmocka_unit_test(test_response_carries_request_id),
+		cmocka_unit_test(test_route_edits_and_strip_prefix),
+		cmocka_unit_test(test_response_edits_and_hsts),
 		cmocka_unit_test(test_owned_fields_replaced),
 		cmocka_unit_test(test_trusted_chain_extended),
 		cmocka_unit_test(test_request_id_kept_only_when_safe),

@@ -133,7 +133,7 @@ static void test_config_checks(void **state)
 
 	assert_null(cfg);
 	assert_true(has_error(&errs, "listeners.web.routes.a.pool", "no pool named 'nope'"));
-	assert_true(has_error(&errs, "listeners.web.routes.b", "exactly one of pool, redirect, respond and static (it has 2)"));
+	assert_true(has_error(&errs, "listeners.web.routes.b", "exactly one of pool, split, redirect, respond and static (it has 2)"));
 	assert_true(has_error(&errs, "listeners.web.routes.c", "(it has 0)"));
 	assert_true(has_error(&errs, "listeners.web.routes.d.host", "not a host name"));
 	assert_true(has_error(&errs, "listeners.web.routes.d", "301, 302, 303, 307 or 308"));

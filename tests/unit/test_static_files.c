@@ -339,7 +339,7 @@ static void test_config(void **state)
 	assert_null(cfg);
 	assert_true(has_error(&errs, "listeners.web.routes.rel.static.root", "/"));
 	assert_true(has_error(&errs, "listeners.web.routes.file.static", "is not a directory"));
-	assert_true(has_error(&errs, "listeners.web.routes.two", "exactly one of pool, redirect, respond and static (it has 2)"));
+	assert_true(has_error(&errs, "listeners.web.routes.two", "exactly one of pool, split, redirect, respond and static (it has 2)"));
 	assert_true(has_error(&errs, "listeners.web.routes.noroot.static", "root"));
 	assert_true(has_error(&errs, "listeners.web.routes.dots.static", "must be a file name"));
 	config_errors_clear(&errs);

@@ -4,6 +4,7 @@
 # last acknowledged. A reload of a changed file keeps them too, except for a backend the
 # file itself edits afterwards (per backend the newer word wins). A journal record cut
 # short mid-write, as kill -9 can leave it, is detected at start and not applied.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

@@ -5,6 +5,7 @@
 # refused at the handshake (logged); a client that does not trust the server's CA
 # fails. A non-loopback control API is accepted without a token only when TLS requires
 # client certificates.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
 . "$E2E_DIR/ctl_lib.sh"

@@ -4,6 +4,7 @@
 # counters per backend match what each gunicorn logged itself, per listener what was
 # sent, exactly; the exposition passes promtool (when installed) and a strict parser;
 # /metrics needs the token unless control.metrics_public; reloads are counted.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 . "$E2E_DIR/ctl_lib.sh"

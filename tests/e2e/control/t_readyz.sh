@@ -3,6 +3,7 @@
 # and the reason while a listener's pool is empty (200 once the pool says allow_empty),
 # while every backend is down (200 once one is up, 503 again when it fails). The body
 # is JSON naming the pool and the reason. (503 while stopping: t_ctl_api.sh.)
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 need_fulcrum

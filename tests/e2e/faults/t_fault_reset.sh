@@ -37,8 +37,9 @@ CFG
 } >"$cfg"
 start_fulcrum "$cfg" "$P_WEB" "$P_RST" "$P_RSTC"
 
-step "continuous load: 4 keep-alive clients on /work for 10 s"
-load_start load 4 10
+# the load ends once the resets are done (60 s only bounds it)
+step "continuous load: 4 keep-alive clients on /work while the backends reset"
+load_start load 4 60
 sleep 1
 
 for kind in rst:Content-Length rstc:chunked; do
@@ -62,8 +63,10 @@ for kind in rst:Content-Length rstc:chunked; do
 	assert_eq "$n" 5 "requests the resetting backend received (none replayed after its response began)"
 done
 
+load_stop
 load_check load 100
-alog_wait 10 listener=rst
+alog_wait 5 listener=rst
+alog_wait 5 listener=rstc
 for l in rst rstc; do
 	terms=$(alog group termination listener=$l)
 	echo "   access log, listener $l: $terms"

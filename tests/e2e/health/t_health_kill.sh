@@ -7,6 +7,7 @@
 # share of the traffic ramps up over slow_start_s instead of jumping to a third.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/health_lib.sh"
+. "$(dirname "$0")/../lib/fault_lib.sh"
 need_fulcrum
 
 INTERVAL_MS=500
@@ -36,10 +37,11 @@ CFG
 } >"$cfg"
 start_fulcrum "$cfg" "$P_WEB"
 
-step "continuous load: 8 keep-alive clients on /work for 34 s"
-bg load INT "$PY" "$E2E_DIR/hload.py" run --port "$P_WEB" --clients 8 --duration 34 --log "$T/requests.log"
+# the load is stopped once the share windows below are covered (60 s only bounds it)
+step "continuous load: 8 keep-alive clients on /work until web-2 is back at full weight"
+bg load INT "$PY" "$E2E_DIR/hload.py" run --port "$P_WEB" --clients 8 --duration 60 --log "$T/requests.log"
 LOAD_PID=$LAST_PID
-sleep 5
+sleep 3
 
 step "kill web-2 (SIGKILL, master pid $WEB2_PID and its workers)"
 t_kill=$(now_s)
@@ -48,7 +50,7 @@ t_down=$(wait_log 'backend flask/web-2 .* down:' 10 "$t_kill")
 echo "   marked down $(awk -v a="$t_down" -v b="$t_kill" 'BEGIN {printf "%.2f", a - b}') s after the kill: $(grep -m1 'flask/web-2 .* down:' "$T/fulcrum.log" | cut -d' ' -f4-)"
 assert_cmp "$(awk -v a="$t_down" -v b="$t_kill" 'BEGIN {print a - b}')" "<=" \
 	"$(awk -v f=$FALL -v i=$INTERVAL_MS 'BEGIN {print f * i / 1000 + 1}')" "seconds from the kill to web-2 marked down (fall*interval + 1 s)"
-sleep 5
+sleep 3 # the dead window: nothing may reach web-2 in it
 
 step "restart web-2 on the same port"
 # start_flask returns only once /healthz answers, by when fulcrum's checks may already
@@ -64,9 +66,12 @@ assert_contains "$up_line" "warming up over $SLOW_S.0 s" "the up line"
 assert_cmp "$(awk -v a="$t_up" -v b="$t_listen" 'BEGIN {print a - b}')" "<=" \
 	"$(awk -v r=$RISE -v i=$INTERVAL_MS 'BEGIN {print r * i * 1.1 / 1000 + 1.5}')" "seconds from listening to up (rise*interval + margin)"
 wait_log 'backend flask/web-2 .* at full weight' $((SLOW_S + 5)) "$t_up" >/dev/null
+t_end=$(awk -v u="$t_up" -v s=$SLOW_S 'BEGIN {printf "%.3f", u + s + 4}')
 
-step "load ends"
-wait_exit "$LOAD_PID" 60 || fail "load generator did not finish"
+step "load ends once it covers the share windows (to $SLOW_S + 4 s after web-2 came up)"
+sleep_until "$(awk -v e="$t_end" 'BEGIN {printf "%.3f", e + 0.5}')"
+load_stop
+wait_exit "$LOAD_PID" 30 || fail "load generator did not finish"
 out=$(cat "$T/load.log")
 echo "   $out"
 # A response whose head was already forwarded when the instance died cannot be replayed:
@@ -81,7 +86,7 @@ late=$(awk -v k="$t_kill" -v l="$t_restart" -v f=$FALL -v i=$INTERVAL_MS \
 assert_eq "$late" 0 "requests answered by web-2 while it was dead"
 
 step "web-2's share after it came back (2 s windows; a third is a full share)"
-sh=$(hload shares --log "$T/requests.log" --instance web-2 --from "$t_up" --to "$(awk -v u="$t_up" -v s=$SLOW_S 'BEGIN {printf "%.3f", u + s + 4}')" --step 2)
+sh=$(hload shares --log "$T/requests.log" --instance web-2 --from "$t_up" --to "$t_end" --step 2)
 echo "   $sh"
 first=$(json_get "$sh" 'd[0][1]')
 last=$(json_get "$sh" 'd[-1][1]')

@@ -3,6 +3,7 @@
 # escaped), log.access_sample (1 line of N,
 # 5xx always), reopening on SIGUSR1 after the file was moved away, upload_ms of a slow
 # upload, and the error log's gen= and conn= on a line about one connection.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

@@ -3,6 +3,7 @@
 # Content-Length and chunked) reach Flask intact, and generated responses up to 64 MiB
 # (Content-Length or chunked, and 8 MiB to a slow reader) come back intact: sha256 and
 # length compared end to end.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

@@ -11,7 +11,7 @@
 # path: request buffering is off here (with it, the backend gets a Content-Length of the
 # decoded body instead: t_buffer_slow_upload.sh; the parser refusing a vector is the same
 # code either way).
-# e2e: pairs
+# e2e: pairs, first
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

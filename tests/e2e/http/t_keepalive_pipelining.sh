@@ -2,6 +2,7 @@
 # t_keepalive_pipelining.sh: client keep-alive (one connection for several requests,
 # even when the backend closes after each response), pipelined requests answered in
 # order, Connection: close honoured, and pooled backend connections reused.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

@@ -3,6 +3,7 @@
 # fields than header_max_count -> 431, a body over body_max_bytes -> 413 (declared
 # length, streamed without Expect, and chunked). Requests just inside the limits pass,
 # and rejected requests never reach the backend.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

@@ -9,6 +9,7 @@
 # - a backend that resets in the middle of its response bodies is ejected;
 # - a backend answering garbage to a GET is retried on the other backend (the client
 #   gets 200) and ejected.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/health_lib.sh"
 need_fulcrum

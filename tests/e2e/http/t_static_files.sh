@@ -28,8 +28,9 @@ cfg=$T/fulcrum.cfg
 	cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
   routes = ( { name = "assets"; path_prefix = "/static/";
-               static = { root = "$root"; strip_prefix = "/static"; index = "index.html"; max_age_s = 600; }; } ); },
-  { name = "tls"; bind = "127.0.0.1:$P_TLS"; pool = "app";
+               static = { root = "$root"; strip_prefix = "/static"; index = "index.html"; max_age_s = 600; };
+               response_headers = ( { add = "X-Served-By: fulcrum"; } ); } ); },
+  { name = "tls"; bind = "127.0.0.1:$P_TLS"; pool = "app"; hsts_max_age_s = 600;
     tls = { certificates = ( { cert = "$T/web.crt"; key = "$T/web.key"; } ); };
     routes = ( { name = "assets-tls"; path_prefix = "/static/";
                  static = { root = "$root"; strip_prefix = "/static"; }; } ); } );
@@ -46,6 +47,7 @@ assert_eq "$code" "200 text/css; charset=utf-8" "css status and type"
 assert_eq "$(sha256_file "$T/app.css")" "$(sha256_file "$root/css/app.css")" "css bytes"
 h=$(tr -d '\r' <"$T/css.h")
 assert_contains "$h" "Cache-Control: max-age=600" "Cache-Control"
+assert_contains "$h" "X-Served-By: fulcrum" "the route's response edit"
 assert_contains "$h" "Accept-Ranges: bytes" "Accept-Ranges"
 assert_match "$h" "Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} " "Date"
 etag=$(grep -i '^etag:' <<<"$h" | cut -d' ' -f2)
@@ -115,9 +117,10 @@ assert_eq "$code" 200 "served after a cut transfer"
 
 step "over TLS"
 tcurl=(--cacert "$T/ca.crt" --resolve "a.test:$P_TLS:127.0.0.1")
-code=$(hcurl "${tcurl[@]}" -o "$T/big.tls" -w '%{http_code}' "https://a.test:$P_TLS/static/big.bin")
+code=$(hcurl "${tcurl[@]}" -o "$T/big.tls" -D "$T/tls.h" -w '%{http_code}' "https://a.test:$P_TLS/static/big.bin")
 assert_eq "$code" 200 "TLS 1 MB status"
 assert_eq "$(sha256_file "$T/big.tls")" "$(sha256_file "$root/big.bin")" "TLS 1 MB bytes"
+assert_contains "$(tr -d '\r' <"$T/tls.h")" "Strict-Transport-Security: max-age=600" "HSTS on a static answer"
 code=$(hcurl "${tcurl[@]}" -o "$T/part.tls" -w '%{http_code} %{size_download}' -H 'Range: bytes=100-' "https://a.test:$P_TLS/static/big.bin")
 assert_eq "$code" "206 1048476" "TLS range"
 assert_eq "$(sha256_file "$T/part.tls")" "$(tail -c +101 "$root/big.bin" | sha256sum | cut -d' ' -f1)" "TLS range bytes"

@@ -3,6 +3,7 @@
 # half-close propagated, PROXY v1/v2 sent to backends with the real client address (IPv4
 # and IPv6), and accept_proxy on an http listener: honoured from trusted sources
 # (X-Forwarded-For shows the address from the header), refused from untrusted ones.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 

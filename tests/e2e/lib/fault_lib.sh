@@ -27,3 +27,17 @@ load_check() {
 	assert_cmp "$(json_get "$out" 'd["ok"]')" ">=" "$min" "successful GETs under load $name"
 	LOAD_RESULT=$out
 }
+
+# load_stop [PID]: ends the load in the background now rather than at its duration
+# (SIGTERM: each client finishes the request it is on, then the result is written as at
+# the end of the duration); load_check collects it as usual.
+load_stop() {
+	kill -TERM "${1:-$LOAD_PID}" 2>/dev/null || true
+}
+
+# sleep_until T: sleeps until the wall-clock time T (seconds, from now_s), if still ahead.
+sleep_until() {
+	local d
+	d=$(awk -v t="$1" -v n="$(now_s)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')
+	sleep "$d"
+}

@@ -4,6 +4,7 @@
 # v2, while new connections get v2; a key that does not match its certificate, and a
 # missing key file, are refused (fulcrum -t too) with a clear error and v2 stays; a
 # reload that changes nothing keeps the session cache; tickets survive certificate swaps.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum

@@ -5,6 +5,7 @@
 # a fresh one on every resumption; with session_tickets = false TLS 1.2 gets no ticket and still resumes
 # from the cache. Two fulcrum instances sharing ticket_key_file resume each other's
 # tickets; without the file they do not.
+# e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum

@@ -5,7 +5,7 @@
 # check. Its JSON must show no finding rated LOW or worse, no check it could not run,
 # SSLv2/SSLv3/TLS 1.0/1.1 and every weak cipher category not offered, TLS 1.2 and 1.3
 # offered. About 30 s; bounded at 240 s.
-# e2e: pairs
+# e2e: pairs, first
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum
