@@ -27,6 +27,8 @@ struct gen_listener {
 	const struct cfg_listener *cfg;  /* inside the generation's config */
 	struct pool *pool;               /* inside the same generation; NULL when routes only */
 	struct pool **route_pools;       /* per cfg->routes[i]: its pool, NULL for local answers */
+	struct route_regex **route_res;  /* per cfg->routes[i]: its compiled path_regex or NULL;
+					  * NULL when no route has one */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

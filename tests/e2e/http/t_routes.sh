@@ -6,7 +6,9 @@
 # every *.secure.test request to https with path and query kept, and leave the rest to
 # the listener's pool. A second listener has routes and no pool: 404 for no match. The
 # access log names each route. A reload moves a route to the other pool; a reload with
-# a broken route is refused and the running routes stay.
+# a broken route is refused and the running routes stay. Canary rules by header, cookie,
+# query parameter and path regex (PCRE2) each send their requests to the api instance
+# and the near misses to the app; a bad regex is refused by -t with its line.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -28,7 +30,11 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
                respond = { body = "User-agent: *\nDisallow: /private\n"; }; },
              { name = "maint"; path_prefix = "/old/";
                respond = { status = 503; body = "{\"maintenance\":true}"; content_type = "application/json"; }; },
-             { name = "to-https"; host = "*.secure.test"; redirect = { scheme = "https"; status = 308; }; }
+             { name = "to-https"; host = "*.secure.test"; redirect = { scheme = "https"; status = 308; }; },
+             { name = "canary"; header = "X-Canary: 1"; pool = "api"; },
+             { name = "beta"; cookie = "beta=1"; pool = "api"; },
+             { name = "debug"; query = "debug"; method = "GET"; pool = "api"; },
+             { name = "avatar"; path_regex = "^/users/[0-9]+/avatar$"; pool = "api"; }
              ${2:-} ); },
   { name = "only"; bind = "127.0.0.1:$P_LB2";
     routes = ( { name = "only-api"; path_prefix = "/api/"; pool = "api"; } ); } );
@@ -88,6 +94,23 @@ assert_eq "$(alog count route=api-host pool=api)" 1 "api-host lines"
 assert_eq "$(alog count termination=no_route status=404)" 1 "no_route lines"
 assert_eq "$(alog count route= pool=app path=/)" 2 "unrouted lines on the listener's pool (/ and www.api.test)"
 
+step "header, cookie, query and regex rules choose the other instance"
+assert_eq "$(hcurl -H 'X-Canary: 1' "$u/")" "ok api" "X-Canary: 1"
+assert_eq "$(hcurl -H 'x-canary: 1' "$u/")" "ok api" "x-canary: 1 (name any case)"
+assert_eq "$(hcurl -H 'X-Canary: 2' "$u/")" "ok app" "X-Canary: 2"
+assert_eq "$(hcurl -H 'Cookie: session=x; beta=1' "$u/")" "ok api" "cookie beta=1"
+assert_eq "$(hcurl -H 'Cookie: beta=10; xbeta=1' "$u/")" "ok app" "cookie beta=10"
+assert_eq "$(hcurl "$u/?a=1&debug")" "ok api" "query parameter debug"
+assert_eq "$(hcurl "$u/?debugger=1")" "ok app" "query parameter debugger"
+code=$(hcurl -o /dev/null -w '%{http_code}' "$u/users/42/avatar")
+assert_eq "$code" 404 "/users/42/avatar (the api's own 404)"
+assert_contains "$(tail -n 2 "$T/api.log")" "GET /users/42/avatar" "the api instance got /users/42/avatar"
+hcurl -o /dev/null "$u/users/42/avatar.png"
+assert_contains "$(tail -n 2 "$T/app.log")" "GET /users/42/avatar.png" "the app got /users/42/avatar.png"
+alog_wait 21
+assert_eq "$(alog count route=canary pool=api)" 2 "canary lines"
+assert_eq "$(alog count route=avatar pool=api)" 1 "avatar lines"
+
 step "reload moves /reports/ to the api pool; a broken route is refused"
 hcurl -o /dev/null "$u/reports/x" || true
 assert_contains "$(tail -n 2 "$T/app.log")" "/reports/x" "before the reload: app"
@@ -102,6 +125,9 @@ grep -q "/reports/y" "$T/api.log" || fail "after the reload /reports/ did not re
 write_cfg api ', { name = "bad"; pool = "missing"; }'
 "$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "fulcrum -t accepted a route to a missing pool"
 assert_contains "$(cat "$T/t.out")" "listeners.web.routes.bad.pool: no pool named 'missing'" "-t error"
+write_cfg api ', { name = "bad-re"; path_regex = "^/a(b"; pool = "api"; }'
+"$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "fulcrum -t accepted a bad regex"
+assert_contains "$(cat "$T/t.out")" "fulcrum.cfg:$(grep -n 'bad-re' "$cfg" | cut -d: -f1): listeners.web.routes.bad-re.path_regex: bad regex at offset 5" "-t regex error"
 kill -HUP "$FULCRUM_PID"
 sleep 1
 kill -0 "$FULCRUM_PID" || fail "fulcrum died on a broken reload"
