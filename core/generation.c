@@ -279,13 +279,20 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		if (gl->cfg->nroutes) {
 			size_t r;
 			gl->route_pools = calloc(gl->cfg->nroutes, sizeof(*gl->route_pools));
-			if (!gl->route_pools) {
+			gl->route_stats = calloc(gl->cfg->nroutes, sizeof(*gl->route_stats));
+			if (!gl->route_pools || !gl->route_stats) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
-			for (r = 0; r < gl->cfg->nroutes; r++)
+			for (r = 0; r < gl->cfg->nroutes; r++) {
 				gl->route_pools[r] = gl->cfg->routes[r].pool
 					? generation_find_pool(g, gl->cfg->routes[r].pool) : NULL;
+				gl->route_stats[r] = stats_route_blocks(gl->cfg->name, gl->cfg->routes[r].name);
+				if (!gl->route_stats[r]) {
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+			}
 			if (compile_route_regexes(gl, err, errlen) == -1)
 				goto fail;
 		}
@@ -309,6 +316,7 @@ fail:
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
+		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);
 	}
 	free(g->listeners);
@@ -332,6 +340,7 @@ void generation_unref(struct generation *g)
 		listen_group_unref(g->listeners[i].group);
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
+		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);
 	}
 	free(g->listeners);

@@ -27,6 +27,8 @@ struct gen_listener {
 	const struct cfg_listener *cfg;  /* inside the generation's config */
 	struct pool *pool;               /* inside the same generation; NULL when routes only */
 	struct pool **route_pools;       /* per cfg->routes[i]: its pool, NULL for local answers */
+	struct route_stats **route_stats; /* per cfg->routes[i]: its per-worker counters (kept by
+					   * name for the process's life, include/stats.h) */
 	struct route_regex **route_res;  /* per cfg->routes[i]: its compiled path_regex or NULL;
 					  * NULL when no route has one */
 	struct listen_group *group;      /* holds a reference */

@@ -44,6 +44,7 @@ struct exchange *exchange_begin(struct client *c)
 	x->producer = NULL;
 	x->pool = NULL;
 	x->route[0] = '\0';
+	x->route_stats = NULL;
 	x->backend = NULL;
 	x->failed_backend = NULL;
 	x->log_backend = NULL;

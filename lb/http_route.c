@@ -121,6 +121,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	r = &l->routes[i];
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
+	x->route_stats = c->gl->route_stats[i];
 	if (r->redirect) {
 		answer_redirect(c, r->redirect, base, h);
 		return -1;

@@ -8,12 +8,13 @@
 # access log names each route. A reload moves a route to the other pool; a reload with
 # a broken route is refused and the running routes stay. Canary rules by header, cookie,
 # query parameter and path regex (PCRE2) each send their requests to the api instance
-# and the near misses to the app; a bad regex is refused by -t with its line.
+# and the near misses to the app; a bad regex is refused by -t with its line. /metrics
+# counts each route's requests exactly, by status class, with a latency histogram.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 
-ports P_LB P_LB2 P_APP P_API
+ports P_LB P_LB2 P_APP P_API P_CTL
 start_flask app "$P_APP" 1
 start_flask api "$P_API" 1
 cfg=$T/fulcrum.cfg
@@ -21,6 +22,7 @@ cfg=$T/fulcrum.cfg
 write_cfg() {
 	{
 		cfg_common
+		echo "control = { listen = \"127.0.0.1:$P_CTL\"; metrics_public = true; };"
 		cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
   routes = ( { name = "api-host"; host = "api.test"; pool = "api"; },
@@ -46,7 +48,7 @@ EOF
 }
 write_cfg app
 "$FULCRUM" -t -c "$cfg" >/dev/null || fail "fulcrum -t refuses the test config: $("$FULCRUM" -t -c "$cfg" 2>&1)"
-start_fulcrum "$cfg" "$P_LB" "$P_LB2"
+start_fulcrum "$cfg" "$P_LB" "$P_LB2" "$P_CTL"
 u=http://127.0.0.1:$P_LB
 
 step "host and path choose the pool"
@@ -110,6 +112,42 @@ assert_contains "$(tail -n 2 "$T/app.log")" "GET /users/42/avatar.png" "the app 
 alog_wait 21
 assert_eq "$(alog count route=canary pool=api)" 2 "canary lines"
 assert_eq "$(alog count route=avatar pool=api)" 1 "avatar lines"
+
+step "per-route metrics are exact"
+# sample 'name{labels}': one sample's value from a fresh scrape ("none" if absent)
+sample() {
+	hcurl -o "$T/metrics" "http://127.0.0.1:$P_CTL/metrics" || fail "GET /metrics"
+	awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "none" }' "$T/metrics"
+}
+# sample_wait 'name{labels}' N: waits up to 5 s for the sample to reach N (a request is
+# counted as its exchange ends, a moment after the client has the answer)
+sample_wait() {
+	local i v
+	for ((i = 0; i < 50; i++)); do
+		v=$(sample "$1")
+		[ "$v" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 is $v, expected $2"
+}
+c_ok='fulcrum_route_requests_total{listener="web",route="canary",code_class="2xx"}'
+h_cnt='fulcrum_route_request_duration_seconds_count{listener="web",route="canary"}'
+sample_wait "$c_ok" 2
+assert_eq "$(sample "$h_cnt")" 2 "canary latency count before"
+for ((i = 0; i < 25; i++)); do
+	hcurl -o /dev/null -H 'X-Canary: 1' "$u/" || fail "canary request $i"
+done
+sample_wait "$c_ok" 27
+assert_eq "$(sample "$h_cnt")" 27 "canary latency count after 25 more"
+assert_eq "$(sample 'fulcrum_route_request_duration_seconds_bucket{listener="web",route="canary",le="+Inf"}')" 27 "+Inf bucket"
+assert_eq "$(sample 'fulcrum_route_requests_total{listener="web",route="to-https",code_class="3xx"}')" 1 "redirects"
+assert_eq "$(sample 'fulcrum_route_requests_total{listener="web",route="maint",code_class="5xx"}')" 1 "maintenance answers"
+assert_eq "$(sample 'fulcrum_route_requests_total{listener="web",route="avatar",code_class="4xx"}')" 1 "avatar 404s"
+assert_eq "$(sample 'fulcrum_route_requests_total{listener="only",route="only-api",code_class="4xx"}')" 1 "only-api 404s"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1 ||
+		fail "promtool check metrics: $(head -c 1500 "$T/promtool.out")"
+fi
 
 step "reload moves /reports/ to the api pool; a broken route is refused"
 hcurl -o /dev/null "$u/reports/x" || true
