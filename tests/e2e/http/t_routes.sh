@@ -9,7 +9,9 @@
 # a broken route is refused and the running routes stay. Canary rules by header, cookie,
 # query parameter and path regex (PCRE2) each send their requests to the api instance
 # and the near misses to the app; a bad regex is refused by -t with its line. /metrics
-# counts each route's requests exactly, by status class, with a latency histogram.
+# counts each route's requests exactly, by status class, with a latency histogram; GET
+# /v1/status lists each listener's routes (conditions, action, requests), new ones after
+# a reload.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -149,6 +151,30 @@ if command -v promtool >/dev/null; then
 		fail "promtool check metrics: $(head -c 1500 "$T/promtool.out")"
 fi
 
+step "GET /v1/status shows the routes"
+# status_routes: "listener route action target match requests" per route, one a line
+status_routes() {
+	hcurl -o "$T/status.json" "http://127.0.0.1:$P_CTL/v1/status" || fail "GET /v1/status"
+	"$PY" -c '
+import json, sys
+for l in json.load(open(sys.argv[1]))["listeners"]:
+    for r in l["routes"]:
+        t = r.get("pool") or json.dumps(r.get("redirect") or r.get("respond"), sort_keys=True)
+        m = ",".join("%s=%s" % kv for kv in sorted(r["match"].items()))
+        print(l["name"], r["name"], r["action"], t, m or "-", r["requests"])' "$T/status.json"
+}
+status_routes >"$T/routes.txt"
+assert_eq "$(wc -l <"$T/routes.txt")" 11 "routes listed ($(cat "$T/routes.txt"))"
+assert_eq "$(sed -n 1p "$T/routes.txt")" "web api-host pool api host=api.test 1" "first route"
+assert_eq "$(grep ' reports ' "$T/routes.txt")" "web reports pool app path_prefix=/reports/ 0" "reports route"
+assert_eq "$(grep ' to-https ' "$T/routes.txt")" 'web to-https redirect {"scheme": "https", "status": 308} host=*.secure.test 1' "redirect route"
+assert_eq "$(grep ' maint ' "$T/routes.txt")" 'web maint respond {"body_bytes": 20, "content_type": "application/json", "status": 503} path_prefix=/old/ 1' "respond route"
+assert_eq "$(grep ' canary ' "$T/routes.txt")" "web canary pool api header=X-Canary: 1 27" "canary route"
+assert_eq "$(grep ' beta ' "$T/routes.txt")" "web beta pool api cookie=beta=1 1" "cookie route"
+assert_eq "$(grep ' debug ' "$T/routes.txt")" "web debug pool api method=GET,query=debug 1" "query route"
+assert_eq "$(grep ' avatar ' "$T/routes.txt")" 'web avatar pool api path_regex=^/users/[0-9]+/avatar$ 1' "regex route"
+assert_eq "$(grep '^only ' "$T/routes.txt")" "only only-api pool api path_prefix=/api/ 1" "the second listener's route"
+
 step "reload moves /reports/ to the api pool; a broken route is refused"
 hcurl -o /dev/null "$u/reports/x" || true
 assert_contains "$(tail -n 2 "$T/app.log")" "/reports/x" "before the reload: app"
@@ -160,6 +186,8 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 grep -q "/reports/y" "$T/api.log" || fail "after the reload /reports/ did not reach the api pool"
+status_routes >"$T/routes2.txt"
+assert_contains "$(grep ' reports ' "$T/routes2.txt")" "web reports pool api path_prefix=/reports/" "GET /v1/status after the reload"
 write_cfg api ', { name = "bad"; pool = "missing"; }'
 "$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "fulcrum -t accepted a route to a missing pool"
 assert_contains "$(cat "$T/t.out")" "listeners.web.routes.bad.pool: no pool named 'missing'" "-t error"
