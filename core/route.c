@@ -162,6 +162,7 @@ struct route_regex *route_regex_compile(const char *pattern, char *err, size_t e
 	}
 	pcre2_set_match_limit(re->mctx, ROUTE_REGEX_MATCH_LIMIT);
 	pcre2_set_depth_limit(re->mctx, ROUTE_REGEX_MATCH_LIMIT);
+	pcre2_set_heap_limit(re->mctx, ROUTE_REGEX_HEAP_KIB);
 	return re;
 }
 

@@ -17,6 +17,8 @@
  * matching: a pathological pattern costs a bounded time per request, not a stalled
  * worker. */
 #define ROUTE_REGEX_MATCH_LIMIT 100000
+/* Backtracking memory one match may take, KiB (PCRE2's default is 20 GB). */
+#define ROUTE_REGEX_HEAP_KIB 4096
 /* Longest path_regex pattern. */
 #define ROUTE_REGEX_MAX 1024
 
