@@ -161,6 +161,7 @@ struct exchange {
 	 * (a field added here must be cleared there; tests/unit/test_exchange.c checks) */
 	const struct producer *producer; /* where the answer comes from (include/producer.h) */
 	struct pool *pool;               /* of the current request, inside gen */
+	struct route_stats *route_stats; /* the route's per-worker counters; NULL = no route */
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
 	/* the backend an error answer (503, 504) or a cut was given on behalf of, after its
