@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "generation.h"
+#include "http_edits.h"
 #include "producer.h"
 #include "route.h"
 
@@ -181,4 +182,19 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	x->pool = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : c->gl->route_pools[i];
 	return 0;
+}
+
+/* The values of the variables a response edit may use. The request's head is gone by
+ * now: its host and path are what the log kept (x->target: method and target). */
+void http_route_edit_vars(struct client *c, struct http_edit_vars *v)
+{
+	const char *t = strchr(c->ex->target, ' '), *q;
+
+	v->client_ip = client_peer_text(c, &v->client_ip_len);
+	v->host = "";
+	v->host_len = 0;
+	v->path = t ? t + 1 : "";
+	q = strchr(v->path, '?');
+	v->path_len = q ? (size_t)(q - v->path) : strlen(v->path);
+	v->request_id = c->ex->request_id;
 }
