@@ -212,3 +212,38 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
 			return (int)i;
 	return -1;
 }
+
+/* 1 when r has no condition: every request matches it. */
+static int route_catches_all(const struct cfg_route *r)
+{
+	return !r->host && !r->path && !r->path_prefix && !r->method && !r->header && !r->cookie &&
+	       !r->query && !r->path_regex;
+}
+
+int route_unreachable_print(const struct config *cfg, FILE *out)
+{
+	size_t i, j;
+	int n = 0;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct cfg_listener *l = &cfg->listeners[i];
+		const struct cfg_route *all = NULL;
+
+		for (j = 0; j < l->nroutes; j++) {
+			if (all) {
+				fprintf(out, "%s:%d: listeners.%s.routes.%s: warning: unreachable: route '%s' "
+					"before it matches every request\n", cfg->source, l->routes[j].line, l->name,
+					l->routes[j].name, all->name);
+				n++;
+			} else if (route_catches_all(&l->routes[j])) {
+				all = &l->routes[j];
+			}
+		}
+		if (all && l->pool) {
+			fprintf(out, "%s:%d: listeners.%s.pool: warning: unreachable: route '%s' matches every "
+				"request before the listener's pool\n", cfg->source, l->line, l->name, all->name);
+			n++;
+		}
+	}
+	return n;
+}

@@ -6,6 +6,7 @@
 #define FULCRUM_ROUTE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config-t.h"
 #include "http.h"
@@ -57,5 +58,11 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
  * NULL when it has none (a route with a path_regex and no re never matches). */
 int route_matches(const struct cfg_route *r, const struct route_regex *re,
 		  const struct route_request *rq);
+
+/* Prints a warning line ("file:line: listeners.L.routes.R: warning: ...") for each
+ * route of cfg that no request can reach (it follows a route without conditions in the
+ * same listener), and for a listener pool that no request can reach for the same
+ * reason. Returns how many it printed. */
+int route_unreachable_print(const struct config *cfg, FILE *out);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
@@ -318,9 +320,41 @@ static void test_config_routes_without_pool(void **state)
 	config_errors_clear(&errs);
 }
 
+/* fulcrum -t's warnings: a route after one with no condition, and a listener pool
+ * behind such a route, can never be reached. */
+static void test_unreachable_warnings(void **state)
+{
+	const char *text =
+		"listeners = ( { name = \"web\"; bind = \"127.0.0.1:1\"; pool = \"p\";\n"
+		"  routes = ( { name = \"api\"; path_prefix = \"/api/\"; pool = \"p\"; },\n"
+		"             { name = \"all\"; pool = \"p\"; },\n"
+		"             { name = \"late\"; path = \"/x\"; pool = \"p\"; } ); },\n"
+		"  { name = \"ok\"; bind = \"127.0.0.1:2\";\n"
+		"    routes = ( { name = \"a\"; path = \"/a\"; pool = \"p\"; }, { name = \"rest\"; pool = \"p\"; } ); } );\n"
+		"pools = ( { name = \"p\"; backends = ( { name = \"b\"; address = \"127.0.0.1:3\"; } ); } );\n";
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load_string(text, "test.cfg", &errs);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(cfg);
+	f = open_memstream(&out, &len);
+	assert_int_equal(route_unreachable_print(cfg, f), 2);
+	fclose(f);
+	assert_non_null(strstr(out, "test.cfg:4: listeners.web.routes.late: warning: unreachable: route 'all'"));
+	assert_non_null(strstr(out, "listeners.web.pool: warning: unreachable"));
+	assert_null(strstr(out, "listeners.ok"));  /* a catch-all last, and no pool: fine */
+	free(out);
+	config_free(cfg);
+	config_errors_clear(&errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unreachable_warnings),
 		cmocka_unit_test(test_host_exact_and_wildcard),
 		cmocka_unit_test(test_ip_hosts_and_ports),
 		cmocka_unit_test(test_paths_and_methods),
