@@ -15,7 +15,7 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Debian packages: the build's, the demo's (gunicorn and Flask for its three instances,
 # curl for its first requests) and the rest the tests need. `make demo` installs only the
 # first two lists (the target-specific values below reach its deps prerequisite).
-DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev
+DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
 DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus \
              yamllint python3-yaml debhelper lintian fakeroot man-db
@@ -46,7 +46,7 @@ demo: DEB_CMDS =
 # Only `make soak` needs these (a fast backend and load generator).
 DEB_SOAK  := wrk nginx
 
-PKG_LIBS := openssl libconfig libcurl libcjson
+PKG_LIBS := openssl libconfig libcurl libcjson libpcre2-8
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
 EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
 EV_LIBS   := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
@@ -56,7 +56,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-p
 CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
 CFLAGS  += $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson) $(EV_LIBS) -pthread -lm
+LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson -lpcre2-8) $(EV_LIBS) -pthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -1,11 +1,11 @@
 /* fulcrumctl.c: the command-line client of fulcrum's control API (libcurl, cJSON): one
- * command per endpoint, human output or --json, exit codes that scripts can rely on. */
+ * command per endpoint, human output or --json, exit codes that scripts can rely on.
+ * The help text and the table of commands are cli/usage.c's. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +18,6 @@
 
 #include "fulcrumctl.h"
 #include "textbuf.h"
-
-#define DEFAULT_SERVER "http://127.0.0.1:9000"
 
 struct opts {
 	const char *server;
@@ -53,8 +51,6 @@ struct reply {
 static struct opts o = { .weight = -1, .max_conns = -1, .ttl = -1, .wait_timeout = -1 };
 static char *token;
 
-static void usage(FILE *out);
-static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int read_token(const char *path);
 static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
 		cJSON **answer);
@@ -82,53 +78,6 @@ static int cmd_show(const char *gen);
 static int cmd_diff(const char *from, const char *to);
 static int cmd_rollback(const char *gen);
 static int cmd_probe(const char *path);
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S] [--all]\n"
-		"                  [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
-		"  status                          generation, uptime, listeners, pools\n"
-		"  backends POOL                   every backend of POOL with its state\n"
-		"  get POOL NAME                   one backend\n"
-		"  set POOL NAME [--address A] [--weight N] [--max-conns N] [--state S]\n"
-		"                [--ttl S] [--identity X] [--wait-healthy [--wait-timeout S]]\n"
-		"                                  add or update a backend (alias: add); --ttl: a\n"
-		"                                  lease, removed unless set again within S seconds\n"
-		"  drain POOL NAME [--wait] [--wait-timeout S]\n"
-		"                                  stop new traffic; --wait until no request is left\n"
-		"  remove POOL NAME [--force] [--wait-timeout S]\n"
-		"                                  drain, then remove (alias: delete); --force at once\n"
-		"  reload                          re-read the config file\n"
-		"  generations                     kept config generations\n"
-		"  show GEN                        the config of generation GEN\n"
-		"  diff FROM [TO]                  what changed from generation FROM to TO (default current)\n"
-		"  rollback GEN                    apply generation GEN again, as a new generation\n"
-		"  health | ready                  liveness and readiness probes\n"
-		"  help                            this text (also -h, --help); --version: the version\n"
-		"  docker-watch [--docker-socket PATH]\n"
-		"                                  add, drain and remove containers labelled\n"
-		"                                  fulcrum.pool as Docker starts and stops them\n"
-		"--all: run the command against every address the server's host name resolves\n"
-		"to (a headless Service: every fulcrum replica); fails if any replica fails.\n"
-		"server: -s, $FULCRUM_CONTROL, else " DEFAULT_SERVER "; token: --token-file,\n"
-		"$FULCRUM_TOKEN_FILE or $FULCRUM_TOKEN. TLS (-s https://...): --cacert verifies\n"
-		"the server, --cert and --key (PEM) present a client certificate.\n"
-		"exit: 0 ok, 1 refused, 2 usage, 3 unreachable, 4 unauthorized, 5 not found,\n"
-		"      6 invalid request or config, 7 timed out waiting, 8 unavailable/stopping\n");
-}
-
-static int die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fulcrumctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see fulcrumctl --help)\n", stderr);
-	return EXIT_USAGE;
-}
 
 static int read_token(const char *path)
 {
@@ -692,7 +641,7 @@ static int cmd_rollback(const char *gen)
 	id = strtod(gen, &end);
 	if (errno || *end || id < 1 || id != (double)(long long)id) {
 		cJSON_Delete(body);
-		return die_usage("rollback: '%s' is not a generation number", gen);
+		return fctl_die_usage("rollback: '%s' is not a generation number", gen);
 	}
 	cJSON_AddNumberToObject(body, "generation", id);
 	if (call("POST", "/v1/config/rollback", body, 0, &st, &a) == -1)
@@ -710,39 +659,10 @@ int fctl_call(const char *method, const char *path, cJSON *body, long *status, c
 	return call(method, path, body, 0, status, answer);
 }
 
-/* The commands that talk to one server, with their argument counts. */
-enum cmd_id {
-	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
-	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY
-};
-
-static const struct {
-	const char *name;
-	int min_args, max_args;
-	enum cmd_id id;
-} commands[] = {
-	{ "status", 0, 0, C_STATUS }, { "backends", 1, 1, C_BACKENDS }, { "get", 2, 2, C_GET },
-	{ "set", 2, 2, C_SET }, { "add", 2, 2, C_SET }, { "drain", 2, 2, C_DRAIN },
-	{ "remove", 2, 2, C_REMOVE }, { "delete", 2, 2, C_REMOVE }, { "reload", 0, 0, C_RELOAD },
-	{ "generations", 0, 0, C_GENERATIONS }, { "show", 1, 1, C_SHOW }, { "diff", 1, 2, C_DIFF },
-	{ "rollback", 1, 1, C_ROLLBACK }, { "health", 0, 0, C_HEALTH }, { "ready", 0, 0, C_READY },
-};
-
-static enum cmd_id command_id(const char *cmd, int nargs)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(cmd, commands[i].name) && nargs >= commands[i].min_args &&
-		    nargs <= commands[i].max_args)
-			return commands[i].id;
-	return C_NONE;
-}
-
 /* One command against the server the options name (with --all: one replica). */
 static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 {
-	switch (command_id(cmd, nargs)) {
+	switch (fctl_command_id(cmd, nargs)) {
 	case C_STATUS: return cmd_status();
 	case C_BACKENDS: return cmd_backends(a1);
 	case C_GET: return cmd_get(a1, a2);
@@ -758,7 +678,7 @@ static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 	case C_READY: return cmd_probe("/readyz");
 	case C_NONE: break;
 	}
-	return die_usage("unknown command or wrong number of arguments: %s", cmd);
+	return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
 }
 
 /* A CURLOPT_CONNECT_TO entry that sends any host and port to addr:port. */
@@ -787,16 +707,16 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 	time_t deadline = 0;
 	CURLU *u;
 
-	if (command_id(cmd, nargs) == C_NONE)
-		return die_usage("unknown command or wrong number of arguments: %s", cmd);
+	if (fctl_command_id(cmd, nargs) == C_NONE)
+		return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
 	if (!strncmp(o.server, "unix:", 5))
-		return die_usage("--all needs a server URL with a host name, not %s", o.server);
+		return fctl_die_usage("--all needs a server URL with a host name, not %s", o.server);
 	u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, o.server, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		curl_url_cleanup(u);
-		return die_usage("--all: cannot take a host and port from server URL %s", o.server);
+		return fctl_die_usage("--all: cannot take a host and port from server URL %s", o.server);
 	}
 	curl_url_cleanup(u);
 	/* an IPv6 literal comes back in brackets */
@@ -873,7 +793,7 @@ static long parse_num(const char *s, const char *what, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || v < 0 || v > max || !*s) {
-		die_usage("%s takes a whole number 0..%ld, not '%s'", what, max, s);
+		fctl_die_usage("%s takes a whole number 0..%ld, not '%s'", what, max, s);
 		exit(EXIT_USAGE);
 	}
 	return v;
@@ -932,28 +852,28 @@ int main(int argc, char **argv)
 		case O_KEY: o.key = optarg; break;
 		case O_ALL: o.all = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
+		case 'h': fctl_usage(stdout); return EXIT_OK;
 		case 'V':
 			printf("fulcrumctl %s (git %s, libcurl %s)\n", FULCRUM_VERSION, FULCRUM_GIT_REV,
 			       curl_version_info(CURLVERSION_NOW)->version);
 			return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default: fctl_usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		fctl_usage(stderr);
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind];
 	nargs = argc - optind - 1;
 	if (!strcmp(cmd, "help") && nargs == 0) {
-		usage(stdout);
+		fctl_usage(stdout);
 		return EXIT_OK;
 	}
 	a1 = nargs > 0 ? argv[optind + 1] : NULL;
 	a2 = nargs > 1 ? argv[optind + 2] : NULL;
 	if (!o.server)
-		o.server = (env = getenv("FULCRUM_CONTROL")) && *env ? env : DEFAULT_SERVER;
+		o.server = (env = getenv("FULCRUM_CONTROL")) && *env ? env : FCTL_DEFAULT_SERVER;
 	if (!o.token_file && (env = getenv("FULCRUM_TOKEN_FILE")) && *env)
 		o.token_file = env;
 	if (o.token_file) {
@@ -963,22 +883,22 @@ int main(int argc, char **argv)
 		token = strdup(env);
 	}
 	if (o.key && !o.cert)
-		return die_usage("--key goes with --cert");
+		return fctl_die_usage("--key goes with --cert");
 	/* options that belong to one command only are refused elsewhere */
 	if (set_opts && strcmp(cmd, "set") && strcmp(cmd, "add"))
-		return die_usage("--address, --weight, --max-conns, --state, --ttl and --identity go with set");
+		return fctl_die_usage("--address, --weight, --max-conns, --state, --ttl and --identity go with set");
 	if (o.wait_healthy && strcmp(cmd, "set") && strcmp(cmd, "add"))
-		return die_usage("--wait-healthy goes with set");
+		return fctl_die_usage("--wait-healthy goes with set");
 	if (o.wait && strcmp(cmd, "drain"))
-		return die_usage("--wait goes with drain (set takes --wait-healthy)");
+		return fctl_die_usage("--wait goes with drain (set takes --wait-healthy)");
 	if (o.force && strcmp(cmd, "remove") && strcmp(cmd, "delete"))
-		return die_usage("--force goes with remove");
+		return fctl_die_usage("--force goes with remove");
 	if (docker_socket && strcmp(cmd, "docker-watch"))
-		return die_usage("--docker-socket goes with docker-watch");
+		return fctl_die_usage("--docker-socket goes with docker-watch");
 	if (o.all && !strcmp(cmd, "docker-watch"))
-		return die_usage("docker-watch talks to one fulcrum; run one watcher per replica");
+		return fctl_die_usage("docker-watch talks to one fulcrum; run one watcher per replica");
 	if (o.state && strcmp(o.state, "active") && strcmp(o.state, "draining") && strcmp(o.state, "maint"))
-		return die_usage("--state takes active, draining or maint");
+		return fctl_die_usage("--state takes active, draining or maint");
 	/* a wait may last its whole timeout: the call's own limit comes on top */
 	if (o.timeout <= 0)
 		o.timeout = 30 + ((o.wait || o.wait_healthy || !strcmp(cmd, "remove") ||

@@ -18,6 +18,7 @@
 #include "buffering.h"
 #include "config.h"
 #include "error_pages.h"
+#include "route.h"
 #include "ctl.h"
 #include "ctl_notify.h"
 #include "fs_private.h"
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
 			config_free(cfg);
 			return 1;
 		}
+		route_unreachable_print(cfg, stderr);
 		printf("configuration %s is valid (%zu listeners, %zu pools)\n",
 		       config_path ? config_path : "(embedded default)", cfg->nlisteners, cfg->npools);
 		config_free(cfg);

@@ -39,6 +39,7 @@ static void histogram(struct textbuf *o, const char *name, const char *labels,
 static void render_backends(struct textbuf *o, struct bsum *xs, size_t n);
 static void render_pools(struct textbuf *o, const struct generation *g);
 static void render_listeners(struct textbuf *o, const struct generation *g);
+static void render_routes(struct textbuf *o, const struct generation *g);
 static void render_process(struct textbuf *o, const struct generation *g);
 
 static const char *const class_names[STATS_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "other" };
@@ -369,6 +370,64 @@ static void render_listeners(struct textbuf *o, const struct generation *g)
 	free(s);
 }
 
+/* The label list of one route as text, escaped; NULL when out of memory. */
+static char *route_labels(const struct gen_listener *gl, size_t r)
+{
+	struct textbuf o = { 0 };
+
+	textbuf_printf(&o, "listener=\"");
+	out_escaped(&o, gl->cfg->name);
+	textbuf_printf(&o, "\",route=\"");
+	out_escaped(&o, gl->cfg->routes[r].name);
+	textbuf_printf(&o, "\"");
+	if (o.failed) {
+		free(o.p);
+		return NULL;
+	}
+	return o.p;
+}
+
+/* Per route of every http listener: requests by status class and their durations. The
+ * two families are written only when some listener has routes. */
+static void render_routes(struct textbuf *o, const struct generation *g)
+{
+	struct route_stats_sum s;
+	size_t i, r, nroutes = 0;
+	unsigned k;
+	char *l;
+
+	for (i = 0; i < g->nlisteners; i++)
+		nroutes += g->listeners[i].route_stats ? g->listeners[i].cfg->nroutes : 0;
+	if (nroutes == 0)
+		return;
+	family(o, "fulcrum_route_requests_total", "counter",
+	       "HTTP requests that took this route, by status class (other: no response, 1xx).");
+	for (i = 0; i < g->nlisteners; i++)
+		for (r = 0; g->listeners[i].route_stats && r < g->listeners[i].cfg->nroutes; r++) {
+			if (!(l = route_labels(&g->listeners[i], r))) {
+				o->failed = 1;
+				return;
+			}
+			stats_route_sum(g->listeners[i].route_stats[r], &s);
+			for (k = 0; k < STATS_CLASSES; k++)
+				textbuf_printf(o, "fulcrum_route_requests_total{%s,code_class=\"%s\"} %llu\n", l,
+					       class_names[k], (unsigned long long)s.requests[k]);
+			free(l);
+		}
+	family(o, "fulcrum_route_request_duration_seconds", "histogram",
+	       "Time from the request head to the last response byte, per route.");
+	for (i = 0; i < g->nlisteners; i++)
+		for (r = 0; g->listeners[i].route_stats && r < g->listeners[i].cfg->nroutes; r++) {
+			if (!(l = route_labels(&g->listeners[i], r))) {
+				o->failed = 1;
+				return;
+			}
+			stats_route_sum(g->listeners[i].route_stats[r], &s);
+			histogram(o, "fulcrum_route_request_duration_seconds", l, &s.duration);
+			free(l);
+		}
+}
+
 int ctl_metrics_process(struct ctl_process_info *pi)
 {
 	char buf[4096], *p;
@@ -508,6 +567,7 @@ char *ctl_metrics_render(const struct generation *g, size_t *len)
 	render_backends(&o, xs, n);
 	render_pools(&o, g);
 	render_listeners(&o, g);
+	render_routes(&o, g);
 	render_process(&o, g);
 	free(xs);
 	if (o.failed) {

@@ -7,11 +7,13 @@
 #include "ctl_api.h"
 #include "discovery.h"
 #include "health.h"
+#include "stats.h"
 #include "worker.h"
 
 static const char *const admin_names[] = { "active", "draining", "maint" };
 
 static void add_health_view(cJSON *o, const struct backend *b);
+static cJSON *route_json(const struct gen_listener *gl, size_t r);
 
 /* What health_backend_view() says: the state with warming told apart from up, why and
  * since when, the slow-start share, ejections and the last active check. */
@@ -118,6 +120,77 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	return o;
 }
 
+/* One route of an http listener as GET /v1/status shows it: its name, the conditions it
+ * sets (those unset match anything and are left out), what it does and how many
+ * requests took it (all workers, since the process started). */
+static cJSON *route_json(const struct gen_listener *gl, size_t r)
+{
+	const struct cfg_route *cr = &gl->cfg->routes[r];
+	cJSON *o = cJSON_CreateObject(), *m, *a;
+	struct route_stats_sum s;
+	double n = 0;
+	int k;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", cr->name);
+	m = cJSON_AddObjectToObject(o, "match");
+	if (cr->host)
+		cJSON_AddStringToObject(m, "host", cr->host);
+	if (cr->path)
+		cJSON_AddStringToObject(m, "path", cr->path);
+	if (cr->path_prefix)
+		cJSON_AddStringToObject(m, "path_prefix", cr->path_prefix);
+	if (cr->method)
+		cJSON_AddStringToObject(m, "method", cr->method);
+	if (cr->header)
+		cJSON_AddStringToObject(m, "header", cr->header);
+	if (cr->cookie)
+		cJSON_AddStringToObject(m, "cookie", cr->cookie);
+	if (cr->query)
+		cJSON_AddStringToObject(m, "query", cr->query);
+	if (cr->path_regex)
+		cJSON_AddStringToObject(m, "path_regex", cr->path_regex);
+	if (cr->pool) {
+		cJSON_AddStringToObject(o, "action", "pool");
+		cJSON_AddStringToObject(o, "pool", cr->pool);
+	} else if (cr->nsplit) {
+		size_t si;
+		cJSON *sp;
+		cJSON_AddStringToObject(o, "action", "split");
+		sp = cJSON_AddArrayToObject(o, "split");
+		for (si = 0; sp && si < cr->nsplit; si++) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "pool", cr->split[si].pool);
+			cJSON_AddNumberToObject(e, "weight", cr->split[si].weight);
+			cJSON_AddItemToArray(sp, e);
+		}
+		if (cr->sticky_cookie)
+			cJSON_AddStringToObject(o, "sticky_cookie", cr->sticky_cookie);
+	} else if (cr->redirect) {
+		cJSON_AddStringToObject(o, "action", "redirect");
+		a = cJSON_AddObjectToObject(o, "redirect");
+		cJSON_AddNumberToObject(a, "status", cr->redirect->status);
+		if (cr->redirect->scheme)
+			cJSON_AddStringToObject(a, "scheme", cr->redirect->scheme);
+		if (cr->redirect->host)
+			cJSON_AddStringToObject(a, "host", cr->redirect->host);
+		if (cr->redirect->port)
+			cJSON_AddNumberToObject(a, "port", cr->redirect->port);
+	} else if (cr->respond) {
+		cJSON_AddStringToObject(o, "action", "respond");
+		a = cJSON_AddObjectToObject(o, "respond");
+		cJSON_AddNumberToObject(a, "status", cr->respond->status);
+		cJSON_AddStringToObject(a, "content_type", cr->respond->content_type);
+		cJSON_AddNumberToObject(a, "body_bytes", (double)strlen(cr->respond->body));
+	}
+	stats_route_sum(gl->route_stats ? gl->route_stats[r] : NULL, &s);
+	for (k = 0; k < STATS_CLASSES; k++)
+		n += (double)s.requests[k];
+	cJSON_AddNumberToObject(o, "requests", n);
+	return o;
+}
+
 cJSON *ctl_status_json(void)
 {
 	struct generation *g = proc_current_generation();
@@ -160,6 +233,11 @@ cJSON *ctl_status_json(void)
 		cJSON_AddStringToObject(l, "mode", gl->cfg->mode == LISTENER_TCP ? "tcp" : "http");
 		cJSON_AddStringToObject(l, "pool", gl->cfg->pool);
 		cJSON_AddNumberToObject(l, "connections", atomic_load(&gl->group->active));
+		if (gl->cfg->mode == LISTENER_HTTP) {
+			cJSON *rs = cJSON_AddArrayToObject(l, "routes");
+			for (k = 0; rs && k < gl->cfg->nroutes; k++)
+				cJSON_AddItemToArray(rs, route_json(gl, k));
+		}
 		cJSON_AddItemToArray(ls, l);
 	}
 	ps = cJSON_AddArrayToObject(o, "pools");

@@ -371,6 +371,17 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 				      "and body_max_bytes apply to pool and split routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
+		if (r->path_regex != NULL) {
+			/* compiled here to refuse a bad one with its line; the generation compiles
+			 * the copy the workers use (core/generation.c) */
+			char msg[320], p2[KEY_PATH_MAX];
+			struct route_regex *re = route_regex_compile(r->path_regex, msg, sizeof(msg));
+			if (re == NULL) {
+				cfg_path_join(p2, path, "path_regex");
+				cfg_add_error(ld, config_setting_get_member(e, "path_regex"), 0, p2, "%s", msg);
+			}
+			route_regex_free(re);
+		}
 	}
 }
 

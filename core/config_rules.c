@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "config-int.h"
 #include "health.h"
+#include "route.h"
 
 /* Table of contents. */
 static int check_nonempty(const char *s, char *err, size_t errlen);
@@ -27,6 +28,9 @@ static int check_header_value(const char *s, char *err, size_t errlen);
 static int check_any_text(const char *s, char *err, size_t errlen);
 static int check_editable_header(const char *s, char *err, size_t errlen);
 static int check_header_line(const char *s, char *err, size_t errlen);
+static int check_header_cond(const char *s, char *err, size_t errlen);
+static int check_pair_cond(const char *s, char *err, size_t errlen);
+static int check_regex_text(const char *s, char *err, size_t errlen);
 
 #define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
 
@@ -268,6 +272,56 @@ static int check_header_line(const char *s, char *err, size_t errlen)
 	return check_header_value(colon + 1, err, errlen);
 }
 
+/* A route's header condition: "Name" or "Name: value" (the value as the parser keeps
+ * it: no control characters, no space at either end). */
+static int check_header_cond(const char *s, char *err, size_t errlen)
+{
+	const char *colon = strchr(s, ':'), *v;
+	size_t n = colon ? (size_t)(colon - s) : strlen(s), i, vlen;
+
+	if (n == 0 || n > 128 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+					"!#$%&'*+-.^_`|~") != n)
+		return ERR("'%s' is not \"Name\" or \"Name: value\" (Name a header field name)", s);
+	if (!colon)
+		return 0;
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	vlen = strlen(v);
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)v[i] < ' ' || (unsigned char)v[i] == 127)
+			return ERR("the header value must not contain control characters");
+	if (vlen > 1024)
+		return ERR("the header value must be at most 1024 characters");
+	if (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		return ERR("the header value ends in a space, which a request's value never does");
+	return 0;
+}
+
+/* A route's cookie or query condition: "name" or "name=value", visible ASCII without
+ * spaces, ';', '&' or '#' (the separators of the lists they are found in). */
+static int check_pair_cond(const char *s, char *err, size_t errlen)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 1024 || s[0] == '=')
+		return ERR("must be \"name\" or \"name=value\" (1..1024 characters)");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 127 || s[i] == ';' || s[i] == '&' ||
+		    s[i] == '#')
+			return ERR("'%s' must be visible ASCII without spaces, ';', '&' or '#'", s);
+	return 0;
+}
+
+/* A path_regex's text; whether it compiles is checked with its route (core/config.c). */
+static int check_regex_text(const char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ROUTE_REGEX_MAX)
+		return ERR("a regex must be 1..%d characters", ROUTE_REGEX_MAX);
+	return 0;
+}
+
 #undef ERR
 
 /* The rules the key table names, with the "values" column of the reference. */
@@ -286,6 +340,9 @@ const struct str_rule rule_k8s_name = { check_k8s_name, "`[a-z0-9-]{1,63}`" };
 const struct str_rule rule_api_server = { check_api_server, "`https://host:port`" };
 const struct str_rule rule_host_pattern = { check_host_pattern, "host name or `*.`host name" };
 const struct str_rule rule_method = { check_method, "method token" };
+const struct str_rule rule_header_cond = { check_header_cond, "`Name` or `Name: value`" };
+const struct str_rule rule_pair_cond = { check_pair_cond, "`name` or `name=value`" };
+const struct str_rule rule_regex = { check_regex_text, "PCRE2 pattern" };
 const struct str_rule rule_url_scheme = { check_url_scheme, "`\"http\"`, `\"https\"`" };
 const struct str_rule rule_header_value = { check_header_value, "no control characters" };
 const struct str_rule rule_any_text = { check_any_text, "any text" };

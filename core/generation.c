@@ -14,6 +14,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "route.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -25,6 +26,8 @@ static struct listen_group *listen_group_open(const struct addr *bind, int nwork
 static void listen_group_unref(struct listen_group *lg);
 static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct generation *prev);
 static void free_pools(struct pool *pools, size_t n);
+static int compile_route_regexes(struct gen_listener *gl, char *err, size_t errlen);
+static void free_route_regexes(struct gen_listener *gl);
 static struct tls_ctx *find_tls(const struct generation *g, const char *listener);
 
 int listen_socket_open(const struct addr *a, int backlog)
@@ -175,6 +178,41 @@ static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct ge
 	return 0;
 }
 
+/* Compiles the path_regex of each of gl's routes once for the generation's life (the
+ * loader checked that they compile). Leaves gl->route_res NULL when no route has one,
+ * so the matcher skips them at no cost. Returns 0 or -1 with err. */
+static int compile_route_regexes(struct gen_listener *gl, char *err, size_t errlen)
+{
+	size_t r, n = gl->cfg->nroutes;
+
+	for (r = 0; r < n && !gl->cfg->routes[r].path_regex; r++)
+		;
+	if (r == n)
+		return 0;
+	gl->route_res = calloc(n, sizeof(*gl->route_res));
+	if (!gl->route_res) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (r = 0; r < n; r++)
+		if (gl->cfg->routes[r].path_regex &&
+		    !(gl->route_res[r] = route_regex_compile(gl->cfg->routes[r].path_regex, err, errlen)))
+			return -1;
+	return 0;
+}
+
+static void free_route_regexes(struct gen_listener *gl)
+{
+	size_t r;
+
+	if (!gl->route_res)
+		return;
+	for (r = 0; r < gl->cfg->nroutes; r++)
+		route_regex_free(gl->route_res[r]);
+	free(gl->route_res);
+	gl->route_res = NULL;
+}
+
 static void free_pools(struct pool *pools, size_t n)
 {
 	size_t i, j;
@@ -302,17 +340,26 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 		if (gl->cfg->nroutes) {
 			size_t r;
 			gl->route_pools = calloc(gl->cfg->nroutes, sizeof(*gl->route_pools));
-			if (!gl->route_pools) {
+			gl->route_stats = calloc(gl->cfg->nroutes, sizeof(*gl->route_stats));
+			if (!gl->route_pools || !gl->route_stats) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
-			for (r = 0; r < gl->cfg->nroutes; r++)
+			for (r = 0; r < gl->cfg->nroutes; r++) {
 				gl->route_pools[r] = gl->cfg->routes[r].pool
 					? generation_find_pool(g, gl->cfg->routes[r].pool) : NULL;
+				gl->route_stats[r] = stats_route_blocks(gl->cfg->name, gl->cfg->routes[r].name);
+				if (!gl->route_stats[r]) {
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+			}
 			if (route_splits_build(g, gl) == -1) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
+			if (compile_route_regexes(gl, err, errlen) == -1)
+				goto fail;
 		}
 		/* certificates are read now: a missing or mismatched file refuses the whole
 		 * generation, and the running one keeps serving its certificates */
@@ -336,6 +383,8 @@ fail:
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
 		error_pages_free(&g->listeners[i].errors);
+		free(g->listeners[i].route_stats);
+		free_route_regexes(&g->listeners[i]);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
@@ -360,6 +409,8 @@ void generation_unref(struct generation *g)
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
 		error_pages_free(&g->listeners[i].errors);
+		free(g->listeners[i].route_stats);
+		free_route_regexes(&g->listeners[i]);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);

@@ -2,6 +2,7 @@
  * them, how long they live) and their sums for the control thread. The increments
  * themselves are inline in include/stats.h. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ const uint64_t stats_bound_us[STATS_BOUNDS] = {
 /* Pool and listener blocks by name; appended by the control thread, never freed. */
 struct stats_named {
 	struct stats_named *next;
-	int kind;                        /* 0 pool, 1 listener */
+	int kind;                        /* 0 pool, 1 listener, 2 route ("listener/route") */
 	void *blocks;                    /* nworkers blocks */
 	char name[];
 };
@@ -103,6 +104,15 @@ struct listener_stats *stats_listener_blocks(const char *name)
 	return named_blocks(name, 1, sizeof(struct listener_stats));
 }
 
+struct route_stats *stats_route_blocks(const char *listener, const char *route)
+{
+	char name[256];
+
+	/* '/' is in no name (cfg_check_name): the key cannot be two other names' */
+	snprintf(name, sizeof(name), "%s/%s", listener, route);
+	return named_blocks(name, 2, sizeof(struct route_stats));
+}
+
 static uint64_t ld(const atomic_ullong *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
@@ -183,6 +193,19 @@ void stats_listener_sum(const struct gen_listener *gl, struct listener_stats_sum
 		for (k = 0; k < STATS_CLASSES; k++)
 			out->requests[k] += ld(&gl->stats[w].requests[k]);
 	}
+}
+
+void stats_route_sum(const struct route_stats *blocks, struct route_stats_sum *out)
+{
+	int w, k;
+
+	memset(out, 0, sizeof(*out));
+	for (w = 0; blocks && w < nworkers; w++) {
+		for (k = 0; k < STATS_CLASSES; k++)
+			out->requests[k] += ld(&blocks[w].requests[k]);
+		stats_hist_merge(&out->duration, &blocks[w].duration);
+	}
+	stats_hist_finish(&out->duration);
 }
 
 void stats_reload_done(int ok)

@@ -127,6 +127,10 @@ struct cfg_route {
 	char *path;                  /* the exact path (before any '?') */
 	char *path_prefix;           /* the path starts with this */
 	char *method;                /* exactly this method */
+	char *header;                /* "Name" (present) or "Name: value" (exact value; name any case) */
+	char *cookie;                /* "name" (present) or "name=value": a cookie of the request */
+	char *query;                 /* "name" (present) or "name=value": a query parameter, as sent */
+	char *path_regex;            /* PCRE2 pattern on the path (compiled per generation) */
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
 	struct cfg_route_respond *respond;    /* ... or answer this ... */

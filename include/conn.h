@@ -64,6 +64,8 @@ struct conn_proto {
 	void (*send_answer)(struct client *c, const struct local_answer *a);
 };
 
+struct http_edit_vars;
+
 extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */
 extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
 
@@ -71,6 +73,9 @@ extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
  * request goes on to a pool (the route's in c->ex->pool, or the listener's), -1 when
  * it was answered here (a redirect, a fixed answer, or 404 for no route). */
 int http_route_request(struct client *c, const char *base, const struct http_head *h);
+/* The values of the variables a route's response edit may use, for c's exchange
+ * (lb/http_route.c): its response head, or fulcrum's own answer. */
+void http_route_edit_vars(struct client *c, struct http_edit_vars *v);
 
 enum client_state {
 	CS_PROXY_HEADER = 0,  /* reading a PROXY protocol header (accept_proxy) */
@@ -161,6 +166,7 @@ struct exchange {
 	 * (a field added here must be cleared there; tests/unit/test_exchange.c checks) */
 	const struct producer *producer; /* where the answer comes from (include/producer.h) */
 	struct pool *pool;               /* of the current request, inside gen */
+	struct route_stats *route_stats; /* the route's per-worker counters; NULL = no route */
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
 	/* the backend an error answer (503, 504) or a cut was given on behalf of, after its

@@ -1,9 +1,15 @@
 /* fulcrumctl.h: what fulcrumctl's main file (cli/fulcrumctl.c) shares with its other
- * commands (cli/docker_watch.c): the exit codes and one call to the control API. */
+ * commands (cli/docker_watch.c) and its command line (cli/usage.c): the exit codes,
+ * one call to the control API, the help text and the table of commands. */
 #ifndef FULCRUMCTL_H
 #define FULCRUMCTL_H
 
+#include <stdio.h>
+
 #include <cjson/cJSON.h>
+
+/* The control API fulcrumctl talks to when neither -s nor $FULCRUM_CONTROL names one. */
+#define FCTL_DEFAULT_SERVER "http://127.0.0.1:9000"
 
 /* Exit codes (README "fulcrumctl"): stable, for scripts and Kubernetes hooks. */
 enum exit_code {
@@ -25,6 +31,19 @@ int fctl_call(const char *method, const char *path, cJSON *body, long *status, c
 
 /* A path segment, percent-encoded; the caller frees it. */
 char *fctl_seg(const char *s);
+
+/* The commands that talk to one server (their names and argument counts: cli/usage.c). */
+enum cmd_id {
+	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
+	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY
+};
+
+/* The help text on out (cli/usage.c). */
+void fctl_usage(FILE *out);
+/* Prints "fulcrumctl: <message> (see fulcrumctl --help)" on stderr; returns EXIT_USAGE. */
+int fctl_die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The command cmd names with nargs arguments, C_NONE when there is none. */
+enum cmd_id fctl_command_id(const char *cmd, int nargs);
 
 /* `fulcrumctl docker-watch`: follows the Docker Engine API on the unix socket at
  * socket_path until SIGTERM or SIGINT; returns the exit code. */

@@ -42,6 +42,10 @@ struct gen_listener {
 	struct route_split *route_splits; /* per cfg->routes[i]; .pools NULL without a split */
 	char hsts[80];                   /* Strict-Transport-Security value; "" = none */
 	struct error_pages errors;       /* the listener's error pages, read from their files */
+	struct route_stats **route_stats; /* per cfg->routes[i]: its per-worker counters (kept by
+					   * name for the process's life, include/stats.h) */
+	struct route_regex **route_res;  /* per cfg->routes[i]: its compiled path_regex or NULL;
+					  * NULL when no route has one */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

@@ -132,6 +132,12 @@ static inline struct backend_stats *stats_at(struct backend_stats_set *s, int w)
 	return &s->per_worker[w];
 }
 
+/* A route's counters on one worker (kept by listener and route name). */
+struct route_stats {
+	atomic_ullong requests[STATS_CLASSES];   /* answered, by status class */
+	struct stats_hist duration;              /* head complete to the last response byte */
+} __attribute__((aligned(64)));
+
 /* ---- Sums, read by the control thread ---- */
 
 /* A histogram summed over workers: cumulative counts (cum[STATS_BOUNDS] = count). */
@@ -158,6 +164,11 @@ struct listener_stats_sum {
 	uint64_t refused_per_client;
 };
 
+struct route_stats_sum {
+	uint64_t requests[STATS_CLASSES];
+	struct stats_hist_sum duration;
+};
+
 /* Adds the per-bucket counts of h into s (call stats_hist_finish once after the last). */
 void stats_hist_merge(struct stats_hist_sum *s, const struct stats_hist *h);
 /* Turns merged per-bucket counts into cumulative ones. */
@@ -179,6 +190,8 @@ void stats_backend_free(struct backend_stats_set *s);
  * re-addition). Control thread (generation_build). NULL on ENOMEM. */
 struct pool_stats *stats_pool_blocks(const char *name);
 struct listener_stats *stats_listener_blocks(const char *name);
+/* The same for route route of listener listener. */
+struct route_stats *stats_route_blocks(const char *listener, const char *route);
 
 struct backend;
 struct pool;
@@ -186,6 +199,8 @@ struct gen_listener;
 void stats_backend_sum(const struct backend *b, struct backend_stats_sum *out);
 void stats_pool_sum(const struct pool *p, struct pool_stats_sum *out);
 void stats_listener_sum(const struct gen_listener *gl, struct listener_stats_sum *out);
+/* The sum of one route's per-worker blocks (from stats_route_blocks). */
+void stats_route_sum(const struct route_stats *blocks, struct route_stats_sum *out);
 
 /* ---- Process-wide, control thread ---- */
 

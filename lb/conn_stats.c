@@ -42,6 +42,11 @@ void conn_stats_request_done(struct client *c)
 	if (c->gl->cfg->mode == LISTENER_TCP)
 		return;  /* a tcp connection is not a request: counted as accepted and connects */
 	stat_add(&c->gl->stats[c->w->id].requests[stats_class_of(x->status)], 1);
+	if (x->route_stats) {
+		struct route_stats *rs = &x->route_stats[c->w->id];
+		stat_add(&rs->requests[stats_class_of(x->status)], 1);
+		stats_hist_observe(&rs->duration, since(x->t_start, ev_now(c->w->loop)));
+	}
 	b = x->backend ? x->backend : c->up ? c->up->backend : NULL;
 	if (b)
 		conn_stats_backend_done(c, b, x->status);

@@ -1,6 +1,8 @@
 /* http_proxy.c: one HTTP/1.1 exchange on a client connection: parse and rewrite the
  * request head, frame and stream the body, parse and rewrite the response head,
- * stream the response, then keep-alive (pipelined requests next) or close. */
+ * stream the response, then keep-alive (pipelined requests next) or close. Bodies that
+ * live in the exchange's stores (request and response buffering) are http_body.c's,
+ * the answers fulcrum makes itself http_answer.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 #include "conn_io.h"
 #include "conn_log.h"
 #include "health.h"
+#include "http_answer.h"
+#include "http_body.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "producer.h"
@@ -28,10 +32,7 @@ static void http_on_client_data(struct client *c);
 static void http_on_client_writable(struct client *c);
 static int client_write_response(struct client *c);
 static int client_write_file(struct client *c);
-static void buffer_request_body(struct client *c);
 static void dispatch_request(struct client *c);
-static void hold_response(struct client *c);
-static void release_backend(struct client *c);
 static void http_start_exchange(struct client *c);
 static void http_on_upstream_writable(struct client *c);
 static void http_on_upstream_data(struct client *c);
@@ -40,7 +41,6 @@ static void queued_client_data(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h,
 				int body_buffered);
 static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
-static void edit_vars(struct client *c, struct http_edit_vars *v);
 static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
@@ -132,7 +132,8 @@ static void http_on_client_data(struct client *c)
 			client_close(c, n == -1 && errno == ENOMEM ? TERM_INTERNAL : TERM_CLIENT_CLOSED);
 			return;
 		}
-		buffer_request_body(c);
+		if (http_body_buffer_request(c) == 1)
+			dispatch_request(c);
 		return;
 	}
 	if (c->state == CS_QUEUED) {
@@ -246,20 +247,8 @@ static void parse_request_head(struct client *c)
 	}
 	buf_consume(c->in, h->head_len);
 	if (buffered) {
-		buffering_body_init(c, &x->req_store);
-		x->req_buffered = 1;
-		c->state = CS_READING_BODY;
-		buffer_request_body(c);
-		/* the client waits for a go before it sends the body: fulcrum is the one that
-		 * reads it, so fulcrum says it */
-		if (c->state == CS_READING_BODY && (h->flags & HTTP_F_EXPECT_CONTINUE) &&
-		    c->version_minor >= 1) {
-			if (!c->out && !(c->out = buf_get(&w->bufs))) {
-				client_close(c, TERM_INTERNAL);
-				return;
-			}
-			buf_append(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-		}
+		if (http_body_begin_request(c, (h->flags & HTTP_F_EXPECT_CONTINUE) != 0) == 1)
+			dispatch_request(c);
 		return;
 	}
 	if (x->req_body == HTTP_BODY_NONE)
@@ -320,78 +309,6 @@ static void queued_client_data(struct client *c)
 		return;  /* half-closed after pipelined requests: still served */
 	conn_stats_pool(c, TERM_CLIENT_ABORTED_QUEUED);
 	client_close(c, TERM_CLIENT_ABORTED_QUEUED);
-}
-
-/* Request buffering: moves the body bytes c->in holds into the exchange's store, a
- * chunked body without its framing; when the body is whole its head gets the length
- * and the request goes to a backend. Refuses a body over body_max_bytes (413), bad
- * chunking (400), and one that does not fit in the buffer budgets (503 and
- * Retry-After: the request fails whole, nothing of it reached a backend). */
-static void buffer_request_body(struct client *c)
-{
-	struct exchange *x = c->ex;
-	uint64_t max = exchange_body_max(c);
-
-	if (x->req_body == HTTP_BODY_LENGTH && x->req_left == 0)
-		x->req_framed = 1;  /* Content-Length: 0 */
-	while (!x->req_framed && c->in && buf_len(c->in)) {
-		const char *p = buf_head(c->in);
-		uint32_t avail = buf_len(c->in);
-		size_t used = avail, data = 0;
-
-		if (x->req_body == HTTP_BODY_LENGTH) {
-			if (used > x->req_left)
-				used = (size_t)x->req_left;
-			data = used;
-			x->req_left -= used;
-			if (x->req_left == 0)
-				x->req_framed = 1;
-		} else {
-			/* data bytes as they come; framing bytes one at a time (a few per chunk) */
-			uint64_t next = http_chunked_data_next(&x->req_chunk);
-			int r;
-
-			if (next)
-				used = data = next < avail ? (size_t)next : avail;
-			else
-				used = 1;
-			r = http_chunked_scan(&x->req_chunk, p, used, &used);
-			if (r == HTTP_CHUNKED_ERROR) {
-				client_error(c, 400, TERM_BAD_REQUEST, "invalid chunked body");
-				return;
-			}
-			if (r == HTTP_CHUNKED_DONE)
-				x->req_framed = 1;
-			if (max && x->req_store.end + data + http_chunked_data_next(&x->req_chunk) > max) {
-				client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
-				return;
-			}
-		}
-		if (data && buffering_append(c, &x->req_store, p, data) == -1) {
-			buffering_refused(c);
-			client_error(c, 503, TERM_BUFFER_FULL, "no room to buffer the request body");
-			return;
-		}
-		buf_consume(c->in, (uint32_t)used);
-		x->bytes_in += used;
-		c->last_activity = ev_now(c->w->loop);
-	}
-	if (!x->req_framed)
-		return;
-	x->t_req_done = ev_now(c->w->loop);  /* upload_ms ends; the backend was not held */
-	if (buf_room(x->req_head) < 64) {
-		struct buf *nb = buf_grow(&c->w->bufs, x->req_head, buf_len(x->req_head) + 64);
-		if (!nb) {
-			client_close(c, TERM_INTERNAL);
-			return;
-		}
-		x->req_head = nb;
-	}
-	if (http_rewrite_set_length(x->req_head, x->req_store.end) == -1) {
-		client_close(c, TERM_INTERNAL);
-		return;
-	}
-	dispatch_request(c);
 }
 
 /* Marks how much of c->in belongs to the request body. 0, -1 bad chunking, -2 too large. */
@@ -750,15 +667,8 @@ static void http_on_upstream_data(struct client *c)
 		x->resp_keep_alive = (h->flags & HTTP_F_KEEP_ALIVE) != 0;
 		if (h->body == HTTP_BODY_UNTIL_CLOSE)
 			c->keep_alive = 0;
-		/* response buffering: the body is read off the backend as fast as it comes and
-		 * the backend is let go when it is whole; streams go at the client's pace. A
-		 * body already here whole is no stream whatever it says (the usual small
-		 * answer: its headers are not searched). The store is made when first needed. */
-		x->resp_may_buffer = h->status != 101 && h->body != HTTP_BODY_NONE &&
-				     buffering_wanted(c, 1) &&
-				     ((h->body == HTTP_BODY_LENGTH &&
-				       h->content_length <= buf_len(u->in) - h->head_len) ||
-				      !buffering_response_streams(buf_head(u->in), h));
+		/* response buffering (http_body.c) */
+		x->resp_may_buffer = http_body_resp_may_buffer(c, h);
 		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
@@ -796,44 +706,7 @@ static void http_on_upstream_data(struct client *c)
 	}
 	/* straight to the client when it takes it (no copy), then what it left is held */
 	if (client_write_response(c) && x->resp_may_buffer)
-		hold_response(c);
-}
-
-/* Response buffering: moves the framed bytes the client did not take from the backend's
- * buffer into the exchange's store, so reading the backend never waits for the client,
- * and lets the backend go once the response is whole there. A store that refuses (the
- * disk budget) keeps what it has; the rest streams at the client's pace, whole. */
-static void hold_response(struct client *c)
-{
-	struct exchange *x = c->ex;
-	struct upstream *u = c->up;
-
-	if (u && x->resp_ready && !x->resp_unbuffered) {
-		if (!x->resp_buffered) {
-			buffering_body_init(c, &x->resp_store);
-			x->resp_buffered = 1;
-		}
-		if (buffering_append(c, &x->resp_store, buf_head(u->in), x->resp_ready) == 0) {
-			buf_consume(u->in, x->resp_ready);
-			x->resp_ready = 0;
-		} else {
-			x->resp_unbuffered = 1;
-		}
-	}
-	if (u && x->resp_done && x->resp_ready == 0 && x->resp_buffered &&
-	    body_kept(&x->resp_store) > 0)
-		release_backend(c);
-}
-
-/* The whole response is held here and the client still reads: the backend is done with
- * this exchange (its producer's done) and the client is served from the store. */
-static void release_backend(struct client *c)
-{
-	struct exchange *x = c->ex;
-
-	x->producer->done(c, x->resp_keep_alive && x->req_done);
-	x->released = 1;
-	x->t_released = ev_now(c->w->loop);
+		http_body_hold_response(c);
 }
 
 /* The backend closed or reset the connection in the middle of the response body: its
@@ -961,7 +834,7 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 		struct http_rewrite_resp rs = { .hsts = c->gl->hsts[0] ? c->gl->hsts : NULL, .vars = &v };
 		char cookie[192];
 
-		edit_vars(c, &v);
+		http_route_edit_vars(c, &v);
 		if (c->ex->sticky_set && c->ex->pool && c->ex->route_cfg && c->ex->route_cfg->sticky_cookie) {
 			/* names are [A-Za-z0-9._-]: safe as a cookie's name and value */
 			snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
@@ -977,21 +850,6 @@ static int rewrite_response_head(struct client *c, const char *base, const struc
 	}
 	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor,
 				     c->ex->request_id[0] ? c->ex->request_id : NULL);
-}
-
-/* The values of the variables a response edit may use. The request's head is gone by
- * now: its host and path are what the log kept (x->target: method and target). */
-static void edit_vars(struct client *c, struct http_edit_vars *v)
-{
-	const char *t = strchr(c->ex->target, ' '), *q;
-
-	v->client_ip = client_peer_text(c, &v->client_ip_len);
-	v->host = "";
-	v->host_len = 0;
-	v->path = t ? t + 1 : "";
-	q = strchr(v->path, '?');
-	v->path_len = q ? (size_t)(q - v->path) : strlen(v->path);
-	v->request_id = c->ex->request_id;
 }
 
 /* Writes queued heads and framed response bytes to the client: from the response's
@@ -1111,7 +969,7 @@ static void http_on_client_writable(struct client *c)
 	/* the client made room: bytes the backend sent meanwhile move to the store, and a
 	 * response that is whole there lets its backend go */
 	if (client_write_response(c) && c->ex->resp_may_buffer && c->up)
-		hold_response(c);
+		http_body_hold_response(c);
 }
 
 /* The response is fully delivered: log, give back the slot and the backend
@@ -1137,98 +995,6 @@ static void finish_exchange(struct client *c)
 }
 
 /* ---- the protocol table ---- */
-
-/* The reason phrase of the status codes fulcrum answers itself. */
-static const char *status_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 410: return "Gone";
-	case 414: return "URI Too Long";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 417: return "Expectation Failed";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return status < 400 ? "OK" : "Error";
-	}
-}
-
-/* An answer made by fulcrum (an error today): written whole as an HTTP/1.1 response
- * that closes the connection; what the client still sends is drained (linger) so that
- * it reads the answer instead of a reset. */
-static void http_send_answer(struct client *c, const struct local_answer *a)
-{
-	struct exchange *x = c->ex;
-	char retry_after[32] = "";
-	int n;
-
-	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
-		client_close(c, TERM_INTERNAL);
-		return;
-	}
-	if (a->retry_after_s)
-		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
-	n = snprintf(buf_tail(c->out), buf_room(c->out),
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "%s%s%s%sConnection: close\r\n%s%s%s%s%s%s",
-		     a->status, status_reason(a->status), a->content_type, a->body_len,
-		     a->location ? "Location: " : "", a->location ? a->location : "",
-		     a->location ? "\r\n" : "", retry_after,
-		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
-		     x->request_id[0] ? "\r\n" : "", c->gl->hsts[0] ? "Strict-Transport-Security: " : "",
-		     c->gl->hsts, c->gl->hsts[0] ? "\r\n" : "");
-	if (n > 0 && (uint32_t)n < buf_room(c->out)) {
-		struct buf *o = c->out;
-		uint32_t end = o->end;
-		int rc = 0;
-
-		o->end += (uint32_t)n;
-		/* a route's response edits apply to its redirect or fixed answer too */
-		if (x->route_cfg && x->route_cfg->nresponse_headers) {
-			struct http_edit_vars v;
-			edit_vars(c, &v);
-			rc |= http_edits_append(o, x->route_cfg->response_headers,
-						x->route_cfg->nresponse_headers, &v);
-		}
-		rc |= buf_append(o, "\r\n", 2);
-		if (x->method != HTTP_M_HEAD)
-			rc |= buf_append(o, a->body, a->body_len);
-		if (rc)
-			o->end = end;  /* no room: nothing half-written (the connection closes) */
-	}
-	c->state = CS_CLOSING;
-	c->keep_alive = 0;
-	c->last_activity = ev_now(c->w->loop);
-	if (client_flush_out(c) == -1) {
-		client_close(c, x->term);
-		return;
-	}
-	if (!c->out || buf_len(c->out) == 0) {
-		client_linger(c);
-		return;
-	}
-	client_update(c);
-}
 
 static void http_client_event(struct client *c, int revents)
 {

@@ -7,6 +7,7 @@
 
 #include "conn.h"
 #include "generation.h"
+#include "http_edits.h"
 #include "producer.h"
 #include "route.h"
 #include "static_files.h"
@@ -148,11 +149,20 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	struct route_request rq = {
 		.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
 		.method = base + h->method.off, .method_len = h->method.len,
+		.base = base, .headers = h->headers, .nheaders = h->nheaders,
 	};
+	const char *t = base + h->target.off;
 	int i;
 
-	target_path(base + h->target.off, h->target.len, &rq.path, &rq.path_len);
-	i = route_find(l->routes, l->nroutes, &rq);
+	target_path(t, h->target.len, &rq.path, &rq.path_len);
+	/* the query: after the path's '?' up to the end of the target (no fragment is sent) */
+	rq.query = rq.path + rq.path_len;
+	rq.query_len = h->target.len - (size_t)(rq.query - t);
+	if (rq.query_len > 0) {
+		rq.query++;
+		rq.query_len--;
+	}
+	i = route_find(l->routes, c->gl->route_res, l->nroutes, &rq);
 	if (i < 0) {
 		if (c->gl->pool)
 			return 0;  /* the listener's pool: as without routes */
@@ -162,6 +172,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	r = &l->routes[i];
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
 	x->route_cfg = r;
+	x->route_stats = c->gl->route_stats[i];
 	if (r->redirect) {
 		answer_redirect(c, r->redirect, base, h);
 		return -1;
@@ -176,4 +187,19 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	x->pool = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : c->gl->route_pools[i];
 	return 0;
+}
+
+/* The values of the variables a response edit may use. The request's head is gone by
+ * now: its host and path are what the log kept (x->target: method and target). */
+void http_route_edit_vars(struct client *c, struct http_edit_vars *v)
+{
+	const char *t = strchr(c->ex->target, ' '), *q;
+
+	v->client_ip = client_peer_text(c, &v->client_ip_len);
+	v->host = "";
+	v->host_len = 0;
+	v->path = t ? t + 1 : "";
+	q = strchr(v->path, '?');
+	v->path_len = q ? (size_t)(q - v->path) : strlen(v->path);
+	v->request_id = c->ex->request_id;
 }

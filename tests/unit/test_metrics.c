@@ -577,6 +577,70 @@ static void test_exposition(void **state)
 		backend_unref(bs[i]);
 }
 
+/* Per-route families: each route's blocks summed over the workers, by status class and
+ * as a histogram with the backend buckets; the same names get the same blocks. */
+static void test_route_metrics(void **state)
+{
+	struct cfg_route routes[2] = { { .name = "canary" }, { .name = "robots" } };
+	struct cfg_listener cl = { .name = "edge", .routes = routes, .nroutes = 2 };
+	struct route_stats *rs[2] = { stats_route_blocks("edge", "canary"), stats_route_blocks("edge", "robots") };
+	struct listen_group lg;
+	struct generation g;
+	struct gen_listener gl;
+	struct parsed p;
+	size_t len = 0;
+	char *text;
+	int w;
+
+	assert_non_null(rs[0]);
+	assert_ptr_equal(rs[0], stats_route_blocks("edge", "canary"));
+	assert_ptr_not_equal(rs[0], rs[1]);
+	assert_ptr_not_equal(rs[0], stats_route_blocks("edge2", "canary"));
+	memset(&g, 0, sizeof(g));
+	memset(&gl, 0, sizeof(gl));
+	memset(&lg, 0, sizeof(lg));
+	gl.cfg = &cl;
+	gl.group = &lg;
+	gl.stats = stats_listener_blocks("edge");
+	gl.route_stats = rs;
+	g.listeners = &gl;
+	g.nlisteners = 1;
+	for (w = 0; w < WORKERS; w++) {
+		stat_add(&rs[0][w].requests[STATS_2XX], 4);
+		stat_add(&rs[0][w].requests[STATS_5XX], 1);
+		stats_hist_observe(&rs[0][w].duration, 0.003 * (w + 1));  /* 3, 6, 9 ms */
+		stat_add(&rs[1][w].requests[STATS_3XX], 2);
+	}
+	text = ctl_metrics_render(&g, &len);
+	assert_non_null(text);
+	{
+		const char *why = read_back(text, &p);
+
+		if (why)
+			fail_msg("the exposition is refused: %s", why);
+	}
+#define RL(r) "listener=\"edge\",route=\"" r "\""
+	assert_true(value_of(&p, "fulcrum_route_requests_total", "code_class=\"2xx\"," RL("canary")) == 12);
+	assert_true(value_of(&p, "fulcrum_route_requests_total", "code_class=\"5xx\"," RL("canary")) == 3);
+	assert_true(value_of(&p, "fulcrum_route_requests_total", "code_class=\"4xx\"," RL("canary")) == 0);
+	assert_true(value_of(&p, "fulcrum_route_requests_total", "code_class=\"3xx\"," RL("robots")) == 6);
+	assert_true(value_of(&p, "fulcrum_route_request_duration_seconds_bucket", RL("canary") ",le=\"0.005\"") == 1);
+	assert_true(value_of(&p, "fulcrum_route_request_duration_seconds_bucket", RL("canary") ",le=\"0.01\"") == 3);
+	assert_true(value_of(&p, "fulcrum_route_request_duration_seconds_count", RL("canary")) == 3);
+	assert_true(fabs(value_of(&p, "fulcrum_route_request_duration_seconds_sum", RL("canary")) - 0.018) < 1e-9);
+	assert_true(value_of(&p, "fulcrum_route_request_duration_seconds_count", RL("robots")) == 0);
+#undef RL
+	free(p.s);
+	free(text);
+	/* without routes the families are not written */
+	gl.cfg = &(struct cfg_listener){ .name = "edge" };
+	gl.route_stats = NULL;
+	text = ctl_metrics_render(&g, &len);
+	assert_non_null(text);
+	assert_null(strstr(text, "fulcrum_route_"));
+	free(text);
+}
+
 /* The parser itself must refuse what the format forbids, or the test above proves nothing. */
 static void test_parser_is_strict(void **state)
 {
@@ -638,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_merge_workers),
 		cmocka_unit_test(test_named_blocks),
 		cmocka_unit_test(test_exposition),
+		cmocka_unit_test(test_route_metrics),
 		cmocka_unit_test(test_parser_is_strict),
 	};
 

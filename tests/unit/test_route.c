@@ -1,12 +1,16 @@
 /* test_route.c: unit tests of core/route.c (which route a request takes) and of the
  * loader's checks of routes (core/config.c): host patterns with and without ports and
- * case, exact paths against prefixes and queries, methods, first match wins, and the
+ * case, exact paths against prefixes and queries, methods, headers, cookies, query
+ * parameters, path regexes (PCRE2, with the match limit), first match wins, and the
  * errors -t gives for routes that cannot work. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -14,7 +18,8 @@
 
 static struct route_request req(const char *host, const char *path, const char *method)
 {
-	return (struct route_request){ host, strlen(host), path, strlen(path), method, strlen(method) };
+	return (struct route_request){ host, strlen(host), path, strlen(path), method, strlen(method), "", 0,
+				       NULL, NULL, 0 };
 }
 
 static void test_host_exact_and_wildcard(void **state)
@@ -24,26 +29,26 @@ static void test_host_exact_and_wildcard(void **state)
 	struct route_request q;
 
 	q = req("api.example.com", "/", "GET");
-	assert_true(route_matches(&r, &q));
+	assert_true(route_matches(&r, NULL, &q));
 	q = req("API.Example.COM:8080", "/", "GET");
-	assert_true(route_matches(&r, &q));
+	assert_true(route_matches(&r, NULL, &q));
 	q = req("api.example.com.", "/", "GET");  /* fully qualified: the same host */
-	assert_true(route_matches(&r, &q));
+	assert_true(route_matches(&r, NULL, &q));
 	q = req("xapi.example.com", "/", "GET");
-	assert_false(route_matches(&r, &q));
+	assert_false(route_matches(&r, NULL, &q));
 	q = req("api.example.co", "/", "GET");
-	assert_false(route_matches(&r, &q));
+	assert_false(route_matches(&r, NULL, &q));
 	q = req("", "/", "GET");  /* HTTP/1.0 without Host */
-	assert_false(route_matches(&r, &q));
+	assert_false(route_matches(&r, NULL, &q));
 
 	q = req("a.example.com", "/", "GET");
-	assert_true(route_matches(&w, &q));
+	assert_true(route_matches(&w, NULL, &q));
 	q = req("a.b.example.com:443", "/", "GET");
-	assert_true(route_matches(&w, &q));
+	assert_true(route_matches(&w, NULL, &q));
 	q = req("example.com", "/", "GET");  /* the wildcard needs a label in front */
-	assert_false(route_matches(&w, &q));
+	assert_false(route_matches(&w, NULL, &q));
 	q = req("badexample.com", "/", "GET");
-	assert_false(route_matches(&w, &q));
+	assert_false(route_matches(&w, NULL, &q));
 }
 
 static void test_ip_hosts_and_ports(void **state)
@@ -52,13 +57,13 @@ static void test_ip_hosts_and_ports(void **state)
 	struct route_request q;
 
 	q = req("127.0.0.1:8080", "/", "GET");
-	assert_true(route_matches(&r, &q));
+	assert_true(route_matches(&r, NULL, &q));
 	q = req("127.0.0.1", "/", "GET");
-	assert_true(route_matches(&r, &q));
+	assert_true(route_matches(&r, NULL, &q));
 	q = req("127.0.0.11", "/", "GET");
-	assert_false(route_matches(&r, &q));
+	assert_false(route_matches(&r, NULL, &q));
 	q = req("[::1]:8080", "/", "GET");
-	assert_false(route_matches(&r, &q));
+	assert_false(route_matches(&r, NULL, &q));
 }
 
 static void test_paths_and_methods(void **state)
@@ -68,22 +73,160 @@ static void test_paths_and_methods(void **state)
 	struct route_request q;
 
 	q = req("h", "/robots.txt", "GET");
-	assert_true(route_matches(&exact, &q));
+	assert_true(route_matches(&exact, NULL, &q));
 	q = req("h", "/robots.txt2", "GET");
-	assert_false(route_matches(&exact, &q));
+	assert_false(route_matches(&exact, NULL, &q));
 	q = req("h", "/robots", "GET");
-	assert_false(route_matches(&exact, &q));
+	assert_false(route_matches(&exact, NULL, &q));
 
 	q = req("h", "/static/app.css", "GET");
-	assert_true(route_matches(&prefix, &q));
+	assert_true(route_matches(&prefix, NULL, &q));
 	q = req("h", "/static/", "GET");
-	assert_true(route_matches(&prefix, &q));
+	assert_true(route_matches(&prefix, NULL, &q));
 	q = req("h", "/static", "GET");  /* the prefix as written, slash included */
-	assert_false(route_matches(&prefix, &q));
+	assert_false(route_matches(&prefix, NULL, &q));
 	q = req("h", "/static/app.css", "POST");
-	assert_false(route_matches(&prefix, &q));
+	assert_false(route_matches(&prefix, NULL, &q));
 	q = req("h", "/static/app.css", "get");  /* methods are case-sensitive */
-	assert_false(route_matches(&prefix, &q));
+	assert_false(route_matches(&prefix, NULL, &q));
+}
+
+/* Fills q's header fields from text "Name: value\n..." (a test's stand-in for the
+ * parser: slices relative to text, which must outlive q). */
+static void set_fields(struct route_request *q, const char *text, struct http_header *f, size_t max)
+{
+	const char *line = text, *colon, *nl;
+	size_t n = 0;
+
+	while (*line && n < max) {
+		nl = strchr(line, '\n');
+		colon = strchr(line, ':');
+		f[n].name = (struct http_slice){ (uint32_t)(line - text), (uint32_t)(colon - line) };
+		colon += 2;
+		f[n].value = (struct http_slice){ (uint32_t)(colon - text), (uint32_t)(nl - colon) };
+		n++;
+		line = nl + 1;
+	}
+	q->base = text;
+	q->headers = f;
+	q->nheaders = n;
+}
+
+static void test_headers(void **state)
+{
+	struct cfg_route present = { .name = "p", .header = "X-Canary" };
+	struct cfg_route value = { .name = "v", .header = "x-canary: 1" };
+	struct http_header f[8];
+	struct route_request q = req("h", "/", "GET");
+
+	assert_false(route_matches(&present, NULL, &q));  /* no fields at all */
+	set_fields(&q, "Host: h\nX-Canary: 2\n", f, 8);
+	assert_true(route_matches(&present, NULL, &q));
+	assert_false(route_matches(&value, NULL, &q));
+	set_fields(&q, "X-CANARY: 2\nx-canary: 1\n", f, 8);  /* any of several, name any case */
+	assert_true(route_matches(&value, NULL, &q));
+	set_fields(&q, "X-Canary: 11\nX-Canary-Not: 1\n", f, 8);
+	assert_false(route_matches(&value, NULL, &q));
+	set_fields(&q, "X-Canar: 1\n", f, 8);
+	assert_false(route_matches(&present, NULL, &q));
+}
+
+static void test_cookies(void **state)
+{
+	struct cfg_route value = { .name = "v", .cookie = "canary=1" };
+	struct cfg_route present = { .name = "p", .cookie = "session" };
+	struct http_header f[8];
+	struct route_request q = req("h", "/", "GET");
+
+	assert_false(route_matches(&value, NULL, &q));
+	set_fields(&q, "Cookie: session=abc; canary=1\n", f, 8);
+	assert_true(route_matches(&value, NULL, &q));
+	assert_true(route_matches(&present, NULL, &q));
+	set_fields(&q, "Cookie: canary=10;session\n", f, 8);  /* a bare name counts as present */
+	assert_false(route_matches(&value, NULL, &q));
+	assert_true(route_matches(&present, NULL, &q));
+	set_fields(&q, "cookie: a=1\nCookie: canary=1\n", f, 8);  /* several Cookie fields */
+	assert_true(route_matches(&value, NULL, &q));
+	assert_false(route_matches(&present, NULL, &q));
+	set_fields(&q, "X-Cookie: canary=1\nCookie: xcanary=1; sessions=1\n", f, 8);
+	assert_false(route_matches(&value, NULL, &q));
+	assert_false(route_matches(&present, NULL, &q));
+	set_fields(&q, "Cookie: \n", f, 8);  /* empty */
+	assert_false(route_matches(&present, NULL, &q));
+}
+
+static void test_query(void **state)
+{
+	struct cfg_route value = { .name = "v", .query = "debug=1" };
+	struct cfg_route present = { .name = "p", .query = "debug" };
+	struct route_request q = req("h", "/", "GET");
+
+	assert_false(route_matches(&present, NULL, &q));  /* no query */
+	q.query = "a=b&debug=1";
+	q.query_len = strlen(q.query);
+	assert_true(route_matches(&value, NULL, &q));
+	assert_true(route_matches(&present, NULL, &q));
+	q.query = "debug=10&xdebug=1";
+	q.query_len = strlen(q.query);
+	assert_false(route_matches(&value, NULL, &q));
+	assert_true(route_matches(&present, NULL, &q));
+	q.query = "debug";
+	q.query_len = strlen(q.query);
+	assert_false(route_matches(&value, NULL, &q));
+	assert_true(route_matches(&present, NULL, &q));
+	q.query = "debug%3D1&debugger=1";  /* as sent: no decoding */
+	q.query_len = strlen(q.query);
+	assert_false(route_matches(&value, NULL, &q));
+	assert_false(route_matches(&present, NULL, &q));
+	q.query = "debugx=1x";
+	q.query_len = 5;  /* the slice ends where it says */
+	assert_true(route_matches(&present, NULL, &q));
+	q.query_len = 6;
+	assert_false(route_matches(&present, NULL, &q));
+	q.query = "debug=1x";
+	q.query_len = 7;
+	assert_true(route_matches(&value, NULL, &q));
+}
+
+static void test_path_regex(void **state)
+{
+	struct cfg_route r = { .name = "r", .path_regex = "^/users/[0-9]+/avatar$" };
+	struct cfg_route bad = { .name = "b", .path_regex = "^(a+)+$" };
+	char err[256] = "";
+	struct route_regex *re = route_regex_compile(r.path_regex, err, sizeof(err));
+	struct route_regex *slow = route_regex_compile(bad.path_regex, err, sizeof(err));
+	struct route_request q = req("h", "/users/42/avatar", "GET");
+	char path[64];
+	struct timespec t0, t1;
+
+	assert_non_null(re);
+	assert_non_null(slow);
+	assert_true(route_matches(&r, re, &q));
+	assert_false(route_matches(&r, NULL, &q));  /* no compiled regex: never matches */
+	q = req("h", "/users/x/avatar", "GET");
+	assert_false(route_matches(&r, re, &q));
+	q = req("h", "/users/42/avatar.png", "GET");
+	assert_false(route_matches(&r, re, &q));
+	q = req("h", "/users/42/avatarX", "GET");
+	q.path_len -= 1;  /* the path is a slice, not a C string */
+	assert_true(route_matches(&r, re, &q));
+
+	/* catastrophic backtracking stops at the match limit: no match, promptly (2^40
+	 * steps without it) */
+	memset(path, 'a', 40);
+	path[40] = 'b';
+	path[41] = '\0';
+	q = req("h", path, "GET");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_false(route_matches(&bad, slow, &q));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+
+	assert_null(route_regex_compile("^/users/(", err, sizeof(err)));
+	assert_non_null(strstr(err, "bad regex at offset 9"));
+	route_regex_free(re);
+	route_regex_free(slow);
+	route_regex_free(NULL);
 }
 
 static void test_first_match_wins(void **state)
@@ -96,13 +239,13 @@ static void test_first_match_wins(void **state)
 	struct route_request q;
 
 	q = req("api.example.com", "/static/x", "GET");
-	assert_int_equal(route_find(routes, 3, &q), 0);
+	assert_int_equal(route_find(routes, NULL, 3, &q), 0);
 	q = req("www.example.com", "/static/x", "GET");
-	assert_int_equal(route_find(routes, 3, &q), 1);
+	assert_int_equal(route_find(routes, NULL, 3, &q), 1);
 	q = req("www.example.com", "/", "GET");
-	assert_int_equal(route_find(routes, 3, &q), 2);
-	assert_int_equal(route_find(routes, 2, &q), -1);
-	assert_int_equal(route_find(routes, 0, &q), -1);
+	assert_int_equal(route_find(routes, NULL, 3, &q), 2);
+	assert_int_equal(route_find(routes, NULL, 2, &q), -1);
+	assert_int_equal(route_find(routes, NULL, 0, &q), -1);
 }
 
 static int has_error(const struct config_errors *e, const char *key, const char *words)
@@ -124,7 +267,10 @@ static void test_config_checks(void **state)
 		"             { name = \"c\"; },\n"
 		"             { name = \"d\"; host = \"a b\"; redirect = { status = 305; }; },\n"
 		"             { name = \"e\"; path = \"/x\"; path_prefix = \"/x\"; pool = \"p\"; },\n"
-		"             { name = \"f\"; respond = { status = 204; body = \"x\"; }; } ); },\n"
+		"             { name = \"f\"; respond = { status = 204; body = \"x\"; }; },\n"
+		"             { name = \"g\"; path_regex = \"^/a(\"; pool = \"p\"; },\n"
+		"             { name = \"h\"; header = \"X Canary\"; cookie = \"a b\"; query = \"a&b\"; pool = \"p\"; },\n"
+		"             { name = \"i\"; header = \"X-Canary: 1 \"; cookie = \"=1\"; pool = \"p\"; } ); },\n"
 		"  { name = \"t\"; bind = \"127.0.0.1:2\"; mode = \"tcp\"; pool = \"p\";\n"
 		"    routes = ( { name = \"q\"; pool = \"p\"; } ); } );\n"
 		"pools = ( { name = \"p\"; backends = ( { name = \"b\"; address = \"127.0.0.1:3\"; } ); } );\n";
@@ -140,6 +286,12 @@ static void test_config_checks(void **state)
 	assert_true(has_error(&errs, "listeners.web.routes.e", "not both"));
 	assert_true(has_error(&errs, "listeners.web.routes.f", "has no body"));
 	assert_true(has_error(&errs, "listeners.t.routes", "mode = \"http\""));
+	assert_true(has_error(&errs, "listeners.web.routes.g.path_regex", "bad regex at offset 4"));
+	assert_true(has_error(&errs, "listeners.web.routes.h.header", "not \"Name\""));
+	assert_true(has_error(&errs, "listeners.web.routes.h.cookie", "without spaces"));
+	assert_true(has_error(&errs, "listeners.web.routes.h.query", "without spaces"));
+	assert_true(has_error(&errs, "listeners.web.routes.i.header", "ends in a space"));
+	assert_true(has_error(&errs, "listeners.web.routes.i.cookie", "\"name=value\""));
 	config_errors_clear(&errs);
 }
 
@@ -168,12 +320,48 @@ static void test_config_routes_without_pool(void **state)
 	config_errors_clear(&errs);
 }
 
+/* fulcrum -t's warnings: a route after one with no condition, and a listener pool
+ * behind such a route, can never be reached. */
+static void test_unreachable_warnings(void **state)
+{
+	const char *text =
+		"listeners = ( { name = \"web\"; bind = \"127.0.0.1:1\"; pool = \"p\";\n"
+		"  routes = ( { name = \"api\"; path_prefix = \"/api/\"; pool = \"p\"; },\n"
+		"             { name = \"all\"; pool = \"p\"; },\n"
+		"             { name = \"late\"; path = \"/x\"; pool = \"p\"; } ); },\n"
+		"  { name = \"ok\"; bind = \"127.0.0.1:2\";\n"
+		"    routes = ( { name = \"a\"; path = \"/a\"; pool = \"p\"; }, { name = \"rest\"; pool = \"p\"; } ); } );\n"
+		"pools = ( { name = \"p\"; backends = ( { name = \"b\"; address = \"127.0.0.1:3\"; } ); } );\n";
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load_string(text, "test.cfg", &errs);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(cfg);
+	f = open_memstream(&out, &len);
+	assert_int_equal(route_unreachable_print(cfg, f), 2);
+	fclose(f);
+	assert_non_null(strstr(out, "test.cfg:4: listeners.web.routes.late: warning: unreachable: route 'all'"));
+	assert_non_null(strstr(out, "listeners.web.pool: warning: unreachable"));
+	assert_null(strstr(out, "listeners.ok"));  /* a catch-all last, and no pool: fine */
+	free(out);
+	config_free(cfg);
+	config_errors_clear(&errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unreachable_warnings),
 		cmocka_unit_test(test_host_exact_and_wildcard),
 		cmocka_unit_test(test_ip_hosts_and_ports),
 		cmocka_unit_test(test_paths_and_methods),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_cookies),
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_path_regex),
 		cmocka_unit_test(test_first_match_wins),
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_config_routes_without_pool),

@@ -30,9 +30,17 @@ wait_http "$URL/healthz" 10
 bg idle TERM "$PY" "$E2E_DIR/rawhttp.py" send --port "$P_WEB" --timeout 8 --summary \
 	--data 'GET /p/idle HTTP/1.1\r\nHost: t\r\n\r\n'
 IDLE_PID=$LAST_PID
-bg slow TERM curl -sS --noproxy '*' --max-time 20 -o "$T/slow.body" -w '%{http_code}' "$URL/sleep?ms=1500"
+bg slow TERM curl -sS --noproxy '*' --max-time 20 -o "$T/slow.body" -w '%{http_code}' "$URL/work?ms=1500"
 SLOW_PID=$LAST_PID
-sleep 0.4
+# both clients must be in before the signal (a loaded machine starts Python slowly): the
+# idle one's request answered, the slow one in the app (it counts /work in flight in
+# conc.web-1, "inflight peak total")
+for ((i = 0; i < 100; i++)); do
+	grep -q '/p/idle' "$T/access.log" 2>/dev/null && [ "$(cut -d' ' -f1 "$T/conc.web-1" 2>/dev/null)" = 1 ] && break
+	sleep 0.05
+done
+grep -q '/p/idle' "$T/access.log" || fail "the idle client's request was not answered before the signal"
+[ "$(cut -d' ' -f1 "$T/conc.web-1" 2>/dev/null)" = 1 ] || fail "the slow request did not reach gunicorn"
 t_sig=$(now_ms)
 kill -TERM "$FULCRUM_PID"
 sleep 0.3
@@ -44,7 +52,7 @@ rc=0
 wait_exit "$SLOW_PID" 15 || rc=$?
 assert_eq "$rc" 0 "in-flight curl exit status ($(cat "$T/slow.log"))"
 assert_eq "$(cat "$T/slow.log")" 200 "status of the in-flight request"
-assert_contains "$(cat "$T/slow.body")" "slept 1500" "body of the in-flight request"
+assert_contains "$(cat "$T/slow.body")" "work web-1" "body of the in-flight request"
 
 rc=0
 wait_exit "$FULCRUM_PID" 10 || rc=$?

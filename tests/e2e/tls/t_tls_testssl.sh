@@ -4,7 +4,7 @@
 # 127.0.0.1: protocols, cipher categories, forward secrecy and every vulnerability
 # check. Its JSON must show no finding rated LOW or worse, no check it could not run,
 # SSLv2/SSLv3/TLS 1.0/1.1 and every weak cipher category not offered, TLS 1.2 and 1.3
-# offered. About 30 s; bounded at 240 s.
+# offered. About 30 s alone; bounded at 270 s (the run.sh cap is 300).
 # e2e: pairs, first
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
@@ -34,11 +34,11 @@ step "testssl: protocols, cipher categories, forward secrecy, vulnerabilities"
 t0=$SECONDS
 rc=0
 # --ip and --nodns none: nothing but 127.0.0.1 is contacted, no DNS query is made
-timeout -k 10 240 "$TESTSSL" --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
+timeout -k 10 270 "$TESTSSL" --quiet --color 0 --warnings off --nodns none --ip 127.0.0.1 \
 	--protocols --std --fs --vulnerable --jsonfile "$T/testssl.json" "https://127.0.0.1:$P_WEB" \
 	>"$T/testssl.log" 2>&1 || rc=$?
 echo "   testssl exit $rc after $((SECONDS - t0)) s (report: testssl.log)"
-[ "$rc" != 124 ] || fail "testssl did not finish within 240 s"
+[ "$rc" != 124 ] || fail "testssl did not finish within 270 s"
 [ -s "$T/testssl.json" ] || fail "testssl wrote no JSON (exit $rc): $(tail -n 20 "$T/testssl.log")"
 
 verdict=$("$PY" - "$T/testssl.json" <<'EOF'
