@@ -5,22 +5,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "http_static.h"
 
-static int hex_value(char ch);
 static int put_segment(char *out, size_t cap, size_t *n, const char *seg, size_t len);
 static int parse_u64(const char **p, const char *end, uint64_t *v);
-
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 /* Appends one decoded segment to out ('/' between segments); "" and "." add nothing,
  * ".." is refused. Returns 0 or the status. */
@@ -70,8 +59,8 @@ int http_static_path(const char *path, size_t len, const char *strip_prefix, cha
 			continue;
 		}
 		if (ch == '%') {
-			int hi = i + 2 < len ? hex_value(path[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value(path[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit_value((unsigned char)path[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_digit_value((unsigned char)path[i + 2]) : -1;
 
 			if (lo < 0)
 				return 400;

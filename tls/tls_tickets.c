@@ -6,10 +6,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "tls.h"
 
 static int fresh_key(struct tls_ticket_key *k, double created);
-static int hex_value(int ch);
 
 static int fresh_key(struct tls_ticket_key *k, double created)
 {
@@ -146,17 +146,6 @@ int tls_keyring_decrypt_key(struct tls_keyring *r, const unsigned char name[16],
 	return rc;
 }
 
-static int hex_value(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 int tls_ticket_keys_parse(const char *text, size_t len, struct tls_ticket_key *keys,
@@ -185,8 +174,8 @@ int tls_ticket_keys_parse(const char *text, size_t len, struct tls_ticket_key *k
 			return ERR("line %u: expected 160 hex digits (openssl rand -hex 80), got %zu characters",
 				   line, b - a);
 		for (i = 0; i < sizeof(raw); i++) {
-			int hi = hex_value((unsigned char)text[a + 2 * i]);
-			int lo = hex_value((unsigned char)text[a + 2 * i + 1]);
+			int hi = hex_digit_value((unsigned char)text[a + 2 * i]);
+			int lo = hex_digit_value((unsigned char)text[a + 2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return ERR("line %u: not a hex digit at column %u", line,
