@@ -387,14 +387,37 @@ static char *route_labels(const struct gen_listener *gl, size_t r)
 	return o.p;
 }
 
+/* Writes one route family's samples: counts (histogram 0) or durations (1) of every
+ * route of every http listener. */
+static void route_samples(struct textbuf *o, const struct generation *g, int histogram_family)
+{
+	struct route_stats_sum s;
+	size_t i, r;
+	unsigned k;
+	char *l;
+
+	for (i = 0; i < g->nlisteners; i++)
+		for (r = 0; g->listeners[i].route_stats && r < g->listeners[i].cfg->nroutes; r++) {
+			if (!(l = route_labels(&g->listeners[i], r))) {
+				o->failed = 1;
+				return;
+			}
+			stats_route_sum(g->listeners[i].route_stats[r], &s);
+			if (histogram_family)
+				histogram(o, "fulcrum_route_request_duration_seconds", l, &s.duration);
+			else
+				for (k = 0; k < STATS_CLASSES; k++)
+					textbuf_printf(o, "fulcrum_route_requests_total{%s,code_class=\"%s\"} %llu\n", l,
+						       class_names[k], (unsigned long long)s.requests[k]);
+			free(l);
+		}
+}
+
 /* Per route of every http listener: requests by status class and their durations. The
  * two families are written only when some listener has routes. */
 static void render_routes(struct textbuf *o, const struct generation *g)
 {
-	struct route_stats_sum s;
-	size_t i, r, nroutes = 0;
-	unsigned k;
-	char *l;
+	size_t i, nroutes = 0;
 
 	for (i = 0; i < g->nlisteners; i++)
 		nroutes += g->listeners[i].route_stats ? g->listeners[i].cfg->nroutes : 0;
@@ -402,30 +425,10 @@ static void render_routes(struct textbuf *o, const struct generation *g)
 		return;
 	family(o, "fulcrum_route_requests_total", "counter",
 	       "HTTP requests that took this route, by status class (other: no response, 1xx).");
-	for (i = 0; i < g->nlisteners; i++)
-		for (r = 0; g->listeners[i].route_stats && r < g->listeners[i].cfg->nroutes; r++) {
-			if (!(l = route_labels(&g->listeners[i], r))) {
-				o->failed = 1;
-				return;
-			}
-			stats_route_sum(g->listeners[i].route_stats[r], &s);
-			for (k = 0; k < STATS_CLASSES; k++)
-				textbuf_printf(o, "fulcrum_route_requests_total{%s,code_class=\"%s\"} %llu\n", l,
-					       class_names[k], (unsigned long long)s.requests[k]);
-			free(l);
-		}
+	route_samples(o, g, 0);
 	family(o, "fulcrum_route_request_duration_seconds", "histogram",
 	       "Time from the request head to the last response byte, per route.");
-	for (i = 0; i < g->nlisteners; i++)
-		for (r = 0; g->listeners[i].route_stats && r < g->listeners[i].cfg->nroutes; r++) {
-			if (!(l = route_labels(&g->listeners[i], r))) {
-				o->failed = 1;
-				return;
-			}
-			stats_route_sum(g->listeners[i].route_stats[r], &s);
-			histogram(o, "fulcrum_route_request_duration_seconds", l, &s.duration);
-			free(l);
-		}
+	route_samples(o, g, 1);
 }
 
 int ctl_metrics_process(struct ctl_process_info *pi)
