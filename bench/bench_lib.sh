@@ -49,3 +49,12 @@ pools = ( { name = "flask"; balance = "wlc"; health = { type = "none"; };
                          { name = "web-3"; address = "127.0.0.1:$P3"; weight = 1; max_conns = 1; } ); } );
 EOF2
 }
+
+# CPU ticks (user + system) of PID and its children (nginx's workers).
+cpu_ticks() {
+	local pid=$1 t=0 p
+	for p in $pid $(pgrep -P "$pid" || true); do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}

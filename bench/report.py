@@ -99,7 +99,7 @@ def fmt(v, metric):
     if v is None:
         return "-"
     if metric in ("rps", "instr_per_req", "cpu_us", "errors", "slow_gets", "slow_puts",
-                  "slow_errors", "slow_kib_s"):
+                  "slow_errors", "slow_kib_s", "proxy_cpu_ms"):
         return "{:,.0f}".format(v)
     return "{:.2f}".format(v)
 
@@ -233,8 +233,8 @@ def render_slow(samples):
            "(medians), errors (summed) and KiB/s moved (48 x 32 = 1,536 when all keep their pace).",
            "",
            "| proxy | setup | fast req/s | fast mean ms | fast p99 ms | fast errors | "
-           "slow downloads | slow uploads | slow errors | slow KiB/s |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "slow downloads | slow uploads | slow errors | slow KiB/s | proxy CPU ms per run |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     setups = {
         "fulcrum-noslow": "fulcrum, no slow clients (the baseline)",
         "fulcrum": "wlc, weights 4/2/1, max_conns 4/2/1",
@@ -247,10 +247,11 @@ def render_slow(samples):
             fmt(sum(samples.get(("slow", c, "slow_errors"), [0])), "slow_errors"),
             fmt(med(samples, "slow", c, "slow_kib_s"), "slow_kib_s")]
         out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-            c, setups[c], fmt(med(samples, "slow", c, "rps"), "rps"),
+            c, setups.get(c, c), fmt(med(samples, "slow", c, "rps"), "rps"),
             fmt(med(samples, "slow", c, "mean_ms"), "mean_ms"),
             fmt(med(samples, "slow", c, "p99_ms"), "p99_ms"),
-            fmt(sum(samples.get(("slow", c, "errors"), [0])), "errors"), " | ".join(slow)))
+            fmt(sum(samples.get(("slow", c, "errors"), [0])), "errors"),
+            " | ".join(slow + [fmt(med(samples, "slow", c, "proxy_cpu_ms"), "proxy_cpu_ms")])))
     f = med(samples, "slow", "fulcrum", "rps")
     base = med(samples, "slow", "fulcrum-noslow", "rps")
     ratios = []

@@ -250,15 +250,6 @@ stop_contender() {
 	wait_unlisten "$(hp "$name")" 10 || true
 }
 
-# CPU ticks (user + system) of PID and its children (nginx's workers).
-cpu_ticks() {
-	local pid=$1 t=0 p
-	for p in $pid $(pgrep -P "$pid" || true); do
-		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
-
 # Voluntary and involuntary context switches of every thread of PID: "V NV".
 ctx_switches() {
 	cat /proc/"$1"/task/*/status 2>/dev/null |

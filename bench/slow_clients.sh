@@ -26,7 +26,9 @@
 # mean and p99 latency and errors, the slow clients' finished downloads and uploads per
 # run, errors and KiB/s (48 x 32 KiB/s = 1536 is all of them at their pace), and the
 # ratios: fast req/s vs fulcrum-noslow (target >= 0.95) and vs the best peer, p99 vs the
-# best peer's. To see which half hurts: BENCH_SLOW_CLIENTS (48), BENCH_SLOW_KIND (both;
+# best peer's; and each proxy's CPU time per run (user + system over the slow clients'
+# ramp and wrk's run, its worker processes included): on 2 cores every millisecond the
+# proxy spends is one the gunicorn workers' Python does not get. To see which half hurts: BENCH_SLOW_CLIENTS (48), BENCH_SLOW_KIND (both;
 # get or put: all of them readers or all writers), BENCH_SLOW_BYTES (262144). With
 # BENCH_OUT=FILE each run is also appended to FILE as bench/run.sh's samples ("slow NAME
 # ROUND METRIC VALUE", tab-separated; bench/report.py renders them). The wrk outputs go
@@ -62,10 +64,12 @@ bench_flask_instances "$P1" "$P2" "$P3"
 bench_fulcrum_flask_cfg "$T/fulcrum.cfg" "$P_FUL" "$T/state"
 bg fulcrum TERM "$bin" -c "$T/fulcrum.cfg"
 wait_listen "$P_FUL" "$LAST_PID"
+declare -A PROXY_PID=([fulcrum]=$LAST_PID [fulcrum-noslow]=$LAST_PID)
 if [ -n "${BENCH_FULCRUM_B:-}" ]; then
 	bench_fulcrum_flask_cfg "$T/fulcrum-b.cfg" "$P_FULB" "$T/state-b"
 	bg fulcrum-b TERM "$BENCH_FULCRUM_B" -c "$T/fulcrum-b.cfg"
 	wait_listen "$P_FULB" "$LAST_PID"
+	PROXY_PID[fulcrum-b]=$LAST_PID
 fi
 
 # http-buffer-request: wait for the body before choosing a server, as far as one buffer
@@ -95,6 +99,7 @@ backend flask
 EOF
 bg haproxy USR1 "$HAPROXY" -db -f "$T/haproxy.cfg"
 wait_listen "$P_HAP" "$LAST_PID"
+PROXY_PID[haproxy]=$LAST_PID
 
 proxies="fulcrum-noslow:$P_FUL fulcrum:$P_FUL haproxy:$P_HAP"
 [ -z "${BENCH_FULCRUM_B:-}" ] || proxies="$proxies fulcrum-b:$P_FULB"
@@ -123,6 +128,7 @@ http {
 EOF
 	bg nginx QUIT "$NGINX" -e "$T/nginx-error.log" -p "$T/nginx" -c "$T/nginx.conf" -g 'daemon off;'
 	wait_listen "$P_NGX" "$LAST_PID"
+	PROXY_PID[nginx]=$LAST_PID
 	proxies="$proxies nginx:$P_NGX"
 else
 	echo "bench: nginx not installed; comparing fulcrum and HAProxy only"
@@ -167,10 +173,11 @@ EOF
 
 # run_one NAME PORT SECONDS: one run, the slow clients first (not for fulcrum-noslow),
 # wrk after RAMP seconds; prints "name rps avg_ms p99_ms errors gets puts slow_errors
-# slow_kib_s" (the slow columns 0 without slow clients).
+# slow_kib_s cpu_ms" (the slow columns 0 without slow clients; cpu_ms: the proxy's).
 run_one() {
-	local name=$1 port=$2 secs=$3 out slow_pid="" gets=0 puts=0 serrs=0 sbytes=0 total
+	local name=$1 port=$2 secs=$3 out slow_pid="" gets=0 puts=0 serrs=0 sbytes=0 total t0 t1
 	total=$((RAMP + secs)).5
+	t0=$(cpu_ticks "${PROXY_PID[$name]}")
 	if [ "$name" != fulcrum-noslow ]; then
 		"$PY" "$here/slow_clients.py" 127.0.0.1 "$port" "$total" --clients "$SLOW_CLIENTS" \
 			--bytes "$SLOW_BYTES" --rate "$SLOW_RATE" --kind "$SLOW_KIND" \
@@ -186,8 +193,10 @@ run_one() {
 		wait_exit "$slow_pid" 30 || fail "slow clients against $name: status $? $(cat "$T/slow.err")"
 		read -r gets puts serrs sbytes <"$T/slow.out" || fail "slow clients against $name printed nothing"
 	fi
-	printf '%s %s %s %s %s %s\n' "$name" "$(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py" "$secs")" \
-		"$gets" "$puts" "$serrs" "$(awk -v b="$sbytes" -v t="$total" 'BEGIN { printf "%.0f", b / 1024 / t }')" ||
+	t1=$(cpu_ticks "${PROXY_PID[$name]}")
+	printf '%s %s %s %s %s %s %s\n' "$name" "$(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py" "$secs")" \
+		"$gets" "$puts" "$serrs" "$(awk -v b="$sbytes" -v t="$total" 'BEGIN { printf "%.0f", b / 1024 / t }')" \
+		"$(((t1 - t0) * 1000 / $(getconf CLK_TCK)))" ||
 		fail "cannot parse wrk output: $out"
 }
 
@@ -206,9 +215,9 @@ for r in $(seq 1 "$ROUNDS"); do
 		echo "  round $r: $line"
 		echo "$line" >>"$T/results"
 		if [ -n "${BENCH_OUT:-}" ]; then
-			read -r name rps avg p99 errs gets puts serrs skib <<<"$line"
+			read -r name rps avg p99 errs gets puts serrs skib cpu <<<"$line"
 			for kv in "rps $rps" "mean_ms $avg" "p99_ms $p99" "errors $errs" "slow_gets $gets" \
-				"slow_puts $puts" "slow_errors $serrs" "slow_kib_s $skib"; do
+				"slow_puts $puts" "slow_errors $serrs" "slow_kib_s $skib" "proxy_cpu_ms $cpu"; do
 				[ "$name" = fulcrum-noslow ] && [[ $kv == slow_* ]] && continue
 				printf 'slow\t%s\t%s\t%s\t%s\n' "$name" "$r" "${kv% *}" "${kv#* }" >>"$BENCH_OUT"
 			done
@@ -227,18 +236,20 @@ rows = {}
 for line in open(sys.argv[1]):
     name, *v = line.split()
     rows.setdefault(name, []).append([float(x) for x in v])
-print("%-15s %10s %9s %9s %7s | %11s %9s %11s %8s" % (
-    "proxy", "fast req/s", "mean ms", "p99 ms", "errors", "slow gets", "puts", "errors", "KiB/s"))
+print("%-15s %10s %9s %9s %7s | %11s %9s %11s %8s | %8s" % (
+    "proxy", "fast req/s", "mean ms", "p99 ms", "errors", "slow gets", "puts", "errors", "KiB/s",
+    "CPU ms"))
 med = {}
 for name, rs in rows.items():
-    m = [statistics.median(r[i] for r in rs) for i in range(8)]
+    m = [statistics.median(r[i] for r in rs) for i in range(9)]
     m[3] = sum(r[3] for r in rs)
     m[6] = sum(r[6] for r in rs)
     med[name] = m
     slow = "%11s %9s %11s %8s" % ("-", "-", "-", "-") if name == "fulcrum-noslow" else \
         "%11.0f %9.0f %11.0f %8.0f" % (m[4], m[5], m[6], m[7])
-    print("%-15s %10.1f %9.2f %9.2f %7d | %s" % (name, m[0], m[1], m[2], m[3], slow))
-print("(medians over rounds; errors summed; slow gets/puts: finished transfers per run)")
+    print("%-15s %10.1f %9.2f %9.2f %7d | %s | %8.0f" % (name, m[0], m[1], m[2], m[3], slow, m[8]))
+print("(medians over rounds; errors summed; slow gets/puts: finished transfers per run;")
+print(" CPU ms: the proxy's user + system time per run)")
 peers = [p for p in ("haproxy", "nginx") if p in med]
 for me in ("fulcrum", "fulcrum-b"):
     if me not in med:
