@@ -51,14 +51,19 @@ static size_t host_normalized_len(const char *h, size_t n)
  * h[0..n) is already normalized (host_normalized_len). An exact pattern is walked
  * once, without strlen: with many routes most of them differ from the host within the
  * first bytes, and this compare is what a request pays per route. */
-static int host_matches_normalized(const char *pattern, const char *h, size_t n)
+static __attribute__((noinline)) int host_matches_suffix(const char *suffix, const char *h, size_t n)
 {
-	size_t plen, i;
+	size_t plen = strlen(suffix);
 
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		plen = strlen(pattern + 1);  /* ".example.com" */
-		return n > plen && strncasecmp(h + n - plen, pattern + 1, plen) == 0;
-	}
+	return n > plen && strncasecmp(h + n - plen, suffix, plen) == 0;
+}
+
+static inline int host_matches_normalized(const char *pattern, const char *h, size_t n)
+{
+	size_t i;
+
+	if (pattern[0] == '*' && pattern[1] == '.')
+		return host_matches_suffix(pattern + 1, h, n);  /* ".example.com" */
 	for (i = 0; i < n && pattern[i] != '\0'; i++)
 		if (ascii_lower((unsigned char)pattern[i]) != ascii_lower((unsigned char)h[i]))
 			return 0;
@@ -215,13 +220,10 @@ void route_regex_free(struct route_regex *re)
 	free(re);
 }
 
-/* route_matches with rq's host already normalized (host_normalized_len), so that
- * route_find does that once per request, not once per route. */
-static int route_matches_normalized(const struct cfg_route *r, const struct route_regex *re,
-				    const struct route_request *rq)
+/* The conditions of r other than its host, for a request whose host r's already took. */
+static int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
+			      const struct route_request *rq)
 {
-	if (r->host && !host_matches_normalized(r->host, rq->host, rq->host_len))
-		return 0;
 	if (r->path && !str_is(r->path, rq->path, rq->path_len))
 		return 0;
 	if (r->path_prefix && !str_starts(rq->path, rq->path_len, r->path_prefix))
@@ -244,9 +246,13 @@ int route_matches(const struct cfg_route *r, const struct route_regex *re, const
 	struct route_request q = *rq;
 
 	q.host_len = host_normalized_len(rq->host, rq->host_len);
-	return route_matches_normalized(r, re, &q);
+	if (r->host && !host_matches_normalized(r->host, q.host, q.host_len))
+		return 0;
+	return route_matches_rest(r, re, &q);
 }
 
+/* The host is normalized once for all routes, and tried in the loop itself: with many
+ * routes by host, most are passed over there, without a call. */
 int route_find(const struct cfg_route *routes, struct route_regex *const *res, size_t n,
 	       const struct route_request *rq)
 {
@@ -254,8 +260,11 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
 	size_t i;
 
 	q.host_len = host_normalized_len(rq->host, rq->host_len);
-	for (i = 0; i < n; i++)
-		if (route_matches_normalized(&routes[i], res ? res[i] : NULL, &q))
+	for (i = 0; i < n; i++) {
+		if (routes[i].host && !host_matches_normalized(routes[i].host, q.host, q.host_len))
+			continue;
+		if (route_matches_rest(&routes[i], res ? res[i] : NULL, &q))
 			return (int)i;
+	}
 	return -1;
 }
