@@ -56,6 +56,8 @@ TARGETS = [
     ("flask", "mean_ms", 1.10, "max", "haproxy", "fulcrum-auto", "Flask, nothing tuned: mean within 10% of tuned HAProxy"),
     ("flask", "p99_ms", 1.10, "max", "haproxy", "fulcrum-auto", "Flask, nothing tuned: p99 within 10% of tuned HAProxy"),
     ("slow", "rps", 0.95, "min", "fulcrum-noslow", "fulcrum", "Flask with 48 slow clients: fast req/s >= 0.95x fulcrum without them"),
+    ("routes", "rps", 0.97, "min", "fulcrum-none", "fulcrum", "keep-alive req/s with 50 routes (host + prefix, the last taken) >= 0.97x with none"),
+    ("instr-routes", "instr_per_req", 1.0, "max", "nginx", "fulcrum", "instructions per request with 50 routes <= nginx with 50 locations"),
     ("instr-plain", "instr_per_req", 1.0, "max", "nginx", "fulcrum", "instructions per request, plain <= nginx"),
     ("instr-tls", "instr_per_req", 1.0, "max", "nginx", "fulcrum", "instructions per request, TLS keep-alive <= nginx"),
 ]
@@ -217,7 +219,31 @@ def render(samples, by_round, meta):
                 fmt(med(samples, "flask", c, "p99_ms"), "p99_ms"),
                 fmt(sum(samples.get(("flask", c, "errors"), [0])), "errors")))
     out.extend(render_slow(samples))
+    out.extend(render_routes(samples))
     return "\n".join(out) + "\n"
+
+
+def render_routes(samples):
+    """The routes table (bench/routes.sh's "routes" and "instr-routes" samples)."""
+    names = [c for c in ["fulcrum-none", "fulcrum", "fulcrum-first", "nginx"]
+             if med(samples, "routes", c, "rps") is not None]
+    if not names:
+        return []
+    setups = {
+        "fulcrum-none": "no routes",
+        "fulcrum": "50 routes (10 hosts x 5 path prefixes); requests take the last",
+        "fulcrum-first": "the same 50 routes; requests take the first",
+        "nginx": "10 server blocks x 5 prefix locations; requests take the last",
+    }
+    out = ["", "### Routes (keep-alive, wrk -c 50; 50 rules against none and against nginx)", "",
+           "| proxy | setup | req/s | CPU us/req | instructions/req (callgrind) |",
+           "|---|---|---|---|---|"]
+    for c in names:
+        out.append("| %s | %s | %s | %s | %s |" % (
+            c, setups[c], fmt(med(samples, "routes", c, "rps"), "rps"),
+            fmt(med(samples, "routes", c, "cpu_us"), "cpu_us"),
+            fmt(med(samples, "instr-routes", c, "instr_per_req"), "instr_per_req")))
+    return out
 
 
 def render_slow(samples):

@@ -31,20 +31,65 @@ static size_t host_without_port(const char *h, size_t n)
 	return i > 0 && i < n && h[i - 1] == ':' ? i - 1 : n;
 }
 
-/* "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com". */
-static int host_matches(const char *pattern, const char *h, size_t n)
+/* c in lower case, ASCII only (as strncasecmp in the C locale fulcrum runs in). */
+static inline unsigned char ascii_lower(unsigned char c)
 {
-	size_t plen;
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
 
+/* The Host value as routes compare it: without its port, and without the final dot of a
+ * fully qualified name (the same host). Its length in h. */
+static size_t host_normalized_len(const char *h, size_t n)
+{
 	n = host_without_port(h, n);
 	if (n > 0 && h[n - 1] == '.')
-		n--;  /* a fully qualified name ends in a dot: the same host */
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		plen = strlen(pattern + 1);  /* ".example.com" */
-		return n > plen && strncasecmp(h + n - plen, pattern + 1, plen) == 0;
-	}
-	plen = strlen(pattern);
-	return n == plen && strncasecmp(h, pattern, n) == 0;
+		n--;
+	return n;
+}
+
+/* "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com";
+ * h[0..n) is already normalized (host_normalized_len). An exact pattern is walked
+ * once, without strlen: with many routes most of them differ from the host within the
+ * first bytes, and this compare is what a request pays per route. */
+static __attribute__((noinline)) int host_matches_suffix(const char *suffix, const char *h, size_t n)
+{
+	size_t plen = strlen(suffix);
+
+	return n > plen && strncasecmp(h + n - plen, suffix, plen) == 0;
+}
+
+static inline int host_matches_normalized(const char *pattern, const char *h, size_t n)
+{
+	size_t i;
+
+	if (pattern[0] == '*' && pattern[1] == '.')
+		return host_matches_suffix(pattern + 1, h, n);  /* ".example.com" */
+	for (i = 0; i < n && pattern[i] != '\0'; i++)
+		if (ascii_lower((unsigned char)pattern[i]) != ascii_lower((unsigned char)h[i]))
+			return 0;
+	return i == n && pattern[i] == '\0';
+}
+
+/* Whether the NUL-terminated s is exactly s2[0..n) (whole: s2 must end where s does). */
+static inline int str_is(const char *s, const char *s2, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] != '\0'; i++)
+		if (s[i] != s2[i])
+			return 0;
+	return i == n && s[i] == '\0';
+}
+
+/* Whether s2[0..n) starts with the NUL-terminated prefix, without a strlen of it. */
+static inline int str_starts(const char *s2, size_t n, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; prefix[i] != '\0'; i++)
+		if (i >= n || prefix[i] != s2[i])
+			return 0;
+	return 1;
 }
 
 /* Whether the list s[0..n), items separated by sep with spaces around them ignored
@@ -175,21 +220,15 @@ void route_regex_free(struct route_regex *re)
 	free(re);
 }
 
-int route_matches(const struct cfg_route *r, const struct route_regex *re, const struct route_request *rq)
+/* The conditions of r other than its host, for a request whose host r's already took. */
+static int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
+			      const struct route_request *rq)
 {
-	size_t len;
-
-	if (r->host && !host_matches(r->host, rq->host, rq->host_len))
+	if (r->path && !str_is(r->path, rq->path, rq->path_len))
 		return 0;
-	if (r->path && (strlen(r->path) != rq->path_len || memcmp(r->path, rq->path, rq->path_len) != 0))
+	if (r->path_prefix && !str_starts(rq->path, rq->path_len, r->path_prefix))
 		return 0;
-	if (r->path_prefix) {
-		len = strlen(r->path_prefix);
-		if (rq->path_len < len || memcmp(r->path_prefix, rq->path, len) != 0)
-			return 0;
-	}
-	if (r->method && (strlen(r->method) != rq->method_len ||
-			  memcmp(r->method, rq->method, rq->method_len) != 0))
+	if (r->method && !str_is(r->method, rq->method, rq->method_len))
 		return 0;
 	if (r->header && !header_matches(r->header, rq))
 		return 0;
@@ -202,14 +241,31 @@ int route_matches(const struct cfg_route *r, const struct route_regex *re, const
 	return 1;
 }
 
+int route_matches(const struct cfg_route *r, const struct route_regex *re, const struct route_request *rq)
+{
+	struct route_request q = *rq;
+
+	q.host_len = host_normalized_len(rq->host, rq->host_len);
+	if (r->host && !host_matches_normalized(r->host, q.host, q.host_len))
+		return 0;
+	return route_matches_rest(r, re, &q);
+}
+
+/* The host is normalized once for all routes, and tried in the loop itself: with many
+ * routes by host, most are passed over there, without a call. */
 int route_find(const struct cfg_route *routes, struct route_regex *const *res, size_t n,
 	       const struct route_request *rq)
 {
+	struct route_request q = *rq;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (route_matches(&routes[i], res ? res[i] : NULL, rq))
+	q.host_len = host_normalized_len(rq->host, rq->host_len);
+	for (i = 0; i < n; i++) {
+		if (routes[i].host && !host_matches_normalized(routes[i].host, q.host, q.host_len))
+			continue;
+		if (route_matches_rest(&routes[i], res ? res[i] : NULL, &q))
 			return (int)i;
+	}
 	return -1;
 }
 

@@ -91,6 +91,38 @@ static void test_paths_and_methods(void **state)
 	assert_false(route_matches(&prefix, NULL, &q));
 }
 
+/* The compares walk the route's string and the request's slice together: each must end
+ * where the other does (exact) or the slice may go on (prefix), and route_find, which
+ * strips the port and final dot once for all routes, agrees with route_matches. */
+static void test_compares_stop_at_either_end(void **state)
+{
+	struct cfg_route routes[] = {
+		{ .name = "h", .host = "api.example.com", .method = "GET" },
+		{ .name = "p", .path_prefix = "/a/b" },
+		{ .name = "e", .path = "/x" },
+	};
+	struct route_request q;
+
+	q = req("api.example.comx", "/", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+	q = req("API.example.com.:80", "/", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), 0);
+	q = req("api.example.com", "/", "GE");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+	q = req("api.example.com", "/", "GETX");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+	q = req("h", "/a/", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+	q = req("h", "/a/b", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), 1);
+	q = req("h", "/x", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), 2);
+	q = req("h", "/", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+	q = req("h", "/xy", "GET");
+	assert_int_equal(route_find(routes, NULL, 3, &q), -1);
+}
+
 /* Fills q's header fields from text "Name: value\n..." (a test's stand-in for the
  * parser: slices relative to text, which must outlive q). */
 static void set_fields(struct route_request *q, const char *text, struct http_header *f, size_t max)
@@ -357,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_unreachable_warnings),
 		cmocka_unit_test(test_host_exact_and_wildcard),
 		cmocka_unit_test(test_ip_hosts_and_ports),
+		cmocka_unit_test(test_compares_stop_at_either_end),
 		cmocka_unit_test(test_paths_and_methods),
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_cookies),
