@@ -156,20 +156,6 @@ host_of() { case $1 in fulcrum-first) echo h0.test ;; *) echo h9.test ;; esac; }
 path_of() { case $1 in fulcrum-first) echo /a0/x ;; *) echo /a4/x ;; esac; }
 pid_of() { case $1 in fulcrum-first) echo "${PID[fulcrum]}" ;; *) echo "${PID[$1]}" ;; esac; }
 
-cat >"$T/parse_wrk.py" <<'EOF'
-"""Reads wrk output on stdin; prints "requests rps errors"."""
-import re, sys
-out = sys.stdin.read()
-n = int(re.search(r"(\d+) requests in", out).group(1))
-rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
-errs = 0
-m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-errs += int(m.group(1)) if m else 0
-m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-errs += sum(int(x) for x in m.groups()) if m else 0
-print(n, rps, errs)
-EOF
-
 : >"$T/samples.tsv"
 record() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$T/samples.tsv"
@@ -204,7 +190,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			fail "wrk against $name failed: $out"
 		t1=$(cpu_ticks "$(pid_of "$name")")
 		printf '== %s round %s\n%s\n' "$name" "$r" "$out" >>"$RESULTS_DIR/routes-wrk.txt"
-		read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py") || fail "cannot parse wrk output: $out"
+		read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$here/wrk_totals.py") || fail "cannot parse wrk output: $out"
 		[ "$errs" = 0 ] || fail "wrk against $name: $errs errors: $out"
 		cpu=$(((t1 - t0) * 1000000 / $(getconf CLK_TCK) / n))
 		record routes "$name" "$r" rps "$rps"

@@ -277,20 +277,6 @@ rss_kib() {
 	echo "$t"
 }
 
-cat >"$T/parse_wrk.py" <<'EOF'
-"""Reads wrk output on stdin; prints "requests rps errors"."""
-import re, sys
-out = sys.stdin.read()
-n = int(re.search(r"(\d+) requests in", out).group(1))
-rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
-errs = 0
-m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-errs += int(m.group(1)) if m else 0
-m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-errs += sum(int(x) for x in m.groups()) if m else 0
-print(n, rps, errs)
-EOF
-
 # wrk_args WORKLOAD NAME: the wrk command line of a workload against contender NAME.
 wrk_args() {
 	local w=${1%-cap} name=$2
@@ -369,7 +355,7 @@ run_wrk() {
 			"$(($(awk '$1 == "nr_throttled" {print $2}' "$CAP_DIR/cpu.stat") - thr0))")
 	fi
 	printf '== %s %s round %s\n%s\n' "$w" "$name" "$round" "$out" >>"$T/wrk.txt"
-	read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py") ||
+	read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$here/wrk_totals.py") ||
 		fail "cannot parse wrk output: $out"
 	tck=$(getconf CLK_TCK)
 	record "$w" "$name" "$round" rps "$rps"
@@ -553,7 +539,7 @@ if want syscalls; then
 			read -r u1 s1 < <(cpu_ticks_split "${PID[$name]}")
 			kill -INT "$perf_pid"
 			wait "$perf_pid" || true
-			read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$T/parse_wrk.py") ||
+			read -r n rps errs < <(printf '%s\n' "$out" | "$PY" "$here/wrk_totals.py") ||
 				fail "cannot parse wrk output: $out"
 			[ "$errs" = 0 ] && [ "$n" -gt 0 ] || fail "wrk $w against $name: $errs errors: $out"
 			# perf -x, lines: count,unit,event,...; the sys_exit_* lines are the filtered ones

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "fuzz_parts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,21 +34,6 @@ static const struct cfg_route routes[] = {
 
 /* The compiled regexes, made on the first input and kept for the process's life. */
 static struct route_regex *res[NROUTES];
-
-/* Copies the next NUL-separated part of data into a buffer of exactly its size, so an
- * out-of-bounds read shows under ASan. */
-static char *next_part(const uint8_t **p, const uint8_t *end, size_t *len)
-{
-	const uint8_t *nul = memchr(*p, 0, (size_t)(end - *p));
-	size_t n = (size_t)((nul ? nul : end) - *p);
-	char *s = malloc(n ? n : 1);
-
-	if (s && n)
-		memcpy(s, *p, n);
-	*len = n;
-	*p = nul ? nul + 1 : end;
-	return s;
-}
 
 /* The rest of the input as header fields: the parts copied into one buffer of exactly
  * their size, each "Name: value" sliced as the parser would (the name up to the first
@@ -98,10 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			res[k] = route_regex_compile(routes[k].path_regex, err, sizeof(err));
 			assert(res[k]);
 		}
-	host = next_part(&p, end, &rq.host_len);
-	path = next_part(&p, end, &rq.path_len);
-	method = next_part(&p, end, &rq.method_len);
-	query = next_part(&p, end, &rq.query_len);
+	host = fuzz_next_part(&p, end, &rq.host_len);
+	path = fuzz_next_part(&p, end, &rq.path_len);
+	method = fuzz_next_part(&p, end, &rq.method_len);
+	query = fuzz_next_part(&p, end, &rq.query_len);
 	base = fields(p, end, f, &rq.nheaders);
 	if (host && path && method && query && base) {
 		rq.host = host;

@@ -10,23 +10,9 @@
 #include <string.h>
 
 #include "http_static.h"
+#include "fuzz_parts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Copies the next NUL-separated part of data into a buffer of exactly its size, so an
- * out-of-bounds read shows under ASan. */
-static char *next_part(const uint8_t **p, const uint8_t *end, size_t *len)
-{
-	const uint8_t *nul = memchr(*p, 0, (size_t)(end - *p));
-	size_t n = (size_t)((nul ? nul : end) - *p);
-	char *s = malloc(n ? n : 1);
-
-	if (s && n)
-		memcpy(s, *p, n);
-	*len = n;
-	*p = nul ? nul + 1 : end;
-	return s;
-}
 
 /* The promises of an accepted relative path. */
 static void check_rel(const char *rel)
@@ -57,10 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size;
 	char rel[HTTP_STATIC_PATH_MAX], etag[HTTP_ETAG_MAX], date[HTTP_DATE_LEN];
 	size_t path_len, range_len, tag_len, ims_len;
-	char *path = next_part(&p, end, &path_len);
-	char *range = next_part(&p, end, &range_len);
-	char *tag = next_part(&p, end, &tag_len);
-	char *ims = next_part(&p, end, &ims_len);
+	char *path = fuzz_next_part(&p, end, &path_len);
+	char *range = fuzz_next_part(&p, end, &range_len);
+	char *tag = fuzz_next_part(&p, end, &tag_len);
+	char *ims = fuzz_next_part(&p, end, &ims_len);
 	uint64_t fsize = size * 997u, first, count;
 	int dir;
 
