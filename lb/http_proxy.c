@@ -17,6 +17,7 @@
 #include "health.h"
 #include "http_answer.h"
 #include "http_body.h"
+#include "http_keep.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "producer.h"
@@ -48,9 +49,6 @@ static void response_cut(struct client *c);
 static void response_head_bad(struct client *c, const char *detail);
 static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
-static void set_log_target(struct client *c, const char *base, const struct http_head *h);
-static void keep_accept(struct exchange *x, const char *base, const struct http_head *h);
-static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h);
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
  * first byte arrives), and waits for (or parses an already buffered) head. */
@@ -172,6 +170,7 @@ static void parse_request_head(struct client *c)
 	struct http_head *h = &w->scratch;
 	struct exchange *x = c->ex;
 	const char *base;
+	uint64_t max;
 	int r, buffered;
 
 	/* the first bytes of a request: it has an exchange from now on */
@@ -215,7 +214,7 @@ static void parse_request_head(struct client *c)
 			     h->error ? h->error : "malformed request");
 		return;
 	}
-	set_log_target(c, base, h);
+	http_keep_request_head(c, base, h);
 	x->method = h->method_id;
 	c->version_minor = (uint8_t)h->version_minor;
 	x->req_body = h->body;
@@ -228,13 +227,10 @@ static void parse_request_head(struct client *c)
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
 	}
-	if (l->nerror_pages)
-		keep_accept(x, base, h);
 	/* routes pick the pool, or answer here (lb/http_route.c) */
 	if (l->nroutes && http_route_request(c, base, h) == -1)
 		return;
-	if (exchange_body_max(c) && h->body == HTTP_BODY_LENGTH &&
-	    h->content_length > exchange_body_max(c)) {
+	if ((max = exchange_body_max(c)) && h->body == HTTP_BODY_LENGTH && h->content_length > max) {
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");
 		return;
 	}
@@ -346,68 +342,6 @@ static int frame_request_body(struct client *c)
 	if (x->req_framed && x->t_req_done == 0)
 		x->t_req_done = ev_now(c->w->loop);  /* upload_ms ends */
 	return 0;
-}
-
-/* "METHOD target" for the access log, cut to the field's size. */
-/* The request's Accept (its start), for choosing an error page should fulcrum answer
- * this request itself later. */
-static void keep_accept(struct exchange *x, const char *base, const struct http_head *h)
-{
-	uint32_t i, n;
-
-	for (i = 0; i < h->nheaders; i++)
-		if (http_slice_eq(base, h->headers[i].name, "accept")) {
-			n = h->headers[i].value.len < sizeof(x->accept) - 1 ? h->headers[i].value.len
-									: sizeof(x->accept) - 1;
-			memcpy(x->accept, base + h->headers[i].value.off, n);
-			x->accept[n] = '\0';
-			return;
-		}
-}
-
-static void set_log_target(struct client *c, const char *base, const struct http_head *h)
-{
-	struct exchange *x = c->ex;
-	size_t room = sizeof(x->target) - 1, m = h->method.len, t = h->target.len;
-
-	if (m > room)
-		m = room;
-	memcpy(x->target, base + h->method.off, m);
-	if (m < room)
-		x->target[m++] = ' ';
-	if (t > room - m)
-		t = room - m;
-	memcpy(x->target + m, base + h->target.off, t);
-	x->target[m + t] = '\0';
-	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED)
-		set_log_agent(x, base, h);
-}
-
-/* The start of the head's Referer and User-Agent (the first of each), for the
- * combined log line: the JSON line has no use for them, so only that format pays. */
-static void set_log_agent(struct exchange *x, const char *base, const struct http_head *h)
-{
-	uint32_t i;
-
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		char *to;
-		size_t n, cap;
-
-		if (f->name.len == 7 && !x->referer[0] && http_slice_eq(base, f->name, "referer")) {
-			to = x->referer;
-			cap = sizeof(x->referer) - 1;
-		} else if (f->name.len == 10 && !x->user_agent[0] &&
-			   http_slice_eq(base, f->name, "user-agent")) {
-			to = x->user_agent;
-			cap = sizeof(x->user_agent) - 1;
-		} else {
-			continue;
-		}
-		n = f->value.len < cap ? f->value.len : cap;
-		memcpy(to, base + f->value.off, n);
-		to[n] = '\0';
-	}
 }
 
 /* new_request_id for http_rewrite_request: a random 128-bit id as 32 hex characters
