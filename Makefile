@@ -74,7 +74,7 @@ LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps deps-check install deb clean bench fuzz fuzz-build fuzz-replay screenshot soak
+.PHONY: all demo test check unit e2e deps deps-check request-path install deb clean bench fuzz fuzz-build fuzz-replay screenshot soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -149,6 +149,11 @@ unit: $(TEST_BINS)
 # the symbols each object takes from another folder's objects, and the #include lines).
 deps-check: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 	@python3 tools/deps_check.py $(BUILD)
+
+# The source files one plain HTTP request passes through (a traced build in build/trace;
+# tools/request_path.sh; docs/internals/layers.md, "Following one request").
+request-path:
+	@tools/request_path.sh
 
 e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
