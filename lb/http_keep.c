@@ -58,6 +58,6 @@ void http_keep_request_head(struct client *c, const char *base, const struct htt
 	x->target[m + t] = '\0';
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED)
 		keep_agent(x, base, h);
-	if (c->gl->cfg->nerror_pages)
+	if (c->gl->errors.n)  /* the listener's pages and its routes' */
 		keep_accept(x, base, h);
 }
