@@ -555,7 +555,7 @@ static void render_maint(struct textbuf *o, const struct generation *g)
 	family(o, "fulcrum_maintenance", "gauge",
 	       "1 while the pool or route is in maintenance (POST /v1/maintenance): its requests get 503.");
 	for (i = 0; i < g->npools; i++)
-		if (g->pools[i].cfg->maint.on) {
+		if (g->pools[i].cfg && g->pools[i].cfg->maint.on) {
 			textbuf_printf(o, "fulcrum_maintenance{kind=\"pool\",name=\"");
 			out_escaped(o, g->pools[i].name);
 			textbuf_printf(o, "\"} 1\n");

@@ -15,7 +15,10 @@ int http_maint_answer(struct client *c, const struct cfg_maint *m)
 
 int http_maint_pool(struct client *c)
 {
-	const struct pool *p = c->ex->pool ? c->ex->pool : c->gl->pool;
+	struct pool *p = c->ex->pool ? c->ex->pool : c->gl->pool;
 
-	return p && http_maint_answer(c, &p->cfg->maint);
+	if (!p || !p->cfg->maint.on)
+		return 0;
+	c->ex->pool = p;  /* the access log names the pool in maintenance */
+	return http_maint_answer(c, &p->cfg->maint);
 }
