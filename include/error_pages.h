@@ -1,7 +1,7 @@
 /* error_pages.h: a listener's and its routes' pages for the answers fulcrum makes
  * itself (502, 503, 504, 4xx), read from their files when a generation is built
  * (core/error_pages.c), chosen per answer by route, status and the client's Accept
- * (lb/http_answer.c, http_error_page). */
+ * (lb/http_keep.c, http_error_page). */
 #ifndef FULCRUM_ERROR_PAGES_H
 #define FULCRUM_ERROR_PAGES_H
 

@@ -17,7 +17,7 @@
 #include "conn_log.h"
 #include "conn_state.h"
 #include "health.h"
-#include "http_answer.h"
+#include "http_keep.h"
 #include "io_arm.h"
 #include "log.h"
 #include "producer.h"

@@ -1,10 +1,8 @@
 /* http_answer.c: the answers fulcrum makes itself on an HTTP/1.1 connection (errors,
  * redirects, fixed answers): the whole response, written at once, then close. */
 #include <stdio.h>
-#include <string.h>
 
 #include "conn.h"
-#include "generation.h"
 #include "http_answer.h"
 #include "http_edits.h"
 #include "worker.h"
@@ -42,18 +40,6 @@ static const char *status_reason(int status)
 	case 505: return "HTTP Version Not Supported";
 	default: return status < 400 ? "OK" : "Error";
 	}
-}
-
-const struct error_page *http_error_page(const struct client *c, int status)
-{
-	const struct cfg_listener *l = c->gl->cfg;
-	const struct cfg_route *r = c->ex ? c->ex->route_cfg : NULL;
-	/* the exchange's route is one of this listener's (its generation's) */
-	int route = r && r >= l->routes && r < l->routes + l->nroutes ? (int)(r - l->routes) : -1;
-
-	if (!c->gl->errors.n || !c->ex)
-		return NULL;
-	return error_pages_pick(&c->gl->errors, route, status, c->ex->accept, strlen(c->ex->accept));
 }
 
 /* An answer made by fulcrum (an error, a redirect, a route's fixed answer): written

@@ -14,7 +14,7 @@
 
 #include "conn.h"
 #include "generation.h"
-#include "http_answer.h"
+#include "http_keep.h"
 #include "http_edits.h"
 #include "http_static.h"
 #include "producer.h"
