@@ -14,8 +14,8 @@
 
 #include "conn.h"
 #include "generation.h"
-#include "http_keep.h"
 #include "http_edits.h"
+#include "http_keep.h"
 #include "http_static.h"
 #include "producer.h"
 #include "static_files.h"
