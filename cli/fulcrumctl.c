@@ -372,6 +372,10 @@ static int cmd_status(void)
 			printf("  %-16s %-4s %.0f backend(s), %.0f in rotation, %.0f active, %.0f waiting\n",
 			       str(e, "name"), str(e, "balance"), num(e, "backends"), num(e, "in_rotation"),
 			       num(e, "active"), num(e, "waiting"));
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
+			printf("maintenance: %s %s (503, Retry-After %.0f s)%s\n", str(e, "kind"), str(e, "name"),
+			       num(e, "retry_after_s"),
+			       cJSON_IsFalse(cJSON_GetObjectItem(e, "applies")) ? ", not in the running config" : "");
 	}
 	cJSON_Delete(a);
 	return code;

@@ -6,7 +6,8 @@
 # /v1/status show it; `maint off` brings 200 back. A route in maintenance affects only
 # that route. Maintenance survives POST /v1/config/reload and a restart on the same
 # state_dir. Bad calls (unknown name, a name that is both a pool and a route, bad body)
-# get JSON errors and change nothing.
+# get JSON errors and change nothing. A reload that removes a route in maintenance keeps
+# the entry unapplied; the route's return brings the maintenance back.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -18,20 +19,25 @@ mkdir -p "$T/errors"
 echo '<html>down for maintenance</html>' >"$T/errors/maint.html"
 echo '<html>api maintenance</html>' >"$T/errors/api.html"
 cfg=$T/fulcrum.cfg
-{
-	cfg_common
-	cfg_control "$P_CTL"
-	cat <<EOF
+# write_cfg [HELLO_ROUTE]: the config; the route "hello" unless told "no"
+write_cfg() {
+	{
+		cfg_common
+		cfg_control "$P_CTL"
+		cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
   error_pages = ( { status = "503"; file = "$T/errors/maint.html"; } );
   routes = ( { name = "api"; path_prefix = "/api/"; strip_prefix = "/api"; pool = "app";
                error_pages = ( { status = "503"; file = "$T/errors/api.html"; } ); },
              { name = "both"; path_prefix = "/both/"; strip_prefix = "/both"; pool = "both"; },
-             { name = "hello"; path = "/hello"; respond = { body = "hi"; }; } ); } );
+             { name = "hello${1:+-$1}"; path = "/hello"; respond = { body = "hi"; }; } ); } );
 pools = ( { name = "app"; health = { type = "none"; }; backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); },
           { name = "both"; health = { type = "none"; }; backends = ( { name = "b"; address = "127.0.0.1:$P_APP"; } ); } );
 EOF
-} >"$cfg"
+	} >"$cfg.new"
+	mv -f "$cfg.new" "$cfg"
+}
+write_cfg
 start_fulcrum "$cfg" "$P_LB" "$P_CTL"
 u=http://127.0.0.1:$P_LB
 # app_hits: requests gunicorn logged for the probe path
@@ -67,6 +73,8 @@ assert_eq "$(json_get "$st" '[(m["kind"], m["name"], m["retry_after_s"], m["appl
 	'[["pool", "app", 120, true]]' "/v1/status"
 assert_eq "$(ctl_rc maint)" 0 "fulcrumctl maint (list)"
 assert_contains "$(cat "$T/ctl.out")" "app" "the list names the pool"
+assert_eq "$(ctl_rc status)" 0 "fulcrumctl status"
+assert_contains "$(cat "$T/ctl.out")" "maintenance: pool app (503, Retry-After 120 s)" "fulcrumctl status shows it"
 
 step "it survives POST /v1/config/reload and a restart on the same state_dir"
 assert_eq "$(api POST /v1/config/reload)" 200 "reload"
@@ -114,4 +122,15 @@ assert_eq "$(json_get "$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0
 	'[m["name"] for m in d["maintenance"]]')" '["hello"]' "GET /v1/maintenance"
 assert_eq "$(api POST /v1/maintenance -d '{"route": "both", "on": true}')" 200 "explicit kind resolves the clash"
 assert_eq "$(http_status "$u/both/x")" 503 "route both in maintenance"
+
+step "a reload that removes the route: it stops applying, and comes back with the route"
+write_cfg no
+assert_eq "$(api POST /v1/config/reload)" 200 "reload without route hello"
+assert_eq "$(http_status "$u/hello")" 200 "the renamed route is served"
+assert_eq "$(json_get "$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/v1/maintenance")" \
+	'[(m["name"], m["applies"]) for m in d["maintenance"]]')" '[["hello", false], ["both", true]]' "kept, not applied"
+assert_eq "$(metric)" 'fulcrum_maintenance{kind="route",name="both"} 1 ' "/metrics: only what applies"
+write_cfg
+assert_eq "$(api POST /v1/config/reload)" 200 "reload with route hello again"
+assert_eq "$(http_status "$u/hello")" 503 "its maintenance is back"
 echo ok
