@@ -33,6 +33,7 @@ struct opts {
 	const char *identity;     /* --identity: what the health answer must carry */
 	int wait, wait_healthy, force;
 	long wait_timeout;        /* --timeout of a wait or drain; -1 = not given */
+	long retry_after;         /* maint on: --retry-after seconds; -1 = not given (60) */
 	int all;                  /* --all: every address the server's name resolves to */
 	const char *connect_to;   /* with --all: CURLOPT_CONNECT_TO entry of this replica */
 };
@@ -48,7 +49,7 @@ struct reply {
 	cJSON *last;              /* the last complete line of a stream */
 };
 
-static struct opts o = { .weight = -1, .max_conns = -1, .ttl = -1, .wait_timeout = -1 };
+static struct opts o = { .weight = -1, .max_conns = -1, .ttl = -1, .wait_timeout = -1, .retry_after = -1 };
 static char *token;
 
 static int read_token(const char *path);
@@ -78,6 +79,7 @@ static int cmd_show(const char *gen);
 static int cmd_diff(const char *from, const char *to);
 static int cmd_rollback(const char *gen);
 static int cmd_probe(const char *path);
+static int cmd_maint(const char *onoff, const char *name);
 
 static int read_token(const char *path)
 {
@@ -370,6 +372,10 @@ static int cmd_status(void)
 			printf("  %-16s %-4s %.0f backend(s), %.0f in rotation, %.0f active, %.0f waiting\n",
 			       str(e, "name"), str(e, "balance"), num(e, "backends"), num(e, "in_rotation"),
 			       num(e, "active"), num(e, "waiting"));
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
+			printf("maintenance: %s %s (503, Retry-After %.0f s)%s\n", str(e, "kind"), str(e, "name"),
+			       num(e, "retry_after_s"),
+			       cJSON_IsFalse(cJSON_GetObjectItem(e, "applies")) ? ", not in the running config" : "");
 	}
 	cJSON_Delete(a);
 	return code;
@@ -654,6 +660,50 @@ static int cmd_rollback(const char *gen)
 	return code;
 }
 
+/* maint: what is in maintenance (no arguments), or `maint on|off NAME`: a pool or a route,
+ * the server tells which (POST /v1/maintenance with "name"). */
+static int cmd_maint(const char *onoff, const char *name)
+{
+	cJSON *body, *a;
+	const cJSON *e;
+	long st = 0;
+	int code, on;
+
+	if (!onoff) {
+		if (call("GET", "/v1/maintenance", NULL, 0, &st, &a) == -1)
+			return EXIT_UNREACHABLE;
+		code = report(st, a, "maint");
+		if (code == EXIT_OK && !o.json) {
+			cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
+				printf("%-6s %-24s retry-after %.0f s%s\n", str(e, "kind"), str(e, "name"),
+				       num(e, "retry_after_s"),
+				       cJSON_IsFalse(cJSON_GetObjectItem(e, "applies")) ? " (not in the running config)" : "");
+			if (!cJSON_GetArraySize(cJSON_GetObjectItem(a, "maintenance")))
+				printf("nothing in maintenance\n");
+		}
+		cJSON_Delete(a);
+		return code;
+	}
+	if (!name || (strcmp(onoff, "on") && strcmp(onoff, "off")))
+		return fctl_die_usage("maint takes nothing, or on NAME, or off NAME");
+	on = !strcmp(onoff, "on");
+	if (!on && o.retry_after >= 0)
+		return fctl_die_usage("--retry-after goes with maint on");
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "name", name);
+	cJSON_AddBoolToObject(body, "on", on);
+	if (o.retry_after >= 0)
+		cJSON_AddNumberToObject(body, "retry_after_s", (double)o.retry_after);
+	if (call("POST", "/v1/maintenance", body, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "maint");
+	if (code == EXIT_OK && !o.json)
+		printf("%s %s: maintenance %s (generation %.0f)\n", str(a, "kind"), str(a, "name"),
+		       on ? "on" : "off", num(a, "generation"));
+	cJSON_Delete(a);
+	return code;
+}
+
 int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer)
 {
 	return call(method, path, body, 0, status, answer);
@@ -676,6 +726,7 @@ static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 	case C_ROLLBACK: return cmd_rollback(a1);
 	case C_HEALTH: return cmd_probe("/healthz");
 	case C_READY: return cmd_probe("/readyz");
+	case C_MAINT: return cmd_maint(a1, a2);
 	case C_NONE: break;
 	}
 	return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
@@ -803,7 +854,7 @@ int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
 	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY, O_ALL,
-	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY };
+	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY, O_RETRY_AFTER };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -824,6 +875,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, O_KEY },
 		{ "all", no_argument, NULL, O_ALL },
 		{ "docker-socket", required_argument, NULL, O_DOCKER_SOCKET },
+		{ "retry-after", required_argument, NULL, O_RETRY_AFTER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -852,6 +904,7 @@ int main(int argc, char **argv)
 		case O_KEY: o.key = optarg; break;
 		case O_ALL: o.all = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
+		case O_RETRY_AFTER: o.retry_after = parse_num(optarg, "--retry-after", 86400); break;
 		case 'h': fctl_usage(stdout); return EXIT_OK;
 		case 'V':
 			printf("fulcrumctl %s (git %s, libcurl %s)\n", FULCRUM_VERSION, FULCRUM_GIT_REV,
@@ -893,6 +946,8 @@ int main(int argc, char **argv)
 		return fctl_die_usage("--wait goes with drain (set takes --wait-healthy)");
 	if (o.force && strcmp(cmd, "remove") && strcmp(cmd, "delete"))
 		return fctl_die_usage("--force goes with remove");
+	if (o.retry_after >= 0 && strcmp(cmd, "maint"))
+		return fctl_die_usage("--retry-after goes with maint on");
 	if (docker_socket && strcmp(cmd, "docker-watch"))
 		return fctl_die_usage("--docker-socket goes with docker-watch");
 	if (o.all && !strcmp(cmd, "docker-watch"))

@@ -67,6 +67,7 @@ static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_DIFF] = h_diff,
 	[CTL_R_ROLLBACK] = h_rollback,
 	[CTL_R_STATS] = h_stats,
+	[CTL_R_MAINTENANCE] = ctl_maint_handle,
 };
 
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,

@@ -24,6 +24,7 @@ static const char *const state_names[] = { "active", "draining", "maint" };
 
 static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, char *why,
 			 size_t whylen);
+static int decode_maint(const cJSON *o, struct ctl_jentry *e, char *why, size_t whylen);
 static void apply_entry(struct ctl_journal *j, const struct ctl_jentry *e);
 static int reserve(struct ctl_journal *j, size_t n);
 static int parse_hex8(const char *p, uint32_t *out);
@@ -66,6 +67,14 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 	cJSON_AddNumberToObject(o, "time", e->time);
 	if (e->gen)
 		cJSON_AddNumberToObject(o, "gen", (double)e->gen);
+	if (e->op == CTL_JOP_MAINT) {
+		cJSON_AddStringToObject(o, "op", "maint");
+		cJSON_AddStringToObject(o, "kind", strcmp(e->pool, CTL_MAINT_ROUTE) ? "pool" : "route");
+		cJSON_AddStringToObject(o, "name", e->name);
+		cJSON_AddBoolToObject(o, "on", e->maint_on);
+		cJSON_AddNumberToObject(o, "retry_after_s", e->retry_after_s);
+		goto print;
+	}
 	cJSON_AddStringToObject(o, "op", e->op == CTL_JOP_DELETE ? "delete" : "set");
 	cJSON_AddStringToObject(o, "pool", e->pool);
 	cJSON_AddStringToObject(o, "name", e->name);
@@ -83,6 +92,7 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 			cJSON_AddNumberToObject(o, "expires", e->expires);
 		}
 	}
+print:
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!json)
@@ -137,6 +147,10 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 		goto out;
 	}
 	op = cJSON_GetObjectItemCaseSensitive(o, "op");
+	if (cJSON_IsString(op) && !strcmp(op->valuestring, "maint")) {
+		rc = decode_maint(o, e, why, whylen);
+		goto out;
+	}
 	pool = cJSON_GetObjectItemCaseSensitive(o, "pool");
 	name = cJSON_GetObjectItemCaseSensitive(o, "name");
 	seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
@@ -231,6 +245,49 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 out:
 	cJSON_Delete(o);
 	return rc;
+}
+
+/* Reads a maintenance record ({"op": "maint", "kind", "name", "on", "retry_after_s",
+ * "seq", ...}) into e. 0, or -1 with the reason. */
+static int decode_maint(const cJSON *o, struct ctl_jentry *e, char *why, size_t whylen)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "on");
+	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(o, "retry_after_s");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+	const cJSON *tm = cJSON_GetObjectItemCaseSensitive(o, "time");
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(o, "gen");
+	char err[256];
+
+	if (!cJSON_IsString(kind) || !cJSON_IsString(name) || !cJSON_IsBool(on) ||
+	    !cJSON_IsNumber(ra) || !cJSON_IsNumber(seq)) {
+		snprintf(why, whylen, "maint without kind, name, on, retry_after_s or seq");
+		return -1;
+	}
+	if (strcmp(kind->valuestring, "pool") && strcmp(kind->valuestring, "route")) {
+		snprintf(why, whylen, "unknown maint kind '%.32s'", kind->valuestring);
+		return -1;
+	}
+	if (config_check_name(name->valuestring, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "%.150s", err);
+		return -1;
+	}
+	if (!(ra->valuedouble >= 0 && ra->valuedouble <= CTL_MAINT_RETRY_MAX) ||
+	    !(seq->valuedouble >= 0 && seq->valuedouble <= 9007199254740992.0)) {
+		snprintf(why, whylen, "retry_after_s or seq out of range");
+		return -1;
+	}
+	e->op = CTL_JOP_MAINT;
+	snprintf(e->pool, sizeof(e->pool), "%s", strcmp(kind->valuestring, "pool") ? CTL_MAINT_ROUTE : CTL_MAINT_POOL);
+	snprintf(e->name, sizeof(e->name), "%s", name->valuestring);
+	e->maint_on = cJSON_IsTrue(on);
+	e->retry_after_s = (uint32_t)ra->valuedouble;
+	e->seq = (uint64_t)seq->valuedouble;
+	e->time = cJSON_IsNumber(tm) ? tm->valuedouble : 0;
+	if (cJSON_IsNumber(gen) && gen->valuedouble >= 0 && gen->valuedouble <= 9007199254740992.0)
+		e->gen = (uint64_t)gen->valuedouble;
+	return 0;
 }
 
 static int reserve(struct ctl_journal *j, size_t n)

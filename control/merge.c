@@ -182,6 +182,10 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 		const struct ctl_jentry *e = &entries[i];
 		struct cfg_backend *cur;
 
+		if (e->op == CTL_JOP_MAINT) {
+			ctl_config_set_maint(cfg, e);
+			continue;
+		}
 		if (!ctl_config_pool(cfg, e->pool)) {
 			no++;
 			continue;
@@ -226,6 +230,27 @@ nomem:
 	config_backend_clear(&b);
 	config_free(cfg);
 	return NULL;
+}
+
+int ctl_config_set_maint(struct config *cfg, const struct ctl_jentry *e)
+{
+	struct cfg_maint m = { .on = e->maint_on, .retry_after_s = e->retry_after_s };
+	size_t i, r;
+	int found = 0;
+
+	if (!strcmp(e->pool, CTL_MAINT_POOL)) {
+		struct cfg_pool *p = ctl_config_pool(cfg, e->name);
+		if (p)
+			p->maint = m;
+		return p != NULL;
+	}
+	for (i = 0; i < cfg->nlisteners; i++)
+		for (r = 0; r < cfg->listeners[i].nroutes; r++)
+			if (!strcmp(cfg->listeners[i].routes[r].name, e->name)) {
+				cfg->listeners[i].routes[r].maint = m;
+				found = 1;
+			}
+	return found;
 }
 
 static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b)

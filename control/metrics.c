@@ -41,6 +41,7 @@ static void render_pools(struct textbuf *o, const struct generation *g);
 static void render_listeners(struct textbuf *o, const struct generation *g);
 static void render_routes(struct textbuf *o, const struct generation *g);
 static void render_process(struct textbuf *o, const struct generation *g);
+static void render_maint(struct textbuf *o, const struct generation *g);
 
 static const char *const class_names[STATS_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "other" };
 static const char *const phase_names[STATS_PHASES] = { "queue", "connect", "first_byte", "total" };
@@ -545,6 +546,38 @@ static void render_process(struct textbuf *o, const struct generation *g)
 	textbuf_printf(o, "fulcrum_workers %d\n", stats_workers());
 }
 
+/* What g runs in maintenance (the API's, laid over its config): one sample per pool and
+ * per route name (a route name on several listeners counts once). */
+static void render_maint(struct textbuf *o, const struct generation *g)
+{
+	size_t i, j, r, k;
+
+	family(o, "fulcrum_maintenance", "gauge",
+	       "1 while the pool or route is in maintenance (POST /v1/maintenance): its requests get 503.");
+	for (i = 0; i < g->npools; i++)
+		if (g->pools[i].cfg && g->pools[i].cfg->maint.on) {
+			textbuf_printf(o, "fulcrum_maintenance{kind=\"pool\",name=\"");
+			out_escaped(o, g->pools[i].name);
+			textbuf_printf(o, "\"} 1\n");
+		}
+	for (i = 0; i < g->nlisteners; i++)
+		for (r = 0; r < g->listeners[i].cfg->nroutes; r++) {
+			const struct cfg_route *rt = &g->listeners[i].cfg->routes[r];
+			int seen = 0;
+
+			if (!rt->maint.on)
+				continue;
+			for (j = 0; j <= i && !seen; j++)
+				for (k = 0; k < g->listeners[j].cfg->nroutes && !(j == i && k >= r); k++)
+					seen |= !strcmp(g->listeners[j].cfg->routes[k].name, rt->name);
+			if (seen)
+				continue;
+			textbuf_printf(o, "fulcrum_maintenance{kind=\"route\",name=\"");
+			out_escaped(o, rt->name);
+			textbuf_printf(o, "\"} 1\n");
+		}
+}
+
 char *ctl_metrics_render(const struct generation *g, size_t *len)
 {
 	struct textbuf o = { 0 };
@@ -572,6 +605,7 @@ char *ctl_metrics_render(const struct generation *g, size_t *len)
 	render_listeners(&o, g);
 	render_routes(&o, g);
 	render_process(&o, g);
+	render_maint(&o, g);
 	free(xs);
 	if (o.failed) {
 		free(o.p);

@@ -258,6 +258,7 @@ cJSON *ctl_status_json(void)
 		cJSON_AddNumberToObject(po, "waiting", atomic_load(&p->waiting));
 		cJSON_AddItemToArray(ps, po);
 	}
+	cJSON_AddItemToObject(o, "maintenance", ctl_maint_list_json(g));
 	generation_unref(g);
 	return o;
 }

@@ -272,6 +272,8 @@ static const struct key route_keys[] = {
 	       "pool routes: edits of the request head sent to the backend, in order: ( { set = \"X-App: api\"; }, { remove = \"X-Debug\"; } )"),
 	K_LIST(struct cfg_route, "response_headers", response_headers, nresponse_headers, &header_edit_table, 0, 64, R,
 	       "edits of the response head the client gets (from the backend or made here)"),
+	K_LIST(struct cfg_route, "error_pages", error_pages, nerror_pages, &error_page_table, 0, 64, R,
+	       "pages for the statuses fulcrum answers itself on this route, before the listener's error_pages"),
 	{ .name = NULL },
 };
 const struct key_table cfg_route_table = {

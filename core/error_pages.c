@@ -1,5 +1,5 @@
-/* error_pages.c: owns reading a listener's error pages (include/error_pages.h) and
- * choosing one for an answer. */
+/* error_pages.c: owns reading a listener's and its routes' error pages
+ * (include/error_pages.h) and choosing one for an answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,34 +40,52 @@ static char *read_page(const char *path, size_t *len, char *err, size_t errlen)
 	return buf;
 }
 
-int error_pages_load(const struct cfg_listener *l, struct error_pages *out, char *err, size_t errlen)
+/* Reads n configured pages c into out's array after what it holds, marked route. */
+static int load_pages(const struct cfg_error_page *c, size_t n, int route, struct error_pages *out,
+		      char *err, size_t errlen)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++) {
+		struct error_page *p = &out->pages[out->n];
+
+		/* the loader checked the status list */
+		health_status_parse(c[i].status, &p->statuses, NULL, 0);
+		p->content_type = c[i].content_type;
+		p->route = route;
+		p->body = read_page(c[i].file, &p->len, err, errlen);
+		if (!p->body)
+			return -1;
+		out->n++;
+	}
+	return 0;
+}
+
+int error_pages_load(const struct cfg_listener *l, struct error_pages *out, char *err, size_t errlen)
+{
+	size_t total = l->nerror_pages, r;
+
 	out->pages = NULL;
 	out->n = 0;
-	if (!l->nerror_pages)
+	for (r = 0; r < l->nroutes; r++)
+		total += l->routes[r].nerror_pages;
+	if (!total)
 		return 0;
-	out->pages = calloc(l->nerror_pages, sizeof(*out->pages));
+	out->pages = calloc(total, sizeof(*out->pages));
 	if (!out->pages) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < l->nerror_pages; i++) {
-		const struct cfg_error_page *c = &l->error_pages[i];
-		struct error_page *p = &out->pages[i];
-
-		/* the loader checked the status list */
-		health_status_parse(c->status, &p->statuses, NULL, 0);
-		p->content_type = c->content_type;
-		p->body = read_page(c->file, &p->len, err, errlen);
-		if (!p->body) {
-			error_pages_free(out);
-			return -1;
-		}
-		out->n++;
-	}
+	if (load_pages(l->error_pages, l->nerror_pages, -1, out, err, errlen) == -1)
+		goto fail;
+	for (r = 0; r < l->nroutes; r++)
+		if (load_pages(l->routes[r].error_pages, l->routes[r].nerror_pages, (int)r, out, err,
+			       errlen) == -1)
+			goto fail;
 	return 0;
+fail:
+	error_pages_free(out);
+	return -1;
 }
 
 void error_pages_free(struct error_pages *ep)
@@ -94,15 +112,16 @@ static int accepts(const char *accept, size_t accept_len, const char *content_ty
 	return 0;
 }
 
-const struct error_page *error_pages_find(const struct error_pages *ep, int status, const char *accept,
-					  size_t accept_len)
+/* The page of owner (a route index or -1) for status, chosen by Accept, or NULL. */
+static const struct error_page *find_of(const struct error_pages *ep, int owner, int status,
+					const char *accept, size_t accept_len)
 {
 	const struct error_page *first = NULL;
 	size_t i;
 
 	for (i = 0; i < ep->n; i++) {
 		const struct error_page *p = &ep->pages[i];
-		if (!health_status_match(&p->statuses, status))
+		if (p->route != owner || !health_status_match(&p->statuses, status))
 			continue;
 		if (accepts(accept, accept_len, p->content_type))
 			return p;
@@ -112,22 +131,56 @@ const struct error_page *error_pages_find(const struct error_pages *ep, int stat
 	return first;
 }
 
-int error_pages_check(const struct config *cfg, FILE *out)
+const struct error_page *error_pages_find(const struct error_pages *ep, int status, const char *accept,
+					  size_t accept_len)
+{
+	return find_of(ep, -1, status, accept, accept_len);
+}
+
+const struct error_page *error_pages_pick(const struct error_pages *ep, int route, int status,
+					  const char *accept, size_t accept_len)
+{
+	const struct error_page *p = route >= 0 ? find_of(ep, route, status, accept, accept_len) : NULL;
+
+	return p ? p : find_of(ep, -1, status, accept, accept_len);
+}
+
+/* Prints a problem for each of the n pages c whose file cannot be read or is too large;
+ * key names them in the message. Returns how many there were. */
+static int check_pages(const struct config *cfg, const struct cfg_error_page *c, size_t n,
+		       const char *key, FILE *out)
 {
 	char err[512];
-	size_t i, j, len;
+	size_t j, len;
 	int problems = 0;
 
-	for (i = 0; i < cfg->nlisteners; i++)
-		for (j = 0; j < cfg->listeners[i].nerror_pages; j++) {
-			const struct cfg_error_page *c = &cfg->listeners[i].error_pages[j];
-			char *body = read_page(c->file, &len, err, sizeof(err));
-			if (!body) {
-				fprintf(out, "%s:%d: listeners.%s.error_pages.file: %s\n", cfg->source,
-					c->line, cfg->listeners[i].name, err);
-				problems++;
-			}
-			free(body);
+	for (j = 0; j < n; j++) {
+		char *body = read_page(c[j].file, &len, err, sizeof(err));
+		if (!body) {
+			fprintf(out, "%s:%d: %s.error_pages.file: %s\n", cfg->source, c[j].line, key, err);
+			problems++;
 		}
+		free(body);
+	}
+	return problems;
+}
+
+int error_pages_check(const struct config *cfg, FILE *out)
+{
+	char key[160];
+	size_t i, r;
+	int problems = 0;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct cfg_listener *l = &cfg->listeners[i];
+
+		snprintf(key, sizeof(key), "listeners.%s", l->name);
+		problems += check_pages(cfg, l->error_pages, l->nerror_pages, key, out);
+		for (r = 0; r < l->nroutes; r++) {
+			snprintf(key, sizeof(key), "listeners.%s.routes.%s", l->name, l->routes[r].name);
+			problems += check_pages(cfg, l->routes[r].error_pages, l->routes[r].nerror_pages,
+						key, out);
+		}
+	}
 	return problems;
 }

@@ -89,6 +89,14 @@ struct cfg_error_page {
 	int line;
 };
 
+/* Maintenance set through the control API (POST /v1/maintenance), laid over a config
+ * by ctl_merge from the journal: never a config key. While on, requests that would go to
+ * the pool, or that take the route, get 503 with Retry-After (lb/http_maint.c). */
+struct cfg_maint {
+	int on;
+	uint32_t retry_after_s;      /* 0 = no Retry-After header */
+};
+
 /* One pool of a route's weighted split (a canary: 95 to "stable", 5 to "canary"). */
 struct cfg_split {
 	char *pool;
@@ -148,6 +156,9 @@ struct cfg_route {
 	uint32_t queue_timeout_ms;
 	uint32_t response_timeout_ms;
 	uint64_t body_max_bytes;
+	struct cfg_error_page *error_pages;  /* before the listener's for this route's answers */
+	size_t nerror_pages;
+	struct cfg_maint maint;      /* runtime, not a key (above) */
 	int line;
 };
 
@@ -263,6 +274,7 @@ struct cfg_pool {
 	uint32_t response_timeout_ms;/* time to the first response byte, default 60000 */
 	uint32_t queue_timeout_ms;   /* default 5000; queued longer -> 503 */
 	uint32_t queue_max;          /* queued requests per pool and worker, default 1024 */
+	struct cfg_maint maint;      /* runtime, not a key (struct cfg_maint) */
 	uint32_t keepalive_max_idle; /* idle backend connections kept per backend and worker, default 256 */
 	uint32_t backend_idle_timeout_ms; /* idle backend connections are not reused after this, default 1500 */
 	uint32_t retries;            /* retries on another backend for idempotent requests, default 1 */

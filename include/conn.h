@@ -126,6 +126,7 @@ enum termination {
 	TERM_CLIENT_ABORTED_QUEUED, /* the client left while its request waited in the queue */
 	TERM_BUFFER_FULL,      /* a request body did not fit in the buffer budgets (503) */
 	TERM_NO_ROUTE,         /* no route matched and the listener has no pool (404) */
+	TERM_MAINTENANCE,      /* its pool or route is in maintenance (503, lb/http_maint.c) */
 	TERM__COUNT
 };
 
@@ -308,6 +309,9 @@ void client_free(struct client *c);
 int client_flush_out(struct client *c);
 /* Sends a small JSON error response and closes after it. */
 void client_error(struct client *c, int status, enum termination why, const char *detail);
+/* client_error with Retry-After: retry_after_s (0 = no such header) on the answer. */
+void client_error_retry(struct client *c, int status, enum termination why, const char *detail,
+			unsigned retry_after_s);
 /* After the last response of a connection is out: closes, or lingers (CS_LINGERING) when
  * the client may still be sending. */
 void client_linger(struct client *c);

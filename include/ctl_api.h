@@ -106,6 +106,37 @@ int ctl_in_rotation(const struct backend *b);
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool);
 cJSON *ctl_status_json(void);
 
+/* ---- Maintenance (control/maint.c) ----
+ * POST /v1/maintenance puts a pool or a route (every listener's route of that name) in
+ * maintenance or takes it out: a journal entry (CTL_JOP_MAINT), then a generation. */
+
+enum ctl_maint_kind { CTL_MAINT_ANY = 0, CTL_MAINT_KIND_POOL, CTL_MAINT_KIND_ROUTE };
+
+/* A parsed POST /v1/maintenance body. */
+struct ctl_maint_req {
+	enum ctl_maint_kind kind;        /* ANY: "name", for the server to resolve */
+	char name[CTL_NAME_MAX];
+	int on;
+	uint32_t retry_after_s;          /* default 60 */
+};
+
+/* Parses {"pool"|"route"|"name": N, "on": bool, "retry_after_s": S}: exactly one of the
+ * three names, "on" required. 0, or -1 with err (a 400). */
+int ctl_parse_maint(const char *body, size_t len, struct ctl_maint_req *r, char *err, size_t errlen);
+
+/* Checks r's name against cfg (and the journal j, which may hold an entry for a name
+ * cfg no longer has, so that it can be turned off): sets r->kind for "name". 0, or the
+ * HTTP status (404 neither, 409 both a pool and a route) with err. */
+int ctl_maint_resolve(const struct config *cfg, const struct ctl_journal *j, struct ctl_maint_req *r,
+		      char *err, size_t errlen);
+
+/* What is in maintenance: [{kind, name, retry_after_s, since, applies}], applies saying
+ * whether the running config g has the name. */
+cJSON *ctl_maint_list_json(const struct generation *g);
+
+/* GET and POST /v1/maintenance. */
+void ctl_maint_handle(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+
 /* ---- Request bodies (control/validate.c) ----
  * Bodies are JSON objects; unknown and repeated fields, wrong types and values out of
  * range are refused with a reason naming the field. An empty body is an empty object. */

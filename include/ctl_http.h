@@ -52,6 +52,7 @@ enum ctl_route_id {
 	CTL_R_DIFF,                      /* GET /v1/config/diff?from=&to= */
 	CTL_R_ROLLBACK,
 	CTL_R_STATS,                     /* GET /v1/stats: counters for the status page */
+	CTL_R_MAINTENANCE,               /* GET POST /v1/maintenance (control/maint.c) */
 	CTL_R_COUNT
 };
 

@@ -17,10 +17,19 @@
 
 enum ctl_jop {
 	CTL_JOP_SET = 1,             /* the backend exists with these settings */
-	CTL_JOP_DELETE               /* the backend does not exist, whatever the file says */
+	CTL_JOP_DELETE,              /* the backend does not exist, whatever the file says */
+	CTL_JOP_MAINT                /* a pool or route is in maintenance, or not (POST /v1/maintenance) */
 };
 
-/* The API's last word on one backend of one pool. */
+/* The pool field of a maintenance entry: its kind, which no pool name can be, so that
+ * (pool, name) stays the key of every entry and a maintenance entry never meets a pool. */
+#define CTL_MAINT_POOL "@maint:pool"
+#define CTL_MAINT_ROUTE "@maint:route"
+#define CTL_MAINT_RETRY_MAX 86400    /* longest Retry-After, seconds */
+
+/* The API's last word on one backend of one pool, or on the maintenance of a pool or
+ * route (op CTL_JOP_MAINT: pool is CTL_MAINT_POOL or CTL_MAINT_ROUTE, name the pool's or
+ * route's; only maint_on and retry_after_s mean something). */
 struct ctl_jentry {
 	char pool[CTL_NAME_MAX];
 	char name[CTL_NAME_MAX];
@@ -33,6 +42,8 @@ struct ctl_jentry {
 	char identity[CTL_IDENTITY_MAX]; /* what its health answer must carry; "" = the base's */
 	uint32_t ttl_s;              /* lease length; 0 = no lease (lives until removed) */
 	double expires;              /* wall clock when the lease ends unless renewed; 0 = none */
+	int maint_on;                /* CTL_JOP_MAINT: in maintenance */
+	uint32_t retry_after_s;      /* CTL_JOP_MAINT: its Retry-After (0..CTL_MAINT_RETRY_MAX) */
 	char file_fp[17];            /* the file's definition of this backend when the entry was
 	                              * written (ctl_backend_fingerprint); "" = it had none */
 	double time;                 /* wall clock when it was written */
@@ -165,6 +176,11 @@ int ctl_config_set_backend(struct config *cfg, const char *pool, struct cfg_back
 int ctl_config_remove_backend(struct config *cfg, const char *pool, const char *name);
 struct cfg_pool *ctl_config_pool(struct config *cfg, const char *pool);
 struct cfg_backend *ctl_config_backend(struct config *cfg, const char *pool, const char *name);
+
+/* Lays the maintenance entry e over cfg: the pool it names, or every listener's route of
+ * that name. Returns 1, or 0 when cfg has none (the entry then waits: a reload that
+ * brings the name back brings its maintenance back). */
+int ctl_config_set_maint(struct config *cfg, const struct ctl_jentry *e);
 
 /* A backend identity (what the identity_header of its health answer must say): 1..255
  * visible ASCII characters, no spaces. 0, or -1 with err. */

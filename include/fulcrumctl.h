@@ -18,7 +18,7 @@ enum exit_code {
 	EXIT_USAGE = 2,           /* bad command line */
 	EXIT_UNREACHABLE = 3,     /* no answer: connection refused, timeout, bad URL */
 	EXIT_UNAUTHORIZED = 4,    /* 401: missing or wrong token */
-	EXIT_NOT_FOUND = 5,       /* 404: no such pool, backend or generation */
+	EXIT_NOT_FOUND = 5,       /* 404: no such pool, backend, route or generation */
 	EXIT_INVALID = 6,         /* 400, 411, 413, 422, 431: the request or the config is invalid */
 	EXIT_TIMEOUT = 7,         /* 408 drain deadline, 504 not in rotation in time */
 	EXIT_UNAVAILABLE = 8      /* 503: stopping, not ready, state not writable */
@@ -35,7 +35,7 @@ char *fctl_seg(const char *s);
 /* The commands that talk to one server (their names and argument counts: cli/usage.c). */
 enum cmd_id {
 	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
-	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY
+	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY, C_MAINT
 };
 
 /* The help text on out (cli/usage.c). */

@@ -17,6 +17,7 @@
 #include "conn_log.h"
 #include "conn_state.h"
 #include "health.h"
+#include "http_keep.h"
 #include "io_arm.h"
 #include "log.h"
 #include "producer.h"
@@ -839,7 +840,14 @@ int client_flush_out(struct client *c)
 
 void client_error(struct client *c, int status, enum termination why, const char *detail)
 {
+	client_error_retry(c, status, why, detail, status == 503 ? RETRY_AFTER_S : 0);
+}
+
+void client_error_retry(struct client *c, int status, enum termination why, const char *detail,
+			unsigned retry_after_s)
+{
 	struct exchange *x = c->ex;
+	const struct error_page *page;
 	char body[256];
 	int n;
 
@@ -865,17 +873,14 @@ void client_error(struct client *c, int status, enum termination why, const char
 	x->local = (struct local_answer){
 		.status = status, .content_type = "application/json", .body = body,
 		.body_len = n > 0 ? ((size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1) : 0,
-		.retry_after_s = status == 503 ? RETRY_AFTER_S : 0,
+		.retry_after_s = retry_after_s,
 	};
-	if (c->gl->errors.n) {
-		/* the operator's page for this status, the one the client's Accept names first */
-		const struct error_page *page = error_pages_find(&c->gl->errors, status, x->accept,
-								 strlen(x->accept));
-		if (page) {
-			x->local.content_type = page->content_type;
-			x->local.body = page->body;
-			x->local.body_len = page->len;
-		}
+	/* the operator's page for this status: the route's, else the listener's */
+	page = http_error_page(c, status);
+	if (page) {
+		x->local.content_type = page->content_type;
+		x->local.body = page->body;
+		x->local.body_len = page->len;
 	}
 	/* written at once: the body on this stack is copied by the protocol */
 	exchange_produce(c, &local_producer);

@@ -1,8 +1,9 @@
 /* http_keep.c: owns the copies an HTTP exchange keeps of its request head
- * (include/http_keep.h). */
+ * (include/http_keep.h), and the error page they choose for an answer made here. */
 #include <string.h>
 
 #include "conn.h"
+#include "generation.h"
 #include "http_keep.h"
 
 /* Copies value of field f into to[0..cap] (cap bytes at most, then the NUL). */
@@ -58,6 +59,18 @@ void http_keep_request_head(struct client *c, const char *base, const struct htt
 	x->target[m + t] = '\0';
 	if (c->gen->cfg->log.format == LOG_FORMAT_COMBINED)
 		keep_agent(x, base, h);
-	if (c->gl->cfg->nerror_pages)
+	if (c->gl->errors.n)  /* the listener's pages and its routes' */
 		keep_accept(x, base, h);
+}
+
+const struct error_page *http_error_page(const struct client *c, int status)
+{
+	const struct cfg_listener *l = c->gl->cfg;
+	const struct cfg_route *r = c->ex ? c->ex->route_cfg : NULL;
+	/* the exchange's route is one of this listener's (its generation's) */
+	int route = r && r >= l->routes && r < l->routes + l->nroutes ? (int)(r - l->routes) : -1;
+
+	if (!c->gl->errors.n || !c->ex)
+		return NULL;
+	return error_pages_pick(&c->gl->errors, route, status, c->ex->accept, strlen(c->ex->accept));
 }

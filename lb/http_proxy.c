@@ -18,6 +18,7 @@
 #include "http_answer.h"
 #include "http_body.h"
 #include "http_keep.h"
+#include "http_maint.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "producer.h"
@@ -227,8 +228,9 @@ static void parse_request_head(struct client *c)
 		client_error(c, 501, TERM_BAD_REQUEST, "CONNECT is not supported");
 		return;
 	}
-	/* routes pick the pool, or answer here (lb/http_route.c) */
-	if (l->nroutes && http_route_request(c, base, h) == -1)
+	/* routes pick the pool, or answer here (lb/http_route.c); a pool in maintenance
+	 * answers 503 before its queue or a backend is touched (lb/http_maint.c) */
+	if ((l->nroutes && http_route_request(c, base, h) == -1) || http_maint_pool(c))
 		return;
 	if ((max = exchange_body_max(c)) && h->body == HTTP_BODY_LENGTH && h->content_length > max) {
 		client_error(c, 413, TERM_BAD_REQUEST, "request body too large");

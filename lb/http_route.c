@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "generation.h"
 #include "http_edits.h"
+#include "http_maint.h"
 #include "producer.h"
 #include "route.h"
 #include "static_files.h"
@@ -173,6 +174,8 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	snprintf(x->route, sizeof(x->route), "%s", r->name);
 	x->route_cfg = r;
 	x->route_stats = c->gl->route_stats[i];
+	if (http_maint_answer(c, &r->maint))
+		return -1;
 	if (r->redirect) {
 		answer_redirect(c, r->redirect, base, h);
 		return -1;

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "generation.h"
 #include "http_edits.h"
+#include "http_keep.h"
 #include "http_static.h"
 #include "producer.h"
 #include "static_files.h"
@@ -29,6 +30,7 @@ struct static_reply {
 	uint64_t size, first, count;     /* the file's size; the range sent */
 	const char *content_type;
 	const char *body;                /* a short text body (errors); NULL for a file */
+	size_t body_len;                 /* its length */
 	const char *path;                /* 301: the request's path, which gets a '/' ... */
 	size_t path_len;
 	const char *query;               /* ... before its query ("?..." or "") */
@@ -277,7 +279,7 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 	int head_only = h->method_id == HTTP_M_HEAD;
 	struct buf *b = c->out;
 	char *p = buf_tail(b), *end = p + buf_room(b);
-	uint64_t length = rp->body ? strlen(rp->body) : rp->count;
+	uint64_t length = rp->body ? rp->body_len : rp->count;
 	char date[HTTP_DATE_LEN];
 	int n;
 
@@ -332,7 +334,7 @@ static int write_head(struct client *c, const struct cfg_route_static *st, const
 	}
 	if (buf_append(b, "\r\n", 2) == -1)
 		return -1;
-	if (rp->body && !head_only && buf_append(b, rp->body, strlen(rp->body)) == -1)
+	if (rp->body && !head_only && buf_append(b, rp->body, rp->body_len) == -1)
 		return -1;
 	return 0;
 }
@@ -355,6 +357,17 @@ void static_files_answer(struct client *c, const struct cfg_route_static *st, co
 		rp.body = rp.status == 405 ? "method not allowed\n" : "a body is not accepted here\n";
 	} else {
 		find_answer(st, base, h, &rp);
+	}
+	if (rp.body)
+		rp.body_len = strlen(rp.body);
+	if (rp.status >= 400) {
+		/* the operator's page for this error, as on fulcrum's other answers */
+		const struct error_page *page = http_error_page(c, rp.status);
+		if (page) {
+			rp.body = page->body;
+			rp.body_len = page->len;
+			rp.content_type = page->content_type;
+		}
 	}
 	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
 		if (rp.fd != -1)

@@ -14,7 +14,7 @@ static const char *const termination_names[TERM__COUNT] = {
 	[TERM_TLS_TIMEOUT] = "tls_handshake_timeout", [TERM_TLS_FAILED] = "tls_handshake_failed",
 	[TERM_DRAIN_DEADLINE] = "drain_deadline", [TERM_CLIENT_BODY_TIMEOUT] = "client_body_timeout",
 	[TERM_CLIENT_ABORTED_QUEUED] = "client_aborted_queued", [TERM_BUFFER_FULL] = "buffer_full",
-	[TERM_NO_ROUTE] = "no_route",
+	[TERM_NO_ROUTE] = "no_route", [TERM_MAINTENANCE] = "maintenance",
 };
 
 const char *termination_name(enum termination t)
