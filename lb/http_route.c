@@ -1,5 +1,6 @@
 /* http_route.c: owns what an http listener's routes do to a parsed request head
- * (core/route.c matches): the request goes to the route's pool, or is answered here
+ * (core/route_index.c finds the route,
+ * core/route.c matches): the request goes to the route's pool, or is answered here
  * with the route's redirect or fixed answer (the local producer), or, when no route
  * matches and the listener has no pool, with a 404. */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "http_edits.h"
 #include "producer.h"
 #include "route.h"
+#include "route_index.h"
 #include "static_files.h"
 
 /* Longest Location fulcrum writes: the answer is one buffer (16 KiB) with its head. */
@@ -162,7 +164,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		rq.query++;
 		rq.query_len--;
 	}
-	i = route_find(l->routes, c->gl->route_res, l->nroutes, &rq);
+	i = c->gl->route_index ? route_index_find(c->gl->route_index, l->routes, c->gl->route_res, &rq) : -1;
 	if (i < 0) {
 		if (c->gl->pool)
 			return 0;  /* the listener's pool: as without routes */
