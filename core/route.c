@@ -221,8 +221,7 @@ void route_regex_free(struct route_regex *re)
 	free(re);
 }
 
-/* The conditions of r other than its host, for a request whose host r's already took. */
-static int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
+int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
 			      const struct route_request *rq)
 {
 	if (r->path && !str_is(r->path, rq->path, rq->path_len))

@@ -2,8 +2,9 @@
  * the routes' exact hosts and a prefix tree of their paths, each giving a set of
  * candidate routes (a bitset over route numbers). A request's candidates are the
  * intersection of its host's set and the sets on its path's walk down the tree; they
- * are checked in config order by route.c's own matcher, so the first that matches is
- * route_find's answer: the sets only ever leave out routes that cannot match. */
+ * are checked in config order by route.c's own matcher (without the host when the
+ * table decided it), so the first that matches is route_find's answer: the sets only
+ * ever leave out routes that cannot match. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ struct route_index {
 };
 
 static uint32_t host_hash(const char *h, size_t n);
-static const uint64_t *host_set(const struct route_index *ix, const char *h, size_t n);
+static const uint64_t *host_set(const struct route_index *ix, const char *h, size_t n,
+				int *decided);
 static int hosts_build(struct route_index *ix, const struct cfg_route *routes);
 static int paths_build(struct route_index *ix, const struct cfg_route *routes);
 
@@ -69,24 +71,28 @@ static int host_is_wildcard(const char *h)
 	return h[0] == '*' && h[1] == '.';
 }
 
-/* FNV-1a of h[0..n) in lower case. */
+/* FNV-1a of h[0..n) with bit 0x20 set in every byte: two hosts equal without case
+ * (ASCII) hash the same, for one instruction a byte instead of a range test. */
 static uint32_t host_hash(const char *h, size_t n)
 {
 	uint32_t x = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		x = (x ^ ascii_lower((unsigned char)h[i])) * 16777619u;
+		x = (x ^ ((unsigned char)h[i] | 0x20u)) * 16777619u;
 	return x;
 }
 
 /* The candidate set of the normalized host h[0..n): its own when it is one of the
- * routes' exact hosts, else the set of routes without an exact host. */
-static const uint64_t *host_set(const struct route_index *ix, const char *h, size_t n)
+ * routes' exact hosts (*decided = 1: every route in it takes this host), else the set
+ * of routes without an exact host (*decided = 0: its wildcards are still to check). */
+static const uint64_t *host_set(const struct route_index *ix, const char *h, size_t n,
+				int *decided)
 {
 	uint32_t x;
 	size_t s, i;
 
+	*decided = 0;
 	if (!ix->nslots)
 		return ix->other_set;
 	x = host_hash(h, n);
@@ -96,10 +102,14 @@ static const uint64_t *host_set(const struct route_index *ix, const char *h, siz
 
 		if (e->hash != x || e->len != n)
 			continue;
-		for (i = 0; i < n && (unsigned char)k[i] == ascii_lower((unsigned char)h[i]); i++)
+		/* k is in lower case: most hosts come so, and the byte is equal at once */
+		for (i = 0; i < n && ((unsigned char)h[i] == (unsigned char)k[i] ||
+				      ascii_lower((unsigned char)h[i]) == (unsigned char)k[i]); i++)
 			;
-		if (i == n)
+		if (i == n) {
+			*decided = 1;
 			return ix->host_sets + (size_t)e->set * ix->words;
+		}
 	}
 	return ix->other_set;
 }
@@ -137,11 +147,13 @@ static int hosts_build(struct route_index *ix, const struct cfg_route *routes)
 		const char *h = routes[i].host;
 		size_t len, s;
 		uint32_t x;
+		int seen;
 
 		if (!h || host_is_wildcard(h))
 			continue;
 		len = strlen(h);
-		if (host_set(ix, h, len) != ix->other_set)
+		host_set(ix, h, len, &seen);
+		if (seen)
 			continue;  /* a host seen before, in any case */
 		x = host_hash(h, len);
 		for (s = x & (ix->nslots - 1); ix->slots[s].set != NONE; s = (s + 1) & (ix->nslots - 1))
@@ -268,10 +280,12 @@ int route_index_find(const struct route_index *ix, const struct cfg_route *route
 	const uint64_t *hs;
 	size_t w, k = 0, words = ix->words;
 	uint32_t p = 0;
+	int decided;
 
 	q.host_len = route_host_normalized_len(rq->host, rq->host_len);
-	hs = host_set(ix, q.host, q.host_len);
-	memcpy(cand, ix->nopath_set, words * sizeof(uint64_t));
+	hs = host_set(ix, q.host, q.host_len, &decided);
+	for (w = 0; w < words; w++)
+		cand[w] = ix->nopath_set[w];
 	for (;;) {
 		const struct ix_node *nd = &ix->nodes[p];
 
@@ -289,7 +303,9 @@ int route_index_find(const struct route_index *ix, const struct cfg_route *route
 
 		for (; m; m &= m - 1) {
 			size_t i = w * WORD_BITS + (size_t)__builtin_ctzll(m);
-			if (route_matches_normalized(&routes[i], res ? res[i] : NULL, &q))
+			const struct route_regex *re = res ? res[i] : NULL;
+			if (decided ? route_matches_rest(&routes[i], re, &q)
+				    : route_matches_normalized(&routes[i], re, &q))
 				return (int)i;
 		}
 	}
