@@ -208,11 +208,11 @@ static void test_index_cases(void **state)
  * second word of the sets: hosts h0..h19 x prefixes /a0/../a4/. */
 static void test_index_two_words(void **state)
 {
-	static char hosts[100][16], prefixes[100][8];
+	static char hosts[100][24], prefixes[100][16];
 	struct cfg_route routes[100];
 	struct route_index *ix;
 	struct route_request q;
-	char err[256], host[16], path[16];
+	char err[256], host[24], path[24];
 	int i, j;
 
 	memset(routes, 0, sizeof(routes));
