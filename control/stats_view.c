@@ -1,6 +1,7 @@
 /* stats_view.c: GET /v1/stats, the JSON the status page polls: per pool and backend the
  * state, weights, connections, cumulative request and error counts and the cumulative
- * buckets of the total response time; the page takes differences between two polls. */
+ * buckets of the total response time, and per http listener its routes with their
+ * request counts; the page takes differences between two polls. */
 
 #include "clock.h"
 #include "ctl_api.h"
@@ -49,7 +50,7 @@ static cJSON *backend_json(const struct backend *b, long long now_ms)
 
 cJSON *ctl_stats_json(const struct generation *g)
 {
-	cJSON *o = cJSON_CreateObject(), *pools;
+	cJSON *o = cJSON_CreateObject(), *pools, *ls;
 	long long now = clock_coarse_ms();
 	size_t i, k;
 
@@ -72,6 +73,22 @@ cJSON *ctl_stats_json(const struct generation *g)
 		for (k = 0; bs && k < p->nbackends; k++)
 			cJSON_AddItemToArray(bs, backend_json(p->backends[k], now));
 		cJSON_AddItemToArray(pools, po);
+	}
+	ls = cJSON_AddArrayToObject(o, "listeners");
+	for (i = 0; ls && i < g->nlisteners; i++) {
+		const struct gen_listener *gl = &g->listeners[i];
+		cJSON *lo, *rs;
+
+		if (gl->cfg->mode != LISTENER_HTTP || !gl->cfg->nroutes)
+			continue;  /* the page shows routes only */
+		lo = cJSON_CreateObject();
+		if (!lo)
+			break;
+		cJSON_AddStringToObject(lo, "name", gl->cfg->name);
+		rs = cJSON_AddArrayToObject(lo, "routes");
+		for (k = 0; rs && k < gl->cfg->nroutes; k++)
+			cJSON_AddItemToArray(rs, ctl_route_json(gl, k));
+		cJSON_AddItemToArray(ls, lo);
 	}
 	return o;
 }

@@ -13,7 +13,6 @@
 static const char *const admin_names[] = { "active", "draining", "maint" };
 
 static void add_health_view(cJSON *o, const struct backend *b);
-static cJSON *route_json(const struct gen_listener *gl, size_t r);
 
 /* What health_backend_view() says: the state with warming told apart from up, why and
  * since when, the slow-start share, ejections and the last active check. */
@@ -120,10 +119,7 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	return o;
 }
 
-/* One route of an http listener as GET /v1/status shows it: its name, the conditions it
- * sets (those unset match anything and are left out), what it does and how many
- * requests took it (all workers, since the process started). */
-static cJSON *route_json(const struct gen_listener *gl, size_t r)
+cJSON *ctl_route_json(const struct gen_listener *gl, size_t r)
 {
 	const struct cfg_route *cr = &gl->cfg->routes[r];
 	cJSON *o = cJSON_CreateObject(), *m, *a;
@@ -183,6 +179,8 @@ static cJSON *route_json(const struct gen_listener *gl, size_t r)
 		cJSON_AddNumberToObject(a, "status", cr->respond->status);
 		cJSON_AddStringToObject(a, "content_type", cr->respond->content_type);
 		cJSON_AddNumberToObject(a, "body_bytes", (double)strlen(cr->respond->body));
+	} else if (cr->static_files) {
+		cJSON_AddStringToObject(o, "action", "static");
 	}
 	stats_route_sum(gl->route_stats ? gl->route_stats[r] : NULL, &s);
 	for (k = 0; k < STATS_CLASSES; k++)
@@ -236,7 +234,7 @@ cJSON *ctl_status_json(void)
 		if (gl->cfg->mode == LISTENER_HTTP) {
 			cJSON *rs = cJSON_AddArrayToObject(l, "routes");
 			for (k = 0; rs && k < gl->cfg->nroutes; k++)
-				cJSON_AddItemToArray(rs, route_json(gl, k));
+				cJSON_AddItemToArray(rs, ctl_route_json(gl, k));
 		}
 		cJSON_AddItemToArray(ls, l);
 	}

@@ -15,6 +15,7 @@
 #include "generation.h"
 #include "log.h"
 #include "route.h"
+#include "route_index.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -358,7 +359,8 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
-			if (compile_route_regexes(gl, err, errlen) == -1)
+			if (compile_route_regexes(gl, err, errlen) == -1 ||
+			    !(gl->route_index = route_index_build(gl->cfg->routes, gl->cfg->nroutes, err, errlen)))
 				goto fail;
 		}
 		/* certificates are read now: a missing or mismatched file refuses the whole
@@ -385,6 +387,7 @@ fail:
 		error_pages_free(&g->listeners[i].errors);
 		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);
+		route_index_free(g->listeners[i].route_index);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);
@@ -411,6 +414,7 @@ void generation_unref(struct generation *g)
 		error_pages_free(&g->listeners[i].errors);
 		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);
+		route_index_free(g->listeners[i].route_index);
 	}
 	free(g->listeners);
 	free_pools(g->pools, g->npools);

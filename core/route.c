@@ -1,7 +1,9 @@
 /* route.c: owns the matching of requests to a listener's routes (include/route.h): host
  * (exact or "*." suffix, without case, port ignored), exact path or path prefix, method,
- * a header, a cookie, a query parameter, a path regex (PCRE2). A linear scan in order:
- * first match wins, as the operator wrote them; the regex, the dearest, is tried last. */
+ * a header, a cookie, a query parameter, a path regex (PCRE2). route_find is a linear
+ * scan in order, first match wins, as the operator wrote them; the regex, the dearest,
+ * is tried last. It is the reference the data path's index (core/route_index.c) is
+ * tested against. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +39,7 @@ static inline unsigned char ascii_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
-/* The Host value as routes compare it: without its port, and without the final dot of a
- * fully qualified name (the same host). Its length in h. */
-static size_t host_normalized_len(const char *h, size_t n)
+size_t route_host_normalized_len(const char *h, size_t n)
 {
 	n = host_without_port(h, n);
 	if (n > 0 && h[n - 1] == '.')
@@ -48,9 +48,10 @@ static size_t host_normalized_len(const char *h, size_t n)
 }
 
 /* "*.example.com" matches "a.example.com" and "a.b.example.com", not "example.com";
- * h[0..n) is already normalized (host_normalized_len). An exact pattern is walked
+ * h[0..n) is already normalized (route_host_normalized_len). An exact pattern is walked
  * once, without strlen: with many routes most of them differ from the host within the
- * first bytes, and this compare is what a request pays per route. */
+ * first bytes, and this compare is what a request pays per route (route_find; the
+ * index, core/route_index.c, pays it for its few candidates only). */
 static __attribute__((noinline)) int host_matches_suffix(const char *suffix, const char *h, size_t n)
 {
 	size_t plen = strlen(suffix);
@@ -220,8 +221,7 @@ void route_regex_free(struct route_regex *re)
 	free(re);
 }
 
-/* The conditions of r other than its host, for a request whose host r's already took. */
-static int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
+int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
 			      const struct route_request *rq)
 {
 	if (r->path && !str_is(r->path, rq->path, rq->path_len))
@@ -241,14 +241,20 @@ static int route_matches_rest(const struct cfg_route *r, const struct route_rege
 	return 1;
 }
 
+int route_matches_normalized(const struct cfg_route *r, const struct route_regex *re,
+			     const struct route_request *rq)
+{
+	if (r->host && !host_matches_normalized(r->host, rq->host, rq->host_len))
+		return 0;
+	return route_matches_rest(r, re, rq);
+}
+
 int route_matches(const struct cfg_route *r, const struct route_regex *re, const struct route_request *rq)
 {
 	struct route_request q = *rq;
 
-	q.host_len = host_normalized_len(rq->host, rq->host_len);
-	if (r->host && !host_matches_normalized(r->host, q.host, q.host_len))
-		return 0;
-	return route_matches_rest(r, re, &q);
+	q.host_len = route_host_normalized_len(rq->host, rq->host_len);
+	return route_matches_normalized(r, re, &q);
 }
 
 /* The host is normalized once for all routes, and tried in the loop itself: with many
@@ -259,7 +265,7 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
 	struct route_request q = *rq;
 	size_t i;
 
-	q.host_len = host_normalized_len(rq->host, rq->host_len);
+	q.host_len = route_host_normalized_len(rq->host, rq->host_len);
 	for (i = 0; i < n; i++) {
 		if (routes[i].host && !host_matches_normalized(routes[i].host, q.host, q.host_len))
 			continue;

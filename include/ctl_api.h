@@ -105,6 +105,10 @@ int ctl_in_rotation(const struct backend *b);
  * NULL. */
 cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, const char *pool);
 cJSON *ctl_status_json(void);
+/* Route r of the http listener gl as GET /v1/status and /v1/stats show it: its name,
+ * the conditions it sets (those unset match anything and are left out), what it does
+ * and how many requests took it (all workers, since the process started). */
+cJSON *ctl_route_json(const struct gen_listener *gl, size_t r);
 
 /* ---- Maintenance (control/maint.c) ----
  * POST /v1/maintenance puts a pool or a route (every listener's route of that name) in

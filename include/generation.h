@@ -46,6 +46,8 @@ struct gen_listener {
 					   * name for the process's life, include/stats.h) */
 	struct route_regex **route_res;  /* per cfg->routes[i]: its compiled path_regex or NULL;
 					  * NULL when no route has one */
+	struct route_index *route_index; /* cfg->routes by host and path (include/route_index.h);
+					  * NULL without routes */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

@@ -59,6 +59,20 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
 int route_matches(const struct cfg_route *r, const struct route_regex *re,
 		  const struct route_request *rq);
 
+/* The length of the Host value host[0..n) as routes compare it: without its port
+ * ("[::1]:8080" -> "[::1]", "a.example:80" -> "a.example") and without the final dot of
+ * a fully qualified name (the same host). */
+size_t route_host_normalized_len(const char *host, size_t n);
+
+/* route_matches for a request whose host_len is already route_host_normalized_len's. */
+int route_matches_normalized(const struct cfg_route *r, const struct route_regex *re,
+			     const struct route_request *rq);
+
+/* The conditions of r other than its host, for a request whose host r's is known to
+ * take (the route index's host table decided it). */
+int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
+		       const struct route_request *rq);
+
 /* Prints a warning line ("file:line: listeners.L.routes.R: warning: ...") for each
  * route of cfg that no request can reach (it follows a route without conditions in the
  * same listener), and for a listener pool that no request can reach for the same

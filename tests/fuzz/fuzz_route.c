@@ -2,13 +2,15 @@
  * request parts: the input is host, path, method, query and then header fields
  * ("Name: value", one per part) separated by NUL bytes, matched against a fixed table of
  * every kind of condition. The first match must match, no earlier route may, and no
- * read may leave the slices given. */
+ * read may leave the slices given. The route index (core/route_index.c) must answer as
+ * route_find on that table and on a second one of many hosts and paths. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "route.h"
+#include "route_index.h"
 #include "fuzz_parts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,8 +34,27 @@ static const struct cfg_route routes[] = {
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 #define NFIELDS 16
 
-/* The compiled regexes, made on the first input and kept for the process's life. */
+/* Hosts and paths that share beginnings and ends, as a table by host and path has them. */
+static const struct cfg_route by_host[] = {
+	{ .name = "a-api", .host = "a.example.com", .path_prefix = "/api/" },
+	{ .name = "wild-api", .host = "*.example.com", .path_prefix = "/api" },
+	{ .name = "b-exact", .host = "B.Example.Com", .path = "/" },
+	{ .name = "a-root", .host = "a.example.com", .path = "/" },
+	{ .name = "deep-wild", .host = "*.a.example.com" },
+	{ .name = "any-static", .path_prefix = "/static/" },
+	{ .name = "ip", .host = "127.0.0.1", .path_prefix = "/a" },
+	{ .name = "a-ab", .host = "a.example.com", .path_prefix = "/ab" },
+	{ .name = "a-a", .host = "a.example.com", .path_prefix = "/a", .method = "GET" },
+	{ .name = "exact-a", .path = "/a" },
+	{ .name = "c-any", .host = "c.example.com" },
+	{ .name = "root-prefix", .path_prefix = "/" },
+};
+#define NBY_HOST (sizeof(by_host) / sizeof(by_host[0]))
+
+/* The compiled regexes, made on the first input and kept for the process's life, and
+ * the indexes: of routes without its catch-all, of all of routes, of by_host. */
 static struct route_regex *res[NROUTES];
+static struct route_index *ix_some, *ix_all, *ix_by_host;
 
 /* The rest of the input as header fields: the parts copied into one buffer of exactly
  * their size, each "Name: value" sliced as the parser would (the name up to the first
@@ -84,6 +105,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			res[k] = route_regex_compile(routes[k].path_regex, err, sizeof(err));
 			assert(res[k]);
 		}
+	if (!ix_all) {
+		ix_some = route_index_build(routes, n - 1, err, sizeof(err));
+		ix_all = route_index_build(routes, n, err, sizeof(err));
+		ix_by_host = route_index_build(by_host, NBY_HOST, err, sizeof(err));
+		assert(ix_some && ix_all && ix_by_host);
+	}
 	host = fuzz_next_part(&p, end, &rq.host_len);
 	path = fuzz_next_part(&p, end, &rq.path_len);
 	method = fuzz_next_part(&p, end, &rq.method_len);
@@ -102,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < (i < 0 ? (int)n - 1 : i); j++)
 			assert(!route_matches(&routes[j], res[j], &rq));
 		assert(route_find(routes, res, n, &rq) >= 0);  /* the last route matches anything */
+		assert(route_index_find(ix_some, routes, res, &rq) == i);
+		assert(route_index_find(ix_all, routes, res, &rq) == route_find(routes, res, n, &rq));
+		assert(route_index_find(ix_by_host, by_host, NULL, &rq) == route_find(by_host, NULL, NBY_HOST, &rq));
 	}
 	free(host);
 	free(path);

@@ -1,6 +1,8 @@
 /* test_generation.c: unit tests of the generation model (core/generation.c): a generation
  * built from a config, held alive by its last holder, backends and listening sockets that
- * carry over a reload with their live state, and the listener a connection follows. */
+ * carry over a reload with their live state, the listener a connection follows, and a
+ * listener's route index, made and freed with the generation (LeakSanitizer checks the
+ * freeing under make SANITIZE=1). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -22,6 +24,7 @@
 
 #include "config.h"
 #include "generation.h"
+#include "route_index.h"
 #include "stats.h"
 
 /* Fakes over what a generation frees (TEST_WRAP_test_generation in the Makefile): they
@@ -57,6 +60,7 @@ static void test_removed_backend_goes_with_last_holder(void **state);
 static void test_listening_sockets_carry_over(void **state);
 static void test_failed_build_changes_nothing(void **state);
 static void test_follow_listener(void **state);
+static void test_route_index_lives_with_generation(void **state);
 
 /* Three loopback ports that the test keeps reserved (a bound SO_REUSEPORT socket of the
  * same user, which listen_socket_open can share and nobody else can take). */
@@ -527,6 +531,48 @@ static void test_follow_listener(void **state)
 	generation_unref(g2);
 }
 
+/* A listener's routes are indexed with the generation, and the index answers for the
+ * routes of that generation's config; a build that fails after the index was made
+ * frees it with the rest. */
+static void test_route_index_lives_with_generation(void **state)
+{
+	static const char routes[] =
+		"  routes = ( { name = \"api\"; host = \"api.test\"; path_prefix = \"/v1/\"; pool = \"other\"; },\n"
+		"             { name = \"num\"; path_regex = \"^/n/[0-9]+$\"; pool = \"other\"; },\n"
+		"             { name = \"any-api\"; host = \"*.test\"; pool = \"flask\"; } ); } );\n";
+	struct route_request q = { "API.test:80", 11, "/v1/x", 5, "GET", 3, "", 0, NULL, NULL, 0 };
+	struct config *cfg = load_fmt("log = { access = \"off\"; };\n"
+				      "listeners = ( { name = \"web\"; bind = \"127.0.0.1:%d\"; pool = \"flask\";\n%s"
+				      POOLS_2, port[0], routes);
+	struct generation *g = build(cfg, NULL, 1, 1);
+	const struct gen_listener *web = listener_of(g, "web");
+	struct config *cfg2;
+	char err[512] = "";
+	int busy_fd, busy = busy_port(&busy_fd);
+
+	assert_non_null(web->route_index);
+	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 0);
+	q = (struct route_request){ "b.test", 6, "/n/12", 5, "GET", 3, "", 0, NULL, NULL, 0 };
+	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 1);
+	q.path = "/n/x";
+	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 2);
+	q.host = "test";
+	q.host_len = 4;
+	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), -1);
+
+	/* the routed listener is built, then the next one's bind fails */
+	cfg2 = load_fmt("log = { access = \"off\"; };\n"
+			"listeners = ( { name = \"web\"; bind = \"127.0.0.1:%d\"; pool = \"flask\";\n"
+			"  routes = ( { name = \"api\"; host = \"api.test\"; pool = \"other\"; } ); },\n"
+			"  { name = \"new\"; bind = \"127.0.0.1:%d\"; pool = \"flask\"; } );\n" POOLS_2,
+			port[0], busy);
+	assert_null(generation_build(cfg2, g, 1, 2, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot listen on"));
+	config_free(cfg2);
+	close(busy_fd);
+	generation_unref(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_listening_sockets_carry_over),
 		cmocka_unit_test(test_failed_build_changes_nothing),
 		cmocka_unit_test(test_follow_listener),
+		cmocka_unit_test(test_route_index_lives_with_generation),
 	};
 	int i, rc;
 

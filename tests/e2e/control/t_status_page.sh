@@ -3,7 +3,9 @@
 # traffic. GET / serves the page byte for byte from memory without a token, with a CSP
 # that allows exactly its own inline blocks (hashes recomputed here), no-cache and
 # nosniff. Then, in headless chromium: the page asks for the token, renders the
-# backends up with requests/s, error rate (web-3 answers 500s), p99 and history;
+# backends up with requests/s, error rate (web-3 answers 500s), p99 and history, and
+# the listener's routes (the traffic's route "work" with its conditions, action, request
+# count and rate, as GET /v1/stats and /v1/status have them);
 # clicking Drain on web-2 takes it out of rotation (GET /v1/pools/flask/backends/web-2
 # and new requests), Enable brings it back, Weight re-weights it, a refused token asks
 # again. Skips the browser part (SKIP, exit 77) only when GET /v1/stats answers 404:
@@ -24,7 +26,9 @@ cfg=$T/fulcrum.cfg
 	cfg_common
 	cfg_control "$P_CTL"
 	cat <<EOF
-listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; } );
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
+                routes = ( { name = "work"; path_prefix = "/work"; pool = "flask"; },
+                           { name = "robots"; path = "/robots.txt"; respond = { status = 200; body = "ok"; }; } ); } );
 pools = ( { name = "flask";
             health = { type = "http"; path = "/healthz"; interval_ms = 500; timeout_ms = 2000; rise = 1; fall = 3; };
             passive = { error_status = ""; };
@@ -72,13 +76,18 @@ for b in pool["backends"]:
               "latency_buckets"):
         assert k in b, (b["name"], k)
     assert len(b["latency_buckets"]) == len(b["latency_buckets_le_s"]) + 1, b["name"]
+web = next(l for l in d["listeners"] if l["name"] == "web")
+assert [r["name"] for r in web["routes"]] == ["work", "robots"], web
+assert web["routes"][0]["match"] == {"path_prefix": "/work"}, web["routes"][0]
+assert web["routes"][0]["action"] == "pool" and web["routes"][0]["pool"] == "flask", web["routes"][0]
+assert web["routes"][1]["action"] == "respond" and "requests" in web["routes"][1], web["routes"][1]
 EOF
 
 step "the page in headless chromium, with traffic"
 start_browser
 bg hload TERM "$PY" "$E2E_DIR/hload.py" run --port "$P_WEB" --clients 3 --duration 150 --path "/work?ms=5" --pause 0.01
 browser_run check --page "http://127.0.0.1:$P_CTL/" --token "$TOKEN" --pool flask \
-	--expect web-1,web-2,web-3 --drain web-2 --errors web-3 \
+	--expect web-1,web-2,web-3 --drain web-2 --errors web-3 --route web/work \
 	--listener "http://127.0.0.1:$P_WEB" --shot "$T/page.png"
 
 step "the API agrees with what the page did"

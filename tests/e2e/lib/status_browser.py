@@ -3,7 +3,7 @@ operator would, and checks what it shows and does against the control API itself
 
   status_browser.py check --driver URL --profile DIR --page URL --token T --pool P
         --expect N1,N2,.. --drain N [--errors N] [--listener URL] [--hostile NAME]
-        [--shot FILE]
+        [--route LISTENER/ROUTE] [--shot FILE]
       Opens the page, answers the token prompt, waits until every expected backend is
       rendered up and active with traffic figures (requests/s, p99; with --errors, an
       error rate above 0 on that backend), clicks Drain on one and checks through
@@ -12,7 +12,10 @@ operator would, and checks what it shows and does against the control API itself
       back, re-weights it (and a weight out of range is refused), with --refused checks
       that fulcrum's error for a drain is shown, that a refused token asks again, and that
       the browser reported no CSP violation. --hostile: a backend whose name is HTML
-      must show as text. --shot: a screenshot at the end (also on failure).
+      must show as text. --route: that route of that listener is shown in the listener's
+      routes table with its conditions and action as GET /v1/status has them, its request
+      count above 0 and a request rate (traffic must go through it).
+      --shot: a screenshot at the end (also on failure).
   status_browser.py screenshot --driver URL --profile DIR --page URL --token T
         --out FILE [--settle S]
       Opens the page, waits until traffic shows, lets S seconds of sparkline history
@@ -41,6 +44,16 @@ document.querySelectorAll('tr[data-backend]').forEach(function (tr) {
     rps: t('rps'), err: t('err'), p50: t('p50'), p99: t('p99'), name: t('name'),
     imgs: tr.querySelectorAll('img, script, b').length,
     spark: tr.querySelectorAll('td.spark polyline').length };
+});
+return out;
+"""
+
+ROUTES_JS = """
+var out = {};
+document.querySelectorAll('tr[data-route]').forEach(function (tr) {
+  var t = function (c) { var e = tr.querySelector('td.' + c); return e ? e.textContent : null; };
+  out[tr.getAttribute('data-listener') + '/' + tr.getAttribute('data-route')] = {
+    cond: t('cond'), action: t('action'), req: t('req'), rps: t('rps') };
 });
 return out;
 """
@@ -174,6 +187,31 @@ def instances_answering(listener, n):
     return seen
 
 
+def check_route(a, b):
+    """The route a.route ("listener/route") in the page as GET /v1/status has it."""
+    lname, rname = a.route.split("/", 1)
+    st, status = api(a.page, a.token, "GET", "/v1/status")
+    if st != 200:
+        raise CheckFailed("GET /v1/status answered %s" % st)
+    want = next((r for l in status.get("listeners", []) if l["name"] == lname
+                 for r in l.get("routes", []) if r["name"] == rname), None)
+    if want is None:
+        raise CheckFailed("GET /v1/status has no route %s" % a.route)
+
+    def shown():
+        x = b.js(ROUTES_JS).get(a.route)
+        if not x or x["rps"] in ("\u2013", "0.0"):
+            return None
+        return x if int(x["req"].replace(",", "")) > 0 else None
+    x = wait_for("route %s shown with requests and a rate" % a.route, shown, WAIT)
+    log("  %s: %s" % (a.route, x))
+    for k, v in want.get("match", {}).items():
+        if "%s %s" % (k, v) not in x["cond"]:
+            raise CheckFailed("route %s: conditions %r lack %s %s" % (a.route, x["cond"], k, v))
+    if want.get("action") == "pool" and x["action"] != "pool " + want["pool"]:
+        raise CheckFailed("route %s: action %r, want pool %s" % (a.route, x["action"], want["pool"]))
+
+
 def check(a):
     pool, victim = a.pool, a.drain
     expect = [n for n in a.expect.split(",") if n]
@@ -204,6 +242,10 @@ def check(a):
             total = b.text("#sum-rps")
             if total in ("\u2013", "0.0"):
                 raise CheckFailed("the summary shows no requests/s: %r" % total)
+
+            if a.route:
+                log("the route %s in its listener's routes table" % a.route)
+                check_route(a, b)
 
             if a.hostile:
                 log("a backend named with HTML shows as text")
@@ -354,6 +396,7 @@ def main():
     p.add_argument("--errors")
     p.add_argument("--listener")
     p.add_argument("--hostile")
+    p.add_argument("--route", help="listener/route that traffic goes through")
     p.add_argument("--refused", help="pool/backend whose drain fulcrum refuses")
     p.add_argument("--states", help="pool/backend=health,...: rows expected in those states")
     p.add_argument("--shot")
