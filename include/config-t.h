@@ -148,6 +148,9 @@ struct cfg_route {
 	uint32_t queue_timeout_ms;
 	uint32_t response_timeout_ms;
 	uint64_t body_max_bytes;
+	/* its share of its pool's concurrency (core/route_share.c) */
+	uint32_t max_share;          /* percent of the pool's slots its requests may hold; 0 = no share */
+	int adaptive_limit;          /* learn its limit from its own latency (under max_share) */
 	int line;
 };
 

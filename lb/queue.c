@@ -8,7 +8,10 @@
 
 #include "conn.h"
 #include "queue.h"
+#include "route_share.h"
 #include "worker.h"
+
+static int waiter_takes_share(struct pool_waiter *pw, void *arg);
 
 struct exchange *queue_exchange_of(struct pool_waiter *pw)
 {
@@ -47,11 +50,36 @@ void queue_remove(struct worker *w, struct exchange *x)
 	atomic_fetch_sub(&proc.queued_total, 1);
 }
 
-void queue_release_slot(struct worker *w, struct backend *b)
+int queue_pick(struct exchange *x, struct worker_pool *wp, struct backend **b)
+{
+	int r;
+
+	if (x->share && !x->share_held) {
+		if (!route_share_try_take(x->share, x->pool))
+			return QUEUE_ROUTE_FULL;
+		x->share_held = 1;
+	}
+	r = pool_pick(x->pool, &wp->pick, x->failed_backend, b);
+	if (r != PICK_OK && x->share_held) {
+		/* no slot: the place goes back at once (a waiter passed over for it is
+		 * woken by the release that frees a slot) */
+		x->share_held = 0;
+		route_share_give_back(x->share);
+	}
+	return r;
+}
+
+void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b)
 {
 	int i;
 
 	backend_release(b);
+	if (x->share_held) {
+		/* the route's waiters, passed over while it was at its share, get their turn
+		 * with the wake below, as those of the pool do */
+		x->share_held = 0;
+		route_share_give_back(x->share);
+	}
 	if (!atomic_load_explicit(&proc.queued_total, memory_order_relaxed))
 		return;
 	for (i = 0; i < proc.nworkers; i++) {
@@ -73,14 +101,17 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 	size_t i;
 
 	for (i = 0; w->gen && i < w->gen->npools; i++) {
-		struct pool *p = &w->gen->pools[i];
 		struct pool_queue *q = &w->pools[i].queue;
 		struct pool_waiter *pw;
 
-		while ((pw = pool_queue_peek(q))) {
+		struct route_share *full = NULL;
+
+		/* the oldest waiter whose route is not at its share (it then holds a place of
+		 * it); those passed over keep their places */
+		while ((pw = pool_queue_first(q, waiter_takes_share, &full))) {
 			struct exchange *x = queue_exchange_of(pw);
 			struct backend *b;
-			int r = pool_pick(p, &w->pools[i].pick, x->failed_backend, &b);
+			int r = queue_pick(x, &w->pools[i], &b);
 
 			if (r == PICK_FULL)
 				break;
@@ -88,6 +119,25 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 			turn(x, r == PICK_NONE ? NULL : b);
 		}
 	}
+}
+
+/* pool_queue_first's test in queue_run: 1 when the waiter's route has no share or a
+ * place of it was free (now held: queue_pick then only picks the backend, and gives it
+ * back when the pool is full). *arg remembers a share found full, so that a run of one
+ * slow route's waiters costs one look at it per pass, not one each. */
+static int waiter_takes_share(struct pool_waiter *pw, void *arg)
+{
+	struct route_share **full = arg;
+	struct exchange *x = queue_exchange_of(pw);
+
+	if (!x->share)
+		return 1;
+	if (x->share == *full || !route_share_try_take(x->share, x->pool)) {
+		*full = x->share;
+		return 0;
+	}
+	x->share_held = 1;
+	return 1;
 }
 
 void queue_take_all(struct worker *w, struct pool_waiter *moved)
