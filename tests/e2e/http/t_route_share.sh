@@ -7,7 +7,8 @@
 # a second behind it), the backend never sees 2 /work at once, fulcrum_route_inflight
 # of the slow route never shows more than 1 and fulcrum_route_limit shows 1, and the
 # slow route is still served (its waiters keep their places; none gets a 503). Two
-# workers: the count is shared by both.
+# workers: the count is shared by both. A route with adaptive_limit learns its limit
+# from its own requests, under its max_share.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -22,7 +23,9 @@ cfg=$T/fulcrum.cfg
 	cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "flask";
   routes = ( { name = "slow"; path_prefix = "/work"; pool = "flask"; max_share = 25;
-               queue_timeout_ms = 30000; } ); } );
+               queue_timeout_ms = 30000; },
+             { name = "learn"; path_prefix = "/echo"; pool = "flask"; max_share = 50;
+               adaptive_limit = true; } ); } );
 pools = ( { name = "flask"; health = { type = "none"; };
             backends = ( { name = "f"; address = "127.0.0.1:$P_BE"; max_conns = 4; } ); } );
 EOF
@@ -102,4 +105,32 @@ assert_eq "$(api GET /v1/status)" 200 "GET /v1/status"
 assert_eq "$(json_get "$(cat "$T/api.body")" \
 	'[r for l in d["listeners"] if l["name"] == "web" for r in l["routes"] if r["name"] == "slow"][0]["shares"][0]["limit"]')" \
 	1 "the slow route's limit in the status"
+step "adaptive_limit: the route \"learn\" learns its limit from its latency, up to its share (2 of 4)"
+# metric NAME ROUTE: one sample of the route's share gauge
+metric() {
+	hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/metrics" |
+		sed -n "s/^$1{listener=\"web\",route=\"$2\",pool=\"flask\"} //p"
+}
+assert_eq "$(metric fulcrum_route_limit learn)" 1 "the learned limit before any request"
+timeout 60 "$PY" - "$P_LB" >"$T/learn.out" 2>&1 <<'PYEOF' || fail "the learn driver failed: $(cat "$T/learn.out")"
+import http.client, sys, threading
+port = int(sys.argv[1])
+bad = []
+def loop():
+    for i in range(24):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        c.request("GET", "/echo?ms=50")
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            bad.append(r.status)
+        c.close()
+ts = [threading.Thread(target=loop) for _ in range(2)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("bad=%d" % len(bad))
+PYEOF
+assert_eq "$(cat "$T/learn.out")" "bad=0" "requests of the learning route"
+assert_eq "$(metric fulcrum_route_limit learn)" 2 "the learned limit after 48 requests, 2 at a time"
+assert_eq "$(metric fulcrum_route_inflight learn)" 0 "requests of the learning route in flight at the end"
 echo ok
