@@ -133,4 +133,7 @@ PYEOF
 assert_eq "$(cat "$T/learn.out")" "bad=0" "requests of the learning route"
 assert_eq "$(metric fulcrum_route_limit learn)" 2 "the learned limit after 48 requests, 2 at a time"
 assert_eq "$(metric fulcrum_route_inflight learn)" 0 "requests of the learning route in flight at the end"
+hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/metrics" >"$T/metrics.txt"
+"$PY" "$E2E_DIR/promparse.py" check "$T/metrics.txt" >"$T/promparse.out" 2>&1 ||
+	fail "the strict parser rejects /metrics: $(head -c 1500 "$T/promparse.out")"
 echo ok
