@@ -1,9 +1,10 @@
 /* queue.c: a worker's wait queues, one per pool of its generation. An exchange that
- * finds every eligible backend at max_conns waits here in arrival order; a slot given
- * back (here or on another worker) wakes the queues, and queue_run hands slots to the
- * oldest waiters once the current batch of events is done. What a waiter does with its
- * turn is the caller's (the connection core's): the queue knows exchanges, not
- * connections. */
+ * finds every eligible backend at max_conns, or its route at its share of the pool
+ * (core/route_share.c), waits here in arrival order; a slot given back (here or on
+ * another worker) wakes the queues, and queue_run hands slots to the oldest waiters
+ * whose route is not at its share once the current batch of events is done. What a
+ * waiter does with its turn is the caller's (the connection core's): the queue knows
+ * exchanges, not connections. */
 #include <stddef.h>
 
 #include "conn.h"
