@@ -44,7 +44,7 @@ static struct fixture *fixture_new(const unsigned *max_conns, size_t n)
 	for (i = 0; i < n; i++) {
 		struct cfg_backend cb;
 		struct sockaddr_in *sin = (struct sockaddr_in *)&cb.address.ss;
-		char name[16];
+		char name[24];
 
 		memset(&cb, 0, sizeof(cb));
 		snprintf(name, sizeof(name), "b%zu", i);
