@@ -1,7 +1,8 @@
 /* route_share.c: a route's share of a pool's concurrency: the arithmetic of the limit
  * (max_share of the pool's capacity, the limit learned from the route's latency by
- * core/adaptive_limit.c), the atomic count of the route's requests in flight, and the
- * registry that keeps each share by name for the process's life. */
+ * core/adaptive_limit.c), the atomic count of the route's requests in flight, the turn
+ * that hands freed places to the workers' waiters in a circle, and the registry that
+ * keeps each share by name for the process's life. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "balance.h"
 #include "route_share.h"
+#include "stats.h"
 
 /* Shares by "listener/route/pool"; appended by the control thread, never freed (a
  * request may hold a place in one across any number of reloads). */
@@ -33,10 +35,21 @@ struct route_share *route_share_get(const char *listener, const char *route, con
 		if (!strcmp(n->name, name))
 			break;
 	if (!n && (n = calloc(1, sizeof(*n) + strlen(name) + 1))) {
+		int i, nw = stats_workers();
+
+		if (!(n->share.waiting = calloc((size_t)nw, sizeof(*n->share.waiting)))) {
+			free(n);
+			pthread_mutex_unlock(&named_lock);
+			return NULL;
+		}
 		strcpy(n->name, name);
 		atomic_init(&n->share.inflight, 0);
 		atomic_init(&n->share.percent, 0);
 		atomic_init(&n->share.adaptive_on, 0);
+		atomic_init(&n->share.turn, 0);
+		n->share.nworkers = nw;
+		for (i = 0; i < nw; i++)
+			atomic_init(&n->share.waiting[i], 0);
 		adaptive_limit_init(&n->share.adaptive);
 		n->next = named;
 		named = n;
@@ -105,11 +118,40 @@ unsigned route_share_limit(struct route_share *s, const struct pool *p)
 	return limit;
 }
 
-int route_share_try_take(struct route_share *s, const struct pool *p)
+/* 1 when a worker other than worker has the turn and requests of s queued. */
+static int others_first(const struct route_share *s, int worker)
+{
+	int t = atomic_load_explicit(&s->turn, memory_order_relaxed);
+
+	return t != worker && t >= 0 && t < s->nworkers &&
+	       atomic_load_explicit(&s->waiting[t], memory_order_relaxed) > 0;
+}
+
+/* After worker took a place: the turn goes to the next worker (in a circle, worker
+ * itself last) that has requests of s queued; it stays when none has. */
+static void pass_turn(struct route_share *s, int worker)
+{
+	int i;
+
+	for (i = 1; i <= s->nworkers; i++) {
+		int o = (worker + i) % s->nworkers;
+
+		if (atomic_load_explicit(&s->waiting[o], memory_order_relaxed) > 0) {
+			atomic_store_explicit(&s->turn, o, memory_order_relaxed);
+			return;
+		}
+	}
+}
+
+int route_share_try_take(struct route_share *s, const struct pool *p, int worker)
 {
 	unsigned max = route_share_limit(s, p);
 	unsigned cur = atomic_load_explicit(&s->inflight, memory_order_relaxed);
 
+	if (worker < 0 || worker >= s->nworkers)
+		worker = 0;
+	if (others_first(s, worker))
+		return 0;
 	/* as backend_try_acquire: a failed CAS reloads cur, so the bound is checked
 	 * against the value replaced */
 	for (;;) {
@@ -117,8 +159,22 @@ int route_share_try_take(struct route_share *s, const struct pool *p)
 			return 0;
 		if (atomic_compare_exchange_weak_explicit(&s->inflight, &cur, cur + 1,
 							  memory_order_acq_rel, memory_order_relaxed))
-			return 1;
+			break;
 	}
+	pass_turn(s, worker);
+	return 1;
+}
+
+int route_share_queued(struct route_share *s, int worker, int delta)
+{
+	if (worker < 0 || worker >= s->nworkers)
+		worker = 0;
+	if (delta > 0) {
+		atomic_fetch_add_explicit(&s->waiting[worker], 1, memory_order_relaxed);
+		return 0;
+	}
+	return atomic_fetch_sub_explicit(&s->waiting[worker], 1, memory_order_relaxed) == 1 &&
+	       atomic_load_explicit(&s->turn, memory_order_relaxed) == worker;
 }
 
 void route_share_give_back(struct route_share *s)

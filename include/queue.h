@@ -23,11 +23,11 @@ void queue_remove(struct worker *w, struct exchange *x);
  * waits even if a backend has a free slot. */
 #define QUEUE_ROUTE_FULL 3
 
-/* Takes what x needs to go to a backend of x->pool: a place of its route's share (when
- * it has one and does not hold it yet) and a backend slot (pool_pick, with wp's pick
- * state). PICK_OK (*b set, both held: x->backend = *b is the caller's), PICK_FULL,
- * PICK_NONE (holding neither), or QUEUE_ROUTE_FULL. */
-int queue_pick(struct exchange *x, struct worker_pool *wp, struct backend **b);
+/* Takes what x, on worker w, needs to go to a backend of x->pool: a place of its route's
+ * share (when it has one and does not hold it yet) and a backend slot (pool_pick, with
+ * wp's pick state). PICK_OK (*b set, both held: x->backend = *b is the caller's),
+ * PICK_FULL, PICK_NONE (holding neither), or QUEUE_ROUTE_FULL. */
+int queue_pick(struct worker *w, struct exchange *x, struct worker_pool *wp, struct backend **b);
 /* Gives back x's slot of b, and its place of its route's share when held, and wakes the
  * workers whose queues wait (this one after its current batch of callbacks:
  * w->kick_pending). */

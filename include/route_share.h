@@ -18,11 +18,14 @@ struct route_share {
 	atomic_uint inflight;            /* the route's requests holding a slot of the pool, all workers */
 	atomic_uint percent;             /* max_share: 1..100, 0 = no share */
 	atomic_int adaptive_on;          /* the route's adaptive_limit */
+	atomic_int turn;                 /* the worker whose waiters take the next free place */
+	int nworkers;
+	atomic_uint *waiting;            /* [nworkers]: the route's requests queued on each worker */
 	struct adaptive_limit adaptive;  /* learned from the route's own latency */
 };
 
 /* The share of listener's route on pool, made on first use (control thread, at
- * generation build); NULL on ENOMEM. Never freed. */
+ * generation build) for stats_workers() workers; NULL on ENOMEM. Never freed. */
 struct route_share *route_share_get(const char *listener, const char *route, const char *pool);
 
 /* Sets what the route's config says now (a reload may change both). */
@@ -41,9 +44,18 @@ unsigned route_share_capacity(const struct pool *p);
  * (max_share), the learned limit (adaptive_limit) under it, or 0 = no limit. */
 unsigned route_share_limit(struct route_share *s, const struct pool *p);
 
-/* Takes one of s's places on p: 1 when taken (inflight counted), 0 when the route is at
- * its limit. Lock-free; the limit is never exceeded, even by workers racing. */
-int route_share_try_take(struct route_share *s, const struct pool *p);
+/* Takes one of s's places on p for a request on worker: 1 when taken (inflight
+ * counted), 0 when the route is at its limit, or when another worker has the turn and
+ * requests of the route queued (a freed place is theirs: without turns the worker that
+ * frees a place would hand it to its own waiters, before the others wake, every time).
+ * A take passes the turn to the next worker with requests queued. Lock-free; the limit
+ * is never exceeded, even by workers racing. */
+int route_share_try_take(struct route_share *s, const struct pool *p, int worker);
+
+/* Counts a request of the route that joins (delta 1) or leaves (-1) worker's queue.
+ * Returns 1 when it left, it was the last one queued on worker, and worker had the
+ * turn: the other workers' waiters may now take a place, and should be woken. */
+int route_share_queued(struct route_share *s, int worker, int delta);
 
 /* Gives back a place taken by route_share_try_take. */
 void route_share_give_back(struct route_share *s);

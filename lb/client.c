@@ -573,7 +573,7 @@ void client_pick_backend(struct client *c)
 		w->kick_pending = 1;
 	} else {
 		/* PICK_FULL, or QUEUE_ROUTE_FULL (the route is at its share): queued below */
-		r = queue_pick(x, wp, &b);
+		r = queue_pick(w, x, wp, &b);
 		if (r == PICK_OK) {
 			x->backend = b;
 			client_dispatch(c);

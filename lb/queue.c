@@ -13,6 +13,14 @@
 #include "worker.h"
 
 static int waiter_takes_share(struct pool_waiter *pw, void *arg);
+static void wake_queues(struct worker *w);
+static void share_unqueued(struct worker *w, struct exchange *x);
+
+/* waiter_takes_share's state over one pass of queue_run */
+struct share_pass {
+	struct route_share *full;        /* a share found full (or another worker's turn) */
+	int worker;
+};
 
 struct exchange *queue_exchange_of(struct pool_waiter *pw)
 {
@@ -35,7 +43,17 @@ int queue_push(struct worker *w, struct exchange *x)
 	x->waiter.enqueued_at = ev_now(w->loop);
 	atomic_fetch_add(&w->queued, 1);
 	atomic_fetch_add(&proc.queued_total, 1);
+	if (x->share)
+		route_share_queued(x->share, w->id, 1);
 	return 0;
+}
+
+/* x, of a route with a share, left w's queue: when that ends w's turn at the share, the
+ * other workers' waiters are woken to take the place it no longer claims. */
+static void share_unqueued(struct worker *w, struct exchange *x)
+{
+	if (route_share_queued(x->share, w->id, -1))
+		wake_queues(w);
 }
 
 void queue_remove(struct worker *w, struct exchange *x)
@@ -49,14 +67,16 @@ void queue_remove(struct worker *w, struct exchange *x)
 		pool_queue_remove(&wp->queue, x->pool, &x->waiter);
 	atomic_fetch_sub(&w->queued, 1);
 	atomic_fetch_sub(&proc.queued_total, 1);
+	if (x->share)
+		share_unqueued(w, x);
 }
 
-int queue_pick(struct exchange *x, struct worker_pool *wp, struct backend **b)
+int queue_pick(struct worker *w, struct exchange *x, struct worker_pool *wp, struct backend **b)
 {
 	int r;
 
 	if (x->share && !x->share_held) {
-		if (!route_share_try_take(x->share, x->pool))
+		if (!route_share_try_take(x->share, x->pool, w->id))
 			return QUEUE_ROUTE_FULL;
 		x->share_held = 1;
 	}
@@ -72,8 +92,6 @@ int queue_pick(struct exchange *x, struct worker_pool *wp, struct backend **b)
 
 void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b)
 {
-	int i;
-
 	backend_release(b);
 	if (x->share_held) {
 		/* the route's waiters, passed over while it was at its share, get their turn
@@ -81,6 +99,15 @@ void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b)
 		x->share_held = 0;
 		route_share_give_back(x->share);
 	}
+	wake_queues(w);
+}
+
+/* Wakes the workers whose queues wait: w itself after its current batch of callbacks
+ * (w->kick_pending), the others through their ev_async. */
+static void wake_queues(struct worker *w)
+{
+	int i;
+
 	if (!atomic_load_explicit(&proc.queued_total, memory_order_relaxed))
 		return;
 	for (i = 0; i < proc.nworkers; i++) {
@@ -103,16 +130,15 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 
 	for (i = 0; w->gen && i < w->gen->npools; i++) {
 		struct pool_queue *q = &w->pools[i].queue;
+		struct share_pass sp = { .full = NULL, .worker = w->id };
 		struct pool_waiter *pw;
-
-		struct route_share *full = NULL;
 
 		/* the oldest waiter whose route is not at its share (it then holds a place of
 		 * it); those passed over keep their places */
-		while ((pw = pool_queue_first(q, waiter_takes_share, &full))) {
+		while ((pw = pool_queue_first(q, waiter_takes_share, &sp))) {
 			struct exchange *x = queue_exchange_of(pw);
 			struct backend *b;
-			int r = queue_pick(x, &w->pools[i], &b);
+			int r = queue_pick(w, x, &w->pools[i], &b);
 
 			if (r == PICK_FULL)
 				break;
@@ -124,17 +150,18 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 
 /* pool_queue_first's test in queue_run: 1 when the waiter's route has no share or a
  * place of it was free (now held: queue_pick then only picks the backend, and gives it
- * back when the pool is full). *arg remembers a share found full, so that a run of one
- * slow route's waiters costs one look at it per pass, not one each. */
+ * back when the pool is full). A share found full, or another worker's turn, is
+ * remembered (struct share_pass), so that a run of one slow route's waiters costs one
+ * look at it per pass, not one each. */
 static int waiter_takes_share(struct pool_waiter *pw, void *arg)
 {
-	struct route_share **full = arg;
+	struct share_pass *sp = arg;
 	struct exchange *x = queue_exchange_of(pw);
 
 	if (!x->share)
 		return 1;
-	if (x->share == *full || !route_share_try_take(x->share, x->pool)) {
-		*full = x->share;
+	if (x->share == sp->full || !route_share_try_take(x->share, x->pool, sp->worker)) {
+		sp->full = x->share;
 		return 0;
 	}
 	x->share_held = 1;
@@ -154,6 +181,8 @@ void queue_take_all(struct worker *w, struct pool_waiter *moved)
 			moved->prev = pw;
 			atomic_fetch_sub(&w->queued, 1);
 			atomic_fetch_sub(&proc.queued_total, 1);
+			if (queue_exchange_of(pw)->share)
+				share_unqueued(w, queue_exchange_of(pw));
 		}
 	}
 }

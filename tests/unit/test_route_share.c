@@ -21,6 +21,7 @@
 #include "config.h"
 #include "generation.h"
 #include "route_share.h"
+#include "stats.h"
 
 #define NB 4
 
@@ -120,28 +121,72 @@ static void test_take_bounded(void **state)
 	assert_ptr_not_equal(route_share_get("web", "slow", "q"), s);
 	route_share_configure(s, 25, 0);
 	assert_int_equal(route_share_limit(s, &f->pool), 1);
-	assert_true(route_share_try_take(s, &f->pool));
-	assert_false(route_share_try_take(s, &f->pool));
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	assert_false(route_share_try_take(s, &f->pool, 0));
 	assert_int_equal(atomic_load(&s->inflight), 1);
 	route_share_give_back(s);
-	assert_true(route_share_try_take(s, &f->pool));
+	assert_true(route_share_try_take(s, &f->pool, 0));
 	route_share_give_back(s);
 
 	route_share_configure(s, 50, 0);
 	assert_int_equal(route_share_limit(s, &f->pool), 2);
-	assert_true(route_share_try_take(s, &f->pool));
-	assert_true(route_share_try_take(s, &f->pool));
-	assert_false(route_share_try_take(s, &f->pool));
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	assert_false(route_share_try_take(s, &f->pool, 0));
 	route_share_give_back(s);
 	route_share_give_back(s);
 
 	route_share_configure(s, 0, 0);
 	assert_int_equal(route_share_limit(s, &f->pool), 0);
 	for (i = 0; i < 10; i++)
-		assert_true(route_share_try_take(s, &f->pool));
+		assert_true(route_share_try_take(s, &f->pool, 0));
 	for (i = 0; i < 10; i++)
 		route_share_give_back(s);
 	assert_int_equal(atomic_load(&s->inflight), 0);
+	fixture_free(f);
+}
+
+/* Workers take freed places in turns: the one that frees a place does not hand it to
+ * its own waiters while another worker has the turn and waiters of the route; a take
+ * passes the turn on to the next worker with waiters; the last waiter of the worker
+ * with the turn leaving says so (the others must be woken). Three workers (main). */
+static void test_turns_between_workers(void **state)
+{
+	static const unsigned four[] = { 4 };
+	struct fixture *f = fixture_new(four, 1);
+	struct route_share *s = route_share_get("web", "turns", "p");
+
+	(void)state;
+	assert_int_equal(s->nworkers, 3);
+	route_share_configure(s, 25, 0);            /* one place */
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	assert_int_equal(route_share_queued(s, 1, 1), 0);  /* worker 1 and 0 queue one each */
+	assert_int_equal(route_share_queued(s, 0, 1), 0);
+	assert_false(route_share_try_take(s, &f->pool, 2));
+	route_share_give_back(s);
+	/* nobody waited when worker 0 took: the turn stayed with it */
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	assert_int_equal(atomic_load(&s->turn), 1);
+	assert_int_equal(route_share_queued(s, 0, -1), 0);  /* not worker 0's turn any more */
+	route_share_give_back(s);
+	/* worker 1's turn: neither 0 nor 2 takes the free place */
+	assert_false(route_share_try_take(s, &f->pool, 0));
+	assert_false(route_share_try_take(s, &f->pool, 2));
+	assert_int_equal(atomic_load(&s->inflight), 0);
+	assert_true(route_share_try_take(s, &f->pool, 1));
+	/* worker 1's last waiter leaves while the turn is still its own: say so */
+	assert_int_equal(route_share_queued(s, 1, -1), 1);
+	route_share_give_back(s);
+	assert_true(route_share_try_take(s, &f->pool, 2));  /* no one waits: anyone takes */
+	route_share_give_back(s);
+	/* a turn held by a worker whose waiters all left does not block the others */
+	assert_int_equal(route_share_queued(s, 2, 1), 0);
+	assert_true(route_share_try_take(s, &f->pool, 0));  /* turn passes to 2 */
+	assert_int_equal(atomic_load(&s->turn), 2);
+	assert_int_equal(route_share_queued(s, 2, -1), 1);
+	route_share_give_back(s);
+	assert_true(route_share_try_take(s, &f->pool, 0));
+	route_share_give_back(s);
 	fixture_free(f);
 }
 
@@ -380,11 +425,13 @@ int main(void)
 		cmocka_unit_test(test_share_arithmetic),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_take_bounded),
+		cmocka_unit_test(test_turns_between_workers),
 		cmocka_unit_test(test_adaptive_under_share),
 		cmocka_unit_test(test_queue_passes_over_full_routes),
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_generation_wiring),
 	};
 
+	stats_set_workers(3);  /* before any share or counter block is made */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
