@@ -7,8 +7,8 @@
 # a second behind it), the backend never sees 2 /work at once, fulcrum_route_inflight
 # of the slow route never shows more than 1 and fulcrum_route_limit shows 1, and the
 # slow route is still served (its waiters keep their places; none gets a 503). Two
-# workers: the count is shared by both. A route with adaptive_limit learns its limit
-# from its own requests, under its max_share.
+# workers: the count is shared by both, and they take turns at the free place. A
+# route with adaptive_limit learns its limit from its own requests, under its max_share.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -41,16 +41,18 @@ slow_status, inflight, limits = [], [], set()
 pat = re.compile(r'^fulcrum_route_(inflight|limit)\{listener="web",route="slow",pool="flask"\} (\S+)$')
 
 def slow():
+    # one keep-alive connection per client: it stays on its fulcrum worker
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
     while not stop.is_set():
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
         try:
             c.request("GET", "/work?ms=1000")
             r = c.getresponse()
             r.read()
             slow_status.append(r.status)
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             slow_status.append(str(e))
-        c.close()
+            c.close()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
 
 def scrape():
     while not stop.is_set():
@@ -99,6 +101,25 @@ assert_cmp "$(json_get "$out" 'd["inflight_samples"]')" ">" 5 "scrapes that show
 assert_eq "$(json_get "$out" '" ".join(d["limits"])')" 1 "fulcrum_route_limit of the slow route"
 assert_cmp "$(json_get "$out" 'd["slow"].count(200)')" ">=" 3 "slow requests served meanwhile"
 assert_eq "$(json_get "$out" 'len([s for s in d["slow"] if s != 200])')" 0 "slow requests that failed"
+
+# the workers take turns at the slow route's place: a worker whose /work request waited
+# over 2.5 s (two places freed meanwhile) got one of them for a request of its own
+starved=$("$PY" - "$T/access.log" <<'PYEOF'
+import json, sys
+waited, served = set(), set()
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if d.get("route") != "slow":
+        continue
+    w = d["connection"].split(".")[0]
+    if d["status"] == 200:
+        served.add(w)
+    if d["queue_ms"] > 2500:
+        waited.add(w)
+print(" ".join(sorted(waited - served)) or "none")
+PYEOF
+)
+assert_eq "$starved" none "workers whose slow requests waited over 2.5 s and got no place"
 
 step "GET /v1/status shows the route's share"
 assert_eq "$(api GET /v1/status)" 200 "GET /v1/status"
