@@ -16,6 +16,7 @@
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "health.h"
+#include "route_share.h"
 #include "stats.h"
 #include "textbuf.h"
 #include "tls.h"
@@ -414,8 +415,48 @@ static void route_samples(struct textbuf *o, const struct generation *g, int his
 		}
 }
 
+/* Writes one gauge of every route's share of each pool it sends to (max_share,
+ * adaptive_limit): its requests in flight (limit 0) or its limit now (1; +Inf when
+ * nothing bounds it). */
+static void share_samples(struct textbuf *o, const struct generation *g, int limit)
+{
+	size_t i, r, k;
+	char *l;
+
+	for (i = 0; i < g->nlisteners; i++) {
+		const struct gen_listener *gl = &g->listeners[i];
+
+		for (r = 0; gl->route_shares && r < gl->cfg->nroutes; r++) {
+			const struct cfg_route *cr = &gl->cfg->routes[r];
+
+			for (k = 0; gl->route_shares[r] && k < (cr->nsplit ? cr->nsplit : 1); k++) {
+				struct route_share *sh = gl->route_shares[r][k];
+				struct pool *p = cr->nsplit ? gl->route_splits[r].pools[k] : gl->route_pools[r];
+				unsigned v;
+
+				if (!p)
+					continue;
+				if (!(l = route_labels(gl, r))) {
+					o->failed = 1;
+					return;
+				}
+				textbuf_printf(o, "%s{%s,pool=\"", limit ? "fulcrum_route_limit" : "fulcrum_route_inflight", l);
+				out_escaped(o, p->name);
+				if (!limit)
+					textbuf_printf(o, "\"} %u\n", atomic_load(&sh->inflight));
+				else if ((v = route_share_limit(sh, p)))
+					textbuf_printf(o, "\"} %u\n", v);
+				else
+					textbuf_printf(o, "\"} +Inf\n");
+				free(l);
+			}
+		}
+	}
+}
+
 /* Per route of every http listener: requests by status class and their durations. The
- * two families are written only when some listener has routes. */
+ * two families are written only when some listener has routes; the share gauges only
+ * when some route has max_share or adaptive_limit. */
 static void render_routes(struct textbuf *o, const struct generation *g)
 {
 	size_t i, nroutes = 0;
@@ -430,6 +471,16 @@ static void render_routes(struct textbuf *o, const struct generation *g)
 	family(o, "fulcrum_route_request_duration_seconds", "histogram",
 	       "Time from the request head to the last response byte, per route.");
 	route_samples(o, g, 1);
+	for (i = 0; i < g->nlisteners && !g->listeners[i].route_shares; i++)
+		;
+	if (i == g->nlisteners)
+		return;
+	family(o, "fulcrum_route_inflight", "gauge",
+	       "Requests of a route with max_share or adaptive_limit holding a slot of the pool, all workers.");
+	share_samples(o, g, 0);
+	family(o, "fulcrum_route_limit", "gauge",
+	       "How many requests of the route may hold a slot of the pool now (its share, or learned limit).");
+	share_samples(o, g, 1);
 }
 
 int ctl_metrics_process(struct ctl_process_info *pi)

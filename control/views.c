@@ -7,12 +7,14 @@
 #include "ctl_api.h"
 #include "discovery.h"
 #include "health.h"
+#include "route_share.h"
 #include "stats.h"
 #include "worker.h"
 
 static const char *const admin_names[] = { "active", "draining", "maint" };
 
 static void add_health_view(cJSON *o, const struct backend *b);
+static void shares_json(cJSON *o, const struct gen_listener *gl, size_t r);
 
 /* What health_backend_view() says: the state with warming told apart from up, why and
  * since when, the slow-start share, ejections and the last active check. */
@@ -119,6 +121,39 @@ cJSON *ctl_backend_json(const struct backend *b, const struct cfg_backend *cb, c
 	return o;
 }
 
+/* A route's max_share and adaptive_limit, and per pool it sends to, its requests in
+ * flight and its limit now (null: nothing bounds it), into o. */
+static void shares_json(cJSON *o, const struct gen_listener *gl, size_t r)
+{
+	const struct cfg_route *cr = &gl->cfg->routes[r];
+	cJSON *a;
+	size_t k;
+
+	if (cr->max_share)
+		cJSON_AddNumberToObject(o, "max_share", cr->max_share);
+	if (cr->adaptive_limit)
+		cJSON_AddBoolToObject(o, "adaptive_limit", 1);
+	a = cJSON_AddArrayToObject(o, "shares");
+	for (k = 0; a && k < (cr->nsplit ? cr->nsplit : 1); k++) {
+		struct route_share *sh = gl->route_shares[r][k];
+		struct pool *p = cr->nsplit ? gl->route_splits[r].pools[k] : gl->route_pools[r];
+		cJSON *e = cJSON_CreateObject();
+		unsigned limit;
+
+		if (!e || !p) {
+			cJSON_Delete(e);
+			continue;
+		}
+		cJSON_AddStringToObject(e, "pool", p->name);
+		cJSON_AddNumberToObject(e, "inflight", atomic_load(&sh->inflight));
+		if ((limit = route_share_limit(sh, p)))
+			cJSON_AddNumberToObject(e, "limit", limit);
+		else
+			cJSON_AddNullToObject(e, "limit");
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
 cJSON *ctl_route_json(const struct gen_listener *gl, size_t r)
 {
 	const struct cfg_route *cr = &gl->cfg->routes[r];
@@ -186,6 +221,8 @@ cJSON *ctl_route_json(const struct gen_listener *gl, size_t r)
 	for (k = 0; k < STATS_CLASSES; k++)
 		n += (double)s.requests[k];
 	cJSON_AddNumberToObject(o, "requests", n);
+	if (gl->route_shares && gl->route_shares[r])
+		shares_json(o, gl, r);
 	return o;
 }
 

@@ -369,6 +369,8 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 		     r->response_timeout_ms || r->body_max_bytes))
 			cfg_add_error(ld, e, 0, path, "strip_prefix, request_headers, queue_timeout_ms, response_timeout_ms "
 				      "and body_max_bytes apply to pool and split routes only");
+		if (r->pool == NULL && r->nsplit == 0 && (r->max_share || r->adaptive_limit))
+			cfg_add_error(ld, e, 0, path, "max_share and adaptive_limit apply to pool and split routes only");
 		if (r->path != NULL && r->path_prefix != NULL)
 			cfg_add_error(ld, e, 0, path, "set path or path_prefix, not both");
 		if (r->path_regex != NULL) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "route.h"
 #include "route_index.h"
+#include "route_share.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -29,6 +30,9 @@ static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct ge
 static void free_pools(struct pool *pools, size_t n);
 static int compile_route_regexes(struct gen_listener *gl, char *err, size_t errlen);
 static void free_route_regexes(struct gen_listener *gl);
+static int route_shares_build(struct gen_listener *gl);
+static void route_shares_free(struct gen_listener *gl);
+static void route_shares_configure(struct gen_listener *gl);
 static struct tls_ctx *find_tls(const struct generation *g, const char *listener);
 
 int listen_socket_open(const struct addr *a, int backlog)
@@ -282,6 +286,55 @@ static void route_splits_free(struct gen_listener *gl)
 	gl->route_splits = NULL;
 }
 
+/* The shares (include/route_share.h) of gl's routes that have max_share or
+ * adaptive_limit, found by name: gl->route_shares stays NULL when none has. 0, or -1
+ * out of memory (what was made is freed by route_shares_free). */
+static int route_shares_build(struct gen_listener *gl)
+{
+	size_t r, k;
+
+	for (r = 0; r < gl->cfg->nroutes; r++) {
+		const struct cfg_route *cr = &gl->cfg->routes[r];
+		size_t n = cr->nsplit ? cr->nsplit : 1;
+
+		if (!cr->max_share && !cr->adaptive_limit)
+			continue;
+		if (!gl->route_shares && !(gl->route_shares = calloc(gl->cfg->nroutes, sizeof(*gl->route_shares))))
+			return -1;
+		if (!(gl->route_shares[r] = calloc(n, sizeof(*gl->route_shares[r]))))
+			return -1;
+		for (k = 0; k < n; k++)
+			if (!(gl->route_shares[r][k] = route_share_get(gl->cfg->name, cr->name,
+								       cr->nsplit ? cr->split[k].pool : cr->pool)))
+				return -1;
+	}
+	return 0;
+}
+
+static void route_shares_free(struct gen_listener *gl)
+{
+	size_t r;
+
+	for (r = 0; gl->route_shares && r < gl->cfg->nroutes; r++)
+		free(gl->route_shares[r]);
+	free(gl->route_shares);
+	gl->route_shares = NULL;
+}
+
+/* Carries gl's routes' max_share and adaptive_limit into their shares (once the
+ * generation cannot fail any more, as backends get their settings). */
+static void route_shares_configure(struct gen_listener *gl)
+{
+	size_t r, k;
+
+	for (r = 0; gl->route_shares && r < gl->cfg->nroutes; r++) {
+		const struct cfg_route *cr = &gl->cfg->routes[r];
+
+		for (k = 0; gl->route_shares[r] && k < (cr->nsplit ? cr->nsplit : 1); k++)
+			route_share_configure(gl->route_shares[r][k], cr->max_share, cr->adaptive_limit);
+	}
+}
+
 struct generation *generation_build(struct config *cfg, const struct generation *prev,
 				    int nworkers, uint64_t id, char *err, size_t errlen)
 {
@@ -355,7 +408,7 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 					goto fail;
 				}
 			}
-			if (route_splits_build(g, gl) == -1) {
+			if (route_splits_build(g, gl) == -1 || route_shares_build(gl) == -1) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
@@ -376,6 +429,8 @@ struct generation *generation_build(struct config *cfg, const struct generation 
 					     cfg->pools[i].drain_timeout_s);
 			backend_set_adaptive(g->pools[i].backends[j], cfg->pools[i].adaptive_limit);
 		}
+	for (i = 0; i < g->nlisteners; i++)
+		route_shares_configure(&g->listeners[i]);
 	g->cfg = cfg;
 	return g;
 fail:
@@ -384,6 +439,7 @@ fail:
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
+		route_shares_free(&g->listeners[i]);
 		error_pages_free(&g->listeners[i].errors);
 		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);
@@ -411,6 +467,7 @@ void generation_unref(struct generation *g)
 		tls_ctx_unref(g->listeners[i].tls);
 		free(g->listeners[i].route_pools);
 		route_splits_free(&g->listeners[i]);
+		route_shares_free(&g->listeners[i]);
 		error_pages_free(&g->listeners[i].errors);
 		free(g->listeners[i].route_stats);
 		free_route_regexes(&g->listeners[i]);

@@ -37,6 +37,17 @@ struct pool_waiter *pool_queue_peek(const struct pool_queue *q)
 	return q->len ? q->head.next : NULL;
 }
 
+struct pool_waiter *pool_queue_first(const struct pool_queue *q,
+				     int (*may_go)(struct pool_waiter *w, void *arg), void *arg)
+{
+	struct pool_waiter *w;
+
+	for (w = q->head.next; w != &q->head; w = w->next)
+		if (may_go(w, arg))
+			return w;
+	return NULL;
+}
+
 struct pool_waiter *pool_queue_pop(struct pool_queue *q, struct pool *p)
 {
 	struct pool_waiter *w = pool_queue_peek(q);

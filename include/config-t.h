@@ -159,6 +159,9 @@ struct cfg_route {
 	struct cfg_error_page *error_pages;  /* before the listener's for this route's answers */
 	size_t nerror_pages;
 	struct cfg_maint maint;      /* runtime, not a key (above) */
+	/* its share of its pool's concurrency (core/route_share.c) */
+	uint32_t max_share;          /* percent of the pool's slots its requests may hold; 0 = no share */
+	int adaptive_limit;          /* learn its limit from its own latency (under max_share) */
 	int line;
 };
 

@@ -168,6 +168,7 @@ struct exchange {
 	const struct producer *producer; /* where the answer comes from (include/producer.h) */
 	struct pool *pool;               /* of the current request, inside gen */
 	struct route_stats *route_stats; /* the route's per-worker counters; NULL = no route */
+	struct route_share *share;       /* the route's share of pool (max_share); NULL = none */
 	struct backend *backend;         /* chosen; a slot is held while non-NULL */
 	struct backend *failed_backend;  /* the one a retry should avoid */
 	/* the backend an error answer (503, 504) or a cut was given on behalf of, after its
@@ -215,6 +216,7 @@ struct exchange {
 							  * goes out, the rest streams at the client's pace */
 			unsigned released:1;         /* the whole response is held here: backend,
 							  * connection and slot were let go (t_released) */
+			unsigned share_held:1;       /* a place of share is held, with the slot of backend */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};

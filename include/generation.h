@@ -12,6 +12,7 @@
 #include "tls-t.h"
 
 struct listener_stats;
+struct route_share;
 
 /* The listening sockets of one bind address: one SO_REUSEPORT socket per worker.
  * Opened by the control thread; each worker closes its own socket when a generation
@@ -48,6 +49,10 @@ struct gen_listener {
 					  * NULL when no route has one */
 	struct route_index *route_index; /* cfg->routes by host and path (include/route_index.h);
 					  * NULL without routes */
+	struct route_share ***route_shares; /* per cfg->routes[i] with max_share or adaptive_limit:
+					  * its share of each pool it sends to (pool: [0], split:
+					  * parallel to it; include/route_share.h), else NULL;
+					  * NULL when no route has one */
 	struct listen_group *group;      /* holds a reference */
 	struct tls_ctx *tls;             /* TLS setup (tls/tls_ctx.c), NULL = plain; reference held */
 	struct listener_stats *stats;    /* per-worker counters of this listener name (include/stats.h) */

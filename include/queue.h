@@ -19,11 +19,21 @@ struct worker_pool *queue_pool_of(struct worker *w, const struct pool *p);
 int queue_push(struct worker *w, struct exchange *x);
 /* Takes x out of its queue; nothing when x is NULL or not queued. */
 void queue_remove(struct worker *w, struct exchange *x);
-/* Gives back a slot of b and wakes the workers whose queues wait (this one after its
- * current batch of callbacks: w->kick_pending). */
-void queue_release_slot(struct worker *w, struct backend *b);
-/* Hands the free slots to the oldest waiters, pool by pool; each leaves its queue before
- * turn is called. */
+/* queue_pick's answer when x's route is at its share (max_share, adaptive_limit): x
+ * waits even if a backend has a free slot. */
+#define QUEUE_ROUTE_FULL 3
+
+/* Takes what x, on worker w, needs to go to a backend of x->pool: a place of its route's
+ * share (when it has one and does not hold it yet) and a backend slot (pool_pick, with
+ * wp's pick state). PICK_OK (*b set, both held: x->backend = *b is the caller's),
+ * PICK_FULL, PICK_NONE (holding neither), or QUEUE_ROUTE_FULL. */
+int queue_pick(struct worker *w, struct exchange *x, struct worker_pool *wp, struct backend **b);
+/* Gives back x's slot of b, and its place of its route's share when held, and wakes the
+ * workers whose queues wait (this one after its current batch of callbacks:
+ * w->kick_pending). */
+void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b);
+/* Hands the free slots to the oldest waiters, pool by pool, passing over those whose
+ * route is at its share; each leaves its queue before turn is called. */
 void queue_run(struct worker *w, queue_turn_fn turn);
 /* Moves every waiter of the worker's current queues onto the list moved (a generation
  * switch re-picks them against the new pools). */

@@ -24,6 +24,7 @@
 #include "proxy_proto.h"
 #include "queue.h"
 #include "retry_budget.h"
+#include "route_share.h"
 #include "sock_io.h"
 #include "stats.h"
 #include "tls.h"
@@ -169,7 +170,7 @@ static void backend_let_go(struct client *c)
 		c->up = NULL;
 	}
 	if (x && x->backend) {
-		queue_release_slot(c->w, x->backend);
+		queue_release_slot(c->w, x, x->backend);
 		x->backend = NULL;
 	}
 }
@@ -193,7 +194,9 @@ void client_backend_done(struct client *c, int reusable)
 		x->log_backend = b;  /* c->gen, which holds b, stays until the exchange ends */
 		x->backend = NULL;
 		backend_request_done(b, x->t_first_byte - x->t_connect_start);
-		queue_release_slot(c->w, b);
+		if (x->share_held)
+			route_share_request_done(x->share, x->pool, x->t_first_byte - x->t_connect_start);
+		queue_release_slot(c->w, x, b);
 	}
 }
 
@@ -570,7 +573,8 @@ void client_pick_backend(struct client *c)
 		 * which is what the tail latency shows. */
 		w->kick_pending = 1;
 	} else {
-		r = pool_pick(x->pool, &wp->pick, x->failed_backend, &b);
+		/* PICK_FULL, or QUEUE_ROUTE_FULL (the route is at its share): queued below */
+		r = queue_pick(w, x, wp, &b);
 		if (r == PICK_OK) {
 			x->backend = b;
 			client_dispatch(c);
@@ -615,7 +619,7 @@ void client_dispatch(struct client *c)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* out of descriptors or memory here: not the backend's fault, so no
 			 * passive failure and no tour of the other backends */
-			queue_release_slot(c->w, c->ex->backend);
+			queue_release_slot(c->w, c->ex, c->ex->backend);
 			c->ex->backend = NULL;
 			client_error(c, 503, TERM_CONNECT_FAILED, "out of descriptors for a backend connection");
 			return;
@@ -648,7 +652,7 @@ static void client_body_timeout(struct client *c)
 	if (x->backend) {
 		/* named in the log line, but the 408 is not counted as the backend's answer */
 		x->log_backend = x->backend;
-		queue_release_slot(c->w, x->backend);
+		queue_release_slot(c->w, x, x->backend);
 		x->backend = NULL;
 	}
 	client_error(c, 408, TERM_CLIENT_BODY_TIMEOUT, "request body not received in time");
@@ -747,7 +751,7 @@ void client_backend_failed(struct client *c, enum termination why)
 	}
 	if (b) {
 		x->failed_backend = b;  /* compared by address only, never dereferenced later */
-		queue_release_slot(c->w, b);
+		queue_release_slot(c->w, x, b);
 		x->backend = NULL;
 	}
 	if (never_sent || tcp)

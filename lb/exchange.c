@@ -50,6 +50,7 @@ struct exchange *exchange_begin(struct client *c)
 	x->sticky_set = 0;
 	x->accept[0] = '\0';
 	x->route_stats = NULL;
+	x->share = NULL;
 	x->backend = NULL;
 	x->failed_backend = NULL;
 	x->log_backend = NULL;

@@ -123,11 +123,12 @@ static const char *cookie_value(const char *base, const struct http_head *h, con
 	return NULL;
 }
 
-/* The pool of a split route for this request: the one the client's sticky cookie names,
- * else the next draw of the split (struct route_split); a drawn pool is told to the
- * client in the response when the route has a sticky cookie (x->sticky_set). */
-static struct pool *split_pick(struct client *c, const struct cfg_route *r, struct route_split *rs,
-			       const char *base, const struct http_head *h)
+/* The index in a split route's pools of the one for this request: the one the client's
+ * sticky cookie names, else the next draw of the split (struct route_split); a drawn pool
+ * is told to the client in the response when the route has a sticky cookie
+ * (x->sticky_set). */
+static size_t split_pick(struct client *c, const struct cfg_route *r, struct route_split *rs,
+			 const char *base, const struct http_head *h)
 {
 	uint64_t pos;
 	size_t k, len;
@@ -136,12 +137,12 @@ static struct pool *split_pick(struct client *c, const struct cfg_route *r, stru
 	if (r->sticky_cookie && (v = cookie_value(base, h, r->sticky_cookie, &len)))
 		for (k = 0; k < r->nsplit; k++)
 			if (strlen(r->split[k].pool) == len && !memcmp(r->split[k].pool, v, len))
-				return rs->pools[k];
+				return k;
 	pos = atomic_fetch_add_explicit(&rs->seq, 1, memory_order_relaxed) * rs->stride % rs->total;
 	for (k = 0; k + 1 < r->nsplit && pos >= r->split[k].weight; k++)
 		pos -= r->split[k].weight;
 	c->ex->sticky_set = r->sticky_cookie != NULL;
-	return rs->pools[k];
+	return k;
 }
 
 int http_route_request(struct client *c, const char *base, const struct http_head *h)
@@ -156,6 +157,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	};
 	const char *t = base + h->target.off;
 	size_t len;
+	size_t k;
 	int i;
 
 	target_path(t, h->target.len, &rq.path, &rq.path_len);
@@ -194,7 +196,11 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		static_files_answer(c, r->static_files, base, h);
 		return -1;
 	}
-	x->pool = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : c->gl->route_pools[i];
+	k = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : 0;
+	x->pool = r->nsplit ? c->gl->route_splits[i].pools[k] : c->gl->route_pools[i];
+	/* a route with a share of its pool counts its requests in flight (lb/client.c) */
+	if (c->gl->route_shares && c->gl->route_shares[i])
+		x->share = c->gl->route_shares[i][k];
 	return 0;
 }
 

@@ -1,14 +1,26 @@
 /* queue.c: a worker's wait queues, one per pool of its generation. An exchange that
- * finds every eligible backend at max_conns waits here in arrival order; a slot given
- * back (here or on another worker) wakes the queues, and queue_run hands slots to the
- * oldest waiters once the current batch of events is done. What a waiter does with its
- * turn is the caller's (the connection core's): the queue knows exchanges, not
- * connections. */
+ * finds every eligible backend at max_conns, or its route at its share of the pool
+ * (core/route_share.c), waits here in arrival order; a slot given back (here or on
+ * another worker) wakes the queues, and queue_run hands slots to the oldest waiters
+ * whose route is not at its share once the current batch of events is done. What a
+ * waiter does with its turn is the caller's (the connection core's): the queue knows
+ * exchanges, not connections. */
 #include <stddef.h>
 
 #include "conn.h"
 #include "queue.h"
+#include "route_share.h"
 #include "worker.h"
+
+static int waiter_takes_share(struct pool_waiter *pw, void *arg);
+static void wake_queues(struct worker *w);
+static void share_unqueued(struct worker *w, struct exchange *x);
+
+/* waiter_takes_share's state over one pass of queue_run */
+struct share_pass {
+	struct route_share *full;        /* a share found full (or another worker's turn) */
+	int worker;
+};
 
 struct exchange *queue_exchange_of(struct pool_waiter *pw)
 {
@@ -31,7 +43,17 @@ int queue_push(struct worker *w, struct exchange *x)
 	x->waiter.enqueued_at = ev_now(w->loop);
 	atomic_fetch_add(&w->queued, 1);
 	atomic_fetch_add(&proc.queued_total, 1);
+	if (x->share)
+		route_share_queued(x->share, w->id, 1);
 	return 0;
+}
+
+/* x, of a route with a share, left w's queue: when that ends w's turn at the share, the
+ * other workers' waiters are woken to take the place it no longer claims. */
+static void share_unqueued(struct worker *w, struct exchange *x)
+{
+	if (route_share_queued(x->share, w->id, -1))
+		wake_queues(w);
 }
 
 void queue_remove(struct worker *w, struct exchange *x)
@@ -45,13 +67,47 @@ void queue_remove(struct worker *w, struct exchange *x)
 		pool_queue_remove(&wp->queue, x->pool, &x->waiter);
 	atomic_fetch_sub(&w->queued, 1);
 	atomic_fetch_sub(&proc.queued_total, 1);
+	if (x->share)
+		share_unqueued(w, x);
 }
 
-void queue_release_slot(struct worker *w, struct backend *b)
+int queue_pick(struct worker *w, struct exchange *x, struct worker_pool *wp, struct backend **b)
+{
+	int r;
+
+	if (x->share && !x->share_held) {
+		if (!route_share_try_take(x->share, x->pool, w->id))
+			return QUEUE_ROUTE_FULL;
+		x->share_held = 1;
+	}
+	r = pool_pick(x->pool, &wp->pick, x->failed_backend, b);
+	if (r != PICK_OK && x->share_held) {
+		/* no slot: the place goes back at once (a waiter passed over for it is
+		 * woken by the release that frees a slot) */
+		x->share_held = 0;
+		route_share_give_back(x->share);
+	}
+	return r;
+}
+
+void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b)
+{
+	backend_release(b);
+	if (x->share_held) {
+		/* the route's waiters, passed over while it was at its share, get their turn
+		 * with the wake below, as those of the pool do */
+		x->share_held = 0;
+		route_share_give_back(x->share);
+	}
+	wake_queues(w);
+}
+
+/* Wakes the workers whose queues wait: w itself after its current batch of callbacks
+ * (w->kick_pending), the others through their ev_async. */
+static void wake_queues(struct worker *w)
 {
 	int i;
 
-	backend_release(b);
 	if (!atomic_load_explicit(&proc.queued_total, memory_order_relaxed))
 		return;
 	for (i = 0; i < proc.nworkers; i++) {
@@ -73,14 +129,16 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 	size_t i;
 
 	for (i = 0; w->gen && i < w->gen->npools; i++) {
-		struct pool *p = &w->gen->pools[i];
 		struct pool_queue *q = &w->pools[i].queue;
+		struct share_pass sp = { .full = NULL, .worker = w->id };
 		struct pool_waiter *pw;
 
-		while ((pw = pool_queue_peek(q))) {
+		/* the oldest waiter whose route is not at its share (it then holds a place of
+		 * it); those passed over keep their places */
+		while ((pw = pool_queue_first(q, waiter_takes_share, &sp))) {
 			struct exchange *x = queue_exchange_of(pw);
 			struct backend *b;
-			int r = pool_pick(p, &w->pools[i].pick, x->failed_backend, &b);
+			int r = queue_pick(w, x, &w->pools[i], &b);
 
 			if (r == PICK_FULL)
 				break;
@@ -88,6 +146,26 @@ void queue_run(struct worker *w, queue_turn_fn turn)
 			turn(x, r == PICK_NONE ? NULL : b);
 		}
 	}
+}
+
+/* pool_queue_first's test in queue_run: 1 when the waiter's route has no share or a
+ * place of it was free (now held: queue_pick then only picks the backend, and gives it
+ * back when the pool is full). A share found full, or another worker's turn, is
+ * remembered (struct share_pass), so that a run of one slow route's waiters costs one
+ * look at it per pass, not one each. */
+static int waiter_takes_share(struct pool_waiter *pw, void *arg)
+{
+	struct share_pass *sp = arg;
+	struct exchange *x = queue_exchange_of(pw);
+
+	if (!x->share)
+		return 1;
+	if (x->share == sp->full || !route_share_try_take(x->share, x->pool, sp->worker)) {
+		sp->full = x->share;
+		return 0;
+	}
+	x->share_held = 1;
+	return 1;
 }
 
 void queue_take_all(struct worker *w, struct pool_waiter *moved)
@@ -103,6 +181,8 @@ void queue_take_all(struct worker *w, struct pool_waiter *moved)
 			moved->prev = pw;
 			atomic_fetch_sub(&w->queued, 1);
 			atomic_fetch_sub(&proc.queued_total, 1);
+			if (queue_exchange_of(pw)->share)
+				share_unqueued(w, queue_exchange_of(pw));
 		}
 	}
 }
