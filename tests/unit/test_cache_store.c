@@ -1,0 +1,402 @@
+/* test_cache_store.c: unit tests of a pool's cache store (core/cache_store.c): hits and
+ * freshness, the bound in bytes and max_object_bytes, S3-FIFO's order (a one-hit wonder
+ * flood does not push out objects that were hit; a key seen again after eviction goes
+ * to main), references kept across eviction and purge, purges by key, prefix and tag,
+ * the waiters of a fetch (all woken once, with or without an object), hit-for-pass, and
+ * a threaded run of lookups and inserts (for the sanitizers). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_store.h"
+
+/* An object of about size bytes of charge for key, fresh until fresh_until. */
+static struct cache_obj *obj(const char *key, size_t body, double fresh_until)
+{
+	struct cache_obj *o = cache_obj_new(key, strlen(key), 0);
+	char *b = calloc(1, body + 1);
+
+	assert_non_null(o);
+	assert_non_null(b);
+	memset(b, 'x', body);
+	assert_int_equal(cache_obj_set_head(o, "HTTP/1.1 200 OK\r\n\r\n", 19), 0);
+	assert_int_equal(cache_obj_append(o, b, body, UINT64_MAX), 0);
+	o->fresh_until = fresh_until;
+	free(b);
+	return o;
+}
+
+static int lang_is(const struct cache_obj *o, void *arg)
+{
+	return !strcmp(o->vary, arg);
+}
+
+/* Fetches key (it must be a miss for o's variant) and stores o. */
+static void put(struct cache_store *s, const char *key, struct cache_obj *o)
+{
+	struct cache_obj *out;
+
+	assert_int_equal(cache_store_lookup(s, key, strlen(key), 0, o->vary ? lang_is : NULL, o->vary, NULL, &out),
+			 CACHE_FETCH);
+	cache_store_fetch_end(s, key, strlen(key), o, 0, 0);
+}
+
+/* 1 when key is a fresh hit now (the hit counts, as a client's would). */
+static int hit(struct cache_store *s, const char *key)
+{
+	struct cache_obj *out = NULL;
+	enum cache_lookup r = cache_store_lookup(s, key, strlen(key), 1, NULL, NULL, NULL, &out);
+
+	if (r == CACHE_HIT) {
+		cache_obj_unref(out);
+		return 1;
+	}
+	if (r == CACHE_FETCH)
+		cache_store_fetch_end(s, key, strlen(key), NULL, 1, 0);
+	return 0;
+}
+
+static struct cache_store *store(uint64_t mem, uint64_t max)
+{
+	struct cache_limits lim = { .memory_bytes = mem, .max_object_bytes = max };
+	struct cache_store *s = cache_store_new(&lim);
+
+	assert_non_null(s);
+	return s;
+}
+
+static void test_hit_and_freshness(void **state)
+{
+	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct cache_obj *out;
+	struct cache_counters *n = cache_store_counters(s);
+
+	(void)state;
+	put(s, "h/a", obj("h/a", 100, 10));
+	assert_int_equal(cache_store_lookup(s, "h/a", 3, 5, NULL, NULL, NULL, &out), CACHE_HIT);
+	assert_int_equal(out->body_len, 100);
+	cache_obj_unref(out);
+	/* stale: a miss, and the caller fetches */
+	assert_int_equal(cache_store_lookup(s, "h/a", 3, 10, NULL, NULL, NULL, &out), CACHE_FETCH);
+	assert_null(out);
+	cache_store_fetch_end(s, "h/a", 3, NULL, 10, 0);
+	assert_int_equal(atomic_load(&n->hits), 1);
+	assert_int_equal(atomic_load(&n->misses), 2);
+	assert_int_equal(atomic_load(&n->objects), 1);
+	cache_store_unref(s);
+}
+
+static void test_vary_variants(void **state)
+{
+	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct cache_obj *o, *out;
+
+	(void)state;
+	o = obj("h/v", 10, 10);
+	assert_int_equal(cache_obj_set_vary(o, "accept-language", "en", 2), 0);
+	put(s, "h/v", o);
+	o = obj("h/v", 20, 10);
+	assert_int_equal(cache_obj_set_vary(o, "accept-language", "de", 2), 0);
+	put(s, "h/v", o);
+	assert_int_equal(cache_store_lookup(s, "h/v", 3, 1, lang_is, "de", NULL, &out), CACHE_HIT);
+	assert_int_equal(out->body_len, 20);
+	cache_obj_unref(out);
+	assert_int_equal(cache_store_lookup(s, "h/v", 3, 1, lang_is, "en", NULL, &out), CACHE_HIT);
+	assert_int_equal(out->body_len, 10);
+	cache_obj_unref(out);
+	assert_int_equal(cache_store_lookup(s, "h/v", 3, 1, lang_is, "fr", NULL, &out), CACHE_FETCH);
+	cache_store_fetch_end(s, "h/v", 3, NULL, 1, 0);
+	/* the same variant again (a refetch) replaces the older one */
+	o = obj("h/v", 30, 10);
+	assert_int_equal(cache_obj_set_vary(o, "accept-language", "de", 2), 0);
+	assert_int_equal(cache_store_lookup(s, "h/v", 3, 1, lang_is, "xx", NULL, &out), CACHE_FETCH);
+	cache_store_fetch_end(s, "h/v", 3, o, 1, 0);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->objects), 2);
+	assert_int_equal(cache_store_lookup(s, "h/v", 3, 1, lang_is, "de", NULL, &out), CACHE_HIT);
+	assert_int_equal(out->body_len, 30);
+	cache_obj_unref(out);
+	cache_store_unref(s);
+}
+
+static void test_bounds(void **state)
+{
+	struct cache_store *s = store(64 * 1024, 8 * 1024);
+	struct cache_counters *n = cache_store_counters(s);
+	char key[32];
+	int i;
+
+	(void)state;
+	/* above max_object_bytes: not stored, and the fetch says so */
+	assert_int_equal(cache_store_lookup(s, "big", 3, 0, NULL, NULL, NULL, &(struct cache_obj *){ 0 }),
+			 CACHE_FETCH);
+	assert_int_equal(cache_store_fetch_end(s, "big", 3, obj("big", 9000, 10), 0, 0), 0);
+	assert_int_equal(atomic_load(&n->objects), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "h/%d", i);
+		put(s, key, obj(key, 2000, 10));
+		assert_true(atomic_load(&n->bytes) <= 64 * 1024);
+	}
+	assert_true(atomic_load(&n->evictions) > 0);
+	assert_int_equal(atomic_load(&n->stores), 100);
+	assert_int_equal(atomic_load(&n->objects), 100 - atomic_load(&n->evictions));
+	/* the newest are there, the oldest went (FIFO without hits) */
+	assert_true(hit(s, "h/99"));
+	assert_false(hit(s, "h/0"));
+	cache_store_unref(s);
+}
+
+/* Objects that were hit survive a flood of objects asked once (one-hit wonders), which
+ * an LRU would let push them all out. */
+static void test_one_hit_wonders(void **state)
+{
+	struct cache_store *s = store(100 * 1024, 16 * 1024);
+	char key[32];
+	int i, kept = 0;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "hot/%d", i);
+		put(s, key, obj(key, 2000, 10));
+		assert_true(hit(s, key));
+	}
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "once/%d", i);
+		put(s, key, obj(key, 2000, 10));
+		if (i % 50 == 0) {
+			/* the hot set is asked now and then, as a real one is */
+			int j;
+			for (j = 0; j < 20; j++) {
+				char k2[32];
+				snprintf(k2, sizeof(k2), "hot/%d", j);
+				hit(s, k2);
+			}
+		}
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "hot/%d", i);
+		kept += hit(s, key);
+	}
+	assert_int_equal(kept, 20);
+	cache_store_unref(s);
+}
+
+/* A key evicted from the small FIFO without a hit and stored again enters main: it
+ * outlives objects stored after it that were never hit. */
+static void test_ghost_goes_to_main(void **state)
+{
+	struct cache_store *s = store(40 * 1024, 16 * 1024);
+	char key[32];
+	int i;
+
+	(void)state;
+	put(s, "g", obj("g", 2000, 10));
+	for (i = 0; i < 30; i++) {
+		snprintf(key, sizeof(key), "a/%d", i);
+		put(s, key, obj(key, 2000, 10));
+	}
+	assert_false(hit(s, "g"));  /* evicted, into the ghost (and this miss fetched nothing) */
+	put(s, "g", obj("g", 2000, 10));
+	for (i = 0; i < 30; i++) {
+		snprintf(key, sizeof(key), "b/%d", i);
+		put(s, key, obj(key, 2000, 10));
+	}
+	/* main holds the ghost's return, the small FIFO turned over the b/ objects */
+	assert_true(hit(s, "g"));
+	assert_false(hit(s, "b/0"));
+	cache_store_unref(s);
+}
+
+static void test_refs_survive_eviction_and_purge(void **state)
+{
+	struct cache_store *s = store(16 * 1024, 16 * 1024);
+	struct cache_obj *a, *b;
+	char key[32];
+	int i;
+
+	(void)state;
+	put(s, "k/a", obj("k/a", 3000, 10));
+	put(s, "k/b", obj("k/b", 3000, 10));
+	assert_int_equal(cache_store_lookup(s, "k/a", 3, 1, NULL, NULL, NULL, &a), CACHE_HIT);
+	assert_int_equal(cache_store_lookup(s, "k/b", 3, 1, NULL, NULL, NULL, &b), CACHE_HIT);
+	assert_int_equal(cache_store_purge_key(s, "k/a", 3), 1);
+	for (i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "z/%d", i);
+		put(s, key, obj(key, 3000, 10));
+	}
+	assert_false(hit(s, "k/a"));
+	/* the readers' objects are whole (ASan would see a freed one) */
+	assert_int_equal(a->body_len, 3000);
+	assert_int_equal(b->body[2999], 'x');
+	cache_obj_unref(a);
+	cache_obj_unref(b);
+	cache_store_unref(s);
+}
+
+static void test_purges(void **state)
+{
+	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct cache_obj *o;
+
+	(void)state;
+	o = obj("h/static/a.css", 10, 10);
+	assert_int_equal(cache_obj_add_tag(o, "css", 3), 0);
+	assert_int_equal(cache_obj_add_tag(o, "v2", 2), 0);
+	put(s, "h/static/a.css", o);
+	put(s, "h/static/b.js", obj("h/static/b.js", 10, 10));
+	o = obj("h/page", 10, 10);
+	assert_int_equal(cache_obj_add_tag(o, "v2", 2), 0);
+	put(s, "h/page", o);
+	put(s, "h/other", obj("h/other", 10, 10));
+	assert_int_equal(cache_store_purge_tag(s, "v", 1), 0);
+	assert_int_equal(cache_store_purge_tag(s, "v2", 2), 2);
+	assert_false(hit(s, "h/page"));
+	assert_true(hit(s, "h/static/b.js"));
+	assert_int_equal(cache_store_purge_prefix(s, "h/static/", 9), 1);
+	assert_false(hit(s, "h/static/b.js"));
+	assert_int_equal(cache_store_purge_key(s, "h/othe", 6), 0);
+	assert_int_equal(cache_store_purge_key(s, "h/other", 7), 1);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->objects), 0);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->bytes), 0);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->purges), 4);
+	cache_store_unref(s);
+}
+
+struct test_waiter {
+	struct cache_waiter w;
+	int woken;
+};
+
+static void test_wake(struct cache_waiter *w)
+{
+	((struct test_waiter *)w)->woken++;
+}
+
+static void test_waiters(void **state)
+{
+	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct test_waiter tw[5];
+	struct cache_obj *out;
+	int i;
+
+	(void)state;
+	memset(tw, 0, sizeof(tw));
+	assert_int_equal(cache_store_lookup(s, "h/w", 3, 0, NULL, NULL, NULL, &out), CACHE_FETCH);
+	for (i = 0; i < 5; i++) {
+		tw[i].w.wake = test_wake;
+		assert_int_equal(cache_store_lookup(s, "h/w", 3, 0, NULL, NULL, &tw[i].w, &out), CACHE_WAIT);
+	}
+	/* a lookup without a waiter does not queue: it passes */
+	assert_int_equal(cache_store_lookup(s, "h/w", 3, 0, NULL, NULL, NULL, &out), CACHE_PASS);
+	/* one leaves before the end */
+	assert_int_equal(cache_store_cancel_wait(s, "h/w", 3, &tw[4].w), 1);
+	assert_int_equal(cache_store_fetch_end(s, "h/w", 3, obj("h/w", 50, 10), 0, 0), 1);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(tw[i].woken, 1);
+		assert_non_null(tw[i].w.obj);
+		assert_int_equal(tw[i].w.obj->body_len, 50);
+		/* woken: cancelling now says the wake already came */
+		assert_int_equal(cache_store_cancel_wait(s, "h/w", 3, &tw[i].w), 0);
+		cache_obj_unref(tw[i].w.obj);
+	}
+	assert_int_equal(tw[4].woken, 0);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->coalesced), 5);
+	assert_true(hit(s, "h/w"));
+	cache_store_unref(s);
+}
+
+static void test_hit_for_pass(void **state)
+{
+	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct test_waiter tw = { .w.wake = test_wake };
+	struct cache_obj *out;
+
+	(void)state;
+	assert_int_equal(cache_store_lookup(s, "h/p", 3, 0, NULL, NULL, NULL, &out), CACHE_FETCH);
+	assert_int_equal(cache_store_lookup(s, "h/p", 3, 0, NULL, NULL, &tw.w, &out), CACHE_WAIT);
+	/* uncacheable: the waiter is woken without an object, the key passes for 10 s */
+	assert_int_equal(cache_store_fetch_end(s, "h/p", 3, NULL, 0, 10), 0);
+	assert_int_equal(tw.woken, 1);
+	assert_null(tw.w.obj);
+	assert_int_equal(cache_store_lookup(s, "h/p", 3, 5, NULL, NULL, &tw.w, &out), CACHE_PASS);
+	assert_int_equal(tw.woken, 1);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->hit_for_pass), 1);
+	/* once it is over, a miss fetches again */
+	assert_int_equal(cache_store_lookup(s, "h/p", 3, 11, NULL, NULL, &tw.w, &out), CACHE_FETCH);
+	cache_store_fetch_end(s, "h/p", 3, NULL, 11, 0);
+	/* a fetch that failed without a mark lets the next one fetch */
+	assert_int_equal(cache_store_lookup(s, "h/p", 3, 12, NULL, NULL, NULL, &out), CACHE_FETCH);
+	cache_store_fetch_end(s, "h/p", 3, NULL, 12, 0);
+	cache_store_unref(s);
+}
+
+struct thread_arg {
+	struct cache_store *s;
+	int id;
+};
+
+static void *hammer(void *p)
+{
+	struct thread_arg *a = p;
+	char key[32];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		struct cache_obj *out;
+		enum cache_lookup r;
+
+		snprintf(key, sizeof(key), "t/%d", (i * 7 + a->id) % 97);
+		r = cache_store_lookup(a->s, key, strlen(key), 1, NULL, NULL, NULL, &out);
+		if (r == CACHE_HIT) {
+			assert_int_equal(out->body[out->body_len - 1], 'x');
+			cache_obj_unref(out);
+		} else if (r == CACHE_FETCH) {
+			cache_store_fetch_end(a->s, key, strlen(key), obj(key, 500 + (size_t)(i % 7) * 300, 10), 1, 0);
+		}
+		if (i % 500 == 0)
+			cache_store_purge_prefix(a->s, "t/1", 3);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct cache_store *s = store(64 * 1024, 16 * 1024);
+	pthread_t t[4];
+	struct thread_arg a[4];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		a[i] = (struct thread_arg){ s, i };
+		assert_int_equal(pthread_create(&t[i], NULL, hammer, &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_true(atomic_load(&cache_store_counters(s)->bytes) <= 64 * 1024);
+	cache_store_unref(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hit_and_freshness),
+		cmocka_unit_test(test_vary_variants),
+		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_one_hit_wonders),
+		cmocka_unit_test(test_ghost_goes_to_main),
+		cmocka_unit_test(test_refs_survive_eviction_and_purge),
+		cmocka_unit_test(test_purges),
+		cmocka_unit_test(test_waiters),
+		cmocka_unit_test(test_hit_for_pass),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
