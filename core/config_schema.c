@@ -456,6 +456,25 @@ static const struct key_table buffering_table = {
 	"buffering", buffering_keys, sizeof(struct cfg_buffering), -1, -1
 };
 
+static const struct key cache_keys[] = {
+	K_INT(struct cfg_cache, memory_bytes, 65536, INT64_MAX, 268435456, R,
+	      "all stored responses of the pool together (S3-FIFO eviction beyond)"),
+	K_INT(struct cfg_cache, max_object_bytes, 1024, 1073741824, 8388608, R,
+	      "one stored response (head and body); larger ones are passed, not stored"),
+	K_INT(struct cfg_cache, default_ttl_s, 0, 31536000, 0, R,
+	      "how long a storable response without Cache-Control max-age or Expires stays fresh; 0 = not stored"),
+	K_INT(struct cfg_cache, stale_while_revalidate_s, 0, 86400, 0, R,
+	      "reserved: stale answers are not served yet"),
+	K_INT(struct cfg_cache, stale_if_error_s, 0, 86400, 0, R,
+	      "reserved: stale answers are not served yet"),
+	K_STR(struct cfg_cache, x_cache_header, NULL, &rule_header_name, R,
+	      "name of a response header telling the client hit, miss, coalesced, pass or bypass (e.g. \"X-Cache\"); unset = none"),
+	{ .name = NULL },
+};
+static const struct key_table cache_table = {
+	"cache", cache_keys, sizeof(struct cfg_cache), -1, -1
+};
+
 static const struct key pool_keys[] = {
 	K_STR(struct cfg_pool, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
@@ -490,6 +509,8 @@ static const struct key pool_keys[] = {
 	       "replay an idempotent request on another backend after response_timeout_ms passed (the client waits twice)"),
 	K_GROUP(struct cfg_pool, buffering, &buffering_table, R,
 		"bodies held between client and backend, so slow clients never hold a backend (http)"),
+	K_GROUP(struct cfg_pool, cache, &cache_table, KEY_POINTER | R,
+		"the pool's edge cache of GET and HEAD responses (http); absent = off"),
 	K_STR(struct cfg_pool, buffer_dir, NULL, &rule_nonempty, R,
 	      "existing directory for spill files (O_TMPFILE); unset = state_dir + \"/buffers\""),
 	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,

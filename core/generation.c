@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cache_store.h"
 #include "clock.h"
 #include "config.h"
 #include "generation.h"
@@ -154,6 +155,34 @@ static struct backend *find_backend(const struct generation *g, const char *pool
 	return NULL;
 }
 
+/* The cache store of pool cp: the previous generation's of the same name while its
+ * limits are the same (what it holds stays valid: the keys and freshness do not depend
+ * on the other keys), else a new one. NULL and 0 without a cache; -1 out of memory. */
+static int pool_cache(struct pool *p, const struct cfg_pool *cp, const struct generation *prev)
+{
+	struct cache_limits lim;
+	size_t i;
+
+	p->cache = NULL;
+	if (!cp->cache)
+		return 0;
+	lim.memory_bytes = cp->cache->memory_bytes;
+	lim.max_object_bytes = cp->cache->max_object_bytes;
+	for (i = 0; prev && i < prev->npools; i++) {
+		const struct cache_store *s = prev->pools[i].cache;
+
+		if (s && !strcmp(prev->pools[i].name, cp->name) &&
+		    cache_store_limits(s)->memory_bytes == lim.memory_bytes &&
+		    cache_store_limits(s)->max_object_bytes == lim.max_object_bytes) {
+			cache_store_ref(prev->pools[i].cache);
+			p->cache = prev->pools[i].cache;
+			return 0;
+		}
+	}
+	p->cache = cache_store_new(&lim);
+	return p->cache ? 0 : -1;
+}
+
 static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct generation *prev)
 {
 	size_t i;
@@ -166,7 +195,7 @@ static int build_pool(struct pool *p, const struct cfg_pool *cp, const struct ge
 	p->nbackends = 0;
 	p->backends = calloc(cp->nbackends ? cp->nbackends : 1, sizeof(*p->backends));
 	p->stats = stats_pool_blocks(cp->name);
-	if (!p->backends || !p->stats)
+	if (!p->backends || !p->stats || pool_cache(p, cp, prev) == -1)
 		return -1;
 	for (i = 0; i < cp->nbackends; i++) {
 		struct backend *b = find_backend(prev, cp->name, &cp->backends[i]);
@@ -228,6 +257,7 @@ static void free_pools(struct pool *pools, size_t n)
 		for (j = 0; j < pools[i].nbackends; j++)
 			backend_unref(pools[i].backends[j]);
 		free(pools[i].backends);
+		cache_store_unref(pools[i].cache);
 	}
 	free(pools);
 }

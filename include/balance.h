@@ -13,6 +13,7 @@
 #include "config-t.h"
 
 struct pool_stats;
+struct cache_store;
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
 struct pool {
@@ -24,6 +25,9 @@ struct pool {
 	atomic_uint rr_next;             /* cursor for rr */
 	atomic_uint waiting;             /* requests queued for this pool on all workers */
 	struct pool_stats *stats;        /* per-worker counters of this pool name (include/stats.h) */
+	/* the pool's edge cache (core/cache_store.c), a reference; NULL = no cache.
+	 * Kept from the previous generation while the pool's cache limits stay */
+	struct cache_store *cache;
 };
 
 /* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */

@@ -265,6 +265,16 @@ struct cfg_buffering {
 	uint64_t memory_bytes;       /* one exchange's body in memory before it spills, default 65536 */
 };
 
+/* pools[].cache: the pool's edge cache (issue 19); present = on. */
+struct cfg_cache {
+	uint64_t memory_bytes;       /* all stored responses of the pool, default 256 MiB */
+	uint64_t max_object_bytes;   /* one response; larger ones are not stored, default 8 MiB */
+	uint32_t default_ttl_s;      /* freshness of a storable response without its own, default 0 */
+	uint32_t stale_while_revalidate_s; /* reserved: not served stale yet */
+	uint32_t stale_if_error_s;   /* reserved: not served stale yet */
+	char *x_cache_header;        /* a response header saying hit or miss; NULL = none */
+};
+
 struct cfg_pool {
 	char *name;
 	enum balance_algo balance;   /* "wlc" (default) | "rr" */
@@ -284,6 +294,7 @@ struct cfg_pool {
 	uint32_t retry_budget_percent; /* replays may add at most this share of requests, default 20 */
 	int retry_on_response_timeout; /* replay an idempotent request after a response timeout, default 0 */
 	struct cfg_buffering buffering;
+	struct cfg_cache *cache;     /* NULL = no cache */
 	char *buffer_dir;            /* spill files; NULL = state_dir/buffers */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */
