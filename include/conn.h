@@ -179,6 +179,8 @@ struct exchange {
 	/* the worker's counters of the pool this request counts in flight for (its retry
 	 * budget), until the exchange is given back; NULL when not counted */
 	struct pool_stats *budget;
+	/* the cache's part of a request of a pool with a cache (lb/http_cache.c); NULL = none */
+	struct http_cache_x *cache;
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
@@ -217,6 +219,7 @@ struct exchange {
 			unsigned released:1;         /* the whole response is held here: backend,
 							  * connection and slot were let go (t_released) */
 			unsigned share_held:1;       /* a place of share is held, with the slot of backend */
+			unsigned cache_status:3;     /* enum cache_status (lb/http_cache.h), for the access log */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};
@@ -224,7 +227,9 @@ struct exchange {
 	/* set before they are read: not cleared */
 	struct local_answer local;       /* local_producer's answer */
 	int file_fd;                     /* static_producer: the file whose range is the body; -1 = none */
-	uint64_t file_off, file_left;    /* static_producer: next byte of the file to send, bytes left */
+	/* static_producer: next byte of the file to send, bytes left; a cache hit: the
+	 * same of the stored body */
+	uint64_t file_off, file_left;
 	double t_released;               /* released: the backend was let go (seconds saved from here) */
 	struct body req_store;           /* req_buffered: the request body */
 	struct body resp_store;          /* resp_buffered: response body bytes the client has not taken */
@@ -341,6 +346,10 @@ void client_dispatch(struct client *c);
 int client_follow_generation(struct client *c);
 /* Starts selection for the current request (http) or connection (tcp). */
 void client_pick_backend(struct client *c);
+/* The HTTP request of c is ready for a backend: it gets its retries and counts in flight
+ * for its pool's retry budget, then p (the backend's producer, or one wrapping it)
+ * queues it or picks. */
+void client_to_backend(struct client *c, const struct producer *p);
 /* Called when the backend connection failed before any response byte. */
 void client_backend_failed(struct client *c, enum termination why);
 /* The backend answered c's exchange whole (delivered, or held whole in the exchange's

@@ -5,7 +5,7 @@
  * conn_proto's upstream_ready and upstream_event, an answer made here through
  * send_answer. The protocol never learns which backend, queue or slot is behind it.
  * Today: a backend of the pool, local answers (fulcrum's own errors, routes' redirects
- * and fixed answers) and a route's static files; the cache is a producer to come. */
+ * and fixed answers), a route's static files and a pool's cache. */
 #ifndef FULCRUM_PRODUCER_H
 #define FULCRUM_PRODUCER_H
 
@@ -30,6 +30,10 @@ extern const struct producer backend_producer;
 extern const struct producer local_producer;
 /* A static route's file (lb/static_files.c): the head in c->out, the body from x->file_fd. */
 extern const struct producer static_producer;
+
+/* A pool's cache (lb/http_cache.c): a stored response (the head in c->out, the body from
+ * memory), or the wait for another request's fetch of it. */
+extern const struct producer cache_producer;
 
 /* Makes p the producer of c's exchange and starts it. */
 void exchange_produce(struct client *c, const struct producer *p);

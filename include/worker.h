@@ -16,6 +16,7 @@
 
 struct client;
 struct upstream;
+struct http_cache_wait;
 
 /* A listening socket this worker watches. */
 struct listen_watch {
@@ -41,6 +42,9 @@ struct worker {
 	atomic_int want_gen;             /* a new generation was published */
 	atomic_int want_kick;            /* a slot freed somewhere: retry the queues */
 	atomic_int want_stop;            /* 1 graceful, 2 immediate */
+	atomic_int want_cache;           /* cache waiters of this worker were woken */
+	pthread_mutex_t cache_lock;      /* guards cache_woken (fetches end on any thread) */
+	struct http_cache_wait *cache_woken; /* woken waiters (lb/http_cache.c) */
 	struct generation *gen;          /* current, reference held */
 	struct listen_watch *watches;
 	size_t nwatches;

@@ -7,6 +7,7 @@
 
 #include "access_line.h"
 #include "conn.h"
+#include "http_cache.h"
 #include "worker.h"
 
 #define PATH_ESCAPED_MAX 400  /* the escaped path is cut below this many bytes */
@@ -277,7 +278,9 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_fixed(&l, upload_ms(x, now), 3);
 		PUT_LIT(&l, ",\"delivery_ms\":");
 		put_fixed(&l, x->t_resp_done > 0 ? ms_between(x->t_resp_done, now) : 0.0, 3);
-		PUT_LIT(&l, ",\"termination\":\"");
+		PUT_LIT(&l, ",\"cache\":\"");
+		put_str(&l, http_cache_status_name(x->cache_status));
+		PUT_LIT(&l, "\",\"termination\":\"");
 		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, "\",\"request_id\":\"");
 		put_json_escaped(&l, x->request_id, sizeof(x->request_id) * 6 + 8);

@@ -597,6 +597,21 @@ void client_pick_backend(struct client *c)
 	client_update(c);
 }
 
+void client_to_backend(struct client *c, const struct producer *p)
+{
+	struct worker *w = c->w;
+	struct exchange *x = c->ex;
+	struct pool *pool = x->pool ? x->pool : c->gl->pool;  /* the route's, or the listener's */
+
+	x->retries_left = pool ? pool->cfg->retries : 0;
+	if (pool && pool->stats) {
+		x->budget = &pool->stats[w->id];  /* in flight until the exchange is given back */
+		stat_gauge_add(&x->budget->in_flight, 1);
+	}
+	c->state = CS_QUEUED;
+	exchange_produce(c, p);
+}
+
 void client_queue_turn(struct exchange *x, struct backend *b)
 {
 	struct client *c = x->client;

@@ -56,6 +56,7 @@ struct exchange *exchange_begin(struct client *c)
 	x->log_backend = NULL;
 	memset(&x->waiter, 0, sizeof(x->waiter));  /* zeroed = not queued */
 	x->budget = NULL;
+	x->cache = NULL;
 	x->req_head = NULL;
 	x->req_body_sent = 0;
 	x->bytes_in = x->bytes_out = 0;

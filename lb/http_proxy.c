@@ -17,8 +17,10 @@
 #include "health.h"
 #include "http_answer.h"
 #include "http_body.h"
+#include "http_cache.h"
 #include "http_keep.h"
 #include "http_maint.h"
+#include "http_resp_head.h"
 #include "http_rewrite.h"
 #include "log.h"
 #include "producer.h"
@@ -34,6 +36,7 @@ static void http_on_client_data(struct client *c);
 static void http_on_client_writable(struct client *c);
 static int client_write_response(struct client *c);
 static int client_write_file(struct client *c);
+static int client_write_cached(struct client *c);
 static void dispatch_request(struct client *c);
 static void http_start_exchange(struct client *c);
 static void http_on_upstream_writable(struct client *c);
@@ -42,7 +45,6 @@ static void parse_request_head(struct client *c);
 static void queued_client_data(struct client *c);
 static int rewrite_request_head(struct client *c, const char *base, const struct http_head *h,
 				int body_buffered);
-static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h);
 static int frame_request_body(struct client *c);
 static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
@@ -171,6 +173,7 @@ static void parse_request_head(struct client *c)
 	struct http_head *h = &w->scratch;
 	struct exchange *x = c->ex;
 	const char *base;
+	struct pool *p;
 	uint64_t max;
 	int r, buffered;
 
@@ -243,6 +246,12 @@ static void parse_request_head(struct client *c)
 		client_error(c, 431, TERM_BAD_REQUEST, "request head too large after rewriting");
 		return;
 	}
+	/* one pointer test for a pool without a cache */
+	if (!buffered && (p = x->pool ? x->pool : c->gl->pool) && p->cache &&
+	    http_cache_begin(c, p, base, h) == -1) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
 	buf_consume(c->in, h->head_len);
 	if (buffered) {
 		if (http_body_begin_request(c, (h->flags & HTTP_F_EXPECT_CONTINUE) != 0) == 1)
@@ -259,22 +268,15 @@ static void parse_request_head(struct client *c)
 	dispatch_request(c);
 }
 
-/* The request is whole (or streams): it gets its retries and counts in flight for its
- * pool's retry budget, then waits for, or takes, a backend. */
+/* The request is whole (or streams): a pool's cache may answer it or hold it behind
+ * another request's fetch; else it goes to the backend (lb/client.c). */
 static void dispatch_request(struct client *c)
 {
-	struct worker *w = c->w;
-	struct exchange *x = c->ex;
-
-	struct pool *p = x->pool ? x->pool : c->gl->pool;  /* the route's, or the listener's */
-
-	x->retries_left = p ? p->cfg->retries : 0;
-	if (p && p->stats) {
-		x->budget = &p->stats[w->id];  /* in flight until the exchange is given back */
-		stat_gauge_add(&x->budget->in_flight, 1);
+	if (c->ex->cache) {
+		http_cache_dispatch(c);
+		return;
 	}
-	c->state = CS_QUEUED;
-	exchange_produce(c, &backend_producer);
+	client_to_backend(c, &backend_producer);
 }
 
 /* The client of a queued request sent bytes or closed. Bytes are the request's body (framed
@@ -519,6 +521,7 @@ static void http_on_upstream_data(struct client *c)
 	struct upstream *u = c->up;
 	struct http_head *h = &w->scratch;
 	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
+	char xline[96];
 	uint32_t ka_ms;
 	ssize_t n;
 	int r;
@@ -605,7 +608,10 @@ static void http_on_upstream_data(struct client *c)
 			c->keep_alive = 0;
 		/* response buffering (http_body.c) */
 		x->resp_may_buffer = http_body_resp_may_buffer(c, h);
-		if (rewrite_response_head(c, buf_head(u->in), h) == -1) {
+		if (x->cache)
+			http_cache_response_head(c, buf_head(u->in), h);
+		if (http_resp_head(c, buf_head(u->in), h,
+				   x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL) == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
 		}
@@ -709,7 +715,7 @@ static int frame_response_body(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct upstream *u = c->up;
-	uint32_t avail;
+	uint32_t avail, before = x->resp_ready;
 
 	if (x->resp_done || !x->resp_head_done)
 		return 0;  /* interim responses may have gone out; the final head has not come */
@@ -746,46 +752,14 @@ static int frame_response_body(struct client *c)
 	}
 	if (x->resp_done && x->t_resp_done == 0)
 		x->t_resp_done = ev_now(c->w->loop);  /* delivery_ms begins */
+	/* a fetcher's copy of a storable response takes the bytes as they are framed */
+	if (x->cache) {
+		if (x->resp_ready > before)
+			http_cache_body(c, buf_head(u->in) + before, x->resp_ready - before);
+		if (x->resp_done)
+			http_cache_response_done(c);
+	}
 	return 0;
-}
-
-/* The response head the client gets (proto/http_rewrite.c), after what c->out holds. */
-static int rewrite_response_head(struct client *c, const char *base, const struct http_head *h)
-{
-	struct worker *w = c->w;
-
-	if (!c->out && !(c->out = buf_get(&w->bufs)))
-		return -1;
-	if (h->head_len + 256 > buf_room(c->out)) {
-		buf_compact(c->out);
-		if (h->head_len + 256 > buf_room(c->out)) {
-			struct buf *nb = buf_grow(&w->bufs, c->out, buf_len(c->out) + h->head_len + 256);
-			if (!nb)
-				return -1;
-			c->out = nb;
-		}
-	}
-	if (c->gl->hsts[0] || (c->ex->route_cfg && (c->ex->route_cfg->nresponse_headers || c->ex->sticky_set))) {
-		struct http_edit_vars v;
-		struct http_rewrite_resp rs = { .hsts = c->gl->hsts[0] ? c->gl->hsts : NULL, .vars = &v };
-		char cookie[192];
-
-		http_route_edit_vars(c, &v);
-		if (c->ex->sticky_set && c->ex->pool && c->ex->route_cfg && c->ex->route_cfg->sticky_cookie) {
-			/* names are [A-Za-z0-9._-]: safe as a cookie's name and value */
-			snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Lax",
-				 c->ex->route_cfg->sticky_cookie, c->ex->pool->name);
-			rs.extra = cookie;
-		}
-		if (c->ex->route_cfg) {
-			rs.edits = c->ex->route_cfg->response_headers;
-			rs.nedits = c->ex->route_cfg->nresponse_headers;
-		}
-		return http_rewrite_response_extra(c->out, base, h, c->keep_alive, c->version_minor,
-						   c->ex->request_id[0] ? c->ex->request_id : NULL, &rs);
-	}
-	return http_rewrite_response(c->out, base, h, c->keep_alive, c->version_minor,
-				     c->ex->request_id[0] ? c->ex->request_id : NULL);
 }
 
 /* Writes queued heads and framed response bytes to the client: from the response's
@@ -818,6 +792,8 @@ static int client_write_response(struct client *c)
 		return 0;
 	if (x->producer == &static_producer)
 		return client_write_file(c);
+	if (x->producer == &cache_producer)
+		return client_write_cached(c);
 	if (c->out && buf_len(c->out))
 		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
 	from_store = x->resp_buffered && body_kept(&x->resp_store) > 0;
@@ -893,6 +869,22 @@ static int client_write_file(struct client *c)
 		log_warn("static: %s: the file ended before its range was sent (changed while served)",
 			 c->ex->target);
 		client_close(c, TERM_INTERNAL);
+		return 0;
+	default:
+		client_close(c, TERM_CLIENT_CLOSED);
+		return 0;
+	}
+}
+
+/* A cache hit's answer (lb/http_cache.c): its head, then the stored body from memory;
+ * the exchange finishes as a proxied one does. Returns as client_write_response. */
+static int client_write_cached(struct client *c)
+{
+	switch (http_cache_send(c)) {
+	case 1:
+		return 1;
+	case 0:
+		finish_exchange(c);
 		return 0;
 	default:
 		client_close(c, TERM_CLIENT_CLOSED);

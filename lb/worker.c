@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "conn_log.h"
+#include "http_cache.h"
 #include "log.h"
 #include "queue.h"
 #include "worker.h"
@@ -66,6 +67,7 @@ int worker_start_all(int nworkers)
 		if (!w->loop)
 			return -1;
 		ev_set_userdata(w->loop, w);
+		pthread_mutex_init(&w->cache_lock, NULL);
 		ev_async_init(&w->wake, on_wake);
 		ev_async_start(w->loop, &w->wake);
 		ev_timer_init(&w->resume_timer, on_resume, 0., 0.);
@@ -153,6 +155,8 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 		switch_generation(w);
 	if (atomic_exchange(&w->want_kick, 0))
 		queue_run(w, client_queue_turn);
+	if (atomic_exchange(&w->want_cache, 0))
+		http_cache_run_woken(w);
 	stop = atomic_exchange(&w->want_stop, 0);
 	if (stop)
 		begin_stop(w, stop);

@@ -17,6 +17,7 @@
 #include "access_line.h"
 #include "config.h"
 #include "conn.h"
+#include "http_cache.h"
 #include "worker.h"
 
 /* ---- the reference: the printf formats client_log used before lb/access_line.c ---- */
@@ -77,7 +78,7 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"route\":\"%s\",\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
 			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"upload_ms\":%.3f,\"delivery_ms\":%.3f,"
-			     "\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\"}\n",
+			     "\"cache\":\"%s\",\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\"}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port(&c->peer.sa), method, target, c->ex->status, c->ex->route,
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
@@ -90,7 +91,7 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     c->ex->t_req_done > 0 ? ms_between(c->ex->t_start, c->ex->t_req_done)
 			     : c->ex->req_body == HTTP_BODY_NONE ? 0.0 : ms_between(c->ex->t_start, now),
 			     c->ex->t_resp_done > 0 ? ms_between(c->ex->t_resp_done, now) : 0.0,
-			     termination_name(c->ex->term), c->ex->request_id, c->w->id, c->id);
+			     http_cache_status_name(c->ex->cache_status), termination_name(c->ex->term), c->ex->request_id, c->w->id, c->id);
 	}
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
@@ -237,7 +238,7 @@ static void test_known_line(void **state)
 			    "\"client_port\":5555,\"method\":\"GET\",\"path\":\"/a\\\"b\",\"status\":200,"
 			    "\"route\":\"api\",\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
 			    "\"queue_ms\":0.000,\"connect_ms\":1.000,\"response_ms\":8.000,\"total_ms\":12.500,"
-			    "\"upload_ms\":1.000,\"delivery_ms\":0.250,"
+			    "\"upload_ms\":1.000,\"delivery_ms\":0.250,\"cache\":\"\","
 			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\"}\n");
 	f->cfg.log.format = LOG_FORMAT_COMBINED;
 	access_line_format(c, now, b, sizeof(b));

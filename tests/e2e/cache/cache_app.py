@@ -1,0 +1,70 @@
+"""cache_app.py: a Flask app for the cache scenarios: it counts the requests it gets per
+path (GET /count/<path> tells, uncacheable) and answers with the Cache-Control the path
+asks for. Run with one gthread worker, so the counts are one process's."""
+import threading
+import time
+
+from flask import Flask, Response, request
+
+app = Flask(__name__)
+_lock = threading.Lock()
+_counts = {}
+
+
+def _count(path):
+    with _lock:
+        _counts[path] = _counts.get(path, 0) + 1
+        return _counts[path]
+
+
+@app.route("/count/<path:p>")
+def count(p):
+    with _lock:
+        return Response(str(_counts.get("/" + p, 0)), mimetype="text/plain")
+
+
+@app.route("/healthz")
+def healthz():
+    return "ok"
+
+
+@app.route("/slow/<name>")
+def slow(name):
+    # a cold URL that takes a while: a herd of requests arrives while it is fetched
+    n = _count(request.path)
+    time.sleep(float(request.args.get("s", "1")))
+    return Response("slow %s %d\n" % (name, n) + "x" * 3000, mimetype="text/plain",
+                    headers={"Cache-Control": "max-age=30"})
+
+
+@app.route("/cc/<name>")
+def cc(name):
+    # the Cache-Control the test asks for (cc=...), and a body that changes each time
+    n = _count(request.path)
+    headers = {}
+    if request.args.get("cc"):
+        headers["Cache-Control"] = request.args["cc"]
+    if request.args.get("cookie"):
+        headers["Set-Cookie"] = "s=1"
+    if request.args.get("etag"):
+        headers["ETag"] = '"%s"' % request.args["etag"]
+    return Response("%s %d\n" % (name, n), mimetype="text/plain", headers=headers)
+
+
+@app.route("/vary/<name>")
+def vary(name):
+    n = _count(request.path)
+    lang = request.headers.get("Accept-Language", "none")
+    return Response("%s %s %d\n" % (name, lang, n), mimetype="text/plain",
+                    headers={"Cache-Control": "max-age=30", "Vary": "Accept-Language"})
+
+
+@app.route("/chunked/<name>")
+def chunked(name):
+    n = _count(request.path)
+
+    def gen():
+        yield "chunked %s %d\n" % (name, n)
+        yield "y" * 5000
+
+    return Response(gen(), mimetype="text/plain", headers={"Cache-Control": "max-age=30"})
