@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# t_cache.sh: a pool's edge cache (issue 19). 200 clients asking at the same moment for
+# one cold URL whose response says max-age=30 reach gunicorn exactly once and all get
+# its body (the others wait for that fetch: "coalesced", or come after it: "hit"). A
+# hit says its Age and answers HEAD without a body; a HEAD miss stores nothing; a chunked
+# response is stored and replayed. Responses marked no-store or private, or setting a
+# cookie, are never answered from the cache. Vary: Accept-Language keeps the variants
+# apart. The access log's cache field says what happened, and a reload that keeps the
+# pool's cache keeps what it holds.
+# e2e: pairs
+. "$(dirname "$0")/../lib/lib.sh"
+need_fulcrum
+
+ports P_LB P_APP
+bg app INT "$GUNICORN" -w 1 -k gthread --threads 64 -b "127.0.0.1:$P_APP" --chdir "$(dirname "$0")" \
+	--graceful-timeout 2 --timeout 60 --access-logfile - --error-logfile - cache_app:app
+wait_listen "$P_APP" "$LAST_PID" 20
+wait_http "http://127.0.0.1:$P_APP/healthz" 20
+cfg=$T/fulcrum.cfg
+write_cfg() {
+	{
+		E2E_WORKERS=2 cfg_common
+		cat <<EOF2
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app"; } );
+pools = ( { name = "app"; health = { type = "none"; }; retries = 0; queue_timeout_ms = 20000;
+            cache = { memory_bytes = 8388608; max_object_bytes = 1048576; x_cache_header = "X-Cache"; $1 };
+            backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; max_conns = 300; } ); } );
+EOF2
+	} >"$cfg.new"
+	mv -f "$cfg.new" "$cfg"
+}
+write_cfg ""
+start_fulcrum "$cfg" "$P_LB"
+u=http://127.0.0.1:$P_LB
+# count PATH: requests gunicorn answered for PATH (asked of gunicorn directly)
+count() { hcurl "http://127.0.0.1:$P_APP/count$1"; }
+
+step "200 concurrent requests for a cold URL reach the backend once"
+out=$("$PY" "$(dirname "$0")/herd.py" "$u/slow/herd?s=1.5" 200)
+assert_eq "$out" "200 200 slow herd 1" "every client got the one fetched body"
+assert_eq "$(count /slow/herd)" 1 "gunicorn saw one request"
+alog_wait 200 path=/slow/herd?s=1.5
+assert_eq "$(alog count path=/slow/herd?s=1.5 cache=miss)" 1 "access log: one miss"
+assert_cmp "$(alog count path=/slow/herd?s=1.5 cache=coalesced)" ">" 0 "access log: waiters coalesced"
+assert_eq "$(( $(alog count path=/slow/herd?s=1.5 cache=coalesced) + $(alog count path=/slow/herd?s=1.5 cache=hit) ))" 199 \
+	"access log: the others were coalesced or hits"
+
+step "a hit: Age, X-Cache, the same body; HEAD without a body"
+hcurl -o /dev/null "$u/cc/age?cc=max-age=30"
+sleep 1.2
+body=$(hcurl -D "$T/h1" "$u/cc/age?cc=max-age=30")
+assert_eq "$body" "age 1" "the stored body"
+assert_match "$(tr -d '\r' <"$T/h1" | grep -i '^age:')" '^Age: [1-9]' "Age of a hit"
+assert_contains "$(tr -d '\r' <"$T/h1")" "X-Cache: hit" "X-Cache header"
+hcurl -I -o /dev/null -D "$T/h2" "$u/cc/age?cc=max-age=30"
+assert_contains "$(tr -d '\r' <"$T/h2")" "X-Cache: hit" "HEAD is a hit"
+assert_contains "$(tr -d '\r' <"$T/h2")" "Content-Length: 6" "HEAD says the length"
+out=$(rawhttp send --port "$P_LB" --timeout 5 --summary \
+	--data 'HEAD /cc/age?cc=max-age=30 HTTP/1.1\r\nHost: 127.0.0.1:'"$P_LB"'\r\n\r\nGET /cc/age?cc=max-age=30 HTTP/1.1\r\nHost: 127.0.0.1:'"$P_LB"'\r\nConnection: close\r\n\r\n')
+assert_contains "$out" "statuses=200,200" "HEAD then GET on one kept-alive connection"
+assert_eq "$(count /cc/age)" 1 "gunicorn saw one request"
+hcurl -I -o /dev/null "$u/cc/headfirst?cc=max-age=30"
+assert_eq "$(hcurl "$u/cc/headfirst?cc=max-age=30")" "headfirst 2" "a HEAD miss stores nothing"
+assert_eq "$(hcurl "$u/chunked/c" | head -n 1)" "chunked c 1" "chunked response"
+assert_eq "$(hcurl "$u/chunked/c" | wc -c)" "$(hcurl "http://127.0.0.1:$P_APP/chunked/c" | wc -c)" "a chunked hit is whole"
+assert_eq "$(count /chunked/c)" 2 "the chunked response was stored (one fetch, one direct)"
+
+step "no-store, private and Set-Cookie are never served from the cache"
+for i in 1 2 3; do
+	hcurl -o /dev/null "$u/cc/ns?cc=no-store,max-age=30"
+	hcurl -o /dev/null "$u/cc/pv?cc=private,max-age=30"
+	hcurl -o /dev/null "$u/cc/ck?cc=max-age=30&cookie=1"
+done
+assert_eq "$(count /cc/ns)" 3 "no-store"
+assert_eq "$(count /cc/pv)" 3 "private"
+assert_eq "$(count /cc/ck)" 3 "Set-Cookie"
+alog_wait 1 path=/cc/ns?cc=no-store,max-age=30 cache=pass
+assert_cmp "$(alog count path=/cc/ns?cc=no-store,max-age=30 cache=pass)" ">=" 1 "access log: hit-for-pass"
+out=$("$PY" "$(dirname "$0")/herd.py" "$u/cc/nsh?cc=no-store" 20)
+assert_eq "$(count /cc/nsh)" 20 "a herd for an uncacheable URL all reach the backend"
+
+step "Vary: Accept-Language keeps the variants apart"
+for l in en de en de fr; do
+	printf '%s|' "$(hcurl -H "Accept-Language: $l" "$u/vary/v")"
+done >"$T/vary"
+assert_eq "$(cat "$T/vary")" "v en 1|v de 2|v en 1|v de 2|v fr 3|" "each language its own variant"
+
+step "a request with no-cache or Authorization bypasses the cache"
+hcurl -o /dev/null "$u/cc/b?cc=max-age=30"
+hcurl -o /dev/null -H 'Cache-Control: no-cache' "$u/cc/b?cc=max-age=30"
+hcurl -o /dev/null -H 'Authorization: Basic eDp5' "$u/cc/b?cc=max-age=30"
+hcurl -o /dev/null "$u/cc/b?cc=max-age=30"
+assert_eq "$(count /cc/b)" 3 "no-cache and Authorization went to the backend"
+alog_wait 2 path=/cc/b?cc=max-age=30 cache=bypass
+assert_eq "$(alog count path=/cc/b?cc=max-age=30 cache=bypass)" 2 "access log: bypass"
+
+step "a reload that keeps the cache keeps what it holds"
+write_cfg "default_ttl_s = 0;"
+kill -HUP "$FULCRUM_PID"
+for ((i = 0; i < 50; i++)); do grep -q 'gen=2' "$T/fulcrum.log" && break; sleep 0.1; done
+sleep 0.3
+assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 1" "still a hit after the reload"
+assert_eq "$(count /cc/age)" 1 "gunicorn saw still one request"
