@@ -347,9 +347,11 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 			cfg_add_error(ld, e, 0, path, "redirect.status must be 301, 302, 303, 307 or 308, got %u",
 				      r->redirect->status);
 		if (r->respond != NULL && (r->respond->status == 204 || r->respond->status == 304) &&
-		    r->respond->body[0] != '\0')
-			cfg_add_error(ld, e, 0, path, "respond.status %u has no body; remove respond.body",
-				      r->respond->status);
+		    (r->respond->body[0] != '\0' || r->respond->body_file != NULL))
+			cfg_add_error(ld, e, 0, path, "respond.status %u has no body; remove respond.%s",
+				      r->respond->status, r->respond->body_file ? "body_file" : "body");
+		if (r->respond != NULL && r->respond->body_file != NULL && r->respond->body[0] != '\0')
+			cfg_add_error(ld, e, 0, path, "respond has both body and body_file; keep one");
 		if (r->respond != NULL && strlen(r->respond->body) > ROUTE_BODY_MAX)
 			cfg_add_error(ld, e, 0, path, "respond.body is %zu bytes; at most %d",
 				      strlen(r->respond->body), ROUTE_BODY_MAX);

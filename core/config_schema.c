@@ -168,6 +168,8 @@ static const struct key_table redirect_table = {
 static const struct key respond_keys[] = {
 	K_INT(struct cfg_route_respond, status, 200, 599, 200, R, "status of the answer"),
 	K_STR(struct cfg_route_respond, body, "", &rule_any_text, R, "body of the answer (up to 4096 bytes)"),
+	K_STR(struct cfg_route_respond, body_file, NULL, &rule_nonempty, R,
+	      "or the body read from this file (up to 8192 bytes) at start and reload; not with body"),
 	K_STR(struct cfg_route_respond, content_type, "text/plain; charset=utf-8", &rule_header_value, R,
 	      "Content-Type of the answer"),
 	{ .name = NULL },
@@ -251,7 +253,7 @@ static const struct key route_keys[] = {
 	K_GROUP(struct cfg_route, redirect, &redirect_table, KEY_POINTER | R,
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
-		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+		"answer matching requests with a fixed answer: { status; body or body_file; content_type; }"),
 	/* "static" is a C keyword: the field has another name than the key */
 	{ .name = "static", .type = KEY_GROUP, .flags = KEY_POINTER | R,
 	  .off = offsetof(struct cfg_route, static_files), .sub = &static_table,

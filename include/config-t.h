@@ -116,6 +116,7 @@ struct cfg_route_redirect {
 struct cfg_route_respond {
 	uint32_t status;             /* 200..599, default 200 */
 	char *body;                  /* default "" */
+	char *body_file;             /* or the body read from this file (core/error_pages.c); NULL = body */
 	char *content_type;          /* default "text/plain; charset=utf-8" */
 };
 
