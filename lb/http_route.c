@@ -158,6 +158,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
 		.method = base + h->method.off, .method_len = h->method.len,
 		.base = base, .headers = h->headers, .nheaders = h->nheaders,
+		.https = c->tls.ssl != NULL,
 	};
 	const char *t = base + h->target.off;
 	size_t len;
