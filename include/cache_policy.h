@@ -52,7 +52,7 @@ void cache_request_class(const char *base, const struct http_head *h, int allow_
 enum cache_store {
 	CACHE_STORE = 0,            /* storable; *e is filled */
 	CACHE_NOSTORE_REQUEST,      /* the request bypassed the cache or was a HEAD */
-	CACHE_NOSTORE_STATUS,       /* 1xx, 206, 304, or not heuristically cacheable and no
+	CACHE_NOSTORE_STATUS,       /* 1xx, 206, 304, 6xx+, or not heuristically cacheable and no
 				     * explicit freshness (RFC 9110 15.1, RFC 9111 4.2.2) */
 	CACHE_NOSTORE_NO_STORE,     /* Cache-Control: no-store */
 	CACHE_NOSTORE_PRIVATE,      /* Cache-Control: private (qualified or not) */

@@ -301,7 +301,7 @@ int cache_response_policy(const struct cache_request *rq, const char *base,
 	memset(e, 0, sizeof(*e));
 	if (rq->bypass != CACHE_BYPASS_NONE || rq->method != HTTP_M_GET)
 		return CACHE_NOSTORE_REQUEST;
-	if (h->status < 200 || h->status == 206 || h->status == 304)
+	if (h->status < 200 || h->status > 599 || h->status == 206 || h->status == 304)
 		return CACHE_NOSTORE_STATUS;
 	cc_parse(base, h, &cc);
 	if (cc.bits & CC_NO_STORE)

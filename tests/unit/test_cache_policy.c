@@ -103,6 +103,8 @@ static void test_date_invalid(void **state)
 	assert_true(date_bad("Sun, 6 Nov 1994 08:49:37 GMT"));
 	assert_true(date_bad("Sun, 31 Nov 1994 08:49:37 GMT"));
 	assert_true(date_bad("Sun, 29 Feb 1900 08:49:37 GMT"));
+	assert_true(date_bad("Thu, 29 Feb 2001 08:49:37 GMT"));
+	assert_true(date_bad("Mon, 29 Feb 2100 08:49:37 GMT"));
 	assert_true(date_bad("Sun, 00 Nov 1994 08:49:37 GMT"));
 	assert_true(date_bad("Sun, 06 Nov 1969 08:49:37 GMT"));
 	assert_true(date_bad("Sun, 06 Nov 1994 24:00:00 GMT"));
@@ -250,6 +252,8 @@ static void test_not_storable(void **state)
 	assert_int_equal(policy(200, many, NULL, &e), CACHE_NOSTORE_VARY);
 	/* statuses: not final, partial, 304, and not cacheable by default without freshness */
 	assert_int_equal(policy(206, "Cache-Control: max-age=60\r\n", NULL, &e), CACHE_NOSTORE_STATUS);
+	assert_int_equal(policy(600, "Cache-Control: max-age=60\r\n", NULL, &e), CACHE_NOSTORE_STATUS);
+	assert_int_equal(policy(599, "Cache-Control: max-age=60\r\n", NULL, &e), CACHE_STORE);
 	assert_int_equal(policy(500, "", &d, &e), CACHE_NOSTORE_STATUS);
 	assert_int_equal(policy(302, "", &d, &e), CACHE_NOSTORE_STATUS);
 	assert_int_equal(policy(500, "Cache-Control: max-age=60\r\n", NULL, &e), CACHE_STORE);
