@@ -166,6 +166,8 @@ cJSON *ctl_route_json(const struct gen_listener *gl, size_t r)
 		return NULL;
 	cJSON_AddStringToObject(o, "name", cr->name);
 	m = cJSON_AddObjectToObject(o, "match");
+	if (cr->scheme)
+		cJSON_AddStringToObject(m, "scheme", cr->scheme);
 	if (cr->host)
 		cJSON_AddStringToObject(m, "host", cr->host);
 	if (cr->path)

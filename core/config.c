@@ -299,6 +299,59 @@ static void check_static(struct loader *ld, const config_setting_t *e, const cha
 		cfg_add_error(ld, e, 0, path, "static.index must be a file name, got '%s'", st->index);
 }
 
+/* Moves one condition of a route's match group into the route's own field: an error
+ * when the route sets it both ways (key names it under match). */
+static void match_move(struct loader *ld, const config_setting_t *e, const char *base, const char *key,
+		       char **from, char **to)
+{
+	char path[KEY_PATH_MAX];
+
+	if (*from == NULL)
+		return;
+	if (*to != NULL) {
+		cfg_path_join(path, base, key);
+		cfg_add_error(ld, e, 0, path, "the route sets this condition twice (in match and on the route); keep one");
+		return;
+	}
+	*to = *from;  /* the route's field owns it now */
+	*from = NULL;
+}
+
+/* A route's match group (DESIGN.md's form) into the route's condition fields, which the
+ * matcher, the index and the views read: one set of conditions however written. */
+static void match_merge(struct loader *ld, const config_setting_t *e, const char *base, struct cfg_route *r)
+{
+	struct cfg_route_match *m = r->match;
+	char mbase[KEY_PATH_MAX];
+
+	if (m == NULL)
+		return;
+	cfg_path_join(mbase, base, "match");
+	match_move(ld, e, mbase, "scheme", &m->scheme, &r->scheme);
+	match_move(ld, e, mbase, "host", &m->host, &r->host);
+	match_move(ld, e, mbase, "path", &m->path, &r->path);
+	match_move(ld, e, mbase, "path_prefix", &m->path_prefix, &r->path_prefix);
+	match_move(ld, e, mbase, "method", &m->method, &r->method);
+	match_move(ld, e, mbase, "cookie", &m->cookie, &r->cookie);
+	match_move(ld, e, mbase, "query", &m->query, &r->query);
+	match_move(ld, e, mbase, "path_regex", &m->path_regex, &r->path_regex);
+	if (m->header != NULL && m->header->name != NULL) {
+		/* the route's own form: "Name" or "Name: value" */
+		char *line = NULL;
+
+		if (m->header->value == NULL)
+			line = strdup(m->header->name);
+		else if (asprintf(&line, "%s: %s", m->header->name, m->header->value) < 0)
+			line = NULL;
+		if (line == NULL) {
+			cfg_add_error(ld, e, 0, mbase, "out of memory");
+			return;
+		}
+		match_move(ld, e, mbase, "header", &line, &r->header);
+		free(line);  /* NULL when it moved */
+	}
+}
+
 /* A listener's routes (core/route.c): only on http listeners; each does exactly one
  * thing, to a pool that exists; a fixed body fits an answer. (Names are unique by the
  * key table.) */
@@ -325,6 +378,7 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 			continue;
 		cfg_path_join(rbase, "routes", cfg_elem_segment(&cfg_route_table, e, (int)i, seg, sizeof(seg)));
 		cfg_path_join(path, base, rbase);
+		match_merge(ld, e, path, &l->routes[i]);
 		if (actions != 1)
 			cfg_add_error(ld, e, 0, path, "a route needs exactly one of pool, split, redirect, respond and static (it has %d)",
 				      actions);
@@ -347,9 +401,11 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 			cfg_add_error(ld, e, 0, path, "redirect.status must be 301, 302, 303, 307 or 308, got %u",
 				      r->redirect->status);
 		if (r->respond != NULL && (r->respond->status == 204 || r->respond->status == 304) &&
-		    r->respond->body[0] != '\0')
-			cfg_add_error(ld, e, 0, path, "respond.status %u has no body; remove respond.body",
-				      r->respond->status);
+		    (r->respond->body[0] != '\0' || r->respond->body_file != NULL))
+			cfg_add_error(ld, e, 0, path, "respond.status %u has no body; remove respond.%s",
+				      r->respond->status, r->respond->body_file ? "body_file" : "body");
+		if (r->respond != NULL && r->respond->body_file != NULL && r->respond->body[0] != '\0')
+			cfg_add_error(ld, e, 0, path, "respond has both body and body_file; keep one");
 		if (r->respond != NULL && strlen(r->respond->body) > ROUTE_BODY_MAX)
 			cfg_add_error(ld, e, 0, path, "respond.body is %zu bytes; at most %d",
 				      strlen(r->respond->body), ROUTE_BODY_MAX);

@@ -168,6 +168,8 @@ static const struct key_table redirect_table = {
 static const struct key respond_keys[] = {
 	K_INT(struct cfg_route_respond, status, 200, 599, 200, R, "status of the answer"),
 	K_STR(struct cfg_route_respond, body, "", &rule_any_text, R, "body of the answer (up to 4096 bytes)"),
+	K_STR(struct cfg_route_respond, body_file, NULL, &rule_nonempty, R,
+	      "or the body read from this file (up to 8192 bytes) at start and reload; not with body"),
 	K_STR(struct cfg_route_respond, content_type, "text/plain; charset=utf-8", &rule_header_value, R,
 	      "Content-Type of the answer"),
 	{ .name = NULL },
@@ -227,6 +229,36 @@ static const struct key_table split_table = {
 	"split", split_keys, sizeof(struct cfg_split), offsetof(struct cfg_split, line), -1
 };
 
+static const struct key match_header_keys[] = {
+	K_STR(struct cfg_match_header, name, NULL, &rule_header_name, KEY_REQUIRED | R,
+	      "the header field's name (any case)"),
+	K_STR(struct cfg_match_header, value, NULL, &rule_header_value, R,
+	      "exactly this value; unset = the field is present with any value"),
+	{ .name = NULL },
+};
+static const struct key_table match_header_table = {
+	"header", match_header_keys, sizeof(struct cfg_match_header), -1, -1
+};
+
+/* The route's conditions written as one group (DESIGN.md's form); each is the route
+ * key of the same name (core/config.c moves them there). */
+static const struct key match_keys[] = {
+	K_STR(struct cfg_route_match, scheme, NULL, &rule_url_scheme, R, "as the route's scheme"),
+	K_STR(struct cfg_route_match, host, NULL, &rule_host_pattern, R, "as the route's host"),
+	K_STR(struct cfg_route_match, path, NULL, &rule_http_path, R, "as the route's path"),
+	K_STR(struct cfg_route_match, path_prefix, NULL, &rule_http_path, R, "as the route's path_prefix"),
+	K_STR(struct cfg_route_match, method, NULL, &rule_method, R, "as the route's method"),
+	K_GROUP(struct cfg_route_match, header, &match_header_table, KEY_POINTER | R,
+		"a header field: { name = \"X-Canary\"; value = \"1\"; } (value unset = present)"),
+	K_STR(struct cfg_route_match, cookie, NULL, &rule_pair_cond, R, "as the route's cookie"),
+	K_STR(struct cfg_route_match, query, NULL, &rule_pair_cond, R, "as the route's query"),
+	K_STR(struct cfg_route_match, path_regex, NULL, &rule_regex, R, "as the route's path_regex"),
+	{ .name = NULL },
+};
+static const struct key_table match_table = {
+	"match", match_keys, sizeof(struct cfg_route_match), -1, -1
+};
+
 static const struct key route_keys[] = {
 	K_STR(struct cfg_route, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "route name, unique in its listener (access log field route)"),
@@ -246,12 +278,16 @@ static const struct key route_keys[] = {
 	      "match a query parameter as sent (no percent-decoding): \"debug\" (present) or \"debug=1\"; unset = any"),
 	K_STR(struct cfg_route, path_regex, NULL, &rule_regex, R,
 	      "match the path against this PCRE2 pattern (unanchored unless it says ^ or $); unset = any"),
+	K_STR(struct cfg_route, scheme, NULL, &rule_url_scheme, R,
+	      "match how the client reached the listener: \"http\" (plain) or \"https\" (TLS); unset = any"),
+	K_GROUP(struct cfg_route, match, &match_table, KEY_POINTER | R,
+		"the conditions as one group: { scheme; host; path; path_prefix; method; header = { name; value; }; cookie; query; path_regex; }"),
 	K_STR(struct cfg_route, pool, NULL, &rule_name, R,
 	      "proxy matching requests to this pool (one of pool, split, redirect, respond, static)"),
 	K_GROUP(struct cfg_route, redirect, &redirect_table, KEY_POINTER | R,
 		"answer matching requests with a redirect: { status; scheme; host; port; }"),
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
-		"answer matching requests with a fixed answer: { status; body; content_type; }"),
+		"answer matching requests with a fixed answer: { status; body or body_file; content_type; }"),
 	/* "static" is a C keyword: the field has another name than the key */
 	{ .name = "static", .type = KEY_GROUP, .flags = KEY_POINTER | R,
 	  .off = offsetof(struct cfg_route, static_files), .sub = &static_table,

@@ -1,5 +1,6 @@
 /* error_pages.c: owns reading a listener's and its routes' error pages
- * (include/error_pages.h) and choosing one for an answer. */
+ * (include/error_pages.h) and choosing one for an answer; and reading the files of
+ * routes' fixed answers (respond.body_file), which are pages of the same kind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ static char *read_page(const char *path, size_t *len, char *err, size_t errlen)
 	size_t n;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot read error page %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = malloc(ERROR_PAGE_MAX + 1);
@@ -29,7 +30,7 @@ static char *read_page(const char *path, size_t *len, char *err, size_t errlen)
 	}
 	n = fread(buf, 1, ERROR_PAGE_MAX + 1, f);
 	if (ferror(f) || n > ERROR_PAGE_MAX) {
-		snprintf(err, errlen, "error page %s: %s", path,
+		snprintf(err, errlen, "%s: %s", path,
 			 ferror(f) ? strerror(errno) : "larger than 8192 bytes");
 		free(buf);
 		fclose(f);
@@ -61,6 +62,24 @@ static int load_pages(const struct cfg_error_page *c, size_t n, int route, struc
 	return 0;
 }
 
+/* The body of route r's respond.body_file, if it has one, after what out holds. */
+static int load_fixed(const struct cfg_route *r, int route, struct error_pages *out, char *err,
+		      size_t errlen)
+{
+	struct error_page *p = &out->pages[out->n];
+
+	if (!r->respond || !r->respond->body_file)
+		return 0;
+	p->content_type = r->respond->content_type;
+	p->route = route;
+	p->fixed = 1;
+	p->body = read_page(r->respond->body_file, &p->len, err, errlen);
+	if (!p->body)
+		return -1;
+	out->n++;
+	return 0;
+}
+
 int error_pages_load(const struct cfg_listener *l, struct error_pages *out, char *err, size_t errlen)
 {
 	size_t total = l->nerror_pages, r;
@@ -68,7 +87,7 @@ int error_pages_load(const struct cfg_listener *l, struct error_pages *out, char
 	out->pages = NULL;
 	out->n = 0;
 	for (r = 0; r < l->nroutes; r++)
-		total += l->routes[r].nerror_pages;
+		total += l->routes[r].nerror_pages + (l->routes[r].respond && l->routes[r].respond->body_file);
 	if (!total)
 		return 0;
 	out->pages = calloc(total, sizeof(*out->pages));
@@ -78,10 +97,11 @@ int error_pages_load(const struct cfg_listener *l, struct error_pages *out, char
 	}
 	if (load_pages(l->error_pages, l->nerror_pages, -1, out, err, errlen) == -1)
 		goto fail;
-	for (r = 0; r < l->nroutes; r++)
+	for (r = 0; r < l->nroutes; r++) {
 		if (load_pages(l->routes[r].error_pages, l->routes[r].nerror_pages, (int)r, out, err,
-			       errlen) == -1)
+			       errlen) == -1 || load_fixed(&l->routes[r], (int)r, out, err, errlen) == -1)
 			goto fail;
+	}
 	return 0;
 fail:
 	error_pages_free(out);
@@ -121,7 +141,7 @@ static const struct error_page *find_of(const struct error_pages *ep, int owner,
 
 	for (i = 0; i < ep->n; i++) {
 		const struct error_page *p = &ep->pages[i];
-		if (p->route != owner || !health_status_match(&p->statuses, status))
+		if (p->route != owner || p->fixed || !health_status_match(&p->statuses, status))
 			continue;
 		if (accepts(accept, accept_len, p->content_type))
 			return p;
@@ -145,6 +165,16 @@ const struct error_page *error_pages_pick(const struct error_pages *ep, int rout
 	return p ? p : find_of(ep, -1, status, accept, accept_len);
 }
 
+const struct error_page *error_pages_fixed(const struct error_pages *ep, int route)
+{
+	size_t i;
+
+	for (i = 0; i < ep->n; i++)
+		if (ep->pages[i].fixed && ep->pages[i].route == route)
+			return &ep->pages[i];
+	return NULL;
+}
+
 /* Prints a problem for each of the n pages c whose file cannot be read or is too large;
  * key names them in the message. Returns how many there were. */
 static int check_pages(const struct config *cfg, const struct cfg_error_page *c, size_t n,
@@ -165,6 +195,24 @@ static int check_pages(const struct config *cfg, const struct cfg_error_page *c,
 	return problems;
 }
 
+/* Prints the problem of route r's respond.body_file, if it cannot be read or is too
+ * large. Returns 1 then, else 0. */
+static int check_fixed(const struct config *cfg, const struct cfg_route *r, const char *key, FILE *out)
+{
+	char err[512], *body;
+	size_t len;
+
+	if (!r->respond || !r->respond->body_file)
+		return 0;
+	body = read_page(r->respond->body_file, &len, err, sizeof(err));
+	if (body) {
+		free(body);
+		return 0;
+	}
+	fprintf(out, "%s:%d: %s.respond.body_file: %s\n", cfg->source, r->line, key, err);
+	return 1;
+}
+
 int error_pages_check(const struct config *cfg, FILE *out)
 {
 	char key[160];
@@ -180,6 +228,7 @@ int error_pages_check(const struct config *cfg, FILE *out)
 			snprintf(key, sizeof(key), "listeners.%s.routes.%s", l->name, l->routes[r].name);
 			problems += check_pages(cfg, l->routes[r].error_pages, l->routes[r].nerror_pages,
 						key, out);
+			problems += check_fixed(cfg, &l->routes[r], key, out);
 		}
 	}
 	return problems;

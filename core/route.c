@@ -236,6 +236,8 @@ int route_matches_rest(const struct cfg_route *r, const struct route_regex *re,
 		return 0;
 	if (r->query && !list_has(rq->query, rq->query_len, '&', r->query))
 		return 0;
+	if (r->scheme && (r->scheme[4] == 's') != (rq->https != 0))  /* "https" or "http" */
+		return 0;
 	if (r->path_regex && !regex_matches(re, rq->path, rq->path_len))
 		return 0;
 	return 1;
@@ -279,7 +281,7 @@ int route_find(const struct cfg_route *routes, struct route_regex *const *res, s
 static int route_catches_all(const struct cfg_route *r)
 {
 	return !r->host && !r->path && !r->path_prefix && !r->method && !r->header && !r->cookie &&
-	       !r->query && !r->path_regex;
+	       !r->query && !r->path_regex && !r->scheme;
 }
 
 int route_unreachable_print(const struct config *cfg, FILE *out)

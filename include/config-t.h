@@ -113,9 +113,31 @@ struct cfg_route_redirect {
 };
 
 /* A route's fixed answer (maintenance, /robots.txt). */
+/* A route's conditions as one group, the form of DESIGN.md (`match = { path_prefix =
+ * "/static/"; }`): the loader moves each into the route's own field of that name
+ * (core/config.c), where they may also be written directly; the header condition is a
+ * group { name; value; } here, "Name: value" there. */
+struct cfg_match_header {
+	char *name;                  /* required */
+	char *value;                 /* NULL = present with any value */
+};
+
+struct cfg_route_match {
+	char *scheme;
+	char *host;
+	char *path;
+	char *path_prefix;
+	char *method;
+	struct cfg_match_header *header;
+	char *cookie;
+	char *query;
+	char *path_regex;
+};
+
 struct cfg_route_respond {
 	uint32_t status;             /* 200..599, default 200 */
 	char *body;                  /* default "" */
+	char *body_file;             /* or the body read from this file (core/error_pages.c); NULL = body */
 	char *content_type;          /* default "text/plain; charset=utf-8" */
 };
 
@@ -139,6 +161,8 @@ struct cfg_route {
 	char *cookie;                /* "name" (present) or "name=value": a cookie of the request */
 	char *query;                 /* "name" (present) or "name=value": a query parameter, as sent */
 	char *path_regex;            /* PCRE2 pattern on the path (compiled per generation) */
+	char *scheme;                /* "http" | "https": how the client reached this listener */
+	struct cfg_route_match *match; /* the same conditions as a group; moved into these at load */
 	char *pool;                  /* proxy to this pool ... */
 	struct cfg_route_redirect *redirect;  /* ... or redirect ... */
 	struct cfg_route_respond *respond;    /* ... or answer this ... */

@@ -1,7 +1,8 @@
 /* error_pages.h: a listener's and its routes' pages for the answers fulcrum makes
  * itself (502, 503, 504, 4xx), read from their files when a generation is built
  * (core/error_pages.c), chosen per answer by route, status and the client's Accept
- * (lb/http_keep.c, http_error_page). */
+ * (lb/http_keep.c, http_error_page); and the bodies of routes' fixed answers kept in
+ * files (respond.body_file), read at the same time from the same kind of file. */
 #ifndef FULCRUM_ERROR_PAGES_H
 #define FULCRUM_ERROR_PAGES_H
 
@@ -19,6 +20,7 @@ struct error_page {
 	char *body;                  /* the file's bytes, owned */
 	size_t len;
 	int route;                   /* index of the listener's route it belongs to; -1 = the listener's */
+	int fixed;                   /* 1: the body of route's respond (body_file), not an error page */
 };
 
 struct error_pages {
@@ -42,7 +44,10 @@ const struct error_page *error_pages_find(const struct error_pages *ep, int stat
 const struct error_page *error_pages_pick(const struct error_pages *ep, int route, int status,
 					  const char *accept, size_t accept_len);
 
-/* What fulcrum -t checks: every error page file can be read and fits. Prints each
+/* The body read from route's respond.body_file, or NULL when it has none. */
+const struct error_page *error_pages_fixed(const struct error_pages *ep, int route);
+
+/* What fulcrum -t checks: every error page and body_file can be read and fits. Prints each
  * problem as "file:line: key: message" to out; returns how many there were. */
 int error_pages_check(const struct config *cfg, FILE *out);
 

@@ -39,6 +39,7 @@ struct route_request {
 	const char *base;
 	const struct http_header *headers;
 	size_t nheaders;
+	int https;                   /* the client came over TLS (a route's scheme) */
 };
 
 /* A compiled path_regex (PCRE2) with its match limits; shared read-only by the workers. */

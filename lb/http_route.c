@@ -83,15 +83,19 @@ static void answer_redirect(struct client *c, const struct cfg_route_redirect *r
 	exchange_produce(c, &local_producer);
 }
 
-static void answer_fixed(struct client *c, const struct cfg_route_respond *rp)
+/* The route's fixed answer; its body from the route's body_file when it has one (read
+ * with the generation, as the error pages are). */
+static void answer_fixed(struct client *c, int route, const struct cfg_route_respond *rp)
 {
+	const struct error_page *file =
+		rp->body_file ? error_pages_fixed(&c->gl->errors, route) : NULL;
 	struct exchange *x = c->ex;
 
 	x->term = TERM_DONE;
 	x->status = (int)rp->status;
 	x->local = (struct local_answer){
 		.status = (int)rp->status, .content_type = rp->content_type,
-		.body = rp->body, .body_len = strlen(rp->body),
+		.body = file ? file->body : rp->body, .body_len = file ? file->len : strlen(rp->body),
 	};
 	exchange_produce(c, &local_producer);
 }
@@ -154,6 +158,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
 		.method = base + h->method.off, .method_len = h->method.len,
 		.base = base, .headers = h->headers, .nheaders = h->nheaders,
+		.https = c->tls.ssl != NULL,
 	};
 	const char *t = base + h->target.off;
 	size_t len;
@@ -189,7 +194,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		return -1;
 	}
 	if (r->respond) {
-		answer_fixed(c, r->respond);
+		answer_fixed(c, i, r->respond);
 		return -1;
 	}
 	if (r->static_files) {

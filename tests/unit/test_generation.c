@@ -540,7 +540,7 @@ static void test_route_index_lives_with_generation(void **state)
 		"  routes = ( { name = \"api\"; host = \"api.test\"; path_prefix = \"/v1/\"; pool = \"other\"; },\n"
 		"             { name = \"num\"; path_regex = \"^/n/[0-9]+$\"; pool = \"other\"; },\n"
 		"             { name = \"any-api\"; host = \"*.test\"; pool = \"flask\"; } ); } );\n";
-	struct route_request q = { "API.test:80", 11, "/v1/x", 5, "GET", 3, "", 0, NULL, NULL, 0 };
+	struct route_request q = { "API.test:80", 11, "/v1/x", 5, "GET", 3, "", 0, NULL, NULL, 0, 0 };
 	struct config *cfg = load_fmt("log = { access = \"off\"; };\n"
 				      "listeners = ( { name = \"web\"; bind = \"127.0.0.1:%d\"; pool = \"flask\";\n%s"
 				      POOLS_2, port[0], routes);
@@ -552,7 +552,7 @@ static void test_route_index_lives_with_generation(void **state)
 
 	assert_non_null(web->route_index);
 	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 0);
-	q = (struct route_request){ "b.test", 6, "/n/12", 5, "GET", 3, "", 0, NULL, NULL, 0 };
+	q = (struct route_request){ "b.test", 6, "/n/12", 5, "GET", 3, "", 0, NULL, NULL, 0, 0 };
 	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 1);
 	q.path = "/n/x";
 	assert_int_equal(route_index_find(web->route_index, web->cfg->routes, web->route_res, &q), 2);

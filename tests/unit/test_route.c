@@ -19,7 +19,7 @@
 static struct route_request req(const char *host, const char *path, const char *method)
 {
 	return (struct route_request){ host, strlen(host), path, strlen(path), method, strlen(method), "", 0,
-				       NULL, NULL, 0 };
+				       NULL, NULL, 0, 0 };
 }
 
 static void test_host_exact_and_wildcard(void **state)
@@ -352,6 +352,51 @@ static void test_config_routes_without_pool(void **state)
 	config_errors_clear(&errs);
 }
 
+/* DESIGN.md's form: the conditions in a match group, the header one as { name; value; },
+ * land in the route's own fields; a condition set both ways is refused. The scheme
+ * condition tells plain from TLS clients. */
+static void test_config_match_group(void **state)
+{
+	const char *ok =
+		"listeners = ( { name = \"web\"; bind = \"127.0.0.1:1\"; pool = \"p\";\n"
+		"  routes = ( { name = \"to-https\"; match = { scheme = \"http\"; }; redirect = { scheme = \"https\"; status = 308; }; },\n"
+		"             { name = \"canary\"; match = { host = \"app.test\"; path_prefix = \"/r\";\n"
+		"                 header = { name = \"X-Canary\"; value = \"1\"; }; }; pool = \"p\"; },\n"
+		"             { name = \"any\"; match = { header = { name = \"X-Debug\"; }; }; pool = \"p\"; } ); } );\n"
+		"pools = ( { name = \"p\"; backends = ( { name = \"b\"; address = \"127.0.0.1:3\"; } ); } );\n";
+	const char *bad =
+		"listeners = ( { name = \"web\"; bind = \"127.0.0.1:1\"; pool = \"p\";\n"
+		"  routes = ( { name = \"r\"; host = \"b.test\"; match = { host = \"a.test\"; scheme = \"ftp\"; }; pool = \"p\"; },\n"
+		"             { name = \"s\"; match = { path = \"/a\"; header = { value = \"1\"; }; }; path_prefix = \"/a\"; pool = \"p\"; } ); } );\n"
+		"pools = ( { name = \"p\"; backends = ( { name = \"b\"; address = \"127.0.0.1:3\"; } ); } );\n";
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load_string(ok, "test.cfg", &errs);
+	const struct cfg_route *r;
+	struct route_request q = req("app.test", "/r/1", "GET");
+
+	assert_non_null(cfg);
+	r = cfg->listeners[0].routes;
+	assert_string_equal(r[0].scheme, "http");
+	assert_string_equal(r[1].host, "app.test");
+	assert_string_equal(r[1].path_prefix, "/r");
+	assert_string_equal(r[1].header, "X-Canary: 1");
+	assert_string_equal(r[2].header, "X-Debug");
+	assert_true(route_matches(&r[0], NULL, &q));   /* a plain client */
+	q.https = 1;
+	assert_false(route_matches(&r[0], NULL, &q));  /* a TLS client is not redirected */
+	assert_int_equal(route_find(r, NULL, 3, &q), -1);  /* no X-Canary, no X-Debug */
+	config_free(cfg);
+	config_errors_clear(&errs);
+	memset(&errs, 0, sizeof(errs));
+	cfg = config_load_string(bad, "test.cfg", &errs);
+	assert_null(cfg);
+	assert_true(has_error(&errs, "listeners.web.routes.r.match.host", "twice"));
+	assert_true(has_error(&errs, "listeners.web.routes.r.match.scheme", "http"));
+	assert_true(has_error(&errs, "listeners.web.routes.s.match.header.name", "missing required key"));
+	assert_true(has_error(&errs, "listeners.web.routes.s", "not both"));
+	config_errors_clear(&errs);
+}
+
 /* fulcrum -t's warnings: a route after one with no condition, and a listener pool
  * behind such a route, can never be reached. */
 static void test_unreachable_warnings(void **state)
@@ -398,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_first_match_wins),
 		cmocka_unit_test(test_config_checks),
 		cmocka_unit_test(test_config_routes_without_pool),
+		cmocka_unit_test(test_config_match_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

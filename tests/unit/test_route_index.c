@@ -164,7 +164,7 @@ static void test_index_agrees_with_route_find(void **state)
 
 static struct route_request req(const char *host, const char *path)
 {
-	return (struct route_request){ host, strlen(host), path, strlen(path), "GET", 3, "", 0, NULL, NULL, 0 };
+	return (struct route_request){ host, strlen(host), path, strlen(path), "GET", 3, "", 0, NULL, NULL, 0, 0 };
 }
 
 /* Hand-picked: the order of config wins across the host table, wildcards and prefixes. */

@@ -3,8 +3,10 @@
 # whose only backend refuses connections) has its own 503 pages, HTML and JSON: a client
 # gets the one its Accept names. The route "other" (also dead) has none: the listener's
 # page. A static route's 404 and 403 come from its own page and keep keep-alive; its
-# 405 (no page of that status anywhere) keeps its plain-text body. -t checks a route's
-# page file and names its route.
+# 405 (no page of that status anywhere) keeps its plain-text body. A fixed answer's
+# body_file ("down", the maintenance page of DESIGN.md's example) is served with the
+# answer's status and type. -t checks a route's page file and names its route, and
+# refuses a body_file that cannot be read.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -16,10 +18,12 @@ echo '<html>dead route page</html>' >"$T/errors/r503.html"
 echo '{"error":"dead route"}' >"$T/errors/r503.json"
 echo '<html>static: no such file</html>' >"$T/errors/s404.html"
 echo 'hello' >"$T/www/hello.txt"
+printf '<html>down for maintenance</html>\n' >"$T/errors/maint.html"
 echo 'secret' >"$T/www/locked/x.txt"
 chmod 000 "$T/www/locked"
 cfg=$T/fulcrum.cfg
 write_cfg() {
+	local maint=${2:-$T/errors/maint.html}
 	{
 		cfg_common
 		cat <<EOF
@@ -29,6 +33,8 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB";
                error_pages = ( { status = "503"; file = "$1"; },
                                { status = "503"; file = "$T/errors/r503.json"; content_type = "application/json"; } ); },
              { name = "other"; path_prefix = "/other/"; pool = "dead"; },
+             { name = "down"; path = "/maintenance";
+               respond = { status = 503; body_file = "$maint"; content_type = "text/html"; }; },
              { name = "files"; path_prefix = "/files/"; static = { root = "$T/www"; strip_prefix = "/files"; };
                error_pages = ( { status = "403-404"; file = "$T/errors/s404.html"; } ); } ); } );
 pools = ( { name = "dead"; health = { type = "none"; }; retries = 0;
@@ -67,9 +73,18 @@ assert_eq "$(echo "$out" | tr '\n' ' ')" "1 0 " "one connection for a 404 and a 
 out=$(hcurl -X POST "$u/files/hello.txt")
 assert_eq "$out" "method not allowed" "a status without a page keeps its body"
 
+step "a fixed answer's body from its body_file"
+out=$(hcurl -D "$T/h5" "$u/maintenance")
+assert_contains "$(head -n 1 "$T/h5")" " 503" "the answer's status"
+assert_eq "$out" "<html>down for maintenance</html>" "the file's body"
+assert_contains "$(tr -d '\r' <"$T/h5")" "Content-Type: text/html" "the answer's type"
+
 step "-t checks a route's page file"
 write_cfg "$T/errors/missing.html"
 "$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "-t accepted a missing route error page"
 assert_match "$(cat "$T/t.out")" "fulcrum.cfg:[0-9]+: listeners.web.routes.dead.error_pages.file: .*missing.html" "-t gives file:line and the route"
+write_cfg "$T/errors/r503.html" "$T/errors/gone.html"
+"$FULCRUM" -t -c "$cfg" >"$T/t.out" 2>&1 && fail "-t accepted a missing body_file"
+assert_match "$(cat "$T/t.out")" "fulcrum.cfg:[0-9]+: listeners.web.routes.down.respond.body_file: .*gone.html" "-t names the body_file"
 chmod 755 "$T/www/locked"
 echo ok

@@ -6,13 +6,16 @@
 # app's Server field and gets the route's Cache-Control and X-Served. Every response,
 # the app's and fulcrum's own (a fixed answer), carries Strict-Transport-Security. A
 # route's response_timeout_ms and body_max_bytes apply to its requests only. A
-# plain listener with HSTS, and an edit of a framing field, are refused by -t.
+# plain listener with HSTS, and an edit of a framing field, are refused by -t. Routes in
+# DESIGN.md's form (`match = { scheme = "http"; }`, `match = { header = { name; value; }; }`):
+# the same first route redirects a plain listener's requests to https and lets the TLS
+# listener's through; a header-matched canary answers only its header's value.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum
 
-ports P_TLS P_APP
+ports P_TLS P_APP P_PLAIN
 start_flask app "$P_APP" 1
 tls_ca ca
 tls_cert site ca ec "/CN=a.test" "DNS:a.test"
@@ -23,7 +26,9 @@ cfg=$T/fulcrum.cfg
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_TLS"; pool = "app";
                 tls = { certificates = ( { cert = "$T/site.crt"; key = "$T/site.key"; } ); };
                 hsts_max_age_s = 31536000; hsts_include_subdomains = true;
-  routes = ( { name = "api"; path_prefix = "/api/"; strip_prefix = "/api"; pool = "app";
+  routes = ( { name = "to-https"; match = { scheme = "http"; }; redirect = { scheme = "https"; status = 308; }; },
+             { name = "canary"; match = { header = { name = "X-Canary"; value = "1"; }; }; respond = { body = "canary"; }; },
+             { name = "api"; path_prefix = "/api/"; strip_prefix = "/api"; pool = "app";
                request_headers = ( { remove = "X-Debug"; }, { set = "X-App: api"; },
                                    { add = "X-Trace: \$request_id \$path \$host" ; } );
                response_headers = ( { remove = "Server"; }, { set = "Cache-Control: no-store"; },
@@ -31,7 +36,9 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_TLS"; pool = "app";
              { name = "slow"; path_prefix = "/sleep"; pool = "app"; response_timeout_ms = 700; },
              { name = "upload"; path_prefix = "/echo"; pool = "app"; body_max_bytes = 1000; },
              { name = "ping"; path = "/ping"; respond = { body = "pong"; };
-               response_headers = ( { add = "Cache-Control: max-age=5"; } ); } ); } );
+               response_headers = ( { add = "Cache-Control: max-age=5"; } ); } ); },
+              { name = "plain"; bind = "127.0.0.1:$P_PLAIN"; pool = "app";
+  routes = ( { name = "to-https"; match = { scheme = "http"; }; redirect = { scheme = "https"; status = 308; }; } ); } );
 pools = ( { name = "app"; health = { type = "none"; }; retries = 0; response_timeout_ms = 5000;
             backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); } );
 EOF
@@ -49,6 +56,13 @@ assert_eq "$(hdr x-debug)" "[]" "X-Debug removed"
 assert_eq "$(hdr x-app)" '["api"]' "X-App set by the route, the client's gone"
 assert_eq "$(hdr x-trace)" "[\"rid-42 /api/headers a.test:$P_TLS\"]" "X-Trace expanded"
 grep -q "GET /headers?z=1 " "$T/app.log" || fail "gunicorn did not get /headers?z=1: $(tail -n 3 "$T/app.log")"
+
+step "match groups: scheme and header"
+hcurl -o /dev/null -D "$T/h0" "http://a.test:$P_PLAIN/x/y?q=1" --resolve "a.test:$P_PLAIN:127.0.0.1"
+assert_contains "$(head -n 1 "$T/h0")" " 308" "a plain request is redirected"
+assert_contains "$(tr -d '\r' <"$T/h0")" "Location: https://a.test:$P_PLAIN/x/y?q=1" "to https, path and query kept"
+assert_eq "$(tcurl -H 'X-Canary: 1' "$u/x")" "canary" "the header's value takes the canary"
+assert_not_contains "$(tcurl -H 'X-Canary: 2' "$u/")" "canary" "another value does not"
 
 step "response edits and HSTS"
 h=$(tr -d '\r' <"$T/h1")
