@@ -56,7 +56,7 @@ struct fifo {
 	uint64_t bytes;
 };
 
-struct cache_store {
+struct pool_cache {
 	atomic_uint refs;
 	struct cache_limits lim;
 	struct cache_counters n;
@@ -71,18 +71,18 @@ struct cache_store {
 };
 
 static uint64_t key_hash(const char *k, size_t n);
-static struct cache_stripe *stripe_of(struct cache_store *s, uint64_t h);
-static struct cache_obj **bucket_of(struct cache_store *s, uint64_t h);
+static struct cache_stripe *stripe_of(struct pool_cache *s, uint64_t h);
+static struct cache_obj **bucket_of(struct pool_cache *s, uint64_t h);
 static void fifo_init(struct fifo *f);
 static void fifo_push(struct fifo *f, struct cache_obj *o);
 static void fifo_remove(struct fifo *f, struct cache_obj *o);
-static void unindex(struct cache_store *s, struct cache_obj *o);
-static void drop_locked(struct cache_store *s, struct cache_obj *o);
-static void evict_locked(struct cache_store *s, uint64_t need);
+static void unindex(struct pool_cache *s, struct cache_obj *o);
+static void drop_locked(struct pool_cache *s, struct cache_obj *o);
+static void evict_locked(struct pool_cache *s, uint64_t need);
 static struct cache_mark *mark_find(struct cache_stripe *st, uint64_t h, const char *key, size_t len);
 static struct cache_mark *mark_add(struct cache_stripe *st, uint64_t h, const char *key, size_t len, double now);
 static void mark_free(struct cache_stripe *st, struct cache_mark *m);
-static size_t purge_if(struct cache_store *s, long only,
+static size_t purge_if(struct pool_cache *s, long only,
 		       int (*pred)(const struct cache_obj *o, const void *arg, size_t len),
 		       const void *arg, size_t len);
 
@@ -103,12 +103,12 @@ static uint64_t key_hash(const char *k, size_t n)
 	return h;
 }
 
-static struct cache_stripe *stripe_of(struct cache_store *s, uint64_t h)
+static struct cache_stripe *stripe_of(struct pool_cache *s, uint64_t h)
 {
 	return &s->stripes[(h >> 58) % STRIPES];
 }
 
-static struct cache_obj **bucket_of(struct cache_store *s, uint64_t h)
+static struct cache_obj **bucket_of(struct pool_cache *s, uint64_t h)
 {
 	return &s->buckets[h & (s->nbuckets - 1)];
 }
@@ -124,9 +124,9 @@ static size_t pow2_at_least(size_t n)
 
 /* Buckets and ghost slots are sized from memory_bytes for objects of about 8 KiB and
  * never resized (a resize would need every stripe at once). */
-struct cache_store *cache_store_new(const struct cache_limits *lim)
+struct pool_cache *cache_store_new(const struct cache_limits *lim)
 {
-	struct cache_store *s = calloc(1, sizeof(*s));
+	struct pool_cache *s = calloc(1, sizeof(*s));
 	size_t est, i;
 
 	if (!s)
@@ -153,12 +153,12 @@ struct cache_store *cache_store_new(const struct cache_limits *lim)
 	return s;
 }
 
-void cache_store_ref(struct cache_store *s)
+void cache_store_ref(struct pool_cache *s)
 {
 	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
-void cache_store_unref(struct cache_store *s)
+void cache_store_unref(struct pool_cache *s)
 {
 	size_t i;
 
@@ -184,12 +184,12 @@ void cache_store_unref(struct cache_store *s)
 	free(s);
 }
 
-const struct cache_limits *cache_store_limits(const struct cache_store *s)
+const struct cache_limits *cache_store_limits(const struct pool_cache *s)
 {
 	return &s->lim;
 }
 
-struct cache_counters *cache_store_counters(struct cache_store *s)
+struct cache_counters *cache_store_counters(struct pool_cache *s)
 {
 	return &s->n;
 }
@@ -378,7 +378,7 @@ static void fifo_remove(struct fifo *f, struct cache_obj *o)
 }
 
 /* Takes o out of the index (its stripe's lock is taken here; qlock is held). */
-static void unindex(struct cache_store *s, struct cache_obj *o)
+static void unindex(struct pool_cache *s, struct cache_obj *o)
 {
 	struct cache_stripe *st = stripe_of(s, o->hash);
 	struct cache_obj **pp;
@@ -395,7 +395,7 @@ static void unindex(struct cache_store *s, struct cache_obj *o)
 }
 
 /* o leaves its queue and the index; the store's reference goes. qlock is held. */
-static void drop_locked(struct cache_store *s, struct cache_obj *o)
+static void drop_locked(struct pool_cache *s, struct cache_obj *o)
 {
 	if (o->queue == CACHE_Q_SMALL)
 		fifo_remove(&s->small, o);
@@ -412,7 +412,7 @@ static void drop_locked(struct cache_store *s, struct cache_obj *o)
 /* Evicts until need more bytes fit: from the small FIFO while it holds its 10% or more
  * (an object hit there moves to main instead; one never hit leaves and its key goes to
  * the ghost), else from main (an object with hits goes round again, one hit less). */
-static void evict_locked(struct cache_store *s, uint64_t need)
+static void evict_locked(struct pool_cache *s, uint64_t need)
 {
 	uint64_t small_target = s->lim.memory_bytes / 10;
 
@@ -506,7 +506,7 @@ static struct cache_mark *mark_add(struct cache_stripe *st, uint64_t h, const ch
 
 /* ---- lookup, fetch, waiters ---- */
 
-enum cache_lookup cache_store_lookup(struct cache_store *s, const char *key, size_t key_len, double now,
+enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size_t key_len, double now,
 				     int (*match)(const struct cache_obj *o, void *arg), void *arg,
 				     struct cache_waiter *w, struct cache_obj **out)
 {
@@ -565,7 +565,7 @@ enum cache_lookup cache_store_lookup(struct cache_store *s, const char *key, siz
 
 /* Inserts o (the store's reference), replacing an object of the same primary and
  * secondary key, evicting as needed. 1 stored, 0 too large. */
-static int insert(struct cache_store *s, struct cache_obj *o)
+static int insert(struct pool_cache *s, struct cache_obj *o)
 {
 	struct cache_stripe *st = stripe_of(s, o->hash);
 	struct cache_obj *old, **pp;
@@ -607,7 +607,7 @@ static int insert(struct cache_store *s, struct cache_obj *o)
 	return 1;
 }
 
-int cache_store_fetch_end(struct cache_store *s, const char *key, size_t key_len, struct cache_obj *o,
+int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len, struct cache_obj *o,
 			  double now, double pass_until)
 {
 	uint64_t h = key_hash(key, key_len);
@@ -657,7 +657,7 @@ int cache_store_fetch_end(struct cache_store *s, const char *key, size_t key_len
 	return stored;
 }
 
-int cache_store_cancel_wait(struct cache_store *s, const char *key, size_t key_len, struct cache_waiter *w)
+int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w)
 {
 	struct cache_stripe *st = stripe_of(s, key_hash(key, key_len));
 	int was;
@@ -677,7 +677,7 @@ int cache_store_cancel_wait(struct cache_store *s, const char *key, size_t key_l
 
 /* Drops the objects of bucket i that pred accepts; qlock is held (every change of the
  * index is made under it, so the bucket can be read for its stripe without that). */
-static size_t purge_bucket(struct cache_store *s, size_t i,
+static size_t purge_bucket(struct pool_cache *s, size_t i,
 			   int (*pred)(const struct cache_obj *o, const void *arg, size_t len),
 			   const void *arg, size_t len)
 {
@@ -703,7 +703,7 @@ static size_t purge_bucket(struct cache_store *s, size_t i,
 }
 
 /* Drops every indexed object pred accepts: of one bucket (only >= 0), or of all. */
-static size_t purge_if(struct cache_store *s, long only,
+static size_t purge_if(struct pool_cache *s, long only,
 		       int (*pred)(const struct cache_obj *o, const void *arg, size_t len),
 		       const void *arg, size_t len)
 {
@@ -740,17 +740,17 @@ static int has_tag(const struct cache_obj *o, const void *arg, size_t len)
 	return 0;
 }
 
-size_t cache_store_purge_key(struct cache_store *s, const char *key, size_t key_len)
+size_t cache_store_purge_key(struct pool_cache *s, const char *key, size_t key_len)
 {
 	return purge_if(s, (long)(key_hash(key, key_len) & (s->nbuckets - 1)), key_is, key, key_len);
 }
 
-size_t cache_store_purge_prefix(struct cache_store *s, const char *prefix, size_t len)
+size_t cache_store_purge_prefix(struct pool_cache *s, const char *prefix, size_t len)
 {
 	return purge_if(s, -1, key_starts, prefix, len);
 }
 
-size_t cache_store_purge_tag(struct cache_store *s, const char *tag, size_t len)
+size_t cache_store_purge_tag(struct pool_cache *s, const char *tag, size_t len)
 {
 	return purge_if(s, -1, has_tag, tag, len);
 }

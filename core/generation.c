@@ -169,7 +169,7 @@ static int pool_cache(struct pool *p, const struct cfg_pool *cp, const struct ge
 	lim.memory_bytes = cp->cache->memory_bytes;
 	lim.max_object_bytes = cp->cache->max_object_bytes;
 	for (i = 0; prev && i < prev->npools; i++) {
-		const struct cache_store *s = prev->pools[i].cache;
+		const struct pool_cache *s = prev->pools[i].cache;
 
 		if (s && !strcmp(prev->pools[i].name, cp->name) &&
 		    cache_store_limits(s)->memory_bytes == lim.memory_bytes &&

@@ -13,7 +13,7 @@
 #include "config-t.h"
 
 struct pool_stats;
-struct cache_store;
+struct pool_cache;
 
 /* A pool within one generation: an immutable array of backends plus shared counters. */
 struct pool {
@@ -27,7 +27,7 @@ struct pool {
 	struct pool_stats *stats;        /* per-worker counters of this pool name (include/stats.h) */
 	/* the pool's edge cache (core/cache_store.c), a reference; NULL = no cache.
 	 * Kept from the previous generation while the pool's cache limits stay */
-	struct cache_store *cache;
+	struct pool_cache *cache;
 };
 
 /* Per-worker state of smooth weighted round-robin for one pool (no sharing, no locks). */

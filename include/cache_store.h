@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cache_store;
+#include "cache_policy.h"
+
+struct pool_cache;
 
 /* One stored response. Immutable once inserted (but for freq); a reader holds a
  * reference (cache_obj_unref when done), so an object evicted or purged while it is
@@ -36,6 +38,8 @@ struct cache_obj {
 	size_t head_len;
 	char *body;                      /* the response body as it was framed (chunks kept) */
 	size_t body_len, body_cap;
+	struct cache_entry entry;        /* its times for RFC 9111's Age and freshness (the
+					  * caller's; slices unused) */
 	double stored_at;                /* when the response came (ev_now seconds) */
 	double fresh_until;              /* served as a hit before this */
 	double swr_until, sie_until;     /* stale-while-revalidate / stale-if-error windows end */
@@ -76,12 +80,12 @@ struct cache_limits {
 };
 
 /* A new empty store; NULL out of memory. Starts with one reference. */
-struct cache_store *cache_store_new(const struct cache_limits *lim);
-void cache_store_ref(struct cache_store *s);
+struct pool_cache *cache_store_new(const struct cache_limits *lim);
+void cache_store_ref(struct pool_cache *s);
 /* The last reference frees the store and its objects (readers' references stay valid). */
-void cache_store_unref(struct cache_store *s);
-const struct cache_limits *cache_store_limits(const struct cache_store *s);
-struct cache_counters *cache_store_counters(struct cache_store *s);
+void cache_store_unref(struct pool_cache *s);
+const struct cache_limits *cache_store_limits(const struct pool_cache *s);
+struct cache_counters *cache_store_counters(struct pool_cache *s);
 
 /* An object for key (copied) with room for body_hint body bytes, to be filled by the
  * caller (head, body, times, validators, tags, Vary) before cache_store_fetch_end
@@ -106,7 +110,7 @@ void cache_obj_unref(struct cache_obj *o);
  * w, CACHE_PASS); else CACHE_FETCH: the caller is the key's fetcher until it calls
  * cache_store_fetch_end. now is the caller's clock (seconds). Counts hits, misses,
  * coalesced and hit-for-pass. */
-enum cache_lookup cache_store_lookup(struct cache_store *s, const char *key, size_t key_len, double now,
+enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size_t key_len, double now,
 				     int (*match)(const struct cache_obj *o, void *arg), void *arg,
 				     struct cache_waiter *w, struct cache_obj **out);
 /* Ends the fetch of key the caller started (CACHE_FETCH): o (the caller's reference
@@ -114,16 +118,16 @@ enum cache_lookup cache_store_lookup(struct cache_store *s, const char *key, siz
  * is NULL or too large and pass_until > now the key gets a hit-for-pass mark until
  * then. Every waiter is woken, each with its own reference to o when o was stored.
  * Returns 1 when o was stored. */
-int cache_store_fetch_end(struct cache_store *s, const char *key, size_t key_len, struct cache_obj *o,
+int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len, struct cache_obj *o,
 			  double now, double pass_until);
 /* Takes w out of its fetch's list. 1 when it was there (the caller owns w again); 0 when
  * the fetch already ended and its wake is on the way (w must stay until it comes). */
-int cache_store_cancel_wait(struct cache_store *s, const char *key, size_t key_len, struct cache_waiter *w);
+int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w);
 
 /* Purges: objects leave the index at once (readers keep theirs). Each returns how many
  * objects went. */
-size_t cache_store_purge_key(struct cache_store *s, const char *key, size_t key_len);
-size_t cache_store_purge_prefix(struct cache_store *s, const char *prefix, size_t len);
-size_t cache_store_purge_tag(struct cache_store *s, const char *tag, size_t len);
+size_t cache_store_purge_key(struct pool_cache *s, const char *key, size_t key_len);
+size_t cache_store_purge_prefix(struct pool_cache *s, const char *prefix, size_t len);
+size_t cache_store_purge_tag(struct pool_cache *s, const char *tag, size_t len);
 
 #endif

@@ -7,7 +7,8 @@
  *
  * The key is the request's Host (lowercased) followed by its target as sent ("host/path?q"):
  * purges by prefix take the same form. Which requests are looked up and which
- * responses are stored, and for how long, is decided here (cache_storable). */
+ * responses are stored, for how long, their variants and tags, and conditional
+ * requests are decided by proto/cache_policy.c and proto/cache_vary.c (RFC 9111). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include <strings.h>
 
 #include "balance.h"
+#include "cache_policy.h"
 #include "cache_store.h"
+#include "cache_vary.h"
 #include "conn.h"
 #include "conn_io.h"
 #include "http_cache.h"
@@ -29,7 +32,11 @@
 #define PASS_DEFAULT_S 10.0
 /* Bytes one writable event may send of a hit's body before the loop serves others. */
 #define SEND_TURN_MAX (1024 * 1024)
-#define VARY_NAMES_MAX 256
+#define VARY_NAMES_MAX 1024
+
+/* A second parsed head beside the worker's scratch: a stored response's while the
+ * request's parse is in the scratch, or the request's while the backend's response is. */
+static __thread struct http_head cache_scratch;
 
 /* A request waiting for another's fetch: allocated, as the fetch may end on another
  * thread after the exchange left (then c is NULL and the worker frees it). */
@@ -42,12 +49,17 @@ struct http_cache_wait {
 
 /* The cache's part of an exchange (c->ex->cache). */
 struct http_cache_x {
-	struct cache_store *store;       /* the pool's (the exchange's generation holds it) */
+	struct pool_cache *store;       /* the pool's (the exchange's generation holds it) */
 	const struct cfg_cache *cfg;
 	struct cache_obj *obj;           /* a hit being answered (a reference) */
 	struct cache_obj *fill;          /* the fetcher's copy of a storable response */
 	struct http_cache_wait *wait;    /* waiting for a fetch */
 	double pass_until;               /* a fill given up (too large): hit-for-pass until */
+	double now;                      /* the clock of the lookup in progress */
+	struct cache_request rq;         /* the request's class and directives */
+	/* the request parsed over req: the scratch head while the request's own parse is
+	 * there (its first lookup), else NULL (parsed again into the scratch) */
+	const struct http_head *rh;
 	unsigned fetching:1;             /* this exchange is its key's fetcher: fetch_end owed */
 	unsigned head_only:1;            /* HEAD */
 	size_t key_len, req_len;
@@ -85,58 +97,16 @@ static const struct producer cache_fill_producer = {
 
 /* ---- the request ---- */
 
-/* The value of the request's field name (lowercase, nlen) in the head copy req, trimmed;
- * NULL when absent. */
-static const char *req_field(const char *req, size_t len, const char *name, size_t nlen, size_t *vlen)
-{
-	const char *p = memchr(req, '\n', len), *end = req + len;
-
-	while (p && p + 1 < end) {
-		const char *line = p + 1, *eol = memchr(line, '\n', (size_t)(end - line)), *v;
-
-		if (!eol)
-			break;
-		if ((size_t)(eol - line) > nlen && line[nlen] == ':' && !strncasecmp(line, name, nlen)) {
-			v = line + nlen + 1;
-			while (v < eol && (*v == ' ' || *v == '\t'))
-				v++;
-			while (eol > v && (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
-				eol--;
-			*vlen = (size_t)(eol - v);
-			return v;
-		}
-		p = eol;
-	}
-	return NULL;
-}
-
-/* 1 when a comma-separated directive list v (vlen) has token tok (lowercase). */
-static int has_token(const char *v, size_t vlen, const char *tok)
-{
-	size_t n = strlen(tok), i = 0;
-
-	while (i < vlen) {
-		while (i < vlen && (v[i] == ' ' || v[i] == ','))
-			i++;
-		if (vlen - i >= n && !strncasecmp(v + i, tok, n) &&
-		    (i + n == vlen || v[i + n] == ',' || v[i + n] == ' ' || v[i + n] == '='))
-			return 1;
-		while (i < vlen && v[i] != ',')
-			i++;
-	}
-	return 0;
-}
-
 int http_cache_begin(struct client *c, struct pool *p, const char *base, const struct http_head *h)
 {
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc;
-	size_t host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0, i, vlen;
-	const char *v;
+	struct cache_request rq;
+	size_t host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0, i;
 
 	x->cache_status = CACHE_ST_BYPASS;
-	if ((h->method_id != HTTP_M_GET && h->method_id != HTTP_M_HEAD) || h->body != HTTP_BODY_NONE ||
-	    x->upgrade)
+	cache_request_class(base, h, 0, &rq);
+	if (rq.bypass != CACHE_BYPASS_NONE || h->body != HTTP_BODY_NONE || x->upgrade)
 		return 0;
 	xc = malloc(sizeof(*xc) + host_len + h->target.len + h->head_len + 2);
 	if (!xc)
@@ -144,6 +114,8 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 	memset(xc, 0, sizeof(*xc));
 	xc->store = p->cache;
 	xc->cfg = p->cfg->cache;
+	xc->rq = rq;
+	xc->rh = h;
 	xc->head_only = h->method_id == HTTP_M_HEAD;
 	xc->key = xc->mem;
 	for (i = 0; i < host_len; i++)
@@ -151,19 +123,11 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 	memcpy(xc->key + host_len, base + h->target.off, h->target.len);
 	xc->key_len = host_len + h->target.len;
 	xc->key[xc->key_len] = '\0';
+	/* the head's slices are offsets from its first byte: they hold over the copy */
 	xc->req = xc->key + xc->key_len + 1;
 	memcpy(xc->req, base, h->head_len);
 	xc->req_len = h->head_len;
 	xc->req[xc->req_len] = '\0';
-	/* a shared cache stores no answer to a request with credentials (RFC 9111 3.5), and
-	 * a client asking for a fresh answer gets the backend's */
-	if (req_field(xc->req, xc->req_len, "authorization", 13, &vlen) ||
-	    ((v = req_field(xc->req, xc->req_len, "cache-control", 13, &vlen)) &&
-	     (has_token(v, vlen, "no-cache") || has_token(v, vlen, "no-store"))) ||
-	    ((v = req_field(xc->req, xc->req_len, "pragma", 6, &vlen)) && has_token(v, vlen, "no-cache"))) {
-		free(xc);
-		return 0;
-	}
 	x->cache = xc;
 	x->pool = p;  /* (a routed request's already; the log names it on a hit too) */
 	x->cache_status = CACHE_ST_MISS;
@@ -172,40 +136,59 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 	return 0;
 }
 
-/* The request's secondary key for the Vary names (lowercase, comma-separated): each
- * field's value and a newline, in out. Its length, or -1 when it does not fit. */
-static long vary_key(const struct http_cache_x *xc, const char *names, char *out, size_t cap)
+/* The request parsed over xc->req into xc->rh: its own parse on the first lookup (set
+ * by http_cache_begin), else parsed again into dst. -1 if it does not parse. */
+static int request_head(struct http_cache_x *xc, struct http_head *dst)
 {
-	size_t n = 0, vlen;
-	const char *p = names;
+	struct http_limits lim = { (uint32_t)xc->req_len + 1, HTTP_HEADERS_MAX };
 
-	while (*p) {
-		const char *comma = strchr(p, ','), *v;
-		size_t nlen = comma ? (size_t)(comma - p) : strlen(p);
-
-		v = req_field(xc->req, xc->req_len, p, nlen, &vlen);
-		if (!v)
-			vlen = 0;
-		if (n + vlen + 1 > cap)
-			return -1;
-		memcpy(out + n, v ? v : "", vlen);
-		n += vlen;
-		out[n++] = '\n';
-		p += nlen + (comma ? 1 : 0);
-	}
-	return (long)n;
+	if (xc->rh)
+		return 0;
+	if (http_parse_request(xc->req, xc->req_len, &lim, dst) != HTTP_PARSE_DONE)
+		return -1;
+	xc->rh = dst;
+	return 0;
 }
 
-/* cache_store_lookup's match: o's variant is the request's. */
-static int vary_match(const struct cache_obj *o, void *arg)
+/* The Vary names of o (lowercase, each ended by a newline) as a struct cache_vary over
+ * o->vary_names. */
+static void obj_vary(const struct cache_obj *o, struct cache_vary *v)
 {
+	const char *p = o->vary_names, *nl;
+
+	v->n = 0;
+	v->star = 0;
+	while ((nl = strchr(p, '\n')) && v->n < CACHE_VARY_MAX) {
+		v->names[v->n++] = (struct http_slice){ (uint32_t)(p - o->vary_names), (uint32_t)(nl - p) };
+		p = nl + 1;
+	}
+}
+
+/* o's variant is the request's (its Vary fields have the same values; RFC 9111 4.1). */
+static int variant_match(const struct cache_obj *o, const struct http_cache_x *xc)
+{
+	struct cache_vary v;
 	char k[1024];
-	long n;
+	int n;
 
 	if (!o->vary_names || !o->vary_names[0])
 		return 1;
-	n = vary_key(arg, o->vary_names, k, sizeof(k));
+	if (!xc->rh)
+		return 0;
+	obj_vary(o, &v);
+	n = cache_vary_key(xc->req, xc->rh, o->vary_names, &v, k, sizeof(k));
 	return n >= 0 && (size_t)n == o->vary_len && !memcmp(k, o->vary, (size_t)n);
+}
+
+/* cache_store_lookup's match: o is the request's variant and fresh for it (the
+ * client's max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1). */
+static int lookup_match(const struct cache_obj *o, void *arg)
+{
+	const struct http_cache_x *xc = arg;
+	int64_t age;
+
+	return variant_match(o, xc) &&
+	       cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age) == CACHE_FRESH;
 }
 
 void http_cache_dispatch(struct client *c)
@@ -214,40 +197,65 @@ void http_cache_dispatch(struct client *c)
 }
 
 /* Looks the request up: a hit is answered, a fetch in progress waited for, else the
- * backend (as the key's fetcher when the store says so). */
+ * backend (as the key's fetcher when the store says so). A client's only-if-cached
+ * gets 504 when there is no hit (RFC 9111 5.2.1.7). */
 static void lookup(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
-	struct http_cache_wait *wt = malloc(sizeof(*wt));
+	int only_cached = (xc->rq.flags & CACHE_RQ_ONLY_IF_CACHED) != 0;
+	struct http_cache_wait *wt = only_cached ? NULL : malloc(sizeof(*wt));
 	struct cache_obj *o;
-	double now = ev_now(c->w->loop);
+	enum cache_lookup r;
 
-	if (!wt) {
+	if (!only_cached && !wt) {
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
-	*wt = (struct http_cache_wait){ .cw.wake = on_woken, .w = c->w, .c = c };
-	switch (cache_store_lookup(xc->store, xc->key, xc->key_len, now, vary_match, xc, &wt->cw, &o)) {
-	case CACHE_HIT:
+	if (wt)
+		*wt = (struct http_cache_wait){ .cw.wake = on_woken, .w = c->w, .c = c };
+	xc->now = ev_now(c->w->loop);
+	if (request_head(xc, &c->w->scratch) == -1) {
 		free(wt);
+		x->cache_status = CACHE_ST_BYPASS;
+		to_backend(c, 0);
+		return;
+	}
+	r = cache_store_lookup(xc->store, xc->key, xc->key_len, xc->now, lookup_match, xc, wt ? &wt->cw : NULL, &o);
+	if (r != CACHE_WAIT)
+		free(wt);
+	if (r == CACHE_HIT) {
 		serve(c, o, x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
+		xc = x->cache;
+	}
+	if (xc)
+		xc->rh = NULL;  /* the scratch is the next parse's */
+	if (r == CACHE_HIT)
+		return;
+	if (only_cached) {
+		if (r == CACHE_FETCH) {
+			xc->fetching = 1;
+			fetch_end(c, NULL, 0);
+		}
+		client_error(c, 504, TERM_NO_BACKEND, "only-if-cached and not in the cache");
+		return;
+	}
+	switch (r) {
+	case CACHE_HIT:
 		return;
 	case CACHE_WAIT:
 		xc->wait = wt;
 		x->cache_status = CACHE_ST_COALESCED;
 		c->state = CS_QUEUED;
-		x->waiter.enqueued_at = now;  /* queue_timeout_ms bounds the wait */
+		x->waiter.enqueued_at = xc->now;  /* queue_timeout_ms bounds the wait */
 		if (x->t_queued == 0)
-			x->t_queued = now;
+			x->t_queued = xc->now;
 		return;
 	case CACHE_PASS:
-		free(wt);
 		x->cache_status = CACHE_ST_PASS;
 		to_backend(c, 0);
 		return;
 	case CACHE_FETCH:
-		free(wt);
 		x->cache_status = CACHE_ST_MISS;
 		xc->fetching = 1;
 		if (xc->head_only) {
@@ -285,34 +293,82 @@ static void fetch_end(struct client *c, struct cache_obj *o, double pass_until)
 
 /* ---- a hit ---- */
 
+/* The head of a 304 to a conditional request that o satisfies (RFC 9110 15.4.5): the
+ * fields a 200 would have carried that say what is valid, into out (cap bytes), parsed
+ * into h. -1 when it does not fit. */
+static int not_modified_head(const struct cache_obj *o, const struct http_head *oh, char *out, size_t cap,
+			     struct http_head *h)
+{
+	static const char *const keep[] = { "cache-control", "content-location", "date", "etag",
+					     "expires", "last-modified", "vary" };
+	struct http_limits lim = { (uint32_t)cap, HTTP_HEADERS_MAX };
+	size_t n = 0, k;
+	uint32_t i;
+	int m;
+
+	m = snprintf(out, cap, "HTTP/1.1 304 Not Modified\r\n");
+	if (m < 0 || (size_t)m >= cap)
+		return -1;
+	n = (size_t)m;
+	for (i = 0; i < oh->nheaders; i++) {
+		const struct http_header *f = &oh->headers[i];
+
+		for (k = 0; k < sizeof(keep) / sizeof(keep[0]) && !http_slice_eq(o->head, f->name, keep[k]); k++)
+			;
+		if (k == sizeof(keep) / sizeof(keep[0]))
+			continue;
+		m = snprintf(out + n, cap - n, "%.*s: %.*s\r\n", (int)f->name.len, o->head + f->name.off,
+			     (int)f->value.len, o->head + f->value.off);
+		if (m < 0 || (size_t)m >= cap - n)
+			return -1;
+		n += (size_t)m;
+	}
+	if (n + 3 > cap)
+		return -1;
+	memcpy(out + n, "\r\n", 3);
+	return http_parse_response(out, n + 2, &lim, HTTP_M_GET, h) == HTTP_PARSE_DONE ? 0 : -1;
+}
+
 /* Answers c from o (a reference that moves to the exchange): the stored head with Age
- * (and the pool's X-Cache line), rewritten as a proxied head is, then the body. */
+ * (and the pool's X-Cache line), rewritten as a proxied head is, then the body; or a
+ * 304 when the request's conditions hold for o. xc->rh is the request's parse. */
 static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 {
 	struct exchange *x = c->ex;
-	struct http_head *h = &c->w->scratch;
-	struct http_limits lim = { 64 * 1024, HTTP_HEADERS_MAX };
-	double age = ev_now(c->w->loop) - o->stored_at;
-	char extra[160], xline[96];
-	const char *xl;
+	struct http_cache_x *xc = x->cache;
+	struct http_head *h = &cache_scratch;
+	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
+	int64_t now = (int64_t)ev_now(c->w->loop), age = 0;
+	char extra[160], xline[96], nm[4096];
+	const char *xl, *base = o->head;
 	int n;
 
-	x->cache->obj = o;
+	xc->obj = o;
 	x->cache_status = st;
 	if (http_parse_response(o->head, o->head_len, &lim, x->method, h) != HTTP_PARSE_DONE) {
 		client_error(c, 500, TERM_INTERNAL, "stored response unusable");
 		return;
 	}
+	cache_entry_state(&o->entry, &xc->rq, now, &age);
+	x->status = o->status;
+	x->file_off = 0;
+	x->file_left = xc->head_only ? 0 : o->body_len;
+	if (xc->rh && cache_conditional(xc->req, xc->rh, o->head, h, now) == CACHE_COND_NOT_MODIFIED) {
+		static __thread struct http_head nmh;
+
+		if (not_modified_head(o, h, nm, sizeof(nm), &nmh) == 0) {
+			base = nm;
+			h = &nmh;
+			x->status = 304;
+			x->file_left = 0;
+		}
+	}
 	xl = http_cache_header_line(c, xline, sizeof(xline));
-	n = snprintf(extra, sizeof(extra), "Age: %lu%s%s", (unsigned long)(age > 0 ? age : 0),
-		     xl ? "\r\n" : "", xl ? xl : "");
-	if (n < 0 || (size_t)n >= sizeof(extra) || http_resp_head(c, o->head, h, extra) == -1) {
+	n = snprintf(extra, sizeof(extra), "Age: %lld%s%s", (long long)age, xl ? "\r\n" : "", xl ? xl : "");
+	if (n < 0 || (size_t)n >= sizeof(extra) || http_resp_head(c, base, h, extra) == -1) {
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
-	x->status = o->status;
-	x->file_off = 0;
-	x->file_left = x->cache->head_only ? 0 : o->body_len;
 	c->last_activity = ev_now(c->w->loop);
 	exchange_produce(c, &cache_producer);
 }
@@ -418,94 +474,6 @@ static void fill_abandon(struct client *c)
 	cache_x_free(c);
 }
 
-/* Seconds of a "name=N" directive in v, or -1. */
-static long directive_s(const char *v, size_t vlen, const char *name)
-{
-	size_t n = strlen(name), i;
-
-	for (i = 0; i + n < vlen; i++)
-		if (!strncasecmp(v + i, name, n) && v[i + n] == '=' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == ',')) {
-			long s = 0;
-			size_t k = i + n + 1;
-			int digits = 0;
-
-			for (; k < vlen && v[k] >= '0' && v[k] <= '9' && s < 100000000; k++, digits++)
-				s = s * 10 + (v[k] - '0');
-			return digits ? s : -1;
-		}
-	return -1;
-}
-
-/* Whether the response h over base may be stored and for how long (*ttl seconds from
- * now, the backend's Age in *age); else how long its URL passes (*pass). Only 200s
- * with a length or chunks, without Set-Cookie, private, no-store, no-cache or Vary: *. */
-static int cache_storable(const struct http_cache_x *xc, const char *base, const struct http_head *h,
-			  double *ttl, double *age, double *pass, char *vary, size_t vary_cap)
-{
-	long max_age = -1, s_maxage = -1;
-	int no = 0, has_cc = 0, has_expires = 0;
-	size_t vn = 0;
-	uint32_t i;
-
-	*age = 0;
-	vary[0] = '\0';
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		const char *v = base + f->value.off;
-		size_t vlen = f->value.len;
-
-		if (http_slice_eq(base, f->name, "cache-control")) {
-			has_cc = 1;
-			if (has_token(v, vlen, "no-store") || has_token(v, vlen, "private") ||
-			    has_token(v, vlen, "no-cache"))
-				no = 1;
-			if (directive_s(v, vlen, "max-age") >= 0)
-				max_age = directive_s(v, vlen, "max-age");
-			if (directive_s(v, vlen, "s-maxage") >= 0)
-				s_maxage = directive_s(v, vlen, "s-maxage");
-		} else if (http_slice_eq(base, f->name, "set-cookie")) {
-			no = 1;
-		} else if (http_slice_eq(base, f->name, "expires")) {
-			has_expires = 1;
-		} else if (http_slice_eq(base, f->name, "age")) {
-			*age = (double)strtoul(v, NULL, 10);
-		} else if (http_slice_eq(base, f->name, "vary")) {
-			size_t k;
-
-			for (k = 0; k < vlen; k++) {
-				char ch = (char)tolower((unsigned char)v[k]);
-
-				if (ch == '*')
-					no = 1;
-				if (ch == ' ' || ch == '\t')
-					continue;
-				if (vn + 2 >= vary_cap)
-					no = 1;
-				else
-					vary[vn++] = ch;
-			}
-			if (vn && vn + 1 < vary_cap && vary[vn - 1] != ',')
-				vary[vn++] = ',';
-			vary[vn] = '\0';
-		}
-	}
-	if (vn && vary[vn - 1] == ',')
-		vary[--vn] = '\0';
-	*pass = max_age > 0 ? (double)max_age : PASS_DEFAULT_S;
-	if (no || h->status != 200 || h->body == HTTP_BODY_UNTIL_CLOSE || xc->head_only)
-		return 0;
-	if (s_maxage >= 0)
-		*ttl = (double)s_maxage;
-	else if (max_age >= 0)
-		*ttl = (double)max_age;
-	else if (!has_cc && !has_expires)
-		*ttl = (double)xc->cfg->default_ttl_s;
-	else
-		*ttl = 0;
-	*ttl -= *age;
-	return *ttl > 0;
-}
-
 /* The stored head: the backend's status line and fields, without Age (a hit says its
  * own). -1 out of memory. */
 static int store_head(struct cache_obj *o, const char *base, const struct http_head *h)
@@ -542,71 +510,93 @@ static int store_head(struct cache_obj *o, const char *base, const struct http_h
 	return r;
 }
 
-/* Tags of the response (Cache-Tag, Surrogate-Key: lists split by commas and spaces). */
+/* The response's tags (Cache-Tag, Surrogate-Key) into o. -1 out of memory. */
 static int store_tags(struct cache_obj *o, const char *base, const struct http_head *h)
 {
-	uint32_t i;
+	struct cache_tag_iter it;
+	struct http_slice t;
 
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		const char *v = base + f->value.off, *end = v + f->value.len;
-
-		if (!http_slice_eq(base, f->name, "cache-tag") && !http_slice_eq(base, f->name, "surrogate-key"))
-			continue;
-		while (v < end) {
-			const char *t;
-
-			while (v < end && (*v == ',' || *v == ' '))
-				v++;
-			for (t = v; v < end && *v != ',' && *v != ' '; v++)
-				;
-			if (v > t && cache_obj_add_tag(o, t, (size_t)(v - t)) == -1)
-				return -1;
-		}
-	}
+	cache_tags_begin(&it, base, h);
+	while (cache_tags_next(&it, &t))
+		if (cache_obj_add_tag(o, base + t.off, t.len) == -1)
+			return -1;
 	return 0;
 }
 
+/* o's Vary names (lowercase, each ended by a newline) and the request's secondary key
+ * for them. -1 when the key does not fit or out of memory. */
+static int store_vary(struct cache_obj *o, struct http_cache_x *xc, const char *base, const struct cache_vary *v)
+{
+	char names[VARY_NAMES_MAX], key[1024];
+	size_t n = 0, k;
+	uint32_t i;
+	int kl;
+
+	for (i = 0; i < v->n; i++) {
+		if (n + v->names[i].len + 2 > sizeof(names))
+			return -1;
+		for (k = 0; k < v->names[i].len; k++)
+			names[n++] = (char)tolower((unsigned char)base[v->names[i].off + k]);
+		names[n++] = '\n';
+	}
+	names[n] = '\0';
+	if (v->n == 0)
+		return cache_obj_set_vary(o, "", "", 0);
+	if (request_head(xc, &cache_scratch) == -1)
+		return -1;
+	kl = cache_vary_key(xc->req, xc->rh, base, v, key, sizeof(key));
+	xc->rh = NULL;
+	if (kl < 0)
+		return -1;
+	return cache_obj_set_vary(o, names, key, (size_t)kl);
+}
+
+/* The backend's response head h over base: stored (its copy begins) when the policy
+ * says so and it is fresh on arrival and may be served without revalidation; else the
+ * URL passes for PASS_DEFAULT_S and the waiters go to the backend. */
 void http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
 {
-	struct http_cache_x *xc = c->ex->cache;
-	double now = ev_now(c->w->loop), ttl = 0, age = 0, pass = 0;
-	char names[VARY_NAMES_MAX], vk[1024];
+	struct exchange *x = c->ex;
+	struct http_cache_x *xc = x->cache;
+	double now = ev_now(c->w->loop);
+	struct cache_defaults d;
+	struct cache_entry e;
+	struct cache_vary v;
 	struct cache_obj *o = NULL;
-	long vlen = 0;
-	uint32_t i;
+	int64_t sent = (int64_t)(x->t_connect_start > 0 ? x->t_connect_start : x->t_start);
 
 	if (!xc || !xc->fetching)
 		return;
-	if (!cache_storable(xc, base, h, &ttl, &age, &pass, names, sizeof(names)) ||
-	    (names[0] && (vlen = vary_key(xc, names, vk, sizeof(vk))) < 0) ||
+	d = (struct cache_defaults){
+		.default_ttl = xc->cfg->default_ttl_s,
+		.stale_while_revalidate = xc->cfg->stale_while_revalidate_s,
+		.stale_if_error = xc->cfg->stale_if_error_s,
+	};
+	memset(&e, 0, sizeof(e));
+	if (cache_response_policy(&xc->rq, base, h, sent, (int64_t)now, &d, &e) != CACHE_STORE ||
+	    (e.flags & CACHE_E_NO_CACHE) || e.lifetime <= e.initial_age || h->body == HTTP_BODY_UNTIL_CLOSE ||
+	    cache_vary_parse(base, h, &v) == -1 || v.star ||
 	    (h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes)) {
-		fetch_end(c, NULL, now + pass);
+		fetch_end(c, NULL, now + PASS_DEFAULT_S);
 		return;
 	}
 	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);
-	if (!o || store_head(o, base, h) == -1 || cache_obj_set_vary(o, names, vk, (size_t)vlen) == -1 ||
-	    store_tags(o, base, h) == -1) {
+	if (!o || store_head(o, base, h) == -1 || store_vary(o, xc, base, &v) == -1 || store_tags(o, base, h) == -1 ||
+	    cache_obj_set_validators(o, e.etag.len ? base + e.etag.off : NULL, e.etag.len,
+				     e.last_modified.len ? base + e.last_modified.off : NULL, e.last_modified.len) == -1) {
 		cache_obj_unref(o);
 		fetch_end(c, NULL, 0);
 		return;
 	}
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-
-		if (http_slice_eq(base, f->name, "etag"))
-			cache_obj_set_validators(o, base + f->value.off, f->value.len, o->last_modified,
-						 o->last_modified ? strlen(o->last_modified) : 0);
-		else if (http_slice_eq(base, f->name, "last-modified"))
-			cache_obj_set_validators(o, o->etag, o->etag ? strlen(o->etag) : 0, base + f->value.off,
-						 f->value.len);
-	}
 	o->status = h->status;
-	o->stored_at = now - age;
-	o->fresh_until = now + ttl;
-	o->swr_until = o->sie_until = o->fresh_until;
+	o->entry = e;
+	o->entry.etag = o->entry.last_modified = (struct http_slice){ 0, 0 };  /* slices of base */
+	o->stored_at = now - (double)e.initial_age;
+	o->fresh_until = now + (double)(e.lifetime - e.initial_age);
+	o->swr_until = o->fresh_until + (double)e.swr;
+	o->sie_until = o->fresh_until + (double)e.sie;
 	xc->fill = o;
-	xc->pass_until = now + pass;
+	xc->pass_until = now + PASS_DEFAULT_S;
 }
 
 const char *http_cache_header_line(const struct client *c, char *out, size_t cap)
@@ -672,6 +662,7 @@ void http_cache_run_woken(struct worker *w)
 	w->cache_woken = NULL;
 	pthread_mutex_unlock(&w->cache_lock);
 	for (; wt; wt = next) {
+		struct http_cache_x *xc;
 		struct client *c = wt->c;
 		struct cache_obj *o = wt->cw.obj;
 
@@ -682,10 +673,17 @@ void http_cache_run_woken(struct worker *w)
 			continue;
 		}
 		free(wt);
-		c->ex->cache->wait = NULL;
-		if (o && vary_match(o, c->ex->cache) && ev_now(w->loop) < o->fresh_until) {
+		xc = c->ex->cache;
+		xc->wait = NULL;
+		/* the response came after the request: fresh for it whatever it asked, if it
+		 * is its variant */
+		if (o && request_head(xc, &w->scratch) == 0 && variant_match(o, xc) &&
+		    ev_now(w->loop) < o->fresh_until) {
 			serve(c, o, CACHE_ST_COALESCED);
+			if (c->ex && c->ex->cache)
+				c->ex->cache->rh = NULL;
 		} else {
+			xc->rh = NULL;
 			/* not stored, or another variant: look again (a hit, a pass, or this
 			 * request fetches) */
 			cache_obj_unref(o);

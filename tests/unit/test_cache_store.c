@@ -39,7 +39,7 @@ static int lang_is(const struct cache_obj *o, void *arg)
 }
 
 /* Fetches key (it must be a miss for o's variant) and stores o. */
-static void put(struct cache_store *s, const char *key, struct cache_obj *o)
+static void put(struct pool_cache *s, const char *key, struct cache_obj *o)
 {
 	struct cache_obj *out;
 
@@ -49,7 +49,7 @@ static void put(struct cache_store *s, const char *key, struct cache_obj *o)
 }
 
 /* 1 when key is a fresh hit now (the hit counts, as a client's would). */
-static int hit(struct cache_store *s, const char *key)
+static int hit(struct pool_cache *s, const char *key)
 {
 	struct cache_obj *out = NULL;
 	enum cache_lookup r = cache_store_lookup(s, key, strlen(key), 1, NULL, NULL, NULL, &out);
@@ -63,10 +63,10 @@ static int hit(struct cache_store *s, const char *key)
 	return 0;
 }
 
-static struct cache_store *store(uint64_t mem, uint64_t max)
+static struct pool_cache *store(uint64_t mem, uint64_t max)
 {
 	struct cache_limits lim = { .memory_bytes = mem, .max_object_bytes = max };
-	struct cache_store *s = cache_store_new(&lim);
+	struct pool_cache *s = cache_store_new(&lim);
 
 	assert_non_null(s);
 	return s;
@@ -74,7 +74,7 @@ static struct cache_store *store(uint64_t mem, uint64_t max)
 
 static void test_hit_and_freshness(void **state)
 {
-	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct pool_cache *s = store(1 << 20, 1 << 20);
 	struct cache_obj *out;
 	struct cache_counters *n = cache_store_counters(s);
 
@@ -95,7 +95,7 @@ static void test_hit_and_freshness(void **state)
 
 static void test_vary_variants(void **state)
 {
-	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct pool_cache *s = store(1 << 20, 1 << 20);
 	struct cache_obj *o, *out;
 
 	(void)state;
@@ -127,7 +127,7 @@ static void test_vary_variants(void **state)
 
 static void test_bounds(void **state)
 {
-	struct cache_store *s = store(64 * 1024, 8 * 1024);
+	struct pool_cache *s = store(64 * 1024, 8 * 1024);
 	struct cache_counters *n = cache_store_counters(s);
 	char key[32];
 	int i;
@@ -156,7 +156,7 @@ static void test_bounds(void **state)
  * an LRU would let push them all out. */
 static void test_one_hit_wonders(void **state)
 {
-	struct cache_store *s = store(100 * 1024, 16 * 1024);
+	struct pool_cache *s = store(100 * 1024, 16 * 1024);
 	char key[32];
 	int i, kept = 0;
 
@@ -191,7 +191,7 @@ static void test_one_hit_wonders(void **state)
  * outlives objects stored after it that were never hit. */
 static void test_ghost_goes_to_main(void **state)
 {
-	struct cache_store *s = store(40 * 1024, 16 * 1024);
+	struct pool_cache *s = store(40 * 1024, 16 * 1024);
 	char key[32];
 	int i;
 
@@ -215,7 +215,7 @@ static void test_ghost_goes_to_main(void **state)
 
 static void test_refs_survive_eviction_and_purge(void **state)
 {
-	struct cache_store *s = store(16 * 1024, 16 * 1024);
+	struct pool_cache *s = store(16 * 1024, 16 * 1024);
 	struct cache_obj *a, *b;
 	char key[32];
 	int i;
@@ -241,7 +241,7 @@ static void test_refs_survive_eviction_and_purge(void **state)
 
 static void test_purges(void **state)
 {
-	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct pool_cache *s = store(1 << 20, 1 << 20);
 	struct cache_obj *o;
 
 	(void)state;
@@ -280,7 +280,7 @@ static void test_wake(struct cache_waiter *w)
 
 static void test_waiters(void **state)
 {
-	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct pool_cache *s = store(1 << 20, 1 << 20);
 	struct test_waiter tw[5];
 	struct cache_obj *out;
 	int i;
@@ -313,7 +313,7 @@ static void test_waiters(void **state)
 
 static void test_hit_for_pass(void **state)
 {
-	struct cache_store *s = store(1 << 20, 1 << 20);
+	struct pool_cache *s = store(1 << 20, 1 << 20);
 	struct test_waiter tw = { .w.wake = test_wake };
 	struct cache_obj *out;
 
@@ -337,7 +337,7 @@ static void test_hit_for_pass(void **state)
 }
 
 struct thread_arg {
-	struct cache_store *s;
+	struct pool_cache *s;
 	int id;
 };
 
@@ -367,7 +367,7 @@ static void *hammer(void *p)
 
 static void test_threads(void **state)
 {
-	struct cache_store *s = store(64 * 1024, 16 * 1024);
+	struct pool_cache *s = store(64 * 1024, 16 * 1024);
 	pthread_t t[4];
 	struct thread_arg a[4];
 	int i;

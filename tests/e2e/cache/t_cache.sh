@@ -5,8 +5,9 @@
 # hit says its Age and answers HEAD without a body; a HEAD miss stores nothing; a chunked
 # response is stored and replayed. Responses marked no-store or private, or setting a
 # cookie, are never answered from the cache. Vary: Accept-Language keeps the variants
-# apart. The access log's cache field says what happened, and a reload that keeps the
-# pool's cache keeps what it holds.
+# apart. Authorization bypasses, a client's no-cache fetches anew (and stores), and
+# If-None-Match of the stored ETag gets 304 from the cache. The access log's cache
+# field says what happened, and a reload that keeps the pool's cache keeps what it holds.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -85,14 +86,23 @@ for l in en de en de fr; do
 done >"$T/vary"
 assert_eq "$(cat "$T/vary")" "v en 1|v de 2|v en 1|v de 2|v fr 3|" "each language its own variant"
 
-step "a request with no-cache or Authorization bypasses the cache"
+step "Authorization bypasses the cache; a client's no-cache fetches anew and refreshes it"
 hcurl -o /dev/null "$u/cc/b?cc=max-age=30"
-hcurl -o /dev/null -H 'Cache-Control: no-cache' "$u/cc/b?cc=max-age=30"
-hcurl -o /dev/null -H 'Authorization: Basic eDp5' "$u/cc/b?cc=max-age=30"
-hcurl -o /dev/null "$u/cc/b?cc=max-age=30"
-assert_eq "$(count /cc/b)" 3 "no-cache and Authorization went to the backend"
-alog_wait 2 path=/cc/b?cc=max-age=30 cache=bypass
-assert_eq "$(alog count path=/cc/b?cc=max-age=30 cache=bypass)" 2 "access log: bypass"
+assert_eq "$(hcurl -H 'Cache-Control: no-cache' "$u/cc/b?cc=max-age=30")" "b 2" "no-cache went to the backend"
+assert_eq "$(hcurl -H 'Authorization: Basic eDp5' "$u/cc/b?cc=max-age=30")" "b 3" "Authorization went to the backend"
+assert_eq "$(hcurl "$u/cc/b?cc=max-age=30")" "b 2" "the no-cache answer replaced the stored one"
+alog_wait 1 path=/cc/b?cc=max-age=30 cache=bypass
+assert_eq "$(alog count path=/cc/b?cc=max-age=30 cache=bypass)" 1 "access log: bypass"
+assert_eq "$(alog count path=/cc/b?cc=max-age=30 cache=miss)" 2 "access log: the no-cache request was a miss"
+
+step "a conditional request gets 304 from a fresh entry"
+hcurl -o /dev/null "$u/cc/cond?cc=max-age=30&etag=v1"
+code=$(hcurl -o "$T/cond.body" -w '%{http_code}' -D "$T/h3" -H 'If-None-Match: "v1"' "$u/cc/cond?cc=max-age=30&etag=v1")
+assert_eq "$code" 304 "If-None-Match of the stored ETag"
+assert_contains "$(tr -d '\r' <"$T/h3")" 'ETag: "v1"' "the 304 carries the ETag"
+assert_contains "$(tr -d '\r' <"$T/h3")" "X-Cache: hit" "answered from the cache"
+assert_eq "$(hcurl -H 'If-None-Match: "v0"' "$u/cc/cond?cc=max-age=30&etag=v1")" "cond 1" "another ETag gets the body"
+assert_eq "$(count /cc/cond)" 1 "gunicorn saw one request"
 
 step "a reload that keeps the cache keeps what it holds"
 write_cfg "default_ttl_s = 0;"
