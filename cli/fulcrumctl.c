@@ -34,6 +34,8 @@ struct opts {
 	int wait, wait_healthy, force;
 	long wait_timeout;        /* --timeout of a wait or drain; -1 = not given */
 	long retry_after;         /* maint on: --retry-after seconds; -1 = not given (60) */
+	const char *purge_field;  /* cache purge: "url", "prefix" or "tag"; NULL = not given */
+	const char *purge_value;
 	int all;                  /* --all: every address the server's name resolves to */
 	const char *connect_to;   /* with --all: CURLOPT_CONNECT_TO entry of this replica */
 };
@@ -80,6 +82,7 @@ static int cmd_diff(const char *from, const char *to);
 static int cmd_rollback(const char *gen);
 static int cmd_probe(const char *path);
 static int cmd_maint(const char *onoff, const char *name);
+static int cmd_cache(const char *verb, const char *pool);
 
 static int read_token(const char *path)
 {
@@ -704,6 +707,31 @@ static int cmd_maint(const char *onoff, const char *name)
 	return code;
 }
 
+/* cache purge POOL (--url U | --prefix P | --tag T): POST /v1/pools/{pool}/cache/purge. */
+static int cmd_cache(const char *verb, const char *pool)
+{
+	char path[512];
+	cJSON *body, *a;
+	char *p;
+	long st = 0;
+	int code;
+
+	if (strcmp(verb, "purge") || !pool || !o.purge_field)
+		return fctl_die_usage("cache takes purge POOL and one of --url, --prefix or --tag");
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, o.purge_field, o.purge_value);
+	p = seg(pool);
+	snprintf(path, sizeof(path), "/v1/pools/%s/cache/purge", p);
+	free(p);
+	if (call("POST", path, body, 0, &st, &a) == -1)
+		return EXIT_UNREACHABLE;
+	code = report(st, a, "cache purge");
+	if (code == EXIT_OK && !o.json)
+		printf("pool %s: %.0f purged\n", str(a, "pool"), num(a, "purged"));
+	cJSON_Delete(a);
+	return code;
+}
+
 int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer)
 {
 	return call(method, path, body, 0, status, answer);
@@ -727,6 +755,7 @@ static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 	case C_HEALTH: return cmd_probe("/healthz");
 	case C_READY: return cmd_probe("/readyz");
 	case C_MAINT: return cmd_maint(a1, a2);
+	case C_CACHE: return cmd_cache(a1, a2);
 	case C_NONE: break;
 	}
 	return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
@@ -854,7 +883,7 @@ int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
 	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY, O_ALL,
-	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY, O_RETRY_AFTER };
+	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY, O_RETRY_AFTER, O_URL, O_PREFIX, O_TAG };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -876,6 +905,9 @@ int main(int argc, char **argv)
 		{ "all", no_argument, NULL, O_ALL },
 		{ "docker-socket", required_argument, NULL, O_DOCKER_SOCKET },
 		{ "retry-after", required_argument, NULL, O_RETRY_AFTER },
+		{ "url", required_argument, NULL, O_URL },
+		{ "prefix", required_argument, NULL, O_PREFIX },
+		{ "tag", required_argument, NULL, O_TAG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -905,6 +937,14 @@ int main(int argc, char **argv)
 		case O_ALL: o.all = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
 		case O_RETRY_AFTER: o.retry_after = parse_num(optarg, "--retry-after", 86400); break;
+		case O_URL:
+		case O_PREFIX:
+		case O_TAG:
+			if (o.purge_field)
+				return fctl_die_usage("give one of --url, --prefix or --tag");
+			o.purge_field = opt == O_URL ? "url" : opt == O_PREFIX ? "prefix" : "tag";
+			o.purge_value = optarg;
+			break;
 		case 'h': fctl_usage(stdout); return EXIT_OK;
 		case 'V':
 			printf("fulcrumctl %s (git %s, libcurl %s)\n", FULCRUM_VERSION, FULCRUM_GIT_REV,
@@ -948,6 +988,8 @@ int main(int argc, char **argv)
 		return fctl_die_usage("--force goes with remove");
 	if (o.retry_after >= 0 && strcmp(cmd, "maint"))
 		return fctl_die_usage("--retry-after goes with maint on");
+	if (o.purge_field && strcmp(cmd, "cache"))
+		return fctl_die_usage("--url, --prefix and --tag go with cache purge");
 	if (docker_socket && strcmp(cmd, "docker-watch"))
 		return fctl_die_usage("--docker-socket goes with docker-watch");
 	if (o.all && !strcmp(cmd, "docker-watch"))

@@ -31,6 +31,9 @@ void fctl_usage(FILE *out)
 		"  maint [on|off NAME] [--retry-after S]\n"
 		"                                  list, or put a pool or route in maintenance (503 with\n"
 		"                                  Retry-After S, default 60) and take it out\n"
+		"  cache purge POOL (--url U | --prefix P | --tag T)\n"
+		"                                  drop a pool's cached answers: one URL, every URL under\n"
+		"                                  a prefix (http://host/path or /path: any host), a tag\n"
 		"  health | ready                  liveness and readiness probes\n"
 		"  help                            this text (also -h, --help); --version: the version\n"
 		"  docker-watch [--docker-socket PATH]\n"
@@ -69,7 +72,7 @@ static const struct {
 	{ "remove", 2, 2, C_REMOVE }, { "delete", 2, 2, C_REMOVE }, { "reload", 0, 0, C_RELOAD },
 	{ "generations", 0, 0, C_GENERATIONS }, { "show", 1, 1, C_SHOW }, { "diff", 1, 2, C_DIFF },
 	{ "rollback", 1, 1, C_ROLLBACK }, { "health", 0, 0, C_HEALTH }, { "ready", 0, 0, C_READY },
-	{ "maint", 0, 2, C_MAINT },
+	{ "maint", 0, 2, C_MAINT }, { "cache", 2, 2, C_CACHE },
 };
 
 /* The command cmd names, C_NONE when unknown or given a wrong number of arguments. */

@@ -68,6 +68,7 @@ static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_ROLLBACK] = h_rollback,
 	[CTL_R_STATS] = h_stats,
 	[CTL_R_MAINTENANCE] = ctl_maint_handle,
+	[CTL_R_CACHE_PURGE] = ctl_cache_purge_handle,
 };
 
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,

@@ -3,6 +3,7 @@
  * backend atomics, listener and TLS counters, and the process read from /proc/self. */
 #include <dirent.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,10 @@
 
 #include <openssl/crypto.h>
 
+#include <stddef.h>
+
 #include "buffering.h"
+#include "cache_store.h"
 #include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -43,6 +47,7 @@ static void render_listeners(struct textbuf *o, const struct generation *g);
 static void render_routes(struct textbuf *o, const struct generation *g);
 static void render_process(struct textbuf *o, const struct generation *g);
 static void render_maint(struct textbuf *o, const struct generation *g);
+static void render_cache(struct textbuf *o, const struct generation *g);
 
 static const char *const class_names[STATS_CLASSES] = { "2xx", "3xx", "4xx", "5xx", "other" };
 static const char *const phase_names[STATS_PHASES] = { "queue", "connect", "first_byte", "total" };
@@ -245,6 +250,46 @@ static void pool_sample(struct textbuf *o, const char *name, const struct pool *
 	textbuf_printf(o, "%s{pool=\"", name);
 	out_escaped(o, p->name);
 	textbuf_printf(o, "\"} %llu\n", v);
+}
+
+/* The caches of g's pools that have one (core/cache_store.c's counters). */
+static void render_cache(struct textbuf *o, const struct generation *g)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fams[] = {
+#define F(n, t, h, f) { "fulcrum_cache_" n, t, h, offsetof(struct cache_counters, f) }
+		F("hits_total", "counter", "Requests answered from the pool's cache (fresh hits and 304s).", hits),
+		F("misses_total", "counter", "Lookups that found nothing fresh and fetched from a backend.", misses),
+		F("coalesced_total", "counter", "Requests that waited for another request's fetch of the same URL instead of going to a backend.", coalesced),
+		F("hit_for_pass_total", "counter", "Requests sent straight to a backend: their URL's response was lately not storable.", hit_for_pass),
+		F("stores_total", "counter", "Responses stored.", stores),
+		F("evictions_total", "counter", "Stored responses evicted for room (S3-FIFO).", evictions),
+		F("purges_total", "counter", "Stored responses removed by purges.", purges),
+		F("bytes", "gauge", "Bytes the cache holds (counted against cache.memory_bytes).", bytes),
+		F("objects", "gauge", "Responses the cache holds.", objects),
+#undef F
+	};
+	size_t f, i;
+
+	for (i = 0; i < g->npools && !g->pools[i].cache; i++)
+		;
+	if (i == g->npools)
+		return;
+	for (f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(o, fams[f].name, fams[f].type, fams[f].help);
+		for (i = 0; i < g->npools; i++) {
+			const struct cache_counters *n;
+
+			if (!g->pools[i].cache)
+				continue;
+			n = cache_store_counters(g->pools[i].cache);
+			pool_sample(o, fams[f].name, &g->pools[i],
+				    atomic_load_explicit((const atomic_ullong *)((const char *)n + fams[f].off),
+							 memory_order_relaxed));
+		}
+	}
 }
 
 static void render_pools(struct textbuf *o, const struct generation *g)
@@ -657,6 +702,7 @@ char *ctl_metrics_render(const struct generation *g, size_t *len)
 	render_routes(&o, g);
 	render_process(&o, g);
 	render_maint(&o, g);
+	render_cache(&o, g);
 	free(xs);
 	if (o.failed) {
 		free(o.p);

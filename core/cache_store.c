@@ -754,3 +754,24 @@ size_t cache_store_purge_tag(struct pool_cache *s, const char *tag, size_t len)
 {
 	return purge_if(s, -1, has_tag, tag, len);
 }
+
+struct match_arg {
+	int (*pred)(const struct cache_obj *o, void *arg);
+	void *arg;
+};
+
+static int matches(const struct cache_obj *o, const void *arg, size_t len)
+{
+	const struct match_arg *m = arg;
+
+	(void)len;
+	return m->pred(o, m->arg);
+}
+
+size_t cache_store_purge_match(struct pool_cache *s, int (*pred)(const struct cache_obj *o, void *arg),
+			       void *arg)
+{
+	struct match_arg m = { pred, arg };
+
+	return purge_if(s, -1, matches, &m, 0);
+}

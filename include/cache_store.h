@@ -129,5 +129,8 @@ int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_le
 size_t cache_store_purge_key(struct pool_cache *s, const char *key, size_t key_len);
 size_t cache_store_purge_prefix(struct pool_cache *s, const char *prefix, size_t len);
 size_t cache_store_purge_tag(struct pool_cache *s, const char *tag, size_t len);
+/* Every object pred(o, arg) accepts (called under the store's locks: it must only read o). */
+size_t cache_store_purge_match(struct pool_cache *s, int (*pred)(const struct cache_obj *o, void *arg),
+			       void *arg);
 
 #endif

@@ -141,6 +141,17 @@ cJSON *ctl_maint_list_json(const struct generation *g);
 /* GET and POST /v1/maintenance. */
 void ctl_maint_handle(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 
+/* POST /v1/pools/{pool}/cache/purge (control/cache_purge.c). */
+void ctl_cache_purge_handle(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+/* A purge's body: exactly one of url, prefix, tag. */
+enum ctl_purge_kind { CTL_PURGE_URL, CTL_PURGE_PREFIX, CTL_PURGE_TAG };
+struct ctl_purge_req {
+	enum ctl_purge_kind kind;
+	char value[2048];
+};
+/* Parses a purge body into *r; 0, or -1 with err (the field, what is wrong). */
+int ctl_parse_purge(const char *body, size_t len, struct ctl_purge_req *r, char *err, size_t errlen);
+
 /* ---- Request bodies (control/validate.c) ----
  * Bodies are JSON objects; unknown and repeated fields, wrong types and values out of
  * range are refused with a reason naming the field. An empty body is an empty object. */

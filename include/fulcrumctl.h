@@ -35,7 +35,7 @@ char *fctl_seg(const char *s);
 /* The commands that talk to one server (their names and argument counts: cli/usage.c). */
 enum cmd_id {
 	C_NONE, C_STATUS, C_BACKENDS, C_GET, C_SET, C_DRAIN, C_REMOVE, C_RELOAD, C_GENERATIONS,
-	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY, C_MAINT
+	C_SHOW, C_DIFF, C_ROLLBACK, C_HEALTH, C_READY, C_MAINT, C_CACHE
 };
 
 /* The help text on out (cli/usage.c). */

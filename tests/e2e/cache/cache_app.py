@@ -68,3 +68,10 @@ def chunked(name):
         yield "y" * 5000
 
     return Response(gen(), mimetype="text/plain", headers={"Cache-Control": "max-age=30"})
+
+
+@app.route("/tag/<name>")
+def tagged(name):
+    n = _count(request.path)
+    return Response("%s %d\n" % (name, n), mimetype="text/plain",
+                    headers={"Cache-Control": "max-age=300", "Cache-Tag": request.args.get("tag", "")})
