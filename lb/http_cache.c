@@ -349,6 +349,14 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 		client_error(c, 500, TERM_INTERNAL, "stored response unusable");
 		return;
 	}
+	if (h->body == HTTP_BODY_CHUNKED && c->version_minor == 0) {
+		/* an HTTP/1.0 client knows no chunks: the backend answers it in its own way */
+		xc->obj = NULL;
+		cache_obj_unref(o);
+		x->cache_status = CACHE_ST_PASS;
+		to_backend(c, 0);
+		return;
+	}
 	cache_entry_state(&o->entry, &xc->rq, now, &age);
 	x->status = o->status;
 	x->file_off = 0;

@@ -3,7 +3,9 @@
 # one cold URL whose response says max-age=30 reach gunicorn exactly once and all get
 # its body (the others wait for that fetch: "coalesced", or come after it: "hit"). A
 # hit says its Age and answers HEAD without a body; a HEAD miss stores nothing; a chunked
-# response is stored and replayed. Responses marked no-store or private, or setting a
+# response is stored and replayed (but not to an HTTP/1.0 client). When the client of a
+# fetch leaves, the fetch goes on for its waiters. A herd for a URL whose answer is not
+# storable is woken at once and reaches the backend. Responses marked no-store or private, or setting a
 # cookie, are never answered from the cache. Vary: Accept-Language keeps the variants
 # apart. Authorization bypasses, a client's no-cache fetches anew (and stores), and
 # If-None-Match of the stored ETag gets 304 from the cache. The access log's cache
@@ -62,9 +64,24 @@ assert_contains "$out" "statuses=200,200" "HEAD then GET on one kept-alive conne
 assert_eq "$(count /cc/age)" 1 "gunicorn saw one request"
 hcurl -I -o /dev/null "$u/cc/headfirst?cc=max-age=30"
 assert_eq "$(hcurl "$u/cc/headfirst?cc=max-age=30")" "headfirst 2" "a HEAD miss stores nothing"
-assert_eq "$(hcurl "$u/chunked/c" | head -n 1)" "chunked c 1" "chunked response"
+hcurl -o "$T/bc" "$u/chunked/c"
+assert_eq "$(head -n 1 "$T/bc")" "chunked c 1" "chunked response"
 assert_eq "$(hcurl "$u/chunked/c" | wc -c)" "$(hcurl "http://127.0.0.1:$P_APP/chunked/c" | wc -c)" "a chunked hit is whole"
 assert_eq "$(count /chunked/c)" 2 "the chunked response was stored (one fetch, one direct)"
+
+hcurl --http1.0 -D "$T/h10" -o "$T/b10" "$u/chunked/c"
+out=$(head -n 1 "$T/b10")
+assert_not_contains "$(tr -d '\r' <"$T/h10")" "chunked" "an HTTP/1.0 client gets no chunks"
+assert_eq "$out" "chunked c 3" "an HTTP/1.0 client's request passes to the backend"
+
+step "the fetcher's client leaves: the fetch goes on and its waiters get the answer"
+hcurl --max-time 1 -o /dev/null "$u/slow/abort?s=2.5" &
+quitter=$!
+sleep 0.4
+out=$("$PY" "$(dirname "$0")/herd.py" "$u/slow/abort?s=2.5" 5)
+wait "$quitter" || true
+assert_eq "$out" "5 200 slow abort 1" "the waiters got the fetched answer"
+assert_eq "$(count /slow/abort)" 1 "gunicorn saw one request"
 
 step "no-store, private and Set-Cookie are never served from the cache"
 for i in 1 2 3; do
