@@ -53,6 +53,7 @@ struct http_cache_x {
 	const struct cfg_cache *cfg;
 	struct cache_obj *obj;           /* a hit being answered (a reference) */
 	struct cache_obj *fill;          /* the fetcher's copy of a storable response */
+	struct cache_obj *stale;         /* the fetcher's stale answer, for a backend's 5xx */
 	struct http_cache_wait *wait;    /* waiting for a fetch */
 	double pass_until;               /* a fill given up (too large): hit-for-pass until */
 	double now;                      /* the clock of the lookup in progress */
@@ -180,15 +181,39 @@ static int variant_match(const struct cache_obj *o, const struct http_cache_x *x
 	return n >= 0 && (size_t)n == o->vary_len && !memcmp(k, o->vary, (size_t)n);
 }
 
-/* cache_store_lookup's match: o is the request's variant and fresh for it (the
- * client's max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1). */
+/* cache_store_lookup's match: o is the request's variant, fresh for it (the client's
+ * max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1), or stale within its
+ * stale-while-revalidate or stale-if-error window (RFC 5861). */
 static int lookup_match(const struct cache_obj *o, void *arg)
 {
 	const struct http_cache_x *xc = arg;
 	int64_t age;
 
-	return variant_match(o, xc) &&
-	       cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age) == CACHE_FRESH;
+	if (!variant_match(o, xc))
+		return CACHE_MATCH_NO;
+	switch (cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age)) {
+	case CACHE_FRESH:
+		return CACHE_MATCH_FRESH;
+	case CACHE_STALE_REVALIDATE:
+		return CACHE_MATCH_STALE_SERVE;
+	case CACHE_STALE_IF_ERROR:
+		return CACHE_MATCH_STALE_ON_ERROR;
+	default:
+		return CACHE_MATCH_NO;
+	}
+}
+
+/* 1 when the stale o may answer the request now that its refetch failed: within its
+ * stale-if-error window (RFC 5861 4), whatever stale-while-revalidate says. */
+static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, int64_t now)
+{
+	struct cache_entry e = o->entry;
+	int64_t age;
+	int st;
+
+	e.swr = 0;
+	st = cache_entry_state(&e, &xc->rq, now, &age);
+	return st == CACHE_STALE_IF_ERROR || st == CACHE_FRESH;
 }
 
 void http_cache_dispatch(struct client *c)
@@ -224,14 +249,20 @@ static void lookup(struct client *c)
 	r = cache_store_lookup(xc->store, xc->key, xc->key_len, xc->now, lookup_match, xc, wt ? &wt->cw : NULL, &o);
 	if (r != CACHE_WAIT)
 		free(wt);
-	if (r == CACHE_HIT) {
-		serve(c, o, x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
+	if (r == CACHE_HIT || r == CACHE_STALE) {
+		serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
+			    x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
 		xc = x->cache;
 	}
 	if (xc)
 		xc->rh = NULL;  /* the scratch is the next parse's */
-	if (r == CACHE_HIT)
+	if (r == CACHE_HIT || r == CACHE_STALE)
 		return;
+	/* a fetcher keeps the stale answer it may give if the backend fails (5xx) */
+	if (o && r == CACHE_FETCH && !only_cached && !xc->head_only)
+		xc->stale = o;
+	else
+		cache_obj_unref(o);
 	if (only_cached) {
 		if (r == CACHE_FETCH) {
 			xc->fetching = 1;
@@ -242,6 +273,7 @@ static void lookup(struct client *c)
 	}
 	switch (r) {
 	case CACHE_HIT:
+	case CACHE_STALE:
 		return;
 	case CACHE_WAIT:
 		xc->wait = wt;
@@ -462,6 +494,7 @@ static void cache_x_free(struct client *c)
 		fetch_end(c, NULL, 0);
 	cache_obj_unref(xc->fill);
 	cache_obj_unref(xc->obj);
+	cache_obj_unref(xc->stale);
 	c->ex->cache = NULL;
 	free(xc);
 }
@@ -561,8 +594,10 @@ static int store_vary(struct cache_obj *o, struct http_cache_x *xc, const char *
 
 /* The backend's response head h over base: stored (its copy begins) when the policy
  * says so and it is fresh on arrival and may be served without revalidation; else the
- * URL passes for PASS_DEFAULT_S and the waiters go to the backend. */
-void http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
+ * URL passes for PASS_DEFAULT_S and the waiters go to the backend. A 5xx with a stale
+ * answer within its stale-if-error window is replaced by it: 1 (the backend is let go
+ * and c answers from the cache), else 0. */
+int http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
@@ -574,7 +609,17 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	int64_t sent = (int64_t)(x->t_connect_start > 0 ? x->t_connect_start : x->t_start);
 
 	if (!xc || !xc->fetching)
-		return;
+		return 0;
+	if (xc->stale && h->status >= 500 && stale_on_error(xc->stale, xc, (int64_t)now)) {
+		/* stale-if-error: the backend failed; its answer is counted and let go, and
+		 * the stale one answers. The waiters look again (a new fetch). */
+		o = xc->stale;
+		xc->stale = NULL;
+		fetch_end(c, NULL, 0);
+		client_backend_done(c, 0);
+		serve(c, o, CACHE_ST_STALE);
+		return 1;
+	}
 	d = (struct cache_defaults){
 		.default_ttl = xc->cfg->default_ttl_s,
 		.stale_while_revalidate = xc->cfg->stale_while_revalidate_s,
@@ -586,7 +631,7 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	    cache_vary_parse(base, h, &v) == -1 || v.star ||
 	    (h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes)) {
 		fetch_end(c, NULL, now + PASS_DEFAULT_S);
-		return;
+		return 0;
 	}
 	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);
 	if (!o || store_head(o, base, h) == -1 || store_vary(o, xc, base, &v) == -1 || store_tags(o, base, h) == -1 ||
@@ -594,7 +639,7 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 				     e.last_modified.len ? base + e.last_modified.off : NULL, e.last_modified.len) == -1) {
 		cache_obj_unref(o);
 		fetch_end(c, NULL, 0);
-		return;
+		return 0;
 	}
 	o->status = h->status;
 	o->entry = e;
@@ -605,6 +650,7 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	o->sie_until = o->fresh_until + (double)e.sie;
 	xc->fill = o;
 	xc->pass_until = now + PASS_DEFAULT_S;
+	return 0;
 }
 
 const char *http_cache_header_line(const struct client *c, char *out, size_t cap)
