@@ -588,6 +588,15 @@ static int insert(struct pool_cache *s, struct cache_obj *o)
 	struct cache_obj *old, **pp;
 	uint64_t slot = o->hash & (s->nghost - 1);
 
+	if (o->body_cap > o->body_len && o->body_len) {
+		/* a body grown by doubling gives back what it does not use */
+		char *b = realloc(o->body, o->body_len);
+
+		if (b) {
+			o->body = b;
+			o->body_cap = o->body_len;
+		}
+	}
 	o->charge = obj_charge(o);
 	if (o->charge > s->lim.max_object_bytes || o->charge > s->lim.memory_bytes)
 		return 0;

@@ -630,7 +630,8 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 	    (e.flags & CACHE_E_NO_CACHE) || e.lifetime <= e.initial_age || h->body == HTTP_BODY_UNTIL_CLOSE ||
 	    cache_vary_parse(base, h, &v) == -1 || v.star ||
 	    (h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes)) {
-		fetch_end(c, NULL, now + PASS_DEFAULT_S);
+		/* a 304 answers the fetcher's own conditions, not the URL: no pass */
+		fetch_end(c, NULL, h->status == 304 ? 0 : now + PASS_DEFAULT_S);
 		return 0;
 	}
 	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);

@@ -60,7 +60,10 @@ def cc(name):
         headers["Set-Cookie"] = "s=1"
     if request.args.get("etag"):
         headers["ETag"] = '"%s"' % request.args["etag"]
-    return Response("%s %d\n" % (name, n), mimetype="text/plain", headers=headers)
+    r = Response("%s %d\n" % (name, n), mimetype="text/plain", headers=headers)
+    if request.args.get("cond"):
+        r = r.make_conditional(request)  # 304 to a matching If-None-Match
+    return r
 
 
 @app.route("/vary/<name>")

@@ -120,6 +120,11 @@ assert_contains "$(tr -d '\r' <"$T/h3")" 'ETag: "v1"' "the 304 carries the ETag"
 assert_contains "$(tr -d '\r' <"$T/h3")" "X-Cache: hit" "answered from the cache"
 assert_eq "$(hcurl -H 'If-None-Match: "v0"' "$u/cc/cond?cc=max-age=30&etag=v1")" "cond 1" "another ETag gets the body"
 assert_eq "$(count /cc/cond)" 1 "gunicorn saw one request"
+c304="$u/cc/c304?cc=max-age=30&etag=v1&cond=1"
+code=$(hcurl -o /dev/null -w '%{http_code}' -H 'If-None-Match: "v1"' "$c304")
+assert_eq "$code" 304 "a cold conditional request: the backend's 304"
+assert_eq "$(hcurl "$c304")" "c304 2" "then a plain request fetches"
+assert_eq "$(hcurl "$c304")" "c304 2" "and stores (a 304 marks no pass)"
 
 step "a reload that keeps the cache keeps what it holds"
 write_cfg "default_ttl_s = 0;"
