@@ -20,19 +20,20 @@ bg app INT "$GUNICORN" -w 1 -k gthread --threads 64 -b "127.0.0.1:$P_APP" --chdi
 wait_listen "$P_APP" "$LAST_PID" 20
 wait_http "http://127.0.0.1:$P_APP/healthz" 20
 cfg=$T/fulcrum.cfg
+# write_cfg MEMORY_BYTES [MORE CACHE KEYS]
 write_cfg() {
 	{
 		E2E_WORKERS=2 cfg_common
 		cat <<EOF2
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app"; } );
 pools = ( { name = "app"; health = { type = "none"; }; retries = 0; queue_timeout_ms = 20000;
-            cache = { memory_bytes = 8388608; max_object_bytes = 1048576; x_cache_header = "X-Cache"; $1 };
+            cache = { memory_bytes = $1; max_object_bytes = 1048576; x_cache_header = "X-Cache"; ${2:-} };
             backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; max_conns = 300; } ); } );
 EOF2
 	} >"$cfg.new"
 	mv -f "$cfg.new" "$cfg"
 }
-write_cfg ""
+write_cfg 8388608
 start_fulcrum "$cfg" "$P_LB"
 u=http://127.0.0.1:$P_LB
 # count PATH: requests gunicorn answered for PATH (asked of gunicorn directly)
@@ -127,9 +128,16 @@ assert_eq "$(hcurl "$c304")" "c304 2" "then a plain request fetches"
 assert_eq "$(hcurl "$c304")" "c304 2" "and stores (a 304 marks no pass)"
 
 step "a reload that keeps the cache keeps what it holds"
-write_cfg "default_ttl_s = 0;"
+write_cfg 8388608 "default_ttl_s = 0;"
 kill -HUP "$FULCRUM_PID"
 for ((i = 0; i < 50; i++)); do grep -q 'gen=2' "$T/fulcrum.log" && break; sleep 0.1; done
 sleep 0.3
 assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 1" "still a hit after the reload"
 assert_eq "$(count /cc/age)" 1 "gunicorn saw still one request"
+
+step "a reload that changes the cache's size starts an empty one"
+write_cfg 16777216
+kill -HUP "$FULCRUM_PID"
+for ((i = 0; i < 50; i++)); do grep -q 'gen=3' "$T/fulcrum.log" && break; sleep 0.1; done
+sleep 0.3
+assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 2" "fetched again into the new store"
