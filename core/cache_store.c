@@ -334,6 +334,7 @@ void cache_obj_unref(struct cache_obj *o)
 	free(o->etag);
 	free(o->last_modified);
 	free(o->head);
+	free(o->parsed);
 	free(o->body);
 	free(o);
 }
@@ -346,7 +347,7 @@ static size_t obj_charge(const struct cache_obj *o)
 	if (o->tags)
 		while (o->tags[tags])
 			tags += strlen(o->tags + tags) + 1;
-	return sizeof(*o) + o->key_len + o->head_len + o->body_len + o->vary_len +
+	return sizeof(*o) + o->key_len + o->head_len + o->parsed_len + o->body_len + o->vary_len +
 	       (o->vary_names ? strlen(o->vary_names) : 0) + tags +
 	       (o->etag ? strlen(o->etag) : 0) + (o->last_modified ? strlen(o->last_modified) : 0) + 64;
 }

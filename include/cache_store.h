@@ -36,6 +36,9 @@ struct cache_obj {
 	char *etag, *last_modified;      /* validators for revalidation (NULL = none) */
 	char *head;                      /* the response head as the backend sent it */
 	size_t head_len;
+	void *parsed;                    /* the caller's parse of head, kept to skip it on hits
+					  * (freed with the object; NULL = none) */
+	size_t parsed_len;
 	char *body;                      /* the response body as it was framed (chunks kept) */
 	size_t body_len, body_cap;
 	struct cache_entry entry;        /* its times for RFC 9111's Age and freshness (the

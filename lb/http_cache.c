@@ -10,6 +10,7 @@
  * responses are stored, for how long, their variants and tags, and conditional
  * requests are decided by proto/cache_policy.c and proto/cache_vary.c (RFC 9111). */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,60 @@ static void fetch_end(struct client *c, struct cache_obj *o, double pass_until)
 
 /* ---- a hit ---- */
 
+/* The parse of a stored head, packed: what precedes the field array, the nheaders
+ * fields, what follows it (a whole struct http_head holds HTTP_HEADERS_MAX). */
+#define HEAD_PRE offsetof(struct http_head, headers)
+#define HEAD_POST_OFF offsetof(struct http_head, nheaders)
+#define HEAD_POST (sizeof(struct http_head) - HEAD_POST_OFF)
+
+/* Keeps h, the parse of o->head, in o->parsed. -1 out of memory. */
+static int pack_head(struct cache_obj *o, const struct http_head *h)
+{
+	size_t n = h->nheaders * sizeof(h->headers[0]);
+	char *p = malloc(HEAD_PRE + n + HEAD_POST);
+
+	if (!p)
+		return -1;
+	memcpy(p, h, HEAD_PRE);
+	memcpy(p + HEAD_PRE, h->headers, n);
+	memcpy(p + HEAD_PRE + n, (const char *)h + HEAD_POST_OFF, HEAD_POST);
+	o->parsed = p;
+	o->parsed_len = HEAD_PRE + n + HEAD_POST;
+	return 0;
+}
+
+/* o's head parsed into h: unpacked from o->parsed, else parsed. -1 if it does not parse. */
+static int unpack_head(const struct cache_obj *o, enum http_method m, struct http_head *h)
+{
+	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
+	const char *p = o->parsed;
+	size_t n;
+
+	if (!p)
+		return http_parse_response(o->head, o->head_len, &lim, m, h) == HTTP_PARSE_DONE ? 0 : -1;
+	n = o->parsed_len - HEAD_PRE - HEAD_POST;
+	memcpy(h, p, HEAD_PRE);
+	memcpy(h->headers, p + HEAD_PRE, n);
+	memcpy((char *)h + HEAD_POST_OFF, p + HEAD_PRE + n, HEAD_POST);
+	if (m == HTTP_M_HEAD)
+		h->body = HTTP_BODY_NONE;  /* (parsed for a GET) */
+	return 0;
+}
+
+/* Appends the decimal v to p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
 /* The head of a 304 to a conditional request that o satisfies (RFC 9110 15.4.5): the
  * fields a 200 would have carried that say what is valid, into out (cap bytes), parsed
  * into h. -1 when it does not fit. */
@@ -369,15 +424,13 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
 	struct http_head *h = &cache_scratch;
-	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
 	int64_t now = (int64_t)ev_now(c->w->loop), age = 0;
-	char extra[160], xline[96], nm[4096];
+	char extra[160], xline[96], nm[4096], *e;
 	const char *xl, *base = o->head;
-	int n;
 
 	xc->obj = o;
 	x->cache_status = st;
-	if (http_parse_response(o->head, o->head_len, &lim, x->method, h) != HTTP_PARSE_DONE) {
+	if (unpack_head(o, x->method, h) == -1) {
 		client_error(c, 500, TERM_INTERNAL, "stored response unusable");
 		return;
 	}
@@ -403,9 +456,17 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 			x->file_left = 0;
 		}
 	}
+	/* "Age: N" and the pool's X-Cache line, without printf: once per hit */
 	xl = http_cache_header_line(c, xline, sizeof(xline));
-	n = snprintf(extra, sizeof(extra), "Age: %lld%s%s", (long long)age, xl ? "\r\n" : "", xl ? xl : "");
-	if (n < 0 || (size_t)n >= sizeof(extra) || http_resp_head(c, base, h, extra) == -1) {
+	e = put_u64(memcpy(extra, "Age: ", 5) + 5, (uint64_t)(age > 0 ? age : 0));
+	if (xl) {
+		memcpy(e, "\r\n", 2);
+		e += 2;
+		memcpy(e, xl, strlen(xl));  /* (xline is at most 96 bytes) */
+		e += strlen(xl);
+	}
+	*e = '\0';
+	if (http_resp_head(c, base, h, extra) == -1) {
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
@@ -641,6 +702,13 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 		cache_obj_unref(o);
 		fetch_end(c, NULL, 0);
 		return 0;
+	}
+	{
+		struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
+
+		/* the stored head parsed once, here, rather than at every hit */
+		if (http_parse_response(o->head, o->head_len, &lim, HTTP_M_GET, &cache_scratch) == HTTP_PARSE_DONE)
+			pack_head(o, &cache_scratch);
 	}
 	o->status = h->status;
 	o->entry = e;
