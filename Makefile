@@ -26,7 +26,7 @@ DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh promethe
 # and `make demo` does not install it.)
 DEB_PKGS  := $(DEB_BUILD) $(DEB_DEMO) $(DEB_TEST)
 # Only `make bench` needs these: the peers, the load generators and callgrind.
-DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux
+DEB_BENCH := haproxy nginx libnginx-mod-stream wrk nghttp2-client valgrind util-linux varnish
 
 # The status page's browser test (tests/e2e/control/t_status_page*.sh) and `make screenshot`
 # need a headless browser; the demo does not, so only these targets install it (a

@@ -5,7 +5,8 @@
 # workload by workload in interleaved rounds (fulcrum, haproxy, nginx, fulcrum, ...),
 # then the Flask scenario (bench/flask_scenario.sh), the same with slow clients
 # (bench/slow_clients.sh), 50 routes against none and against nginx's 50 locations
-# (bench/routes.sh) and instructions per request under callgrind. Raw samples go to bench/results/latest.tsv; bench/report.py turns them into
+# (bench/routes.sh), the cacheable Flask scenario against nginx proxy_cache and Varnish
+# (bench/cache.sh) and instructions per request under callgrind. Raw samples go to bench/results/latest.tsv; bench/report.py turns them into
 # the table (bench/results/latest.md, and docs/benchmarks.md unless BENCH_QUICK=1 or
 # BENCH_DOCS=0).
 #
@@ -15,7 +16,7 @@
 # time per run of the slow-clients scenario), BENCH_PIN (1: proxy on
 # CPU 0, load generator and backend on CPU 1), BENCH_ONLY (space-separated workload
 # names to run, default all: mem ka close tls-ka tls-hs tcp big ka-cap close-cap
-# tls-ka-cap tcp-cap workers2 flask slow routes callgrind; also "syscalls", not in the default:
+# tls-ka-cap tcp-cap workers2 flask slow routes cache callgrind; also "syscalls", not in the default:
 # system calls per request by type, see below), BENCH_PROXY_CPU (0.5: the share of one
 # CPU each proxy gets in the -cap workloads),
 # BENCH_CONTENDERS (default "fulcrum haproxy nginx"; "fulcrum" alone for before/after
@@ -36,7 +37,7 @@ else
 	CG_REQ=${BENCH_CALLGRIND_REQUESTS:-20000} FLASK_SECS=${BENCH_FLASK_SECONDS:-15}
 	SLOW_SECS=${BENCH_SLOW_SECONDS:-10}
 fi
-ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap workers2 flask slow routes callgrind} "
+ONLY=" ${BENCH_ONLY:-mem ka close tls-ka tls-hs tcp big ka-cap close-cap tls-ka-cap tcp-cap workers2 flask slow routes cache callgrind} "
 PROXY_CPU=${BENCH_PROXY_CPU:-0.5}
 PIN=${BENCH_PIN:-1}
 CONTENDERS=${BENCH_CONTENDERS:-fulcrum haproxy nginx}
@@ -580,6 +581,12 @@ fi
 if want routes; then
 	BENCH_OUT=$OUT BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$SECS BENCH_CALLGRIND_REQUESTS=$CG_REQ \
 		BENCH_PIN=$PIN BENCH_RESULTS_DIR=$RESULTS_DIR "$here/routes.sh" "$bin"
+fi
+
+# ---- the cacheable Flask scenario: fulcrum's cache, nginx proxy_cache, Varnish ----
+if want cache; then
+	BENCH_OUT=$OUT BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$SECS BENCH_CALLGRIND_REQUESTS=$CG_REQ \
+		BENCH_PIN=$PIN BENCH_RESULTS_DIR=$RESULTS_DIR "$here/cache.sh" "$bin"
 fi
 
 mkdir -p "$RESULTS_DIR"
