@@ -334,6 +334,7 @@ void cache_obj_unref(struct cache_obj *o)
 	free(o->etag);
 	free(o->last_modified);
 	free(o->head);
+	free(o->parsed);
 	free(o->body);
 	free(o);
 }
@@ -346,7 +347,7 @@ static size_t obj_charge(const struct cache_obj *o)
 	if (o->tags)
 		while (o->tags[tags])
 			tags += strlen(o->tags + tags) + 1;
-	return sizeof(*o) + o->key_len + o->head_len + o->body_len + o->vary_len +
+	return sizeof(*o) + o->key_len + o->head_len + o->parsed_len + o->body_len + o->vary_len +
 	       (o->vary_names ? strlen(o->vary_names) : 0) + tags +
 	       (o->etag ? strlen(o->etag) : 0) + (o->last_modified ? strlen(o->last_modified) : 0) + 64;
 }
@@ -513,15 +514,20 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 	uint64_t h = key_hash(key, key_len);
 	struct cache_stripe *st = stripe_of(s, h);
 	struct cache_obj *o;
+	struct cache_obj *stale = NULL;
 	struct cache_mark *m;
 	enum cache_lookup r;
+	int stale_kind = CACHE_MATCH_NO;
 
 	*out = NULL;
 	pthread_mutex_lock(&st->lock);
 	for (o = *bucket_of(s, h); o; o = o->hnext) {
+		int k;
+
 		if (o->hash != h || o->key_len != key_len || memcmp(o->key, key, key_len))
 			continue;
-		if (now < o->fresh_until && (!match || match(o, arg))) {
+		k = match ? match(o, arg) : CACHE_MATCH_FRESH;
+		if (k == CACHE_MATCH_FRESH && now < o->fresh_until) {
 			unsigned char f = atomic_load_explicit(&o->freq, memory_order_relaxed);
 
 			if (f < 3)
@@ -532,13 +538,19 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 			atomic_fetch_add_explicit(&s->n.hits, 1, memory_order_relaxed);
 			return CACHE_HIT;
 		}
+		if (k > stale_kind && k != CACHE_MATCH_FRESH) {
+			stale = o;
+			stale_kind = k;
+		}
 	}
 	m = mark_find(st, h, key, key_len);
 	if (m && !m->fetching && m->pass_until <= now) {
 		mark_free(st, m);
 		m = NULL;
 	}
-	if (m && m->fetching && w) {
+	if (m && m->fetching && stale_kind == CACHE_MATCH_STALE_SERVE) {
+		r = CACHE_STALE;  /* stale-while-revalidate: no wait behind the refetch */
+	} else if (m && m->fetching && w) {
 		w->obj = NULL;
 		w->next = &m->waiters;
 		w->prev = m->waiters.prev;
@@ -553,11 +565,17 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 		mark_add(st, h, key, key_len, now);
 		r = CACHE_FETCH;
 	}
+	if (stale && (r == CACHE_STALE || r == CACHE_FETCH)) {
+		cache_obj_ref(stale);
+		*out = stale;
+	}
 	pthread_mutex_unlock(&st->lock);
 	if (r == CACHE_WAIT)
 		atomic_fetch_add_explicit(&s->n.coalesced, 1, memory_order_relaxed);
 	else if (r == CACHE_PASS)
 		atomic_fetch_add_explicit(&s->n.hit_for_pass, 1, memory_order_relaxed);
+	else if (r == CACHE_STALE)
+		atomic_fetch_add_explicit(&s->n.stale, 1, memory_order_relaxed);
 	else
 		atomic_fetch_add_explicit(&s->n.misses, 1, memory_order_relaxed);
 	return r;
@@ -571,6 +589,15 @@ static int insert(struct pool_cache *s, struct cache_obj *o)
 	struct cache_obj *old, **pp;
 	uint64_t slot = o->hash & (s->nghost - 1);
 
+	if (o->body_cap > o->body_len && o->body_len) {
+		/* a body grown by doubling gives back what it does not use */
+		char *b = realloc(o->body, o->body_len);
+
+		if (b) {
+			o->body = b;
+			o->body_cap = o->body_len;
+		}
+	}
 	o->charge = obj_charge(o);
 	if (o->charge > s->lim.max_object_bytes || o->charge > s->lim.memory_bytes)
 		return 0;

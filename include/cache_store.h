@@ -36,6 +36,9 @@ struct cache_obj {
 	char *etag, *last_modified;      /* validators for revalidation (NULL = none) */
 	char *head;                      /* the response head as the backend sent it */
 	size_t head_len;
+	void *parsed;                    /* the caller's parse of head, kept to skip it on hits
+					  * (freed with the object; NULL = none) */
+	size_t parsed_len;
 	char *body;                      /* the response body as it was framed (chunks kept) */
 	size_t body_len, body_cap;
 	struct cache_entry entry;        /* its times for RFC 9111's Age and freshness (the
@@ -66,11 +69,22 @@ enum cache_lookup {
 	CACHE_WAIT,       /* another exchange fetches it: the waiter was queued */
 	CACHE_PASS,       /* the key was found uncacheable lately (hit-for-pass): go to the backend,
 			   * do not store */
+	CACHE_STALE,      /* *out: a stale object the match allows to serve while another
+			   * exchange fetches the key (stale-while-revalidate) */
+};
+
+/* What a lookup's match says of an object of the key (higher stale kinds win). */
+enum cache_match {
+	CACHE_MATCH_NO = 0,          /* another variant, or unusable */
+	CACHE_MATCH_FRESH,           /* this variant, fresh for this request */
+	CACHE_MATCH_STALE_ON_ERROR,  /* stale, may answer if the refetch fails (stale-if-error) */
+	CACHE_MATCH_STALE_SERVE,     /* stale, may answer while it is refetched (stale-while-revalidate) */
 };
 
 /* What the store counts, for the metrics (all atomics, relaxed). */
 struct cache_counters {
 	atomic_ullong hits, misses, coalesced, hit_for_pass, stores, evictions, purges;
+	atomic_ullong stale;             /* stale answers handed out (CACHE_STALE) */
 	atomic_ullong bytes, objects;    /* what is held now */
 };
 
@@ -104,12 +118,15 @@ int cache_obj_append(struct cache_obj *o, const void *p, size_t n, uint64_t max)
 void cache_obj_ref(struct cache_obj *o);
 void cache_obj_unref(struct cache_obj *o);
 
-/* The fresh object for key whose secondary key match(o, arg) accepts (match NULL: any).
- * Without one: CACHE_PASS under a hit-for-pass mark; CACHE_WAIT when a fetch of key is
- * in progress and w is not NULL (w queued; its wake comes when the fetch ends; without
- * w, CACHE_PASS); else CACHE_FETCH: the caller is the key's fetcher until it calls
- * cache_store_fetch_end. now is the caller's clock (seconds). Counts hits, misses,
- * coalesced and hit-for-pass. */
+/* The fresh object for key (before its fresh_until) that match(o, arg) calls
+ * CACHE_MATCH_FRESH (match NULL: any). Without one: CACHE_STALE with the best stale
+ * object match calls CACHE_MATCH_STALE_SERVE while a fetch of key is in progress;
+ * CACHE_PASS under a hit-for-pass mark; CACHE_WAIT when a fetch of key is in progress
+ * and w is not NULL (w queued; its wake comes when the fetch ends; without w,
+ * CACHE_PASS); else CACHE_FETCH: the caller is the key's fetcher until it calls
+ * cache_store_fetch_end, and *out is the best stale object match allowed, if any (for
+ * stale-if-error), else NULL. *out is always a reference of the caller's. now is the
+ * caller's clock (seconds). Counts hits, misses, coalesced, hit-for-pass and stale. */
 enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size_t key_len, double now,
 				     int (*match)(const struct cache_obj *o, void *arg), void *arg,
 				     struct cache_waiter *w, struct cache_obj **out);

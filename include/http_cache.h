@@ -18,7 +18,7 @@ enum cache_status {
 	CACHE_ST_NONE = 0,    /* the pool has no cache ("") */
 	CACHE_ST_HIT,         /* answered from a fresh stored response */
 	CACHE_ST_MISS,        /* fetched from the backend (and stored if storable) */
-	CACHE_ST_STALE,       /* (reserved: a stale response served) */
+	CACHE_ST_STALE,       /* a stale response: while it is refetched, or for a backend's 5xx */
 	CACHE_ST_COALESCED,   /* waited for another request's fetch and got its response */
 	CACHE_ST_PASS,        /* went to the backend: the URL's response was lately uncacheable */
 	CACHE_ST_BYPASS,      /* not for the cache (method, body, Authorization, no-cache) */
@@ -42,8 +42,10 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 void http_cache_dispatch(struct client *c);
 
 /* The backend's final response head h over base came, before it is rewritten: a
- * fetcher decides whether the response is stored and starts its copy. */
-void http_cache_response_head(struct client *c, const char *base, const struct http_head *h);
+ * fetcher decides whether the response is stored and starts its copy. 1 when a stale
+ * answer replaced a 5xx (stale-if-error): the backend was let go and the exchange is
+ * the cache's now; else 0. */
+int http_cache_response_head(struct client *c, const char *base, const struct http_head *h);
 /* The "X-Cache: <status>" line of the pool's x_cache_header for c's answer, in out;
  * NULL when the pool has none. */
 const char *http_cache_header_line(const struct client *c, char *out, size_t cap);

@@ -10,6 +10,7 @@
  * responses are stored, for how long, their variants and tags, and conditional
  * requests are decided by proto/cache_policy.c and proto/cache_vary.c (RFC 9111). */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ struct http_cache_x {
 	const struct cfg_cache *cfg;
 	struct cache_obj *obj;           /* a hit being answered (a reference) */
 	struct cache_obj *fill;          /* the fetcher's copy of a storable response */
+	struct cache_obj *stale;         /* the fetcher's stale answer, for a backend's 5xx */
 	struct http_cache_wait *wait;    /* waiting for a fetch */
 	double pass_until;               /* a fill given up (too large): hit-for-pass until */
 	double now;                      /* the clock of the lookup in progress */
@@ -180,15 +182,39 @@ static int variant_match(const struct cache_obj *o, const struct http_cache_x *x
 	return n >= 0 && (size_t)n == o->vary_len && !memcmp(k, o->vary, (size_t)n);
 }
 
-/* cache_store_lookup's match: o is the request's variant and fresh for it (the
- * client's max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1). */
+/* cache_store_lookup's match: o is the request's variant, fresh for it (the client's
+ * max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1), or stale within its
+ * stale-while-revalidate or stale-if-error window (RFC 5861). */
 static int lookup_match(const struct cache_obj *o, void *arg)
 {
 	const struct http_cache_x *xc = arg;
 	int64_t age;
 
-	return variant_match(o, xc) &&
-	       cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age) == CACHE_FRESH;
+	if (!variant_match(o, xc))
+		return CACHE_MATCH_NO;
+	switch (cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age)) {
+	case CACHE_FRESH:
+		return CACHE_MATCH_FRESH;
+	case CACHE_STALE_REVALIDATE:
+		return CACHE_MATCH_STALE_SERVE;
+	case CACHE_STALE_IF_ERROR:
+		return CACHE_MATCH_STALE_ON_ERROR;
+	default:
+		return CACHE_MATCH_NO;
+	}
+}
+
+/* 1 when the stale o may answer the request now that its refetch failed: within its
+ * stale-if-error window (RFC 5861 4), whatever stale-while-revalidate says. */
+static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, int64_t now)
+{
+	struct cache_entry e = o->entry;
+	int64_t age;
+	int st;
+
+	e.swr = 0;
+	st = cache_entry_state(&e, &xc->rq, now, &age);
+	return st == CACHE_STALE_IF_ERROR || st == CACHE_FRESH;
 }
 
 void http_cache_dispatch(struct client *c)
@@ -224,14 +250,20 @@ static void lookup(struct client *c)
 	r = cache_store_lookup(xc->store, xc->key, xc->key_len, xc->now, lookup_match, xc, wt ? &wt->cw : NULL, &o);
 	if (r != CACHE_WAIT)
 		free(wt);
-	if (r == CACHE_HIT) {
-		serve(c, o, x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
+	if (r == CACHE_HIT || r == CACHE_STALE) {
+		serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
+			    x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
 		xc = x->cache;
 	}
 	if (xc)
 		xc->rh = NULL;  /* the scratch is the next parse's */
-	if (r == CACHE_HIT)
+	if (r == CACHE_HIT || r == CACHE_STALE)
 		return;
+	/* a fetcher keeps the stale answer it may give if the backend fails (5xx) */
+	if (o && r == CACHE_FETCH && !only_cached && !xc->head_only)
+		xc->stale = o;
+	else
+		cache_obj_unref(o);
 	if (only_cached) {
 		if (r == CACHE_FETCH) {
 			xc->fetching = 1;
@@ -242,6 +274,7 @@ static void lookup(struct client *c)
 	}
 	switch (r) {
 	case CACHE_HIT:
+	case CACHE_STALE:
 		return;
 	case CACHE_WAIT:
 		xc->wait = wt;
@@ -293,6 +326,60 @@ static void fetch_end(struct client *c, struct cache_obj *o, double pass_until)
 
 /* ---- a hit ---- */
 
+/* The parse of a stored head, packed: what precedes the field array, the nheaders
+ * fields, what follows it (a whole struct http_head holds HTTP_HEADERS_MAX). */
+#define HEAD_PRE offsetof(struct http_head, headers)
+#define HEAD_POST_OFF offsetof(struct http_head, nheaders)
+#define HEAD_POST (sizeof(struct http_head) - HEAD_POST_OFF)
+
+/* Keeps h, the parse of o->head, in o->parsed. -1 out of memory. */
+static int pack_head(struct cache_obj *o, const struct http_head *h)
+{
+	size_t n = h->nheaders * sizeof(h->headers[0]);
+	char *p = malloc(HEAD_PRE + n + HEAD_POST);
+
+	if (!p)
+		return -1;
+	memcpy(p, h, HEAD_PRE);
+	memcpy(p + HEAD_PRE, h->headers, n);
+	memcpy(p + HEAD_PRE + n, (const char *)h + HEAD_POST_OFF, HEAD_POST);
+	o->parsed = p;
+	o->parsed_len = HEAD_PRE + n + HEAD_POST;
+	return 0;
+}
+
+/* o's head parsed into h: unpacked from o->parsed, else parsed. -1 if it does not parse. */
+static int unpack_head(const struct cache_obj *o, enum http_method m, struct http_head *h)
+{
+	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
+	const char *p = o->parsed;
+	size_t n;
+
+	if (!p)
+		return http_parse_response(o->head, o->head_len, &lim, m, h) == HTTP_PARSE_DONE ? 0 : -1;
+	n = o->parsed_len - HEAD_PRE - HEAD_POST;
+	memcpy(h, p, HEAD_PRE);
+	memcpy(h->headers, p + HEAD_PRE, n);
+	memcpy((char *)h + HEAD_POST_OFF, p + HEAD_PRE + n, HEAD_POST);
+	if (m == HTTP_M_HEAD)
+		h->body = HTTP_BODY_NONE;  /* (parsed for a GET) */
+	return 0;
+}
+
+/* Appends the decimal v to p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
 /* The head of a 304 to a conditional request that o satisfies (RFC 9110 15.4.5): the
  * fields a 200 would have carried that say what is valid, into out (cap bytes), parsed
  * into h. -1 when it does not fit. */
@@ -337,16 +424,22 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
 	struct http_head *h = &cache_scratch;
-	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
 	int64_t now = (int64_t)ev_now(c->w->loop), age = 0;
-	char extra[160], xline[96], nm[4096];
+	char extra[160], xline[96], nm[4096], *e;
 	const char *xl, *base = o->head;
-	int n;
 
 	xc->obj = o;
 	x->cache_status = st;
-	if (http_parse_response(o->head, o->head_len, &lim, x->method, h) != HTTP_PARSE_DONE) {
+	if (unpack_head(o, x->method, h) == -1) {
 		client_error(c, 500, TERM_INTERNAL, "stored response unusable");
+		return;
+	}
+	if (h->body == HTTP_BODY_CHUNKED && c->version_minor == 0) {
+		/* an HTTP/1.0 client knows no chunks: the backend answers it in its own way */
+		xc->obj = NULL;
+		cache_obj_unref(o);
+		x->cache_status = CACHE_ST_PASS;
+		to_backend(c, 0);
 		return;
 	}
 	cache_entry_state(&o->entry, &xc->rq, now, &age);
@@ -363,9 +456,17 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 			x->file_left = 0;
 		}
 	}
+	/* "Age: N" and the pool's X-Cache line, without printf: once per hit */
 	xl = http_cache_header_line(c, xline, sizeof(xline));
-	n = snprintf(extra, sizeof(extra), "Age: %lld%s%s", (long long)age, xl ? "\r\n" : "", xl ? xl : "");
-	if (n < 0 || (size_t)n >= sizeof(extra) || http_resp_head(c, base, h, extra) == -1) {
+	e = put_u64(memcpy(extra, "Age: ", 5) + 5, (uint64_t)(age > 0 ? age : 0));
+	if (xl) {
+		memcpy(e, "\r\n", 2);
+		e += 2;
+		memcpy(e, xl, strlen(xl));  /* (xline is at most 96 bytes) */
+		e += strlen(xl);
+	}
+	*e = '\0';
+	if (http_resp_head(c, base, h, extra) == -1) {
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
@@ -454,6 +555,7 @@ static void cache_x_free(struct client *c)
 		fetch_end(c, NULL, 0);
 	cache_obj_unref(xc->fill);
 	cache_obj_unref(xc->obj);
+	cache_obj_unref(xc->stale);
 	c->ex->cache = NULL;
 	free(xc);
 }
@@ -553,8 +655,10 @@ static int store_vary(struct cache_obj *o, struct http_cache_x *xc, const char *
 
 /* The backend's response head h over base: stored (its copy begins) when the policy
  * says so and it is fresh on arrival and may be served without revalidation; else the
- * URL passes for PASS_DEFAULT_S and the waiters go to the backend. */
-void http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
+ * URL passes for PASS_DEFAULT_S and the waiters go to the backend. A 5xx with a stale
+ * answer within its stale-if-error window is replaced by it: 1 (the backend is let go
+ * and c answers from the cache), else 0. */
+int http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
 {
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
@@ -566,7 +670,17 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	int64_t sent = (int64_t)(x->t_connect_start > 0 ? x->t_connect_start : x->t_start);
 
 	if (!xc || !xc->fetching)
-		return;
+		return 0;
+	if (xc->stale && h->status >= 500 && stale_on_error(xc->stale, xc, (int64_t)now)) {
+		/* stale-if-error: the backend failed; its answer is counted and let go, and
+		 * the stale one answers. The waiters look again (a new fetch). */
+		o = xc->stale;
+		xc->stale = NULL;
+		fetch_end(c, NULL, 0);
+		client_backend_done(c, 0);
+		serve(c, o, CACHE_ST_STALE);
+		return 1;
+	}
 	d = (struct cache_defaults){
 		.default_ttl = xc->cfg->default_ttl_s,
 		.stale_while_revalidate = xc->cfg->stale_while_revalidate_s,
@@ -577,8 +691,9 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	    (e.flags & CACHE_E_NO_CACHE) || e.lifetime <= e.initial_age || h->body == HTTP_BODY_UNTIL_CLOSE ||
 	    cache_vary_parse(base, h, &v) == -1 || v.star ||
 	    (h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes)) {
-		fetch_end(c, NULL, now + PASS_DEFAULT_S);
-		return;
+		/* a 304 answers the fetcher's own conditions, not the URL: no pass */
+		fetch_end(c, NULL, h->status == 304 ? 0 : now + PASS_DEFAULT_S);
+		return 0;
 	}
 	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);
 	if (!o || store_head(o, base, h) == -1 || store_vary(o, xc, base, &v) == -1 || store_tags(o, base, h) == -1 ||
@@ -586,7 +701,14 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 				     e.last_modified.len ? base + e.last_modified.off : NULL, e.last_modified.len) == -1) {
 		cache_obj_unref(o);
 		fetch_end(c, NULL, 0);
-		return;
+		return 0;
+	}
+	{
+		struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
+
+		/* the stored head parsed once, here, rather than at every hit */
+		if (http_parse_response(o->head, o->head_len, &lim, HTTP_M_GET, &cache_scratch) == HTTP_PARSE_DONE)
+			pack_head(o, &cache_scratch);
 	}
 	o->status = h->status;
 	o->entry = e;
@@ -597,6 +719,7 @@ void http_cache_response_head(struct client *c, const char *base, const struct h
 	o->sie_until = o->fresh_until + (double)e.sie;
 	xc->fill = o;
 	xc->pass_until = now + PASS_DEFAULT_S;
+	return 0;
 }
 
 const char *http_cache_header_line(const struct client *c, char *out, size_t cap)

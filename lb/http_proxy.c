@@ -608,8 +608,8 @@ static void http_on_upstream_data(struct client *c)
 			c->keep_alive = 0;
 		/* response buffering (http_body.c) */
 		x->resp_may_buffer = http_body_resp_may_buffer(c, h);
-		if (x->cache)
-			http_cache_response_head(c, buf_head(u->in), h);
+		if (x->cache && http_cache_response_head(c, buf_head(u->in), h) == 1)
+			return;  /* a stale answer replaced the backend's 5xx */
 		if (http_resp_head(c, buf_head(u->in), h,
 				   x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL) == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");

@@ -2,7 +2,8 @@
  * freshness, the bound in bytes and max_object_bytes, S3-FIFO's order (a one-hit wonder
  * flood does not push out objects that were hit; a key seen again after eviction goes
  * to main), references kept across eviction and purge, purges by key, prefix and tag,
- * the waiters of a fetch (all woken once, with or without an object), hit-for-pass, and
+ * the waiters of a fetch (all woken once, with or without an object), hit-for-pass, stale
+ * candidates (for a fetcher; served while refetched), and
  * a threaded run of lookups and inserts (for the sanitizers). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -336,6 +337,44 @@ static void test_hit_for_pass(void **state)
 	cache_store_unref(s);
 }
 
+/* The match's stale kinds: 2 = usable on error, 3 = usable while refetched. */
+static int stale_kind(const struct cache_obj *o, void *arg)
+{
+	(void)o;
+	return *(int *)arg;
+}
+
+static void test_stale_candidates(void **state)
+{
+	struct pool_cache *s = store(1 << 20, 1 << 20);
+	struct test_waiter tw = { .w.wake = test_wake };
+	struct cache_obj *out, *stale;
+	int kind = CACHE_MATCH_STALE_SERVE;
+
+	(void)state;
+	put(s, "h/s", obj("h/s", 10, 5));
+	/* past fresh_until: the fetcher gets the stale object to fall back on */
+	assert_int_equal(cache_store_lookup(s, "h/s", 3, 6, stale_kind, &kind, NULL, &stale), CACHE_FETCH);
+	assert_non_null(stale);
+	assert_int_equal(stale->body_len, 10);
+	/* while it refetches, the others get the stale answer at once, without waiting */
+	assert_int_equal(cache_store_lookup(s, "h/s", 3, 6, stale_kind, &kind, &tw.w, &out), CACHE_STALE);
+	assert_ptr_equal(out, stale);
+	cache_obj_unref(out);
+	/* usable only on error: the others wait */
+	kind = CACHE_MATCH_STALE_ON_ERROR;
+	assert_int_equal(cache_store_lookup(s, "h/s", 3, 6, stale_kind, &kind, &tw.w, &out), CACHE_WAIT);
+	assert_null(out);
+	cache_store_fetch_end(s, "h/s", 3, obj("h/s", 20, 100), 6, 0);
+	assert_int_equal(tw.woken, 1);
+	assert_int_equal(tw.w.obj->body_len, 20);
+	cache_obj_unref(tw.w.obj);
+	cache_obj_unref(stale);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->stale), 1);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->objects), 1);
+	cache_store_unref(s);
+}
+
 struct thread_arg {
 	struct pool_cache *s;
 	int id;
@@ -395,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_purges),
 		cmocka_unit_test(test_waiters),
 		cmocka_unit_test(test_hit_for_pass),
+		cmocka_unit_test(test_stale_candidates),
 		cmocka_unit_test(test_threads),
 	};
 

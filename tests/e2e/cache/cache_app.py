@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 app = Flask(__name__)
 _lock = threading.Lock()
 _counts = {}
+_fail = [False]
 
 
 def _count(path):
@@ -37,10 +38,21 @@ def slow(name):
                     headers={"Cache-Control": "max-age=30"})
 
 
+@app.route("/setfail/<int:on>")
+def setfail(on):
+    # while on, /cc/ answers 500 (a failing app behind a stale entry)
+    _fail[0] = bool(on)
+    return Response("fail %d\n" % on, mimetype="text/plain")
+
+
 @app.route("/cc/<name>")
 def cc(name):
     # the Cache-Control the test asks for (cc=...), and a body that changes each time
     n = _count(request.path)
+    if request.args.get("s"):
+        time.sleep(float(request.args["s"]))
+    if _fail[0]:
+        return Response("failing\n", status=500, mimetype="text/plain")
     headers = {}
     if request.args.get("cc"):
         headers["Cache-Control"] = request.args["cc"]
@@ -48,7 +60,10 @@ def cc(name):
         headers["Set-Cookie"] = "s=1"
     if request.args.get("etag"):
         headers["ETag"] = '"%s"' % request.args["etag"]
-    return Response("%s %d\n" % (name, n), mimetype="text/plain", headers=headers)
+    r = Response("%s %d\n" % (name, n), mimetype="text/plain", headers=headers)
+    if request.args.get("cond"):
+        r = r.make_conditional(request)  # 304 to a matching If-None-Match
+    return r
 
 
 @app.route("/vary/<name>")

@@ -3,7 +3,9 @@
 # one cold URL whose response says max-age=30 reach gunicorn exactly once and all get
 # its body (the others wait for that fetch: "coalesced", or come after it: "hit"). A
 # hit says its Age and answers HEAD without a body; a HEAD miss stores nothing; a chunked
-# response is stored and replayed. Responses marked no-store or private, or setting a
+# response is stored and replayed (but not to an HTTP/1.0 client). When the client of a
+# fetch leaves, the fetch goes on for its waiters. A herd for a URL whose answer is not
+# storable is woken at once and reaches the backend. Responses marked no-store or private, or setting a
 # cookie, are never answered from the cache. Vary: Accept-Language keeps the variants
 # apart. Authorization bypasses, a client's no-cache fetches anew (and stores), and
 # If-None-Match of the stored ETag gets 304 from the cache. The access log's cache
@@ -18,19 +20,20 @@ bg app INT "$GUNICORN" -w 1 -k gthread --threads 64 -b "127.0.0.1:$P_APP" --chdi
 wait_listen "$P_APP" "$LAST_PID" 20
 wait_http "http://127.0.0.1:$P_APP/healthz" 20
 cfg=$T/fulcrum.cfg
+# write_cfg MEMORY_BYTES [MORE CACHE KEYS]
 write_cfg() {
 	{
 		E2E_WORKERS=2 cfg_common
 		cat <<EOF2
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app"; } );
 pools = ( { name = "app"; health = { type = "none"; }; retries = 0; queue_timeout_ms = 20000;
-            cache = { memory_bytes = 8388608; max_object_bytes = 1048576; x_cache_header = "X-Cache"; $1 };
+            cache = { memory_bytes = $1; max_object_bytes = 1048576; x_cache_header = "X-Cache"; ${2:-} };
             backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; max_conns = 300; } ); } );
 EOF2
 	} >"$cfg.new"
 	mv -f "$cfg.new" "$cfg"
 }
-write_cfg ""
+write_cfg 8388608
 start_fulcrum "$cfg" "$P_LB"
 u=http://127.0.0.1:$P_LB
 # count PATH: requests gunicorn answered for PATH (asked of gunicorn directly)
@@ -62,9 +65,24 @@ assert_contains "$out" "statuses=200,200" "HEAD then GET on one kept-alive conne
 assert_eq "$(count /cc/age)" 1 "gunicorn saw one request"
 hcurl -I -o /dev/null "$u/cc/headfirst?cc=max-age=30"
 assert_eq "$(hcurl "$u/cc/headfirst?cc=max-age=30")" "headfirst 2" "a HEAD miss stores nothing"
-assert_eq "$(hcurl "$u/chunked/c" | head -n 1)" "chunked c 1" "chunked response"
+hcurl -o "$T/bc" "$u/chunked/c"
+assert_eq "$(head -n 1 "$T/bc")" "chunked c 1" "chunked response"
 assert_eq "$(hcurl "$u/chunked/c" | wc -c)" "$(hcurl "http://127.0.0.1:$P_APP/chunked/c" | wc -c)" "a chunked hit is whole"
 assert_eq "$(count /chunked/c)" 2 "the chunked response was stored (one fetch, one direct)"
+
+hcurl --http1.0 -D "$T/h10" -o "$T/b10" "$u/chunked/c"
+out=$(head -n 1 "$T/b10")
+assert_not_contains "$(tr -d '\r' <"$T/h10")" "chunked" "an HTTP/1.0 client gets no chunks"
+assert_eq "$out" "chunked c 3" "an HTTP/1.0 client's request passes to the backend"
+
+step "the fetcher's client leaves: the fetch goes on and its waiters get the answer"
+hcurl --max-time 1 -o /dev/null "$u/slow/abort?s=2.5" &
+quitter=$!
+sleep 0.4
+out=$("$PY" "$(dirname "$0")/herd.py" "$u/slow/abort?s=2.5" 5)
+wait "$quitter" || true
+assert_eq "$out" "5 200 slow abort 1" "the waiters got the fetched answer"
+assert_eq "$(count /slow/abort)" 1 "gunicorn saw one request"
 
 step "no-store, private and Set-Cookie are never served from the cache"
 for i in 1 2 3; do
@@ -103,11 +121,23 @@ assert_contains "$(tr -d '\r' <"$T/h3")" 'ETag: "v1"' "the 304 carries the ETag"
 assert_contains "$(tr -d '\r' <"$T/h3")" "X-Cache: hit" "answered from the cache"
 assert_eq "$(hcurl -H 'If-None-Match: "v0"' "$u/cc/cond?cc=max-age=30&etag=v1")" "cond 1" "another ETag gets the body"
 assert_eq "$(count /cc/cond)" 1 "gunicorn saw one request"
+c304="$u/cc/c304?cc=max-age=30&etag=v1&cond=1"
+code=$(hcurl -o /dev/null -w '%{http_code}' -H 'If-None-Match: "v1"' "$c304")
+assert_eq "$code" 304 "a cold conditional request: the backend's 304"
+assert_eq "$(hcurl "$c304")" "c304 2" "then a plain request fetches"
+assert_eq "$(hcurl "$c304")" "c304 2" "and stores (a 304 marks no pass)"
 
 step "a reload that keeps the cache keeps what it holds"
-write_cfg "default_ttl_s = 0;"
+write_cfg 8388608 "default_ttl_s = 0;"
 kill -HUP "$FULCRUM_PID"
 for ((i = 0; i < 50; i++)); do grep -q 'gen=2' "$T/fulcrum.log" && break; sleep 0.1; done
 sleep 0.3
 assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 1" "still a hit after the reload"
 assert_eq "$(count /cc/age)" 1 "gunicorn saw still one request"
+
+step "a reload that changes the cache's size starts an empty one"
+write_cfg 16777216
+kill -HUP "$FULCRUM_PID"
+for ((i = 0; i < 50; i++)); do grep -q 'gen=3' "$T/fulcrum.log" && break; sleep 0.1; done
+sleep 0.3
+assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 2" "fetched again into the new store"
