@@ -18,8 +18,9 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev \
              libbrotli-dev libzstd-dev zlib1g-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
-DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus \
+DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
              yamllint python3-yaml debhelper lintian fakeroot man-db
+# (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
 # (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
 # package with `make deb` and renders its man pages.)
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host

@@ -83,8 +83,9 @@ void compress_accept_head(struct compress_accept *a, const char *base, const str
 enum compress_enc compress_choose(const struct compress_accept *a, const enum compress_enc *order, size_t n);
 
 /* Whether media type ct[0..len) (a Content-Type value; parameters ignored, case-
- * insensitive) matches one of types[0..n) ("text/html", or "text/" and a star for a whole top-level type). */
-int compress_type_match(const char *ct, size_t len, const char *const *types, size_t n);
+ * insensitive) matches one of types, a comma-separated list ("text/html", or "text/"
+ * and a star for a whole top-level type, as the configuration keeps its list). */
+int compress_type_match(const char *ct, size_t len, const char *types);
 
 /* Why a response is not compressed (compress_response_check). */
 enum compress_skip {
@@ -100,8 +101,9 @@ enum compress_skip {
 };
 
 /* Whether the response head h over base, to a request of method, may be compressed for
- * types[0..ntypes) and min_bytes. COMPRESS_OK or the first reason it may not. */
+ * types (as compress_type_match) and min_bytes. COMPRESS_OK or the first reason it may
+ * not. */
 enum compress_skip compress_response_check(enum http_method method, const char *base, const struct http_head *h,
-					   const char *const *types, size_t ntypes, uint64_t min_bytes);
+					   const char *types, uint64_t min_bytes);
 
 #endif

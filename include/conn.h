@@ -181,6 +181,11 @@ struct exchange {
 	struct pool_stats *budget;
 	/* the cache's part of a request of a pool with a cache (lb/http_cache.c); NULL = none */
 	struct http_cache_x *cache;
+	/* compression (lb/http_compress.c): the pool's settings (NULL = off), the coding the
+	 * request accepts (enum compress_enc), the response's filter (NULL = as sent) */
+	const struct cfg_compress *compress_cfg;
+	struct http_compress_x *compress;
+	uint8_t compress_enc;
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */

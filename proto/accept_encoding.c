@@ -187,9 +187,10 @@ enum compress_enc compress_choose(const struct compress_accept *a, const enum co
 	return best;
 }
 
-int compress_type_match(const char *ct, size_t len, const char *const *types, size_t n)
+int compress_type_match(const char *ct, size_t len, const char *types)
 {
-	size_t i, end = 0, start = 0, slash;
+	size_t end = 0, start = 0, slash;
+	const char *t = types;
 
 	while (start < len && ae_ows(ct[start]))
 		start++;
@@ -199,9 +200,8 @@ int compress_type_match(const char *ct, size_t len, const char *const *types, si
 		;
 	if (slash == end || slash == start || slash + 1 == end)
 		return 0;
-	for (i = 0; i < n; i++) {
-		const char *t = types[i];
-		size_t tl = strlen(t);
+	while (*t) {
+		size_t tl = strcspn(t, ",");
 
 		if (tl == 3 && !memcmp(t, "*/*", 3))
 			return 1;
@@ -211,6 +211,9 @@ int compress_type_match(const char *ct, size_t len, const char *const *types, si
 		} else if (tl == end - start && !strncasecmp(t, ct + start, tl)) {
 			return 1;
 		}
+		t += tl;
+		if (*t == ',')
+			t++;
 	}
 	return 0;
 }
@@ -238,7 +241,7 @@ static int field_has_token(const char *v, size_t len, const char *tok)
 }
 
 enum compress_skip compress_response_check(enum http_method method, const char *base, const struct http_head *h,
-					   const char *const *types, size_t ntypes, uint64_t min_bytes)
+					   const char *types, uint64_t min_bytes)
 {
 	int typed = 0;
 	uint32_t i;
@@ -271,7 +274,7 @@ enum compress_skip compress_response_check(enum http_method method, const char *
 		} else if (http_slice_eq(base, f->name, "content-range")) {
 			return COMPRESS_SKIP_RANGE;
 		} else if (http_slice_eq(base, f->name, "content-type")) {
-			if (!compress_type_match(v, f->value.len, types, ntypes))
+			if (!compress_type_match(v, f->value.len, types))
 				return COMPRESS_SKIP_TYPE;
 			typed = 1;
 		}
