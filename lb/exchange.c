@@ -60,7 +60,6 @@ struct exchange *exchange_begin(struct client *c)
 	x->cache = NULL;
 	x->compress_cfg = NULL;
 	x->compress = NULL;
-	x->compress_enc = 0;
 	x->req_head = NULL;
 	x->req_body_sent = 0;
 	x->bytes_in = x->bytes_out = 0;

@@ -57,7 +57,7 @@ void http_compress_request(struct client *c, const struct cfg_compress *cfg, con
 		p += l + (p[l] == ',');
 	}
 	compress_accept_head(&a, base, h);
-	c->ex->compress_enc = (uint8_t)compress_choose(&a, order, n);
+	c->ex->compress_enc = (unsigned)compress_choose(&a, order, n) & 3u;
 }
 
 static int levels_of(const struct cfg_compress *cfg, enum compress_enc e)
