@@ -20,7 +20,7 @@ enum compress_enc {
 };
 
 /* Levels used when the configuration does not say: fast ones, as an edge compresses
- * every response on the fly (measured in docs/compression.md). */
+ * every response on the fly (measured in docs/internals/compression.md). */
 #define COMPRESS_GZIP_LEVEL_DEFAULT 4   /* zlib 1..9 */
 #define COMPRESS_BR_LEVEL_DEFAULT   4   /* brotli quality 0..11 */
 #define COMPRESS_ZSTD_LEVEL_DEFAULT 3   /* zstd 1..19 */
