@@ -300,7 +300,7 @@ int http_compress_pump(struct client *c)
 		if (u && u->in && x->resp_ready) {
 			const char *p = buf_head(u->in);
 			size_t data = x->resp_ready, scanned;
-			uint64_t next;
+			uint64_t next = 0;
 
 			if (cz->from == HTTP_BODY_CHUNKED && !(next = http_chunked_data_next(&cz->dechunk))) {
 				/* a framing byte: through the scanner, not the encoder (it was
