@@ -10,12 +10,11 @@
  * responses are stored, for how long, their variants and tags, and conditional
  * requests are decided by proto/cache_policy.c and proto/cache_vary.c (RFC 9111). */
 #include <ctype.h>
-#include <stddef.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "balance.h"
 #include "cache_policy.h"
@@ -29,7 +28,7 @@
 #include "worker.h"
 
 /* Hit-for-pass: how long a URL whose response was not storable goes straight to the
- * backend, when the response does not say (its max-age). */
+ * backend (its next herd does not queue behind a fetch that will not help it). */
 #define PASS_DEFAULT_S 10.0
 /* Bytes one writable event may send of a hit's body before the loop serves others. */
 #define SEND_TURN_MAX (1024 * 1024)
@@ -56,7 +55,7 @@ struct http_cache_x {
 	struct cache_obj *fill;          /* the fetcher's copy of a storable response */
 	struct cache_obj *stale;         /* the fetcher's stale answer, for a backend's 5xx */
 	struct http_cache_wait *wait;    /* waiting for a fetch */
-	double pass_until;               /* a fill given up (too large): hit-for-pass until */
+	double pass_until;               /* a fill given up (too large): hit-for-pass until then */
 	double now;                      /* the clock of the lookup in progress */
 	struct cache_request rq;         /* the request's class and directives */
 	/* the request parsed over req: the scratch head while the request's own parse is

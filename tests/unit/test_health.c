@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config.h"
 #include "health.h"
+#include "backend_fixture.h"
 #include "../../health/health-int.h"  /* the state transitions the checks make */
 
 #define NB 4
@@ -50,24 +51,8 @@ static struct fixture *fixture_new(size_t n, enum health_type type, unsigned max
 	f->pool.algo = BALANCE_WLC;
 	f->pool.backends = f->b;
 	f->pool.nbackends = n;
-	for (i = 0; i < n; i++) {
-		struct cfg_backend cb;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&cb.address.ss;
-		char name[16];
-
-		memset(&cb, 0, sizeof(cb));
-		snprintf(name, sizeof(name), "b%zu", i);
-		cb.name = name;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)(9000 + i));
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		cb.address.len = sizeof(*sin);
-		snprintf(cb.address.text, sizeof(cb.address.text), "127.0.0.1:%zu", 9000 + i);
-		cb.weight = 1;
-		cb.max_conns = 4;
-		f->b[i] = backend_new(&cb, "p");
-		assert_non_null(f->b[i]);
-	}
+	for (i = 0; i < n; i++)
+		f->b[i] = fixture_backend(i, 4);
 	assert_int_equal(pool_pick_state_init(&f->st, &f->pool), 0);
 	return f;
 }

@@ -22,6 +22,7 @@
 #include "generation.h"
 #include "route_share.h"
 #include "stats.h"
+#include "backend_fixture.h"
 
 #define NB 4
 
@@ -42,23 +43,8 @@ static struct fixture *fixture_new(const unsigned *max_conns, size_t n)
 	f->pool.nbackends = n;
 	atomic_init(&f->pool.rr_next, 0);
 	atomic_init(&f->pool.waiting, 0);
-	for (i = 0; i < n; i++) {
-		struct cfg_backend cb;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&cb.address.ss;
-		char name[24];
-
-		memset(&cb, 0, sizeof(cb));
-		snprintf(name, sizeof(name), "b%zu", i);
-		cb.name = name;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)(9000 + i));
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		cb.address.len = sizeof(*sin);
-		cb.weight = 1;
-		cb.max_conns = max_conns[i];
-		f->b[i] = backend_new(&cb, "p");
-		assert_non_null(f->b[i]);
-	}
+	for (i = 0; i < n; i++)
+		f->b[i] = fixture_backend(i, max_conns[i]);
 	return f;
 }
 

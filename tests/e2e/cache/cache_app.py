@@ -90,3 +90,13 @@ def tagged(name):
     n = _count(request.path)
     return Response("%s %d\n" % (name, n), mimetype="text/plain",
                     headers={"Cache-Control": "max-age=300", "Cache-Tag": request.args.get("tag", "")})
+
+
+@app.route("/big/<int:kb>")
+def big(kb):
+    # kb KiB of a pattern, with its request number first: big bodies cross many reads
+    n = _count(request.path)
+    head = b"big %d %d\n" % (kb, n)
+    body = head + bytes(range(256)) * (kb * 4)
+    return Response(body[: kb * 1024], mimetype="application/octet-stream",
+                    headers={"Cache-Control": "max-age=30"})

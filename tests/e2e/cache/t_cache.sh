@@ -84,6 +84,16 @@ wait "$quitter" || true
 assert_eq "$out" "5 200 slow abort 1" "the waiters got the fetched answer"
 assert_eq "$(count /slow/abort)" 1 "gunicorn saw one request"
 
+step "a large body is stored whole; one above max_object_bytes is not stored"
+hcurl -o "$T/big1" "$u/big/900"
+hcurl -o "$T/big2" "$u/big/900"
+assert_eq "$(sha256_file "$T/big2")" "$(sha256_file "$T/big1")" "a 900 KiB hit is the fetched body"
+assert_eq "$(stat -c %s "$T/big2")" 921600 "its length"
+assert_eq "$(count /big/900)" 1 "stored"
+hcurl -o /dev/null "$u/big/1100"
+hcurl -o /dev/null "$u/big/1100"
+assert_eq "$(count /big/1100)" 2 "1100 KiB is over max_object_bytes (1 MiB): not stored"
+
 step "no-store, private and Set-Cookie are never served from the cache"
 for i in 1 2 3; do
 	hcurl -o /dev/null "$u/cc/ns?cc=no-store,max-age=30"
