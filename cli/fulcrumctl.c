@@ -82,7 +82,6 @@ static int cmd_diff(const char *from, const char *to);
 static int cmd_rollback(const char *gen);
 static int cmd_probe(const char *path);
 static int cmd_maint(const char *onoff, const char *name);
-static int cmd_cache(const char *verb, const char *pool);
 
 static int read_token(const char *path)
 {
@@ -707,34 +706,14 @@ static int cmd_maint(const char *onoff, const char *name)
 	return code;
 }
 
-/* cache purge POOL (--url U | --prefix P | --tag T): POST /v1/pools/{pool}/cache/purge. */
-static int cmd_cache(const char *verb, const char *pool)
-{
-	char path[512];
-	cJSON *body, *a;
-	char *p;
-	long st = 0;
-	int code;
-
-	if (strcmp(verb, "purge") || !pool || !o.purge_field)
-		return fctl_die_usage("cache takes purge POOL and one of --url, --prefix or --tag");
-	body = cJSON_CreateObject();
-	cJSON_AddStringToObject(body, o.purge_field, o.purge_value);
-	p = seg(pool);
-	snprintf(path, sizeof(path), "/v1/pools/%s/cache/purge", p);
-	free(p);
-	if (call("POST", path, body, 0, &st, &a) == -1)
-		return EXIT_UNREACHABLE;
-	code = report(st, a, "cache purge");
-	if (code == EXIT_OK && !o.json)
-		printf("pool %s: %.0f purged\n", str(a, "pool"), num(a, "purged"));
-	cJSON_Delete(a);
-	return code;
-}
-
 int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer)
 {
 	return call(method, path, body, 0, status, answer);
+}
+
+int fctl_report(long status, cJSON *answer, const char *what)
+{
+	return report(status, answer, what);
 }
 
 /* One command against the server the options name (with --all: one replica). */
@@ -755,7 +734,7 @@ static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 	case C_HEALTH: return cmd_probe("/healthz");
 	case C_READY: return cmd_probe("/readyz");
 	case C_MAINT: return cmd_maint(a1, a2);
-	case C_CACHE: return cmd_cache(a1, a2);
+	case C_CACHE: return fctl_cache(a1, a2, o.purge_field, o.purge_value, o.json);
 	case C_NONE: break;
 	}
 	return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);

@@ -8,6 +8,7 @@
 #include "balance.h"
 #include "cache_store.h"
 #include "ctl_api.h"
+#include "log.h"
 #include "worker.h"
 
 /* What a purge matches: a key (host + target) or, without a host, a target on any host;
@@ -79,7 +80,7 @@ static void to_key(char *v, struct purge_target *t)
 		slash = strchr(p, '/');
 		for (char *q = p; *q && q != slash; q++)
 			*q = (char)tolower((unsigned char)*q);
-		if (!slash)
+		if (!slash && strlen(v) + 1 < sizeof(((struct ctl_purge_req *)0)->value))
 			strcat(p, "/");  /* "http://host" is the root */
 	}
 	t->s = p;
@@ -118,6 +119,10 @@ void ctl_cache_purge_handle(struct ctl_conn *c, const struct ctl_request *req, c
 		ctl_reply_error(c, 400, "invalid_name", "%s", err);
 		goto out;
 	}
+	if (!g) {
+		ctl_reply_error(c, 503, "unavailable", "no configuration applied yet");
+		goto out;
+	}
 	if (!(p = generation_find_pool(g, m->pool))) {
 		ctl_reply_error(c, 404, "unknown_pool", "there is no pool '%s'", m->pool);
 		goto out;
@@ -138,6 +143,8 @@ void ctl_cache_purge_handle(struct ctl_conn *c, const struct ctl_request *req, c
 		n = !t.any_host && !t.prefix ? cache_store_purge_key(p->cache, t.s, t.len)
 					     : cache_store_purge_match(p->cache, purge_pred, &t);
 	}
+	log_info("cache purge in pool %s by %s %s: %zu objects", m->pool,
+		 r.kind == CTL_PURGE_TAG ? "tag" : r.kind == CTL_PURGE_PREFIX ? "prefix" : "url", r.value, n);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pool", m->pool);
 	cJSON_AddNumberToObject(o, "purged", (double)n);

@@ -40,9 +40,11 @@ static int pool_listed(const char *pools, const char *pool)
 int ctl_scope_check(const struct ctl_principal *who, enum http_method method,
 		    const struct ctl_route_match *m, char *detail, size_t len)
 {
+	/* what a hook of the pool may do: its backends, and purging its cache (an app's
+	 * write hook purges the pages the write changed) */
 	int backend_change = (m->id == CTL_R_BACKEND &&
 			      (method == HTTP_M_PUT || method == HTTP_M_DELETE)) ||
-			     m->id == CTL_R_DRAIN;
+			     m->id == CTL_R_DRAIN || m->id == CTL_R_CACHE_PURGE;
 
 	if (who->scope == TOKEN_SCOPE_ADMIN)
 		return 1;

@@ -3,6 +3,7 @@
  * buckets of the total response time, and per http listener its routes with their
  * request counts; the page takes differences between two polls. */
 
+#include "cache_store.h"
 #include "clock.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -12,6 +13,7 @@
 static const char *const admin_names[] = { "active", "draining", "maint" };
 
 static cJSON *backend_json(const struct backend *b, long long now_ms);
+static cJSON *cache_json(struct pool_cache *pc);
 
 static cJSON *backend_json(const struct backend *b, long long now_ms)
 {
@@ -48,6 +50,23 @@ static cJSON *backend_json(const struct backend *b, long long now_ms)
 	return o;
 }
 
+/* A pool's cache counters (since its store was made): the page shows the share of
+ * lookups answered from it (hits and stale answers) over its window. */
+static cJSON *cache_json(struct pool_cache *pc)
+{
+	struct cache_counters *n = cache_store_counters(pc);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "hits", (double)atomic_load(&n->hits));
+	cJSON_AddNumberToObject(o, "stale", (double)atomic_load(&n->stale));
+	cJSON_AddNumberToObject(o, "misses", (double)atomic_load(&n->misses));
+	cJSON_AddNumberToObject(o, "coalesced", (double)atomic_load(&n->coalesced));
+	cJSON_AddNumberToObject(o, "hit_for_pass", (double)atomic_load(&n->hit_for_pass));
+	cJSON_AddNumberToObject(o, "objects", (double)atomic_load(&n->objects));
+	cJSON_AddNumberToObject(o, "bytes", (double)atomic_load(&n->bytes));
+	return o;
+}
+
 cJSON *ctl_stats_json(const struct generation *g)
 {
 	cJSON *o = cJSON_CreateObject(), *pools, *ls;
@@ -69,6 +88,8 @@ cJSON *ctl_stats_json(const struct generation *g)
 			break;
 		cJSON_AddStringToObject(po, "name", p->name);
 		cJSON_AddNumberToObject(po, "queued", atomic_load(&p->waiting));
+		if (p->cache)
+			cJSON_AddItemToObject(po, "cache", cache_json(p->cache));
 		bs = cJSON_AddArrayToObject(po, "backends");
 		for (k = 0; bs && k < p->nbackends; k++)
 			cJSON_AddItemToArray(bs, backend_json(p->backends[k], now));

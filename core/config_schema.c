@@ -502,7 +502,7 @@ static const struct key cache_keys[] = {
 	K_INT(struct cfg_cache, stale_while_revalidate_s, 0, 86400, 0, R,
 	      "for responses that name no stale-while-revalidate: how long past freshness requests that come while the entry is refetched get the stale answer"),
 	K_INT(struct cfg_cache, stale_if_error_s, 0, 86400, 0, R,
-	      "for responses that name no stale-if-error: how long past freshness a refetch answered 5xx gets the stale answer instead"),
+	      "for responses that name no stale-if-error: how long past freshness a refetch that fails (5xx, no backend, connect refused, timeout) gets the stale answer instead"),
 	K_STR(struct cfg_cache, x_cache_header, NULL, &rule_header_name, R,
 	      "name of a response header telling the client hit, miss, coalesced, pass or bypass (e.g. \"X-Cache\"); unset = none"),
 	{ .name = NULL },

@@ -31,6 +31,9 @@ int fctl_call(const char *method, const char *path, cJSON *body, long *status, c
 
 /* A path segment, percent-encoded; the caller frees it. */
 char *fctl_seg(const char *s);
+/* Prints what went wrong with a call (unless --json printed the answer) and returns
+ * the exit code its status means. */
+int fctl_report(long status, cJSON *answer, const char *what);
 
 /* The commands that talk to one server (their names and argument counts: cli/usage.c). */
 enum cmd_id {
@@ -44,6 +47,11 @@ void fctl_usage(FILE *out);
 int fctl_die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The command cmd names with nargs arguments, C_NONE when there is none. */
 enum cmd_id fctl_command_id(const char *cmd, int nargs);
+
+/* `fulcrumctl cache purge POOL` with field ("url", "prefix" or "tag"; NULL = none given)
+ * and its value: POST /v1/pools/{pool}/cache/purge (cli/cache_cmd.c); json: the answer is
+ * printed as is. Returns the exit code. */
+int fctl_cache(const char *verb, const char *pool, const char *field, const char *value, int json);
 
 /* `fulcrumctl docker-watch`: follows the Docker Engine API on the unix socket at
  * socket_path until SIGTERM or SIGINT; returns the exit code. */

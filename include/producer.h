@@ -21,6 +21,10 @@ struct producer {
 	/* the exchange ends before its answer was whole (an error, the client left, a
 	 * drain deadline): let go of everything, counting no success */
 	void (*abandon)(struct client *c);
+	/* optional: the exchange is about to be answered with fulcrum's own error status,
+	 * no response head sent yet; 1 when the producer answered otherwise (and let go of
+	 * what failed), 0 to go on with the error */
+	int (*fail)(struct client *c, int status);
 };
 
 /* A backend of the listener's pool: the wait queue, the pick, the backend connection,

@@ -886,6 +886,12 @@ void client_error_retry(struct client *c, int status, enum termination why, cons
 		conn_stats_backend_done(c, on_behalf, status);
 		x->log_backend = on_behalf;
 	}
+	/* the producer may answer otherwise (the cache, a stale entry within its
+	 * stale-if-error window); the backend's failure is counted above */
+	if (x->producer && x->producer->fail && x->producer->fail(c, status)) {
+		x->term = TERM_DONE;
+		return;
+	}
 	exchange_abandon(c);
 	n = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"detail\":\"%s\"}\n",
 		     termination_name(why), detail);

@@ -79,6 +79,7 @@ static void hit_done(struct client *c, int reusable);
 static void hit_abandon(struct client *c);
 static void fill_done(struct client *c, int reusable);
 static void fill_abandon(struct client *c);
+static int stale_instead(struct client *c, int status);
 static void on_woken(struct cache_waiter *cw);
 
 const struct producer cache_producer = {
@@ -94,6 +95,7 @@ static const struct producer cache_fill_producer = {
 	.start = client_pick_backend,
 	.done = fill_done,
 	.abandon = fill_abandon,
+	.fail = stale_instead,
 };
 
 /* ---- the request ---- */
@@ -214,6 +216,28 @@ static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *
 	e.swr = 0;
 	st = cache_entry_state(&e, &xc->rq, now, &age);
 	return st == CACHE_STALE_IF_ERROR || st == CACHE_FRESH;
+}
+
+/* The fill's fail: a fetch that fails before the backend answered (no backend in
+ * rotation, every connect refused, a queue or response timeout; status, 5xx, is what
+ * the client would get) is answered with the exchange's stale entry instead when that
+ * is within its stale-if-error window (RFC 5861 4): 1, the backend side let go and the
+ * answer under way; else 0 and nothing changed. */
+static int stale_instead(struct client *c, int status)
+{
+	struct exchange *x = c->ex;
+	struct http_cache_x *xc = x ? x->cache : NULL;
+	struct cache_obj *o;
+
+	if (!xc || !xc->fetching || !xc->stale || status < 500 || status > 599 || x->resp_head_done ||
+	    !stale_on_error(xc->stale, xc, (int64_t)ev_now(c->w->loop)))
+		return 0;
+	o = xc->stale;
+	xc->stale = NULL;
+	fetch_end(c, NULL, 0);         /* the waiters look again */
+	backend_producer.abandon(c);   /* queue place, upstream and slot go as on any failure */
+	serve(c, o, CACHE_ST_STALE);
+	return 1;
 }
 
 void http_cache_dispatch(struct client *c)

@@ -3,7 +3,8 @@
 # with {"url"}, {"prefix"} (an absolute URL's, or a path's on any host) or {"tag"}
 # (Cache-Tag), and `fulcrumctl cache purge POOL --url|--prefix|--tag`; a purged URL is
 # fetched again, the others stay hits. Bad calls (no cache, unknown pool, two fields, a
-# relative URL) get JSON errors and purge nothing. /metrics shows the cache's counters.
+# relative URL, a hook token of another pool) get JSON errors and purge nothing; the
+# pool's own hook token may purge. /metrics and /v1/stats show the cache's counters.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -14,11 +15,17 @@ bg app INT "$GUNICORN" -w 1 -k gthread --threads 8 -b "127.0.0.1:$P_APP" --chdir
 	--graceful-timeout 2 --timeout 60 --access-logfile - --error-logfile - cache_app:app
 wait_listen "$P_APP" "$LAST_PID" 20
 wait_http "http://127.0.0.1:$P_APP/healthz" 20
+mkdir -p "$T/tokens"
+printf 'app-%s\n' "$TOKEN" >"$T/tokens/apphook"
+printf 'other-%s\n' "$TOKEN" >"$T/tokens/otherhook"
+chmod 600 "$T/tokens/apphook" "$T/tokens/otherhook"
 cfg=$T/fulcrum.cfg
 {
 	cfg_common
-	cfg_control "$P_CTL"
 	cat <<EOF2
+control = { listen = "127.0.0.1:$P_CTL"; token_file = "$T/token"; token_dir = "$T/tokens";
+            tokens = ( { name = "apphook"; scope = "backends"; pools = ( "app" ); },
+                       { name = "otherhook"; scope = "backends"; pools = ( "plain" ); } ); };
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
                 routes = ( { name = "plain"; path_prefix = "/plain/"; strip_prefix = "/plain"; pool = "plain"; } ); } );
 pools = ( { name = "app"; health = { type = "none"; }; cache = { memory_bytes = 4194304; };
@@ -67,8 +74,16 @@ assert_eq "$(api POST /v1/pools/app/cache/purge -d '{"tag": "blue", "url": "/x"}
 assert_error_json "$T/api.body"
 assert_eq "$(api POST /v1/pools/app/cache/purge -d '{"url": "cc/a"}')" 400 "a relative URL"
 assert_eq "$(ctl_rc cache purge app)" 2 "fulcrumctl without --url, --prefix or --tag"
+# hook_purge TOKEN BODY: the status of a purge of pool app with that token
+hook_purge() {
+	http_status_body "$T/api.body" "http://127.0.0.1:$P_CTL/v1/pools/app/cache/purge" -X POST \
+		-H "Content-Type: application/json" -H "Authorization: Bearer $1" -d "$2"
+}
+assert_eq "$(hook_purge "other-$TOKEN" '{"tag": "blue"}')" 403 "a hook token of another pool"
+assert_error_json "$T/api.body"
 hcurl -o /dev/null "$u/tag/t2?tag=blue"
 assert_eq "$(count /tag/t2)" 1 "the blue one is still a hit"
+assert_eq "$(hook_purge "app-$TOKEN" '{"tag": "nothing-has-it"}')" 200 "the pool's own hook token may purge"
 
 step "/metrics"
 m=$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/metrics")
@@ -76,6 +91,14 @@ assert_match "$(printf '%s\n' "$m" | grep '^fulcrum_cache_hits_total{pool="app"}
 assert_contains "$m" 'fulcrum_cache_purges_total{pool="app"} 5' "purges"
 assert_contains "$m" 'fulcrum_cache_objects{pool="app"} ' "objects"
 assert_not_contains "$m" 'fulcrum_cache_hits_total{pool="plain"}' "a pool without a cache has none"
+printf '%s\n' "$m" >"$T/metrics.txt"
+"$PY" "$E2E_DIR/promparse.py" check "$T/metrics.txt" >"$T/promparse.out" 2>&1 ||
+	fail "the strict parser rejects /metrics: $(head -c 1500 "$T/promparse.out")"
+st=$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/v1/stats")
+assert_eq "$(json_get "$st" '[p["cache"]["hits"] > 0 for p in d["pools"] if p["name"] == "app"][0]')" true \
+	"/v1/stats carries the cache's counters (the status page's hit share)"
+assert_eq "$(json_get "$st" '[("cache" in p) for p in d["pools"] if p["name"] == "plain"][0]')" false \
+	"and none for a pool without a cache"
 if command -v promtool >/dev/null; then
 	printf '%s\n' "$m" | promtool check metrics >"$T/promtool.out" 2>&1 || fail "promtool: $(cat "$T/promtool.out")"
 fi

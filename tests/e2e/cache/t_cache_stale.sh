@@ -4,7 +4,8 @@
 # refetches the entry get the stale answer at once ("stale") instead of waiting; within
 # stale-if-error, a refetch that the backend answers 5xx gets the stale answer instead.
 # Past the windows, the backend's answer goes through. The pool's stale_if_error_s
-# applies to responses that name no window.
+# applies to responses that name no window. With the only backend killed (every connect
+# refused), a stale entry is served within its stale-if-error window and a 5xx after it.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -12,6 +13,7 @@ need_fulcrum
 ports P_LB P_APP
 bg app INT "$GUNICORN" -w 1 -k gthread --threads 32 -b "127.0.0.1:$P_APP" --chdir "$(dirname "$0")" \
 	--graceful-timeout 2 --timeout 60 --access-logfile - --error-logfile - cache_app:app
+APP_PID=$LAST_PID
 wait_listen "$P_APP" "$LAST_PID" 20
 wait_http "http://127.0.0.1:$P_APP/healthz" 20
 cfg=$T/fulcrum.cfg
@@ -62,3 +64,22 @@ code=$(hcurl -o /dev/null -w '%{http_code}' "$u/cc/none?cc=max-age=1")
 assert_eq "$code" 500 "no stale entry"
 hcurl -o /dev/null "http://127.0.0.1:$P_APP/setfail/0"
 assert_eq "$(hcurl "$sie")" "sie 3" "the backend answers again: a fresh answer"
+
+step "every backend killed: the stale entry within stale-if-error, a 5xx after it"
+dead="$u/cc/dead?cc=max-age=1,stale-if-error=5"
+assert_eq "$(hcurl "$dead")" "dead 1" "first fetch"
+t0=$(date +%s.%N)
+sleep 1.5
+# gunicorn and its worker (a killed master leaves its worker serving)
+app_workers=$(pgrep -P "$APP_PID" || true)
+stop_pid "$APP_PID" KILL 10 || true
+for p in $app_workers; do kill -KILL "$p" 2>/dev/null || true; done
+for _ in $(seq 1 50); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$P_APP/healthz" || break; sleep 0.1; done
+assert_eq "$(hcurl -D "$T/h2" "$dead")" "dead 1" "the stale answer with the backend gone"
+assert_contains "$(head -n 1 "$T/h2")" " 200" "its status"
+assert_contains "$(tr -d '\r' <"$T/h2")" "X-Cache: stale" "X-Cache: stale"
+# freshness ends 1 s after the fetch, the window 5 s after that
+sleep "$("$PY" -c "import time; print(max(0.0, $t0 + 7.0 - time.time()))")"
+code=$(hcurl -o /dev/null -w '%{http_code}' "$dead")
+assert_match "$code" '^5[0-9][0-9]$' "past the window: fulcrum's own 5xx ($code)"
+alog_wait 1 path=/cc/dead?cc=max-age=1,stale-if-error=5 cache=stale
