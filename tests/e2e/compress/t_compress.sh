@@ -8,7 +8,8 @@
 # below min_bytes, a type not listed, Cache-Control: no-transform, HEAD, and a client
 # without Accept-Encoding. A pool with a cache and compress keeps the compressed variant:
 # the second request is a hit with the same compressed bytes (no backend fetch), and a
-# client asking for no coding gets the identity variant. The metrics count the bytes.
+# client asking for no coding gets the identity variant. Two compressed answers share
+# one kept-alive connection. The access log's compress field and the metrics count.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -91,6 +92,12 @@ assert_eq "$(hdr "$T/h" content-encoding)" "gzip" "the client's q decides"
 hcurl -H "Accept-Encoding: *;q=0.5, br;q=0" -D "$T/h" -o /dev/null "$u/body/page.html"
 assert_eq "$(hdr "$T/h" content-encoding)" "zstd" "q=0 excludes br"
 
+step "two compressed answers on one kept-alive connection"
+hcurl -v -H "Accept-Encoding: zstd" -o "$T/k1" "$u/body/data.json" -o "$T/k2" "$u/stream" 2>"$T/kv"
+assert_contains "$(cat "$T/kv")" "Re-using existing connection" "the connection was kept"
+zstd -qdc <"$T/k1" | cmp -s - "$T/data.json" || fail "keep-alive: first answer differs"
+zstd -qdc <"$T/k2" | cmp -s - "$T/page.html" || fail "keep-alive: second answer differs"
+
 step "left alone: compressed by the app, small, other types, no-transform, HEAD, no Accept-Encoding"
 hcurl -H "Accept-Encoding: br, gzip" -D "$T/h" -o "$T/c" "$u/pregz"
 assert_eq "$(hdr "$T/h" content-encoding)" "gzip" "the app's own gzip"
@@ -130,7 +137,11 @@ assert_eq "$(hdr "$T/h5" content-encoding)" "gzip" "gzip variant"
 decode gzip "$T/c5" "$T/d" && cmp -s "$T/d" "$T/page.html" || fail "the gzip variant does not decompress"
 assert_eq "$(hcurl "$app/count")" 3 "three variants, three fetches"
 
-step "metrics"
+step "access log and metrics"
+alog_wait 1 path=/count
+assert_eq "$(alog count path=/body/page.html compress=br)" 4 "access log: br 4 times for the page"
+assert_eq "$(alog count path=/pregz compress=)" 1 "access log: the app's gzip was not compressed"
+assert_eq "$(alog count path=/cached cache=hit compress=)" 2 "access log: hits cost no compression"
 m=$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/metrics")
 for enc in gzip br zstd; do
 	assert_match "$(echo "$m" | grep "^fulcrum_compress_bytes_in_total{pool=\"app\",encoding=\"$enc\"}")" ' [1-9][0-9]{5,}$' "bytes in ($enc)"
