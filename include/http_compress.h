@@ -32,14 +32,15 @@ struct http_compress_x {
  * Accept-Encoding allows goes into the exchange (compress_enc), COMPRESS_NONE if none. */
 void http_compress_request(struct client *c, const struct cfg_compress *cfg, const char *base,
 			   const struct http_head *h);
-/* The backend's final response head (*base, *h), before the cache and the rewrite see it.
- * A response that may be compressed gets Vary: Accept-Encoding; one compressed for this
- * client also its Content-Encoding, a weak ETag and new framing (chunked, or until close
- * for HTTP/1.0), and the exchange its filter. (*base, *h) then point to the new head (a
- * thread's buffer, good until the next call), (*cache_base, *cache_h) to the head the cache
- * keeps (chunked whatever the client speaks). 0, or -1 out of memory or too large. */
+/* The backend's final response head (*base, *h), before the cache and the rewrite see
+ * it. A response that may be compressed gets Vary: Accept-Encoding; one compressed for
+ * this client also its Content-Encoding, a weak ETag and new framing (chunked, or until
+ * close for HTTP/1.0), and the exchange its filter. (*base, *h) then point to the new
+ * head, (*cache_base, *cache_h) to the head the cache keeps (chunked whatever the client
+ * speaks), both in *held, which the caller frees once they are copied (NULL when the
+ * head stays). 0, or -1 out of memory. */
 int http_compress_response_head(struct client *c, const char **base, const struct http_head **h,
-				const char **cache_base, const struct http_head **cache_h);
+				const char **cache_base, const struct http_head **cache_h, void **held);
 /* Moves framed response bytes from the backend's buffer through the encoder into c->out
  * (and the cache's copy) as long as c->out has room; ends the stream when the response
  * is whole. 0, or -1 when the encoder failed. */

@@ -15,7 +15,9 @@
 #include "stats.h"
 #include "worker.h"
 
-#define HEAD_MAX (64 * 1024)
+/* Room a rebuilt head may need beyond the backend's: 2 bytes per field (a space after
+ * the colon, W/), the Vary, Content-Encoding and Transfer-Encoding lines */
+#define HEAD_EXTRA (2 * HTTP_HEADERS_MAX + 256)
 /* Room c->out must have before the encoder writes into it: a chunk's size line and CRLF
  * around some output; below it the client takes bytes first. */
 #define OUT_ROOM_MIN 512
@@ -28,9 +30,6 @@ static int emit(struct client *c, struct http_compress_x *cz, enum compress_op o
 		size_t n, size_t *used);
 static int end_stream(struct client *c, struct http_compress_x *cz);
 static int levels_of(const struct cfg_compress *cfg, enum compress_enc e);
-
-static __thread char head_buf[HEAD_MAX], cache_head_buf[HEAD_MAX];
-static __thread struct http_head head_parsed, cache_head_parsed;
 
 static uint64_t cpu_ns(void)
 {
@@ -99,7 +98,9 @@ static int build_head(const char *base, const struct http_head *h, enum compress
 					has_ae = 1;
 			if (memchr(v, '*', (size_t)vlen))
 				star = 1;
-			if (vlen && vl + (size_t)vlen + 2 < sizeof(vary)) {
+			if (vl + (size_t)vlen + 2 >= sizeof(vary))
+				return -1;  /* none is dropped: the response goes as it is */
+			if (vlen) {
 				if (vl)
 					vary[vl++] = ',', vary[vl++] = ' ';
 				memcpy(vary + vl, v, (size_t)vlen);
@@ -138,36 +139,54 @@ static int build_head(const char *base, const struct http_head *h, enum compress
 	return (int)n;
 }
 
+/* The heads http_compress_response_head makes, in one block the caller frees once the
+ * cache and the rewrite have copied them. */
+struct rebuilt {
+	struct http_head h, cache_h;
+	size_t cap;
+	char *text, *cache_text;
+	char mem[];
+};
+
 int http_compress_response_head(struct client *c, const char **base, const struct http_head **h,
-				const char **cache_base, const struct http_head **cache_h)
+				const char **cache_base, const struct http_head **cache_h, void **held)
 {
 	struct exchange *x = c->ex;
 	const struct cfg_compress *cfg = x->compress_cfg;
 	enum compress_enc enc = (enum compress_enc)x->compress_enc;
-	struct http_limits lim = { HEAD_MAX, HTTP_HEADERS_MAX };
+	struct http_limits lim;
 	struct http_compress_x *cz;
-	int chunked = c->version_minor >= 1, n;
+	struct rebuilt *rb;
+	int chunked = c->version_minor >= 1, n, m = 0;
 
 	*cache_base = *base;
 	*cache_h = *h;
+	*held = NULL;
 	if (compress_response_check(x->method, *base, *h, cfg->types, cfg->min_bytes) != COMPRESS_OK)
 		return 0;
+	/* the new head is longer by the Vary and coding lines, a space after each colon and
+	 * W/ of an ETag: a field adds at most 2 bytes */
+	if (!(rb = malloc(sizeof(*rb) + 2 * ((size_t)(*h)->head_len + HEAD_EXTRA))))
+		return -1;
+	rb->cap = (size_t)(*h)->head_len + HEAD_EXTRA;
+	rb->text = rb->mem;
+	rb->cache_text = rb->mem + rb->cap;
+	lim = (struct http_limits){ (uint32_t)rb->cap, HTTP_HEADERS_MAX };
+	*held = rb;
 	/* it may be compressed: its variants differ by Accept-Encoding, whatever this client
 	 * asked (a cache keeps this one for clients asking the same) */
-	n = build_head(*base, *h, enc, chunked, head_buf, sizeof(head_buf));
-	if (n < 0 || http_parse_response(head_buf, (size_t)n, &lim, x->method, &head_parsed) != HTTP_PARSE_DONE)
-		return -1;
-	if (enc != COMPRESS_NONE && !chunked) {
-		n = build_head(*base, *h, enc, 1, cache_head_buf, sizeof(cache_head_buf));
-		if (n < 0 || http_parse_response(cache_head_buf, (size_t)n, &lim, x->method, &cache_head_parsed) !=
-				     HTTP_PARSE_DONE)
-			return -1;
-		*cache_base = cache_head_buf;
-		*cache_h = &cache_head_parsed;
-	} else {
-		*cache_base = head_buf;
-		*cache_h = &head_parsed;
+	n = build_head(*base, *h, enc, chunked, rb->text, rb->cap);
+	if (n >= 0 && enc != COMPRESS_NONE && !chunked)
+		m = build_head(*base, *h, enc, 1, rb->cache_text, rb->cap);
+	if (n < 0 || m < 0 || http_parse_response(rb->text, (size_t)n, &lim, x->method, &rb->h) != HTTP_PARSE_DONE ||
+	    (m > 0 && http_parse_response(rb->cache_text, (size_t)m, &lim, x->method, &rb->cache_h) != HTTP_PARSE_DONE)) {
+		/* a Vary too long to merge (over 2 KiB): sent as it is, not compressed */
+		free(rb);
+		*held = NULL;
+		return 0;
 	}
+	*cache_base = m > 0 ? rb->cache_text : rb->text;
+	*cache_h = m > 0 ? &rb->cache_h : &rb->h;
 	if (enc != COMPRESS_NONE) {
 		if (!(cz = calloc(1, sizeof(*cz))))
 			return -1;
@@ -184,8 +203,8 @@ int http_compress_response_head(struct client *c, const char **base, const struc
 		if (!chunked)
 			c->keep_alive = 0;  /* the body ends when the connection does */
 	}
-	*base = head_buf;
-	*h = &head_parsed;
+	*base = rb->text;
+	*h = &rb->h;
 	return 0;
 }
 

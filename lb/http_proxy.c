@@ -527,6 +527,7 @@ static void http_on_upstream_data(struct client *c)
 	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
 	const struct http_head *rh, *ch;
 	const char *rbase, *cbase;
+	void *held = NULL;
 	char xline[96];
 	uint32_t ka_ms;
 	ssize_t n;
@@ -618,16 +619,20 @@ static void http_on_upstream_data(struct client *c)
 		rh = ch = h;
 		/* compression rewrites the head the cache and the client get (Vary,
 		 * Content-Encoding, framing); the backend's framing stays in x */
-		if (x->compress_cfg && http_compress_response_head(c, &rbase, &rh, &cbase, &ch) == -1) {
-			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large to compress");
+		if (x->compress_cfg && http_compress_response_head(c, &rbase, &rh, &cbase, &ch, &held) == -1) {
+			free(held);
+			client_close(c, TERM_INTERNAL);
 			return;
 		}
 		if (x->compress)
 			x->resp_may_buffer = 0;  /* the encoder's output goes at the client's pace */
-		if (x->cache && http_cache_response_head(c, cbase, ch) == 1)
+		if (x->cache && http_cache_response_head(c, cbase, ch) == 1) {
+			free(held);
 			return;  /* a stale answer replaced the backend's 5xx */
-		if (http_resp_head(c, rbase, rh,
-				   x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL) == -1) {
+		}
+		r = http_resp_head(c, rbase, rh, x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL);
+		free(held);
+		if (r == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
 		}
