@@ -2,8 +2,10 @@
 (fixed, so a test can compare what it decompresses with them: GET /raw/<name> gives the
 same bytes with Cache-Control: no-transform), a body the app gzips itself, a small one,
 a PNG-typed one, a chunked stream, and a cacheable page that counts its fetches."""
+import base64
 import gzip
 import json
+import random
 import threading
 
 from flask import Flask, Response, request
@@ -15,7 +17,11 @@ _counts = {}
 HTML = "".join("<tr><td>row %d</td><td>fulcrum balances load over gunicorn</td></tr>\n" % i
                for i in range(3000)).encode()
 JSON = json.dumps([{"id": i, "name": "item %d" % i, "tags": ["a", "b", "c"]} for i in range(2000)]).encode()
-BODIES = {"page.html": (HTML, "text/html; charset=utf-8"), "data.json": (JSON, "application/json")}
+# 2 MiB of base64 text: compresses to about 3/4, so the encoder's output outruns a slow
+# client and the backend waits
+BIG = base64.encodebytes(random.Random(7).randbytes(1536 * 1024))
+BODIES = {"page.html": (HTML, "text/html; charset=utf-8"), "data.json": (JSON, "application/json"),
+          "big.txt": (BIG, "text/plain")}
 
 
 @app.route("/healthz")

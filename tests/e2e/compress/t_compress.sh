@@ -92,6 +92,12 @@ assert_eq "$(hdr "$T/h" content-encoding)" "gzip" "the client's q decides"
 hcurl -H "Accept-Encoding: *;q=0.5, br;q=0" -D "$T/h" -o /dev/null "$u/body/page.html"
 assert_eq "$(hdr "$T/h" content-encoding)" "zstd" "q=0 excludes br"
 
+step "a slow client of a 2 MiB body: the backend waits, nothing is lost"
+hcurl -o "$T/big.txt" "$app/raw/big.txt"
+hcurl --limit-rate 1M -H "Accept-Encoding: gzip" -D "$T/h" -o "$T/c" "$u/body/big.txt"
+assert_eq "$(hdr "$T/h" content-encoding)" "gzip" "big: gzip"
+gzip -dc <"$T/c" | cmp -s - "$T/big.txt" || fail "big: decompresses to other bytes"
+
 step "two compressed answers on one kept-alive connection"
 hcurl -v -H "Accept-Encoding: zstd" -o "$T/k1" "$u/body/data.json" -o "$T/k2" "$u/stream" 2>"$T/kv"
 assert_contains "$(cat "$T/kv")" "Re-using existing connection" "the connection was kept"
@@ -149,3 +155,6 @@ for enc in gzip br zstd; do
 	assert_match "$(echo "$m" | grep "^fulcrum_compress_cpu_seconds_total{pool=\"app\",encoding=\"$enc\"}")" ' 0\.[0-9]*[1-9]' "CPU seconds ($enc)"
 done
 echo "$m" | grep '^fulcrum_compress_' | grep 'pool="app"'
+if command -v promtool >/dev/null; then
+	printf '%s\n' "$m" | promtool check metrics >"$T/promtool.out" 2>&1 || fail "promtool: $(cat "$T/promtool.out")"
+fi
