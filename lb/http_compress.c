@@ -29,7 +29,7 @@ static int build_head(const char *base, const struct http_head *h, enum compress
 static int emit(struct client *c, struct http_compress_x *cz, enum compress_op op, const char *in,
 		size_t n, size_t *used);
 static int end_stream(struct client *c, struct http_compress_x *cz);
-static int levels_of(const struct cfg_compress *cfg, enum compress_enc e);
+static int level_of(const struct cfg_compress *cfg, enum compress_enc e);
 
 static uint64_t cpu_ns(void)
 {
@@ -59,7 +59,7 @@ void http_compress_request(struct client *c, const struct cfg_compress *cfg, con
 	c->ex->compress_enc = (unsigned)compress_choose(&a, order, n) & 3u;
 }
 
-static int levels_of(const struct cfg_compress *cfg, enum compress_enc e)
+static int level_of(const struct cfg_compress *cfg, enum compress_enc e)
 {
 	return e == COMPRESS_GZIP ? (int)cfg->gzip_level : e == COMPRESS_BR ? (int)cfg->brotli_level
 									   : (int)cfg->zstd_level;
@@ -190,7 +190,7 @@ int http_compress_response_head(struct client *c, const char **base, const struc
 	if (enc != COMPRESS_NONE) {
 		if (!(cz = calloc(1, sizeof(*cz))))
 			return -1;
-		if (!(cz->s = compress_new(enc, levels_of(cfg, enc)))) {
+		if (!(cz->s = compress_new(enc, level_of(cfg, enc)))) {
 			free(cz);
 			return -1;
 		}
