@@ -66,8 +66,8 @@ static int level_of(const struct cfg_compress *cfg, enum compress_enc e)
 }
 
 /* The head of h over base as the client (or the cache) gets it: Vary names
- * Accept-Encoding; with a coding also Content-Encoding, a weak ETag, no Content-Length,
- * and Transfer-Encoding: chunked when chunked. Its length, or -1 when it does not fit. */
+ * Accept-Encoding; with a coding also Content-Encoding, a weak ETag, no Content-Length
+ * nor Accept-Ranges, and Transfer-Encoding: chunked when chunked. Its length, or -1 when it does not fit. */
 static int build_head(const char *base, const struct http_head *h, enum compress_enc enc, int chunked,
 		      char *out, size_t cap)
 {
@@ -109,10 +109,13 @@ static int build_head(const char *base, const struct http_head *h, enum compress
 			continue;
 		}
 		if (enc != COMPRESS_NONE) {
+			/* (an identity Content-Encoding is no coding at all; a range of the
+			 * compressed bytes is not offered, as nginx's gzip does not) */
 			if (http_slice_eq(base, f->name, "content-length") ||
 			    http_slice_eq(base, f->name, "transfer-encoding") ||
-			    http_slice_eq(base, f->name, "content-encoding"))
-				continue;  /* (an identity Content-Encoding is no coding at all) */
+			    http_slice_eq(base, f->name, "content-encoding") ||
+			    http_slice_eq(base, f->name, "accept-ranges"))
+				continue;
 			if (http_slice_eq(base, f->name, "etag")) {
 				/* the bytes differ from the app's: the tag can only be weak now
 				 * (RFC 9110 8.8.1); a weak one stays as it is */

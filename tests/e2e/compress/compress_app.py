@@ -32,7 +32,7 @@ def healthz():
 @app.route("/body/<name>")
 def body(name):
     data, ctype = BODIES[name]
-    return Response(data, mimetype=None, content_type=ctype, headers={"ETag": '"v1"'})
+    return Response(data, mimetype=None, content_type=ctype, headers={"ETag": '"v1"', "Accept-Ranges": "bytes"})
 
 
 @app.route("/raw/<name>")

@@ -66,6 +66,7 @@ for enc in gzip br zstd; do
 		assert_eq "$(hdr "$T/h" content-length)" "" "$name: no Content-Length"
 		assert_eq "$(hdr "$T/h" vary)" "Accept-Encoding" "$name: Vary"
 		assert_eq "$(hdr "$T/h" etag)" 'W/"v1"' "$name: the ETag is weak"
+		assert_eq "$(hdr "$T/h" accept-ranges)" "" "$name: no ranges of compressed bytes offered"
 		decode "$enc" "$T/c" "$T/d" || fail "$enc: $name does not decompress"
 		cmp -s "$T/d" "$T/$name" || fail "$enc: $name decompresses to other bytes"
 		echo "$enc $name $(wc -c <"$T/$name") -> $(wc -c <"$T/c")"
