@@ -142,13 +142,19 @@ assert_eq "$(hdr "$T/h4" x-cache)" "hit" "the identity variant is stored too"
 hcurl -H "Accept-Encoding: gzip" -D "$T/h5" -o "$T/c5" "$uc/cached"
 assert_eq "$(hdr "$T/h5" content-encoding)" "gzip" "gzip variant"
 decode gzip "$T/c5" "$T/d" && cmp -s "$T/d" "$T/page.html" || fail "the gzip variant does not decompress"
-assert_eq "$(hcurl "$app/count")" 3 "three variants, three fetches"
+hcurl --http1.0 -H "Accept-Encoding: zstd" -D "$T/h6" -o "$T/c6" "$uc/cached"
+assert_eq "$(hdr "$T/h6" x-cache)" "miss" "zstd for an HTTP/1.0 client: a miss"
+assert_eq "$(hdr "$T/h6" transfer-encoding)" "" "HTTP/1.0: no chunks"
+hcurl -H "Accept-Encoding: zstd" -D "$T/h7" -o "$T/c7" "$uc/cached"
+assert_eq "$(hdr "$T/h7" x-cache)" "hit" "what the HTTP/1.0 client got is stored (in chunks) for HTTP/1.1 ones"
+decode zstd "$T/c7" "$T/d" && cmp -s "$T/d" "$T/page.html" || fail "the zstd hit does not decompress"
+assert_eq "$(hcurl "$app/count")" 4 "four variants, four fetches"
 
 step "access log and metrics"
 alog_wait 1 path=/count
 assert_eq "$(alog count path=/body/page.html compress=br)" 4 "access log: br 4 times for the page"
 assert_eq "$(alog count path=/pregz compress=)" 1 "access log: the app's gzip was not compressed"
-assert_eq "$(alog count path=/cached cache=hit compress=)" 2 "access log: hits cost no compression"
+assert_eq "$(alog count path=/cached cache=hit compress=)" 3 "access log: hits cost no compression"
 m=$(hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$P_CTL/metrics")
 for enc in gzip br zstd; do
 	assert_match "$(echo "$m" | grep "^fulcrum_compress_bytes_in_total{pool=\"app\",encoding=\"$enc\"}")" ' [1-9][0-9]{5,}$' "bytes in ($enc)"
