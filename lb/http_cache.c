@@ -183,6 +183,17 @@ static int variant_match(const struct cache_obj *o, const struct http_cache_x *x
 	return n >= 0 && (size_t)n == o->vary_len && !memcmp(k, o->vary, (size_t)n);
 }
 
+/* The whole-second clock o's entry is judged by (its response_time and now, as the
+ * policy counts): o's arrival plus the whole seconds elapsed since, so that a
+ * max-age=1 entry stays fresh for one second after it came, not until the next turn of
+ * the clock's second. */
+static int64_t entry_now(const struct cache_obj *o, double now)
+{
+	double elapsed = now - (o->stored_at + (double)o->entry.initial_age);
+
+	return o->entry.response_time + (elapsed > 0 ? (int64_t)elapsed : 0);
+}
+
 /* cache_store_lookup's match: o is the request's variant, fresh for it (the client's
  * max-age, min-fresh and no-cache count: RFC 9111 4.2, 5.2.1), or stale within its
  * stale-while-revalidate or stale-if-error window (RFC 5861). */
@@ -193,7 +204,7 @@ static int lookup_match(const struct cache_obj *o, void *arg)
 
 	if (!variant_match(o, xc))
 		return CACHE_MATCH_NO;
-	switch (cache_entry_state(&o->entry, &xc->rq, (int64_t)xc->now, &age)) {
+	switch (cache_entry_state(&o->entry, &xc->rq, entry_now(o, xc->now), &age)) {
 	case CACHE_FRESH:
 		return CACHE_MATCH_FRESH;
 	case CACHE_STALE_REVALIDATE:
@@ -207,14 +218,14 @@ static int lookup_match(const struct cache_obj *o, void *arg)
 
 /* 1 when the stale o may answer the request now that its refetch failed: within its
  * stale-if-error window (RFC 5861 4), whatever stale-while-revalidate says. */
-static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, int64_t now)
+static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, double now)
 {
 	struct cache_entry e = o->entry;
 	int64_t age;
 	int st;
 
 	e.swr = 0;
-	st = cache_entry_state(&e, &xc->rq, now, &age);
+	st = cache_entry_state(&e, &xc->rq, entry_now(o, now), &age);
 	return st == CACHE_STALE_IF_ERROR || st == CACHE_FRESH;
 }
 
@@ -230,7 +241,7 @@ static int stale_instead(struct client *c, int status)
 	struct cache_obj *o;
 
 	if (!xc || !xc->fetching || !xc->stale || status < 500 || status > 599 || x->resp_head_done ||
-	    !stale_on_error(xc->stale, xc, (int64_t)ev_now(c->w->loop)))
+	    !stale_on_error(xc->stale, xc, ev_now(c->w->loop)))
 		return 0;
 	o = xc->stale;
 	xc->stale = NULL;
@@ -465,7 +476,7 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 		to_backend(c, 0);
 		return;
 	}
-	cache_entry_state(&o->entry, &xc->rq, now, &age);
+	cache_entry_state(&o->entry, &xc->rq, entry_now(o, ev_now(c->w->loop)), &age);
 	x->status = o->status;
 	x->file_off = 0;
 	x->file_left = xc->head_only ? 0 : o->body_len;
@@ -690,11 +701,16 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 	struct cache_entry e;
 	struct cache_vary v;
 	struct cache_obj *o = NULL;
-	int64_t sent = (int64_t)(x->t_connect_start > 0 ? x->t_connect_start : x->t_start);
+	double sent_at = x->t_connect_start > 0 ? x->t_connect_start : x->t_start;
+	/* whole seconds as the policy counts them: the response's arrival, and the request
+	 * the whole seconds of the round trip before it (a 5 ms fetch that crosses a second
+	 * boundary took no second) */
+	int64_t arrived = (int64_t)now, sent = arrived - (int64_t)(now > sent_at ? now - sent_at : 0);
+	int storable;
 
 	if (!xc || !xc->fetching)
 		return 0;
-	if (xc->stale && h->status >= 500 && stale_on_error(xc->stale, xc, (int64_t)now)) {
+	if (xc->stale && h->status >= 500 && stale_on_error(xc->stale, xc, now)) {
 		/* stale-if-error: the backend failed; its answer is counted and let go, and
 		 * the stale one answers. The waiters look again (a new fetch). */
 		o = xc->stale;
@@ -710,12 +726,16 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 		.stale_if_error = xc->cfg->stale_if_error_s,
 	};
 	memset(&e, 0, sizeof(e));
-	if (cache_response_policy(&xc->rq, base, h, sent, (int64_t)now, &d, &e) != CACHE_STORE ||
-	    (e.flags & CACHE_E_NO_CACHE) || e.lifetime <= e.initial_age || h->body == HTTP_BODY_UNTIL_CLOSE ||
-	    cache_vary_parse(base, h, &v) == -1 || v.star ||
-	    (h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes)) {
-		/* a 304 answers the fetcher's own conditions, not the URL: no pass */
-		fetch_end(c, NULL, h->status == 304 ? 0 : now + PASS_DEFAULT_S);
+	storable = cache_response_policy(&xc->rq, base, h, sent, arrived, &d, &e) == CACHE_STORE &&
+		   !(e.flags & CACHE_E_NO_CACHE) && h->body != HTTP_BODY_UNTIL_CLOSE &&
+		   cache_vary_parse(base, h, &v) == 0 && !v.star &&
+		   !(h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes);
+	if (!storable || (e.lifetime <= e.initial_age && e.swr == 0 && e.sie == 0)) {
+		/* a 304 answers the fetcher's own conditions, and an answer stale on arrival
+		 * with no stale window is the URL's timing, not its nature: neither marks
+		 * the URL uncacheable. (One stale on arrival within a window is stored: it
+		 * may answer while it is refetched, or when that fails.) */
+		fetch_end(c, NULL, h->status == 304 || storable ? 0 : now + PASS_DEFAULT_S);
 		return 0;
 	}
 	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);

@@ -347,7 +347,10 @@ int cache_response_policy(const struct cache_request *rq, const char *base,
 			age = 0;
 	}
 	e->response_time = response_time;
-	e->initial_age = age_sub(response_time, date);  /* apparent_age */
+	/* apparent_age, less the one second the two whole-second clocks may differ by
+	 * without any age (Date is truncated at the origin, response_time here): a
+	 * max-age=1 answer that crossed a second boundary in 5 ms is not 1 s old */
+	e->initial_age = age_sub(age_sub(response_time, date), 1);
 	age = age_add(age, age_sub(response_time, request_time));
 	if (age > e->initial_age)
 		e->initial_age = age;

@@ -311,11 +311,15 @@ static void test_initial_age(void **state)
 	struct cache_entry e;
 
 	(void)state;
-	/* apparent age: the Date is 10 s before the response arrived */
+	/* apparent age: the Date is 10 s before the response arrived, less the second of
+	 * the clocks' resolution */
 	resp(200, "Cache-Control: max-age=60\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n");
 	assert_int_equal(cache_response_policy(&rq, rsbuf, &RS, T0 + 9, T0 + 10, &no_defaults, &e), CACHE_STORE);
-	assert_int_equal(e.initial_age, 10);
+	assert_int_equal(e.initial_age, 9);
 	assert_int_equal(e.response_time, T0 + 10);
+	/* one second apart is within the resolution: no age */
+	assert_int_equal(cache_response_policy(&rq, rsbuf, &RS, T0 + 1, T0 + 1, &no_defaults, &e), CACHE_STORE);
+	assert_int_equal(e.initial_age, 0);
 	/* corrected Age: Age plus the response delay, when larger */
 	resp(200, "Cache-Control: max-age=60\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nAge: 100\r\n");
 	assert_int_equal(cache_response_policy(&rq, rsbuf, &RS, T0 - 2, T0, &no_defaults, &e), CACHE_STORE);

@@ -47,8 +47,10 @@ def setfail(on):
 
 @app.route("/cc/<name>")
 def cc(name):
-    # the Cache-Control the test asks for (cc=...), and a body that changes each time
+    # the Cache-Control the test asks for (cc=...), and a body that changes each time;
+    # s=...: seconds to take
     n = _count(request.path)
+    time.sleep(float(request.args.get("s", "0")))
     if request.args.get("s"):
         time.sleep(float(request.args["s"]))
     if _fail[0]:

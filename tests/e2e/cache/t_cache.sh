@@ -151,3 +151,11 @@ kill -HUP "$FULCRUM_PID"
 for ((i = 0; i < 50; i++)); do grep -q 'gen=3' "$T/fulcrum.log" && break; sleep 0.1; done
 sleep 0.3
 assert_eq "$(hcurl "$u/cc/age?cc=max-age=30")" "age 2" "fetched again into the new store"
+
+step "a max-age=1 answer whose fetch crosses a second boundary is stored"
+# the fetch starts at .85 of a second and takes 0.3 s: both clocks' whole seconds
+# differ by one, which is no age (and no reason to mark the URL uncacheable)
+"$PY" -c 'import time; time.sleep((0.85 - time.time() % 1) % 1)'
+assert_eq "$(hcurl "$u/cc/edge?cc=max-age=1&s=0.3")" "edge 1" "the fetch"
+assert_eq "$(hcurl -D "$T/h9" "$u/cc/edge?cc=max-age=1&s=0.3")" "edge 1" "the next request: from the cache"
+assert_contains "$(tr -d '\r' <"$T/h9")" "X-Cache: hit" "a hit"
