@@ -15,10 +15,12 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Debian packages: the build's, the demo's (gunicorn and Flask for its three instances,
 # curl for its first requests) and the rest the tests need. `make demo` installs only the
 # first two lists (the target-specific values below reach its deps prerequisite).
-DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev
+DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev \
+             libbrotli-dev libzstd-dev zlib1g-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
-DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus \
+DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
              yamllint python3-yaml debhelper lintian fakeroot man-db
+# (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
 # (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
 # package with `make deb` and renders its man pages.)
 # (prometheus is there for promtool: t_metrics runs `promtool check metrics`. On a host
@@ -46,7 +48,7 @@ demo: DEB_CMDS =
 # Only `make soak` needs these (a fast backend and load generator).
 DEB_SOAK  := wrk nginx
 
-PKG_LIBS := openssl libconfig libcurl libcjson libpcre2-8
+PKG_LIBS := openssl libconfig libcurl libcjson libpcre2-8 libbrotlienc libzstd zlib
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
 EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
 EV_LIBS   := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
@@ -56,7 +58,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-p
 CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
 CFLAGS  += $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson -lpcre2-8) $(EV_LIBS) -pthread -lm
+LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson -lpcre2-8 -lbrotlienc -lzstd -lz) $(EV_LIBS) -pthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -116,9 +118,11 @@ TEST_WRAP_test_textbuf := -Wl,--wrap=realloc
 TEST_WRAP_test_body := -Wl,--wrap=open,--wrap=pwrite,--wrap=pread,--wrap=ftruncate,--wrap=malloc
 TEST_WRAP_test_generation := -Wl,--wrap=config_free -Wl,--wrap=stats_backend_free
 TEST_WRAP_test_change_pipeline := -Wl,--wrap=generation_build -Wl,--wrap=fdatasync
+# ... and libraries only it needs in TEST_LIBS_<name> (the decoders the round trips use).
+TEST_LIBS_test_compress := $(shell pkg-config --libs libbrotlidec 2>/dev/null || echo -lbrotlidec)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libfulcrum.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) $(TEST_WRAP_$*) -o $@ $^ $(LDLIBS) $(TEST_LIBS_$*) -lcmocka
 
 # Installs the Debian packages that are missing (apt-get update first). Needs root
 # only when something is missing.

@@ -293,6 +293,42 @@ static void render_cache(struct textbuf *o, const struct generation *g)
 	}
 }
 
+/* Compression by pool and coding (lb/http_compress.c), for the pools with compress. */
+static void render_compress(struct textbuf *o, const struct generation *g, const struct pool_stats_sum *s)
+{
+	static const char *const encs[] = { "gzip", "br", "zstd" };
+	static const struct {
+		const char *name, *help;
+	} fams[] = {
+		{ "fulcrum_compress_bytes_in_total", "Response body bytes the encoder took, by coding." },
+		{ "fulcrum_compress_bytes_out_total", "Compressed body bytes it gave (chunk framing not counted)." },
+		{ "fulcrum_compress_cpu_seconds_total", "Thread CPU time spent in the encoder." },
+		{ "fulcrum_compress_responses_total", "Responses compressed." },
+	};
+	size_t f, i, k;
+
+	for (f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		family(o, fams[f].name, "counter", fams[f].help);
+		for (i = 0; i < g->npools; i++) {
+			if (!g->pools[i].cfg || !g->pools[i].cfg->compress)
+				continue;
+			for (k = 0; k < 3; k++) {
+				textbuf_printf(o, "%s{pool=\"", fams[f].name);
+				out_escaped(o, g->pools[i].name);
+				textbuf_printf(o, "\",encoding=\"%s\"} ", encs[k]);
+				if (f == 0)
+					textbuf_printf(o, "%llu\n", (unsigned long long)s[i].compress_in[k]);
+				else if (f == 1)
+					textbuf_printf(o, "%llu\n", (unsigned long long)s[i].compress_out[k]);
+				else if (f == 2)
+					textbuf_printf(o, "%.6f\n", s[i].compress_cpu_ns[k] / 1e9);
+				else
+					textbuf_printf(o, "%llu\n", (unsigned long long)s[i].compress_responses[k]);
+			}
+		}
+	}
+}
+
 static void render_pools(struct textbuf *o, const struct generation *g)
 {
 	struct pool_stats_sum *s = calloc(g->npools ? g->npools : 1, sizeof(*s));
@@ -351,6 +387,7 @@ static void render_pools(struct textbuf *o, const struct generation *g)
 	       "Requests answered 503 because their body did not fit in the buffer budgets.");
 	for (i = 0; i < g->npools; i++)
 		pool_sample(o, "fulcrum_pool_buffer_refused_total", &g->pools[i], s[i].buffer_refused);
+	render_compress(o, g, s);
 	free(s);
 }
 

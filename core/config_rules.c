@@ -31,6 +31,8 @@ static int check_header_line(const char *s, char *err, size_t errlen);
 static int check_header_cond(const char *s, char *err, size_t errlen);
 static int check_pair_cond(const char *s, char *err, size_t errlen);
 static int check_regex_text(const char *s, char *err, size_t errlen);
+static int check_media_range(const char *s, char *err, size_t errlen);
+static int check_coding(const char *s, char *err, size_t errlen);
 
 #define ERR(...) (err != NULL && errlen > 0 ? snprintf(err, errlen, __VA_ARGS__) : 0, -1)
 
@@ -145,6 +147,30 @@ static int check_header_name(const char *s, char *err, size_t errlen)
 	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 		      "!#$%&'*+-.^_`|~") != n)
 		return ERR("invalid header name '%s'", s);
+	return 0;
+}
+
+/* A media type the compressor takes ("text/html") or a whole top-level type ("text/"
+ * and "*"): tokens, no parameters. */
+static int check_media_range(const char *s, char *err, size_t errlen)
+{
+	static const char tchar[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+				    "!#$%&'+-.^_`|~";
+	size_t a = strspn(s, tchar), b;
+
+	if (a == 0 || s[a] != '/' || a > 64)
+		return ERR("'%s' is not a media type (type/subtype or type/*)", s);
+	b = strcmp(s + a + 1, "*") == 0 ? 1 : strspn(s + a + 1, tchar);
+	if (b == 0 || s[a + 1 + b] != '\0' || b > 64)
+		return ERR("'%s' is not a media type (type/subtype or type/*)", s);
+	return 0;
+}
+
+/* A content coding fulcrum makes. */
+static int check_coding(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "br") && strcmp(s, "zstd") && strcmp(s, "gzip"))
+		return ERR("'%s' is not a coding fulcrum makes (\"br\", \"zstd\" or \"gzip\")", s);
 	return 0;
 }
 
@@ -348,3 +374,5 @@ const struct str_rule rule_header_value = { check_header_value, "no control char
 const struct str_rule rule_any_text = { check_any_text, "any text" };
 const struct str_rule rule_editable_header = { check_editable_header, "header field name" };
 const struct str_rule rule_header_line = { check_header_line, "`\"Name: value\"`" };
+const struct str_rule rule_media_range = { check_media_range, "`type/subtype` or `type/*`" };
+const struct str_rule rule_coding = { check_coding, "`\"br\"`, `\"zstd\"`, `\"gzip\"`" };

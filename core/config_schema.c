@@ -511,6 +511,28 @@ static const struct key_table cache_table = {
 	"cache", cache_keys, sizeof(struct cfg_cache), -1, -1
 };
 
+static const struct key compress_keys[] = {
+	{ .name = "types", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	  .off = offsetof(struct cfg_compress, types) +
+		 0 * sizeof(_Generic(FIELD(struct cfg_compress, types), char *: 1)),
+	  .max = 64, .rule = &rule_media_range, .def_str = "text/*,application/json,application/javascript",
+	  .doc = "media types compressed (a Content-Type's parameters are ignored)" },
+	K_INT(struct cfg_compress, min_bytes, 0, 1073741824, 1024, R,
+	      "a response whose Content-Length is below this goes as it is (a chunked one is compressed)"),
+	{ .name = "encodings", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	  .off = offsetof(struct cfg_compress, encodings) +
+		 0 * sizeof(_Generic(FIELD(struct cfg_compress, encodings), char *: 1)),
+	  .max = 3, .rule = &rule_coding, .def_str = "br,zstd,gzip",
+	  .doc = "codings offered, first preferred when the client's q-values tie" },
+	K_INT(struct cfg_compress, gzip_level, 1, 9, 4, R, "zlib level of gzip"),
+	K_INT(struct cfg_compress, brotli_level, 0, 11, 4, R, "brotli quality of br"),
+	K_INT(struct cfg_compress, zstd_level, 1, 19, 3, R, "zstd level"),
+	{ .name = NULL },
+};
+static const struct key_table compress_table = {
+	"compress", compress_keys, sizeof(struct cfg_compress), -1, -1
+};
+
 static const struct key pool_keys[] = {
 	K_STR(struct cfg_pool, name, NULL, &rule_name, KEY_REQUIRED | R,
 	      "unique pool name, [A-Za-z0-9._-]{1,63}"),
@@ -547,6 +569,8 @@ static const struct key pool_keys[] = {
 		"bodies held between client and backend, so slow clients never hold a backend (http)"),
 	K_GROUP(struct cfg_pool, cache, &cache_table, KEY_POINTER | R,
 		"the pool's edge cache of GET and HEAD responses (http); absent = off"),
+	K_GROUP(struct cfg_pool, compress, &compress_table, KEY_POINTER | R,
+		"compress responses for clients that accept br, zstd or gzip (http); absent = off"),
 	K_STR(struct cfg_pool, buffer_dir, NULL, &rule_nonempty, R,
 	      "existing directory for spill files (O_TMPFILE); unset = state_dir + \"/buffers\""),
 	K_ENUM(struct cfg_pool, send_proxy, send_proxy_names, PROXY_SEND_NONE, R,

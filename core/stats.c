@@ -165,7 +165,7 @@ void stats_backend_sum(const struct backend *b, struct backend_stats_sum *out)
 
 void stats_pool_sum(const struct pool *p, struct pool_stats_sum *out)
 {
-	int w;
+	int w, k;
 
 	memset(out, 0, sizeof(*out));
 	for (w = 0; p->stats && w < nworkers; w++) {
@@ -179,6 +179,12 @@ void stats_pool_sum(const struct pool *p, struct pool_stats_sum *out)
 		out->buffer_spilled_bytes += ld(&p->stats[w].buffer_spilled_bytes);
 		out->buffer_spilled_files += ld(&p->stats[w].buffer_spilled_files);
 		out->buffer_refused += ld(&p->stats[w].buffer_refused);
+		for (k = 0; k < 3; k++) {
+			out->compress_in[k] += ld(&p->stats[w].compress_in[k]);
+			out->compress_out[k] += ld(&p->stats[w].compress_out[k]);
+			out->compress_cpu_ns[k] += ld(&p->stats[w].compress_cpu_ns[k]);
+			out->compress_responses[k] += ld(&p->stats[w].compress_responses[k]);
+		}
 	}
 }
 

@@ -299,6 +299,16 @@ struct cfg_cache {
 	char *x_cache_header;        /* a response header saying hit or miss; NULL = none */
 };
 
+/* Compression of responses on the way out (lb/http_compress.c, proto/compress.c). */
+struct cfg_compress {
+	char *types;                 /* media types compressed, joined "text/html,application/json" */
+	uint64_t min_bytes;          /* a Content-Length below this is sent as it is, default 1024 */
+	char *encodings;             /* codings in the pool's preference, joined "br,zstd,gzip" */
+	uint32_t gzip_level;         /* zlib 1..9, default 4 */
+	uint32_t brotli_level;       /* brotli quality 0..11, default 4 */
+	uint32_t zstd_level;         /* zstd 1..19, default 3 */
+};
+
 struct cfg_pool {
 	char *name;
 	enum balance_algo balance;   /* "wlc" (default) | "rr" */
@@ -319,6 +329,7 @@ struct cfg_pool {
 	int retry_on_response_timeout; /* replay an idempotent request after a response timeout, default 0 */
 	struct cfg_buffering buffering;
 	struct cfg_cache *cache;     /* NULL = no cache */
+	struct cfg_compress *compress; /* NULL = responses go as the backend sent them */
 	char *buffer_dir;            /* spill files; NULL = state_dir/buffers */
 	enum proxy_send send_proxy;  /* "none" (default) | "v1" | "v2" */
 	uint32_t resolve_interval_s; /* re-resolve named backends, default 30 */

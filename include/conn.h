@@ -181,6 +181,10 @@ struct exchange {
 	struct pool_stats *budget;
 	/* the cache's part of a request of a pool with a cache (lb/http_cache.c); NULL = none */
 	struct http_cache_x *cache;
+	/* compression (lb/http_compress.c): the pool's settings (NULL = off), the response's
+	 * filter (NULL = as the backend sent it); the coding is compress_enc below */
+	const struct cfg_compress *compress_cfg;
+	struct http_compress_x *compress;
 	struct buf *req_head;            /* rewritten request head, kept until the response starts (retries) */
 	uint64_t req_body_sent;
 	uint64_t bytes_in, bytes_out;    /* client side, this request (http) or connection (tcp) */
@@ -220,6 +224,7 @@ struct exchange {
 							  * connection and slot were let go (t_released) */
 			unsigned share_held:1;       /* a place of share is held, with the slot of backend */
 			unsigned cache_status:3;     /* enum cache_status (lb/http_cache.h), for the access log */
+			unsigned compress_enc:2;     /* enum compress_enc the request accepts (identity = 0) */
 		};
 		unsigned flags;                  /* all of the above at once, to clear them */
 	};

@@ -72,6 +72,11 @@ struct pool_stats {
 	atomic_ullong buffer_spilled_bytes;      /* body bytes written to spill files */
 	atomic_ullong buffer_spilled_files;      /* bodies that spilled */
 	atomic_ullong buffer_refused;            /* requests refused: their body did not fit (503) */
+	/* compression (lb/http_compress.c), by coding: [0] gzip, [1] br, [2] zstd */
+	atomic_ullong compress_in[3];            /* body bytes taken by the encoder */
+	atomic_ullong compress_out[3];           /* body bytes it gave (the framing not counted) */
+	atomic_ullong compress_cpu_ns[3];        /* thread CPU time spent in the encoder */
+	atomic_ullong compress_responses[3];     /* responses compressed */
 	/* the retry budget's view of this worker: requests of the pool in flight (sent to a
 	 * backend or on their way), and how many of them are replays */
 	atomic_llong in_flight;
@@ -156,6 +161,7 @@ struct backend_stats_sum {
 struct pool_stats_sum {
 	uint64_t queue_timeouts, queue_full, no_backend, queue_abandoned, replays, replays_refused;
 	uint64_t backend_saved_us, buffer_spilled_bytes, buffer_spilled_files, buffer_refused;
+	uint64_t compress_in[3], compress_out[3], compress_cpu_ns[3], compress_responses[3];
 };
 
 struct listener_stats_sum {

@@ -8,6 +8,7 @@
 #include "access_line.h"
 #include "conn.h"
 #include "http_cache.h"
+#include "http_compress.h"
 #include "worker.h"
 
 #define PATH_ESCAPED_MAX 400  /* the escaped path is cut below this many bytes */
@@ -280,6 +281,9 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		put_fixed(&l, x->t_resp_done > 0 ? ms_between(x->t_resp_done, now) : 0.0, 3);
 		PUT_LIT(&l, ",\"cache\":\"");
 		put_str(&l, http_cache_status_name(x->cache_status));
+		PUT_LIT(&l, "\",\"compress\":\"");
+		if (x->compress)
+			put_str(&l, compress_enc_name(x->compress->enc));
 		PUT_LIT(&l, "\",\"termination\":\"");
 		put_str(&l, termination_name(x->term));
 		PUT_LIT(&l, "\",\"request_id\":\"");

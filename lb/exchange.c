@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "exchange.h"
+#include "http_compress.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -57,6 +58,8 @@ struct exchange *exchange_begin(struct client *c)
 	memset(&x->waiter, 0, sizeof(x->waiter));  /* zeroed = not queued */
 	x->budget = NULL;
 	x->cache = NULL;
+	x->compress_cfg = NULL;
+	x->compress = NULL;
 	x->req_head = NULL;
 	x->req_body_sent = 0;
 	x->bytes_in = x->bytes_out = 0;
@@ -87,6 +90,12 @@ void exchange_put(struct exchange_pool *xp, struct exchange *x)
 	if (x->resp_buffered)
 		body_free(&x->resp_store);
 	x->req_buffered = x->resp_buffered = 0;
+	if (x->compress) {
+		/* a response cut short leaves its encoder here */
+		compress_free(x->compress->s);
+		free(x->compress);
+		x->compress = NULL;
+	}
 	if (x->budget) {
 		/* the request is over for the retry budget */
 		stat_gauge_add(&x->budget->in_flight, -1);

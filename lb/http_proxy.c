@@ -18,6 +18,7 @@
 #include "http_answer.h"
 #include "http_body.h"
 #include "http_cache.h"
+#include "http_compress.h"
 #include "http_keep.h"
 #include "http_maint.h"
 #include "http_resp_head.h"
@@ -252,6 +253,9 @@ static void parse_request_head(struct client *c)
 		client_close(c, TERM_INTERNAL);
 		return;
 	}
+	/* one pointer test for a pool without compression */
+	if ((p = x->pool ? x->pool : c->gl->pool) && p->cfg->compress)
+		http_compress_request(c, p->cfg->compress, base, h);
 	buf_consume(c->in, h->head_len);
 	if (buffered) {
 		if (http_body_begin_request(c, (h->flags & HTTP_F_EXPECT_CONTINUE) != 0) == 1)
@@ -521,6 +525,9 @@ static void http_on_upstream_data(struct client *c)
 	struct upstream *u = c->up;
 	struct http_head *h = &w->scratch;
 	struct http_limits lim = { RESPONSE_HEAD_MAX, HTTP_HEADERS_MAX };
+	const struct http_head *rh, *ch;
+	const char *rbase, *cbase;
+	void *held = NULL;
 	char xline[96];
 	uint32_t ka_ms;
 	ssize_t n;
@@ -608,10 +615,24 @@ static void http_on_upstream_data(struct client *c)
 			c->keep_alive = 0;
 		/* response buffering (http_body.c) */
 		x->resp_may_buffer = http_body_resp_may_buffer(c, h);
-		if (x->cache && http_cache_response_head(c, buf_head(u->in), h) == 1)
+		rbase = cbase = buf_head(u->in);
+		rh = ch = h;
+		/* compression rewrites the head the cache and the client get (Vary,
+		 * Content-Encoding, framing); the backend's framing stays in x */
+		if (x->compress_cfg && http_compress_response_head(c, &rbase, &rh, &cbase, &ch, &held) == -1) {
+			free(held);
+			client_close(c, TERM_INTERNAL);
+			return;
+		}
+		if (x->compress)
+			x->resp_may_buffer = 0;  /* the encoder's output goes at the client's pace */
+		if (x->cache && http_cache_response_head(c, cbase, ch) == 1) {
+			free(held);
 			return;  /* a stale answer replaced the backend's 5xx */
-		if (http_resp_head(c, buf_head(u->in), h,
-				   x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL) == -1) {
+		}
+		r = http_resp_head(c, rbase, rh, x->cache_status ? http_cache_header_line(c, xline, sizeof(xline)) : NULL);
+		free(held);
+		if (r == -1) {
 			client_error(c, 502, TERM_BAD_RESPONSE, "response head too large");
 			return;
 		}
@@ -631,7 +652,11 @@ static void http_on_upstream_data(struct client *c)
 			return;
 		}
 	}
-	if (frame_response_body(c) == -1) {
+	if ((r = frame_response_body(c)) == -2) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	if (r == -1) {
 		atomic_fetch_add(&u->backend->failures, 1);
 		health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad chunked response body");
 		client_close(c, TERM_BAD_RESPONSE);
@@ -710,7 +735,8 @@ static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *
 	return UINT32_MAX;
 }
 
-/* Marks how much of up->in belongs to the response body. 0 or -1 (bad chunking). */
+/* Marks how much of up->in belongs to the response body. 0, -1 (bad chunking) or -2
+ * (the encoder failed). */
 static int frame_response_body(struct client *c)
 {
 	struct exchange *x = c->ex;
@@ -752,6 +778,9 @@ static int frame_response_body(struct client *c)
 	}
 	if (x->resp_done && x->t_resp_done == 0)
 		x->t_resp_done = ev_now(c->w->loop);  /* delivery_ms begins */
+	/* the encoder takes the framed bytes (and gives the cache its output) */
+	if (x->compress)
+		return http_compress_pump(c) == -1 ? -2 : 0;
 	/* a fetcher's copy of a storable response takes the bytes as they are framed */
 	if (x->cache) {
 		if (x->resp_ready > before)
@@ -796,7 +825,8 @@ static int client_write_response(struct client *c)
 		return client_write_cached(c);
 	if (c->out && buf_len(c->out))
 		iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
-	from_store = x->resp_buffered && body_kept(&x->resp_store) > 0;
+	/* a compressed response goes from c->out only (the encoder's output) */
+	from_store = !x->compress && x->resp_buffered && body_kept(&x->resp_store) > 0;
 	if (from_store) {
 		k = body_peek(&x->resp_store, x->resp_store.start, iov + n, 6 - n);
 		if (k == -1) {
@@ -805,7 +835,7 @@ static int client_write_response(struct client *c)
 			return 0;
 		}
 		n += k;
-	} else if (u && x->resp_ready) {
+	} else if (u && x->resp_ready && !x->compress) {
 		iov[n++] = (struct iovec){ buf_head(u->in), x->resp_ready };
 	}
 	if (n) {
@@ -831,8 +861,18 @@ static int client_write_response(struct client *c)
 			buf_consume(u->in, (uint32_t)w);
 			x->resp_ready -= (uint32_t)w;
 		}
-		/* the backend buffer has room again: frame what is left in it */
-		if (u && !x->resp_done && frame_response_body(c) == -1) {
+		/* the backend buffer has room again: frame what is left in it; the encoder
+		 * fills the room the client made in c->out */
+		if (x->compress && x->resp_done && http_compress_pump(c) == -1) {
+			client_close(c, TERM_INTERNAL);
+			return 0;
+		}
+		k = u && !x->resp_done ? frame_response_body(c) : 0;
+		if (k == -2) {
+			client_close(c, TERM_INTERNAL);
+			return 0;
+		}
+		if (k == -1) {
 			atomic_fetch_add(&u->backend->failures, 1);
 			health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE,
 					       "bad chunked response body");
@@ -846,6 +886,7 @@ static int client_write_response(struct client *c)
 		}
 	}
 	if (x->resp_head_done && x->resp_done && x->resp_ready == 0 &&
+	    (!x->compress || x->compress->finished) &&
 	    (!x->resp_buffered || body_kept(&x->resp_store) == 0) &&
 	    (!c->out || !buf_len(c->out))) {
 		finish_exchange(c);

@@ -57,6 +57,7 @@ static void test_recycled_exchange_is_cleared(void **state)
 	memset(x, 0xa5, sizeof(*x));
 	x->req_head = NULL;  /* what the end gives back must be real */
 	x->budget = NULL;
+	x->compress = NULL;  /* no encoder to free */
 	x->req_buffered = x->resp_buffered = 0;  /* no body stores to free */
 	exchange_end(&f->c[0]);
 	assert_null(f->c[0].ex);
