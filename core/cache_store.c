@@ -563,9 +563,11 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 	} else {
 		/* out of memory for the mark: fetch without coalescing */
 		mark_add(st, h, key, key_len, now);
-		r = CACHE_FETCH;
+		/* a stale answer that may be served while it is refetched: the caller answers
+		 * with it and refetches in the background */
+		r = stale_kind == CACHE_MATCH_STALE_SERVE ? CACHE_REFRESH : CACHE_FETCH;
 	}
-	if (stale && (r == CACHE_STALE || r == CACHE_FETCH)) {
+	if (stale && (r == CACHE_STALE || r == CACHE_FETCH || r == CACHE_REFRESH)) {
 		cache_obj_ref(stale);
 		*out = stale;
 	}
@@ -574,7 +576,7 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 		atomic_fetch_add_explicit(&s->n.coalesced, 1, memory_order_relaxed);
 	else if (r == CACHE_PASS)
 		atomic_fetch_add_explicit(&s->n.hit_for_pass, 1, memory_order_relaxed);
-	else if (r == CACHE_STALE)
+	else if (r == CACHE_STALE || r == CACHE_REFRESH)
 		atomic_fetch_add_explicit(&s->n.stale, 1, memory_order_relaxed);
 	else
 		atomic_fetch_add_explicit(&s->n.misses, 1, memory_order_relaxed);

@@ -71,6 +71,10 @@ enum cache_lookup {
 			   * do not store */
 	CACHE_STALE,      /* *out: a stale object the match allows to serve while another
 			   * exchange fetches the key (stale-while-revalidate) */
+	CACHE_REFRESH,    /* *out: a stale object the match allows to serve while it is
+			   * refetched, and no fetch in progress: the caller is the key's
+			   * fetcher (as CACHE_FETCH) and answers with *out while it
+			   * refetches in the background (counted stale, not a miss) */
 };
 
 /* What a lookup's match says of an object of the key (higher stale kinds win). */
@@ -120,7 +124,8 @@ void cache_obj_unref(struct cache_obj *o);
 
 /* The fresh object for key (before its fresh_until) that match(o, arg) calls
  * CACHE_MATCH_FRESH (match NULL: any). Without one: CACHE_STALE with the best stale
- * object match calls CACHE_MATCH_STALE_SERVE while a fetch of key is in progress;
+ * object match calls CACHE_MATCH_STALE_SERVE while a fetch of key is in progress, and
+ * CACHE_REFRESH with it when none is (the caller becomes the fetcher);
  * CACHE_PASS under a hit-for-pass mark; CACHE_WAIT when a fetch of key is in progress
  * and w is not NULL (w queued; its wake comes when the fetch ends; without w,
  * CACHE_PASS); else CACHE_FETCH: the caller is the key's fetcher until it calls

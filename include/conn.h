@@ -300,6 +300,9 @@ struct client {
 	unsigned in_request:1;           /* a request is being handled (for logging) */
 	unsigned answered:1;             /* a request was answered: idle_timeout_ms applies
 	                                  * between requests, not head_timeout_ms */
+	unsigned internal:1;             /* fulcrum's own (a cache refresh): no client behind
+	                                  * it, not counted as a connection nor in the
+	                                  * listener's requests (client_new_internal) */
 
 	/* HTTP/1.x minor version of the last request head parsed on this connection: the
 	 * access-log line of a head that did not parse prints it */
@@ -311,6 +314,12 @@ struct client {
 /* Creates a client for an accepted socket speaking proto and starts reading. */
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		   int listener_index, const struct conn_proto *proto);
+/* A connection fulcrum opens to itself to run one exchange with no client behind it (a
+ * cache's background refresh, lb/cache_refresh.c): fd is its socket (one end of a
+ * socketpair whose other end the caller reads and drops), its listener, generation,
+ * protocol and addresses those of like. Plain (no TLS), in the worker's list of
+ * clients, no exchange yet, nothing armed. NULL out of memory. */
+struct client *client_new_internal(struct worker *w, const struct client *like, int fd);
 /* Closes idempotently; the memory goes once the current callback returns. */
 void client_close(struct client *c, enum termination why);
 /* Re-arms the client and upstream watchers and the timer from the state. */

@@ -10,6 +10,7 @@
 #include "http.h"
 
 struct client;
+struct cache_obj;
 struct pool;
 struct worker;
 
@@ -22,13 +23,16 @@ enum cache_status {
 	CACHE_ST_COALESCED,   /* waited for another request's fetch and got its response */
 	CACHE_ST_PASS,        /* went to the backend: the URL's response was lately uncacheable */
 	CACHE_ST_BYPASS,      /* not for the cache (method, body, Authorization, no-cache) */
+	CACHE_ST_REFRESH,     /* fulcrum's own background refetch of a stale entry
+			       * (lb/cache_refresh.c): conditional when it has validators */
 };
 
 /* "hit", "miss", ...; "" for CACHE_ST_NONE. (Inline: the access-log line, below the
  * cache in lb/, prints it.) */
 static inline const char *http_cache_status_name(unsigned st)
 {
-	static const char *const names[] = { "", "hit", "miss", "stale", "coalesced", "pass", "bypass" };
+	static const char *const names[] = { "", "hit", "miss", "stale", "coalesced", "pass", "bypass",
+					      "refresh" };
 
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "";
 }
@@ -40,6 +44,14 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 /* The request is ready (c->ex->cache is set): answers it from the store, makes it wait
  * for a fetch in progress, or sends it to the backend (as the URL's fetcher or not). */
 void http_cache_dispatch(struct client *c);
+
+/* For lb/cache_refresh.c: gives rc (an internal connection whose exchange holds the
+ * refresh's request head) the cache part of c's request, with o (the stale entry, a
+ * reference taken) to revalidate, and moves the fetch of the key from c to rc. 0, or -1
+ * (c not the key's fetcher, or out of memory: nothing moved). */
+int http_cache_refresh_adopt(struct client *rc, struct client *c, struct cache_obj *o);
+/* Sends rc's refresh to the pool, as its key's fetcher. */
+void http_cache_refresh_go(struct client *rc);
 
 /* The backend's final response head h over base came, before it is rewritten: a
  * fetcher decides whether the response is stored and starts its copy. 1 when a stale

@@ -130,6 +130,36 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	client_update(c);
 }
 
+struct client *client_new_internal(struct worker *w, const struct client *like, int fd)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->w = w;
+	c->gen = like->gen;
+	generation_ref(c->gen);
+	c->gl = like->gl;
+	c->proto = like->proto;
+	c->peer = like->peer;
+	c->local = like->local;
+	c->internal = 1;
+	c->id = ++w->next_conn_id;
+	c->fd = fd;
+	c->last_activity = c->head_started = ev_now(w->loop);
+	/* in the worker's list, so that a shutdown waits for it as for any request */
+	c->next = w->clients;
+	if (c->next)
+		c->next->prev = c;
+	w->clients = c;
+	w->nclients++;
+	ev_io_init(&c->io, on_client_io, fd, 0);
+	c->io.data = c;
+	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
+	c->timer.data = c;
+	return c;
+}
+
 /* After accept (and the PROXY header): the TLS handshake when the listener has TLS,
  * then the connection (tcp) or the first request (http). */
 static void client_start(struct client *c)
@@ -250,7 +280,8 @@ void client_close(struct client *c, enum termination why)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nclients--;
-	atomic_fetch_sub(&proc.connections, 1);
+	if (!c->internal)
+		atomic_fetch_sub(&proc.connections, 1);
 	if (c->counted_in_listener)
 		atomic_fetch_sub(&c->gl->group->active, 1);
 	limit_release(c);

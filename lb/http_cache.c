@@ -1,9 +1,10 @@
 /* http_cache.c: owns the edge cache on the HTTP/1.1 data path (include/http_cache.h):
  * a request's key and lookup, the hit's answer (cache_producer: the stored head with
  * Age, the body from memory), the wait of a request behind another's fetch of the same
- * URL (woken on its own worker through the worker's ev_async), and the copy of a
- * storable response kept as the backend delivers it (cache_fill_producer wraps the
- * backend's). The store and its locks are core/cache_store.c's.
+ * URL (woken on its own worker through the worker's ev_async), and the fetch's life
+ * (cache_fill_producer wraps the backend's; the copy it keeps is lb/http_cache_fill.c's,
+ * a background refresh lb/cache_refresh.c's). The store and its locks are
+ * core/cache_store.c's.
  *
  * The key is the request's Host (lowercased) followed by its target as sent ("host/path?q"):
  * purges by prefix take the same form. Which requests are looked up and which
@@ -18,61 +19,25 @@
 
 #include "balance.h"
 #include "cache_policy.h"
+#include "cache_refresh.h"
 #include "cache_store.h"
 #include "cache_vary.h"
 #include "conn.h"
 #include "conn_io.h"
-#include "http_cache.h"
+#include "http_cache-int.h"
 #include "http_resp_head.h"
 #include "producer.h"
 #include "worker.h"
 
-/* Hit-for-pass: how long a URL whose response was not storable goes straight to the
- * backend (its next herd does not queue behind a fetch that will not help it). */
-#define PASS_DEFAULT_S 10.0
 /* Bytes one writable event may send of a hit's body before the loop serves others. */
 #define SEND_TURN_MAX (1024 * 1024)
-#define VARY_NAMES_MAX 1024
 
 /* A second parsed head beside the worker's scratch: a stored response's while the
- * request's parse is in the scratch, or the request's while the backend's response is. */
+ * request's parse is in the scratch. */
 static __thread struct http_head cache_scratch;
 
-/* A request waiting for another's fetch: allocated, as the fetch may end on another
- * thread after the exchange left (then c is NULL and the worker frees it). */
-struct http_cache_wait {
-	struct cache_waiter cw;          /* the store's part (first: the wake's cast) */
-	struct worker *w;                /* the waiter's worker */
-	struct client *c;                /* NULL once the exchange left (its worker's thread only) */
-	struct http_cache_wait *mail_next; /* in w->cache_woken */
-};
-
-/* The cache's part of an exchange (c->ex->cache). */
-struct http_cache_x {
-	struct pool_cache *store;       /* the pool's (the exchange's generation holds it) */
-	const struct cfg_cache *cfg;
-	struct cache_obj *obj;           /* a hit being answered (a reference) */
-	struct cache_obj *fill;          /* the fetcher's copy of a storable response */
-	struct cache_obj *stale;         /* the fetcher's stale answer, for a backend's 5xx */
-	struct http_cache_wait *wait;    /* waiting for a fetch */
-	double pass_until;               /* a fill given up (too large): hit-for-pass until then */
-	double now;                      /* the clock of the lookup in progress */
-	struct cache_request rq;         /* the request's class and directives */
-	/* the request parsed over req: the scratch head while the request's own parse is
-	 * there (its first lookup), else NULL (parsed again into the scratch) */
-	const struct http_head *rh;
-	unsigned fetching:1;             /* this exchange is its key's fetcher: fetch_end owed */
-	unsigned head_only:1;            /* HEAD */
-	size_t key_len, req_len;
-	char *key;                       /* host + target */
-	char *req;                       /* the request head as the client sent it */
-	char mem[];
-};
-
 static void to_backend(struct client *c, int fetching);
-static void serve(struct client *c, struct cache_obj *o, enum cache_status st);
 static void lookup(struct client *c);
-static void fetch_end(struct client *c, struct cache_obj *o, double pass_until);
 static void cache_x_free(struct client *c);
 static void hit_start(struct client *c);
 static void hit_done(struct client *c, int reusable);
@@ -90,7 +55,7 @@ const struct producer cache_producer = {
 };
 
 /* The backend's producer, with the fetch of the URL ended when the exchange ends. */
-static const struct producer cache_fill_producer = {
+const struct producer cache_fill_producer = {
 	.name = "backend",
 	.start = client_pick_backend,
 	.done = fill_done,
@@ -141,7 +106,7 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 
 /* The request parsed over xc->req into xc->rh: its own parse on the first lookup (set
  * by http_cache_begin), else parsed again into dst. -1 if it does not parse. */
-static int request_head(struct http_cache_x *xc, struct http_head *dst)
+int http_cache_request_head(struct http_cache_x *xc, struct http_head *dst)
 {
 	struct http_limits lim = { (uint32_t)xc->req_len + 1, HTTP_HEADERS_MAX };
 
@@ -218,7 +183,7 @@ static int lookup_match(const struct cache_obj *o, void *arg)
 
 /* 1 when the stale o may answer the request now that its refetch failed: within its
  * stale-if-error window (RFC 5861 4), whatever stale-while-revalidate says. */
-static int stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, double now)
+int http_cache_stale_on_error(const struct cache_obj *o, const struct http_cache_x *xc, double now)
 {
 	struct cache_entry e = o->entry;
 	int64_t age;
@@ -241,13 +206,13 @@ static int stale_instead(struct client *c, int status)
 	struct cache_obj *o;
 
 	if (!xc || !xc->fetching || !xc->stale || status < 500 || status > 599 || x->resp_head_done ||
-	    !stale_on_error(xc->stale, xc, ev_now(c->w->loop)))
+	    !http_cache_stale_on_error(xc->stale, xc, ev_now(c->w->loop)))
 		return 0;
 	o = xc->stale;
 	xc->stale = NULL;
-	fetch_end(c, NULL, 0);         /* the waiters look again */
+	http_cache_fetch_end(c, NULL, 0);         /* the waiters look again */
 	backend_producer.abandon(c);   /* queue place, upstream and slot go as on any failure */
-	serve(c, o, CACHE_ST_STALE);
+	http_cache_serve(c, o, CACHE_ST_STALE);
 	return 1;
 }
 
@@ -275,7 +240,7 @@ static void lookup(struct client *c)
 	if (wt)
 		*wt = (struct http_cache_wait){ .cw.wake = on_woken, .w = c->w, .c = c };
 	xc->now = ev_now(c->w->loop);
-	if (request_head(xc, &c->w->scratch) == -1) {
+	if (http_cache_request_head(xc, &c->w->scratch) == -1) {
 		free(wt);
 		x->cache_status = CACHE_ST_BYPASS;
 		to_backend(c, 0);
@@ -284,8 +249,15 @@ static void lookup(struct client *c)
 	r = cache_store_lookup(xc->store, xc->key, xc->key_len, xc->now, lookup_match, xc, wt ? &wt->cw : NULL, &o);
 	if (r != CACHE_WAIT)
 		free(wt);
+	if (r == CACHE_REFRESH) {
+		/* stale-while-revalidate, and the first to find it so: answered with the
+		 * stale entry at once while fulcrum refetches it in the background. A HEAD,
+		 * only-if-cached, or a refresh that cannot start: the fetch is this request's */
+		xc->fetching = 1;
+		r = !only_cached && !xc->head_only && cache_refresh_start(c, o) == 0 ? CACHE_STALE : CACHE_FETCH;
+	}
 	if (r == CACHE_HIT || r == CACHE_STALE) {
-		serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
+		http_cache_serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
 			    x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
 		xc = x->cache;
 	}
@@ -301,7 +273,7 @@ static void lookup(struct client *c)
 	if (only_cached) {
 		if (r == CACHE_FETCH) {
 			xc->fetching = 1;
-			fetch_end(c, NULL, 0);
+			http_cache_fetch_end(c, NULL, 0);
 		}
 		client_error(c, 504, TERM_NO_BACKEND, "only-if-cached and not in the cache");
 		return;
@@ -309,6 +281,7 @@ static void lookup(struct client *c)
 	switch (r) {
 	case CACHE_HIT:
 	case CACHE_STALE:
+	case CACHE_REFRESH:
 		return;
 	case CACHE_WAIT:
 		xc->wait = wt;
@@ -327,7 +300,7 @@ static void lookup(struct client *c)
 		xc->fetching = 1;
 		if (xc->head_only) {
 			/* a HEAD brings no body to store: the next GET fetches */
-			fetch_end(c, NULL, 0);
+			http_cache_fetch_end(c, NULL, 0);
 			to_backend(c, 0);
 			return;
 		}
@@ -345,8 +318,38 @@ static void to_backend(struct client *c, int fetching)
 	client_to_backend(c, fetching ? &cache_fill_producer : &backend_producer);
 }
 
+int http_cache_refresh_adopt(struct client *rc, struct client *c, struct cache_obj *o)
+{
+	struct http_cache_x *of = c->ex->cache, *xc;
+	size_t n = sizeof(*of) + of->key_len + 1 + of->req_len + 1;
+
+	if (!of->fetching || !(xc = malloc(n)))
+		return -1;
+	memcpy(xc, of, n);
+	xc->key = xc->mem;
+	xc->req = xc->mem + (of->req - of->mem);
+	xc->obj = xc->fill = xc->stale = NULL;
+	xc->wait = NULL;
+	xc->rh = NULL;
+	xc->pass_until = 0;
+	xc->head_only = 0;
+	xc->refresh = 1;
+	cache_obj_ref(o);
+	xc->revalidating = o;
+	/* the fetch of the key moves: its end is the refresh's to call now */
+	of->fetching = 0;
+	rc->ex->cache = xc;
+	rc->ex->cache_status = CACHE_ST_REFRESH;
+	return 0;
+}
+
+void http_cache_refresh_go(struct client *rc)
+{
+	client_to_backend(rc, &cache_fill_producer);
+}
+
 /* Ends the exchange's fetch of its key (once): o stored and the waiters woken. */
-static void fetch_end(struct client *c, struct cache_obj *o, double pass_until)
+void http_cache_fetch_end(struct client *c, struct cache_obj *o, double pass_until)
 {
 	struct http_cache_x *xc = c->ex->cache;
 
@@ -367,7 +370,7 @@ static void fetch_end(struct client *c, struct cache_obj *o, double pass_until)
 #define HEAD_POST (sizeof(struct http_head) - HEAD_POST_OFF)
 
 /* Keeps h, the parse of o->head, in o->parsed. -1 out of memory. */
-static int pack_head(struct cache_obj *o, const struct http_head *h)
+int http_cache_pack_head(struct cache_obj *o, const struct http_head *h)
 {
 	size_t n = h->nheaders * sizeof(h->headers[0]);
 	char *p = malloc(HEAD_PRE + n + HEAD_POST);
@@ -383,7 +386,7 @@ static int pack_head(struct cache_obj *o, const struct http_head *h)
 }
 
 /* o's head parsed into h: unpacked from o->parsed, else parsed. -1 if it does not parse. */
-static int unpack_head(const struct cache_obj *o, enum http_method m, struct http_head *h)
+int http_cache_unpack_head(const struct cache_obj *o, enum http_method m, struct http_head *h)
 {
 	struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
 	const char *p = o->parsed;
@@ -453,7 +456,7 @@ static int not_modified_head(const struct cache_obj *o, const struct http_head *
 /* Answers c from o (a reference that moves to the exchange): the stored head with Age
  * (and the pool's X-Cache line), rewritten as a proxied head is, then the body; or a
  * 304 when the request's conditions hold for o. xc->rh is the request's parse. */
-static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
+void http_cache_serve(struct client *c, struct cache_obj *o, enum cache_status st)
 {
 	struct exchange *x = c->ex;
 	struct http_cache_x *xc = x->cache;
@@ -464,7 +467,7 @@ static void serve(struct client *c, struct cache_obj *o, enum cache_status st)
 
 	xc->obj = o;
 	x->cache_status = st;
-	if (unpack_head(o, x->method, h) == -1) {
+	if (http_cache_unpack_head(o, x->method, h) == -1) {
 		client_error(c, 500, TERM_INTERNAL, "stored response unusable");
 		return;
 	}
@@ -586,10 +589,11 @@ static void cache_x_free(struct client *c)
 		xc->wait = NULL;
 	}
 	if (xc->fetching)
-		fetch_end(c, NULL, 0);
+		http_cache_fetch_end(c, NULL, 0);
 	cache_obj_unref(xc->fill);
 	cache_obj_unref(xc->obj);
 	cache_obj_unref(xc->stale);
+	cache_obj_unref(xc->revalidating);
 	c->ex->cache = NULL;
 	free(xc);
 }
@@ -610,161 +614,6 @@ static void fill_abandon(struct client *c)
 	cache_x_free(c);
 }
 
-/* The stored head: the backend's status line and fields, without Age (a hit says its
- * own). -1 out of memory. */
-static int store_head(struct cache_obj *o, const char *base, const struct http_head *h)
-{
-	char *p = malloc(h->head_len + 1), *q = p;
-	uint32_t i;
-	int r;
-
-	if (!p)
-		return -1;
-	q += sprintf(q, "HTTP/1.1 %d ", h->status);
-	memcpy(q, base + h->reason.off, h->reason.len);
-	q += h->reason.len;
-	*q++ = '\r';
-	*q++ = '\n';
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-
-		if (http_slice_eq(base, f->name, "age"))
-			continue;
-		memcpy(q, base + f->name.off, f->name.len);
-		q += f->name.len;
-		*q++ = ':';
-		*q++ = ' ';
-		memcpy(q, base + f->value.off, f->value.len);
-		q += f->value.len;
-		*q++ = '\r';
-		*q++ = '\n';
-	}
-	*q++ = '\r';
-	*q++ = '\n';
-	r = cache_obj_set_head(o, p, (size_t)(q - p));
-	free(p);
-	return r;
-}
-
-/* The response's tags (Cache-Tag, Surrogate-Key) into o. -1 out of memory. */
-static int store_tags(struct cache_obj *o, const char *base, const struct http_head *h)
-{
-	struct cache_tag_iter it;
-	struct http_slice t;
-
-	cache_tags_begin(&it, base, h);
-	while (cache_tags_next(&it, &t))
-		if (cache_obj_add_tag(o, base + t.off, t.len) == -1)
-			return -1;
-	return 0;
-}
-
-/* o's Vary names (lowercase, each ended by a newline) and the request's secondary key
- * for them. -1 when the key does not fit or out of memory. */
-static int store_vary(struct cache_obj *o, struct http_cache_x *xc, const char *base, const struct cache_vary *v)
-{
-	char names[VARY_NAMES_MAX], key[1024];
-	size_t n = 0, k;
-	uint32_t i;
-	int kl;
-
-	for (i = 0; i < v->n; i++) {
-		if (n + v->names[i].len + 2 > sizeof(names))
-			return -1;
-		for (k = 0; k < v->names[i].len; k++)
-			names[n++] = (char)tolower((unsigned char)base[v->names[i].off + k]);
-		names[n++] = '\n';
-	}
-	names[n] = '\0';
-	if (v->n == 0)
-		return cache_obj_set_vary(o, "", "", 0);
-	if (request_head(xc, &cache_scratch) == -1)
-		return -1;
-	kl = cache_vary_key(xc->req, xc->rh, base, v, key, sizeof(key));
-	xc->rh = NULL;
-	if (kl < 0)
-		return -1;
-	return cache_obj_set_vary(o, names, key, (size_t)kl);
-}
-
-/* The backend's response head h over base: stored (its copy begins) when the policy
- * says so and it is fresh on arrival and may be served without revalidation; else the
- * URL passes for PASS_DEFAULT_S and the waiters go to the backend. A 5xx with a stale
- * answer within its stale-if-error window is replaced by it: 1 (the backend is let go
- * and c answers from the cache), else 0. */
-int http_cache_response_head(struct client *c, const char *base, const struct http_head *h)
-{
-	struct exchange *x = c->ex;
-	struct http_cache_x *xc = x->cache;
-	double now = ev_now(c->w->loop);
-	struct cache_defaults d;
-	struct cache_entry e;
-	struct cache_vary v;
-	struct cache_obj *o = NULL;
-	double sent_at = x->t_connect_start > 0 ? x->t_connect_start : x->t_start;
-	/* whole seconds as the policy counts them: the response's arrival, and the request
-	 * the whole seconds of the round trip before it (a 5 ms fetch that crosses a second
-	 * boundary took no second) */
-	int64_t arrived = (int64_t)now, sent = arrived - (int64_t)(now > sent_at ? now - sent_at : 0);
-	int storable;
-
-	if (!xc || !xc->fetching)
-		return 0;
-	if (xc->stale && h->status >= 500 && stale_on_error(xc->stale, xc, now)) {
-		/* stale-if-error: the backend failed; its answer is counted and let go, and
-		 * the stale one answers. The waiters look again (a new fetch). */
-		o = xc->stale;
-		xc->stale = NULL;
-		fetch_end(c, NULL, 0);
-		client_backend_done(c, 0);
-		serve(c, o, CACHE_ST_STALE);
-		return 1;
-	}
-	d = (struct cache_defaults){
-		.default_ttl = xc->cfg->default_ttl_s,
-		.stale_while_revalidate = xc->cfg->stale_while_revalidate_s,
-		.stale_if_error = xc->cfg->stale_if_error_s,
-	};
-	memset(&e, 0, sizeof(e));
-	storable = cache_response_policy(&xc->rq, base, h, sent, arrived, &d, &e) == CACHE_STORE &&
-		   !(e.flags & CACHE_E_NO_CACHE) && h->body != HTTP_BODY_UNTIL_CLOSE &&
-		   cache_vary_parse(base, h, &v) == 0 && !v.star &&
-		   !(h->body == HTTP_BODY_LENGTH && h->content_length > cache_store_limits(xc->store)->max_object_bytes);
-	if (!storable || (e.lifetime <= e.initial_age && e.swr == 0 && e.sie == 0)) {
-		/* a 304 answers the fetcher's own conditions, and an answer stale on arrival
-		 * with no stale window is the URL's timing, not its nature: neither marks
-		 * the URL uncacheable. (One stale on arrival within a window is stored: it
-		 * may answer while it is refetched, or when that fails.) */
-		fetch_end(c, NULL, h->status == 304 || storable ? 0 : now + PASS_DEFAULT_S);
-		return 0;
-	}
-	o = cache_obj_new(xc->key, xc->key_len, h->body == HTTP_BODY_LENGTH ? (size_t)h->content_length : 0);
-	if (!o || store_head(o, base, h) == -1 || store_vary(o, xc, base, &v) == -1 || store_tags(o, base, h) == -1 ||
-	    cache_obj_set_validators(o, e.etag.len ? base + e.etag.off : NULL, e.etag.len,
-				     e.last_modified.len ? base + e.last_modified.off : NULL, e.last_modified.len) == -1) {
-		cache_obj_unref(o);
-		fetch_end(c, NULL, 0);
-		return 0;
-	}
-	{
-		struct http_limits lim = { (uint32_t)o->head_len + 1, HTTP_HEADERS_MAX };
-
-		/* the stored head parsed once, here, rather than at every hit */
-		if (http_parse_response(o->head, o->head_len, &lim, HTTP_M_GET, &cache_scratch) == HTTP_PARSE_DONE)
-			pack_head(o, &cache_scratch);
-	}
-	o->status = h->status;
-	o->entry = e;
-	o->entry.etag = o->entry.last_modified = (struct http_slice){ 0, 0 };  /* slices of base */
-	o->stored_at = now - (double)e.initial_age;
-	o->fresh_until = now + (double)(e.lifetime - e.initial_age);
-	o->swr_until = o->fresh_until + (double)e.swr;
-	o->sie_until = o->fresh_until + (double)e.sie;
-	xc->fill = o;
-	xc->pass_until = now + PASS_DEFAULT_S;
-	return 0;
-}
-
 const char *http_cache_header_line(const struct client *c, char *out, size_t cap)
 {
 	const struct exchange *x = c->ex;
@@ -775,32 +624,6 @@ const char *http_cache_header_line(const struct client *c, char *out, size_t cap
 		return NULL;
 	n = snprintf(out, cap, "%s: %s", p->cfg->cache->x_cache_header, http_cache_status_name(x->cache_status));
 	return n > 0 && (size_t)n < cap ? out : NULL;
-}
-
-void http_cache_body(struct client *c, const char *p, size_t n)
-{
-	struct http_cache_x *xc = c->ex->cache;
-
-	if (!xc || !xc->fill)
-		return;
-	if (cache_obj_append(xc->fill, p, n, cache_store_limits(xc->store)->max_object_bytes) == -1) {
-		/* larger than an object may be (a chunked body): the URL passes */
-		cache_obj_unref(xc->fill);
-		xc->fill = NULL;
-		fetch_end(c, NULL, xc->pass_until);
-	}
-}
-
-void http_cache_response_done(struct client *c)
-{
-	struct http_cache_x *xc = c->ex->cache;
-	struct cache_obj *o;
-
-	if (!xc || !xc->fill)
-		return;
-	o = xc->fill;
-	xc->fill = NULL;
-	fetch_end(c, o, xc->pass_until);
 }
 
 /* ---- waiters ---- */
@@ -843,9 +666,9 @@ void http_cache_run_woken(struct worker *w)
 		xc->wait = NULL;
 		/* the response came after the request: fresh for it whatever it asked, if it
 		 * is its variant */
-		if (o && request_head(xc, &w->scratch) == 0 && variant_match(o, xc) &&
+		if (o && http_cache_request_head(xc, &w->scratch) == 0 && variant_match(o, xc) &&
 		    ev_now(w->loop) < o->fresh_until) {
-			serve(c, o, CACHE_ST_COALESCED);
+			http_cache_serve(c, o, CACHE_ST_COALESCED);
 			if (c->ex && c->ex->cache)
 				c->ex->cache->rh = NULL;
 		} else {

@@ -353,8 +353,16 @@ static void test_stale_candidates(void **state)
 
 	(void)state;
 	put(s, "h/s", obj("h/s", 10, 5));
-	/* past fresh_until: the fetcher gets the stale object to fall back on */
+	/* past fresh_until, usable only on error: the fetcher gets it to fall back on */
+	kind = CACHE_MATCH_STALE_ON_ERROR;
 	assert_int_equal(cache_store_lookup(s, "h/s", 3, 6, stale_kind, &kind, NULL, &stale), CACHE_FETCH);
+	assert_non_null(stale);
+	cache_obj_unref(stale);
+	cache_store_fetch_end(s, "h/s", 3, NULL, 6, 0);
+	/* usable while refetched: the first to find it answers with it and refetches in
+	 * the background, as the key's fetcher (counted stale, not a miss) */
+	kind = CACHE_MATCH_STALE_SERVE;
+	assert_int_equal(cache_store_lookup(s, "h/s", 3, 6, stale_kind, &kind, NULL, &stale), CACHE_REFRESH);
 	assert_non_null(stale);
 	assert_int_equal(stale->body_len, 10);
 	/* while it refetches, the others get the stale answer at once, without waiting */
@@ -370,7 +378,8 @@ static void test_stale_candidates(void **state)
 	assert_int_equal(tw.w.obj->body_len, 20);
 	cache_obj_unref(tw.w.obj);
 	cache_obj_unref(stale);
-	assert_int_equal(atomic_load(&cache_store_counters(s)->stale), 1);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->stale), 2);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->misses), 2);
 	assert_int_equal(atomic_load(&cache_store_counters(s)->objects), 1);
 	cache_store_unref(s);
 }
