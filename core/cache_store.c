@@ -43,6 +43,8 @@ struct cache_mark {
 	int fetching;                    /* 1: a fetch in progress; 0: hit-for-pass */
 	double pass_until;               /* hit-for-pass ends */
 	struct cache_waiter waiters;     /* sentinel of the waiters (fetching) */
+	struct cache_obj *streaming;     /* the fetch's response, handed out while it is
+					  * filled (a reference); NULL = none yet */
 };
 
 struct cache_stripe {
@@ -64,6 +66,7 @@ struct pool_cache {
 	size_t nbuckets;                 /* power of two */
 	struct cache_stripe stripes[STRIPES];
 	pthread_mutex_t qlock;           /* small, main, ghost, bytes */
+	pthread_mutex_t flock;           /* every streaming object's followers (few at a time) */
 	struct fifo small, main;
 	uint64_t *ghost;
 	size_t nghost;                   /* power of two */
@@ -82,6 +85,7 @@ static void evict_locked(struct pool_cache *s, uint64_t need);
 static struct cache_mark *mark_find(struct cache_stripe *st, uint64_t h, const char *key, size_t len);
 static struct cache_mark *mark_add(struct cache_stripe *st, uint64_t h, const char *key, size_t len, double now);
 static void mark_free(struct cache_stripe *st, struct cache_mark *m);
+static void wake_followers(struct pool_cache *s, struct cache_obj *o);
 static size_t purge_if(struct pool_cache *s, long only,
 		       int (*pred)(const struct cache_obj *o, const void *arg, size_t len),
 		       const void *arg, size_t len);
@@ -148,6 +152,7 @@ struct pool_cache *cache_store_new(const struct cache_limits *lim)
 	for (i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&s->stripes[i].lock, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
+	pthread_mutex_init(&s->flock, NULL);
 	fifo_init(&s->small);
 	fifo_init(&s->main);
 	return s;
@@ -179,6 +184,7 @@ void cache_store_unref(struct pool_cache *s)
 		pthread_mutex_destroy(&s->stripes[i].lock);
 	}
 	pthread_mutex_destroy(&s->qlock);
+	pthread_mutex_destroy(&s->flock);
 	free(s->buckets);
 	free(s->ghost);
 	free(s);
@@ -215,6 +221,7 @@ struct cache_obj *cache_obj_new(const char *key, size_t key_len, size_t body_hin
 	o->key[key_len] = '\0';
 	o->key_len = key_len;
 	o->body_cap = body_hint;
+	o->followers.next = o->followers.prev = &o->followers;
 	o->hash = key_hash(key, key_len);
 	return o;
 }
@@ -298,7 +305,8 @@ int cache_obj_add_tag(struct cache_obj *o, const char *tag, size_t len)
 
 int cache_obj_append(struct cache_obj *o, const void *p, size_t n, uint64_t max)
 {
-	if (o->body_len + n > max)
+	/* a streamed body is read while it grows: it must never move */
+	if (o->body_len + n > max || (o->stream_len && o->body_len + n > o->stream_len))
 		return -1;
 	if (o->body_len + n > o->body_cap) {
 		size_t cap = o->body_cap ? o->body_cap : 4096;
@@ -470,6 +478,7 @@ static void mark_free(struct cache_stripe *st, struct cache_mark *m)
 			break;
 		}
 	st->nmarks--;
+	cache_obj_unref(m->streaming);  /* (a fetch's end takes it first) */
 	free(m->key);
 	free(m);
 }
@@ -550,6 +559,14 @@ enum cache_lookup cache_store_lookup(struct pool_cache *s, const char *key, size
 	}
 	if (m && m->fetching && stale_kind == CACHE_MATCH_STALE_SERVE) {
 		r = CACHE_STALE;  /* stale-while-revalidate: no wait behind the refetch */
+	} else if (m && m->fetching && m->streaming && now < m->streaming->fresh_until &&
+		   (!match || match(m->streaming, arg) == CACHE_MATCH_FRESH)) {
+		/* the fetch's response is coming: read it as it does */
+		cache_obj_ref(m->streaming);
+		*out = m->streaming;
+		pthread_mutex_unlock(&st->lock);
+		atomic_fetch_add_explicit(&s->n.coalesced, 1, memory_order_relaxed);
+		return CACHE_HIT;
 	} else if (m && m->fetching && w) {
 		w->obj = NULL;
 		w->next = &m->waiters;
@@ -642,10 +659,14 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 	uint64_t h = key_hash(key, key_len);
 	struct cache_stripe *st = stripe_of(s, h);
 	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+	struct cache_obj *streamed = NULL;
 	struct cache_mark *m;
 	int stored = 0;
 
 	if (o) {
+		/* whole: its readers, from the index or following it, send body_len */
+		atomic_store(&o->avail, o->body_len);
+		atomic_store(&o->fill, CACHE_FILL_WHOLE);
 		cache_obj_ref(o);  /* kept for the waiters while the insert may evict it */
 		stored = insert(s, o);
 		if (!stored) {
@@ -657,6 +678,8 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 	pthread_mutex_lock(&st->lock);
 	m = mark_find(st, h, key, key_len);
 	if (m && m->fetching) {
+		streamed = m->streaming;
+		m->streaming = NULL;
 		if (m->waiters.next != &m->waiters) {
 			list.next = m->waiters.next;
 			list.prev = m->waiters.prev;
@@ -681,9 +704,115 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 		next = w->next;
 		w->wake(w);
 	}
+	if (streamed) {
+		/* its readers learn that it is whole, or that no more will come */
+		if (streamed != o)
+			atomic_store(&streamed->fill, CACHE_FILL_FAILED);
+		wake_followers(s, streamed);
+		cache_obj_unref(streamed);
+	}
 	if (o)
 		cache_obj_unref(o);
 	return stored;
+}
+
+/* Wakes every follower of o (each once; they follow again if they want more). */
+static void wake_followers(struct pool_cache *s, struct cache_obj *o)
+{
+	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+
+	pthread_mutex_lock(&s->flock);
+	if (o->followers.next != &o->followers) {
+		list.next = o->followers.next;
+		list.prev = o->followers.prev;
+		list.next->prev = &list;
+		list.prev->next = &list;
+		o->followers.next = o->followers.prev = &o->followers;
+	}
+	for (w = list.next; w != &list; w = w->next) {
+		w->queued = 0;
+		w->obj = NULL;
+	}
+	pthread_mutex_unlock(&s->flock);
+	for (w = list.next; w != &list; w = next) {
+		next = w->next;
+		w->wake(w);
+	}
+}
+
+void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_len, struct cache_obj *o,
+			      size_t len)
+{
+	uint64_t h = key_hash(key, key_len);
+	struct cache_stripe *st = stripe_of(s, h);
+	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+	struct cache_mark *m;
+
+	o->stream_len = len;
+	atomic_store(&o->avail, o->body_len);
+	atomic_store(&o->fill, CACHE_FILL_STREAMING);
+	pthread_mutex_lock(&st->lock);
+	m = mark_find(st, h, key, key_len);
+	if (m && m->fetching && !m->streaming) {
+		cache_obj_ref(o);
+		m->streaming = o;
+		if (m->waiters.next != &m->waiters) {
+			list.next = m->waiters.next;
+			list.prev = m->waiters.prev;
+			list.next->prev = &list;
+			list.prev->next = &list;
+			m->waiters.next = m->waiters.prev = &m->waiters;
+		}
+		for (w = list.next; w != &list; w = w->next) {
+			w->queued = 0;
+			cache_obj_ref(o);
+			w->obj = o;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	for (w = list.next; w != &list; w = next) {
+		next = w->next;
+		w->wake(w);
+	}
+}
+
+void cache_obj_stream_more(struct pool_cache *s, struct cache_obj *o)
+{
+	atomic_store_explicit(&o->avail, o->body_len, memory_order_release);
+	wake_followers(s, o);
+}
+
+int cache_obj_follow(struct pool_cache *s, struct cache_obj *o, size_t seen, struct cache_waiter *w)
+{
+	int queued = 0;
+
+	pthread_mutex_lock(&s->flock);
+	if (atomic_load(&o->fill) == CACHE_FILL_STREAMING && atomic_load(&o->avail) <= seen) {
+		w->obj = NULL;
+		w->next = &o->followers;
+		w->prev = o->followers.prev;
+		o->followers.prev->next = w;
+		o->followers.prev = w;
+		w->queued = queued = 1;
+	}
+	pthread_mutex_unlock(&s->flock);
+	return queued;
+}
+
+int cache_obj_unfollow(struct pool_cache *s, struct cache_obj *o, struct cache_waiter *w)
+{
+	int was;
+
+	pthread_mutex_lock(&s->flock);
+	was = w->queued;
+	if (was) {
+		w->prev->next = w->next;
+		w->next->prev = w->prev;
+		w->queued = 0;
+	}
+	pthread_mutex_unlock(&s->flock);
+	(void)o;
+	return was;
 }
 
 int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w)

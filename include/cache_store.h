@@ -14,6 +14,28 @@
 
 struct pool_cache;
 
+/* A request waiting for a fetch of the same primary key in progress (coalescing), or a
+ * reader of a response still being fetched waiting for more of its body (a follower).
+ * Owned by the caller (embedded or allocated); the store links it while it waits. */
+struct cache_waiter {
+	struct cache_waiter *next, *prev;
+	/* set before wake: the object the fetch stored (a reference that becomes the
+	 * waiter's), or NULL when the response was not stored (a follower: always NULL) */
+	struct cache_obj *obj;
+	/* called once, from the thread that ended the fetch, with no lock held; the waiter
+	 * must not be touched by the store after it, and the callee should only hand it to
+	 * its own thread (a worker's mailbox and ev_async) */
+	void (*wake)(struct cache_waiter *w);
+	int queued;                      /* linked in a fetch's list (under the stripe's lock) */
+};
+
+/* Whether an object's body is whole (cache_obj.fill). */
+enum cache_fill {
+	CACHE_FILL_WHOLE = 0,            /* every byte is there: body_len */
+	CACHE_FILL_STREAMING,            /* its fetch is still filling it: avail bytes are there */
+	CACHE_FILL_FAILED                /* its fetch failed: avail bytes are all there will be */
+};
+
 /* One stored response. Immutable once inserted (but for freq); a reader holds a
  * reference (cache_obj_unref when done), so an object evicted or purged while it is
  * being sent stays valid until its last reader lets go. */
@@ -47,21 +69,15 @@ struct cache_obj {
 	double fresh_until;              /* served as a hit before this */
 	double swr_until, sie_until;     /* stale-while-revalidate / stale-if-error windows end */
 	int status;
+	/* a response handed to readers while it is fetched (cache_store_fetch_stream): its
+	 * body never moves (allocated whole for stream_len bytes); readers send up to avail
+	 * and wait as followers for more */
+	atomic_int fill;                 /* enum cache_fill */
+	atomic_size_t avail;             /* body bytes readers may send while not whole */
+	size_t stream_len;               /* the whole body's length (its Content-Length); 0 = not streamed */
+	struct cache_waiter followers;   /* sentinel (under the store's follow lock) */
 };
 
-/* A request waiting for a fetch of the same primary key in progress (coalescing). Owned
- * by the caller (embedded or allocated); the store links it while it waits. */
-struct cache_waiter {
-	struct cache_waiter *next, *prev;
-	/* set before wake: the object the fetch stored (a reference that becomes the
-	 * waiter's), or NULL when the response was not stored */
-	struct cache_obj *obj;
-	/* called once, from the thread that ended the fetch, with no lock held; the waiter
-	 * must not be touched by the store after it, and the callee should only hand it to
-	 * its own thread (a worker's mailbox and ev_async) */
-	void (*wake)(struct cache_waiter *w);
-	int queued;                      /* linked in a fetch's list (under the stripe's lock) */
-};
 
 enum cache_lookup {
 	CACHE_HIT,        /* *out: a fresh object (a reference) */
@@ -145,6 +161,23 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 /* Takes w out of its fetch's list. 1 when it was there (the caller owns w again); 0 when
  * the fetch already ended and its wake is on the way (w must stay until it comes). */
 int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w);
+
+/* Streaming: the fetcher of key hands o (being filled; its body allocated whole for len
+ * bytes, head and times set) to readers before it is whole: every waiter of the key is
+ * woken now with a reference to it, and lookups that o's match calls fresh get it
+ * (CACHE_HIT, counted coalesced) until the fetch ends. The fetch's end makes o whole
+ * (cache_store_fetch_end with o) or failed (with NULL). o is the caller's still. */
+void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_len, struct cache_obj *o,
+			      size_t len);
+/* The fetcher appended to a streaming o: its bytes so far go to the readers (avail) and
+ * the followers are woken. */
+void cache_obj_stream_more(struct pool_cache *s, struct cache_obj *o);
+/* A reader of o has sent seen bytes of its body: 1 when w was queued to be woken when
+ * more come or the fill ends; 0 when there is more already or the fill ended (o->fill
+ * says how). */
+int cache_obj_follow(struct pool_cache *s, struct cache_obj *o, size_t seen, struct cache_waiter *w);
+/* Takes a follower out of o's list: 1 when it was there, 0 when its wake is on the way. */
+int cache_obj_unfollow(struct pool_cache *s, struct cache_obj *o, struct cache_waiter *w);
 
 /* Purges: objects leave the index at once (readers keep theirs). Each returns how many
  * objects went. */

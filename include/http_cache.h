@@ -67,7 +67,9 @@ void http_cache_body(struct client *c, const char *p, size_t n);
 void http_cache_response_done(struct client *c);
 
 /* A hit's answer after its head (in c->out): the stored body from memory as the client
- * takes it. 1 more to send later, 0 all sent, -1 the client failed. */
+ * takes it, and of a response still being fetched as it comes. 1 more to send later
+ * (the write event armed, or waiting for the fetch), 0 all sent, -1 the client failed
+ * (or out of memory), -2 the fetch failed before the body was whole. */
 int http_cache_send(struct client *c);
 
 /* Runs the waiters of w woken by fetches that ended (on any thread): on w's thread,

@@ -55,7 +55,7 @@ int conn_state_client_events(const struct client *c)
 		ev |= EV_WRITE;
 	if (c->state == CS_STREAMING &&
 	    (c->ex->resp_ready > 0 || (c->ex->resp_buffered && body_kept(&c->ex->resp_store) > 0) ||
-	     c->ex->file_left > 0))
+	     (c->ex->file_left > 0 && !c->ex->cache_wait_fill)))
 		ev |= EV_WRITE;
 	return ev;
 }

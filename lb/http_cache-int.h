@@ -25,6 +25,8 @@ struct http_cache_wait {
 	struct worker *w;                /* the waiter's worker */
 	struct client *c;                /* NULL once the exchange left (its worker's thread only) */
 	struct http_cache_wait *mail_next; /* in w->cache_woken */
+	unsigned follow:1;               /* a follower of a streamed response (xc->follow), not a
+					  * waiter for a fetch */
 };
 
 /* The cache's part of an exchange (c->ex->cache). */
@@ -36,6 +38,9 @@ struct http_cache_x {
 	struct cache_obj *stale;         /* the fetcher's stale answer, for a backend's 5xx */
 	struct cache_obj *revalidating;  /* a refresh's stale entry: a 304 freshens it */
 	struct http_cache_wait *wait;    /* waiting for a fetch */
+	/* a hit of a response still being fetched: its follower registration (made once,
+	 * reused at each wait for more) */
+	struct http_cache_wait *follow;
 	double pass_until;               /* a fill given up (too large): hit-for-pass until then */
 	double now;                      /* the clock of the lookup in progress */
 	struct cache_request rq;         /* the request's class and directives */
@@ -45,6 +50,8 @@ struct http_cache_x {
 	unsigned fetching:1;             /* this exchange is its key's fetcher: fetch_end owed */
 	unsigned head_only:1;            /* HEAD */
 	unsigned refresh:1;              /* fulcrum's own refetch (lb/cache_refresh.c) */
+	unsigned streamed:1;             /* the fill is handed to readers as it comes */
+	unsigned following:1;            /* follow is queued on obj or its wake is on the way */
 	size_t key_len, req_len;
 	char *key;                       /* host + target */
 	char *req;                       /* the request head as the client sent it */

@@ -258,7 +258,8 @@ static void lookup(struct client *c)
 	}
 	if (r == CACHE_HIT || r == CACHE_STALE) {
 		http_cache_serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
-			    x->cache_status == CACHE_ST_COALESCED ? CACHE_ST_COALESCED : CACHE_ST_HIT);
+			    x->cache_status == CACHE_ST_COALESCED || atomic_load(&o->fill) != CACHE_FILL_WHOLE
+				    ? CACHE_ST_COALESCED : CACHE_ST_HIT);
 		xc = x->cache;
 	}
 	if (xc)
@@ -482,7 +483,8 @@ void http_cache_serve(struct client *c, struct cache_obj *o, enum cache_status s
 	cache_entry_state(&o->entry, &xc->rq, entry_now(o, ev_now(c->w->loop)), &age);
 	x->status = o->status;
 	x->file_off = 0;
-	x->file_left = xc->head_only ? 0 : o->body_len;
+	/* a response still being fetched is as long as its Content-Length says */
+	x->file_left = xc->head_only ? 0 : atomic_load(&o->fill) == CACHE_FILL_WHOLE ? o->body_len : o->stream_len;
 	if (xc->rh && cache_conditional(xc->req, xc->rh, o->head, h, now) == CACHE_COND_NOT_MODIFIED) {
 		static __thread struct http_head nmh;
 
@@ -523,6 +525,27 @@ static void hit_start(struct client *c)
 	c->state = CS_STREAMING;
 }
 
+/* All of a streamed response that has come is sent: the exchange waits, with no write
+ * interest, until more comes or its fill ends (the store wakes the follower through the
+ * worker's mailbox). 1 waiting, 0 more is there already (or the fill ended), -1 out of
+ * memory. */
+static int follow(struct client *c)
+{
+	struct exchange *x = c->ex;
+	struct http_cache_x *xc = x->cache;
+
+	if (!xc->follow) {
+		if (!(xc->follow = malloc(sizeof(*xc->follow))))
+			return -1;
+		*xc->follow = (struct http_cache_wait){ .cw.wake = on_woken, .w = c->w, .c = c, .follow = 1 };
+	}
+	if (!cache_obj_follow(xc->store, xc->obj, (size_t)x->file_off, &xc->follow->cw))
+		return 0;
+	xc->following = 1;
+	x->cache_wait_fill = 1;
+	return 1;
+}
+
 int http_cache_send(struct client *c)
 {
 	struct exchange *x = c->ex;
@@ -531,16 +554,33 @@ int http_cache_send(struct client *c)
 
 	for (;;) {
 		struct iovec iov[2];
-		int n = 0;
+		int n = 0, fill = atomic_load_explicit(&o->fill, memory_order_acquire);
 		ssize_t w;
+		/* what there is of the body: all of it, or what its fetch brought so far */
+		size_t have = (fill == CACHE_FILL_WHOLE ? o->body_len : atomic_load_explicit(&o->avail, memory_order_acquire)) -
+			      (size_t)x->file_off;
 		size_t want = x->file_left < turn ? (size_t)x->file_left : (size_t)turn;
 
+		if (want > have)
+			want = have;
 		if (c->out && buf_len(c->out))
 			iov[n++] = (struct iovec){ buf_head(c->out), buf_len(c->out) };
 		if (want)
 			iov[n++] = (struct iovec){ o->body + x->file_off, want };
-		if (n == 0)
-			return 0;
+		if (n == 0) {
+			if (x->file_left == 0)
+				return 0;
+			if (fill != CACHE_FILL_STREAMING)
+				return -2;  /* the fetch failed: the response stops short */
+			switch (follow(c)) {
+			case 1:
+				return 1;
+			case 0:
+				continue;
+			default:
+				return -1;
+			}
+		}
 		if (turn == 0)
 			return 1;  /* the write event stays armed: the rest on the next turn */
 		do
@@ -587,6 +627,13 @@ static void cache_x_free(struct client *c)
 		else
 			xc->wait->c = NULL;
 		xc->wait = NULL;
+	}
+	if (xc->follow) {
+		if (xc->following && !cache_obj_unfollow(xc->store, xc->obj, &xc->follow->cw))
+			xc->follow->c = NULL;  /* its wake is on the way: http_cache_run_woken frees it */
+		else
+			free(xc->follow);
+		xc->follow = NULL;
 	}
 	if (xc->fetching)
 		http_cache_fetch_end(c, NULL, 0);
@@ -656,6 +703,18 @@ void http_cache_run_woken(struct worker *w)
 		struct cache_obj *o = wt->cw.obj;
 
 		next = wt->mail_next;
+		if (wt->follow) {
+			/* more of a streamed response came, or its fill ended: the exchange
+			 * writes again (the registration stays its, for the next wait) */
+			if (!c) {
+				free(wt);  /* the exchange left while this was on its way */
+				continue;
+			}
+			c->ex->cache->following = 0;
+			c->ex->cache_wait_fill = 0;
+			client_update(c);
+			continue;
+		}
 		if (!c || c->state != CS_QUEUED || !c->ex || !c->ex->cache || c->ex->cache->wait != wt) {
 			free(wt);
 			cache_obj_unref(o);
@@ -666,8 +725,8 @@ void http_cache_run_woken(struct worker *w)
 		xc->wait = NULL;
 		/* the response came after the request: fresh for it whatever it asked, if it
 		 * is its variant */
-		if (o && http_cache_request_head(xc, &w->scratch) == 0 && variant_match(o, xc) &&
-		    ev_now(w->loop) < o->fresh_until) {
+		if (o && atomic_load(&o->fill) != CACHE_FILL_FAILED && http_cache_request_head(xc, &w->scratch) == 0 &&
+		    variant_match(o, xc) && ev_now(w->loop) < o->fresh_until) {
 			http_cache_serve(c, o, CACHE_ST_COALESCED);
 			if (c->ex && c->ex->cache)
 				c->ex->cache->rh = NULL;

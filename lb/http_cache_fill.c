@@ -240,6 +240,13 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 	}
 	xc->fill = o;
 	xc->pass_until = now + PASS_DEFAULT_S;
+	/* a body of known length goes to the waiters now, and they read it as it comes
+	 * (its buffer is allocated whole, so it never moves under them); a chunked or
+	 * compressed one they get once it is whole */
+	if (h->body == HTTP_BODY_LENGTH && h->content_length > 0) {
+		cache_store_fetch_stream(xc->store, xc->key, xc->key_len, o, (size_t)h->content_length);
+		xc->streamed = 1;
+	}
 	return 0;
 }
 
@@ -254,7 +261,10 @@ void http_cache_body(struct client *c, const char *p, size_t n)
 		cache_obj_unref(xc->fill);
 		xc->fill = NULL;
 		http_cache_fetch_end(c, NULL, xc->pass_until);
+		return;
 	}
+	if (xc->streamed)
+		cache_obj_stream_more(xc->store, xc->fill);
 }
 
 void http_cache_response_done(struct client *c)

@@ -927,6 +927,11 @@ static int client_write_cached(struct client *c)
 	case 0:
 		finish_exchange(c);
 		return 0;
+	case -2:
+		/* a response read as it was fetched, and the fetch failed: cut short as a
+		 * proxied one would be */
+		client_close(c, TERM_BACKEND_CLOSED);
+		return 0;
 	default:
 		client_close(c, TERM_CLIENT_CLOSED);
 		return 0;

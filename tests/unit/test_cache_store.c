@@ -3,7 +3,8 @@
  * flood does not push out objects that were hit; a key seen again after eviction goes
  * to main), references kept across eviction and purge, purges by key, prefix and tag,
  * the waiters of a fetch (all woken once, with or without an object), hit-for-pass, stale
- * candidates (for a fetcher; served while refetched), and
+ * candidates (for a fetcher; served while refetched), a response read while it is
+ * fetched (streaming: waiters, joins, followers, its end whole or failed), and
  * a threaded run of lookups and inserts (for the sanitizers). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,6 +385,69 @@ static void test_stale_candidates(void **state)
 	cache_store_unref(s);
 }
 
+/* A response handed to readers while it is fetched: the waiters get it at its head,
+ * later lookups join it, followers are woken as bytes come and when it ends, whole or
+ * failed; its body never grows past its length. */
+static void test_streaming(void **state)
+{
+	struct pool_cache *s = store(1 << 20, 1 << 20);
+	struct test_waiter wt = { .w.wake = test_wake }, f1 = { .w.wake = test_wake };
+	struct cache_obj *out, *o, *joined;
+
+	(void)state;
+	assert_int_equal(cache_store_lookup(s, "h/st", 4, 0, NULL, NULL, NULL, &out), CACHE_FETCH);
+	assert_int_equal(cache_store_lookup(s, "h/st", 4, 0, NULL, NULL, &wt.w, &out), CACHE_WAIT);
+	o = cache_obj_new("h/st", 4, 10);
+	assert_non_null(o);
+	o->fresh_until = 100;
+	cache_store_fetch_stream(s, "h/st", 4, o, 10);
+	/* the waiter has it at once */
+	assert_int_equal(wt.woken, 1);
+	assert_ptr_equal(wt.w.obj, o);
+	assert_int_equal(atomic_load(&o->fill), CACHE_FILL_STREAMING);
+	/* a later lookup joins it (not indexed yet) */
+	assert_int_equal(cache_store_lookup(s, "h/st", 4, 1, NULL, NULL, NULL, &joined), CACHE_HIT);
+	assert_ptr_equal(joined, o);
+	assert_int_equal(atomic_load(&cache_store_counters(s)->coalesced), 2);
+	/* nothing there yet: a reader follows, and is woken when bytes come */
+	assert_int_equal(cache_obj_follow(s, o, 0, &f1.w), 1);
+	assert_int_equal(cache_obj_append(o, "abcd", 4, UINT64_MAX), 0);
+	cache_obj_stream_more(s, o);
+	assert_int_equal(f1.woken, 1);
+	assert_int_equal(atomic_load(&o->avail), 4);
+	assert_int_equal(cache_obj_follow(s, o, 2, &f1.w), 0);  /* more than it sent: no wait */
+	assert_int_equal(cache_obj_follow(s, o, 4, &f1.w), 1);
+	/* a streamed body never moves: past its length is refused */
+	assert_int_equal(cache_obj_append(o, "0123456789", 10, UINT64_MAX), -1);
+	assert_int_equal(cache_obj_append(o, "efghij", 6, UINT64_MAX), 0);
+	cache_store_fetch_end(s, "h/st", 4, o, 1, 0);
+	assert_int_equal(f1.woken, 2);
+	assert_int_equal(atomic_load(&o->fill), CACHE_FILL_WHOLE);
+	assert_int_equal(atomic_load(&o->avail), 10);
+	assert_int_equal(cache_obj_follow(s, o, 10, &f1.w), 0);  /* whole: nothing to wait for */
+	cache_obj_unref(wt.w.obj);
+	cache_obj_unref(joined);
+	assert_int_equal(hit(s, "h/st"), 1);
+
+	/* a fetch that fails while streamed: the followers learn it, nothing is stored */
+	assert_int_equal(cache_store_lookup(s, "h/fail", 6, 0, NULL, NULL, NULL, &out), CACHE_FETCH);
+	o = cache_obj_new("h/fail", 6, 10);
+	assert_non_null(o);
+	o->fresh_until = 100;
+	cache_store_fetch_stream(s, "h/fail", 6, o, 10);
+	assert_int_equal(cache_obj_follow(s, o, 0, &f1.w), 1);
+	/* a follower that leaves before its wake takes itself out */
+	assert_int_equal(cache_obj_unfollow(s, o, &f1.w), 1);
+	assert_int_equal(cache_obj_unfollow(s, o, &f1.w), 0);
+	assert_int_equal(cache_obj_follow(s, o, 0, &f1.w), 1);
+	cache_store_fetch_end(s, "h/fail", 6, NULL, 1, 0);
+	assert_int_equal(f1.woken, 3);
+	assert_int_equal(atomic_load(&o->fill), CACHE_FILL_FAILED);
+	cache_obj_unref(o);
+	assert_int_equal(hit(s, "h/fail"), 0);
+	cache_store_unref(s);
+}
+
 struct thread_arg {
 	struct pool_cache *s;
 	int id;
@@ -444,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_waiters),
 		cmocka_unit_test(test_hit_for_pass),
 		cmocka_unit_test(test_stale_candidates),
+		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_threads),
 	};
 

@@ -102,3 +102,27 @@ def big(kb):
     body = head + bytes(range(256)) * (kb * 4)
     return Response(body[: kb * 1024], mimetype="application/octet-stream",
                     headers={"Cache-Control": "max-age=30"})
+
+
+@app.route("/drip/<name>")
+def drip(name):
+    # a body of known length (parts= parts of 1000 bytes) that comes slowly: the head
+    # and the first part after first= seconds, each next part gap= seconds later; die=1
+    # breaks the connection after the first part (a backend that fails mid-body)
+    n = _count(request.path)
+    parts = int(request.args.get("parts", "4"))
+    gap = float(request.args.get("gap", "0.5"))
+    time.sleep(float(request.args.get("first", "0")))
+    part = ("%s %d " % (name, n)).ljust(999, "y") + "\n"
+    die = bool(request.args.get("die"))
+
+    def gen():
+        yield part
+        for _ in range(parts - 1):
+            time.sleep(gap)
+            if die:
+                raise RuntimeError("dying mid-body, as asked")
+            yield part
+
+    return Response(gen(), mimetype="text/plain",
+                    headers={"Cache-Control": "max-age=30", "Content-Length": str(parts * 1000)})
