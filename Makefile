@@ -19,9 +19,9 @@ DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-ope
              libbrotli-dev libzstd-dev zlib1g-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
 DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
-             yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server
-# (etcd-server: t_etcd_store runs a 3-member etcd cluster, with etcdctl, against the
-# cluster store's etcd client.)
+             yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server etcd-client
+# (etcd-server and etcd-client: t_etcd_store runs a 3-member etcd cluster, and etcdctl
+# on it, against the cluster store's etcd client.)
 # (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
 # (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
 # package with `make deb` and renders its man pages.)

@@ -574,7 +574,7 @@ int etcd_parse_error(const char *text, size_t len, int *code, char *msg, size_t 
 		*code = (int)c->valuedouble;
 	if (cJSON_IsString(m) && m->valuestring[0])
 		seterr(msg, msglen, "%s", m->valuestring);
-	else if (cJSON_IsString(e))
+	else if (cJSON_IsString(e) && e->valuestring[0])
 		seterr(msg, msglen, "%s", e->valuestring);
 	else
 		seterr(msg, msglen, "etcd error %d", *code);
