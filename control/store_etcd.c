@@ -67,6 +67,7 @@ struct cstore_watch {
 	struct textbuf errbody;          /* the start of an answer that is not 200 */
 	size_t endpoint, tries;
 	double deadline;                 /* until "created" arrives */
+	int64_t last_rev;                /* of the last event queued */
 	int created;
 	int over;                        /* a terminal report is queued: no more after it */
 	struct etcd_watch_msg *queue;    /* reports not handed out yet */
@@ -693,11 +694,19 @@ static int watch_on_line(void *ctx, const char *line, size_t len)
 		watch_queue_error(w, "%s: the watch was ended: %s", w->s->endpoints[w->endpoint], msg);
 		return -1;
 	}
+	if (m.nevents && m.events[0].kv.mod_rev < w->last_rev) {
+		/* the parser checked the order inside the message; this checks across them */
+		etcd_watch_msg_clear(&m);
+		watch_queue_error(w, "%s: watch events out of revision order", w->s->endpoints[w->endpoint]);
+		return -1;
+	}
 	if (ARRAY_GROW(&w->queue, &w->capqueue, w->nqueue + 1, 4) == -1) {
 		etcd_watch_msg_clear(&m);
 		watch_queue_error(w, "out of memory");
 		return -1;
 	}
+	if (m.nevents)
+		w->last_rev = m.events[m.nevents - 1].kv.mod_rev;
 	w->queue[w->nqueue++] = m;
 	if (m.kind == ETCD_W_COMPACTED)
 		w->over = 1;
