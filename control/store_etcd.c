@@ -403,7 +403,8 @@ static void note_error(struct etcd_store *s, const char *what)
 }
 
 /* An attempt ended. A failure where the request cannot have been applied (nothing sent),
- * or of a call that changes nothing, goes to the next member; a write whose outcome is
+ * or of a read, a lease grant (a second lease would only expire unused) or a keep-alive,
+ * goes to the next member; a txn or revoke whose outcome is
  * unknown is not sent again (it may have committed: sending it twice could apply it twice,
  * or make it conflict with itself) and fails as UNAVAILABLE. */
 static void req_on_done(struct curl_xfer *x, CURLcode rc)

@@ -136,7 +136,8 @@ struct cluster_store_ops {
 	 * from the watch's own callback. */
 	void (*unwatch)(void *h, struct cstore_watch *w);
 	void (*health)(void *h, struct cstore_health *out);
-	/* Cancels every call in progress (their callbacks are not called) and frees h. */
+	/* Cancels every call in progress (their callbacks are not called) and frees h. Not
+	 * from inside one of its callbacks. */
 	void (*free)(void *h);
 };
 
