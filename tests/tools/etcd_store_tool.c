@@ -2,7 +2,8 @@
  * etcd on a libev loop, one command per run, for tests/e2e/cluster/t_etcd_store.sh.
  * Values go in and come out as hex, so that any bytes make the round trip.
  *
- *   etcd_store_tool -e URL[,URL...] [-t TIMEOUT_MS] COMMAND ARGS
+ *   etcd_store_tool -e URL[,URL...] [-t TIMEOUT_MS] [--ca FILE] [--cert FILE --key FILE]
+ *                   COMMAND ARGS
  *     put KEY HEX [LEASE]        unconditional put       -> ok REV
  *     cas KEY REV HEX            put if KEY's mod revision is REV (0: absent)
  *                                -> ok REV | conflict REV (MODREV HEX | absent)
@@ -305,6 +306,10 @@ int main(int argc, char **argv)
 			cfg.timeout_ms = (unsigned)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--ca"))
 			cfg.ca_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--cert"))
+			cfg.cert_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--key"))
+			cfg.key_file = argv[i + 1];
 		else
 			usage();
 		i += 2;
