@@ -70,8 +70,10 @@ struct cstore_watch {
 	int64_t last_rev;                /* of the last event queued */
 	int created;
 	int over;                        /* a terminal report is queued: no more after it */
-	struct etcd_watch_msg *queue;    /* reports not handed out yet */
+	struct etcd_watch_msg *queue;    /* event reports not handed out yet */
 	size_t nqueue, capqueue;
+	struct etcd_watch_msg end;       /* the terminal report (COMPACTED, ERROR), after them */
+	int has_end;                     /* end is set and not handed out yet */
 	ev_timer deliver;
 	ev_timer setup;                  /* bounds the wait for "created" */
 	int in_cb;                       /* inside fn */
@@ -125,6 +127,7 @@ static void watch_queue_error(struct cstore_watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void watch_end_transfer(struct cstore_watch *w);
 static void watch_on_deliver(struct ev_loop *loop, ev_timer *t, int revents);
+static void watch_report(struct cstore_watch *w, const struct etcd_watch_msg *m);
 static void watch_on_setup(struct ev_loop *loop, ev_timer *t, int revents);
 static void watch_free(struct cstore_watch *w);
 
@@ -263,6 +266,7 @@ static int req_start(struct etcd_store *s, enum req_kind kind, char *body, cstor
 	r->deadline = ev_now(s->loop) + s->timeout_ms / 1000.0;
 	r->xfer.done = req_on_done;
 	if (req_attempt(r) == -1) {
+		curl_slist_free_all(r->headers);
 		free(r->body);
 		free(r);
 		return -1;
@@ -404,9 +408,9 @@ static void note_error(struct etcd_store *s, const char *what)
 
 /* An attempt ended. A failure where the request cannot have been applied (nothing sent),
  * or of a read, a lease grant (a second lease would only expire unused) or a keep-alive,
- * goes to the next member; a txn or revoke whose outcome is
- * unknown is not sent again (it may have committed: sending it twice could apply it twice,
- * or make it conflict with itself) and fails as UNAVAILABLE. */
+ * goes to the next member; a txn or revoke whose outcome is unknown is not sent again (it
+ * may have committed: sent twice it could apply twice, or conflict with itself) and fails
+ * as UNAVAILABLE. */
 static void req_on_done(struct curl_xfer *x, CURLcode rc)
 {
 	struct etcd_req *r = (struct etcd_req *)((char *)x - offsetof(struct etcd_req, xfer));
@@ -574,6 +578,7 @@ static struct cstore_watch *s_watch(void *h, const char *prefix, int64_t from_re
 	w->deadline = ev_now(s->loop) + s->timeout_ms / 1000.0;
 	if (watch_attempt(w) == -1) {
 		k8s_lines_free(&w->lines);
+		curl_slist_free_all(w->headers);
 		free(w->body);
 		free(w);
 		return NULL;
@@ -627,12 +632,9 @@ static void watch_queue_error(struct cstore_watch *w, const char *fmt, ...)
 	if (w->over)
 		return;
 	w->over = 1;
-	if (ARRAY_GROW(&w->queue, &w->capqueue, w->nqueue + 1, 4) == -1) {
-		/* no room for the report: the caller still learns the watch ended */
-		note_error(w->s, "out of memory");
-		return;
-	}
-	m = &w->queue[w->nqueue++];
+	/* in the watch itself, not the queue: the end is reported even out of memory */
+	m = &w->end;
+	w->has_end = 1;
 	memset(m, 0, sizeof(*m));
 	m->kind = ETCD_W_ERROR;
 	va_start(ap, fmt);
@@ -701,18 +703,22 @@ static int watch_on_line(void *ctx, const char *line, size_t len)
 		watch_queue_error(w, "%s: watch events out of revision order", w->s->endpoints[w->endpoint]);
 		return -1;
 	}
+	if (m.kind == ETCD_W_COMPACTED) {
+		w->over = 1;
+		w->end = m;
+		w->has_end = 1;
+		ev_timer_start(w->s->loop, &w->deliver);
+		return -1;
+	}
 	if (ARRAY_GROW(&w->queue, &w->capqueue, w->nqueue + 1, 4) == -1) {
 		etcd_watch_msg_clear(&m);
 		watch_queue_error(w, "out of memory");
 		return -1;
 	}
-	if (m.nevents)
-		w->last_rev = m.events[m.nevents - 1].kv.mod_rev;
+	w->last_rev = m.events[m.nevents - 1].kv.mod_rev;
 	w->queue[w->nqueue++] = m;
-	if (m.kind == ETCD_W_COMPACTED)
-		w->over = 1;
 	ev_timer_start(w->s->loop, &w->deliver);
-	return w->over ? -1 : 0;
+	return 0;
 }
 
 /* The stream ended. Before "created", a member that cannot be reached is passed over for
@@ -767,39 +773,48 @@ static void watch_on_setup(struct ev_loop *loop, ev_timer *t, int revents)
 	watch_queue_error(w, "%s", why);
 }
 
-/* Hands the queued reports to the caller, in order; stops when the caller unwatched. */
+/* One report to the caller, from a message of the stream. */
+static void watch_report(struct cstore_watch *w, const struct etcd_watch_msg *m)
+{
+	struct cstore_watch_report rep = { .rev = m->rev };
+
+	switch (m->kind) {
+	case ETCD_W_EVENTS:
+		rep.what = CSTORE_WATCH_EVENTS;
+		rep.events = m->events;
+		rep.nevents = m->nevents;
+		break;
+	case ETCD_W_COMPACTED:
+		rep.what = CSTORE_WATCH_COMPACTED;
+		rep.compact_rev = m->compact_rev;
+		rep.error = "the revisions watched from were compacted";
+		break;
+	default:
+		rep.what = CSTORE_WATCH_ERROR;
+		rep.error = m->message;
+		break;
+	}
+	w->in_cb = 1;
+	w->fn(w->ctx, &rep);
+	w->in_cb = 0;
+}
+
+/* Hands the queued reports to the caller, in order, the terminal one last; stops when
+ * the caller unwatched. */
 static void watch_on_deliver(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct cstore_watch *w = t->data;
 	size_t i;
 
-	for (i = 0; i < w->nqueue && !w->dead; i++) {
-		struct etcd_watch_msg *m = &w->queue[i];
-		struct cstore_watch_report rep = { .rev = m->rev };
-
-		switch (m->kind) {
-		case ETCD_W_EVENTS:
-			rep.what = CSTORE_WATCH_EVENTS;
-			rep.events = m->events;
-			rep.nevents = m->nevents;
-			break;
-		case ETCD_W_COMPACTED:
-			rep.what = CSTORE_WATCH_COMPACTED;
-			rep.compact_rev = m->compact_rev;
-			rep.error = "the revisions watched from were compacted";
-			break;
-		default:
-			rep.what = CSTORE_WATCH_ERROR;
-			rep.error = m->message;
-			break;
-		}
-		w->in_cb = 1;
-		w->fn(w->ctx, &rep);
-		w->in_cb = 0;
-	}
+	for (i = 0; i < w->nqueue && !w->dead; i++)
+		watch_report(w, &w->queue[i]);
 	for (i = 0; i < w->nqueue; i++)
 		etcd_watch_msg_clear(&w->queue[i]);
 	w->nqueue = 0;
+	if (w->has_end && !w->dead) {
+		w->has_end = 0;
+		watch_report(w, &w->end);
+	}
 	if (w->dead)
 		watch_free(w);
 }
@@ -832,6 +847,7 @@ static void watch_free(struct cstore_watch *w)
 	for (i = 0; i < w->nqueue; i++)
 		etcd_watch_msg_clear(&w->queue[i]);
 	free(w->queue);
+	etcd_watch_msg_clear(&w->end);
 	k8s_lines_free(&w->lines);
 	textbuf_free(&w->errbody);
 	curl_slist_free_all(w->headers);
