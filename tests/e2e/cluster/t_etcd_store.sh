@@ -6,7 +6,8 @@
 # after its TTL unless kept alive, and with its lease revoked; a watch from revision R
 # delivers every later change in order; after a compaction past R it reports
 # "compacted"; with the leader killed during 100 writes, calls fail over to the other
-# members and every acknowledged write is there afterwards; with the members paused, a
+# members and every acknowledged write is there afterwards, and a watch on the leader
+# reports the error after the changes it saw; with the members paused, a
 # call ends at its deadline; with all of etcd stopped, calls fail at once and health says
 # unreachable.
 # e2e: pairs
@@ -141,6 +142,10 @@ for i in 0 1 2; do [ "${CLIENT[$i]}" = "$LEADER" ] && LI=$i; done
 # the leader's member first, so that calls start there and must fail over
 ORDER="http://127.0.0.1:$LEADER"
 for i in 0 1 2; do [ "$i" = "$LI" ] || ORDER="$ORDER,http://127.0.0.1:${CLIENT[$i]}"; done
+RK=$(st list /k/ | awk '$1 == "rev" {print $2}')
+# a watch on the leader sees the writes until the kill, then reports the error
+bg kwatch TERM "$TOOL" -e "$ORDER" -t 3000 watch /k/ $((RK + 1)) 1000 60
+KW=$LAST_PID
 bg writes TERM "$TOOL" -e "$ORDER" -t 3000 writes /k/ 100 20
 WR=$LAST_PID
 for ((i = 0; i < 100; i++)); do # until a quarter of them is done, then the kill
@@ -161,6 +166,25 @@ while read -r word n rev; do
 	grep -q "^kv $key $val " <<<"$out" || fail "write $n was acknowledged (revision $rev) but is not there"
 done <"$T/writes.log"
 echo "   $acks of 100 acknowledged, all present; $((100 - acks)) reported failed"
+rc=0
+wait_exit "$KW" 10 || rc=$?
+assert_eq "$rc" 2 "exit of the watch on the killed leader ($(tail -2 "$T/kwatch.log"))"
+assert_match "$(tail -1 "$T/kwatch.log")" "^error " "the watch's last report"
+# what it saw before the kill: acknowledged writes at their revisions, in order
+"$PY" - "$T/kwatch.log" "$T/writes.log" <<'EOF2' || fail "the watch on the leader disagrees with the writes"
+import sys
+acked = {}
+for l in open(sys.argv[2]):
+    f = l.split()
+    if f[0] == "ack":
+        acked["/k/%03d" % int(f[1])] = int(f[2])
+seen = [l.split() for l in open(sys.argv[1]) if l.startswith("put ")]
+assert len(seen) >= 10, "the watch saw %d writes before the kill" % len(seen)
+revs = [int(f[3]) for f in seen]
+assert revs == sorted(revs) and len(set(revs)) == len(revs), revs
+for f in seen:
+    assert f[1] not in acked or acked[f[1]] == int(f[3]), f
+EOF2
 
 step "the members left paused (connections accepted, nothing answered): calls end at their deadline"
 for i in 0 1 2; do [ "$i" = "$LI" ] || kill -STOP "${ETCD_PID[$i]}"; done
