@@ -19,7 +19,9 @@ DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-ope
              libbrotli-dev libzstd-dev zlib1g-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
 DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
-             yamllint python3-yaml debhelper lintian fakeroot man-db
+             yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server etcd-client
+# (etcd-server and etcd-client: t_etcd_store runs a 3-member etcd cluster, and etcdctl
+# on it, against the cluster store's etcd client.)
 # (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
 # (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
 # package with `make deb` and renders its man pages.)
@@ -76,7 +78,7 @@ LIB_OBJS  += $(BUILD)/gen/status_page.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo test check unit e2e deps deps-check request-path install deb clean bench fuzz fuzz-build fuzz-replay screenshot soak
+.PHONY: all demo test check unit e2e e2e-tools deps deps-check request-path install deb clean bench fuzz fuzz-build fuzz-replay screenshot soak
 all: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 
 $(BUILD)/%.o: %.c
@@ -159,7 +161,14 @@ deps-check: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
 request-path:
 	@tools/request_path.sh
 
-e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl
+# Programs only the end-to-end scenarios run (tests/tools/*.c, each on the library):
+# etcd_store_tool drives the cluster store for t_etcd_store.
+E2E_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libfulcrum.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+e2e-tools: $(E2E_TOOLS)
+
+e2e: $(BUILD)/fulcrum $(BUILD)/fulcrumctl $(E2E_TOOLS)
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./tests/e2e/run.sh
 
 test: deps

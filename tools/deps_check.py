@@ -59,6 +59,8 @@ HEADER_OWNER = {
     "ctl_store.h": "control",
     "discovery.h": "control",
     "k8s.h": "control",
+    "cluster_store.h": "control",
+    "etcd_json.h": "control",
     "fulcrumctl.h": "cli",
 }
 
