@@ -143,7 +143,7 @@ static int host_valid(const uint8_t *b, size_t len)
 					return 0;
 				p += 2;
 			} else if (!(IS_ALPHA(b[p]) || IS_DIGIT(b[p]) ||
-				     strchr("-._~!$&'()*+,;=", b[p]))) {
+				     (b[p] && strchr("-._~!$&'()*+,;=", b[p])))) {
 				return 0;
 			}
 		}
@@ -204,11 +204,14 @@ static int value_keep(struct h2_req *r, struct h2_value *v, const uint8_t *p, si
 int h2_req_field(struct h2_req *r, const uint8_t *name, size_t name_len, const uint8_t *value,
 		 size_t value_len)
 {
+	size_t room = r->list_max - r->list_size;
+
 	if (r->failed)
 		return r->failed;
-	/* the limit comes first: an oversized list is a 431 whatever else is wrong in it */
-	if (name_len > r->list_max || value_len > r->list_max ||
-	    name_len + value_len + H2_FIELD_OVERHEAD > r->list_max - r->list_size)
+	/* the limit comes first: an oversized list is a 431 whatever else is wrong in it
+	 * (each step subtracts from what is left, so no sum can wrap) */
+	if (name_len > room || value_len > room - name_len ||
+	    H2_FIELD_OVERHEAD > room - name_len - value_len)
 		return req_fail(r, -2, "header list too large");
 	r->list_size += name_len + value_len + H2_FIELD_OVERHEAD;
 	if (value_check(r, value, value_len))

@@ -418,6 +418,10 @@ static void test_list_size_limit(void **state)
 	h2_req_init(&r, 35);
 	assert_int_equal(h2_req_field(&r, (const uint8_t *)"Bad", 3, (const uint8_t *)"x", 1), -2);
 	h2_req_free(&r);
+	/* lengths whose sum wraps are over any limit: refused before a byte is read */
+	h2_req_init(&r, SIZE_MAX);
+	assert_int_equal(h2_req_field(&r, (const uint8_t *)"x", 1, (const uint8_t *)"v", SIZE_MAX - 8), -2);
+	h2_req_free(&r);
 }
 
 static void test_too_many_fields(void **state)
