@@ -6,8 +6,10 @@
  * CRLF). Invariants: nothing is written past cap; a head that is returned parses with
  * http_parse_request as a whole with the :method, :path and authority the block had; no
  * connection-specific field, te, second Content-Length or second cookie line survives and
- * the framing is the one promised; -2 means the head is longer than cap; response and
- * trailer lists hold no connection-specific field, lowercase names and the right :status. */
+ * the framing is the one promised; a block with a connection-specific field, differing
+ * content-lengths or a host other than :authority has no head; -2 means the head is
+ * longer than cap; response and trailer lists hold no connection-specific field, lowercase
+ * names and the right :status. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,9 @@ struct fz_model {
 	size_t method_len, path_len, authority_len, host_len;
 	struct textbuf cookie;
 	int cookies;
+	int64_t cl;            /* the first content-length value, if digits (-1: none) */
+	int cl_differ;         /* a later one had another value */
+	int forbidden;         /* a connection-specific field, or te other than trailers */
 };
 
 static int fz_slice_is(const char *b, struct http_slice s, const void *p, size_t len)
@@ -54,6 +59,23 @@ static void fz_note(struct fz_model *m, const uint8_t *n, size_t nl, const uint8
 		m->authority = v, m->authority_len = vl;
 	else if (nl == 4 && memcmp(n, "host", 4) == 0)
 		m->host = v, m->host_len = vl;
+	else if (nl == 14 && memcmp(n, "content-length", 14) == 0) {
+		int64_t x = 0;
+		size_t k;
+
+		for (k = 0; k < vl && k < 18 && v[k] >= '0' && v[k] <= '9'; k++)
+			x = x * 10 + (v[k] - '0');
+		if (m->cl >= 0 && x != m->cl)
+			m->cl_differ = 1;
+		else
+			m->cl = x;
+	} else if ((nl == 10 && memcmp(n, "connection", 10) == 0) ||
+		   (nl == 10 && memcmp(n, "keep-alive", 10) == 0) ||
+		   (nl == 16 && memcmp(n, "proxy-connection", 16) == 0) ||
+		   (nl == 17 && memcmp(n, "transfer-encoding", 17) == 0) ||
+		   (nl == 7 && memcmp(n, "upgrade", 7) == 0) ||
+		   (nl == 2 && memcmp(n, "te", 2) == 0 && !(vl == 8 && strncasecmp((const char *)v, "trailers", 8) == 0)))
+		m->forbidden = 1;
 	else if (nl == 6 && memcmp(n, "cookie", 6) == 0) {
 		if (m->cookies++)
 			textbuf_append(&m->cookie, "; ", 2);
@@ -78,6 +100,12 @@ static void fz_check_head(struct h2_req *r, const struct fz_model *m, int end_st
 	assert(auth && (fz_h.flags & HTTP_F_HAS_HOST));
 	assert(fz_slice_is(head, fz_h.host, auth, auth_len));
 	assert(fz_h.method_id != HTTP_M_CONNECT);
+	/* what must have been refused was */
+	assert(!m->forbidden && !m->cl_differ);
+	assert(!(m->authority && m->host) ||
+	       (m->authority_len == m->host_len &&
+		strncasecmp((const char *)m->authority, (const char *)m->host, m->host_len) == 0));
+	assert(cl == m->cl);
 	for (i = 0; i < fz_h.nheaders; i++) {
 		struct http_slice nm = fz_h.headers[i].name;
 
@@ -225,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cap = (size_t)data[1] | (size_t)data[2] << 8;
 	nfields = data[4];
 	memset(&m, 0, sizeof(m));
+	m.cl = -1;
 	h2_req_init(&r, 64 * ((size_t)data[3] + 1));
 	for (i = 0; i < nfields && end - p >= 2; i++) {
 		size_t nl = p[0], vl = p[1];
