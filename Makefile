@@ -16,10 +16,11 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # curl for its first requests) and the rest the tests need. `make demo` installs only the
 # first two lists (the target-specific values below reach its deps prerequisite).
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev \
-             libbrotli-dev libzstd-dev zlib1g-dev
+             libbrotli-dev libzstd-dev zlib1g-dev libnghttp2-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
 DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
-             yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server etcd-client
+             yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server etcd-client \
+             nghttp2-client python3-h2
 # (etcd-server and etcd-client: t_etcd_store runs a 3-member etcd cluster, and etcdctl
 # on it, against the cluster store's etcd client.)
 # (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
@@ -50,7 +51,7 @@ demo: DEB_CMDS =
 # Only `make soak` needs these (a fast backend and load generator).
 DEB_SOAK  := wrk nginx
 
-PKG_LIBS := openssl libconfig libcurl libcjson libpcre2-8 libbrotlienc libzstd zlib
+PKG_LIBS := openssl libconfig libcurl libcjson libpcre2-8 libbrotlienc libzstd zlib libnghttp2
 # Debian's libev-dev ships no pkg-config file; fall back to plain -lev.
 EV_CFLAGS := $(shell pkg-config --cflags libev 2>/dev/null)
 EV_LIBS   := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
@@ -60,7 +61,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-p
 CFLAGS  += -Iinclude $(EV_CFLAGS) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
 CFLAGS  += -DFULCRUM_VERSION='"$(VERSION)"' -DFULCRUM_GIT_REV='"$(GIT_REV)"'
 CFLAGS  += $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson -lpcre2-8 -lbrotlienc -lzstd -lz) $(EV_LIBS) -pthread -lm
+LDLIBS  += $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lssl -lcrypto -lconfig -lcurl -lcjson -lpcre2-8 -lbrotlienc -lzstd -lz -lnghttp2) $(EV_LIBS) -pthread -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -426,6 +426,21 @@ static void render_listeners(struct textbuf *o, const struct generation *g)
 	for (i = 0; i < g->nlisteners; i++)
 		listener_sample(o, "fulcrum_listener_connections_refused_per_client_total",
 				&g->listeners[i], NULL, s[i].refused_per_client);
+	family(o, "fulcrum_listener_h2_connections_total", "counter",
+	       "Client connections that chose HTTP/2 (ALPN h2).");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_h2_connections_total", &g->listeners[i], NULL,
+				s[i].h2_connections);
+	family(o, "fulcrum_listener_h2_streams_total", "counter",
+	       "HTTP/2 streams that carried a request to the HTTP path (also counted in requests_total).");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_h2_streams_total", &g->listeners[i], NULL, s[i].h2_streams);
+	family(o, "fulcrum_listener_h2_goaway_abuse_total", "counter",
+	       "HTTP/2 connections closed with GOAWAY for a flood: streams reset beyond h2_max_resets, "
+	       "CONTINUATION or empty DATA frames beyond their bounds, or a session error.");
+	for (i = 0; i < g->nlisteners; i++)
+		listener_sample(o, "fulcrum_listener_h2_goaway_abuse_total", &g->listeners[i], NULL,
+				s[i].h2_goaway_abuse);
 	family(o, "fulcrum_listener_requests_total", "counter",
 	       "HTTP requests answered on this listener, by status class (other: no response, 1xx).");
 	for (i = 0; i < g->nlisteners; i++)

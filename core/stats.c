@@ -196,6 +196,9 @@ void stats_listener_sum(const struct gen_listener *gl, struct listener_stats_sum
 	for (w = 0; gl->stats && w < nworkers; w++) {
 		out->accepted += ld(&gl->stats[w].accepted);
 		out->refused_per_client += ld(&gl->stats[w].refused_per_client);
+		out->h2_connections += ld(&gl->stats[w].h2_connections);
+		out->h2_streams += ld(&gl->stats[w].h2_streams);
+		out->h2_goaway_abuse += ld(&gl->stats[w].h2_goaway_abuse);
 		for (k = 0; k < STATS_CLASSES; k++)
 			out->requests[k] += ld(&gl->stats[w].requests[k]);
 	}

@@ -207,6 +207,11 @@ struct cfg_listener {
 	uint32_t header_max_count;   /* default 100, 431 above */
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
 	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
+	int http2;                   /* TLS: ALPN h2 (lb/h2_conn.c) */
+	uint32_t h2_max_concurrent_streams;
+	uint32_t h2_max_header_list_bytes;
+	uint32_t h2_window_bytes;
+	uint32_t h2_max_resets;      /* client stream resets per 10 s per connection */
 	struct cfg_error_page *error_pages;  /* http listeners: bodies of fulcrum's own answers */
 	size_t nerror_pages;
 	uint32_t hsts_max_age_s;     /* TLS listeners: Strict-Transport-Security max-age; 0 = none */

@@ -22,6 +22,8 @@ struct worker;
 struct client;
 struct upstream;
 struct producer;
+struct mem_pipe;
+struct h2_conn;
 
 /* An answer made here, whole, from memory: an error today (503, 504, 400 ...). The
  * protocol writes it in its own framing. */
@@ -88,6 +90,8 @@ enum client_state {
 	CS_STREAMING,         /* request and response flowing (http) */
 	CS_TUNNEL,            /* opaque bytes both ways: tcp mode, or after 101 Switching Protocols */
 	CS_CLOSING,           /* flushing a last response, then close */
+	CS_H2,                /* an HTTP/2 connection (lb/h2_conn.c): frames both ways; each
+	                       * stream is an internal connection of its own */
 	CS_LINGERING,         /* last response sent and write side shut: what the client still
 	                       * sends is read and dropped until it closes (or LINGER_S), so
 	                       * it reads our answer instead of a reset */
@@ -285,6 +289,10 @@ struct client {
 	struct buf *in;                  /* bytes from the client */
 	struct buf *out;                 /* heads and error responses to the client */
 	struct upstream *up;             /* the backend connection of the exchange */
+	/* is_stream: an HTTP/2 stream's in-memory transport (struct mem_pipe, lb/mem_pipe.c),
+	 * which names its connection; is_h2: an HTTP/2 connection's session (struct h2_conn,
+	 * lb/h2_conn.c); else NULL. Through client_pipe() and client_h2(). */
+	void *ext;
 	int fd;
 	int events;                      /* armed in libev */
 	int want;                        /* what the state wants; events may keep READ beyond it */
@@ -303,9 +311,11 @@ struct client {
 	unsigned in_request:1;           /* a request is being handled (for logging) */
 	unsigned answered:1;             /* a request was answered: idle_timeout_ms applies
 	                                  * between requests, not head_timeout_ms */
-	unsigned internal:1;             /* fulcrum's own (a cache refresh): no client behind
-	                                  * it, not counted as a connection nor in the
-	                                  * listener's requests (client_new_internal) */
+	unsigned internal:1;             /* fulcrum's own (a cache refresh, an HTTP/2 stream):
+	                                  * not counted as a connection; a refresh not in the
+	                                  * listener's requests either (client_new_internal) */
+	unsigned is_stream:1;            /* ext is the transport of an HTTP/2 stream */
+	unsigned is_h2:1;                /* ext is an HTTP/2 connection's session */
 
 	/* HTTP/1.x minor version of the last request head parsed on this connection: the
 	 * access-log line of a head that did not parse prints it */
@@ -323,6 +333,30 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
  * protocol and addresses those of like. Plain (no TLS), in the worker's list of
  * clients, no exchange yet, nothing armed. NULL out of memory. */
 struct client *client_new_internal(struct worker *w, const struct client *like, int fd);
+/* The same over an in-memory transport (an HTTP/2 stream of parent, which holds the
+ * TLS): fd -1, events fed by p (mem_pipe_kick), counted as a request of the listener.
+ * The caller sets c->proto and starts it. NULL out of memory. */
+struct client *client_new_stream(struct worker *w, struct client *parent, struct mem_pipe *p);
+/* An HTTP/2 stream's transport (lb/mem_pipe.c); NULL for a socket. */
+static inline struct mem_pipe *client_pipe(const struct client *c)
+{
+	return c->is_stream ? (struct mem_pipe *)c->ext : NULL;
+}
+/* An HTTP/2 connection's session (lb/h2_conn.c); NULL for any other. */
+static inline struct h2_conn *client_h2(const struct client *c)
+{
+	return c->is_h2 ? (struct h2_conn *)c->ext : NULL;
+}
+/* The HTTP/2 connection of a stream (it outlives the stream); NULL for any other. */
+struct client *client_parent(const struct client *c);
+/* The TLS a client's requests came over (its own, or its HTTP/2 connection's); NULL =
+ * plain. */
+static inline const struct tls_conn *client_tls(const struct client *c)
+{
+	const struct client *p = c->is_stream ? client_parent(c) : NULL;
+
+	return p ? &p->tls : &c->tls;
+}
 /* Closes idempotently; the memory goes once the current callback returns. */
 void client_close(struct client *c, enum termination why);
 /* Re-arms the client and upstream watchers and the timer from the state. */

@@ -88,6 +88,9 @@ struct listener_stats {
 	atomic_ullong accepted;                  /* connections accepted */
 	atomic_ullong requests[STATS_CLASSES];   /* HTTP requests answered, by status class */
 	atomic_ullong refused_per_client;        /* closed at once: max_conns_per_client */
+	atomic_ullong h2_connections;            /* connections that chose HTTP/2 */
+	atomic_ullong h2_streams;                /* HTTP/2 streams that carried a request */
+	atomic_ullong h2_goaway_abuse;           /* closed for a flood (resets, CONTINUATION, empty frames) */
 } __attribute__((aligned(64)));
 
 /* Adds n to a counter that only the calling worker writes: a relaxed load and store,
@@ -168,6 +171,7 @@ struct listener_stats_sum {
 	uint64_t accepted;
 	uint64_t requests[STATS_CLASSES];
 	uint64_t refused_per_client;
+	uint64_t h2_connections, h2_streams, h2_goaway_abuse;
 };
 
 struct route_stats_sum {

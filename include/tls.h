@@ -146,6 +146,8 @@ void tls_sni_free(struct tls_sni_table *t);
 /* ALPN: "h2,http/1.1" into wire format (length-prefixed). Returns the length, -1 when
  * a protocol is empty or longer than 255, or cap is too small. */
 int tls_alpn_wire(const char *list, unsigned char *out, size_t cap);
+/* 1 when the connection's handshake chose the ALPN protocol proto ("h2"). */
+int tls_alpn_is(const struct tls_conn *t, const char *proto);
 
 /* ---- session ticket keys (tls/tls_tickets.c) ---- */
 

@@ -7,6 +7,7 @@
 
 #include "access_line.h"
 #include "conn.h"
+#include "mem_pipe.h"
 #include "http_cache.h"
 #include "http_compress.h"
 #include "worker.h"
@@ -291,8 +292,15 @@ size_t access_line_format(struct client *c, double now, char *out, size_t cap)
 		PUT_LIT(&l, "\",\"connection\":\"");
 		put_int(&l, c->w->id);
 		PUT_LIT(&l, ".");
-		put_uint(&l, c->id);
-		PUT_LIT(&l, "\"}");
+		/* an HTTP/2 stream is named by its connection and its stream id */
+		put_uint(&l, c->is_stream ? client_parent(c)->id : c->id);
+		if (c->is_stream) {
+			PUT_LIT(&l, "\",\"proto\":\"h2\",\"stream\":");
+			put_uint(&l, client_pipe(c)->stream_id);
+			PUT_LIT(&l, "}");
+		} else {
+			PUT_LIT(&l, "\",\"proto\":\"h1\",\"stream\":0}");
+		}
 	}
 	PUT_LIT(&l, "\n");
 	*l.p = '\0';

@@ -13,6 +13,8 @@
 #include "access_line.h"
 #include "client_limit.h"
 #include "conn.h"
+#include "h2_conn.h"
+#include "mem_pipe.h"
 #include "conn_io.h"
 #include "conn_log.h"
 #include "conn_state.h"
@@ -160,6 +162,19 @@ struct client *client_new_internal(struct worker *w, const struct client *like, 
 	return c;
 }
 
+struct client *client_new_stream(struct worker *w, struct client *parent, struct mem_pipe *p)
+{
+	struct client *c = client_new_internal(w, parent, -1);
+
+	if (!c)
+		return NULL;
+	c->ext = p;
+	c->is_stream = 1;
+	p->c = c;
+	p->parent = parent;
+	return c;
+}
+
 /* After accept (and the PROXY header): the TLS handshake when the listener has TLS,
  * then the connection (tcp) or the first request (http). */
 static void client_start(struct client *c)
@@ -173,6 +188,9 @@ static void client_start(struct client *c)
 		on_tls_handshake(c);
 		return;
 	}
+	/* ALPN chose h2: the connection is a session of streams from now on */
+	if (c->gl->cfg->mode == LISTENER_HTTP && h2_conn_negotiated(c))
+		c->proto = &h2_proto;
 	c->proto->start(c);
 }
 
@@ -255,13 +273,25 @@ void client_close(struct client *c, enum termination why)
 	exchange_abandon(c);
 	ev_io_stop(w->loop, &c->io);
 	ev_timer_stop(w->loop, &c->timer);
+	if (c->is_stream) {
+		/* the stream's owner learns it from its transport: nothing more will come */
+		struct mem_pipe *p = c->ext;
+
+		c->ext = NULL;
+		c->is_stream = 0;
+		p->c = NULL;
+		mem_pipe_shutdown(p);
+	}
+	if (c->is_h2)
+		h2_conn_free(c);
 	/* a peer that is gone or broke the protocol gets no close_notify */
 	if (why == TERM_CLIENT_CLOSED || why == TERM_TLS_FAILED || why == TERM_TLS_TIMEOUT)
 		c->tls.shut = 1;
-	if (c->state == CS_CLOSING)
+	if (c->state == CS_CLOSING && c->fd >= 0)
 		conn_linger_close(c);
 	tls_conn_close(&c->tls);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = -1;
 	c->state = CS_CLOSED;
 	buf_put(&w->bufs, c->in);
@@ -301,6 +331,12 @@ void client_free(struct client *c)
 static void client_set_events(struct client *c, int events)
 {
 	c->want = events;
+	if (c->is_stream) {
+		/* no socket to arm: what the transport can satisfy now is fed */
+		c->events = events;
+		mem_pipe_kick(c->ext);
+		return;
+	}
 	c->events = io_arm(c->w->loop, &c->io, c->fd, c->events, events);
 }
 
@@ -378,7 +414,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct client *c = io->data;
 
-	revents = io_filter_revents(loop, io, c->fd, &c->events, c->want, revents);
+	revents = c->fd < 0 ? revents & c->want : io_filter_revents(loop, io, c->fd, &c->events, c->want, revents);
 	if (!revents)
 		return;
 	revents = conn_logical_events(c, revents);
@@ -949,7 +985,7 @@ void client_linger(struct client *c)
 	/* a client that already closed its side, or sent everything it meant to, needs no
 	 * linger; one still sending (a body over the limit, say) would get a reset for the
 	 * bytes arriving after close(), and a reset can destroy our unread answer */
-	if (c->in_eof || (c->in_request && x->req_framed)) {
+	if (c->in_eof || (c->in_request && x->req_framed) || c->is_stream) {
 		client_close(c, x->term ? x->term : TERM_DONE);
 		return;
 	}

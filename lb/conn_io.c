@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "conn_io.h"
 #include "log.h"
+#include "mem_pipe.h"
 #include "sock_io.h"
 #include "tls.h"
 #include "worker.h"
@@ -29,6 +30,8 @@ static __thread struct tls_fail_log fail_log = { .per_second = FAIL_LOG_PER_SECO
 
 ssize_t conn_read(struct client *c, void *buf, size_t len)
 {
+	if (c->is_stream)
+		return mem_pipe_read(c->ext, buf, len);
 	if (!c->tls.ssl)
 		return sock_read(c->fd, buf, len);
 	return tls_read(&c->tls, buf, len);
@@ -38,6 +41,8 @@ ssize_t conn_write(struct client *c, const void *buf, size_t len)
 {
 	struct iovec iov = { (void *)buf, len };
 
+	if (c->is_stream)
+		return mem_pipe_writev(c->ext, &iov, 1);
 	if (!c->tls.ssl)
 		return sock_write(c->fd, buf, len);
 	return tls_writev(c, &iov, 1);
@@ -45,6 +50,8 @@ ssize_t conn_write(struct client *c, const void *buf, size_t len)
 
 ssize_t conn_writev(struct client *c, const struct iovec *iov, int iovcnt)
 {
+	if (c->is_stream)
+		return mem_pipe_writev(c->ext, iov, iovcnt);
 	if (!c->tls.ssl)
 		return sock_writev(c->fd, iov, iovcnt);
 	return tls_writev(c, iov, iovcnt);
@@ -135,6 +142,10 @@ static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
 
 void conn_shutdown_write(struct client *c)
 {
+	if (c->is_stream) {
+		mem_pipe_shutdown(c->ext);
+		return;
+	}
 	tls_shutdown(&c->tls);
 	shutdown(c->fd, SHUT_WR);
 }

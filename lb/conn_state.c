@@ -5,6 +5,7 @@
  * state by state. */
 #include "conn.h"
 #include "conn_state.h"
+#include "h2_conn.h"
 
 int conn_state_owes_body(const struct exchange *x)
 {
@@ -35,6 +36,14 @@ int conn_state_client_events(const struct client *c)
 		break;
 	case CS_LINGERING:
 		return EV_READ;
+	case CS_H2:
+		/* frames are read as they come (the session bounds what they may cost);
+		 * frames to send wait in out (below) */
+		if (!c->in_eof)
+			ev = EV_READ;
+		if (c->is_h2 && ((const struct h2_conn_view *)c->ext)->frames_pending)
+			ev |= EV_WRITE;
+		break;
 	case CS_QUEUED:
 		/* an HTTP client that leaves while its request waits is noticed at once, so its
 		 * request never takes a backend worker (lb/http_proxy.c, queued_client_data); a
@@ -143,6 +152,11 @@ double conn_state_deadline(const struct client *c, enum termination *why)
 	case CS_TUNNEL:
 		*why = TERM_CLIENT_IDLE;
 		return c->last_activity + l->idle_timeout_ms / 1e3;
+	case CS_H2:
+		/* idle only with no stream open: each stream's own timeouts bound it */
+		*why = TERM_CLIENT_IDLE;
+		return c->last_activity +
+		       (c->is_h2 && ((const struct h2_conn_view *)c->ext)->streams_open ? 1e9 : l->idle_timeout_ms / 1e3);
 	case CS_CLOSING:
 		*why = TERM_CLIENT_CLOSED;
 		return c->last_activity + 5.0;

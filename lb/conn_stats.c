@@ -42,7 +42,7 @@ void conn_stats_request_done(struct client *c)
 	if (c->gl->cfg->mode == LISTENER_TCP)
 		return;  /* a tcp connection is not a request: counted as accepted and connects */
 	/* fulcrum's own request (a cache refresh) is no client's: the backend's alone */
-	if (!c->internal)
+	if (!c->internal || c->is_stream)
 		stat_add(&c->gl->stats[c->w->id].requests[stats_class_of(x->status)], 1);
 	if (x->route_stats) {
 		struct route_stats *rs = &x->route_stats[c->w->id];

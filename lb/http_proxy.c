@@ -383,9 +383,9 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 	struct worker *w = c->w;
 	struct exchange *x = c->ex;
 	struct http_rewrite_req rq = {
-		.tls = c->tls.ssl != NULL,
+		.tls = client_tls(c)->ssl != NULL,
 		.local_port = addr_port(&c->local.sa),
-		.cert_subject = c->tls.subject,
+		.cert_subject = client_tls(c)->subject,
 		.upgrade = x->upgrade,
 		.trust_forwarded = c->gl->cfg->trust_forwarded,
 		.body_buffered = body_buffered,

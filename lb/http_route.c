@@ -41,7 +41,7 @@ static void answer_redirect(struct client *c, const struct cfg_route_redirect *r
 {
 	struct exchange *x = c->ex;
 	char location[LOCATION_MAX];
-	const char *scheme = rd->scheme ? rd->scheme : c->tls.ssl ? "https" : "http";
+	const char *scheme = rd->scheme ? rd->scheme : client_tls(c)->ssl ? "https" : "http";
 	const char *host = rd->host ? rd->host : base + h->host.off;
 	size_t host_len = rd->host ? strlen(rd->host) : h->host.len;
 	const char *path, *t = base + h->target.off;
@@ -158,7 +158,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		.host = base + h->host.off, .host_len = (h->flags & HTTP_F_HAS_HOST) ? h->host.len : 0,
 		.method = base + h->method.off, .method_len = h->method.len,
 		.base = base, .headers = h->headers, .nheaders = h->nheaders,
-		.https = c->tls.ssl != NULL,
+		.https = client_tls(c)->ssl != NULL,
 	};
 	const char *t = base + h->target.off;
 	size_t len;

@@ -421,8 +421,9 @@ int static_files_send(struct client *c)
 			return 0;
 		if (turn == 0)
 			return 1;  /* the write event stays armed: the rest on the next turn */
-		if (c->tls.ssl) {
-			/* no sendfile through OpenSSL: a chunk of the file goes through c->out */
+		if (c->tls.ssl || c->is_stream) {
+			/* no sendfile through OpenSSL or to an HTTP/2 stream: a chunk of the file
+			 * goes through c->out */
 			size_t want;
 
 			if (!c->out && !(c->out = buf_get(&c->w->bufs)))

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "h2_conn.h"
 #include "conn_log.h"
 #include "http_cache.h"
 #include "log.h"
@@ -384,6 +385,8 @@ static void begin_stop(struct worker *w, int how)
 		if (how == 2 || (c->state == CS_READING_HEAD && !c->in_request) ||
 		    c->state == CS_PROXY_HEADER || c->state == CS_TLS_HANDSHAKE)
 			client_close(c, TERM_SHUTDOWN);
+		else if (c->state == CS_H2)
+			h2_conn_goaway(c);  /* its streams in flight finish, new ones are refused */
 		else
 			c->keep_alive = 0;
 	}

@@ -180,8 +180,8 @@ int tls_certs_fingerprint(struct tls_build *b, unsigned char out[32])
 {
 	const struct cfg_tls *t = b->l->tls;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint32_t nums[4] = { (uint32_t)b->l->mode, (uint32_t)t->verify_client,
-			     t->session_timeout_s, (uint32_t)t->session_tickets };
+	uint32_t nums[5] = { (uint32_t)b->l->mode, (uint32_t)t->verify_client,
+			     t->session_timeout_s, (uint32_t)t->session_tickets, (uint32_t)b->l->http2 };
 	unsigned int len = 0;
 	size_t i;
 	int ok;

@@ -258,10 +258,11 @@ static int check_settings(struct tls_build *b)
 		for (p = t->alpn; *p;) {
 			size_t n = strcspn(p, ",");
 
-			if (!((n == 8 && !strncmp(p, "http/1.1", 8)) || (n == 8 && !strncmp(p, "http/1.0", 8))))
+			if (!((n == 8 && !strncmp(p, "http/1.1", 8)) || (n == 8 && !strncmp(p, "http/1.0", 8)) ||
+			      (n == 2 && !strncmp(p, "h2", 2) && b->l->http2)))
 				return tls_build_fail(b, b->l->line, "alpn", "\"%.*s\": an http listener speaks "
-						      "HTTP/1.x only; alpn may list http/1.1 and http/1.0",
-						      (int)n, p);
+						      "HTTP/1.x (and h2 with http2 = true); alpn may list http/1.1, "
+						      "http/1.0 and h2", (int)n, p);
 			p += n + (p[n] == ',');
 		}
 	}
@@ -363,7 +364,8 @@ static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_list
 	}
 	tc->alpn_len = 0;
 	if (t->alpn || l->mode == LISTENER_HTTP) {
-		tc->alpn_len = tls_alpn_wire(t->alpn ? t->alpn : "http/1.1", tc->alpn, sizeof(tc->alpn));
+		tc->alpn_len = tls_alpn_wire(t->alpn ? t->alpn : l->http2 ? "h2,http/1.1" : "http/1.1", tc->alpn,
+					     sizeof(tc->alpn));
 		if (tc->alpn_len < 0) {
 			tls_build_fail(&b, l->line, "alpn", "too long");
 			goto fail;

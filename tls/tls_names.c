@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "array.h"
 #include "tls.h"
 
@@ -178,6 +180,17 @@ void tls_sni_free(struct tls_sni_table *t)
 	free(t->exact);
 	free(t->wild);
 	memset(t, 0, sizeof(*t));
+}
+
+int tls_alpn_is(const struct tls_conn *t, const char *proto)
+{
+	const unsigned char *sel = NULL;
+	unsigned len = 0;
+
+	if (!t->ssl)
+		return 0;
+	SSL_get0_alpn_selected(t->ssl, &sel, &len);
+	return sel && len == strlen(proto) && !memcmp(sel, proto, len);
 }
 
 int tls_alpn_wire(const char *list, unsigned char *out, size_t cap)

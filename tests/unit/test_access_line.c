@@ -78,7 +78,7 @@ static size_t reference_line(struct client *c, double now, char *line, size_t ca
 			     "\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"route\":\"%s\",\"pool\":\"%s\",\"backend\":\"%s\","
 			     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"queue_ms\":%.3f,\"connect_ms\":%.3f,"
 			     "\"response_ms\":%.3f,\"total_ms\":%.3f,\"upload_ms\":%.3f,\"delivery_ms\":%.3f,"
-			     "\"cache\":\"%s\",\"compress\":\"\",\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\"}\n",
+			     "\"cache\":\"%s\",\"compress\":\"\",\"termination\":\"%s\",\"request_id\":\"%s\",\"connection\":\"%d.%u\",\"proto\":\"h1\",\"stream\":0}\n",
 			     ts, (int)((now - secs) * 1000), c->gl->cfg->name, peer,
 			     addr_port(&c->peer.sa), method, target, c->ex->status, c->ex->route,
 			     c->ex->pool ? c->ex->pool->name : "", c->ex->backend ? c->ex->backend->name : c->up ? c->up->backend->name :
@@ -239,7 +239,7 @@ static void test_known_line(void **state)
 			    "\"route\":\"api\",\"pool\":\"flask\",\"backend\":\"web-1\",\"bytes_in\":76,\"bytes_out\":88,"
 			    "\"queue_ms\":0.000,\"connect_ms\":1.000,\"response_ms\":8.000,\"total_ms\":12.500,"
 			    "\"upload_ms\":1.000,\"delivery_ms\":0.250,\"cache\":\"\",\"compress\":\"\","
-			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\"}\n");
+			    "\"termination\":\"done\",\"request_id\":\"r1\",\"connection\":\"1.7\",\"proto\":\"h1\",\"stream\":0}\n");
 	f->cfg.log.format = LOG_FORMAT_COMBINED;
 	access_line_format(c, now, b, sizeof(b));
 	assert_string_equal(b, "192.0.2.1 - - [21/Sep/2026:14:13:20 +0000] \"GET /a\\\"b HTTP/1.1\" 200 88 "

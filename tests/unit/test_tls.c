@@ -633,9 +633,9 @@ static void test_build_errors(void **state)
 	assert_true(asprintf(&tls, "certificates = ( %s ); client_ca = \"%s/ec.crt\";", ec, dir) > 0);
 	expect_build_error(tls, "web.tls.verify_client: client_ca is set but verify_client is \"none\"");
 	free(tls);
-	/* http listeners speak HTTP/1.x only */
+	/* http listeners speak HTTP/1.x, and h2 only with http2 = true */
 	assert_true(asprintf(&tls, "certificates = ( %s ); alpn = \"h2,http/1.1\";", ec) > 0);
-	expect_build_error(tls, "web.tls.alpn: \"h2\": an http listener speaks HTTP/1.x only");
+	expect_build_error(tls, "web.tls.alpn: \"h2\": an http listener speaks HTTP/1.x (and h2 with http2 = true)");
 	free(tls);
 	/* cipher lists OpenSSL cannot use */
 	assert_true(asprintf(&tls, "certificates = ( %s ); ciphers = \"NOPE-CIPHER\";", ec) > 0);

@@ -1,0 +1,759 @@
+/* h2_conn.c: owns HTTP/2 client connections (include/h2_conn.h). libnghttp2 does the
+ * framing, HPACK and flow control through its callback API on fulcrum's buffers
+ * (nghttp2_session_mem_recv / mem_send): fulcrum keeps the socket, the TLS and the
+ * loop. Each stream becomes an internal connection (client_new_stream) over an
+ * in-memory transport (lb/mem_pipe.c): the stream's header block is checked and written
+ * as an HTTP/1.1 head (proto/h2_msg.c), its DATA as the body (chunked when it has no
+ * content-length), and the HTTP/1.1 path every request takes (the strict parser,
+ * routes, cache, buffering, the queue and max_conns, retries, the access log) runs
+ * unchanged on it. What that path answers is read back from the transport: the head
+ * becomes a HEADERS frame, the body (its HTTP/1.1 framing taken off) DATA frames, as
+ * the client's flow-control window allows; a full transport stops the stream's writes,
+ * and response buffering holds the rest while the backend is let go.
+ *
+ * Defences, each with a listener key: concurrent streams (SETTINGS), the header list
+ * size (SETTINGS and h2_msg's count; 431 beyond), the request body's window (WINDOW_UPDATE
+ * only as the stream's connection reads: a fast uploader cannot fill memory), streams
+ * reset by the client within 10 s (rapid reset, CVE-2023-44487: GOAWAY
+ * ENHANCE_YOUR_CALM beyond the budget), CONTINUATION frames per header block, empty
+ * DATA frames; libnghttp2 bounds SETTINGS and PING acknowledgements it owes. */
+#include <errno.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_io.h"
+#include "h2_conn.h"
+#include "h2_msg.h"
+#include "log.h"
+#include "mem_pipe.h"
+#include "stats.h"
+#include "tls.h"
+#include "worker.h"
+
+#define READ_TURNS 16             /* socket reads per event before others get the loop */
+#define WRITE_QUEUE_MAX (64 * 1024) /* frames serialized ahead of the socket */
+#define STREAM_OUT_MAX (64 * 1024)  /* a stream's response bytes held before its writes stop */
+#define RESET_WINDOW_S 10.0
+#define CONTINUATIONS_MAX 32      /* CONTINUATION frames in one header block */
+#define EMPTY_FRAMES_MAX 256      /* DATA frames without data nor END_STREAM per connection */
+#define REQ_HEAD_MAX (64 * 1024 + 1024)
+#define RESP_FIELDS_MAX 128
+
+struct h2_stream;
+
+struct h2_conn {
+	struct h2_conn_view v;           /* first: what the connection core reads */
+	nghttp2_session *s;
+	struct client *c;
+	struct h2_stream *streams;       /* open streams */
+	struct pipe_bytes wq;            /* frames waiting for the socket */
+	ev_timer kick;                   /* a pump soon: a stream's connection wrote or read */
+	double resets_since;             /* start of the reset budget's window */
+	uint32_t resets;                 /* client resets in that window */
+	uint32_t empty_frames;
+	uint32_t continuations;          /* of the header block being received */
+	unsigned goaway:1;               /* no new streams; close once the last one ends */
+	unsigned freeing:1;
+};
+
+struct h2_stream {
+	int32_t id;
+	struct h2_conn *hc;
+	struct h2_stream *next, *prev;
+	struct mem_pipe pipe;            /* its connection's transport */
+	struct h2_req req;               /* the header block (until the head is written) */
+	int64_t req_cl;                  /* the request's content-length; -1 = none */
+	uint64_t req_data;               /* DATA bytes received */
+	size_t consumed;                 /* bytes its connection read, for WINDOW_UPDATE */
+	int refuse;                      /* answer this status at the end of the headers (431) */
+	enum http_method method;
+	enum http_body resp_body;
+	uint64_t resp_left;              /* HTTP_BODY_LENGTH: body bytes still to come */
+	struct http_chunked resp_chunk;
+	unsigned started:1;              /* the request went to its connection */
+	unsigned chunked_req:1;          /* the body goes to it chunked */
+	unsigned req_ended:1;            /* END_STREAM came */
+	unsigned resp_head:1;            /* the response's HEADERS were submitted */
+	unsigned resp_done:1;            /* its body is whole (its last DATA is submitted) */
+	unsigned deferred:1;             /* the data source waits for bytes */
+	unsigned closing:1;              /* being freed: pipe notifications are ignored */
+};
+
+static __thread struct http_head resp_scratch;
+static __thread char req_head_buf[REQ_HEAD_MAX];
+
+static void pump(struct h2_conn *hc);
+static void flush(struct h2_conn *hc);
+static void stream_free(struct h2_stream *st, enum termination why);
+static void goaway_submit(struct h2_conn *hc, uint32_t error);
+
+/* ---- streams ---- */
+
+/* The stream's connection read (consumed > 0) or wrote, or closed: the connection's pump
+ * will act on it, from its own timer (never inside the stream's callbacks). */
+static void on_pipe(struct mem_pipe *p, size_t consumed)
+{
+	struct h2_stream *st = p->owner;
+	struct h2_conn *hc = st->hc;
+
+	if (st->closing || hc->freeing)
+		return;
+	st->consumed += consumed;
+	if (!ev_is_active(&hc->kick)) {
+		ev_timer_set(&hc->kick, 0., 0.);
+		ev_timer_start(hc->c->w->loop, &hc->kick);
+	}
+}
+
+static struct h2_stream *stream_new(struct h2_conn *hc, int32_t id)
+{
+	const struct cfg_listener *l = hc->c->gl->cfg;
+	struct h2_stream *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->id = id;
+	st->hc = hc;
+	st->req_cl = -1;
+	st->pipe.out_max = STREAM_OUT_MAX;
+	st->pipe.notify = on_pipe;
+	st->pipe.owner = st;
+	h2_req_init(&st->req, l->h2_max_header_list_bytes);
+	st->next = hc->streams;
+	if (st->next)
+		st->next->prev = st;
+	hc->streams = st;
+	hc->v.streams_open++;
+	return st;
+}
+
+/* The stream is over (nghttp2 closed it, or the connection goes): its connection is
+ * closed if it still runs (a request the client gave up leaves the queue), then it
+ * goes. */
+static void stream_free(struct h2_stream *st, enum termination why)
+{
+	struct h2_conn *hc = st->hc;
+
+	st->closing = 1;
+	if (!hc->freeing)
+		nghttp2_session_set_stream_user_data(hc->s, st->id, NULL);
+	/* (the transport knows whether its connection still runs: it may have closed
+	 * itself once its response was out) */
+	if (st->pipe.c)
+		client_close(st->pipe.c, why);
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		hc->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	pipe_bytes_free(&st->pipe.in);
+	pipe_bytes_free(&st->pipe.out);
+	h2_req_free(&st->req);
+	hc->v.streams_open--;
+	if (hc->v.streams_open == 0)
+		hc->c->last_activity = ev_now(hc->c->w->loop);
+	free(st);
+}
+
+/* Appends request body bytes for the stream's connection (as a chunk when chunked). */
+static int body_in(struct h2_stream *st, const uint8_t *data, size_t len)
+{
+	char sz[24];
+	int n;
+
+	if (!st->chunked_req)
+		return pipe_bytes_put(&st->pipe.in, data, len);
+	n = snprintf(sz, sizeof(sz), "%zx\r\n", len);
+	return pipe_bytes_put(&st->pipe.in, sz, (size_t)n) == -1 || pipe_bytes_put(&st->pipe.in, data, len) == -1 ||
+			       pipe_bytes_put(&st->pipe.in, "\r\n", 2) == -1
+		       ? -1
+		       : 0;
+}
+
+/* The request's body is whole: the chunked framing ends. A content-length that DATA
+ * did not fill is malformed (RFC 9113 8.1.1). The connection reads no EOF: to the
+ * HTTP/1.1 path an EOF while queued is a client that gave up, and an HTTP/2 client says
+ * that with RST_STREAM (its connection is closed then). */
+static int request_end(struct h2_stream *st)
+{
+	st->req_ended = 1;
+	if (st->req_cl >= 0 && st->req_data != (uint64_t)st->req_cl)
+		return -1;
+	if (st->chunked_req && pipe_bytes_put(&st->pipe.in, "0\r\n\r\n", 5) == -1)
+		return -1;
+	mem_pipe_kick(&st->pipe);
+	return 0;
+}
+
+/* A response fulcrum makes for the stream itself, before any connection (431). */
+static void answer_status(struct h2_conn *hc, struct h2_stream *st, int status)
+{
+	char code[4];
+	nghttp2_nv nv[] = { { (uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE } };
+
+	snprintf(code, sizeof(code), "%03d", status);
+	st->resp_head = st->resp_done = 1;
+	nghttp2_submit_response(hc->s, st->id, nv, 1, NULL);
+}
+
+/* The header block is whole: its HTTP/1.1 head goes to a new internal connection. */
+static int request_start(struct h2_conn *hc, struct h2_stream *st, int end_stream)
+{
+	struct client *c = hc->c, *ic;
+	int n;
+
+	if (st->refuse) {
+		answer_status(hc, st, st->refuse);
+		return 0;
+	}
+	n = h2_req_head(&st->req, end_stream, req_head_buf, sizeof(req_head_buf));
+	if (n == -2) {
+		answer_status(hc, st, 431);
+		return 0;
+	}
+	if (n < 0)
+		return -1;
+	st->req_cl = h2_req_content_length(&st->req);
+	st->chunked_req = !end_stream && st->req_cl < 0;
+	st->method = strncmp(req_head_buf, "HEAD ", 5) ? HTTP_M_GET : HTTP_M_HEAD;
+	h2_req_free(&st->req);
+	if (pipe_bytes_put(&st->pipe.in, req_head_buf, (size_t)n) == -1)
+		return -1;
+	/* a reload may have come since the connection's last stream */
+	if (client_follow_generation(c) == -1) {
+		goaway_submit(hc, NGHTTP2_NO_ERROR);
+		return -1;
+	}
+	if (!(ic = client_new_stream(c->w, c, &st->pipe)))
+		return -1;
+	ic->proto = &http1_proto;
+	st->pipe.stream_id = (uint32_t)st->id;
+	ic->state = CS_READING_HEAD;
+	st->started = 1;
+	stat_add(&c->gl->stats[c->w->id].h2_streams, 1);
+	if (end_stream && request_end(st) == -1)
+		return -1;
+	client_update(ic);
+	return 0;
+}
+
+/* ---- the response, from the stream's connection ---- */
+
+/* nghttp2's data source: the body bytes the stream's connection wrote, their HTTP/1.1
+ * framing (Content-Length, chunks) taken off. */
+static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct h2_stream *st = src->ptr;
+	struct pipe_bytes *out = &st->pipe.out;
+	size_t done = 0;
+
+	(void)s;
+	(void)id;
+	(void)ud;
+	while (done < length && !st->resp_done) {
+		size_t avail = pipe_bytes_len(out), n, used;
+		const char *p = pipe_bytes_head(out);
+
+		if (st->resp_body == HTTP_BODY_LENGTH) {
+			n = avail < st->resp_left ? avail : (size_t)st->resp_left;
+			n = n < length - done ? n : length - done;
+			if (n == 0)
+				break;
+			memcpy(buf + done, p, n);
+			pipe_bytes_take(out, n);
+			done += n;
+			st->resp_left -= n;
+			if (st->resp_left == 0)
+				st->resp_done = 1;
+		} else if (st->resp_body == HTTP_BODY_CHUNKED) {
+			uint64_t k = http_chunked_data_next(&st->resp_chunk);
+
+			if (avail == 0)
+				break;
+			if (k > 0) {
+				n = avail < k ? avail : (size_t)k;
+				n = n < length - done ? n : length - done;
+				memcpy(buf + done, p, n);
+				http_chunked_scan(&st->resp_chunk, p, n, &used);
+				pipe_bytes_take(out, n);
+				done += n;
+				continue;
+			}
+			/* framing: a byte at a time up to the next data or the end */
+			switch (http_chunked_scan(&st->resp_chunk, p, 1, &used)) {
+			case HTTP_CHUNKED_DONE:
+				st->resp_done = 1;
+				break;
+			case HTTP_CHUNKED_ERROR:
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			default:
+				break;
+			}
+			pipe_bytes_take(out, 1);
+		} else {
+			/* until close */
+			n = avail < length - done ? avail : length - done;
+			if (n == 0)
+				break;
+			memcpy(buf + done, p, n);
+			pipe_bytes_take(out, n);
+			done += n;
+		}
+	}
+	if (!st->resp_done && st->resp_body == HTTP_BODY_UNTIL_CLOSE && st->pipe.out_eof && pipe_bytes_len(out) == 0)
+		st->resp_done = 1;
+	if (done > 0)
+		mem_pipe_kick(&st->pipe);  /* room again for its connection's writes */
+	if (st->resp_done) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return (ssize_t)done;
+	}
+	if (done == 0) {
+		if (st->pipe.out_eof)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  /* cut short: the stream is reset */
+		st->deferred = 1;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)done;
+}
+
+/* The response head in the stream's transport, once whole: HEADERS (and a data source
+ * when a body follows). 0 submitted or not whole yet; -1 unusable (the stream is reset). */
+static int response_head(struct h2_conn *hc, struct h2_stream *st)
+{
+	struct pipe_bytes *out = &st->pipe.out;
+	struct http_limits lim = { STREAM_OUT_MAX, HTTP_HEADERS_MAX };
+	struct h2_field f[RESP_FIELDS_MAX];
+	nghttp2_nv nv[RESP_FIELDS_MAX];
+	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read };
+	char lower[8192], status[4];
+	int n, i, r;
+
+	for (;;) {
+		if (pipe_bytes_len(out) == 0)
+			return st->pipe.out_eof ? -1 : 0;
+		r = http_parse_response(pipe_bytes_head(out), pipe_bytes_len(out), &lim, st->method, &resp_scratch);
+		if (r == HTTP_PARSE_INCOMPLETE)
+			return st->pipe.out_eof ? -1 : 0;
+		if (r == HTTP_PARSE_ERROR)
+			return -1;
+		if (resp_scratch.status >= 200)
+			break;
+		pipe_bytes_take(out, resp_scratch.head_len);  /* 100 Continue: HTTP/2 needs none */
+	}
+	n = h2_resp_fields(pipe_bytes_head(out), &resp_scratch, f, RESP_FIELDS_MAX, lower, sizeof(lower), status);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		nv[i] = (nghttp2_nv){ (uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len, f[i].value_len,
+				      NGHTTP2_NV_FLAG_NONE };
+	st->resp_body = resp_scratch.body;
+	st->resp_left = resp_scratch.body == HTTP_BODY_LENGTH ? resp_scratch.content_length : 0;
+	http_chunked_init(&st->resp_chunk);
+	st->resp_head = 1;
+	if (st->resp_body == HTTP_BODY_NONE || (st->resp_body == HTTP_BODY_LENGTH && st->resp_left == 0))
+		st->resp_done = 1;
+	/* the fields point into out: submitted (nghttp2 copies them) before it moves */
+	r = nghttp2_submit_response(hc->s, st->id, nv, (size_t)n, st->resp_done ? NULL : &prd);
+	pipe_bytes_take(out, resp_scratch.head_len);
+	return r == 0 ? 0 : -1;
+}
+
+/* What the streams' connections did since the last pump becomes frames. */
+static void pump_streams(struct h2_conn *hc)
+{
+	struct h2_stream *st, *next;
+
+	for (st = hc->streams; st; st = next) {
+		next = st->next;
+		if (st->consumed) {
+			nghttp2_session_consume(hc->s, st->id, st->consumed);
+			st->consumed = 0;
+		}
+		if (!st->started || st->resp_done)
+			continue;
+		if (!st->resp_head && (pipe_bytes_len(&st->pipe.out) > 0 || st->pipe.out_eof) &&
+		    response_head(hc, st) == -1) {
+			nghttp2_submit_rst_stream(hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+			st->resp_done = 1;
+			continue;
+		}
+		if (st->resp_head && st->deferred && (pipe_bytes_len(&st->pipe.out) > 0 || st->pipe.out_eof)) {
+			st->deferred = 0;
+			nghttp2_session_resume_data(hc->s, st->id);
+		}
+	}
+}
+
+/* GOAWAY (once): no stream after the last one processed. Safe inside the session's
+ * callbacks (it only queues the frame). */
+static void goaway_submit(struct h2_conn *hc, uint32_t error)
+{
+	if (hc->goaway)
+		return;
+	hc->goaway = 1;
+	nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(hc->s), error,
+			      NULL, 0);
+}
+
+/* ---- nghttp2's callbacks ---- */
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct h2_conn *hc = ud;
+	struct h2_stream *st;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	hc->continuations = 0;
+	if (hc->goaway || !(st = stream_new(hc, f->hd.stream_id))) {
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
+	return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+		     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+	int r;
+
+	(void)flags;
+	(void)ud;
+	if (!st)
+		return 0;
+	if (st->started) {
+		/* trailers: not passed on (the body's chunked framing ends without them) */
+		return 0;
+	}
+	if (st->refuse)
+		return 0;
+	r = h2_req_field(&st->req, name, namelen, value, valuelen);
+	if (r == -2)
+		st->refuse = 431;
+	else if (r < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  /* malformed: RST_STREAM PROTOCOL_ERROR */
+	return 0;
+}
+
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *ud)
+{
+	struct h2_conn *hc = ud;
+
+	(void)s;
+	if (hd->type == NGHTTP2_CONTINUATION && ++hc->continuations > CONTINUATIONS_MAX)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;  /* CONTINUATION flood: the connection goes */
+	return 0;
+}
+
+/* The client reset a stream: counted against the connection's budget (rapid reset). */
+static int reset_counted(struct h2_conn *hc)
+{
+	double now = ev_now(hc->c->w->loop);
+	uint32_t max = hc->c->gl->cfg->h2_max_resets;
+
+	if (now - hc->resets_since > RESET_WINDOW_S) {
+		hc->resets_since = now;
+		hc->resets = 0;
+	}
+	if (++hc->resets <= max)
+		return 0;
+	log_warn("listener %s: HTTP/2 client reset %u streams within %.0f s: GOAWAY", hc->c->gl->cfg->name,
+		 hc->resets, RESET_WINDOW_S);
+	stat_add(&hc->c->gl->stats[hc->c->w->id].h2_goaway_abuse, 1);
+	goaway_submit(hc, NGHTTP2_ENHANCE_YOUR_CALM);
+	return -1;  /* the connection goes, and its streams in flight with it */
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct h2_conn *hc = ud;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+	int end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+
+	switch (f->hd.type) {
+	case NGHTTP2_HEADERS:
+		if (!st)
+			return 0;
+		if (!st->started && !st->resp_head) {
+			if (request_start(hc, st, end) == -1)
+				nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+		} else if (st->started && end && !st->req_ended && request_end(st) == -1) {
+			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+		}
+		break;
+	case NGHTTP2_DATA:
+		if (f->hd.length == 0 && !end && ++hc->empty_frames > EMPTY_FRAMES_MAX)
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		if (st && st->started && end && !st->req_ended && request_end(st) == -1)
+			nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+		break;
+	case NGHTTP2_RST_STREAM:
+		if (reset_counted(hc) == -1)
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *ud)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+
+	(void)flags;
+	(void)ud;
+	if (!st || !st->started || st->req_ended) {
+		nghttp2_session_consume(s, id, len);  /* not for anyone: the window moves on */
+		return 0;
+	}
+	st->req_data += len;
+	if ((st->req_cl >= 0 && st->req_data > (uint64_t)st->req_cl) || body_in(st, data, len) == -1) {
+		nghttp2_session_consume(s, id, len);
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
+		return 0;
+	}
+	mem_pipe_kick(&st->pipe);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t error, void *ud)
+{
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+
+	(void)ud;
+	if (!st)
+		return 0;
+	nghttp2_session_set_stream_user_data(s, id, NULL);
+	/* its connection is done unless the client gave up on it first */
+	stream_free(st, error == NGHTTP2_NO_ERROR ? TERM_DONE : TERM_CLIENT_CLOSED);
+	return 0;
+}
+
+/* ---- the connection ---- */
+
+static void on_kick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct h2_conn *hc = t->data;
+	struct client *c = hc->c;
+
+	(void)loop;
+	(void)revents;
+	pump(hc);
+	if (c->state != CS_CLOSED)
+		client_update(c);
+}
+
+static void h2_start(struct client *c)
+{
+	const struct cfg_listener *l = c->gl->cfg;
+	nghttp2_session_callbacks *cb;
+	nghttp2_option *opt;
+	struct h2_conn *hc = calloc(1, sizeof(*hc));
+	nghttp2_settings_entry set[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, l->h2_max_concurrent_streams },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, l->h2_window_bytes },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, l->h2_max_header_list_bytes },
+	};
+	int r;
+
+	if (!hc || nghttp2_session_callbacks_new(&cb) != 0) {
+		free(hc);
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	if (nghttp2_option_new(&opt) != 0) {
+		nghttp2_session_callbacks_del(cb);
+		free(hc);
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	/* the request body's window moves only as its connection reads it */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_option_set_max_send_header_block_length(opt, 65536);
+	r = nghttp2_session_server_new2(&hc->s, cb, hc, opt);
+	nghttp2_option_del(opt);
+	nghttp2_session_callbacks_del(cb);
+	if (r != 0) {
+		free(hc);
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	hc->c = c;
+	hc->resets_since = ev_now(c->w->loop);
+	ev_timer_init(&hc->kick, on_kick, 0., 0.);
+	hc->kick.data = hc;
+	c->ext = hc;
+	c->is_h2 = 1;
+	c->state = CS_H2;
+	c->answered = 1;
+	c->last_activity = ev_now(c->w->loop);
+	stat_add(&c->gl->stats[c->w->id].h2_connections, 1);
+	/* the connection window as large as a stream's, less the 65,535 it starts with */
+	nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(set[0]));
+	if (l->h2_window_bytes > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+		nghttp2_session_set_local_window_size(hc->s, NGHTTP2_FLAG_NONE, 0, (int32_t)l->h2_window_bytes * 4);
+	pump(hc);
+}
+
+/* Frames to the socket: what waits in wq first, then what the session has to send,
+ * while the socket takes it. */
+static void flush(struct h2_conn *hc)
+{
+	struct client *c = hc->c;
+
+	for (;;) {
+		while (pipe_bytes_len(&hc->wq) > 0) {
+			ssize_t n = conn_write(c, pipe_bytes_head(&hc->wq), pipe_bytes_len(&hc->wq));
+
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					goto out;
+				client_close(c, TERM_CLIENT_CLOSED);
+				return;
+			}
+			pipe_bytes_take(&hc->wq, (size_t)n);
+		}
+		while (pipe_bytes_len(&hc->wq) < WRITE_QUEUE_MAX) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(hc->s, &data);
+
+			if (n < 0) {
+				client_close(c, TERM_INTERNAL);
+				return;
+			}
+			if (n == 0)
+				break;
+			if (pipe_bytes_put(&hc->wq, data, (size_t)n) == -1) {
+				client_close(c, TERM_INTERNAL);
+				return;
+			}
+		}
+		if (pipe_bytes_len(&hc->wq) == 0)
+			break;
+	}
+out:
+	hc->v.frames_pending = (uint32_t)pipe_bytes_len(&hc->wq);
+}
+
+static void pump(struct h2_conn *hc)
+{
+	struct client *c = hc->c;
+
+	pump_streams(hc);
+	flush(hc);
+	if (c->state == CS_CLOSED)
+		return;
+	if (!nghttp2_session_want_read(hc->s) && !nghttp2_session_want_write(hc->s) &&
+	    pipe_bytes_len(&hc->wq) == 0) {
+		client_close(c, hc->goaway ? TERM_SHUTDOWN : TERM_DONE);
+		return;
+	}
+	if (hc->goaway && !hc->streams && pipe_bytes_len(&hc->wq) == 0)
+		client_close(c, TERM_SHUTDOWN);
+}
+
+static void h2_client_event(struct client *c, int revents)
+{
+	struct h2_conn *hc = client_h2(c);
+	char buf[16384];
+	int i;
+
+	if (revents & EV_READ) {
+		for (i = 0; i < READ_TURNS; i++) {
+			ssize_t n = conn_read(c, buf, sizeof(buf));
+
+			if (n > 0) {
+				ssize_t r = nghttp2_session_mem_recv(hc->s, (const uint8_t *)buf, (size_t)n);
+
+				c->last_activity = ev_now(c->w->loop);
+				if (r < 0) {
+					/* a connection error: GOAWAY said why (when it could), then close */
+					log_debug("listener %s: HTTP/2 session error: %s", c->gl->cfg->name,
+						  nghttp2_strerror((int)r));
+					flush(hc);
+					if (c->state != CS_CLOSED)
+						client_close(c, TERM_BAD_REQUEST);
+					return;
+				}
+				continue;
+			}
+			if (n == 0) {
+				c->in_eof = 1;
+				client_close(c, TERM_CLIENT_CLOSED);
+				return;
+			}
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_close(c, TERM_CLIENT_CLOSED);
+			return;
+		}
+	}
+	pump(hc);
+}
+
+static void h2_upstream_event(struct client *c, struct upstream *u, int revents)
+{
+	(void)c;
+	(void)u;
+	(void)revents;
+}
+
+static void h2_upstream_ready(struct client *c)
+{
+	(void)c;
+}
+
+const struct conn_proto h2_proto = {
+	.name = "h2",
+	.start = h2_start,
+	.client_event = h2_client_event,
+	.upstream_event = h2_upstream_event,
+	.upstream_ready = h2_upstream_ready,
+	.send_answer = NULL,
+};
+
+int h2_conn_negotiated(const struct client *c)
+{
+	return c->gl->cfg->http2 && c->tls.ssl && tls_alpn_is(&c->tls, "h2");
+}
+
+void h2_conn_goaway(struct client *c)
+{
+	struct h2_conn *hc = client_h2(c);
+
+	if (!hc || hc->goaway)
+		return;
+	goaway_submit(hc, NGHTTP2_NO_ERROR);
+	pump(hc);
+	if (c->state != CS_CLOSED)
+		client_update(c);
+}
+
+void h2_conn_free(struct client *c)
+{
+	struct h2_conn *hc = client_h2(c);
+
+	hc->freeing = 1;
+	ev_timer_stop(c->w->loop, &hc->kick);
+	while (hc->streams)
+		stream_free(hc->streams, TERM_CLIENT_CLOSED);
+	nghttp2_session_del(hc->s);
+	pipe_bytes_free(&hc->wq);
+	c->ext = NULL;
+	c->is_h2 = 0;
+	free(hc);
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# t_h2.sh: HTTP/2 on a TLS listener with http2 = true (issue 21). curl --http2 gets h2 by
+# ALPN (curl without it, and a listener without http2, stay on HTTP/1.1); GET, HEAD,
+# POST with a content-length and a chunked-size upload (no content-length) reach
+# gunicorn as HTTP/1.1 with Host from :authority and X-Forwarded-Proto https; a large
+# body comes whole; many streams on one connection (h2load) all succeed, spread over
+# two backends; a stream to a dead backend gets its 502/503 while its siblings succeed;
+# the access log has one line per stream with proto h2 and the stream id; /metrics
+# counts h2 connections and streams.
+# e2e: pairs
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/tls_lib.sh"
+need_fulcrum
+
+ports P_WEB P_H1 P_APP P_APP2 P_DEAD P_CTL
+start_flask web-1 "$P_APP" 4
+start_flask web-2 "$P_APP2" 4
+tls_ca ca
+tls_cert srv ca rsa "/CN=a.test" "DNS:a.test"
+cfg=$T/fulcrum.cfg
+{
+	cfg_common
+	cat <<EOF2
+control = { listen = "127.0.0.1:$P_CTL"; };
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; http2 = true;
+                routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; } );
+                tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
+              { name = "h1"; bind = "127.0.0.1:$P_H1"; mode = "http"; pool = "flask";
+                tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; } );
+pools = ( { name = "flask"; health = { type = "none"; };
+            backends = ( { name = "web-1"; address = "127.0.0.1:$P_APP"; max_conns = 4; },
+                         { name = "web-2"; address = "127.0.0.1:$P_APP2"; max_conns = 4; } ); },
+          { name = "dead"; health = { type = "none"; }; retries = 0;
+            backends = ( { name = "gone"; address = "127.0.0.1:$P_DEAD"; } ); } );
+EOF2
+} >"$cfg"
+start_fulcrum "$cfg" "$P_WEB" "$P_CTL"
+h2() { curl -sS --noproxy '*' --max-time 20 --cacert "$T/ca.crt" --resolve "a.test:$P_WEB:127.0.0.1" --http2 "$@"; }
+u="https://a.test:$P_WEB"
+
+step "ALPN: h2 with http2 = true, HTTP/1.1 otherwise"
+assert_eq "$(h2 -o /dev/null -w '%{http_version}' "$u/")" 2 "curl --http2 speaks h2"
+assert_eq "$(h2 --http1.1 -o /dev/null -w '%{http_version}' "$u/")" 1.1 "curl --http1.1 stays on HTTP/1.1"
+assert_eq "$(curl -sS --noproxy '*' --cacert "$T/ca.crt" --resolve "a.test:$P_H1:127.0.0.1" --http2 -o /dev/null \
+	-w '%{http_version}' "https://a.test:$P_H1/")" 1.1 "a listener without http2 offers no h2"
+
+step "requests over h2 reach gunicorn as HTTP/1.1"
+out=$(h2 "$u/headers")
+host=$(json_get "$out" "dict((k.lower(), v) for k, v in d['headers'])['host']")
+assert_eq "$host" "a.test:$P_WEB" "Host from :authority"
+proto=$(json_get "$out" "dict((k.lower(), v) for k, v in d['headers']).get('x-forwarded-proto')")
+assert_eq "$proto" https "X-Forwarded-Proto"
+assert_eq "$(h2 -I -o /dev/null -w '%{http_code}' "$u/")" 200 "HEAD"
+head -c 300000 /dev/urandom >"$T/up.bin"
+want=$(sha256sum "$T/up.bin" | cut -d' ' -f1)
+got=$(h2 --data-binary @"$T/up.bin" "$u/echo")
+assert_eq "$(json_get "$got" "d['sha256']")" "$want" "POST with a content-length: the body whole"
+got=$(h2 -H 'Content-Length:' -H 'Transfer-Encoding:' --data-binary @"$T/up.bin" "$u/echo" || true)
+assert_eq "$(json_get "$got" "d['length']")" 300000 "POST without a content-length: sent chunked, whole"
+for q in "bytes=3000000" "bytes=3000000&chunked=1"; do
+	h2 -o "$T/blob" "$u/blob?$q"
+	assert_eq "$(sha256sum "$T/blob" | cut -d' ' -f1)" "$("$PY" "$E2E_DIR/blob.py" 3000000 --sha256)" "a 3 MB response ($q), whole"
+done
+
+step "many streams on one connection (h2load)"
+h2load -n 200 -c 1 -m 20 "$u/work?ms=10" --h1 >/dev/null 2>&1 || true
+out=$(h2load -n 200 -c 2 -m 20 "https://127.0.0.1:$P_WEB/work?ms=10" 2>&1)
+echo "$out" | grep -E "requests:|status codes:" | sed 's/^/   /'
+assert_contains "$out" "200 succeeded" "200 streams succeeded"
+assert_contains "$out" "Application protocol: h2" "over h2"
+
+step "a stream to a dead backend fails alone; its siblings succeed"
+out=$("$PY" - "$P_WEB" "$T/ca.crt" <<'PY'
+import socket, ssl, sys
+import h2.connection, h2.config, h2.events
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="a.test")
+c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+c.initiate_connection()
+paths = ["/p/a", "/dead/x", "/p/b", "/p/c"]
+for i, p in enumerate(paths):
+    c.send_headers(1 + 2 * i, [(":method", "GET"), (":scheme", "https"), (":authority", "a.test"), (":path", p)], end_stream=True)
+s.sendall(c.data_to_send())
+status, done = {}, set()
+while len(done) < len(paths):
+    data = s.recv(65536)
+    if not data:
+        break
+    for e in c.receive_data(data):
+        if isinstance(e, h2.events.ResponseReceived):
+            status[e.stream_id] = dict(e.headers)[b":status"].decode()
+        elif isinstance(e, h2.events.StreamEnded) or isinstance(e, h2.events.StreamReset):
+            done.add(e.stream_id)
+    s.sendall(c.data_to_send())
+print(" ".join("%s=%s" % (p, status.get(1 + 2 * i, "reset")) for i, p in enumerate(paths)))
+PY
+)
+assert_match "$out" '^/p/a=200 /dead/x=50[234] /p/b=200 /p/c=200$' "siblings 200, the dead one 5xx ($out)"
+
+step "the access log: one line per stream, proto h2 and its stream id"
+alog_wait 4 proto=h2 path~=/p/
+assert_cmp "$(alog count proto=h2 path~=/p/)" ">=" 3 "h2 lines"
+assert_eq "$(alog count proto=h2 path=/p/b stream=5)" 1 "the stream id"
+assert_cmp "$(alog count proto=h1)" ">=" 1 "HTTP/1.1 lines say h1"
+
+step "metrics"
+m=$(hcurl "http://127.0.0.1:$P_CTL/metrics")
+assert_match "$(echo "$m" | grep '^fulcrum_listener_h2_connections_total{listener="web"}')" ' [1-9][0-9]*$' "h2 connections counted"
+assert_match "$(echo "$m" | grep '^fulcrum_listener_h2_streams_total{listener="web"}')" ' [1-9][0-9]*$' "h2 streams counted"
