@@ -437,8 +437,12 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	r = h2_req_field(&st->req, name, namelen, value, valuelen);
 	if (r == -2)
 		st->refuse = 431;
-	else if (r < 0)
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  /* malformed: RST_STREAM PROTOCOL_ERROR */
+	else if (r < 0) {
+		/* malformed (RFC 9113 8.1.1): the stream is reset with PROTOCOL_ERROR (what
+		 * nghttp2 would say is INTERNAL_ERROR), as nghttp2_on_header_callback says */
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
 	return 0;
 }
 
