@@ -1,7 +1,7 @@
 /* cache_revalidate.h: the two texts a revalidation of a stored response needs (RFC 9111
  * 4.3), made from parsed heads without allocating: the request that asks the origin
  * whether the stored response is still good, and the stored head freshened from the
- * origin's 304. The cache's background refresh (lb/cache_refresh.c) uses both. */
+ * origin's 304. The cache's background refresh (lb/http_cache.c) uses both. */
 #ifndef FULCRUM_CACHE_REVALIDATE_H
 #define FULCRUM_CACHE_REVALIDATE_H
 

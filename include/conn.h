@@ -64,12 +64,20 @@ struct conn_proto {
 	 * exchange, whose backend side is already let go; NULL when the protocol has no way
 	 * to say anything in-band (the tunnel: the connection is closed instead) */
 	void (*send_answer)(struct client *c, const struct local_answer *a);
+	/* optional: a graceful stop began (shutdown): finish what is in flight, take nothing
+	 * new, close when done (HTTP/2: GOAWAY); NULL = the core's keep-alive off */
+	void (*stop)(struct client *c);
+	/* optional: the connection closes: let go of what the protocol holds for it (HTTP/2:
+	 * the session and its streams) */
+	void (*close)(struct client *c);
 };
 
 struct http_edit_vars;
 
 extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */
 extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
+/* A TLS http listener with http2: HTTP/2 or HTTP/1.1, as ALPN chose (lb/h2_conn.c) */
+extern const struct conn_proto alpn_proto;
 
 /* Applies the listener's routes to a parsed request head (lb/http_route.c): 0 when the
  * request goes on to a pool (the route's in c->ex->pool, or the listener's), -1 when
@@ -328,7 +336,7 @@ struct client {
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		   int listener_index, const struct conn_proto *proto);
 /* A connection fulcrum opens to itself to run one exchange with no client behind it (a
- * cache's background refresh, lb/cache_refresh.c): fd is its socket (one end of a
+ * cache's background refresh, lb/detached_exchange.c): fd is its socket (one end of a
  * socketpair whose other end the caller reads and drops), its listener, generation,
  * protocol and addresses those of like. Plain (no TLS), in the worker's list of
  * clients, no exchange yet, nothing armed. NULL out of memory. */

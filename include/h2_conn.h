@@ -16,12 +16,8 @@ struct h2_conn_view {
 /* The protocol of a connection that chose h2 by ALPN: its start makes the session. */
 extern const struct conn_proto h2_proto;
 
-/* 1 when c's TLS handshake chose h2 (and its listener allows it). */
-int h2_conn_negotiated(const struct client *c);
 /* Graceful stop (shutdown, or its listener gone): GOAWAY now, the streams in flight
- * finish, then the connection closes. */
+ * finish, then the connection closes. (h2_proto's stop.) */
 void h2_conn_goaway(struct client *c);
-/* Lets go of c's session and closes every stream still open (from client_close). */
-void h2_conn_free(struct client *c);
 
 #endif

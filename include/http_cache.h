@@ -24,7 +24,7 @@ enum cache_status {
 	CACHE_ST_PASS,        /* went to the backend: the URL's response was lately uncacheable */
 	CACHE_ST_BYPASS,      /* not for the cache (method, body, Authorization, no-cache) */
 	CACHE_ST_REFRESH,     /* fulcrum's own background refetch of a stale entry
-			       * (lb/cache_refresh.c): conditional when it has validators */
+			       * (lb/http_cache.c, on a detached exchange): conditional when it has validators */
 };
 
 /* "hit", "miss", ...; "" for CACHE_ST_NONE. (Inline: the access-log line, below the
@@ -44,14 +44,6 @@ int http_cache_begin(struct client *c, struct pool *p, const char *base, const s
 /* The request is ready (c->ex->cache is set): answers it from the store, makes it wait
  * for a fetch in progress, or sends it to the backend (as the URL's fetcher or not). */
 void http_cache_dispatch(struct client *c);
-
-/* For lb/cache_refresh.c: gives rc (an internal connection whose exchange holds the
- * refresh's request head) the cache part of c's request, with o (the stale entry, a
- * reference taken) to revalidate, and moves the fetch of the key from c to rc. 0, or -1
- * (c not the key's fetcher, or out of memory: nothing moved). */
-int http_cache_refresh_adopt(struct client *rc, struct client *c, struct cache_obj *o);
-/* Sends rc's refresh to the pool, as its key's fetcher. */
-void http_cache_refresh_go(struct client *rc);
 
 /* The backend's final response head h over base came, before it is rewritten: a
  * fetcher decides whether the response is stored and starts its copy. 1 when a stale

@@ -13,7 +13,6 @@
 #include "access_line.h"
 #include "client_limit.h"
 #include "conn.h"
-#include "h2_conn.h"
 #include "mem_pipe.h"
 #include "conn_io.h"
 #include "conn_log.h"
@@ -188,9 +187,6 @@ static void client_start(struct client *c)
 		on_tls_handshake(c);
 		return;
 	}
-	/* ALPN chose h2: the connection is a session of streams from now on */
-	if (c->gl->cfg->mode == LISTENER_HTTP && h2_conn_negotiated(c))
-		c->proto = &h2_proto;
 	c->proto->start(c);
 }
 
@@ -282,8 +278,8 @@ void client_close(struct client *c, enum termination why)
 		p->c = NULL;
 		mem_pipe_shutdown(p);
 	}
-	if (c->is_h2)
-		h2_conn_free(c);
+	if (c->proto->close)
+		c->proto->close(c);
 	/* a peer that is gone or broke the protocol gets no close_notify */
 	if (why == TERM_CLIENT_CLOSED || why == TERM_TLS_FAILED || why == TERM_TLS_TIMEOUT)
 		c->tls.shut = 1;

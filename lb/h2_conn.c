@@ -721,6 +721,9 @@ static void h2_upstream_ready(struct client *c)
 	(void)c;
 }
 
+static void h2_stop(struct client *c);
+static void h2_close(struct client *c);
+
 const struct conn_proto h2_proto = {
 	.name = "h2",
 	.start = h2_start,
@@ -728,11 +731,37 @@ const struct conn_proto h2_proto = {
 	.upstream_event = h2_upstream_event,
 	.upstream_ready = h2_upstream_ready,
 	.send_answer = NULL,
+	.stop = h2_stop,
+	.close = h2_close,
 };
 
-int h2_conn_negotiated(const struct client *c)
+/* After the TLS handshake: HTTP/2 when ALPN chose h2, else HTTP/1.1. The connection takes
+ * the chosen protocol for the rest of its life. */
+static void alpn_start(struct client *c)
 {
-	return c->gl->cfg->http2 && c->tls.ssl && tls_alpn_is(&c->tls, "h2");
+	c->proto = c->tls.ssl && tls_alpn_is(&c->tls, "h2") ? &h2_proto : &http1_proto;
+	c->proto->start(c);
+}
+
+/* Never called: the connection has its chosen protocol before any event (start). */
+static void alpn_client_event(struct client *c, int revents)
+{
+	(void)revents;
+	client_close(c, TERM_INTERNAL);
+}
+
+const struct conn_proto alpn_proto = {
+	.name = "alpn",
+	.start = alpn_start,
+	.client_event = alpn_client_event,
+	.upstream_event = h2_upstream_event,
+	.upstream_ready = h2_upstream_ready,
+	.send_answer = NULL,
+};
+
+static void h2_stop(struct client *c)
+{
+	h2_conn_goaway(c);
 }
 
 void h2_conn_goaway(struct client *c)
@@ -747,10 +776,12 @@ void h2_conn_goaway(struct client *c)
 		client_update(c);
 }
 
-void h2_conn_free(struct client *c)
+static void h2_close(struct client *c)
 {
 	struct h2_conn *hc = client_h2(c);
 
+	if (!hc)
+		return;  /* (its start failed before the session was made) */
 	hc->freeing = 1;
 	ev_timer_stop(c->w->loop, &hc->kick);
 	while (hc->streams)

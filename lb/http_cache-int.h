@@ -49,7 +49,7 @@ struct http_cache_x {
 	const struct http_head *rh;
 	unsigned fetching:1;             /* this exchange is its key's fetcher: fetch_end owed */
 	unsigned head_only:1;            /* HEAD */
-	unsigned refresh:1;              /* fulcrum's own refetch (lb/cache_refresh.c) */
+	unsigned refresh:1;              /* fulcrum's own refetch (refresh_start) */
 	unsigned streamed:1;             /* the fill is handed to readers as it comes */
 	unsigned following:1;            /* follow is queued on obj or its wake is on the way */
 	size_t key_len, req_len;

@@ -3,7 +3,8 @@
  * Age, the body from memory), the wait of a request behind another's fetch of the same
  * URL (woken on its own worker through the worker's ev_async), and the fetch's life
  * (cache_fill_producer wraps the backend's; the copy it keeps is lb/http_cache_fill.c's,
- * a background refresh lb/cache_refresh.c's). The store and its locks are
+ * a background refresh runs on a detached exchange, lb/detached_exchange.c). The store
+ * and its locks are
  * core/cache_store.c's.
  *
  * The key is the request's Host (lowercased) followed by its target as sent ("host/path?q"):
@@ -19,7 +20,8 @@
 
 #include "balance.h"
 #include "cache_policy.h"
-#include "cache_refresh.h"
+#include "cache_revalidate.h"
+#include "detached_exchange.h"
 #include "cache_store.h"
 #include "cache_vary.h"
 #include "conn.h"
@@ -46,6 +48,7 @@ static void fill_done(struct client *c, int reusable);
 static void fill_abandon(struct client *c);
 static int stale_instead(struct client *c, int status);
 static void on_woken(struct cache_waiter *cw);
+static int refresh_start(struct client *c, struct cache_obj *o);
 
 const struct producer cache_producer = {
 	.name = "cache",
@@ -254,7 +257,7 @@ static void lookup(struct client *c)
 		 * stale entry at once while fulcrum refetches it in the background. A HEAD,
 		 * only-if-cached, or a refresh that cannot start: the fetch is this request's */
 		xc->fetching = 1;
-		r = !only_cached && !xc->head_only && cache_refresh_start(c, o) == 0 ? CACHE_STALE : CACHE_FETCH;
+		r = !only_cached && !xc->head_only && refresh_start(c, o) == 0 ? CACHE_STALE : CACHE_FETCH;
 	}
 	if (r == CACHE_HIT || r == CACHE_STALE) {
 		http_cache_serve(c, o, r == CACHE_STALE ? CACHE_ST_STALE :
@@ -319,21 +322,74 @@ static void to_backend(struct client *c, int fetching)
 	client_to_backend(c, fetching ? &cache_fill_producer : &backend_producer);
 }
 
-int http_cache_refresh_adopt(struct client *rc, struct client *c, struct cache_obj *o)
+/* ---- a background refresh (stale-while-revalidate) ---- */
+
+static __thread struct http_head refresh_scratch;
+
+/* The request head a refresh sends: the head c's request was rewritten into for the
+ * backend, its conditions replaced by the entry's validators (RFC 9111 4.3.1). A buffer
+ * of c's worker, or NULL. */
+static struct buf *refresh_head(struct client *c, const struct cache_obj *o)
+{
+	struct worker *w = c->w;
+	struct buf *rq = c->ex->req_head, *b;
+	struct http_limits lim;
+	size_t cap;
+	int n;
+
+	if (!rq)
+		return NULL;
+	lim = (struct http_limits){ buf_len(rq) + 1, HTTP_HEADERS_MAX };
+	if (http_parse_request(buf_head(rq), buf_len(rq), &lim, &refresh_scratch) != HTTP_PARSE_DONE)
+		return NULL;
+	cap = (size_t)buf_len(rq) + (o->etag ? strlen(o->etag) : 0) + (o->last_modified ? strlen(o->last_modified) : 0) +
+	      64;
+	b = cap > BUF_SIZE ? buf_grow(&w->bufs, NULL, (uint32_t)cap) : buf_get(&w->bufs);
+	if (!b)
+		return NULL;
+	n = cache_revalidation_request(buf_head(rq), &refresh_scratch, o->etag, o->last_modified, buf_tail(b),
+				       buf_room(b));
+	if (n < 0) {
+		buf_put(&w->bufs, b);
+		return NULL;
+	}
+	b->end += (uint32_t)n;
+	return b;
+}
+
+/* c's request found o stale within its stale-while-revalidate window and c is the key's
+ * fetcher (CACHE_REFRESH): fulcrum's own request for o, conditional when o has
+ * validators, takes the fetch over on a detached exchange (lb/detached_exchange.c) and
+ * goes to the backend through the same queue and limits as any request; its 304
+ * freshens o, its 200 replaces it (lb/http_cache_fill.c). 0 started (c answers with o
+ * and owes no fetch end); -1 nothing started (c fetches in the foreground). */
+static int refresh_start(struct client *c, struct cache_obj *o)
 {
 	struct http_cache_x *of = c->ex->cache, *xc;
 	size_t n = sizeof(*of) + of->key_len + 1 + of->req_len + 1;
+	struct buf *head = refresh_head(c, o);
+	struct client *rc;
 
-	if (!of->fetching || !(xc = malloc(n)))
+	if (!head)
 		return -1;
+	if (!(xc = malloc(n))) {
+		buf_put(&c->w->bufs, head);
+		return -1;
+	}
+	if (!(rc = detached_exchange_new(c, head))) {
+		buf_put(&c->w->bufs, head);
+		free(xc);
+		return -1;
+	}
 	memcpy(xc, of, n);
 	xc->key = xc->mem;
 	xc->req = xc->mem + (of->req - of->mem);
 	xc->obj = xc->fill = xc->stale = NULL;
 	xc->wait = NULL;
+	xc->follow = NULL;
 	xc->rh = NULL;
 	xc->pass_until = 0;
-	xc->head_only = 0;
+	xc->head_only = xc->streamed = xc->following = 0;
 	xc->refresh = 1;
 	cache_obj_ref(o);
 	xc->revalidating = o;
@@ -341,12 +397,8 @@ int http_cache_refresh_adopt(struct client *rc, struct client *c, struct cache_o
 	of->fetching = 0;
 	rc->ex->cache = xc;
 	rc->ex->cache_status = CACHE_ST_REFRESH;
-	return 0;
-}
-
-void http_cache_refresh_go(struct client *rc)
-{
 	client_to_backend(rc, &cache_fill_producer);
+	return 0;
 }
 
 /* Ends the exchange's fetch of its key (once): o stored and the waiters woken. */

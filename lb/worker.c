@@ -15,7 +15,6 @@
 
 #include "clock.h"
 #include "conn.h"
-#include "h2_conn.h"
 #include "conn_log.h"
 #include "http_cache.h"
 #include "log.h"
@@ -48,7 +47,10 @@ static void begin_stop(struct worker *w, int how);
 /* The protocol a listener's connections speak. */
 static const struct conn_proto *listener_proto(const struct gen_listener *gl)
 {
-	return gl->cfg->mode == LISTENER_TCP ? &tunnel_proto : &http1_proto;
+	if (gl->cfg->mode == LISTENER_TCP)
+		return &tunnel_proto;
+	/* HTTP/2 is chosen in the TLS handshake, after accept */
+	return gl->tls && gl->cfg->http2 ? &alpn_proto : &http1_proto;
 }
 
 int worker_start_all(int nworkers)
@@ -385,8 +387,8 @@ static void begin_stop(struct worker *w, int how)
 		if (how == 2 || (c->state == CS_READING_HEAD && !c->in_request) ||
 		    c->state == CS_PROXY_HEADER || c->state == CS_TLS_HANDSHAKE)
 			client_close(c, TERM_SHUTDOWN);
-		else if (c->state == CS_H2)
-			h2_conn_goaway(c);  /* its streams in flight finish, new ones are refused */
+		else if (c->proto->stop)
+			c->proto->stop(c);  /* (HTTP/2: GOAWAY, its streams in flight finish) */
 		else
 			c->keep_alive = 0;
 	}
