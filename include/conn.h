@@ -237,6 +237,9 @@ struct exchange {
 			unsigned share_held:1;       /* a place of share is held, with the slot of backend */
 			unsigned cache_status:3;     /* enum cache_status (lb/http_cache.h), for the access log */
 			unsigned compress_enc:2;     /* enum compress_enc the request accepts (identity = 0) */
+			unsigned background:1;       /* fulcrum's own request (a cache refresh): a free
+							  * slot or nothing, never a place in the queue, so
+							  * no client ever waits behind it */
 			unsigned cache_wait_fill:1;  /* a cache hit of a response still being fetched has
 							  * sent all that came: no write interest until more
 							  * comes (lb/http_cache.c) */

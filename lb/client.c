@@ -649,6 +649,11 @@ void client_pick_backend(struct client *c)
 			return;
 		}
 	}
+	if (x->background) {
+		/* nobody waits for it: it yields to the requests that someone does */
+		client_error(c, 503, TERM_QUEUE_FULL, "no free backend slot for a background request");
+		return;
+	}
 	if (queue_push(w, c->ex) == -1) {
 		conn_stats_pool(c, TERM_QUEUE_FULL);
 		client_error(c, 503, TERM_QUEUE_FULL, "wait queue full");

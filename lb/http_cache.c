@@ -397,6 +397,7 @@ static int refresh_start(struct client *c, struct cache_obj *o)
 	of->fetching = 0;
 	rc->ex->cache = xc;
 	rc->ex->cache_status = CACHE_ST_REFRESH;
+	rc->ex->background = 1;  /* a free slot now or no refresh: the entry stays stale */
 	client_to_backend(rc, &cache_fill_producer);
 	return 0;
 }

@@ -22,10 +22,14 @@ cfg=$T/fulcrum.cfg
 {
 	E2E_WORKERS=2 cfg_common
 	cat <<EOF2
-listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app"; } );
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
+                routes = ( { name = "one"; path_prefix = "/one/"; strip_prefix = "/one"; pool = "one"; } ); } );
 pools = ( { name = "app"; health = { type = "none"; }; retries = 0;
             cache = { memory_bytes = 4194304; stale_if_error_s = 60; x_cache_header = "X-Cache"; };
-            backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); } );
+            backends = ( { name = "a"; address = "127.0.0.1:$P_APP"; } ); },
+          { name = "one"; health = { type = "none"; }; retries = 0;
+            cache = { memory_bytes = 4194304; x_cache_header = "X-Cache"; };
+            backends = ( { name = "a1"; address = "127.0.0.1:$P_APP"; max_conns = 1; } ); } );
 EOF2
 } >"$cfg"
 start_fulcrum "$cfg" "$P_LB"
@@ -77,6 +81,23 @@ assert_eq "$(alog count cache=refresh status=500)" 1 "the failed refresh"
 assert_eq "$(hcurl -D "$T/h5" "$fail5")" "fail5 1" "still the stale answer"
 assert_contains "$(tr -d '\r' <"$T/h5")" "X-Cache: stale" "X-Cache: stale"
 hcurl -o /dev/null "http://127.0.0.1:$P_APP/setfail/0"
+
+step "a refresh takes a free slot or none: it never queues ahead of a client"
+bg="$u/one/cc/bg?cc=max-age=1,stale-while-revalidate=60"
+assert_eq "$(hcurl "$bg")" "bg 1" "first fetch"
+sleep 2.2
+hcurl -o /dev/null "$u/one/cc/hold?delay=3" &
+holder=$!
+for _ in $(seq 1 50); do [ "$(count /cc/hold)" = 1 ] && break; sleep 0.1; done
+assert_eq "$(hcurl -D "$T/h6" "$bg")" "bg 1" "the stale answer while the only slot is held"
+assert_contains "$(tr -d '\r' <"$T/h6")" "X-Cache: stale" "X-Cache: stale"
+alog_wait 1 cache=refresh path~=/cc/bg
+assert_eq "$(alog count cache=refresh path~=/cc/bg termination=queue_full)" 1 "the refresh gave up: no free slot"
+assert_eq "$(count /cc/bg)" 1 "gunicorn was not asked"
+wait "$holder"
+hcurl -o /dev/null "$bg"
+for _ in $(seq 1 50); do [ "$(count /cc/bg)" = 2 ] && break; sleep 0.1; done
+assert_eq "$(count /cc/bg)" 2 "with the slot free, the next stale answer's refresh runs"
 
 step "stale-if-error: a 5xx refetch gets the stale answer"
 sie="$u/cc/sie?cc=max-age=1,stale-if-error=60"
