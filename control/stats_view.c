@@ -79,6 +79,22 @@ cJSON *ctl_stats_json(const struct generation *g)
 	cJSON_AddNumberToObject(o, "generation", (double)g->id);
 	cJSON_AddNumberToObject(o, "uptime_s", ctl_uptime_s());
 	cJSON_AddStringToObject(o, "version", FULCRUM_VERSION);
+	{
+		/* HTTP/2 over every listener: the status page's line of it */
+		struct listener_stats_sum ls_sum;
+		uint64_t conns = 0, streams = 0, abuse = 0;
+		cJSON *h2 = cJSON_AddObjectToObject(o, "h2");
+
+		for (i = 0; i < g->nlisteners; i++) {
+			stats_listener_sum(&g->listeners[i], &ls_sum);
+			conns += ls_sum.h2_connections;
+			streams += ls_sum.h2_streams;
+			abuse += ls_sum.h2_goaway_abuse;
+		}
+		cJSON_AddNumberToObject(h2, "connections", (double)conns);
+		cJSON_AddNumberToObject(h2, "streams", (double)streams);
+		cJSON_AddNumberToObject(h2, "goaway_abuse", (double)abuse);
+	}
 	pools = cJSON_AddArrayToObject(o, "pools");
 	for (i = 0; pools && i < g->npools; i++) {
 		const struct pool *p = &g->pools[i];

@@ -109,3 +109,6 @@ step "metrics"
 m=$(hcurl "http://127.0.0.1:$P_CTL/metrics")
 assert_match "$(echo "$m" | grep '^fulcrum_listener_h2_connections_total{listener="web"}')" ' [1-9][0-9]*$' "h2 connections counted"
 assert_match "$(echo "$m" | grep '^fulcrum_listener_h2_streams_total{listener="web"}')" ' [1-9][0-9]*$' "h2 streams counted"
+st=$(hcurl "http://127.0.0.1:$P_CTL/v1/stats")
+assert_cmp "$(json_get "$st" "d['h2']['connections']")" ">=" 1 "GET /v1/stats: h2 connections (the status page's line)"
+assert_cmp "$(json_get "$st" "d['h2']['streams']")" ">=" 200 "GET /v1/stats: h2 streams"
