@@ -354,6 +354,8 @@ static const struct key listener_keys[] = {
 	       "keep the client's X-Forwarded-For and Forwarded and append to them (a trusted proxy in front)"),
 	K_BOOL(struct cfg_listener, http2, 0, R,
 	       "TLS http listeners: offer HTTP/2 in ALPN (h2, then http/1.1); each stream is one request through the same path"),
+	K_BOOL(struct cfg_listener, h2c, 0, R,
+	       "plain http listeners: also accept cleartext HTTP/2 from clients that start with its preface (prior knowledge); for a trusted front only"),
 	K_INT(struct cfg_listener, h2_max_concurrent_streams, 1, 1000, 100, R,
 	      "HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS)"),
 	K_INT(struct cfg_listener, h2_max_header_list_bytes, 1024, 1048576, 32768, R,

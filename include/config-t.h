@@ -208,6 +208,7 @@ struct cfg_listener {
 	uint64_t body_max_bytes;     /* 0 = unlimited; request body above -> 413 */
 	int trust_forwarded;         /* extend the client's X-Forwarded-For / Forwarded (default off) */
 	int http2;                   /* TLS: ALPN h2 (lb/h2_conn.c) */
+	int h2c;                     /* plain: HTTP/2 with prior knowledge (lb/h2_conn.c) */
 	uint32_t h2_max_concurrent_streams;
 	uint32_t h2_max_header_list_bytes;
 	uint32_t h2_window_bytes;

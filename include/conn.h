@@ -78,6 +78,9 @@ extern const struct conn_proto http1_proto;   /* lb/http_proxy.c */
 extern const struct conn_proto tunnel_proto;  /* lb/tunnel.c */
 /* A TLS http listener with http2: HTTP/2 or HTTP/1.1, as ALPN chose (lb/h2_conn.c) */
 extern const struct conn_proto alpn_proto;
+/* A plain http listener with h2c: HTTP/2 when the client starts with its preface (prior
+ * knowledge), else HTTP/1.1 (lb/h2_conn.c) */
+extern const struct conn_proto preface_proto;
 
 /* Applies the listener's routes to a parsed request head (lb/http_route.c): 0 when the
  * request goes on to a pool (the route's in c->ex->pool, or the listener's), -1 when

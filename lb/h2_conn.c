@@ -610,6 +610,16 @@ static void h2_start(struct client *c)
 	nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(set[0]));
 	if (l->h2_window_bytes > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
 		nghttp2_session_set_local_window_size(hc->s, NGHTTP2_FLAG_NONE, 0, (int32_t)l->h2_window_bytes * 4);
+	/* cleartext with prior knowledge: the preface and what followed it are read already */
+	if (c->in && buf_len(c->in) > 0) {
+		ssize_t got = nghttp2_session_mem_recv(hc->s, (const uint8_t *)buf_head(c->in), buf_len(c->in));
+
+		buf_consume(c->in, buf_len(c->in));
+		if (got < 0) {
+			client_close(c, TERM_BAD_REQUEST);
+			return;
+		}
+	}
 	pump(hc);
 }
 
@@ -754,6 +764,55 @@ const struct conn_proto alpn_proto = {
 	.name = "alpn",
 	.start = alpn_start,
 	.client_event = alpn_client_event,
+	.upstream_event = h2_upstream_event,
+	.upstream_ready = h2_upstream_ready,
+	.send_answer = NULL,
+};
+
+/* The client preface of HTTP/2 (RFC 9113 3.4): a plain connection that starts with it
+ * speaks HTTP/2 with prior knowledge. No HTTP/1.1 request starts with "PRI * ". */
+static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN (sizeof(preface) - 1)
+
+static void preface_start(struct client *c)
+{
+	c->state = CS_READING_HEAD;  /* reading the first bytes (head_timeout_ms bounds it) */
+}
+
+/* The first bytes: the preface (as far as they go) keeps waiting, all of it makes the
+ * connection HTTP/2, anything else HTTP/1.1, which parses what was read. */
+static void preface_event(struct client *c, int revents)
+{
+	struct worker *w = c->w;
+	ssize_t n;
+	size_t have;
+
+	if (!(revents & EV_READ))
+		return;
+	if (!c->in && !(c->in = buf_get(&w->bufs))) {
+		client_close(c, TERM_INTERNAL);
+		return;
+	}
+	do
+		n = conn_read(c, buf_tail(c->in), buf_room(c->in));
+	while (n == -1 && errno == EINTR);
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
+		client_close(c, TERM_CLIENT_CLOSED);
+		return;
+	}
+	if (n > 0)
+		c->in->end += (uint32_t)n;
+	have = buf_len(c->in) < PREFACE_LEN ? buf_len(c->in) : PREFACE_LEN;
+	if (memcmp(buf_head(c->in), preface, have) == 0 && have < PREFACE_LEN)
+		return;  /* so far the preface: more to come */
+	c->proto = have == PREFACE_LEN && !memcmp(buf_head(c->in), preface, have) ? &h2_proto : &http1_proto;
+	c->proto->start(c);
+}
+
+const struct conn_proto preface_proto = {
+	.name = "h2c-or-http/1.1",
+	.start = preface_start,
+	.client_event = preface_event,
 	.upstream_event = h2_upstream_event,
 	.upstream_ready = h2_upstream_ready,
 	.send_answer = NULL,

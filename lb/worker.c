@@ -49,8 +49,11 @@ static const struct conn_proto *listener_proto(const struct gen_listener *gl)
 {
 	if (gl->cfg->mode == LISTENER_TCP)
 		return &tunnel_proto;
-	/* HTTP/2 is chosen in the TLS handshake, after accept */
-	return gl->tls && gl->cfg->http2 ? &alpn_proto : &http1_proto;
+	/* HTTP/2 is chosen in the TLS handshake, after accept; in cleartext by the first
+	 * bytes the client sends */
+	if (gl->tls)
+		return gl->cfg->http2 ? &alpn_proto : &http1_proto;
+	return gl->cfg->h2c ? &preface_proto : &http1_proto;
 }
 
 int worker_start_all(int nworkers)

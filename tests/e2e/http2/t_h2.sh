@@ -5,6 +5,8 @@
 # gunicorn as HTTP/1.1 with Host from :authority and X-Forwarded-Proto https; a large
 # body comes whole; many streams on one connection (h2load) all succeed, spread over
 # two backends; a stream to a dead backend gets its 502/503 while its siblings succeed;
+# a plain listener with h2c = true speaks HTTP/2 to a client that starts with its
+# preface (prior knowledge) and HTTP/1.1 to others;
 # the access log has one line per stream with proto h2 and the stream id; /metrics
 # counts h2 connections and streams.
 # e2e: pairs
@@ -12,7 +14,7 @@
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum
 
-ports P_WEB P_H1 P_APP P_APP2 P_DEAD P_CTL
+ports P_WEB P_H1 P_C P_APP P_APP2 P_DEAD P_CTL
 start_flask web-1 "$P_APP" 4
 start_flask web-2 "$P_APP2" 4
 tls_ca ca
@@ -26,7 +28,8 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "
                 routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; } );
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
               { name = "h1"; bind = "127.0.0.1:$P_H1"; mode = "http"; pool = "flask";
-                tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; } );
+                tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
+              { name = "h2c"; bind = "127.0.0.1:$P_C"; mode = "http"; pool = "flask"; h2c = true; } );
 pools = ( { name = "flask"; health = { type = "none"; };
             backends = ( { name = "web-1"; address = "127.0.0.1:$P_APP"; max_conns = 4; },
                          { name = "web-2"; address = "127.0.0.1:$P_APP2"; max_conns = 4; } ); },
@@ -43,6 +46,15 @@ assert_eq "$(h2 -o /dev/null -w '%{http_version}' "$u/")" 2 "curl --http2 speaks
 assert_eq "$(h2 --http1.1 -o /dev/null -w '%{http_version}' "$u/")" 1.1 "curl --http1.1 stays on HTTP/1.1"
 assert_eq "$(curl -sS --noproxy '*' --cacert "$T/ca.crt" --resolve "a.test:$P_H1:127.0.0.1" --http2 -o /dev/null \
 	-w '%{http_version}' "https://a.test:$P_H1/")" 1.1 "a listener without http2 offers no h2"
+
+step "cleartext h2c with prior knowledge (h2c = true), HTTP/1.1 beside it"
+assert_eq "$(curl -sS --noproxy '*' --max-time 10 --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' \
+	"http://127.0.0.1:$P_C/")" "2 200" "curl --http2-prior-knowledge"
+assert_eq "$(curl -sS --noproxy '*' --max-time 10 -o /dev/null -w '%{http_version} %{http_code}' "http://127.0.0.1:$P_C/")" \
+	"1.1 200" "HTTP/1.1 on the same listener"
+out=$(curl -sS --noproxy '*' --max-time 10 --http2-prior-knowledge "http://127.0.0.1:$P_C/headers")
+proto=$(json_get "$out" "dict((k.lower(), v) for k, v in d['headers']).get('x-forwarded-proto')")
+assert_eq "$proto" http "X-Forwarded-Proto http over h2c"
 
 step "requests over h2 reach gunicorn as HTTP/1.1"
 out=$(h2 "$u/headers")
