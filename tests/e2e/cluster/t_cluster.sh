@@ -157,4 +157,22 @@ st=$(on 3 PUT /v1/pools/flask/backends/web-1 -d '{"weight":1}')
 assert_eq "$st" 200 "a write once etcd is back ($(cat "$T/api.body"))"
 for i in 1 2; do wait_view "$i" web-1 "127.0.0.1:$P_A 1 active" 1000; done
 assert_eq "$(served 1)" "web-1 web-2 " "traffic through replica 1 after the write"
+
+step "drain, DELETE and maintenance go through the store too; a rollback is refused"
+st=$(on 2 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":5}')
+assert_match "$st" "^20[02]$" "drain web-1 on replica 2 ($(cat "$T/api.body"))"
+for i in 1 3; do wait_view "$i" web-1 "127.0.0.1:$P_A 1 draining" 1000; done
+st=$(on 3 DELETE "/v1/pools/flask/backends/web-1?force=1")
+assert_eq "$st" 200 "DELETE web-1 on replica 3 ($(cat "$T/api.body"))"
+for i in 1 2; do wait_view "$i" web-1 none 1000; done
+st=$(on 1 POST /v1/maintenance -d '{"pool":"flask","on":true,"retry_after_s":7}')
+assert_eq "$st" 200 "maintenance on through replica 1 ($(cat "$T/api.body"))"
+for ((k = 0; k < 20; k++)); do
+	[ "$(http_status "http://127.0.0.1:${WEB[2]}/")" = 503 ] && break
+	sleep 0.05
+done
+assert_eq "$(http_status "http://127.0.0.1:${WEB[2]}/")" 503 "traffic through replica 2 in maintenance"
+st=$(on 1 POST /v1/config/rollback -d '{"generation":1}')
+assert_eq "$st" 409 "a rollback in cluster mode"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" cluster_mode "its error"
 echo PASS
