@@ -471,6 +471,14 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 	op.key = p->key;
 	op.value = rec;
 	op.value_len = len;
+	/* a removal of a backend no file defines is the key's deletion, not a tombstone:
+	 * hooks name every pod anew, and tombstones would pile up in the store */
+	if (w.op == CTL_JOP_DELETE && !ctl_config_backend(ctl_plane.file, w.pool, w.name) &&
+	    !(ctl_plane.rollback_base && ctl_config_backend(ctl_plane.rollback_base, w.pool, w.name))) {
+		op.type = CSTORE_DELETE;
+		op.value = NULL;
+		op.value_len = 0;
+	}
 	t.cmp_key = p->key;
 	t.cmp_rev = if_rev >= 0 ? if_rev : ctl_cluster_key_rev(e->pool, e->name);
 	t.ops = &op;

@@ -172,6 +172,13 @@ for ((k = 0; k < 20; k++)); do
 	sleep 0.05
 done
 assert_eq "$(http_status "http://127.0.0.1:${WEB[2]}/")" 503 "traffic through replica 2 in maintenance"
+# the file's backend stays removed by a tombstone; one only the API added leaves the store
+ectl() { etcdctl --endpoints="$EPS" --command-timeout=5s "$@"; }
+assert_contains "$(ectl get /fulcrum/e2e/flask/web-1 --print-value-only)" '"op":"delete"' "web-1's key"
+st=$(on 1 DELETE "/v1/pools/flask/backends/web-2?force=1")
+assert_eq "$st" 200 "DELETE web-2 on replica 1 ($(cat "$T/api.body"))"
+for i in 2 3; do wait_view "$i" web-2 none 1000; done
+assert_eq "$(ectl get --prefix /fulcrum/e2e/flask/ --keys-only | grep -c web-2)" 0 "keys of web-2 in the store"
 st=$(on 1 POST /v1/config/rollback -d '{"generation":1}')
 assert_eq "$st" 409 "a rollback in cluster mode"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" cluster_mode "its error"
