@@ -43,6 +43,7 @@ static struct {
 	double timeout_s;
 	struct cstore_watch *w;
 	int64_t applied;                 /* the store revision applied last */
+	int64_t watch_from;              /* the revision the running watch started at */
 	int up;                          /* 1: the last call reached the store, and the watch
 					  * runs; 0: it did not; -1: not known yet (start) */
 	int relist;                      /* the next attempt lists (start, compaction) */
@@ -67,6 +68,7 @@ static void on_probe(void *ctx, const struct cstore_result *r);
 static void start_watch(void);
 static void on_watch(void *ctx, const struct cstore_watch_report *r);
 static void apply_event(const struct cstore_event *ev);
+static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static void on_txn(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
@@ -351,7 +353,8 @@ static void start_watch(void)
 {
 	if (cl.w)
 		cl.st.ops->unwatch(cl.st.h, cl.w);
-	cl.w = cl.st.ops->watch(cl.st.h, cl.prefix, cl.applied + 1, on_watch, NULL);
+	cl.watch_from = cl.applied + 1;
+	cl.w = cl.st.ops->watch(cl.st.h, cl.prefix, cl.watch_from, on_watch, NULL);
 	if (!cl.w)
 		later();
 }
@@ -391,7 +394,8 @@ static void apply_event(const struct cstore_event *ev)
 	char pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
 	int64_t rev = ev->kv.mod_rev;
 
-	if (rev <= cl.applied)
+	/* (the ops of one transaction share its revision: each is applied) */
+	if (rev < cl.watch_from)
 		return;  /* seen in a list already */
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
@@ -414,20 +418,33 @@ static void apply_event(const struct cstore_event *ev)
 		log_error("cluster: key %s at revision %" PRId64 " does not hold a record fulcrum "
 			  "wrote; ignored", ev->kv.key, rev);
 	} else {
+		const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, e.pool, e.name);
+
 		set_rev(e.pool, e.name, rev);
-		ctl_apply_remote(&e, rev);
+		/* a lease renewal is a journal record only, as without cluster mode: a hook
+		 * renewing every few seconds makes no generation */
+		if (cur && same_config(cur, &e) && (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
+			ctl_apply_remote_renewal(&e);
+		else
+			ctl_apply_remote(&e, rev);
 	}
 	cl.applied = rev;
 }
 
-/* The same settings (not the local bookkeeping: time, sequence, addresses resolved). */
-static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
+/* The same config (what a generation is built from; not the lease, nor the local
+ * bookkeeping: time, sequence, addresses resolved). */
+static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
 {
 	return a->op == b->op && !strcmp(a->address, b->address) && a->weight == b->weight &&
 	       a->max_conns == b->max_conns && a->state == b->state &&
-	       !strcmp(a->identity, b->identity) && a->ttl_s == b->ttl_s &&
-	       a->expires == b->expires && a->maint_on == b->maint_on &&
+	       !strcmp(a->identity, b->identity) && a->maint_on == b->maint_on &&
 	       a->retry_after_s == b->retry_after_s && !strcmp(a->file_fp, b->file_fp);
+}
+
+/* The same config and the same lease. */
+static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
+{
+	return same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
 }
 
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,

@@ -585,6 +585,20 @@ int ctl_apply_remote(struct ctl_jentry *e, int64_t rev)
 	return publish_remote(rev, what);
 }
 
+void ctl_apply_remote_renewal(struct ctl_jentry *e)
+{
+	struct ctl_jentry *all;
+	char err[512];
+	size_t n;
+
+	if (ctl_plane.journal.fd != -1 &&
+	    ctl_journal_append(&ctl_plane.journal, e, NULL, err, sizeof(err)) == 0)
+		return;
+	all = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
+	if (all)
+		ctl_journal_adopt(&ctl_plane.journal, all, n);
+}
+
 int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev)
 {
 	struct ctl_jentry *copy = n ? malloc(n * sizeof(*copy)) : NULL;

@@ -269,6 +269,8 @@ int64_t ctl_cluster_applied_rev(void);
 /* Applies one entry from the store at revision rev: journal (the local copy), then a
  * generation numbered rev (when ids have not gone past it). 0 or -1 (logged). */
 int ctl_apply_remote(struct ctl_jentry *e, int64_t rev);
+/* A lease renewal from the store: the journal record only, no generation. */
+void ctl_apply_remote_renewal(struct ctl_jentry *e);
 /* Makes entries (n, copied) the whole journal as of revision rev and publishes it. */
 int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev);
 

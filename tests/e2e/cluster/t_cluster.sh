@@ -128,6 +128,18 @@ st=$(on 1 PUT "/v1/pools/flask/backends/web-2?revision=$R" -d '{"weight":9}')
 assert_eq "$st" 409 "a write on the stale revision again"
 assert_eq "$(view 1 web-2)" "127.0.0.1:$P_B $((won + 1)) active" "web-2 after the refused write"
 
+step "a lease renewal reaches every replica without a new generation"
+g3=$(metric 3 fulcrum_config_generation)
+st=$(on 1 PUT /v1/pools/flask/backends/web-2 -d '{"ttl_s":600}')
+assert_eq "$st" 200 "a lease for web-2 on replica 1 ($(cat "$T/api.body"))"
+for ((k = 0; k < 20; k++)); do
+	on 3 GET /v1/pools/flask/backends/web-2 >/dev/null
+	[ "$(json_get "$(cat "$T/api.body")" 'd["lease_ttl_s"]')" = 600 ] && break
+	sleep 0.05
+done
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["lease_ttl_s"]')" 600 "web-2's lease on replica 3"
+assert_eq "$(metric 3 fulcrum_config_generation)" "$g3" "generation of replica 3 after the renewal"
+
 step "a replica with an empty state dir comes up with the full state"
 replica 4
 wait_metric 4 fulcrum_cluster_store_up 1 15
