@@ -194,4 +194,33 @@ assert_eq "$(ectl get --prefix /fulcrum/e2e/flask/ --keys-only | grep -c web-2)"
 st=$(on 1 POST /v1/config/rollback -d '{"generation":1}')
 assert_eq "$st" 409 "a rollback in cluster mode"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" cluster_mode "its error"
+
+step "a replica whose watch resumes past a compaction lists again"
+# replica 2 frozen while the member its watch is on is killed, a backend added and
+# changed, and the history compacted past the first change: thawed, its watch ends,
+# resuming from its last revision finds it compacted, and it lists
+kill -STOP "${RPID[2]}"
+m=
+for i in 0 1 2; do
+	ss -Htnp state established "( dport = :${CLIENT[$i]} )" | grep -q "pid=${RPID[2]}," && m=$i
+done
+[ -n "$m" ] || fail "replica 2 has no connection to etcd: $(ss -Htnp state established)"
+rc=0
+stop_pid "${ETCD_PID[$m]}" KILL 10 || rc=$?
+[ "$rc" != 124 ] || fail "etcd m$m did not end within 10 s of SIGKILL"
+E2=
+for i in 0 1 2; do [ "$i" = "$m" ] || E2=${E2:+$E2,}http://127.0.0.1:${CLIENT[$i]}; done
+EPS=$E2 etcd_wait_healthy 30 # a new leader, when m$m led
+st=$(on 1 PUT /v1/pools/flask/backends/web-9 -d "{\"address\":\"127.0.0.1:$P_A\"}")
+assert_eq "$st" 201 "PUT web-9 on replica 1 with one member down ($(cat "$T/api.body"))"
+st=$(on 1 PUT /v1/pools/flask/backends/web-9 -d '{"weight":2}')
+assert_eq "$st" 200 "weight 2 for web-9 on replica 1 ($(cat "$T/api.body"))"
+rev=$(etcdctl --endpoints="$E2" --command-timeout=5s get /fulcrum/ --prefix -w json |
+	"$PY" -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
+etcdctl --endpoints="$E2" --command-timeout=5s compact "$rev" >"$T/compact.out" 2>&1 ||
+	fail "etcdctl compact: $(cat "$T/compact.out")"
+kill -CONT "${RPID[2]}"
+wait_view 2 web-9 "127.0.0.1:$P_A 2 active" 10000
+assert_contains "$(cat "$T/fulcrum2.log")" "compacted away" "replica 2's log"
+assert_eq "$(metric 2 fulcrum_cluster_applied_revision)" "$rev" "revision applied on replica 2"
 echo PASS
