@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # etcd.sh: a 3-member etcd cluster on loopback ports for the cluster scenarios
 # (tests/e2e/cluster/t_*.sh), sourced after lib.sh. etcd_cluster_start starts it and
 # waits until it is healthy; members are started through bg (stopped by lib.sh's trap)
