@@ -51,6 +51,23 @@ static cJSON *errors_json(const struct config_errors *errs);
 static void reply_config_errors(struct ctl_conn *c, const char *what,
 				const struct config_errors *errs);
 static uint32_t pool_drain_timeout(struct generation *g, const char *pool);
+static int query_revision(struct ctl_conn *c, const char *query, int64_t *out);
+
+/* What answers a backend call once its change is applied (at once, or in cluster mode
+ * when the store's watch brought it back). */
+struct then_arg {
+	char pool[CTL_NAME_MAX];
+	char name[CTL_NAME_MAX];
+	int created, changed, wait;      /* PUT: 201, "changed", ?wait=healthy */
+	uint32_t timeout;                /* drain, DELETE: its timeout_s; PUT: the wait's */
+	int stream;                      /* drain ?wait=1: progress lines */
+	unsigned active;                 /* DELETE: what was in flight when it was asked */
+	int force;
+};
+static void put_reply(struct ctl_conn *c, void *arg);
+static void drain_reply(struct ctl_conn *c, void *arg);
+static void delete_drained(struct ctl_conn *c, void *arg);
+static void delete_reply(struct ctl_conn *c, void *arg);
 
 static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_PAGE] = ctl_page_get,
@@ -137,6 +154,31 @@ static int query_seconds(struct ctl_conn *c, const char *query, const char *key,
 		return -1;
 	}
 	*out = (uint32_t)n;
+	return 0;
+}
+
+/* ?revision=N (cluster mode): the key's revision the client read, so that its write
+ * applies only if no other write came in between. -1 when absent; -1 returned when it
+ * was answered (malformed). */
+static int query_revision(struct ctl_conn *c, const char *query, int64_t *out)
+{
+	char v[24], *end;
+	int r = ctl_query_get(query, "revision", v, sizeof(v));
+	long long n;
+
+	*out = -1;
+	if (r == 0)
+		return 0;
+	n = r == 1 ? strtoll(v, &end, 10) : -1;
+	if (r == -1 || !v[0] || *end || n < 0) {
+		ctl_reply_error(c, 400, "invalid_query", "'revision' takes a store revision (0 or more)");
+		return -1;
+	}
+	if (!ctl_cluster_on()) {
+		ctl_reply_error(c, 400, "invalid_query", "'revision' needs cluster mode (cluster = { ... })");
+		return -1;
+	}
+	*out = n;
 	return 0;
 }
 
@@ -291,9 +333,13 @@ static void get_backend(struct ctl_conn *c, const char *pool, const char *name)
 	struct generation *g = proc_current_generation();
 	struct backend *b = ctl_live_backend(g, pool, name);
 
-	if (b)
-		ctl_reply_json(c, 200, ctl_backend_json(b, NULL, pool));
-	else
+	if (b) {
+		cJSON *o = ctl_backend_json(b, NULL, pool);
+
+		if (o && ctl_cluster_on())
+			cJSON_AddNumberToObject(o, "revision", (double)ctl_cluster_key_rev(pool, name));
+		ctl_reply_json(c, 200, o);
+	} else
 		ctl_reply_error(c, 404, "unknown_backend", "pool '%s' has no backend '%s'", pool, name);
 	generation_unref(g);
 }
@@ -309,9 +355,11 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 	struct ctl_backend_put p;
 	enum ctl_put_outcome out;
 	struct ctl_jentry e;
+	struct then_arg t;
 	char err[512], src[CTL_SOURCE_MAX], wait[16];
 	uint32_t timeout = WAIT_DEFAULT_S;
 	uint64_t gen = 0;
+	int64_t if_rev;
 	int wait_healthy = 0, r, created, unchanged;
 
 	r = ctl_query_get(req->query, "wait", wait, sizeof(wait));
@@ -320,7 +368,8 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 		return;
 	}
 	wait_healthy = r == 1;
-	if (query_seconds(c, req->query, "timeout", WAIT_MAX_S, &timeout) == -1)
+	if (query_seconds(c, req->query, "timeout", WAIT_MAX_S, &timeout) == -1 ||
+	    query_revision(c, req->query, &if_rev) == -1)
 		return;
 	if (ctl_parse_backend_put(req->body, req->body_len, &p, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
@@ -358,6 +407,19 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 				"(weight above 0 and state \"active\")");
 		return;
 	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.pool, sizeof(t.pool), "%s", pool);
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	t.created = created;
+	t.changed = !unchanged;
+	t.wait = wait_healthy;
+	t.timeout = timeout;
+	/* a write compared on a revision is sent even when it changes nothing here: the
+	 * client asks whether its view still holds */
+	if (ctl_cluster_on() && (out != CTL_PUT_SAME || if_rev >= 0)) {
+		ctl_cluster_write(c, &e, if_rev, put_reply, &t, sizeof(t));
+		return;
+	}
 	if (out != CTL_PUT_SAME) {
 		snprintf(src, sizeof(src), "api: PUT %s/%s", pool, name);
 		r = out == CTL_PUT_CHANGE ? ctl_change_backend(&e, src, &gen, err, sizeof(err))
@@ -367,29 +429,43 @@ static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const
 			return;
 		}
 	}
-	if (wait_healthy) {
-		ctl_wait_start(c, CTL_WAIT_HEALTHY, pool, name, timeout, 0, created ? 201 : 200);
-		return;
-	}
-	{
-		struct generation *g = proc_current_generation();
-		struct backend *b = ctl_live_backend(g, pool, name);
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "pool", pool);
-		cJSON_AddStringToObject(o, "name", name);
-		cJSON_AddBoolToObject(o, "created", created);
-		cJSON_AddBoolToObject(o, "changed", !unchanged);
-		cJSON_AddNumberToObject(o, "generation", (double)g->id);
-		if (b)
-			cJSON_AddItemToObject(o, "backend", ctl_backend_json(b, NULL, pool));
-		generation_unref(g);
-		ctl_reply_json(c, created ? 201 : 200, o);
-	}
+	put_reply(c, &t);
 }
 
-/* Sets pool/name draining (unless it already is). 0, or -1 when it answered. */
-static int start_drain(struct ctl_conn *c, const char *pool, const char *name, const char *verb)
+/* The answer to a PUT whose change is applied: the wait for rotation, or the backend. */
+static void put_reply(struct ctl_conn *c, void *arg)
+{
+	const struct then_arg *t = arg;
+	struct generation *g;
+	struct backend *b;
+	cJSON *o;
+
+	if (t->wait) {
+		ctl_wait_start(c, CTL_WAIT_HEALTHY, t->pool, t->name, t->timeout, 0,
+			       t->created ? 201 : 200);
+		return;
+	}
+	g = proc_current_generation();
+	b = ctl_live_backend(g, t->pool, t->name);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "pool", t->pool);
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddBoolToObject(o, "created", t->created);
+	cJSON_AddBoolToObject(o, "changed", t->changed);
+	cJSON_AddNumberToObject(o, "generation", (double)g->id);
+	if (ctl_cluster_on())
+		cJSON_AddNumberToObject(o, "revision", (double)ctl_cluster_key_rev(t->pool, t->name));
+	if (b)
+		cJSON_AddItemToObject(o, "backend", ctl_backend_json(b, NULL, t->pool));
+	generation_unref(g);
+	ctl_reply_json(c, t->created ? 201 : 200, o);
+}
+
+/* Sets pool/name draining (unless it already is). 0 when done here (the caller goes
+ * on), 1 when it went to the cluster store (then(c, t) answers once it is applied), -1
+ * when it answered. */
+static int start_drain(struct ctl_conn *c, const char *pool, const char *name, const char *verb,
+		       int64_t if_rev, ctl_cluster_then_fn then, const struct then_arg *t)
 {
 	struct generation *g = proc_current_generation();
 	struct cfg_backend *cur = ctl_config_backend(g->cfg, pool, name);
@@ -403,7 +479,7 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 		ctl_reply_error(c, 404, "unknown_backend", "pool '%s' has no backend '%s'", pool, name);
 		return -1;
 	}
-	if (cur->state == ADMIN_DRAINING) {
+	if (cur->state == ADMIN_DRAINING && if_rev < 0) {
 		generation_unref(g);
 		return 0;
 	}
@@ -413,6 +489,10 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 	ctl_entry_of(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &e);
 	e.state = ADMIN_DRAINING;
 	generation_unref(g);
+	if (ctl_cluster_on()) {
+		ctl_cluster_write(c, &e, if_rev, then, t, sizeof(*t));
+		return 1;
+	}
 	snprintf(src, sizeof(src), "api: %s %s/%s", verb, pool, name);
 	r = ctl_change_backend(&e, src, &gen, err, sizeof(err));
 	if (r) {
@@ -437,50 +517,67 @@ static void set_drain_deadline(const char *pool, const char *name, uint32_t time
 static void h_drain(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
 	struct generation *g = proc_current_generation();
+	struct then_arg t;
 	uint32_t timeout;
 	char err[512];
+	int64_t if_rev;
 	int wait, ok = pool_and_name(c, m, 1, g) == 0;
 
 	timeout = ok ? pool_drain_timeout(g, m->pool) : 0;
 	generation_unref(g);
-	if (!ok || query_flag(c, req->query, "wait", &wait) == -1)
+	if (!ok || query_flag(c, req->query, "wait", &wait) == -1 ||
+	    query_revision(c, req->query, &if_rev) == -1)
 		return;
 	if (ctl_parse_drain(req->body, req->body_len, &timeout, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
 		return;
 	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.pool, sizeof(t.pool), "%.*s", CTL_NAME_MAX - 1, m->pool);
+	snprintf(t.name, sizeof(t.name), "%.*s", CTL_NAME_MAX - 1, m->name);
+	t.timeout = timeout;
+	t.wait = wait;
+	t.stream = req->stream_ok;
 	/* a discovered backend drains in the discovery layer: nothing goes to the journal */
 	if (discovery_source(m->pool, m->name)) {
 		if (discovery_drain(m->pool, m->name) == -1) {
 			ctl_reply_error(c, 500, "internal", "the drain could not be applied");
 			return;
 		}
-	} else if (start_drain(c, m->pool, m->name, "drain") == -1) {
+	} else if (start_drain(c, m->pool, m->name, "drain", if_rev, drain_reply, &t) != 0) {
 		return;
 	}
-	set_drain_deadline(m->pool, m->name, timeout);
-	if (wait) {
-		ctl_wait_start(c, CTL_WAIT_DRAIN, m->pool, m->name, timeout, req->stream_ok, 200);
-		return;
-	}
-	{
-		struct backend *b;
-		cJSON *o = cJSON_CreateObject();
-		unsigned active;
+	drain_reply(c, &t);
+}
 
-		g = proc_current_generation();
-		b = ctl_live_backend(g, m->pool, m->name);
-		active = b ? atomic_load(&b->active) : 0;
-		cJSON_AddStringToObject(o, "pool", m->pool);
-		cJSON_AddStringToObject(o, "name", m->name);
-		cJSON_AddStringToObject(o, "admin", "draining");
-		cJSON_AddNumberToObject(o, "active", active);
-		cJSON_AddBoolToObject(o, "drained", active == 0);
-		cJSON_AddNumberToObject(o, "timeout_s", timeout);
-		cJSON_AddNumberToObject(o, "generation", (double)g->id);
-		generation_unref(g);
-		ctl_reply_json(c, active ? 202 : 200, o);
+/* The answer to a drain that is applied: the deadline set from now, then the wait for
+ * the backend to empty, or where it stands. */
+static void drain_reply(struct ctl_conn *c, void *arg)
+{
+	const struct then_arg *t = arg;
+	struct generation *g;
+	struct backend *b;
+	cJSON *o;
+	unsigned active;
+
+	set_drain_deadline(t->pool, t->name, t->timeout);
+	if (t->wait) {
+		ctl_wait_start(c, CTL_WAIT_DRAIN, t->pool, t->name, t->timeout, t->stream, 200);
+		return;
 	}
+	o = cJSON_CreateObject();
+	g = proc_current_generation();
+	b = ctl_live_backend(g, t->pool, t->name);
+	active = b ? atomic_load(&b->active) : 0;
+	cJSON_AddStringToObject(o, "pool", t->pool);
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "admin", "draining");
+	cJSON_AddNumberToObject(o, "active", active);
+	cJSON_AddBoolToObject(o, "drained", active == 0);
+	cJSON_AddNumberToObject(o, "timeout_s", t->timeout);
+	cJSON_AddNumberToObject(o, "generation", (double)g->id);
+	generation_unref(g);
+	ctl_reply_json(c, active ? 202 : 200, o);
 }
 
 /* DELETE: drains first (up to ?timeout=, else the pool's drain_timeout_s), then removes;
@@ -495,12 +592,15 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 	unsigned active = b ? atomic_load(&b->active) : 0;
 	uint32_t timeout = pool_drain_timeout(g, pool);
 	char err[512], src[CTL_SOURCE_MAX];
+	struct then_arg t;
 	uint64_t gen = 0;
+	int64_t if_rev;
 	int r;
 
 	generation_unref(g);
 	if (query_flag(c, req->query, "force", &force) == -1 ||
-	    query_seconds(c, req->query, "timeout", 86400, &timeout) == -1)
+	    query_seconds(c, req->query, "timeout", 86400, &timeout) == -1 ||
+	    query_revision(c, req->query, &if_rev) == -1)
 		return;
 	if (ctl_parse_drain(req->body, req->body_len, &timeout, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
@@ -516,11 +616,26 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 				"when its endpoint does (drain is allowed)", name, pool);
 		return;
 	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.pool, sizeof(t.pool), "%s", pool);
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	t.timeout = timeout;
+	t.active = active;
+	t.force = force;
 	if (!force && active > 0 && timeout > 0) {
-		if (start_drain(c, pool, name, "DELETE (drain)") == -1)
-			return;
-		set_drain_deadline(pool, name, timeout);
-		ctl_wait_start(c, CTL_WAIT_DELETE, pool, name, timeout, 0, 200);
+		r = start_drain(c, pool, name, "DELETE (drain)", if_rev, delete_drained, &t);
+		if (r == 0)
+			delete_drained(c, &t);
+		return;
+	}
+	if (ctl_cluster_on()) {
+		struct ctl_jentry e;
+
+		memset(&e, 0, sizeof(e));
+		e.op = CTL_JOP_DELETE;
+		snprintf(e.pool, sizeof(e.pool), "%s", pool);
+		snprintf(e.name, sizeof(e.name), "%s", name);
+		ctl_cluster_write(c, &e, if_rev, delete_reply, &t, sizeof(t));
 		return;
 	}
 	snprintf(src, sizeof(src), "api: DELETE %s/%s%s", pool, name, force ? " (force)" : "");
@@ -529,17 +644,34 @@ static void delete_backend(struct ctl_conn *c, const struct ctl_request *req, co
 		ctl_reply_error(c, r, r == 503 ? "unavailable" : "internal", "%s", err);
 		return;
 	}
-	{
-		cJSON *o = cJSON_CreateObject();
+	delete_reply(c, &t);
+}
 
-		cJSON_AddStringToObject(o, "pool", pool);
-		cJSON_AddStringToObject(o, "name", name);
-		cJSON_AddBoolToObject(o, "removed", 1);
-		cJSON_AddBoolToObject(o, "drained", active == 0);
-		cJSON_AddNumberToObject(o, "active", active);
-		cJSON_AddNumberToObject(o, "generation", (double)gen);
-		ctl_reply_json(c, 200, o);
-	}
+/* DELETE with requests in flight, once the drain is applied: the deadline from now, then
+ * the wait that removes the backend when it is empty (control/wait.c). */
+static void delete_drained(struct ctl_conn *c, void *arg)
+{
+	const struct then_arg *t = arg;
+
+	set_drain_deadline(t->pool, t->name, t->timeout);
+	ctl_wait_start(c, CTL_WAIT_DELETE, t->pool, t->name, t->timeout, 0, 200);
+}
+
+/* The answer to a removal that is applied. */
+static void delete_reply(struct ctl_conn *c, void *arg)
+{
+	const struct then_arg *t = arg;
+	struct generation *g = proc_current_generation();
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "pool", t->pool);
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddBoolToObject(o, "removed", 1);
+	cJSON_AddBoolToObject(o, "drained", t->active == 0);
+	cJSON_AddNumberToObject(o, "active", t->active);
+	cJSON_AddNumberToObject(o, "generation", (double)(g ? g->id : 0));
+	generation_unref(g);
+	ctl_reply_json(c, 200, o);
 }
 
 /* ---- Config ---- */
@@ -716,6 +848,14 @@ static void h_rollback(struct ctl_conn *c, const struct ctl_request *req, const 
 
 	if (ctl_parse_rollback(req->body, req->body_len, &id, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
+		return;
+	}
+	/* a rollback rewrites the journal: done here alone, this replica would leave the
+	 * others (and the store) until its next list undid it */
+	if (ctl_cluster_on()) {
+		ctl_reply_error(c, 409, "cluster_mode", "a rollback is not written through the "
+				"cluster store yet; change the backends with PUT and DELETE, or "
+				"deploy the older config file and reload");
 		return;
 	}
 	r = ctl_rollback(id, &gen, &errs, err, sizeof(err));

@@ -16,6 +16,15 @@
 static int config_has_route(const struct config *cfg, const char *name);
 static const char *kind_name(const char *key);
 static void post_maint(struct ctl_conn *c, const struct ctl_request *req);
+static void maint_reply(struct ctl_conn *c, void *arg);
+
+/* What the answer to a maintenance call says (kept across a cluster write). */
+struct maint_arg {
+	char key[CTL_NAME_MAX];
+	char name[CTL_NAME_MAX];
+	int on;
+	uint32_t retry_after_s;
+};
 
 /* 1 when some listener of cfg has a route called name. */
 static int config_has_route(const struct config *cfg, const char *name)
@@ -142,12 +151,12 @@ static void post_maint(struct ctl_conn *c, const struct ctl_request *req)
 {
 	struct generation *g = proc_current_generation();
 	struct ctl_maint_req r;
+	struct maint_arg a;
 	struct ctl_jentry e;
 	const struct ctl_jentry *cur;
 	char err[512], src[CTL_SOURCE_MAX];
 	uint64_t gen = 0;
 	int rc;
-	cJSON *o;
 
 	if (ctl_parse_maint(req->body, req->body_len, &r, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
@@ -167,11 +176,19 @@ static void post_maint(struct ctl_conn *c, const struct ctl_request *req)
 	snprintf(e.name, sizeof(e.name), "%s", r.name);
 	e.maint_on = r.on;
 	e.retry_after_s = r.on ? r.retry_after_s : 0;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.key, sizeof(a.key), "%s", e.pool);
+	snprintf(a.name, sizeof(a.name), "%s", r.name);
+	a.on = r.on;
+	a.retry_after_s = e.retry_after_s;
 	cur = ctl_journal_find(&ctl_plane.journal, e.pool, e.name);
 	/* the same word again changes nothing and makes no generation (hooks may retry) */
 	if ((cur && cur->maint_on == e.maint_on && (!e.maint_on || cur->retry_after_s == e.retry_after_s)) ||
 	    (!cur && !e.maint_on)) {
 		gen = g->id;
+	} else if (ctl_cluster_on()) {
+		ctl_cluster_write(c, &e, -1, maint_reply, &a, sizeof(a));
+		goto out;
 	} else {
 		snprintf(src, sizeof(src), "api: maintenance %s %s %s", r.on ? "on" : "off", kind_name(e.pool),
 			 r.name);
@@ -182,15 +199,25 @@ static void post_maint(struct ctl_conn *c, const struct ctl_request *req)
 		log_info("maintenance %s for %s %s (Retry-After %u s)", r.on ? "on" : "off", kind_name(e.pool),
 			 r.name, e.retry_after_s);
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "kind", kind_name(e.pool));
-	cJSON_AddStringToObject(o, "name", r.name);
-	cJSON_AddBoolToObject(o, "on", r.on);
-	cJSON_AddNumberToObject(o, "retry_after_s", e.retry_after_s);
-	cJSON_AddNumberToObject(o, "generation", (double)gen);
-	ctl_reply_json(c, 200, o);
+	maint_reply(c, &a);
 out:
 	generation_unref(g);
+}
+
+/* The answer to a maintenance call that is applied (or changed nothing). */
+static void maint_reply(struct ctl_conn *c, void *arg)
+{
+	const struct maint_arg *a = arg;
+	struct generation *g = proc_current_generation();
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "kind", kind_name(a->key));
+	cJSON_AddStringToObject(o, "name", a->name);
+	cJSON_AddBoolToObject(o, "on", a->on);
+	cJSON_AddNumberToObject(o, "retry_after_s", a->retry_after_s);
+	cJSON_AddNumberToObject(o, "generation", (double)(g ? g->id : 0));
+	generation_unref(g);
+	ctl_reply_json(c, 200, o);
 }
 
 void ctl_maint_handle(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)

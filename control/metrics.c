@@ -693,6 +693,15 @@ static void render_process(struct textbuf *o, const struct generation *g)
 	textbuf_printf(o, "fulcrum_buffer_disk_bytes %llu\n", atomic_load(&buffer_usage.disk_bytes));
 	family(o, "fulcrum_workers", "gauge", "Worker threads (event loops).");
 	textbuf_printf(o, "fulcrum_workers %d\n", stats_workers());
+	if (ctl_cluster_on()) {
+		family(o, "fulcrum_cluster_store_up", "gauge",
+		       "Cluster mode: 1 while the store answers and its watch runs; 0 while this replica serves its last applied state and refuses changes.");
+		textbuf_printf(o, "fulcrum_cluster_store_up %d\n", ctl_cluster_store_up());
+		family(o, "fulcrum_cluster_applied_revision", "gauge",
+		       "Cluster mode: the store revision this replica applied last.");
+		textbuf_printf(o, "fulcrum_cluster_applied_revision %lld\n",
+			       (long long)ctl_cluster_applied_rev());
+	}
 }
 
 /* What g runs in maintenance (the API's, laid over its config): one sample per pool and

@@ -324,6 +324,14 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 								    : "(embedded default)");
 	save_generation(g, g->cfg, src);
 	ctl_lease_start(loop);
+	if (ctl_plane.file->cluster) {
+		char err[512];
+
+		if (ctl_cluster_start(loop, ctl_plane.file->cluster, err, sizeof(err)) == -1) {
+			log_error("cluster: %s", err);
+			return -1;
+		}
+	}
 	discovery_start(loop, g->cfg);
 	if (ctl_plane.api) {
 		ctl_server_start(loop);
@@ -348,6 +356,8 @@ void ctl_shutdown(void)
 		ctl_lease_stop(ctl_plane.loop);
 	}
 	ctl_server_close();
+	/* after the server: closing it cancels the calls that wait for the store */
+	ctl_cluster_stop();
 	ctl_journal_close(&ctl_plane.journal);
 	ctl_store_close(&ctl_plane.store);
 	config_free(ctl_plane.file);
@@ -398,7 +408,8 @@ static int publish(struct config *cfg, const char *source, const char *kind, con
 {
 	struct generation *cur = proc_current_generation(), *g;
 	int by_discovery = !strcmp(kind, "discovery");
-	int reopen_log = strcmp(kind, "api") != 0 && strcmp(kind, "lease") != 0 && !by_discovery;
+	int reopen_log = strcmp(kind, "api") != 0 && strcmp(kind, "lease") != 0 &&
+			 strcmp(kind, "cluster") != 0 && !by_discovery;
 	int keep = !strcmp(kind, "reload") || !strcmp(kind, "rollback");
 	struct config *built = cfg;
 
@@ -485,6 +496,12 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 
 	if ((rc = change_refused(err, errlen)))
 		return rc;
+	/* cluster mode: the store decides, and the change comes back through the watch */
+	if (ctl_cluster_on()) {
+		ctl_cluster_write(NULL, e, -1, NULL, NULL, 0);
+		*gen = current_id();
+		return 0;
+	}
 	/* the config it will be, before anything is written */
 	entries = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
 	cfg = entries ? ctl_merge(ctl_base(), entries, n, NULL, NULL) : NULL;
@@ -513,6 +530,94 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
 	return 0;
 }
 
+/* Generation ids follow the store's revisions in cluster mode, so that "generation N"
+ * is the same state on every replica; ids never go back (a local reload may have gone
+ * past a revision: then the id is the next one, and logged). */
+static void id_for_revision(int64_t rev)
+{
+	if (rev > 0 && (uint64_t)rev >= ctl_plane.next_id)
+		ctl_plane.next_id = (uint64_t)rev;
+	else
+		log_warn("cluster: revision %" PRId64 " applied as generation %" PRIu64
+			 " (generation ids went past it)", rev, ctl_plane.next_id);
+	ctl_plane.journal.gen = ctl_plane.next_id;
+}
+
+/* Builds and publishes the journal as it is now, from the store's revision rev. */
+static int publish_remote(int64_t rev, const char *what)
+{
+	struct config *cfg;
+	char err[512], src[CTL_SOURCE_MAX];
+	uint64_t gen;
+
+	cfg = ctl_merge(ctl_base(), ctl_plane.journal.entries, ctl_plane.journal.n, NULL, NULL);
+	if (!cfg) {
+		log_error("cluster: out of memory applying revision %" PRId64, rev);
+		return -1;
+	}
+	id_for_revision(rev);
+	snprintf(src, sizeof(src), "cluster: revision %" PRId64 " (%s)", rev, what);
+	if (publish(cfg, src, "cluster", what, &gen, err, sizeof(err)) == -1) {
+		log_error("cluster: revision %" PRId64 " could not be applied: %s", rev, err);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_apply_remote(struct ctl_jentry *e, int64_t rev)
+{
+	char err[512], what[2 * CTL_NAME_MAX + 8];
+	struct ctl_jentry *all;
+	size_t n;
+
+	snprintf(what, sizeof(what), "%s/%s", e->pool, e->name);
+	/* the local copy first, so a restart without the store comes up with it; a journal
+	 * that cannot be written (locked out) still follows the store in memory */
+	if (ctl_plane.journal.fd == -1 ||
+	    ctl_journal_append(&ctl_plane.journal, e, NULL, err, sizeof(err)) == -1) {
+		all = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
+		if (!all) {
+			log_error("cluster: out of memory applying revision %" PRId64, rev);
+			return -1;
+		}
+		ctl_journal_adopt(&ctl_plane.journal, all, n);
+	}
+	return publish_remote(rev, what);
+}
+
+void ctl_apply_remote_renewal(struct ctl_jentry *e)
+{
+	struct ctl_jentry *all;
+	char err[512];
+	size_t n;
+
+	if (ctl_plane.journal.fd != -1 &&
+	    ctl_journal_append(&ctl_plane.journal, e, NULL, err, sizeof(err)) == 0)
+		return;
+	all = ctl_journal_entries_with(&ctl_plane.journal, e, &n);
+	if (all)
+		ctl_journal_adopt(&ctl_plane.journal, all, n);
+}
+
+int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev)
+{
+	struct ctl_jentry *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	char err[512];
+
+	if (n && !copy) {
+		log_error("cluster: out of memory applying revision %" PRId64, rev);
+		return -1;
+	}
+	if (n)
+		memcpy(copy, entries, n * sizeof(*copy));
+	if (ctl_plane.journal.fd == -1 ||
+	    ctl_journal_replace(&ctl_plane.journal, copy, n, err, sizeof(err)) == -1)
+		ctl_journal_adopt(&ctl_plane.journal, copy, n);
+	else
+		free(copy);
+	return publish_remote(rev, "list");
+}
+
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)
 {
 	int rc;
@@ -520,6 +625,10 @@ int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)
 	ctl_backend_fingerprint(ctl_plane.file, e->pool, e->name, e->file_fp);
 	if ((rc = change_refused(err, errlen)))
 		return rc;
+	if (ctl_cluster_on()) {
+		ctl_cluster_write(NULL, e, -1, NULL, NULL, 0);
+		return 0;
+	}
 	if (ctl_journal_append(&ctl_plane.journal, e, NULL, err, errlen) == -1)
 		return 503;
 	return 0;

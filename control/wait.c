@@ -32,6 +32,16 @@ static void on_cancel(void *arg);
 static void end_wait(struct wait *w, int status, cJSON *body);
 static void drain_outcome(struct wait *w, struct backend *b, double now);
 static void progress(struct wait *w, struct backend *b, double now);
+static void deleted_reply(struct ctl_conn *c, void *arg);
+
+/* A drained DELETE in cluster mode: its answer once the removal is applied. */
+struct deleted_arg {
+	char pool[CTL_NAME_MAX];
+	char name[CTL_NAME_MAX];
+	int drained;
+	unsigned active;
+	double waited_s, timeout_s;
+};
 
 void ctl_wait_start(struct ctl_conn *c, enum ctl_wait_kind kind, const char *pool,
 		    const char *name, double timeout_s, int stream, int status_ok)
@@ -119,6 +129,29 @@ static void drain_outcome(struct wait *w, struct backend *b, double now)
 	cJSON_AddNumberToObject(o, "active", active);
 	cJSON_AddNumberToObject(o, "waited_s", now - w->started);
 	cJSON_AddNumberToObject(o, "timeout_s", w->timeout_s);
+	if (w->kind == CTL_WAIT_DELETE && ctl_cluster_on()) {
+		struct deleted_arg a;
+		struct ctl_jentry e;
+		struct ctl_conn *c = w->c;
+
+		memset(&a, 0, sizeof(a));
+		snprintf(a.pool, sizeof(a.pool), "%s", w->pool);
+		snprintf(a.name, sizeof(a.name), "%s", w->name);
+		a.drained = drained;
+		a.active = active;
+		a.waited_s = now - w->started;
+		a.timeout_s = w->timeout_s;
+		memset(&e, 0, sizeof(e));
+		e.op = CTL_JOP_DELETE;
+		memcpy(e.pool, w->pool, sizeof(e.pool));
+		memcpy(e.name, w->name, sizeof(e.name));
+		cJSON_Delete(o);
+		ev_timer_stop(ctl_plane.loop, &w->tick);
+		free(w);
+		/* the removal goes to the store; it answers (and defers c again) */
+		ctl_cluster_write(c, &e, -1, deleted_reply, &a, sizeof(a));
+		return;
+	}
 	if (w->kind == CTL_WAIT_DELETE) {
 		char err[512], src[CTL_SOURCE_MAX];
 		uint64_t gen = 0;
@@ -200,4 +233,23 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	if (atomic_load(&b->active) == 0 || now >= w->deadline)
 		drain_outcome(w, b, now);
 	generation_unref(g);
+}
+
+/* The answer to a drained DELETE whose removal the store committed and is applied. */
+static void deleted_reply(struct ctl_conn *c, void *arg)
+{
+	const struct deleted_arg *a = arg;
+	struct generation *g = proc_current_generation();
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "pool", a->pool);
+	cJSON_AddStringToObject(o, "name", a->name);
+	cJSON_AddBoolToObject(o, "drained", a->drained);
+	cJSON_AddNumberToObject(o, "active", a->active);
+	cJSON_AddNumberToObject(o, "waited_s", a->waited_s);
+	cJSON_AddNumberToObject(o, "timeout_s", a->timeout_s);
+	cJSON_AddBoolToObject(o, "removed", 1);
+	cJSON_AddNumberToObject(o, "generation", (double)(g ? g->id : 0));
+	generation_unref(g);
+	ctl_reply_json(c, 200, o);
 }

@@ -146,7 +146,8 @@ extern const struct str_rule rule_name, rule_nonempty, rule_control_listen, rule
 	rule_alpn, rule_http_path, rule_status_list, rule_host_header, rule_header_name,
 	rule_k8s_name, rule_api_server, rule_host_pattern, rule_method, rule_url_scheme,
 	rule_header_value, rule_any_text, rule_editable_header, rule_header_line,
-	rule_header_cond, rule_pair_cond, rule_regex, rule_media_range, rule_coding;
+	rule_header_cond, rule_pair_cond, rule_regex, rule_media_range, rule_coding,
+	rule_store_endpoint;
 int cfg_check_name(const char *s, char *err, size_t errlen);
 
 /* config_walk.c: the walkers over a key table; each calls the key's type operations. */

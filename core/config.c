@@ -30,6 +30,8 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 static void check_control(struct loader *ld, const struct config *cfg,
 			  const config_setting_t *root);
 static void check_pools(struct loader *ld, struct config *cfg, const config_setting_t *root);
+static void check_cluster(struct loader *ld, const struct config *cfg,
+			  const config_setting_t *root);
 
 /* ---- Public API -------------------------------------------------------------------- */
 
@@ -270,6 +272,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 	cfg_parse_group(&ld, config_root_setting(lc), &cfg_root_table, cfg, "");
 	check_listeners(&ld, cfg, config_root_setting(lc));
 	check_control(&ld, cfg, config_root_setting(lc));
+	check_cluster(&ld, cfg, config_root_setting(lc));
 	check_pools(&ld, cfg, config_root_setting(lc));
 	if (ld.failed) {
 		sort_errors(errs);
@@ -568,6 +571,25 @@ static void check_control(struct loader *ld, const struct config *cfg,
 		      "the control API on non-loopback address %s needs control.token_file, token_dir or "
 		      "control.tls with verify_client = \"required\" "
 		      "(anyone who can connect could change the pools)", cfg->control.listen);
+}
+
+/* cluster.tls: a client certificate comes with its key, and TLS settings mean an
+ * https:// member to use them with. */
+static void check_cluster(struct loader *ld, const struct config *cfg,
+			  const config_setting_t *root)
+{
+	const config_setting_t *grp = config_setting_get_member(root, "cluster");
+	const config_setting_t *tls = grp ? config_setting_get_member(grp, "tls") : NULL;
+	const struct cfg_cluster *c = cfg->cluster;
+
+	if (!c || !c->tls || !c->endpoints)
+		return;
+	if (!c->tls->cert_file != !c->tls->key_file)
+		cfg_add_error(ld, tls, 0, "cluster.tls",
+			      "cert_file and key_file go together (a client certificate and its key)");
+	if (!strstr(c->endpoints, "https://"))
+		cfg_add_error(ld, tls, 0, "cluster.tls",
+			      "TLS settings, but no endpoint is https://");
 }
 
 /* Derives what the data path and the checks use from the pools' strings (status sets,

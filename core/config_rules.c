@@ -22,6 +22,7 @@ static int check_header_name(const char *s, char *err, size_t errlen);
 static int check_k8s_name(const char *s, char *err, size_t errlen);
 static int check_api_server(const char *s, char *err, size_t errlen);
 static int check_host_pattern(const char *s, char *err, size_t errlen);
+static int check_store_endpoint(const char *s, char *err, size_t errlen);
 static int check_method(const char *s, char *err, size_t errlen);
 static int check_url_scheme(const char *s, char *err, size_t errlen);
 static int check_header_value(const char *s, char *err, size_t errlen);
@@ -199,6 +200,24 @@ static int check_api_server(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* A cluster store member: "http://host:port" or "https://host:port"; the client adds
+ * the paths, so nothing may follow the port. */
+static int check_store_endpoint(const char *s, char *err, size_t errlen)
+{
+	const char *host = !strncmp(s, "http://", 7) ? s + 7 : !strncmp(s, "https://", 8) ? s + 8 : NULL;
+	size_t i;
+
+	if (!host)
+		return ERR("'%s' must be an http:// or https:// URL", s);
+	if (!host[0] || host[0] == ':')
+		return ERR("'%s' has no host", s);
+	for (i = 0; host[i] != '\0'; i++)
+		if ((unsigned char)host[i] <= ' ' || (unsigned char)host[i] >= 127 ||
+		    strchr("/?#,@", host[i]))
+			return ERR("'%s' must be \"scheme://host:port\" (no path, query, user or spaces)", s);
+	return 0;
+}
+
 /* A route's host: a DNS name, or "*." and one; compared without case (core/route.c). */
 static int check_host_pattern(const char *s, char *err, size_t errlen)
 {
@@ -364,6 +383,7 @@ const struct str_rule rule_host_header = { check_host_header, "visible ASCII, no
 const struct str_rule rule_header_name = { check_header_name, "header field name" };
 const struct str_rule rule_k8s_name = { check_k8s_name, "`[a-z0-9-]{1,63}`" };
 const struct str_rule rule_api_server = { check_api_server, "`https://host:port`" };
+const struct str_rule rule_store_endpoint = { check_store_endpoint, "`http://host:port`, `https://host:port`" };
 const struct str_rule rule_host_pattern = { check_host_pattern, "host name or `*.`host name" };
 const struct str_rule rule_method = { check_method, "method token" };
 const struct str_rule rule_header_cond = { check_header_cond, "`Name` or `Name: value`" };

@@ -55,6 +55,7 @@ static const char *const state_names[] = { "active", "draining", "maint", NULL }
 static const char *const verify_names[] = { "none", "optional", "required", NULL };
 static const char *const k8s_family_names[] = { "ipv4", "ipv6", "any", NULL };
 static const char *const scope_names[] = { "read", "backends", "admin", NULL };
+static const char *const cluster_store_names[] = { "etcd", NULL };
 
 static const struct key log_keys[] = {
 	K_ENUM(struct cfg_log, level, log_level_names, LOG_INFO, R,
@@ -604,6 +605,39 @@ const struct key_table cfg_pool_table = {
 	offsetof(struct cfg_pool, line), offsetof(struct cfg_pool, name)
 };
 
+static const struct key cluster_tls_keys[] = {
+	K_STR(struct cfg_cluster_tls, ca_file, NULL, &rule_nonempty, 0,
+	      "PEM CAs the https:// members' certificates must chain to; unset = the system's"),
+	K_STR(struct cfg_cluster_tls, cert_file, NULL, &rule_nonempty, 0,
+	      "PEM client certificate shown to the members; unset = none"),
+	K_STR(struct cfg_cluster_tls, key_file, NULL, &rule_nonempty, 0,
+	      "PEM key of cert_file"),
+	{ .name = NULL },
+};
+static const struct key_table cluster_tls_table = {
+	"tls", cluster_tls_keys, sizeof(struct cfg_cluster_tls), -1, -1
+};
+
+static const struct key cluster_keys[] = {
+	K_STR(struct cfg_cluster, name, NULL, &rule_name, KEY_REQUIRED,
+	      "the cluster's name; its state lives under /fulcrum/<name>/ in the store"),
+	K_ENUM(struct cfg_cluster, store, cluster_store_names, CLUSTER_STORE_ETCD, 0,
+	       "the store replicas converge through: \"etcd\" (v3, its JSON gateway)"),
+	{ .name = "endpoints", .type = KEY_STRING, .flags = KEY_NAMES | KEY_REQUIRED,
+	  .off = offsetof(struct cfg_cluster, endpoints) +
+		 0 * sizeof(_Generic(FIELD(struct cfg_cluster, endpoints), char *: 1)),
+	  .max = 16, .rule = &rule_store_endpoint,
+	  .doc = "the store's members, ( \"http://10.0.0.1:2379\", ... ); calls fail over between them" },
+	K_GROUP(struct cfg_cluster, tls, &cluster_tls_table, KEY_POINTER,
+		"https:// members: the CA, and a client certificate; absent = the system's CAs, no client certificate"),
+	K_INT(struct cfg_cluster, timeout_ms, 100, 60000, 5000, 0,
+	      "bound of every store call, failing over included; a write not committed within it gets 503"),
+	{ .name = NULL },
+};
+static const struct key_table cluster_table = {
+	"cluster", cluster_keys, sizeof(struct cfg_cluster), -1, -1
+};
+
 static const struct key root_keys[] = {
 	K_INT(struct config, workers, 0, 256, 0, 0, "event-loop threads; 0 = one per CPU"),
 	K_STR(struct config, state_dir, "/var/lib/fulcrum", &rule_nonempty, 0,
@@ -626,6 +660,8 @@ static const struct key root_keys[] = {
 	       KEY_REQUIRED | R, "where clients connect; at least one"),
 	K_LIST(struct config, "pools", pools, npools, &cfg_pool_table, 0, 1024, R,
 	       "groups of backends that listeners send traffic to"),
+	K_GROUP(struct config, cluster, &cluster_table, KEY_POINTER,
+		"cluster mode: the control API writes through a store every replica follows; absent = the local journal alone"),
 	{ .name = NULL },
 };
 const struct key_table cfg_root_table = { "config", root_keys, sizeof(struct config), -1, -1 };

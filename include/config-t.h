@@ -347,6 +347,25 @@ struct cfg_pool {
 	int line;
 };
 
+/* The TLS of a cluster's store endpoints (cluster.tls). */
+struct cfg_cluster_tls {
+	char *ca_file;               /* PEM CAs the members' certificates chain to; NULL = the system's */
+	char *cert_file;             /* client certificate; NULL = none */
+	char *key_file;              /* its key */
+};
+
+enum cluster_store_kind { CLUSTER_STORE_ETCD = 0 };
+
+/* Cluster mode (cluster = { ... }): the control API writes through a store that every
+ * replica watches (control/cluster.c). Restart-only. */
+struct cfg_cluster {
+	char *name;                  /* the cluster's name: its keys live under /fulcrum/<name>/ */
+	enum cluster_store_kind store; /* "etcd" */
+	char *endpoints;             /* "http://h:p,https://h:p" (a list kept as "a,b") */
+	struct cfg_cluster_tls *tls; /* NULL = no TLS settings */
+	uint32_t timeout_ms;         /* bound of every store call (default 5000) */
+};
+
 struct config {
 	char *source;                /* file path, or "(embedded default)" */
 	uint32_t workers;            /* 0 = one per CPU */
@@ -363,6 +382,7 @@ struct config {
 	size_t nlisteners;
 	struct cfg_pool *pools;
 	size_t npools;
+	struct cfg_cluster *cluster; /* NULL = no cluster: the local journal alone */
 };
 
 /* One error found while loading; a load reports all it finds. */

@@ -225,4 +225,53 @@ void ctl_wait_start(struct ctl_conn *c, enum ctl_wait_kind kind, const char *poo
 int ctl_delete_backend(const char *pool, const char *name, const char *source, uint64_t *gen,
 		       char *err, size_t errlen);
 
+/* ---- Cluster mode (control/cluster.c) ----
+ * The control API's changes committed to the cluster store, one transaction each, and
+ * every replica applying the store's changes from its watch, in revision order, through
+ * the change pipeline (control/state.c). */
+
+#define CTL_CLUSTER_ARG_MAX 256      /* bytes of a continuation's argument */
+
+/* What answers the API call once its change is committed and applied here: c is the
+ * caller's connection (it replies, or defers again), arg a copy of what it gave. */
+typedef void (*ctl_cluster_then_fn)(struct ctl_conn *c, void *arg);
+
+/* Starts cluster mode on loop with cfg (copied): the store client, the first list of
+ * the prefix (applied when it differs from the local copy), then the watch. 0, or -1
+ * with err when the store cannot be set up (fulcrum must not start). */
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
+		      size_t errlen);
+/* Ends the watch and every call; waiting API calls are cancelled with their connections. */
+void ctl_cluster_stop(void);
+
+/* 1 when cluster mode runs: API changes go through ctl_cluster_write. */
+int ctl_cluster_on(void);
+
+/* Commits e (one key per journal entry) to the store, compared on if_rev (the key's mod
+ * revision the client read; -1: the one this replica last applied, 0 when it has none),
+ * and answers c: 409 with the current state on a conflict, 503 store_unavailable when
+ * the store cannot be reached (nothing changes then), else then(c, arg) once the
+ * change is applied here (or timeout_ms after the commit). c may be NULL (a lease
+ * expiry): the outcome is only logged. Owns the answer in every case. */
+void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
+		       ctl_cluster_then_fn then, const void *arg, size_t arglen);
+
+/* The mod revision of pool/name as last applied here (0: the store has none). */
+int64_t ctl_cluster_key_rev(const char *pool, const char *name);
+
+/* For /metrics: whether the store answers (the last call reached it and the watch runs),
+ * and the revision applied last. */
+int ctl_cluster_store_up(void);
+int64_t ctl_cluster_applied_rev(void);
+
+/* ---- Applying (control/state.c) ---- */
+
+/* Applies one entry from the store at revision rev: journal (the local copy), then a
+ * generation numbered rev (when ids have not gone past it). 0 or -1 (logged). */
+int ctl_apply_remote(struct ctl_jentry *e, int64_t rev);
+/* A lease renewal from the store: the journal record only, no generation. */
+void ctl_apply_remote_renewal(struct ctl_jentry *e);
+/* Makes entries (n, copied) the whole journal as of revision rev and publishes it. */
+int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev);
+
 #endif

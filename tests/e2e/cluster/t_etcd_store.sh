@@ -13,39 +13,11 @@
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 
-command -v etcd >/dev/null || skip "etcd is not installed (Debian: etcd-server)"
-command -v etcdctl >/dev/null || skip "etcdctl is not installed (Debian: etcd-client)"
+. "$(dirname "$0")/../lib/etcd.sh"
 TOOL=${ETCD_STORE_TOOL:-$(dirname "$FULCRUM")/tests/tools/etcd_store_tool}
 [ -x "$TOOL" ] || fail "no test driver at $TOOL (make e2e-tools builds it)"
 
-ports C0 C1 C2 P0 P1 P2
-CLIENT=("$C0" "$C1" "$C2")
-PEER=("$P0" "$P1" "$P2")
-CLUSTER="m0=http://127.0.0.1:$P0,m1=http://127.0.0.1:$P1,m2=http://127.0.0.1:$P2"
-EPS="http://127.0.0.1:$C0,http://127.0.0.1:$C1,http://127.0.0.1:$C2"
-ETCD_PID=()
-
-step "a 3-member etcd cluster on ports $C0 $C1 $C2"
-for i in 0 1 2; do
-	bg "etcd$i" TERM etcd --name "m$i" --data-dir "$T/etcd$i" --logger zap \
-		--listen-client-urls "http://127.0.0.1:${CLIENT[$i]}" \
-		--advertise-client-urls "http://127.0.0.1:${CLIENT[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${PEER[$i]}" \
-		--initial-advertise-peer-urls "http://127.0.0.1:${PEER[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-state new \
-		--initial-cluster-token "fulcrum-e2e-$$"
-	ETCD_PID+=("$LAST_PID")
-done
-for i in 0 1 2; do wait_listen "${CLIENT[$i]}" "${ETCD_PID[$i]}" 20; done
-ok=
-for ((i = 0; i < 60; i++)); do
-	if etcdctl --endpoints="$EPS" --command-timeout=2s endpoint health >"$T/health.out" 2>&1; then
-		ok=1
-		break
-	fi
-	sleep 0.5
-done
-[ -n "$ok" ] || fail "the etcd cluster did not become healthy: $(cat "$T/health.out")"
+etcd_cluster_start
 
 # st ARGS...: the driver on every member, a 3 s bound per call.
 st() { timeout 30 "$TOOL" -e "$EPS" -t 3000 "$@"; }

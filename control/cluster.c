@@ -1,0 +1,626 @@
+/* cluster.c: cluster mode: each control API change committed to the store as one
+ * transaction on its key, and the store's changes applied here from the watch, in order. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cluster_store.h"
+#include "ctl_api.h"
+#include "ctl_http.h"
+#include "log.h"
+
+#define RETRY_S 1.0                  /* between two attempts while the store is away */
+#define PREFIX_MAX 80                /* "/fulcrum/" + a name + "/" */
+#define KEY_MAX 256
+
+/* An API call whose change is sent or committed, waiting to be applied here. */
+struct pending {
+	struct pending *next;
+	struct ctl_conn *c;              /* NULL: no one waits (gone, or a lease expiry) */
+	ctl_cluster_then_fn then;
+	unsigned char arg[CTL_CLUSTER_ARG_MAX];
+	char key[KEY_MAX];
+	int64_t rev;                     /* the commit's revision; 0 while the txn runs */
+	ev_timer timeout;                /* committed but not seen in the watch: answer anyway */
+};
+
+/* The mod revision of one key as last applied here. */
+struct keyrev {
+	char pool[CTL_NAME_MAX];
+	char name[CTL_NAME_MAX];
+	int64_t rev;
+};
+
+static struct {
+	int on;
+	struct ev_loop *loop;
+	struct cluster_store st;
+	char prefix[PREFIX_MAX];         /* "/fulcrum/<name>/" */
+	char probe[PREFIX_MAX + 8];         /* a prefix no key has: a cheap "is it back?" */
+	double timeout_s;
+	struct cstore_watch *w;
+	int64_t applied;                 /* the store revision applied last */
+	int64_t watch_from;              /* the revision the running watch started at */
+	int up;                          /* 1: the last call reached the store, and the watch
+					  * runs; 0: it did not; -1: not known yet (start) */
+	int relist;                      /* the next attempt lists (start, compaction) */
+	int busy;                        /* a list or probe is in flight */
+	ev_timer retry;
+	struct pending *pending;
+	struct keyrev *revs;
+	size_t nrevs, caprevs;
+} cl;
+
+static void key_of(const char *pool, const char *name, char *out, size_t len);
+static int split_key(const char *key, char *pool, char *name);
+static int decode(const char *value, size_t len, struct ctl_jentry *e);
+static void set_rev(const char *pool, const char *name, int64_t rev);
+static void drop_rev(const char *pool, const char *name);
+static void attempt(void);
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents);
+static void later(void);
+static void set_up(int up, const char *why);
+static void on_list(void *ctx, const struct cstore_result *r);
+static void on_probe(void *ctx, const struct cstore_result *r);
+static void start_watch(void);
+static void on_watch(void *ctx, const struct cstore_watch_report *r);
+static void apply_event(const struct cstore_event *ev);
+static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
+static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
+static void on_txn(void *ctx, const struct cstore_result *r);
+static void on_cancel(void *arg);
+static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents);
+static void settle(void);
+static void finish(struct pending *p);
+static void unlink_pending(struct pending *p);
+
+/* One key per journal entry: "<prefix><pool>/<name>" (a maintenance entry's pool is
+ * "@maint:pool" or "@maint:route"; no name has a '/'). */
+static void key_of(const char *pool, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s/%s", cl.prefix, pool, name);
+}
+
+/* pool and name (CTL_NAME_MAX each) of a key under the prefix; 0, or -1. */
+static int split_key(const char *key, char *pool, char *name)
+{
+	size_t plen = strlen(cl.prefix);
+	const char *rest = key + plen, *slash;
+
+	if (strncmp(key, cl.prefix, plen) || !(slash = strchr(rest, '/')) ||
+	    (size_t)(slash - rest) >= CTL_NAME_MAX || strlen(slash + 1) >= CTL_NAME_MAX ||
+	    slash == rest || !slash[1])
+		return -1;
+	memcpy(pool, rest, (size_t)(slash - rest));
+	pool[slash - rest] = '\0';
+	snprintf(name, CTL_NAME_MAX, "%s", slash + 1);
+	return 0;
+}
+
+/* A key's value is one journal record (length, CRC-32, JSON), read by the journal's
+ * own parser: the same checks as a record replayed from the local file. 0, or -1. */
+static int decode(const char *value, size_t len, struct ctl_jentry *e)
+{
+	struct ctl_journal j;
+	struct ctl_journal_replay rep;
+	int rc = -1;
+
+	memset(&j, 0, sizeof(j));
+	j.fd = -1;
+	ctl_journal_parse(&j, value, len, &rep);
+	if (j.n == 1 && !rep.bad && !rep.skipped) {
+		*e = j.entries[0];
+		rc = 0;
+	}
+	ctl_journal_close(&j);
+	return rc;
+}
+
+static void set_rev(const char *pool, const char *name, int64_t rev)
+{
+	size_t i;
+
+	for (i = 0; i < cl.nrevs; i++)
+		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name)) {
+			cl.revs[i].rev = rev;
+			return;
+		}
+	if (cl.nrevs == cl.caprevs) {
+		size_t cap = cl.caprevs ? 2 * cl.caprevs : 16;
+		struct keyrev *r = realloc(cl.revs, cap * sizeof(*r));
+
+		if (!r)
+			return;  /* the next write of it compares on 0 and gets a 409: safe */
+		cl.revs = r;
+		cl.caprevs = cap;
+	}
+	snprintf(cl.revs[cl.nrevs].pool, CTL_NAME_MAX, "%s", pool);
+	snprintf(cl.revs[cl.nrevs].name, CTL_NAME_MAX, "%s", name);
+	cl.revs[cl.nrevs++].rev = rev;
+}
+
+static void drop_rev(const char *pool, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cl.nrevs; i++)
+		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name)) {
+			cl.revs[i] = cl.revs[--cl.nrevs];
+			return;
+		}
+}
+
+int64_t ctl_cluster_key_rev(const char *pool, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cl.nrevs; i++)
+		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name))
+			return cl.revs[i].rev;
+	return 0;
+}
+
+int ctl_cluster_on(void)
+{
+	return cl.on;
+}
+
+int ctl_cluster_store_up(void)
+{
+	return cl.up == 1;
+}
+
+int64_t ctl_cluster_applied_rev(void)
+{
+	return cl.applied;
+}
+
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
+		      size_t errlen)
+{
+	struct cstore_etcd_cfg ec;
+	char *eps = strdup(cfg->endpoints), *p, *save = NULL;
+	int rc;
+
+	if (!eps) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&ec, 0, sizeof(ec));
+	for (p = strtok_r(eps, ",", &save); p && ec.nendpoints < CSTORE_ENDPOINTS_MAX;
+	     p = strtok_r(NULL, ",", &save))
+		ec.endpoints[ec.nendpoints++] = p;
+	if (cfg->tls) {
+		ec.ca_file = cfg->tls->ca_file;
+		ec.cert_file = cfg->tls->cert_file;
+		ec.key_file = cfg->tls->key_file;
+	}
+	ec.timeout_ms = cfg->timeout_ms;
+	rc = cstore_etcd_new(loop, &ec, &cl.st, err, errlen);
+	free(eps);
+	if (rc == -1)
+		return -1;
+	cl.on = 1;
+	cl.loop = loop;
+	cl.timeout_s = cfg->timeout_ms / 1000.0;
+	snprintf(cl.prefix, sizeof(cl.prefix), "/fulcrum/%s/", cfg->name);
+	snprintf(cl.probe, sizeof(cl.probe), "%s#probe", cl.prefix);
+	cl.relist = 1;
+	cl.up = -1;
+	ev_timer_init(&cl.retry, on_retry, RETRY_S, 0.);
+	log_info("cluster %s: following etcd at %s under %s (until it answers, the local copy "
+		 "in the journal serves)", cfg->name, cfg->endpoints, cl.prefix);
+	attempt();
+	return 0;
+}
+
+void ctl_cluster_stop(void)
+{
+	if (!cl.on)
+		return;
+	ev_timer_stop(cl.loop, &cl.retry);
+	while (cl.pending) {
+		struct pending *p = cl.pending;
+
+		ev_timer_stop(cl.loop, &p->timeout);
+		unlink_pending(p);
+		free(p);
+	}
+	/* frees the watch and cancels every call without calling back */
+	cl.st.ops->free(cl.st.h);
+	free(cl.revs);
+	memset(&cl, 0, sizeof(cl));
+}
+
+/* Lists (at start, after a compaction) or probes (after the watch broke); the answer
+ * goes on to the watch. */
+static void attempt(void)
+{
+	int rc;
+
+	if (cl.busy)
+		return;
+	cl.busy = 1;
+	rc = cl.relist ? cl.st.ops->list(cl.st.h, cl.prefix, on_list, NULL)
+		       : cl.st.ops->list(cl.st.h, cl.probe, on_probe, NULL);
+	if (rc == -1) {
+		cl.busy = 0;
+		later();
+	}
+}
+
+static void later(void)
+{
+	ev_timer_stop(cl.loop, &cl.retry);
+	ev_timer_set(&cl.retry, RETRY_S, 0.);
+	ev_timer_start(cl.loop, &cl.retry);
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	attempt();
+}
+
+/* A store that stopped answering, or answers again: one log line per change. */
+static void set_up(int up, const char *why)
+{
+	int was = cl.up;
+
+	if (up == cl.up)
+		return;
+	cl.up = up;
+	if (up && was == -1)
+		log_info("cluster: the store answers");
+	else if (up)
+		log_info("cluster: the store answers again; revision %" PRId64 " applied", cl.applied);
+	else if (cl.applied)
+		log_warn("cluster: the store cannot be reached (%s); serving the state of revision "
+			 "%" PRId64 ", changes refused until it is back", why ? why : "no answer",
+			 cl.applied);
+	else
+		log_warn("cluster: the store cannot be reached (%s); serving the local copy in "
+			 "state_dir, changes refused until it is back", why ? why : "no answer");
+}
+
+/* The whole prefix: the state as of r->rev. Applied unless it is what runs already
+ * (a restart whose local copy is current makes no new generation). */
+static void on_list(void *ctx, const struct cstore_result *r)
+{
+	struct ctl_jentry *all = NULL;
+	size_t i, n = 0, same;
+
+	cl.busy = 0;
+	if (r->status != CSTORE_OK) {
+		set_up(0, r->error);
+		later();
+		return;
+	}
+	all = r->nkvs ? calloc(r->nkvs, sizeof(*all)) : NULL;
+	if (r->nkvs && !all) {
+		log_error("cluster: out of memory reading the store's list");
+		later();
+		return;
+	}
+	cl.nrevs = 0;
+	for (i = 0; i < r->nkvs; i++) {
+		const struct cstore_kv *kv = &r->kvs[i];
+
+		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
+			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
+			continue;
+		}
+		set_rev(all[n].pool, all[n].name, kv->mod_rev);
+		n++;
+	}
+	same = n == ctl_plane.journal.n;
+	for (i = 0; same && i < n; i++) {
+		const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, all[i].pool,
+							       all[i].name);
+
+		same = cur && same_state(cur, &all[i]);
+	}
+	if (!same)
+		ctl_apply_remote_all(all, n, r->rev);
+	free(all);
+	cl.applied = r->rev;
+	cl.relist = 0;
+	set_up(1, NULL);
+	log_info("cluster: %zu key(s) listed at revision %" PRId64 "%s", n, r->rev,
+		 same ? " (the local copy was current)" : "");
+	start_watch();
+	settle();
+}
+
+/* After the watch broke: the store answers again, so the watch resumes after the last
+ * revision applied (a compaction since then makes it list). */
+static void on_probe(void *ctx, const struct cstore_result *r)
+{
+	cl.busy = 0;
+	if (r->status != CSTORE_OK) {
+		set_up(0, r->error);
+		later();
+		return;
+	}
+	start_watch();
+	if (cl.w)
+		set_up(1, NULL);
+}
+
+static void start_watch(void)
+{
+	if (cl.w)
+		cl.st.ops->unwatch(cl.st.h, cl.w);
+	cl.watch_from = cl.applied + 1;
+	cl.w = cl.st.ops->watch(cl.st.h, cl.prefix, cl.watch_from, on_watch, NULL);
+	if (!cl.w)
+		later();
+}
+
+static void on_watch(void *ctx, const struct cstore_watch_report *r)
+{
+	size_t i;
+
+	switch (r->what) {
+	case CSTORE_WATCH_EVENTS:
+		for (i = 0; i < r->nevents; i++)
+			apply_event(&r->events[i]);
+		set_up(1, NULL);
+		settle();
+		return;
+	case CSTORE_WATCH_COMPACTED:
+		log_warn("cluster: revisions after %" PRId64 " are compacted away (oldest kept %" PRId64
+			 "); listing again", cl.applied, r->compact_rev);
+		cl.relist = 1;
+		break;
+	case CSTORE_WATCH_ERROR:
+		set_up(0, r->error);
+		break;
+	}
+	cl.st.ops->unwatch(cl.st.h, cl.w);
+	cl.w = NULL;
+	if (cl.relist)
+		attempt();
+	else
+		later();
+}
+
+/* One change of the watch, applied in the order it came (the store's revision order). */
+static void apply_event(const struct cstore_event *ev)
+{
+	struct ctl_jentry e;
+	char pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
+	int64_t rev = ev->kv.mod_rev;
+
+	/* (the ops of one transaction share its revision: each is applied) */
+	if (rev < cl.watch_from)
+		return;  /* seen in a list already */
+	if (ev->type == CSTORE_EV_DELETE) {
+		/* removed in the store by hand: the key's entry leaves the local copy */
+		if (split_key(ev->kv.key, pool, name) == 0 &&
+		    ctl_journal_find(&ctl_plane.journal, pool, name)) {
+			struct ctl_jentry *rest = malloc((ctl_plane.journal.n + 1) * sizeof(*rest));
+			size_t i, n = 0;
+
+			if (rest) {
+				for (i = 0; i < ctl_plane.journal.n; i++)
+					if (strcmp(ctl_plane.journal.entries[i].pool, pool) ||
+					    strcmp(ctl_plane.journal.entries[i].name, name))
+						rest[n++] = ctl_plane.journal.entries[i];
+				ctl_apply_remote_all(rest, n, rev);
+				free(rest);
+			}
+			drop_rev(pool, name);
+		}
+	} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+		log_error("cluster: key %s at revision %" PRId64 " does not hold a record fulcrum "
+			  "wrote; ignored", ev->kv.key, rev);
+	} else {
+		const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, e.pool, e.name);
+
+		set_rev(e.pool, e.name, rev);
+		/* a lease renewal is a journal record only, as without cluster mode: a hook
+		 * renewing every few seconds makes no generation */
+		if (cur && same_config(cur, &e) && (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
+			ctl_apply_remote_renewal(&e);
+		else
+			ctl_apply_remote(&e, rev);
+	}
+	cl.applied = rev;
+}
+
+/* The same config (what a generation is built from; not the lease, nor the local
+ * bookkeeping: time, sequence, addresses resolved). */
+static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
+{
+	return a->op == b->op && !strcmp(a->address, b->address) && a->weight == b->weight &&
+	       a->max_conns == b->max_conns && a->state == b->state &&
+	       !strcmp(a->identity, b->identity) && a->maint_on == b->maint_on &&
+	       a->retry_after_s == b->retry_after_s && !strcmp(a->file_fp, b->file_fp);
+}
+
+/* The same config and the same lease. */
+static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
+{
+	return same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
+}
+
+void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
+		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	char rec[CTL_RECORD_MAX + 32];
+	struct ctl_jentry w = *e;
+	struct cstore_op op;
+	struct cstore_txn t;
+	size_t len;
+
+	if (ctl_plane.stopping) {
+		free(p);
+		if (c)
+			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
+		return;
+	}
+	/* remembered so that a later edit of this backend in the file can overtake it */
+	ctl_backend_fingerprint(ctl_plane.file, w.pool, w.name, w.file_fp);
+	/* the local bookkeeping is each replica's own */
+	w.time = 0;
+	w.seq = 0;
+	w.gen = 0;
+	len = ctl_journal_encode(&w, rec, sizeof(rec));
+	if (!p || !len || arglen > sizeof(p->arg)) {
+		free(p);
+		if (c)
+			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
+		return;
+	}
+	p->c = c;
+	p->then = then;
+	if (arglen)
+		memcpy(p->arg, arg, arglen);
+	key_of(e->pool, e->name, p->key, sizeof(p->key));
+	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
+	p->timeout.data = p;
+	memset(&op, 0, sizeof(op));
+	op.type = CSTORE_PUT;
+	op.key = p->key;
+	op.value = rec;
+	op.value_len = len;
+	/* a removal of a backend no file defines is the key's deletion, not a tombstone:
+	 * hooks name every pod anew, and tombstones would pile up in the store */
+	if (w.op == CTL_JOP_DELETE && !ctl_config_backend(ctl_plane.file, w.pool, w.name) &&
+	    !(ctl_plane.rollback_base && ctl_config_backend(ctl_plane.rollback_base, w.pool, w.name))) {
+		op.type = CSTORE_DELETE;
+		op.value = NULL;
+		op.value_len = 0;
+	}
+	t.cmp_key = p->key;
+	t.cmp_rev = if_rev >= 0 ? if_rev : ctl_cluster_key_rev(e->pool, e->name);
+	t.ops = &op;
+	t.nops = 1;
+	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1) {
+		free(p);
+		if (c)
+			ctl_reply_error(c, 500, "internal", "the store call could not start");
+		return;
+	}
+	p->next = cl.pending;
+	cl.pending = p;
+	if (c)
+		ctl_conn_defer(c, on_cancel, p);
+}
+
+/* The commit, the conflict or the failure of a write. */
+static void on_txn(void *ctx, const struct cstore_result *r)
+{
+	struct pending *p = ctx;
+	struct ctl_conn *c = p->c;
+	cJSON *o;
+
+	if (r->status == CSTORE_OK) {
+		set_up(1, NULL);
+		p->rev = r->rev;
+		if (cl.applied >= p->rev) {
+			finish(p);
+			return;
+		}
+		ev_timer_start(cl.loop, &p->timeout);
+		return;
+	}
+	unlink_pending(p);
+	if (r->status == CSTORE_CONFLICT) {
+		set_up(1, NULL);
+		if (!c) {
+			log_info("cluster: %s was changed by another write; this one is dropped", p->key);
+		} else {
+			struct ctl_jentry cur;
+			const char *rec = r->nkvs ? r->kvs[0].value : NULL;
+
+			o = ctl_error_json(NULL, "conflict", "%s was changed by another write since the "
+					   "revision this one was compared on; read it again and retry",
+					   p->key + strlen(cl.prefix));
+			cJSON_AddNumberToObject(o, "revision", (double)r->rev);
+			cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
+			/* the current state: the record's JSON, after its length and checksum */
+			if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
+				cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
+
+				/* the writer's local bookkeeping, not state */
+				cJSON_DeleteItemFromObject(now, "seq");
+				cJSON_DeleteItemFromObject(now, "time");
+				cJSON_AddItemToObject(o, "current", now);
+			} else
+				cJSON_AddNullToObject(o, "current");
+			ctl_reply_json(c, 409, o);
+		}
+	} else {
+		if (r->status == CSTORE_UNAVAILABLE)
+			set_up(0, r->error);
+		if (!c)
+			log_error("cluster: %s not written: %s", p->key, r->error ? r->error : "?");
+		else if (r->status == CSTORE_UNAVAILABLE)
+			ctl_reply_error(c, 503, "store_unavailable", "etcd did not commit the change "
+					"(%s); nothing changed here: retry when the store is back "
+					"(a write whose outcome was unknown may still show up)",
+					r->error ? r->error : "no member answered");
+		else
+			ctl_reply_error(c, 500, "store_error", "etcd refused the change: %s",
+					r->error ? r->error : "?");
+	}
+	free(p);
+}
+
+/* The client went away: the change goes on; no one hears of it. */
+static void on_cancel(void *arg)
+{
+	struct pending *p = arg;
+
+	p->c = NULL;
+}
+
+/* Committed, but the watch did not bring it within timeout_ms (it broke, or lags):
+ * the change is in the store, so the call succeeded; the answer says what runs here. */
+static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct pending *p = t->data;
+
+	log_warn("cluster: %s committed at revision %" PRId64 " but not applied here yet "
+		 "(applied: %" PRId64 "); answering", p->key, p->rev, cl.applied);
+	finish(p);
+}
+
+/* Answers every committed write that is applied now. */
+static void settle(void)
+{
+	struct pending *p = cl.pending, *next;
+
+	for (; p; p = next) {
+		next = p->next;
+		if (p->rev && p->rev <= cl.applied)
+			finish(p);
+	}
+}
+
+static void finish(struct pending *p)
+{
+	ev_timer_stop(cl.loop, &p->timeout);
+	unlink_pending(p);
+	if (p->c && p->then)
+		p->then(p->c, p->arg);
+	else if (p->c)
+		ctl_reply_json(p->c, 200, NULL);
+	free(p);
+}
+
+static void unlink_pending(struct pending *p)
+{
+	struct pending **pp;
+
+	for (pp = &cl.pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
