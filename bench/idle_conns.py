@@ -8,8 +8,9 @@ preface and an empty SETTINGS, the server's SETTINGS acknowledged and ours ackno
 by it, one GET / as stream 1 (HEADERS with END_STREAM) read to its END_STREAM; PINGs
 are answered while waiting. No HTTP/2 library: the few frames are built and read here.
 
-Used by bench/run.sh (plain, --tls) and bench/h2.sh (--h2) to measure a proxy's resident memory per idle connection. Raises
-its own open-file limit to the hard limit and stops with an error if COUNT does not fit.
+Used by bench/run.sh (plain, --tls) and bench/h2.sh (--h2) to measure a proxy's resident
+memory per idle connection. Raises its own open-file limit to the hard limit and stops
+with an error if COUNT does not fit.
 Bounded: every socket operation has a 10 s timeout; the whole run has a 300 s budget."""
 import resource
 import socket
