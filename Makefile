@@ -188,8 +188,8 @@ screenshot: deps
 
 # The benchmark beside HAProxy and nginx (bench/README.md): about 20 minutes; results in
 # bench/results/latest.md and docs/benchmarks.md; then HTTP/2 (bench/h2.sh, ~3 minutes,
-# its summary in bench/results/h2.txt; skipped when BENCH_ONLY names no "h2"). BENCH_QUICK=1: one short round, for
-# development (docs/benchmarks.md untouched).
+# its summary in bench/results/h2.txt; skipped when BENCH_ONLY names no "h2").
+# BENCH_QUICK=1: one short round, for development (docs/benchmarks.md untouched).
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(DEB_BENCH)"
 	@$(MAKE) --no-print-directory all
