@@ -187,12 +187,14 @@ screenshot: deps
 	FULCRUM=$(abspath $(BUILD)/fulcrum) ./scripts/screenshot.sh docs/status-page.png
 
 # The benchmark beside HAProxy and nginx (bench/README.md): about 20 minutes; results in
-# bench/results/latest.md and docs/benchmarks.md. BENCH_QUICK=1: one short round, for
-# development (docs/benchmarks.md untouched).
+# bench/results/latest.md and docs/benchmarks.md; then HTTP/2 (bench/h2.sh, ~3 minutes,
+# its summary in bench/results/h2.txt; skipped when BENCH_ONLY names no "h2").
+# BENCH_QUICK=1: one short round, for development (docs/benchmarks.md untouched).
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(DEB_BENCH)"
 	@$(MAKE) --no-print-directory all
 	./bench/run.sh $(BUILD)/fulcrum
+	case " $${BENCH_ONLY:-h2} " in *" h2 "*) ./bench/h2.sh $(BUILD)/fulcrum ;; esac
 
 # The memory soak (minutes; not in make test): a million requests with reloads and API
 # churn, RSS after warm-up vs at the end, then a leak check of the sanitized build.
