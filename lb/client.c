@@ -144,6 +144,9 @@ struct client *client_new_internal(struct worker *w, const struct client *like, 
 	c->proto = like->proto;
 	c->peer = like->peer;
 	c->local = like->local;
+	/* the address as text, formatted once per connection, not once per stream */
+	memcpy(c->peer_text, like->peer_text, like->peer_text_len);
+	c->peer_text_len = like->peer_text_len;
 	c->internal = 1;
 	c->id = ++w->next_conn_id;
 	c->fd = fd;
@@ -163,7 +166,11 @@ struct client *client_new_internal(struct worker *w, const struct client *like, 
 
 struct client *client_new_stream(struct worker *w, struct client *parent, struct mem_pipe *p)
 {
-	struct client *c = client_new_internal(w, parent, -1);
+	struct client *c;
+	size_t len;
+
+	client_peer_text(parent, &len);  /* formatted once, on the connection: its streams copy it */
+	c = client_new_internal(w, parent, -1);
 
 	if (!c)
 		return NULL;
