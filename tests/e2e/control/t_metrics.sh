@@ -155,7 +155,7 @@ d = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2])); K = int(sys.
 def need(cond, what):
     if not cond:
         sys.exit("/v1/stats: %s: %s" % (what, json.dumps(d)[:800]))
-need(set(d) == {"now_ms", "generation", "uptime_s", "version", "pools", "listeners"}, "top-level keys")
+need(set(d) == {"now_ms", "generation", "uptime_s", "version", "h2", "pools", "listeners"}, "top-level keys")
 need(d["listeners"] == [], "listeners: only those with routes, and this one has none")
 need(d["generation"] == 1 and d["uptime_s"] > 0 and d["now_ms"] > 1.7e12, "generation, uptime, now")
 pools = {p["name"]: p for p in d["pools"]}
