@@ -341,8 +341,11 @@ struct client {
 /* Creates a client for an accepted socket speaking proto and starts reading. */
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		   int listener_index, const struct conn_proto *proto);
+/* Gives c (w, gen, gl, proto, addresses set) its id and socket fd, links it into its
+ * worker's list of clients and readies its watchers (nothing armed). */
+void client_join_worker(struct client *c, int fd);
 /* A connection fulcrum opens to itself to run one exchange with no client behind it (a
- * cache's background refresh, lb/detached_exchange.c): fd is its socket (one end of a
+ * cache's background refresh, lb/detached_exchange.c; lb/client_internal.c): fd is its socket (one end of a
  * socketpair whose other end the caller reads and drops), its listener, generation,
  * protocol and addresses those of like. Plain (no TLS), in the worker's list of
  * clients, no exchange yet, nothing armed. NULL out of memory. */

@@ -103,25 +103,15 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 		close(fd);
 		return;
 	}
-	c->id = ++w->next_conn_id;
-	c->fd = fd;
 	c->gen = w->gen;
 	generation_ref(c->gen);
 	if (getsockname(fd, &c->local.sa, &len) == -1)
 		memset(&c->local, 0, sizeof(c->local));
-	c->next = w->clients;
-	if (c->next)
-		c->next->prev = c;
-	w->clients = c;
-	w->nclients++;
+	client_join_worker(c, fd);
 	atomic_fetch_add(&proc.connections, 1);
 	atomic_fetch_add(&gl->group->active, 1);
 	c->counted_in_listener = 1;
 	stat_add(&gl->stats[w->id].accepted, 1);
-	ev_io_init(&c->io, on_client_io, fd, 0);
-	c->io.data = c;
-	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
-	c->timer.data = c;
 	if (gl->cfg->accept_proxy) {
 		c->state = CS_PROXY_HEADER;
 		client_update(c);
@@ -131,27 +121,12 @@ void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer
 	client_update(c);
 }
 
-struct client *client_new_internal(struct worker *w, const struct client *like, int fd)
+void client_join_worker(struct client *c, int fd)
 {
-	struct client *c = calloc(1, sizeof(*c));
+	struct worker *w = c->w;
 
-	if (!c)
-		return NULL;
-	c->w = w;
-	c->gen = like->gen;
-	generation_ref(c->gen);
-	c->gl = like->gl;
-	c->proto = like->proto;
-	c->peer = like->peer;
-	c->local = like->local;
-	/* the address as text, formatted once per connection, not once per stream */
-	memcpy(c->peer_text, like->peer_text, like->peer_text_len);
-	c->peer_text_len = like->peer_text_len;
-	c->internal = 1;
 	c->id = ++w->next_conn_id;
 	c->fd = fd;
-	c->last_activity = c->head_started = ev_now(w->loop);
-	/* in the worker's list, so that a shutdown waits for it as for any request */
 	c->next = w->clients;
 	if (c->next)
 		c->next->prev = c;
@@ -161,24 +136,6 @@ struct client *client_new_internal(struct worker *w, const struct client *like, 
 	c->io.data = c;
 	ev_timer_init(&c->timer, on_client_timer, 0., 0.);
 	c->timer.data = c;
-	return c;
-}
-
-struct client *client_new_stream(struct worker *w, struct client *parent, struct mem_pipe *p)
-{
-	struct client *c;
-	size_t len;
-
-	client_peer_text(parent, &len);  /* formatted once, on the connection: its streams copy it */
-	c = client_new_internal(w, parent, -1);
-
-	if (!c)
-		return NULL;
-	c->ext = p;
-	c->is_stream = 1;
-	p->c = c;
-	p->parent = parent;
-	return c;
 }
 
 /* After accept (and the PROXY header): the TLS handshake when the listener has TLS,
