@@ -799,36 +799,32 @@ int cache_obj_follow(struct pool_cache *s, struct cache_obj *o, size_t seen, str
 	return queued;
 }
 
-int cache_obj_unfollow(struct pool_cache *s, struct cache_obj *o, struct cache_waiter *w)
+/* Takes w out of the list it waits in, under lock: 1 when it was there, 0 when its wake
+ * is already on its way. */
+static int unlink_waiter(pthread_mutex_t *lock, struct cache_waiter *w)
 {
 	int was;
 
-	pthread_mutex_lock(&s->flock);
+	pthread_mutex_lock(lock);
 	was = w->queued;
 	if (was) {
 		w->prev->next = w->next;
 		w->next->prev = w->prev;
 		w->queued = 0;
 	}
-	pthread_mutex_unlock(&s->flock);
-	(void)o;
+	pthread_mutex_unlock(lock);
 	return was;
+}
+
+int cache_obj_unfollow(struct pool_cache *s, struct cache_obj *o, struct cache_waiter *w)
+{
+	(void)o;
+	return unlink_waiter(&s->flock, w);
 }
 
 int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w)
 {
-	struct cache_stripe *st = stripe_of(s, key_hash(key, key_len));
-	int was;
-
-	pthread_mutex_lock(&st->lock);
-	was = w->queued;
-	if (was) {
-		w->prev->next = w->next;
-		w->next->prev = w->prev;
-		w->queued = 0;
-	}
-	pthread_mutex_unlock(&st->lock);
-	return was;
+	return unlink_waiter(&stripe_of(s, key_hash(key, key_len))->lock, w);
 }
 
 /* ---- purges ---- */

@@ -20,29 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct http_head fz_rq, fz_rs;
 
-/* start line + the fields of part (LF -> CRLF) + CRLF, in a buffer of exactly its size. */
-static char *fz_head(const char *start, const char *part, size_t len, size_t *out_len)
-{
-	size_t n = strlen(start), i, extra = 0;
-	char *b;
-
-	for (i = 0; i < len; i++)
-		extra += part[i] == '\n';
-	b = malloc(n + len + extra + 2);
-	if (!b)
-		return NULL;
-	memcpy(b, start, n);
-	for (i = 0; i < len; i++) {
-		if (part[i] == '\n')
-			b[n++] = '\r';
-		b[n++] = part[i];
-	}
-	b[n++] = '\r';
-	b[n++] = '\n';
-	*out_len = n;
-	return b;
-}
-
 static int fz_in(struct http_slice s, size_t len)
 {
 	return (size_t)s.off + s.len <= len;
@@ -128,8 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(t >= 0 && t <= 253402300799LL);
 	snprintf(start, sizeof(start), "HTTP/1.1 %03u X\r\n",
 		 status_len ? 100 + (unsigned char)status[0] * 2u : 200);
-	rq = fz_head("GET / HTTP/1.1\r\nHost: a\r\n", rq_part, rq_part_len, &rq_len);
-	rs = fz_head(start, rs_part, rs_part_len, &rs_len);
+	rq = fuzz_head("GET / HTTP/1.1\r\nHost: a\r\n", rq_part, rq_part_len, &rq_len);
+	rs = fuzz_head(start, rs_part, rs_part_len, &rs_len);
 	if (!rq || !rs)
 		goto out;
 	if (http_parse_request(rq, rq_len, NULL, &fz_rq) != HTTP_PARSE_DONE ||

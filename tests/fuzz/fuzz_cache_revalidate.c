@@ -20,29 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct http_head fz_rq, fz_st, fz_nm, fz_out;
 static const struct http_limits fz_lim = { 65536, 128 };
 
-/* start line + the fields of part (LF -> CRLF) + CRLF, in a buffer of exactly its size. */
-static char *fz_head(const char *start, const char *part, size_t len, size_t *out_len)
-{
-	size_t n = strlen(start), i, extra = 0;
-	char *b;
-
-	for (i = 0; i < len; i++)
-		extra += part[i] == '\n';
-	b = malloc(n + len + extra + 2);
-	if (!b)
-		return NULL;
-	memcpy(b, start, n);
-	for (i = 0; i < len; i++) {
-		if (part[i] == '\n')
-			b[n++] = '\r';
-		b[n++] = part[i];
-	}
-	b[n++] = '\r';
-	b[n++] = '\n';
-	*out_len = n;
-	return b;
-}
-
 /* A NUL-ended copy of part, or NULL when it holds a NUL-free empty text. */
 static char *fz_text(const char *part, size_t len)
 {
@@ -126,9 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 6; i++)
 		if (!parts[i])
 			goto out;
-	rq = fz_head("GET /a?b HTTP/1.1\r\n", parts[0], lens[0], &rq_len);
-	st = fz_head("HTTP/1.1 200 OK\r\n", parts[1], lens[1], &st_len);
-	nm = fz_head("HTTP/1.1 304 Not Modified\r\n", parts[2], lens[2], &nm_len);
+	rq = fuzz_head("GET /a?b HTTP/1.1\r\n", parts[0], lens[0], &rq_len);
+	st = fuzz_head("HTTP/1.1 200 OK\r\n", parts[1], lens[1], &st_len);
+	nm = fuzz_head("HTTP/1.1 304 Not Modified\r\n", parts[2], lens[2], &nm_len);
 	etag = fz_text(parts[3], lens[3]);
 	lm = fz_text(parts[4], lens[4]);
 	cap = lens[5] ? (size_t)(unsigned char)parts[5][0] * 16 : 4096;
