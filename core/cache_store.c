@@ -23,6 +23,8 @@
  * callback: waiters are woken after their stripe's lock was let go. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,7 +308,8 @@ int cache_obj_add_tag(struct cache_obj *o, const char *tag, size_t len)
 int cache_obj_append(struct cache_obj *o, const void *p, size_t n, uint64_t max)
 {
 	/* a streamed body is read while it grows: it must never move */
-	if (o->body_len + n > max || (o->stream_len && o->body_len + n > o->stream_len))
+	if (o->body_len + n > max || (o->stream_len && o->body_len + n > o->stream_len) ||
+	    (o->body_mapped && o->body_len + n > o->body_cap))
 		return -1;
 	if (o->body_len + n > o->body_cap) {
 		size_t cap = o->body_cap ? o->body_cap : 4096;
@@ -343,8 +346,40 @@ void cache_obj_unref(struct cache_obj *o)
 	free(o->last_modified);
 	free(o->head);
 	free(o->parsed);
-	free(o->body);
+	if (o->body_mapped)
+		munmap(o->body, o->body_cap);
+	else
+		free(o->body);
 	free(o);
+}
+
+int cache_obj_reserve(struct cache_obj *o, size_t cap)
+{
+	void *p;
+
+	if (o->body_len || cap == 0)
+		return -1;
+	p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	free(o->body);
+	o->body = p;
+	o->body_cap = cap;
+	o->body_mapped = 1;
+	return 0;
+}
+
+/* A reserved body that is whole gives back the pages past its end. */
+static void trim_reserved(struct cache_obj *o)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), keep = (o->body_len + page - 1) / page * page;
+
+	if (!o->body_mapped || keep >= o->body_cap)
+		return;
+	if (keep == 0)
+		keep = page;  /* (a mapping is never empty) */
+	if (keep < o->body_cap && munmap(o->body + keep, o->body_cap - keep) == 0)
+		o->body_cap = keep;
 }
 
 /* What o counts against memory_bytes: its bytes and its bookkeeping. */
@@ -608,8 +643,9 @@ static int insert(struct pool_cache *s, struct cache_obj *o)
 	struct cache_obj *old, **pp;
 	uint64_t slot = o->hash & (s->nghost - 1);
 
-	if (o->body_cap > o->body_len && o->body_len) {
-		/* a body grown by doubling gives back what it does not use */
+	if (o->body_cap > o->body_len && o->body_len && !o->body_mapped) {
+		/* a body grown by doubling gives back what it does not use (a reserved one,
+		 * read while it grew, gave back its tail in place: trim_reserved) */
 		char *b = realloc(o->body, o->body_len);
 
 		if (b) {
@@ -665,6 +701,7 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 
 	if (o) {
 		/* whole: its readers, from the index or following it, send body_len */
+		trim_reserved(o);
 		atomic_store(&o->avail, o->body_len);
 		atomic_store(&o->fill, CACHE_FILL_WHOLE);
 		cache_obj_ref(o);  /* kept for the waiters while the insert may evict it */

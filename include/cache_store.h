@@ -74,7 +74,10 @@ struct cache_obj {
 	 * and wait as followers for more */
 	atomic_int fill;                 /* enum cache_fill */
 	atomic_size_t avail;             /* body bytes readers may send while not whole */
-	size_t stream_len;               /* the whole body's length (its Content-Length); 0 = not streamed */
+	size_t stream_len;               /* the whole body's length (its Content-Length); 0 = not
+					  * known (a chunked body: whole when fill says so) */
+	unsigned body_mapped:1;          /* body is a reserved mapping of body_cap bytes (a body
+					  * of unknown length read while it grows: it never moves) */
 	struct cache_waiter followers;   /* sentinel (under the store's follow lock) */
 };
 
@@ -162,8 +165,13 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
  * the fetch already ended and its wake is on the way (w must stay until it comes). */
 int cache_store_cancel_wait(struct pool_cache *s, const char *key, size_t key_len, struct cache_waiter *w);
 
+/* Reserves o's body as a mapping of cap bytes that pages in as it is written and never
+ * moves (for a body of unknown length streamed to readers; what is not used goes back
+ * when the fill ends). Before any append. 0, or -1 (o unchanged). */
+int cache_obj_reserve(struct cache_obj *o, size_t cap);
 /* Streaming: the fetcher of key hands o (being filled; its body allocated whole for len
- * bytes, head and times set) to readers before it is whole: every waiter of the key is
+ * bytes or reserved, 0 = unknown length; head and times set) to readers before it is
+ * whole: every waiter of the key is
  * woken now with a reference to it, and lookups that o's match calls fresh get it
  * (CACHE_HIT, counted coalesced) until the fetch ends. The fetch's end makes o whole
  * (cache_store_fetch_end with o) or failed (with NULL). o is the caller's still. */

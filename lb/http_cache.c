@@ -536,8 +536,10 @@ void http_cache_serve(struct client *c, struct cache_obj *o, enum cache_status s
 	cache_entry_state(&o->entry, &xc->rq, entry_now(o, ev_now(c->w->loop)), &age);
 	x->status = o->status;
 	x->file_off = 0;
-	/* a response still being fetched is as long as its Content-Length says */
-	x->file_left = xc->head_only ? 0 : atomic_load(&o->fill) == CACHE_FILL_WHOLE ? o->body_len : o->stream_len;
+	/* a response still being fetched is as long as its Content-Length says, or (chunked)
+	 * not known until it is whole (http_cache_send) */
+	x->file_left = xc->head_only ? 0 : atomic_load(&o->fill) == CACHE_FILL_WHOLE ? o->body_len :
+					   o->stream_len ? o->stream_len : UINT64_MAX;
 	if (xc->rh && cache_conditional(xc->req, xc->rh, o->head, h, now) == CACHE_COND_NOT_MODIFIED) {
 		static __thread struct http_head nmh;
 
@@ -612,7 +614,12 @@ int http_cache_send(struct client *c)
 		/* what there is of the body: all of it, or what its fetch brought so far */
 		size_t have = (fill == CACHE_FILL_WHOLE ? o->body_len : atomic_load_explicit(&o->avail, memory_order_acquire)) -
 			      (size_t)x->file_off;
-		size_t want = x->file_left < turn ? (size_t)x->file_left : (size_t)turn;
+		size_t want;
+
+		/* a chunked body's length is known once it is whole */
+		if (fill == CACHE_FILL_WHOLE && x->file_left > o->body_len - x->file_off)
+			x->file_left = o->body_len - x->file_off;
+		want = x->file_left < turn ? (size_t)x->file_left : (size_t)turn;
 
 		if (want > have)
 			want = have;

@@ -240,11 +240,15 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 	}
 	xc->fill = o;
 	xc->pass_until = now + PASS_DEFAULT_S;
-	/* a body of known length goes to the waiters now, and they read it as it comes
-	 * (its buffer is allocated whole, so it never moves under them); a chunked or
-	 * compressed one they get once it is whole */
+	/* the body goes to the waiters now, and they read it as it comes: its buffer never
+	 * moves under them (allocated whole for a known length; for a chunked or compressed
+	 * one, max_object_bytes of address space reserved, paged in as it is written) */
 	if (h->body == HTTP_BODY_LENGTH && h->content_length > 0) {
 		cache_store_fetch_stream(xc->store, xc->key, xc->key_len, o, (size_t)h->content_length);
+		xc->streamed = 1;
+	} else if (h->body == HTTP_BODY_CHUNKED &&
+		   cache_obj_reserve(o, (size_t)cache_store_limits(xc->store)->max_object_bytes) == 0) {
+		cache_store_fetch_stream(xc->store, xc->key, xc->key_len, o, 0);
 		xc->streamed = 1;
 	}
 	return 0;

@@ -448,6 +448,44 @@ static void test_streaming(void **state)
 	cache_store_unref(s);
 }
 
+/* A body of unknown length (chunked) read while it grows: reserved, so it never moves;
+ * whole, it gives back what it did not use, and is stored and served like any other. */
+static void test_streaming_reserved(void **state)
+{
+	struct pool_cache *s = store(1 << 20, 1 << 20);
+	struct test_waiter f1 = { .w.wake = test_wake };
+	struct cache_obj *out, *o, *joined;
+	char *before;
+	int i;
+
+	(void)state;
+	assert_int_equal(cache_store_lookup(s, "h/ch", 4, 0, NULL, NULL, NULL, &out), CACHE_FETCH);
+	o = cache_obj_new("h/ch", 4, 0);
+	assert_non_null(o);
+	o->fresh_until = 100;
+	assert_int_equal(cache_obj_reserve(o, 1 << 20), 0);
+	before = o->body;
+	cache_store_fetch_stream(s, "h/ch", 4, o, 0);
+	assert_int_equal(cache_store_lookup(s, "h/ch", 4, 1, NULL, NULL, NULL, &joined), CACHE_HIT);
+	assert_int_equal(cache_obj_follow(s, o, 0, &f1.w), 1);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(cache_obj_append(o, "0123456789", 10, UINT64_MAX), 0);
+	cache_obj_stream_more(s, o);
+	assert_int_equal(f1.woken, 1);
+	assert_ptr_equal(o->body, before);  /* it never moved */
+	assert_int_equal(atomic_load(&o->avail), 1000);
+	/* past the reservation is refused, never a move */
+	assert_int_equal(cache_obj_append(o, before, 1 << 20, UINT64_MAX), -1);
+	cache_store_fetch_end(s, "h/ch", 4, o, 1, 0);
+	assert_int_equal(atomic_load(&o->fill), CACHE_FILL_WHOLE);
+	assert_ptr_equal(o->body, before);
+	assert_true(o->body_cap < (1 << 20));  /* the tail went back */
+	assert_int_equal(memcmp(joined->body + 990, "0123456789", 10), 0);
+	cache_obj_unref(joined);
+	assert_int_equal(hit(s, "h/ch"), 1);
+	cache_store_unref(s);
+}
+
 struct thread_arg {
 	struct pool_cache *s;
 	int id;
@@ -509,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_hit_for_pass),
 		cmocka_unit_test(test_stale_candidates),
 		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_streaming_reserved),
 		cmocka_unit_test(test_threads),
 	};
 

@@ -108,7 +108,8 @@ def big(kb):
 def drip(name):
     # a body of known length (parts= parts of 1000 bytes) that comes slowly: the head
     # and the first part after first= seconds, each next part gap= seconds later; die=1
-    # breaks the connection after the first part (a backend that fails mid-body)
+    # breaks the connection after the first part (a backend that fails mid-body);
+    # chunked=1 sends it without a Content-Length
     n = _count(request.path)
     parts = int(request.args.get("parts", "4"))
     gap = float(request.args.get("gap", "0.5"))
@@ -124,5 +125,7 @@ def drip(name):
                 raise RuntimeError("dying mid-body, as asked")
             yield part
 
-    return Response(gen(), mimetype="text/plain",
-                    headers={"Cache-Control": "max-age=30", "Content-Length": str(parts * 1000)})
+    headers = {"Cache-Control": "max-age=30"}
+    if not request.args.get("chunked"):  # chunked=1: no length, gunicorn sends chunks
+        headers["Content-Length"] = str(parts * 1000)
+    return Response(gen(), mimetype="text/plain", headers=headers)

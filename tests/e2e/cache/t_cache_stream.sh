@@ -3,7 +3,8 @@
 # (issue 19: "all answered from it, also while it streams"). A Content-Length response
 # that takes 3 s to arrive: requests that came before its head are given it at the head,
 # those that come later join it, and every one has its first byte long before the fetch
-# ends; gunicorn is asked once and every body is the fetcher's. When the backend breaks
+# ends (also for a chunked response, whose length is known only at its end); gunicorn is
+# asked once and every body is the fetcher's. When the backend breaks
 # the connection mid-body, the requests reading along are cut short too (never a body
 # passed off as whole), and the URL is not stored.
 # e2e: pairs
@@ -65,6 +66,29 @@ alog_wait 7 path~=/drip/a
 assert_eq "$(alog count path~=/drip/a cache=coalesced)" 6 "access log: six coalesced"
 assert_eq "$(hcurl -D "$T/h1" "$drip" | wc -c)" 4000 "the whole response is stored"
 assert_contains "$(tr -d '\r' <"$T/h1")" "X-Cache: hit" "and is a hit"
+
+step "a chunked response (no length) streams to them too"
+chk="$u/drip/c?parts=4&gap=0.8&first=0.6&chunked=1"
+get cfetcher "$chk"
+sleep 0.2
+get cearly "$chk"
+sleep 1.2
+get clate "$chk"
+# shellcheck disable=SC2086 # (pids)
+wait $getters
+getters=
+for n in cfetcher cearly clate; do
+	read -r rc first _ <"$T/$n.out"
+	assert_eq "$rc" 0 "$n: complete"
+	assert_eq "$(wc -c <"$T/$n.body")" 4000 "$n: its body"
+done
+cmp -s "$T/cfetcher.body" "$T/cearly.body" && cmp -s "$T/cfetcher.body" "$T/clate.body" || fail "bodies differ"
+for n in cearly clate; do
+	read -r _ first _ <"$T/$n.out"
+	assert_cmp "$first" "<" 1.5 "$n: first byte at $first s, while the chunked fetch went on"
+done
+assert_eq "$(count /drip/c)" 1 "gunicorn answered once"
+assert_eq "$(hcurl "$chk" | wc -c)" 4000 "stored whole"
 
 step "the backend breaks the connection mid-body: the readers along are cut short"
 die="$u/drip/b?parts=3&gap=0.8&die=1"
