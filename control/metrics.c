@@ -264,6 +264,7 @@ static void render_cache(struct textbuf *o, const struct generation *g)
 		F("misses_total", "counter", "Lookups that found nothing fresh and fetched from a backend.", misses),
 		F("coalesced_total", "counter", "Requests that waited for another request's fetch of the same URL instead of going to a backend.", coalesced),
 		F("stale_total", "counter", "Requests answered with a stale response while it was refetched (stale-while-revalidate).", stale),
+		F("stale_if_error_total", "counter", "Requests answered with a stale response instead of a failed fetch: a 5xx, or no backend answering (stale-if-error).", stale_error),
 		F("hit_for_pass_total", "counter", "Requests sent straight to a backend: their URL's response was lately not storable.", hit_for_pass),
 		F("stores_total", "counter", "Responses stored.", stores),
 		F("evictions_total", "counter", "Stored responses evicted for room (S3-FIFO).", evictions),

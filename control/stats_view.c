@@ -59,6 +59,7 @@ static cJSON *cache_json(struct pool_cache *pc)
 
 	cJSON_AddNumberToObject(o, "hits", (double)atomic_load(&n->hits));
 	cJSON_AddNumberToObject(o, "stale", (double)atomic_load(&n->stale));
+	cJSON_AddNumberToObject(o, "stale_if_error", (double)atomic_load(&n->stale_error));
 	cJSON_AddNumberToObject(o, "misses", (double)atomic_load(&n->misses));
 	cJSON_AddNumberToObject(o, "coalesced", (double)atomic_load(&n->coalesced));
 	cJSON_AddNumberToObject(o, "hit_for_pass", (double)atomic_load(&n->hit_for_pass));

@@ -108,6 +108,8 @@ enum cache_match {
 struct cache_counters {
 	atomic_ullong hits, misses, coalesced, hit_for_pass, stores, evictions, purges;
 	atomic_ullong stale;             /* stale answers handed out (CACHE_STALE) */
+	atomic_ullong stale_error;       /* stale answers instead of a failed fetch (stale-if-error;
+					  * counted by the data path) */
 	atomic_ullong bytes, objects;    /* what is held now */
 };
 

@@ -213,6 +213,7 @@ static int stale_instead(struct client *c, int status)
 		return 0;
 	o = xc->stale;
 	xc->stale = NULL;
+	atomic_fetch_add_explicit(&cache_store_counters(xc->store)->stale_error, 1, memory_order_relaxed);
 	http_cache_fetch_end(c, NULL, 0);         /* the waiters look again */
 	backend_producer.abandon(c);   /* queue place, upstream and slot go as on any failure */
 	http_cache_serve(c, o, CACHE_ST_STALE);

@@ -198,6 +198,7 @@ int http_cache_response_head(struct client *c, const char *base, const struct ht
 		 * the stale one answers. The waiters look again (a new fetch). */
 		o = xc->stale;
 		xc->stale = NULL;
+		atomic_fetch_add_explicit(&cache_store_counters(xc->store)->stale_error, 1, memory_order_relaxed);
 		http_cache_fetch_end(c, NULL, 0);
 		client_backend_done(c, 0);
 		http_cache_serve(c, o, CACHE_ST_STALE);

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 
-ports P_LB P_APP
+ports P_LB P_APP P_CTL
 bg app INT "$GUNICORN" -w 1 -k gthread --threads 32 -b "127.0.0.1:$P_APP" --chdir "$(dirname "$0")" \
 	--graceful-timeout 2 --timeout 60 --access-logfile - --error-logfile - cache_app:app
 APP_PID=$LAST_PID
@@ -22,6 +22,7 @@ cfg=$T/fulcrum.cfg
 {
 	E2E_WORKERS=2 cfg_common
 	cat <<EOF2
+control = { listen = "127.0.0.1:$P_CTL"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; pool = "app";
                 routes = ( { name = "one"; path_prefix = "/one/"; strip_prefix = "/one"; pool = "one"; } ); } );
 pools = ( { name = "app"; health = { type = "none"; }; retries = 0;
@@ -32,7 +33,7 @@ pools = ( { name = "app"; health = { type = "none"; }; retries = 0;
             backends = ( { name = "a1"; address = "127.0.0.1:$P_APP"; max_conns = 1; } ); } );
 EOF2
 } >"$cfg"
-start_fulcrum "$cfg" "$P_LB"
+start_fulcrum "$cfg" "$P_LB" "$P_CTL"
 u=http://127.0.0.1:$P_LB
 count() { hcurl "http://127.0.0.1:$P_APP/count$1"; }
 
@@ -141,3 +142,11 @@ sleep "$("$PY" -c "import time; print(max(0.0, $t0 + 7.0 - time.time()))")"
 code=$(hcurl -o /dev/null -w '%{http_code}' "$dead")
 assert_match "$code" '^5[0-9][0-9]$' "past the window: fulcrum's own 5xx ($code)"
 alog_wait 1 path=/cc/dead?cc=max-age=1,stale-if-error=5 cache=stale
+
+step "metrics: stale answers by reason"
+m=$(hcurl "http://127.0.0.1:$P_CTL/metrics")
+sie_n=$(echo "$m" | sed -n 's/^fulcrum_cache_stale_if_error_total{pool="app"} //p')
+swr_n=$(echo "$m" | sed -n 's/^fulcrum_cache_stale_total{pool="app"} //p')
+# stale-if-error: the 500 of /cc/sie and /cc/def, the dead backend of /cc/dead
+assert_eq "$sie_n" 3 "fulcrum_cache_stale_if_error_total"
+assert_cmp "$swr_n" ">=" 10 "fulcrum_cache_stale_total (stale-while-revalidate)"
