@@ -88,6 +88,8 @@ static struct cache_mark *mark_find(struct cache_stripe *st, uint64_t h, const c
 static struct cache_mark *mark_add(struct cache_stripe *st, uint64_t h, const char *key, size_t len, double now);
 static void mark_free(struct cache_stripe *st, struct cache_mark *m);
 static void wake_followers(struct pool_cache *s, struct cache_obj *o);
+static void waiters_take(struct cache_waiter *head, struct cache_waiter *to);
+static void waiters_wake(struct cache_waiter *list);
 static size_t purge_if(struct pool_cache *s, long only,
 		       int (*pred)(const struct cache_obj *o, const void *arg, size_t len),
 		       const void *arg, size_t len);
@@ -694,7 +696,7 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 {
 	uint64_t h = key_hash(key, key_len);
 	struct cache_stripe *st = stripe_of(s, h);
-	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+	struct cache_waiter list = { .next = &list, .prev = &list }, *w;
 	struct cache_obj *streamed = NULL;
 	struct cache_mark *m;
 	int stored = 0;
@@ -717,12 +719,7 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 	if (m && m->fetching) {
 		streamed = m->streaming;
 		m->streaming = NULL;
-		if (m->waiters.next != &m->waiters) {
-			list.next = m->waiters.next;
-			list.prev = m->waiters.prev;
-			list.next->prev = &list;
-			list.prev->next = &list;
-		}
+		waiters_take(&m->waiters, &list);
 		if (!stored && pass_until > now) {
 			m->fetching = 0;
 			m->pass_until = pass_until;
@@ -737,10 +734,7 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 		w->obj = o;
 	}
 	pthread_mutex_unlock(&st->lock);
-	for (w = list.next; w != &list; w = next) {
-		next = w->next;
-		w->wake(w);
-	}
+	waiters_wake(&list);
 	if (streamed) {
 		/* its readers learn that it is whole, or that no more will come */
 		if (streamed != o)
@@ -753,28 +747,43 @@ int cache_store_fetch_end(struct pool_cache *s, const char *key, size_t key_len,
 	return stored;
 }
 
+/* Moves every waiter of the list at head (a sentinel) to the empty list at to; head is
+ * left empty. Under the lock that guards head. */
+static void waiters_take(struct cache_waiter *head, struct cache_waiter *to)
+{
+	if (head->next == head)
+		return;
+	to->next = head->next;
+	to->prev = head->prev;
+	to->next->prev = to;
+	to->prev->next = to;
+	head->next = head->prev = head;
+}
+
+/* Calls each waiter's wake (no lock held: the wake may hand it to another thread). */
+static void waiters_wake(struct cache_waiter *list)
+{
+	struct cache_waiter *w, *next;
+
+	for (w = list->next; w != list; w = next) {
+		next = w->next;
+		w->wake(w);
+	}
+}
+
 /* Wakes every follower of o (each once; they follow again if they want more). */
 static void wake_followers(struct pool_cache *s, struct cache_obj *o)
 {
-	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+	struct cache_waiter list = { .next = &list, .prev = &list }, *w;
 
 	pthread_mutex_lock(&s->flock);
-	if (o->followers.next != &o->followers) {
-		list.next = o->followers.next;
-		list.prev = o->followers.prev;
-		list.next->prev = &list;
-		list.prev->next = &list;
-		o->followers.next = o->followers.prev = &o->followers;
-	}
+	waiters_take(&o->followers, &list);
 	for (w = list.next; w != &list; w = w->next) {
 		w->queued = 0;
 		w->obj = NULL;
 	}
 	pthread_mutex_unlock(&s->flock);
-	for (w = list.next; w != &list; w = next) {
-		next = w->next;
-		w->wake(w);
-	}
+	waiters_wake(&list);
 }
 
 void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_len, struct cache_obj *o,
@@ -782,7 +791,7 @@ void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_
 {
 	uint64_t h = key_hash(key, key_len);
 	struct cache_stripe *st = stripe_of(s, h);
-	struct cache_waiter list = { .next = &list, .prev = &list }, *w, *next;
+	struct cache_waiter list = { .next = &list, .prev = &list }, *w;
 	struct cache_mark *m;
 
 	o->stream_len = len;
@@ -793,13 +802,7 @@ void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_
 	if (m && m->fetching && !m->streaming) {
 		cache_obj_ref(o);
 		m->streaming = o;
-		if (m->waiters.next != &m->waiters) {
-			list.next = m->waiters.next;
-			list.prev = m->waiters.prev;
-			list.next->prev = &list;
-			list.prev->next = &list;
-			m->waiters.next = m->waiters.prev = &m->waiters;
-		}
+		waiters_take(&m->waiters, &list);
 		for (w = list.next; w != &list; w = w->next) {
 			w->queued = 0;
 			cache_obj_ref(o);
@@ -807,10 +810,7 @@ void cache_store_fetch_stream(struct pool_cache *s, const char *key, size_t key_
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	for (w = list.next; w != &list; w = next) {
-		next = w->next;
-		w->wake(w);
-	}
+	waiters_wake(&list);
 }
 
 void cache_obj_stream_more(struct pool_cache *s, struct cache_obj *o)
