@@ -489,6 +489,19 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 				      "pool '%s' has adaptive_limit = true, which learns from HTTP response "
 				      "times; a tcp listener cannot use it", l->pool);
 		}
+		/* HTTP/2 is offered only where it can be: ALPN needs TLS, prior knowledge needs
+		 * cleartext, and both need an http listener (a tcp one passes bytes through) */
+		if (l->http2 && (l->mode != LISTENER_HTTP || l->tls == NULL)) {
+			cfg_path_join(path, base, "http2");
+			cfg_add_error(ld, config_setting_get_member(e, "http2"), 0, path,
+				      "http2 needs mode = \"http\" and tls (HTTP/2 is chosen by ALPN in the TLS "
+				      "handshake; for cleartext HTTP/2 from a trusted front use h2c)");
+		}
+		if (l->h2c && (l->mode != LISTENER_HTTP || l->tls != NULL)) {
+			cfg_path_join(path, base, "h2c");
+			cfg_add_error(ld, config_setting_get_member(e, "h2c"), 0, path,
+				      "h2c needs mode = \"http\" without tls (on a TLS listener use http2)");
+		}
 		if (l->nerror_pages && l->mode != LISTENER_HTTP) {
 			cfg_path_join(path, base, "error_pages");
 			cfg_add_error(ld, e, 0, path, "error_pages need mode = \"http\" (a tcp listener answers nothing itself)");

@@ -45,7 +45,8 @@ struct local_answer {
  * core owns both sockets' callbacks, event masks, timers, close and the choice and retry
  * of a backend; the protocol owns the bytes. HTTP/1.1 (lb/http_proxy.c) and the tunnel
  * (lb/tunnel.c: tcp listeners, and what an HTTP/1.1 connection becomes after 101) are
- * the two today. Each call may close c; the core re-arms c after each. */
+ * the two byte protocols, and HTTP/2 (lb/h2_conn.c) a third whose streams are internal
+ * connections speaking HTTP/1.1. Each call may close c; the core re-arms c after each. */
 struct conn_proto {
 	const char *name;
 	/* the connection is ready for its protocol: after accept, the PROXY header and the

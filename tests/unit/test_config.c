@@ -634,6 +634,34 @@ static void test_errors_reused(void **state)
 	config_free(NULL);
 }
 
+/* HTTP/2 keys only where they can act: http2 (ALPN) needs a TLS http listener, h2c
+ * (prior knowledge) a plain http one; a plain listener with h2c loads. */
+static void test_http2_keys_placed(void **state)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+
+	(void)state;
+	expect_one_error("listeners = (\n"
+			 "  { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"flask\";\n"
+			 "    http2 = true; }\n"
+			 ");\n" BASE_POOLS,
+			 "listeners.web.http2", 3, "http2 needs mode = \"http\" and tls");
+	expect_one_error("listeners = (\n"
+			 "  { name = \"raw\"; bind = \"127.0.0.1:18080\"; pool = \"flask\"; mode = \"tcp\";\n"
+			 "    h2c = true; }\n"
+			 ");\n" BASE_POOLS,
+			 "listeners.raw.h2c", 3, "h2c needs mode = \"http\" without tls");
+	cfg = load("listeners = (\n"
+		   "  { name = \"web\"; bind = \"127.0.0.1:18080\"; pool = \"flask\"; h2c = true; }\n"
+		   ");\n" BASE_POOLS, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(errs.count, 0);
+	assert_int_equal(cfg->listeners[0].h2c, 1);
+	config_free(cfg);
+	config_errors_clear(&errs);
+}
+
 static void test_find_pool(void **state)
 {
 	struct config_errors errs = { 0 };
@@ -702,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_int64),
 		cmocka_unit_test(test_errors_print),
 		cmocka_unit_test(test_errors_reused),
+		cmocka_unit_test(test_http2_keys_placed),
 		cmocka_unit_test(test_find_pool),
 		cmocka_unit_test(test_reload_check),
 	};
