@@ -45,6 +45,11 @@ failed_names=()
 start=$SECONDS
 outdir=$(mktemp -d "${TMPDIR:-/tmp}/fulcrum-e2e-run.XXXXXX")
 trap 'rm -rf "$outdir"' EXIT
+# ports handed out in this run, by every scenario: fulcrum binds data listeners with
+# SO_REUSEPORT, so two scenarios running side by side that drew the same free port would
+# both bind it and the kernel would split one's connections between the two processes
+export E2E_PORTS_FILE=$outdir/ports
+: >"$E2E_PORTS_FILE"
 
 # report T: prints the verdict of one finished scenario T (its output on failure), named
 # by its folder and name (http/t_headers), which run.sh takes back as an argument.

@@ -156,10 +156,15 @@ wait_exit() {
 # free_ports N: prints N distinct loopback ports that are free now, one per line, from
 # 20000-32759 (below Linux's ephemeral range, so client sockets cannot take them).
 free_ports() {
-	"$PY" - "$1" "$T/.ports" <<'EOF'
-import errno, os, random, socket, sys
+	"$PY" - "$1" "${E2E_PORTS_FILE:-$T/.ports}" <<'EOF'
+import errno, fcntl, os, random, socket, sys
 n, used_file = int(sys.argv[1]), sys.argv[2]
-used = set(open(used_file).read().split()) if os.path.exists(used_file) else set()
+# the file is shared by the scenarios of one run.sh (E2E_PORTS_FILE): held locked from
+# reading it to appending, so two scenarios never draw the same port
+lock = open(used_file, "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+lock.seek(0)
+used = set(lock.read().split())
 rnd = random.Random(int.from_bytes(os.urandom(8), "little"))
 out = []
 for _ in range(5000):
@@ -182,8 +187,8 @@ for _ in range(5000):
         out.append(p)
 if len(out) < n:
     sys.exit("free_ports: found only %d of %d" % (len(out), n))
-with open(used_file, "a") as f:
-    f.write("".join("%d\n" % p for p in out))
+lock.write("".join("%d\n" % p for p in out))
+lock.close()
 print("\n".join(str(p) for p in out))
 EOF
 }
