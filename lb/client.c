@@ -44,7 +44,7 @@ static void on_tls_handshake(struct client *c);
 static int limit_admit(struct worker *w, const struct gen_listener *gl, const struct sockaddr *sa);
 static void limit_release(struct client *c);
 static void client_body_timeout(struct client *c);
-static int replay_unread(struct client *c, enum termination why);
+static int replay_unread(struct client *c, enum termination why, int idempotent);
 static int request_body_held(const struct exchange *x);
 static void rewind_request(struct exchange *x);
 
@@ -736,16 +736,22 @@ static void rewind_request(struct exchange *x)
  * backend closed or reset it, and its kernel acknowledged none of the request's bytes
  * (upstream_request_unacked: its application cannot have read what its kernel never
  * accepted). A backend that took the request and then closed has acknowledged it, and
- * gets the usual rules (idempotent only; a passive failure). The body can go again
+ * gets the usual rules (a passive failure) - except an idempotent request, which goes
+ * again on a new connection to the same backend whatever was acknowledged, as nginx does
+ * with a failed cached connection: a backend (gunicorn's gthread among them) may close an
+ * idle connection after its kernel accepted the next request, and that is no sign of a
+ * failing backend, so it neither counts towards passive ejection nor spends the pool's
+ * retries and retry budget. The body can go again
  * because on a reused connection its bytes stay in the client buffer until the response
  * begins (keep_body, set when the whole body had arrived before the request was sent).
  * Returns 1 when the request was replayed (or ended), 0 when the rule does not apply. */
-static int replay_unread(struct client *c, enum termination why)
+static int replay_unread(struct client *c, enum termination why, int idempotent)
 {
 	struct exchange *x = c->ex;
 
 	if (why != TERM_BACKEND_CLOSED || !c->up || x->t_first_byte != 0 || !x->backend ||
-	    !request_body_held(x) || !upstream_request_unacked(c->up))
+	    !request_body_held(x) || c->up->requests < 2 ||
+	    (!idempotent && !upstream_request_unacked(c->up)))
 		return 0;
 	upstream_release(c->up, 0);
 	c->up = NULL;
@@ -779,7 +785,7 @@ void client_backend_failed(struct client *c, enum termination why)
 			 x->method == HTTP_M_DELETE || x->method == HTTP_M_TRACE;
 	int retry, status;
 
-	if (!tcp && !never_sent && replay_unread(c, why))
+	if (!tcp && !never_sent && replay_unread(c, why, idempotent))
 		return;
 	if (b) {
 		atomic_fetch_add(&b->failures, 1);

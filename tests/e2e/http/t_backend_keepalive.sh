@@ -9,7 +9,9 @@
 #   not reused; with 60 s it is, the request fails unread, and is replayed on a new
 #   connection (a POST too): 200 both times;
 # - but a backend that read the POST on a reused connection and closed without an
-#   answer had it: that POST is not replayed (502), the backend got it once;
+#   answer had it: that POST is not replayed (502), the backend got it once; a GET
+#   there is idempotent and goes again on a new connection (200), as nginx retries a
+#   failed cached connection, even with one backend in the pool;
 # - a backend announcing "Keep-Alive: timeout=1" has its idle connections reused for
 #   less than that, though backend_idle_timeout_ms allows 60 s.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -42,19 +44,23 @@ CFG
 } >"$cfg"
 start_fulcrum "$cfg" "$P_GT" "$P_GTLONG" "$P_KA" "$P_RD"
 
-# posts PORT ROUNDS GAP STOP: on one keep-alive client connection, ROUNDS times: a POST,
+# posts PORT ROUNDS GAP STOP [METHOD]: on one keep-alive client connection, ROUNDS times: a POST,
 # a pause of GAP s, another POST. With STOP=1 fulcrum is stopped for the pause and
 # resumed 0.3 s after the second POST was sent. Prints the statuses, space-separated.
 posts() {
-	"$PY" - "$1" "$2" "$3" "$4" "$FULCRUM_PID" <<'PYEOF'
+	"$PY" - "$1" "$2" "$3" "$4" "$FULCRUM_PID" "${5:-POST}" <<'PYEOF'
 import http.client, os, signal, sys, threading, time
 port, rounds, gap, stop, pid = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1", int(sys.argv[5])
+method = sys.argv[6]
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
 out = []
 def post():
     global conn
     try:
-        conn.request("POST", "/echo", body=b"x" * 100, headers={"Content-Type": "text/plain"})
+        if method == "POST":
+            conn.request("POST", "/echo", body=b"x" * 100, headers={"Content-Type": "text/plain"})
+        else:
+            conn.request(method, "/echo")
         r = conn.getresponse()
         r.read()
         out.append(str(r.status))
@@ -100,6 +106,12 @@ got=$(grep -ao 'POST /echo' "$T/drop.bin" | wc -l)
 echo "   statuses: $out; POSTs the backend received: $got"
 assert_eq "$out" "200 502" "statuses"
 assert_eq "$got" 2 "POSTs the backend received"
+step "the same backend closing on a GET: replayed once on a new connection"
+out=$(posts "$P_RD" 1 0.1 0 GET)
+got=$(grep -ao 'GET /echo' "$T/drop.bin" | wc -l)
+echo "   statuses: $out; GETs the backend received: $got"
+assert_eq "$out" "200 200" "statuses"
+assert_eq "$got" 3 "GETs the backend received (the second one twice)"
 
 step "a backend announcing Keep-Alive: timeout=1: its connection reused at once, not after 0.8 s"
 conn_of() { hcurl -D - -o /dev/null "http://127.0.0.1:$P_KA/ka/$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-conn" {print $2}'; }
