@@ -17,7 +17,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
 
-ports P_GT P_GTLONG P_KA P_RD P1 P_REC P_DROP
+ports P_GT P_GTLONG P_KA P_RD P1 P_REC P_DROP P_CTL
 start_flask gt "$P1" 1 -k gthread --threads 2 --keep-alive 2
 bg rec TERM "$PY" "$E2E_DIR/recbackend.py" --port "$P_REC" --record "$T/rec.bin" --keep-alive-timeout 1
 wait_listen "$P_REC" "$LAST_PID"
@@ -27,6 +27,7 @@ wait_listen "$P_DROP" "$LAST_PID"
 cfg=$T/fulcrum.cfg
 {
 	cfg_common
+	echo "control = { listen = \"127.0.0.1:$P_CTL\"; token_file = \"$T/token\"; };"
 	cat <<CFG
 listeners = ( { name = "gt"; bind = "127.0.0.1:$P_GT"; mode = "http"; pool = "gt"; },
               { name = "gtlong"; bind = "127.0.0.1:$P_GTLONG"; mode = "http"; pool = "gtlong"; },
@@ -42,7 +43,14 @@ pools = ( { name = "gt"; health = { type = "none"; };
             backends = ( { name = "drop-1"; address = "127.0.0.1:$P_DROP"; } ); } );
 CFG
 } >"$cfg"
-start_fulcrum "$cfg" "$P_GT" "$P_GTLONG" "$P_KA" "$P_RD"
+echo "keepalive-token-0123456789abcdef" >"$T/token"
+chmod 600 "$T/token"
+start_fulcrum "$cfg" "$P_GT" "$P_GTLONG" "$P_KA" "$P_RD" "$P_CTL"
+# metric NAME LABELS: one sample from /metrics
+metric() {
+	curl -s -H "Authorization: Bearer $(cat "$T/token")" "http://127.0.0.1:$P_CTL/metrics" |
+		awk -v n="$1{$2}" '$1 == n { print $2 }'
+}
 
 # posts PORT ROUNDS GAP STOP [METHOD]: on one keep-alive client connection, ROUNDS times: a POST,
 # a pause of GAP s, another POST. With STOP=1 fulcrum is stopped for the pause and
@@ -112,6 +120,7 @@ got=$(grep -ao 'GET /echo' "$T/drop.bin" | wc -l)
 echo "   statuses: $out; GETs the backend received: $got"
 assert_eq "$out" "200 200" "statuses"
 assert_eq "$got" 3 "GETs the backend received (the second one twice)"
+assert_eq "$(metric fulcrum_pool_retries_total 'pool="rd"')" 0 "retries spent on the race (the pool's retries and budget)"
 
 step "a backend announcing Keep-Alive: timeout=1: its connection reused at once, not after 0.8 s"
 conn_of() { hcurl -D - -o /dev/null "http://127.0.0.1:$P_KA/ka/$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-conn" {print $2}'; }
