@@ -5,6 +5,7 @@
 # user and /var/lib/fulcrum; `fulcrum -t` accepts the packaged config, which also runs
 # as the fulcrum user (on free ports); every man page renders without a warning; and
 # `dpkg --purge` leaves none of it behind. Needs root (dpkg): CI runs the suite as root.
+# e2e: pairs, first
 . "$(dirname "$0")/../lib/lib.sh"
 
 [ "$(id -u)" = 0 ] || fail "needs root: it installs and purges the fulcrum package with dpkg (run the suite as root, as CI does)"
