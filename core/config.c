@@ -25,6 +25,7 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 			 const config_setting_t *list, const char *base, int pools_named);
 static void check_static(struct loader *ld, const config_setting_t *e, const char *base,
 			 const struct cfg_route_static *st);
+static void default_http2(struct config *cfg, const config_setting_t *root);
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root);
 static void check_control(struct loader *ld, const struct config *cfg,
@@ -270,6 +271,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 	if (cfg->source == NULL || cfg_set_defaults(&cfg_root_table, cfg) == -1)
 		goto nomem;
 	cfg_parse_group(&ld, config_root_setting(lc), &cfg_root_table, cfg, "");
+	default_http2(cfg, config_root_setting(lc));
 	check_listeners(&ld, cfg, config_root_setting(lc));
 	check_control(&ld, cfg, config_root_setting(lc));
 	check_cluster(&ld, cfg, config_root_setting(lc));
@@ -449,6 +451,27 @@ static void check_routes(struct loader *ld, const struct config *cfg, const stru
 /* Cross-checks that need the whole file: a listener's pool exists, PROXY headers are
  * only accepted from somewhere, and no two listeners bind the same address. Lines come
  * from the settings, which are still alive. */
+/* http2 is on by default, which means on every TLS listener in mode http: where it
+ * cannot act (no TLS, or mode tcp) the default quietly does not apply, so that a plain
+ * listener need not say http2 = false; an explicit http2 = true there stays on, for
+ * check_listeners to refuse. */
+static void default_http2(struct config *cfg, const config_setting_t *root)
+{
+	const config_setting_t *list = config_setting_get_member(root, "listeners");
+	size_t i;
+
+	if (list == NULL || cfg->nlisteners != (size_t)config_setting_length(list))
+		return;
+	for (i = 0; i < cfg->nlisteners; i++) {
+		struct cfg_listener *l = &cfg->listeners[i];
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+
+		if (l->http2 && (l->mode != LISTENER_HTTP || l->tls == NULL) &&
+		    (e == NULL || config_setting_get_member(e, "http2") == NULL))
+			l->http2 = 0;
+	}
+}
+
 static void check_listeners(struct loader *ld, const struct config *cfg,
 			    const config_setting_t *root)
 {
@@ -490,7 +513,8 @@ static void check_listeners(struct loader *ld, const struct config *cfg,
 				      "times; a tcp listener cannot use it", l->pool);
 		}
 		/* HTTP/2 is offered only where it can be: ALPN needs TLS, prior knowledge needs
-		 * cleartext, and both need an http listener (a tcp one passes bytes through) */
+		 * cleartext, and both need an http listener (a tcp one passes bytes through).
+		 * Only an explicit http2 = true gets here (default_http2) */
 		if (l->http2 && (l->mode != LISTENER_HTTP || l->tls == NULL)) {
 			cfg_path_join(path, base, "http2");
 			cfg_add_error(ld, config_setting_get_member(e, "http2"), 0, path,

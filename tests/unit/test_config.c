@@ -635,7 +635,9 @@ static void test_errors_reused(void **state)
 }
 
 /* HTTP/2 keys only where they can act: http2 (ALPN) needs a TLS http listener, h2c
- * (prior knowledge) a plain http one; a plain listener with h2c loads. */
+ * (prior knowledge) a plain http one; a plain listener with h2c loads. http2's default
+ * (on) applies only where it can act: a plain or tcp listener that does not name it
+ * loads with it off. */
 static void test_http2_keys_placed(void **state)
 {
 	struct config_errors errs = { 0 };
@@ -658,6 +660,15 @@ static void test_http2_keys_placed(void **state)
 	assert_non_null(cfg);
 	assert_int_equal(errs.count, 0);
 	assert_int_equal(cfg->listeners[0].h2c, 1);
+	assert_int_equal(cfg->listeners[0].http2, 0);
+	config_free(cfg);
+	config_errors_clear(&errs);
+	cfg = load("listeners = (\n"
+		   "  { name = \"raw\"; bind = \"127.0.0.1:18081\"; pool = \"flask\"; mode = \"tcp\"; }\n"
+		   ");\n" BASE_POOLS, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(errs.count, 0);
+	assert_int_equal(cfg->listeners[0].http2, 0);
 	config_free(cfg);
 	config_errors_clear(&errs);
 }

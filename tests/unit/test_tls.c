@@ -176,6 +176,9 @@ static void make_cert(const char *name, const char *type, const char *org, const
 
 /* Loads a config with one listener whose tls group body is tls (names relative to dir
  * must be given as %s-formatted absolute paths by the caller). */
+/* more listener keys for load_tls, e.g. "http2 = false;" ("" = none) */
+static const char *listener_extra = "";
+
 static struct config *load_tls(const char *mode, const char *tls)
 {
 	struct config_errors errs = { 0 };
@@ -184,9 +187,9 @@ static struct config *load_tls(const char *mode, const char *tls)
 
 	if (asprintf(&text,
 		     "listeners = ( { name = \"web\"; bind = \"127.0.0.1:18443\"; pool = \"p\";\n"
-		     "  mode = \"%s\"; tls = { %s }; } );\n"
+		     "  mode = \"%s\"; %s tls = { %s }; } );\n"
 		     "pools = ( { name = \"p\"; backends = (); } );\n",
-		     mode, tls) == -1)
+		     mode, listener_extra, tls) == -1)
 		fail_msg("out of memory");
 	cfg = config_load_string(text, "(test)", &errs);
 	if (!cfg)
@@ -633,9 +636,11 @@ static void test_build_errors(void **state)
 	assert_true(asprintf(&tls, "certificates = ( %s ); client_ca = \"%s/ec.crt\";", ec, dir) > 0);
 	expect_build_error(tls, "web.tls.verify_client: client_ca is set but verify_client is \"none\"");
 	free(tls);
-	/* http listeners speak HTTP/1.x, and h2 only with http2 = true */
+	/* http listeners speak HTTP/1.x, and h2 only with http2 (on by default) */
 	assert_true(asprintf(&tls, "certificates = ( %s ); alpn = \"h2,http/1.1\";", ec) > 0);
+	listener_extra = "http2 = false;";
 	expect_build_error(tls, "web.tls.alpn: \"h2\": an http listener speaks HTTP/1.x (and h2 with http2 = true)");
+	listener_extra = "";
 	free(tls);
 	/* cipher lists OpenSSL cannot use */
 	assert_true(asprintf(&tls, "certificates = ( %s ); ciphers = \"NOPE-CIPHER\";", ec) > 0);
@@ -696,8 +701,19 @@ static void test_sni_and_key_types(void **state)
 			cc = client_ctx();
 		}
 	}
-	/* ALPN: our http/1.1 against a client offering h2 first */
+	/* ALPN: h2 (http2 is on by default on a TLS http listener) for a client offering
+	 * it first; http/1.1 for one offering only that */
 	assert_int_equal(SSL_CTX_set_alpn_protos(cc, (const unsigned char *)"\x02h2\x08http/1.1", 12), 0);
+	assert_int_equal(handshake(cc, t, "a.test", NULL, &cs, &ss), 0);
+	{
+		const unsigned char *p = NULL;
+		unsigned n = 0;
+		SSL_get0_alpn_selected(cs, &p, &n);
+		assert_int_equal(n, 2);
+		assert_memory_equal(p, "h2", 2);
+	}
+	close_pair(cs, ss);
+	assert_int_equal(SSL_CTX_set_alpn_protos(cc, (const unsigned char *)"\x08http/1.1", 9), 0);
 	assert_int_equal(handshake(cc, t, "a.test", NULL, &cs, &ss), 0);
 	{
 		const unsigned char *p = NULL;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_h2.sh: HTTP/2 on a TLS listener with http2 = true (issue 21). curl --http2 gets h2 by
-# ALPN (curl without it, and a listener without http2, stay on HTTP/1.1); GET, HEAD,
+# t_h2.sh: HTTP/2 on a TLS listener, on by default (issue 21). curl --http2 gets h2 by
+# ALPN (curl without it, and a listener with http2 = false, stay on HTTP/1.1); GET, HEAD,
 # POST with a content-length and a chunked-size upload (no content-length) reach
 # gunicorn as HTTP/1.1 with Host from :authority and X-Forwarded-Proto https; a large
 # body comes whole; many streams on one connection (h2load) all succeed, spread over
@@ -24,10 +24,10 @@ cfg=$T/fulcrum.cfg
 	cfg_common
 	cat <<EOF2
 control = { listen = "127.0.0.1:$P_CTL"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; http2 = true;
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
                 routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; } );
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
-              { name = "h1"; bind = "127.0.0.1:$P_H1"; mode = "http"; pool = "flask";
+              { name = "h1"; bind = "127.0.0.1:$P_H1"; mode = "http"; pool = "flask"; http2 = false;
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
               { name = "h2c"; bind = "127.0.0.1:$P_C"; mode = "http"; pool = "flask"; h2c = true; } );
 pools = ( { name = "flask"; health = { type = "none"; };
@@ -41,11 +41,11 @@ start_fulcrum "$cfg" "$P_WEB" "$P_CTL"
 h2() { curl -sS --noproxy '*' --max-time 20 --cacert "$T/ca.crt" --resolve "a.test:$P_WEB:127.0.0.1" --http2 "$@"; }
 u="https://a.test:$P_WEB"
 
-step "ALPN: h2 with http2 = true, HTTP/1.1 otherwise"
+step "ALPN: h2 by default on a TLS listener, HTTP/1.1 with http2 = false"
 assert_eq "$(h2 -o /dev/null -w '%{http_version}' "$u/")" 2 "curl --http2 speaks h2"
 assert_eq "$(h2 --http1.1 -o /dev/null -w '%{http_version}' "$u/")" 1.1 "curl --http1.1 stays on HTTP/1.1"
 assert_eq "$(curl -sS --noproxy '*' --cacert "$T/ca.crt" --resolve "a.test:$P_H1:127.0.0.1" --http2 -o /dev/null \
-	-w '%{http_version}' "https://a.test:$P_H1/")" 1.1 "a listener without http2 offers no h2"
+	-w '%{http_version}' "https://a.test:$P_H1/")" 1.1 "a listener with http2 = false offers no h2"
 
 step "cleartext h2c with prior knowledge (h2c = true), HTTP/1.1 beside it"
 assert_eq "$(curl -sS --noproxy '*' --max-time 10 --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' \

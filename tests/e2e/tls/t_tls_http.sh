@@ -2,7 +2,7 @@
 # t_tls_http.sh: TLS termination on http and tcp listeners. SNI picks the certificate
 # (exact name, one-label wildcard, unknown names and no SNI get the first one); RSA and
 # ECDSA for the same names side by side (ECDSA for clients that support it); ALPN
-# negotiates http/1.1; TLS 1.0 and 1.1 are refused; bodies of 0 B..64 MiB go both ways
+# negotiates h2 (on by default) or http/1.1; TLS 1.0 and 1.1 are refused; bodies of 0 B..64 MiB go both ways
 # intact over TLS with keep-alive; backends see X-Forwarded-Proto https and Forwarded
 # proto=https; WebSocket upgrades tunnel over TLS; tcp mode relays over TLS with
 # half-close carried both ways; a PROXY v1 header in the same segment as the
@@ -83,13 +83,15 @@ check_subject "O = a-rsa" -servername a.test -sigalgs "RSA-PSS+SHA256:RSA+SHA256
 check_subject "O = a-ec" -servername a.test -tls1_2
 check_subject "O = a-rsa" -servername a.test -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
 
-step "ALPN: http/1.1 is negotiated, h2 is not (HTTP/1.x only)"
+step "ALPN: h2 is negotiated by default, http/1.1 with a client that offers only it"
 out=$(sclient "$P_WEB" -servername a.test -alpn h2,http/1.1)
-assert_contains "$out" "ALPN protocol: http/1.1" "s_client -alpn h2,http/1.1"
-out=$(sclient "$P_WEB" -servername a.test -alpn h2)
-assert_contains "$out" "No ALPN negotiated" "s_client -alpn h2"
+assert_contains "$out" "ALPN protocol: h2" "s_client -alpn h2,http/1.1"
+out=$(sclient "$P_WEB" -servername a.test -alpn http/1.1)
+assert_contains "$out" "ALPN protocol: http/1.1" "s_client -alpn http/1.1"
+out=$(sclient "$P_WEB" -servername a.test -alpn spdy/3)
+assert_contains "$out" "No ALPN negotiated" "s_client -alpn spdy/3"
 v=$(hcurl "${CURL_TLS[@]}" -v -o /dev/null "$URL/healthz" 2>&1 | grep -i 'ALPN: server accepted' || true)
-assert_contains "$v" "http/1.1" "curl's ALPN"
+assert_contains "$v" "h2" "curl's ALPN"
 
 step "protocol versions: TLS 1.2 and 1.3 accepted, 1.0 and 1.1 refused"
 for v in tls1_2 tls1_3; do
