@@ -99,4 +99,12 @@ int h2_resp_fields(const char *base, const struct http_head *h, struct h2_field 
 int h2_trailer_fields(const char *base, const struct http_header *fields, size_t nfields,
 		      struct h2_field *out, size_t max, char *lower, size_t cap);
 
+/* The same from the trailer section's bytes as http_chunked_scan checked them: lines of
+ * "name:" OWS value OWS CRLF, then the CRLF that ends the body (sec[0..len), the last-chunk
+ * line not included). Values point into sec. Returns the count (0: no trailer); -1 when
+ * the section is not of that form or max, cap or H2_TRAILERS_MAX are not enough. */
+#define H2_TRAILERS_MAX 64
+int h2_trailer_section(const char *sec, size_t len, struct h2_field *out, size_t max, char *lower,
+		       size_t cap);
+
 #endif

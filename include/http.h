@@ -126,5 +126,9 @@ int http_chunked_scan(struct http_chunked *c, const char *buf, size_t len, size_
  * current chunk while the scanner is inside one, else 0. A caller that takes the data
  * out of the framing (request buffering) copies that many and scans them. */
 uint64_t http_chunked_data_next(const struct http_chunked *c);
+/* 1 when the next byte the scanner takes belongs to the trailer section (a trailer
+ * line, or the CRLF that ends the body): a caller that passes trailers on (as HTTP/2
+ * trailers) collects those bytes, already checked by the scanner. */
+int http_chunked_in_trailers(const struct http_chunked *c);
 
 #endif

@@ -40,6 +40,7 @@
 #define EMPTY_FRAMES_MAX 256      /* DATA frames without data nor END_STREAM per connection */
 #define REQ_HEAD_MAX (64 * 1024 + 1024)
 #define RESP_FIELDS_MAX 128
+#define TRAILERS_MAX_BYTES 8192   /* a response's trailer section passed on; more is dropped */
 
 struct h2_stream;
 
@@ -72,6 +73,8 @@ struct h2_stream {
 	enum http_body resp_body;
 	uint64_t resp_left;              /* HTTP_BODY_LENGTH: body bytes still to come */
 	struct http_chunked resp_chunk;
+	char *trailers;                  /* the chunked response's trailer section, as it came */
+	uint32_t trailers_len;
 	unsigned started:1;              /* the request went to its connection */
 	unsigned chunked_req:1;          /* the body goes to it chunked */
 	unsigned req_ended:1;            /* END_STREAM came */
@@ -79,6 +82,7 @@ struct h2_stream {
 	unsigned resp_done:1;            /* its body is whole (its last DATA is submitted) */
 	unsigned deferred:1;             /* the data source waits for bytes */
 	unsigned closing:1;              /* being freed: pipe notifications are ignored */
+	unsigned trailers_dropped:1;     /* the section outgrew TRAILERS_MAX_BYTES */
 };
 
 static __thread struct http_head resp_scratch;
@@ -151,6 +155,7 @@ static void stream_free(struct h2_stream *st, enum termination why)
 		st->next->prev = st->prev;
 	pipe_bytes_free(&st->pipe.in);
 	pipe_bytes_free(&st->pipe.out);
+	free(st->trailers);
 	h2_req_free(&st->req);
 	hc->v.streams_open--;
 	if (hc->v.streams_open == 0)
@@ -242,6 +247,45 @@ static int request_start(struct h2_conn *hc, struct h2_stream *st, int end_strea
 
 /* ---- the response, from the stream's connection ---- */
 
+/* One byte of the chunked response's trailer section, kept to go on as HTTP/2 trailers
+ * (a section over TRAILERS_MAX_BYTES is dropped whole: the body is complete, and a
+ * client's header list limit is about that size). */
+static void trailer_byte(struct h2_stream *st, char ch)
+{
+	if (st->trailers_dropped)
+		return;
+	if (st->trailers_len == TRAILERS_MAX_BYTES ||
+	    (!st->trailers && !(st->trailers = malloc(TRAILERS_MAX_BYTES)))) {
+		st->trailers_dropped = 1;
+		return;
+	}
+	st->trailers[st->trailers_len++] = ch;
+}
+
+/* The body ended: a trailer section that came with it goes as a HEADERS frame with
+ * END_STREAM (nghttp2_submit_trailer, allowed inside the data source callback), and the
+ * last DATA frame does not end the stream. Returns 1 when trailers were submitted. */
+static int trailers_submit(struct h2_conn *hc, struct h2_stream *st)
+{
+	static __thread struct h2_field f[H2_TRAILERS_MAX];
+	static __thread nghttp2_nv nv[H2_TRAILERS_MAX];
+	static __thread char lower[TRAILERS_MAX_BYTES];
+	int n, i;
+
+	if (st->trailers_dropped)
+		log_warn("h2 stream %d: the backend's trailer section is over %d bytes; not passed on", (int)st->id,
+			 TRAILERS_MAX_BYTES);
+	if (!st->trailers || st->trailers_dropped)
+		return 0;
+	n = h2_trailer_section(st->trailers, st->trailers_len, f, H2_TRAILERS_MAX, lower, sizeof(lower));
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		nv[i] = (nghttp2_nv){ (uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len, f[i].value_len,
+				      NGHTTP2_NV_FLAG_NONE };
+	return nghttp2_submit_trailer(hc->s, st->id, nv, (size_t)n) == 0;
+}
+
 /* nghttp2's data source: the body bytes the stream's connection wrote, their HTTP/1.1
  * framing (Content-Length, chunks) taken off. */
 static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
@@ -284,6 +328,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 				continue;
 			}
 			/* framing: a byte at a time up to the next data or the end */
+			if (http_chunked_in_trailers(&st->resp_chunk))
+				trailer_byte(st, *p);
 			switch (http_chunked_scan(&st->resp_chunk, p, 1, &used)) {
 			case HTTP_CHUNKED_DONE:
 				st->resp_done = 1;
@@ -310,6 +356,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 		mem_pipe_kick(&st->pipe);  /* room again for its connection's writes */
 	if (st->resp_done) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (trailers_submit(st->hc, st))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		return (ssize_t)done;
 	}
 	if (done == 0) {

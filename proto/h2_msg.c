@@ -536,3 +536,36 @@ int h2_trailer_fields(const char *base, const struct http_header *fields, size_t
 {
 	return fields_convert(base, fields, nfields, 1, out, 0, max, lower, cap);
 }
+
+int h2_trailer_section(const char *sec, size_t len, struct h2_field *out, size_t max, char *lower,
+		       size_t cap)
+{
+	struct http_header f[H2_TRAILERS_MAX];
+	size_t n = 0, pos = 0;
+
+	for (;;) {
+		size_t start = pos, colon, vs, ve;
+
+		while (pos < len && sec[pos] != '\r' && sec[pos] != '\n')
+			pos++;
+		if (pos + 1 >= len || sec[pos + 1] != '\n')
+			return -1;  /* every line ends in CRLF */
+		if (pos == start)
+			break;  /* the empty line: the section ends */
+		for (colon = start; colon < pos && sec[colon] != ':'; colon++)
+			;
+		if (colon == start || colon == pos || n == H2_TRAILERS_MAX)
+			return -1;
+		for (vs = colon + 1; vs < pos && (sec[vs] == ' ' || sec[vs] == '\t'); vs++)
+			;
+		for (ve = pos; ve > vs && (sec[ve - 1] == ' ' || sec[ve - 1] == '\t'); ve--)
+			;
+		f[n].name = (struct http_slice){ (uint32_t)start, (uint32_t)(colon - start) };
+		f[n].value = (struct http_slice){ (uint32_t)vs, (uint32_t)(ve - vs) };
+		n++;
+		pos += 2;
+	}
+	if (pos + 2 != len)
+		return -1;  /* bytes after the end */
+	return fields_convert(sec, f, n, 1, out, 0, max, lower, cap);
+}

@@ -835,6 +835,11 @@ uint64_t http_chunked_data_next(const struct http_chunked *c)
 	return c->state == CS_DATA ? c->remaining : 0;
 }
 
+int http_chunked_in_trailers(const struct http_chunked *c)
+{
+	return c->state >= CS_TRAILER_FIRST && c->state <= CS_FINAL_LF;
+}
+
 /* One byte of a chunk-size line: 1*HEXDIG [ chunk-ext ] CRLF (RFC 9112 7.1). Returns
  * the next state. line_len already counts this byte, so in CS_SIZE it is the number
  * of digits so far. */

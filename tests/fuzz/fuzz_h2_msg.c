@@ -198,7 +198,7 @@ static void fz_response(const uint8_t *p, size_t len, unsigned status, size_t ma
 {
 	static struct h2_field f[HTTP_HEADERS_MAX + 1], g[HTTP_HEADERS_MAX + 1];
 	static char big[FZ_BIG];
-	char *b = malloc(len * 2 + 40), *lower = malloc(cap ? cap : 1), st[4];
+	char *b = malloc(len * 2 + 40), *lower = malloc(cap ? cap : 1), st[4], *head;
 	size_t n, i, need = 0;
 	int rc, full;
 
@@ -232,6 +232,18 @@ static void fz_response(const uint8_t *p, size_t len, unsigned status, size_t ma
 	fz_check_list(b, g, full, 0, big, sizeof(big), 1);
 	rc = h2_trailer_fields(b, fz_h.headers, fz_h.nheaders, f, max, lower, cap);
 	assert(rc == -1 || rc == full);
+	/* the same fields as a trailer section's bytes (after the status line, up to the
+	 * head's end: an empty line may end it early): the same list whenever it fits
+	 * H2_TRAILERS_MAX */
+	head = strchr(b, '\n') + 1;
+	rc = h2_trailer_section(head, fz_h.head_len - (size_t)(head - b), f, HTTP_HEADERS_MAX, big,
+				sizeof(big));
+	if (fz_h.nheaders <= H2_TRAILERS_MAX) {
+		assert(rc == full);
+		fz_check_list(b, f, rc, 0, big, sizeof(big), 1);
+	} else {
+		assert(rc == -1);
+	}
 out:
 	free(b);
 	free(lower);

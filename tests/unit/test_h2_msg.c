@@ -550,6 +550,33 @@ static void test_trailer_fields(void **state)
 	assert_int_equal(h2_trailer_fields(tr, h, 0, f, 0, lower, 0), 0);
 }
 
+/* A trailer section as http_chunked_scan passed it (CRLF lines, OWS around values, the
+ * final CRLF): split, filtered and lowercased; anything else of its form is refused. */
+static void test_trailer_section(void **state)
+{
+	static const char sec[] = "Grpc-Status:0\r\nX-Checksum: \t abc \r\nContent-Length: 5\r\n"
+				  "Empty:\r\n\r\n";
+	struct h2_field f[8];
+	char lower[64];
+
+	(void)state;
+	assert_int_equal(h2_trailer_section(sec, sizeof(sec) - 1, f, 8, lower, sizeof(lower)), 3);
+	assert_true(field_is(&f[0], "grpc-status", "0"));
+	assert_true(field_is(&f[1], "x-checksum", "abc"));
+	assert_true(field_is(&f[2], "empty", ""));
+	/* no trailer: only the final CRLF */
+	assert_int_equal(h2_trailer_section("\r\n", 2, f, 8, lower, sizeof(lower)), 0);
+	/* not of the form: no final CRLF, a bare LF, no colon, an empty name, bytes after */
+	assert_int_equal(h2_trailer_section("A: 1\r\n", 6, f, 8, lower, sizeof(lower)), -1);
+	assert_int_equal(h2_trailer_section("A: 1\nB: 2\r\n\r\n", 13, f, 8, lower, sizeof(lower)), -1);
+	assert_int_equal(h2_trailer_section("A 1\r\n\r\n", 7, f, 8, lower, sizeof(lower)), -1);
+	assert_int_equal(h2_trailer_section(": 1\r\n\r\n", 7, f, 8, lower, sizeof(lower)), -1);
+	assert_int_equal(h2_trailer_section("A: 1\r\n\r\nB", 9, f, 8, lower, sizeof(lower)), -1);
+	assert_int_equal(h2_trailer_section("", 0, f, 8, lower, sizeof(lower)), -1);
+	/* more fields than the list holds */
+	assert_int_equal(h2_trailer_section(sec, sizeof(sec) - 1, f, 2, lower, sizeof(lower)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_cap_too_small),
 		cmocka_unit_test(test_response_fields),
 		cmocka_unit_test(test_trailer_fields),
+		cmocka_unit_test(test_trailer_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
 # POST with a content-length and a chunked-size upload (no content-length) reach
 # gunicorn as HTTP/1.1 with Host from :authority and X-Forwarded-Proto https; a large
 # body comes whole; many streams on one connection (h2load) all succeed, spread over
-# two backends; a stream to a dead backend gets its 502/503 while its siblings succeed;
+# two backends; a chunked response's trailers become HTTP/2 trailers (content-length
+# among them dropped); a stream to a dead backend gets its 502/503 while its siblings succeed;
 # a plain listener with h2c = true speaks HTTP/2 to a client that starts with its
 # preface (prior knowledge) and HTTP/1.1 to others;
 # the access log has one line per stream with proto h2 and the stream id; /metrics
@@ -14,9 +15,11 @@
 . "$(dirname "$0")/../lib/tls_lib.sh"
 need_fulcrum
 
-ports P_WEB P_H1 P_C P_APP P_APP2 P_DEAD P_CTL
+ports P_WEB P_H1 P_C P_APP P_APP2 P_DEAD P_CTL P_TRL
 start_flask web-1 "$P_APP" 4
 start_flask web-2 "$P_APP2" 4
+bg trl TERM "$PY" "$E2E_DIR/recbackend.py" --port "$P_TRL" --record "$T/trl.bin" --mode trailers
+wait_listen "$P_TRL" "$LAST_PID"
 tls_ca ca
 tls_cert srv ca rsa "/CN=a.test" "DNS:a.test"
 cfg=$T/fulcrum.cfg
@@ -25,7 +28,8 @@ cfg=$T/fulcrum.cfg
 	cat <<EOF2
 control = { listen = "127.0.0.1:$P_CTL"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
-                routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; } );
+                routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; },
+                           { name = "trailers"; path_prefix = "/trailers/"; pool = "trl"; } );
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
               { name = "h1"; bind = "127.0.0.1:$P_H1"; mode = "http"; pool = "flask"; http2 = false;
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
@@ -33,6 +37,8 @@ listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "
 pools = ( { name = "flask"; health = { type = "none"; };
             backends = ( { name = "web-1"; address = "127.0.0.1:$P_APP"; max_conns = 4; },
                          { name = "web-2"; address = "127.0.0.1:$P_APP2"; max_conns = 4; } ); },
+          { name = "trl"; health = { type = "none"; };
+            backends = ( { name = "trl-1"; address = "127.0.0.1:$P_TRL"; } ); },
           { name = "dead"; health = { type = "none"; }; retries = 0;
             backends = ( { name = "gone"; address = "127.0.0.1:$P_DEAD"; } ); } );
 EOF2
@@ -73,6 +79,12 @@ for q in "bytes=3000000" "bytes=3000000&chunked=1"; do
 	h2 -o "$T/blob" "$u/blob?$q"
 	assert_eq "$(sha256sum "$T/blob" | cut -d' ' -f1)" "$("$PY" "$E2E_DIR/blob.py" 3000000 --sha256)" "a 3 MB response ($q), whole"
 done
+
+step "a backend's trailers come as HTTP/2 trailers, without the fields that may not be"
+out=$(h2 -D - "$u/trailers/x" | tr -d '\r')
+echo "$out" | sed 's/^/   /'
+assert_match "$out" $'\nok [0-9]+\nx-checksum: [0-9]+\nserver-timing: app;dur=1.5$' "body, then the trailer fields"
+assert_not_contains "$(echo "$out" | sed -n '/^ok /,$p')" "content-length" "a content-length trailer"
 
 step "many streams on one connection (h2load)"
 h2load -n 200 -c 1 -m 20 "$u/work?ms=10" --h1 >/dev/null 2>&1 || true

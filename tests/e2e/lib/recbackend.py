@@ -1,6 +1,6 @@
 """recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
 so a test can prove what reached (or never reached) the backend.
-  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second|drop]
+  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second|drop|trailers]
                 [--keep-alive-timeout N]
 ok: answers each request it can frame (Content-Length or chunked body) with
     200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection;
@@ -10,6 +10,9 @@ garbage: answers each request with bytes that are no HTTP response, then closes.
 close-second: as ok for the first request of a connection; reads the second whole,
     then closes without answering (a backend that took a request and dropped it).
 drop: reads every request whole, then closes without answering.
+trailers: as ok, but the body is chunked ("ok <n>\\n" in two chunks) and ends with a
+    trailer section: X-Checksum: <n>, Server-Timing: app;dur=1.5 and a Content-Length: 1
+    that must not be passed on.
 silent: accepts and records, never answers (for response timeouts).
 reset: answers the first request with a head promising 100000 bytes, sends 1000 of
     them, then resets the connection (RST, SO_LINGER 0); reset-chunked does the same
@@ -105,6 +108,17 @@ class Handler(socketserver.BaseRequestHandler):
                     return
                 if self.server.mode == "drop":
                     return
+                if self.server.mode == "trailers":
+                    with LOCK:
+                        COUNT[0] += 1
+                        seq = COUNT[0]
+                    body = b"ok %d\n" % seq
+                    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                              b"Trailer: X-Checksum, Server-Timing\r\n\r\n"
+                              b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\nX-Checksum: %d\r\n"
+                              b"Server-Timing: app;dur=1.5 \r\nContent-Length: 1\r\n\r\n"
+                              % (2, body[:2], len(body) - 2, body[2:], seq))
+                    continue
                 with LOCK:
                     COUNT[0] += 1
                     body = b"ok %d\n" % COUNT[0]
@@ -137,7 +151,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--record", required=True)
-    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second", "drop"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second", "drop", "trailers"], default="ok")
     ap.add_argument("--keep-alive-timeout", type=int)
     a = ap.parse_args()
     open(a.record, "ab").close()
