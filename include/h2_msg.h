@@ -11,11 +11,16 @@
 #include "http.h"
 #include "textbuf.h"
 
-/* A pseudo-header's value, owned (NULL when the field was not in the block). */
+/* A pseudo-header's value, owned (NULL when the field was not in the block): in the
+ * request's inline space when it fits, else allocated. */
 struct h2_value {
 	char *p;
 	size_t len;
 };
+
+/* Bytes of pseudo-header values a request keeps in itself: a usual :method, :scheme,
+ * :authority and :path fit, so a stream allocates none of them. */
+#define H2_REQ_INLINE 256
 
 /* An HTTP/2 request's header block being received (h2_req_field per field, in order). */
 struct h2_req {
@@ -32,6 +37,8 @@ struct h2_req {
 	int64_t content_length; /* -1: none */
 	int failed;             /* the rc of the first refusal: later calls return it again */
 	const char *error;      /* static text: why the block was refused (NULL = none) */
+	size_t inline_used;     /* bytes of inline_buf taken */
+	char inline_buf[H2_REQ_INLINE];
 };
 
 void h2_req_init(struct h2_req *r, size_t list_max);

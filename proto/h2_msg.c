@@ -1,6 +1,7 @@
 /* h2_msg.c: the conversion between HTTP/2 messages and the HTTP/1.1 heads fulcrum's
  * HTTP/1.1 path reads and writes (h2_msg.h). Owns the RFC 9113 8.1-8.3 checks on a
  * request's header block; framing, HPACK and streams are the connection's (lb/h2_conn.c). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ static int is_tchar(unsigned char c);
 static int name_check(struct h2_req *r, const uint8_t *name, size_t len);
 static int value_check(struct h2_req *r, const uint8_t *value, size_t len);
 static int host_valid(const uint8_t *b, size_t len);
-static int eq_ci(const void *a, size_t alen, const char *lower);
+/* a[0..alen) equals the lowercase string literal lit, ASCII case-insensitively */
+#define EQ_CI(a, alen, lit) eq_ci2((a), (alen), (lit), sizeof(lit) - 1)
+static int is_connection_name(const void *name, size_t len);
 static int eq_ci2(const void *a, size_t alen, const void *b, size_t blen);
 static int value_keep(struct h2_req *r, struct h2_value *v, const uint8_t *p, size_t len);
 static int pseudo_field(struct h2_req *r, const uint8_t *name, size_t name_len,
@@ -41,7 +44,6 @@ static int host_field(struct h2_req *r, const uint8_t *value, size_t len);
 static int line_count(struct h2_req *r);
 static int req_check_whole(struct h2_req *r, int end_stream);
 static void out_put(struct h2_out *o, const void *s, size_t n);
-static int is_connection_specific(const char *name, size_t len);
 static int named_by_connection(const char *base, const struct http_header *fields, size_t n,
 			       const char *name, size_t len);
 static int fields_convert(const char *base, const struct http_header *fields, size_t nfields,
@@ -50,19 +52,27 @@ static int fields_convert(const char *base, const struct http_header *fields, si
 
 void h2_req_init(struct h2_req *r, size_t list_max)
 {
-	memset(r, 0, sizeof(*r));
+	/* the inline space need not be cleared: value_keep writes what it hands out */
+	memset(r, 0, offsetof(struct h2_req, inline_buf));
 	r->list_max = list_max;
 	r->content_length = -1;
 }
 
+/* Frees a value kept outside the request's inline space. */
+static void value_free(struct h2_req *r, struct h2_value *v)
+{
+	if (v->p && (v->p < r->inline_buf || v->p >= r->inline_buf + sizeof(r->inline_buf)))
+		free(v->p);
+}
+
 void h2_req_free(struct h2_req *r)
 {
-	free(r->method.p);
-	free(r->scheme.p);
-	free(r->authority.p);
-	free(r->path.p);
-	free(r->protocol.p);
-	free(r->host.p);
+	value_free(r, &r->method);
+	value_free(r, &r->scheme);
+	value_free(r, &r->authority);
+	value_free(r, &r->path);
+	value_free(r, &r->protocol);
+	value_free(r, &r->host);
 	textbuf_free(&r->lines);
 	textbuf_free(&r->cookie);
 	h2_req_init(r, r->list_max);
@@ -76,10 +86,28 @@ static int req_fail(struct h2_req *r, int rc, const char *why)
 	return rc;
 }
 
-/* tchar of RFC 9110 5.6.2, the bytes of a field name or method. */
+/* What a byte may be, looked up once per byte of every field: TCHAR a token's byte (RFC
+ * 9110 5.6.2: a field name or method), REG_NAME a host's (RFC 3986 3.2.2: unreserved and
+ * sub-delims; '%' goes with two hex digits), VALUE_BAD one a field value may not hold (NUL, CR,
+ * LF: RFC 9113 8.2.1), VALUE_CTL another control that fulcrum's HTTP/1.1 parser refuses
+ * (RFC 9110 5.5; HTAB is allowed). */
+enum { TCHAR = 1, VALUE_BAD = 2, VALUE_CTL = 4, REG_NAME = 8 };
+static const uint8_t byte_class[256] = {
+	[0] = VALUE_BAD, [1 ... 8] = VALUE_CTL, [10] = VALUE_BAD, [11 ... 12] = VALUE_CTL,
+	[13] = VALUE_BAD, [14 ... 31] = VALUE_CTL, [127] = VALUE_CTL,
+	['0' ... '9'] = TCHAR | REG_NAME, ['a' ... 'z'] = TCHAR | REG_NAME,
+	['A' ... 'Z'] = TCHAR | REG_NAME,
+	['!'] = TCHAR | REG_NAME, ['#'] = TCHAR, ['$'] = TCHAR | REG_NAME, ['%'] = TCHAR,
+	['&'] = TCHAR | REG_NAME, ['\''] = TCHAR | REG_NAME, ['('] = REG_NAME, [')'] = REG_NAME,
+	['*'] = TCHAR | REG_NAME, ['+'] = TCHAR | REG_NAME, [','] = REG_NAME,
+	['-'] = TCHAR | REG_NAME, ['.'] = TCHAR | REG_NAME, [';'] = REG_NAME, ['='] = REG_NAME,
+	['^'] = TCHAR, ['_'] = TCHAR | REG_NAME, ['`'] = TCHAR, ['|'] = TCHAR,
+	['~'] = TCHAR | REG_NAME,
+};
+
 static int is_tchar(unsigned char c)
 {
-	return IS_ALPHA(c) || IS_DIGIT(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+	return byte_class[c] & TCHAR;
 }
 
 /* A regular field's name (RFC 9113 8.2.1, 8.2: lowercase tokens only). 0 or -1. */
@@ -106,12 +134,11 @@ static int value_check(struct h2_req *r, const uint8_t *value, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		uint8_t c = value[i];
+		uint8_t k = byte_class[value[i]];
 
-		if (c == 0 || c == '\r' || c == '\n')
-			return req_fail(r, -1, "NUL, CR or LF in a field value");
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return req_fail(r, -1, "control character in a field value");
+		if (k & (VALUE_BAD | VALUE_CTL))
+			return req_fail(r, -1, k & VALUE_BAD ? "NUL, CR or LF in a field value"
+							     : "control character in a field value");
 	}
 	if (len && (value[0] == ' ' || value[0] == '\t' || value[len - 1] == ' ' ||
 		    value[len - 1] == '\t'))
@@ -142,8 +169,7 @@ static int host_valid(const uint8_t *b, size_t len)
 				if (len - p < 3 || !IS_HEX(b[p + 1]) || !IS_HEX(b[p + 2]))
 					return 0;
 				p += 2;
-			} else if (!(IS_ALPHA(b[p]) || IS_DIGIT(b[p]) ||
-				     (b[p] && strchr("-._~!$&'()*+,;=", b[p])))) {
+			} else if (!(byte_class[b[p]] & REG_NAME)) {
 				return 0;
 			}
 		}
@@ -162,10 +188,26 @@ static int host_valid(const uint8_t *b, size_t len)
 	return port <= 65535;
 }
 
-/* a[0..alen) equals the lowercase NUL-terminated lower, ASCII case-insensitively. */
-static int eq_ci(const void *a, size_t alen, const char *lower)
+/* Whether name (any case) is one of the fields that describe an HTTP/1.1 connection,
+ * not its message (RFC 9113 8.2.2, RFC 9110 7.6.1): connection, keep-alive,
+ * proxy-connection, transfer-encoding, upgrade, te. The length picks the candidate, so a
+ * name costs one compare at most. */
+static int is_connection_name(const void *name, size_t len)
 {
-	return eq_ci2(a, alen, lower, strlen(lower));
+	switch (len) {
+	case 2:
+		return EQ_CI(name, len, "te");
+	case 7:
+		return EQ_CI(name, len, "upgrade");
+	case 10:
+		return EQ_CI(name, len, "connection") || EQ_CI(name, len, "keep-alive");
+	case 16:
+		return EQ_CI(name, len, "proxy-connection");
+	case 17:
+		return EQ_CI(name, len, "transfer-encoding");
+	default:
+		return 0;
+	}
 }
 
 static int eq_ci2(const void *a, size_t alen, const void *b, size_t blen)
@@ -188,12 +230,16 @@ static int eq_ci2(const void *a, size_t alen, const void *b, size_t blen)
 	return 1;
 }
 
-/* Copies a value into v (NUL-ended for convenience). 0, or -1 out of memory. */
+/* Copies a value into v (NUL-ended for convenience), in the request's inline space when
+ * it fits. 0, or -1 out of memory. */
 static int value_keep(struct h2_req *r, struct h2_value *v, const uint8_t *p, size_t len)
 {
-	v->p = malloc(len + 1);
-	if (!v->p)
+	if (len < sizeof(r->inline_buf) - r->inline_used) {
+		v->p = r->inline_buf + r->inline_used;
+		r->inline_used += len + 1;
+	} else if (!(v->p = malloc(len + 1))) {
 		return req_fail(r, -1, "out of memory");
+	}
 	if (len)
 		memcpy(v->p, p, len);
 	v->p[len] = '\0';
@@ -242,7 +288,7 @@ static int pseudo_field(struct h2_req *r, const uint8_t *name, size_t name_len,
 	} else if (name_len == 7 && memcmp(name, ":scheme", 7) == 0) {
 		v = &r->scheme;
 		/* the head carries no scheme: only the two whose origin-form it can stand for */
-		if (!eq_ci(value, value_len, "https") && !eq_ci(value, value_len, "http"))
+		if (!EQ_CI(value, value_len, "https") && !EQ_CI(value, value_len, "http"))
 			return req_fail(r, -1, "unsupported :scheme");
 	} else if (name_len == 10 && memcmp(name, ":authority", 10) == 0) {
 		v = &r->authority;
@@ -273,28 +319,24 @@ static int pseudo_field(struct h2_req *r, const uint8_t *name, size_t name_len,
 static int regular_field(struct h2_req *r, const uint8_t *name, size_t name_len,
 			 const uint8_t *value, size_t value_len)
 {
-	static const char *const conn_specific[] = {
-		"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"
-	};
-	size_t i;
+	char *line;
 
 	if (name_check(r, name, name_len))
 		return -1;
-	/* RFC 9113 8.2.2: meaningless in HTTP/2, and each would change the framing or the
-	 * connection of the HTTP/1.1 message made from this one */
-	for (i = 0; i < sizeof(conn_specific) / sizeof(conn_specific[0]); i++)
-		if (eq_ci(name, name_len, conn_specific[i]))
-			return req_fail(r, -1, "connection-specific field");
-	if (eq_ci(name, name_len, "te")) {
-		if (!eq_ci(value, value_len, "trailers"))
+	if (EQ_CI(name, name_len, "te")) {
+		if (!EQ_CI(value, value_len, "trailers"))
 			return req_fail(r, -1, "te other than trailers");
 		return 0;  /* hop-by-hop: the backend's connection is not this one */
 	}
-	if (eq_ci(name, name_len, "content-length"))
+	/* RFC 9113 8.2.2: meaningless in HTTP/2, and each would change the framing or the
+	 * connection of the HTTP/1.1 message made from this one */
+	if (is_connection_name(name, name_len))
+		return req_fail(r, -1, "connection-specific field");
+	if (EQ_CI(name, name_len, "content-length"))
 		return content_length_field(r, value, value_len);
-	if (eq_ci(name, name_len, "host"))
+	if (EQ_CI(name, name_len, "host"))
 		return host_field(r, value, value_len);
-	if (eq_ci(name, name_len, "cookie")) {
+	if (EQ_CI(name, name_len, "cookie")) {
 		/* RFC 9113 8.2.3: crumbs are joined before the message goes to HTTP/1.1 */
 		if (!r->has_cookie) {
 			if (line_count(r))
@@ -310,10 +352,14 @@ static int regular_field(struct h2_req *r, const uint8_t *name, size_t name_len,
 	}
 	if (line_count(r))
 		return -2;
-	if (textbuf_append(&r->lines, name, name_len) || textbuf_append(&r->lines, ": ", 2) ||
-	    (value_len && textbuf_append(&r->lines, value, value_len)) ||
-	    textbuf_append(&r->lines, "\r\n", 2))
+	/* one line, written in place: one growth check per field, not four */
+	if (!(line = textbuf_extend(&r->lines, name_len + value_len + 4)))
 		return req_fail(r, -1, "out of memory");
+	memcpy(line, name, name_len);
+	memcpy(line + name_len, ": ", 2);
+	if (value_len)
+		memcpy(line + name_len + 2, value, value_len);
+	memcpy(line + name_len + 2 + value_len, "\r\n", 2);
 	return 0;
 }
 
@@ -440,21 +486,6 @@ int64_t h2_req_content_length(const struct h2_req *r)
 	return r->content_length;
 }
 
-/* Fields of an HTTP/1.1 message that describe its connection, not the message (RFC 9113
- * 8.2.2, RFC 9110 7.6.1). */
-static int is_connection_specific(const char *name, size_t len)
-{
-	static const char *const names[] = {
-		"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (eq_ci(name, len, names[i]))
-			return 1;
-	return 0;
-}
-
 /* Whether a Connection field among fields[0..n) lists name (RFC 9110 7.6.1: the fields it
  * names are the connection's too). */
 static int named_by_connection(const char *base, const struct http_header *fields, size_t n,
@@ -465,7 +496,7 @@ static int named_by_connection(const char *base, const struct http_header *field
 	for (i = 0; i < n; i++) {
 		const char *v = base + fields[i].value.off, *end = v + fields[i].value.len;
 
-		if (!eq_ci(base + fields[i].name.off, fields[i].name.len, "connection"))
+		if (!EQ_CI(base + fields[i].name.off, fields[i].name.len, "connection"))
 			continue;
 		while (v < end) {
 			const char *s = v, *e;
@@ -492,16 +523,20 @@ static int fields_convert(const char *base, const struct http_header *fields, si
 			  size_t cap)
 {
 	size_t i, j, n = start, used = 0;
+	int has_connection = 0;
 
+	/* most messages have no Connection field: then no field needs its list searched */
+	for (i = 0; i < nfields && !has_connection; i++)
+		has_connection = EQ_CI(base + fields[i].name.off, fields[i].name.len, "connection");
 	for (i = 0; i < nfields; i++) {
 		const char *name = base + fields[i].name.off;
 		size_t len = fields[i].name.len;
 
-		if (is_connection_specific(name, len) ||
-		    named_by_connection(base, fields, nfields, name, len))
+		if (is_connection_name(name, len) ||
+		    (has_connection && named_by_connection(base, fields, nfields, name, len)))
 			continue;
-		if (trailer && (len == 0 || name[0] == ':' || eq_ci(name, len, "content-length") ||
-				eq_ci(name, len, "host")))
+		if (trailer && (len == 0 || name[0] == ':' || EQ_CI(name, len, "content-length") ||
+				EQ_CI(name, len, "host")))
 			continue;
 		if (n >= max || len > cap - used)
 			return -1;

@@ -26,6 +26,23 @@ int textbuf_append(struct textbuf *sb, const void *s, size_t n)
 	return 0;
 }
 
+char *textbuf_extend(struct textbuf *sb, size_t n)
+{
+	char *at;
+
+	if (sb->failed)
+		return NULL;
+	if (n > SIZE_MAX - 1 - sb->len ||
+	    ARRAY_GROW(&sb->p, &sb->cap, sb->len + n + 1, TEXTBUF_FIRST) == -1) {
+		sb->failed = 1;
+		return NULL;
+	}
+	at = sb->p + sb->len;
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+	return at;
+}
+
 int textbuf_printf(struct textbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -82,12 +82,43 @@ static void test_out_of_memory_sticks(void **state)
 	assert_false(sb.failed);
 }
 
+/* extend: room for n bytes written in place, counted and NUL-ended; growing past the
+ * first allocation keeps what was there; out of memory gives NULL and sticks. */
+static void test_extend(void **state)
+{
+	struct textbuf sb = { 0 };
+	char *at;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(textbuf_append(&sb, "a", 1), 0);
+	at = textbuf_extend(&sb, 3);
+	assert_non_null(at);
+	memcpy(at, "bcd", 3);
+	assert_int_equal(sb.len, 4);
+	assert_string_equal(sb.p, "abcd");
+	at = textbuf_extend(&sb, 10000);
+	assert_non_null(at);
+	for (i = 0; i < 10000; i++)
+		at[i] = 'z';
+	assert_int_equal(sb.len, 10004);
+	assert_int_equal(strlen(sb.p), 10004);
+	assert_memory_equal(sb.p, "abcdz", 5);
+	fail_next = 1;
+	assert_null(textbuf_extend(&sb, 100000));
+	assert_true(sb.failed);
+	assert_int_equal(sb.len, 10004);
+	assert_null(textbuf_extend(&sb, 1));
+	textbuf_free(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_and_printf),
 		cmocka_unit_test(test_long_text_is_whole),
 		cmocka_unit_test(test_out_of_memory_sticks),
+		cmocka_unit_test(test_extend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
