@@ -99,6 +99,26 @@ struct h2_field {
 int h2_resp_fields(const char *base, const struct http_head *h, struct h2_field *out, size_t max,
 		   char *lower, size_t cap, char status_buf[4]);
 
+/* What h2_resp_head_own found in a response head besides its fields. */
+struct h2_own_head {
+	int status;
+	enum http_body body;
+	uint64_t content_length;  /* body == HTTP_BODY_LENGTH */
+	size_t head_len;          /* bytes up to and including the empty line */
+};
+
+/* h2_resp_fields for a response head fulcrum wrote itself (a stream's internal
+ * connection writes every head it sends, after the strict parser took the backend's
+ * apart), read in one pass without parsing it again: the status line, then each
+ * "name: value" line, the framing fields noted (HTTP/1.1 6.3 framing with the request's
+ * method rm). Connection-specific fields are dropped; a Connection field naming anything
+ * but close or keep-alive, a second content-length, a transfer-encoding other than
+ * chunked, or anything not of that form returns -1: the caller then parses the head the
+ * strict way (http_parse_response, h2_resp_fields). Returns the count (":status" first),
+ * 0 while the head is not whole, -1 as said or when max or cap are not enough. */
+int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h2_own_head *h,
+		     struct h2_field *out, size_t max, char *lower, size_t cap, char status_buf[4]);
+
 /* The same for trailers: the fields of a chunked body's trailer section (base, with
  * nfields fields as struct http_header slices), minus the ones that must not be trailers
  * (connection-specific fields and those a Connection field names, content-length, host,

@@ -378,36 +378,50 @@ static int response_head(struct h2_conn *hc, struct h2_stream *st)
 	struct h2_field f[RESP_FIELDS_MAX];
 	nghttp2_nv nv[RESP_FIELDS_MAX];
 	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read };
+	struct h2_own_head own;
 	char lower[8192], status[4];
 	int n, i, r;
 
 	for (;;) {
 		if (pipe_bytes_len(out) == 0)
 			return st->pipe.out_eof ? -1 : 0;
-		r = http_parse_response(pipe_bytes_head(out), pipe_bytes_len(out), &lim, st->method, &resp_scratch);
-		if (r == HTTP_PARSE_INCOMPLETE)
+		/* the head is fulcrum's own writing: read in one pass, and only what that pass
+		 * does not take is parsed the strict way */
+		n = h2_resp_head_own(pipe_bytes_head(out), pipe_bytes_len(out), st->method, &own, f,
+				     RESP_FIELDS_MAX, lower, sizeof(lower), status);
+		if (n == 0 && pipe_bytes_len(out) < STREAM_OUT_MAX)
 			return st->pipe.out_eof ? -1 : 0;
-		if (r == HTTP_PARSE_ERROR)
-			return -1;
-		if (resp_scratch.status >= 200)
+		if (n <= 0) {
+			r = http_parse_response(pipe_bytes_head(out), pipe_bytes_len(out), &lim, st->method,
+						&resp_scratch);
+			if (r == HTTP_PARSE_INCOMPLETE)
+				return st->pipe.out_eof ? -1 : 0;
+			if (r == HTTP_PARSE_ERROR)
+				return -1;
+			own = (struct h2_own_head){ resp_scratch.status, resp_scratch.body,
+						    resp_scratch.content_length, resp_scratch.head_len };
+			n = resp_scratch.status < 200 ? 1
+				: h2_resp_fields(pipe_bytes_head(out), &resp_scratch, f, RESP_FIELDS_MAX, lower,
+						 sizeof(lower), status);
+			if (n < 0)
+				return -1;
+		}
+		if (own.status >= 200)
 			break;
-		pipe_bytes_take(out, resp_scratch.head_len);  /* 100 Continue: HTTP/2 needs none */
+		pipe_bytes_take(out, own.head_len);  /* 100 Continue: HTTP/2 needs none */
 	}
-	n = h2_resp_fields(pipe_bytes_head(out), &resp_scratch, f, RESP_FIELDS_MAX, lower, sizeof(lower), status);
-	if (n < 0)
-		return -1;
 	for (i = 0; i < n; i++)
 		nv[i] = (nghttp2_nv){ (uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].name_len, f[i].value_len,
 				      NGHTTP2_NV_FLAG_NONE };
-	st->resp_body = resp_scratch.body;
-	st->resp_left = resp_scratch.body == HTTP_BODY_LENGTH ? resp_scratch.content_length : 0;
+	st->resp_body = own.body;
+	st->resp_left = own.body == HTTP_BODY_LENGTH ? own.content_length : 0;
 	http_chunked_init(&st->resp_chunk);
 	st->resp_head = 1;
 	if (st->resp_body == HTTP_BODY_NONE || (st->resp_body == HTTP_BODY_LENGTH && st->resp_left == 0))
 		st->resp_done = 1;
 	/* the fields point into out: submitted (nghttp2 copies them) before it moves */
 	r = nghttp2_submit_response(hc->s, st->id, nv, (size_t)n, st->resp_done ? NULL : &prd);
-	pipe_bytes_take(out, resp_scratch.head_len);
+	pipe_bytes_take(out, own.head_len);
 	return r == 0 ? 0 : -1;
 }
 

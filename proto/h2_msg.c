@@ -566,6 +566,110 @@ int h2_resp_fields(const char *base, const struct http_head *h, struct h2_field 
 	return fields_convert(base, h->headers, h->nheaders, 0, out, 1, max, lower, cap);
 }
 
+/* A Connection value that names only close and keep-alive (themselves dropped anyway). */
+static int connection_plain(const char *v, size_t len)
+{
+	size_t p = 0;
+
+	while (p < len) {
+		size_t s, e;
+
+		while (p < len && (v[p] == ' ' || v[p] == '\t' || v[p] == ','))
+			p++;
+		for (s = p; p < len && v[p] != ','; p++)
+			;
+		for (e = p; e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
+			;
+		if (e > s && !EQ_CI(v + s, e - s, "close") && !EQ_CI(v + s, e - s, "keep-alive"))
+			return 0;
+	}
+	return 1;
+}
+
+int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h2_own_head *h,
+		     struct h2_field *out, size_t max, char *lower, size_t cap, char status_buf[4])
+{
+	const char *end = memmem(base, len, "\r\n\r\n", 4), *p, *eol;
+	size_t n = 1, used = 0, j;
+	int has_cl = 0, chunked = 0, s;
+
+	if (!end)
+		return 0;
+	if (max < 1 || end - base < 12 || (memcmp(base, "HTTP/1.1 ", 9) && memcmp(base, "HTTP/1.0 ", 9)) ||
+	    !IS_DIGIT(base[9]) || !IS_DIGIT(base[10]) || !IS_DIGIT(base[11]) ||
+	    (base[12] != ' ' && base[12] != '\r'))
+		return -1;
+	s = (base[9] - '0') * 100 + (base[10] - '0') * 10 + (base[11] - '0');
+	if (s < 100)
+		return -1;
+	memcpy(status_buf, base + 9, 3);
+	status_buf[3] = '\0';
+	out[0] = (struct h2_field){ ":status", 7, status_buf, 3 };
+	memset(h, 0, sizeof(*h));
+	h->status = s;
+	h->head_len = (size_t)(end - base) + 4;
+	/* the status line's LF is at end + 1 at the latest (a head without fields) */
+	for (p = (const char *)memchr(base, '\n', (size_t)(end - base) + 2) + 1; p < end + 2; p = eol + 2) {
+		const char *colon, *v, *ve;
+		size_t nl;
+
+		eol = memchr(p, '\r', (size_t)(end + 2 - p));
+		if (!eol || eol[1] != '\n')
+			return -1;
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (!colon || colon == p)
+			return -1;
+		nl = (size_t)(colon - p);
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		if (EQ_CI(p, nl, "content-length")) {
+			uint64_t cl = 0;
+			const char *d;
+
+			if (has_cl++ || v == ve || ve - v > H2_CL_DIGITS_MAX)
+				return -1;
+			for (d = v; d < ve; d++) {
+				if (!IS_DIGIT(*d))
+					return -1;
+				cl = cl * 10 + (uint64_t)(*d - '0');
+			}
+			h->content_length = cl;
+		} else if (EQ_CI(p, nl, "transfer-encoding")) {
+			if (chunked++ || !EQ_CI(v, (size_t)(ve - v), "chunked"))
+				return -1;
+			continue;
+		} else if (EQ_CI(p, nl, "connection")) {
+			if (!connection_plain(v, (size_t)(ve - v)))
+				return -1;
+			continue;
+		}
+		if (is_connection_name(p, nl))
+			continue;
+		if (n >= max || nl > cap - used)
+			return -1;
+		for (j = 0; j < nl; j++) {
+			char c = p[j];
+
+			if (!(byte_class[(unsigned char)c] & TCHAR))
+				return -1;
+			lower[used + j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		}
+		out[n++] = (struct h2_field){ lower + used, nl, v, (size_t)(ve - v) };
+		used += nl;
+	}
+	if (rm == HTTP_M_HEAD || s < 200 || s == 204 || s == 304)
+		h->body = HTTP_BODY_NONE;
+	else if (chunked)
+		h->body = has_cl ? HTTP_BODY_NONE : HTTP_BODY_CHUNKED;
+	else
+		h->body = has_cl ? HTTP_BODY_LENGTH : HTTP_BODY_UNTIL_CLOSE;
+	if (chunked && has_cl)
+		return -1;  /* both: the strict parser says what that is */
+	return n > INT32_MAX ? -1 : (int)n;
+}
+
 int h2_trailer_fields(const char *base, const struct http_header *fields, size_t nfields,
 		      struct h2_field *out, size_t max, char *lower, size_t cap)
 {

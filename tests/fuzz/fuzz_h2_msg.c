@@ -196,8 +196,10 @@ static void fz_check_list(const char *b, const struct h2_field *f, int rc, int f
  * and with ample ones; a refusal only when the ample list needs more than was given. */
 static void fz_response(const uint8_t *p, size_t len, unsigned status, size_t max, size_t cap)
 {
-	static struct h2_field f[HTTP_HEADERS_MAX + 1], g[HTTP_HEADERS_MAX + 1];
-	static char big[FZ_BIG];
+	static struct h2_field f[HTTP_HEADERS_MAX + 1], g[HTTP_HEADERS_MAX + 1], own_f[HTTP_HEADERS_MAX + 1];
+	static char big[FZ_BIG], own_lower[FZ_BIG];
+	struct h2_own_head own;
+	int own_rc;
 	char *b = malloc(len * 2 + 40), *lower = malloc(cap ? cap : 1), st[4], *head;
 	size_t n, i, need = 0;
 	int rc, full;
@@ -212,8 +214,31 @@ static void fz_response(const uint8_t *p, size_t len, unsigned status, size_t ma
 	}
 	b[n++] = '\r';
 	b[n++] = '\n';
+	/* the one-pass reader takes any bytes without harm; its verdict is checked below */
+	own_rc = h2_resp_head_own(b, n, HTTP_M_GET, &own, g, HTTP_HEADERS_MAX + 1, big, sizeof(big), st);
+	assert(own_rc >= -1 && own_rc <= (int)HTTP_HEADERS_MAX + 1);
 	if (http_parse_response(b, n, NULL, HTTP_M_GET, &fz_h) != HTTP_PARSE_DONE)
 		goto out;
+	/* on a head the strict parser takes, the one-pass reader gives up (-1) or agrees on
+	 * everything: status, framing, length, the head's end and the field list */
+	assert(own_rc != 0);
+	if (own_rc > 0) {
+		assert(own.status == fz_h.status && own.body == fz_h.body && own.head_len == fz_h.head_len);
+		assert(own.body != HTTP_BODY_LENGTH || own.content_length == fz_h.content_length);
+		memcpy(own_f, g, sizeof(g[0]) * (size_t)own_rc);
+		memcpy(own_lower, big, sizeof(big));
+		full = h2_resp_fields(b, &fz_h, g, HTTP_HEADERS_MAX + 1, big, sizeof(big), st);
+		assert(full == own_rc);
+		assert(own_f[0].name_len == 7 && own_f[0].value_len == 3 && own_f[0].value == st);
+		for (i = 1; i < (size_t)full; i++) {
+			/* the reader's names were in big, now in own_lower at the same place */
+			const char *own_name = own_lower + (own_f[i].name - big);
+
+			assert(g[i].name_len == own_f[i].name_len && g[i].value_len == own_f[i].value_len);
+			assert(memcmp(g[i].name, own_name, g[i].name_len) == 0);
+			assert(g[i].value == own_f[i].value);
+		}
+	}
 	full = h2_resp_fields(b, &fz_h, g, HTTP_HEADERS_MAX + 1, big, sizeof(big), st);
 	assert(full >= 1 && full <= (int)fz_h.nheaders + 1);
 	assert(g[0].name_len == 7 && memcmp(g[0].name, ":status", 7) == 0 && g[0].value_len == 3);

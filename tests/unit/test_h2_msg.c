@@ -577,6 +577,58 @@ static void test_trailer_section(void **state)
 	assert_int_equal(h2_trailer_section(sec, sizeof(sec) - 1, f, 2, lower, sizeof(lower)), -1);
 }
 
+/* A head fulcrum wrote, read in one pass: the same list h2_resp_fields gives, the framing
+ * by RFC 9112 6.3 (the method and status first), and -1 (the strict parser then) for
+ * what it does not take. */
+static void test_resp_head_own(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\n"
+				   "Keep-Alive: timeout=5\r\nSet-Cookie: a=1\r\nSet-Cookie:  b=2 \r\n"
+				   "Content-Length: 12\r\n\r\nhello world\n";
+	struct h2_own_head h;
+	struct h2_field f[8];
+	char lower[128], st[4];
+
+	(void)state;
+	assert_int_equal(h2_resp_head_own(head, sizeof(head) - 1, HTTP_M_GET, &h, f, 8, lower, sizeof(lower), st), 5);
+	assert_true(field_is(&f[0], ":status", "200"));
+	assert_true(field_is(&f[1], "content-type", "text/plain"));
+	assert_true(field_is(&f[2], "set-cookie", "a=1"));
+	assert_true(field_is(&f[3], "set-cookie", "b=2"));
+	assert_true(field_is(&f[4], "content-length", "12"));
+	assert_int_equal(h.status, 200);
+	assert_int_equal(h.body, HTTP_BODY_LENGTH);
+	assert_int_equal(h.content_length, 12);
+	assert_int_equal(h.head_len, sizeof(head) - 1 - 12);
+	/* HEAD: no body whatever the length says; too few slots or name bytes: -1 */
+	assert_int_equal(h2_resp_head_own(head, sizeof(head) - 1, HTTP_M_HEAD, &h, f, 8, lower, sizeof(lower), st), 5);
+	assert_int_equal(h.body, HTTP_BODY_NONE);
+	assert_int_equal(h2_resp_head_own(head, sizeof(head) - 1, HTTP_M_GET, &h, f, 4, lower, sizeof(lower), st), -1);
+	assert_int_equal(h2_resp_head_own(head, sizeof(head) - 1, HTTP_M_GET, &h, f, 8, lower, 20, st), -1);
+	/* not whole yet */
+	assert_int_equal(h2_resp_head_own(head, 40, HTTP_M_GET, &h, f, 8, lower, sizeof(lower), st), 0);
+#define OWN(s) h2_resp_head_own(s, sizeof(s) - 1, HTTP_M_GET, &h, f, 8, lower, sizeof(lower), st)
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), 1);
+	assert_int_equal(h.body, HTTP_BODY_CHUNKED);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\n\r\n"), 1);
+	assert_int_equal(h.body, HTTP_BODY_UNTIL_CLOSE);
+	assert_int_equal(OWN("HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"), 2);
+	assert_int_equal(h.body, HTTP_BODY_NONE);
+	assert_int_equal(OWN("HTTP/1.1 100 Continue\r\n\r\n"), 1);
+	assert_int_equal(h.status, 100);
+	assert_int_equal(h.head_len, 25);
+	/* for the strict parser: a Connection naming a field, two lengths, another coding,
+	 * both framings, no status line, a line without a colon or with a space in its name */
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nConnection: X-Gone\r\nX-Gone: 1\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/2 200\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nX-A 1\r\n\r\n"), -1);
+	assert_int_equal(OWN("HTTP/1.1 200 OK\r\nX A: 1\r\n\r\n"), -1);
+#undef OWN
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_response_fields),
 		cmocka_unit_test(test_trailer_fields),
 		cmocka_unit_test(test_trailer_section),
+		cmocka_unit_test(test_resp_head_own),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
