@@ -37,6 +37,7 @@ struct opts {
 	const char *purge_field;  /* cache purge: "url", "prefix" or "tag"; NULL = not given */
 	const char *purge_value;
 	int all;                  /* --all: every address the server's name resolves to */
+	int cluster;              /* status --cluster: the cluster's replicas */
 	const char *connect_to;   /* with --all: CURLOPT_CONNECT_TO entry of this replica */
 };
 
@@ -720,7 +721,7 @@ int fctl_report(long status, cJSON *answer, const char *what)
 static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 {
 	switch (fctl_command_id(cmd, nargs)) {
-	case C_STATUS: return cmd_status();
+	case C_STATUS: return o.cluster ? fctl_cluster_status(o.json) : cmd_status();
 	case C_BACKENDS: return cmd_backends(a1);
 	case C_GET: return cmd_get(a1, a2);
 	case C_SET: return cmd_set(a1, a2);
@@ -862,7 +863,7 @@ int main(int argc, char **argv)
 {
 	enum { O_TOKEN = 256, O_JSON, O_TIMEOUT, O_ADDRESS, O_WEIGHT, O_MAXCONNS, O_STATE, O_WAIT,
 	       O_WAIT_HEALTHY, O_WAIT_TIMEOUT, O_FORCE, O_CACERT, O_CERT, O_KEY, O_ALL,
-	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY, O_RETRY_AFTER, O_URL, O_PREFIX, O_TAG };
+	       O_DOCKER_SOCKET, O_TTL, O_IDENTITY, O_RETRY_AFTER, O_URL, O_PREFIX, O_TAG, O_CLUSTER };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -887,6 +888,7 @@ int main(int argc, char **argv)
 		{ "url", required_argument, NULL, O_URL },
 		{ "prefix", required_argument, NULL, O_PREFIX },
 		{ "tag", required_argument, NULL, O_TAG },
+		{ "cluster", no_argument, NULL, O_CLUSTER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -914,6 +916,7 @@ int main(int argc, char **argv)
 		case O_CERT: o.cert = optarg; break;
 		case O_KEY: o.key = optarg; break;
 		case O_ALL: o.all = 1; break;
+		case O_CLUSTER: o.cluster = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
 		case O_RETRY_AFTER: o.retry_after = parse_num(optarg, "--retry-after", 86400); break;
 		case O_URL:
@@ -969,6 +972,8 @@ int main(int argc, char **argv)
 		return fctl_die_usage("--retry-after goes with maint on");
 	if (o.purge_field && strcmp(cmd, "cache"))
 		return fctl_die_usage("--url, --prefix and --tag go with cache purge");
+	if (o.cluster && strcmp(cmd, "status"))
+		return fctl_die_usage("--cluster goes with status");
 	if (docker_socket && strcmp(cmd, "docker-watch"))
 		return fctl_die_usage("--docker-socket goes with docker-watch");
 	if (o.all && !strcmp(cmd, "docker-watch"))

@@ -13,6 +13,7 @@ void fctl_usage(FILE *out)
 		"usage: fulcrumctl [-s URL|unix:PATH] [--token-file FILE] [--json] [--timeout S] [--all]\n"
 		"                  [--cacert FILE] [--cert FILE] [--key FILE] COMMAND ...\n"
 		"  status                          generation, uptime, listeners, pools\n"
+		"  status --cluster                the cluster's replicas: applied revision, store\n"
 		"  backends POOL                   every backend of POOL with its state\n"
 		"  get POOL NAME                   one backend\n"
 		"  set POOL NAME [--address A] [--weight N] [--max-conns N] [--state S]\n"

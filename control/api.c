@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cluster_replica.h"
 #include "config.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
@@ -36,6 +37,7 @@ static void h_generation(struct ctl_conn *c, const struct ctl_request *req, cons
 static void h_diff(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_rollback(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
+static void h_cluster(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m);
 static void get_backend(struct ctl_conn *c, const char *pool, const char *name);
 static void put_backend(struct ctl_conn *c, const struct ctl_request *req, const char *pool,
 			const char *name);
@@ -86,6 +88,7 @@ static const handler_fn handlers[CTL_R_COUNT] = {
 	[CTL_R_STATS] = h_stats,
 	[CTL_R_MAINTENANCE] = ctl_maint_handle,
 	[CTL_R_CACHE_PURGE] = ctl_cache_purge_handle,
+	[CTL_R_CLUSTER] = h_cluster,
 };
 
 void ctl_dispatch(struct ctl_conn *c, const struct ctl_request *req,
@@ -287,6 +290,23 @@ static void h_stats(struct ctl_conn *c, const struct ctl_request *req, const str
 static void h_status(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
 {
 	ctl_reply_json(c, 200, ctl_status_json());
+}
+
+/* The replicas of the cluster and where each stands (control/cluster_replicas.c). */
+static void h_cluster(struct ctl_conn *c, const struct ctl_request *req, const struct ctl_route_match *m)
+{
+	cJSON *o;
+
+	if (!ctl_cluster_on()) {
+		ctl_reply_error(c, 404, "not_clustered", "this replica runs without cluster mode "
+				"(no cluster = { ... } in its config)");
+		return;
+	}
+	if (!(o = ctl_cluster_json())) {
+		ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ctl_reply_json(c, 200, o);
 }
 
 /* ---- Backends ---- */

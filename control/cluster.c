@@ -1,12 +1,15 @@
 /* cluster.c: cluster mode: each control API change committed to the store as one
  * transaction on its key, and the store's changes applied here from the watch, in order. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "cluster_replica.h"
 #include "cluster_store.h"
 #include "ctl_api.h"
 #include "ctl_http.h"
@@ -42,8 +45,15 @@ static struct {
 	char probe[PREFIX_MAX + 8];         /* a prefix no key has: a cheap "is it back?" */
 	double timeout_s;
 	struct cstore_watch *w;
-	int64_t applied;                 /* the store revision applied last */
+	int64_t seen;                    /* the store revision the list and watch went through */
+	int64_t applied;                 /* the revision of the state applied here: of the last
+					  * change applied, or the newest one a list held */
 	int64_t watch_from;              /* the revision the running watch started at */
+	int64_t store_rev;               /* the newest revision any answer carried */
+	int listed;                      /* a list was applied since the start */
+	int have_copy;                   /* state_dir held this cluster's state at the start */
+	char name[CTL_NAME_MAX];
+	char copy_path[4096];            /* state_dir/cluster.copy: "this dir holds a copy" */
 	int up;                          /* 1: the last call reached the store, and the watch
 					  * runs; 0: it did not; -1: not known yet (start) */
 	int relist;                      /* the next attempt lists (start, compaction) */
@@ -76,6 +86,9 @@ static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 static void settle(void);
 static void finish(struct pending *p);
 static void unlink_pending(struct pending *p);
+static void saw_rev(int64_t rev);
+static int read_copy_mark(void);
+static void write_copy_mark(void);
 
 /* One key per journal entry: "<prefix><pool>/<name>" (a maintenance entry's pool is
  * "@maint:pool" or "@maint:route"; no name has a '/'). */
@@ -178,6 +191,88 @@ int64_t ctl_cluster_applied_rev(void)
 	return cl.applied;
 }
 
+int64_t ctl_cluster_store_rev(void)
+{
+	return cl.store_rev;
+}
+
+const char *ctl_cluster_name(void)
+{
+	return cl.name;
+}
+
+void ctl_cluster_store_health(struct cstore_health *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cl.on)
+		cl.st.ops->health(cl.st.h, out);
+}
+
+static void saw_rev(int64_t rev)
+{
+	if (rev > cl.store_rev)
+		cl.store_rev = rev;
+}
+
+/* Ready once the store's whole state was applied since the start. While the store
+ * cannot be reached, a replica whose state_dir held this cluster's state serves that
+ * copy (as HAProxy or nginx restarted serve their last config): ready; a fresh one has
+ * nothing to serve yet and waits, so a load balancer in front keeps it out. */
+int ctl_cluster_ready(char *detail, size_t len)
+{
+	if (!cl.on || cl.listed || (cl.have_copy && cl.up == 0))
+		return 1;
+	if (cl.up == -1)
+		snprintf(detail, len, "cluster %s: the first list of the store is under way", cl.name);
+	else if (cl.have_copy)
+		snprintf(detail, len, "cluster %s: the store answered but its state is not applied yet",
+			 cl.name);
+	else
+		snprintf(detail, len, "cluster %s: the store cannot be reached and state_dir holds no "
+			 "copy of the cluster's state from an earlier run: nothing to serve yet", cl.name);
+	return 0;
+}
+
+/* state_dir/cluster.copy names the cluster whose state the journal holds: written
+ * after the first list, read at the start (1: it is this cluster's). */
+static int read_copy_mark(void)
+{
+	char buf[CTL_NAME_MAX + 2];
+	FILE *f = cl.copy_path[0] ? fopen(cl.copy_path, "r") : NULL;
+	int same = 0;
+
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		same = !strcmp(buf, cl.name);
+	}
+	fclose(f);
+	return same;
+}
+
+static void write_copy_mark(void)
+{
+	char tmp[sizeof(cl.copy_path) + 8];
+	int fd, ok;
+
+	if (!cl.copy_path[0] || cl.have_copy)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", cl.copy_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		log_warn("cluster: %s: cannot write the copy mark; a restart without the store "
+			 "will not say ready", tmp);
+		return;
+	}
+	ok = dprintf(fd, "%s\n", cl.name) > 0 && fsync(fd) == 0;
+	close(fd);
+	if (ok && rename(tmp, cl.copy_path) == 0)
+		cl.have_copy = 1;
+	else
+		unlink(tmp);
+}
+
 int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
 		      size_t errlen)
 {
@@ -206,11 +301,16 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char 
 	cl.on = 1;
 	cl.loop = loop;
 	cl.timeout_s = cfg->timeout_ms / 1000.0;
+	snprintf(cl.name, sizeof(cl.name), "%s", cfg->name);
+	if (ctl_plane.state_dir)
+		snprintf(cl.copy_path, sizeof(cl.copy_path), "%s/cluster.copy", ctl_plane.state_dir);
+	cl.have_copy = read_copy_mark();
 	snprintf(cl.prefix, sizeof(cl.prefix), "/fulcrum/%s/", cfg->name);
 	snprintf(cl.probe, sizeof(cl.probe), "%s#probe", cl.prefix);
 	cl.relist = 1;
 	cl.up = -1;
 	ev_timer_init(&cl.retry, on_retry, RETRY_S, 0.);
+	ctl_replicas_start(loop, &cl.st, cl.prefix, cfg->replica_id, cfg->replica_ttl_s);
 	log_info("cluster %s: following etcd at %s under %s (until it answers, the local copy "
 		 "in the journal serves)", cfg->name, cfg->endpoints, cl.prefix);
 	attempt();
@@ -229,6 +329,7 @@ void ctl_cluster_stop(void)
 		unlink_pending(p);
 		free(p);
 	}
+	ctl_replicas_stop();
 	/* frees the watch and cancels every call without calling back */
 	cl.st.ops->free(cl.st.h);
 	free(cl.revs);
@@ -291,6 +392,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 {
 	struct ctl_jentry *all = NULL;
 	size_t i, n = 0, same;
+	int64_t newest = 0;
 
 	cl.busy = 0;
 	if (r->status != CSTORE_OK) {
@@ -305,9 +407,17 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		return;
 	}
 	cl.nrevs = 0;
+	ctl_replicas_list_begin();
+	saw_rev(r->rev);
 	for (i = 0; i < r->nkvs; i++) {
 		const struct cstore_kv *kv = &r->kvs[i];
 
+		if (ctl_replicas_owns(kv->key)) {
+			ctl_replicas_kv(kv);
+			continue;
+		}
+		if (kv->mod_rev > newest)
+			newest = kv->mod_rev;
 		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
 			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
 			continue;
@@ -325,8 +435,17 @@ static void on_list(void *ctx, const struct cstore_result *r)
 	if (!same)
 		ctl_apply_remote_all(all, n, r->rev);
 	free(all);
-	cl.applied = r->rev;
+	/* the list holds the state as of its revision; the last change in it is the head
+	 * marker's (every write puts it) or a key's, which is what the replicas that
+	 * watched it applied last: the same number everywhere */
+	cl.seen = r->rev;
+	if (ctl_replicas_head() > newest)
+		newest = ctl_replicas_head();
+	if (newest > cl.applied)
+		cl.applied = newest;
 	cl.relist = 0;
+	cl.listed = 1;
+	write_copy_mark();
 	set_up(1, NULL);
 	log_info("cluster: %zu key(s) listed at revision %" PRId64 "%s", n, r->rev,
 		 same ? " (the local copy was current)" : "");
@@ -353,7 +472,7 @@ static void start_watch(void)
 {
 	if (cl.w)
 		cl.st.ops->unwatch(cl.st.h, cl.w);
-	cl.watch_from = cl.applied + 1;
+	cl.watch_from = cl.seen + 1;
 	cl.w = cl.st.ops->watch(cl.st.h, cl.prefix, cl.watch_from, on_watch, NULL);
 	if (!cl.w)
 		later();
@@ -363,6 +482,7 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 {
 	size_t i;
 
+	saw_rev(r->rev);
 	switch (r->what) {
 	case CSTORE_WATCH_EVENTS:
 		for (i = 0; i < r->nevents; i++)
@@ -372,7 +492,7 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 		return;
 	case CSTORE_WATCH_COMPACTED:
 		log_warn("cluster: revisions after %" PRId64 " are compacted away (oldest kept %" PRId64
-			 "); listing again", cl.applied, r->compact_rev);
+			 "); listing again", cl.seen, r->compact_rev);
 		cl.relist = 1;
 		break;
 	case CSTORE_WATCH_ERROR:
@@ -397,6 +517,16 @@ static void apply_event(const struct cstore_event *ev)
 	/* (the ops of one transaction share its revision: each is applied) */
 	if (rev < cl.watch_from)
 		return;  /* seen in a list already */
+	saw_rev(rev);
+	cl.seen = rev;
+	if (ctl_replicas_owns(ev->kv.key)) {
+		/* a replica's key or the head marker: not part of the state served */
+		if (ev->type == CSTORE_EV_DELETE)
+			ctl_replicas_deleted(ev->kv.key);
+		else
+			ctl_replicas_kv(&ev->kv);
+		return;
+	}
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
 		if (split_key(ev->kv.key, pool, name) == 0 &&
@@ -453,7 +583,7 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 	struct pending *p = calloc(1, sizeof(*p));
 	char rec[CTL_RECORD_MAX + 32];
 	struct ctl_jentry w = *e;
-	struct cstore_op op;
+	struct cstore_op op[2];
 	struct cstore_txn t;
 	size_t len;
 
@@ -483,23 +613,29 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 	key_of(e->pool, e->name, p->key, sizeof(p->key));
 	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
 	p->timeout.data = p;
-	memset(&op, 0, sizeof(op));
-	op.type = CSTORE_PUT;
-	op.key = p->key;
-	op.value = rec;
-	op.value_len = len;
+	memset(op, 0, sizeof(op));
+	op[0].type = CSTORE_PUT;
+	op[0].key = p->key;
+	op[0].value = rec;
+	op[0].value_len = len;
+	/* the head marker moves with every change, so the revision of the newest change
+	 * is known to a replica that only lists (GET /v1/cluster's "latest") */
+	op[1].type = CSTORE_PUT;
+	op[1].key = ctl_replicas_head_key();
+	op[1].value = cl.name;
+	op[1].value_len = strlen(cl.name);
 	/* a removal of a backend no file defines is the key's deletion, not a tombstone:
 	 * hooks name every pod anew, and tombstones would pile up in the store */
 	if (w.op == CTL_JOP_DELETE && !ctl_config_backend(ctl_plane.file, w.pool, w.name) &&
 	    !(ctl_plane.rollback_base && ctl_config_backend(ctl_plane.rollback_base, w.pool, w.name))) {
-		op.type = CSTORE_DELETE;
-		op.value = NULL;
-		op.value_len = 0;
+		op[0].type = CSTORE_DELETE;
+		op[0].value = NULL;
+		op[0].value_len = 0;
 	}
 	t.cmp_key = p->key;
 	t.cmp_rev = if_rev >= 0 ? if_rev : ctl_cluster_key_rev(e->pool, e->name);
-	t.ops = &op;
-	t.nops = 1;
+	t.ops = op;
+	t.nops = 2;
 	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1) {
 		free(p);
 		if (c)
@@ -519,10 +655,11 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 	struct ctl_conn *c = p->c;
 	cJSON *o;
 
+	saw_rev(r->rev);
 	if (r->status == CSTORE_OK) {
 		set_up(1, NULL);
 		p->rev = r->rev;
-		if (cl.applied >= p->rev) {
+		if (cl.seen >= p->rev) {
 			finish(p);
 			return;
 		}
@@ -598,7 +735,7 @@ static void settle(void)
 
 	for (; p; p = next) {
 		next = p->next;
-		if (p->rev && p->rev <= cl.applied)
+		if (p->rev && p->rev <= cl.seen)
 			finish(p);
 	}
 }

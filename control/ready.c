@@ -1,8 +1,10 @@
 /* ready.c: the readiness verdict behind /readyz: a replica is ready when it can serve
- * what it listens for (a backend in rotation behind every listener, discovery listed). */
+ * what it listens for (a backend in rotation behind every listener, discovery listed,
+ * in cluster mode the store's state applied). */
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster_replica.h"
 #include "ctl_api.h"
 #include "ctl_ready.h"
 #include "discovery.h"
@@ -63,7 +65,10 @@ cJSON *ctl_ready_json(int *ready)
 	} else if (!g) {
 		bad |= add_reason(reasons, NULL, NULL, "no_config", "no configuration applied yet");
 	} else {
-		/* first: a pool not listed yet is empty for that reason */
+		/* cluster mode: the state is the store's, not yet applied here (nor a copy) */
+		if (!ctl_cluster_ready(detail, sizeof(detail)))
+			bad |= add_reason(reasons, NULL, NULL, "cluster_not_synced", detail);
+		/* a pool not listed yet is empty for that reason */
 		for (i = 0; i < g->cfg->npools; i++) {
 			const char *why = g->cfg->pools[i].discovery.kubernetes
 						  ? discovery_not_synced(g->cfg->pools[i].name) : NULL;

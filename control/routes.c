@@ -29,6 +29,7 @@ static const struct route routes[] = {
 	{ "/v1/stats", "GET", CTL_R_STATS, 0 },
 	{ "/v1/maintenance", "GET POST", CTL_R_MAINTENANCE, 0 },
 	{ "/v1/pools/{pool}/cache/purge", "POST", CTL_R_CACHE_PURGE, 0 },
+	{ "/v1/cluster", "GET", CTL_R_CLUSTER, 0 },
 };
 
 static int match(const char *pattern, const char *path, struct ctl_route_match *m);

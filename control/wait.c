@@ -1,10 +1,12 @@
-/* wait.c: answers that wait for the data plane (a backend in rotation, a drain emptied)
- * on a 100 ms timer of the control loop each, never blocking it; progress streamed. */
+/* wait.c: answers that wait for the data plane (a backend in rotation, a drain emptied
+ * here and, in cluster mode, on every live replica) on a 100 ms timer of the control
+ * loop each, never blocking it; progress streamed. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_replica.h"
 #include "ctl_api.h"
 #include "log.h"
 #include "worker.h"
@@ -23,6 +25,8 @@ struct wait {
 	int status_ok;
 	unsigned last_active;
 	double last_line;
+	int64_t rev;                     /* cluster mode: the drain's revision (of the backend's
+					  * key), which every replica must report empty at */
 };
 
 static const char *const admin_names[] = { "active", "draining", "maint" };
@@ -33,6 +37,7 @@ static void end_wait(struct wait *w, int status, cJSON *body);
 static void drain_outcome(struct wait *w, struct backend *b, double now);
 static void progress(struct wait *w, struct backend *b, double now);
 static void deleted_reply(struct ctl_conn *c, void *arg);
+static size_t holding(const struct wait *w, cJSON *ids);
 
 /* A drained DELETE in cluster mode: its answer once the removal is applied. */
 struct deleted_arg {
@@ -62,6 +67,7 @@ void ctl_wait_start(struct ctl_conn *c, enum ctl_wait_kind kind, const char *poo
 	w->stream = stream && kind == CTL_WAIT_DRAIN;
 	w->status_ok = status_ok;
 	w->last_active = ~0u;
+	w->rev = ctl_cluster_on() ? ctl_cluster_key_rev(pool, name) : 0;
 	ev_timer_init(&w->tick, on_tick, TICK, TICK);
 	w->tick.data = w;
 	ev_timer_start(ctl_plane.loop, &w->tick);
@@ -97,6 +103,14 @@ static void end_wait(struct wait *w, int status, cJSON *body)
 	free(w);
 }
 
+/* The other live replicas that have not reported the backend empty since the drain
+ * (cluster mode; ids appended to ids when not NULL); 0 without cluster mode, or for a
+ * backend that is no store key (drained by discovery: each replica on its own). */
+static size_t holding(const struct wait *w, cJSON *ids)
+{
+	return w->rev ? ctl_replicas_holding(w->pool, w->name, w->rev, ids) : 0;
+}
+
 static void progress(struct wait *w, struct backend *b, double now)
 {
 	unsigned active = atomic_load(&b->active);
@@ -110,6 +124,8 @@ static void progress(struct wait *w, struct backend *b, double now)
 	cJSON_AddStringToObject(o, "pool", w->pool);
 	cJSON_AddStringToObject(o, "name", w->name);
 	cJSON_AddNumberToObject(o, "active", active);
+	if (w->rev)
+		cJSON_AddNumberToObject(o, "replicas_holding", (double)holding(w, NULL));
 	cJSON_AddNumberToObject(o, "elapsed_s", now - w->started);
 	cJSON_AddNumberToObject(o, "left_s", w->deadline > now ? w->deadline - now : 0);
 	ctl_stream_json(w->c, o);
@@ -120,12 +136,15 @@ static void progress(struct wait *w, struct backend *b, double now)
 static void drain_outcome(struct wait *w, struct backend *b, double now)
 {
 	unsigned active = atomic_load(&b->active);
-	int drained = active == 0;
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *ids = w->rev ? cJSON_CreateArray() : NULL;
+	int drained = active == 0 && holding(w, ids) == 0;
 
 	cJSON_AddStringToObject(o, "pool", w->pool);
 	cJSON_AddStringToObject(o, "name", w->name);
 	cJSON_AddBoolToObject(o, "drained", drained);
+	/* cluster mode: the replicas where requests were left at the deadline */
+	if (ids)
+		cJSON_AddItemToObject(o, "replicas_holding", ids);
 	cJSON_AddNumberToObject(o, "active", active);
 	cJSON_AddNumberToObject(o, "waited_s", now - w->started);
 	cJSON_AddNumberToObject(o, "timeout_s", w->timeout_s);
@@ -230,7 +249,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	progress(w, b, now);
-	if (atomic_load(&b->active) == 0 || now >= w->deadline)
+	if ((atomic_load(&b->active) == 0 && holding(w, NULL) == 0) || now >= w->deadline)
 		drain_outcome(w, b, now);
 	generation_unref(g);
 }

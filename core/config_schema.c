@@ -632,6 +632,10 @@ static const struct key cluster_keys[] = {
 		"https:// members: the CA, and a client certificate; absent = the system's CAs, no client certificate"),
 	K_INT(struct cfg_cluster, timeout_ms, 100, 60000, 5000, 0,
 	      "bound of every store call, failing over included; a write not committed within it gets 503"),
+	K_STR(struct cfg_cluster, replica_id, NULL, &rule_name, 0,
+	      "this replica's name in GET /v1/cluster (its key /fulcrum/<name>/@replicas/<id>); unset = host name and control address"),
+	K_INT(struct cfg_cluster, replica_ttl_s, 2, 60, 5, 0,
+	      "lease of the replica's key, renewed every third of it: a replica that dies leaves the list this long after"),
 	{ .name = NULL },
 };
 static const struct key_table cluster_table = {

@@ -364,6 +364,9 @@ struct cfg_cluster {
 	char *endpoints;             /* "http://h:p,https://h:p" (a list kept as "a,b") */
 	struct cfg_cluster_tls *tls; /* NULL = no TLS settings */
 	uint32_t timeout_ms;         /* bound of every store call (default 5000) */
+	char *replica_id;            /* this replica's key under <prefix>@replicas/; NULL = host
+				      * name and control address */
+	uint32_t replica_ttl_s;      /* lease of the replica's key (default 5) */
 };
 
 struct config {

@@ -54,6 +54,7 @@ enum ctl_route_id {
 	CTL_R_STATS,                     /* GET /v1/stats: counters for the status page */
 	CTL_R_MAINTENANCE,               /* GET POST /v1/maintenance (control/maint.c) */
 	CTL_R_CACHE_PURGE,               /* POST /v1/pools/{pool}/cache/purge (control/cache_purge.c) */
+	CTL_R_CLUSTER,                   /* GET /v1/cluster (control/cluster_replicas.c) */
 	CTL_R_COUNT
 };
 

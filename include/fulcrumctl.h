@@ -53,6 +53,10 @@ enum cmd_id fctl_command_id(const char *cmd, int nargs);
  * printed as is. Returns the exit code. */
 int fctl_cache(const char *verb, const char *pool, const char *field, const char *value, int json);
 
+/* `fulcrumctl status --cluster`: GET /v1/cluster as a table of the replicas
+ * (cli/cluster_cmd.c); json: the answer is printed as is. Returns the exit code. */
+int fctl_cluster_status(int json);
+
 /* `fulcrumctl docker-watch`: follows the Docker Engine API on the unix socket at
  * socket_path until SIGTERM or SIGINT; returns the exit code. */
 int docker_watch(const char *socket_path);

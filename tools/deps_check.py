@@ -60,6 +60,7 @@ HEADER_OWNER = {
     "discovery.h": "control",
     "k8s.h": "control",
     "cluster_store.h": "control",
+    "cluster_replica.h": "control",
     "etcd_json.h": "control",
     "fulcrumctl.h": "cli",
 }

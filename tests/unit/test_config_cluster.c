@@ -32,6 +32,15 @@ static void test_absent_and_defaults(void **state)
 	assert_string_equal(cfg->cluster->endpoints, "http://127.0.0.1:2379,https://[::1]:2379");
 	assert_int_equal(cfg->cluster->timeout_ms, 5000);
 	assert_null(cfg->cluster->tls);
+	assert_null(cfg->cluster->replica_id);
+	assert_int_equal(cfg->cluster->replica_ttl_s, 5);
+	config_free(cfg);
+
+	cfg = load(WITH("cluster = { name = \"edge\"; endpoints = ( \"http://a:1\" ); "
+			"replica_id = \"edge-0\"; replica_ttl_s = 3; };\n"), &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->cluster->replica_id, "edge-0");
+	assert_int_equal(cfg->cluster->replica_ttl_s, 3);
 	config_free(cfg);
 }
 
@@ -62,6 +71,13 @@ static void test_bad_values(void **state)
 	assert_null(cfg);
 	expect_error(&errs, "cluster.tls", 12, "go together");
 	assert_non_null(find_error(&errs, "cluster.tls"));
+	config_errors_clear(&errs);
+
+	cfg = load(WITH("cluster = { name = \"e\"; endpoints = ( \"http://a:1\" ); "
+			"replica_id = \"a/b\"; replica_ttl_s = 1; };\n"), &errs);
+	assert_null(cfg);
+	expect_error(&errs, "cluster.replica_id", 11, "");
+	expect_error(&errs, "cluster.replica_ttl_s", 11, "out of range");
 	config_errors_clear(&errs);
 }
 

@@ -54,6 +54,7 @@ static void test_every_endpoint(void **state)
 	expect_route("GET", "/v1/config/diff", CTL_R_DIFF, NULL, NULL, NULL);
 	expect_route("POST", "/v1/config/rollback", CTL_R_ROLLBACK, NULL, NULL, NULL);
 	expect_route("GET", "/v1/stats", CTL_R_STATS, NULL, NULL, NULL);
+	expect_route("GET", "/v1/cluster", CTL_R_CLUSTER, NULL, NULL, NULL);
 }
 
 static void test_public_probes(void **state)

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# t_cluster_replicas.sh: cluster mode's replicas (control/cluster_replicas.c): a replica
+# with an empty state dir is not ready until it applied the store's state; three
+# replicas register and GET /v1/cluster on any lists all three at the same revision;
+# drain --wait on replica 1 waits for a slow request held on replica 3 (and at its
+# deadline names replica 3); a replica killed leaves the list when its lease ends;
+# without cluster mode GET /v1/cluster is 404 not_clustered. Every wait is bounded and
+# no duration is asserted (the slow request lasts 6 s against a 1 s drain deadline).
+# e2e: pairs
+. "$(dirname "$0")/../lib/lib.sh"
+. "$E2E_DIR/ctl_lib.sh"
+. "$E2E_DIR/etcd.sh"
+need_fulcrum
+
+etcd_cluster_start
+ports W1 W2 W3 W4 K1 K2 K3 K4 P_A P_B
+WEB=("" "$W1" "$W2" "$W3")
+CTL=("" "$K1" "$K2" "$K3")
+RPID=()
+EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
+start_flask web-1 "$P_A" 2
+start_flask web-2 "$P_B" 1
+
+# replica I: fulcrum with its own listener, control port and (empty) state dir.
+replica() {
+	local i=$1 cfg=$T/r$1.cfg
+	cat >"$cfg" <<EOF
+workers = 1;
+state_dir = "$T/state$i";
+shutdown_timeout_s = 2;
+log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
+control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
+listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
+pools = ( { name = "flask"; health = { type = "none"; };
+            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
+cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 1000;
+            replica_id = "r$i"; replica_ttl_s = 2; };
+EOF
+	bg "fulcrum$i" TERM "$FULCRUM" -c "$cfg"
+	RPID[$i]=$LAST_PID
+	wait_listen "${WEB[$i]}" "$LAST_PID" 15
+	wait_listen "${CTL[$i]}" "$LAST_PID" 15
+}
+on() {
+	local i=$1
+	shift
+	P_CTL=${CTL[$i]} api "$@"
+}
+ready() { http_status "http://127.0.0.1:${CTL[$1]}/readyz"; }
+# members I: "id:applied:latest" of every replica GET /v1/cluster on I lists, sorted.
+members() {
+	on "$1" GET /v1/cluster >/dev/null
+	"$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted("%s:%d:%s" % (r["id"], r["applied_revision"], r["latest"]) for r in d["replicas"])))' "$T/api.body"
+}
+# wait_members I WANT SECONDS
+wait_members() {
+	local k got
+	for ((k = 0; k < $3 * 10; k++)); do
+		got=$(members "$1")
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "replica $1 lists '$got', not '$2', after $3 s ($(cat "$T/api.body"))"
+}
+
+step "a replica with an empty state dir is not ready until it applied the store's state"
+for i in 0 1 2; do kill -STOP "${ETCD_PID[$i]}"; done
+replica 1
+for _ in 1 2 3; do
+	assert_eq "$(ready 1)" 503 "readyz of replica 1 with etcd paused"
+	sleep 0.3
+done
+assert_contains "$(hcurl "http://127.0.0.1:${CTL[1]}/readyz")" cluster_not_synced "its reason"
+for i in 0 1 2; do kill -CONT "${ETCD_PID[$i]}"; done
+for ((k = 0; k < 150; k++)); do [ "$(ready 1)" = 200 ] && break; sleep 0.1; done
+assert_eq "$(ready 1)" 200 "readyz of replica 1 once etcd answers"
+
+step "three replicas register: GET /v1/cluster on any lists all at the same revision"
+replica 2
+replica 3
+st=$(on 2 PUT /v1/pools/flask/backends/web-2 -d "{\"address\":\"127.0.0.1:$P_B\"}")
+assert_eq "$st" 201 "PUT web-2 on replica 2 ($(cat "$T/api.body"))"
+rev=$(json_get "$(cat "$T/api.body")" 'd["generation"]')
+for i in 1 2 3; do wait_members "$i" "r1:$rev:True r2:$rev:True r3:$rev:True" 10; done
+on 3 GET /v1/cluster >/dev/null
+body=$(cat "$T/api.body")
+assert_eq "$(json_get "$body" 'd["cluster"]')" e2e "the cluster's name"
+assert_eq "$(json_get "$body" 'd["self"]')" r3 "self on replica 3"
+assert_eq "$(json_get "$body" 'd["latest_revision"]')" "$rev" "the latest revision"
+assert_eq "$(json_get "$body" 'd["store"]["state"]')" up "the store's state"
+assert_eq "$(json_get "$body" '[r["control"] for r in d["replicas"] if r["id"] == "r1"][0]')" \
+	"127.0.0.1:${CTL[1]}" "r1's control address"
+out=$("$FULCRUMCTL" -s "http://127.0.0.1:${CTL[1]}" --token-file "$T/token" status --cluster)
+assert_contains "$out" "127.0.0.1:${CTL[3]}" "fulcrumctl status --cluster"
+assert_eq "$(grep -c "^r[123]" <<<"$out")" 3 "replica rows of fulcrumctl status --cluster:
+$out"
+
+step "drain --wait on replica 1 waits for a slow request held on replica 3"
+# web-2 drained first: every new request goes to web-1, the one drained below
+st=$(on 1 PUT /v1/pools/flask/backends/web-2 -d '{"weight":0}')
+assert_eq "$st" 200 "weight 0 for web-2 ($(cat "$T/api.body"))"
+for ((k = 0; k < 100; k++)); do
+	on 3 GET /v1/pools/flask/backends/web-2 >/dev/null
+	[ "$(json_get "$(cat "$T/api.body")" 'd["weight"]')" = 0 ] && break
+	sleep 0.05
+done
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["weight"]')" 0 "web-2's weight on replica 3"
+hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=6000" &
+SLOW=$!
+for ((k = 0; k < 100; k++)); do
+	on 3 GET /v1/pools/flask/backends/web-1 >/dev/null
+	[ "$(json_get "$(cat "$T/api.body")" 'd["active"]')" = 1 ] && break
+	sleep 0.05
+done
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["active"]')" 1 "web-1's requests on replica 3"
+st=$(on 1 POST "/v1/pools/flask/backends/web-1/drain?wait=1" -d '{"timeout_s":1}')
+assert_eq "$st" 408 "a drain whose deadline passes while replica 3 holds a request ($(cat "$T/api.body"))"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["replicas_holding"]')" '["r3"]' "who still holds it"
+kill -0 "$SLOW" 2>/dev/null || fail "the slow request ended before the drain's deadline"
+st=$(on 1 POST "/v1/pools/flask/backends/web-1/drain?wait=1" -d '{"timeout_s":30}')
+assert_eq "$st" 200 "drain --wait on replica 1 ($(cat "$T/api.body"))"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["drained"]')" true "drained"
+kill -0 "$SLOW" 2>/dev/null && ! e2e_is_zombie "$SLOW" &&
+	fail "drain --wait returned while replica 3 still held the slow request"
+wait "$SLOW" || fail "the slow request through replica 3 failed"
+assert_eq "$(cat "$T/slow.out")" "slept 6000 web-1" "the slow request's answer (replica 3 cut nothing)"
+
+step "a replica killed leaves the list when its lease ends"
+kill -KILL "${RPID[2]}"
+wait_exit "${RPID[2]}" 10 || true
+for ((k = 0; k < 150; k++)); do
+	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r3" ] && break
+	sleep 0.1
+done
+assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 after r2 was killed"
+assert_eq "$(members 3 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 3 after r2 was killed"
+
+step "without cluster mode GET /v1/cluster is 404 not_clustered"
+P_CTL=$K4
+cat >"$T/plain.cfg" <<EOF
+$(cfg_common)
+$(cfg_control "$K4")
+listeners = ( { name = "web"; bind = "127.0.0.1:$W4"; mode = "http"; pool = "flask"; } );
+pools = ( { name = "flask"; health = { type = "none"; }; backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
+EOF
+start_fulcrum "$T/plain.cfg" "$K4"
+st=$(api GET /v1/cluster)
+assert_eq "$st" 404 "GET /v1/cluster without cluster mode"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" not_clustered "its error"
+echo PASS
