@@ -589,15 +589,14 @@ static int connection_plain(const char *v, size_t len)
 int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h2_own_head *h,
 		     struct h2_field *out, size_t max, char *lower, size_t cap, char status_buf[4])
 {
-	const char *end = memmem(base, len, "\r\n\r\n", 4), *p, *eol;
-	size_t n = 1, used = 0, j;
+	const char *p, *eol, *last = base + len;
+	size_t n = 1, used = 0;
 	int has_cl = 0, chunked = 0, s;
 
-	if (!end)
-		return 0;
-	if (max < 1 || end - base < 12 || (memcmp(base, "HTTP/1.1 ", 9) && memcmp(base, "HTTP/1.0 ", 9)) ||
-	    !IS_DIGIT(base[9]) || !IS_DIGIT(base[10]) || !IS_DIGIT(base[11]) ||
-	    (base[12] != ' ' && base[12] != '\r'))
+	if (len < 14)
+		return memchr(base, '\n', len) ? -1 : 0;
+	if (max < 1 || (memcmp(base, "HTTP/1.1 ", 9) && memcmp(base, "HTTP/1.0 ", 9)) || !IS_DIGIT(base[9]) ||
+	    !IS_DIGIT(base[10]) || !IS_DIGIT(base[11]) || (base[12] != ' ' && base[12] != '\r'))
 		return -1;
 	s = (base[9] - '0') * 100 + (base[10] - '0') * 10 + (base[11] - '0');
 	if (s < 100)
@@ -607,24 +606,37 @@ int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h
 	out[0] = (struct h2_field){ ":status", 7, status_buf, 3 };
 	memset(h, 0, sizeof(*h));
 	h->status = s;
-	h->head_len = (size_t)(end - base) + 4;
-	/* the status line's LF is at end + 1 at the latest (a head without fields) */
-	for (p = (const char *)memchr(base, '\n', (size_t)(end - base) + 2) + 1; p < end + 2; p = eol + 2) {
-		const char *colon, *v, *ve;
+	/* line by line (memchr finds each LF); no LF before the empty line: not whole yet */
+	if (!(eol = memchr(base, '\n', len)))
+		return 0;
+	if (eol[-1] != '\r')
+		return -1;
+	for (p = eol + 1;; p = eol + 1) {
+		const char *q, *v, *ve;
+		char *name = lower + used;
 		size_t nl;
 
-		eol = memchr(p, '\r', (size_t)(end + 2 - p));
-		if (!eol || eol[1] != '\n')
+		if (!(eol = memchr(p, '\n', (size_t)(last - p))))
+			return 0;
+		if (eol == p || eol[-1] != '\r')
 			return -1;
-		colon = memchr(p, ':', (size_t)(eol - p));
-		if (!colon || colon == p)
+		if (eol - 1 == p)
+			break;  /* the empty line */
+		/* the name, checked and lowercased into lower as it is read (kept only if used
+		 * moves past it) */
+		for (q = p; q < eol - 1 && *q != ':'; q++) {
+			if (!(byte_class[(unsigned char)*q] & TCHAR) || (size_t)(q - p) >= cap - used)
+				return -1;
+			name[q - p] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
+		}
+		if (q == p || *q != ':')
 			return -1;
-		nl = (size_t)(colon - p);
-		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+		nl = (size_t)(q - p);
+		for (v = q + 1; v < eol - 1 && (*v == ' ' || *v == '\t'); v++)
 			;
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+		for (ve = eol - 1; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		if (EQ_CI(p, nl, "content-length")) {
+		if (nl == 14 && !memcmp(name, "content-length", 14)) {
 			uint64_t cl = 0;
 			const char *d;
 
@@ -636,37 +648,31 @@ int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h
 				cl = cl * 10 + (uint64_t)(*d - '0');
 			}
 			h->content_length = cl;
-		} else if (EQ_CI(p, nl, "transfer-encoding")) {
+		} else if (nl == 17 && !memcmp(name, "transfer-encoding", 17)) {
 			if (chunked++ || !EQ_CI(v, (size_t)(ve - v), "chunked"))
 				return -1;
 			continue;
-		} else if (EQ_CI(p, nl, "connection")) {
+		} else if (nl == 10 && !memcmp(name, "connection", 10)) {
 			if (!connection_plain(v, (size_t)(ve - v)))
 				return -1;
 			continue;
-		}
-		if (is_connection_name(p, nl))
+		} else if (is_connection_name(name, nl)) {
 			continue;
-		if (n >= max || nl > cap - used)
-			return -1;
-		for (j = 0; j < nl; j++) {
-			char c = p[j];
-
-			if (!(byte_class[(unsigned char)c] & TCHAR))
-				return -1;
-			lower[used + j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 		}
-		out[n++] = (struct h2_field){ lower + used, nl, v, (size_t)(ve - v) };
+		if (n >= max)
+			return -1;
+		out[n++] = (struct h2_field){ name, nl, v, (size_t)(ve - v) };
 		used += nl;
 	}
+	h->head_len = (size_t)(eol + 1 - base);
+	if (chunked && has_cl)
+		return -1;  /* both: the strict parser says what that is */
 	if (rm == HTTP_M_HEAD || s < 200 || s == 204 || s == 304)
 		h->body = HTTP_BODY_NONE;
 	else if (chunked)
-		h->body = has_cl ? HTTP_BODY_NONE : HTTP_BODY_CHUNKED;
+		h->body = HTTP_BODY_CHUNKED;
 	else
 		h->body = has_cl ? HTTP_BODY_LENGTH : HTTP_BODY_UNTIL_CLOSE;
-	if (chunked && has_cl)
-		return -1;  /* both: the strict parser says what that is */
 	return n > INT32_MAX ? -1 : (int)n;
 }
 
