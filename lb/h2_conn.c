@@ -41,6 +41,22 @@
 #define REQ_HEAD_MAX (64 * 1024 + 1024)
 #define RESP_FIELDS_MAX 128
 #define TRAILERS_MAX_BYTES 8192   /* a response's trailer section passed on; more is dropped */
+/* Ended streams a worker keeps for the next ones, with their buffers (two pipe queues and
+ * the request's field lines, 4 KiB each at first): those sizes are past glibc's per-thread
+ * cache, so each would cost a trip through malloc's main path per stream. A bounded
+ * number per worker thread, whatever the number of connections: idle connections hold
+ * none. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARE_STREAMS_MAX 0       /* under ASan every stream is freed: a late use is caught */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPARE_STREAMS_MAX 0
+#endif
+#endif
+#ifndef SPARE_STREAMS_MAX
+#define SPARE_STREAMS_MAX 64
+#endif
+#define SPARE_BUF_MAX (16 * 1024) /* a stream whose queues grew past this is not kept */
 
 struct h2_stream;
 
@@ -83,7 +99,12 @@ struct h2_stream {
 	unsigned deferred:1;             /* the data source waits for bytes */
 	unsigned closing:1;              /* being freed: pipe notifications are ignored */
 	unsigned trailers_dropped:1;     /* the section outgrew TRAILERS_MAX_BYTES */
+	struct textbuf lines_spare;      /* the request's field-lines buffer, kept for reuse */
+	struct h2_stream *spare_next;    /* in the worker's spare list */
 };
+
+static __thread struct h2_stream *spare_streams;
+static __thread unsigned spare_count;
 
 static __thread struct http_head resp_scratch;
 static __thread char req_head_buf[REQ_HEAD_MAX];
@@ -111,10 +132,61 @@ static void on_pipe(struct mem_pipe *p, size_t consumed)
 	}
 }
 
+/* The request's header block is written (or the stream ends): its values go, its
+ * field-lines buffer stays with the stream for the next request that reuses it. */
+static void stream_req_release(struct h2_stream *st)
+{
+	if (st->req.lines.p && !st->lines_spare.p && st->req.lines.cap <= SPARE_BUF_MAX) {
+		st->lines_spare = st->req.lines;
+		st->req.lines = (struct textbuf){ 0 };
+	}
+	h2_req_free(&st->req);
+}
+
+/* A stream from the worker's spares (its buffers kept, emptied) or a new one. */
+static struct h2_stream *stream_alloc(void)
+{
+	struct h2_stream *st = spare_streams;
+	struct pipe_bytes in, out;
+	struct textbuf lines;
+
+	if (!st)
+		return calloc(1, sizeof(struct h2_stream));
+	spare_streams = st->spare_next;
+	spare_count--;
+	in = st->pipe.in;
+	out = st->pipe.out;
+	lines = st->lines_spare;
+	/* the request's inline space need not be cleared: h2_req_init says so */
+	memset(st, 0, offsetof(struct h2_stream, req));
+	memset((char *)st + offsetof(struct h2_stream, req) + sizeof(st->req), 0,
+	       sizeof(*st) - offsetof(struct h2_stream, req) - sizeof(st->req));
+	st->pipe.in = (struct pipe_bytes){ in.p, 0, 0, in.cap };
+	st->pipe.out = (struct pipe_bytes){ out.p, 0, 0, out.cap };
+	st->lines_spare = lines;  /* stream_new hands it to the request */
+	return st;
+}
+
+/* An ended stream goes to the worker's spares, or is freed. */
+static void stream_release(struct h2_stream *st)
+{
+	if (spare_count < SPARE_STREAMS_MAX && st->pipe.in.cap <= SPARE_BUF_MAX &&
+	    st->pipe.out.cap <= SPARE_BUF_MAX) {
+		st->spare_next = spare_streams;
+		spare_streams = st;
+		spare_count++;
+		return;
+	}
+	pipe_bytes_free(&st->pipe.in);
+	pipe_bytes_free(&st->pipe.out);
+	textbuf_free(&st->lines_spare);
+	free(st);
+}
+
 static struct h2_stream *stream_new(struct h2_conn *hc, int32_t id)
 {
 	const struct cfg_listener *l = hc->c->gl->cfg;
-	struct h2_stream *st = calloc(1, sizeof(*st));
+	struct h2_stream *st = stream_alloc();
 
 	if (!st)
 		return NULL;
@@ -125,6 +197,12 @@ static struct h2_stream *stream_new(struct h2_conn *hc, int32_t id)
 	st->pipe.notify = on_pipe;
 	st->pipe.owner = st;
 	h2_req_init(&st->req, l->h2_max_header_list_bytes);
+	if (st->lines_spare.p) {
+		/* the last request's buffer, emptied */
+		st->req.lines = (struct textbuf){ st->lines_spare.p, 0, st->lines_spare.cap, 0 };
+		st->req.lines.p[0] = '\0';
+		st->lines_spare = (struct textbuf){ 0 };
+	}
 	st->next = hc->streams;
 	if (st->next)
 		st->next->prev = st;
@@ -153,14 +231,12 @@ static void stream_free(struct h2_stream *st, enum termination why)
 		hc->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	pipe_bytes_free(&st->pipe.in);
-	pipe_bytes_free(&st->pipe.out);
 	free(st->trailers);
-	h2_req_free(&st->req);
+	stream_req_release(st);
 	hc->v.streams_open--;
 	if (hc->v.streams_open == 0)
 		hc->c->last_activity = ev_now(hc->c->w->loop);
-	free(st);
+	stream_release(st);
 }
 
 /* Appends request body bytes for the stream's connection (as a chunk when chunked). */
@@ -224,7 +300,7 @@ static int request_start(struct h2_conn *hc, struct h2_stream *st, int end_strea
 	st->req_cl = h2_req_content_length(&st->req);
 	st->chunked_req = !end_stream && st->req_cl < 0;
 	st->method = strncmp(req_head_buf, "HEAD ", 5) ? HTTP_M_GET : HTTP_M_HEAD;
-	h2_req_free(&st->req);
+	stream_req_release(st);
 	if (pipe_bytes_put(&st->pipe.in, req_head_buf, (size_t)n) == -1)
 		return -1;
 	/* a reload may have come since the connection's last stream */
