@@ -90,13 +90,14 @@ static int req_fail(struct h2_req *r, int rc, const char *why)
  * 9110 5.6.2: a field name or method), REG_NAME a host's (RFC 3986 3.2.2: unreserved and
  * sub-delims; '%' goes with two hex digits), VALUE_BAD one a field value may not hold (NUL, CR,
  * LF: RFC 9113 8.2.1), VALUE_CTL another control that fulcrum's HTTP/1.1 parser refuses
- * (RFC 9110 5.5; HTAB is allowed). */
-enum { TCHAR = 1, VALUE_BAD = 2, VALUE_CTL = 4, REG_NAME = 8 };
+ * (RFC 9110 5.5; HTAB is allowed). UPPER an uppercase letter: its value (32) is what
+ * makes it lowercase, added without a branch. */
+enum { TCHAR = 1, VALUE_BAD = 2, VALUE_CTL = 4, REG_NAME = 8, UPPER = 32 };
 static const uint8_t byte_class[256] = {
 	[0] = VALUE_BAD, [1 ... 8] = VALUE_CTL, [10] = VALUE_BAD, [11 ... 12] = VALUE_CTL,
 	[13] = VALUE_BAD, [14 ... 31] = VALUE_CTL, [127] = VALUE_CTL,
 	['0' ... '9'] = TCHAR | REG_NAME, ['a' ... 'z'] = TCHAR | REG_NAME,
-	['A' ... 'Z'] = TCHAR | REG_NAME,
+	['A' ... 'Z'] = TCHAR | REG_NAME | UPPER,
 	['!'] = TCHAR | REG_NAME, ['#'] = TCHAR, ['$'] = TCHAR | REG_NAME, ['%'] = TCHAR,
 	['&'] = TCHAR | REG_NAME, ['\''] = TCHAR | REG_NAME, ['('] = REG_NAME, [')'] = REG_NAME,
 	['*'] = TCHAR | REG_NAME, ['+'] = TCHAR | REG_NAME, [','] = REG_NAME,
@@ -623,11 +624,16 @@ int h2_resp_head_own(const char *base, size_t len, enum http_method rm, struct h
 		if (eol - 1 == p)
 			break;  /* the empty line */
 		/* the name, checked and lowercased into lower as it is read (kept only if used
-		 * moves past it) */
-		for (q = p; q < eol - 1 && *q != ':'; q++) {
-			if (!(byte_class[(unsigned char)*q] & TCHAR) || (size_t)(q - p) >= cap - used)
-				return -1;
-			name[q - p] = *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q;
+		 * moves past it); it ends at the first byte that is no tchar, which must be the
+		 * colon (CR is none either, so the line's end stops it too) */
+		if ((size_t)(eol - p) > cap - used)
+			return -1;
+		for (q = p;; q++) {
+			unsigned k = byte_class[(unsigned char)*q];
+
+			if (!(k & TCHAR))
+				break;
+			name[q - p] = (char)(*q + (k & UPPER));
 		}
 		if (q == p || *q != ':')
 			return -1;
