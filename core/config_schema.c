@@ -365,6 +365,8 @@ static const struct key listener_keys[] = {
 	      "HTTP/2: a request body's flow-control window (the connection's is 4 times it): what a client may send ahead of fulcrum reading it"),
 	K_INT(struct cfg_listener, h2_max_resets, 1, 100000, 200, R,
 	      "HTTP/2: streams a client may reset within 10 s on one connection before it is closed with GOAWAY (rapid reset)"),
+	K_INT(struct cfg_listener, h2_header_table_bytes, 0, 65536, 4096, R,
+	      "HTTP/2: the HPACK dynamic table a client may use for its requests, which each connection holds (SETTINGS_HEADER_TABLE_SIZE); 0 = none"),
 	K_GROUP(struct cfg_listener, tls, &tls_table, KEY_POINTER | R,
 		"terminate TLS on this listener; absent = plain"),
 	K_LIST(struct cfg_listener, "error_pages", error_pages, nerror_pages, &error_page_table, 0, 64, R,

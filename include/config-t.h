@@ -213,6 +213,7 @@ struct cfg_listener {
 	uint32_t h2_max_header_list_bytes;
 	uint32_t h2_window_bytes;
 	uint32_t h2_max_resets;      /* client stream resets per 10 s per connection */
+	uint32_t h2_header_table_bytes; /* HPACK: the client's dynamic table for its requests */
 	struct cfg_error_page *error_pages;  /* http listeners: bodies of fulcrum's own answers */
 	size_t nerror_pages;
 	uint32_t hsts_max_age_s;     /* TLS listeners: Strict-Transport-Security max-age; 0 = none */

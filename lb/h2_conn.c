@@ -703,6 +703,7 @@ static void h2_start(struct client *c)
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, l->h2_max_concurrent_streams },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, l->h2_window_bytes },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, l->h2_max_header_list_bytes },
+		{ NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, l->h2_header_table_bytes },
 	};
 	int r;
 

@@ -27,7 +27,7 @@ cfg=$T/fulcrum.cfg
 	cfg_common
 	cat <<EOF2
 control = { listen = "127.0.0.1:$P_CTL"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask";
+listeners = ( { name = "web"; bind = "127.0.0.1:$P_WEB"; mode = "http"; pool = "flask"; h2_header_table_bytes = 1024;
                 routes = ( { name = "dead"; path_prefix = "/dead/"; pool = "dead"; },
                            { name = "trailers"; path_prefix = "/trailers/"; pool = "trl"; } );
                 tls = { certificates = ( { cert = "srv.crt"; key = "srv.key"; } ); }; },
@@ -85,6 +85,13 @@ out=$(h2 -D - "$u/trailers/x" | tr -d '\r')
 echo "$out" | sed 's/^/   /'
 assert_match "$out" $'\nok [0-9]+\nx-checksum: [0-9]+\nserver-timing: app;dur=1.5$' "body, then the trailer fields"
 assert_not_contains "$(echo "$out" | sed -n '/^ok /,$p')" "content-length" "a content-length trailer"
+
+step "SETTINGS: the limits a client is told (h2_header_table_bytes = 1024, the defaults)"
+out=$(nghttp -v -t 20 "https://127.0.0.1:$P_WEB/" 2>&1 | sed -n '/recv SETTINGS frame/,/^\[/p')
+echo "$out" | grep SETTINGS_ | sed 's/^/   /'
+assert_contains "$out" "SETTINGS_HEADER_TABLE_SIZE(0x01):1024" "HPACK table"
+assert_contains "$out" "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100" "concurrent streams"
+assert_contains "$out" "SETTINGS_MAX_HEADER_LIST_SIZE(0x06):32768" "header list"
 
 step "many streams on one connection (h2load)"
 h2load -n 200 -c 1 -m 20 "$u/work?ms=10" --h1 >/dev/null 2>&1 || true
