@@ -18,11 +18,12 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEB_BUILD := gcc make pkg-config libev-dev libssl-dev libconfig-dev libcurl4-openssl-dev libcjson-dev libpcre2-dev \
              libbrotli-dev libzstd-dev zlib1g-dev libnghttp2-dev
 DEB_DEMO  := python3 python3-flask gunicorn curl
-DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd \
+DEB_TEST  := libcmocka-dev python3-websockets openssl procps testssl.sh prometheus brotli zstd wrk \
              yamllint python3-yaml debhelper lintian fakeroot man-db etcd-server etcd-client \
              nghttp2-client python3-h2
 # (etcd-server and etcd-client: t_etcd_store runs a 3-member etcd cluster, and etcdctl
 # on it, against the cluster store's etcd client.)
+# (wrk: t_cluster_failover sends load through the replicas while etcd fails over.)
 # (brotli and zstd: t_compress decompresses what fulcrum sends with their commands.)
 # (debhelper, lintian, fakeroot and man-db: t_deb_package builds, checks and installs the
 # package with `make deb` and renders its man pages.)

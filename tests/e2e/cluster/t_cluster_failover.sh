@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# t_cluster_failover.sh: cluster mode under load while the store fails over (issue 22).
+# Three fulcrum replicas follow a 3-member etcd. wrk sends requests through all three
+# while 100 backend registrations go to replica 1 one after another, as a scaling hook
+# would send them, and the etcd leader is killed (SIGKILL) after the 30th. A write the
+# store could not take is answered 503 and retried by the "hook", as hooks do; every
+# registration acknowledged (200 or 201) is then present on every replica, and no request
+# through the replicas failed (wrk: no error, no non-2xx answer). No timing is asserted.
+# e2e: pairs
+. "$(dirname "$0")/../lib/lib.sh"
+. "$E2E_DIR/ctl_lib.sh"
+. "$E2E_DIR/etcd.sh"
+need_fulcrum
+command -v wrk >/dev/null || fail "wrk is needed (Debian's wrk; make test installs it)"
+
+etcd_cluster_start
+ports W1 W2 W3 K1 K2 K3 P_A P_B
+WEB=("" "$W1" "$W2" "$W3")
+CTL=("" "$K1" "$K2" "$K3")
+EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
+TOKEN=failover-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+printf '%s\n' "$TOKEN" >"$T/token"
+chmod 600 "$T/token"
+start_flask web-1 "$P_A" 2
+start_flask web-2 "$P_B" 2
+
+for i in 1 2 3; do
+	cat >"$T/r$i.cfg" <<EOF
+workers = 1;
+state_dir = "$T/state$i";
+shutdown_timeout_s = 2;
+log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
+control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
+listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
+pools = ( { name = "flask"; health = { type = "none"; };
+            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
+cluster = { name = "failover"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 3000; };
+EOF
+	bg "fulcrum$i" TERM "$FULCRUM" -c "$T/r$i.cfg"
+	wait_listen "${WEB[$i]}" "$LAST_PID" 15
+	wait_listen "${CTL[$i]}" "$LAST_PID" 15
+done
+# on I METHOD PATH [CURL ARGS]: the control API of replica I; body in $T/api.body.
+on() {
+	local i=$1
+	shift
+	P_CTL=${CTL[$i]} api "$@"
+}
+# registered I: how many of the w-* backends replica I has.
+registered() {
+	hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${CTL[$1]}/v1/pools/flask/backends" |
+		"$PY" -c 'import json,sys; print(sum(1 for b in json.load(sys.stdin)["backends"] if b["name"].startswith("w-")))'
+}
+for i in 1 2 3; do
+	for ((k = 0; k < 150; k++)); do
+		[ "$(on "$i" GET /readyz)" = 200 ] && break
+		sleep 0.1
+	done
+	[ "$(on "$i" GET /readyz)" = 200 ] || fail "replica $i not ready after 15 s: $(cat "$T/api.body")"
+done
+
+# leader_member: the index (0-2) of the etcd member that leads now (asked up to 10
+# times: under the load an answer may take longer than etcdctl's timeout).
+leader_member() {
+	local k port i
+	for ((k = 0; k < 10; k++)); do
+		etcdctl --endpoints="$EPS" --command-timeout=3s endpoint status -w json >"$T/status.json" \
+			2>"$T/status.err" || true
+		port=$("$PY" -c 'import json,sys
+try:
+    ms = json.load(open(sys.argv[1]))
+except ValueError:
+    ms = []
+for m in ms:
+    s = m["Status"]
+    if s["header"]["member_id"] == s["leader"]:
+        print(m["Endpoint"].rsplit(":", 1)[1])
+        break' "$T/status.json")
+		for i in 0 1 2; do
+			[ "${CLIENT[$i]}" = "$port" ] && { echo "$i"; return 0; }
+		done
+		sleep 0.3
+	done
+	fail "no etcd leader found: $(cat "$T/status.json" "$T/status.err")"
+}
+
+step "wrk through the three replicas; 100 registrations on replica 1; the etcd leader killed after 30"
+WPID=()
+for i in 1 2 3; do
+	bg "wrk$i" TERM wrk -t1 -c2 -d30s --timeout 5s "http://127.0.0.1:${WEB[$i]}/"
+	WPID[$i]=$LAST_PID
+done
+acked=0 retried=0 killed=
+t0=$(now_ms)
+for ((k = 1; k <= 100; k++)); do
+	if [ "$k" = 31 ]; then
+		killed=$(leader_member)
+		rc=0
+		stop_pid "${ETCD_PID[$killed]}" KILL 10 || rc=$?
+		[ "$rc" != 124 ] || fail "etcd m$killed did not end within 10 s of SIGKILL"
+		echo "   etcd leader m$killed killed after 30 writes"
+	fi
+	addr=127.0.0.1:$P_A
+	[ $((k % 2)) = 0 ] && addr=127.0.0.1:$P_B
+	for ((a = 1; a <= 40; a++)); do
+		st=$(on 1 PUT "/v1/pools/flask/backends/w-$k" -d "{\"address\":\"$addr\"}")
+		case $st in
+		200 | 201) acked=$((acked + 1)); break ;;
+		503) retried=$((retried + 1)); sleep 0.25 ;;
+		*) fail "PUT w-$k: $st $(cat "$T/api.body")" ;;
+		esac
+	done
+	case $st in 200 | 201) ;; *) fail "PUT w-$k still $st after 40 tries (10 s): $(cat "$T/api.body")" ;; esac
+done
+echo "   100 registrations acknowledged in $(($(now_ms) - t0)) ms; 503 answers retried: $retried"
+assert_eq "$acked" 100 "registrations acknowledged"
+
+step "every acknowledged registration is on every replica"
+for i in 1 2 3; do
+	for ((k = 0; k < 100; k++)); do
+		[ "$(registered "$i")" = 100 ] && break
+		sleep 0.1
+	done
+	assert_eq "$(registered "$i")" 100 "w-* backends on replica $i"
+done
+
+step "no request through the replicas failed meanwhile"
+for i in 1 2 3; do
+	rc=0
+	wait_exit "${WPID[$i]}" 60 || rc=$?
+	[ "$rc" = 0 ] || fail "wrk through replica $i: exit $rc: $(cat "$T/wrk$i.log")"
+	reqs=$(awk '/requests in/ {print $1}' "$T/wrk$i.log")
+	echo "   replica $i: $reqs requests; $(grep -E 'Socket errors|Non-2xx' "$T/wrk$i.log" | tr -s ' ' || echo 'no errors')"
+	assert_cmp "${reqs:-0}" ">" 100 "requests through replica $i"
+	assert_not_contains "$(cat "$T/wrk$i.log")" "Socket errors" "wrk through replica $i"
+	assert_not_contains "$(cat "$T/wrk$i.log")" "Non-2xx" "wrk through replica $i"
+done
+etcd_stop_all  # a graceful stop spends seconds handing leadership over
+echo ok
