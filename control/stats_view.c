@@ -5,6 +5,7 @@
 
 #include "cache_store.h"
 #include "clock.h"
+#include "cluster_replica.h"
 #include "ctl_api.h"
 #include "ctl_metrics.h"
 #include "health.h"
@@ -96,6 +97,9 @@ cJSON *ctl_stats_json(const struct generation *g)
 		cJSON_AddNumberToObject(h2, "streams", (double)streams);
 		cJSON_AddNumberToObject(h2, "goaway_abuse", (double)abuse);
 	}
+	/* cluster mode: the replicas as GET /v1/cluster shows them, for the status page */
+	if (ctl_cluster_on())
+		cJSON_AddItemToObject(o, "cluster", ctl_cluster_json());
 	pools = cJSON_AddArrayToObject(o, "pools");
 	for (i = 0; pools && i < g->npools; i++) {
 		const struct pool *p = &g->pools[i];

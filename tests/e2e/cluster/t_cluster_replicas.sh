@@ -4,7 +4,8 @@
 # replicas register and GET /v1/cluster on any lists all three at the same revision;
 # drain --wait on replica 1 waits for a slow request held on replica 3 (and at its
 # deadline names replica 3); a replica killed leaves the list when its lease ends;
-# without cluster mode GET /v1/cluster is 404 not_clustered. Every wait is bounded and
+# without cluster mode GET /v1/cluster is 404 not_clustered. /v1/stats carries the same
+# view for the status page's cluster line. Every wait is bounded and
 # no duration is asserted (the slow request lasts 6 s against a 1 s drain deadline).
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
@@ -96,6 +97,9 @@ out=$("$FULCRUMCTL" -s "http://127.0.0.1:${CTL[1]}" --token-file "$T/token" stat
 assert_contains "$out" "127.0.0.1:${CTL[3]}" "fulcrumctl status --cluster"
 assert_eq "$(grep -c "^r[123]" <<<"$out")" 3 "replica rows of fulcrumctl status --cluster:
 $out"
+on 2 GET /v1/stats >/dev/null
+assert_eq "$(json_get "$(cat "$T/api.body")" '" ".join(sorted(r["id"] for r in d["cluster"]["replicas"]))')" \
+	"r1 r2 r3" "the replicas in /v1/stats (the status page's cluster line)"
 
 step "drain --wait on replica 1 waits for a slow request held on replica 3"
 # web-2 drained first: every new request goes to web-1, the one drained below

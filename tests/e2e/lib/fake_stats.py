@@ -203,6 +203,14 @@ class Handler(BaseHTTPRequestHandler):
                     "now_ms": int(time.time() * 1000), "generation": w.generation,
                     "uptime_s": round(time.time() - w.started + 3600 * 26 + 754, 1),
                     "version": "0.1.0",
+                    # cluster mode's view (GET /v1/cluster): r3 has not applied the latest
+                    "cluster": {"cluster": "edge", "self": "r1",
+                                "store": {"kind": "etcd", "state": "up", "revision": 131},
+                                "latest_revision": 128,
+                                "replicas": [
+                                    {"id": "r1", "self": True, "applied_revision": 128, "latest": True, "ready": True},
+                                    {"id": "r2", "self": False, "applied_revision": 128, "latest": True, "ready": True},
+                                    {"id": "r3", "self": False, "applied_revision": 120, "latest": False, "ready": True}]},
                     "pools": [{"name": p, "queued": 0, "backends": [b.stats() for b in bs]}
                               for p, bs in w.pools.items()]})
             elif path == "/v1/actions":

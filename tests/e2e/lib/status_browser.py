@@ -247,6 +247,22 @@ def check(a):
                 log("the route %s in its listener's routes table" % a.route)
                 check_route(a, b)
 
+            if a.cluster:
+                log("the cluster line: every replica, the ones behind the latest revision marked")
+                want = [x.split(":") for x in a.cluster.split(",")]
+
+                def cluster_line():
+                    if b.js("return document.getElementById('cluster').hidden"):
+                        return None
+                    facts = b.js("""return Array.prototype.map.call(
+  document.querySelectorAll('#cluster-facts span'), function (s) { return s.textContent; });""")
+                    for w in want:
+                        f = [x for x in facts if x.startswith(w[0] + " ")]
+                        if not f or (len(w) > 1) != ("behind" in f[0]):
+                            return None
+                    return facts
+                log("  %s" % " | ".join(wait_for("the cluster line", cluster_line, WAIT)))
+
             if a.hostile:
                 log("a backend named with HTML shows as text")
                 x = r.get(pool + "/" + a.hostile) or wait_for(
@@ -397,6 +413,7 @@ def main():
     p.add_argument("--listener")
     p.add_argument("--hostile")
     p.add_argument("--route", help="listener/route that traffic goes through")
+    p.add_argument("--cluster", help="replica ids the cluster line shows, ID:behind for one behind the latest")
     p.add_argument("--refused", help="pool/backend whose drain fulcrum refuses")
     p.add_argument("--states", help="pool/backend=health,...: rows expected in those states")
     p.add_argument("--shot")
