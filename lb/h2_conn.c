@@ -46,15 +46,17 @@
  * cache, so each would cost a trip through malloc's main path per stream. A bounded
  * number per worker thread, whatever the number of connections: idle connections hold
  * none. */
+#define SPARE_STREAMS_MAX 64
+/* under ASan every stream is freed, so that a late use of one is caught */
 #if defined(__SANITIZE_ADDRESS__)
-#define SPARE_STREAMS_MAX 0       /* under ASan every stream is freed: a late use is caught */
+#define SPARE_STREAMS_ON 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define SPARE_STREAMS_MAX 0
+#define SPARE_STREAMS_ON 0
 #endif
 #endif
-#ifndef SPARE_STREAMS_MAX
-#define SPARE_STREAMS_MAX 64
+#ifndef SPARE_STREAMS_ON
+#define SPARE_STREAMS_ON 1
 #endif
 #define SPARE_BUF_MAX (16 * 1024) /* a stream whose queues grew past this is not kept */
 
@@ -170,7 +172,7 @@ static struct h2_stream *stream_alloc(void)
 /* An ended stream goes to the worker's spares, or is freed. */
 static void stream_release(struct h2_stream *st)
 {
-	if (spare_count < SPARE_STREAMS_MAX && st->pipe.in.cap <= SPARE_BUF_MAX &&
+	if (SPARE_STREAMS_ON && spare_count < SPARE_STREAMS_MAX && st->pipe.in.cap <= SPARE_BUF_MAX &&
 	    st->pipe.out.cap <= SPARE_BUF_MAX) {
 		st->spare_next = spare_streams;
 		spare_streams = st;
