@@ -17,7 +17,8 @@
 #            so that none is always polled last), with a 0.5 ms pause between rounds: a
 #            replica's time is when its first matching answer arrived, so it is late by
 #            at most one round and the pause (the round time is printed beside the numbers).
-# Printed: median, p99 and max of both over the writes. Twice: on an idle machine, then
+# Printed: median, p99 and max of both over the writes. Twice: with no other load from
+# this script ("no-wrk"; the machine's load average is printed, it may be shared), then
 # with wrk (-t 1 -c 4, GET /) through each of the three replicas' listeners meanwhile;
 # wrk's requests, req/s, non-2xx/3xx answers and socket errors per replica are printed
 # and any failed request is reported. One run takes about 2 to 4 minutes.
@@ -162,9 +163,10 @@ EOF
 }
 
 : >"$T/cluster.tsv"
-step "$WRITES writes on replica 1, idle machine"
+step "$WRITES writes on replica 1, no other load from this script"
 t=$SECONDS
-writes idle 2>>"$T/writes.log" || fail "the writes failed: $(tail -3 "$T/writes.log")"
+echo "no-wrk $(cut -d' ' -f1 /proc/loadavg)" >>"$T/loadavg"
+writes no-wrk 2>>"$T/writes.log" || fail "the writes failed: $(tail -3 "$T/writes.log")"
 echo "   $((SECONDS - t)) s"
 
 step "$WRITES writes on replica 1, wrk -t 1 -c 4 through each replica meanwhile"
@@ -175,6 +177,7 @@ for i in 1 2 3; do
 done
 sleep 2
 t=$SECONDS
+echo "wrk $(cut -d' ' -f1 /proc/loadavg)" >>"$T/loadavg"
 writes wrk 2>>"$T/writes.log" || fail "the writes under load failed: $(tail -3 "$T/writes.log")"
 echo "   $((SECONDS - t)) s"
 : >"$RESULTS_DIR/cluster-wrk.txt"
@@ -186,29 +189,31 @@ for i in 1 2 3; do
 done
 
 cp "$T/cluster.tsv" "$RESULTS_DIR/cluster.tsv"
-"$PY" - "$T/cluster.tsv" "$RESULTS_DIR/cluster-wrk.txt" "$T/writes.log" "$WRITES" <<'EOF' | tee "$RESULTS_DIR/cluster.txt"
+"$PY" - "$T/cluster.tsv" "$RESULTS_DIR/cluster-wrk.txt" "$T/writes.log" "$WRITES" "$T/loadavg" <<'EOF' | tee "$RESULTS_DIR/cluster.txt"
 import os, re, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 wrk = open(sys.argv[2]).read()
-rounds = dict(re.findall(r"^(\w+): \d+ writes, .* ([\d.]+) ms per round$", open(sys.argv[3]).read(), re.M))
+rounds = dict(re.findall(r"^([\w-]+): \d+ writes, .* ([\d.]+) ms per round$", open(sys.argv[3]).read(), re.M))
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, max(0, -(-len(v) * p // 100) - 1))]
+load = dict(l.split() for l in open(sys.argv[5]))
 print("bench cluster: %s writes per phase on replica 1; 3 etcd members, 3 replicas on loopback; "
-      "%d CPUs, load average %s" % (sys.argv[4], os.cpu_count(), open("/proc/loadavg").read().split()[0]))
-print("  %-5s %-8s %9s %9s %9s %9s" % ("phase", "", "median", "p99", "max", "mean"))
-for phase in ("idle", "wrk"):
+      "%d CPUs; load average at the start of each phase: %s" % (
+          sys.argv[4], os.cpu_count(), ", ".join("%s %s" % kv for kv in load.items())))
+print("  %-6s %-8s %9s %9s %9s %9s" % ("phase", "", "median", "p99", "max", "mean"))
+for phase in ("no-wrk", "wrk"):
     r = [x for x in rows if x[0] == phase]
     if not r:
         continue
     for col, label in ((2, "ack"), (3, "applied")):
         v = [float(x[col]) for x in r]
-        print("  %-5s %-8s %7.2fms %7.2fms %7.2fms %7.2fms" % (
+        print("  %-6s %-8s %7.2fms %7.2fms %7.2fms %7.2fms" % (
             phase, label, pct(v, 50), pct(v, 99), max(v), sum(v) / len(v)))
     for k in (1, 2, 3):
         v = [float(x[3 + k]) for x in r]
-        print("  %-5s %-8s %7.2fms %7.2fms %7.2fms" % (phase, "replica%d" % k, pct(v, 50), pct(v, 99), max(v)))
-    print("  %-5s a poll round of the three replicas took %s ms on average (the resolution of applied)"
+        print("  %-6s %-8s %7.2fms %7.2fms %7.2fms" % (phase, "replica%d" % k, pct(v, 50), pct(v, 99), max(v)))
+    print("  %-6s a poll round of the three replicas took %s ms on average (the resolution of applied)"
           % (phase, rounds.get(phase, "?")))
 bad = 0
 for i, block in enumerate(wrk.split("== wrk through replica ")[1:], 1):
