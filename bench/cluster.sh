@@ -173,7 +173,7 @@ step "$WRITES writes on replica 1, wrk -t 1 -c 4 through each replica meanwhile"
 WRK=()
 for i in 1 2 3; do
 	bg "wrk$i" INT wrk -t 1 -c 4 -d 600s "http://127.0.0.1:${WEB[$i]}/"
-	WRK[$i]=$LAST_PID
+	WRK[i]=$LAST_PID
 done
 sleep 2
 t=$SECONDS

@@ -41,7 +41,7 @@ import sys
 
 import yaml
 
-from check_k8s import (FULCRUM, config_facts, group, load, mount_of, name, ns, of_kind,  # noqa: F401
+from check_k8s import (FULCRUM, group, load, mount_of, name, ns, of_kind,
                        pod_spec, port_number, secret_of, selects, template_labels)
 
 ETCD = "etcd"                        # the StatefulSet's app.kubernetes.io/name

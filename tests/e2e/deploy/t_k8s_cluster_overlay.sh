@@ -82,7 +82,7 @@ assert_contains "$(cat "$T/check.out")" "--initial-cluster names ['etcd-0', 'etc
 
 step "an existing etcd: the overlay without etcd/ renders and its fulcrum side passes"
 cp -a "$K8S" "$T/k8s"
-grep -qx '  - etcd' "$T/k8s/cluster/kustomization.yaml" || fail "no '  - etcd' line in the overlay's resources"
+grep -qx '  - etcd' "$T/k8s/cluster/kustomization.yaml" || fail "no '  - etcd' line in the overlay's bases"
 sed -i '/^  - etcd$/d' "$T/k8s/cluster/kustomization.yaml"
 kubectl kustomize "$T/k8s/cluster" >"$T/existing.yaml" 2>"$T/kustomize.err" ||
 	fail "the overlay without etcd/: $(cat "$T/kustomize.err")"
@@ -154,7 +154,6 @@ assert_match "$(cat "$T/t.out")" "bad\\.cfg:[0-9]+: .*replica_ttl_s" "the refusa
 step "the StatefulSet's etcd command lines on loopback: three members with peer and client TLS"
 ports C0 C1 C2 P0 P1 P2 M0 M1 M2
 CL=("$C0" "$C1" "$C2")
-PE=("$P0" "$P1" "$P2")
 ME=("$M0" "$M1" "$M2")
 for i in 0 1 2; do
 	"$PY" - "$T/map$i.json" "$i" "$T" "$C0 $C1 $C2" "$P0 $P1 $P2" "$M0 $M1 $M2" <<'EOF'
