@@ -191,11 +191,15 @@ screenshot: deps
 # bench/results/latest.md and docs/benchmarks.md; then HTTP/2 (bench/h2.sh, ~3 minutes,
 # its summary in bench/results/h2.txt; skipped when BENCH_ONLY names no "h2").
 # BENCH_QUICK=1: one short round, for development (docs/benchmarks.md untouched).
+# Then cluster mode's write-to-applied latency (bench/cluster.sh, ~1 minute, needs etcd-server
+# and etcd-client from the test packages; its summary in bench/results/cluster.txt; skipped
+# when BENCH_ONLY names no "cluster").
 bench:
 	@$(MAKE) --no-print-directory deps EXTRA_DEBS="$(DEB_BENCH)"
 	@$(MAKE) --no-print-directory all
 	./bench/run.sh $(BUILD)/fulcrum
 	case " $${BENCH_ONLY:-h2} " in *" h2 "*) ./bench/h2.sh $(BUILD)/fulcrum ;; esac
+	case " $${BENCH_ONLY:-cluster} " in *" cluster "*) ./bench/cluster.sh $(BUILD)/fulcrum ;; esac
 
 # The memory soak (minutes; not in make test): a million requests with reloads and API
 # churn, RSS after warm-up vs at the end, then a leak check of the sanitized build.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t_k8s_manifests.sh: the kustomize base (deploy/k8s) and its Dockerfile, offline:
+# t_k8s_manifests.sh: the kustomize base (deploy/k8s: its files in deploy/k8s/base) and
+# its Dockerfile, offline:
 # `kubectl kustomize` renders it; yamllint passes on the sources and the rendering;
 # tests/deploy/check_k8s.py's structural checks pass, and each of its known mistakes,
 # applied to a copy, is caught; `fulcrum -t` accepts the ConfigMap's config (with a
@@ -34,10 +35,10 @@ done
 assert_match "$kinds" "ConfigMap/fulcrum-config-[a-z0-9]+" "the generated ConfigMap (name with its hash)"
 
 step "yamllint: sources and rendering"
-yamllint -f parsable -c "$LINT_CFG" "$BASE"/*.yaml "$T/rendered.yaml" >"$T/lint.out" 2>&1 ||
+yamllint -f parsable -c "$LINT_CFG" "$BASE"/*.yaml "$BASE"/base/*.yaml "$T/rendered.yaml" >"$T/lint.out" 2>&1 ||
 	fail "yamllint: $(cat "$T/lint.out")"
 # the linter itself can fail: a duplicated key in a copy
-sed '0,/^  replicas: 2$/s//  replicas: 2\n  replicas: 3/' "$BASE/fulcrum-deployment.yaml" >"$T/dup.yaml"
+sed '0,/^  replicas: 2$/s//  replicas: 2\n  replicas: 3/' "$BASE/base/fulcrum-deployment.yaml" >"$T/dup.yaml"
 rc=0
 yamllint -f parsable -c "$LINT_CFG" "$T/dup.yaml" >"$T/lint.out" 2>&1 || rc=$?
 assert_eq "$rc" 1 "yamllint on a copy with a duplicated key"
