@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "cluster_replica.h"
 #include "cluster_store.h"
 #include "ctl_api.h"
@@ -26,15 +27,20 @@ struct pending {
 	ctl_cluster_then_fn then;
 	unsigned char arg[CTL_CLUSTER_ARG_MAX];
 	char key[KEY_MAX];
+	struct ctl_jentry e;             /* the change */
+	int64_t if_rev;                  /* what the txn compares on; -1: the key's as applied */
+	int64_t lease;                   /* the store lease the key is put bound to, 0 = none */
+	int granted;                     /* that lease was granted for this write */
 	int64_t rev;                     /* the commit's revision; 0 while the txn runs */
 	ev_timer timeout;                /* committed but not seen in the watch: answer anyway */
 };
 
-/* The mod revision of one key as last applied here. */
+/* The mod revision of one key as last applied here, and the store lease it is bound to. */
 struct keyrev {
 	char pool[CTL_NAME_MAX];
 	char name[CTL_NAME_MAX];
 	int64_t rev;
+	int64_t lease;                   /* 0 = none */
 };
 
 static struct {
@@ -67,7 +73,8 @@ static struct {
 static void key_of(const char *pool, const char *name, char *out, size_t len);
 static int split_key(const char *key, char *pool, char *name);
 static int decode(const char *value, size_t len, struct ctl_jentry *e);
-static void set_rev(const char *pool, const char *name, int64_t rev);
+static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease);
+static const struct keyrev *find_rev(const char *pool, const char *name);
 static void drop_rev(const char *pool, const char *name);
 static void attempt(void);
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents);
@@ -80,7 +87,13 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r);
 static void apply_event(const struct cstore_event *ev);
 static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
+static void lease_then_txn(struct pending *p);
+static void on_keepalive(void *ctx, const struct cstore_result *r);
+static void on_grant(void *ctx, const struct cstore_result *r);
+static void send_txn(struct pending *p);
 static void on_txn(void *ctx, const struct cstore_result *r);
+static void refuse(struct pending *p, const struct cstore_result *r);
+static void on_revoked(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
 static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 static void settle(void);
@@ -132,13 +145,14 @@ static int decode(const char *value, size_t len, struct ctl_jentry *e)
 	return rc;
 }
 
-static void set_rev(const char *pool, const char *name, int64_t rev)
+static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease)
 {
 	size_t i;
 
 	for (i = 0; i < cl.nrevs; i++)
 		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name)) {
 			cl.revs[i].rev = rev;
+			cl.revs[i].lease = lease;
 			return;
 		}
 	if (cl.nrevs == cl.caprevs) {
@@ -152,7 +166,18 @@ static void set_rev(const char *pool, const char *name, int64_t rev)
 	}
 	snprintf(cl.revs[cl.nrevs].pool, CTL_NAME_MAX, "%s", pool);
 	snprintf(cl.revs[cl.nrevs].name, CTL_NAME_MAX, "%s", name);
+	cl.revs[cl.nrevs].lease = lease;
 	cl.revs[cl.nrevs++].rev = rev;
+}
+
+static const struct keyrev *find_rev(const char *pool, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cl.nrevs; i++)
+		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name))
+			return &cl.revs[i];
+	return NULL;
 }
 
 static void drop_rev(const char *pool, const char *name)
@@ -168,12 +193,9 @@ static void drop_rev(const char *pool, const char *name)
 
 int64_t ctl_cluster_key_rev(const char *pool, const char *name)
 {
-	size_t i;
+	const struct keyrev *kr = find_rev(pool, name);
 
-	for (i = 0; i < cl.nrevs; i++)
-		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name))
-			return cl.revs[i].rev;
-	return 0;
+	return kr ? kr->rev : 0;
 }
 
 int ctl_cluster_on(void)
@@ -422,7 +444,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
 			continue;
 		}
-		set_rev(all[n].pool, all[n].name, kv->mod_rev);
+		set_rev(all[n].pool, all[n].name, kv->mod_rev, kv->lease);
 		n++;
 	}
 	same = n == ctl_plane.journal.n;
@@ -529,8 +551,17 @@ static void apply_event(const struct cstore_event *ev)
 	}
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
-		if (split_key(ev->kv.key, pool, name) == 0 &&
-		    ctl_journal_find(&ctl_plane.journal, pool, name)) {
+		int named = split_key(ev->kv.key, pool, name) == 0;
+		const struct keyrev *kr = named ? find_rev(pool, name) : NULL;
+
+		if (named && ctl_journal_find(&ctl_plane.journal, pool, name)) {
+			/* a key bound to a lease is deleted by etcd itself when the lease
+			 * ends (not renewed within its TTL): every replica applies that one
+			 * deletion at once */
+			if (kr && kr->lease)
+				log_info("lease: backend %s/%s removed at revision %" PRId64 " (its key, "
+					 "bound to store lease %" PRId64 ", was deleted: the lease ended "
+					 "unless a DELETE removed it)", pool, name, rev, kr->lease);
 			struct ctl_jentry *rest = malloc((ctl_plane.journal.n + 1) * sizeof(*rest));
 			size_t i, n = 0;
 
@@ -550,7 +581,7 @@ static void apply_event(const struct cstore_event *ev)
 	} else {
 		const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, e.pool, e.name);
 
-		set_rev(e.pool, e.name, rev);
+		set_rev(e.pool, e.name, rev, ev->kv.lease);
 		/* a lease renewal is a journal record only, as without cluster mode: a hook
 		 * renewing every few seconds makes no generation */
 		if (cur && same_config(cur, &e) && (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
@@ -581,11 +612,6 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
 {
 	struct pending *p = calloc(1, sizeof(*p));
-	char rec[CTL_RECORD_MAX + 32];
-	struct ctl_jentry w = *e;
-	struct cstore_op op[2];
-	struct cstore_txn t;
-	size_t len;
 
 	if (ctl_plane.stopping) {
 		free(p);
@@ -593,31 +619,138 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
 		return;
 	}
-	/* remembered so that a later edit of this backend in the file can overtake it */
-	ctl_backend_fingerprint(ctl_plane.file, w.pool, w.name, w.file_fp);
-	/* the local bookkeeping is each replica's own */
-	w.time = 0;
-	w.seq = 0;
-	w.gen = 0;
-	len = ctl_journal_encode(&w, rec, sizeof(rec));
-	if (!p || !len || arglen > sizeof(p->arg)) {
+	if (!p || arglen > sizeof(p->arg)) {
 		free(p);
 		if (c)
 			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
 		return;
 	}
+	p->e = *e;
+	/* remembered so that a later edit of this backend in the file can overtake it */
+	ctl_backend_fingerprint(ctl_plane.file, p->e.pool, p->e.name, p->e.file_fp);
 	p->c = c;
 	p->then = then;
+	p->if_rev = if_rev;
 	if (arglen)
 		memcpy(p->arg, arg, arglen);
 	key_of(e->pool, e->name, p->key, sizeof(p->key));
 	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
 	p->timeout.data = p;
+	p->next = cl.pending;
+	cl.pending = p;
+	if (c)
+		ctl_conn_defer(c, on_cancel, p);
+	lease_then_txn(p);
+}
+
+/* A registration with a lease (ttl_s) is a key bound to a store lease of that TTL, so
+ * that etcd deletes it when no one renews it. The lease the key holds is reused while its
+ * TTL is the entry's: renewed (keep-alive) when the entry's lease runs from a new time (a
+ * PUT), not renewed when it runs on as it was (a drain, an admin change); a key without
+ * one, or with one of another TTL, gets a new lease. Then the txn, unless the write is a
+ * renewal alone: that is the keep-alive only, no write, no revision. */
+static void lease_then_txn(struct pending *p)
+{
+	const struct keyrev *kr = find_rev(p->e.pool, p->e.name);
+	const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
+	int rc;
+
+	if (p->e.op != CTL_JOP_SET || !p->e.ttl_s) {
+		send_txn(p);
+		return;
+	}
+	if (kr && kr->lease && cur && cur->op == CTL_JOP_SET && cur->ttl_s == p->e.ttl_s) {
+		p->lease = kr->lease;
+		if (cur->expires == p->e.expires) {
+			send_txn(p);
+			return;
+		}
+		rc = cl.st.ops->lease_keepalive(cl.st.h, p->lease, on_keepalive, p);
+	} else {
+		rc = cl.st.ops->lease_grant(cl.st.h, p->e.ttl_s, on_grant, p);
+	}
+	if (rc == -1)
+		refuse(p, NULL);
+}
+
+/* The lease renewed: a renewal alone is answered now (the journal here records the new
+ * end, no generation); anything else goes on to the txn. A lease that ended took its key
+ * with it: the registration is made again, on a new lease, compared on the key's absence
+ * unless the caller gave a revision. */
+static void on_keepalive(void *ctx, const struct cstore_result *r)
+{
+	struct pending *p = ctx;
+	const struct ctl_jentry *cur;
+
+	saw_rev(r->rev);
+	if (r->status == CSTORE_NOT_FOUND) {
+		log_info("lease: %s: store lease %" PRId64 " ended before this renewal; registering "
+			 "again on a new one", p->key, p->lease);
+		p->lease = 0;
+		if (p->if_rev < 0)
+			p->if_rev = 0;
+		if (cl.st.ops->lease_grant(cl.st.h, p->e.ttl_s, on_grant, p) == -1)
+			refuse(p, NULL);
+		return;
+	}
+	if (r->status != CSTORE_OK) {
+		refuse(p, r);
+		return;
+	}
+	set_up(1, NULL);
+	/* what the lease has left as etcd says, for lease_expires_in_s here */
+	p->e.expires = clock_wall_s() + (double)(r->ttl > 0 ? r->ttl : p->e.ttl_s);
+	cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
+	if (p->if_rev < 0 && cur && same_config(cur, &p->e)) {
+		ctl_apply_remote_renewal(&p->e);
+		finish(p);
+		return;
+	}
+	send_txn(p);
+}
+
+static void on_grant(void *ctx, const struct cstore_result *r)
+{
+	struct pending *p = ctx;
+
+	saw_rev(r->rev);
+	if (r->status != CSTORE_OK) {
+		refuse(p, r);
+		return;
+	}
+	p->lease = r->lease;
+	p->granted = 1;
+	send_txn(p);
+}
+
+/* The txn of p: its key's record (bound to p->lease) and the head marker, compared on
+ * the key's revision. */
+static void send_txn(struct pending *p)
+{
+	char rec[CTL_RECORD_MAX + 32];
+	struct ctl_jentry w = p->e;
+	struct cstore_op op[2];
+	struct cstore_txn t;
+	size_t len;
+
+	/* the local bookkeeping is each replica's own */
+	w.time = 0;
+	w.seq = 0;
+	w.gen = 0;
+	len = ctl_journal_encode(&w, rec, sizeof(rec));
+	if (!len) {
+		unlink_pending(p);
+		if (p->c)
+			ctl_reply_error(p->c, 500, "internal", "the change could not be encoded");
+		free(p);
+		return;
+	}
 	memset(op, 0, sizeof(op));
 	op[0].type = CSTORE_PUT;
 	op[0].key = p->key;
 	op[0].value = rec;
 	op[0].value_len = len;
+	op[0].lease = p->lease;
 	/* the head marker moves with every change, so the revision of the newest change
 	 * is known to a replica that only lists (GET /v1/cluster's "latest") */
 	op[1].type = CSTORE_PUT;
@@ -631,21 +764,14 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 		op[0].type = CSTORE_DELETE;
 		op[0].value = NULL;
 		op[0].value_len = 0;
+		op[0].lease = 0;
 	}
 	t.cmp_key = p->key;
-	t.cmp_rev = if_rev >= 0 ? if_rev : ctl_cluster_key_rev(e->pool, e->name);
+	t.cmp_rev = p->if_rev >= 0 ? p->if_rev : ctl_cluster_key_rev(p->e.pool, p->e.name);
 	t.ops = op;
 	t.nops = 2;
-	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1) {
-		free(p);
-		if (c)
-			ctl_reply_error(c, 500, "internal", "the store call could not start");
-		return;
-	}
-	p->next = cl.pending;
-	cl.pending = p;
-	if (c)
-		ctl_conn_defer(c, on_cancel, p);
+	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1)
+		refuse(p, NULL);
 }
 
 /* The commit, the conflict or the failure of a write. */
@@ -666,46 +792,71 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 		ev_timer_start(cl.loop, &p->timeout);
 		return;
 	}
-	unlink_pending(p);
-	if (r->status == CSTORE_CONFLICT) {
-		set_up(1, NULL);
-		if (!c) {
-			log_info("cluster: %s was changed by another write; this one is dropped", p->key);
-		} else {
-			struct ctl_jentry cur;
-			const char *rec = r->nkvs ? r->kvs[0].value : NULL;
-
-			o = ctl_error_json(NULL, "conflict", "%s was changed by another write since the "
-					   "revision this one was compared on; read it again and retry",
-					   p->key + strlen(cl.prefix));
-			cJSON_AddNumberToObject(o, "revision", (double)r->rev);
-			cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
-			/* the current state: the record's JSON, after its length and checksum */
-			if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
-				cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
-
-				/* the writer's local bookkeeping, not state */
-				cJSON_DeleteItemFromObject(now, "seq");
-				cJSON_DeleteItemFromObject(now, "time");
-				cJSON_AddItemToObject(o, "current", now);
-			} else
-				cJSON_AddNullToObject(o, "current");
-			ctl_reply_json(c, 409, o);
-		}
-	} else {
-		if (r->status == CSTORE_UNAVAILABLE)
-			set_up(0, r->error);
-		if (!c)
-			log_error("cluster: %s not written: %s", p->key, r->error ? r->error : "?");
-		else if (r->status == CSTORE_UNAVAILABLE)
-			ctl_reply_error(c, 503, "store_unavailable", "etcd did not commit the change "
-					"(%s); nothing changed here: retry when the store is back "
-					"(a write whose outcome was unknown may still show up)",
-					r->error ? r->error : "no member answered");
-		else
-			ctl_reply_error(c, 500, "store_error", "etcd refused the change: %s",
-					r->error ? r->error : "?");
+	if (r->status != CSTORE_CONFLICT) {
+		refuse(p, r);
+		return;
 	}
+	unlink_pending(p);
+	set_up(1, NULL);
+	/* a lease granted for this write binds nothing now: it goes at once, not at its end */
+	if (p->granted)
+		cl.st.ops->lease_revoke(cl.st.h, p->lease, on_revoked, NULL);
+	if (!c) {
+		log_info("cluster: %s was changed by another write; this one is dropped", p->key);
+	} else {
+		struct ctl_jentry cur;
+		const char *rec = r->nkvs ? r->kvs[0].value : NULL;
+
+		o = ctl_error_json(NULL, "conflict", "%s was changed by another write since the "
+				   "revision this one was compared on; read it again and retry",
+				   p->key + strlen(cl.prefix));
+		cJSON_AddNumberToObject(o, "revision", (double)r->rev);
+		cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
+		/* the current state: the record's JSON, after its length and checksum */
+		if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
+			cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
+
+			/* the writer's local bookkeeping, not state */
+			cJSON_DeleteItemFromObject(now, "seq");
+			cJSON_DeleteItemFromObject(now, "time");
+			cJSON_AddItemToObject(o, "current", now);
+		} else
+			cJSON_AddNullToObject(o, "current");
+		ctl_reply_json(c, 409, o);
+	}
+	free(p);
+}
+
+static void on_revoked(void *ctx, const struct cstore_result *r)
+{
+}
+
+/* A write the store did not take (r: its answer; NULL: the call could not start):
+ * nothing changed here; the caller hears 503 when the store cannot be reached. */
+static void refuse(struct pending *p, const struct cstore_result *r)
+{
+	struct ctl_conn *c = p->c;
+	const char *why = r && r->error ? r->error : NULL;
+
+	unlink_pending(p);
+	if (r && r->status == CSTORE_UNAVAILABLE)
+		set_up(0, why);
+	if (p->granted)
+		cl.st.ops->lease_revoke(cl.st.h, p->lease, on_revoked, NULL);
+	if (!r) {
+		if (c)
+			ctl_reply_error(c, 500, "internal", "the store call could not start");
+		else
+			log_error("cluster: %s not written: the store call could not start", p->key);
+	} else if (!c)
+		log_error("cluster: %s not written: %s", p->key, why ? why : "?");
+	else if (r->status == CSTORE_UNAVAILABLE)
+		ctl_reply_error(c, 503, "store_unavailable", "etcd did not commit the change "
+				"(%s); nothing changed here: retry when the store is back "
+				"(a write whose outcome was unknown may still show up)",
+				why ? why : "no member answered");
+	else
+		ctl_reply_error(c, 500, "store_error", "etcd refused the change: %s", why ? why : "?");
 	free(p);
 }
 

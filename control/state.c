@@ -270,8 +270,11 @@ int ctl_init(struct config **cfgp, const char *config_path,
 			log_error("out of memory reading the journal");
 			return -1;
 		}
-		/* leases that ran out while fulcrum was down never come back */
-		n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, clock_wall_s(), &expired);
+		/* leases that ran out while fulcrum was down never come back; in cluster
+		 * mode the store's leases decide (its list brings what is left) */
+		if (!file->cluster)
+			n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, clock_wall_s(),
+							      &expired);
 		settle_journal(cur, (size_t)n, expired > 0);
 	}
 	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
