@@ -84,6 +84,7 @@ static void on_list(void *ctx, const struct cstore_result *r);
 static void on_probe(void *ctx, const struct cstore_result *r);
 static void start_watch(void);
 static void on_watch(void *ctx, const struct cstore_watch_report *r);
+static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
 static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
@@ -128,6 +129,11 @@ static int split_key(const char *key, char *pool, char *name)
 
 /* A key's value is one journal record (length, CRC-32, JSON), read by the journal's
  * own parser: the same checks as a record replayed from the local file. 0, or -1. */
+int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e)
+{
+	return decode(value, len, e);
+}
+
 static int decode(const char *value, size_t len, struct ctl_jentry *e)
 {
 	struct ctl_journal j;
@@ -196,6 +202,23 @@ int64_t ctl_cluster_key_rev(const char *pool, const char *name)
 	const struct keyrev *kr = find_rev(pool, name);
 
 	return kr ? kr->rev : 0;
+}
+
+int64_t ctl_cluster_key_lease(const char *pool, const char *name)
+{
+	const struct keyrev *kr = find_rev(pool, name);
+
+	return kr ? kr->lease : 0;
+}
+
+struct cluster_store *ctl_cluster_store(void)
+{
+	return &cl.st;
+}
+
+const char *ctl_cluster_prefix(void)
+{
+	return cl.prefix;
 }
 
 int ctl_cluster_on(void)
@@ -438,6 +461,8 @@ static void on_list(void *ctx, const struct cstore_result *r)
 			ctl_replicas_kv(kv);
 			continue;
 		}
+		if (ctl_cluster_rollback_owns(kv->key))
+			continue;
 		if (kv->mod_rev > newest)
 			newest = kv->mod_rev;
 		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
@@ -455,7 +480,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		same = cur && same_state(cur, &all[i]);
 	}
 	if (!same)
-		ctl_apply_remote_all(all, n, r->rev);
+		ctl_apply_remote_all(all, n, r->rev, "list");
 	free(all);
 	/* the list holds the state as of its revision; the last change in it is the head
 	 * marker's (every write puts it) or a key's, which is what the replicas that
@@ -507,8 +532,8 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 	saw_rev(r->rev);
 	switch (r->what) {
 	case CSTORE_WATCH_EVENTS:
-		for (i = 0; i < r->nevents; i++)
-			apply_event(&r->events[i]);
+		for (i = 0; i < r->nevents; i += apply_revision(r->events + i, r->nevents - i))
+			;
 		set_up(1, NULL);
 		settle();
 		return;
@@ -529,6 +554,81 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 		later();
 }
 
+/* The changes of one revision at evs[0] (of n): a txn that changed one object (every
+ * API write) applied as one event, one that changed several (a rollback) as one new
+ * journal and one generation. Returns how many events it took. */
+static size_t apply_revision(const struct cstore_event *evs, size_t n)
+{
+	int64_t rev = evs[0].kv.mod_rev;
+	size_t k, i, nstate = 0, nall;
+	struct ctl_jentry *all, e;
+	char what[64] = "several keys", pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
+
+	for (k = 0; k < n && evs[k].kv.mod_rev == rev; k++)
+		if (!ctl_replicas_owns(evs[k].kv.key) && !ctl_cluster_rollback_owns(evs[k].kv.key))
+			nstate++;
+	if (nstate < 2 || rev < cl.watch_from) {
+		for (i = 0; i < k; i++)
+			apply_event(&evs[i]);
+		return k;
+	}
+	all = malloc((ctl_plane.journal.n + nstate) * sizeof(*all));
+	if (!all) {
+		log_error("cluster: out of memory applying revision %" PRId64 "; listing again", rev);
+		cl.relist = 1;
+		return k;
+	}
+	nall = ctl_plane.journal.n;
+	memcpy(all, ctl_plane.journal.entries, nall * sizeof(*all));
+	saw_rev(rev);
+	cl.seen = rev;
+	for (i = 0; i < k; i++) {
+		const struct cstore_event *ev = &evs[i];
+		size_t j;
+
+		if (ctl_replicas_owns(ev->kv.key)) {
+			if (ev->type == CSTORE_EV_DELETE)
+				ctl_replicas_deleted(ev->kv.key);
+			else
+				ctl_replicas_kv(&ev->kv);
+			continue;
+		}
+		if (ctl_cluster_rollback_owns(ev->kv.key)) {
+			if (ev->type == CSTORE_EV_PUT)
+				ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+			continue;
+		}
+		if (ev->type == CSTORE_EV_DELETE) {
+			if (split_key(ev->kv.key, pool, name) == -1)
+				continue;
+			drop_rev(pool, name);
+		} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+			log_error("cluster: key %s at revision %" PRId64 " does not hold a record "
+				  "fulcrum wrote; ignored", ev->kv.key, rev);
+			continue;
+		} else {
+			snprintf(pool, sizeof(pool), "%s", e.pool);
+			snprintf(name, sizeof(name), "%s", e.name);
+			set_rev(pool, name, rev, ev->kv.lease);
+		}
+		for (j = 0; j < nall; j++)
+			if (!strcmp(all[j].pool, pool) && !strcmp(all[j].name, name))
+				break;
+		if (ev->type == CSTORE_EV_DELETE) {
+			if (j < nall)
+				all[j] = all[--nall];
+		} else if (j < nall) {
+			all[j] = e;
+		} else {
+			all[nall++] = e;
+		}
+	}
+	ctl_apply_remote_all(all, nall, rev, what);
+	free(all);
+	cl.applied = rev;
+	return k;
+}
+
 /* One change of the watch, applied in the order it came (the store's revision order). */
 static void apply_event(const struct cstore_event *ev)
 {
@@ -541,6 +641,13 @@ static void apply_event(const struct cstore_event *ev)
 		return;  /* seen in a list already */
 	saw_rev(rev);
 	cl.seen = rev;
+	if (ctl_cluster_rollback_owns(ev->kv.key)) {
+		char what[64];
+
+		if (ev->type == CSTORE_EV_PUT)
+			ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+		return;
+	}
 	if (ctl_replicas_owns(ev->kv.key)) {
 		/* a replica's key or the head marker: not part of the state served */
 		if (ev->type == CSTORE_EV_DELETE)
@@ -570,7 +677,7 @@ static void apply_event(const struct cstore_event *ev)
 					if (strcmp(ctl_plane.journal.entries[i].pool, pool) ||
 					    strcmp(ctl_plane.journal.entries[i].name, name))
 						rest[n++] = ctl_plane.journal.entries[i];
-				ctl_apply_remote_all(rest, n, rev);
+				ctl_apply_remote_all(rest, n, rev, "removed");
 				free(rest);
 			}
 			drop_rev(pool, name);
@@ -641,6 +748,32 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 	if (c)
 		ctl_conn_defer(c, on_cancel, p);
 	lease_then_txn(p);
+}
+
+void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
+			ctl_cluster_then_fn then, const void *arg, size_t arglen)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p || arglen > sizeof(p->arg)) {
+		free(p);
+		if (c)
+			ctl_reply_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	p->c = c;
+	p->then = then;
+	if (arglen)
+		memcpy(p->arg, arg, arglen);
+	snprintf(p->key, sizeof(p->key), "%s%s", cl.prefix, what);
+	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
+	p->timeout.data = p;
+	p->next = cl.pending;
+	cl.pending = p;
+	if (c)
+		ctl_conn_defer(c, on_cancel, p);
+	if (cl.st.ops->txn(cl.st.h, t, on_txn, p) == -1)
+		refuse(p, NULL);
 }
 
 /* A registration with a lease (ttl_s) is a key bound to a store lease of that TTL, so

@@ -602,7 +602,7 @@ void ctl_apply_remote_renewal(struct ctl_jentry *e)
 		ctl_journal_adopt(&ctl_plane.journal, all, n);
 }
 
-int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev)
+int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev, const char *what)
 {
 	struct ctl_jentry *copy = n ? malloc(n * sizeof(*copy)) : NULL;
 	char err[512];
@@ -618,7 +618,7 @@ int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev
 		ctl_journal_adopt(&ctl_plane.journal, copy, n);
 	else
 		free(copy);
-	return publish_remote(rev, "list");
+	return publish_remote(rev, what);
 }
 
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)
