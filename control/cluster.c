@@ -1,5 +1,6 @@
 /* cluster.c: cluster mode: each control API change committed to the store as one
- * transaction on its key, and the store's changes applied here from the watch, in order. */
+ * transaction on its key (a leased registration bound to an etcd lease, renewed by
+ * keep-alive), and the store's changes applied here from the watch, in order. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,28 +13,13 @@
 #include "clock.h"
 #include "cluster_replica.h"
 #include "cluster_store.h"
+#include "cluster_write.h"
 #include "ctl_api.h"
 #include "ctl_http.h"
 #include "log.h"
 
 #define RETRY_S 1.0                  /* between two attempts while the store is away */
 #define PREFIX_MAX 80                /* "/fulcrum/" + a name + "/" */
-#define KEY_MAX 256
-
-/* An API call whose change is sent or committed, waiting to be applied here. */
-struct pending {
-	struct pending *next;
-	struct ctl_conn *c;              /* NULL: no one waits (gone, or a lease expiry) */
-	ctl_cluster_then_fn then;
-	unsigned char arg[CTL_CLUSTER_ARG_MAX];
-	char key[KEY_MAX];
-	struct ctl_jentry e;             /* the change */
-	int64_t if_rev;                  /* what the txn compares on; -1: the key's as applied */
-	int64_t lease;                   /* the store lease the key is put bound to, 0 = none */
-	int granted;                     /* that lease was granted for this write */
-	int64_t rev;                     /* the commit's revision; 0 while the txn runs */
-	ev_timer timeout;                /* committed but not seen in the watch: answer anyway */
-};
 
 /* The mod revision of one key as last applied here, and the store lease it is bound to. */
 struct keyrev {
@@ -86,19 +72,12 @@ static void start_watch(void);
 static void on_watch(void *ctx, const struct cstore_watch_report *r);
 static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
-static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
-static void lease_then_txn(struct pending *p);
-static void on_keepalive(void *ctx, const struct cstore_result *r);
-static void on_grant(void *ctx, const struct cstore_result *r);
-static void send_txn(struct pending *p);
 static void on_txn(void *ctx, const struct cstore_result *r);
-static void refuse(struct pending *p, const struct cstore_result *r);
 static void on_revoked(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
 static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 static void settle(void);
-static void finish(struct pending *p);
 static void unlink_pending(struct pending *p);
 static void saw_rev(int64_t rev);
 static int read_copy_mark(void);
@@ -257,6 +236,15 @@ static void saw_rev(int64_t rev)
 {
 	if (rev > cl.store_rev)
 		cl.store_rev = rev;
+}
+
+void cluster_heard(const struct cstore_result *r)
+{
+	saw_rev(r->rev);
+	/* a conflict or a lease not found is an answer from a member too */
+	if (r->status == CSTORE_OK || r->status == CSTORE_NOT_FOUND ||
+	    r->status == CSTORE_CONFLICT)
+		set_up(1, NULL);
 }
 
 /* Ready once the store's whole state was applied since the start. While the store
@@ -691,7 +679,8 @@ static void apply_event(const struct cstore_event *ev)
 		set_rev(e.pool, e.name, rev, ev->kv.lease);
 		/* a lease renewal is a journal record only, as without cluster mode: a hook
 		 * renewing every few seconds makes no generation */
-		if (cur && same_config(cur, &e) && (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
+		if (cur && cluster_same_config(cur, &e) &&
+		    (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
 			ctl_apply_remote_renewal(&e);
 		else
 			ctl_apply_remote(&e, rev);
@@ -701,7 +690,7 @@ static void apply_event(const struct cstore_event *ev)
 
 /* The same config (what a generation is built from; not the lease, nor the local
  * bookkeeping: time, sequence, addresses resolved). */
-static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
+int cluster_same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
 {
 	return a->op == b->op && !strcmp(a->address, b->address) && a->weight == b->weight &&
 	       a->max_conns == b->max_conns && a->state == b->state &&
@@ -712,7 +701,7 @@ static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
 /* The same config and the same lease. */
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
 {
-	return same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
+	return cluster_same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
 }
 
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
@@ -747,7 +736,7 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 	cl.pending = p;
 	if (c)
 		ctl_conn_defer(c, on_cancel, p);
-	lease_then_txn(p);
+	cluster_lease_then_txn(p);
 }
 
 void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
@@ -773,92 +762,12 @@ void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const ch
 	if (c)
 		ctl_conn_defer(c, on_cancel, p);
 	if (cl.st.ops->txn(cl.st.h, t, on_txn, p) == -1)
-		refuse(p, NULL);
-}
-
-/* A registration with a lease (ttl_s) is a key bound to a store lease of that TTL, so
- * that etcd deletes it when no one renews it. The lease the key holds is reused while its
- * TTL is the entry's: renewed (keep-alive) when the entry's lease runs from a new time (a
- * PUT), not renewed when it runs on as it was (a drain, an admin change); a key without
- * one, or with one of another TTL, gets a new lease. Then the txn, unless the write is a
- * renewal alone: that is the keep-alive only, no write, no revision. */
-static void lease_then_txn(struct pending *p)
-{
-	const struct keyrev *kr = find_rev(p->e.pool, p->e.name);
-	const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
-	int rc;
-
-	if (p->e.op != CTL_JOP_SET || !p->e.ttl_s) {
-		send_txn(p);
-		return;
-	}
-	if (kr && kr->lease && cur && cur->op == CTL_JOP_SET && cur->ttl_s == p->e.ttl_s) {
-		p->lease = kr->lease;
-		if (cur->expires == p->e.expires) {
-			send_txn(p);
-			return;
-		}
-		rc = cl.st.ops->lease_keepalive(cl.st.h, p->lease, on_keepalive, p);
-	} else {
-		rc = cl.st.ops->lease_grant(cl.st.h, p->e.ttl_s, on_grant, p);
-	}
-	if (rc == -1)
-		refuse(p, NULL);
-}
-
-/* The lease renewed: a renewal alone is answered now (the journal here records the new
- * end, no generation); anything else goes on to the txn. A lease that ended took its key
- * with it: the registration is made again, on a new lease, compared on the key's absence
- * unless the caller gave a revision. */
-static void on_keepalive(void *ctx, const struct cstore_result *r)
-{
-	struct pending *p = ctx;
-	const struct ctl_jentry *cur;
-
-	saw_rev(r->rev);
-	if (r->status == CSTORE_NOT_FOUND) {
-		log_info("lease: %s: store lease %" PRId64 " ended before this renewal; registering "
-			 "again on a new one", p->key, p->lease);
-		p->lease = 0;
-		if (p->if_rev < 0)
-			p->if_rev = 0;
-		if (cl.st.ops->lease_grant(cl.st.h, p->e.ttl_s, on_grant, p) == -1)
-			refuse(p, NULL);
-		return;
-	}
-	if (r->status != CSTORE_OK) {
-		refuse(p, r);
-		return;
-	}
-	set_up(1, NULL);
-	/* what the lease has left as etcd says, for lease_expires_in_s here */
-	p->e.expires = clock_wall_s() + (double)(r->ttl > 0 ? r->ttl : p->e.ttl_s);
-	cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
-	if (p->if_rev < 0 && cur && same_config(cur, &p->e)) {
-		ctl_apply_remote_renewal(&p->e);
-		finish(p);
-		return;
-	}
-	send_txn(p);
-}
-
-static void on_grant(void *ctx, const struct cstore_result *r)
-{
-	struct pending *p = ctx;
-
-	saw_rev(r->rev);
-	if (r->status != CSTORE_OK) {
-		refuse(p, r);
-		return;
-	}
-	p->lease = r->lease;
-	p->granted = 1;
-	send_txn(p);
+		cluster_refuse(p, NULL);
 }
 
 /* The txn of p: its key's record (bound to p->lease) and the head marker, compared on
  * the key's revision. */
-static void send_txn(struct pending *p)
+void cluster_send_txn(struct pending *p)
 {
 	char rec[CTL_RECORD_MAX + 32];
 	struct ctl_jentry w = p->e;
@@ -904,7 +813,7 @@ static void send_txn(struct pending *p)
 	t.ops = op;
 	t.nops = 2;
 	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1)
-		refuse(p, NULL);
+		cluster_refuse(p, NULL);
 }
 
 /* The commit, the conflict or the failure of a write. */
@@ -919,14 +828,14 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 		set_up(1, NULL);
 		p->rev = r->rev;
 		if (cl.seen >= p->rev) {
-			finish(p);
+			cluster_finish(p);
 			return;
 		}
 		ev_timer_start(cl.loop, &p->timeout);
 		return;
 	}
 	if (r->status != CSTORE_CONFLICT) {
-		refuse(p, r);
+		cluster_refuse(p, r);
 		return;
 	}
 	unlink_pending(p);
@@ -966,7 +875,7 @@ static void on_revoked(void *ctx, const struct cstore_result *r)
 
 /* A write the store did not take (r: its answer; NULL: the call could not start):
  * nothing changed here; the caller hears 503 when the store cannot be reached. */
-static void refuse(struct pending *p, const struct cstore_result *r)
+void cluster_refuse(struct pending *p, const struct cstore_result *r)
 {
 	struct ctl_conn *c = p->c;
 	const char *why = r && r->error ? r->error : NULL;
@@ -1009,7 +918,7 @@ static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	log_warn("cluster: %s committed at revision %" PRId64 " but not applied here yet "
 		 "(applied: %" PRId64 "); answering", p->key, p->rev, cl.applied);
-	finish(p);
+	cluster_finish(p);
 }
 
 /* Answers every committed write that is applied now. */
@@ -1020,11 +929,11 @@ static void settle(void)
 	for (; p; p = next) {
 		next = p->next;
 		if (p->rev && p->rev <= cl.seen)
-			finish(p);
+			cluster_finish(p);
 	}
 }
 
-static void finish(struct pending *p)
+void cluster_finish(struct pending *p)
 {
 	ev_timer_stop(cl.loop, &p->timeout);
 	unlink_pending(p);
