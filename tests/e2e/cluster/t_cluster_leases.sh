@@ -3,7 +3,8 @@
 # (control/cluster.c): the key is bound to a store lease; a renewing PUT on any replica
 # keeps the lease alive without rewriting the key (no new revision, no generation);
 # unrenewed, etcd deletes the key and all three replicas drop the backend at once
-# (compared: the times each dropped it, a generous margin); with etcd paused past the
+# (compared: the times each dropped it, a generous margin); a restarted replica renews
+# through the lease it finds in its list; with etcd paused past the
 # TTL, no replica drops it on its own clock.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -12,6 +13,7 @@ need_fulcrum
 
 etcd_cluster_start
 ports W1 W2 W3 K1 K2 K3 P_A P_B
+RPID=()
 WEB=("" "$W1" "$W2" "$W3")
 CTL=("" "$K1" "$K2" "$K3")
 EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
@@ -35,6 +37,7 @@ cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms
             replica_id = "r$i"; replica_ttl_s = 5; };
 EOF
 	bg "fulcrum$i" TERM "$FULCRUM" -c "$cfg"
+	RPID[$i]=$LAST_PID
 	wait_listen "${WEB[$i]}" "$LAST_PID" 15
 	wait_listen "${CTL[$i]}" "$LAST_PID" 15
 }
@@ -79,10 +82,18 @@ left=$(json_get "$(cat "$T/has1.body")" 'd["lease_expires_in_s"]')
 assert_cmp "$left" ">" 0 "lease_expires_in_s on replica 1"
 assert_cmp "$left" "<=" 2 "lease_expires_in_s on replica 1"
 
-step "renewing PUTs on replicas 2 and 3 keep it past its TTL without rewriting the key"
+step "renewing PUTs on replicas 2 and 3 (restarted: it finds the lease in its list) keep it past its TTL without rewriting the key"
 mod=$(key_field mod_revision)
 g1=$(P_CTL=${CTL[1]} current_generation)
-end=$((SECONDS + 4))
+# replica 2 renews while replica 3 restarts (the lease must not end meanwhile)
+( while :; do renew 2 >/dev/null 2>&1; sleep 0.4; done ) &
+RENEWER=$!
+stop_pid "${RPID[3]}" TERM 10 || fail "replica 3 did not stop"
+replica 3
+for ((k = 0; k < 100; k++)); do [ "$(http_status "http://127.0.0.1:${CTL[3]}/readyz")" = 200 ] && break; sleep 0.1; done
+kill "$RENEWER"
+wait_exit "$RENEWER" 10 || true
+end=$((SECONDS + 3))
 while [ $SECONDS -lt $end ]; do
 	renew 2
 	sleep 0.4
@@ -103,7 +114,7 @@ assert_cmp "$left" "<=" 2 "lease_expires_in_s on replica 3 just after it renewed
 step "etcd paused past the TTL: no replica drops it on its own clock"
 renew 1
 for i in 0 1 2; do kill -STOP "${ETCD_PID[$i]}"; done
-sleep 3.5
+sleep 3
 for i in 1 2 3; do assert_eq "$(has "$i")" 200 "web-2 on replica $i with etcd paused"; done
 for i in 0 1 2; do kill -CONT "${ETCD_PID[$i]}"; done
 etcd_wait_healthy 30
