@@ -5,7 +5,9 @@
 # (stale) revision give one 200 and one 409 with the current state; a replica started
 # with an empty state dir serves the full state; with all of etcd stopped every replica
 # keeps serving (a restarted one too, from its local copy), a write gets 503
-# store_unavailable and changes nothing; etcd back, a write succeeds and reaches all.
+# store_unavailable and changes nothing; etcd back, a write succeeds and reaches all; a
+# rollback on one replica is one store write that every replica applies as the same
+# generation (control/cluster_rollback.c).
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
