@@ -870,12 +870,9 @@ static void h_rollback(struct ctl_conn *c, const struct ctl_request *req, const 
 		ctl_reply_error(c, 400, "invalid_body", "%s", err);
 		return;
 	}
-	/* a rollback rewrites the journal: done here alone, this replica would leave the
-	 * others (and the store) until its next list undid it */
+	/* cluster mode: one write through the store, which every replica applies */
 	if (ctl_cluster_on()) {
-		ctl_reply_error(c, 409, "cluster_mode", "a rollback is not written through the "
-				"cluster store yet; change the backends with PUT and DELETE, or "
-				"deploy the older config file and reload");
+		ctl_cluster_rollback(c, id);
 		return;
 	}
 	r = ctl_rollback(id, &gen, &errs, err, sizeof(err));

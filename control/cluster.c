@@ -1,5 +1,6 @@
 /* cluster.c: cluster mode: each control API change committed to the store as one
- * transaction on its key, and the store's changes applied here from the watch, in order. */
+ * transaction on its key (a leased registration bound to an etcd lease, renewed by
+ * keep-alive), and the store's changes applied here from the watch, in order. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,32 +10,23 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "cluster_replica.h"
 #include "cluster_store.h"
+#include "cluster_write.h"
 #include "ctl_api.h"
 #include "ctl_http.h"
 #include "log.h"
 
 #define RETRY_S 1.0                  /* between two attempts while the store is away */
 #define PREFIX_MAX 80                /* "/fulcrum/" + a name + "/" */
-#define KEY_MAX 256
 
-/* An API call whose change is sent or committed, waiting to be applied here. */
-struct pending {
-	struct pending *next;
-	struct ctl_conn *c;              /* NULL: no one waits (gone, or a lease expiry) */
-	ctl_cluster_then_fn then;
-	unsigned char arg[CTL_CLUSTER_ARG_MAX];
-	char key[KEY_MAX];
-	int64_t rev;                     /* the commit's revision; 0 while the txn runs */
-	ev_timer timeout;                /* committed but not seen in the watch: answer anyway */
-};
-
-/* The mod revision of one key as last applied here. */
+/* The mod revision of one key as last applied here, and the store lease it is bound to. */
 struct keyrev {
 	char pool[CTL_NAME_MAX];
 	char name[CTL_NAME_MAX];
 	int64_t rev;
+	int64_t lease;                   /* 0 = none */
 };
 
 static struct {
@@ -67,7 +59,8 @@ static struct {
 static void key_of(const char *pool, const char *name, char *out, size_t len);
 static int split_key(const char *key, char *pool, char *name);
 static int decode(const char *value, size_t len, struct ctl_jentry *e);
-static void set_rev(const char *pool, const char *name, int64_t rev);
+static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease);
+static const struct keyrev *find_rev(const char *pool, const char *name);
 static void drop_rev(const char *pool, const char *name);
 static void attempt(void);
 static void on_retry(struct ev_loop *loop, ev_timer *t, int revents);
@@ -77,14 +70,14 @@ static void on_list(void *ctx, const struct cstore_result *r);
 static void on_probe(void *ctx, const struct cstore_result *r);
 static void start_watch(void);
 static void on_watch(void *ctx, const struct cstore_watch_report *r);
+static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
-static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static void on_txn(void *ctx, const struct cstore_result *r);
+static void on_revoked(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
 static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 static void settle(void);
-static void finish(struct pending *p);
 static void unlink_pending(struct pending *p);
 static void saw_rev(int64_t rev);
 static int read_copy_mark(void);
@@ -115,6 +108,11 @@ static int split_key(const char *key, char *pool, char *name)
 
 /* A key's value is one journal record (length, CRC-32, JSON), read by the journal's
  * own parser: the same checks as a record replayed from the local file. 0, or -1. */
+int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e)
+{
+	return decode(value, len, e);
+}
+
 static int decode(const char *value, size_t len, struct ctl_jentry *e)
 {
 	struct ctl_journal j;
@@ -132,13 +130,14 @@ static int decode(const char *value, size_t len, struct ctl_jentry *e)
 	return rc;
 }
 
-static void set_rev(const char *pool, const char *name, int64_t rev)
+static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease)
 {
 	size_t i;
 
 	for (i = 0; i < cl.nrevs; i++)
 		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name)) {
 			cl.revs[i].rev = rev;
+			cl.revs[i].lease = lease;
 			return;
 		}
 	if (cl.nrevs == cl.caprevs) {
@@ -152,7 +151,18 @@ static void set_rev(const char *pool, const char *name, int64_t rev)
 	}
 	snprintf(cl.revs[cl.nrevs].pool, CTL_NAME_MAX, "%s", pool);
 	snprintf(cl.revs[cl.nrevs].name, CTL_NAME_MAX, "%s", name);
+	cl.revs[cl.nrevs].lease = lease;
 	cl.revs[cl.nrevs++].rev = rev;
+}
+
+static const struct keyrev *find_rev(const char *pool, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cl.nrevs; i++)
+		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name))
+			return &cl.revs[i];
+	return NULL;
 }
 
 static void drop_rev(const char *pool, const char *name)
@@ -168,12 +178,26 @@ static void drop_rev(const char *pool, const char *name)
 
 int64_t ctl_cluster_key_rev(const char *pool, const char *name)
 {
-	size_t i;
+	const struct keyrev *kr = find_rev(pool, name);
 
-	for (i = 0; i < cl.nrevs; i++)
-		if (!strcmp(cl.revs[i].pool, pool) && !strcmp(cl.revs[i].name, name))
-			return cl.revs[i].rev;
-	return 0;
+	return kr ? kr->rev : 0;
+}
+
+int64_t ctl_cluster_key_lease(const char *pool, const char *name)
+{
+	const struct keyrev *kr = find_rev(pool, name);
+
+	return kr ? kr->lease : 0;
+}
+
+struct cluster_store *ctl_cluster_store(void)
+{
+	return &cl.st;
+}
+
+const char *ctl_cluster_prefix(void)
+{
+	return cl.prefix;
 }
 
 int ctl_cluster_on(void)
@@ -212,6 +236,15 @@ static void saw_rev(int64_t rev)
 {
 	if (rev > cl.store_rev)
 		cl.store_rev = rev;
+}
+
+void cluster_heard(const struct cstore_result *r)
+{
+	saw_rev(r->rev);
+	/* a conflict or a lease not found is an answer from a member too */
+	if (r->status == CSTORE_OK || r->status == CSTORE_NOT_FOUND ||
+	    r->status == CSTORE_CONFLICT)
+		set_up(1, NULL);
 }
 
 /* Ready once the store's whole state was applied since the start. While the store
@@ -416,13 +449,15 @@ static void on_list(void *ctx, const struct cstore_result *r)
 			ctl_replicas_kv(kv);
 			continue;
 		}
+		if (ctl_cluster_rollback_owns(kv->key))
+			continue;
 		if (kv->mod_rev > newest)
 			newest = kv->mod_rev;
 		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
 			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
 			continue;
 		}
-		set_rev(all[n].pool, all[n].name, kv->mod_rev);
+		set_rev(all[n].pool, all[n].name, kv->mod_rev, kv->lease);
 		n++;
 	}
 	same = n == ctl_plane.journal.n;
@@ -433,7 +468,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		same = cur && same_state(cur, &all[i]);
 	}
 	if (!same)
-		ctl_apply_remote_all(all, n, r->rev);
+		ctl_apply_remote_all(all, n, r->rev, "list");
 	free(all);
 	/* the list holds the state as of its revision; the last change in it is the head
 	 * marker's (every write puts it) or a key's, which is what the replicas that
@@ -485,8 +520,8 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 	saw_rev(r->rev);
 	switch (r->what) {
 	case CSTORE_WATCH_EVENTS:
-		for (i = 0; i < r->nevents; i++)
-			apply_event(&r->events[i]);
+		for (i = 0; i < r->nevents; i += apply_revision(r->events + i, r->nevents - i))
+			;
 		set_up(1, NULL);
 		settle();
 		return;
@@ -507,6 +542,81 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r)
 		later();
 }
 
+/* The changes of one revision at evs[0] (of n): a txn that changed one object (every
+ * API write) applied as one event, one that changed several (a rollback) as one new
+ * journal and one generation. Returns how many events it took. */
+static size_t apply_revision(const struct cstore_event *evs, size_t n)
+{
+	int64_t rev = evs[0].kv.mod_rev;
+	size_t k, i, nstate = 0, nall;
+	struct ctl_jentry *all, e;
+	char what[64] = "several keys", pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
+
+	for (k = 0; k < n && evs[k].kv.mod_rev == rev; k++)
+		if (!ctl_replicas_owns(evs[k].kv.key) && !ctl_cluster_rollback_owns(evs[k].kv.key))
+			nstate++;
+	if (nstate < 2 || rev < cl.watch_from) {
+		for (i = 0; i < k; i++)
+			apply_event(&evs[i]);
+		return k;
+	}
+	all = malloc((ctl_plane.journal.n + nstate) * sizeof(*all));
+	if (!all) {
+		log_error("cluster: out of memory applying revision %" PRId64 "; listing again", rev);
+		cl.relist = 1;
+		return k;
+	}
+	nall = ctl_plane.journal.n;
+	memcpy(all, ctl_plane.journal.entries, nall * sizeof(*all));
+	saw_rev(rev);
+	cl.seen = rev;
+	for (i = 0; i < k; i++) {
+		const struct cstore_event *ev = &evs[i];
+		size_t j;
+
+		if (ctl_replicas_owns(ev->kv.key)) {
+			if (ev->type == CSTORE_EV_DELETE)
+				ctl_replicas_deleted(ev->kv.key);
+			else
+				ctl_replicas_kv(&ev->kv);
+			continue;
+		}
+		if (ctl_cluster_rollback_owns(ev->kv.key)) {
+			if (ev->type == CSTORE_EV_PUT)
+				ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+			continue;
+		}
+		if (ev->type == CSTORE_EV_DELETE) {
+			if (split_key(ev->kv.key, pool, name) == -1)
+				continue;
+			drop_rev(pool, name);
+		} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+			log_error("cluster: key %s at revision %" PRId64 " does not hold a record "
+				  "fulcrum wrote; ignored", ev->kv.key, rev);
+			continue;
+		} else {
+			snprintf(pool, sizeof(pool), "%s", e.pool);
+			snprintf(name, sizeof(name), "%s", e.name);
+			set_rev(pool, name, rev, ev->kv.lease);
+		}
+		for (j = 0; j < nall; j++)
+			if (!strcmp(all[j].pool, pool) && !strcmp(all[j].name, name))
+				break;
+		if (ev->type == CSTORE_EV_DELETE) {
+			if (j < nall)
+				all[j] = all[--nall];
+		} else if (j < nall) {
+			all[j] = e;
+		} else {
+			all[nall++] = e;
+		}
+	}
+	ctl_apply_remote_all(all, nall, rev, what);
+	free(all);
+	cl.applied = rev;
+	return k;
+}
+
 /* One change of the watch, applied in the order it came (the store's revision order). */
 static void apply_event(const struct cstore_event *ev)
 {
@@ -519,6 +629,13 @@ static void apply_event(const struct cstore_event *ev)
 		return;  /* seen in a list already */
 	saw_rev(rev);
 	cl.seen = rev;
+	if (ctl_cluster_rollback_owns(ev->kv.key)) {
+		char what[64];
+
+		if (ev->type == CSTORE_EV_PUT)
+			ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+		return;
+	}
 	if (ctl_replicas_owns(ev->kv.key)) {
 		/* a replica's key or the head marker: not part of the state served */
 		if (ev->type == CSTORE_EV_DELETE)
@@ -529,8 +646,17 @@ static void apply_event(const struct cstore_event *ev)
 	}
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
-		if (split_key(ev->kv.key, pool, name) == 0 &&
-		    ctl_journal_find(&ctl_plane.journal, pool, name)) {
+		int named = split_key(ev->kv.key, pool, name) == 0;
+		const struct keyrev *kr = named ? find_rev(pool, name) : NULL;
+
+		if (named && ctl_journal_find(&ctl_plane.journal, pool, name)) {
+			/* a key bound to a lease is deleted by etcd itself when the lease
+			 * ends (not renewed within its TTL): every replica applies that one
+			 * deletion at once */
+			if (kr && kr->lease)
+				log_info("lease: backend %s/%s removed at revision %" PRId64 " (its key, "
+					 "bound to store lease %" PRId64 ", was deleted: the lease ended "
+					 "unless a DELETE removed it)", pool, name, rev, kr->lease);
 			struct ctl_jentry *rest = malloc((ctl_plane.journal.n + 1) * sizeof(*rest));
 			size_t i, n = 0;
 
@@ -539,7 +665,7 @@ static void apply_event(const struct cstore_event *ev)
 					if (strcmp(ctl_plane.journal.entries[i].pool, pool) ||
 					    strcmp(ctl_plane.journal.entries[i].name, name))
 						rest[n++] = ctl_plane.journal.entries[i];
-				ctl_apply_remote_all(rest, n, rev);
+				ctl_apply_remote_all(rest, n, rev, "removed");
 				free(rest);
 			}
 			drop_rev(pool, name);
@@ -550,10 +676,11 @@ static void apply_event(const struct cstore_event *ev)
 	} else {
 		const struct ctl_jentry *cur = ctl_journal_find(&ctl_plane.journal, e.pool, e.name);
 
-		set_rev(e.pool, e.name, rev);
+		set_rev(e.pool, e.name, rev, ev->kv.lease);
 		/* a lease renewal is a journal record only, as without cluster mode: a hook
 		 * renewing every few seconds makes no generation */
-		if (cur && same_config(cur, &e) && (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
+		if (cur && cluster_same_config(cur, &e) &&
+		    (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
 			ctl_apply_remote_renewal(&e);
 		else
 			ctl_apply_remote(&e, rev);
@@ -563,7 +690,7 @@ static void apply_event(const struct cstore_event *ev)
 
 /* The same config (what a generation is built from; not the lease, nor the local
  * bookkeeping: time, sequence, addresses resolved). */
-static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
+int cluster_same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
 {
 	return a->op == b->op && !strcmp(a->address, b->address) && a->weight == b->weight &&
 	       a->max_conns == b->max_conns && a->state == b->state &&
@@ -574,18 +701,13 @@ static int same_config(const struct ctl_jentry *a, const struct ctl_jentry *b)
 /* The same config and the same lease. */
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
 {
-	return same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
+	return cluster_same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
 }
 
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
 		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
 {
 	struct pending *p = calloc(1, sizeof(*p));
-	char rec[CTL_RECORD_MAX + 32];
-	struct ctl_jentry w = *e;
-	struct cstore_op op[2];
-	struct cstore_txn t;
-	size_t len;
 
 	if (ctl_plane.stopping) {
 		free(p);
@@ -593,31 +715,84 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
 		return;
 	}
-	/* remembered so that a later edit of this backend in the file can overtake it */
-	ctl_backend_fingerprint(ctl_plane.file, w.pool, w.name, w.file_fp);
-	/* the local bookkeeping is each replica's own */
-	w.time = 0;
-	w.seq = 0;
-	w.gen = 0;
-	len = ctl_journal_encode(&w, rec, sizeof(rec));
-	if (!p || !len || arglen > sizeof(p->arg)) {
+	if (!p || arglen > sizeof(p->arg)) {
 		free(p);
 		if (c)
 			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
+		return;
+	}
+	p->e = *e;
+	/* remembered so that a later edit of this backend in the file can overtake it */
+	ctl_backend_fingerprint(ctl_plane.file, p->e.pool, p->e.name, p->e.file_fp);
+	p->c = c;
+	p->then = then;
+	p->if_rev = if_rev;
+	if (arglen)
+		memcpy(p->arg, arg, arglen);
+	key_of(e->pool, e->name, p->key, sizeof(p->key));
+	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
+	p->timeout.data = p;
+	p->next = cl.pending;
+	cl.pending = p;
+	if (c)
+		ctl_conn_defer(c, on_cancel, p);
+	cluster_lease_then_txn(p);
+}
+
+void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
+			ctl_cluster_then_fn then, const void *arg, size_t arglen)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p || arglen > sizeof(p->arg)) {
+		free(p);
+		if (c)
+			ctl_reply_error(c, 500, "internal", "out of memory");
 		return;
 	}
 	p->c = c;
 	p->then = then;
 	if (arglen)
 		memcpy(p->arg, arg, arglen);
-	key_of(e->pool, e->name, p->key, sizeof(p->key));
+	snprintf(p->key, sizeof(p->key), "%s%s", cl.prefix, what);
 	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
 	p->timeout.data = p;
+	p->next = cl.pending;
+	cl.pending = p;
+	if (c)
+		ctl_conn_defer(c, on_cancel, p);
+	if (cl.st.ops->txn(cl.st.h, t, on_txn, p) == -1)
+		cluster_refuse(p, NULL);
+}
+
+/* The txn of p: its key's record (bound to p->lease) and the head marker, compared on
+ * the key's revision. */
+void cluster_send_txn(struct pending *p)
+{
+	char rec[CTL_RECORD_MAX + 32];
+	struct ctl_jentry w = p->e;
+	struct cstore_op op[2];
+	struct cstore_txn t;
+	size_t len;
+
+	/* the local bookkeeping is each replica's own */
+	w.time = 0;
+	w.seq = 0;
+	w.gen = 0;
+	len = ctl_journal_encode(&w, rec, sizeof(rec));
+	if (!len) {
+		unlink_pending(p);
+		if (p->c)
+			ctl_reply_error(p->c, 500, "internal", "the change could not be encoded");
+		free(p);
+		return;
+	}
 	memset(op, 0, sizeof(op));
 	op[0].type = CSTORE_PUT;
 	op[0].key = p->key;
 	op[0].value = rec;
 	op[0].value_len = len;
+	op[0].lease = p->lease;
 	/* the head marker moves with every change, so the revision of the newest change
 	 * is known to a replica that only lists (GET /v1/cluster's "latest") */
 	op[1].type = CSTORE_PUT;
@@ -631,21 +806,14 @@ void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t i
 		op[0].type = CSTORE_DELETE;
 		op[0].value = NULL;
 		op[0].value_len = 0;
+		op[0].lease = 0;
 	}
 	t.cmp_key = p->key;
-	t.cmp_rev = if_rev >= 0 ? if_rev : ctl_cluster_key_rev(e->pool, e->name);
+	t.cmp_rev = p->if_rev >= 0 ? p->if_rev : ctl_cluster_key_rev(p->e.pool, p->e.name);
 	t.ops = op;
 	t.nops = 2;
-	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1) {
-		free(p);
-		if (c)
-			ctl_reply_error(c, 500, "internal", "the store call could not start");
-		return;
-	}
-	p->next = cl.pending;
-	cl.pending = p;
-	if (c)
-		ctl_conn_defer(c, on_cancel, p);
+	if (cl.st.ops->txn(cl.st.h, &t, on_txn, p) == -1)
+		cluster_refuse(p, NULL);
 }
 
 /* The commit, the conflict or the failure of a write. */
@@ -660,52 +828,77 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 		set_up(1, NULL);
 		p->rev = r->rev;
 		if (cl.seen >= p->rev) {
-			finish(p);
+			cluster_finish(p);
 			return;
 		}
 		ev_timer_start(cl.loop, &p->timeout);
 		return;
 	}
-	unlink_pending(p);
-	if (r->status == CSTORE_CONFLICT) {
-		set_up(1, NULL);
-		if (!c) {
-			log_info("cluster: %s was changed by another write; this one is dropped", p->key);
-		} else {
-			struct ctl_jentry cur;
-			const char *rec = r->nkvs ? r->kvs[0].value : NULL;
-
-			o = ctl_error_json(NULL, "conflict", "%s was changed by another write since the "
-					   "revision this one was compared on; read it again and retry",
-					   p->key + strlen(cl.prefix));
-			cJSON_AddNumberToObject(o, "revision", (double)r->rev);
-			cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
-			/* the current state: the record's JSON, after its length and checksum */
-			if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
-				cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
-
-				/* the writer's local bookkeeping, not state */
-				cJSON_DeleteItemFromObject(now, "seq");
-				cJSON_DeleteItemFromObject(now, "time");
-				cJSON_AddItemToObject(o, "current", now);
-			} else
-				cJSON_AddNullToObject(o, "current");
-			ctl_reply_json(c, 409, o);
-		}
-	} else {
-		if (r->status == CSTORE_UNAVAILABLE)
-			set_up(0, r->error);
-		if (!c)
-			log_error("cluster: %s not written: %s", p->key, r->error ? r->error : "?");
-		else if (r->status == CSTORE_UNAVAILABLE)
-			ctl_reply_error(c, 503, "store_unavailable", "etcd did not commit the change "
-					"(%s); nothing changed here: retry when the store is back "
-					"(a write whose outcome was unknown may still show up)",
-					r->error ? r->error : "no member answered");
-		else
-			ctl_reply_error(c, 500, "store_error", "etcd refused the change: %s",
-					r->error ? r->error : "?");
+	if (r->status != CSTORE_CONFLICT) {
+		cluster_refuse(p, r);
+		return;
 	}
+	unlink_pending(p);
+	set_up(1, NULL);
+	/* a lease granted for this write binds nothing now: it goes at once, not at its end */
+	if (p->granted)
+		cl.st.ops->lease_revoke(cl.st.h, p->lease, on_revoked, NULL);
+	if (!c) {
+		log_info("cluster: %s was changed by another write; this one is dropped", p->key);
+	} else {
+		struct ctl_jentry cur;
+		const char *rec = r->nkvs ? r->kvs[0].value : NULL;
+
+		o = ctl_error_json(NULL, "conflict", "%s was changed by another write since the "
+				   "revision this one was compared on; read it again and retry",
+				   p->key + strlen(cl.prefix));
+		cJSON_AddNumberToObject(o, "revision", (double)r->rev);
+		cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
+		/* the current state: the record's JSON, after its length and checksum */
+		if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
+			cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
+
+			/* the writer's local bookkeeping, not state */
+			cJSON_DeleteItemFromObject(now, "seq");
+			cJSON_DeleteItemFromObject(now, "time");
+			cJSON_AddItemToObject(o, "current", now);
+		} else
+			cJSON_AddNullToObject(o, "current");
+		ctl_reply_json(c, 409, o);
+	}
+	free(p);
+}
+
+static void on_revoked(void *ctx, const struct cstore_result *r)
+{
+}
+
+/* A write the store did not take (r: its answer; NULL: the call could not start):
+ * nothing changed here; the caller hears 503 when the store cannot be reached. */
+void cluster_refuse(struct pending *p, const struct cstore_result *r)
+{
+	struct ctl_conn *c = p->c;
+	const char *why = r && r->error ? r->error : NULL;
+
+	unlink_pending(p);
+	if (r && r->status == CSTORE_UNAVAILABLE)
+		set_up(0, why);
+	if (p->granted)
+		cl.st.ops->lease_revoke(cl.st.h, p->lease, on_revoked, NULL);
+	if (!r) {
+		if (c)
+			ctl_reply_error(c, 500, "internal", "the store call could not start");
+		else
+			log_error("cluster: %s not written: the store call could not start", p->key);
+	} else if (!c)
+		log_error("cluster: %s not written: %s", p->key, why ? why : "?");
+	else if (r->status == CSTORE_UNAVAILABLE)
+		ctl_reply_error(c, 503, "store_unavailable", "etcd did not commit the change "
+				"(%s); nothing changed here: retry when the store is back "
+				"(a write whose outcome was unknown may still show up)",
+				why ? why : "no member answered");
+	else
+		ctl_reply_error(c, 500, "store_error", "etcd refused the change: %s", why ? why : "?");
 	free(p);
 }
 
@@ -725,7 +918,7 @@ static void on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 
 	log_warn("cluster: %s committed at revision %" PRId64 " but not applied here yet "
 		 "(applied: %" PRId64 "); answering", p->key, p->rev, cl.applied);
-	finish(p);
+	cluster_finish(p);
 }
 
 /* Answers every committed write that is applied now. */
@@ -736,11 +929,11 @@ static void settle(void)
 	for (; p; p = next) {
 		next = p->next;
 		if (p->rev && p->rev <= cl.seen)
-			finish(p);
+			cluster_finish(p);
 	}
 }
 
-static void finish(struct pending *p)
+void cluster_finish(struct pending *p)
 {
 	ev_timer_stop(cl.loop, &p->timeout);
 	unlink_pending(p);

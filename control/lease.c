@@ -1,5 +1,6 @@
 /* lease.c: leases of API registrations: expired ones are removed (journal record and a
- * runtime generation) by a once-a-second sweep, and at start before anything applies. */
+ * runtime generation) by a once-a-second sweep, and at start before anything applies.
+ * In cluster mode the store's leases do this instead (control/cluster.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,7 +86,10 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 	double now = clock_wall_s();
 	size_t i, k = 0;
 
-	if (ctl_plane.stopping || ctl_plane.journal.fd == -1)
+	/* cluster mode: a registration's key is bound to a store lease, and etcd deletes it
+	 * when it ends, for every replica at once; no replica's clock removes it (while the
+	 * store is away, what was applied last keeps serving) */
+	if (ctl_plane.stopping || ctl_plane.journal.fd == -1 || ctl_cluster_on())
 		return;
 	/* names first: each removal rewrites the journal's entries */
 	for (i = 0; i < ctl_plane.journal.n && k < SWEEP_MAX; i++) {

@@ -270,8 +270,11 @@ int ctl_init(struct config **cfgp, const char *config_path,
 			log_error("out of memory reading the journal");
 			return -1;
 		}
-		/* leases that ran out while fulcrum was down never come back */
-		n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, clock_wall_s(), &expired);
+		/* leases that ran out while fulcrum was down never come back; in cluster
+		 * mode the store's leases decide (its list brings what is left) */
+		if (!file->cluster)
+			n = (ssize_t)ctl_lease_expire_entries(cur, (size_t)n, file, clock_wall_s(),
+							      &expired);
 		settle_journal(cur, (size_t)n, expired > 0);
 	}
 	merged = ctl_merge(file, ctl_plane.journal.entries, ctl_plane.journal.n, &unresolved,
@@ -599,7 +602,7 @@ void ctl_apply_remote_renewal(struct ctl_jentry *e)
 		ctl_journal_adopt(&ctl_plane.journal, all, n);
 }
 
-int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev)
+int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev, const char *what)
 {
 	struct ctl_jentry *copy = n ? malloc(n * sizeof(*copy)) : NULL;
 	char err[512];
@@ -615,7 +618,7 @@ int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev
 		ctl_journal_adopt(&ctl_plane.journal, copy, n);
 	else
 		free(copy);
-	return publish_remote(rev, "list");
+	return publish_remote(rev, what);
 }
 
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen)

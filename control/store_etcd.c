@@ -96,6 +96,7 @@ struct etcd_store {
 };
 
 static int s_list(void *h, const char *prefix, cstore_done_fn done, void *ctx);
+static int s_list_at(void *h, const char *prefix, int64_t rev, cstore_done_fn done, void *ctx);
 static int s_txn(void *h, const struct cstore_txn *t, cstore_done_fn done, void *ctx);
 static int s_lease_grant(void *h, int64_t ttl_s, cstore_done_fn done, void *ctx);
 static int s_lease_keepalive(void *h, int64_t lease, cstore_done_fn done, void *ctx);
@@ -134,6 +135,7 @@ static void watch_free(struct cstore_watch *w);
 static const struct cluster_store_ops etcd_ops = {
 	.name = "etcd",
 	.list = s_list,
+	.list_at = s_list_at,
 	.txn = s_txn,
 	.lease_grant = s_lease_grant,
 	.lease_keepalive = s_lease_keepalive,
@@ -211,6 +213,13 @@ fail:
 static int s_list(void *h, const char *prefix, cstore_done_fn done, void *ctx)
 {
 	return req_start(h, R_RANGE, etcd_req_range(prefix), done, ctx);
+}
+
+static int s_list_at(void *h, const char *prefix, int64_t rev, cstore_done_fn done, void *ctx)
+{
+	if (rev <= 0)
+		return -1;
+	return req_start(h, R_RANGE, etcd_req_range_at(prefix, rev), done, ctx);
 }
 
 static int s_txn(void *h, const struct cstore_txn *t, cstore_done_fn done, void *ctx)

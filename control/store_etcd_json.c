@@ -197,9 +197,15 @@ static char *print_free(cJSON *root)
 
 char *etcd_req_range(const char *prefix)
 {
+	return etcd_req_range_at(prefix, 0);
+}
+
+/* {"key", "range_end"[, "revision"]}: the prefix as of revision rev (0: now). */
+char *etcd_req_range_at(const char *prefix, int64_t rev)
+{
 	cJSON *root = cJSON_CreateObject();
 
-	if (!root || add_range(root, prefix) == -1) {
+	if (!root || add_range(root, prefix) == -1 || (rev > 0 && add_i64(root, "revision", rev) == -1)) {
 		cJSON_Delete(root);
 		return NULL;
 	}

@@ -121,6 +121,9 @@ struct cluster_store_ops {
 	const char *name;                /* "etcd" */
 	/* Every key starting with prefix, their values and revisions. */
 	int (*list)(void *h, const char *prefix, cstore_done_fn done, void *ctx);
+	/* The same as it was at revision rev (> 0); ERROR when the store compacted it away
+	 * or has not reached it. */
+	int (*list_at)(void *h, const char *prefix, int64_t rev, cstore_done_fn done, void *ctx);
 	int (*txn)(void *h, const struct cstore_txn *t, cstore_done_fn done, void *ctx);
 	/* A lease of ttl_s seconds: result lease and ttl. */
 	int (*lease_grant)(void *h, int64_t ttl_s, cstore_done_fn done, void *ctx);

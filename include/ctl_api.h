@@ -230,6 +230,10 @@ int ctl_delete_backend(const char *pool, const char *name, const char *source, u
  * every replica applying the store's changes from its watch, in revision order, through
  * the change pipeline (control/state.c). */
 
+struct cluster_store;
+struct cstore_kv;
+struct cstore_txn;
+
 #define CTL_CLUSTER_ARG_MAX 256      /* bytes of a continuation's argument */
 
 /* What answers the API call once its change is committed and applied here: c is the
@@ -256,8 +260,35 @@ int ctl_cluster_on(void);
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
 		       ctl_cluster_then_fn then, const void *arg, size_t arglen);
 
-/* The mod revision of pool/name as last applied here (0: the store has none). */
+/* The mod revision of pool/name as last applied here (0: the store has none), and the
+ * store lease its key is bound to (0: none). */
 int64_t ctl_cluster_key_rev(const char *pool, const char *name);
+int64_t ctl_cluster_key_lease(const char *pool, const char *name);
+
+/* Commits t (compared on a key such as the head marker, which every write moves) and
+ * answers c as ctl_cluster_write does: 409 conflict, 503 store_unavailable, else
+ * then(c, arg) once the commit is applied here. what names it in logs and the 409. */
+void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
+			ctl_cluster_then_fn then, const void *arg, size_t arglen);
+/* A key's value read as the journal record it holds: 0, or -1. */
+int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e);
+/* The store and the cluster's key prefix ("/fulcrum/<name>/"), for cluster_rollback.c. */
+struct cluster_store *ctl_cluster_store(void);
+const char *ctl_cluster_prefix(void);
+
+/* ---- Rollback as one store write (control/cluster_rollback.c) ---- */
+
+/* POST /v1/config/rollback in cluster mode: generation `to` is the store's state at
+ * revision `to` (over the same file on every replica). Reads it, and commits in one
+ * transaction compared on the head marker the puts and deletes that make the store's
+ * state that again, with the rollback marker; answers c {generation, rolled_back_to}
+ * once applied here, or 404 unknown_generation, 409 conflict, 503 store_unavailable. */
+void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to);
+/* The rollback marker's key ("<prefix>@rollback"): not state. */
+int ctl_cluster_rollback_owns(const char *key);
+/* The marker as put at a revision: logged, and its text names the generation ("rollback
+ * to N"); what (len bytes) gets "rollback to N", or is left as it is when it is not one. */
+void ctl_cluster_rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 
 /* For /metrics: whether the store answers (the last call reached it and the watch runs),
  * and the revision applied last. */
@@ -271,7 +302,9 @@ int64_t ctl_cluster_applied_rev(void);
 int ctl_apply_remote(struct ctl_jentry *e, int64_t rev);
 /* A lease renewal from the store: the journal record only, no generation. */
 void ctl_apply_remote_renewal(struct ctl_jentry *e);
-/* Makes entries (n, copied) the whole journal as of revision rev and publishes it. */
-int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev);
+/* Makes entries (n, copied) the whole journal as of revision rev and publishes it, what
+ * naming the change in the generation's source ("list", "rollback to 12"). */
+int ctl_apply_remote_all(const struct ctl_jentry *entries, size_t n, int64_t rev,
+			 const char *what);
 
 #endif

@@ -34,6 +34,8 @@ size_t etcd_prefix_end(const char *prefix, size_t n, char *out);
 /* ---- Requests: malloc'd JSON text, or NULL (no memory, or a key too long) ---- */
 
 char *etcd_req_range(const char *prefix);
+/* The prefix as it was at revision rev (0: now, as etcd_req_range). */
+char *etcd_req_range_at(const char *prefix, int64_t rev);
 char *etcd_req_txn(const struct cstore_txn *t);
 char *etcd_req_lease_grant(int64_t ttl_s);
 /* {"ID": lease}: keep-alive and revoke. */

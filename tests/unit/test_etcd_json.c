@@ -113,6 +113,19 @@ static void test_requests(void **state)
 	cJSON_Delete(root);
 	free(s);
 
+	/* a list as of a revision (a rollback's read); none without one */
+	s = etcd_req_range_at("/fulcrum/", 9007199254740993LL);
+	root = cJSON_Parse(s);
+	assert_string_equal(field(root, "key"), "L2Z1bGNydW0v");
+	assert_string_equal(field(root, "revision"), "9007199254740993");
+	cJSON_Delete(root);
+	free(s);
+	s = etcd_req_range_at("/fulcrum/", 0);
+	root = cJSON_Parse(s);
+	assert_null(cJSON_GetObjectItem(root, "revision"));
+	cJSON_Delete(root);
+	free(s);
+
 	s = etcd_req_txn(&t);
 	root = cJSON_Parse(s);
 	assert_non_null(root);

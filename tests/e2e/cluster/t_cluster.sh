@@ -5,7 +5,9 @@
 # (stale) revision give one 200 and one 409 with the current state; a replica started
 # with an empty state dir serves the full state; with all of etcd stopped every replica
 # keeps serving (a restarted one too, from its local copy), a write gets 503
-# store_unavailable and changes nothing; etcd back, a write succeeds and reaches all.
+# store_unavailable and changes nothing; etcd back, a write succeeds and reaches all; a
+# rollback on one replica is one store write that every replica applies as the same
+# generation (control/cluster_rollback.c).
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -176,7 +178,10 @@ assert_eq "$st" 200 "a write once etcd is back ($(cat "$T/api.body"))"
 for i in 1 2; do wait_view "$i" web-1 "127.0.0.1:$P_A 1 active" 1000; done
 assert_eq "$(served 1)" "web-1 web-2 " "traffic through replica 1 after the write"
 
-step "drain, DELETE and maintenance go through the store too; a rollback is refused"
+step "drain, DELETE and maintenance go through the store too"
+R0=$(metric 1 fulcrum_cluster_applied_revision)
+V1=$(view 1 web-1)
+V2=$(view 1 web-2)
 st=$(on 2 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":5}')
 assert_match "$st" "^20[02]$" "drain web-1 on replica 2 ($(cat "$T/api.body"))"
 for i in 1 3; do wait_view "$i" web-1 "127.0.0.1:$P_A 1 draining" 1000; done
@@ -197,9 +202,25 @@ st=$(on 1 DELETE "/v1/pools/flask/backends/web-2?force=1")
 assert_eq "$st" 200 "DELETE web-2 on replica 1 ($(cat "$T/api.body"))"
 for i in 2 3; do wait_view "$i" web-2 none 1000; done
 assert_eq "$(ectl get --prefix /fulcrum/e2e/flask/ --keys-only | grep -c web-2)" 0 "keys of web-2 in the store"
-st=$(on 1 POST /v1/config/rollback -d '{"generation":1}')
-assert_eq "$st" 409 "a rollback in cluster mode"
-assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" cluster_mode "its error"
+
+step "a rollback on replica 2 is one write: every replica runs the state of that revision"
+st=$(on 2 POST /v1/config/rollback -d "{\"generation\":$((R0 + 100000))}")
+assert_eq "$st" 404 "a rollback to a revision the store has not reached ($(cat "$T/api.body"))"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["error"]')" unknown_generation "its error"
+st=$(on 2 POST /v1/config/rollback -d "{\"generation\":$R0}")
+assert_eq "$st" 200 "a rollback to revision $R0 on replica 2 ($(cat "$T/api.body"))"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["rolled_back_to"]')" "$R0" "rolled_back_to"
+G=$(json_get "$(cat "$T/api.body")" 'd["generation"]')
+assert_cmp "$G" ">" "$R0" "the rollback's generation"
+for i in 1 2 3; do
+	wait_view "$i" web-1 "$V1" 1000
+	wait_view "$i" web-2 "$V2" 1000
+	wait_metric "$i" fulcrum_config_generation "$G" 5
+	assert_eq "$(http_status "http://127.0.0.1:${WEB[$i]}/")" 200 "traffic through replica $i after the rollback (maintenance off)"
+done
+assert_contains "$(ectl get /fulcrum/e2e/@rollback --print-value-only)" "\"to\":$R0" "the rollback marker"
+assert_match "$(etcdctl --endpoints="$EPS" --command-timeout=5s get /fulcrum/e2e/flask/web-2 -w json)" \
+	'"lease":[1-9]' "web-2 (leased at $R0) is back on a lease"
 
 step "a replica whose watch resumes past a compaction lists again"
 # replica 2 frozen while the member its watch is on is killed, a backend added and
