@@ -4,8 +4,11 @@
 # while 100 backend registrations go to replica 1 one after another, as a scaling hook
 # would send them, and the etcd leader is killed (SIGKILL) after the 30th. A write the
 # store could not take is answered 503 and retried by the "hook", as hooks do; every
-# registration acknowledged (200 or 201) is then present on every replica, and no request
-# through the replicas failed (wrk: no error, no non-2xx answer). No timing is asserted.
+# registration acknowledged (200 or 201) is then present on every replica. Still under
+# the load, a rollback on replica 2 to the revision before the registrations takes all
+# 100 away on every replica at once, and a registration with ttl_s = 2 that nobody renews
+# leaves every replica. No request through the replicas failed meanwhile (wrk: no error,
+# no non-2xx answer). No timing is asserted.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -84,10 +87,24 @@ for m in ms:
 	fail "no etcd leader found: $(cat "$T/status.json" "$T/status.err")"
 }
 
+# wait_registered I N SECONDS: until replica I has N w-* backends.
+wait_registered() {
+	local k
+	for ((k = 0; k < $3 * 10; k++)); do
+		[ "$(registered "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "replica $1 has $(registered "$1") w-* backends, not $2, after $3 s"
+}
+# the store's revision before the registrations: its state then has none of them
+on 1 GET /v1/cluster >/dev/null
+R0=$(json_get "$(cat "$T/api.body")" 'd["store"]["revision"]')
+assert_cmp "$R0" ">" 0 "the store's revision before the registrations"
+
 step "wrk through the three replicas; 100 registrations on replica 1; the etcd leader killed after 30"
 WPID=()
 for i in 1 2 3; do
-	bg "wrk$i" TERM wrk -t1 -c2 -d30s --timeout 5s "http://127.0.0.1:${WEB[$i]}/"
+	bg "wrk$i" TERM wrk -t1 -c2 -d90s --timeout 5s "http://127.0.0.1:${WEB[$i]}/"
 	WPID[$i]=$LAST_PID
 done
 acked=0 retried=0 killed=
@@ -116,18 +133,28 @@ echo "   100 registrations acknowledged in $(($(now_ms) - t0)) ms; 503 answers r
 assert_eq "$acked" 100 "registrations acknowledged"
 
 step "every acknowledged registration is on every replica"
-for i in 1 2 3; do
-	for ((k = 0; k < 100; k++)); do
-		[ "$(registered "$i")" = 100 ] && break
-		sleep 0.1
-	done
-	assert_eq "$(registered "$i")" 100 "w-* backends on replica $i"
+for i in 1 2 3; do wait_registered "$i" 100 10; done
+
+step "a rollback on replica 2 to revision $R0 (before them) takes all 100 away everywhere"
+for ((a = 1; a <= 20; a++)); do
+	st=$(on 2 POST /v1/config/rollback -d "{\"generation\":$R0}")
+	[ "$st" = 503 ] || break
+	sleep 0.25
 done
+assert_eq "$st" 200 "rollback to $R0 on replica 2 ($(cat "$T/api.body"))"
+for i in 1 2 3; do wait_registered "$i" 0 10; done
+
+step "a registration with ttl_s = 2 that nobody renews leaves every replica"
+st=$(on 3 PUT /v1/pools/flask/backends/w-lease -d "{\"address\":\"127.0.0.1:$P_B\",\"ttl_s\":2}")
+assert_eq "$st" 201 "PUT w-lease with ttl_s 2 on replica 3 ($(cat "$T/api.body"))"
+for i in 1 2 3; do wait_registered "$i" 1 5; done
+for i in 1 2 3; do wait_registered "$i" 0 10; done
 
 step "no request through the replicas failed meanwhile"
+for i in 1 2 3; do kill -INT "${WPID[$i]}"; done  # wrk stops and reports on SIGINT
 for i in 1 2 3; do
 	rc=0
-	wait_exit "${WPID[$i]}" 60 || rc=$?
+	wait_exit "${WPID[$i]}" 20 || rc=$?
 	[ "$rc" = 0 ] || fail "wrk through replica $i: exit $rc: $(cat "$T/wrk$i.log")"
 	reqs=$(awk '/requests in/ {print $1}' "$T/wrk$i.log")
 	echo "   replica $i: $reqs requests; $(grep -E 'Socket errors|Non-2xx' "$T/wrk$i.log" | tr -s ' ' || echo 'no errors')"
