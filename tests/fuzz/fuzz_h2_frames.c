@@ -9,7 +9,9 @@
  * with the loop settled between them, else all at once; bit 1 sends EOF (shutdown) right
  * after the last byte, before the loop settles, so the connection goes with its streams in
  * flight; bit 2 stops the connection gracefully first (the proto's stop, GOAWAY NO_ERROR,
- * as a worker's graceful stop does). The rest is raw bytes after the preface.
+ * as a worker's graceful stop does); bit 3 writes the preface and the first bytes at once,
+ * so that the session's start (h2_start) reads frames with the preface. The rest is raw
+ * bytes after the preface.
  *
  * Invariants on what fulcrum writes: its first frame is SETTINGS; every frame has a known
  * type (never PUSH_PROMISE or PRIORITY), the stream (0 or not) its type needs, the length
@@ -540,7 +542,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the listener's protocol as worker.c's listener_proto gives it: h2c, no TLS */
 	client_accept(&fz_w, sv[0], &peer, 0, &preface_proto);
 	fz_write(m, sv[1], (const uint8_t *)fz_preface, sizeof(fz_preface) - 1);
-	fz_settle(m, sv[1]);
+	if (!(opt & 8))
+		fz_settle(m, sv[1]);
 	if (opt & 1) {
 		for (i = 0, from = 0; i < nends; from = ends[i++]) {
 			fz_write(m, sv[1], data + from, ends[i] - from);

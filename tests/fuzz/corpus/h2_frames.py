@@ -2,7 +2,8 @@
 """Writes the seed corpus of tests/fuzz/fuzz_h2_frames.c into tests/fuzz/corpus/h2_frames/.
 
 Each seed is the target's option byte (bit 0: one frame at a time, bit 1: EOF right after
-the last byte, bit 2: a graceful stop before EOF) and then what an HTTP/2 client sends after
+the last byte, bit 2: a graceful stop before EOF, bit 3: the preface and the first bytes in
+one write) and then what an HTTP/2 client sends after
 the preface. Frames come from hyperframe, header blocks from hpack (python3-hyperframe,
 python3-hpack: Debian's, hence /usr/bin/python3); invalid frames are written by hand.
 Run from anywhere: python3 tests/fuzz/corpus/h2_frames.py
@@ -16,7 +17,7 @@ from hyperframe.frame import (ContinuationFrame, DataFrame, GoAwayFrame, Headers
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "h2_frames")
 
-ONE_BY_ONE, EOF_EARLY, STOP = 1, 2, 4
+ONE_BY_ONE, EOF_EARLY, STOP, WITH_PREFACE = 1, 2, 4, 8
 
 
 def raw(ftype, flags, sid, payload=b""):
@@ -100,6 +101,8 @@ def seeds():
         c.headers(1 + 2 * i, req(path="/big"), end=False)
         c.add(RstStreamFrame(1 + 2 * i, error_code=8))
     s["rst_burst"] = (0, c)
+    s["rst_burst_with_preface"] = (WITH_PREFACE, c)
+    s["get_with_preface"] = (WITH_PREFACE, Conn().headers(1, req(path="/big")).headers(3, req(path="/none")))
     s["settings_ping"] = (ONE_BY_ONE, Conn({SettingsFrame.HEADER_TABLE_SIZE: 0, SettingsFrame.MAX_FRAME_SIZE: 20000,
                                             SettingsFrame.INITIAL_WINDOW_SIZE: 100,
                                             SettingsFrame.ENABLE_PUSH: 0})
