@@ -1,17 +1,18 @@
 /* fuzz_h2_frames.c: libFuzzer target for fulcrum's HTTP/2 connection (lb/h2_conn.c) as a
  * client reaches it: one worker's loop, an h2c listener (cleartext, prior knowledge) whose
- * routes all answer locally (fixed answers, a redirect, a pool without backends: 503), and
- * per input one connection over a socketpair, accepted as worker.c accepts (client_accept
- * with the listener's protocol). The harness writes the client preface, then the input's
- * bytes as frames; the loop runs until nothing moves; fulcrum's output is parsed.
+ * routes all answer locally (fixed answers, a redirect, a pool without backends: 503,
+ * static files from a directory the target makes), and per input one connection over a
+ * socketpair, accepted as worker.c accepts (client_accept with the listener's protocol).
+ * The harness writes the client preface, then the input's bytes as frames; the loop runs
+ * until nothing moves; fulcrum's output is parsed.
  *
  * Input: byte 0 options: bit 0 writes one frame at a time (as the bytes frame themselves)
  * with the loop settled between them, else all at once; bit 1 sends EOF (shutdown) right
  * after the last byte, before the loop settles, so the connection goes with its streams in
- * flight; bit 2 stops the connection gracefully first (the proto's stop, GOAWAY NO_ERROR,
- * as a worker's graceful stop does); bit 3 writes the preface and the first bytes at once,
- * so that the session's start (h2_start) reads frames with the preface. The rest is raw
- * bytes after the preface.
+ * flight; bit 2 stops the connection gracefully (the proto's stop, GOAWAY NO_ERROR, as a
+ * worker's graceful stop does) after the first half of the frames; bit 3 writes the
+ * preface and the first bytes at once, so that the session's start (h2_start) reads
+ * frames with the preface. The rest is raw bytes after the preface.
  *
  * Invariants on what fulcrum writes: its first frame is SETTINGS; every frame has a known
  * type (never PUSH_PROMISE or PRIORITY), the stream (0 or not) its type needs, the length
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -54,14 +56,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_STREAMS 256           /* streams the output checks follow */
 #define FZ_OUT_MAX (4 << 20)     /* fulcrum's output parsed per input, at most */
 
-/* A fixed answer of 4000 bytes (so flow control matters), a short one, a redirect, a pool
- * without backends. Low limits, so the defences are reached by small inputs. */
+/* A fixed answer of 3600 bytes (so flow control matters), a short one, a redirect, a pool
+ * without backends (503), static files (a 150 KB one: more than a stream's transport
+ * holds, so its writes stop and resume). Low limits, so the defences are reached by small
+ * inputs. */
 #define FZ_BODY_REPEAT 100
+#define FZ_BIG_FILE (150 * 1000)
 static const char fz_cfg_head[] =
 	"listeners = ( { name = \"h2\"; bind = \"127.0.0.1:%u\"; mode = \"http\"; h2c = true;\n"
 	"  h2_max_concurrent_streams = 8; h2_max_resets = 6; h2_window_bytes = 65535;\n"
 	"  h2_max_header_list_bytes = 1024;\n"
 	"  routes = (\n"
+	"    { name = \"files\"; path_prefix = \"/static/\";\n"
+	"      static = { root = \"%s\"; strip_prefix = \"/static\"; index = \"index.html\"; }; },\n"
 	"    { name = \"big\"; path_prefix = \"/big\"; respond = { body = \"";
 static const char fz_cfg_tail[] =
 	"\"; content_type = \"text/plain\"; }; },\n"
@@ -69,6 +76,10 @@ static const char fz_cfg_tail[] =
 	"    { name = \"moved\"; path_prefix = \"/old\"; redirect = { scheme = \"https\"; status = 308; }; },\n"
 	"    { name = \"ok\"; respond = { status = 200; body = \"ok\\n\"; }; } ); } );\n"
 	"pools = ( { name = \"empty\"; health = { type = \"none\"; }; backends = ( ); } );\n";
+
+/* The static route's files, in a directory made once and removed at exit. */
+static char fz_dir[] = "/tmp/fuzz_h2_frames.XXXXXX";
+static const char *const fz_files[] = { "big.txt", "index.html", "sub/index.html", "sub" };
 
 static const char fz_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -439,6 +450,37 @@ static unsigned fz_free_port(void)
 	return ntohs(a.sin_port);
 }
 
+static void fz_remove_dir(void)
+{
+	char path[sizeof(fz_dir) + 32];
+	size_t i;
+
+	for (i = 0; i < sizeof(fz_files) / sizeof(fz_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fz_dir, fz_files[i]);
+		if (unlink(path) == -1)
+			rmdir(path);
+	}
+	rmdir(fz_dir);
+}
+
+/* Writes len bytes of text (lines numbered, so a misplaced byte shows) to dir/name. */
+static void fz_file(const char *name, size_t len)
+{
+	char path[sizeof(fz_dir) + 32], line[32];
+	FILE *f;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/%s", fz_dir, name);
+	if (!(f = fopen(path, "w")))
+		abort();
+	for (i = 0; i < len; i += 20) {
+		snprintf(line, sizeof(line), "%018zu\n", i / 20);
+		fwrite(line, 1, len - i < 20 ? len - i : 20, f);
+	}
+	if (fclose(f) != 0)
+		abort();
+}
+
 /* Once: the configuration, its generation (one listening socket, never accepted on) and
  * one worker set up as worker_start_all does, without its thread. */
 static void fz_setup(void)
@@ -454,9 +496,22 @@ static void fz_setup(void)
 	log_set_level(fz_trace ? LOG_DEBUG : LOG_ERROR);
 	signal(SIGPIPE, SIG_IGN);
 	stats_set_workers(1);
-	text = malloc(sizeof(fz_cfg_head) + sizeof(fz_cfg_tail) + 40 * FZ_BODY_REPEAT + 8);
+	if (!mkdtemp(fz_dir))
+		abort();
+	atexit(fz_remove_dir);
+	{
+		char sub[sizeof(fz_dir) + 8];
+
+		snprintf(sub, sizeof(sub), "%s/sub", fz_dir);
+		if (mkdir(sub, 0700) == -1)
+			abort();
+	}
+	fz_file("big.txt", FZ_BIG_FILE);
+	fz_file("index.html", 300);
+	fz_file("sub/index.html", 40);
+	text = malloc(sizeof(fz_cfg_head) + sizeof(fz_dir) + sizeof(fz_cfg_tail) + 40 * FZ_BODY_REPEAT + 8);
 	assert(text);
-	n = (size_t)sprintf(text, fz_cfg_head, fz_free_port());
+	n = (size_t)sprintf(text, fz_cfg_head, fz_free_port(), fz_dir);
 	for (i = 0; i < FZ_BODY_REPEAT; i++)
 		n += (size_t)sprintf(text + n, "line %03zu of the fixed answer ......\\n", i);
 	memcpy(text + n, fz_cfg_tail, sizeof(fz_cfg_tail));
@@ -517,7 +572,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&peer;
 	struct fz_model *m;
 	struct client *c;
-	size_t nends, i, from;
+	size_t nends, i, from, stop_at;
 	uint8_t opt;
 	int sv[2];
 
@@ -544,21 +599,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_write(m, sv[1], (const uint8_t *)fz_preface, sizeof(fz_preface) - 1);
 	if (!(opt & 8))
 		fz_settle(m, sv[1]);
-	if (opt & 1) {
-		for (i = 0, from = 0; i < nends; from = ends[i++]) {
+	/* frame by frame (bit 0) or at once; with bit 2, the first half of the frames, the
+	 * graceful stop, then the rest */
+	stop_at = (opt & 4) ? nends / 2 : SIZE_MAX;
+	for (i = 0, from = 0; i <= nends; i++) {
+		if (i == stop_at) {
+			fz_write(m, sv[1], data + from, (i ? ends[i - 1] : 0) - from);
+			from = i ? ends[i - 1] : 0;
+			fz_settle(m, sv[1]);
+			if ((c = fz_connection()) && c->proto->stop) {
+				c->proto->stop(c);
+				fz_settle(m, sv[1]);
+			}
+		}
+		if ((opt & 1) && i < nends) {
 			fz_write(m, sv[1], data + from, ends[i] - from);
+			from = ends[i];
 			fz_settle(m, sv[1]);
 		}
-	} else {
-		fz_write(m, sv[1], data, size);
 	}
+	fz_write(m, sv[1], data + from, size - from);
 	if (opt & 2)
 		shutdown(sv[1], SHUT_WR);
 	fz_settle(m, sv[1]);
-	if ((opt & 4) && (c = fz_connection()) && c->proto->stop) {
-		c->proto->stop(c);
-		fz_settle(m, sv[1]);
-	}
 	shutdown(sv[1], SHUT_WR);
 	fz_settle(m, sv[1]);
 	/* the client is gone: so are its connection and every stream */

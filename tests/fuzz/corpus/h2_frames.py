@@ -2,8 +2,8 @@
 """Writes the seed corpus of tests/fuzz/fuzz_h2_frames.c into tests/fuzz/corpus/h2_frames/.
 
 Each seed is the target's option byte (bit 0: one frame at a time, bit 1: EOF right after
-the last byte, bit 2: a graceful stop before EOF, bit 3: the preface and the first bytes in
-one write) and then what an HTTP/2 client sends after
+the last byte, bit 2: a graceful stop after half of the frames, bit 3: the preface and the
+first bytes in one write) and then what an HTTP/2 client sends after
 the preface. Frames come from hyperframe, header blocks from hpack (python3-hyperframe,
 python3-hpack: Debian's, hence /usr/bin/python3); invalid frames are written by hand.
 Run from anywhere: python3 tests/fuzz/corpus/h2_frames.py
@@ -140,8 +140,22 @@ def seeds():
     s["data_on_idle_stream"] = (0, Conn().add(raw(0, 1, 3, b"xyz")))
     s["eof_mid_body"] = (EOF_EARLY, Conn().headers(1, req("POST", "/big", [("content-length", "100")]), end=False)
                          .data(1, b"a" * 50))
-    s["graceful_stop"] = (STOP, Conn().headers(1, req("POST", "/big"), end=False)
-                          .headers(3, req("POST", "/none"), end=False).data(1, b"x"))
+    s["graceful_stop"] = (STOP | ONE_BY_ONE, Conn().headers(1, req("POST", "/big"), end=False)
+                          .headers(3, req("POST", "/none"), end=False).data(1, b"x")
+                          .headers(5, req()).data(1, b"y", end=True).data(3, b"", end=True))
+    s["static_big"] = (ONE_BY_ONE, Conn({SettingsFrame.INITIAL_WINDOW_SIZE: 1 << 20})
+                       .headers(1, req(path="/static/big.txt"))
+                       .add(WindowUpdateFrame(0, window_increment=1 << 20)))
+    s["static_big_slow_reader"] = (ONE_BY_ONE, Conn({SettingsFrame.INITIAL_WINDOW_SIZE: 100})
+                                   .headers(1, req(path="/static/big.txt")).headers(3, req(path="/static/"))
+                                   .add(WindowUpdateFrame(1, window_increment=70000),
+                                        WindowUpdateFrame(0, window_increment=70000),
+                                        RstStreamFrame(1, error_code=8)))
+    s["static_range_conditional"] = (0, Conn()
+                                     .headers(1, req(path="/static/big.txt", extra=[("range", "bytes=100-199")]))
+                                     .headers(3, req(path="/static/index.html", extra=[("if-none-match", "*")]))
+                                     .headers(5, req(path="/static/sub"))
+                                     .headers(7, req("POST", "/static/index.html"), end=False).data(7, b"z", end=True))
     s["bad_frame_sizes"] = (ONE_BY_ONE, Conn().add(raw(6, 0, 0, b"1234"), raw(8, 0, 1, b"\0\0"),
                                                     raw(3, 0, 1, b"\0\0\0"), raw(4, 0, 0, b"\0\0\0")))
     return s
