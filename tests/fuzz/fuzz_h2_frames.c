@@ -124,6 +124,7 @@ static uint32_t fz_u32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The stream id's entry (made when add, while there is room); NULL: not followed. */
 static struct fz_stream *fz_stream(struct fz_model *m, uint32_t id, int add)
 {
 	size_t i;
