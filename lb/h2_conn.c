@@ -115,6 +115,7 @@ static void pump(struct h2_conn *hc);
 static void flush(struct h2_conn *hc);
 static void stream_free(struct h2_stream *st, enum termination why);
 static void goaway_submit(struct h2_conn *hc, uint32_t error);
+static int recv_bytes(struct h2_conn *hc, const uint8_t *data, size_t len);
 
 /* ---- streams ---- */
 
@@ -753,15 +754,33 @@ static void h2_start(struct client *c)
 		nghttp2_session_set_local_window_size(hc->s, NGHTTP2_FLAG_NONE, 0, (int32_t)l->h2_window_bytes * 4);
 	/* cleartext with prior knowledge: the preface and what followed it are read already */
 	if (c->in && buf_len(c->in) > 0) {
-		ssize_t got = nghttp2_session_mem_recv(hc->s, (const uint8_t *)buf_head(c->in), buf_len(c->in));
+		size_t len = buf_len(c->in);
 
-		buf_consume(c->in, buf_len(c->in));
-		if (got < 0) {
-			client_close(c, TERM_BAD_REQUEST);
+		r = recv_bytes(hc, (const uint8_t *)buf_head(c->in), len);
+		if (c->state == CS_CLOSED)
 			return;
-		}
+		buf_consume(c->in, len);
+		if (r == -1)
+			return;
 	}
 	pump(hc);
+}
+
+/* Bytes read from the client to the session. On a connection error the frames owed (our
+ * SETTINGS, the GOAWAY that says why) go out before the close, whether the bytes came
+ * with the preface or later. 0, or -1 when the connection was closed. */
+static int recv_bytes(struct h2_conn *hc, const uint8_t *data, size_t len)
+{
+	struct client *c = hc->c;
+	ssize_t r = nghttp2_session_mem_recv(hc->s, data, len);
+
+	if (r >= 0)
+		return 0;
+	log_debug("listener %s: HTTP/2 session error: %s", c->gl->cfg->name, nghttp2_strerror((int)r));
+	flush(hc);
+	if (c->state != CS_CLOSED)
+		client_close(c, TERM_BAD_REQUEST);
+	return -1;
 }
 
 /* Frames to the socket: what waits in wq first, then what the session has to send,
@@ -832,18 +851,9 @@ static void h2_client_event(struct client *c, int revents)
 			ssize_t n = conn_read(c, buf, sizeof(buf));
 
 			if (n > 0) {
-				ssize_t r = nghttp2_session_mem_recv(hc->s, (const uint8_t *)buf, (size_t)n);
-
 				c->last_activity = ev_now(c->w->loop);
-				if (r < 0) {
-					/* a connection error: GOAWAY said why (when it could), then close */
-					log_debug("listener %s: HTTP/2 session error: %s", c->gl->cfg->name,
-						  nghttp2_strerror((int)r));
-					flush(hc);
-					if (c->state != CS_CLOSED)
-						client_close(c, TERM_BAD_REQUEST);
+				if (recv_bytes(hc, (const uint8_t *)buf, (size_t)n) == -1)
 					return;
-				}
 				continue;
 			}
 			if (n == 0) {

@@ -61,6 +61,36 @@ assert_eq "$(curl -sS --noproxy '*' --max-time 10 -o /dev/null -w '%{http_versio
 out=$(curl -sS --noproxy '*' --max-time 10 --http2-prior-knowledge "http://127.0.0.1:$P_C/headers")
 proto=$(json_get "$out" "dict((k.lower(), v) for k, v in d['headers']).get('x-forwarded-proto')")
 assert_eq "$proto" http "X-Forwarded-Proto http over h2c"
+# a rapid-reset burst in the same write as the preface: the connection error comes in the
+# session's first read, and its GOAWAY ENHANCE_YOUR_CALM still goes out before the close
+out=$("$PY" - "$P_C" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+def frame(t, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + struct.pack(">I", sid) + payload
+block = bytes([0x82, 0x86, 0x84, 0x01, 0x01, 0x61])  # GET http / with :authority "a"
+burst = b"".join(frame(1, 0x5, sid, block) + frame(3, 0, sid, struct.pack(">I", 8))
+                 for sid in range(1, 2 * 260, 2))
+s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + burst)
+data = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+except OSError:
+    pass
+out, p = [], 0
+while p + 9 <= len(data):
+    n, t = int.from_bytes(data[p:p + 3], "big"), data[p + 3]
+    if t == 7:
+        out.append("goaway=%d" % int.from_bytes(data[p + 13:p + 17], "big"))
+    p += 9 + n
+print(" ".join(out) or "no goaway")
+PY
+)
+assert_eq "$out" "goaway=11" "frames after a reset burst read with the preface"
 
 step "requests over h2 reach gunicorn as HTTP/1.1"
 out=$(h2 "$u/headers")
