@@ -6,9 +6,12 @@
 # store could not take is answered 503 and retried by the "hook", as hooks do; every
 # registration acknowledged (200 or 201) is then present on every replica. Still under
 # the load, a rollback on replica 2 to the revision before the registrations takes all
-# 100 away on every replica at once, and a registration with ttl_s = 2 that nobody renews
-# leaves every replica. No request through the replicas failed meanwhile (wrk: no error,
-# no non-2xx answer). No timing is asserted.
+# 100 away on every replica at once; a registration with ttl_s = 2 that nobody renews
+# leaves every replica; two writes on the same revision at once give one 200 and one 409;
+# drain --wait returns once the backend is empty everywhere; with all of etcd stopped
+# writes get 503 and serving goes on, and etcd back, a write reaches every replica. No
+# request through the replicas failed meanwhile (wrk: no error, no non-2xx answer). No
+# timing is asserted.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
@@ -149,6 +152,41 @@ st=$(on 3 PUT /v1/pools/flask/backends/w-lease -d "{\"address\":\"127.0.0.1:$P_B
 assert_eq "$st" 201 "PUT w-lease with ttl_s 2 on replica 3 ($(cat "$T/api.body"))"
 for i in 1 2 3; do wait_registered "$i" 1 5; done
 for i in 1 2 3; do wait_registered "$i" 0 10; done
+
+step "two writes on the same revision at once: one 200, one 409"
+st=$(on 1 PUT /v1/pools/flask/backends/w-cas -d "{\"address\":\"127.0.0.1:$P_A\"}")
+assert_eq "$st" 201 "PUT w-cas on replica 1 ($(cat "$T/api.body"))"
+R=$(json_get "$(cat "$T/api.body")" 'd["revision"]')
+CAS=()
+for i in 2 3; do
+	http_status_body "$T/cas$i.body" \
+		"http://127.0.0.1:${CTL[$i]}/v1/pools/flask/backends/w-cas?revision=$R" -X PUT \
+		-H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
+		-d "{\"weight\":$i}" >"$T/cas$i.st" &
+	CAS+=($!)
+done
+for p in "${CAS[@]}"; do wait_exit "$p" 30 || true; done
+assert_eq "$(printf '%s\n' "$(cat "$T/cas2.st")" "$(cat "$T/cas3.st")" | sort | tr '\n' ' ')" "200 409 " \
+	"statuses of the two writes"
+
+step "drain --wait on replica 3 returns once w-cas is empty on every replica"
+st=$(on 3 POST "/v1/pools/flask/backends/w-cas/drain?wait=1" -d '{"timeout_s":20}')
+assert_eq "$st" 200 "drain --wait of w-cas ($(cat "$T/api.body"))"
+
+step "all of etcd stopped: writes get 503, serving goes on; etcd back, a write reaches all"
+etcd_stop_all
+st=$(on 2 PUT /v1/pools/flask/backends/w-down -d "{\"address\":\"127.0.0.1:$P_B\"}")
+assert_eq "$st" 503 "a write with etcd stopped ($(cat "$T/api.body"))"
+sleep 2  # the replicas serve on meanwhile (wrk's figures below)
+for i in 0 1 2; do etcd_member_start "$i"; done
+etcd_wait_healthy 30
+for ((a = 1; a <= 40; a++)); do
+	st=$(on 2 PUT /v1/pools/flask/backends/w-back -d "{\"address\":\"127.0.0.1:$P_B\"}")
+	[ "$st" = 503 ] || break
+	sleep 0.25
+done
+assert_eq "$st" 201 "a write once etcd is back ($(cat "$T/api.body"))"
+for i in 1 2 3; do wait_registered "$i" 2 10; done  # w-cas (drained) and w-back
 
 step "no request through the replicas failed meanwhile"
 for i in 1 2 3; do kill -INT "${WPID[$i]}"; done  # wrk stops and reports on SIGINT
