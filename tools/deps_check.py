@@ -61,6 +61,8 @@ HEADER_OWNER = {
     "k8s.h": "control",
     "cluster_store.h": "control",
     "cluster_replica.h": "control",
+    "cluster_write.h": "control",
+    "cluster_rollback.h": "control",
     "etcd_json.h": "control",
     "fulcrumctl.h": "cli",
 }
