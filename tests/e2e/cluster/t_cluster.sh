@@ -12,42 +12,16 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 . "$E2E_DIR/etcd.sh"
+. "$E2E_DIR/cluster_lib.sh"
 need_fulcrum
 
 etcd_cluster_start
 ports W1 W2 W3 W4 K1 K2 K3 K4 P_A P_B
 WEB=("" "$W1" "$W2" "$W3" "$W4")
 CTL=("" "$K1" "$K2" "$K3" "$K4")
-RPID=()
-EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
 start_flask web-1 "$P_A" 1
 start_flask web-2 "$P_B" 1
 
-# replica I: fulcrum with its own listener, control port, state dir and logs.
-replica() {
-	local i=$1 cfg=$T/r$1.cfg
-	cat >"$cfg" <<EOF
-workers = 1;
-state_dir = "$T/state$i";
-shutdown_timeout_s = 2;
-log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
-control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; };
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
-cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 3000; };
-EOF
-	bg "fulcrum$i" TERM "$FULCRUM" -c "$cfg"
-	RPID[$i]=$LAST_PID
-	wait_listen "${WEB[$i]}" "$LAST_PID" 15
-	wait_listen "${CTL[$i]}" "$LAST_PID" 15
-}
-# on I METHOD PATH [CURL ARGS]: the control API of replica I; body in $T/api.body.
-on() {
-	local i=$1
-	shift
-	P_CTL=${CTL[$i]} api "$@"
-}
 # metric I NAME: a sample of replica I's /metrics.
 metric() {
 	hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${CTL[$1]}/metrics" |

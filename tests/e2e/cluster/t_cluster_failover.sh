@@ -16,6 +16,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 . "$E2E_DIR/etcd.sh"
+. "$E2E_DIR/cluster_lib.sh"
 need_fulcrum
 command -v wrk >/dev/null || fail "wrk is needed (Debian's wrk; make test installs it)"
 
@@ -23,35 +24,13 @@ etcd_cluster_start
 ports W1 W2 W3 K1 K2 K3 P_A P_B
 WEB=("" "$W1" "$W2" "$W3")
 CTL=("" "$K1" "$K2" "$K3")
-EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
 TOKEN=failover-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 printf '%s\n' "$TOKEN" >"$T/token"
 chmod 600 "$T/token"
 start_flask web-1 "$P_A" 2
 start_flask web-2 "$P_B" 2
 
-for i in 1 2 3; do
-	cat >"$T/r$i.cfg" <<EOF
-workers = 1;
-state_dir = "$T/state$i";
-shutdown_timeout_s = 2;
-log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
-control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; };
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
-cluster = { name = "failover"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 3000; };
-EOF
-	bg "fulcrum$i" TERM "$FULCRUM" -c "$T/r$i.cfg"
-	wait_listen "${WEB[$i]}" "$LAST_PID" 15
-	wait_listen "${CTL[$i]}" "$LAST_PID" 15
-done
-# on I METHOD PATH [CURL ARGS]: the control API of replica I; body in $T/api.body.
-on() {
-	local i=$1
-	shift
-	P_CTL=${CTL[$i]} api "$@"
-}
+for i in 1 2 3; do replica "$i"; done
 # registered I: how many of the w-* backends replica I has.
 registered() {
 	hcurl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${CTL[$1]}/v1/pools/flask/backends" |

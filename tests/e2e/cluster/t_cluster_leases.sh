@@ -9,43 +9,17 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 . "$E2E_DIR/etcd.sh"
+. "$E2E_DIR/cluster_lib.sh"
 need_fulcrum
 
 etcd_cluster_start
 ports W1 W2 W3 K1 K2 K3 P_A P_B
-RPID=()
 WEB=("" "$W1" "$W2" "$W3")
 CTL=("" "$K1" "$K2" "$K3")
-EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
 start_flask web-1 "$P_A" 1
 start_flask web-2 "$P_B" 1
 KEY=/fulcrum/e2e/flask/web-2
 
-# replica I: fulcrum with its own listener, control port and state dir.
-replica() {
-	local i=$1 cfg=$T/r$1.cfg
-	cat >"$cfg" <<EOF
-workers = 1;
-state_dir = "$T/state$i";
-shutdown_timeout_s = 2;
-log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
-control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; };
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
-cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 1000;
-            replica_id = "r$i"; replica_ttl_s = 5; };
-EOF
-	bg "fulcrum$i" TERM "$FULCRUM" -c "$cfg"
-	RPID[$i]=$LAST_PID
-	wait_listen "${WEB[$i]}" "$LAST_PID" 15
-	wait_listen "${CTL[$i]}" "$LAST_PID" 15
-}
-on() {
-	local i=$1
-	shift
-	P_CTL=${CTL[$i]} api "$@"
-}
 # has I: 200 when replica I has web-2, else its status (own body file: pollers run at once).
 has() {
 	http_status_body "$T/has$1.body" "http://127.0.0.1:${CTL[$1]}/v1/pools/flask/backends/web-2" \
@@ -64,7 +38,7 @@ renew() {
 	assert_eq "$st" 200 "a renewing PUT on replica $1 ($(cat "$T/api.body"))"
 }
 
-for i in 1 2 3; do replica "$i"; done
+for i in 1 2 3; do replica "$i" "timeout_ms = 1000; replica_id = \"r$i\"; replica_ttl_s = 5;"; done
 for i in 1 2 3; do
 	for ((k = 0; k < 150; k++)); do [ "$(http_status "http://127.0.0.1:${CTL[$i]}/readyz")" = 200 ] && break; sleep 0.1; done
 done
@@ -89,7 +63,7 @@ g1=$(P_CTL=${CTL[1]} current_generation)
 ( while :; do renew 2 >/dev/null 2>&1; sleep 0.4; done ) &
 RENEWER=$!
 stop_pid "${RPID[3]}" TERM 10 || fail "replica 3 did not stop"
-replica 3
+replica 3 "timeout_ms = 1000; replica_id = \"r3\"; replica_ttl_s = 5;"
 for ((k = 0; k < 100; k++)); do [ "$(http_status "http://127.0.0.1:${CTL[3]}/readyz")" = 200 ] && break; sleep 0.1; done
 kill "$RENEWER"
 wait_exit "$RENEWER" 10 || true

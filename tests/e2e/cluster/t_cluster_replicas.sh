@@ -11,42 +11,16 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$E2E_DIR/ctl_lib.sh"
 . "$E2E_DIR/etcd.sh"
+. "$E2E_DIR/cluster_lib.sh"
 need_fulcrum
 
 etcd_cluster_start
 ports W1 W2 W3 W4 K1 K2 K3 K4 P_A P_B
 WEB=("" "$W1" "$W2" "$W3")
 CTL=("" "$K1" "$K2" "$K3")
-RPID=()
-EPS_CFG=$(sed 's/,/", "/g' <<<"$EPS")
 start_flask web-1 "$P_A" 2
 start_flask web-2 "$P_B" 1
 
-# replica I: fulcrum with its own listener, control port and (empty) state dir.
-replica() {
-	local i=$1 cfg=$T/r$1.cfg
-	cat >"$cfg" <<EOF
-workers = 1;
-state_dir = "$T/state$i";
-shutdown_timeout_s = 2;
-log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
-control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
-listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; };
-            backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
-cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$EPS_CFG" ); timeout_ms = 1000;
-            replica_id = "r$i"; replica_ttl_s = 2; };
-EOF
-	bg "fulcrum$i" TERM "$FULCRUM" -c "$cfg"
-	RPID[$i]=$LAST_PID
-	wait_listen "${WEB[$i]}" "$LAST_PID" 15
-	wait_listen "${CTL[$i]}" "$LAST_PID" 15
-}
-on() {
-	local i=$1
-	shift
-	P_CTL=${CTL[$i]} api "$@"
-}
 ready() { http_status "http://127.0.0.1:${CTL[$1]}/readyz"; }
 # members I: "id:applied:latest" of every replica GET /v1/cluster on I lists, sorted.
 members() {
@@ -68,7 +42,7 @@ wait_members() {
 
 step "a replica with an empty state dir is not ready until it applied the store's state"
 for i in 0 1 2; do kill -STOP "${ETCD_PID[$i]}"; done
-replica 1
+replica 1 "timeout_ms = 1000; replica_id = \"r1\"; replica_ttl_s = 2;"
 for _ in 1 2 3; do
 	assert_eq "$(ready 1)" 503 "readyz of replica 1 with etcd paused"
 	sleep 0.3
@@ -79,8 +53,8 @@ for ((k = 0; k < 150; k++)); do [ "$(ready 1)" = 200 ] && break; sleep 0.1; done
 assert_eq "$(ready 1)" 200 "readyz of replica 1 once etcd answers"
 
 step "three replicas register: GET /v1/cluster on any lists all at the same revision"
-replica 2
-replica 3
+replica 2 "timeout_ms = 1000; replica_id = \"r2\"; replica_ttl_s = 2;"
+replica 3 "timeout_ms = 1000; replica_id = \"r3\"; replica_ttl_s = 2;"
 st=$(on 2 PUT /v1/pools/flask/backends/web-2 -d "{\"address\":\"127.0.0.1:$P_B\"}")
 assert_eq "$st" 201 "PUT web-2 on replica 2 ($(cat "$T/api.body"))"
 rev=$(json_get "$(cat "$T/api.body")" 'd["generation"]')
