@@ -99,6 +99,10 @@ int worker_start_all(int nworkers);
 /* how: 1 graceful (finish in-flight work), 2 immediate. */
 void worker_stop_all(int how);
 void worker_join_all(void);
+/* One pass of the worker's reaper (it runs before the loop waits): queued requests
+ * handed freed slots, closed connections freed, the access-log lines of the batch
+ * written. Also for a loop driven from outside (the HTTP/2 fuzz target). */
+void worker_reap(struct worker *w);
 unsigned worker_total_clients(void);
 
 #endif

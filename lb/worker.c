@@ -415,6 +415,16 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 {
 	struct worker *w = ev_userdata(loop);
 
+	worker_reap(w);
+	if (w->stopping && !w->clients) {
+		ev_timer_stop(w->loop, &w->sweep);
+		ev_async_stop(w->loop, &w->wake);
+		ev_break(w->loop, EVBREAK_ALL);
+	}
+}
+
+void worker_reap(struct worker *w)
+{
 	/* a request dispatched here may fail at once and free its slot again; each pass
 	 * takes a request off the queue or stops, so this ends */
 	while (w->kick_pending) {
@@ -433,11 +443,6 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 		upstream_free(u);
 	}
 	conn_log_flush(w);
-	if (w->stopping && !w->clients) {
-		ev_timer_stop(w->loop, &w->sweep);
-		ev_async_stop(w->loop, &w->wake);
-		ev_break(w->loop, EVBREAK_ALL);
-	}
 }
 
 /* A draining backend keeps its connections and requests until they end or its drain

@@ -374,29 +374,6 @@ static size_t fz_read_out(struct fz_model *m, int fd)
 	return total;
 }
 
-/* The worker's reaper (worker.c's on_reap runs before the loop waits; here after each
- * turn): queue kicks, closed connections freed, the access-log lines. */
-static void fz_reap(struct worker *w)
-{
-	while (w->kick_pending) {
-		w->kick_pending = 0;
-		queue_run(w, client_queue_turn);
-	}
-	while (w->dead_clients) {
-		struct client *c = w->dead_clients;
-
-		w->dead_clients = c->next;
-		client_free(c);
-	}
-	while (w->dead_upstreams) {
-		struct upstream *u = w->dead_upstreams;
-
-		w->dead_upstreams = u->dead_next;
-		upstream_free(u);
-	}
-	conn_log_flush(w);
-}
-
 /* Runs the loop until FZ_IDLE_TURNS turns in a row read nothing and change no
  * connection (at most FZ_SETTLE_TURNS turns). */
 static void fz_settle(struct fz_model *m, int fd)
@@ -406,7 +383,7 @@ static void fz_settle(struct fz_model *m, int fd)
 	for (i = 0; i < FZ_SETTLE_TURNS && idle < FZ_IDLE_TURNS; i++) {
 		before = fz_w.nclients;
 		ev_run(fz_w.loop, EVRUN_NOWAIT);
-		fz_reap(&fz_w);
+		worker_reap(&fz_w);
 		if (fz_read_out(m, fd) > 0 || fz_w.nclients != before)
 			idle = 0;
 		else
@@ -432,7 +409,7 @@ static void fz_write(struct fz_model *m, int fd, const uint8_t *p, size_t n)
 			return;  /* fulcrum closed the connection */
 		stuck++;
 		ev_run(fz_w.loop, EVRUN_NOWAIT);
-		fz_reap(&fz_w);
+		worker_reap(&fz_w);
 		fz_read_out(m, fd);
 	}
 }
@@ -628,7 +605,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the client is gone: so are its connection and every stream */
 	assert(fz_w.nclients == 0 && !fz_w.clients);
 	close(sv[1]);
-	fz_reap(&fz_w);
+	worker_reap(&fz_w);
 	nghttp2_hd_inflate_del(m->inf);
 	free(m->block);
 	free(m->out);
