@@ -7,23 +7,7 @@
 
 #include "fulcrumctl.h"
 
-static const char *text_of(const cJSON *o, const char *name);
-static double num_of(const cJSON *o, const char *name);
 static const char *yes(const cJSON *o, const char *name);
-
-static const char *text_of(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num_of(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 static const char *yes(const cJSON *o, const char *name)
 {
@@ -43,23 +27,23 @@ int fctl_cluster_status(int json)
 	if (code == EXIT_OK && !json) {
 		s = cJSON_GetObjectItemCaseSensitive(a, "store");
 		printf("cluster %s: store %s %s (%s), store revision %.0f, latest change %.0f\n",
-		       text_of(a, "cluster"), text_of(s, "kind"), text_of(s, "state"),
-		       text_of(s, "endpoint"), num_of(s, "revision"), num_of(a, "latest_revision"));
-		if (text_of(s, "last_error")[0])
-			printf("store error: %s\n", text_of(s, "last_error"));
+		       fctl_str(a, "cluster"), fctl_str(s, "kind"), fctl_str(s, "state"),
+		       fctl_str(s, "endpoint"), fctl_num(s, "revision"), fctl_num(a, "latest_revision"));
+		if (fctl_str(s, "last_error")[0])
+			printf("store error: %s\n", fctl_str(s, "last_error"));
 		printf("%-24s %-22s %9s %-6s %-5s %-8s %-10s %s\n", "REPLICA", "CONTROL", "APPLIED",
 		       "LATEST", "READY", "STORE", "VERSION", "STARTED");
 		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "replicas")) {
-			time_t t = (time_t)num_of(r, "started");
+			time_t t = (time_t)fctl_num(r, "started");
 			char when[32] = "-";
 			struct tm tm;
 
 			if (t > 0 && gmtime_r(&t, &tm))
 				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			printf("%-24s %-22s %9.0f %-6s %-5s %-8s %-10s %s%s\n", text_of(r, "id"),
-			       text_of(r, "control"), num_of(r, "applied_revision"), yes(r, "latest"),
+			printf("%-24s %-22s %9.0f %-6s %-5s %-8s %-10s %s%s\n", fctl_str(r, "id"),
+			       fctl_str(r, "control"), fctl_num(r, "applied_revision"), yes(r, "latest"),
 			       yes(r, "ready"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "store_up"))
-			       ? "up" : "down", text_of(r, "version"), when,
+			       ? "up" : "down", fctl_str(r, "version"), when,
 			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "self")) ? "  (this one)" : "");
 		}
 	}

@@ -65,8 +65,6 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg);
 static void stream_lines(struct reply *r);
 static int exit_for(long status);
 static int report(long status, cJSON *answer, const char *what);
-static const char *str(const cJSON *o, const char *name);
-static double num(const cJSON *o, const char *name);
 static char *seg(const char *s);
 static void print_backends(const cJSON *list);
 static void print_duration(double s, char *out, size_t len);
@@ -137,8 +135,8 @@ static void stream_lines(struct reply *r)
 			continue;
 		if (r->tty && !r->json && !cJSON_GetObjectItem(line, "done")) {
 			snprintf(r->progress, sizeof(r->progress),
-				 "draining %s/%s: %.0f in flight, %.0f s left", str(line, "pool"),
-				 str(line, "name"), num(line, "active"), num(line, "left_s"));
+				 "draining %s/%s: %.0f in flight, %.0f s left", fctl_str(line, "pool"),
+				 fctl_str(line, "name"), fctl_num(line, "active"), fctl_num(line, "left_s"));
 			fprintf(stderr, "\r%s\033[K", r->progress);
 		}
 		cJSON_Delete(r->last);
@@ -259,33 +257,19 @@ static int report(long status, cJSON *answer, const char *what)
 	if (code == EXIT_OK || o.json)
 		return code;
 	fprintf(stderr, "fulcrumctl: %s: %ld %s: %s\n", what, status,
-		str(answer, "error")[0] ? str(answer, "error") : "error",
-		str(answer, "detail")[0] ? str(answer, "detail") : "(no detail)");
+		fctl_str(answer, "error")[0] ? fctl_str(answer, "error") : "error",
+		fctl_str(answer, "detail")[0] ? fctl_str(answer, "detail") : "(no detail)");
 	cJSON_ArrayForEach(e, errs) {
-		double line = num(e, "line");
+		double line = fctl_num(e, "line");
 
 		if (line > 0)
-			fprintf(stderr, "  %s:%.0f: %s%s%s\n", str(e, "file"), line, str(e, "key"),
-				str(e, "key")[0] ? ": " : "", str(e, "message"));
+			fprintf(stderr, "  %s:%.0f: %s%s%s\n", fctl_str(e, "file"), line, fctl_str(e, "key"),
+				fctl_str(e, "key")[0] ? ": " : "", fctl_str(e, "message"));
 		else
-			fprintf(stderr, "  %s: %s%s%s\n", str(e, "file"), str(e, "key"),
-				str(e, "key")[0] ? ": " : "", str(e, "message"));
+			fprintf(stderr, "  %s: %s%s%s\n", fctl_str(e, "file"), fctl_str(e, "key"),
+				fctl_str(e, "key")[0] ? ": " : "", fctl_str(e, "message"));
 	}
 	return code;
-}
-
-static const char *str(const cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItem(obj, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num(const cJSON *obj, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItem(obj, name);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
 /* A path segment, percent-encoded so that a name cannot change the path. */
@@ -333,7 +317,7 @@ static int cmd_probe(const char *path)
 		return EXIT_UNREACHABLE;
 	code = exit_for(st);
 	if (!o.json)
-		printf("%s\n", str(a, "status")[0] ? str(a, "status") : "error");
+		printf("%s\n", fctl_str(a, "status")[0] ? fctl_str(a, "status") : "error");
 	cJSON_Delete(a);
 	return code;
 }
@@ -351,33 +335,33 @@ static int cmd_status(void)
 	code = report(st, a, "status");
 	if (code == EXIT_OK && !o.json) {
 		g = cJSON_GetObjectItem(a, "generation");
-		print_duration(num(a, "uptime_s"), up, sizeof(up));
+		print_duration(fctl_num(a, "uptime_s"), up, sizeof(up));
 		printf("fulcrum %s, generation %.0f (%s), up %s, %.0f worker(s), %.0f connection(s)%s\n",
-		       str(a, "version"), num(g, "id"), str(g, "source"), up, num(a, "workers"),
-		       num(a, "connections"), cJSON_IsTrue(cJSON_GetObjectItem(a, "stopping")) ?
+		       fctl_str(a, "version"), fctl_num(g, "id"), fctl_str(g, "source"), up, fctl_num(a, "workers"),
+		       fctl_num(a, "connections"), cJSON_IsTrue(cJSON_GetObjectItem(a, "stopping")) ?
 		       ", STOPPING" : "");
 		if (cJSON_IsFalse(cJSON_GetObjectItem(g, "kept")) &&
 		    cJSON_IsNumber(cJSON_GetObjectItem(g, "config_generation")))
 			printf("generation %.0f is a runtime one (membership changes, not kept), "
-			       "built on kept generation %.0f\n", num(g, "id"),
-			       num(g, "config_generation"));
-		printf("config %s, state_dir %s, %.0f journal entr%s%s\n", str(a, "config"),
-		       str(a, "state_dir"), num(a, "journal_entries"),
-		       num(a, "journal_entries") == 1 ? "y" : "ies",
+			       "built on kept generation %.0f\n", fctl_num(g, "id"),
+			       fctl_num(g, "config_generation"));
+		printf("config %s, state_dir %s, %.0f journal entr%s%s\n", fctl_str(a, "config"),
+		       fctl_str(a, "state_dir"), fctl_num(a, "journal_entries"),
+		       fctl_num(a, "journal_entries") == 1 ? "y" : "ies",
 		       cJSON_IsTrue(cJSON_GetObjectItem(a, "journal_writable")) ? "" :
 		       " (journal NOT writable: changes refused)");
 		printf("listeners:\n");
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "listeners"))
-			printf("  %-16s %-4s %-24s -> %-16s %.0f connection(s)\n", str(e, "name"),
-			       str(e, "mode"), str(e, "bind"), str(e, "pool"), num(e, "connections"));
+			printf("  %-16s %-4s %-24s -> %-16s %.0f connection(s)\n", fctl_str(e, "name"),
+			       fctl_str(e, "mode"), fctl_str(e, "bind"), fctl_str(e, "pool"), fctl_num(e, "connections"));
 		printf("pools:\n");
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "pools"))
 			printf("  %-16s %-4s %.0f backend(s), %.0f in rotation, %.0f active, %.0f waiting\n",
-			       str(e, "name"), str(e, "balance"), num(e, "backends"), num(e, "in_rotation"),
-			       num(e, "active"), num(e, "waiting"));
+			       fctl_str(e, "name"), fctl_str(e, "balance"), fctl_num(e, "backends"), fctl_num(e, "in_rotation"),
+			       fctl_num(e, "active"), fctl_num(e, "waiting"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
-			printf("maintenance: %s %s (503, Retry-After %.0f s)%s\n", str(e, "kind"), str(e, "name"),
-			       num(e, "retry_after_s"),
+			printf("maintenance: %s %s (503, Retry-After %.0f s)%s\n", fctl_str(e, "kind"), fctl_str(e, "name"),
+			       fctl_num(e, "retry_after_s"),
 			       cJSON_IsFalse(cJSON_GetObjectItem(e, "applies")) ? ", not in the running config" : "");
 	}
 	cJSON_Delete(a);
@@ -391,10 +375,10 @@ static void print_backends(const cJSON *list)
 	printf("%-20s %-24s %6s %9s %-8s %-6s %-8s %6s %s\n", "NAME", "ADDRESS", "WEIGHT",
 	       "MAX_CONNS", "ADMIN", "HEALTH", "ROTATION", "ACTIVE", "SOURCE");
 	cJSON_ArrayForEach(b, list)
-		printf("%-20s %-24s %6.0f %9.0f %-8s %-6s %-8s %6.0f %s\n", str(b, "name"),
-		       str(b, "address"), num(b, "weight"), num(b, "max_conns"), str(b, "admin"),
-		       str(b, "health"), cJSON_IsTrue(cJSON_GetObjectItem(b, "in_rotation")) ? "yes" : "no",
-		       num(b, "active"), str(b, "source"));
+		printf("%-20s %-24s %6.0f %9.0f %-8s %-6s %-8s %6.0f %s\n", fctl_str(b, "name"),
+		       fctl_str(b, "address"), fctl_num(b, "weight"), fctl_num(b, "max_conns"), fctl_str(b, "admin"),
+		       fctl_str(b, "health"), cJSON_IsTrue(cJSON_GetObjectItem(b, "in_rotation")) ? "yes" : "no",
+		       fctl_num(b, "active"), fctl_str(b, "source"));
 }
 
 static int cmd_backends(const char *pool)
@@ -468,11 +452,11 @@ static int cmd_set(const char *pool, const char *name)
 	if (code == EXIT_OK && !o.json) {
 		if (o.wait_healthy)
 			printf("%s/%s: %s and in rotation after %.1f s (generation %.0f)\n", pool, name,
-			       st == 201 ? "added" : "set", num(a, "waited_s"), num(a, "generation"));
+			       st == 201 ? "added" : "set", fctl_num(a, "waited_s"), fctl_num(a, "generation"));
 		else
 			printf("%s/%s: %s (generation %.0f)\n", pool, name,
 			       st == 201 ? "added" : cJSON_IsTrue(cJSON_GetObjectItem(a, "changed")) ?
-			       "updated" : "unchanged", num(a, "generation"));
+			       "updated" : "unchanged", fctl_num(a, "generation"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -496,16 +480,16 @@ static int cmd_drain(const char *pool, const char *name)
 		return EXIT_UNREACHABLE;
 	/* a stream's HTTP status is 200; its outcome is in its last line */
 	if (o.wait && st == 200 && cJSON_GetObjectItem(a, "done"))
-		st = (long)num(a, "status");
+		st = (long)fctl_num(a, "status");
 	code = report(st, a, "drain");
 	if (!o.json && (code == EXIT_OK || code == EXIT_TIMEOUT)) {
 		if (!o.wait)
-			printf("%s/%s: draining, %.0f in flight\n", pool, name, num(a, "active"));
+			printf("%s/%s: draining, %.0f in flight\n", pool, name, fctl_num(a, "active"));
 		else if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
-			printf("%s/%s: drained in %.1f s\n", pool, name, num(a, "waited_s"));
+			printf("%s/%s: drained in %.1f s\n", pool, name, fctl_num(a, "waited_s"));
 		else
 			printf("%s/%s: deadline of %.0f s passed with %.0f in flight\n", pool, name,
-			       num(a, "timeout_s"), num(a, "active"));
+			       fctl_num(a, "timeout_s"), fctl_num(a, "active"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -530,10 +514,10 @@ static int cmd_remove(const char *pool, const char *name)
 	code = report(st, a, "remove");
 	if (code == EXIT_OK && !o.json) {
 		if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
-			printf("%s/%s: removed (generation %.0f)\n", pool, name, num(a, "generation"));
+			printf("%s/%s: removed (generation %.0f)\n", pool, name, fctl_num(a, "generation"));
 		else
 			printf("%s/%s: removed with %.0f request(s) still in flight (generation %.0f)\n",
-			       pool, name, num(a, "active"), num(a, "generation"));
+			       pool, name, fctl_num(a, "active"), fctl_num(a, "generation"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -550,9 +534,9 @@ static int cmd_reload(void)
 		return EXIT_UNREACHABLE;
 	code = report(st, a, "reload");
 	if (code == EXIT_OK && !o.json) {
-		printf("generation %.0f applied from %s\n", num(a, "generation"), str(a, "file"));
+		printf("generation %.0f applied from %s\n", fctl_num(a, "generation"), fctl_str(a, "file"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "restart_needed"))
-			printf("  %s: %s\n", str(e, "key"), str(e, "message"));
+			printf("  %s: %s\n", fctl_str(e, "key"), fctl_str(e, "message"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -571,7 +555,7 @@ static int cmd_generations(void)
 	if (code == EXIT_OK && !o.json) {
 		printf("  %8s  %-20s  %-12s  %s\n", "ID", "APPLIED (UTC)", "SHA256", "SOURCE");
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "generations")) {
-			time_t t = (time_t)num(e, "time");
+			time_t t = (time_t)fctl_num(e, "time");
 			struct tm tm;
 			char when[32];
 
@@ -581,11 +565,11 @@ static int cmd_generations(void)
 			printf("%c %8.0f  %-20s  %.12s  %s\n",
 			       cJSON_IsTrue(cJSON_GetObjectItem(e, "current")) ? '*' :
 			       cJSON_IsTrue(cJSON_GetObjectItem(e, "running_base")) ? '+' : ' ',
-			       num(e, "id"), when, str(e, "sha256"), str(e, "source"));
+			       fctl_num(e, "id"), when, fctl_str(e, "sha256"), fctl_str(e, "source"));
 		}
-		if (num(a, "current") != num(a, "config_generation"))
+		if (fctl_num(a, "current") != fctl_num(a, "config_generation"))
 			printf("running: generation %.0f, from membership changes (not kept) over "
-			       "generation %.0f (+)\n", num(a, "current"), num(a, "config_generation"));
+			       "generation %.0f (+)\n", fctl_num(a, "current"), fctl_num(a, "config_generation"));
 	}
 	cJSON_Delete(a);
 	return code;
@@ -604,7 +588,7 @@ static int cmd_show(const char *gen)
 		return EXIT_UNREACHABLE;
 	code = report(st, a, "show");
 	if (code == EXIT_OK && !o.json)
-		fputs(str(a, "config"), stdout);
+		fputs(fctl_str(a, "config"), stdout);
 	cJSON_Delete(a);
 	return code;
 }
@@ -624,14 +608,14 @@ static int cmd_diff(const char *from, const char *to)
 		return EXIT_UNREACHABLE;
 	code = report(st, a, "diff");
 	if (code == EXIT_OK && !o.json) {
-		printf("generation %.0f -> %.0f\n", num(a, "from"), num(a, "to"));
+		printf("generation %.0f -> %.0f\n", fctl_num(a, "from"), fctl_num(a, "to"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "changes")) {
 			if (cJSON_IsNull(cJSON_GetObjectItem(e, "from")))
-				printf("+ %s = %s\n", str(e, "key"), str(e, "to"));
+				printf("+ %s = %s\n", fctl_str(e, "key"), fctl_str(e, "to"));
 			else if (cJSON_IsNull(cJSON_GetObjectItem(e, "to")))
-				printf("- %s = %s\n", str(e, "key"), str(e, "from"));
+				printf("- %s = %s\n", fctl_str(e, "key"), fctl_str(e, "from"));
 			else
-				printf("~ %s: %s -> %s\n", str(e, "key"), str(e, "from"), str(e, "to"));
+				printf("~ %s: %s -> %s\n", fctl_str(e, "key"), fctl_str(e, "from"), fctl_str(e, "to"));
 		}
 	}
 	cJSON_Delete(a);
@@ -657,8 +641,8 @@ static int cmd_rollback(const char *gen)
 		return EXIT_UNREACHABLE;
 	code = report(st, a, "rollback");
 	if (code == EXIT_OK && !o.json)
-		printf("generation %.0f applied (rollback to generation %.0f)\n", num(a, "generation"),
-		       num(a, "rolled_back_to"));
+		printf("generation %.0f applied (rollback to generation %.0f)\n", fctl_num(a, "generation"),
+		       fctl_num(a, "rolled_back_to"));
 	cJSON_Delete(a);
 	return code;
 }
@@ -678,8 +662,8 @@ static int cmd_maint(const char *onoff, const char *name)
 		code = report(st, a, "maint");
 		if (code == EXIT_OK && !o.json) {
 			cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
-				printf("%-6s %-24s retry-after %.0f s%s\n", str(e, "kind"), str(e, "name"),
-				       num(e, "retry_after_s"),
+				printf("%-6s %-24s retry-after %.0f s%s\n", fctl_str(e, "kind"), fctl_str(e, "name"),
+				       fctl_num(e, "retry_after_s"),
 				       cJSON_IsFalse(cJSON_GetObjectItem(e, "applies")) ? " (not in the running config)" : "");
 			if (!cJSON_GetArraySize(cJSON_GetObjectItem(a, "maintenance")))
 				printf("nothing in maintenance\n");
@@ -701,8 +685,8 @@ static int cmd_maint(const char *onoff, const char *name)
 		return EXIT_UNREACHABLE;
 	code = report(st, a, "maint");
 	if (code == EXIT_OK && !o.json)
-		printf("%s %s: maintenance %s (generation %.0f)\n", str(a, "kind"), str(a, "name"),
-		       on ? "on" : "off", num(a, "generation"));
+		printf("%s %s: maintenance %s (generation %.0f)\n", fctl_str(a, "kind"), fctl_str(a, "name"),
+		       on ? "on" : "off", fctl_num(a, "generation"));
 	cJSON_Delete(a);
 	return code;
 }

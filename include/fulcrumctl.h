@@ -57,6 +57,11 @@ int fctl_cache(const char *verb, const char *pool, const char *field, const char
  * (cli/cluster_cmd.c); json: the answer is printed as is. Returns the exit code. */
 int fctl_cluster_status(int json);
 
+/* A member of an answer's JSON object: its string ("" when absent or not a string), its
+ * number (0 when absent or not a number). (cli/json_fields.c) */
+const char *fctl_str(const cJSON *o, const char *name);
+double fctl_num(const cJSON *o, const char *name);
+
 /* `fulcrumctl docker-watch`: follows the Docker Engine API on the unix socket at
  * socket_path until SIGTERM or SIGINT; returns the exit code. */
 int docker_watch(const char *socket_path);
