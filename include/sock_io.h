@@ -8,6 +8,8 @@
 #ifndef FULCRUM_SOCK_IO_H
 #define FULCRUM_SOCK_IO_H
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -27,6 +29,19 @@ static inline ssize_t sock_writev(int fd, const struct iovec *iov, int iovcnt)
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 
 	return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+/* Acknowledge what was read now rather than by the delayed-ACK timer. Linux delays
+ * the ACK of a request/response connection (its "pingpong" mode) for up to 40 ms; a
+ * backend whose send buffer is full of unacknowledged bytes, or that holds a small write
+ * under Nagle's rule, sits out that timer in the middle of its response, and a sync
+ * worker is held for it. TCP_QUICKACK is not sticky (the kernel leaves quick-ACK mode on
+ * its own), so it is set after each read that leaves more to come. */
+static inline void sock_ack_now(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include "http_body.h"
 #include "http_rewrite.h"
 #include "producer.h"
+#include "sock_io.h"
 #include "worker.h"
 
 static void release_backend(struct client *c);
@@ -23,6 +24,10 @@ int http_body_begin_request(struct client *c, int expect_continue)
 	x->req_buffered = 1;
 	c->state = CS_READING_BODY;
 	r = http_body_buffer_request(c);
+	/* a client that wrote its head and body apart, with Nagle's rule on, holds the
+	 * body until the head is acknowledged: acknowledge it now (sock_io.h) */
+	if (r == 0)
+		sock_ack_now(c->fd);
 	/* the client waits for a go before it sends the body: fulcrum is the one that
 	 * reads it, so fulcrum says it */
 	if (r == 0 && expect_continue && c->version_minor >= 1) {

@@ -269,6 +269,8 @@ static void parse_request_head(struct client *c)
 			     r == -2 ? "request body too large" : "invalid chunked body");
 		return;
 	}
+	if (!x->req_framed)
+		sock_ack_now(c->fd);  /* the rest of the body may wait for it (http_body.c) */
 	dispatch_request(c);
 }
 
@@ -662,6 +664,10 @@ static void http_on_upstream_data(struct client *c)
 		client_close(c, TERM_BAD_RESPONSE);
 		return;
 	}
+	/* more of the body is to come: the backend gets its ACK now, not after the
+	 * delayed-ACK timer (sock_io.h), so that it is not held mid-response */
+	if (n > 0 && !x->resp_done)
+		sock_ack_now(u->fd);
 	/* one read filled the whole (empty) buffer and the body goes on: bulk (buffer.h).
 	 * A read that only topped up what a slow client left behind does not count: more
 	 * buffering would not make that client faster. */

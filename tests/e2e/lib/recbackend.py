@@ -1,6 +1,6 @@
 """recbackend.py: a raw HTTP/1.1 backend that appends every byte it receives to a file,
 so a test can prove what reached (or never reached) the backend.
-  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second|drop|trailers]
+  recbackend.py --port P --record FILE [--mode ok|silent|reset|reset-chunked|garbage|close-second|drop|trailers|split]
                 [--keep-alive-timeout N]
 ok: answers each request it can frame (Content-Length or chunked body) with
     200 and "ok <n>\\n" (n = requests seen by the process), keeping the connection;
@@ -13,6 +13,9 @@ drop: reads every request whole, then closes without answering.
 trailers: as ok, but the body is chunked ("ok <n>\\n" in two chunks) and ends with a
     trailer section: X-Checksum: <n>, Server-Timing: app;dur=1.5 and a Content-Length: 1
     that must not be passed on.
+split: as ok, but the head and the body go out in two send() calls on a socket with
+    Nagle's rule on (no TCP_NODELAY), as many servers write them: the body waits in the
+    kernel until the head is acknowledged, so a proxy that delays its ACK delays it.
 silent: accepts and records, never answers (for response timeouts).
 reset: answers the first request with a head promising 100000 bytes, sends 1000 of
     them, then resets the connection (RST, SO_LINGER 0); reset-chunked does the same
@@ -125,8 +128,14 @@ class Handler(socketserver.BaseRequestHandler):
                 ka = b""
                 if self.server.keep_alive_timeout is not None:
                     ka = b"Keep-Alive: timeout=%d\r\n" % self.server.keep_alive_timeout
-                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Conn: %d\r\n%s"
-                          b"Content-Length: %d\r\n\r\n%s" % (conn, ka, len(body), body))
+                head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Conn: %d\r\n%s"
+                        b"Content-Length: %d\r\n\r\n" % (conn, ka, len(body)))
+                if self.server.mode == "split":
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+                    s.sendall(head)
+                    s.sendall(body)
+                else:
+                    s.sendall(head + body)
 
 
     def reset_mid_response(self, s):
@@ -151,7 +160,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--record", required=True)
-    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second", "drop", "trailers"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "silent", "reset", "reset-chunked", "garbage", "close-second", "drop", "trailers", "split"], default="ok")
     ap.add_argument("--keep-alive-timeout", type=int)
     a = ap.parse_args()
     open(a.record, "ab").close()
