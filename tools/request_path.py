@@ -7,7 +7,9 @@ a fulcrum built with -finstrument-functions, takes the worker thread's last conn
 file that defines it (addr2line), and prints: the .c files and headers entered, how many
 times control moved from one file to another, and how many of those moves went back to
 a file already left (the measure of issue 18: "a newcomer follows a plain HTTP request
-in at most 7 .c files, in one direction"). With -v, every function and its calls.
+in at most 7 .c files, in one direction"); and the lb/ files control passes through
+(those that call another lb/ file, or that the loop entered first), with the pairs of lb/
+files that called each other. With -v, every function and its calls.
 
 Usage: tools/request_path.py BINARY TRACE_DIR [-v]
 """
@@ -39,6 +41,17 @@ def connection_segment(events, where):
     return seg
 
 
+def data_path_spine(calls, first):
+    """The lb/ files control passes through: the one the loop entered first, and every
+    lb/ file that called into another lb/ file; an lb/ file that only answers calls
+    (masks, counters, copies of the head) is read like a library call. Also the pairs of
+    lb/ files that called each other on this path."""
+    lb = {(a, b) for a, b in calls if a.startswith("lb/") and b.startswith("lb/")}
+    spine = sorted({a for a, _ in lb} | ({first} if first.startswith("lb/") else set()))
+    pairs = sorted({tuple(sorted(p)) for p in lb if (p[1], p[0]) in lb})
+    return spine, pairs
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -49,9 +62,11 @@ def main():
         seg = connection_segment(events, where)
         if seg is None:
             continue  # not the worker thread
-        stack, at = [], []
+        stack, at, calls = [], [], set()
         for kind, a in seg:
             if kind == "E":
+                if stack and stack[-1] != where[a][1]:
+                    calls.add((stack[-1], where[a][1]))
                 stack.append(where[a][1])
                 at.append(stack[-1])
             else:
@@ -73,6 +88,11 @@ def main():
             print(f"  {f}")
         print(f"{len(headers)} headers with inline functions: {' '.join(headers)}")
         print(f"{len(moves) - 1} moves between files, {back} of them back to a file already left")
+        spine, pairs = data_path_spine(calls, at[0] if at else "")
+        print(f"{len(spine)} lb/ files the request passes through (the rest of lb/ on the path "
+              f"only answers calls): {' '.join(spine)}")
+        print("lb/ files that call each other (either way, by name or through a table): "
+              + (", ".join(f"{a} <-> {b}" for a, b in pairs) or "none"))
         if verbose:
             calls = collections.Counter(where[a] for kind, a in seg if kind == "E")
             for (fn, f), n in sorted(calls.items(), key=lambda kv: (kv[0][1], kv[0][0])):
