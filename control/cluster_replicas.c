@@ -15,6 +15,7 @@
 
 #define SCAN_S 0.25                  /* between two looks at what this replica would say */
 #define PUT_GAP_S 0.5                /* at least this between two puts of its key */
+#define LEAVE_S 1.0                  /* a stopping replica waits this long for its revoke */
 #define KEY_MAX 256
 
 static struct {
@@ -34,6 +35,9 @@ static struct {
 	struct creplica *others;         /* every replica's key but this one's */
 	size_t nothers, capothers;
 	int64_t head;                    /* revision of the head marker */
+	int leaving;                     /* stopping: no grant, put or renewal any more */
+	void (*left)(void);              /* ctl_replicas_leave's callback, until called */
+	ev_timer leave_wait;
 } rp;
 
 static void on_scan(struct ev_loop *loop, ev_timer *t, int revents);
@@ -47,6 +51,9 @@ static void on_put(void *ctx, const struct cstore_result *r);
 static int what_now(struct creplica *out);
 static struct creplica *other(const char *id);
 static void drop_other(size_t i);
+static void on_revoked(void *ctx, const struct cstore_result *r);
+static void on_leave_wait(struct ev_loop *loop, ev_timer *t, int revents);
+static void leave_done(void);
 
 void ctl_replicas_start(struct ev_loop *loop, struct cluster_store *st, const char *prefix,
 			const char *id, unsigned ttl_s)
@@ -93,11 +100,61 @@ void ctl_replicas_stop(void)
 	ev_timer_stop(rp.loop, &rp.scan);
 	ev_timer_stop(rp.loop, &rp.keep);
 	ev_timer_stop(rp.loop, &rp.put_later);
+	ev_timer_stop(rp.loop, &rp.leave_wait);
 	creplica_clear(&rp.self);
 	for (i = 0; i < rp.nothers; i++)
 		creplica_clear(&rp.others[i]);
 	free(rp.others);
 	memset(&rp, 0, sizeof(rp));
+}
+
+void ctl_replicas_leave(void (*left)(void))
+{
+	if (!rp.on || rp.leaving) {
+		left();
+		return;
+	}
+	rp.leaving = 1;
+	ev_timer_stop(rp.loop, &rp.scan);
+	ev_timer_stop(rp.loop, &rp.keep);
+	ev_timer_stop(rp.loop, &rp.put_later);
+	if (!rp.lease) {
+		left();  /* no key to take away (never granted, or expired) */
+		return;
+	}
+	rp.left = left;
+	ev_timer_init(&rp.leave_wait, on_leave_wait, LEAVE_S, 0.);
+	ev_timer_start(rp.loop, &rp.leave_wait);
+	if (rp.st->ops->lease_revoke(rp.st->h, rp.lease, on_revoked, NULL) == -1)
+		leave_done();
+}
+
+static void on_revoked(void *ctx, const struct cstore_result *r)
+{
+	if (r->status == CSTORE_OK || r->status == CSTORE_NOT_FOUND)
+		log_info("cluster: this replica's key removed (its lease revoked)");
+	else
+		log_warn("cluster: this replica's lease not revoked (%s); its key ends with the "
+			 "lease", r->error ? r->error : "store away");
+	leave_done();
+}
+
+static void on_leave_wait(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	log_warn("cluster: no answer to this replica's lease revoke within %.0f s; its key ends "
+		 "with the lease", LEAVE_S);
+	leave_done();
+}
+
+/* once: the revoke's answer or its wait, whichever comes first */
+static void leave_done(void)
+{
+	void (*left)(void) = rp.left;
+
+	ev_timer_stop(rp.loop, &rp.leave_wait);
+	rp.left = NULL;
+	if (left)
+		left();
 }
 
 int ctl_replicas_owns(const char *key)
@@ -277,7 +334,7 @@ static void on_scan(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void grant(void)
 {
-	if (rp.granting || rp.lease)
+	if (rp.granting || rp.lease || rp.leaving)
 		return;
 	rp.granting = 1;
 	if (rp.st->ops->lease_grant(rp.st->h, rp.ttl_s, on_grant, NULL) == -1)
@@ -287,8 +344,9 @@ static void grant(void)
 static void on_grant(void *ctx, const struct cstore_result *r)
 {
 	rp.granting = 0;
-	if (r->status != CSTORE_OK)
-		return;  /* the store is away: the next keep-alive tick tries again */
+	if (r->status != CSTORE_OK || rp.leaving)
+		return;  /* the store is away: the next keep-alive tick tries again; or stopping,
+			  * when the lease ends unused */
 	rp.lease = r->lease;
 	rp.dirty = 1;
 	publish();
@@ -312,7 +370,7 @@ static void on_keep(struct ev_loop *loop, ev_timer *t, int revents)
 static void on_keepalive(void *ctx, const struct cstore_result *r)
 {
 	rp.keeping = 0;
-	if (r->status == CSTORE_NOT_FOUND) {
+	if (r->status == CSTORE_NOT_FOUND && !rp.leaving) {
 		/* it expired (the store was away longer than its TTL): the key went with it */
 		log_warn("cluster: the lease of this replica's key expired; registering again");
 		rp.lease = 0;
@@ -330,7 +388,7 @@ static void publish(void)
 	struct cstore_op op;
 	struct cstore_txn t;
 
-	if (!rp.dirty || !rp.lease || rp.putting || ev_is_active(&rp.put_later))
+	if (!rp.dirty || !rp.lease || rp.putting || rp.leaving || ev_is_active(&rp.put_later))
 		return;
 	if (wait > 0) {
 		ev_timer_set(&rp.put_later, wait, 0.);
@@ -366,6 +424,8 @@ static void on_put_later(struct ev_loop *loop, ev_timer *t, int revents)
 static void on_put(void *ctx, const struct cstore_result *r)
 {
 	rp.putting = 0;
+	if (rp.leaving)
+		return;  /* a put that crossed the revoke: nothing to register again */
 	if (r->status == CSTORE_ERROR) {
 		/* etcd refuses a put on a lease it no longer has */
 		log_warn("cluster: this replica's key not put (%s); registering again",

@@ -16,6 +16,7 @@
 #include <openssl/opensslv.h>
 
 #include "buffering.h"
+#include "cluster_replica.h"
 #include "config.h"
 #include "error_pages.h"
 #include "route.h"
@@ -41,11 +42,13 @@ static void on_sighup(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_sigterm(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_sigusr1(struct ev_loop *loop, ev_signal *s, int revents);
 static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents);
+static void replica_left(void);
 
 static const char *config_path;      /* NULL = embedded default */
 static double stop_deadline;
 static ev_timer shutdown_tick;
 static int stopping;
+static struct ev_loop *control_loop;  /* for replica_left, which libev does not call */
 
 static void usage(FILE *out)
 {
@@ -253,8 +256,11 @@ static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents)
 			proc.workers[i].thread = 0;
 	}
 	if (!running) {
+		/* nothing is in flight here any more: in cluster mode the others stop counting
+		 * this replica now (its key goes), then the loop ends */
 		ev_timer_stop(loop, t);
-		ev_break(loop, EVBREAK_ALL);
+		control_loop = loop;
+		ctl_replicas_leave(replica_left);
 		return;
 	}
 	if (ev_now(loop) >= stop_deadline) {
@@ -263,6 +269,11 @@ static void on_shutdown_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		worker_stop_all(2);
 		stop_deadline = ev_now(loop) + 3600;
 	}
+}
+
+static void replica_left(void)
+{
+	ev_break(control_loop, EVBREAK_ALL);
 }
 
 int main(int argc, char **argv)

@@ -65,6 +65,11 @@ void ctl_replicas_start(struct ev_loop *loop, struct cluster_store *st, const ch
 			const char *id, unsigned ttl_s);
 /* Stops the timers and forgets the table (the store is freed by the caller). */
 void ctl_replicas_stop(void);
+/* A replica that stops takes its key away at once, its lease revoked, so that the others
+ * stop counting it (GET /v1/cluster, drain --wait) now rather than when the lease would
+ * end; nothing is granted, put or renewed after this. left() is called when the store
+ * answered, or after a second without an answer, or at once outside cluster mode. */
+void ctl_replicas_leave(void (*left)(void));
 /* 1 when key (under the prefix) is one of the replicas' keys or the head marker, which
  * are not journal records: the list and the watch hand them here. */
 int ctl_replicas_owns(const char *key);

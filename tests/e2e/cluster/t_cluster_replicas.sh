@@ -3,7 +3,8 @@
 # with an empty state dir is not ready until it applied the store's state; three
 # replicas register and GET /v1/cluster on any lists all three at the same revision;
 # drain --wait on replica 1 waits for a slow request held on replica 3 (and at its
-# deadline names replica 3); a replica killed leaves the list when its lease ends;
+# deadline names replica 3); a replica killed leaves the list when its lease ends, one
+# stopped with SIGTERM at once (it revokes its lease);
 # without cluster mode GET /v1/cluster is 404 not_clustered. /v1/stats carries the same
 # view for the status page's cluster line. Every wait is bounded and
 # no duration is asserted (the slow request lasts 6 s against a 1 s drain deadline).
@@ -114,6 +115,22 @@ for ((k = 0; k < 150; k++)); do
 done
 assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 after r2 was killed"
 assert_eq "$(members 3 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 3 after r2 was killed"
+
+step "a replica stopped with SIGTERM takes its key away at once (lease 30 s)"
+replica 2 "timeout_ms = 1000; replica_id = \"r2\"; replica_ttl_s = 30;"
+for ((k = 0; k < 100; k++)); do
+	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r2 r3" ] && break
+	sleep 0.1
+done
+assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r2 r3" "replicas on replica 1 after r2 came back"
+stop_pid "${RPID[2]}" TERM 10 || fail "replica 2 did not stop on SIGTERM"
+# its lease has 30 s to run: only the revoke takes it off the list within 3 s
+for ((k = 0; k < 30; k++)); do
+	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r3" ] && break
+	sleep 0.1
+done
+assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 within 3 s of r2's SIGTERM"
+assert_contains "$(cat "$T/fulcrum2.log")" "this replica's key removed" "replica 2's log"
 
 step "without cluster mode GET /v1/cluster is 404 not_clustered"
 P_CTL=$K4
