@@ -534,6 +534,50 @@ static void test_vary_key(void **state)
 	assert_int_equal(cache_vary_key(rqbuf, &RQ, rsbuf, &v, out, 0), 0);
 }
 
+/* The Accept-Encoding key of a request with these extra header lines, as a string. */
+static const char *ae_key(const char *extra)
+{
+	static char out[256];
+	int n;
+
+	req("GET", extra);
+	n = vary_key("Accept-Encoding", out, sizeof(out) - 1);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	return out;
+}
+
+static void test_vary_key_accept_encoding(void **state)
+{
+	(void)state;
+	/* the same codings worded apart (order, case, spacing, weights, aliases): one key */
+	assert_string_equal(ae_key("Accept-Encoding: gzip, deflate, br, zstd\r\n"),
+			    "accept-encoding: br,deflate,gzip,zstd\n");
+	assert_string_equal(ae_key("Accept-Encoding: zstd,br;q=0.9 , DEFLATE;q=0.5,x-gzip\r\n"),
+			    "accept-encoding: br,deflate,gzip,zstd\n");
+	assert_string_equal(ae_key("Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n"),
+			    "accept-encoding: br,gzip\n");
+	/* codings that differ do not share one */
+	assert_string_equal(ae_key("Accept-Encoding: gzip, deflate, br\r\n"),
+			    "accept-encoding: br,deflate,gzip\n");
+	/* q=0 refuses: kept apart from absent, and it wins over an acceptance */
+	assert_string_equal(ae_key("Accept-Encoding: gzip;q=0, br, identity;q=0.000\r\n"),
+			    "accept-encoding: br,gzip;q=0,identity;q=0\n");
+	assert_string_equal(ae_key("Accept-Encoding: gzip, gzip;q=0\r\n"),
+			    "accept-encoding: gzip;q=0\n");
+	assert_string_equal(ae_key("Accept-Encoding: gzip;q=0.5\r\n"), "accept-encoding: gzip\n");
+	assert_string_equal(ae_key("Accept-Encoding: gzip;q=0.05\r\n"), "accept-encoding: gzip\n");
+	/* any other coding stays (the app may speak it), lowered and sorted */
+	assert_string_equal(ae_key("Accept-Encoding: X-Custom, gzip, *;q=0, Aa\r\n"),
+			    "accept-encoding: gzip,*;q=0,aa,x-custom\n");
+	assert_string_equal(ae_key("Accept-Encoding: x-gzipped\r\n"), "accept-encoding: x-gzipped\n");
+	/* empty and absent stay apart */
+	assert_string_equal(ae_key("Accept-Encoding:\r\n"), "accept-encoding: \n");
+	assert_string_equal(ae_key(""), "accept-encoding\n");
+	/* not a list of codings: the value as it is */
+	assert_string_equal(ae_key("Accept-Encoding: gzip, =x\r\n"), "accept-encoding: gzip, =x\n");
+}
+
 static int cond(const char *rq_extra, const char *rs_extra, int64_t now)
 {
 	req("GET", rq_extra);
@@ -646,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_entry_state_request),
 		cmocka_unit_test(test_vary_parse),
 		cmocka_unit_test(test_vary_key),
+		cmocka_unit_test(test_vary_key_accept_encoding),
 		cmocka_unit_test(test_conditional),
 		cmocka_unit_test(test_tags),
 	};

@@ -76,6 +76,14 @@ def vary(name):
                     headers={"Cache-Control": "max-age=30", "Vary": "Accept-Language"})
 
 
+@app.route("/vary-ae/<name>")
+def vary_ae(name):
+    n = _count(request.path)
+    return Response("%s %s %d\n" % (name, request.headers.get("Accept-Encoding", "none"), n),
+                    mimetype="text/plain",
+                    headers={"Cache-Control": "max-age=30", "Vary": "Accept-Encoding"})
+
+
 @app.route("/chunked/<name>")
 def chunked(name):
     n = _count(request.path)

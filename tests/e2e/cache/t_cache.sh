@@ -7,7 +7,8 @@
 # fetch leaves, the fetch goes on for its waiters. A herd for a URL whose answer is not
 # storable is woken at once and reaches the backend. Responses marked no-store or private, or setting a
 # cookie, are never answered from the cache. Vary: Accept-Language keeps the variants
-# apart. Authorization bypasses, a client's no-cache fetches anew (and stores), and
+# apart; Vary: Accept-Encoding keeps one variant per set of codings, however a browser
+# words it. Authorization bypasses, a client's no-cache fetches anew (and stores), and
 # If-None-Match of the stored ETag gets 304 from the cache. The access log's cache
 # field says what happened, and a reload that keeps the pool's cache keeps what it holds.
 # e2e: pairs
@@ -113,6 +114,16 @@ for l in en de en de fr; do
 	printf '%s|' "$(hcurl -H "Accept-Language: $l" "$u/vary/v")"
 done >"$T/vary"
 assert_eq "$(cat "$T/vary")" "v en 1|v de 2|v en 1|v de 2|v fr 3|" "each language its own variant"
+
+step "Vary: Accept-Encoding: the same codings worded apart share one variant"
+for ae in "gzip, deflate, br, zstd" "br, zstd, gzip, deflate" "GZIP,Deflate;q=0.5,br;q=0.9,zstd" \
+	"gzip, deflate, br" "gzip;q=0, br, deflate" "gzip, deflate, br"; do
+	printf '%s|' "$(hcurl -H "Accept-Encoding: $ae" "$u/vary-ae/e")"
+done >"$T/vary-ae"
+assert_eq "$(cat "$T/vary-ae")" \
+	"e gzip, deflate, br, zstd 1|e gzip, deflate, br, zstd 1|e gzip, deflate, br, zstd 1|e gzip, deflate, br 2|e gzip;q=0, br, deflate 3|e gzip, deflate, br 2|" \
+	"one render per set of codings"
+assert_eq "$(count /vary-ae/e)" 3 "renders of /vary-ae/e"
 
 step "Authorization bypasses the cache; a client's no-cache fetches anew and refreshes it"
 hcurl -o /dev/null "$u/cc/b?cc=max-age=30"
