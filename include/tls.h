@@ -1,8 +1,9 @@
 /* tls.h: TLS termination with OpenSSL: per-listener contexts built with each generation
  * (tls/tls_ctx.c, from certificates loaded by tls/tls_certs.c), SNI names
  * (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the client certificate policy of
- * resumed sessions (tls/tls_policy.c) and the non-blocking per-connection adapter
- * (tls/tls.c). */
+ * resumed sessions (tls/tls_policy.c), the non-blocking per-connection adapter
+ * (tls/tls.c), why a handshake failed (tls/tls_fail.c) and its log line
+ * (tls/tls_fail_log.c). */
 #ifndef FULCRUM_TLS_H
 #define FULCRUM_TLS_H
 
@@ -100,10 +101,13 @@ void tls_conn_describe(const struct tls_conn *t, char *out, size_t len);
 /* Whether the handshake resumed a session. */
 int tls_conn_resumed(const struct tls_conn *t);
 
+/* ---- why a handshake failed (tls/tls_fail.c) ---- */
+
 /* Which failure an OpenSSL error means: ssl_error from SSL_get_error, reason from
  * ERR_GET_REASON of the first queued error (0 if none), verify from
  * SSL_get_verify_result, started = whether any handshake byte was received. */
 enum tls_fail tls_classify(int ssl_error, int reason, long verify, int started);
+/* The reason's name in log lines and metrics labels ("no_shared_cipher"). */
 const char *tls_fail_name(enum tls_fail f);
 
 /* ---- handshake failure lines (tls/tls_fail_log.c) ---- */
