@@ -1,8 +1,9 @@
 /* tls.h: TLS termination with OpenSSL: per-listener contexts built with each generation
- * (tls/tls_ctx.c, from certificates loaded by tls/tls_certs.c), SNI names
- * (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the client certificate policy of
- * resumed sessions (tls/tls_policy.c) and the non-blocking per-connection adapter
- * (tls/tls.c). */
+ * (tls/tls_ctx.c, from certificates loaded by tls/tls_certs.c, holding the client
+ * certificate policy of resumed sessions, tls/tls_policy.c), SNI names
+ * (tls/tls_names.c), ticket keys (tls/tls_tickets.c), the non-blocking per-connection
+ * adapter (tls/tls.c), why a handshake failed (tls/tls_fail.c) and its log line
+ * (tls/tls_fail_log.c). */
 #ifndef FULCRUM_TLS_H
 #define FULCRUM_TLS_H
 
@@ -37,30 +38,15 @@ const char *tls_ctx_name(const struct tls_ctx *t);
 struct ssl_ctx_st *tls_ctx_default(struct tls_ctx *t);
 /* Whether the listener asks for client certificates (verify_client != "none"). */
 int tls_ctx_verifies(const struct tls_ctx *t);
-/* Whether the listener refuses clients without a certificate (verify_client = "required"). */
-int tls_ctx_requires_cert(const struct tls_ctx *t);
+/* Whether session sess, about to be resumed on ssl (may be NULL), meets the listener's
+ * client certificate policy now (tls/tls_policy.c): with verify_client "required" it
+ * must hold a client certificate, and any client certificate it holds must still
+ * verify against client_ca (and the clock). Returns 1, or 0 with the reason in *why. */
+int tls_ctx_session_allowed(struct tls_ctx *t, struct ssl_st *ssl, struct ssl_session_st *sess,
+			    enum tls_fail *why);
 /* Builds the TLS setup of every TLS listener of cfg and throws it away, printing one
  * "file:line: key: message" line per problem on out (fulcrum -t). Returns the count. */
 int tls_config_check(const struct config *cfg, FILE *out);
-
-/* ---- the client certificate policy and resumption (tls/tls_policy.c) ---- */
-
-struct stack_st_X509;  /* OpenSSL's STACK_OF(X509) */
-
-/* The session id context of a listener: SHA-256 of its name, verify_client, the chain
- * depth limit and every client CA in cas (may be NULL). 0, or -1 (no digest). */
-int tls_policy_context(const char *name, int verify_client, int depth,
-		       const struct stack_st_X509 *cas, unsigned char out[32]);
-/* Whether session sess, about to be resumed on ssl (may be NULL), meets the listener's
- * client certificate policy now: with verify_client "required" it must hold a client
- * certificate, and any client certificate it holds must still verify against client_ca
- * (and the clock). Returns 1, or 0 with the reason in *why. */
-int tls_ctx_session_allowed(struct tls_ctx *t, struct ssl_st *ssl, struct ssl_session_st *sess,
-			    enum tls_fail *why);
-/* The decrypt callback of SSL_CTX_set_session_ticket_cb(3) (status and the result are
- * OpenSSL's SSL_TICKET_STATUS / SSL_TICKET_RETURN); arg is the listener's tls_ctx. */
-int tls_policy_ticket_cb(struct ssl_st *ssl, struct ssl_session_st *sess,
-			 const unsigned char *keyname, size_t keyname_len, int status, void *arg);
 
 /* ---- the per-connection adapter (tls/tls.c) ---- */
 
@@ -100,10 +86,13 @@ void tls_conn_describe(const struct tls_conn *t, char *out, size_t len);
 /* Whether the handshake resumed a session. */
 int tls_conn_resumed(const struct tls_conn *t);
 
+/* ---- why a handshake failed (tls/tls_fail.c) ---- */
+
 /* Which failure an OpenSSL error means: ssl_error from SSL_get_error, reason from
  * ERR_GET_REASON of the first queued error (0 if none), verify from
  * SSL_get_verify_result, started = whether any handshake byte was received. */
 enum tls_fail tls_classify(int ssl_error, int reason, long verify, int started);
+/* The reason's name in log lines and metrics labels ("no_shared_cipher"). */
 const char *tls_fail_name(enum tls_fail f);
 
 /* ---- handshake failure lines (tls/tls_fail_log.c) ---- */

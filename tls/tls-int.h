@@ -1,6 +1,7 @@
 /* tls-int.h: what the files of tls/ share and nothing outside needs: one build of a
  * listener's TLS setup, as certificate loading (tls/tls_certs.c) hands it to the SSL_CTX
- * building (tls/tls_ctx.c), and the error helpers both use. */
+ * building (tls/tls_ctx.c), the error helpers both use, and the client certificate
+ * policy (tls/tls_policy.c) each context holds and hands to OpenSSL's ticket callback. */
 #ifndef FULCRUM_TLS_INT_H
 #define FULCRUM_TLS_INT_H
 
@@ -10,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config-t.h"
+#include "tls-t.h"
 
 /* One file read whole. */
 struct tls_blob {
@@ -69,5 +71,33 @@ int tls_certs_parse(struct tls_build *b);
 int tls_certs_group(struct tls_build *b, size_t *ngroups);
 /* Frees what b holds (not b), cleansing key material. */
 void tls_build_free(struct tls_build *b);
+
+/* ---- the client certificate policy and resumption (tls/tls_policy.c) ---- */
+
+/* Who may connect to one listener in one generation, as session resumption checks it.
+ * Part of the listener's tls_ctx, which fills it in as it builds, and the argument of
+ * tls_policy_ticket_cb: the policy reaches nothing else of the context. */
+struct tls_policy {
+	SSL_CTX *verifier;           /* the default group's (borrowed): its client CAs and
+				      * verify settings check a resumed session's certificate */
+	int verify;                  /* verify_client != none */
+	int verify_required;         /* verify_client = "required" */
+	unsigned char sid[32];       /* session id context (tls_policy_context) */
+};
+
+/* The session id context of a listener: SHA-256 of its name, verify_client, the chain
+ * depth limit and every client CA in cas (may be NULL). 0, or -1 (no digest). */
+int tls_policy_context(const char *name, int verify_client, int depth,
+		       const STACK_OF(X509) *cas, unsigned char out[32]);
+/* Whether session sess, about to be resumed on ssl (may be NULL), meets policy p now:
+ * with verify_client "required" it must hold a client certificate, and any client
+ * certificate it holds must still verify against client_ca (and the clock). Returns 1,
+ * or 0 with the reason in *why. */
+int tls_policy_session_allowed(const struct tls_policy *p, SSL *ssl, SSL_SESSION *sess,
+			       enum tls_fail *why);
+/* The decrypt callback of SSL_CTX_set_session_ticket_cb(3) (status and the result are
+ * OpenSSL's SSL_TICKET_STATUS / SSL_TICKET_RETURN); arg is the listener's tls_policy. */
+int tls_policy_ticket_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+			 size_t keyname_len, int status, void *arg);
 
 #endif

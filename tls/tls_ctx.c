@@ -1,6 +1,8 @@
 /* tls_ctx.c: one listener's TLS setup in one generation: an SSL_CTX per certificate
  * group (tls/tls_certs.c loads them) picked by SNI, protocol options, ciphers, ALPN,
- * client verification, the session cache and ticket keys, and what a reload carries over. */
+ * client verification, the session cache and ticket keys, and what a reload carries over.
+ * It fills in the client certificate policy (tls/tls_policy.c) that resumed sessions
+ * must meet and hands it to OpenSSL's ticket callback. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +49,7 @@ struct tls_ctx {
 	struct tls_sni_table sni;
 	unsigned char alpn[1024];    /* wire format, server preference first */
 	int alpn_len;
-	int verify;                  /* verify_client != none */
-	int verify_required;         /* verify_client = "required" */
-	unsigned char sid[32];       /* session id context: the client policy (tls_policy_context) */
+	struct tls_policy policy;    /* who may connect, as resumption checks it */
 	unsigned char fp[32];        /* settings and file contents it was built from */
 };
 
@@ -150,7 +150,7 @@ static SSL_CTX *new_ssl_ctx(struct tls_build *b, struct tls_ctx *tc)
 		goto ssl_fail;
 	/* sessions (cache or ticket) resume only on the listener that made them, and only
 	 * while its client certificate policy stays the same (tls/tls_policy.c) */
-	if (SSL_CTX_set_session_id_context(c, tc->sid, sizeof(tc->sid)) != 1)
+	if (SSL_CTX_set_session_id_context(c, tc->policy.sid, sizeof(tc->policy.sid)) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_timeout(c, t->session_timeout_s);
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
@@ -162,7 +162,7 @@ static SSL_CTX *new_ssl_ctx(struct tls_build *b, struct tls_ctx *tc)
 	 * diagnosed further), for 2 % of a handshake's instructions (docs/benchmarks.md) */
 	SSL_CTX_set_num_tickets(c, 1);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_cb) != 1 ||
-	    SSL_CTX_set_session_ticket_cb(c, NULL, tls_policy_ticket_cb, tc) != 1)
+	    SSL_CTX_set_session_ticket_cb(c, NULL, tls_policy_ticket_cb, &tc->policy) != 1)
 		goto ssl_fail;
 	SSL_CTX_set_app_data(c, tc);
 	SSL_CTX_set_tlsext_servername_callback(c, sni_cb);
@@ -325,9 +325,10 @@ static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_list
 	}
 	atomic_init(&tc->refs, 1);
 	memcpy(tc->fp, fp, sizeof(fp));
-	tc->verify = t->verify_client != TLS_VERIFY_NONE;
-	tc->verify_required = t->verify_client == TLS_VERIFY_REQUIRED;
-	if (tls_policy_context(l->name, t->verify_client, VERIFY_DEPTH, b.ca_certs, tc->sid) == -1) {
+	tc->policy.verify = t->verify_client != TLS_VERIFY_NONE;
+	tc->policy.verify_required = t->verify_client == TLS_VERIFY_REQUIRED;
+	if (tls_policy_context(l->name, t->verify_client, VERIFY_DEPTH, b.ca_certs,
+			       tc->policy.sid) == -1) {
 		tls_build_fail(&b, l->line, "", "cannot compute a digest");
 		goto fail;
 	}
@@ -386,6 +387,8 @@ static struct tls_ctx *build_ctx(const struct config *cfg, const struct cfg_list
 		if (add_group_certs(&b, tc->ctxs[i], (int)i) == -1)
 			goto fail;
 	}
+	/* a resumed session's certificate is checked where new connections start */
+	tc->policy.verifier = tc->ctxs[0];
 	for (i = 0; i < b.nitems; i++) {
 		size_t j;
 
@@ -435,12 +438,12 @@ SSL_CTX *tls_ctx_default(struct tls_ctx *t)
 
 int tls_ctx_verifies(const struct tls_ctx *t)
 {
-	return t->verify;
+	return t->policy.verify;
 }
 
-int tls_ctx_requires_cert(const struct tls_ctx *t)
+int tls_ctx_session_allowed(struct tls_ctx *t, SSL *ssl, SSL_SESSION *sess, enum tls_fail *why)
 {
-	return t->verify_required;
+	return tls_policy_session_allowed(&t->policy, ssl, sess, why);
 }
 
 int tls_config_check(const struct config *cfg, FILE *out)

@@ -1,6 +1,7 @@
 /* tls_policy.c: who may connect to a TLS listener (verify_client, client_ca), as seen by
  * session resumption: the session id context that names the policy, and the check of a
- * resumed session against the policy in force now. */
+ * resumed session against the policy in force now. It knows a listener only through the
+ * struct tls_policy its context (tls/tls_ctx.c) fills in and hands to OpenSSL. */
 #include <string.h>
 
 #include <openssl/err.h>
@@ -8,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "tls-int.h"
 #include "tls.h"
 
 static void digest_field(EVP_MD_CTX *md, const char *label, const void *data, size_t len);
@@ -30,9 +32,8 @@ static void digest_field(EVP_MD_CTX *md, const char *label, const void *data, si
  * removed, resume without a certificate check. Everything that decides who may connect
  * is in it; the CAs as DER, so reformatting the bundle changes nothing. */
 int tls_policy_context(const char *name, int verify_client, int depth,
-		       const struct stack_st_X509 *cas, unsigned char out[32])
+		       const STACK_OF(X509) *cas, unsigned char out[32])
 {
-	const STACK_OF(X509) *ca = cas;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint32_t nums[2] = { (uint32_t)verify_client, (uint32_t)depth };
 	unsigned int len = 0;
@@ -44,9 +45,9 @@ int tls_policy_context(const char *name, int verify_client, int depth,
 	}
 	digest_field(md, "name", name, strlen(name));
 	digest_field(md, "policy", nums, sizeof(nums));
-	for (i = 0; ok && ca && i < sk_X509_num(ca); i++) {
+	for (i = 0; ok && cas && i < sk_X509_num(cas); i++) {
 		unsigned char *der = NULL;
-		int n = i2d_X509(sk_X509_value(ca, i), &der);
+		int n = i2d_X509(sk_X509_value(cas, i), &der);
 
 		if (n <= 0)
 			ok = 0;
@@ -59,19 +60,20 @@ int tls_policy_context(const char *name, int verify_client, int depth,
 	return ok ? 0 : -1;
 }
 
-int tls_ctx_session_allowed(struct tls_ctx *t, SSL *ssl, SSL_SESSION *sess, enum tls_fail *why)
+int tls_policy_session_allowed(const struct tls_policy *p, SSL *ssl, SSL_SESSION *sess,
+			       enum tls_fail *why)
 {
-	SSL_CTX *c = tls_ctx_default(t);
+	SSL_CTX *c = p->verifier;
 	X509 *peer = SSL_SESSION_get0_peer(sess);
 	X509_STORE_CTX *x;
 	long err = X509_V_ERR_UNSPECIFIED;
 	int ok;
 
-	if (!tls_ctx_verifies(t))
+	if (!p->verify)
 		return 1;  /* nobody is asked for a certificate; none is passed on either */
 	if (!peer) {
 		*why = TLS_FAIL_NO_CLIENT_CERT;
-		return !tls_ctx_requires_cert(t);
+		return !p->verify_required;
 	}
 	/* what OpenSSL did in the full handshake (ssl_verify_cert_chain), against today's
 	 * CAs and today's clock. A ticket holds the client certificate but not the
@@ -101,13 +103,13 @@ int tls_ctx_session_allowed(struct tls_ctx *t, SSL *ssl, SSL_SESSION *sess, enum
 int tls_policy_ticket_cb(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
 			 size_t keyname_len, int status, void *arg)
 {
-	struct tls_ctx *tc = arg;
+	const struct tls_policy *p = arg;
 	struct tls_conn *conn = SSL_get_app_data(ssl);
 	enum tls_fail why;
 
 	if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
 		return SSL_TICKET_RETURN_IGNORE_RENEW;  /* what OpenSSL does without this callback */
-	if (!tls_ctx_session_allowed(tc, ssl, sess, &why))
+	if (!tls_policy_session_allowed(p, ssl, sess, &why))
 		return SSL_TICKET_RETURN_IGNORE_RENEW;
 	if (conn)
 		conn->policy_checked = 1;
