@@ -169,9 +169,10 @@ const char *cfg_elem_segment(const struct key_table *t, const config_setting_t *
 			     int index, char *buf, size_t len);
 const char *cfg_setting_type_name(const config_setting_t *s);
 
-/* config.c: records an error of the load ld at setting s (its file and line), or at
- * line when s is NULL, and marks the load failed. */
+/* config_errors.c: records an error of the load ld at setting s (its file and line), or
+ * at line when s is NULL, and marks the load failed; orders a load's errors by line. */
 void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void cfg_sort_errors(struct config_errors *errs);
 
 #endif
