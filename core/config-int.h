@@ -9,24 +9,16 @@
 
 #include "config.h"
 
-/* What a key holds; KEY_ADDR and KEY_PREFIXES are strings parsed into addr.h types.
- * Each type's behaviour is one struct cfg_type_ops (cfg_types[], config_walk.c). */
-enum key_type {
-	KEY_INT,        /* integer into a uint32_t or uint64_t field, checked against min..max */
-	KEY_STRING,     /* char *, malloc'd; optional rule */
-	KEY_BOOL,       /* int 0/1 */
-	KEY_ENUM,       /* string from names[] stored as its index in an enum field */
-	KEY_ADDR,       /* "host:port" into a struct addr, names resolved */
-	KEY_PREFIXES,   /* list of "net/bits" into an addr_prefix array + count */
-	KEY_GROUP,      /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
-	KEY_LIST,       /* ( {..}, {..} ) of sub into an array + count; min..max elements */
-};
-#define KEY_TYPES (KEY_LIST + 1)
+/* What a key holds is its type: the operations every walker calls for it (struct
+ * cfg_type_ops below; cfg_ops_int ... cfg_ops_list, each in the file of its kind), set in
+ * the schema's key tables. The walkers reach a type only through its key, never by name,
+ * so the types that hold other keys (groups, lists) can call the walkers back. */
+struct cfg_type_ops;
 
 #define KEY_REQUIRED 0x1u  /* an error when absent */
 #define KEY_RELOAD   0x2u  /* a reload (SIGHUP, API) may change it; else restart needed */
-#define KEY_POINTER  0x4u  /* KEY_GROUP: field is a pointer, NULL when the group is absent */
-#define KEY_NAMES    0x8u  /* KEY_STRING: a list ( "a", "b" ) of names, kept joined as "a,b" */
+#define KEY_POINTER  0x4u  /* group: field is a pointer, NULL when the group is absent */
+#define KEY_NAMES    0x8u  /* string: a list ( "a", "b" ) of names, kept joined as "a,b" */
 
 #define KEY_PATH_MAX 512
 #define ERR_MAX 512
@@ -41,17 +33,17 @@ struct key_table;
 
 struct key {
 	const char *name;            /* setting name; NULL ends a table */
-	enum key_type type;
+	const struct cfg_type_ops *type; /* &cfg_ops_int, &cfg_ops_string, ... */
 	unsigned flags;              /* KEY_REQUIRED | KEY_RELOAD | KEY_POINTER | KEY_NAMES */
 	size_t off;                  /* offset of the field in the struct the table fills */
-	size_t size;                 /* KEY_INT: width of the field (4 or 8) */
-	long long min, max;          /* KEY_INT: value bounds; KEY_LIST/PREFIXES: element count */
-	long long def;               /* KEY_INT, KEY_BOOL, KEY_ENUM default */
-	const char *def_str;         /* KEY_STRING default, NULL = unset */
-	const char *const *names;    /* KEY_ENUM values in enum order, NULL-terminated */
-	const struct str_rule *rule; /* KEY_STRING extra rule, NULL = none */
-	const struct key_table *sub; /* KEY_GROUP, KEY_LIST: what the elements hold */
-	size_t count_off;            /* KEY_LIST, KEY_PREFIXES: offset of the size_t count */
+	size_t size;                 /* integer: width of the field (4 or 8) */
+	long long min, max;          /* integer: value bounds; list, prefixes: element count */
+	long long def;               /* integer, boolean, enum default */
+	const char *def_str;         /* string default, NULL = unset */
+	const char *const *names;    /* enum values in enum order, NULL-terminated */
+	const struct str_rule *rule; /* string extra rule, NULL = none */
+	const struct key_table *sub; /* group, list: what the elements hold */
+	size_t count_off;            /* list, prefixes: offset of the size_t count */
 	const char *doc;             /* one line for the reference (docs/configuration.md) */
 };
 
@@ -126,11 +118,20 @@ struct cfg_type_ops {
 	void (*describe_default)(const struct key *k, char *buf, size_t len);
 };
 
-/* config_scalar.c, config_text.c, config_nested.c: the operations of each type;
- * config_walk.c: them by enum key_type. */
-extern const struct cfg_type_ops cfg_ops_int, cfg_ops_string, cfg_ops_bool, cfg_ops_enum,
-	cfg_ops_addr, cfg_ops_prefixes, cfg_ops_group, cfg_ops_list;
-extern const struct cfg_type_ops *const cfg_types[KEY_TYPES];
+/* The key types, named only by the schema's key tables (config_schema.c). A new type is
+ * one more of these. Addresses and prefixes are strings parsed into addr.h types. */
+extern const struct cfg_type_ops
+	/* config_scalar.c: one value in place */
+	cfg_ops_int,       /* integer into a uint32_t or uint64_t field, checked against min..max */
+	cfg_ops_bool,      /* int 0/1 */
+	cfg_ops_enum,      /* string from names[] stored as its index in an enum field */
+	cfg_ops_addr,      /* "host:port" into a struct addr, names resolved */
+	/* config_text.c: values that own memory */
+	cfg_ops_string,    /* char *, malloc'd; optional rule */
+	cfg_ops_prefixes,  /* list of "net/bits" into an addr_prefix array + count */
+	/* config_nested.c: values that hold other keys */
+	cfg_ops_group,     /* { ... } described by sub, embedded or (KEY_POINTER) allocated */
+	cfg_ops_list;      /* ( {..}, {..} ) of sub into an array + count; min..max elements */
 /* config_text.c: a libconfig string literal; the reference columns of a list (its
  * element count, "empty"). */
 void cfg_write_string(FILE *out, const char *s);
@@ -150,7 +151,8 @@ extern const struct str_rule rule_name, rule_nonempty, rule_control_listen, rule
 	rule_store_endpoint;
 int cfg_check_name(const char *s, char *err, size_t errlen);
 
-/* config_walk.c: the walkers over a key table; each calls the key's type operations. */
+/* config_walk.c: the walkers over a key table; each calls the operations of each key's
+ * type (k->type). */
 void cfg_parse_group(struct loader *ld, const config_setting_t *grp, const struct key_table *t,
 		     void *obj, const char *path);
 int cfg_set_defaults(const struct key_table *t, void *obj);
@@ -169,9 +171,10 @@ const char *cfg_elem_segment(const struct key_table *t, const config_setting_t *
 			     int index, char *buf, size_t len);
 const char *cfg_setting_type_name(const config_setting_t *s);
 
-/* config.c: records an error of the load ld at setting s (its file and line), or at
- * line when s is NULL, and marks the load failed. */
+/* config_errors.c: records an error of the load ld at setting s (its file and line), or
+ * at line when s is NULL, and marks the load failed; orders a load's errors by line. */
 void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void cfg_sort_errors(struct config_errors *errs);
 
 #endif

@@ -1,8 +1,8 @@
 /* config.c: owns loading the configuration: reading a file or string with libconfig into a
- * fresh struct config, the errors (file:line: key: message), the cross-key checks, config.h. */
+ * fresh struct config, the cross-key checks, and the rest of config.h (copy, render, reload
+ * check); the errors it reports are kept by config_errors.c. */
 #include <errno.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +16,6 @@
 #include "route.h"
 
 /* Table of contents. */
-static void add_error_raw(struct config_errors *errs, const char *file, int line,
-			  const char *key, const char *msg);
-static void sort_errors(struct config_errors *errs);
 static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 				  struct config_errors *errs);
 static void check_routes(struct loader *ld, const struct config *cfg, const struct cfg_listener *l,
@@ -51,16 +48,16 @@ struct config *config_load_file(const char *path, struct config_errors *errs)
 	config_errors_clear(errs);
 	fp = fopen(path, "r");
 	if (fp == NULL) {
-		add_error_raw(errs, path, 0, "", strerror(errno));
+		config_errors_add(errs, path, 0, "", strerror(errno));
 		goto out;
 	}
 	/* libconfig's scanner calls exit() when reading a directory fails; refuse it here. */
 	if (fstat(fileno(fp), &st) == -1) {
-		add_error_raw(errs, path, 0, "", strerror(errno));
+		config_errors_add(errs, path, 0, "", strerror(errno));
 		goto close_fp;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		add_error_raw(errs, path, 0, "", "is a directory, not a config file");
+		config_errors_add(errs, path, 0, "", "is a directory, not a config file");
 		goto close_fp;
 	}
 	config_init(&lc);
@@ -108,39 +105,6 @@ void config_free(struct config *cfg)
 	cfg_free_fields(&cfg_root_table, cfg);
 	free(cfg->source);
 	free(cfg);
-}
-
-void config_errors_clear(struct config_errors *errs)
-{
-	size_t i;
-
-	if (errs == NULL)
-		return;
-	for (i = 0; i < errs->count; i++) {
-		free(errs->items[i].file);
-		free(errs->items[i].key);
-		free(errs->items[i].message);
-	}
-	free(errs->items);
-	errs->items = NULL;
-	errs->count = 0;
-}
-
-void config_errors_print(const struct config_errors *errs, FILE *out)
-{
-	size_t i;
-
-	for (i = 0; i < errs->count; i++) {
-		const struct config_error *e = &errs->items[i];
-
-		fputs(e->file ? e->file : "?", out);
-		if (e->line > 0)
-			fprintf(out, ":%d", e->line);
-		fputs(": ", out);
-		if (e->key != NULL && e->key[0] != '\0')
-			fprintf(out, "%s: ", e->key);
-		fprintf(out, "%s\n", e->message ? e->message : "");
-	}
 }
 
 const struct cfg_pool *config_find_pool(const struct config *cfg, const char *name)
@@ -213,12 +177,6 @@ int config_addr_is_loopback(const struct addr *a)
 	return 0;
 }
 
-void config_errors_add(struct config_errors *errs, const char *file, int line, const char *key,
-		       const char *message)
-{
-	add_error_raw(errs, file, line, key, message);
-}
-
 struct config *config_dup(const struct config *cfg)
 {
 	struct config *copy = malloc(sizeof(*copy));
@@ -260,7 +218,7 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 		const char *efile = config_error_file(lc);
 		const char *etext = config_error_text(lc);
 
-		add_error_raw(errs, efile ? efile : name, config_error_line(lc), "",
+		config_errors_add(errs, efile ? efile : name, config_error_line(lc), "",
 			      etext ? etext : "cannot read");
 		return NULL;
 	}
@@ -277,13 +235,13 @@ static struct config *load_parsed(config_t *lc, int read_ok, const char *name,
 	check_cluster(&ld, cfg, config_root_setting(lc));
 	check_pools(&ld, cfg, config_root_setting(lc));
 	if (ld.failed) {
-		sort_errors(errs);
+		cfg_sort_errors(errs);
 		goto fail;
 	}
 	return cfg;
 
 nomem:
-	add_error_raw(errs, name, 0, "", "out of memory");
+	config_errors_add(errs, name, 0, "", "out of memory");
 fail:
 	config_free(cfg);
 	return NULL;
@@ -674,73 +632,5 @@ static void check_pools(struct loader *ld, struct config *cfg, const config_sett
 			cfg_add_error(ld, h ? config_setting_get_member(h, "drain_header") : e, 0, path,
 				      "drain_header needs drain_status (the statuses it qualifies)");
 		}
-	}
-}
-
-/* ---- Errors ------------------------------------------------------------------------ */
-
-/* Records an error at setting s (its file and line), or at line when s is NULL. */
-void cfg_add_error(struct loader *ld, const config_setting_t *s, int line, const char *key,
-		   const char *fmt, ...)
-{
-	char msg[ERR_MAX];
-	const char *file = ld->file;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s != NULL) {
-		line = config_setting_source_line(s);
-		if (config_setting_source_file(s) != NULL)
-			file = config_setting_source_file(s);
-	}
-	ld->failed = 1;
-	add_error_raw(ld->errs, file, line, key, msg);
-}
-
-/* Appends a copy of one error to errs. When memory runs out the error is dropped; the
- * caller's load fails anyway because the error was counted by its loader. */
-static void add_error_raw(struct config_errors *errs, const char *file, int line,
-			  const char *key, const char *msg)
-{
-	struct config_error *items, *e;
-
-	items = realloc(errs->items, (errs->count + 1) * sizeof(*items));
-	if (items == NULL)
-		return;
-	errs->items = items;
-	e = &items[errs->count];
-	e->file = strdup(file ? file : "?");
-	e->line = line;
-	e->key = strdup(key ? key : "");
-	e->message = strdup(msg);
-	if (e->file == NULL || e->key == NULL || e->message == NULL) {
-		free(e->file);
-		free(e->key);
-		free(e->message);
-		return;
-	}
-	errs->count++;
-}
-
-/* Orders errors by line, stably, so they read top to bottom like the file even though
- * cross-checks run after the whole tree was read. Errors from an @include'd file keep
- * their place relative to each other. */
-static void sort_errors(struct config_errors *errs)
-{
-	size_t i, j;
-
-	for (i = 1; i < errs->count; i++) {
-		struct config_error e = errs->items[i];
-
-		for (j = i; j > 0; j--) {
-			const struct config_error *p = &errs->items[j - 1];
-
-			if (strcmp(p->file, e.file) != 0 || p->line <= e.line)
-				break;
-			errs->items[j] = *p;
-		}
-		errs->items[j] = e;
 	}
 }

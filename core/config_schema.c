@@ -10,36 +10,36 @@
 
 #define FIELD(st, f) (((st *)0)->f)
 #define K_INT(st, f, lo, hi, d, fl, text)                                                  \
-	{ .name = #f, .type = KEY_INT, .flags = (fl), .size = sizeof(FIELD(st, f)),          \
+	{ .name = #f, .type = &cfg_ops_int, .flags = (fl), .size = sizeof(FIELD(st, f)),     \
 	  .off = offsetof(st, f) +                                                           \
 		 0 * sizeof(_Generic(FIELD(st, f), uint32_t: 1, uint64_t: 1)),               \
 	  .min = (lo), .max = (hi), .def = (d), .doc = (text) }
 #define K_STR(st, f, d, chk, fl, text)                                                     \
-	{ .name = #f, .type = KEY_STRING, .flags = (fl),                                     \
+	{ .name = #f, .type = &cfg_ops_string, .flags = (fl),                                \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), char *: 1)),            \
 	  .def_str = (d), .rule = (chk), .doc = (text) }
 #define K_BOOL(st, f, d, fl, text)                                                         \
-	{ .name = #f, .type = KEY_BOOL, .flags = (fl),                                       \
+	{ .name = #f, .type = &cfg_ops_bool, .flags = (fl),                                  \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), int: 1)),               \
 	  .def = (d), .doc = (text) }
 #define K_ENUM(st, f, nm, d, fl, text)                                                     \
-	{ .name = #f, .type = KEY_ENUM, .flags = (fl), .off = offsetof(st, f),               \
+	{ .name = #f, .type = &cfg_ops_enum, .flags = (fl), .off = offsetof(st, f),          \
 	  .size = sizeof(FIELD(st, f)) +                                                     \
 		  0 * sizeof(char[sizeof(FIELD(st, f)) == sizeof(int) ? 1 : -1]),            \
 	  .names = (nm), .def = (d), .doc = (text) }
 #define K_ADDR(st, f, fl, text)                                                            \
-	{ .name = #f, .type = KEY_ADDR, .flags = (fl),                                       \
+	{ .name = #f, .type = &cfg_ops_addr, .flags = (fl),                                  \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr: 1)),       \
 	  .doc = (text) }
 #define K_PREFIXES(st, f, n, hi, fl, text)                                                 \
-	{ .name = #f, .type = KEY_PREFIXES, .flags = (fl),                                   \
+	{ .name = #f, .type = &cfg_ops_prefixes, .flags = (fl),                              \
 	  .off = offsetof(st, f) + 0 * sizeof(_Generic(FIELD(st, f), struct addr_prefix *: 1)), \
 	  .count_off = offsetof(st, n), .min = 0, .max = (hi), .doc = (text) }
 #define K_GROUP(st, f, tbl, fl, text)                                                      \
-	{ .name = #f, .type = KEY_GROUP, .flags = (fl), .off = offsetof(st, f),              \
+	{ .name = #f, .type = &cfg_ops_group, .flags = (fl), .off = offsetof(st, f),         \
 	  .sub = (tbl), .doc = (text) }
 #define K_LIST(st, nm, f, n, tbl, lo, hi, fl, text)                                        \
-	{ .name = (nm), .type = KEY_LIST, .flags = (fl), .off = offsetof(st, f),             \
+	{ .name = (nm), .type = &cfg_ops_list, .flags = (fl), .off = offsetof(st, f),        \
 	  .count_off = offsetof(st, n), .sub = (tbl), .min = (lo), .max = (hi), .doc = (text) }
 
 #define R KEY_RELOAD
@@ -114,7 +114,7 @@ static const struct key token_keys[] = {
 	      "a regular file of this name in control.token_dir holds the token"),
 	K_ENUM(struct cfg_token, scope, scope_names, TOKEN_SCOPE_READ, R,
 	       "\"read\" (GET calls, /metrics), \"backends\" (read + PUT, drain, DELETE of backends) or \"admin\" (everything)"),
-	{ .name = "pools", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	{ .name = "pools", .type = &cfg_ops_string, .flags = KEY_NAMES | R,
 	  .off = offsetof(struct cfg_token, pools) +
 		 0 * sizeof(_Generic(FIELD(struct cfg_token, pools), char *: 1)),
 	  .max = 1024, .rule = &rule_name,
@@ -290,7 +290,7 @@ static const struct key route_keys[] = {
 	K_GROUP(struct cfg_route, respond, &respond_table, KEY_POINTER | R,
 		"answer matching requests with a fixed answer: { status; body or body_file; content_type; }"),
 	/* "static" is a C keyword: the field has another name than the key */
-	{ .name = "static", .type = KEY_GROUP, .flags = KEY_POINTER | R,
+	{ .name = "static", .type = &cfg_ops_group, .flags = KEY_POINTER | R,
 	  .off = offsetof(struct cfg_route, static_files), .sub = &static_table,
 	  .doc = "serve GET and HEAD from files: { root; strip_prefix; index; max_age_s; }" },
 	K_LIST(struct cfg_route, "split", split, nsplit, &split_table, 0, 16, R,
@@ -527,14 +527,14 @@ static const struct key_table cache_table = {
 };
 
 static const struct key compress_keys[] = {
-	{ .name = "types", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	{ .name = "types", .type = &cfg_ops_string, .flags = KEY_NAMES | R,
 	  .off = offsetof(struct cfg_compress, types) +
 		 0 * sizeof(_Generic(FIELD(struct cfg_compress, types), char *: 1)),
 	  .max = 64, .rule = &rule_media_range, .def_str = "text/*,application/json,application/javascript",
 	  .doc = "media types compressed (a Content-Type's parameters are ignored)" },
 	K_INT(struct cfg_compress, min_bytes, 0, 1073741824, 1024, R,
 	      "a response whose Content-Length is below this goes as it is (a chunked one is compressed)"),
-	{ .name = "encodings", .type = KEY_STRING, .flags = KEY_NAMES | R,
+	{ .name = "encodings", .type = &cfg_ops_string, .flags = KEY_NAMES | R,
 	  .off = offsetof(struct cfg_compress, encodings) +
 		 0 * sizeof(_Generic(FIELD(struct cfg_compress, encodings), char *: 1)),
 	  .max = 3, .rule = &rule_coding, .def_str = "br,zstd,gzip",
@@ -625,7 +625,7 @@ static const struct key cluster_keys[] = {
 	      "the cluster's name; its state lives under /fulcrum/<name>/ in the store"),
 	K_ENUM(struct cfg_cluster, store, cluster_store_names, CLUSTER_STORE_ETCD, 0,
 	       "the store replicas converge through: \"etcd\" (v3, its JSON gateway)"),
-	{ .name = "endpoints", .type = KEY_STRING, .flags = KEY_NAMES | KEY_REQUIRED,
+	{ .name = "endpoints", .type = &cfg_ops_string, .flags = KEY_NAMES | KEY_REQUIRED,
 	  .off = offsetof(struct cfg_cluster, endpoints) +
 		 0 * sizeof(_Generic(FIELD(struct cfg_cluster, endpoints), char *: 1)),
 	  .max = 16, .rule = &rule_store_endpoint,

@@ -1,5 +1,6 @@
 /* config_walk.c: owns the walks over a key table (read, defaults, free, copy, reload
- * check, write, reference); each leaves what a key's type means to cfg_types[]. */
+ * check, write, reference); each leaves what a key's type means to that type's
+ * operations, which it reaches through the key (k->type) and never by name. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,18 +10,6 @@
 static const struct key *find_key(const struct key_table *t, const char *name);
 static const char *suggest_key(const struct key_table *t, const char *name);
 static unsigned edit_distance(const char *a, const char *b);
-
-/* The operations of each key type; a new type is one more entry here. */
-const struct cfg_type_ops *const cfg_types[KEY_TYPES] = {
-	[KEY_INT] = &cfg_ops_int,
-	[KEY_STRING] = &cfg_ops_string,
-	[KEY_BOOL] = &cfg_ops_bool,
-	[KEY_ENUM] = &cfg_ops_enum,
-	[KEY_ADDR] = &cfg_ops_addr,
-	[KEY_PREFIXES] = &cfg_ops_prefixes,
-	[KEY_GROUP] = &cfg_ops_group,
-	[KEY_LIST] = &cfg_ops_list,
-};
 
 /* ---- The walkers ------------------------------------------------------------------- */
 
@@ -53,7 +42,7 @@ void cfg_parse_group(struct loader *ld, const config_setting_t *grp, const struc
 			continue;
 		}
 		seen |= 1ull << (k - t->keys);
-		cfg_types[k->type]->parse(ld, m, k, obj, child);
+		k->type->parse(ld, m, k, obj, child);
 	}
 	for (ki = 0; t->keys[ki].name != NULL; ki++) {
 		const struct key *k = &t->keys[ki];
@@ -61,8 +50,8 @@ void cfg_parse_group(struct loader *ld, const config_setting_t *grp, const struc
 		if (!(k->flags & KEY_REQUIRED) || (seen & (1ull << ki)))
 			continue;
 		cfg_path_join(child, path, k->name);
-		if (cfg_types[k->type]->missing != NULL)
-			cfg_types[k->type]->missing(ld, grp, k, t, child);
+		if (k->type->missing != NULL)
+			k->type->missing(ld, grp, k, t, child);
 		else
 			cfg_add_error(ld, grp, 0, child, "missing required key '%s' in %s",
 				      k->name, t->what);
@@ -76,7 +65,7 @@ int cfg_set_defaults(const struct key_table *t, void *obj)
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
-		const struct cfg_type_ops *ops = cfg_types[k->type];
+		const struct cfg_type_ops *ops = k->type;
 
 		if (ops->set_default != NULL && ops->set_default(k, (char *)obj + k->off) == -1)
 			return -1;
@@ -90,8 +79,8 @@ void cfg_free_fields(const struct key_table *t, void *obj)
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++)
-		if (cfg_types[k->type]->free != NULL)
-			cfg_types[k->type]->free(k, obj, (char *)obj + k->off);
+		if (k->type->free != NULL)
+			k->type->free(k, obj, (char *)obj + k->off);
 }
 
 /* Clears every pointer obj owns as described by t (and the counts that go with them),
@@ -101,8 +90,8 @@ void cfg_null_owned(const struct key_table *t, void *obj)
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++)
-		if (cfg_types[k->type]->disown != NULL)
-			cfg_types[k->type]->disown(k, obj, (char *)obj + k->off);
+		if (k->type->disown != NULL)
+			k->type->disown(k, obj, (char *)obj + k->off);
 }
 
 /* Deep-copies into dst what src owns as described by t. dst starts as a byte copy of
@@ -115,7 +104,7 @@ int cfg_dup_fields(const struct key_table *t, void *dst, const void *src)
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
-		const struct cfg_type_ops *ops = cfg_types[k->type];
+		const struct cfg_type_ops *ops = k->type;
 
 		if (ops->dup != NULL && ops->dup(k, dst, src) == -1)
 			return -1;
@@ -134,7 +123,7 @@ void cfg_reload_diff(const struct key_table *t, const void *a, const void *b, co
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
-		const struct cfg_type_ops *ops = cfg_types[k->type];
+		const struct cfg_type_ops *ops = k->type;
 
 		cfg_path_join(child, path, k->name);
 		if (!ops->diff_reloadable && !all && (k->flags & KEY_RELOAD))
@@ -159,7 +148,7 @@ int cfg_write_group(const struct key_table *t, const void *obj, const char *path
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
-		const struct cfg_type_ops *ops = cfg_types[k->type];
+		const struct cfg_type_ops *ops = k->type;
 		const char *f = (const char *)obj + k->off;
 
 		cfg_path_join(child, path, k->name);
@@ -193,7 +182,7 @@ void cfg_print_keys(const struct key_table *t, const char *path, int fixed, FILE
 	const struct key *k;
 
 	for (k = t->keys; k->name != NULL; k++) {
-		const struct cfg_type_ops *ops = cfg_types[k->type];
+		const struct cfg_type_ops *ops = k->type;
 		int sub_fixed = fixed || (!ops->whole && !(k->flags & KEY_RELOAD));
 
 		cfg_path_join(child, path, k->name);
