@@ -448,6 +448,12 @@ void upstream_update(struct upstream *u);
  * since the current request began (TCP_INFO): its application cannot have read any of
  * them. 0 otherwise, also when the kernel cannot say. */
 int upstream_request_unacked(const struct upstream *u);
+/* The idle time a backend announces in "Keep-Alive: timeout=N" of its response head h
+ * (over base; seconds, RFC 2068 19.7.1.1, of the HTTP/1.0 era, still sent by some
+ * servers), made safe for reuse: half a second shorter, as the backend counts from its
+ * write and fulcrum from its read, on event loops that may be late. 0 = do not reuse;
+ * UINT32_MAX when there is none. */
+uint32_t upstream_keep_alive_ms(const char *base, const struct http_head *h);
 
 
 /* An error-log line about client c, naming its connection (log_conn_msg). */

@@ -51,7 +51,6 @@ static int frame_response_body(struct client *c);
 static void finish_exchange(struct client *c);
 static void response_cut(struct client *c);
 static void response_head_bad(struct client *c, const char *detail);
-static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h);
 static ssize_t read_into(struct client *c, int fd, struct buf **bp);
 
 /* Ends the previous exchange, if any (the next request takes a fresh one when its
@@ -606,7 +605,7 @@ static void http_on_upstream_data(struct client *c)
 		if (h->status == 101 || health_passive_status_fails(x->pool, h->status))
 			health_passive_response(u->backend, x->pool, h->status);
 		/* the backend's own keep-alive, when shorter, bounds the reuse too */
-		ka_ms = backend_keep_alive_ms(buf_head(u->in), h);
+		ka_ms = upstream_keep_alive_ms(buf_head(u->in), h);
 		if (ka_ms < u->idle_ms)
 			u->idle_ms = ka_ms;
 		x->resp_body = h->body;
@@ -709,36 +708,6 @@ static void response_head_bad(struct client *c, const char *detail)
 	atomic_fetch_add(&u->backend->failures, 1);
 	health_passive_failure(u->backend, x->pool, HEALTH_FAIL_EXCHANGE, "bad_response");
 	client_error(c, 502, TERM_BAD_RESPONSE, detail);
-}
-
-/* The idle time a backend announces in "Keep-Alive: timeout=N" (seconds; RFC 2068
- * 19.7.1.1, of the HTTP/1.0 era, still sent by some servers), made safe for reuse: half
- * a second shorter, as the backend counts from its write and fulcrum from its read, on
- * event loops that may be late. 0 = do not reuse; UINT32_MAX when there is none. */
-static uint32_t backend_keep_alive_ms(const char *base, const struct http_head *h)
-{
-	uint32_t i;
-
-	for (i = 0; i < h->nheaders; i++) {
-		const struct http_header *f = &h->headers[i];
-		const char *v = base + f->value.off, *end = v + f->value.len, *p;
-		unsigned long long n = 0;
-		int digits = 0;
-
-		if (!http_slice_eq(base, f->name, "keep-alive"))
-			continue;
-		for (p = v; p + 8 <= end; p++)
-			if (!strncasecmp(p, "timeout=", 8) && (p == v || p[-1] == ' ' || p[-1] == ','))
-				break;
-		if (p + 8 > end)
-			continue;
-		for (p += 8; p < end && *p >= '0' && *p <= '9' && n < 100000; p++, digits++)
-			n = n * 10 + (unsigned)(*p - '0');
-		if (!digits)
-			continue;
-		return n * 1000 > 500 ? (uint32_t)(n * 1000 - 500) : 0;
-	}
-	return UINT32_MAX;
 }
 
 /* Marks how much of up->in belongs to the response body. 0, -1 (bad chunking) or -2

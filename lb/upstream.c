@@ -1,11 +1,13 @@
 /* upstream.c: connections to backends: non-blocking connect, the PROXY header,
- * reuse through the worker's idle pool, and the event mask each state wants. */
+ * reuse through the worker's idle pool (for as long as the backend's own keep-alive
+ * allows), and the event mask each state wants. */
 #include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -286,4 +288,30 @@ void upstream_sweep_idle(struct worker *w, double now)
 				upstream_close(u);
 		}
 	}
+}
+
+uint32_t upstream_keep_alive_ms(const char *base, const struct http_head *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+		const char *v = base + f->value.off, *end = v + f->value.len, *p;
+		unsigned long long n = 0;
+		int digits = 0;
+
+		if (!http_slice_eq(base, f->name, "keep-alive"))
+			continue;
+		for (p = v; p + 8 <= end; p++)
+			if (!strncasecmp(p, "timeout=", 8) && (p == v || p[-1] == ' ' || p[-1] == ','))
+				break;
+		if (p + 8 > end)
+			continue;
+		for (p += 8; p < end && *p >= '0' && *p <= '9' && n < 100000; p++, digits++)
+			n = n * 10 + (unsigned)(*p - '0');
+		if (!digits)
+			continue;
+		return n * 1000 > 500 ? (uint32_t)(n * 1000 - 500) : 0;
+	}
+	return UINT32_MAX;
 }
