@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_call.h"
 #include "fulcrumctl.h"
 
 int fctl_cache(const char *verb, const char *pool, const char *field, const char *value, int json)

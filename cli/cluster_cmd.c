@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_call.h"
 #include "fulcrumctl.h"
 
 static const char *yes(const cJSON *o, const char *name);

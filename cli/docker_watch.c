@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "api_call.h"
 #include "clock.h"
 #include "fulcrumctl.h"
 #include "textbuf.h"

@@ -1,6 +1,8 @@
-/* fulcrumctl.c: the command-line client of fulcrum's control API (libcurl, cJSON): one
- * command per endpoint, human output or --json, exit codes that scripts can rely on.
- * The help text and the table of commands are cli/usage.c's. */
+/* fulcrumctl.c: the command-line client of fulcrum's control API: its options, one
+ * command per endpoint with human output or --json, exit codes that scripts can rely on,
+ * and main, which runs a command against one server or (--all) every replica. The calls
+ * themselves are cli/api_call.c's; the help text and the table of commands cli/usage.c's;
+ * cache purge, status --cluster and docker-watch are commands of their own files. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -11,21 +13,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "api_call.h"
 #include "fulcrumctl.h"
-#include "textbuf.h"
 
 struct opts {
-	const char *server;
 	const char *token_file;
-	const char *cacert;       /* CA bundle that signs the server's certificate (https) */
-	const char *cert, *key;   /* client certificate and key, for verify_client */
-	int json;
-	double timeout;           /* seconds for the whole call; 0 = derived */
 	const char *address;
 	long weight, max_conns;   /* -1 = not given */
 	const char *state;
@@ -38,34 +34,15 @@ struct opts {
 	const char *purge_value;
 	int all;                  /* --all: every address the server's name resolves to */
 	int cluster;              /* status --cluster: the cluster's replicas */
-	const char *connect_to;   /* with --all: CURLOPT_CONNECT_TO entry of this replica */
-};
-
-/* The answer being received. */
-struct reply {
-	struct textbuf text;       /* the answer's bytes */
-	int stream;               /* NDJSON progress lines are shown as they come */
-	int tty;                  /* a live progress line on stderr */
-	int json;
-	size_t shown;             /* bytes of buf already handled as lines */
-	char progress[160];
-	cJSON *last;              /* the last complete line of a stream */
 };
 
 static struct opts o = { .weight = -1, .max_conns = -1, .ttl = -1, .wait_timeout = -1, .retry_after = -1 };
 static char *token;
 
 static int read_token(const char *path);
-static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
-		cJSON **answer);
 static int run(const char *cmd, int nargs, const char *a1, const char *a2);
 static int run_all(const char *cmd, int nargs, const char *a1, const char *a2);
 static void pin_address(char *out, size_t len, const char *addr, const char *port);
-static size_t on_data(char *p, size_t size, size_t n, void *arg);
-static void stream_lines(struct reply *r);
-static int exit_for(long status);
-static int report(long status, cJSON *answer, const char *what);
-static char *seg(const char *s);
 static void print_backends(const cJSON *list);
 static void print_duration(double s, char *out, size_t len);
 static int cmd_status(void);
@@ -103,194 +80,6 @@ static int read_token(const char *path)
 	return token ? 0 : -1;
 }
 
-/* ---- HTTP ---- */
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply *r = arg;
-	size_t len = size * n;
-
-	if (textbuf_append(&r->text, p, len) == -1)
-		return 0;
-	if (r->stream)
-		stream_lines(r);
-	return len;
-}
-
-/* Each complete NDJSON line: printed as is with --json, else turned into the live
- * progress line on a terminal. The last one carries the outcome. */
-static void stream_lines(struct reply *r)
-{
-	char *nl;
-
-	while ((nl = memchr(r->text.p + r->shown, '\n', r->text.len - r->shown)) != NULL) {
-		cJSON *line = cJSON_ParseWithLength(r->text.p + r->shown, (size_t)(nl - r->text.p) - r->shown);
-
-		if (r->json) {
-			printf("%.*s\n", (int)((size_t)(nl - r->text.p) - r->shown), r->text.p + r->shown);
-			fflush(stdout);
-		}
-		r->shown = (size_t)(nl - r->text.p) + 1;
-		if (!line)
-			continue;
-		if (r->tty && !r->json && !cJSON_GetObjectItem(line, "done")) {
-			snprintf(r->progress, sizeof(r->progress),
-				 "draining %s/%s: %.0f in flight, %.0f s left", fctl_str(line, "pool"),
-				 fctl_str(line, "name"), fctl_num(line, "active"), fctl_num(line, "left_s"));
-			fprintf(stderr, "\r%s\033[K", r->progress);
-		}
-		cJSON_Delete(r->last);
-		r->last = line;
-	}
-}
-
-/* Makes one call. body (taken, may be NULL) is sent as JSON. On an answer returns 0
- * with *status and *answer (the parsed body, or for a stream its last line; NULL when
- * not JSON); -1 when fulcrum could not be reached (message printed). */
-static int call(const char *method, const char *path, cJSON *body, int stream, long *status,
-		cJSON **answer)
-{
-	struct reply r = { 0 };
-	struct curl_slist *hdrs = NULL, *pin = NULL;
-	char url[2048], auth[4200], *text = NULL;
-	const char *base = o.server;
-	CURL *h = curl_easy_init();
-	CURLcode rc;
-
-	*answer = NULL;
-	if (!h) {
-		fprintf(stderr, "fulcrumctl: cannot initialise libcurl\n");
-		return -1;
-	}
-	if (!strncmp(base, "unix:", 5)) {
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, base + 5);
-		base = "http://localhost";
-	}
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.timeout * 1000));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "fulcrumctl/" FULCRUM_VERSION);
-	if (o.connect_to) {
-		pin = curl_slist_append(NULL, o.connect_to);
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, pin);
-	}
-	if (o.cacert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
-	if (o.cert)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, o.cert);
-	if (o.key)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, o.key);
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hdrs = curl_slist_append(hdrs, auth);
-	}
-	hdrs = curl_slist_append(hdrs, stream ? "Accept: application/x-ndjson" : "Accept: application/json");
-	/* the bodies are small: no 100-continue round trip */
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	/* every change says JSON, body or not: fulcrum refuses the form types a cross-site
-	 * page could send (and libcurl would otherwise label a POST as a form) */
-	if (strcmp(method, "GET"))
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	if (body) {
-		text = cJSON_PrintUnformatted(body);
-		cJSON_Delete(body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, text ? text : "{}");
-	} else if (strcmp(method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	r.stream = stream;
-	r.json = o.json;
-	r.tty = stream && isatty(STDERR_FILENO);
-	rc = curl_easy_perform(h);
-	if (r.tty && r.progress[0])
-		fputs("\r\033[K", stderr);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
-	curl_slist_free_all(pin);
-	free(text);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "fulcrumctl: %s %s: %s\n", method, url, curl_easy_strerror(rc));
-		cJSON_Delete(r.last);
-		textbuf_free(&r.text);
-		return -1;
-	}
-	if (stream && r.last)
-		*answer = r.last;
-	else {
-		cJSON_Delete(r.last);
-		*answer = r.text.len ? cJSON_ParseWithLength(r.text.p, r.text.len) : NULL;
-		if (o.json && r.text.len && !(stream && r.shown))
-			fwrite(r.text.p, 1, r.text.len, stdout);
-	}
-	textbuf_free(&r.text);
-	return 0;
-}
-
-static int exit_for(long status)
-{
-	if (status >= 200 && status < 300)
-		return EXIT_OK;
-	switch (status) {
-	case 401: case 403: return EXIT_UNAUTHORIZED;
-	case 404: return EXIT_NOT_FOUND;
-	case 400: case 411: case 413: case 415: case 422: case 431: return EXIT_INVALID;
-	case 408: case 504: return EXIT_TIMEOUT;
-	case 503: return EXIT_UNAVAILABLE;
-	default: return EXIT_FAILED;
-	}
-}
-
-/* Prints what went wrong (unless --json printed the answer) and returns the exit code. */
-static int report(long status, cJSON *answer, const char *what)
-{
-	const cJSON *errs = cJSON_GetObjectItem(answer, "errors"), *e;
-	int code = exit_for(status);
-
-	if (code == EXIT_OK || o.json)
-		return code;
-	fprintf(stderr, "fulcrumctl: %s: %ld %s: %s\n", what, status,
-		fctl_str(answer, "error")[0] ? fctl_str(answer, "error") : "error",
-		fctl_str(answer, "detail")[0] ? fctl_str(answer, "detail") : "(no detail)");
-	cJSON_ArrayForEach(e, errs) {
-		double line = fctl_num(e, "line");
-
-		if (line > 0)
-			fprintf(stderr, "  %s:%.0f: %s%s%s\n", fctl_str(e, "file"), line, fctl_str(e, "key"),
-				fctl_str(e, "key")[0] ? ": " : "", fctl_str(e, "message"));
-		else
-			fprintf(stderr, "  %s: %s%s%s\n", fctl_str(e, "file"), fctl_str(e, "key"),
-				fctl_str(e, "key")[0] ? ": " : "", fctl_str(e, "message"));
-	}
-	return code;
-}
-
-/* A path segment, percent-encoded so that a name cannot change the path. */
-static char *seg(const char *s)
-{
-	return fctl_seg(s);
-}
-
-char *fctl_seg(const char *s)
-{
-	char *e = curl_easy_escape(NULL, s, 0);
-	char *copy = e ? strdup(e) : NULL;
-
-	curl_free(e);
-	if (!copy) {
-		fprintf(stderr, "fulcrumctl: out of memory\n");
-		exit(EXIT_FAILED);
-	}
-	return copy;
-}
-
 static void print_duration(double s, char *out, size_t len)
 {
 	long t = (long)s;
@@ -313,10 +102,10 @@ static int cmd_probe(const char *path)
 	long st = 0;
 	int code;
 
-	if (call("GET", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = exit_for(st);
-	if (!o.json)
+	code = fctl_exit_code(st);
+	if (!fctl_api.json)
 		printf("%s\n", fctl_str(a, "status")[0] ? fctl_str(a, "status") : "error");
 	cJSON_Delete(a);
 	return code;
@@ -330,10 +119,10 @@ static int cmd_status(void)
 	long st = 0;
 	int code;
 
-	if (call("GET", "/v1/status", NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", "/v1/status", NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "status");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "status");
+	if (code == EXIT_OK && !fctl_api.json) {
 		g = cJSON_GetObjectItem(a, "generation");
 		print_duration(fctl_num(a, "uptime_s"), up, sizeof(up));
 		printf("fulcrum %s, generation %.0f (%s), up %s, %.0f worker(s), %.0f connection(s)%s\n",
@@ -383,17 +172,17 @@ static void print_backends(const cJSON *list)
 
 static int cmd_backends(const char *pool)
 {
-	char path[512], *p = seg(pool);
+	char path[512], *p = fctl_seg(pool);
 	cJSON *a;
 	long st = 0;
 	int code;
 
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends", p);
 	free(p);
-	if (call("GET", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "backends");
-	if (code == EXIT_OK && !o.json)
+	code = fctl_report(st, a, "backends");
+	if (code == EXIT_OK && !fctl_api.json)
 		print_backends(cJSON_GetObjectItem(a, "backends"));
 	cJSON_Delete(a);
 	return code;
@@ -401,7 +190,7 @@ static int cmd_backends(const char *pool)
 
 static int cmd_get(const char *pool, const char *name)
 {
-	char path[512], *p = seg(pool), *n = seg(name);
+	char path[512], *p = fctl_seg(pool), *n = fctl_seg(name);
 	cJSON *a, *list;
 	long st = 0;
 	int code;
@@ -409,10 +198,10 @@ static int cmd_get(const char *pool, const char *name)
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s", p, n);
 	free(p);
 	free(n);
-	if (call("GET", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "get");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "get");
+	if (code == EXIT_OK && !fctl_api.json) {
 		list = cJSON_CreateArray();
 		cJSON_AddItemReferenceToArray(list, a);
 		print_backends(list);
@@ -424,7 +213,7 @@ static int cmd_get(const char *pool, const char *name)
 
 static int cmd_set(const char *pool, const char *name)
 {
-	char path[600], *p = seg(pool), *n = seg(name), q[64] = "";
+	char path[600], *p = fctl_seg(pool), *n = fctl_seg(name), q[64] = "";
 	cJSON *body = cJSON_CreateObject(), *a;
 	long st = 0;
 	int code;
@@ -446,10 +235,10 @@ static int cmd_set(const char *pool, const char *name)
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s%s", p, n, q);
 	free(p);
 	free(n);
-	if (call("PUT", path, body, 0, &st, &a) == -1)
+	if (fctl_call("PUT", path, body, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "set");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "set");
+	if (code == EXIT_OK && !fctl_api.json) {
 		if (o.wait_healthy)
 			printf("%s/%s: %s and in rotation after %.1f s (generation %.0f)\n", pool, name,
 			       st == 201 ? "added" : "set", fctl_num(a, "waited_s"), fctl_num(a, "generation"));
@@ -464,7 +253,7 @@ static int cmd_set(const char *pool, const char *name)
 
 static int cmd_drain(const char *pool, const char *name)
 {
-	char path[600], *p = seg(pool), *n = seg(name);
+	char path[600], *p = fctl_seg(pool), *n = fctl_seg(name);
 	cJSON *body = NULL, *a;
 	long st = 0;
 	int code;
@@ -476,13 +265,14 @@ static int cmd_drain(const char *pool, const char *name)
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s/drain%s", p, n, o.wait ? "?wait=1" : "");
 	free(p);
 	free(n);
-	if (call("POST", path, body, o.wait, &st, &a) == -1)
+	if ((o.wait ? fctl_call_stream("POST", path, body, &st, &a) :
+	     fctl_call("POST", path, body, &st, &a)) == -1)
 		return EXIT_UNREACHABLE;
 	/* a stream's HTTP status is 200; its outcome is in its last line */
 	if (o.wait && st == 200 && cJSON_GetObjectItem(a, "done"))
 		st = (long)fctl_num(a, "status");
-	code = report(st, a, "drain");
-	if (!o.json && (code == EXIT_OK || code == EXIT_TIMEOUT)) {
+	code = fctl_report(st, a, "drain");
+	if (!fctl_api.json && (code == EXIT_OK || code == EXIT_TIMEOUT)) {
 		if (!o.wait)
 			printf("%s/%s: draining, %.0f in flight\n", pool, name, fctl_num(a, "active"));
 		else if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
@@ -497,7 +287,7 @@ static int cmd_drain(const char *pool, const char *name)
 
 static int cmd_remove(const char *pool, const char *name)
 {
-	char path[600], *p = seg(pool), *n = seg(name), q[64] = "";
+	char path[600], *p = fctl_seg(pool), *n = fctl_seg(name), q[64] = "";
 	cJSON *a;
 	long st = 0;
 	int code;
@@ -509,10 +299,10 @@ static int cmd_remove(const char *pool, const char *name)
 	snprintf(path, sizeof(path), "/v1/pools/%s/backends/%s%s", p, n, q);
 	free(p);
 	free(n);
-	if (call("DELETE", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("DELETE", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "remove");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "remove");
+	if (code == EXIT_OK && !fctl_api.json) {
 		if (cJSON_IsTrue(cJSON_GetObjectItem(a, "drained")))
 			printf("%s/%s: removed (generation %.0f)\n", pool, name, fctl_num(a, "generation"));
 		else
@@ -530,10 +320,10 @@ static int cmd_reload(void)
 	long st = 0;
 	int code;
 
-	if (call("POST", "/v1/config/reload", NULL, 0, &st, &a) == -1)
+	if (fctl_call("POST", "/v1/config/reload", NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "reload");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "reload");
+	if (code == EXIT_OK && !fctl_api.json) {
 		printf("generation %.0f applied from %s\n", fctl_num(a, "generation"), fctl_str(a, "file"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "restart_needed"))
 			printf("  %s: %s\n", fctl_str(e, "key"), fctl_str(e, "message"));
@@ -549,10 +339,10 @@ static int cmd_generations(void)
 	long st = 0;
 	int code;
 
-	if (call("GET", "/v1/config/generations", NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", "/v1/config/generations", NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "generations");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "generations");
+	if (code == EXIT_OK && !fctl_api.json) {
 		printf("  %8s  %-20s  %-12s  %s\n", "ID", "APPLIED (UTC)", "SHA256", "SOURCE");
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "generations")) {
 			time_t t = (time_t)fctl_num(e, "time");
@@ -577,17 +367,17 @@ static int cmd_generations(void)
 
 static int cmd_show(const char *gen)
 {
-	char path[128], *g = seg(gen);
+	char path[128], *g = fctl_seg(gen);
 	cJSON *a;
 	long st = 0;
 	int code;
 
 	snprintf(path, sizeof(path), "/v1/config/generations/%s", g);
 	free(g);
-	if (call("GET", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "show");
-	if (code == EXIT_OK && !o.json)
+	code = fctl_report(st, a, "show");
+	if (code == EXIT_OK && !fctl_api.json)
 		fputs(fctl_str(a, "config"), stdout);
 	cJSON_Delete(a);
 	return code;
@@ -595,7 +385,7 @@ static int cmd_show(const char *gen)
 
 static int cmd_diff(const char *from, const char *to)
 {
-	char path[160], *f = seg(from), *t = to ? seg(to) : NULL;
+	char path[160], *f = fctl_seg(from), *t = to ? fctl_seg(to) : NULL;
 	const cJSON *e;
 	cJSON *a;
 	long st = 0;
@@ -604,10 +394,10 @@ static int cmd_diff(const char *from, const char *to)
 	snprintf(path, sizeof(path), "/v1/config/diff?from=%s%s%s", f, t ? "&to=" : "", t ? t : "");
 	free(f);
 	free(t);
-	if (call("GET", path, NULL, 0, &st, &a) == -1)
+	if (fctl_call("GET", path, NULL, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "diff");
-	if (code == EXIT_OK && !o.json) {
+	code = fctl_report(st, a, "diff");
+	if (code == EXIT_OK && !fctl_api.json) {
 		printf("generation %.0f -> %.0f\n", fctl_num(a, "from"), fctl_num(a, "to"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "changes")) {
 			if (cJSON_IsNull(cJSON_GetObjectItem(e, "from")))
@@ -637,10 +427,10 @@ static int cmd_rollback(const char *gen)
 		return fctl_die_usage("rollback: '%s' is not a generation number", gen);
 	}
 	cJSON_AddNumberToObject(body, "generation", id);
-	if (call("POST", "/v1/config/rollback", body, 0, &st, &a) == -1)
+	if (fctl_call("POST", "/v1/config/rollback", body, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "rollback");
-	if (code == EXIT_OK && !o.json)
+	code = fctl_report(st, a, "rollback");
+	if (code == EXIT_OK && !fctl_api.json)
 		printf("generation %.0f applied (rollback to generation %.0f)\n", fctl_num(a, "generation"),
 		       fctl_num(a, "rolled_back_to"));
 	cJSON_Delete(a);
@@ -657,10 +447,10 @@ static int cmd_maint(const char *onoff, const char *name)
 	int code, on;
 
 	if (!onoff) {
-		if (call("GET", "/v1/maintenance", NULL, 0, &st, &a) == -1)
+		if (fctl_call("GET", "/v1/maintenance", NULL, &st, &a) == -1)
 			return EXIT_UNREACHABLE;
-		code = report(st, a, "maint");
-		if (code == EXIT_OK && !o.json) {
+		code = fctl_report(st, a, "maint");
+		if (code == EXIT_OK && !fctl_api.json) {
 			cJSON_ArrayForEach(e, cJSON_GetObjectItem(a, "maintenance"))
 				printf("%-6s %-24s retry-after %.0f s%s\n", fctl_str(e, "kind"), fctl_str(e, "name"),
 				       fctl_num(e, "retry_after_s"),
@@ -681,31 +471,21 @@ static int cmd_maint(const char *onoff, const char *name)
 	cJSON_AddBoolToObject(body, "on", on);
 	if (o.retry_after >= 0)
 		cJSON_AddNumberToObject(body, "retry_after_s", (double)o.retry_after);
-	if (call("POST", "/v1/maintenance", body, 0, &st, &a) == -1)
+	if (fctl_call("POST", "/v1/maintenance", body, &st, &a) == -1)
 		return EXIT_UNREACHABLE;
-	code = report(st, a, "maint");
-	if (code == EXIT_OK && !o.json)
+	code = fctl_report(st, a, "maint");
+	if (code == EXIT_OK && !fctl_api.json)
 		printf("%s %s: maintenance %s (generation %.0f)\n", fctl_str(a, "kind"), fctl_str(a, "name"),
 		       on ? "on" : "off", fctl_num(a, "generation"));
 	cJSON_Delete(a);
 	return code;
 }
 
-int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer)
-{
-	return call(method, path, body, 0, status, answer);
-}
-
-int fctl_report(long status, cJSON *answer, const char *what)
-{
-	return report(status, answer, what);
-}
-
 /* One command against the server the options name (with --all: one replica). */
 static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 {
 	switch (fctl_command_id(cmd, nargs)) {
-	case C_STATUS: return o.cluster ? fctl_cluster_status(o.json) : cmd_status();
+	case C_STATUS: return o.cluster ? fctl_cluster_status(fctl_api.json) : cmd_status();
 	case C_BACKENDS: return cmd_backends(a1);
 	case C_GET: return cmd_get(a1, a2);
 	case C_SET: return cmd_set(a1, a2);
@@ -719,7 +499,7 @@ static int run(const char *cmd, int nargs, const char *a1, const char *a2)
 	case C_HEALTH: return cmd_probe("/healthz");
 	case C_READY: return cmd_probe("/readyz");
 	case C_MAINT: return cmd_maint(a1, a2);
-	case C_CACHE: return fctl_cache(a1, a2, o.purge_field, o.purge_value, o.json);
+	case C_CACHE: return fctl_cache(a1, a2, o.purge_field, o.purge_value, fctl_api.json);
 	case C_NONE: break;
 	}
 	return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
@@ -744,7 +524,7 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 	char addrs[64][INET6_ADDRSTRLEN], pin[INET6_ADDRSTRLEN + 32];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
 	char *host = NULL, *port = NULL, *name;
-	FILE *note = o.json ? stderr : stdout;
+	FILE *note = fctl_api.json ? stderr : stdout;
 	size_t n = 0, i, j, ok = 0;
 	int rc, code, first_failure = EXIT_OK;
 	long wait_timeout = o.wait_timeout;
@@ -753,14 +533,14 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 
 	if (fctl_command_id(cmd, nargs) == C_NONE)
 		return fctl_die_usage("unknown command or wrong number of arguments: %s", cmd);
-	if (!strncmp(o.server, "unix:", 5))
-		return fctl_die_usage("--all needs a server URL with a host name, not %s", o.server);
+	if (!strncmp(fctl_api.server, "unix:", 5))
+		return fctl_die_usage("--all needs a server URL with a host name, not %s", fctl_api.server);
 	u = curl_url();
-	if (!u || curl_url_set(u, CURLUPART_URL, o.server, 0) != CURLUE_OK ||
+	if (!u || curl_url_set(u, CURLUPART_URL, fctl_api.server, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		curl_url_cleanup(u);
-		return fctl_die_usage("--all: cannot take a host and port from server URL %s", o.server);
+		return fctl_die_usage("--all: cannot take a host and port from server URL %s", fctl_api.server);
 	}
 	curl_url_cleanup(u);
 	/* an IPv6 literal comes back in brackets */
@@ -795,7 +575,7 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 		o.wait = 0;
 		for (i = 0; i < n; i++) {
 			pin_address(pin, sizeof(pin), addrs[i], port);
-			o.connect_to = pin;
+			fctl_api.connect_to = pin;
 			fprintf(note, "== %s (%s): starting the drain\n", addrs[i], name);
 			fflush(note);
 			run(cmd, nargs, a1, a2);
@@ -805,7 +585,7 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 	}
 	for (i = 0; i < n; i++) {
 		pin_address(pin, sizeof(pin), addrs[i], port);
-		o.connect_to = pin;
+		fctl_api.connect_to = pin;
 		if (deadline) {
 			long left = (long)(deadline - time(NULL));
 
@@ -823,7 +603,7 @@ static int run_all(const char *cmd, int nargs, const char *a1, const char *a2)
 		fflush(note);
 	}
 	fprintf(note, "%zu of %zu replica(s) of %s ok\n", ok, n, name);
-	o.connect_to = NULL;
+	fctl_api.connect_to = NULL;
 	curl_free(host);
 	curl_free(port);
 	return n == 0 ? EXIT_UNREACHABLE : first_failure;
@@ -882,10 +662,10 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': o.server = optarg; break;
+		case 's': fctl_api.server = optarg; break;
 		case O_TOKEN: o.token_file = optarg; break;
-		case O_JSON: o.json = 1; break;
-		case O_TIMEOUT: o.timeout = (double)parse_num(optarg, "--timeout", 86400); break;
+		case O_JSON: fctl_api.json = 1; break;
+		case O_TIMEOUT: fctl_api.timeout = (double)parse_num(optarg, "--timeout", 86400); break;
 		case O_ADDRESS: o.address = optarg; set_opts++; break;
 		case O_WEIGHT: o.weight = parse_num(optarg, "--weight", 1000); set_opts++; break;
 		case O_MAXCONNS: o.max_conns = parse_num(optarg, "--max-conns", 1000000); set_opts++; break;
@@ -896,9 +676,9 @@ int main(int argc, char **argv)
 		case O_WAIT_HEALTHY: o.wait_healthy = 1; break;
 		case O_WAIT_TIMEOUT: o.wait_timeout = parse_num(optarg, "--wait-timeout", 86400); break;
 		case O_FORCE: o.force = 1; break;
-		case O_CACERT: o.cacert = optarg; break;
-		case O_CERT: o.cert = optarg; break;
-		case O_KEY: o.key = optarg; break;
+		case O_CACERT: fctl_api.cacert = optarg; break;
+		case O_CERT: fctl_api.cert = optarg; break;
+		case O_KEY: fctl_api.key = optarg; break;
 		case O_ALL: o.all = 1; break;
 		case O_CLUSTER: o.cluster = 1; break;
 		case O_DOCKER_SOCKET: docker_socket = optarg; break;
@@ -931,8 +711,8 @@ int main(int argc, char **argv)
 	}
 	a1 = nargs > 0 ? argv[optind + 1] : NULL;
 	a2 = nargs > 1 ? argv[optind + 2] : NULL;
-	if (!o.server)
-		o.server = (env = getenv("FULCRUM_CONTROL")) && *env ? env : FCTL_DEFAULT_SERVER;
+	if (!fctl_api.server)
+		fctl_api.server = (env = getenv("FULCRUM_CONTROL")) && *env ? env : FCTL_DEFAULT_SERVER;
 	if (!o.token_file && (env = getenv("FULCRUM_TOKEN_FILE")) && *env)
 		o.token_file = env;
 	if (o.token_file) {
@@ -941,7 +721,8 @@ int main(int argc, char **argv)
 	} else if ((env = getenv("FULCRUM_TOKEN")) && *env) {
 		token = strdup(env);
 	}
-	if (o.key && !o.cert)
+	fctl_api.token = token;
+	if (fctl_api.key && !fctl_api.cert)
 		return fctl_die_usage("--key goes with --cert");
 	/* options that belong to one command only are refused elsewhere */
 	if (set_opts && strcmp(cmd, "set") && strcmp(cmd, "add"))
@@ -965,8 +746,8 @@ int main(int argc, char **argv)
 	if (o.state && strcmp(o.state, "active") && strcmp(o.state, "draining") && strcmp(o.state, "maint"))
 		return fctl_die_usage("--state takes active, draining or maint");
 	/* a wait may last its whole timeout: the call's own limit comes on top */
-	if (o.timeout <= 0)
-		o.timeout = 30 + ((o.wait || o.wait_healthy || !strcmp(cmd, "remove") ||
+	if (fctl_api.timeout <= 0)
+		fctl_api.timeout = 30 + ((o.wait || o.wait_healthy || !strcmp(cmd, "remove") ||
 				   !strcmp(cmd, "delete")) ? (o.wait_timeout >= 0 ? o.wait_timeout : 3600) : 0);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

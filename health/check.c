@@ -24,6 +24,8 @@ static struct health_check *check_new(struct backend *b);
 static void check_free(struct health_check *c);
 static void check_apply(struct health_check *c, int prev_type, int added, int first);
 static void check_cancel(struct health_check *c);
+static void check_done(struct health_check *c, enum health_result r, int status,
+		       const char *detail);
 static void check_schedule(struct health_check *c, uint32_t delay_ms);
 static void check_excuse(struct health_check *c, const struct health_evidence *e, unsigned ms,
 			 const char *detail);
@@ -246,16 +248,20 @@ static void on_check_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	c->started = clock_mono_s();
 	c->started_ms = clock_coarse_ms();
 	c->running = type;
-	rc = type == HEALTH_HTTP ? health_http_start(c) : health_tcp_start(loop, c);
+	rc = type == HEALTH_HTTP ? health_http_start(c, check_done)
+				 : health_tcp_start(loop, c, check_done);
 	if (rc == -1) {
 		/* no descriptor or memory: a failed check, so a starved fulcrum does not
 		 * keep a backend up on faith; the next try comes an interval later */
 		snprintf(detail, sizeof(detail), "check could not start: %s", strerror(errno));
-		health_check_done(c, HRES_ERROR, 0, detail);
+		check_done(c, HRES_ERROR, 0, detail);
 	}
 }
 
-void health_check_done(struct health_check *c, enum health_result r, int status,
+/* A check of c finished with r (status: the HTTP status, 0 for none), reported by its
+ * kind through the callback its start function was given: counted, fed to rise/fall,
+ * and the next check scheduled. detail describes the result for the log. */
+static void check_done(struct health_check *c, enum health_result r, int status,
 		       const char *detail)
 {
 	const struct cfg_pool *pc = c->pool->cfg;

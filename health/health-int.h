@@ -1,5 +1,6 @@
 /* health-int.h: what the files of health/ share and nothing outside needs: the check
- * object of one backend, the check kinds' entry points and the state transitions. */
+ * object of one backend, the check kinds' entry points and the callback through which
+ * they report, and the state transitions. */
 #ifndef FULCRUM_HEALTH_INT_H
 #define FULCRUM_HEALTH_INT_H
 
@@ -31,22 +32,24 @@ struct health_check {
 	struct health_tcp *tcp;          /* in flight (tcp_check.c) */
 };
 
-/* check.c: a check finished (never called from inside a start function). detail
- * describes the result for the log ("HTTP 200", "connection refused"). */
-void health_check_done(struct health_check *c, enum health_result r, int status,
-		       const char *detail);
-/* Monotonic seconds, precise (durations of checks and stalls). */
+/* How a check kind reports a finished check of c to the scheduler (check.c), which hands
+ * it to the kind's start function: the kinds call up only through it, never check.c by
+ * name. Never called from inside a start function. status: the HTTP status, 0 for none;
+ * detail describes the result for the log ("HTTP 200", "connection refused"). */
+typedef void (*health_done_fn)(struct health_check *c, enum health_result r, int status,
+			       const char *detail);
 
 /* http_check.c: libcurl's multi-socket interface driven by the control loop. */
 int health_http_init(struct ev_loop *loop);
 void health_http_shutdown(void);
-/* Starts an http check of c; its end comes through health_check_done. 0 or -1. */
-int health_http_start(struct health_check *c);
+/* Starts an http check of c; its end comes through done. 0 or -1. */
+int health_http_start(struct health_check *c, health_done_fn done);
 void health_http_cancel(struct health_check *c);
 unsigned health_http_in_flight(void);
 
-/* tcp_check.c: a non-blocking connect on the control loop. 0, or -1 with errno. */
-int health_tcp_start(struct ev_loop *loop, struct health_check *c);
+/* tcp_check.c: a non-blocking connect on the control loop; its end comes through done.
+ * 0, or -1 with errno. */
+int health_tcp_start(struct ev_loop *loop, struct health_check *c, health_done_fn done);
 void health_tcp_cancel(struct ev_loop *loop, struct health_check *c);
 
 /* loop_stall.c: the longest time the control loop spent between waking and sleeping. */

@@ -21,6 +21,7 @@ struct health_http {
 	struct curl_xfer xfer;           /* xfer.easy: the transfer */
 	struct curl_slist *headers;
 	struct health_check *c;
+	health_done_fn done;             /* the scheduler's, given to health_http_start */
 	size_t body_bytes;
 	int drain_header_seen;
 	char *identity;                  /* the value identity_header must have; NULL = off */
@@ -127,13 +128,14 @@ static int build_request(struct health_http *h, const struct health_check *c)
 	return 0;
 }
 
-int health_http_start(struct health_check *c)
+int health_http_start(struct health_check *c, health_done_fn done)
 {
 	struct health_http *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -1;
 	h->c = c;
+	h->done = done;
 	/* a stranger that took over the address answers /healthz too: with identity_header
 	 * set, only the backend that says who it is passes */
 	if (c->pool->cfg->health.identity_header && !(h->identity = strdup(backend_identity(c)))) {
@@ -214,6 +216,7 @@ static void on_http_done(struct curl_xfer *x, CURLcode rc)
 {
 	struct health_http *h = (struct health_http *)x;
 	struct health_check *c = h->c;
+	health_done_fn done = h->done;
 	const struct cfg_health *hc = &c->pool->cfg->health;
 	enum health_result r;
 	char detail[CURL_ERROR_SIZE + 64];
@@ -258,7 +261,7 @@ static void on_http_done(struct curl_xfer *x, CURLcode rc)
 	}
 	c->http = NULL;
 	http_free(h);
-	health_check_done(c, r, (int)status, detail);
+	done(c, r, (int)status, detail);
 }
 
 /* The transfer is out of the loop already (done) or taken out here (cancel). */

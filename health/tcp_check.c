@@ -17,6 +17,7 @@ struct health_tcp {
 	int early_errno;                 /* connect() finished at once: its errno (0 = connected) */
 	int early;                       /* the timer reports early_errno instead of a timeout */
 	struct health_check *c;
+	health_done_fn done;             /* the scheduler's, given to health_tcp_start */
 	struct ev_loop *loop;
 };
 
@@ -25,7 +26,7 @@ static void on_tcp_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void tcp_finish(struct health_tcp *t, int err, int timed_out);
 static void tcp_free(struct health_tcp *t);
 
-int health_tcp_start(struct ev_loop *loop, struct health_check *c)
+int health_tcp_start(struct ev_loop *loop, struct health_check *c, health_done_fn done)
 {
 	const struct addr *a = &c->b->addr;
 	struct linger lg = { 1, 0 };
@@ -37,6 +38,7 @@ int health_tcp_start(struct ev_loop *loop, struct health_check *c)
 	if (!t)
 		return -1;
 	t->c = c;
+	t->done = done;
 	t->loop = loop;
 	t->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd == -1) {
@@ -90,6 +92,7 @@ static void on_tcp_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void tcp_finish(struct health_tcp *t, int err, int timed_out)
 {
 	struct health_check *c = t->c;
+	health_done_fn done = t->done;
 	unsigned timeout_ms = c->pool->cfg->health.timeout_ms;
 	char detail[128];
 	enum health_result r;
@@ -109,7 +112,7 @@ static void tcp_finish(struct health_tcp *t, int err, int timed_out)
 		r = HRES_ERROR;
 		snprintf(detail, sizeof(detail), "connect: %s", strerror(err));
 	}
-	health_check_done(c, r, 0, detail);
+	done(c, r, 0, detail);
 }
 
 static void tcp_free(struct health_tcp *t)

@@ -1,6 +1,6 @@
-/* fulcrumctl.h: what fulcrumctl's main file (cli/fulcrumctl.c) shares with its other
- * commands (cli/docker_watch.c) and its command line (cli/usage.c): the exit codes,
- * one call to the control API, the help text and the table of commands. */
+/* fulcrumctl.h: what the files of fulcrumctl (cli/) share, beside the calls to the
+ * control API (api_call.h): the exit codes, the help text and the table of commands,
+ * the commands that have files of their own, and the reading of the answers' fields. */
 #ifndef FULCRUMCTL_H
 #define FULCRUMCTL_H
 
@@ -23,17 +23,6 @@ enum exit_code {
 	EXIT_TIMEOUT = 7,         /* 408 drain deadline, 504 not in rotation in time */
 	EXIT_UNAVAILABLE = 8      /* 503: stopping, not ready, state not writable */
 };
-
-/* One call to the control API with the command line's server, token and TLS options.
- * body (taken, may be NULL) is sent as JSON. Returns 0 with *status and *answer (parsed
- * JSON or NULL; the caller frees it), or -1 when fulcrum could not be reached (printed). */
-int fctl_call(const char *method, const char *path, cJSON *body, long *status, cJSON **answer);
-
-/* A path segment, percent-encoded; the caller frees it. */
-char *fctl_seg(const char *s);
-/* Prints what went wrong with a call (unless --json printed the answer) and returns
- * the exit code its status means. */
-int fctl_report(long status, cJSON *answer, const char *what);
 
 /* The commands that talk to one server (their names and argument counts: cli/usage.c). */
 enum cmd_id {
