@@ -115,7 +115,9 @@ int http_body_buffer_request(struct client *c)
 /* Response buffering: moves the framed bytes the client did not take from the backend's
  * buffer into the exchange's store, so reading the backend never waits for the client,
  * and lets the backend go once the response is whole there. A store that refuses (the
- * disk budget) keeps what it has; the rest streams at the client's pace, whole. */
+ * disk budget) keeps what it has; the rest streams at the client's pace, whole. A
+ * compressed response is held before the encoder, as the backend sent it: the encoder
+ * (lb/http_compress.c) takes the store's bytes first, at the client's pace. */
 void http_body_hold_response(struct client *c)
 {
 	struct exchange *x = c->ex;

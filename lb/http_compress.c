@@ -1,7 +1,9 @@
 /* http_compress.c: owns compression on the HTTP/1.1 data path (include/http_compress.h):
  * the coding a request accepts, the response head a compressed answer gets, and the
- * filter between the backend's framed bytes and the client's buffer. A pool without
+ * filter between the backend's framed bytes (those response buffering holds first, then
+ * the backend's buffer) and the client's buffer. A pool without
  * compress pays one pointer test per request and per response head. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "conn.h"
 #include "http_cache.h"
 #include "http_compress.h"
+#include "log.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -293,11 +296,49 @@ static int end_stream(struct client *c, struct http_compress_x *cz)
 	return 0;
 }
 
+/* The encoder's next input: the framed bytes response buffering holds (they came first),
+ * else those in the backend's buffer. Their length and *p; 0 when there are none yet;
+ * (size_t)-1 when a spilled body cannot be read back. */
+static size_t next_input(struct client *c, const char **p)
+{
+	struct exchange *x = c->ex;
+	struct upstream *u = c->up;
+	struct iovec iov;
+
+	if (x->resp_buffered && body_kept(&x->resp_store) > 0) {
+		if (body_peek(&x->resp_store, x->resp_store.start, &iov, 1) != 1) {
+			log_error("buffering: a spilled response cannot be read back: %s", strerror(errno));
+			return (size_t)-1;
+		}
+		*p = iov.iov_base;
+		return iov.iov_len;
+	}
+	if (u && u->in && x->resp_ready) {
+		*p = buf_head(u->in);
+		return x->resp_ready;
+	}
+	return 0;
+}
+
+/* n bytes of next_input's were taken */
+static void input_done(struct client *c, size_t n)
+{
+	struct exchange *x = c->ex;
+
+	if (x->resp_buffered && body_kept(&x->resp_store) > 0) {
+		body_drop(&x->resp_store, x->resp_store.start + n);
+		return;
+	}
+	buf_consume(c->up->in, (uint32_t)n);
+	x->resp_ready -= (uint32_t)n;
+}
+
 int http_compress_pump(struct client *c)
 {
 	struct exchange *x = c->ex;
 	struct http_compress_x *cz = x->compress;
-	struct upstream *u = c->up;
+	const char *p = NULL;
+	size_t avail;
 	uint64_t t0;
 	int r = 0;
 
@@ -319,17 +360,15 @@ int http_compress_pump(struct client *c)
 			}
 			continue;
 		}
-		if (u && u->in && x->resp_ready) {
-			const char *p = buf_head(u->in);
-			size_t data = x->resp_ready, scanned;
+		if ((avail = next_input(c, &p)) > 0) {
+			size_t data = avail, scanned;
 			uint64_t next = 0;
 
 			if (cz->from == HTTP_BODY_CHUNKED && !(next = http_chunked_data_next(&cz->dechunk))) {
 				/* a framing byte: through the scanner, not the encoder (it was
 				 * checked when framed) */
 				http_chunked_scan(&cz->dechunk, p, 1, &scanned);
-				buf_consume(u->in, 1);
-				x->resp_ready--;
+				input_done(c, 1);
 				continue;
 			}
 			if (cz->from == HTTP_BODY_CHUNKED && next < data)
@@ -339,11 +378,14 @@ int http_compress_pump(struct client *c)
 				break;
 			if (cz->from == HTTP_BODY_CHUNKED && used)
 				http_chunked_scan(&cz->dechunk, p, used, &scanned);
-			buf_consume(u->in, (uint32_t)used);
-			x->resp_ready -= (uint32_t)used;
+			input_done(c, used);
 			if (used < data || r == 0)
 				break;  /* c->out is full: the client takes bytes first */
 			continue;
+		}
+		if (avail == (size_t)-1) {
+			r = -1;
+			break;
 		}
 		/* all that came is in: end the stream, or flush it so a client of a stream
 		 * sees what the backend sent so far */

@@ -625,8 +625,6 @@ static void http_on_upstream_data(struct client *c)
 			client_close(c, TERM_INTERNAL);
 			return;
 		}
-		if (x->compress)
-			x->resp_may_buffer = 0;  /* the encoder's output goes at the client's pace */
 		if (x->cache && http_cache_response_head(c, cbase, ch) == 1) {
 			free(held);
 			return;  /* a stale answer replaced the backend's 5xx */

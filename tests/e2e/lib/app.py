@@ -155,7 +155,8 @@ def blob():
     them chunked (to HTTP/1.1 clients). With ms=N, sleeps N ms first (the download's
     ~20 ms of work in bench/slow_clients.sh); with sndbuf=N, sets the connection's
     SO_SNDBUF to N first (gunicorn's sync worker), so that the kernel holds little of the
-    answer and the worker stays busy until the other side has taken it."""
+    answer and the worker stays busy until the other side has taken it. With type=T,
+    the Content-Type is T (text/plain makes it one a pool's compress takes)."""
     n = int(request.args.get("bytes", "0"))
     time.sleep(int(request.args.get("ms", "0")) / 1000.0)
     sock = request.environ.get("gunicorn.socket")
@@ -163,7 +164,8 @@ def blob():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(request.args["sndbuf"]))
     headers = {} if request.args.get("chunked") == "1" else {"Content-Length": str(n)}
     return Response(blob_chunks(n), headers=headers,
-                    content_type="application/octet-stream", direct_passthrough=True)
+                    content_type=request.args.get("type", "application/octet-stream"),
+                    direct_passthrough=True)
 
 
 @app.route("/sleep")
