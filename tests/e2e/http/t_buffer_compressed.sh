@@ -30,11 +30,7 @@ step "a client with SO_RCVBUF 4096 asks for 4 MiB of text, gzip, and reads nothi
 bg slowread TERM "$PY" "$E2E_DIR/slowread.py" --port "$P_LB" --bytes "$N" --rcvbuf 4096 \
 	--pause 6 --ready "$T/slow.sent" --tag slowz --timeout 40 --gzip
 SLOW=$LAST_PID
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/slow.sent" ] && break
-	sleep 0.05
-done
-[ -e "$T/slow.sent" ] || fail "the slow client did not send its request: $(cat "$T/slowread.log")"
+wait_file "$T/slow.sent" || fail "the slow client did not send its request: $(cat "$T/slowread.log")"
 t_sent=$(now_ms)
 for ((i = 0; i < 30; i++)); do
 	grep -q 'tag=slowz' "$T/gunicorn-access.log" 2>/dev/null && break

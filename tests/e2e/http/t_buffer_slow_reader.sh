@@ -38,10 +38,7 @@ SLOW=$LAST_PID
 bg slowtls TERM "$PY" "$E2E_DIR/slowread.py" --port "$P_TLS" --tls "$T/ca.crt" --bytes "$N" \
 	--rcvbuf 4096 --pause 8 --ready "$T/slowtls.sent" --tag slowtls --timeout 30
 SLOWTLS=$LAST_PID
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/slow.sent" ] && [ -e "$T/slowtls.sent" ] && break
-	sleep 0.05
-done
+wait_file "$T/slow.sent" "$T/slowtls.sent" || true
 [ -e "$T/slow.sent" ] || fail "the slow client did not send its request: $(cat "$T/slowread.log")"
 [ -e "$T/slowtls.sent" ] || fail "the slow TLS client did not send its request: $(cat "$T/slowtls.log")"
 t_sent=$(now_ms)

@@ -33,11 +33,7 @@ step "an upload stalls 5 s after 1000 of 100000 bytes"
 bg slowup TERM "$PY" "$E2E_DIR/slowupload.py" --port "$P_LB" --path "/echo-len?tag=slowup" \
 	--length 100000 --first 1000 --pause 5 --ready "$T/slowup.sent"
 SLOW=$LAST_PID
-for ((i = 0; i < 100; i++)); do
-	[ -e "$T/slowup.sent" ] && break
-	sleep 0.05
-done
-[ -e "$T/slowup.sent" ] || fail "the uploader did not start: $(cat "$T/slowup.log")"
+wait_file "$T/slowup.sent" || fail "the uploader did not start: $(cat "$T/slowup.log")"
 sleep 0.3
 
 step "meanwhile another request is answered within 1 s"

@@ -274,6 +274,19 @@ http_status_body() {
 	curl -s --noproxy '*' --max-time "${CURL_MAX_TIME:-30}" -o "$body" -w '%{http_code}' "$@" "$url" || true
 }
 
+# wait_file FILE...: waits up to 5 s until every FILE exists (a helper's "ready" mark);
+# returns 1 if one is still missing then.
+wait_file() {
+	local i f missing
+	for ((i = 0; i < 100; i++)); do
+		missing=""
+		for f in "$@"; do [ -e "$f" ] || { missing=$f; break; }; done
+		[ -z "$missing" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # wait_http URL [SECONDS]: waits until URL answers 200.
 wait_http() {
 	local url=$1 secs=${2:-20} i
