@@ -21,8 +21,6 @@
 #include "stats.h"
 #include "worker.h"
 
-struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
-
 static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
 		   uint64_t *gen, char *err, size_t errlen);
 static void save_generation(const struct generation *g, const struct config *cfg,
@@ -90,11 +88,6 @@ static void settle_journal(struct ctl_jentry *entries, size_t n, int changed)
 	}
 	/* a restart would drop the same entries again: memory alone is consistent */
 	ctl_journal_adopt(&ctl_plane.journal, entries, n);
-}
-
-const struct config *ctl_base(void)
-{
-	return ctl_plane.rollback_base ? ctl_plane.rollback_base : ctl_plane.file;
 }
 
 static int mkdir_p(const char *path)
@@ -887,20 +880,4 @@ void ctl_reload_signal(void)
 	}
 	config_errors_clear(&errs);
 	config_errors_clear(&warnings);
-}
-
-struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name)
-{
-	struct pool *p = g ? generation_find_pool(g, pool) : NULL;
-	size_t i;
-
-	for (i = 0; p && i < p->nbackends; i++)
-		if (!strcmp(p->backends[i]->name, name))
-			return p->backends[i];
-	return NULL;
-}
-
-int ctl_in_rotation(const struct backend *b)
-{
-	return backend_eligible(b);
 }

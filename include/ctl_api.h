@@ -16,7 +16,8 @@
 #include "ctl_store.h"
 #include "generation.h"
 
-/* The control plane (control/state.c); lives on the control thread only. */
+/* The control plane (control/plane.c; changed by control/state.c); lives on the
+ * control thread only. */
 struct ctl_plane {
 	const char *config_path;         /* NULL = the embedded default */
 	struct config *(*load)(const char *path, struct config_errors *errs);
@@ -42,6 +43,12 @@ extern struct ctl_plane ctl_plane;
 
 /* The config the journal is laid over now (the file's, or a rollback's). */
 const struct config *ctl_base(void);
+/* The live backend named name in pool of generation g, or NULL. */
+struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name);
+/* 1 when b takes new requests (admin active, health up, weight above 0). */
+int ctl_in_rotation(const struct backend *b);
+
+/* ---- Changes (control/state.c) ---- */
 
 /* Writes e to the journal (fsync'd), then builds and publishes the generation with it.
  * source names the change for the generation list. On success returns 0 and *gen the
@@ -94,11 +101,6 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
  * id is not kept, 422 with errs when it does not validate, 500/503 with err. */
 int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
 		 size_t errlen);
-
-/* The live backend named name in pool of generation g, or NULL. */
-struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name);
-/* 1 when b takes new requests (admin active, health up, weight above 0). */
-int ctl_in_rotation(const struct backend *b);
 
 /* JSON views (control/views.c). ctl_backend_json shows the live backend b (with cb,
  * its config in the running generation, or NULL to look it up), or cb alone when b is
