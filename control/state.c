@@ -1,5 +1,7 @@
-/* state.c: the control plane's state and the one path by which it changes what runs
- * (journal first, then a generation built, stored and published); start, reload, rollback. */
+/* state.c: the control plane's state files (state_dir, its lock, the journal and the kept
+ * generations) and the one path by which the plane changes what runs (journal first,
+ * then a generation built, stored and published): API changes, the store's, discovery's,
+ * reload, rollback. Its start and stop among the other parts are control/lifecycle.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -236,24 +238,19 @@ static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents)
 			 ctl_plane.state_dir, ctl_plane.journal.n);
 }
 
-int ctl_init(struct config **cfgp, const char *config_path,
-	     struct config *(*load)(const char *path, struct config_errors *errs))
+struct config *ctl_state_open(const struct config *file)
 {
-	struct config *file = *cfgp, *merged;
-	char err[512];
+	struct config *merged;
 	size_t unresolved = 0, orphans = 0;
 	int st;
 
-	ctl_plane.config_path = config_path;
-	ctl_plane.load = load;
-	ctl_plane.started = clock_wall_s();
 	ctl_plane.journal.fd = -1;
 	ctl_plane.state_dir = strdup(file->state_dir);
 	if (!ctl_plane.state_dir)
-		return -1;
+		return NULL;
 	st = open_state_dir(file->state_dir);
 	if (st != 1 && open_journal_and_store(file) == -1)
-		return -1;
+		return NULL;
 	{
 		struct ctl_jentry *cur = NULL;
 		ssize_t n = current_entries(file, &cur);
@@ -261,7 +258,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 
 		if (n < 0) {
 			log_error("out of memory reading the journal");
-			return -1;
+			return NULL;
 		}
 		/* leases that ran out while fulcrum was down never come back; in cluster
 		 * mode the store's leases decide (its list brings what is left) */
@@ -274,7 +271,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 			   &orphans);
 	if (!merged) {
 		log_error("out of memory applying the journal");
-		return -1;
+		return NULL;
 	}
 	if (unresolved)
 		log_warn("journal: %zu backend(s) whose address does not resolve now are left out",
@@ -282,23 +279,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	if (orphans)
 		log_warn("journal: %zu entr%s name pools the config does not have; kept, not applied",
 			 orphans, orphans == 1 ? "y" : "ies");
-	if (ctl_auth_load(file, clock_wall_s(), err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		config_free(merged);
-		return -1;
-	}
-	if (file->control.listen) {
-		if (ctl_server_open(file->control.listen, err, sizeof(err)) == -1 ||
-		    ctl_server_tls(file, err, sizeof(err)) == -1) {
-			log_error("%s", err);
-			config_free(merged);
-			return -1;
-		}
-		ctl_plane.api = 1;
-	}
-	ctl_plane.file = file;
-	*cfgp = merged;
-	return 0;
+	return merged;
 }
 
 uint64_t ctl_next_generation_id(void)
@@ -306,7 +287,7 @@ uint64_t ctl_next_generation_id(void)
 	return ctl_plane.next_id;
 }
 
-int ctl_start(struct ev_loop *loop, struct generation *g)
+void ctl_state_start(struct ev_loop *loop, struct generation *g)
 {
 	char src[CTL_SOURCE_MAX];
 
@@ -319,23 +300,6 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
 								    : "(embedded default)");
 	save_generation(g, g->cfg, src);
-	ctl_lease_start(loop);
-	if (ctl_plane.file->cluster) {
-		char err[512];
-
-		if (ctl_cluster_start(loop, ctl_plane.file->cluster, err, sizeof(err)) == -1) {
-			log_error("cluster: %s", err);
-			return -1;
-		}
-	}
-	discovery_start(loop, g->cfg);
-	if (ctl_plane.api) {
-		ctl_server_start(loop);
-		log_info("control API on %s (%s%s)", ctl_server_address(),
-			 ctl_auth_required() ? "bearer token required" : "no token",
-			 ctl_server_tls_note());
-	}
-	return 0;
 }
 
 void ctl_set_stopping(void)
@@ -344,22 +308,15 @@ void ctl_set_stopping(void)
 	ctl_notify_stopping();
 }
 
-void ctl_shutdown(void)
+void ctl_state_close(void)
 {
-	discovery_stop();
-	if (ctl_plane.loop) {
+	if (ctl_plane.loop)
 		ev_timer_stop(ctl_plane.loop, &ctl_plane.lock_retry);
-		ctl_lease_stop(ctl_plane.loop);
-	}
-	ctl_server_close();
-	/* after the server: closing it cancels the calls that wait for the store */
-	ctl_cluster_stop();
 	ctl_journal_close(&ctl_plane.journal);
 	ctl_store_close(&ctl_plane.store);
 	config_free(ctl_plane.file);
 	config_free(ctl_plane.rollback_base);
 	ctl_plane.file = ctl_plane.rollback_base = NULL;
-	ctl_auth_clear();
 	free(ctl_plane.state_dir);
 	ctl_plane.state_dir = NULL;
 	if (ctl_plane.lock_fd != -1)

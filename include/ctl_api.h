@@ -48,6 +48,18 @@ struct backend *ctl_live_backend(struct generation *g, const char *pool, const c
 /* 1 when b takes new requests (admin active, health up, weight above 0). */
 int ctl_in_rotation(const struct backend *b);
 
+/* ---- Its state files (control/state.c), for the start and stop (control/lifecycle.c) ---- */
+
+/* Takes file's state_dir (creating it, locking it against a second process), replays the
+ * journal (dropping the leases that ran out while fulcrum was down) and returns file's
+ * config with the journal laid over it; NULL after logging why fulcrum must not start. */
+struct config *ctl_state_open(const struct config *file);
+/* With the first generation g published on loop: keeps it, and retries the lock of a
+ * state_dir another process held. */
+void ctl_state_start(struct ev_loop *loop, struct generation *g);
+/* Closes the journal, the store and state_dir's lock; forgets the configs. */
+void ctl_state_close(void);
+
 /* ---- Changes (control/state.c) ---- */
 
 /* Writes e to the journal (fsync'd), then builds and publishes the generation with it.
