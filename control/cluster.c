@@ -32,6 +32,7 @@ struct keyrev {
 static struct {
 	int on;
 	struct ev_loop *loop;
+	struct ctl_cluster_apply apply;  /* what the store says, applied here (state.c) */
 	struct cluster_store st;
 	char prefix[PREFIX_MAX];         /* "/fulcrum/<name>/" */
 	char probe[PREFIX_MAX + 8];         /* a prefix no key has: a cheap "is it back?" */
@@ -306,8 +307,8 @@ static void write_copy_mark(void)
 		unlink(tmp);
 }
 
-int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
-		      size_t errlen)
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
+		      const struct ctl_cluster_apply *apply, char *err, size_t errlen)
 {
 	struct cstore_etcd_cfg ec;
 	char *eps = strdup(cfg->endpoints), *p, *save = NULL;
@@ -333,6 +334,7 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char 
 		return -1;
 	cl.on = 1;
 	cl.loop = loop;
+	cl.apply = *apply;
 	cl.timeout_s = cfg->timeout_ms / 1000.0;
 	snprintf(cl.name, sizeof(cl.name), "%s", cfg->name);
 	if (ctl_plane.state_dir)
@@ -468,7 +470,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		same = cur && same_state(cur, &all[i]);
 	}
 	if (!same)
-		ctl_apply_remote_all(all, n, r->rev, "list");
+		cl.apply.all(all, n, r->rev, "list");
 	free(all);
 	/* the list holds the state as of its revision; the last change in it is the head
 	 * marker's (every write puts it) or a key's, which is what the replicas that
@@ -611,7 +613,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 			all[nall++] = e;
 		}
 	}
-	ctl_apply_remote_all(all, nall, rev, what);
+	cl.apply.all(all, nall, rev, what);
 	free(all);
 	cl.applied = rev;
 	return k;
@@ -665,7 +667,7 @@ static void apply_event(const struct cstore_event *ev)
 					if (strcmp(ctl_plane.journal.entries[i].pool, pool) ||
 					    strcmp(ctl_plane.journal.entries[i].name, name))
 						rest[n++] = ctl_plane.journal.entries[i];
-				ctl_apply_remote_all(rest, n, rev, "removed");
+				cl.apply.all(rest, n, rev, "removed");
 				free(rest);
 			}
 			drop_rev(pool, name);
@@ -681,9 +683,9 @@ static void apply_event(const struct cstore_event *ev)
 		 * renewing every few seconds makes no generation */
 		if (cur && cluster_same_config(cur, &e) &&
 		    (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
-			ctl_apply_remote_renewal(&e);
+			cl.apply.renewal(&e);
 		else
-			ctl_apply_remote(&e, rev);
+			cl.apply.entry(&e, rev);
 	}
 	cl.applied = rev;
 }
@@ -931,6 +933,12 @@ static void settle(void)
 		if (p->rev && p->rev <= cl.seen)
 			cluster_finish(p);
 	}
+}
+
+void cluster_renewed(struct pending *p)
+{
+	cl.apply.renewal(&p->e);
+	cluster_finish(p);
 }
 
 void cluster_finish(struct pending *p)

@@ -69,8 +69,7 @@ static void on_keepalive(void *ctx, const struct cstore_result *r)
 	p->e.expires = clock_wall_s() + (double)(r->ttl > 0 ? r->ttl : p->e.ttl_s);
 	cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
 	if (p->if_rev < 0 && cur && cluster_same_config(cur, &p->e)) {
-		ctl_apply_remote_renewal(&p->e);
-		cluster_finish(p);
+		cluster_renewed(p);
 		return;
 	}
 	cluster_send_txn(p);

@@ -41,6 +41,7 @@ struct disc_pool {
 
 static struct disc_pool *pools;
 static struct ev_loop *dloop;
+static discovery_apply_fn apply; /* publishes the layer's changes (control/state.c) */
 static ev_timer batch_timer;     /* one generation per burst of changes */
 static ev_timer sweep_timer;     /* gone backends: drained yet? */
 
@@ -126,9 +127,10 @@ static void pool_free(struct disc_pool *dp)
 	free(dp);
 }
 
-int discovery_start(struct ev_loop *loop, const struct config *cfg)
+int discovery_start(struct ev_loop *loop, const struct config *cfg, discovery_apply_fn apply_fn)
 {
 	dloop = loop;
+	apply = apply_fn;
 	ev_timer_init(&batch_timer, on_batch, 0., 0.);
 	ev_timer_init(&sweep_timer, on_sweep, SWEEP_S, SWEEP_S);
 	discovery_sync(cfg);
@@ -287,7 +289,7 @@ int discovery_drain(const char *pool, const char *name)
 		return 0;
 	d->admin_drain = 1;
 	snprintf(what, sizeof(what), "API drain of %s/%s", pool, name);
-	ctl_apply_discovered(what);
+	apply(what);
 	return 0;
 }
 
@@ -494,5 +496,5 @@ static void on_batch(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (!used)
 		return;
-	ctl_apply_discovered(what);
+	apply(what);
 }

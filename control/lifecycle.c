@@ -42,19 +42,27 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	return 0;
 }
 
+/* What the store says in cluster mode goes the change path's way (control/state.c). */
+static const struct ctl_cluster_apply cluster_apply = {
+	.entry = ctl_apply_remote,
+	.renewal = ctl_apply_remote_renewal,
+	.all = ctl_apply_remote_all,
+};
+
 int ctl_start(struct ev_loop *loop, struct generation *g)
 {
 	ctl_state_start(loop, g);
-	ctl_lease_start(loop);
+	ctl_lease_start(loop, ctl_delete_backend);
 	if (ctl_plane.file->cluster) {
 		char err[512];
 
-		if (ctl_cluster_start(loop, ctl_plane.file->cluster, err, sizeof(err)) == -1) {
+		if (ctl_cluster_start(loop, ctl_plane.file->cluster, &cluster_apply, err,
+				      sizeof(err)) == -1) {
 			log_error("cluster: %s", err);
 			return -1;
 		}
 	}
-	discovery_start(loop, g->cfg);
+	discovery_start(loop, g->cfg, ctl_apply_discovered);
 	if (ctl_plane.api) {
 		ctl_server_start(loop);
 		log_info("control API on %s (%s%s)", ctl_server_address(),

@@ -37,6 +37,9 @@ void cluster_send_txn(struct pending *p);
 void cluster_refuse(struct pending *p, const struct cstore_result *r);
 /* Ends p with its answer (then, or 200). */
 void cluster_finish(struct pending *p);
+/* p was a renewal alone, kept alive in the store: the journal here records the lease's
+ * new end (no generation, no revision), then p ends with its answer. */
+void cluster_renewed(struct pending *p);
 /* The same config: what a generation is built from, not the lease. */
 int cluster_same_config(const struct ctl_jentry *a, const struct ctl_jentry *b);
 /* A store answer heard: its revision noted, the store up if it answered. */

@@ -92,8 +92,13 @@ size_t ctl_lease_expire_entries(struct ctl_jentry *entries, size_t n, const stru
  * from now: a rollback must not turn a registration into one that lives for ever. */
 void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_journal *cur,
 		     const struct config *file, double now);
-/* The once-a-second sweep that removes expired leases while running. */
-void ctl_lease_start(struct ev_loop *loop);
+/* How the sweep removes a backend whose lease ended: as an API delete does (control/
+ * state.c's ctl_delete_backend, handed down by control/lifecycle.c). 0 or an HTTP
+ * status with err. */
+typedef int (*ctl_lease_remove_fn)(const char *pool, const char *name, const char *source,
+				   uint64_t *gen, char *err, size_t errlen);
+/* The once-a-second sweep that removes expired leases while running, through remove. */
+void ctl_lease_start(struct ev_loop *loop, ctl_lease_remove_fn remove);
 void ctl_lease_stop(struct ev_loop *loop);
 
 /* Builds and publishes a generation because discovered backends changed (the layer of
@@ -254,11 +259,21 @@ struct cstore_txn;
  * caller's connection (it replies, or defers again), arg a copy of what it gave. */
 typedef void (*ctl_cluster_then_fn)(struct ctl_conn *c, void *arg);
 
+/* How cluster mode applies what the store says here: one entry at revision rev, a lease
+ * renewal (the journal record only), or the whole journal as of rev (control/state.c's
+ * ctl_apply_remote, ctl_apply_remote_renewal and ctl_apply_remote_all, handed down by
+ * control/lifecycle.c). */
+struct ctl_cluster_apply {
+	int (*entry)(struct ctl_jentry *e, int64_t rev);
+	void (*renewal)(struct ctl_jentry *e);
+	int (*all)(const struct ctl_jentry *entries, size_t n, int64_t rev, const char *what);
+};
+
 /* Starts cluster mode on loop with cfg (copied): the store client, the first list of
- * the prefix (applied when it differs from the local copy), then the watch. 0, or -1
- * with err when the store cannot be set up (fulcrum must not start). */
-int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
-		      size_t errlen);
+ * the prefix (applied through apply when it differs from the local copy), then the
+ * watch. 0, or -1 with err when the store cannot be set up (fulcrum must not start). */
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
+		      const struct ctl_cluster_apply *apply, char *err, size_t errlen);
 /* Ends the watch and every call; waiting API calls are cancelled with their connections. */
 void ctl_cluster_stop(void);
 
@@ -309,7 +324,8 @@ void ctl_cluster_rollback_seen(const struct cstore_kv *kv, char *what, size_t le
 int ctl_cluster_store_up(void);
 int64_t ctl_cluster_applied_rev(void);
 
-/* ---- Applying (control/state.c) ---- */
+/* ---- Applying (control/state.c); cluster mode calls these through its struct
+ * ctl_cluster_apply ---- */
 
 /* Applies one entry from the store at revision rev: journal (the local copy), then a
  * generation numbered rev (when ids have not gone past it). 0 or -1 (logged). */

@@ -13,8 +13,14 @@ struct disc_pool;
 
 /* ---- The layer (control/discovery.c): control thread only ---- */
 
-/* Starts a watcher for every pool of cfg with discovery. 0, or -1 (logged). */
-int discovery_start(struct ev_loop *loop, const struct config *cfg);
+/* How the layer's changes reach what runs: a generation built and published with the
+ * layer as it is now (control/state.c's ctl_apply_discovered, handed down by
+ * control/lifecycle.c), what naming the change for the log. 0, or -1 (logged). */
+typedef int (*discovery_apply_fn)(const char *what);
+
+/* Starts a watcher for every pool of cfg with discovery; apply publishes the layer's
+ * changes. 0, or -1 (logged). */
+int discovery_start(struct ev_loop *loop, const struct config *cfg, discovery_apply_fn apply);
 /* After a reload or rollback applied cfg: watchers of pools whose discovery settings
  * changed start over (their backends stay until the new LIST replaces them), those of
  * pools that lost discovery stop and their backends go with the next generation. */
