@@ -60,6 +60,15 @@ static void on_batch(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static enum admin_state admin_of(const struct disc_backend *d);
 static const char *state_name(enum k8s_ep_state s);
+static void discovery_listed(struct disc_pool *dp);
+static void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps,
+				    size_t n);
+
+/* What the watchers report, to the pool they watch for. */
+static const struct k8s_watch_report report = {
+	.listed = discovery_listed,
+	.endpoints = discovery_set_endpoints,
+};
 
 static int str_same(const char *a, const char *b)
 {
@@ -113,7 +122,7 @@ static struct disc_pool *pool_new(const struct cfg_pool *cp)
 		free(dp);
 		return NULL;
 	}
-	dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, dp);
+	dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, &report, dp);
 	return dp;
 }
 
@@ -166,7 +175,7 @@ void discovery_sync(const struct config *cfg)
 			k8s_watch_stop(dp->watch);
 			k8s_clear(&dp->k);
 			if (k8s_copy(&dp->k, k) == 0)
-				dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, dp);
+				dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, &report, dp);
 			else
 				dp->watch = NULL;
 			pp = &dp->next;
@@ -308,7 +317,8 @@ const char *discovery_not_synced(const char *pool)
 	return NULL;
 }
 
-void discovery_listed(struct disc_pool *dp)
+/* From a watcher: its pool's first (or any) LIST completed. */
+static void discovery_listed(struct disc_pool *dp)
 {
 	if (!dp->synced)
 		log_info("discovery: pool %s: first LIST complete (synced)", dp->pool);
@@ -379,7 +389,11 @@ static void mark_dirty(struct disc_pool *dp)
 	}
 }
 
-void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps, size_t n)
+/* From a watcher: the whole current endpoint list of its pool (reduced: every address
+ * once). Endpoints that are not in it any more drain, then leave. Changes are applied
+ * as one generation per batch_ms. */
+static void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps,
+				    size_t n)
 {
 	double now = ev_now(dloop);
 	size_t i, k;
