@@ -57,7 +57,6 @@ static struct {
 	size_t nrevs, caprevs;
 } cl;
 
-static void key_of(const char *pool, const char *name, char *out, size_t len);
 static int split_key(const char *key, char *pool, char *name);
 static int decode(const char *value, size_t len, struct ctl_jentry *e);
 static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease);
@@ -86,7 +85,7 @@ static void write_copy_mark(void);
 
 /* One key per journal entry: "<prefix><pool>/<name>" (a maintenance entry's pool is
  * "@maint:pool" or "@maint:route"; no name has a '/'). */
-static void key_of(const char *pool, const char *name, char *out, size_t len)
+void cluster_key_of(const char *pool, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s/%s", cl.prefix, pool, name);
 }
@@ -706,63 +705,39 @@ static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
 	return cluster_same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
 }
 
-void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
-		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
+struct pending *cluster_pending_new(struct ctl_conn *c, ctl_cluster_then_fn then,
+				   const void *arg, size_t arglen)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 
-	if (ctl_plane.stopping) {
-		free(p);
-		if (c)
-			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
-		return;
-	}
 	if (!p || arglen > sizeof(p->arg)) {
 		free(p);
-		if (c)
-			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
-		return;
+		return NULL;
 	}
-	p->e = *e;
-	/* remembered so that a later edit of this backend in the file can overtake it */
-	ctl_backend_fingerprint(ctl_plane.file, p->e.pool, p->e.name, p->e.file_fp);
 	p->c = c;
 	p->then = then;
-	p->if_rev = if_rev;
 	if (arglen)
 		memcpy(p->arg, arg, arglen);
-	key_of(e->pool, e->name, p->key, sizeof(p->key));
 	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
 	p->timeout.data = p;
 	p->next = cl.pending;
 	cl.pending = p;
 	if (c)
 		ctl_conn_defer(c, on_cancel, p);
-	cluster_lease_then_txn(p);
+	return p;
 }
 
 void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
 			ctl_cluster_then_fn then, const void *arg, size_t arglen)
 {
-	struct pending *p = calloc(1, sizeof(*p));
+	struct pending *p = cluster_pending_new(c, then, arg, arglen);
 
-	if (!p || arglen > sizeof(p->arg)) {
-		free(p);
+	if (!p) {
 		if (c)
 			ctl_reply_error(c, 500, "internal", "out of memory");
 		return;
 	}
-	p->c = c;
-	p->then = then;
-	if (arglen)
-		memcpy(p->arg, arg, arglen);
 	snprintf(p->key, sizeof(p->key), "%s%s", cl.prefix, what);
-	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
-	p->timeout.data = p;
-	p->next = cl.pending;
-	cl.pending = p;
-	if (c)
-		ctl_conn_defer(c, on_cancel, p);
 	if (cl.st.ops->txn(cl.st.h, t, on_txn, p) == -1)
 		cluster_refuse(p, NULL);
 }

@@ -280,9 +280,9 @@ void ctl_cluster_stop(void);
 /* 1 when cluster mode runs: API changes go through ctl_cluster_write. */
 int ctl_cluster_on(void);
 
-/* Commits e (one key per journal entry) to the store, compared on if_rev (the key's mod
- * revision the client read; -1: the one this replica last applied, 0 when it has none),
- * and answers c: 409 with the current state on a conflict, 503 store_unavailable when
+/* Commits e (one key per journal entry; a registration's lease first: control/
+ * cluster_lease.c) to the store, compared on if_rev (the key's mod revision the client
+ * read; -1: the one this replica last applied, 0 when it has none), and answers c: 409 with the current state on a conflict, 503 store_unavailable when
  * the store cannot be reached (nothing changes then), else then(c, arg) once the
  * change is applied here (or timeout_ms after the commit). c may be NULL (a lease
  * expiry): the outcome is only logged. Owns the answer in every case. */
