@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "cluster_replica.h"
+#include "cluster_rollback.h"
 #include "cluster_store.h"
 #include "cluster_write.h"
 #include "ctl_api.h"
@@ -73,6 +74,8 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r);
 static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
+static int rollback_marker(const char *key);
+static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 static void on_txn(void *ctx, const struct cstore_result *r);
 static void on_revoked(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
@@ -450,7 +453,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 			ctl_replicas_kv(kv);
 			continue;
 		}
-		if (ctl_cluster_rollback_owns(kv->key))
+		if (rollback_marker(kv->key))
 			continue;
 		if (kv->mod_rev > newest)
 			newest = kv->mod_rev;
@@ -554,7 +557,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 	char what[64] = "several keys", pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
 
 	for (k = 0; k < n && evs[k].kv.mod_rev == rev; k++)
-		if (!ctl_replicas_owns(evs[k].kv.key) && !ctl_cluster_rollback_owns(evs[k].kv.key))
+		if (ctl_cluster_state_key(evs[k].kv.key))
 			nstate++;
 	if (nstate < 2 || rev < cl.watch_from) {
 		for (i = 0; i < k; i++)
@@ -582,9 +585,9 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 				ctl_replicas_kv(&ev->kv);
 			continue;
 		}
-		if (ctl_cluster_rollback_owns(ev->kv.key)) {
+		if (rollback_marker(ev->kv.key)) {
 			if (ev->type == CSTORE_EV_PUT)
-				ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+				rollback_seen(&ev->kv, what, sizeof(what));
 			continue;
 		}
 		if (ev->type == CSTORE_EV_DELETE) {
@@ -630,11 +633,11 @@ static void apply_event(const struct cstore_event *ev)
 		return;  /* seen in a list already */
 	saw_rev(rev);
 	cl.seen = rev;
-	if (ctl_cluster_rollback_owns(ev->kv.key)) {
+	if (rollback_marker(ev->kv.key)) {
 		char what[64];
 
 		if (ev->type == CSTORE_EV_PUT)
-			ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+			rollback_seen(&ev->kv, what, sizeof(what));
 		return;
 	}
 	if (ctl_replicas_owns(ev->kv.key)) {
@@ -687,6 +690,36 @@ static void apply_event(const struct cstore_event *ev)
 			cl.apply.entry(&e, rev);
 	}
 	cl.applied = rev;
+}
+
+/* The rollback marker's key ("<prefix>@rollback"): not state. */
+static int rollback_marker(const char *key)
+{
+	size_t n = strlen(cl.prefix);
+
+	return cl.on && !strncmp(key, cl.prefix, n) && !strcmp(key + n, CROLLBACK_KEY);
+}
+
+/* The marker as put at a revision (a rollback's transaction, control/cluster_rollback.c):
+ * logged, and its text names the generation ("rollback to N"); what (len bytes) gets
+ * "rollback to N", or is left as it is when it is not one. */
+static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len)
+{
+	struct crollback m;
+	char err[128];
+
+	if (crollback_decode(kv->value, kv->value_len, &m, err, sizeof(err)) == -1) {
+		log_error("cluster: %s at revision %" PRId64 ": %s; ignored", kv->key, kv->mod_rev, err);
+		return;
+	}
+	log_warn("cluster: rollback to generation %" PRId64 " (the store's state at that revision) "
+		 "applied as revision %" PRId64, m.to, kv->mod_rev);
+	snprintf(what, len, "rollback to %" PRId64, m.to);
+}
+
+int ctl_cluster_state_key(const char *key)
+{
+	return !ctl_replicas_owns(key) && !rollback_marker(key);
 }
 
 /* The same config (what a generation is built from; not the lease, nor the local

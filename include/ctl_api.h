@@ -301,6 +301,9 @@ void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const ch
 			ctl_cluster_then_fn then, const void *arg, size_t arglen);
 /* A key's value read as the journal record it holds: 0, or -1. */
 int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e);
+/* 1 when key (under the prefix) holds state (a journal record), not one of cluster mode's
+ * own keys: the head marker, a replica's key, the rollback marker. */
+int ctl_cluster_state_key(const char *key);
 /* The store and the cluster's key prefix ("/fulcrum/<name>/"), for cluster_rollback.c. */
 struct cluster_store *ctl_cluster_store(void);
 const char *ctl_cluster_prefix(void);
@@ -313,11 +316,6 @@ const char *ctl_cluster_prefix(void);
  * state that again, with the rollback marker; answers c {generation, rolled_back_to}
  * once applied here, or 404 unknown_generation, 409 conflict, 503 store_unavailable. */
 void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to);
-/* The rollback marker's key ("<prefix>@rollback"): not state. */
-int ctl_cluster_rollback_owns(const char *key);
-/* The marker as put at a revision: logged, and its text names the generation ("rollback
- * to N"); what (len bytes) gets "rollback to N", or is left as it is when it is not one. */
-void ctl_cluster_rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 
 /* For /metrics: whether the store answers (the last call reached it and the watch runs),
  * and the revision applied last. */
