@@ -34,8 +34,11 @@ static struct {
 	int on;
 	struct ev_loop *loop;
 	struct ctl_cluster_apply apply;  /* what the store says, applied here (state.c) */
+	struct ctl_cluster_replicas replicas;  /* their keys (cluster_replicas.c) */
 	struct cluster_store st;
 	char prefix[PREFIX_MAX];         /* "/fulcrum/<name>/" */
+	char head_key[PREFIX_MAX + 8];   /* "<prefix>@head": every write puts it */
+	int64_t head;                    /* its revision: the newest change the store holds */
 	char probe[PREFIX_MAX + 8];         /* a prefix no key has: a cheap "is it back?" */
 	double timeout_s;
 	struct cstore_watch *w;
@@ -75,6 +78,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
 static int rollback_marker(const char *key);
+static int own_key(const struct cstore_kv *kv, int deleted);
 static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 static void on_txn(void *ctx, const struct cstore_result *r);
 static void on_revoked(void *ctx, const struct cstore_result *r);
@@ -203,6 +207,16 @@ const char *ctl_cluster_prefix(void)
 	return cl.prefix;
 }
 
+const char *ctl_cluster_head_key(void)
+{
+	return cl.head_key;
+}
+
+int64_t ctl_cluster_head(void)
+{
+	return cl.head;
+}
+
 int ctl_cluster_on(void)
 {
 	return cl.on;
@@ -310,7 +324,8 @@ static void write_copy_mark(void)
 }
 
 int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
-		      const struct ctl_cluster_apply *apply, char *err, size_t errlen)
+		      const struct ctl_cluster_apply *apply,
+		      const struct ctl_cluster_replicas *replicas, char *err, size_t errlen)
 {
 	struct cstore_etcd_cfg ec;
 	char *eps = strdup(cfg->endpoints), *p, *save = NULL;
@@ -337,6 +352,7 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
 	cl.on = 1;
 	cl.loop = loop;
 	cl.apply = *apply;
+	cl.replicas = *replicas;
 	cl.timeout_s = cfg->timeout_ms / 1000.0;
 	snprintf(cl.name, sizeof(cl.name), "%s", cfg->name);
 	if (ctl_plane.state_dir)
@@ -344,10 +360,11 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
 	cl.have_copy = read_copy_mark();
 	snprintf(cl.prefix, sizeof(cl.prefix), "/fulcrum/%s/", cfg->name);
 	snprintf(cl.probe, sizeof(cl.probe), "%s#probe", cl.prefix);
+	snprintf(cl.head_key, sizeof(cl.head_key), "%s@head", cl.prefix);
 	cl.relist = 1;
 	cl.up = -1;
 	ev_timer_init(&cl.retry, on_retry, RETRY_S, 0.);
-	ctl_replicas_start(loop, &cl.st, cl.prefix, cfg->replica_id, cfg->replica_ttl_s);
+	cl.replicas.start(loop, &cl.st, cl.prefix, cfg->replica_id, cfg->replica_ttl_s);
 	log_info("cluster %s: following etcd at %s under %s (until it answers, the local copy "
 		 "in the journal serves)", cfg->name, cfg->endpoints, cl.prefix);
 	attempt();
@@ -366,7 +383,7 @@ void ctl_cluster_stop(void)
 		unlink_pending(p);
 		free(p);
 	}
-	ctl_replicas_stop();
+	cl.replicas.stop();
 	/* frees the watch and cancels every call without calling back */
 	cl.st.ops->free(cl.st.h);
 	free(cl.revs);
@@ -444,15 +461,13 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		return;
 	}
 	cl.nrevs = 0;
-	ctl_replicas_list_begin();
+	cl.replicas.list_begin();
 	saw_rev(r->rev);
 	for (i = 0; i < r->nkvs; i++) {
 		const struct cstore_kv *kv = &r->kvs[i];
 
-		if (ctl_replicas_owns(kv->key)) {
-			ctl_replicas_kv(kv);
+		if (own_key(kv, 0))
 			continue;
-		}
 		if (rollback_marker(kv->key))
 			continue;
 		if (kv->mod_rev > newest)
@@ -478,8 +493,8 @@ static void on_list(void *ctx, const struct cstore_result *r)
 	 * marker's (every write puts it) or a key's, which is what the replicas that
 	 * watched it applied last: the same number everywhere */
 	cl.seen = r->rev;
-	if (ctl_replicas_head() > newest)
-		newest = ctl_replicas_head();
+	if (cl.head > newest)
+		newest = cl.head;
 	if (newest > cl.applied)
 		cl.applied = newest;
 	cl.relist = 0;
@@ -578,13 +593,8 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 		const struct cstore_event *ev = &evs[i];
 		size_t j;
 
-		if (ctl_replicas_owns(ev->kv.key)) {
-			if (ev->type == CSTORE_EV_DELETE)
-				ctl_replicas_deleted(ev->kv.key);
-			else
-				ctl_replicas_kv(&ev->kv);
+		if (own_key(&ev->kv, ev->type == CSTORE_EV_DELETE))
 			continue;
-		}
 		if (rollback_marker(ev->kv.key)) {
 			if (ev->type == CSTORE_EV_PUT)
 				rollback_seen(&ev->kv, what, sizeof(what));
@@ -640,14 +650,9 @@ static void apply_event(const struct cstore_event *ev)
 			rollback_seen(&ev->kv, what, sizeof(what));
 		return;
 	}
-	if (ctl_replicas_owns(ev->kv.key)) {
-		/* a replica's key or the head marker: not part of the state served */
-		if (ev->type == CSTORE_EV_DELETE)
-			ctl_replicas_deleted(ev->kv.key);
-		else
-			ctl_replicas_kv(&ev->kv);
+	/* a replica's key or the head marker: not part of the state served */
+	if (own_key(&ev->kv, ev->type == CSTORE_EV_DELETE))
 		return;
-	}
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
 		int named = split_key(ev->kv.key, pool, name) == 0;
@@ -717,9 +722,29 @@ static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len)
 	snprintf(what, len, "rollback to %" PRId64, m.to);
 }
 
+/* The head marker and the replicas' keys, put (deleted: 0) or deleted: the head's
+ * revision noted, a replica's key handed to the replicas. 1 when kv was one of them. */
+static int own_key(const struct cstore_kv *kv, int deleted)
+{
+	if (!strcmp(kv->key, cl.head_key)) {
+		if (!deleted && kv->mod_rev > cl.head)
+			cl.head = kv->mod_rev;  /* a deleted head marker stays what it was */
+		return 1;
+	}
+	if (!cl.replicas.owns(kv->key))
+		return 0;
+	if (deleted)
+		cl.replicas.deleted(kv->key);
+	else
+		cl.replicas.kv(kv);
+	return 1;
+}
+
 int ctl_cluster_state_key(const char *key)
 {
-	return !ctl_replicas_owns(key) && !rollback_marker(key);
+	if (!cl.on)
+		return 1;
+	return strcmp(key, cl.head_key) && !cl.replicas.owns(key) && !rollback_marker(key);
 }
 
 /* The same config (what a generation is built from; not the lease, nor the local
@@ -806,7 +831,7 @@ void cluster_send_txn(struct pending *p)
 	/* the head marker moves with every change, so the revision of the newest change
 	 * is known to a replica that only lists (GET /v1/cluster's "latest") */
 	op[1].type = CSTORE_PUT;
-	op[1].key = ctl_replicas_head_key();
+	op[1].key = cl.head_key;
 	op[1].value = cl.name;
 	op[1].value_len = strlen(cl.name);
 	/* a removal of a backend no file defines is the key's deletion, not a tombstone:

@@ -79,7 +79,7 @@ void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to)
 	}
 	b->c = c;
 	b->to = (int64_t)to;
-	b->head = ctl_replicas_head();
+	b->head = ctl_cluster_head();
 	if (ctl_cluster_store()->ops->list_at(ctl_cluster_store()->h, ctl_cluster_prefix(), b->to,
 					      on_read, b) == -1) {
 		free(b);
@@ -276,10 +276,10 @@ static void commit(struct rb *b)
 	ops[k].value = marker;
 	ops[k++].value_len = strlen(marker);
 	ops[k].type = CSTORE_PUT;
-	ops[k].key = ctl_replicas_head_key();
+	ops[k].key = ctl_cluster_head_key();
 	ops[k].value = ctl_cluster_name();
 	ops[k++].value_len = strlen(ctl_cluster_name());
-	t.cmp_key = ctl_replicas_head_key();
+	t.cmp_key = ctl_cluster_head_key();
 	t.cmp_rev = b->head;
 	t.ops = ops;
 	t.nops = k;

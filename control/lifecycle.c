@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "clock.h"
+#include "cluster_replica.h"
 #include "config.h"
 #include "ctl.h"
 #include "ctl_api.h"
@@ -49,6 +50,16 @@ static const struct ctl_cluster_apply cluster_apply = {
 	.all = ctl_apply_remote_all,
 };
 
+/* The replicas' keys under the prefix are theirs (control/cluster_replicas.c). */
+static const struct ctl_cluster_replicas cluster_replicas = {
+	.start = ctl_replicas_start,
+	.stop = ctl_replicas_stop,
+	.owns = ctl_replicas_owns,
+	.list_begin = ctl_replicas_list_begin,
+	.kv = ctl_replicas_kv,
+	.deleted = ctl_replicas_deleted,
+};
+
 int ctl_start(struct ev_loop *loop, struct generation *g)
 {
 	ctl_state_start(loop, g);
@@ -56,8 +67,8 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	if (ctl_plane.file->cluster) {
 		char err[512];
 
-		if (ctl_cluster_start(loop, ctl_plane.file->cluster, &cluster_apply, err,
-				      sizeof(err)) == -1) {
+		if (ctl_cluster_start(loop, ctl_plane.file->cluster, &cluster_apply,
+				      &cluster_replicas, err, sizeof(err)) == -1) {
 			log_error("cluster: %s", err);
 			return -1;
 		}

@@ -269,11 +269,26 @@ struct ctl_cluster_apply {
 	int (*all)(const struct ctl_jentry *entries, size_t n, int64_t rev, const char *what);
 };
 
-/* Starts cluster mode on loop with cfg (copied): the store client, the first list of
- * the prefix (applied through apply when it differs from the local copy), then the
- * watch. 0, or -1 with err when the store cannot be set up (fulcrum must not start). */
+/* The replicas' part of cluster mode (control/cluster_replicas.c's ctl_replicas_*, handed
+ * down by control/lifecycle.c): started with it on its store and prefix and stopped with
+ * it; the list and the watch hand it the keys it owns instead of applying them. */
+struct ctl_cluster_replicas {
+	void (*start)(struct ev_loop *loop, struct cluster_store *st, const char *prefix,
+		      const char *id, unsigned ttl_s);
+	void (*stop)(void);
+	int (*owns)(const char *key);
+	void (*list_begin)(void);
+	void (*kv)(const struct cstore_kv *kv);
+	void (*deleted)(const char *key);
+};
+
+/* Starts cluster mode on loop with cfg (copied): the store client, the replicas, the
+ * first list of the prefix (applied through apply when it differs from the local copy),
+ * then the watch. 0, or -1 with err when the store cannot be set up (fulcrum must not
+ * start). */
 int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
-		      const struct ctl_cluster_apply *apply, char *err, size_t errlen);
+		      const struct ctl_cluster_apply *apply,
+		      const struct ctl_cluster_replicas *replicas, char *err, size_t errlen);
 /* Ends the watch and every call; waiting API calls are cancelled with their connections. */
 void ctl_cluster_stop(void);
 
