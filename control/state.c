@@ -352,7 +352,7 @@ static void save_generation(const struct generation *g, const struct config *cfg
  * access log again even when its setting did not change, as a reload always did; a
  * backend change need not. Discovered backends are laid over a copy of cfg for the
  * generation; cfg itself (operator intent) is what the store keeps. Only operator
- * configs are kept (kind "reload", "rollback"; the start's in ctl_start): membership
+ * configs are kept (kind "reload", "rollback"; the start's in ctl_state_start): membership
  * changes (API, leases, discovery) live in the journal or the discovery layer and are
  * published as runtime generations that are not kept, so hook churn never pushes a
  * rollback target out. 0 with *gen, or -1 with err (cfg freed). */
