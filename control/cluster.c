@@ -1,6 +1,8 @@
 /* cluster.c: cluster mode: each control API change committed to the store as one
- * transaction on its key (a leased registration bound to an etcd lease, renewed by
- * keep-alive), and the store's changes applied here from the watch, in order. */
+ * transaction on its key (a leased registration's etcd lease comes first: control/
+ * cluster_lease.c), and the store's changes applied here from the list and the watch,
+ * in order, through the change path handed down; the head and rollback markers read
+ * on the way, the replicas' keys handed to them. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,7 +64,6 @@ static struct {
 } cl;
 
 static int split_key(const char *key, char *pool, char *name);
-static int decode(const char *value, size_t len, struct ctl_jentry *e);
 static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease);
 static const struct keyrev *find_rev(const char *pool, const char *name);
 static void drop_rev(const char *pool, const char *name);
@@ -111,30 +112,6 @@ static int split_key(const char *key, char *pool, char *name)
 	pool[slash - rest] = '\0';
 	snprintf(name, CTL_NAME_MAX, "%s", slash + 1);
 	return 0;
-}
-
-/* A key's value is one journal record (length, CRC-32, JSON), read by the journal's
- * own parser: the same checks as a record replayed from the local file. 0, or -1. */
-int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e)
-{
-	return decode(value, len, e);
-}
-
-static int decode(const char *value, size_t len, struct ctl_jentry *e)
-{
-	struct ctl_journal j;
-	struct ctl_journal_replay rep;
-	int rc = -1;
-
-	memset(&j, 0, sizeof(j));
-	j.fd = -1;
-	ctl_journal_parse(&j, value, len, &rep);
-	if (j.n == 1 && !rep.bad && !rep.skipped) {
-		*e = j.entries[0];
-		rc = 0;
-	}
-	ctl_journal_close(&j);
-	return rc;
 }
 
 static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease)
@@ -472,7 +449,7 @@ static void on_list(void *ctx, const struct cstore_result *r)
 			continue;
 		if (kv->mod_rev > newest)
 			newest = kv->mod_rev;
-		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
+		if (ctl_journal_decode(kv->value, kv->value_len, &all[n]) == -1) {
 			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
 			continue;
 		}
@@ -604,7 +581,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 			if (split_key(ev->kv.key, pool, name) == -1)
 				continue;
 			drop_rev(pool, name);
-		} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+		} else if (ctl_journal_decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
 			log_error("cluster: key %s at revision %" PRId64 " does not hold a record "
 				  "fulcrum wrote; ignored", ev->kv.key, rev);
 			continue;
@@ -679,7 +656,7 @@ static void apply_event(const struct cstore_event *ev)
 			}
 			drop_rev(pool, name);
 		}
-	} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+	} else if (ctl_journal_decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
 		log_error("cluster: key %s at revision %" PRId64 " does not hold a record fulcrum "
 			  "wrote; ignored", ev->kv.key, rev);
 	} else {
@@ -890,7 +867,8 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 		cJSON_AddNumberToObject(o, "revision", (double)r->rev);
 		cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
 		/* the current state: the record's JSON, after its length and checksum */
-		if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
+		if (rec && ctl_journal_decode(rec, r->kvs[0].value_len, &cur) == 0 &&
+		    r->kvs[0].value_len > 18) {
 			cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
 
 			/* the writer's local bookkeeping, not state */

@@ -137,7 +137,7 @@ static int plan(struct rb *b, const struct cstore_result *r)
 
 		if (!ctl_cluster_state_key(kv->key))
 			continue;
-		if (ctl_cluster_decode(kv->value, kv->value_len, &e) == -1) {
+		if (ctl_journal_decode(kv->value, kv->value_len, &e) == -1) {
 			log_warn("cluster: rollback: key %s at revision %" PRId64 " holds no record "
 				 "fulcrum wrote; left out", kv->key, b->to);
 			continue;

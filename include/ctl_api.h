@@ -314,8 +314,6 @@ int64_t ctl_cluster_key_lease(const char *pool, const char *name);
  * then(c, arg) once the commit is applied here. what names it in logs and the 409. */
 void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
 			ctl_cluster_then_fn then, const void *arg, size_t arglen);
-/* A key's value read as the journal record it holds: 0, or -1. */
-int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e);
 /* 1 when key (under the prefix) holds state (a journal record), not one of cluster mode's
  * own keys: the head marker, a replica's key, the rollback marker. */
 int ctl_cluster_state_key(const char *key);
