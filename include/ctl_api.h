@@ -297,10 +297,11 @@ int ctl_cluster_on(void);
 
 /* Commits e (one key per journal entry; a registration's lease first: control/
  * cluster_lease.c) to the store, compared on if_rev (the key's mod revision the client
- * read; -1: the one this replica last applied, 0 when it has none), and answers c: 409 with the current state on a conflict, 503 store_unavailable when
- * the store cannot be reached (nothing changes then), else then(c, arg) once the
- * change is applied here (or timeout_ms after the commit). c may be NULL (a lease
- * expiry): the outcome is only logged. Owns the answer in every case. */
+ * read; -1: the one this replica last applied, 0 when it has none), and answers c: 409
+ * with the current state on a conflict, 503 store_unavailable when the store cannot be
+ * reached (nothing changes then), else then(c, arg) once the change is applied here
+ * (or timeout_ms after the commit). c may be NULL (a lease expiry): the outcome is only
+ * logged. Owns the answer in every case. */
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
 		       ctl_cluster_then_fn then, const void *arg, size_t arglen);
 
