@@ -1,9 +1,8 @@
-/* lifecycle.c: the control plane's hooks for the process (include/ctl.h): brought up in
- * order (state_dir and the journal, the token, the listener; then leases, cluster mode,
- * discovery and the API on the loop) and down in reverse. The state itself and every
+/* lifecycle.c: the control plane's hooks for the process (include/ctl.h): its parts
+ * brought up in order (state_dir and the journal, the token, the listener; then leases,
+ * cluster mode, discovery and the API on the loop), each handed the callbacks by which
+ * it reaches the change path, and taken down at shutdown. The state itself and every
  * change to it are control/state.c; this file only wires the parts together. */
-#include <stdio.h>
-
 #include "clock.h"
 #include "cluster_replica.h"
 #include "config.h"
