@@ -1,6 +1,8 @@
 /* cluster.c: cluster mode: each control API change committed to the store as one
- * transaction on its key (a leased registration bound to an etcd lease, renewed by
- * keep-alive), and the store's changes applied here from the watch, in order. */
+ * transaction on its key (a leased registration's etcd lease comes first: control/
+ * cluster_lease.c), and the store's changes applied here from the list and the watch,
+ * in order, through the change path handed down; the head and rollback markers read
+ * on the way, the replicas' keys handed to them. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "clock.h"
 #include "cluster_replica.h"
+#include "cluster_rollback.h"
 #include "cluster_store.h"
 #include "cluster_write.h"
 #include "ctl_api.h"
@@ -32,8 +35,12 @@ struct keyrev {
 static struct {
 	int on;
 	struct ev_loop *loop;
+	struct ctl_cluster_apply apply;  /* what the store says, applied here (state.c) */
+	struct ctl_cluster_replicas replicas;  /* their keys (cluster_replicas.c) */
 	struct cluster_store st;
 	char prefix[PREFIX_MAX];         /* "/fulcrum/<name>/" */
+	char head_key[PREFIX_MAX + 8];   /* "<prefix>@head": every write puts it */
+	int64_t head;                    /* its revision: the newest change the store holds */
 	char probe[PREFIX_MAX + 8];         /* a prefix no key has: a cheap "is it back?" */
 	double timeout_s;
 	struct cstore_watch *w;
@@ -56,9 +63,7 @@ static struct {
 	size_t nrevs, caprevs;
 } cl;
 
-static void key_of(const char *pool, const char *name, char *out, size_t len);
 static int split_key(const char *key, char *pool, char *name);
-static int decode(const char *value, size_t len, struct ctl_jentry *e);
 static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease);
 static const struct keyrev *find_rev(const char *pool, const char *name);
 static void drop_rev(const char *pool, const char *name);
@@ -73,6 +78,9 @@ static void on_watch(void *ctx, const struct cstore_watch_report *r);
 static size_t apply_revision(const struct cstore_event *evs, size_t n);
 static void apply_event(const struct cstore_event *ev);
 static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b);
+static int rollback_marker(const char *key);
+static int own_key(const struct cstore_kv *kv, int deleted);
+static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 static void on_txn(void *ctx, const struct cstore_result *r);
 static void on_revoked(void *ctx, const struct cstore_result *r);
 static void on_cancel(void *arg);
@@ -85,7 +93,7 @@ static void write_copy_mark(void);
 
 /* One key per journal entry: "<prefix><pool>/<name>" (a maintenance entry's pool is
  * "@maint:pool" or "@maint:route"; no name has a '/'). */
-static void key_of(const char *pool, const char *name, char *out, size_t len)
+void cluster_key_of(const char *pool, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s/%s", cl.prefix, pool, name);
 }
@@ -104,30 +112,6 @@ static int split_key(const char *key, char *pool, char *name)
 	pool[slash - rest] = '\0';
 	snprintf(name, CTL_NAME_MAX, "%s", slash + 1);
 	return 0;
-}
-
-/* A key's value is one journal record (length, CRC-32, JSON), read by the journal's
- * own parser: the same checks as a record replayed from the local file. 0, or -1. */
-int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e)
-{
-	return decode(value, len, e);
-}
-
-static int decode(const char *value, size_t len, struct ctl_jentry *e)
-{
-	struct ctl_journal j;
-	struct ctl_journal_replay rep;
-	int rc = -1;
-
-	memset(&j, 0, sizeof(j));
-	j.fd = -1;
-	ctl_journal_parse(&j, value, len, &rep);
-	if (j.n == 1 && !rep.bad && !rep.skipped) {
-		*e = j.entries[0];
-		rc = 0;
-	}
-	ctl_journal_close(&j);
-	return rc;
 }
 
 static void set_rev(const char *pool, const char *name, int64_t rev, int64_t lease)
@@ -198,6 +182,16 @@ struct cluster_store *ctl_cluster_store(void)
 const char *ctl_cluster_prefix(void)
 {
 	return cl.prefix;
+}
+
+const char *ctl_cluster_head_key(void)
+{
+	return cl.head_key;
+}
+
+int64_t ctl_cluster_head(void)
+{
+	return cl.head;
 }
 
 int ctl_cluster_on(void)
@@ -306,8 +300,9 @@ static void write_copy_mark(void)
 		unlink(tmp);
 }
 
-int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
-		      size_t errlen)
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
+		      const struct ctl_cluster_apply *apply,
+		      const struct ctl_cluster_replicas *replicas, char *err, size_t errlen)
 {
 	struct cstore_etcd_cfg ec;
 	char *eps = strdup(cfg->endpoints), *p, *save = NULL;
@@ -333,6 +328,8 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char 
 		return -1;
 	cl.on = 1;
 	cl.loop = loop;
+	cl.apply = *apply;
+	cl.replicas = *replicas;
 	cl.timeout_s = cfg->timeout_ms / 1000.0;
 	snprintf(cl.name, sizeof(cl.name), "%s", cfg->name);
 	if (ctl_plane.state_dir)
@@ -340,10 +337,11 @@ int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char 
 	cl.have_copy = read_copy_mark();
 	snprintf(cl.prefix, sizeof(cl.prefix), "/fulcrum/%s/", cfg->name);
 	snprintf(cl.probe, sizeof(cl.probe), "%s#probe", cl.prefix);
+	snprintf(cl.head_key, sizeof(cl.head_key), "%s@head", cl.prefix);
 	cl.relist = 1;
 	cl.up = -1;
 	ev_timer_init(&cl.retry, on_retry, RETRY_S, 0.);
-	ctl_replicas_start(loop, &cl.st, cl.prefix, cfg->replica_id, cfg->replica_ttl_s);
+	cl.replicas.start(loop, &cl.st, cl.prefix, cfg->replica_id, cfg->replica_ttl_s);
 	log_info("cluster %s: following etcd at %s under %s (until it answers, the local copy "
 		 "in the journal serves)", cfg->name, cfg->endpoints, cl.prefix);
 	attempt();
@@ -362,7 +360,7 @@ void ctl_cluster_stop(void)
 		unlink_pending(p);
 		free(p);
 	}
-	ctl_replicas_stop();
+	cl.replicas.stop();
 	/* frees the watch and cancels every call without calling back */
 	cl.st.ops->free(cl.st.h);
 	free(cl.revs);
@@ -440,20 +438,18 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		return;
 	}
 	cl.nrevs = 0;
-	ctl_replicas_list_begin();
+	cl.replicas.list_begin();
 	saw_rev(r->rev);
 	for (i = 0; i < r->nkvs; i++) {
 		const struct cstore_kv *kv = &r->kvs[i];
 
-		if (ctl_replicas_owns(kv->key)) {
-			ctl_replicas_kv(kv);
+		if (own_key(kv, 0))
 			continue;
-		}
-		if (ctl_cluster_rollback_owns(kv->key))
+		if (rollback_marker(kv->key))
 			continue;
 		if (kv->mod_rev > newest)
 			newest = kv->mod_rev;
-		if (decode(kv->value, kv->value_len, &all[n]) == -1) {
+		if (ctl_journal_decode(kv->value, kv->value_len, &all[n]) == -1) {
 			log_error("cluster: key %s does not hold a record fulcrum wrote; ignored", kv->key);
 			continue;
 		}
@@ -468,14 +464,14 @@ static void on_list(void *ctx, const struct cstore_result *r)
 		same = cur && same_state(cur, &all[i]);
 	}
 	if (!same)
-		ctl_apply_remote_all(all, n, r->rev, "list");
+		cl.apply.all(all, n, r->rev, "list");
 	free(all);
 	/* the list holds the state as of its revision; the last change in it is the head
 	 * marker's (every write puts it) or a key's, which is what the replicas that
 	 * watched it applied last: the same number everywhere */
 	cl.seen = r->rev;
-	if (ctl_replicas_head() > newest)
-		newest = ctl_replicas_head();
+	if (cl.head > newest)
+		newest = cl.head;
 	if (newest > cl.applied)
 		cl.applied = newest;
 	cl.relist = 0;
@@ -553,7 +549,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 	char what[64] = "several keys", pool[CTL_NAME_MAX], name[CTL_NAME_MAX];
 
 	for (k = 0; k < n && evs[k].kv.mod_rev == rev; k++)
-		if (!ctl_replicas_owns(evs[k].kv.key) && !ctl_cluster_rollback_owns(evs[k].kv.key))
+		if (ctl_cluster_state_key(evs[k].kv.key))
 			nstate++;
 	if (nstate < 2 || rev < cl.watch_from) {
 		for (i = 0; i < k; i++)
@@ -574,23 +570,18 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 		const struct cstore_event *ev = &evs[i];
 		size_t j;
 
-		if (ctl_replicas_owns(ev->kv.key)) {
-			if (ev->type == CSTORE_EV_DELETE)
-				ctl_replicas_deleted(ev->kv.key);
-			else
-				ctl_replicas_kv(&ev->kv);
+		if (own_key(&ev->kv, ev->type == CSTORE_EV_DELETE))
 			continue;
-		}
-		if (ctl_cluster_rollback_owns(ev->kv.key)) {
+		if (rollback_marker(ev->kv.key)) {
 			if (ev->type == CSTORE_EV_PUT)
-				ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+				rollback_seen(&ev->kv, what, sizeof(what));
 			continue;
 		}
 		if (ev->type == CSTORE_EV_DELETE) {
 			if (split_key(ev->kv.key, pool, name) == -1)
 				continue;
 			drop_rev(pool, name);
-		} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+		} else if (ctl_journal_decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
 			log_error("cluster: key %s at revision %" PRId64 " does not hold a record "
 				  "fulcrum wrote; ignored", ev->kv.key, rev);
 			continue;
@@ -611,7 +602,7 @@ static size_t apply_revision(const struct cstore_event *evs, size_t n)
 			all[nall++] = e;
 		}
 	}
-	ctl_apply_remote_all(all, nall, rev, what);
+	cl.apply.all(all, nall, rev, what);
 	free(all);
 	cl.applied = rev;
 	return k;
@@ -629,21 +620,16 @@ static void apply_event(const struct cstore_event *ev)
 		return;  /* seen in a list already */
 	saw_rev(rev);
 	cl.seen = rev;
-	if (ctl_cluster_rollback_owns(ev->kv.key)) {
+	if (rollback_marker(ev->kv.key)) {
 		char what[64];
 
 		if (ev->type == CSTORE_EV_PUT)
-			ctl_cluster_rollback_seen(&ev->kv, what, sizeof(what));
+			rollback_seen(&ev->kv, what, sizeof(what));
 		return;
 	}
-	if (ctl_replicas_owns(ev->kv.key)) {
-		/* a replica's key or the head marker: not part of the state served */
-		if (ev->type == CSTORE_EV_DELETE)
-			ctl_replicas_deleted(ev->kv.key);
-		else
-			ctl_replicas_kv(&ev->kv);
+	/* a replica's key or the head marker: not part of the state served */
+	if (own_key(&ev->kv, ev->type == CSTORE_EV_DELETE))
 		return;
-	}
 	if (ev->type == CSTORE_EV_DELETE) {
 		/* removed in the store by hand: the key's entry leaves the local copy */
 		int named = split_key(ev->kv.key, pool, name) == 0;
@@ -665,12 +651,12 @@ static void apply_event(const struct cstore_event *ev)
 					if (strcmp(ctl_plane.journal.entries[i].pool, pool) ||
 					    strcmp(ctl_plane.journal.entries[i].name, name))
 						rest[n++] = ctl_plane.journal.entries[i];
-				ctl_apply_remote_all(rest, n, rev, "removed");
+				cl.apply.all(rest, n, rev, "removed");
 				free(rest);
 			}
 			drop_rev(pool, name);
 		}
-	} else if (decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
+	} else if (ctl_journal_decode(ev->kv.value, ev->kv.value_len, &e) == -1) {
 		log_error("cluster: key %s at revision %" PRId64 " does not hold a record fulcrum "
 			  "wrote; ignored", ev->kv.key, rev);
 	} else {
@@ -681,11 +667,61 @@ static void apply_event(const struct cstore_event *ev)
 		 * renewing every few seconds makes no generation */
 		if (cur && cluster_same_config(cur, &e) &&
 		    (cur->ttl_s != e.ttl_s || cur->expires != e.expires))
-			ctl_apply_remote_renewal(&e);
+			cl.apply.renewal(&e);
 		else
-			ctl_apply_remote(&e, rev);
+			cl.apply.entry(&e, rev);
 	}
 	cl.applied = rev;
+}
+
+/* The rollback marker's key ("<prefix>@rollback"): not state. */
+static int rollback_marker(const char *key)
+{
+	size_t n = strlen(cl.prefix);
+
+	return cl.on && !strncmp(key, cl.prefix, n) && !strcmp(key + n, CROLLBACK_KEY);
+}
+
+/* The marker as put at a revision (a rollback's transaction, control/cluster_rollback.c):
+ * logged, and its text names the generation ("rollback to N"); what (len bytes) gets
+ * "rollback to N", or is left as it is when it is not one. */
+static void rollback_seen(const struct cstore_kv *kv, char *what, size_t len)
+{
+	struct crollback m;
+	char err[128];
+
+	if (crollback_decode(kv->value, kv->value_len, &m, err, sizeof(err)) == -1) {
+		log_error("cluster: %s at revision %" PRId64 ": %s; ignored", kv->key, kv->mod_rev, err);
+		return;
+	}
+	log_warn("cluster: rollback to generation %" PRId64 " (the store's state at that revision) "
+		 "applied as revision %" PRId64, m.to, kv->mod_rev);
+	snprintf(what, len, "rollback to %" PRId64, m.to);
+}
+
+/* The head marker and the replicas' keys, put (deleted: 0) or deleted: the head's
+ * revision noted, a replica's key handed to the replicas. 1 when kv was one of them. */
+static int own_key(const struct cstore_kv *kv, int deleted)
+{
+	if (!strcmp(kv->key, cl.head_key)) {
+		if (!deleted && kv->mod_rev > cl.head)
+			cl.head = kv->mod_rev;  /* a deleted head marker stays what it was */
+		return 1;
+	}
+	if (!cl.replicas.owns(kv->key))
+		return 0;
+	if (deleted)
+		cl.replicas.deleted(kv->key);
+	else
+		cl.replicas.kv(kv);
+	return 1;
+}
+
+int ctl_cluster_state_key(const char *key)
+{
+	if (!cl.on)
+		return 1;
+	return strcmp(key, cl.head_key) && !cl.replicas.owns(key) && !rollback_marker(key);
 }
 
 /* The same config (what a generation is built from; not the lease, nor the local
@@ -704,63 +740,39 @@ static int same_state(const struct ctl_jentry *a, const struct ctl_jentry *b)
 	return cluster_same_config(a, b) && a->ttl_s == b->ttl_s && a->expires == b->expires;
 }
 
-void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
-		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
+struct pending *cluster_pending_new(struct ctl_conn *c, ctl_cluster_then_fn then,
+				   const void *arg, size_t arglen)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 
-	if (ctl_plane.stopping) {
-		free(p);
-		if (c)
-			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
-		return;
-	}
 	if (!p || arglen > sizeof(p->arg)) {
 		free(p);
-		if (c)
-			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
-		return;
+		return NULL;
 	}
-	p->e = *e;
-	/* remembered so that a later edit of this backend in the file can overtake it */
-	ctl_backend_fingerprint(ctl_plane.file, p->e.pool, p->e.name, p->e.file_fp);
 	p->c = c;
 	p->then = then;
-	p->if_rev = if_rev;
 	if (arglen)
 		memcpy(p->arg, arg, arglen);
-	key_of(e->pool, e->name, p->key, sizeof(p->key));
 	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
 	p->timeout.data = p;
 	p->next = cl.pending;
 	cl.pending = p;
 	if (c)
 		ctl_conn_defer(c, on_cancel, p);
-	cluster_lease_then_txn(p);
+	return p;
 }
 
 void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
 			ctl_cluster_then_fn then, const void *arg, size_t arglen)
 {
-	struct pending *p = calloc(1, sizeof(*p));
+	struct pending *p = cluster_pending_new(c, then, arg, arglen);
 
-	if (!p || arglen > sizeof(p->arg)) {
-		free(p);
+	if (!p) {
 		if (c)
 			ctl_reply_error(c, 500, "internal", "out of memory");
 		return;
 	}
-	p->c = c;
-	p->then = then;
-	if (arglen)
-		memcpy(p->arg, arg, arglen);
 	snprintf(p->key, sizeof(p->key), "%s%s", cl.prefix, what);
-	ev_timer_init(&p->timeout, on_timeout, cl.timeout_s, 0.);
-	p->timeout.data = p;
-	p->next = cl.pending;
-	cl.pending = p;
-	if (c)
-		ctl_conn_defer(c, on_cancel, p);
 	if (cl.st.ops->txn(cl.st.h, t, on_txn, p) == -1)
 		cluster_refuse(p, NULL);
 }
@@ -796,7 +808,7 @@ void cluster_send_txn(struct pending *p)
 	/* the head marker moves with every change, so the revision of the newest change
 	 * is known to a replica that only lists (GET /v1/cluster's "latest") */
 	op[1].type = CSTORE_PUT;
-	op[1].key = ctl_replicas_head_key();
+	op[1].key = cl.head_key;
 	op[1].value = cl.name;
 	op[1].value_len = strlen(cl.name);
 	/* a removal of a backend no file defines is the key's deletion, not a tombstone:
@@ -855,7 +867,8 @@ static void on_txn(void *ctx, const struct cstore_result *r)
 		cJSON_AddNumberToObject(o, "revision", (double)r->rev);
 		cJSON_AddNumberToObject(o, "key_revision", r->nkvs ? (double)r->kvs[0].mod_rev : 0);
 		/* the current state: the record's JSON, after its length and checksum */
-		if (rec && decode(rec, r->kvs[0].value_len, &cur) == 0 && r->kvs[0].value_len > 18) {
+		if (rec && ctl_journal_decode(rec, r->kvs[0].value_len, &cur) == 0 &&
+		    r->kvs[0].value_len > 18) {
 			cJSON *now = cJSON_ParseWithLength(rec + 18, r->kvs[0].value_len - 18);
 
 			/* the writer's local bookkeeping, not state */
@@ -931,6 +944,12 @@ static void settle(void)
 		if (p->rev && p->rev <= cl.seen)
 			cluster_finish(p);
 	}
+}
+
+void cluster_renewed(struct pending *p)
+{
+	cl.apply.renewal(&p->e);
+	cluster_finish(p);
 }
 
 void cluster_finish(struct pending *p)

@@ -1,13 +1,40 @@
-/* cluster_lease.c: cluster mode's registrations with a lease (ttl_s): each key bound to
- * an etcd lease, granted or kept alive before the write, so that etcd removes it. */
+/* cluster_lease.c: cluster mode's write of one backend's key (ctl_cluster_write): a
+ * registration with a lease (ttl_s) first gets its etcd lease, granted or kept alive, so
+ * that etcd removes it; then the txn and the answer (control/cluster.c). */
 #include <inttypes.h>
 
 #include "clock.h"
 #include "cluster_write.h"
+#include "ctl_http.h"
 #include "log.h"
 
+static void lease_then_txn(struct pending *p);
 static void on_keepalive(void *ctx, const struct cstore_result *r);
 static void on_grant(void *ctx, const struct cstore_result *r);
+
+void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
+		       ctl_cluster_then_fn then, const void *arg, size_t arglen)
+{
+	struct pending *p;
+
+	if (ctl_plane.stopping) {
+		if (c)
+			ctl_reply_error(c, 503, "unavailable", "fulcrum is stopping");
+		return;
+	}
+	p = cluster_pending_new(c, then, arg, arglen);
+	if (!p) {
+		if (c)
+			ctl_reply_error(c, 500, "internal", "the change could not be encoded");
+		return;
+	}
+	p->e = *e;
+	/* remembered so that a later edit of this backend in the file can overtake it */
+	ctl_backend_fingerprint(ctl_plane.file, p->e.pool, p->e.name, p->e.file_fp);
+	p->if_rev = if_rev;
+	cluster_key_of(e->pool, e->name, p->key, sizeof(p->key));
+	lease_then_txn(p);
+}
 
 /* A registration with a lease (ttl_s) is a key bound to a store lease of that TTL, so
  * that etcd deletes it when no one renews it. The lease the key holds is reused while its
@@ -15,7 +42,7 @@ static void on_grant(void *ctx, const struct cstore_result *r);
  * PUT), not renewed when it runs on as it was (a drain, an admin change); a key without
  * one, or with one of another TTL, gets a new lease. Then the txn, unless the write is a
  * renewal alone: that is the keep-alive only, no write, no revision. */
-void cluster_lease_then_txn(struct pending *p)
+static void lease_then_txn(struct pending *p)
 {
 	struct cluster_store *st = ctl_cluster_store();
 	int64_t lease = ctl_cluster_key_lease(p->e.pool, p->e.name);
@@ -69,8 +96,7 @@ static void on_keepalive(void *ctx, const struct cstore_result *r)
 	p->e.expires = clock_wall_s() + (double)(r->ttl > 0 ? r->ttl : p->e.ttl_s);
 	cur = ctl_journal_find(&ctl_plane.journal, p->e.pool, p->e.name);
 	if (p->if_rev < 0 && cur && cluster_same_config(cur, &p->e)) {
-		ctl_apply_remote_renewal(&p->e);
-		cluster_finish(p);
+		cluster_renewed(p);
 		return;
 	}
 	cluster_send_txn(p);

@@ -23,7 +23,6 @@ static struct {
 	struct ev_loop *loop;
 	struct cluster_store *st;
 	char rprefix[KEY_MAX];           /* "<prefix>@replicas/" */
-	char head_key[KEY_MAX];          /* "<prefix>@head" */
 	char key[KEY_MAX + CREPLICA_ID_MAX]; /* this replica's */
 	unsigned ttl_s;
 	struct creplica self;            /* as last put (or being put) */
@@ -34,7 +33,6 @@ static struct {
 	ev_timer scan, keep, put_later;
 	struct creplica *others;         /* every replica's key but this one's */
 	size_t nothers, capothers;
-	int64_t head;                    /* revision of the head marker */
 	int leaving;                     /* stopping: no grant, put or renewal any more */
 	void (*left)(void);              /* ctl_replicas_leave's callback, until called */
 	ev_timer leave_wait;
@@ -78,7 +76,6 @@ void ctl_replicas_start(struct ev_loop *loop, struct cluster_store *st, const ch
 	snprintf(rp.self.version, sizeof(rp.self.version), "%s", FULCRUM_VERSION);
 	rp.self.started = ctl_plane.started ? ctl_plane.started : clock_wall_s();
 	snprintf(rp.rprefix, sizeof(rp.rprefix), "%s@replicas/", prefix);
-	snprintf(rp.head_key, sizeof(rp.head_key), "%s@head", prefix);
 	snprintf(rp.key, sizeof(rp.key), "%s%s", rp.rprefix, rp.self.id);
 	ev_timer_init(&rp.scan, on_scan, SCAN_S, SCAN_S);
 	ev_timer_start(loop, &rp.scan);
@@ -159,18 +156,7 @@ static void leave_done(void)
 
 int ctl_replicas_owns(const char *key)
 {
-	return rp.on && (!strncmp(key, rp.rprefix, strlen(rp.rprefix)) ||
-			 !strcmp(key, rp.head_key));
-}
-
-const char *ctl_replicas_head_key(void)
-{
-	return rp.head_key;
-}
-
-int64_t ctl_replicas_head(void)
-{
-	return rp.head;
+	return rp.on && !strncmp(key, rp.rprefix, strlen(rp.rprefix));
 }
 
 void ctl_replicas_list_begin(void)
@@ -203,11 +189,6 @@ void ctl_replicas_kv(const struct cstore_kv *kv)
 	struct creplica r, *slot;
 	char err[160];
 
-	if (!strcmp(kv->key, rp.head_key)) {
-		if (kv->mod_rev > rp.head)
-			rp.head = kv->mod_rev;
-		return;
-	}
 	if (creplica_decode(kv->value, kv->value_len, &r, err, sizeof(err)) == -1) {
 		log_warn("cluster: replica key %s ignored: %s", kv->key, err);
 		return;
@@ -246,7 +227,7 @@ void ctl_replicas_deleted(const char *key)
 	size_t i, plen = strlen(rp.rprefix);
 
 	if (strncmp(key, rp.rprefix, plen))
-		return;  /* the head marker stays what it was */
+		return;
 	if (!strcmp(key + plen, rp.self.id)) {
 		/* this replica's own key went (deleted by hand): put it again */
 		rp.dirty = 1;
@@ -475,7 +456,7 @@ cJSON *ctl_cluster_json(void)
 	cJSON *o = cJSON_CreateObject(), *s, *a;
 	struct cstore_health h;
 	struct creplica me;
-	int64_t head = rp.head;
+	int64_t head = ctl_cluster_head();
 	size_t i;
 
 	if (!o || what_now(&me) == -1) {

@@ -18,7 +18,6 @@
 
 #define KEY_MAX 256
 #define TTLS_MAX 8                   /* distinct lease TTLs among the objects brought back */
-#define REV_MAX 9007199254740992.0   /* 2^53: exact in JSON numbers */
 
 /* One object of revision `to` that differs now: put again. */
 struct put {
@@ -57,81 +56,6 @@ static void on_cancel(void *arg);
 static void rb_free(struct rb *b);
 static void refuse_store(struct rb *b, const struct cstore_result *r);
 
-char *crollback_encode(const struct crollback *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	char to[24], from[24], *s;
-
-	/* as integers: cJSON's printing of doubles rounds above 10^15 */
-	snprintf(to, sizeof(to), "%" PRId64, m->to);
-	snprintf(from, sizeof(from), "%" PRId64, m->from);
-	if (!o || !cJSON_AddRawToObject(o, "to", to) || !cJSON_AddRawToObject(o, "from", from) ||
-	    !cJSON_AddNumberToObject(o, "time", m->time)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
-}
-
-/* A whole number in [lo, 2^53]; 0 or -1. */
-static int rev_of(const cJSON *o, const char *name, double lo, int64_t *out)
-{
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (!cJSON_IsNumber(j) || j->valuedouble < lo || j->valuedouble > REV_MAX ||
-	    j->valuedouble != (double)(int64_t)j->valuedouble)
-		return -1;
-	*out = (int64_t)j->valuedouble;
-	return 0;
-}
-
-int crollback_decode(const char *text, size_t len, struct crollback *m, char *err, size_t errlen)
-{
-	cJSON *o = cJSON_ParseWithLength(text, len);
-	const cJSON *t;
-	int rc = -1;
-
-	memset(m, 0, sizeof(*m));
-	if (!cJSON_IsObject(o))
-		snprintf(err, errlen, "the rollback marker is not a JSON object");
-	else if (rev_of(o, "to", 1, &m->to) == -1)
-		snprintf(err, errlen, "the rollback marker's \"to\" is not a revision");
-	else if (rev_of(o, "from", 0, &m->from) == -1)
-		snprintf(err, errlen, "the rollback marker's \"from\" is not a revision");
-	else {
-		t = cJSON_GetObjectItemCaseSensitive(o, "time");
-		if (cJSON_IsNumber(t))
-			m->time = t->valuedouble;
-		rc = 0;
-	}
-	cJSON_Delete(o);
-	return rc;
-}
-
-int ctl_cluster_rollback_owns(const char *key)
-{
-	const char *p = ctl_cluster_prefix();
-	size_t n = strlen(p);
-
-	return ctl_cluster_on() && !strncmp(key, p, n) && !strcmp(key + n, CROLLBACK_KEY);
-}
-
-void ctl_cluster_rollback_seen(const struct cstore_kv *kv, char *what, size_t len)
-{
-	struct crollback m;
-	char err[128];
-
-	if (crollback_decode(kv->value, kv->value_len, &m, err, sizeof(err)) == -1) {
-		log_error("cluster: %s at revision %" PRId64 ": %s; ignored", kv->key, kv->mod_rev, err);
-		return;
-	}
-	log_warn("cluster: rollback to generation %" PRId64 " (the store's state at that revision) "
-		 "applied as revision %" PRId64, m.to, kv->mod_rev);
-	snprintf(what, len, "rollback to %" PRId64, m.to);
-}
-
 void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to)
 {
 	struct rb *b;
@@ -155,7 +79,7 @@ void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to)
 	}
 	b->c = c;
 	b->to = (int64_t)to;
-	b->head = ctl_replicas_head();
+	b->head = ctl_cluster_head();
 	if (ctl_cluster_store()->ops->list_at(ctl_cluster_store()->h, ctl_cluster_prefix(), b->to,
 					      on_read, b) == -1) {
 		free(b);
@@ -211,9 +135,9 @@ static int plan(struct rb *b, const struct cstore_result *r)
 		const struct cstore_kv *kv = &r->kvs[i];
 		struct ctl_jentry e;
 
-		if (ctl_replicas_owns(kv->key) || ctl_cluster_rollback_owns(kv->key))
+		if (!ctl_cluster_state_key(kv->key))
 			continue;
-		if (ctl_cluster_decode(kv->value, kv->value_len, &e) == -1) {
+		if (ctl_journal_decode(kv->value, kv->value_len, &e) == -1) {
 			log_warn("cluster: rollback: key %s at revision %" PRId64 " holds no record "
 				 "fulcrum wrote; left out", kv->key, b->to);
 			continue;
@@ -352,10 +276,10 @@ static void commit(struct rb *b)
 	ops[k].value = marker;
 	ops[k++].value_len = strlen(marker);
 	ops[k].type = CSTORE_PUT;
-	ops[k].key = ctl_replicas_head_key();
+	ops[k].key = ctl_cluster_head_key();
 	ops[k].value = ctl_cluster_name();
 	ops[k++].value_len = strlen(ctl_cluster_name());
-	t.cmp_key = ctl_replicas_head_key();
+	t.cmp_key = ctl_cluster_head_key();
 	t.cmp_rev = b->head;
 	t.ops = ops;
 	t.nops = k;

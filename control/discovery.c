@@ -41,6 +41,7 @@ struct disc_pool {
 
 static struct disc_pool *pools;
 static struct ev_loop *dloop;
+static discovery_apply_fn apply; /* publishes the layer's changes (control/state.c) */
 static ev_timer batch_timer;     /* one generation per burst of changes */
 static ev_timer sweep_timer;     /* gone backends: drained yet? */
 
@@ -59,6 +60,15 @@ static void on_batch(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static enum admin_state admin_of(const struct disc_backend *d);
 static const char *state_name(enum k8s_ep_state s);
+static void discovery_listed(struct disc_pool *dp);
+static void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps,
+				    size_t n);
+
+/* What the watchers report, to the pool they watch for. */
+static const struct k8s_watch_report report = {
+	.listed = discovery_listed,
+	.endpoints = discovery_set_endpoints,
+};
 
 static int str_same(const char *a, const char *b)
 {
@@ -112,7 +122,7 @@ static struct disc_pool *pool_new(const struct cfg_pool *cp)
 		free(dp);
 		return NULL;
 	}
-	dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, dp);
+	dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, &report, dp);
 	return dp;
 }
 
@@ -126,9 +136,10 @@ static void pool_free(struct disc_pool *dp)
 	free(dp);
 }
 
-int discovery_start(struct ev_loop *loop, const struct config *cfg)
+int discovery_start(struct ev_loop *loop, const struct config *cfg, discovery_apply_fn apply_fn)
 {
 	dloop = loop;
+	apply = apply_fn;
 	ev_timer_init(&batch_timer, on_batch, 0., 0.);
 	ev_timer_init(&sweep_timer, on_sweep, SWEEP_S, SWEEP_S);
 	discovery_sync(cfg);
@@ -164,7 +175,7 @@ void discovery_sync(const struct config *cfg)
 			k8s_watch_stop(dp->watch);
 			k8s_clear(&dp->k);
 			if (k8s_copy(&dp->k, k) == 0)
-				dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, dp);
+				dp->watch = k8s_watch_start(dloop, &dp->k, dp->pool, &report, dp);
 			else
 				dp->watch = NULL;
 			pp = &dp->next;
@@ -287,7 +298,7 @@ int discovery_drain(const char *pool, const char *name)
 		return 0;
 	d->admin_drain = 1;
 	snprintf(what, sizeof(what), "API drain of %s/%s", pool, name);
-	ctl_apply_discovered(what);
+	apply(what);
 	return 0;
 }
 
@@ -306,7 +317,8 @@ const char *discovery_not_synced(const char *pool)
 	return NULL;
 }
 
-void discovery_listed(struct disc_pool *dp)
+/* From a watcher: its pool's first (or any) LIST completed. */
+static void discovery_listed(struct disc_pool *dp)
 {
 	if (!dp->synced)
 		log_info("discovery: pool %s: first LIST complete (synced)", dp->pool);
@@ -377,7 +389,11 @@ static void mark_dirty(struct disc_pool *dp)
 	}
 }
 
-void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps, size_t n)
+/* From a watcher: the whole current endpoint list of its pool (reduced: every address
+ * once). Endpoints that are not in it any more drain, then leave. Changes are applied
+ * as one generation per batch_ms. */
+static void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps,
+				    size_t n)
 {
 	double now = ev_now(dloop);
 	size_t i, k;
@@ -494,5 +510,5 @@ static void on_batch(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (!used)
 		return;
-	ctl_apply_discovered(what);
+	apply(what);
 }

@@ -33,6 +33,7 @@ enum watch_phase {
 
 struct k8s_watch {
 	struct ev_loop *loop;
+	const struct k8s_watch_report *report;  /* to the layer (control/discovery.c) */
 	struct disc_pool *dp;
 	const char *pool;            /* the layer's copy, lives as long as the watcher */
 	const struct cfg_kubernetes *k;
@@ -156,7 +157,8 @@ static void read_namespace(struct k8s_watch *w)
 }
 
 struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kubernetes *k,
-				  const char *pool, struct disc_pool *dp)
+				  const char *pool, const struct k8s_watch_report *report,
+				  struct disc_pool *dp)
 {
 	struct k8s_watch *w = calloc(1, sizeof(*w));
 	struct stat st;
@@ -166,6 +168,7 @@ struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kuberne
 		return NULL;
 	}
 	w->loop = loop;
+	w->report = report;
 	w->dp = dp;
 	w->pool = pool;
 	w->k = k;
@@ -495,7 +498,7 @@ static void publish_endpoints(struct k8s_watch *w)
 		log_error("discovery: pool %s: out of memory merging endpoint slices", w->pool);
 		return;
 	}
-	discovery_set_endpoints(w->dp, eps, (size_t)n);
+	w->report->endpoints(w->dp, eps, (size_t)n);
 	free(eps);
 }
 
@@ -636,7 +639,7 @@ static void on_done(struct curl_xfer *x, CURLcode rc)
 			 skipped ? "; some endpoints left out (not IP, or no such port: see port, port_name)" : "");
 		w->failures = 0;
 		w->pending[0] = '\0';
-		discovery_listed(w->dp);
+		w->report->listed(w->dp);
 		publish_endpoints(w);
 		start_request(w, 0);
 		return;

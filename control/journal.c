@@ -108,6 +108,23 @@ print:
 	return total;
 }
 
+int ctl_journal_decode(const char *rec, size_t len, struct ctl_jentry *e)
+{
+	struct ctl_journal j;
+	struct ctl_journal_replay rep;
+	int rc = -1;
+
+	memset(&j, 0, sizeof(j));
+	j.fd = -1;
+	ctl_journal_parse(&j, rec, len, &rep);
+	if (j.n == 1 && !rep.bad && !rep.skipped) {
+		*e = j.entries[0];
+		rc = 0;
+	}
+	ctl_journal_close(&j);
+	return rc;
+}
+
 static int parse_hex8(const char *p, uint32_t *out)
 {
 	uint32_t v = 0;

@@ -16,6 +16,7 @@
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 
 static ev_timer sweep;
+static ctl_lease_remove_fn remove_backend;  /* as an API delete (control/state.c) */
 
 static int expired_at(const struct ctl_jentry *e, double now)
 {
@@ -108,14 +109,15 @@ static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
 		uint64_t gen = 0;
 
 		snprintf(src, sizeof(src), "lease expired: %s/%s", pools[i], names[i]);
-		if (ctl_delete_backend(pools[i], names[i], src, &gen, err, sizeof(err)))
+		if (remove_backend(pools[i], names[i], src, &gen, err, sizeof(err)))
 			log_error("lease: %s/%s could not be removed: %s (tried again in %.0f s)",
 				  pools[i], names[i], err, SWEEP_S);
 	}
 }
 
-void ctl_lease_start(struct ev_loop *loop)
+void ctl_lease_start(struct ev_loop *loop, ctl_lease_remove_fn remove)
 {
+	remove_backend = remove;
 	ev_timer_init(&sweep, on_sweep, SWEEP_S, SWEEP_S);
 	ev_timer_start(loop, &sweep);
 }

@@ -1,7 +1,7 @@
-/* server-int.h: what the two halves of the control API's HTTP/1.1 server share and
- * nothing outside needs: the connection (control/server.c: sockets, TLS, deadlines) and
- * the server's state, which the request side (control/request.c: framing, checks,
- * dispatch, answers) reads and writes. */
+/* server-int.h: what the parts of the control API's HTTP/1.1 server share and nothing
+ * outside needs: the connection (control/server.c: sockets, TLS, deadlines) and the
+ * server's state, which the request side (control/request.c: framing, checks, dispatch;
+ * control/reply.c: answers) reads and writes through the connection's srv. */
 #ifndef FULCRUM_CTL_SERVER_INT_H
 #define FULCRUM_CTL_SERVER_INT_H
 
@@ -20,8 +20,9 @@ enum conn_state {
 };
 
 /* One client connection: its socket and TLS state (server.c), the request being answered
- * and the answer's bytes (request.c). */
+ * (request.c) and the answer's bytes (reply.c). */
 struct ctl_conn {
+	struct ctl_server *srv;          /* the server it came to: its loop, its counts */
 	struct ctl_conn *next, *prev;
 	int fd;
 	ev_io io;
@@ -75,7 +76,7 @@ extern struct ctl_server ctl_srv;
 void ctl_conn_input(struct ctl_conn *c);
 /* An answer the server gives on its own (malformed request, limits, a request that did
  * not arrive in time): a stand-in request answered with the error, then the connection
- * closes (control/request.c). */
+ * closes (control/reply.c). */
 void ctl_conn_reject(struct ctl_conn *c, int status, const char *error, const char *detail);
 
 #endif

@@ -1,6 +1,7 @@
 /* server.c: the control API's small HTTP/1.1 server on the control thread's loop: the
  * listener (TCP or unix socket) and its connections: slots, reads and writes, TLS
- * handshakes, deadlines. The requests they carry are control/request.c. */
+ * handshakes, deadlines. The requests they carry are control/request.c, their answers
+ * control/reply.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -221,6 +222,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		}
 		ctl_srv.full_logged = 0;
+		c->srv = &ctl_srv;
 		c->fd = fd;
 		c->last_io = c->accepted = c->idle_since = ev_now(loop);
 		if (ctl_srv.tls) {

@@ -1,5 +1,7 @@
-/* state.c: the control plane's state and the one path by which it changes what runs
- * (journal first, then a generation built, stored and published); start, reload, rollback. */
+/* state.c: the control plane's state files (state_dir, its lock, the journal and the kept
+ * generations) and the one path by which the plane changes what runs (journal first,
+ * then a generation built, stored and published): API changes, the store's, discovery's,
+ * reload, rollback. Its start and stop among the other parts are control/lifecycle.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,8 +22,6 @@
 #include "log.h"
 #include "stats.h"
 #include "worker.h"
-
-struct ctl_plane ctl_plane = { .lock_fd = -1, .next_id = 1 };
 
 static int publish(struct config *cfg, const char *source, const char *kind, const char *from,
 		   uint64_t *gen, char *err, size_t errlen);
@@ -90,11 +90,6 @@ static void settle_journal(struct ctl_jentry *entries, size_t n, int changed)
 	}
 	/* a restart would drop the same entries again: memory alone is consistent */
 	ctl_journal_adopt(&ctl_plane.journal, entries, n);
-}
-
-const struct config *ctl_base(void)
-{
-	return ctl_plane.rollback_base ? ctl_plane.rollback_base : ctl_plane.file;
 }
 
 static int mkdir_p(const char *path)
@@ -243,24 +238,19 @@ static void on_lock_retry(struct ev_loop *loop, ev_timer *t, int revents)
 			 ctl_plane.state_dir, ctl_plane.journal.n);
 }
 
-int ctl_init(struct config **cfgp, const char *config_path,
-	     struct config *(*load)(const char *path, struct config_errors *errs))
+struct config *ctl_state_open(const struct config *file)
 {
-	struct config *file = *cfgp, *merged;
-	char err[512];
+	struct config *merged;
 	size_t unresolved = 0, orphans = 0;
 	int st;
 
-	ctl_plane.config_path = config_path;
-	ctl_plane.load = load;
-	ctl_plane.started = clock_wall_s();
 	ctl_plane.journal.fd = -1;
 	ctl_plane.state_dir = strdup(file->state_dir);
 	if (!ctl_plane.state_dir)
-		return -1;
+		return NULL;
 	st = open_state_dir(file->state_dir);
 	if (st != 1 && open_journal_and_store(file) == -1)
-		return -1;
+		return NULL;
 	{
 		struct ctl_jentry *cur = NULL;
 		ssize_t n = current_entries(file, &cur);
@@ -268,7 +258,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 
 		if (n < 0) {
 			log_error("out of memory reading the journal");
-			return -1;
+			return NULL;
 		}
 		/* leases that ran out while fulcrum was down never come back; in cluster
 		 * mode the store's leases decide (its list brings what is left) */
@@ -281,7 +271,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 			   &orphans);
 	if (!merged) {
 		log_error("out of memory applying the journal");
-		return -1;
+		return NULL;
 	}
 	if (unresolved)
 		log_warn("journal: %zu backend(s) whose address does not resolve now are left out",
@@ -289,23 +279,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 	if (orphans)
 		log_warn("journal: %zu entr%s name pools the config does not have; kept, not applied",
 			 orphans, orphans == 1 ? "y" : "ies");
-	if (ctl_auth_load(file, clock_wall_s(), err, sizeof(err)) == -1) {
-		log_error("%s", err);
-		config_free(merged);
-		return -1;
-	}
-	if (file->control.listen) {
-		if (ctl_server_open(file->control.listen, err, sizeof(err)) == -1 ||
-		    ctl_server_tls(file, err, sizeof(err)) == -1) {
-			log_error("%s", err);
-			config_free(merged);
-			return -1;
-		}
-		ctl_plane.api = 1;
-	}
-	ctl_plane.file = file;
-	*cfgp = merged;
-	return 0;
+	return merged;
 }
 
 uint64_t ctl_next_generation_id(void)
@@ -313,7 +287,7 @@ uint64_t ctl_next_generation_id(void)
 	return ctl_plane.next_id;
 }
 
-int ctl_start(struct ev_loop *loop, struct generation *g)
+void ctl_state_start(struct ev_loop *loop, struct generation *g)
 {
 	char src[CTL_SOURCE_MAX];
 
@@ -326,23 +300,6 @@ int ctl_start(struct ev_loop *loop, struct generation *g)
 	snprintf(src, sizeof(src), "start: %s", ctl_plane.config_path ? ctl_plane.config_path
 								    : "(embedded default)");
 	save_generation(g, g->cfg, src);
-	ctl_lease_start(loop);
-	if (ctl_plane.file->cluster) {
-		char err[512];
-
-		if (ctl_cluster_start(loop, ctl_plane.file->cluster, err, sizeof(err)) == -1) {
-			log_error("cluster: %s", err);
-			return -1;
-		}
-	}
-	discovery_start(loop, g->cfg);
-	if (ctl_plane.api) {
-		ctl_server_start(loop);
-		log_info("control API on %s (%s%s)", ctl_server_address(),
-			 ctl_auth_required() ? "bearer token required" : "no token",
-			 ctl_server_tls_note());
-	}
-	return 0;
 }
 
 void ctl_set_stopping(void)
@@ -351,22 +308,15 @@ void ctl_set_stopping(void)
 	ctl_notify_stopping();
 }
 
-void ctl_shutdown(void)
+void ctl_state_close(void)
 {
-	discovery_stop();
-	if (ctl_plane.loop) {
+	if (ctl_plane.loop)
 		ev_timer_stop(ctl_plane.loop, &ctl_plane.lock_retry);
-		ctl_lease_stop(ctl_plane.loop);
-	}
-	ctl_server_close();
-	/* after the server: closing it cancels the calls that wait for the store */
-	ctl_cluster_stop();
 	ctl_journal_close(&ctl_plane.journal);
 	ctl_store_close(&ctl_plane.store);
 	config_free(ctl_plane.file);
 	config_free(ctl_plane.rollback_base);
 	ctl_plane.file = ctl_plane.rollback_base = NULL;
-	ctl_auth_clear();
 	free(ctl_plane.state_dir);
 	ctl_plane.state_dir = NULL;
 	if (ctl_plane.lock_fd != -1)
@@ -402,7 +352,7 @@ static void save_generation(const struct generation *g, const struct config *cfg
  * access log again even when its setting did not change, as a reload always did; a
  * backend change need not. Discovered backends are laid over a copy of cfg for the
  * generation; cfg itself (operator intent) is what the store keeps. Only operator
- * configs are kept (kind "reload", "rollback"; the start's in ctl_start): membership
+ * configs are kept (kind "reload", "rollback"; the start's in ctl_state_start): membership
  * changes (API, leases, discovery) live in the journal or the discovery layer and are
  * published as runtime generations that are not kept, so hook churn never pushes a
  * rollback target out. 0 with *gen, or -1 with err (cfg freed). */
@@ -887,20 +837,4 @@ void ctl_reload_signal(void)
 	}
 	config_errors_clear(&errs);
 	config_errors_clear(&warnings);
-}
-
-struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name)
-{
-	struct pool *p = g ? generation_find_pool(g, pool) : NULL;
-	size_t i;
-
-	for (i = 0; p && i < p->nbackends; i++)
-		if (!strcmp(p->backends[i]->name, name))
-			return p->backends[i];
-	return NULL;
-}
-
-int ctl_in_rotation(const struct backend *b)
-{
-	return backend_eligible(b);
 }

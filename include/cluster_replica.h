@@ -70,20 +70,16 @@ void ctl_replicas_stop(void);
  * end; nothing is granted, put or renewed after this. left() is called when the store
  * answered, or after a second without an answer, or at once outside cluster mode. */
 void ctl_replicas_leave(void (*left)(void));
-/* 1 when key (under the prefix) is one of the replicas' keys or the head marker, which
- * are not journal records: the list and the watch hand them here. */
+/* 1 when key (under the prefix) is one of the replicas' keys, which are not journal
+ * records: the list and the watch (control/cluster.c, through the struct
+ * ctl_cluster_replicas control/lifecycle.c hands it) hand them here. */
 int ctl_replicas_owns(const char *key);
 /* Before a list: the table will be rebuilt from ctl_replicas_kv calls. */
 void ctl_replicas_list_begin(void);
-/* A replicas' key or the head marker, from a list or a put event. */
+/* A replicas' key, from a list or a put event. */
 void ctl_replicas_kv(const struct cstore_kv *kv);
 /* A replicas' key deleted (its lease expired, it was revoked, or deleted by hand). */
 void ctl_replicas_deleted(const char *key);
-/* The key every write also puts, so that the revision of the last change is known:
- * "<prefix>@head". */
-const char *ctl_replicas_head_key(void);
-/* The revision of the latest change the store holds, as this replica knows it. */
-int64_t ctl_replicas_head(void);
 /* Live replicas other than this one that do not report pool/name empty at rev or
  * later: their count, and their ids appended to ids (an array, may be NULL). */
 size_t ctl_replicas_holding(const char *pool, const char *name, int64_t rev, cJSON *ids);
@@ -96,6 +92,11 @@ cJSON *ctl_cluster_json(void);
 int64_t ctl_cluster_store_rev(void);
 /* The cluster's name. */
 const char *ctl_cluster_name(void);
+/* The key every write also puts, so that the revision of the last change is known:
+ * "<prefix>@head". */
+const char *ctl_cluster_head_key(void);
+/* The revision of the latest change the store holds, as this replica knows it. */
+int64_t ctl_cluster_head(void);
 /* The store's health (member, last error), for GET /v1/cluster. */
 void ctl_cluster_store_health(struct cstore_health *out);
 /* Whether this replica may say ready: 1, or 0 with why (a sentence) in detail. In

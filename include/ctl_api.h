@@ -16,7 +16,8 @@
 #include "ctl_store.h"
 #include "generation.h"
 
-/* The control plane (control/state.c); lives on the control thread only. */
+/* The control plane (control/plane.c; changed by control/state.c); lives on the
+ * control thread only. */
 struct ctl_plane {
 	const char *config_path;         /* NULL = the embedded default */
 	struct config *(*load)(const char *path, struct config_errors *errs);
@@ -42,6 +43,24 @@ extern struct ctl_plane ctl_plane;
 
 /* The config the journal is laid over now (the file's, or a rollback's). */
 const struct config *ctl_base(void);
+/* The live backend named name in pool of generation g, or NULL. */
+struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name);
+/* 1 when b takes new requests (admin active, health up, weight above 0). */
+int ctl_in_rotation(const struct backend *b);
+
+/* ---- Its state files (control/state.c), for the start and stop (control/lifecycle.c) ---- */
+
+/* Takes file's state_dir (creating it, locking it against a second process), replays the
+ * journal (dropping the leases that ran out while fulcrum was down) and returns file's
+ * config with the journal laid over it; NULL after logging why fulcrum must not start. */
+struct config *ctl_state_open(const struct config *file);
+/* With the first generation g published on loop: keeps it, and retries the lock of a
+ * state_dir another process held. */
+void ctl_state_start(struct ev_loop *loop, struct generation *g);
+/* Closes the journal, the store and state_dir's lock; forgets the configs. */
+void ctl_state_close(void);
+
+/* ---- Changes (control/state.c) ---- */
 
 /* Writes e to the journal (fsync'd), then builds and publishes the generation with it.
  * source names the change for the generation list. On success returns 0 and *gen the
@@ -54,8 +73,6 @@ int ctl_change_backend(struct ctl_jentry *e, const char *source, uint64_t *gen, 
  * journal only: leases are not part of any config, so no generation is made. 0, or the
  * HTTP status to answer with err. */
 int ctl_renew_lease(struct ctl_jentry *e, char *err, size_t errlen);
-
-/* Wall clock, seconds. */
 
 /* ---- Leases (control/lease.c) ----
  * A registration with a lease (ttl_s) is removed when it is not renewed (PUT again) in
@@ -73,8 +90,13 @@ size_t ctl_lease_expire_entries(struct ctl_jentry *entries, size_t n, const stru
  * from now: a rollback must not turn a registration into one that lives for ever. */
 void ctl_lease_carry(struct ctl_jentry *entries, size_t n, const struct ctl_journal *cur,
 		     const struct config *file, double now);
-/* The once-a-second sweep that removes expired leases while running. */
-void ctl_lease_start(struct ev_loop *loop);
+/* How the sweep removes a backend whose lease ended: as an API delete does (control/
+ * state.c's ctl_delete_backend, handed down by control/lifecycle.c). 0 or an HTTP
+ * status with err. */
+typedef int (*ctl_lease_remove_fn)(const char *pool, const char *name, const char *source,
+				   uint64_t *gen, char *err, size_t errlen);
+/* The once-a-second sweep that removes expired leases while running, through remove. */
+void ctl_lease_start(struct ev_loop *loop, ctl_lease_remove_fn remove);
 void ctl_lease_stop(struct ev_loop *loop);
 
 /* Builds and publishes a generation because discovered backends changed (the layer of
@@ -94,11 +116,6 @@ int ctl_reload(const char *source, uint64_t *gen, struct config_errors *errs,
  * id is not kept, 422 with errs when it does not validate, 500/503 with err. */
 int ctl_rollback(uint64_t id, uint64_t *gen, struct config_errors *errs, char *err,
 		 size_t errlen);
-
-/* The live backend named name in pool of generation g, or NULL. */
-struct backend *ctl_live_backend(struct generation *g, const char *pool, const char *name);
-/* 1 when b takes new requests (admin active, health up, weight above 0). */
-int ctl_in_rotation(const struct backend *b);
 
 /* JSON views (control/views.c). ctl_backend_json shows the live backend b (with cb,
  * its config in the running generation, or NULL to look it up), or cb alone when b is
@@ -240,23 +257,49 @@ struct cstore_txn;
  * caller's connection (it replies, or defers again), arg a copy of what it gave. */
 typedef void (*ctl_cluster_then_fn)(struct ctl_conn *c, void *arg);
 
-/* Starts cluster mode on loop with cfg (copied): the store client, the first list of
- * the prefix (applied when it differs from the local copy), then the watch. 0, or -1
- * with err when the store cannot be set up (fulcrum must not start). */
-int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg, char *err,
-		      size_t errlen);
+/* How cluster mode applies what the store says here: one entry at revision rev, a lease
+ * renewal (the journal record only), or the whole journal as of rev (control/state.c's
+ * ctl_apply_remote, ctl_apply_remote_renewal and ctl_apply_remote_all, handed down by
+ * control/lifecycle.c). */
+struct ctl_cluster_apply {
+	int (*entry)(struct ctl_jentry *e, int64_t rev);
+	void (*renewal)(struct ctl_jentry *e);
+	int (*all)(const struct ctl_jentry *entries, size_t n, int64_t rev, const char *what);
+};
+
+/* The replicas' part of cluster mode (control/cluster_replicas.c's ctl_replicas_*, handed
+ * down by control/lifecycle.c): started with it on its store and prefix and stopped with
+ * it; the list and the watch hand it the keys it owns instead of applying them. */
+struct ctl_cluster_replicas {
+	void (*start)(struct ev_loop *loop, struct cluster_store *st, const char *prefix,
+		      const char *id, unsigned ttl_s);
+	void (*stop)(void);
+	int (*owns)(const char *key);
+	void (*list_begin)(void);
+	void (*kv)(const struct cstore_kv *kv);
+	void (*deleted)(const char *key);
+};
+
+/* Starts cluster mode on loop with cfg (copied): the store client, the replicas, the
+ * first list of the prefix (applied through apply when it differs from the local copy),
+ * then the watch. 0, or -1 with err when the store cannot be set up (fulcrum must not
+ * start). */
+int ctl_cluster_start(struct ev_loop *loop, const struct cfg_cluster *cfg,
+		      const struct ctl_cluster_apply *apply,
+		      const struct ctl_cluster_replicas *replicas, char *err, size_t errlen);
 /* Ends the watch and every call; waiting API calls are cancelled with their connections. */
 void ctl_cluster_stop(void);
 
 /* 1 when cluster mode runs: API changes go through ctl_cluster_write. */
 int ctl_cluster_on(void);
 
-/* Commits e (one key per journal entry) to the store, compared on if_rev (the key's mod
- * revision the client read; -1: the one this replica last applied, 0 when it has none),
- * and answers c: 409 with the current state on a conflict, 503 store_unavailable when
- * the store cannot be reached (nothing changes then), else then(c, arg) once the
- * change is applied here (or timeout_ms after the commit). c may be NULL (a lease
- * expiry): the outcome is only logged. Owns the answer in every case. */
+/* Commits e (one key per journal entry; a registration's lease first: control/
+ * cluster_lease.c) to the store, compared on if_rev (the key's mod revision the client
+ * read; -1: the one this replica last applied, 0 when it has none), and answers c: 409
+ * with the current state on a conflict, 503 store_unavailable when the store cannot be
+ * reached (nothing changes then), else then(c, arg) once the change is applied here
+ * (or timeout_ms after the commit). c may be NULL (a lease expiry): the outcome is only
+ * logged. Owns the answer in every case. */
 void ctl_cluster_write(struct ctl_conn *c, const struct ctl_jentry *e, int64_t if_rev,
 		       ctl_cluster_then_fn then, const void *arg, size_t arglen);
 
@@ -270,8 +313,9 @@ int64_t ctl_cluster_key_lease(const char *pool, const char *name);
  * then(c, arg) once the commit is applied here. what names it in logs and the 409. */
 void ctl_cluster_commit(struct ctl_conn *c, const struct cstore_txn *t, const char *what,
 			ctl_cluster_then_fn then, const void *arg, size_t arglen);
-/* A key's value read as the journal record it holds: 0, or -1. */
-int ctl_cluster_decode(const char *value, size_t len, struct ctl_jentry *e);
+/* 1 when key (under the prefix) holds state (a journal record), not one of cluster mode's
+ * own keys: the head marker, a replica's key, the rollback marker. */
+int ctl_cluster_state_key(const char *key);
 /* The store and the cluster's key prefix ("/fulcrum/<name>/"), for cluster_rollback.c. */
 struct cluster_store *ctl_cluster_store(void);
 const char *ctl_cluster_prefix(void);
@@ -284,18 +328,14 @@ const char *ctl_cluster_prefix(void);
  * state that again, with the rollback marker; answers c {generation, rolled_back_to}
  * once applied here, or 404 unknown_generation, 409 conflict, 503 store_unavailable. */
 void ctl_cluster_rollback(struct ctl_conn *c, uint64_t to);
-/* The rollback marker's key ("<prefix>@rollback"): not state. */
-int ctl_cluster_rollback_owns(const char *key);
-/* The marker as put at a revision: logged, and its text names the generation ("rollback
- * to N"); what (len bytes) gets "rollback to N", or is left as it is when it is not one. */
-void ctl_cluster_rollback_seen(const struct cstore_kv *kv, char *what, size_t len);
 
 /* For /metrics: whether the store answers (the last call reached it and the watch runs),
  * and the revision applied last. */
 int ctl_cluster_store_up(void);
 int64_t ctl_cluster_applied_rev(void);
 
-/* ---- Applying (control/state.c) ---- */
+/* ---- Applying (control/state.c); cluster mode calls these through its struct
+ * ctl_cluster_apply ---- */
 
 /* Applies one entry from the store at revision rev: journal (the local copy), then a
  * generation numbered rev (when ids have not gone past it). 0 or -1 (logged). */

@@ -75,7 +75,7 @@ void ctl_route(const char *method, const char *path, struct ctl_route_match *m);
  * Returns 1 found, 0 absent, -1 when the value is malformed or does not fit. */
 int ctl_query_get(const char *query, const char *key, char *out, size_t outlen);
 
-/* ---- Replies (control/request.c). Each request gets exactly one reply: a whole one,
+/* ---- Replies (control/reply.c). Each request gets exactly one reply: a whole one,
  * or a stream started, fed and ended. ---- */
 
 /* Sends status with body (taken over; NULL sends {}), adding headers (may be NULL:

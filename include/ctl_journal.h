@@ -128,6 +128,10 @@ const struct ctl_jentry *ctl_journal_find(const struct ctl_journal *j, const cha
 /* Encodes one record (header + JSON + newline) into buf; returns its length, or 0 when it
  * does not fit. */
 size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len);
+/* Reads one record alone (a cluster key's value: length, CRC-32, JSON) into e with the
+ * replay's own parser: the same checks as a record replayed from the local file. 0, or
+ * -1 when it is not exactly one good record. */
+int ctl_journal_decode(const char *rec, size_t len, struct ctl_jentry *e);
 
 /* CRC-32 (IEEE 802.3, as zlib) of buf. */
 uint32_t ctl_crc32(const void *buf, size_t len);

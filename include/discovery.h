@@ -13,8 +13,14 @@ struct disc_pool;
 
 /* ---- The layer (control/discovery.c): control thread only ---- */
 
-/* Starts a watcher for every pool of cfg with discovery. 0, or -1 (logged). */
-int discovery_start(struct ev_loop *loop, const struct config *cfg);
+/* How the layer's changes reach what runs: a generation built and published with the
+ * layer as it is now (control/state.c's ctl_apply_discovered, handed down by
+ * control/lifecycle.c), what naming the change for the log. 0, or -1 (logged). */
+typedef int (*discovery_apply_fn)(const char *what);
+
+/* Starts a watcher for every pool of cfg with discovery; apply publishes the layer's
+ * changes. 0, or -1 (logged). */
+int discovery_start(struct ev_loop *loop, const struct config *cfg, discovery_apply_fn apply);
 /* After a reload or rollback applied cfg: watchers of pools whose discovery settings
  * changed start over (their backends stay until the new LIST replaces them), those of
  * pools that lost discovery stop and their backends go with the next generation. */
@@ -37,22 +43,23 @@ int discovery_drain(const char *pool, const char *name);
  * not, as text (the first LIST pending, or the last failure). */
 const char *discovery_not_synced(const char *pool);
 
-/* From a watcher: its pool's first (or any) LIST completed. */
-void discovery_listed(struct disc_pool *dp);
-
-/* From a watcher: the whole current endpoint list of its pool (reduced: every address
- * once). Endpoints that are not in it any more drain, then leave. Changes are applied
- * as one generation per batch_ms. */
-void discovery_set_endpoints(struct disc_pool *dp, const struct k8s_endpoint *eps, size_t n);
-
 /* ---- The Kubernetes watcher (control/discovery_k8s.c) ---- */
 
 struct k8s_watch;
 
-/* Starts LIST then WATCH of the EndpointSlices that k names, reporting to dp. NULL
- * (logged) when the settings cannot work (no API server known). */
+/* What a watcher tells its pool's layer dp (control/discovery.c hands these down):
+ * listed, a LIST completed (the first, or any); endpoints, the whole current endpoint
+ * list (reduced: every address once). */
+struct k8s_watch_report {
+	void (*listed)(struct disc_pool *dp);
+	void (*endpoints)(struct disc_pool *dp, const struct k8s_endpoint *eps, size_t n);
+};
+
+/* Starts LIST then WATCH of the EndpointSlices that k names, reporting to dp through
+ * report. NULL (logged) when the settings cannot work (no API server known). */
 struct k8s_watch *k8s_watch_start(struct ev_loop *loop, const struct cfg_kubernetes *k,
-				  const char *pool, struct disc_pool *dp);
+				  const char *pool, const struct k8s_watch_report *report,
+				  struct disc_pool *dp);
 void k8s_watch_stop(struct k8s_watch *w);
 /* Why w has no LIST yet: the last failure, else that the first LIST is under way. */
 const char *k8s_watch_pending(const struct k8s_watch *w);

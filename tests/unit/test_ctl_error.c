@@ -1,4 +1,4 @@
-/* test_ctl_error.c: unit tests of ctl_error_json (control/request.c): every failed control
+/* test_ctl_error.c: unit tests of ctl_error_json (control/reply.c): every failed control
  * call answers {"error": ..., "detail": ...}, the detail formatted, on a new object or
  * after the fields an answer already has. */
 #include <stdarg.h>
