@@ -34,6 +34,9 @@ struct local_answer {
 	size_t body_len;
 	unsigned retry_after_s;          /* a Retry-After header with this value; 0 = none */
 	const char *location;            /* a Location header (a route's redirect); NULL = none */
+	unsigned keep_alive:1;           /* the request was its head alone, consumed: the
+	                                  * connection may carry the next one (a route's
+	                                  * redirect or fixed answer) */
 };
 
 /* Seconds a client is told to wait (Retry-After) before trying again after a 503 fulcrum

@@ -43,13 +43,17 @@ static const char *status_reason(int status)
 }
 
 /* An answer made by fulcrum (an error, a redirect, a route's fixed answer): written
- * whole as an HTTP/1.1 response that closes the connection; what the client still sends
- * is drained (linger) so that it reads the answer instead of a reset. */
+ * whole as an HTTP/1.1 response. A route's answer to a request that was its head alone
+ * keeps the connection for the next request; any other closes it, and what the client
+ * still sends is drained (linger) so that it reads the answer instead of a reset. */
 void http_send_answer(struct client *c, const struct local_answer *a)
 {
 	struct exchange *x = c->ex;
 	char retry_after[32] = "";
-	int n;
+	/* the next request may follow on this connection: a route's answer to a head alone,
+	 * to a client that keeps its connection, as HAProxy and nginx do for a redirect or
+	 * a return (fulcrum's errors still close) */
+	int keep = a->keep_alive && c->keep_alive, n;
 
 	if (!c->out && !(c->out = buf_get(&c->w->bufs))) {
 		client_close(c, TERM_INTERNAL);
@@ -59,10 +63,11 @@ void http_send_answer(struct client *c, const struct local_answer *a)
 		snprintf(retry_after, sizeof(retry_after), "Retry-After: %u\r\n", a->retry_after_s);
 	n = snprintf(buf_tail(c->out), buf_room(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "%s%s%s%sConnection: close\r\n%s%s%s%s%s%s",
+		     "%s%s%s%s%s%s%s%s%s%s%s",
 		     a->status, status_reason(a->status), a->content_type, a->body_len,
 		     a->location ? "Location: " : "", a->location ? a->location : "",
 		     a->location ? "\r\n" : "", retry_after,
+		     !keep ? "Connection: close\r\n" : c->version_minor >= 1 ? "" : "Connection: keep-alive\r\n",
 		     x->request_id[0] ? "X-Request-ID: " : "", x->request_id,
 		     x->request_id[0] ? "\r\n" : "", c->gl->hsts[0] ? "Strict-Transport-Security: " : "",
 		     c->gl->hsts, c->gl->hsts[0] ? "\r\n" : "");
@@ -82,8 +87,22 @@ void http_send_answer(struct client *c, const struct local_answer *a)
 		rc |= buf_append(o, "\r\n", 2);
 		if (x->method != HTTP_M_HEAD)
 			rc |= buf_append(o, a->body, a->body_len);
-		if (rc)
+		if (rc) {
 			o->end = end;  /* no room: nothing half-written (the connection closes) */
+			keep = 0;
+		}
+	} else {
+		keep = 0;
+	}
+	if (keep) {
+		/* written as a proxied answer is (client_write_response), which ends the
+		 * exchange once it is out and waits for the next request */
+		x->req_framed = x->req_done = 1;
+		x->resp_head_done = x->resp_done = 1;
+		c->state = CS_STREAMING;
+		c->last_activity = ev_now(c->w->loop);
+		client_update(c);
+		return;
 	}
 	c->state = CS_CLOSING;
 	c->keep_alive = 0;

@@ -36,6 +36,8 @@ static void target_path(const char *t, size_t n, const char **path, size_t *len)
 }
 
 /* The route's redirect: the request's URL with the route's scheme, host and port. */
+static int head_is_request(struct client *c, const struct http_head *h);
+
 static void answer_redirect(struct client *c, const struct cfg_route_redirect *rd, const char *base,
 			    const struct http_head *h)
 {
@@ -79,13 +81,26 @@ static void answer_redirect(struct client *c, const struct cfg_route_redirect *r
 	x->local = (struct local_answer){
 		.status = (int)rd->status, .content_type = "text/plain; charset=utf-8",
 		.body = "", .body_len = 0, .location = location,
+		.keep_alive = head_is_request(c, h),
 	};
 	exchange_produce(c, &local_producer);
 }
 
+/* A request without a body is its head alone: it is consumed here, so that a route's own
+ * answer can leave the connection to the next request (pipelined ones start after it),
+ * as a proxied answer does. 1 then; 0 when a body follows (the answer closes). */
+static int head_is_request(struct client *c, const struct http_head *h)
+{
+	if (h->body != HTTP_BODY_NONE)
+		return 0;
+	buf_consume(c->in, h->head_len);
+	return 1;
+}
+
 /* The route's fixed answer; its body from the route's body_file when it has one (read
  * with the generation, as the error pages are). */
-static void answer_fixed(struct client *c, int route, const struct cfg_route_respond *rp)
+static void answer_fixed(struct client *c, int route, const struct cfg_route_respond *rp,
+			 const struct http_head *h)
 {
 	const struct error_page *file =
 		rp->body_file ? error_pages_fixed(&c->gl->errors, route) : NULL;
@@ -96,6 +111,7 @@ static void answer_fixed(struct client *c, int route, const struct cfg_route_res
 	x->local = (struct local_answer){
 		.status = (int)rp->status, .content_type = rp->content_type,
 		.body = file ? file->body : rp->body, .body_len = file ? file->len : strlen(rp->body),
+		.keep_alive = head_is_request(c, h),
 	};
 	exchange_produce(c, &local_producer);
 }
@@ -194,7 +210,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 		return -1;
 	}
 	if (r->respond) {
-		answer_fixed(c, i, r->respond);
+		answer_fixed(c, i, r->respond, h);
 		return -1;
 	}
 	if (r->static_files) {

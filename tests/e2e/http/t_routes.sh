@@ -11,7 +11,8 @@
 # and the near misses to the app; a bad regex is refused by -t with its line. /metrics
 # counts each route's requests exactly, by status class, with a latency histogram; GET
 # /v1/status lists each listener's routes (conditions, action, requests), new ones after
-# a reload.
+# a reload. A route's redirect or fixed answer to a request without a body keeps the
+# connection (pipelined requests after it are answered); one with a body closes it.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
 need_fulcrum
@@ -198,4 +199,28 @@ kill -HUP "$FULCRUM_PID"
 sleep 1
 kill -0 "$FULCRUM_PID" || fail "fulcrum died on a broken reload"
 assert_eq "$(hcurl -H 'Host: api.test' "$u/")" "ok api" "routes still served after the refused reload"
+
+step "a route's redirect or fixed answer keeps the connection; after a body it closes"
+# three requests written at once on one connection: a redirect, a fixed answer and a
+# proxied one, each answered in turn on it (before, the redirect closed it)
+out=$("$PY" - "$P_LB" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /a?b=1 HTTP/1.1\r\nHost: x.secure.test\r\n\r\n"
+          b"GET /robots.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+          b"GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    piece = s.recv(65536)
+    if not piece:
+        break
+    data += piece
+import re
+print(" ".join(m.decode() for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)),
+      data.count(b"Connection: close"), data.endswith(b"ok api\n"))
+PYEOF
+)
+assert_eq "$out" "308 200 200 1 True" "statuses of three pipelined requests, Connection: close lines (the last one's), the last body"
+hdr=$(curl -s --noproxy '*' -D - -o /dev/null -H 'Host: x.secure.test' --data-binary 'abc' "$u/p" | tr -d '\r')
+assert_contains "$hdr" "Connection: close" "a redirect of a request with a body closes the connection"
 echo ok
