@@ -508,6 +508,8 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	ctl_entry_of(cur, ctl_journal_find(&ctl_plane.journal, pool, name), &e);
 	e.state = ADMIN_DRAINING;
+	/* the deadline goes with the change: in cluster mode every replica cuts at it */
+	e.drain_until = clock_wall_s() + t->timeout;
 	generation_unref(g);
 	if (ctl_cluster_on()) {
 		ctl_cluster_write(c, &e, if_rev, then, t, sizeof(*t));

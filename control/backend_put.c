@@ -16,6 +16,8 @@ void ctl_entry_of(const struct cfg_backend *cur, const struct ctl_jentry *j, str
 	snprintf(e->identity, sizeof(e->identity), "%s", cur->identity ? cur->identity : "");
 	e->ttl_s = 0;
 	e->expires = 0;
+	/* a change to a draining backend keeps its drain's deadline */
+	e->drain_until = cur->state == ADMIN_DRAINING ? cur->drain_until : 0;
 	/* a drain or a re-weight is not a renewal: the lease runs on as it was */
 	if (j && j->op == CTL_JOP_SET && j->ttl_s) {
 		e->ttl_s = j->ttl_s;

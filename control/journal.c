@@ -91,6 +91,8 @@ size_t ctl_journal_encode(const struct ctl_jentry *e, char *buf, size_t len)
 			cJSON_AddNumberToObject(o, "ttl_s", e->ttl_s);
 			cJSON_AddNumberToObject(o, "expires", e->expires);
 		}
+		if (e->state == ADMIN_DRAINING && e->drain_until > 0)
+			cJSON_AddNumberToObject(o, "drain_until", e->drain_until);
 	}
 print:
 	json = cJSON_PrintUnformatted(o);
@@ -153,7 +155,7 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 			 size_t whylen)
 {
 	cJSON *o = cJSON_ParseWithLength(payload, len);
-	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st, *fp, *gen, *id, *ttl, *exp;
+	const cJSON *op, *pool, *name, *seq, *tm, *addr, *w, *mc, *st, *fp, *gen, *id, *ttl, *exp, *du;
 	char err[256];
 	int rc = -1;
 	size_t i;
@@ -251,6 +253,13 @@ static int decode_record(const char *payload, size_t len, struct ctl_jentry *e, 
 		e->ttl_s = (uint32_t)ttl->valuedouble;
 		e->expires = exp->valuedouble;
 	}
+	du = cJSON_GetObjectItemCaseSensitive(o, "drain_until");
+	if (du && (!cJSON_IsNumber(du) || !(du->valuedouble >= 0 && du->valuedouble < 1e11))) {
+		snprintf(why, whylen, "drain_until out of range");
+		goto out;
+	}
+	if (du && e->state == ADMIN_DRAINING)
+		e->drain_until = du->valuedouble;
 	if (addr_parse(e->address, &e->addr, 0, err, sizeof(err)) == -1) {
 		snprintf(why, whylen, "address: %.150s", err);
 		goto out;

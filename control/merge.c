@@ -206,6 +206,7 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 			cur->weight = e->weight;
 			cur->max_conns = e->max_conns;
 			cur->state = e->state;
+			cur->drain_until = e->state == ADMIN_DRAINING ? e->drain_until : 0;
 			if (set_identity(cur, e->identity) == -1)
 				goto nomem;
 			continue;
@@ -216,6 +217,7 @@ struct config *ctl_merge(const struct config *base, const struct ctl_jentry *ent
 		b.weight = e->weight;
 		b.max_conns = e->max_conns;
 		b.state = e->state;
+		b.drain_until = e->state == ADMIN_DRAINING ? e->drain_until : 0;
 		if (set_identity(&b, e->identity) == -1)
 			goto nomem;
 		if (ctl_config_set_backend(cfg, e->pool, &b) == -1)

@@ -86,11 +86,20 @@ void backend_apply_config(struct backend *b, const struct cfg_backend *cb, uint3
 	atomic_store_explicit(&b->max_conns, cb->max_conns, memory_order_relaxed);
 	atomic_store_explicit(&b->admin, (int)cb->state, memory_order_relaxed);
 	/* The deadline counts from when the backend started draining: a reload that keeps
-	 * it draining keeps the deadline it has (a new backend starts with none). */
-	if (cb->state != ADMIN_DRAINING)
+	 * it draining keeps the deadline it has (a new backend starts with none). A drain
+	 * call's deadline is a wall-clock instant, so that every replica of a cluster cuts
+	 * at the same moment (each applies the drain a little apart). */
+	if (cb->state != ADMIN_DRAINING) {
 		backend_set_drain_deadline(b, 0);
-	else if (atomic_load_explicit(&b->drain_cut_ms, memory_order_relaxed) == 0)
+		b->drain_until = 0;
+	} else if (cb->drain_until > 0 && cb->drain_until != b->drain_until) {
+		double left = cb->drain_until - clock_wall_s();
+
+		backend_set_drain_deadline(b, clock_coarse_ms() + (left > 0 ? (long long)(left * 1000) : 0));
+		b->drain_until = cb->drain_until;
+	} else if (atomic_load_explicit(&b->drain_cut_ms, memory_order_relaxed) == 0) {
 		backend_set_drain_deadline(b, clock_coarse_ms() + (long long)drain_timeout_s * 1000);
+	}
 }
 
 void backend_set_drain_deadline(struct backend *b, long long at_ms)

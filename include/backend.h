@@ -32,6 +32,9 @@ struct backend {
 	atomic_ullong failures;          /* connect failures and resets seen */
 	atomic_llong retry_at_ms;        /* passive ejection: DOWN until this CLOCK_MONOTONIC ms, then one trial; 0 = not passively ejected */
 	atomic_llong drain_cut_ms;       /* draining: what is still on it is cut at this CLOCK_MONOTONIC ms; 0 = not draining */
+	double drain_until;              /* the wall-clock deadline of the drain call whose cut_ms
+	                                  * it set (cfg_backend.drain_until), 0 = none; control
+	                                  * thread only */
 	struct backend_health hs;        /* why health is what it is, checks, slow start (health-t.h) */
 	struct backend_stats_set *stats; /* per-worker counters (include/stats.h); owned */
 	atomic_int adaptive_on;          /* the pool learns a limit (adaptive_limit = true) */

@@ -286,6 +286,9 @@ struct cfg_backend {
 	uint32_t max_conns;          /* 0 = unlimited */
 	enum admin_state state;      /* "active" (default) | "draining" | "maint" */
 	char *identity;              /* value health.identity_header must carry; NULL = the name */
+	double drain_until;          /* not a key: draining by a drain call, its deadline (wall
+	                              * clock, the call's timeout_s), the same instant on every
+	                              * replica; 0 = drain_timeout_s from when it began here */
 	int line;
 };
 

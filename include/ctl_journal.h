@@ -42,6 +42,8 @@ struct ctl_jentry {
 	char identity[CTL_IDENTITY_MAX]; /* what its health answer must carry; "" = the base's */
 	uint32_t ttl_s;              /* lease length; 0 = no lease (lives until removed) */
 	double expires;              /* wall clock when the lease ends unless renewed; 0 = none */
+	double drain_until;          /* draining by a drain call: its deadline, wall clock (every
+	                              * replica cuts then); 0 = none */
 	int maint_on;                /* CTL_JOP_MAINT: in maintenance */
 	uint32_t retry_after_s;      /* CTL_JOP_MAINT: its Retry-After (0..CTL_MAINT_RETRY_MAX) */
 	char file_fp[17];            /* the file's definition of this backend when the entry was

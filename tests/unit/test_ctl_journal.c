@@ -168,8 +168,12 @@ static void test_roundtrip(void **state)
 	struct ctl_journal_replay rep;
 	const struct ctl_jentry *e;
 	char buf[4096];
-	size_t len = image(in, 3, buf, sizeof(buf), NULL);
+	size_t len;
 
+	/* a drain's deadline goes with a draining entry only */
+	in[1].drain_until = 1796550000.25;
+	in[0].drain_until = 1796550000.25;
+	len = image(in, 3, buf, sizeof(buf), NULL);
 	/* one human-readable line per record: length, checksum, JSON */
 	assert_int_equal(buf[8], ' ');
 	assert_int_equal(buf[17], ' ');
@@ -192,6 +196,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(e->state, ADMIN_DRAINING);
 	assert_int_equal(e->weight, 0);
 	assert_int_equal(e->addr.ss.ss_family, AF_INET6);
+	assert_true(e->drain_until == 1796550000.25);
+	assert_true(ctl_journal_find(&j, "flask", "web-3")->drain_until == 0);
 	e = ctl_journal_find(&j, "other", "o-1");
 	assert_int_equal(e->op, CTL_JOP_DELETE);
 	assert_null(ctl_journal_find(&j, "other", "web-1"));
@@ -294,6 +300,10 @@ static void test_refused_content(void **state)
 		/* found by fuzz_journal: a seq no uint64_t can hold (the cast was undefined) */
 		"{\"seq\":1e300,\"op\":\"delete\",\"pool\":\"flask\",\"name\":\"b\"}",
 		"{\"seq\":-5,\"op\":\"delete\",\"pool\":\"flask\",\"name\":\"b\"}",
+		"{\"seq\":2,\"op\":\"set\",\"pool\":\"flask\",\"name\":\"b\",\"address\":\"127.0.0.1:1\","
+		"\"weight\":1,\"max_conns\":0,\"state\":\"draining\",\"drain_until\":\"soon\"}",
+		"{\"seq\":2,\"op\":\"set\",\"pool\":\"flask\",\"name\":\"b\",\"address\":\"127.0.0.1:1\","
+		"\"weight\":1,\"max_conns\":0,\"state\":\"draining\",\"drain_until\":-1}",
 	};
 	size_t i;
 
@@ -447,6 +457,7 @@ static void test_merge_rule(void **state)
 	const struct cfg_pool *p;
 
 	e[4].addr.len = 0;  /* as if its name no longer resolved */
+	e[0].drain_until = 1796550000.5;  /* a drain call's deadline goes into the config */
 	m = ctl_merge(file, e, 5, &unresolved, &orphans);
 	assert_non_null(m);
 	assert_int_equal(unresolved, 1);
@@ -457,6 +468,8 @@ static void test_merge_rule(void **state)
 	assert_string_equal(backend_at(m, "flask", 0)->address.text, "127.0.0.1:8022");
 	assert_int_equal(backend_at(m, "flask", 0)->weight, 9);
 	assert_int_equal(backend_at(m, "flask", 0)->state, ADMIN_DRAINING);
+	assert_true(backend_at(m, "flask", 0)->drain_until == 1796550000.5);
+	assert_true(backend_at(m, "flask", 1)->drain_until == 0);
 	/* a backend the file has keeps what the journal does not say (here its line) */
 	assert_int_equal(backend_at(m, "flask", 0)->line, backend_at(file, "flask", 1)->line);
 	assert_string_equal(backend_at(m, "flask", 1)->name, "web-3");

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "generation.h"
 #include "route_index.h"
@@ -56,6 +57,7 @@ static const struct gen_listener *listener_of(const struct generation *g, const 
 static void test_build_from_config(void **state);
 static void test_old_generation_lives_while_held(void **state);
 static void test_backend_keeps_live_state(void **state);
+static void test_drain_deadline_of_a_drain_call(void **state);
 static void test_removed_backend_goes_with_last_holder(void **state);
 static void test_listening_sockets_carry_over(void **state);
 static void test_failed_build_changes_nothing(void **state);
@@ -379,6 +381,60 @@ static void test_backend_keeps_live_state(void **state)
 	generation_unref(g2);
 }
 
+/* base_config with web-1 in state st and, draining, the drain call's deadline until. */
+static struct config *drained_config(const char *st, double until)
+{
+	struct config *cfg = load_fmt("log = { access = \"off\"; };\n"
+				      "listeners = ( { name = \"web\"; bind = \"127.0.0.1:%d\"; pool = \"flask\"; } );\n"
+				      "pools = ( { name = \"flask\"; drain_timeout_s = 60; backends = (\n"
+				      "    { name = \"web-1\"; address = \"127.0.0.1:8001\"; state = \"%s\"; } ); } );\n",
+				      port[0], st);
+
+	cfg->pools[0].backends[0].drain_until = until;
+	return cfg;
+}
+
+/* ms from now to b's drain deadline */
+static long long cut_in_ms(struct backend *b)
+{
+	return atomic_load(&b->drain_cut_ms) - clock_coarse_ms();
+}
+
+/* A drain call's deadline is a wall-clock instant (cfg_backend.drain_until): every
+ * replica that applies it cuts at that moment, not drain_timeout_s after its own apply;
+ * the same instant applied again moves nothing, a new one moves the cut, a past one cuts
+ * at once; without one the pool's drain_timeout_s counts from the apply. */
+static void test_drain_deadline_of_a_drain_call(void **state)
+{
+	double now = clock_wall_s();
+	struct generation *g[6];
+	struct backend *b;
+	long long first;
+	int i;
+
+	g[0] = build(drained_config("active", 0), NULL, 1, 1);
+	b = backend_of(g[0], "flask", "web-1");
+	assert_int_equal(atomic_load(&b->drain_cut_ms), 0);
+	g[1] = build(drained_config("draining", now + 5), g[0], 1, 2);
+	assert_ptr_equal(backend_of(g[1], "flask", "web-1"), b);
+	first = atomic_load(&b->drain_cut_ms);
+	assert_in_range(cut_in_ms(b), 4500, 5100);
+	g[2] = build(drained_config("draining", now + 5), g[1], 1, 3);
+	assert_int_equal(atomic_load(&b->drain_cut_ms), first);
+	g[3] = build(drained_config("draining", now + 20), g[2], 1, 4);
+	assert_in_range(cut_in_ms(b), 19500, 20100);
+	g[4] = build(drained_config("draining", now - 3), g[3], 1, 5);
+	assert_true(cut_in_ms(b) >= -100 && cut_in_ms(b) <= 100);  /* (signed: not assert_in_range) */
+	g[5] = build(drained_config("active", 0), g[4], 1, 6);
+	assert_int_equal(atomic_load(&b->drain_cut_ms), 0);
+	for (i = 0; i < 6; i++)
+		generation_unref(g[i]);
+	/* without a drain call's deadline: the pool's 60 s from the apply */
+	g[0] = build(drained_config("draining", 0), NULL, 1, 7);
+	assert_in_range(cut_in_ms(backend_of(g[0], "flask", "web-1")), 59500, 60100);
+	generation_unref(g[0]);
+}
+
 /* A backend the new config drops lives as long as something holds it (a request in
  * flight on it holds a reference), and goes with the last holder. */
 static void test_removed_backend_goes_with_last_holder(void **state)
@@ -579,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_build_from_config),
 		cmocka_unit_test(test_old_generation_lives_while_held),
 		cmocka_unit_test(test_backend_keeps_live_state),
+		cmocka_unit_test(test_drain_deadline_of_a_drain_call),
 		cmocka_unit_test(test_removed_backend_goes_with_last_holder),
 		cmocka_unit_test(test_listening_sockets_carry_over),
 		cmocka_unit_test(test_failed_build_changes_nothing),
