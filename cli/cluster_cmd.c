@@ -47,6 +47,10 @@ int fctl_cluster_status(int json)
 			       ? "up" : "down", fctl_str(r, "version"), when,
 			       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "self")) ? "  (this one)" : "");
 		}
+		/* a reload is each replica's own: say when their files' pools differ */
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(a, "pools_agree")))
+			printf("the replicas' config files define the pools differently (pools_config "
+			       "in GET /v1/cluster): reload them with the same file\n");
 	}
 	cJSON_Delete(a);
 	return code;

@@ -82,6 +82,7 @@ char *creplica_encode(const struct creplica *r)
 	    !cJSON_AddNumberToObject(o, "started", r->started) ||
 	    !cJSON_AddBoolToObject(o, "store_up", r->store_up) ||
 	    !cJSON_AddBoolToObject(o, "ready", r->ready) ||
+	    !cJSON_AddStringToObject(o, "pools_config", r->config) ||
 	    !(a = cJSON_AddArrayToObject(o, "empty")))
 		goto out;
 	for (i = 0; i < r->nempty; i++)
@@ -107,6 +108,7 @@ int creplica_decode(const char *text, size_t len, struct creplica *r, char *err,
 	if (get_text(o, "id", r->id, sizeof(r->id), 1, err, errlen) == -1 ||
 	    get_text(o, "control", r->control, sizeof(r->control), 0, err, errlen) == -1 ||
 	    get_text(o, "version", r->version, sizeof(r->version), 0, err, errlen) == -1 ||
+	    get_text(o, "pools_config", r->config, sizeof(r->config), 0, err, errlen) == -1 ||
 	    get_rev(o, "applied_revision", &r->applied, err, errlen) == -1)
 		goto fail;
 	v = cJSON_GetObjectItemCaseSensitive(o, "started");
@@ -170,7 +172,7 @@ int creplica_same(const struct creplica *a, const struct creplica *b)
 	size_t i;
 
 	if (strcmp(a->id, b->id) || strcmp(a->control, b->control) ||
-	    strcmp(a->version, b->version) || a->applied != b->applied ||
+	    strcmp(a->version, b->version) || strcmp(a->config, b->config) || a->applied != b->applied ||
 	    a->started != b->started || a->store_up != b->store_up || a->ready != b->ready ||
 	    a->nempty != b->nempty)
 		return 0;

@@ -258,6 +258,23 @@ size_t ctl_replicas_holding(const char *pool, const char *name, int64_t rev, cJS
 /* What this replica would say now into out (its empty list malloc'd). 0, or -1 on
  * ENOMEM. A draining backend counts as empty once nothing is in flight on it and its
  * key has a revision (a backend drained by discovery is no store key: nobody waits). */
+/* The digest of the pools of the config file this replica runs, worked out again only
+ * when a reload brought another (the scan asks four times a second). */
+static void config_digest(char out[17])
+{
+	static const struct config *of;
+	static char digest[17];
+
+	if (ctl_plane.file != of) {
+		of = ctl_plane.file;
+		if (of)
+			ctl_pools_fingerprint(of, digest);
+		else
+			digest[0] = '\0';
+	}
+	memcpy(out, digest, sizeof(digest));
+}
+
 static int what_now(struct creplica *out)
 {
 	struct generation *g = proc_current_generation();
@@ -268,6 +285,7 @@ static int what_now(struct creplica *out)
 	out->empty = NULL;
 	out->nempty = 0;
 	out->applied = ctl_cluster_applied_rev();
+	config_digest(out->config);
 	out->store_up = ctl_cluster_store_up();
 	ready = ctl_ready_json(&out->ready);
 	cJSON_Delete(ready);
@@ -439,6 +457,7 @@ static cJSON *replica_json(const struct creplica *r, int self, int64_t head)
 	cJSON_AddBoolToObject(o, "store_up", r->store_up);
 	cJSON_AddBoolToObject(o, "ready", r->ready);
 	cJSON_AddNumberToObject(o, "started", r->started);
+	cJSON_AddStringToObject(o, "pools_config", r->config);
 	a = cJSON_AddArrayToObject(o, "empty");
 	for (i = 0; a && i < r->nempty; i++) {
 		cJSON *e = cJSON_CreateObject();
@@ -478,6 +497,12 @@ cJSON *ctl_cluster_json(void)
 	cJSON_AddItemToArray(a, replica_json(&me, 1, head));
 	for (i = 0; i < rp.nothers; i++)
 		cJSON_AddItemToArray(a, replica_json(&rp.others[i], 0, head));
+	/* a reload is each replica's own: this says whether they all run the same pools (an
+	 * older replica that does not say is not counted) */
+	for (i = 0; i < rp.nothers; i++)
+		if (rp.others[i].config[0] && me.config[0] && strcmp(rp.others[i].config, me.config))
+			break;
+	cJSON_AddBoolToObject(o, "pools_agree", i == rp.nothers);
 	creplica_clear(&me);
 	return o;
 }

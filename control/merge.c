@@ -99,6 +99,38 @@ void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const c
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+void ctl_pools_fingerprint(const struct config *cfg, char out[17])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char *text = NULL, *line, *end;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	EVP_MD_CTX *x;
+	int ok;
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	ok = config_render(cfg, f, CONFIG_RENDER_FLAT) == 0;
+	if (fclose(f) != 0 || !ok || !(x = EVP_MD_CTX_new())) {
+		free(text);
+		return;
+	}
+	ok = EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1;
+	for (line = text; ok && line < text + len; line = end + 1) {
+		if (!(end = memchr(line, '\n', (size_t)(text + len - line))))
+			end = text + len;
+		if (!strncmp(line, "pools.", 6))
+			ok = EVP_DigestUpdate(x, line, (size_t)(end - line) + 1) == 1;
+	}
+	if (ok && EVP_DigestFinal_ex(x, md, &mdlen) == 1)
+		for (i = 0; i < 8; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(x);
+	free(text);
+}
+
 ssize_t ctl_journal_current(const struct ctl_journal *j, const struct config *file,
 			    struct ctl_jentry **out, size_t *dropped)
 {

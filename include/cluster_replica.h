@@ -34,6 +34,8 @@ struct creplica {
 	double started;                  /* wall clock at its start, seconds */
 	int store_up;                    /* it reaches the store and its watch runs */
 	int ready;                       /* its /readyz says ready */
+	char config[17];                 /* its config file's pools, digested
+	                                  * (ctl_pools_fingerprint); "" = not said */
 	struct creplica_empty *empty;    /* nempty of them, malloc'd */
 	size_t nempty;
 };
@@ -41,7 +43,8 @@ struct creplica {
 /* ---- The key's JSON (control/cluster_record.c, pure) ---- */
 
 /* r as the key's value: {"id","control","version","applied_revision","started",
- * "store_up","ready","empty":[{"pool","name","revision"}]}; malloc'd, NULL on ENOMEM. */
+ * "store_up","ready","pools_config","empty":[{"pool","name","revision"}]}; malloc'd,
+ * NULL on ENOMEM. */
 char *creplica_encode(const struct creplica *r);
 /* Reads a key's value into r (cleared first; free with creplica_clear). "id" and
  * "applied_revision" are required, the rest optional (an older or newer replica's key

@@ -152,6 +152,12 @@ uint32_t ctl_crc32(const void *buf, size_t len);
  * out; "" when cfg has no such backend. */
 void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const char *name,
 			     char out[17]);
+/* The pools of config cfg (their backends, health, balancing and limits: what the
+ * cluster store's changes apply to) as a 16-hex-digit digest (SHA-256 of the "pools."
+ * lines of its flat rendering, first 8 bytes). Two replicas whose digests differ send
+ * the same request to different places; what is each replica's own (ports, state_dir,
+ * replica_id, logs) does not count. "" when it cannot be rendered. */
+void ctl_pools_fingerprint(const struct config *cfg, char out[17]);
 
 /* The entries of j that the file has not overtaken (see above); *out malloc'd. Returns
  * the count, or -1 on ENOMEM; *dropped (may be NULL) counts the others. */

@@ -21,6 +21,7 @@ static struct creplica sample(void)
 	snprintf(r.id, sizeof(r.id), "edge-0");
 	snprintf(r.control, sizeof(r.control), "10.0.0.5:9000");
 	snprintf(r.version, sizeof(r.version), "0.1.0");
+	snprintf(r.config, sizeof(r.config), "0123456789abcdef");
 	r.applied = 9007199254740991LL;  /* 2^53 - 1: exact through JSON */
 	r.started = 1765000000.5;
 	r.store_up = 1;
@@ -52,7 +53,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.applied, 9007199254740991LL);
 	assert_true(back.store_up);
 	assert_false(back.ready);
+	assert_string_equal(back.config, "0123456789abcdef");
 	assert_int_equal(back.nempty, 2);
+	back.config[0] = '1';  /* another config file: a key to put again */
+	assert_false(creplica_same(&r, &back));
+	back.config[0] = '0';
 	back.empty[1].rev = 42;
 	assert_false(creplica_same(&r, &back));
 	back.empty[1].rev = 41;
@@ -74,6 +79,7 @@ static void test_minimal_and_unknown_fields(void **state)
 	assert_string_equal(r.id, "r1");
 	assert_int_equal(r.applied, 7);
 	assert_string_equal(r.control, "");
+	assert_string_equal(r.config, "");  /* an older replica says none */
 	assert_int_equal(r.nempty, 0);
 	assert_null(r.empty);
 	creplica_clear(&r);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_cluster_replicas.sh: cluster mode's replicas (control/cluster_replicas.c): a replica
 # with an empty state dir is not ready until it applied the store's state; three
-# replicas register and GET /v1/cluster on any lists all three at the same revision;
+# replicas register and GET /v1/cluster on any lists all three at the same revision
+# (and whether their files' pools agree);
 # drain --wait on replica 1 waits for a slow request held on replica 3 (and at its
 # deadline names replica 3, which cuts its request at that same deadline); a replica
 # killed leaves the list when its lease ends, one
@@ -67,6 +68,9 @@ assert_eq "$(json_get "$body" 'd["cluster"]')" e2e "the cluster's name"
 assert_eq "$(json_get "$body" 'd["self"]')" r3 "self on replica 3"
 assert_eq "$(json_get "$body" 'd["latest_revision"]')" "$rev" "the latest revision"
 assert_eq "$(json_get "$body" 'd["store"]["state"]')" up "the store's state"
+assert_eq "$(json_get "$body" 'len({r["pools_config"] for r in d["replicas"]} - {""})')" 1 \
+	"one digest of the file's pools among the three"
+assert_eq "$(json_get "$body" 'd["pools_agree"]')" true "pools_agree"
 assert_eq "$(json_get "$body" '[r["control"] for r in d["replicas"] if r["id"] == "r1"][0]')" \
 	"127.0.0.1:${CTL[1]}" "r1's control address"
 out=$("$FULCRUMCTL" -s "http://127.0.0.1:${CTL[1]}" --token-file "$T/token" status --cluster)
@@ -148,12 +152,16 @@ assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 
 assert_eq "$(members 3 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 3 after r2 was killed"
 
 step "a replica stopped with SIGTERM takes its key away at once (lease 30 s)"
-replica 2 "timeout_ms = 1000; replica_id = \"r2\"; replica_ttl_s = 30;"
+# (its file's pool differs too: GET /v1/cluster says the replicas' pools disagree)
+REPLICA_POOL_KEYS="drain_timeout_s = 45;" replica 2 "timeout_ms = 1000; replica_id = \"r2\"; replica_ttl_s = 30;"
 for ((k = 0; k < 100; k++)); do
 	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r2 r3" ] && break
 	sleep 0.1
 done
 assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r2 r3" "replicas on replica 1 after r2 came back"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["pools_agree"]')" false "pools_agree with r2's other drain_timeout_s"
+assert_contains "$("$FULCRUMCTL" -s "http://127.0.0.1:${CTL[1]}" --token-file "$T/token" status --cluster)" \
+	"define the pools differently" "fulcrumctl status --cluster says so"
 stop_pid "${RPID[2]}" TERM 10 || fail "replica 2 did not stop on SIGTERM"
 # its lease has 30 s to run: only the revoke takes it off the list within 3 s
 for ((k = 0; k < 30; k++)); do
@@ -161,6 +169,7 @@ for ((k = 0; k < 30; k++)); do
 	sleep 0.1
 done
 assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 within 3 s of r2's SIGTERM"
+assert_eq "$(json_get "$(cat "$T/api.body")" 'd["pools_agree"]')" true "pools_agree once r2 is gone"
 assert_contains "$(cat "$T/fulcrum2.log")" "this replica's key removed" "replica 2's log"
 
 step "without cluster mode GET /v1/cluster is 404 not_clustered"

@@ -5,8 +5,8 @@
 # config file's one backend) and writes $T/token.
 # replica I [CLUSTER_KEYS]: starts replica I (config $T/rI.cfg, state dir $T/stateI, access
 # log $T/accessI.log) following the etcd cluster as cluster "e2e", CLUSTER_KEYS added to
-# its cluster group (default: timeout_ms = 3000;), and waits until its listener and
-# control port listen; its pid in RPID[I].
+# its cluster group (default: timeout_ms = 3000;) and REPLICA_POOL_KEYS (if set) to its
+# pool, and waits until its listener and control port listen; its pid in RPID[I].
 # on I METHOD PATH [CURL ARGS]: replica I's control API (ctl_lib.sh's api); body in
 # $T/api.body.
 RPID=()
@@ -21,7 +21,7 @@ shutdown_timeout_s = 2;
 log = { level = "info"; access = "$T/access$i.log"; format = "json"; };
 control = { listen = "127.0.0.1:${CTL[$i]}"; token_file = "$T/token"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:${WEB[$i]}"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; };
+pools = ( { name = "flask"; health = { type = "none"; }; ${REPLICA_POOL_KEYS:-}
             backends = ( { name = "web-1"; address = "127.0.0.1:$P_A"; } ); } );
 cluster = { name = "e2e"; store = "etcd"; endpoints = ( "$eps" ); $keys };
 CFG
