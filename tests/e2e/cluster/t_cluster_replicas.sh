@@ -32,6 +32,17 @@ members() {
 d = json.load(open(sys.argv[1]))
 print(" ".join(sorted("%s:%d:%s" % (r["id"], r["applied_revision"], r["latest"]) for r in d["replicas"])))' "$T/api.body"
 }
+# wait_field I BACKEND FIELD VALUE WHAT: waits up to 5 s until replica I shows BACKEND's
+# FIELD as VALUE, then asserts it (WHAT names it in the failure).
+wait_field() {
+	local k
+	for ((k = 0; k < 100; k++)); do
+		on "$1" GET "/v1/pools/flask/backends/$2" >/dev/null
+		[ "$(json_get "$(cat "$T/api.body")" "d[\"$3\"]")" = "$4" ] && break
+		sleep 0.05
+	done
+	assert_eq "$(json_get "$(cat "$T/api.body")" "d[\"$3\"]")" "$4" "$5"
+}
 # wait_members I WANT SECONDS
 wait_members() {
 	local k got
@@ -85,20 +96,10 @@ step "drain --wait on replica 1 waits for a slow request held on replica 3"
 # web-2 drained first: every new request goes to web-1, the one drained below
 st=$(on 1 PUT /v1/pools/flask/backends/web-2 -d '{"weight":0}')
 assert_eq "$st" 200 "weight 0 for web-2 ($(cat "$T/api.body"))"
-for ((k = 0; k < 100; k++)); do
-	on 3 GET /v1/pools/flask/backends/web-2 >/dev/null
-	[ "$(json_get "$(cat "$T/api.body")" 'd["weight"]')" = 0 ] && break
-	sleep 0.05
-done
-assert_eq "$(json_get "$(cat "$T/api.body")" 'd["weight"]')" 0 "web-2's weight on replica 3"
+wait_field 3 web-2 weight 0 "web-2's weight on replica 3"
 hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=6000" &
 SLOW=$!
-for ((k = 0; k < 100; k++)); do
-	on 3 GET /v1/pools/flask/backends/web-1 >/dev/null
-	[ "$(json_get "$(cat "$T/api.body")" 'd["active"]')" = 1 ] && break
-	sleep 0.05
-done
-assert_eq "$(json_get "$(cat "$T/api.body")" 'd["active"]')" 1 "web-1's requests on replica 3"
+wait_field 3 web-1 active 1 "web-1's requests on replica 3"
 st=$(on 1 POST "/v1/pools/flask/backends/web-1/drain?wait=1" -d '{"timeout_s":1}')
 assert_eq "$st" 408 "a drain whose deadline passes while replica 3 holds a request ($(cat "$T/api.body"))"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["replicas_holding"]')" '["r3"]' "who still holds it"
@@ -119,20 +120,10 @@ assert_eq "$(cut3)" 1 "replica 3's access log: cut at the drain deadline"
 step "drain --wait on replica 1 waits for a slow request held on replica 3"
 st=$(on 1 PUT /v1/pools/flask/backends/web-1 -d '{"state":"active"}')
 assert_eq "$st" 200 "web-1 active again ($(cat "$T/api.body"))"
-for ((k = 0; k < 100; k++)); do
-	on 3 GET /v1/pools/flask/backends/web-1 >/dev/null
-	[ "$(json_get "$(cat "$T/api.body")" 'd["admin"]')" = active ] && break
-	sleep 0.05
-done
-assert_eq "$(json_get "$(cat "$T/api.body")" 'd["admin"]')" active "web-1's admin state on replica 3"
+wait_field 3 web-1 admin active "web-1's admin state on replica 3"
 hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=4000" &
 SLOW=$!
-for ((k = 0; k < 100; k++)); do
-	on 3 GET /v1/pools/flask/backends/web-1 >/dev/null
-	[ "$(json_get "$(cat "$T/api.body")" 'd["active"]')" = 1 ] && break
-	sleep 0.05
-done
-assert_eq "$(json_get "$(cat "$T/api.body")" 'd["active"]')" 1 "web-1's requests on replica 3"
+wait_field 3 web-1 active 1 "web-1's requests on replica 3"
 st=$(on 1 POST "/v1/pools/flask/backends/web-1/drain?wait=1" -d '{"timeout_s":30}')
 assert_eq "$st" 200 "drain --wait on replica 1 ($(cat "$T/api.body"))"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["drained"]')" true "drained"
