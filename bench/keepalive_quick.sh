@@ -42,8 +42,11 @@ backend b
   http-reuse always
   server s1 127.0.0.1:$B
 C
+mkdir -p "$d/state"
+# a state_dir of its own: run as root without one, fulcrum would make /var/lib/fulcrum
 cat >"$d/fulcrum.cfg" <<C
 workers = 1;
+state_dir = "$d/state";
 log = { level = "warn"; access = "off"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:$F"; mode = "http"; pool = "p"; } );
 pools = ( { name = "p"; health = { type = "none"; }; backends = ( { name = "s1"; address = "127.0.0.1:$B"; } ); } );
