@@ -360,7 +360,11 @@ int http_compress_pump(struct client *c)
 			}
 			continue;
 		}
-		if ((avail = next_input(c, &p)) > 0) {
+		if ((avail = next_input(c, &p)) == (size_t)-1) {
+			r = -1;
+			break;
+		}
+		if (avail > 0) {
 			size_t data = avail, scanned;
 			uint64_t next = 0;
 
@@ -382,10 +386,6 @@ int http_compress_pump(struct client *c)
 			if (used < data || r == 0)
 				break;  /* c->out is full: the client takes bytes first */
 			continue;
-		}
-		if (avail == (size_t)-1) {
-			r = -1;
-			break;
 		}
 		/* all that came is in: end the stream, or flush it so a client of a stream
 		 * sees what the backend sent so far */

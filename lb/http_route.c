@@ -35,9 +35,9 @@ static void target_path(const char *t, size_t n, const char **path, size_t *len)
 	*len = (size_t)((q ? q : t + n) - p);
 }
 
-/* The route's redirect: the request's URL with the route's scheme, host and port. */
-static int head_is_request(struct client *c, const struct http_head *h);
+static int take_head_alone(struct client *c, const struct http_head *h);
 
+/* The route's redirect: the request's URL with the route's scheme, host and port. */
 static void answer_redirect(struct client *c, const struct cfg_route_redirect *rd, const char *base,
 			    const struct http_head *h)
 {
@@ -81,15 +81,15 @@ static void answer_redirect(struct client *c, const struct cfg_route_redirect *r
 	x->local = (struct local_answer){
 		.status = (int)rd->status, .content_type = "text/plain; charset=utf-8",
 		.body = "", .body_len = 0, .location = location,
-		.keep_alive = head_is_request(c, h),
+		.keep_alive = take_head_alone(c, h),
 	};
 	exchange_produce(c, &local_producer);
 }
 
-/* A request without a body is its head alone: it is consumed here, so that a route's own
- * answer can leave the connection to the next request (pipelined ones start after it),
- * as a proxied answer does. 1 then; 0 when a body follows (the answer closes). */
-static int head_is_request(struct client *c, const struct http_head *h)
+/* A request without a body is its head alone: it is taken off c->in here, so that a
+ * route's own answer can leave the connection to the next request (pipelined ones start
+ * after it), as a proxied answer does. 1 then; 0 when a body follows (the answer closes). */
+static int take_head_alone(struct client *c, const struct http_head *h)
 {
 	if (h->body != HTTP_BODY_NONE)
 		return 0;
@@ -111,7 +111,7 @@ static void answer_fixed(struct client *c, int route, const struct cfg_route_res
 	x->local = (struct local_answer){
 		.status = (int)rp->status, .content_type = rp->content_type,
 		.body = file ? file->body : rp->body, .body_len = file ? file->len : strlen(rp->body),
-		.keep_alive = head_is_request(c, h),
+		.keep_alive = take_head_alone(c, h),
 	};
 	exchange_produce(c, &local_producer);
 }
