@@ -56,6 +56,21 @@ static int trailers_submit(struct h2_conn *hc, struct h2_stream *st)
 
 /* nghttp2's data source: the body bytes the stream's connection wrote, their HTTP/1.1
  * framing (Content-Length, chunks) taken off. */
+/* Moves up to n body bytes at p (the head of out) into buf[*done..length): as many as fit,
+ * taken off out. Returns how many. */
+static size_t take_body(struct pipe_bytes *out, const char *p, size_t n, uint8_t *buf,
+			size_t length, size_t *done)
+{
+	if (n > length - *done)
+		n = length - *done;
+	if (n) {
+		memcpy(buf + *done, p, n);
+		pipe_bytes_take(out, n);
+		*done += n;
+	}
+	return n;
+}
+
 static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
 {
@@ -72,12 +87,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 
 		if (st->resp_body == HTTP_BODY_LENGTH) {
 			n = avail < st->resp_left ? avail : (size_t)st->resp_left;
-			n = n < length - done ? n : length - done;
-			if (n == 0)
+			if ((n = take_body(out, p, n, buf, length, &done)) == 0)
 				break;
-			memcpy(buf + done, p, n);
-			pipe_bytes_take(out, n);
-			done += n;
 			st->resp_left -= n;
 			if (st->resp_left == 0)
 				st->resp_done = 1;
@@ -89,10 +100,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 			if (k > 0) {
 				n = avail < k ? avail : (size_t)k;
 				n = n < length - done ? n : length - done;
-				memcpy(buf + done, p, n);
-				http_chunked_scan(&st->resp_chunk, p, n, &used);
-				pipe_bytes_take(out, n);
-				done += n;
+				http_chunked_scan(&st->resp_chunk, p, n, &used);  /* before p is taken */
+				take_body(out, p, n, buf, length, &done);
 				continue;
 			}
 			/* framing: a byte at a time up to the next data or the end */
@@ -110,12 +119,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 			pipe_bytes_take(out, 1);
 		} else {
 			/* until close */
-			n = avail < length - done ? avail : length - done;
-			if (n == 0)
+			if (take_body(out, p, avail, buf, length, &done) == 0)
 				break;
-			memcpy(buf + done, p, n);
-			pipe_bytes_take(out, n);
-			done += n;
 		}
 	}
 	if (!st->resp_done && st->resp_body == HTTP_BODY_UNTIL_CLOSE && st->pipe.out_eof && pipe_bytes_len(out) == 0)
