@@ -32,6 +32,18 @@ members() {
 d = json.load(open(sys.argv[1]))
 print(" ".join(sorted("%s:%d:%s" % (r["id"], r["applied_revision"], r["latest"]) for r in d["replicas"])))' "$T/api.body"
 }
+# ids I: the ids of the replicas GET /v1/cluster on I lists, each at the latest revision
+# (its body stays in $T/api.body). wait_ids I WANT TRIES WHAT: polls ids every 0.1 s up to
+# TRIES times until it is WANT, then asserts it.
+ids() { members "$1" | sed 's/:[0-9]*:True//g'; }
+wait_ids() {
+	local k
+	for ((k = 0; k < $3; k++)); do
+		[ "$(ids "$1")" = "$2" ] && break
+		sleep 0.1
+	done
+	assert_eq "$(ids "$1")" "$2" "$4"
+}
 # wait_field I BACKEND FIELD VALUE WHAT: waits up to 5 s until replica I shows BACKEND's
 # FIELD as VALUE, then asserts it (WHAT names it in the failure).
 wait_field() {
@@ -135,31 +147,19 @@ assert_eq "$(cat "$T/slow.out")" "slept 4000 web-1" "the slow request's answer (
 step "a replica killed leaves the list when its lease ends"
 kill -KILL "${RPID[2]}"
 wait_exit "${RPID[2]}" 10 || true
-for ((k = 0; k < 150; k++)); do
-	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r3" ] && break
-	sleep 0.1
-done
-assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 after r2 was killed"
-assert_eq "$(members 3 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 3 after r2 was killed"
+wait_ids 1 "r1 r3" 150 "replicas on replica 1 after r2 was killed"
+assert_eq "$(ids 3)" "r1 r3" "replicas on replica 3 after r2 was killed"
 
 step "a replica stopped with SIGTERM takes its key away at once (lease 30 s)"
 # (its file's pool differs too: GET /v1/cluster says the replicas' pools disagree)
 REPLICA_POOL_KEYS="drain_timeout_s = 45;" replica 2 "timeout_ms = 1000; replica_id = \"r2\"; replica_ttl_s = 30;"
-for ((k = 0; k < 100; k++)); do
-	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r2 r3" ] && break
-	sleep 0.1
-done
-assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r2 r3" "replicas on replica 1 after r2 came back"
+wait_ids 1 "r1 r2 r3" 100 "replicas on replica 1 after r2 came back"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["pools_agree"]')" false "pools_agree with r2's other drain_timeout_s"
 assert_contains "$("$FULCRUMCTL" -s "http://127.0.0.1:${CTL[1]}" --token-file "$T/token" status --cluster)" \
 	"define the pools differently" "fulcrumctl status --cluster says so"
 stop_pid "${RPID[2]}" TERM 10 || fail "replica 2 did not stop on SIGTERM"
 # its lease has 30 s to run: only the revoke takes it off the list within 3 s
-for ((k = 0; k < 30; k++)); do
-	[ "$(members 1 | sed 's/:[0-9]*:True//g')" = "r1 r3" ] && break
-	sleep 0.1
-done
-assert_eq "$(members 1 | sed 's/:[0-9]*:True//g')" "r1 r3" "replicas on replica 1 within 3 s of r2's SIGTERM"
+wait_ids 1 "r1 r3" 30 "replicas on replica 1 within 3 s of r2's SIGTERM"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["pools_agree"]')" true "pools_agree once r2 is gone"
 assert_contains "$(cat "$T/fulcrum2.log")" "this replica's key removed" "replica 2's log"
 
