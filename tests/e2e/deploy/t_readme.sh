@@ -4,7 +4,8 @@
 # `make test`; when a relative markdown link (or its #anchor) in README.md, docs/*.md,
 # docs/internals/*.md, deploy/**/README.md or bench/README.md names a file or heading
 # that does not exist; when the README shows `fulcrumctl SUBCOMMAND` that fulcrumctl's
-# own help does not list; or `make TARGET` that the Makefile does not have. Then each
+# own help does not list; or `make TARGET` that the Makefile does not have; or when a
+# tracked text file holds merge conflict markers. Then each
 # rule is shown to fail on a mutated copy, so none of them can pass vacuously.
 # e2e: pairs
 . "$(dirname "$0")/../lib/lib.sh"
@@ -171,6 +172,23 @@ for text in code:
             else:
                 break
 
+# 5. no tracked text file holds a merge's conflict markers (a merge once committed them
+# into docs/architecture.md, and no other rule read that part)
+import subprocess
+tracked = subprocess.run(["git", "-C", root, "ls-files", "-z"], capture_output=True,
+                         check=True).stdout.decode().split("\0")
+if len(tracked) < 100:
+    errors.append("git ls-files listed %d files: not the repository" % len(tracked))
+marker = re.compile(r"^(<{7} |>{7} |={7}$)", re.M)
+for rel in sorted(set(t for t in tracked if t) | set(overrides)):
+    try:
+        text = read(rel)
+    except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+        continue  # binary, or a deleted file not committed yet
+    m = marker.search(text)
+    if m:
+        errors.append("%s:%d: a merge conflict marker" % (rel, text.count("\n", 0, m.start()) + 1))
+
 if shown == 0:
     errors.append("README.md shows no fulcrumctl command (the tour has one)")
 for e in errors:
@@ -208,3 +226,6 @@ must_fail "unknown make target" "'make installl'" --as README.md "$T/badmake.md"
 { cat "$REPO_DIR/docs/operations.md"; echo "Back to [the README](../README.md#kubernetes-and-docker)."; } >"$T/badops.md"
 must_fail "broken anchor in docs/" "docs/operations.md: link to ../README.md#kubernetes-and-docker" \
 	--as docs/operations.md "$T/badops.md"
+{ cat "$REPO_DIR/docs/cluster.md"; printf '<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n'; } >"$T/conflict.md"
+must_fail "merge conflict markers" "docs/cluster.md:[0-9]*: a merge conflict marker" \
+	--as docs/cluster.md "$T/conflict.md"
