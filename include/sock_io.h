@@ -41,7 +41,8 @@ static inline void sock_ack_now(int fd)
 {
 	int one = 1;
 
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	if (fd >= 0)  /* an HTTP/2 stream's internal connection has none (lb/mem_pipe.c) */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 #endif
