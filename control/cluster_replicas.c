@@ -258,23 +258,6 @@ size_t ctl_replicas_holding(const char *pool, const char *name, int64_t rev, cJS
 /* What this replica would say now into out (its empty list malloc'd). 0, or -1 on
  * ENOMEM. A draining backend counts as empty once nothing is in flight on it and its
  * key has a revision (a backend drained by discovery is no store key: nobody waits). */
-/* The digest of the pools of the config file this replica runs, worked out again only
- * when a reload brought another (the scan asks four times a second). */
-static void config_digest(char out[17])
-{
-	static const struct config *of;
-	static char digest[17];
-
-	if (ctl_plane.file != of) {
-		of = ctl_plane.file;
-		if (of)
-			ctl_pools_fingerprint(of, digest);
-		else
-			digest[0] = '\0';
-	}
-	memcpy(out, digest, sizeof(digest));
-}
-
 static int what_now(struct creplica *out)
 {
 	struct generation *g = proc_current_generation();
@@ -285,7 +268,7 @@ static int what_now(struct creplica *out)
 	out->empty = NULL;
 	out->nempty = 0;
 	out->applied = ctl_cluster_applied_rev();
-	config_digest(out->config);
+	memcpy(out->config, ctl_plane.file_pools, sizeof(out->config));
 	out->store_up = ctl_cluster_store_up();
 	ready = ctl_ready_json(&out->ready);
 	cJSON_Delete(ready);

@@ -38,6 +38,7 @@ int ctl_init(struct config **cfgp, const char *config_path,
 		ctl_plane.api = 1;
 	}
 	ctl_plane.file = file;
+	ctl_pools_fingerprint(file, ctl_plane.file_pools);
 	*cfgp = merged;
 	return 0;
 }

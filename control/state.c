@@ -685,6 +685,7 @@ static int reload_file(const char *source, uint64_t *gen, struct config_errors *
 	config_free(ctl_plane.file);
 	config_free(ctl_plane.rollback_base);
 	ctl_plane.file = file;
+	ctl_pools_fingerprint(file, ctl_plane.file_pools);
 	ctl_plane.rollback_base = NULL;
 	return 0;
 }

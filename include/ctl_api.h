@@ -22,6 +22,8 @@ struct ctl_plane {
 	const char *config_path;         /* NULL = the embedded default */
 	struct config *(*load)(const char *path, struct config_errors *errs);
 	struct config *file;             /* the file as last loaded (start, reload) */
+	char file_pools[17];             /* its pools' digest (ctl_pools_fingerprint), made
+	                                  * where file is set: what a replica tells the others */
 	struct config *rollback_base;    /* after a rollback: its config, until the next reload */
 	struct ctl_journal journal;
 	struct ctl_store store;
