@@ -25,9 +25,10 @@ struct http_rewrite_req {
 	int trust_forwarded;        /* extend the client's X-Forwarded-For / Forwarded chains */
 	int body_buffered;          /* the body is read whole first: drop Content-Length,
 	                             * Transfer-Encoding and Expect (http_rewrite_set_length) */
-	/* makes a fresh id when the client sent none or an unsafe one */
-	void (*new_request_id)(void *arg, char out[HTTP_REQUEST_ID_MAX + 1]);
-	void *new_request_id_arg;
+	/* 128 random bits the caller drew: the request's id (32 hex characters) when the
+	 * client sent none or an unsafe one. Handed in, not asked for through a callback,
+	 * so that the codec calls nothing above it. */
+	uint64_t id_bits[2];
 	/* a route's changes (zero = none): the path prefix it strips, its header edits */
 	size_t strip_len;            /* strip the first strip_len bytes of the target (see below) */
 	const struct cfg_header_edit *edits;

@@ -353,26 +353,17 @@ static int frame_request_body(struct client *c)
 	return 0;
 }
 
-/* new_request_id for http_rewrite_request: a random 128-bit id as 32 hex characters
- * from the worker's generator (arg). */
-static void new_request_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
+/* One draw of the worker's generator (xorshift64*: fast and good enough for unique
+ * request ids, not for secrets). */
+static uint64_t next_random(struct worker *w)
 {
-	static const char hex[] = "0123456789abcdef";
-	struct worker *w = arg;
-	int i, k;
+	uint64_t x = w->rng;
 
-	for (k = 0; k < 2; k++) {
-		/* xorshift64*: fast and good enough for unique ids, not for secrets */
-		uint64_t x = w->rng;
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		w->rng = x;
-		x *= 0x2545F4914F6CDD1DULL;
-		for (i = 0; i < 16; i++)
-			out[k * 16 + i] = hex[(x >> (i * 4)) & 15];
-	}
-	out[32] = '\0';
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
 }
 
 /* Writes the request head the backend gets into the exchange's req_head
@@ -390,8 +381,7 @@ static int rewrite_request_head(struct client *c, const char *base, const struct
 		.upgrade = x->upgrade,
 		.trust_forwarded = c->gl->cfg->trust_forwarded,
 		.body_buffered = body_buffered,
-		.new_request_id = new_request_id,
-		.new_request_id_arg = w,
+		.id_bits = { next_random(w), next_random(w) },
 	};
 	const struct cfg_route *r = x->route_cfg;
 	struct buf *b;

@@ -25,6 +25,7 @@ static int named_by_connection(const char *base, const struct http_head *h,
 			       struct http_slice name);
 static enum request_field classify_request_field(const char *base, struct http_slice name);
 static int append_request_id(struct buf *b, const char request_id[HTTP_REQUEST_ID_MAX + 1]);
+static void format_request_id(const uint64_t bits[2], char out[HTTP_REQUEST_ID_MAX + 1]);
 
 /* Appends a string literal: its length is known at compile time. */
 #define APPEND_LIT(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
@@ -337,7 +338,7 @@ int http_rewrite_request(struct buf *b, const char *base, const struct http_head
 		rc |= APPEND_LIT(b, "\r\n");
 	}
 	if (!has_rid) {
-		rq->new_request_id(rq->new_request_id_arg, request_id);
+		format_request_id(rq->id_bits, request_id);
 		rc |= APPEND_LIT(b, "X-Request-ID: ");
 		rc |= append_str(b, request_id);
 		rc |= APPEND_LIT(b, "\r\n");
@@ -455,4 +456,16 @@ int http_rewrite_set_length(struct buf *b, uint64_t length)
 		return -1;
 	}
 	return 0;
+}
+
+/* A new request id: the 128 bits as 32 hex characters, low nibble first. */
+static void format_request_id(const uint64_t bits[2], char out[HTTP_REQUEST_ID_MAX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, k;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 16; i++)
+			out[k * 16 + i] = hex[(bits[k] >> (i * 4)) & 15];
+	out[32] = '\0';
 }

@@ -17,12 +17,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fixed_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
-{
-	(void)arg;
-	memcpy(out, "0123456789abcdef0123456789abcdef", 33);
-}
-
 /* How many bytes of body[0..len) the proxy forwards as this request's body, or -1 when
  * the body is incomplete or bad (the proxy would wait or refuse: nothing to check). */
 static long frame_body(const struct http_head *h, const char *body, size_t len)
@@ -64,7 +58,7 @@ static void check_request(const char *in, size_t size)
 	char rid[HTTP_REQUEST_ID_MAX + 1];
 	struct http_rewrite_req rq = {
 		.peer_ip = "192.0.2.7", .peer_ip_len = 9, .tls = 1, .local_port = 443,
-		.cert_subject = "CN=client", .new_request_id = fixed_id,
+		.cert_subject = "CN=client", .id_bits = { 1, 2 },
 	};
 	struct buf *head, *out;
 	long body_len, again_len;

@@ -18,15 +18,13 @@
 static const struct http_limits lim = { 8192, 64 };
 static struct http_head H;
 
-static void made_id(void *arg, char out[HTTP_REQUEST_ID_MAX + 1])
-{
-	(void)arg;
-	strcpy(out, "made-by-fulcrum");
-}
+/* The id a request without a usable one gets from these bits: 32 hex characters, low
+ * nibble first. */
+#define MADE_ID "fedcba9876543210" "0123456789abcdef"
 
 static const struct http_rewrite_req plain_rq = {
 	.peer_ip = "192.0.2.7", .peer_ip_len = 9, .tls = 0, .local_port = 8080,
-	.new_request_id = made_id,
+	.id_bits = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL },
 };
 
 /* Parses s as a request and rewrites it with rq; returns the new head as a C string
@@ -171,7 +169,7 @@ static void test_route_edits_and_strip_prefix(void **state)
 	assert_null(strstr(out, "X-DEBUG"));
 	assert_non_null(strstr(out, "X-Keep: yes\r\n"));
 	assert_non_null(strstr(out, "X-Route: api\r\n"));
-	assert_non_null(strstr(out, "X-Who: 192.0.2.7|h.test|/api/users|made-by-fulcrum|$other\r\n"));
+	assert_non_null(strstr(out, "X-Who: 192.0.2.7|h.test|/api/users|" MADE_ID "|$other\r\n"));
 	assert_true(strstr(out, "X-Route: api") > strstr(out, "X-Forwarded-For"));
 
 	out = rewrite("GET /api HTTP/1.1\r\nHost: h\r\n\r\n", &rq, rid);
@@ -264,14 +262,14 @@ static void test_request_id_kept_only_when_safe(void **state)
 	assert_non_null(strstr(out, "X-Request-ID: 4bf92f35-77b3:x/Y+z=@a.b_c\r\n"));
 
 	out = rewrite("GET / HTTP/1.1\r\nHost: t\r\nX-Request-ID: a\",\"status\":200\r\n\r\n", &plain_rq, rid);
-	assert_string_equal(rid, "made-by-fulcrum");
+	assert_string_equal(rid, MADE_ID);
 	assert_null(strstr(out, "status"));
-	assert_non_null(strstr(out, "X-Request-ID: made-by-fulcrum\r\n"));
+	assert_non_null(strstr(out, "X-Request-ID: " MADE_ID "\r\n"));
 
 	/* 65 characters: over the limit; 64: kept */
 	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: t\r\nX-Request-ID: %065d\r\n\r\n", 7);
 	rewrite(req, &plain_rq, rid);
-	assert_string_equal(rid, "made-by-fulcrum");
+	assert_string_equal(rid, MADE_ID);
 	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: t\r\nX-Request-ID: %064d\r\n\r\n", 7);
 	rewrite(req, &plain_rq, rid);
 	assert_int_equal(strlen(rid), 64);
