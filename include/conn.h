@@ -44,9 +44,12 @@ struct local_answer {
  * time health checks and the queue need to change their answer. */
 #define RETRY_AFTER_S 1
 
-/* What the connection core (lb/client.c) asks of the protocol a listener speaks: the
- * core owns both sockets' callbacks, event masks, timers, close and the choice and retry
- * of a backend; the protocol owns the bytes. HTTP/1.1 (lb/http_proxy.c) and the tunnel
+/* What the connection core asks of the protocol a listener speaks: the core owns both
+ * sockets' callbacks (its driver, lb/client.c, the only caller of these), event masks
+ * (lb/conn_arm.c), timers, close (lb/conn_close.c) and the choice and retry of a
+ * backend (lb/backend_producer.c); the protocol owns the bytes, and calls only down,
+ * into those files. The calls of one request go one way: driver, protocol, producer,
+ * backend (docs/internals/layers.md). HTTP/1.1 (lb/http_proxy.c) and the tunnel
  * (lb/tunnel.c: tcp listeners, and what an HTTP/1.1 connection becomes after 101) are
  * the two byte protocols, and HTTP/2 (lb/h2_conn.c) a third whose streams are internal
  * connections speaking HTTP/1.1. Each call may close c; the core re-arms c after each. */
@@ -164,6 +167,9 @@ struct upstream {
 	struct client *client;           /* NULL while idle */
 	struct upstream *idle_next, *idle_prev;  /* worker idle list links */
 	struct upstream *dead_next;
+	/* taken from the idle pool for client, whose protocol is not yet told: on its
+	 * worker's ready list (client_run_ready) */
+	struct upstream *ready_next;
 	double idle_since;
 	unsigned requests;               /* requests carried, >1 means reused */
 	uint64_t sent;                   /* bytes written on this connection */
@@ -171,6 +177,7 @@ struct upstream {
 	uint32_t idle_ms;                /* not reused after idling this long (pool, Keep-Alive) */
 	unsigned max_idle;               /* pool's keepalive_max_idle when it was attached */
 	unsigned connected:1;
+	unsigned ready:1;                /* in w->ready, for the client it is attached to */
 	unsigned eof:1;
 	unsigned closed:1;
 	unsigned idle:1;
@@ -342,7 +349,9 @@ struct client {
 	char peer_text[ADDR_HOST_TEXT_MAX];  /* peer's host as text: client_peer_text() */
 };
 
-/* Creates a client for an accepted socket speaking proto and starts reading. */
+/* The connection core's driver (lb/client.c): every event of a client's sockets and
+ * timer enters there. Creates a client for an accepted socket speaking proto and starts
+ * reading. */
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		   int listener_index, const struct conn_proto *proto);
 /* Gives c (w, gen, gl, proto, addresses set) its id and socket fd, links it into its
@@ -378,22 +387,6 @@ static inline const struct tls_conn *client_tls(const struct client *c)
 
 	return p ? &p->tls : &c->tls;
 }
-/* Closes idempotently; the memory goes once the current callback returns. */
-void client_close(struct client *c, enum termination why);
-/* Re-arms the client and upstream watchers and the timer from the state. */
-void client_update(struct client *c);
-void client_free(struct client *c);
-
-/* Writes as much of c->out as the socket takes. Returns -1 on a fatal error. */
-int client_flush_out(struct client *c);
-/* Sends a small JSON error response and closes after it. */
-void client_error(struct client *c, int status, enum termination why, const char *detail);
-/* client_error with Retry-After: retry_after_s (0 = no such header) on the answer. */
-void client_error_retry(struct client *c, int status, enum termination why, const char *detail,
-			unsigned retry_after_s);
-/* After the last response of a connection is out: closes, or lingers (CS_LINGERING) when
- * the client may still be sending. */
-void client_linger(struct client *c);
 /* The client's address as text ("192.0.2.1", "2001:db8::1"), formatted the first time
  * it is needed and kept for the connection: X-Forwarded-For, Forwarded and the access
  * log of every request use it. *len gets its length. */
@@ -406,29 +399,15 @@ static inline const char *client_peer_text(struct client *c, size_t *len)
 	*len = c->peer_text_len;
 	return c->peer_text;
 }
-/* A waiting exchange's turn came (queue_run): it holds a slot of b, or b is NULL when its
- * pool has no eligible backend left (503). */
+
+/* A waiting exchange's turn came (queue_next_turn): it holds a slot of b, or b is NULL
+ * when its pool has no eligible backend left (503). The driver's entry for it. */
 void client_queue_turn(struct exchange *x, struct backend *b);
-/* Continues a request that got a backend slot (after pick or the queue). */
-void client_dispatch(struct client *c);
-/* Moves c to its worker's current generation, between requests or before a (re)pick:
- * the new generation's listener with c's socket (listen group), else with its listener's
- * name. 0 when moved or already current; -1 when the new generation has neither (c
- * stays where it is). The one rule for a connection to follow a reload. */
-int client_follow_generation(struct client *c);
-/* Starts selection for the current request (http) or connection (tcp). */
-void client_pick_backend(struct client *c);
-/* The HTTP request of c is ready for a backend: it gets its retries and counts in flight
- * for its pool's retry budget, then p (the backend's producer, or one wrapping it)
- * queues it or picks. */
-void client_to_backend(struct client *c, const struct producer *p);
-/* Called when the backend connection failed before any response byte. */
-void client_backend_failed(struct client *c, enum termination why);
-/* The backend answered c's exchange whole (delivered, or held whole in the exchange's
- * store): its success and per-backend counters count, its connection goes back to the
- * idle pool when reusable (else closes) and its slot to the next request waiting. The
- * access-log line still names it (log_backend). Nothing when no backend is held. */
-void client_backend_done(struct client *c, int reusable);
+/* Hands the protocol of each client whose backend connection the layers below found
+ * ready (w->ready: one taken from the idle pool) its upstream_ready, and re-arms it. The
+ * driver runs it after each of its events; the worker's reap, for those made ready
+ * elsewhere (a queue run, a cache's waiters woken), before it frees anything. */
+void client_run_ready(struct worker *w);
 
 /* tunnel.c: the switch of an HTTP/1.1 connection to a tunnel after 101 */
 void tunnel_start(struct client *c);
@@ -439,6 +418,9 @@ typedef void (*upstream_io_fn)(struct ev_loop *loop, ev_io *io, int revents);
 /* Connects (or reuses an idle connection) to c->ex->backend; sets c->up, whose events
  * go to on_io. 0 or -1 (errno). */
 int upstream_attach(struct client *c, upstream_io_fn on_io);
+/* The driver's io callback for a backend connection a client owns (lb/client.c), for
+ * its worker's upstream_io. */
+upstream_io_fn client_upstream_callback(void);
 /* Detaches from c: back to the idle pool when reusable, else closed. */
 void upstream_release(struct upstream *u, int reusable);
 void upstream_close(struct upstream *u);

@@ -44,4 +44,7 @@ int conn_tls_handshake(struct client *c);
  * per worker; clients that close before saying anything only at debug level). */
 void conn_tls_failed(struct client *c, enum tls_fail f, const char *detail);
 
+/* Writes as much of c->out as the socket takes. Returns -1 on a fatal error. */
+int client_flush_out(struct client *c);
+
 #endif

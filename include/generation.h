@@ -86,7 +86,7 @@ struct pool *generation_find_pool(struct generation *g, const char *name);
 /* The listener of g that a connection accepted through old (a listener of an earlier
  * generation) belongs to now: the one on the same listening sockets, else the one of
  * the same name (its bind changed). NULL when g has neither (the listener was removed).
- * Used by client_follow_generation (lb/client.c) when a connection moves to g. */
+ * Used by client_follow_generation (lb/conn_generation.c) when a connection moves to g. */
 struct gen_listener *generation_follow_listener(struct generation *g,
 					       const struct gen_listener *old);
 

@@ -2,14 +2,15 @@
  * lb/tunnel.c) reads a request; once it is ready (head rewritten for the backend, body
  * whole in the exchange's store or streaming) the protocol hands the exchange to a
  * producer, and the answer comes back through the protocol: a backend's through
- * conn_proto's upstream_ready and upstream_event, an answer made here through
+ * conn_proto's upstream_ready and upstream_event (called by the connection core's
+ * driver, lb/client.c, never by the producer), an answer made here through
  * send_answer. The protocol never learns which backend, queue or slot is behind it.
  * Today: a backend of the pool, local answers (fulcrum's own errors, routes' redirects
  * and fixed answers), a route's static files and a pool's cache. */
 #ifndef FULCRUM_PRODUCER_H
 #define FULCRUM_PRODUCER_H
 
-struct client;
+#include "conn.h"
 
 struct producer {
 	const char *name;
@@ -28,7 +29,7 @@ struct producer {
 };
 
 /* A backend of the listener's pool: the wait queue, the pick, the backend connection,
- * retries (lb/client.c). */
+ * retries (lb/backend_producer.c). */
 extern const struct producer backend_producer;
 /* The exchange's local answer (x->local), written by the protocol (lb/producer.c). */
 extern const struct producer local_producer;
@@ -39,8 +40,13 @@ extern const struct producer static_producer;
  * memory), or the wait for another request's fetch of it. */
 extern const struct producer cache_producer;
 
-/* Makes p the producer of c's exchange and starts it. */
-void exchange_produce(struct client *c, const struct producer *p);
+/* Makes p the producer of c's exchange and starts it (the protocol's call down to the
+ * producer: inline, it is two lines). */
+static inline void exchange_produce(struct client *c, const struct producer *p)
+{
+	c->ex->producer = p;
+	p->start(c);
+}
 /* The producer of c's exchange, if any, lets go of it (abandon); c->ex stays. */
 void exchange_abandon(struct client *c);
 

@@ -7,10 +7,7 @@
 struct worker;
 struct worker_pool;
 struct exchange;
-
-/* What a waiter gets when its turn comes: a backend whose slot it now holds, or NULL
- * when the pool has no eligible backend left (it was taken out while x waited). */
-typedef void (*queue_turn_fn)(struct exchange *x, struct backend *b);
+struct route_share;
 
 /* The worker's balancing state and queue of pool p (of the worker's generation), or
  * NULL when p is not of that generation. */
@@ -32,9 +29,16 @@ int queue_pick(struct worker *w, struct exchange *x, struct worker_pool *wp, str
  * workers whose queues wait (this one after its current batch of callbacks:
  * w->kick_pending). */
 void queue_release_slot(struct worker *w, struct exchange *x, struct backend *b);
-/* Hands the free slots to the oldest waiters, pool by pool, passing over those whose
- * route is at its share; each leaves its queue before turn is called. */
-void queue_run(struct worker *w, queue_turn_fn turn);
+/* Where a pass over the worker's queues stands (zeroed to begin one). */
+struct queue_pass {
+	size_t pool;                     /* the pool whose queue is looked at */
+	struct route_share *full;        /* a share found full there (or another worker's turn) */
+};
+/* The next waiter whose turn comes, pool by pool, passing over those whose route is at
+ * its share: it has left its queue, and *b is a backend whose slot it now holds, or
+ * NULL when the pool has no eligible backend left (it was taken out while it waited).
+ * NULL when no more can go in this pass. */
+struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, struct backend **b);
 /* Moves every waiter of the worker's current queues onto the list moved (a generation
  * switch re-picks them against the new pools). */
 void queue_take_all(struct worker *w, struct pool_waiter *moved);

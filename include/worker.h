@@ -62,6 +62,11 @@ struct worker {
 	struct client *clients;          /* every live client connection (list) */
 	unsigned nclients;
 	struct client *dead_clients;     /* closed, freed after the batch of callbacks (reaper) */
+	struct upstream *ready;          /* backend connections ready for their client, whose
+	                                  * protocol is not yet told (client_run_ready) */
+	/* the io callback of a backend connection a client owns: the driver's (lb/client.c),
+	 * handed down at start so that the backend producer names nothing above it */
+	void (*upstream_io)(struct ev_loop *loop, ev_io *io, int revents);
 	struct upstream *dead_upstreams;
 	ev_prepare reaper;               /* after each batch: queue kicks, frees, log flush */
 	struct upstream *idle[IDLE_BUCKETS];  /* idle backend connections by backend */

@@ -255,3 +255,28 @@ void conn_tls_failed(struct client *c, enum tls_fail f, const char *detail)
 	if (level != -1)
 		conn_log((enum log_level)level, c, "listener %s: %s", c->gl->cfg->name, line);
 }
+
+int client_flush_out(struct client *c)
+{
+	ssize_t n;
+
+	while (c->out && buf_len(c->out) > 0) {
+		n = conn_write(c, buf_head(c->out), buf_len(c->out));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		if (c->ex)
+			c->ex->bytes_out += (uint64_t)n;
+		c->last_activity = ev_now(c->w->loop);
+		buf_consume(c->out, (uint32_t)n);
+	}
+	if (c->out && buf_len(c->out) == 0 && c->state != CS_STREAMING) {
+		buf_put(&c->w->bufs, c->out);
+		c->out = NULL;
+	}
+	return 0;
+}

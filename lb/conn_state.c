@@ -1,6 +1,6 @@
 /* conn_state.c: what a connection's state asks of the event loop: the socket events
  * each side wants and the moment the state times out. Pure functions of the client,
- * its exchange and its buffers (no sockets, no clock): lb/client.c arms the watchers and
+ * its exchange and its buffers (no sockets, no clock): lb/conn_arm.c arms the watchers and
  * the timer from them after every callback, and tests/unit/test_conn_state.c checks them
  * state by state. */
 #include "conn.h"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_close.h"
 #include "detached_exchange.h"
 #include "worker.h"
 

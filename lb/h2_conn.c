@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn_arm.h"
+#include "conn_close.h"
+#include "conn_generation.h"
 #include "conn_io.h"
 #include "h2_conn-int.h"
 #include "log.h"

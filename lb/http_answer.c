@@ -3,6 +3,9 @@
 #include <stdio.h>
 
 #include "conn.h"
+#include "conn_arm.h"
+#include "conn_close.h"
+#include "conn_io.h"
 #include "http_answer.h"
 #include "http_edits.h"
 #include "worker.h"

@@ -4,6 +4,8 @@
  * protocol around them (heads, dispatch, streaming, writing from the stores). */
 #include "buffering.h"
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_error.h"
 #include "http_body.h"
 #include "http_rewrite.h"
 #include "producer.h"

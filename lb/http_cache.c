@@ -18,14 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_producer.h"
 #include "balance.h"
 #include "cache_policy.h"
 #include "cache_revalidate.h"
-#include "detached_exchange.h"
 #include "cache_store.h"
 #include "cache_vary.h"
 #include "conn.h"
+#include "conn_arm.h"
+#include "conn_close.h"
+#include "conn_error.h"
 #include "conn_io.h"
+#include "detached_exchange.h"
 #include "http_cache-int.h"
 #include "http_resp_head.h"
 #include "producer.h"
@@ -60,7 +64,7 @@ const struct producer cache_producer = {
 /* The backend's producer, with the fetch of the URL ended when the exchange ends. */
 const struct producer cache_fill_producer = {
 	.name = "backend",
-	.start = client_pick_backend,
+	.start = client_to_backend,
 	.done = fill_done,
 	.abandon = fill_abandon,
 	.fail = stale_instead,
@@ -320,7 +324,7 @@ static void to_backend(struct client *c, int fetching)
 {
 	if (!fetching)
 		cache_x_free(c);
-	client_to_backend(c, fetching ? &cache_fill_producer : &backend_producer);
+	exchange_produce(c, fetching ? &cache_fill_producer : &backend_producer);
 }
 
 /* ---- a background refresh (stale-while-revalidate) ---- */
@@ -399,7 +403,7 @@ static int refresh_start(struct client *c, struct cache_obj *o)
 	rc->ex->cache = xc;
 	rc->ex->cache_status = CACHE_ST_REFRESH;
 	rc->ex->background = 1;  /* a free slot now or no refresh: the entry stays stale */
-	client_to_backend(rc, &cache_fill_producer);
+	exchange_produce(rc, &cache_fill_producer);
 	return 0;
 }
 

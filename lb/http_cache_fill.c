@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_producer.h"
 #include "cache_revalidate.h"
 #include "cache_vary.h"
 #include "conn.h"

@@ -2,6 +2,7 @@
  * 503 with Retry-After and the operator's page, no backend touched and no queue joined.
  * The flag comes with the generation (ctl_merge lays the journal's word over the config). */
 #include "conn.h"
+#include "conn_error.h"
 #include "generation.h"
 #include "http_maint.h"
 

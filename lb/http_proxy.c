@@ -10,8 +10,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "backend_producer.h"
 #include "buffering.h"
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_error.h"
+#include "conn_generation.h"
 #include "conn_io.h"
 #include "conn_log.h"
 #include "health.h"
@@ -274,14 +278,14 @@ static void parse_request_head(struct client *c)
 }
 
 /* The request is whole (or streams): a pool's cache may answer it or hold it behind
- * another request's fetch; else it goes to the backend (lb/client.c). */
+ * another request's fetch; else it goes to the backend (lb/backend_producer.c). */
 static void dispatch_request(struct client *c)
 {
 	if (c->ex->cache) {
 		http_cache_dispatch(c);
 		return;
 	}
-	client_to_backend(c, &backend_producer);
+	exchange_produce(c, &backend_producer);
 }
 
 /* The client of a queued request sent bytes or closed. Bytes are the request's body (framed

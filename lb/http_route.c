@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_error.h"
 #include "generation.h"
 #include "http_edits.h"
 #include "http_maint.h"
@@ -219,7 +220,7 @@ int http_route_request(struct client *c, const char *base, const struct http_hea
 	}
 	k = r->nsplit ? split_pick(c, r, &c->gl->route_splits[i], base, h) : 0;
 	x->pool = r->nsplit ? c->gl->route_splits[i].pools[k] : c->gl->route_pools[i];
-	/* a route with a share of its pool counts its requests in flight (lb/client.c) */
+	/* a route with a share of its pool counts its requests in flight (lb/backend_producer.c) */
 	if (c->gl->route_shares && c->gl->route_shares[i])
 		x->share = c->gl->route_shares[i][k];
 	return 0;

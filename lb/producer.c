@@ -1,13 +1,7 @@
-/* producer.c: an exchange's producer is chosen and started here, and the local one
- * (answers fulcrum makes itself) lives here (include/producer.h). */
+/* producer.c: an exchange's producer let go when the exchange ends early, and the local
+ * producer (answers fulcrum makes itself) (include/producer.h). */
 #include "conn.h"
 #include "producer.h"
-
-void exchange_produce(struct client *c, const struct producer *p)
-{
-	c->ex->producer = p;
-	p->start(c);
-}
 
 void exchange_abandon(struct client *c)
 {

@@ -1,10 +1,10 @@
 /* queue.c: a worker's wait queues, one per pool of its generation. An exchange that
  * finds every eligible backend at max_conns, or its route at its share of the pool
  * (core/route_share.c), waits here in arrival order; a slot given back (here or on
- * another worker) wakes the queues, and queue_run hands slots to the oldest waiters
- * whose route is not at its share once the current batch of events is done. What a
- * waiter does with its turn is the caller's (the connection core's): the queue knows
- * exchanges, not connections. */
+ * another worker) wakes the queues, and the worker takes the oldest waiters whose route
+ * is not at its share, one by one (queue_next_turn), once the current batch of events
+ * is done. What a waiter does with its turn is the caller's (the connection core's
+ * driver): the queue knows exchanges, not connections, and calls nobody back. */
 #include <stddef.h>
 
 #include "conn.h"
@@ -16,7 +16,7 @@ static int waiter_takes_share(struct pool_waiter *pw, void *arg);
 static void wake_queues(struct worker *w);
 static void share_unqueued(struct worker *w, struct exchange *x);
 
-/* waiter_takes_share's state over one pass of queue_run */
+/* waiter_takes_share's state over one look at a pool's queue */
 struct share_pass {
 	struct route_share *full;        /* a share found full (or another worker's turn) */
 	int worker;
@@ -124,31 +124,34 @@ static void wake_queues(struct worker *w)
 	}
 }
 
-void queue_run(struct worker *w, queue_turn_fn turn)
+struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, struct backend **bp)
 {
-	size_t i;
-
-	for (i = 0; w->gen && i < w->gen->npools; i++) {
-		struct pool_queue *q = &w->pools[i].queue;
-		struct share_pass sp = { .full = NULL, .worker = w->id };
+	for (; w->gen && pass->pool < w->gen->npools; pass->pool++, pass->full = NULL) {
+		struct worker_pool *wp = &w->pools[pass->pool];
+		struct share_pass sp = { .full = pass->full, .worker = w->id };
 		struct pool_waiter *pw;
+		struct exchange *x;
+		struct backend *b;
+		int r;
 
 		/* the oldest waiter whose route is not at its share (it then holds a place of
 		 * it); those passed over keep their places */
-		while ((pw = pool_queue_first(q, waiter_takes_share, &sp))) {
-			struct exchange *x = queue_exchange_of(pw);
-			struct backend *b;
-			int r = queue_pick(w, x, &w->pools[i], &b);
-
-			if (r == PICK_FULL)
-				break;
-			queue_remove(w, x);
-			turn(x, r == PICK_NONE ? NULL : b);
-		}
+		pw = pool_queue_first(&wp->queue, waiter_takes_share, &sp);
+		pass->full = sp.full;
+		if (!pw)
+			continue;
+		x = queue_exchange_of(pw);
+		r = queue_pick(w, x, wp, &b);
+		if (r == PICK_FULL)
+			continue;  /* this pool is full: the next one */
+		queue_remove(w, x);
+		*bp = r == PICK_NONE ? NULL : b;
+		return x;
 	}
+	return NULL;
 }
 
-/* pool_queue_first's test in queue_run: 1 when the waiter's route has no share or a
+/* pool_queue_first's test in queue_next_turn: 1 when the waiter's route has no share or a
  * place of it was free (now held: queue_pick then only picks the backend, and gives it
  * back when the pool is full). A share found full, or another worker's turn, is
  * remembered (struct share_pass), so that a run of one slow route's waiters costs one

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_io.h"
 #include "generation.h"
 #include "http_edits.h"
 #include "http_keep.h"

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_close.h"
 #include "conn_io.h"
 #include "log.h"
 #include "producer.h"

@@ -13,8 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend_producer.h"
 #include "clock.h"
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_error.h"
 #include "conn_log.h"
 #include "http_cache.h"
 #include "log.h"
@@ -36,6 +39,7 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents);
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents);
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents);
+static void run_queues(struct worker *w);
 static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents);
 static void cut_past_drain_deadlines(struct worker *w);
 static void switch_generation(struct worker *w);
@@ -78,6 +82,7 @@ int worker_start_all(int nworkers)
 		ev_async_start(w->loop, &w->wake);
 		ev_timer_init(&w->resume_timer, on_resume, 0., 0.);
 		ev_prepare_init(&w->reaper, on_reap);
+		w->upstream_io = client_upstream_callback();
 		ev_prepare_start(w->loop, &w->reaper);
 		ev_timer_init(&w->sweep, on_sweep, 1., 1.);
 		ev_timer_start(w->loop, &w->sweep);
@@ -160,7 +165,7 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 	if (atomic_exchange(&w->want_gen, 0))
 		switch_generation(w);
 	if (atomic_exchange(&w->want_kick, 0))
-		queue_run(w, client_queue_turn);
+		run_queues(w);
 	if (atomic_exchange(&w->want_cache, 0))
 		http_cache_run_woken(w);
 	stop = atomic_exchange(&w->want_stop, 0);
@@ -423,13 +428,29 @@ static void on_reap(struct ev_loop *loop, ev_prepare *p, int revents)
 	}
 }
 
+/* Hands the free slots to the oldest waiters (lb/queue.c), each through the driver. */
+static void run_queues(struct worker *w)
+{
+	struct queue_pass pass = { 0 };
+	struct exchange *x;
+	struct backend *b;
+
+	while ((x = queue_next_turn(w, &pass, &b)))
+		client_queue_turn(x, b);
+}
+
 void worker_reap(struct worker *w)
 {
 	/* a request dispatched here may fail at once and free its slot again; each pass
-	 * takes a request off the queue or stops, so this ends */
-	while (w->kick_pending) {
-		w->kick_pending = 0;
-		queue_run(w, client_queue_turn);
+	 * takes a request off the queue or stops, so this ends. A backend connection made
+	 * ready outside the driver's events (a reload's waiters picked again, a cache's
+	 * waiters woken) is handed to its protocol here, before anything is freed. */
+	while (w->kick_pending || w->ready) {
+		if (w->kick_pending) {
+			w->kick_pending = 0;
+			run_queues(w);
+		}
+		client_run_ready(w);
 	}
 
 	while (w->dead_clients) {
