@@ -1,23 +1,47 @@
 #!/usr/bin/env python3
-"""request_path.py: which source files one plain HTTP request passes through.
+"""request_path.py: which source files one plain HTTP request passes through, and
+whether its calls go one way (issue 18: "a newcomer follows a plain HTTP request in at
+most 7 .c files, in one direction").
 
 Reads the per-thread traces that tools/request_tracer.c wrote (TRACE_DIR/trace.*) from
 a fulcrum built with -finstrument-functions, takes the worker thread's last connection
 (from its on_accept to the end of its client_free), maps every function entered to the
-file that defines it (addr2line), and prints: the .c files and headers entered, how many
-times control moved from one file to another, and how many of those moves went back to
-a file already left (the measure of issue 18: "a newcomer follows a plain HTTP request
-in at most 7 .c files, in one direction"); and the lb/ files control passes through
-(those that call another lb/ file, or that the loop entered first), with the pairs of lb/
-files that called each other. With -v, every function and its calls.
+file that defines it (addr2line; a header's static inline function to its header), and
+prints:
+- the .c files and headers entered;
+- the calls between files (by name, through a table or a libev callback alike) and
+  whether they form a cycle: one direction means no file calls, however far round, a
+  file that called it. A cycle is listed with the calls that make it;
+- the lb/ files in reading order (each before every file it calls);
+- the request's path: the lb/ files on the call stack whenever the request crosses a
+  socket (the accept, every read and write of the client's and the backend's socket,
+  its backend connection attached, the close). The other lb/ files on the trace answer a call and
+  return (masks, counters, copies of the head) and are read like library calls.
+With --check, exits 1 when the calls form a cycle. With -v, every function entered.
 
-Usage: tools/request_path.py BINARY TRACE_DIR [-v]
+Usage: tools/request_path.py BINARY TRACE_DIR [-v] [--check]
 """
 import collections
 import glob
 import os
+import re
 import subprocess
 import sys
+
+# Where a request crosses a socket: the accept (the first function of the segment),
+# the socket calls of include/sock_io.h (plain reads and writes, both sides), its
+# backend connection attached (a new one, or one from the idle pool) and the close.
+SOCKET_POINTS = {"sock_read", "sock_write", "sock_writev", "upstream_attach", "client_close"}
+
+
+def inline_homes():
+    """{function: header} for the static inline functions of include/: gcc emits their
+    out-of-line copies in the .c that uses them, where addr2line may place them."""
+    homes = {}
+    for h in sorted(glob.glob("include/*.h")):
+        for m in re.finditer(r"static inline[^(;{]*?\b(\w+)\s*\(", open(h).read()):
+            homes.setdefault(m.group(1), h)
+    return homes
 
 
 def symbolize(binary, addrs):
@@ -25,8 +49,12 @@ def symbolize(binary, addrs):
     out = subprocess.run(["addr2line", "-f", "-e", binary] + addrs,
                          capture_output=True, text=True, check=True).stdout.split("\n")
     root = os.getcwd() + "/"
-    return {a: (out[2 * i], out[2 * i + 1].split(":")[0].replace(root, ""))
-            for i, a in enumerate(addrs)}
+    homes = inline_homes()
+    where = {}
+    for i, a in enumerate(addrs):
+        fn, f = out[2 * i], out[2 * i + 1].split(":")[0].replace(root, "")
+        where[a] = (fn, homes.get(fn, f))
+    return where
 
 
 def connection_segment(events, where):
@@ -41,63 +69,109 @@ def connection_segment(events, where):
     return seg
 
 
-def data_path_spine(calls, first):
-    """The lb/ files control passes through: the one the loop entered first, and every
-    lb/ file that called into another lb/ file; an lb/ file that only answers calls
-    (masks, counters, copies of the head) is read like a library call. Also the pairs of
-    lb/ files that called each other on this path."""
-    lb = {(a, b) for a, b in calls if a.startswith("lb/") and b.startswith("lb/")}
-    spine = sorted({a for a, _ in lb} | ({first} if first.startswith("lb/") else set()))
-    pairs = sorted({tuple(sorted(p)) for p in lb if (p[1], p[0]) in lb})
-    return spine, pairs
+def cycles(edges):
+    """The strongly connected components of more than one file (Tarjan)."""
+    graph = collections.defaultdict(set)
+    for a, b in edges:
+        graph[a].add(b)
+    index, low, stack, on, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(set(graph) | {b for s in graph.values() for b in s}):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def reading_order(files, edges, first_seen):
+    """files ordered so that each comes before every file it calls (the graph is acyclic),
+    ties by first entry."""
+    callers = {f: {a for a, b in edges if b == f and a in files} for f in files}
+    order, done = [], set()
+    while len(order) < len(files):
+        ready = [f for f in files if f not in done and callers[f] <= done]
+        f = min(ready, key=lambda x: first_seen[x])
+        order.append(f)
+        done.add(f)
+    return order
 
 
 def main():
-    if len(sys.argv) < 3:
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if len(args) < 2:
         sys.exit(__doc__)
-    binary, trace_dir, verbose = sys.argv[1], sys.argv[2], "-v" in sys.argv[3:]
+    binary, trace_dir = args
+    verbose, check = "-v" in sys.argv, "--check" in sys.argv
     for name in sorted(glob.glob(os.path.join(trace_dir, "trace.*"))):
         events = [line.split() for line in open(name) if line.count(" ") == 1]
         where = symbolize(binary, sorted({a for _, a in events}))
         seg = connection_segment(events, where)
         if seg is None:
             continue  # not the worker thread
-        stack, at, calls = [], [], set()
+        stack, edges, first_seen, path = [], collections.defaultdict(set), {}, set()
         for kind, a in seg:
             if kind == "E":
-                if stack and stack[-1] != where[a][1]:
-                    calls.add((stack[-1], where[a][1]))
-                stack.append(where[a][1])
-                at.append(stack[-1])
-            else:
-                if stack:
-                    stack.pop()
-                if stack:
-                    at.append(stack[-1])
-        moves = [f for i, f in enumerate(at) if i == 0 or at[i - 1] != f]
-        seen, back = set(), 0
-        for f in moves:
-            back += f in seen
-            seen.add(f)
+                fn, f = where[a]
+                first_seen.setdefault(f, len(first_seen))
+                if stack and stack[-1][1] != f:
+                    edges[(stack[-1][1], f)].add(f"{stack[-1][0]} -> {fn}")
+                stack.append((fn, f))
+                if len(stack) == 1 or fn in SOCKET_POINTS:
+                    path |= {g for _, g in stack if g.startswith("lb/")}
+            elif stack:
+                stack.pop()
         entered = collections.Counter(where[a][1] for kind, a in seg if kind == "E")
         cfiles = sorted(f for f in entered if f.endswith(".c"))
         headers = sorted(f for f in entered if f.endswith(".h"))
         by_folder = collections.Counter(f.split("/")[0] for f in cfiles)
-        print(f"{len(cfiles)} .c files ({', '.join(f'{k} {v}' for k, v in sorted(by_folder.items()))}):")
-        for f in cfiles:
-            print(f"  {f}")
-        print(f"{len(headers)} headers with inline functions: {' '.join(headers)}")
-        print(f"{len(moves) - 1} moves between files, {back} of them back to a file already left")
-        spine, pairs = data_path_spine(calls, at[0] if at else "")
-        print(f"{len(spine)} lb/ files the request passes through (the rest of lb/ on the path "
-              f"only answers calls): {' '.join(spine)}")
-        print("lb/ files that call each other (either way, by name or through a table): "
-              + (", ".join(f"{a} <-> {b}" for a, b in pairs) or "none"))
+        print(f"{len(cfiles)} .c files ({', '.join(f'{k} {v}' for k, v in sorted(by_folder.items()))}), "
+              f"{len(headers)} headers with inline functions, {len(edges)} calling pairs of files")
+        loops = cycles(edges)
+        if loops:
+            print("NOT one direction: these files call each other, however far round:")
+            for comp in loops:
+                print("  " + " ".join(comp))
+                for (a, b), calls in sorted(edges.items()):
+                    if a in comp and b in comp:
+                        print(f"    {a} -> {b}: {', '.join(sorted(calls))}")
+        else:
+            print("one direction: no file calls a file that called it, however far round "
+                  "(by name, through a table or a libev callback alike)")
+        lb = [f for f in cfiles if f.startswith("lb/")]
+        if not loops:
+            order = reading_order(lb, edges, first_seen)
+            print(f"{len(lb)} lb/ files, in reading order (each before the files it calls):")
+            for f in order:
+                callees = sorted(b for a, b in edges if a == f and b.startswith("lb/"))
+                print(f"  {f}" + (f" -> {' '.join(callees)}" if callees else ""))
+        path_files = [f for f in (order if not loops else lb) if f in path]
+        print(f"the request's path: {len(path_files)} lb/ files on the call stack whenever it "
+              f"crosses a socket: {' '.join(path_files)}")
         if verbose:
             calls = collections.Counter(where[a] for kind, a in seg if kind == "E")
             for (fn, f), n in sorted(calls.items(), key=lambda kv: (kv[0][1], kv[0][0])):
                 print(f"    {f} {fn} x{n}")
-        return
+        sys.exit(1 if check and loops else 0)
     sys.exit("request_path: no worker thread trace with an on_accept in " + trace_dir)
 
 
