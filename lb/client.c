@@ -38,6 +38,7 @@ static void on_proxy_header(struct client *c);
 static void client_start(struct client *c);
 static void on_tls_handshake(struct client *c);
 static void client_settle(struct client *c);
+static void run_ready(struct worker *w, struct client *settling);
 
 void client_accept(struct worker *w, int fd, const struct sockaddr_storage *peer,
 		   int listener_index, const struct conn_proto *proto)
@@ -202,7 +203,8 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *t, int revents)
 		client_close(c, why);
 		break;
 	}
-	client_run_ready(c->w);  /* a retry may have found an idle connection */
+	if (c->w->ready)
+		client_run_ready(c->w);  /* a retry may have found an idle connection */
 }
 
 static void on_client_io(struct ev_loop *loop, ev_io *io, int revents)
@@ -325,7 +327,7 @@ static void on_proxy_header(struct client *c)
 	client_start(c);
 }
 
-/* ---- backend selection ---- */
+/* ---- the queue's turns and the ready list ---- */
 
 void client_queue_turn(struct exchange *x, struct backend *b)
 {
@@ -344,6 +346,13 @@ void client_queue_turn(struct exchange *x, struct backend *b)
 
 void client_run_ready(struct worker *w)
 {
+	run_ready(w, NULL);
+}
+
+/* client_run_ready, but settling (the client whose event is ending, re-armed by the
+ * caller next) is not re-armed here too: once is enough. */
+static void run_ready(struct worker *w, struct client *settling)
+{
 	struct upstream *u;
 
 	while ((u = w->ready)) {
@@ -357,7 +366,8 @@ void client_run_ready(struct worker *w)
 		if (!c || c->up != u || c->state == CS_CLOSED)
 			continue;
 		c->proto->upstream_ready(c);
-		client_update(c);
+		if (c != settling)
+			client_update(c);
 	}
 }
 
@@ -371,9 +381,7 @@ upstream_io_fn client_upstream_callback(void)
  * is armed again. */
 static void client_settle(struct client *c)
 {
-	client_run_ready(c->w);
+	if (c->w->ready)
+		run_ready(c->w, c);
 	client_update(c);
 }
-
-/* ---- output ---- */
-
