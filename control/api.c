@@ -481,8 +481,8 @@ static void put_reply(struct ctl_conn *c, void *arg)
 	ctl_reply_json(c, t->created ? 201 : 200, o);
 }
 
-/* Sets pool/name draining (unless it already is). 0 when done here (the caller goes
- * on), 1 when it went to the cluster store (then(c, t) answers once it is applied), -1
+/* Sets pool/name draining (unless it already is, outside cluster mode). 0 when done here
+ * (the caller goes on), 1 when it went to the cluster store (then(c, t) answers once it is applied), -1
  * when it answered. */
 static int start_drain(struct ctl_conn *c, const char *pool, const char *name, const char *verb,
 		       int64_t if_rev, ctl_cluster_then_fn then, const struct then_arg *t)
@@ -499,7 +499,10 @@ static int start_drain(struct ctl_conn *c, const char *pool, const char *name, c
 		ctl_reply_error(c, 404, "unknown_backend", "pool '%s' has no backend '%s'", pool, name);
 		return -1;
 	}
-	if (cur->state == ADMIN_DRAINING && if_rev < 0) {
+	/* A repeated drain moves the deadline (drain_reply). Alone, that is this process's
+	 * business; in cluster mode the new deadline goes through the store like the first,
+	 * or the other replicas would cut at the old one. */
+	if (cur->state == ADMIN_DRAINING && if_rev < 0 && !ctl_cluster_on()) {
 		generation_unref(g);
 		return 0;
 	}

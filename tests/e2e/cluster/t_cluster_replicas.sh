@@ -4,7 +4,8 @@
 # replicas register and GET /v1/cluster on any lists all three at the same revision
 # (and whether their files' pools agree);
 # drain --wait on replica 1 waits for a slow request held on replica 3 (and at its
-# deadline names replica 3, which cuts its request at that same deadline); a replica
+# deadline names replica 3, which cuts its request at that same deadline); a repeated
+# drain moves that deadline on replica 3 too; a replica
 # killed leaves the list when its lease ends, one
 # stopped with SIGTERM at once (it revokes its lease);
 # without cluster mode GET /v1/cluster is 404 not_clustered. /v1/stats carries the same
@@ -143,6 +144,22 @@ kill -0 "$SLOW" 2>/dev/null && ! e2e_is_zombie "$SLOW" &&
 	fail "drain --wait returned while replica 3 still held the slow request"
 wait "$SLOW" || fail "the slow request through replica 3 failed"
 assert_eq "$(cat "$T/slow.out")" "slept 4000 web-1" "the slow request's answer (30 s from the drain: replica 3 cut nothing)"
+
+step "a repeated drain moves the deadline on every replica"
+st=$(on 1 PUT /v1/pools/flask/backends/web-1 -d '{"state":"active"}')
+assert_eq "$st" 200 "web-1 active again ($(cat "$T/api.body"))"
+wait_field 3 web-1 admin active "web-1's admin state on replica 3"
+hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=6000" &
+SLOW=$!
+wait_field 3 web-1 active 1 "web-1's requests on replica 3"
+st=$(on 1 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":30}')
+assert_eq "$st" 200 "drain web-1, 30 s ($(cat "$T/api.body"))"
+st=$(on 1 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":1}')
+assert_eq "$st" 200 "drain web-1 again, 1 s ($(cat "$T/api.body"))"
+rc=0
+wait_exit "$SLOW" 4 || rc=$?
+[ "$rc" != 124 ] || fail "replica 3 still held the request 4 s after the second drain's 1 s deadline (it kept the first's 30 s)"
+assert_contains "$(cat "$T/slow.out")" drain_deadline "the slow request's answer from replica 3"
 
 step "a replica killed leaves the list when its lease ends"
 kill -KILL "${RPID[2]}"
