@@ -37,15 +37,11 @@ struct pool_waiter *pool_queue_peek(const struct pool_queue *q)
 	return q->len ? q->head.next : NULL;
 }
 
-struct pool_waiter *pool_queue_first(const struct pool_queue *q,
-				     int (*may_go)(struct pool_waiter *w, void *arg), void *arg)
+struct pool_waiter *pool_queue_next(const struct pool_queue *q, const struct pool_waiter *w)
 {
-	struct pool_waiter *w;
+	const struct pool_waiter *n = w ? w->next : q->head.next;
 
-	for (w = q->head.next; w != &q->head; w = w->next)
-		if (may_go(w, arg))
-			return w;
-	return NULL;
+	return n == &q->head ? NULL : (struct pool_waiter *)n;
 }
 
 struct pool_waiter *pool_queue_pop(struct pool_queue *q, struct pool *p)

@@ -76,12 +76,11 @@ int pool_queue_push(struct pool_queue *q, struct pool *p, struct pool_waiter *w)
 struct pool_waiter *pool_queue_pop(struct pool_queue *q, struct pool *p);
 /* The oldest waiter without removing it, or NULL. */
 struct pool_waiter *pool_queue_peek(const struct pool_queue *q);
-/* The oldest waiter of q for which may_go(w, arg) returns 1, or NULL when none does; the
- * ones passed over keep their places (a request whose route is at its share lets a
- * later one of another route have the slot). may_go is called oldest first, once per
- * waiter, until it returns 1, and must not change q. */
-struct pool_waiter *pool_queue_first(const struct pool_queue *q,
-				     int (*may_go)(struct pool_waiter *w, void *arg), void *arg);
+/* The waiter of q after w, oldest first (w NULL: the oldest), or NULL after the last:
+ * the caller walks the queue and picks who goes, and the ones it passes over keep
+ * their places (a request whose route is at its share lets a later one of another route
+ * have the slot). q must not change during the walk. */
+struct pool_waiter *pool_queue_next(const struct pool_queue *q, const struct pool_waiter *w);
 /* Removes w wherever it is (timeout, client gone). No-op when w is not queued. */
 void pool_queue_remove(struct pool_queue *q, struct pool *p, struct pool_waiter *w);
 int pool_waiter_queued(const struct pool_waiter *w);

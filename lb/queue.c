@@ -12,7 +12,6 @@
 #include "route_share.h"
 #include "worker.h"
 
-static int waiter_takes_share(struct pool_waiter *pw, void *arg);
 static void wake_queues(struct worker *w);
 static void share_unqueued(struct worker *w, struct exchange *x);
 
@@ -21,6 +20,8 @@ struct share_pass {
 	struct route_share *full;        /* a share found full (or another worker's turn) */
 	int worker;
 };
+
+static int waiter_takes_share(struct pool_waiter *pw, struct share_pass *sp);
 
 struct exchange *queue_exchange_of(struct pool_waiter *pw)
 {
@@ -136,7 +137,9 @@ struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, stru
 
 		/* the oldest waiter whose route is not at its share (it then holds a place of
 		 * it); those passed over keep their places */
-		pw = pool_queue_first(&wp->queue, waiter_takes_share, &sp);
+		pw = pool_queue_next(&wp->queue, NULL);
+		while (pw && !waiter_takes_share(pw, &sp))
+			pw = pool_queue_next(&wp->queue, pw);
 		pass->full = sp.full;
 		if (!pw)
 			continue;
@@ -151,14 +154,13 @@ struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, stru
 	return NULL;
 }
 
-/* pool_queue_first's test in queue_next_turn: 1 when the waiter's route has no share or a
+/* queue_next_turn's test of each waiter, oldest first: 1 when the waiter's route has no share or a
  * place of it was free (now held: queue_pick then only picks the backend, and gives it
  * back when the pool is full). A share found full, or another worker's turn, is
  * remembered (struct share_pass), so that a run of one slow route's waiters costs one
  * look at it per pass, not one each. */
-static int waiter_takes_share(struct pool_waiter *pw, void *arg)
+static int waiter_takes_share(struct pool_waiter *pw, struct share_pass *sp)
 {
-	struct share_pass *sp = arg;
 	struct exchange *x = queue_exchange_of(pw);
 
 	if (!x->share)

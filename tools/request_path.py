@@ -17,9 +17,10 @@ prints:
   socket (the accept, every read and write of the client's and the backend's socket,
   its backend connection attached, the close). The other lb/ files on the trace answer a call and
   return (masks, counters, copies of the head) and are read like library calls.
-With --check, exits 1 when the calls form a cycle. With -v, every function entered.
+With --check, exits 1 when the calls form a cycle. With -v, every function entered;
+with --brief, only the counts, the verdict and the path.
 
-Usage: tools/request_path.py BINARY TRACE_DIR [-v] [--check]
+Usage: tools/request_path.py BINARY TRACE_DIR [-v] [--check] [--brief]
 """
 import collections
 import glob
@@ -58,15 +59,15 @@ def symbolize(binary, addrs):
 
 
 def connection_segment(events, where):
-    """The events of the last connection: its on_accept to the end of its client_free."""
+    """The events from the last connection's on_accept to the end of the last client_free
+    (its own: the connections before it were closed first, or, queued behind one, the
+    one it waited for ends in it too)."""
     starts = [i for i, (kind, a) in enumerate(events) if kind == "E" and where[a][0] == "on_accept"]
     if not starts:
         return None
     seg = events[starts[-1]:]
-    for i, (kind, a) in enumerate(seg):
-        if kind == "X" and where[a][0] == "client_free":
-            return seg[:i + 1]
-    return seg
+    ends = [i for i, (kind, a) in enumerate(seg) if kind == "X" and where[a][0] == "client_free"]
+    return seg[:ends[-1] + 1] if ends else seg
 
 
 def cycles(edges):
@@ -121,7 +122,7 @@ def main():
     if len(args) < 2:
         sys.exit(__doc__)
     binary, trace_dir = args
-    verbose, check = "-v" in sys.argv, "--check" in sys.argv
+    verbose, check, brief = "-v" in sys.argv, "--check" in sys.argv, "--brief" in sys.argv
     for name in sorted(glob.glob(os.path.join(trace_dir, "trace.*"))):
         events = [line.split() for line in open(name) if line.count(" ") == 1]
         where = symbolize(binary, sorted({a for _, a in events}))
@@ -160,6 +161,7 @@ def main():
         lb = [f for f in cfiles if f.startswith("lb/")]
         if not loops:
             order = reading_order(lb, edges, first_seen)
+        if not loops and not brief:
             print(f"{len(lb)} lb/ files, in reading order (each before the files it calls):")
             for f in order:
                 callees = sorted(b for a, b in edges if a == f and b.startswith("lb/"))

@@ -3,9 +3,13 @@
 # (issue 18's measure), by tracing every function entry of a build made with
 # -finstrument-functions (tools/request_tracer.c) and mapping them to files
 # (tools/request_path.py). One worker, one pool, one backend (python3's http.server on
-# loopback, keeping its connections alive as gunicorn's gthread workers do); two requests
-# on two connections, the second (warm: on the backend connection the first left idle)
-# is reported. --check: exit 1 when the calls are not one direction (make test runs it).
+# loopback, keeping its connections alive as gunicorn's gthread workers do). Two runs:
+# - plain: two requests on two connections, the second (warm: on the backend connection
+#   the first left idle) is reported;
+# - queued: the backend at max_conns = 1 and held by a slow request, a second request
+#   waits in the queue and gets the slot (and the connection) when the first ends; its
+#   connection is reported.
+# --check: exit 1 when the calls of either are not one direction (make test runs it).
 #   make request-path          or   tools/request_path.sh [-v] [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,37 +30,67 @@ import socket
 s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
-mkdir -p "$T/state" "$T/www" "$T/trace"
+mkdir -p "$T/www"
 echo hello >"$T/www/index.html"
-cat >"$T/fulcrum.cfg" <<CFG
-workers = 1;
-state_dir = "$T/state";
-log = { level = "warn"; access = "off"; };
-pools = ( { name = "app"; health = { type = "none"; };
-            backends = ( { name = "b1"; address = "127.0.0.1:$backend_port"; } ); } );
-listeners = ( { name = "web"; bind = "127.0.0.1:$listen_port"; mode = "http"; pool = "app"; } );
-CFG
 python3 - "$backend_port" "$T/www" >/dev/null 2>&1 <<'PY' &
-import http.server, os, sys
+import http.server, os, sys, time
 os.chdir(sys.argv[2])
 class KeepAlive(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), KeepAlive).serve_forever()
+    def do_GET(self):
+        if self.path.startswith("/slow"):
+            time.sleep(0.5)
+            self.path = "/"
+        super().do_GET()
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), KeepAlive).serve_forever()
 PY
 pids+=($!)
 for _ in $(seq 1 50); do
 	curl -sf -o /dev/null "http://127.0.0.1:$backend_port/" && break
 	sleep 0.2
 done
-TRACE_DIR="$T/trace" "$B/fulcrum" -c "$T/fulcrum.cfg" &
-fulcrum_pid=$!
-pids+=($fulcrum_pid)
-for _ in $(seq 1 50); do
-	curl -sf -o /dev/null "http://127.0.0.1:$listen_port/" && break
-	sleep 0.2
-done
-curl -sf -o /dev/null "http://127.0.0.1:$listen_port/"
-sleep 0.5
-kill "$fulcrum_pid"
-wait "$fulcrum_pid" || true
-python3 tools/request_path.py "$B/fulcrum" "$T/trace" "$@"
+
+# traced_run NAME MAX_CONNS: a traced fulcrum in $T/NAME, up and warmed by one request;
+# fulcrum_pid is its pid
+traced_run() {
+	mkdir -p "$T/$1/state" "$T/$1/trace"
+	cat >"$T/$1/fulcrum.cfg" <<CFG
+workers = 1;
+state_dir = "$T/$1/state";
+log = { level = "warn"; access = "off"; };
+pools = ( { name = "app"; health = { type = "none"; };
+            backends = ( { name = "b1"; address = "127.0.0.1:$backend_port"; max_conns = $2; } ); } );
+listeners = ( { name = "web"; bind = "127.0.0.1:$listen_port"; mode = "http"; pool = "app"; } );
+CFG
+	TRACE_DIR="$T/$1/trace" "$B/fulcrum" -c "$T/$1/fulcrum.cfg" &
+	fulcrum_pid=$!
+	pids+=($fulcrum_pid)
+	for _ in $(seq 1 50); do
+		curl -sf -o /dev/null "http://127.0.0.1:$listen_port/" && break
+		sleep 0.2
+	done
+}
+stop_run() {
+	sleep 0.5
+	kill "$fulcrum_pid"
+	wait "$fulcrum_pid" || true
+}
+
+traced_run plain 0
+curl -sf -m 10 -o /dev/null "http://127.0.0.1:$listen_port/"
+stop_run
+
+traced_run queued 1
+curl -sf -m 10 -o /dev/null "http://127.0.0.1:$listen_port/slow" &
+slow=$!
+sleep 0.2
+curl -sf -m 10 -o /dev/null "http://127.0.0.1:$listen_port/"
+wait "$slow" || true
+stop_run
+
+rc=0
+echo "== a plain request"
+python3 tools/request_path.py "$B/fulcrum" "$T/plain/trace" "$@" || rc=1
+echo "== a request that waited in the queue"
+python3 tools/request_path.py "$B/fulcrum" "$T/queued/trace" --brief "$@" || rc=1
+exit $rc
