@@ -105,6 +105,17 @@ on 2 GET /v1/stats >/dev/null
 assert_eq "$(json_get "$(cat "$T/api.body")" '" ".join(sorted(r["id"] for r in d["cluster"]["replicas"]))')" \
 	"r1 r2 r3" "the replicas in /v1/stats (the status page's cluster line)"
 
+# hold_web1 MS: web-1 active again, and a request sleeping MS ms held on it through
+# replica 3 (its pid in SLOW, its answer in $T/slow.out)
+hold_web1() {
+	st=$(on 1 PUT /v1/pools/flask/backends/web-1 -d '{"state":"active"}')
+	assert_eq "$st" 200 "web-1 active again ($(cat "$T/api.body"))"
+	wait_field 3 web-1 admin active "web-1's admin state on replica 3"
+	hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=$1" &
+	SLOW=$!
+	wait_field 3 web-1 active 1 "web-1's requests on replica 3"
+}
+
 step "drain --wait on replica 1 waits for a slow request held on replica 3"
 # web-2 drained first: every new request goes to web-1, the one drained below
 st=$(on 1 PUT /v1/pools/flask/backends/web-2 -d '{"weight":0}')
@@ -131,12 +142,7 @@ done
 assert_eq "$(cut3)" 1 "replica 3's access log: cut at the drain deadline"
 
 step "drain --wait on replica 1 waits for a slow request held on replica 3"
-st=$(on 1 PUT /v1/pools/flask/backends/web-1 -d '{"state":"active"}')
-assert_eq "$st" 200 "web-1 active again ($(cat "$T/api.body"))"
-wait_field 3 web-1 admin active "web-1's admin state on replica 3"
-hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=4000" &
-SLOW=$!
-wait_field 3 web-1 active 1 "web-1's requests on replica 3"
+hold_web1 4000
 st=$(on 1 POST "/v1/pools/flask/backends/web-1/drain?wait=1" -d '{"timeout_s":30}')
 assert_eq "$st" 200 "drain --wait on replica 1 ($(cat "$T/api.body"))"
 assert_eq "$(json_get "$(cat "$T/api.body")" 'd["drained"]')" true "drained"
@@ -146,12 +152,7 @@ wait "$SLOW" || fail "the slow request through replica 3 failed"
 assert_eq "$(cat "$T/slow.out")" "slept 4000 web-1" "the slow request's answer (30 s from the drain: replica 3 cut nothing)"
 
 step "a repeated drain moves the deadline on every replica"
-st=$(on 1 PUT /v1/pools/flask/backends/web-1 -d '{"state":"active"}')
-assert_eq "$st" 200 "web-1 active again ($(cat "$T/api.body"))"
-wait_field 3 web-1 admin active "web-1's admin state on replica 3"
-hcurl -o "$T/slow.out" "http://127.0.0.1:${WEB[3]}/sleep?ms=6000" &
-SLOW=$!
-wait_field 3 web-1 active 1 "web-1's requests on replica 3"
+hold_web1 6000
 st=$(on 1 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":30}')
 assert_eq "$st" 200 "drain web-1, 30 s ($(cat "$T/api.body"))"
 st=$(on 1 POST /v1/pools/flask/backends/web-1/drain -d '{"timeout_s":1}')
