@@ -15,13 +15,7 @@
 static void wake_queues(struct worker *w);
 static void share_unqueued(struct worker *w, struct exchange *x);
 
-/* waiter_takes_share's state over one look at a pool's queue */
-struct share_pass {
-	struct route_share *full;        /* a share found full (or another worker's turn) */
-	int worker;
-};
-
-static int waiter_takes_share(struct pool_waiter *pw, struct share_pass *sp);
+static int waiter_takes_share(struct pool_waiter *pw, struct queue_pass *pass, int worker);
 
 struct exchange *queue_exchange_of(struct pool_waiter *pw)
 {
@@ -129,7 +123,6 @@ struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, stru
 {
 	for (; w->gen && pass->pool < w->gen->npools; pass->pool++, pass->full = NULL) {
 		struct worker_pool *wp = &w->pools[pass->pool];
-		struct share_pass sp = { .full = pass->full, .worker = w->id };
 		struct pool_waiter *pw;
 		struct exchange *x;
 		struct backend *b;
@@ -138,9 +131,8 @@ struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, stru
 		/* the oldest waiter whose route is not at its share (it then holds a place of
 		 * it); those passed over keep their places */
 		pw = pool_queue_next(&wp->queue, NULL);
-		while (pw && !waiter_takes_share(pw, &sp))
+		while (pw && !waiter_takes_share(pw, pass, w->id))
 			pw = pool_queue_next(&wp->queue, pw);
-		pass->full = sp.full;
 		if (!pw)
 			continue;
 		x = queue_exchange_of(pw);
@@ -154,19 +146,19 @@ struct exchange *queue_next_turn(struct worker *w, struct queue_pass *pass, stru
 	return NULL;
 }
 
-/* queue_next_turn's test of each waiter, oldest first: 1 when the waiter's route has no share or a
- * place of it was free (now held: queue_pick then only picks the backend, and gives it
- * back when the pool is full). A share found full, or another worker's turn, is
- * remembered (struct share_pass), so that a run of one slow route's waiters costs one
+/* queue_next_turn's test of each waiter, oldest first: 1 when the waiter's route has no
+ * share or a place of it was free (now held: queue_pick then only picks the backend,
+ * and gives it back when the pool is full). A share found full, or another worker's
+ * turn, is remembered (pass->full), so that a run of one slow route's waiters costs one
  * look at it per pass, not one each. */
-static int waiter_takes_share(struct pool_waiter *pw, struct share_pass *sp)
+static int waiter_takes_share(struct pool_waiter *pw, struct queue_pass *pass, int worker)
 {
 	struct exchange *x = queue_exchange_of(pw);
 
 	if (!x->share)
 		return 1;
-	if (x->share == sp->full || !route_share_try_take(x->share, x->pool, sp->worker)) {
-		sp->full = x->share;
+	if (x->share == pass->full || !route_share_try_take(x->share, x->pool, worker)) {
+		pass->full = x->share;
 		return 0;
 	}
 	x->share_held = 1;

@@ -24,9 +24,8 @@ control = { listen = "127.0.0.1:$P_CTL"; token_file = "$T/token"; };
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; mode = "http"; pool = "flask"; },
               { name = "tls"; bind = "127.0.0.1:$P_TLS"; mode = "http"; pool = "flask";
                 tls = { certificates = ( { cert = "$T/site.crt"; key = "$T/site.key"; } ); }; } );
-pools = ( { name = "flask"; health = { type = "none"; }; queue_timeout_ms = 20000; retries = 0;
-            backends = ( { name = "w"; address = "127.0.0.1:$P_BE"; max_conns = 1; } ); } );
 EOF
+	one_worker_pool
 } >"$cfg"
 start_fulcrum "$cfg" "$P_LB" "$P_TLS" "$P_CTL"
 N=$((4 * 1024 * 1024))

@@ -19,9 +19,8 @@ cfg=$T/fulcrum.cfg
 	cfg_common
 	cat <<EOF
 listeners = ( { name = "web"; bind = "127.0.0.1:$P_LB"; mode = "http"; pool = "flask"; } );
-pools = ( { name = "flask"; health = { type = "none"; }; queue_timeout_ms = 20000; retries = 0;
-            backends = ( { name = "w"; address = "127.0.0.1:$P_BE"; max_conns = 1; } ); } );
 EOF
+	one_worker_pool
 } >"$cfg"
 start_fulcrum "$cfg" "$P_LB"
 URL=http://127.0.0.1:$P_LB

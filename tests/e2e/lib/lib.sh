@@ -331,6 +331,17 @@ log = { level = "info"; access = "$T/access.log"; format = "json"; };
 EOF
 }
 
+# one_worker_pool [KEYS]: the config line of pool "flask" for the buffering and queue
+# scenarios: one gunicorn sync worker at $P_BE behind max_conns = 1 (other requests
+# wait in fulcrum's queue, up to 20 s), no retries, no health checks; KEYS go into the
+# pool as they are.
+one_worker_pool() {
+	cat <<EOF
+pools = ( { name = "flask"; health = { type = "none"; }; queue_timeout_ms = 20000; retries = 0; ${1:-}
+            backends = ( { name = "w"; address = "127.0.0.1:$P_BE"; max_conns = 1; } ); } );
+EOF
+}
+
 # start_fulcrum CONFIG PORT...: runs fulcrum -c CONFIG (stdout+stderr in
 # $T/fulcrum.log) and waits until every PORT listens. Sets FULCRUM_PID.
 start_fulcrum() {
