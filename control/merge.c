@@ -4,11 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "array.h"
 #include "config.h"
 #include "ctl_journal.h"
+#include "ctl_store.h"
 
 static int same_backend(const struct cfg_backend *a, const struct cfg_backend *b);
 static int set_identity(struct cfg_backend *b, const char *id);
@@ -82,9 +81,7 @@ void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const c
 			     char out[17])
 {
 	const struct cfg_backend *b = ctl_config_backend((struct config *)cfg, pool, name);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char text[ADDR_TEXT_MAX + CTL_IDENTITY_MAX + 64];
+	char text[ADDR_TEXT_MAX + CTL_IDENTITY_MAX + 64], hex[65];
 	int n;
 
 	out[0] = '\0';
@@ -94,40 +91,38 @@ void ctl_backend_fingerprint(const struct config *cfg, const char *pool, const c
 	n = snprintf(text, sizeof(text), "%s|%u|%u|%d%s%s", b->address.text, b->weight,
 		     b->max_conns, (int)b->state, b->identity ? "|id=" : "",
 		     b->identity ? b->identity : "");
-	EVP_Digest(text, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 8; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	ctl_sha256_hex(text, (size_t)n, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
 }
 
 void ctl_pools_fingerprint(const struct config *cfg, char out[17])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char *text = NULL, *line, *end;
+	char *text = NULL, *line, *end, *kept, hex[65];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	EVP_MD_CTX *x;
 	int ok;
 
 	out[0] = '\0';
 	if (!f)
 		return;
 	ok = config_render(cfg, f, CONFIG_RENDER_FLAT) == 0;
-	if (fclose(f) != 0 || !ok || !(x = EVP_MD_CTX_new())) {
+	if (fclose(f) != 0 || !ok) {
 		free(text);
 		return;
 	}
-	ok = EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1;
-	for (line = text; ok && line < text + len; line = end + 1) {
+	/* the "pools." lines only, moved together in place */
+	for (line = kept = text; line < text + len; line = end + 1) {
 		if (!(end = memchr(line, '\n', (size_t)(text + len - line))))
-			end = text + len;
-		if (!strncmp(line, "pools.", 6))
-			ok = EVP_DigestUpdate(x, line, (size_t)(end - line) + 1) == 1;
+			end = text + len - 1;
+		if (!strncmp(line, "pools.", 6)) {
+			memmove(kept, line, (size_t)(end - line) + 1);
+			kept += end - line + 1;
+		}
 	}
-	if (ok && EVP_DigestFinal_ex(x, md, &mdlen) == 1)
-		for (i = 0; i < 8; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(x);
+	ctl_sha256_hex(text, (size_t)(kept - text), hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
 	free(text);
 }
 
